@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "dcprod",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "dcprod", targets: ["dcprod"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // System libraries: module maps only (see SERVICES.md).
+        .systemLibrary(name: "CFITSIO", pkgConfig: "cfitsio",
+                       providers: [.apt(["libcfitsio-dev"])]),
+        .systemLibrary(name: "CWCSLIB", providers: [.apt(["wcslib-dev"])]),
+        .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb",
+                       providers: [.apt(["libmariadb-dev"])]),
+
+        // Config, tree, state store, logbook.
+        .target(name: "Production", dependencies: [
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // FITS and WCS wrappers, regions, frame names, inventory.
+        .target(name: "Sky", dependencies: ["Production", "CFITSIO", "CWCSLIB"]),
+        // The reference payload: simulate (processCcd, coadd, forcedPhot later).
+        .target(name: "Pipeline", dependencies: ["Sky"]),
+        // The command line: argument parsing and printing only.
+        .executableTarget(name: "dcprod", dependencies: [
+            "Production", "Sky", "Pipeline",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "ProductionTests", dependencies: ["Production"]),
+        .testTarget(name: "SkyTests", dependencies: ["Sky", "Pipeline"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["dcprod", "Production"]),
+    ]
+)

@@ -1,0 +1,1 @@
+#include <wcslib/wcslib.h>

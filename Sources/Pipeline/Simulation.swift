@@ -1,0 +1,313 @@
+import Foundation
+import Production
+import Sky
+
+/// A defect injected into a simulated frame, so that every failure class occurs.
+public enum Defect: String, CaseIterable, Sendable {
+    /// The frame is listed in the truth file but never written.
+    case missingFile = "missing-file"
+    /// The header's CD matrix is turned by ~25° and scaled by 8 %: inventory accepts the
+    /// frame (its centre is right), the astrometric fit of processCcd cannot.
+    case brokenWCS = "broken-wcs"
+    /// Clouds: the frame is ~6 magnitudes shallower, leaving too few stars to match.
+    case fewStars = "few-stars"
+    /// The first header card is overwritten: cfitsio cannot open the file.
+    case corruptedHeader = "corrupted-header"
+
+    /// What `dcprod inventory` must make of a frame with this defect.
+    public var inventoryExpectation: String {
+        switch self {
+        case .missingFile: "absent"
+        case .corruptedHeader: "failure"
+        case .brokenWCS, .fewStars: "event"
+        }
+    }
+}
+
+/// Photometric and noise properties of the simulated camera, per filter (u, g, r, i, z).
+public enum Camera {
+    public static let softBias = 1000
+    public static let gain = 4.7
+    public static let exposure = 53.907456
+    /// Magnitude giving one count in one exposure.
+    public static let zeroPoint = [25.9, 27.6, 27.4, 27.0, 25.6]
+    public static let skyCounts = [30.0, 70.0, 110.0, 160.0, 150.0]
+    public static let sdssScale = 0.396
+}
+
+/// `dcprod pipe simulate`: SDSS-like `fpC` frames over a region, a reference catalog and a
+/// truth file. The same options and seed give byte-identical files.
+public struct Simulation: Sendable {
+    public struct Options: Sendable {
+        public var directory: URL
+        public var frames: Int
+        public var seed: UInt64
+        public var defects: Double
+        public var region: Region
+        public var width: Int
+        public var height: Int
+        /// Arcsec per pixel.
+        public var pixelScale: Double
+        public var filters: [Filter]
+
+        public init(directory: URL, frames: Int, seed: UInt64 = 7, defects: Double = 0, region: Region = .stripe82,
+                    width: Int = 2048, height: Int = 1489, pixelScale: Double = Camera.sdssScale, filters: [Filter] = Filter.allCases) {
+            self.directory = directory
+            self.frames = frames
+            self.seed = seed
+            self.defects = defects
+            self.region = region
+            self.width = width
+            self.height = height
+            self.pixelScale = pixelScale
+            self.filters = filters
+        }
+    }
+
+    public struct Summary: Sendable {
+        public var framesWritten = 0
+        public var defects: [Defect: Int] = [:]
+        public var referenceObjects = 0
+        public var runs: Set<Int> = []
+
+        public var line: String {
+            let list = Defect.allCases.compactMap { d in defects[d].map { "\(d.rawValue) \($0)" } }.joined(separator: ", ")
+            return "simulate: \(framesWritten) frames written, \(defects.values.reduce(0, +)) defects"
+                + (list.isEmpty ? "" : " (\(list))") + ", \(referenceObjects) reference objects, \(runs.count) runs"
+        }
+    }
+
+    /// One planned frame: where it is, what it truly looks like and what its header says.
+    struct Plan: Sendable {
+        var name: FrameName
+        var trueWCS: TangentWCS
+        var headerWCS: TangentWCS
+        var fwhm: Double
+        var defect: Defect?
+
+        var relativePath: String { "\(name.run)/\(name.camcol)/\(name.description)" }
+    }
+
+    public let options: Options
+    let sky: SkyModel
+
+    public init(options: Options) {
+        self.options = options
+        sky = SkyModel(seed: options.seed)
+    }
+
+    var scaleDegrees: Double { options.pixelScale / 3600 }
+
+    func plans() -> [Plan] {
+        let layout = SurveyLayout(region: options.region, width: options.width, height: options.height, scale: scaleDegrees)
+        var out: [Plan] = []
+        var n = 0
+        while out.count < options.frames {
+            let pointing = layout.pointing(n)
+            n += 1
+            for filter in options.filters where out.count < options.frames {
+                let name = FrameName(run: pointing.run, filter: filter, camcol: pointing.camcol, field: pointing.field)
+                var random = SeededRandom(seed: options.seed, stream: [0xF4A, name.run, name.camcol, name.field, filter.filterId])
+                let rotation = random.uniform(-0.05, 0.05)
+                let truth = TangentWCS(center: pointing.center, width: options.width, height: options.height,
+                                       scale: scaleDegrees, rotation: rotation)
+                // Pointing error: ~1.5 arcsec rms on each axis.
+                var header = truth
+                header.crval2 += random.gaussian() * 1.5 / 3600
+                header.crval1 += random.gaussian() * 1.5 / 3600 / cos(truth.crval2 * .pi / 180)
+                out.append(Plan(name: name, trueWCS: truth, headerWCS: header,
+                                fwhm: random.uniform(1.0, 1.8), defect: nil))
+            }
+        }
+        // Defects: a seeded choice of frames, the kinds in turn.
+        var order = Array(out.indices)
+        var random = SeededRandom(seed: options.seed, stream: [0xDEF])
+        order.shuffle(using: &random)
+        let count = min(out.count, Int((options.defects * Double(out.count)).rounded()))
+        for (k, index) in order.prefix(count).enumerated() {
+            let defect = Defect.allCases[k % Defect.allCases.count]
+            out[index].defect = defect
+            if defect == .brokenWCS {
+                out[index].headerWCS = out[index].headerWCS.distorted(rotation: 25, factor: 1.08)
+            }
+        }
+        return out
+    }
+
+    public func run(progress: (Int, Int) -> Void = { _, _ in }) throws -> Summary {
+        let fm = FileManager.default
+        try fm.createDirectory(at: options.directory, withIntermediateDirectories: true)
+        let plans = plans()
+        var summary = Summary()
+        var cells: Set<[Int]> = []
+        for (index, plan) in plans.enumerated() {
+            cells.formUnion(cellsCovered(by: plan))
+            summary.runs.insert(plan.name.run)
+            if let defect = plan.defect { summary.defects[defect, default: 0] += 1 }
+            if plan.defect != .missingFile {
+                try write(plan)
+                summary.framesWritten += 1
+            }
+            progress(index + 1, plans.count)
+        }
+        summary.referenceObjects = try writeReferenceCatalog(cells: cells)
+        try writeTruth(plans)
+        return summary
+    }
+
+    // MARK: - Frames
+
+    func render(_ plan: Plan) throws -> [Float] {
+        let (w, h) = (options.width, options.height)
+        let filter = plan.name.filter.filterId
+        let sky = Camera.skyCounts[filter]
+        let transparency = plan.defect == .fewStars ? 0.004 : 1.0
+        var image = [Float](repeating: 0, count: w * h)
+
+        let fwhmPixels = plan.fwhm / options.pixelScale
+        let objects = objectsNear(plan)
+        let positions = try plan.trueWCS.wcs(width: w, height: h).pixels(objects.map { ($0.ra, $0.dec) })
+        for (object, position) in zip(objects, positions) {
+            let flux = pow(10, -0.4 * (object.magnitudes[filter] - Camera.zeroPoint[filter])) * transparency
+            let profile: Profile = object.isStar
+                ? .moffat(fwhm: fwhmPixels, beta: 3)
+                : .gaussian(sigma: ((fwhmPixels / 2.3548) * (fwhmPixels / 2.3548)
+                                   + pow(object.size / options.pixelScale, 2)).squareRoot())
+            profile.add(flux: flux, at: (position.x - 1, position.y - 1), to: &image, width: w, height: h)
+        }
+
+        var random = SeededRandom(seed: options.seed, stream: [0x9015E, plan.name.run, plan.name.camcol, plan.name.field, filter])
+        let bias = Double(Camera.softBias)
+        for k in image.indices {
+            let signal = sky + Double(image[k])
+            let noise = (max(signal, 0) / Camera.gain).squareRoot() * random.gaussian()
+            image[k] = Float(bias + signal + noise)
+        }
+        return image
+    }
+
+    func write(_ plan: Plan) throws {
+        let url = options.directory.appendingPathComponent(plan.relativePath)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+        let pixels = try render(plan)
+        let file = try FITSFile.create(temporary.path)
+        try file.createImage(width: options.width, height: options.height)
+        try file.write("ORIGIN", "dcprod pipe simulate")
+        try file.write("RUN", plan.name.run, comment: "imaging run")
+        try file.write("CAMCOL", plan.name.camcol, comment: "camera column")
+        try file.write("FIELD", plan.name.field, comment: "field number")
+        try file.write("FILTER", plan.name.filter.rawValue, comment: "filter")
+        try file.write("SOFTBIAS", Camera.softBias, comment: "software bias added to all pixels")
+        try file.write("GAIN", Camera.gain, comment: "electrons per count")
+        try file.write("EXPTIME", Camera.exposure, comment: "exposure time (s)")
+        try file.write("SKY", Camera.skyCounts[plan.name.filter.filterId], comment: "sky level (counts)")
+        try plan.headerWCS.write(to: file)
+        try file.writePixels(pixels)
+        try file.close()
+        if plan.defect == .corruptedHeader { try corruptFirstCard(temporary) }
+        guard rename(temporary.path, url.path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+        }
+    }
+
+    private func corruptFirstCard(_ url: URL) throws {
+        let handle = try FileHandle(forWritingTo: url)
+        defer { try? handle.close() }
+        let card = "XIMPLE  = corrupted by dcprod pipe simulate (defect corrupted-header)"
+        try handle.write(contentsOf: Data(card.padding(toLength: 80, withPad: " ", startingAt: 0).utf8))
+    }
+
+    /// The sky box around a frame, wide enough for its corners and PSF wings.
+    private func box(_ plan: Plan) -> (raMin: Double, raMax: Double, decMin: Double, decMax: Double) {
+        let half = 0.5 * Double(max(options.width, options.height)) * 1.5 * scaleDegrees + 30 / 3600
+        let ra = plan.trueWCS.crval1, dec = plan.trueWCS.crval2
+        let halfRA = half / cos(dec * .pi / 180)
+        return (ra - halfRA, ra + halfRA, dec - half, dec + half)
+    }
+
+    private func objectsNear(_ plan: Plan) -> [SkyObject] {
+        let b = box(plan)
+        return sky.objects(raMin: b.raMin, raMax: b.raMax, decMin: b.decMin, decMax: b.decMax)
+    }
+
+    private func cellsCovered(by plan: Plan) -> [[Int]] {
+        let b = box(plan), size = SkyModel.cellSize
+        let iRange = Int((b.raMin / size).rounded(.down))...Int((b.raMax / size).rounded(.down))
+        let jRange = Int(((b.decMin + 90) / size).rounded(.down))...Int(((b.decMax + 90) / size).rounded(.down))
+        return jRange.flatMap { j in iRange.map { i in [i, j] } }
+    }
+
+    // MARK: - Catalogs
+
+    /// `refcat.csv`: every object of the cells the frames touch, brighter than r = 23.
+    func writeReferenceCatalog(cells: Set<[Int]>) throws -> Int {
+        var text = "id,ra,decl,isStar,u,g,r,i,z\n"
+        var count = 0
+        for cell in cells.sorted(by: { ($0[1], $0[0]) < ($1[1], $1[0]) }) {
+            for object in sky.cell(i: cell[0], j: cell[1]) where object.magnitudes[2] < 23 {
+                text += "\(object.id),\(String(format: "%.8f,%.8f", object.ra, object.dec)),\(object.isStar ? 1 : 0),"
+                text += object.magnitudes.map { String(format: "%.4f", $0) }.joined(separator: ",") + "\n"
+                count += 1
+            }
+        }
+        try Self.writeAtomically(text, to: options.directory.appendingPathComponent("refcat.csv"))
+        return count
+    }
+
+    /// `truth.csv`: every planned frame, its defect, what inventory must make of it, and its true WCS.
+    func writeTruth(_ plans: [Plan]) throws {
+        var text = "file,run,camcol,field,filter,defect,inventory,crval1,crval2,crpix1,crpix2,cd1_1,cd1_2,cd2_1,cd2_2,fwhm\n"
+        for plan in plans {
+            let t = plan.trueWCS
+            let fields: [String] = [
+                plan.relativePath, String(plan.name.run), String(plan.name.camcol), String(plan.name.field),
+                plan.name.filter.rawValue, plan.defect?.rawValue ?? "none", plan.defect?.inventoryExpectation ?? "event",
+            ] + [t.crval1, t.crval2, t.crpix1, t.crpix2].map { String(format: "%.10f", $0) }
+              + t.cd.map { String(format: "%.12e", $0) } + [String(format: "%.3f", plan.fwhm)]
+            text += fields.joined(separator: ",") + "\n"
+        }
+        try Self.writeAtomically(text, to: options.directory.appendingPathComponent("truth.csv"))
+    }
+
+    static func writeAtomically(_ text: String, to url: URL) throws {
+        try Data(text.utf8).write(to: url, options: .atomic)
+    }
+}
+
+/// A point-spread or galaxy profile, normalised to unit total flux.
+enum Profile {
+    case moffat(fwhm: Double, beta: Double)
+    case gaussian(sigma: Double)
+
+    var radius: Int {
+        switch self {
+        case .moffat(let fwhm, _): Int((4 * fwhm).rounded(.up)) + 2
+        case .gaussian(let sigma): Int((4 * sigma).rounded(.up)) + 2
+        }
+    }
+
+    func value(_ r2: Double) -> Double {
+        switch self {
+        case .moffat(let fwhm, let beta):
+            let alpha2 = pow(fwhm / (2 * (pow(2, 1 / beta) - 1).squareRoot()), 2)
+            return (beta - 1) / (.pi * alpha2) * pow(1 + r2 / alpha2, -beta)
+        case .gaussian(let sigma):
+            return exp(-r2 / (2 * sigma * sigma)) / (2 * .pi * sigma * sigma)
+        }
+    }
+
+    /// Adds `flux` counts centred at 0-based pixel coordinates `center`.
+    func add(flux: Double, at center: (x: Double, y: Double), to image: inout [Float], width: Int, height: Int) {
+        let r = radius
+        let cx = Int(center.x.rounded()), cy = Int(center.y.rounded())
+        guard cx + r >= 0, cx - r < width, cy + r >= 0, cy - r < height else { return }
+        for y in max(0, cy - r)...min(height - 1, cy + r) {
+            let dy = Double(y) - center.y
+            for x in max(0, cx - r)...min(width - 1, cx + r) {
+                let dx = Double(x) - center.x
+                image[y * width + x] += Float(flux * value(dx * dx + dy * dy))
+            }
+        }
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+
+/// Reads the Prepare_To_Run format: one `KEY value` per line, `#` starts a comment.
+/// Every problem is a `ConfigError` naming the file and line; nothing is created here.
+public enum ConfigParser {
+    public static func parse(contentsOf path: String) throws -> ProductionConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
+            throw ConfigError(file: path, line: 0, message: "config file \(reason)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError(file: path, line: 1, message: "config file is not UTF-8 text")
+        }
+        return try parse(text: text, file: path)
+    }
+
+    public static func parse(text: String, file: String) throws -> ProductionConfig {
+        let raw = try RawConfig(text: text, file: file)
+        return try raw.resolve()
+    }
+}
+
+/// A value as written, with where it was written.
+struct Located {
+    var value: String
+    var line: Int
+}
+
+/// The lines of a config file, checked for shape (known key, value present, no duplicate)
+/// but not yet for meaning.
+struct RawConfig {
+    let file: String
+    let lineCount: Int
+    var single: [String: Located] = [:]
+    var perStep: [String: [Step: Located]] = [:]
+    var repeated: [String: [Located]] = [:]
+
+    init(text: String, file: String) throws {
+        self.file = file
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        lineCount = lines.count
+        for (index, rawLine) in lines.enumerated() {
+            let number = index + 1
+            var line = Substring(rawLine)
+            if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+            guard let first = words.first else { continue }
+            let key = String(first)
+            let value = words.dropFirst().joined(separator: " ")
+            try take(key: key, value: value, valueWords: words.dropFirst().map(String.init), line: number)
+        }
+    }
+
+    private func error(_ line: Int, _ message: String) -> ConfigError {
+        ConfigError(file: file, line: line, message: message)
+    }
+
+    private mutating func take(key: String, value: String, valueWords: [String], line: Int) throws {
+        if ConfigKey.passwordLike.contains(key.uppercased()) {
+            throw error(line, "\(key): passwords never go in the config; put them in ~/.my.cnf ([client] password=...) or MYSQL_PWD")
+        }
+        guard let spec = ConfigKey.named(key) else {
+            if let known = ConfigKey.named(key.uppercased()) {
+                throw error(line, "unknown key '\(key)'; keys are upper case: did you mean \(known.name)?")
+            }
+            let hint = nearest(key, among: ConfigKey.all.map(\.name)).map { "; did you mean \($0)?" } ?? ""
+            throw error(line, "unknown key '\(key)'\(hint)")
+        }
+        guard !value.isEmpty else {
+            let form = spec.shape == .perStep ? "\(key) STEP VALUE" : "\(key) VALUE"
+            throw error(line, "\(key) has no value (expected `\(form)`)")
+        }
+        switch spec.shape {
+        case .single:
+            if let earlier = single[key] {
+                throw error(line, "duplicate key \(key) (first set at line \(earlier.line))")
+            }
+            single[key] = Located(value: value, line: line)
+        case .repeated:
+            repeated[key, default: []].append(Located(value: value, line: line))
+        case .perStep:
+            let stepName = valueWords[0]
+            guard let step = Step(rawValue: stepName) else {
+                let hint = nearest(stepName, among: Step.allCases.map(\.rawValue)).map { "; did you mean \($0)?" } ?? ""
+                throw error(line, "\(key): unknown step '\(stepName)'\(hint) (steps: \(Step.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            guard valueWords.count == 2 else {
+                throw error(line, valueWords.count < 2 ? "\(key) \(stepName) has no value" : "\(key) \(stepName) takes one value, got \(valueWords.count - 1)")
+            }
+            if let earlier = perStep[key]?[step] {
+                throw error(line, "duplicate key \(key) \(stepName) (first set at line \(earlier.line))")
+            }
+            perStep[key, default: [:]][step] = Located(value: valueWords[1], line: line)
+        }
+    }
+
+    // MARK: - Meaning
+
+    func resolve() throws -> ProductionConfig {
+        let mainDir = try absolutePath("MAINDIR", required: true)!
+        let dcName = try required("DCNAME")
+        if dcName.value.contains(where: { !($0.isLetter || $0.isNumber || "_.-".contains($0)) }) || dcName.value.hasPrefix(".") {
+            throw error(dcName.line, "DCNAME '\(dcName.value)' must be letters, digits, '_', '.' or '-' and not start with '.'")
+        }
+        let dataMain = try absolutePath("DATAMAIN", required: true)!
+        let defaultInput = URL(fileURLWithPath: dataMain).appendingPathComponent(dcName.value).appendingPathComponent("input").path
+        let input = try absolutePath("INPUT", required: false) ?? defaultInput
+
+        let dbHost = try word("DBHOST") ?? "sqlite"
+        let dbUser = try word("DBUSER") ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
+        return ProductionConfig(
+            mainDir: mainDir, dcName: dcName.value, dataMain: dataMain,
+            dbHost: dbHost, dbUser: dbUser,
+            dbPort: try integer("DBPORT", range: 1...65535) ?? 3306,
+            dbName: try word("DBNAME") ?? "lsst_prod_\(dcName.value)",
+            dbSplit: try choice("DBSPLIT", ProductionConfig.DatabaseSplit.self) ?? .none,
+            dbConnections: try integer("DBCONNECTIONS", range: 1...1000) ?? 4,
+            input: input,
+            filters: try filters() ?? Filter.allCases,
+            region: try region() ?? .stripe82,
+            backend: try choice("BACKEND", ProductionConfig.Backend.self) ?? .local,
+            queue: try word("QUEUE"),
+            project: try word("PROJECT"),
+            walltime: try perStepValues("WALLTIME", defaults: ProductionConfig.defaultWalltime, check: Self.isWalltime,
+                                        expected: "HH:MM:SS or D-HH:MM:SS"),
+            memory: try perStepValues("MEMORY", defaults: ProductionConfig.defaultMemory, check: Self.isMemory,
+                                      expected: "a size such as 4G, 512M or 2048K"),
+            eventsPerJob: try perStepValues("EVENTSPERJOB", defaults: ProductionConfig.defaultEventsPerJob) {
+                Int($0).flatMap { $0 >= 1 ? $0 : nil }
+            },
+            directives: repeated["DIRECTIVE"]?.map(\.value) ?? [],
+            maxRetry: try integer("MAXRETRY", range: 0...100) ?? 2,
+            maxRunning: try integer("MAXRUNNING", range: 0...10_000_000) ?? 0
+        )
+    }
+
+    private func error(at key: String, _ message: String) -> ConfigError {
+        error(single[key]?.line ?? lineCount, message)
+    }
+
+    private func required(_ key: String) throws -> Located {
+        guard let found = single[key] else {
+            throw error(max(lineCount, 1), "required key \(key) is missing (the five seed keys MAINDIR, DCNAME, DATAMAIN, DBHOST, DBUSER; MAINDIR, DCNAME and DATAMAIN are required)")
+        }
+        return found
+    }
+
+    private func absolutePath(_ key: String, required isRequired: Bool) throws -> String? {
+        let candidate: Located? = isRequired ? try required(key) : single[key]
+        guard let found = candidate else { return nil }
+        guard found.value.hasPrefix("/") else {
+            throw error(found.line, "\(key) '\(found.value)' must be an absolute path (starting with /)")
+        }
+        guard !found.value.contains(" ") else {
+            throw error(found.line, "\(key) '\(found.value)' must be a single path without spaces")
+        }
+        return URL(fileURLWithPath: found.value).standardizedFileURL.path
+    }
+
+    private func word(_ key: String) throws -> String? {
+        guard let found = single[key] else { return nil }
+        guard !found.value.contains(" ") else {
+            throw error(found.line, "\(key) takes one value, got '\(found.value)'")
+        }
+        return found.value
+    }
+
+    private func integer(_ key: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let found = single[key] else { return nil }
+        guard let number = Int(found.value), range.contains(number) else {
+            throw error(found.line, "\(key) '\(found.value)' must be an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    private func choice<T: RawRepresentable & CaseIterable>(_ key: String, _ type: T.Type) throws -> T? where T.RawValue == String {
+        guard let found = single[key] else { return nil }
+        if let value = T(rawValue: found.value.lowercased()) { return value }
+        let names = T.allCases.map(\.rawValue)
+        let hint = nearest(found.value, among: names).map { "; did you mean \($0)?" } ?? ""
+        throw error(found.line, "\(key) '\(found.value)' is not one of \(names.joined(separator: ", "))\(hint)")
+    }
+
+    private func filters() throws -> [Filter]? {
+        guard let found = single["FILTERS"] else { return nil }
+        var out: [Filter] = []
+        for character in found.value where !" ,".contains(character) {
+            guard let filter = Filter(rawValue: String(character)) else {
+                throw error(found.line, "FILTERS: '\(character)' is not a filter (u, g, r, i, z)")
+            }
+            guard !out.contains(filter) else {
+                throw error(found.line, "FILTERS: filter \(filter.rawValue) is listed twice")
+            }
+            out.append(filter)
+        }
+        return out.sorted()
+    }
+
+    private func region() throws -> Region? {
+        guard let found = single["REGION"] else { return nil }
+        let words = found.value.split(separator: " ")
+        guard words.count == 4 else {
+            throw error(found.line, "REGION takes four numbers RAMIN RAMAX DECMIN DECMAX, got \(words.count)")
+        }
+        let numbers = try words.map { word -> Double in
+            guard let number = Double(word), number.isFinite else {
+                throw error(found.line, "REGION: '\(word)' is not a number")
+            }
+            return number
+        }
+        let region = Region(raMin: numbers[0], raMax: numbers[1], decMin: numbers[2], decMax: numbers[3])
+        if let why = region.impossibility { throw error(found.line, "impossible REGION: \(why)") }
+        return region
+    }
+
+    private func perStepValues<T>(_ key: String, defaults: [Step: T], check: (String) -> T?, expected: String = "a positive integer") throws -> [Step: T] {
+        var out = defaults
+        for (step, found) in perStep[key] ?? [:] {
+            guard let value = check(found.value) else {
+                throw error(found.line, "\(key) \(step.rawValue) '\(found.value)' must be \(expected)")
+            }
+            out[step] = value
+        }
+        return out
+    }
+
+    static func isWalltime(_ text: String) -> String? {
+        let pattern = #/^(?:(\d+)-)?(\d{1,3}):([0-5]\d):([0-5]\d)$/#
+        return text.wholeMatch(of: pattern) != nil ? text : nil
+    }
+
+    static func isMemory(_ text: String) -> String? {
+        let pattern = #/^[1-9]\d*[KMGT]?$/#
+        return text.uppercased().wholeMatch(of: pattern) != nil ? text.uppercased() : nil
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import GRDB
+
+/// A frame that inventory accepted, as the state store keeps it.
+public struct FrameRecord: Sendable {
+    public var path: String
+    public var run: Int, camcol: Int, field: Int
+    public var filter: Filter
+    public var eventKey: String
+    public var width: Int, height: Int
+    /// Four corners then the centre, (ra, dec) in degrees.
+    public var corners: [(ra: Double, dec: Double)]
+    public var center: (ra: Double, dec: Double)
+    public var size: Int
+    public var mtime: Double
+
+    public init(path: String, run: Int, camcol: Int, field: Int, filter: Filter, eventKey: String, width: Int, height: Int,
+                corners: [(ra: Double, dec: Double)], center: (ra: Double, dec: Double), size: Int, mtime: Double) {
+        self.path = path
+        self.run = run
+        self.camcol = camcol
+        self.field = field
+        self.filter = filter
+        self.eventKey = eventKey
+        self.width = width
+        self.height = height
+        self.corners = corners
+        self.center = center
+        self.size = size
+        self.mtime = mtime
+    }
+}
+
+/// A file inventory did not make an event of.
+public struct RejectionRecord: Sendable, Equatable {
+    public enum Kind: String, Sendable { case failure, skip }
+    public var path: String
+    public var kind: Kind
+    public var reason: String
+    public var message: String
+    public var size: Int
+    public var mtime: Double
+
+    public init(path: String, kind: Kind, reason: String, message: String, size: Int, mtime: Double) {
+        self.path = path
+        self.kind = kind
+        self.reason = reason
+        self.message = message
+        self.size = size
+        self.mtime = mtime
+    }
+}
+
+/// The files inventory has already seen, so that a rerun reads only new or changed ones.
+public struct InventoryMemory: Sendable {
+    /// Paths of accepted frames: never read again.
+    public var frames: Set<String>
+    /// Rejected paths with the size and mtime they had: read again only if these changed.
+    public var rejections: [String: (size: Int, mtime: Double)]
+
+    public func isKnown(path: String, size: Int, mtime: Double) -> Bool {
+        if frames.contains(path) { return true }
+        if let seen = rejections[path] { return seen.size == size && seen.mtime == mtime }
+        return false
+    }
+}
+
+extension StateStore {
+    public func inventoryMemory() throws -> InventoryMemory {
+        try pool.read { db in
+            let frames = try Set(String.fetchAll(db, sql: "SELECT path FROM frame"))
+            var rejections: [String: (size: Int, mtime: Double)] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT path, size, mtime FROM inventory_rejection") {
+                rejections[row["path"]] = (row["size"], row["mtime"])
+            }
+            return InventoryMemory(frames: frames, rejections: rejections)
+        }
+    }
+
+    /// Records one batch of inventory results in one transaction: each frame with its
+    /// processCcd event, each rejection replacing an earlier one for the same path.
+    /// A frame whose (run, camcol, field, filter) is already recorded from another path
+    /// becomes a `duplicate frame` failure; those are returned.
+    @discardableResult
+    public func recordInventory(frames: [FrameRecord], rejections: [RejectionRecord]) throws -> [RejectionRecord] {
+        let now = ISO8601DateFormatter().string(from: Date())
+        return try pool.write { db in
+            var duplicates: [RejectionRecord] = []
+            for frame in frames {
+                if let other = try String.fetchOne(db, sql: """
+                    SELECT path FROM frame WHERE run = ? AND camcol = ? AND field = ? AND filter = ?
+                    """, arguments: [frame.run, frame.camcol, frame.field, frame.filter.rawValue]) {
+                    duplicates.append(RejectionRecord(path: frame.path, kind: .failure, reason: "duplicate frame",
+                                                      message: "same run, camcol, field and filter as \(other)",
+                                                      size: frame.size, mtime: frame.mtime))
+                    continue
+                }
+                let c = frame.corners
+                try db.execute(sql: """
+                    INSERT INTO frame (path, run, camcol, field, filter, width, height,
+                        corner1Ra, corner1Decl, corner2Ra, corner2Decl, corner3Ra, corner3Decl, corner4Ra, corner4Decl,
+                        centerRa, centerDecl, size, mtime, recordedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [frame.path, frame.run, frame.camcol, frame.field, frame.filter.rawValue,
+                                     frame.width, frame.height, c[0].ra, c[0].dec, c[1].ra, c[1].dec,
+                                     c[2].ra, c[2].dec, c[3].ra, c[3].dec, frame.center.ra, frame.center.dec,
+                                     frame.size, frame.mtime, now])
+                let frameId = db.lastInsertedRowID
+                try db.execute(sql: "INSERT INTO event (step, filter, key, frameId) VALUES (?, ?, ?, ?)",
+                               arguments: [Step.processCcd.rawValue, frame.filter.rawValue, frame.eventKey, frameId])
+                try db.execute(sql: "DELETE FROM inventory_rejection WHERE path = ?", arguments: [frame.path])
+            }
+            for rejection in rejections + duplicates {
+                try db.execute(sql: """
+                    INSERT OR REPLACE INTO inventory_rejection (path, kind, reason, message, size, mtime, recordedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [rejection.path, rejection.kind.rawValue, rejection.reason, rejection.message,
+                                     rejection.size, rejection.mtime, now])
+            }
+            return duplicates
+        }
+    }
+}

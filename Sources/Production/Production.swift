@@ -1,0 +1,149 @@
+import Foundation
+
+/// An opened production: its frozen config, its tree, its state store and its logbook.
+public final class Production: Sendable {
+    public let config: ProductionConfig
+    public let tree: ProductionTree
+    public let store: StateStore
+    public let logbook: Logbook
+
+    init(config: ProductionConfig, tree: ProductionTree) throws {
+        self.config = config
+        self.tree = tree
+        store = try StateStore(path: tree.stateFile.path)
+        logbook = Logbook(directory: tree.logbookDirectory)
+    }
+
+    /// Opens the production whose tree is at `root` (the directory holding `production.conf`).
+    public static func open(root: URL) throws -> Production {
+        let frozen = root.appendingPathComponent(ProductionTree.configFileName)
+        guard FileManager.default.fileExists(atPath: frozen.path) else {
+            throw ProductionError.notPrepared(root.path)
+        }
+        let config = try ConfigParser.parse(contentsOf: frozen.path)
+        // The tree may have been moved since it was prepared; trust where it is now.
+        let tree = ProductionTree(root: root.standardizedFileURL, dataRoot: config.dataRoot)
+        return try Production(config: config, tree: tree)
+    }
+
+    /// Appends a logbook entry for a verb that changed something.
+    public func record(_ commandLine: [String], _ summary: String) throws {
+        try logbook.append(LogbookEntry(commandLine: commandLine, summary: summary))
+    }
+}
+
+public enum ProductionError: Error, CustomStringConvertible, Equatable {
+    case notPrepared(String)
+    case differentConfig(tree: String, differences: [String])
+    case occupied(String)
+    case notFound
+
+    public var description: String {
+        switch self {
+        case .notPrepared(let path):
+            return "\(path): no production here (no \(ProductionTree.configFileName)); run `dcprod prepare CONFIG` first"
+        case .differentConfig(let tree, let differences):
+            return "\(tree) was prepared from a different config; refusing to change it. Keys that differ:\n"
+                + differences.map { "  \($0)" }.joined(separator: "\n")
+        case .occupied(let path):
+            return "\(path) exists and is not a dcprod production; choose another MAINDIR or DCNAME"
+        case .notFound:
+            return "no production found: give --production DIR (or CONFIG), set DCPROD_PRODUCTION, run from inside a production tree, or from a directory holding fichconfig.txt"
+        }
+    }
+}
+
+extension Production {
+    public enum PrepareOutcome: Equatable, Sendable { case created, unchanged }
+
+    /// Prepares the production of `config`: the tree under MAINDIR/DCNAME, the data tree under
+    /// DATAMAIN/DCNAME, `production.conf`, the state store and the first logbook entry.
+    ///
+    /// The tree is built under a temporary name beside its final place and renamed at the end,
+    /// so an interrupted prepare leaves no half-made production. Preparing again with an equal
+    /// config changes nothing; with a different one it refuses and names the keys that differ.
+    public static func prepare(config: ProductionConfig, source: String, commandLine: [String]) throws -> (Production, PrepareOutcome) {
+        let fm = FileManager.default
+        let tree = ProductionTree(config: config)
+        if fm.fileExists(atPath: tree.configFile.path) {
+            let existing = try ConfigParser.parse(contentsOf: tree.configFile.path)
+            let differences = config.differences(from: existing)
+            guard differences.isEmpty else {
+                throw ProductionError.differentConfig(tree: tree.root.path, differences: differences)
+            }
+            return (try Production(config: existing, tree: tree), .unchanged)
+        }
+        if fm.fileExists(atPath: tree.root.path) {
+            let contents = (try? fm.contentsOfDirectory(atPath: tree.root.path)) ?? ["?"]
+            guard contents.isEmpty else { throw ProductionError.occupied(tree.root.path) }
+            try fm.removeItem(at: tree.root)
+        }
+
+        let parent = tree.root.deletingLastPathComponent()
+        try fm.createDirectory(at: parent, withIntermediateDirectories: true)
+        let staging = parent.appendingPathComponent(".\(config.dcName).preparing-\(getpid())")
+        try? fm.removeItem(at: staging)
+        do {
+            for directory in ProductionTree.directories(filters: config.filters) {
+                try fm.createDirectory(at: staging.appendingPathComponent(directory), withIntermediateDirectories: true)
+            }
+            let frozen = config.frozenText(preparedFrom: source)
+            try Data(frozen.utf8).write(to: staging.appendingPathComponent(ProductionTree.configFileName), options: .atomic)
+            // Create and migrate the store, then close it before the rename.
+            _ = try StateStore(path: staging.appendingPathComponent(ProductionTree.stateFileName).path)
+
+            for step in Step.allCases {
+                for filter in config.filters {
+                    try fm.createDirectory(at: tree.dataDirectory(step, filter), withIntermediateDirectories: true)
+                }
+            }
+            if !fm.fileExists(atPath: config.input) {
+                try fm.createDirectory(atPath: config.input, withIntermediateDirectories: true)
+            }
+            try fm.moveItem(at: staging, to: tree.root)
+        } catch {
+            try? fm.removeItem(at: staging)
+            throw error
+        }
+        let production = try Production(config: config, tree: tree)
+        let directories = ProductionTree.directories(filters: config.filters).count
+        try production.record(commandLine, "prepare: production \(config.dcName) created at \(tree.root.path) "
+            + "(\(directories) directories, \(config.filters.count) filters, backend \(config.backend.rawValue), "
+            + "catalog \(config.usesEmbeddedCatalog ? "sqlite" : "\(config.dbHost)/\(config.dbName)"))")
+        return (production, .created)
+    }
+}
+
+/// Finds the production a verb works on.
+public enum ProductionLocator {
+    /// In order: `explicit` (a tree directory or a config file), `DCPROD_PRODUCTION`, the nearest
+    /// directory at or above `cwd` holding `production.conf`, then `cwd/fichconfig.txt`.
+    public static func locate(explicit: String?, environment: [String: String], cwd: String) throws -> URL {
+        if let given = explicit ?? environment["DCPROD_PRODUCTION"], !given.isEmpty {
+            return try resolve(given, relativeTo: cwd)
+        }
+        var directory = URL(fileURLWithPath: cwd).standardizedFileURL
+        while true {
+            if FileManager.default.fileExists(atPath: directory.appendingPathComponent(ProductionTree.configFileName).path) {
+                return directory
+            }
+            let parent = directory.deletingLastPathComponent()
+            if parent.path == directory.path { break }
+            directory = parent
+        }
+        let seedConfig = URL(fileURLWithPath: cwd).appendingPathComponent("fichconfig.txt")
+        if FileManager.default.fileExists(atPath: seedConfig.path) {
+            return try ConfigParser.parse(contentsOf: seedConfig.path).treeRoot
+        }
+        throw ProductionError.notFound
+    }
+
+    static func resolve(_ given: String, relativeTo cwd: String) throws -> URL {
+        let url = given.hasPrefix("/") ? URL(fileURLWithPath: given) : URL(fileURLWithPath: cwd).appendingPathComponent(given)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            return try ConfigParser.parse(contentsOf: url.path).treeRoot
+        }
+        return url.standardizedFileURL
+    }
+}

@@ -1,0 +1,55 @@
+import Foundation
+import GRDB
+
+/// Counts of a production's events and inventory rejections, as `dcprod status` shows them.
+public struct ProductionStatus: Codable, Sendable, Equatable {
+    public struct EventCount: Codable, Sendable, Equatable {
+        public var step: String
+        public var filter: String
+        public var state: String
+        public var count: Int
+    }
+    public struct RejectionCount: Codable, Sendable, Equatable {
+        public var kind: String
+        public var reason: String
+        public var count: Int
+    }
+
+    public var production: String
+    public var tree: String
+    public var schemaVersion: Int
+    public var frames: Int
+    public var events: [EventCount]
+    public var rejections: [RejectionCount]
+}
+
+extension StateStore {
+    public func status(production: String, tree: String) throws -> ProductionStatus {
+        let version = try schemaVersion()
+        return try pool.read { db in
+            let events = try Row.fetchAll(db, sql: """
+                SELECT step, filter, state, COUNT(*) AS n FROM event GROUP BY step, filter, state
+                """).map { ProductionStatus.EventCount(step: $0["step"], filter: $0["filter"], state: $0["state"], count: $0["n"]) }
+            let rejections = try Row.fetchAll(db, sql: """
+                SELECT kind, reason, COUNT(*) AS n FROM inventory_rejection GROUP BY kind, reason ORDER BY kind, n DESC, reason
+                """).map { ProductionStatus.RejectionCount(kind: $0["kind"], reason: $0["reason"], count: $0["n"]) }
+            let frames = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM frame") ?? 0
+            let order = { (e: ProductionStatus.EventCount) -> (Int, Int, String) in
+                (Step(rawValue: e.step).map { Step.allCases.firstIndex(of: $0)! } ?? 99,
+                 Filter(rawValue: e.filter)?.filterId ?? 99, e.state)
+            }
+            return ProductionStatus(production: production, tree: tree, schemaVersion: version, frames: frames,
+                                    events: events.sorted { order($0) < order($1) }, rejections: rejections)
+        }
+    }
+
+    /// The rejected files with their messages, for `status --failures`.
+    public func inventoryFailures() throws -> [RejectionRecord] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM inventory_rejection WHERE kind = 'failure' ORDER BY reason, path").map {
+                RejectionRecord(path: $0["path"], kind: .failure, reason: $0["reason"], message: $0["message"],
+                                size: $0["size"], mtime: $0["mtime"])
+            }
+        }
+    }
+}

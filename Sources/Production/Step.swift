@@ -1,0 +1,19 @@
+/// The processing steps of a production, in the order they run.
+public enum Step: String, CaseIterable, Sendable, Codable, Comparable {
+    case processCcd
+    case coadd
+    case forcedPhot
+
+    public static func < (lhs: Step, rhs: Step) -> Bool {
+        allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+    }
+}
+
+/// An SDSS/LSST broad-band filter. `filterId` is the DC2013 `Filter` table's id.
+public enum Filter: String, CaseIterable, Sendable, Codable, Comparable {
+    case u, g, r, i, z
+
+    public var filterId: Int { Filter.allCases.firstIndex(of: self)! }
+
+    public static func < (lhs: Filter, rhs: Filter) -> Bool { lhs.filterId < rhs.filterId }
+}

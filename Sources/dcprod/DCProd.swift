@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Production
+
+@main
+struct DCProd: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dcprod",
+        abstract: "A production manager for astronomical data challenges.",
+        discussion: """
+            Prepare a production tree from a short config file, inventory the input frames,
+            and follow the production in its state store and logbook.
+            """,
+        subcommands: [Prepare.self, Inventory.self, Status.self, LogbookCommand.self, Keys.self, Pipe.self]
+    )
+}
+
+/// Where a verb finds its production.
+struct ProductionOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "The production: its tree directory or its config file.",
+        discussion: "Default: $DCPROD_PRODUCTION, else the nearest directory at or above the current one holding production.conf, else ./fichconfig.txt."))
+    var production: String?
+
+    @Flag(name: .shortAndLong, help: "Log what is done, on standard error.")
+    var verbose = false
+
+    func open() throws -> Production {
+        bootstrapLogging(verbose: verbose)
+        let root = try ProductionLocator.locate(explicit: production, environment: ProcessInfo.processInfo.environment,
+                                                cwd: FileManager.default.currentDirectoryPath)
+        return try Production.open(root: root)
+    }
+}
+
+func bootstrapLogging(verbose: Bool) {
+    LoggingSystem.bootstrap { label in
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = verbose ? .debug : .warning
+        return handler
+    }
+}
+
+/// The command line as typed, for the logbook.
+var typedCommandLine: [String] { ["dcprod"] + CommandLine.arguments.dropFirst() }
+
+/// Runs a verb's body, turning the library's errors into one clear line and exit status 1.
+func reporting<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        FileHandle.standardError.write(Data("dcprod: error: \(error)\n".utf8))
+        throw ExitCode.failure
+    }
+}

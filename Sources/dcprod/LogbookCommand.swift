@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import Production
+
+struct LogbookCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logbook",
+        abstract: "Print the production's logbook: what was done, when, by whom.")
+
+    @OptionGroup var options: ProductionOptions
+
+    @Option(help: "Only the days from this one on (YYYY-MM-DD).")
+    var since: String?
+
+    func validate() throws {
+        if let since, !Logbook.isDay(since) {
+            throw ValidationError("--since '\(since)' is not a day of the form YYYY-MM-DD")
+        }
+    }
+
+    func run() throws {
+        try reporting {
+            let production = try options.open()
+            for day in try production.logbook.days(since: since) {
+                print(try String(contentsOf: day, encoding: .utf8), terminator: "")
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+import Production
+
+struct Pipe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The reference payload: what a production runs on one machine with no external software.",
+        subcommands: [Simulate.self])
+}
+
+struct Simulate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write SDSS-like fpC frames, a reference catalog (refcat.csv) and a truth file (truth.csv).",
+        discussion: """
+            Frames are laid along a Stripe 82-like region: camcol strips across Dec, fields along RA, new runs
+            once the region is covered; each pointing is imaged in every filter. --frames counts frame files over
+            all filters. A fraction --defects of them carry a defect (missing file, broken WCS, few stars,
+            corrupted header), listed in truth.csv. The same options give byte-identical files.
+            """)
+
+    @Argument(help: "Directory to write into (INPUT of the production, usually).")
+    var directory: String
+
+    @Option(help: "Number of frames, over all filters.")
+    var frames: Int = 200
+
+    @Option(help: "Seed of the sky, the pointing errors and the noise.")
+    var seed: UInt64 = 7
+
+    @Option(help: "Fraction of frames with a defect, 0 to 1.")
+    var defects: Double = 0
+
+    @Option(help: "RAMIN RAMAX DECMIN DECMAX in degrees, as in the config.")
+    var region: String = Region.stripe82.description
+
+    @Option(help: "Image size WIDTHxHEIGHT (SDSS: 2048x1489).")
+    var size: String = "2048x1489"
+
+    @Option(help: "Pixel scale in arcsec (SDSS: 0.396).")
+    var pixelScale: Double = Camera.sdssScale
+
+    @Option(help: "Filters, e.g. ugriz or gri.")
+    var filters: String = "ugriz"
+
+    func parsedRegion() throws -> Region {
+        let numbers = region.split(whereSeparator: { $0 == " " || $0 == "," }).compactMap { Double($0) }
+        guard numbers.count == 4 else { throw ValidationError("--region needs four numbers RAMIN RAMAX DECMIN DECMAX") }
+        let parsed = Region(raMin: numbers[0], raMax: numbers[1], decMin: numbers[2], decMax: numbers[3])
+        if let why = parsed.impossibility { throw ValidationError("impossible --region: \(why)") }
+        return parsed
+    }
+
+    func parsedSize() throws -> (Int, Int) {
+        let parts = size.lowercased().split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 2, parts[0] >= 16, parts[1] >= 16, parts[0] <= 8192, parts[1] <= 8192 else {
+            throw ValidationError("--size '\(size)' must be WIDTHxHEIGHT, each from 16 to 8192")
+        }
+        return (parts[0], parts[1])
+    }
+
+    func parsedFilters() throws -> [Filter] {
+        let list = filters.filter { $0 != " " && $0 != "," }.map { Filter(rawValue: String($0)) }
+        guard !list.isEmpty, list.allSatisfy({ $0 != nil }), Set(list.map { $0! }).count == list.count else {
+            throw ValidationError("--filters '\(filters)' must be distinct letters among u g r i z")
+        }
+        return list.map { $0! }.sorted()
+    }
+
+    func validate() throws {
+        guard frames >= 1 else { throw ValidationError("--frames must be at least 1") }
+        guard (0...1).contains(defects) else { throw ValidationError("--defects must be between 0 and 1") }
+        guard pixelScale > 0, pixelScale < 60 else { throw ValidationError("--pixel-scale must be between 0 and 60 arcsec") }
+        _ = try parsedRegion()
+        _ = try parsedSize()
+        _ = try parsedFilters()
+    }
+
+    func run() throws {
+        try reporting {
+            let (width, height) = try parsedSize()
+            let directoryURL = URL(fileURLWithPath: directory, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
+            let simulation = Simulation(options: .init(
+                directory: directoryURL.standardizedFileURL, frames: frames, seed: seed, defects: defects,
+                region: try parsedRegion(), width: width, height: height, pixelScale: pixelScale, filters: try parsedFilters()))
+            var bar = ProgressBar(label: "simulate", unit: "frames")
+            let start = Date()
+            let summary = try simulation.run { done, total in bar.update(done: done, total: total, elapsed: Date().timeIntervalSince(start)) }
+            bar.finish()
+            print(summary.line)
+            print("  frames under \(directoryURL.standardizedFileURL.path), refcat.csv and truth.csv beside them")
+        }
+    }
+}

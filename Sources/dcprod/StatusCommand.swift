@@ -1,0 +1,85 @@
+import ArgumentParser
+import Foundation
+import Production
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Events per step, filter and state; inventory failures and skips by reason.")
+
+    @OptionGroup var options: ProductionOptions
+
+    @Flag(help: "Print the status as JSON.")
+    var json = false
+
+    @Flag(help: "List every inventory failure with its file and message.")
+    var failures = false
+
+    func run() throws {
+        try reporting {
+            let production = try options.open()
+            let status = try production.store.status(production: production.config.dcName, tree: production.tree.root.path)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(status), as: UTF8.self))
+                return
+            }
+            print(StatusText(status: status).text)
+            if failures {
+                let list = try production.store.inventoryFailures()
+                print(list.isEmpty ? "No inventory failures." : "Inventory failures, one per file:")
+                for failure in list { print("  \(failure.path): \(failure.reason): \(failure.message)") }
+            }
+        }
+    }
+}
+
+/// The text form of a status: one table of events, then rejections by reason.
+struct StatusText {
+    let status: ProductionStatus
+
+    /// The order states appear in, as a production goes.
+    static let stateOrder = ["new", "planned", "queued", "running", "ok", "failed", "not-run"]
+
+    var text: String {
+        var lines = ["Production \(status.production) at \(status.tree) (state schema v\(status.schemaVersion))",
+                     "Frames inventoried: \(status.frames)", ""]
+        if status.events.isEmpty {
+            lines.append("No events yet: put frames under INPUT and run `dcprod inventory`.")
+        } else {
+            let states = Set(status.events.map(\.state)).sorted {
+                (Self.stateOrder.firstIndex(of: $0) ?? 99, $0) < (Self.stateOrder.firstIndex(of: $1) ?? 99, $1)
+            }
+            var rows: [[String]] = [["step", "filter"] + states + ["total"]]
+            var seen: [String] = []
+            for event in status.events where !seen.contains(event.step + "/" + event.filter) {
+                seen.append(event.step + "/" + event.filter)
+                let mine = status.events.filter { $0.step == event.step && $0.filter == event.filter }
+                let counts = states.map { state in mine.first { $0.state == state }?.count ?? 0 }
+                rows.append([event.step, event.filter] + counts.map(String.init) + [String(counts.reduce(0, +))])
+            }
+            let totals = states.map { state in status.events.filter { $0.state == state }.map(\.count).reduce(0, +) }
+            rows.append(["all", ""] + totals.map(String.init) + [String(totals.reduce(0, +))])
+            lines.append("Events")
+            lines += Self.table(rows)
+        }
+        for (kind, title) in [("failure", "Inventory failures"), ("skip", "Inventory skips")] {
+            let mine = status.rejections.filter { $0.kind == kind }
+            lines.append("")
+            lines.append("\(title): \(mine.map(\.count).reduce(0, +))")
+            for rejection in mine { lines.append("  \(rejection.reason): \(rejection.count)") }
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Left-aligned text columns, right-aligned numbers.
+    static func table(_ rows: [[String]]) -> [String] {
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { column, cell in
+                let pad = String(repeating: " ", count: widths[column] - cell.count)
+                return column < 2 ? cell + pad : pad + cell
+            }.joined(separator: "  ")
+        }
+    }
+}
