@@ -60,7 +60,7 @@ public struct ConfigKey: Sendable {
                   summary: "events per job of a step",
                   defaultText: "processCcd 250, coadd 10, forcedPhot 150"),
         ConfigKey(name: "DIRECTIVE", shape: .repeated, required: false,
-                  summary: "an extra batch directive line, copied into every batch script", defaultText: "none"),
+                  summary: "an extra batch directive line, copied into every batch script; its value is the rest of the line, `#` included", defaultText: "none"),
         ConfigKey(name: "MAXRETRY", shape: .single, required: false,
                   summary: "attempts after the first for a retryable failure", defaultText: "2"),
         ConfigKey(name: "MAXRUNNING", shape: .single, required: false,

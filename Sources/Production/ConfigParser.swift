@@ -41,9 +41,18 @@ struct RawConfig {
         lineCount = lines.count
         for (index, rawLine) in lines.enumerated() {
             let number = index + 1
+            let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
             var line = Substring(rawLine)
+            let rawWords = line.split(whereSeparator: isBlank)
+            // A DIRECTIVE's value is the rest of the line, `#` included: batch directives start with `#SBATCH`, `#$`.
+            if rawWords.first == "DIRECTIVE" {
+                let rest = line.drop { isBlank($0) }.dropFirst("DIRECTIVE".count).drop { isBlank($0) }
+                let value = String(rest).trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
+                try take(key: "DIRECTIVE", value: value, valueWords: [value], line: number)
+                continue
+            }
             if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
-            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+            let words = line.split(whereSeparator: isBlank)
             guard let first = words.first else { continue }
             let key = String(first)
             let value = words.dropFirst().joined(separator: " ")

@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+@testable import Production
+
+/// The five seed keys of DC2013's fichconfig.txt.
+let seedConfig = """
+    MAINDIR /sps/lsst/dev/lsstprod
+    DCNAME DC_2013
+    DATAMAIN /sps/lsst/data/dev/lsstprod
+    DBHOST ccoratest03.in2p3.fr
+    DBUSER lsst_prod
+    """
+
+@Suite struct ConfigParsing {
+    @Test func theFiveSeedKeysAreEnough() throws {
+        let config = try ConfigParser.parse(text: seedConfig, file: "fichconfig.txt")
+        #expect(config.treeRoot.path == "/sps/lsst/dev/lsstprod/DC_2013")
+        #expect(config.dataRoot.path == "/sps/lsst/data/dev/lsstprod/DC_2013")
+        #expect(config.input == "/sps/lsst/data/dev/lsstprod/DC_2013/input")
+        #expect(config.filters == Filter.allCases)
+        #expect(config.region == .stripe82)
+        #expect(config.backend == .local)
+        #expect(config.eventsPerJob[.processCcd] == 250)
+        #expect(config.maxRetry == 2)
+        #expect(config.dbName == "lsst_prod_DC_2013")
+        #expect(config.dbUser == "lsst_prod")
+        #expect(!config.usesEmbeddedCatalog)
+    }
+
+    @Test func commentsBlankLinesAndOptionalKeys() throws {
+        let text = """
+            # DC2013 at CC-IN2P3
+            MAINDIR /data/lsstprod   # trailing comment
+
+            DCNAME DC_2013
+            DATAMAIN /data/lsstprod-data
+            FILTERS gri
+            REGION 6 7 -0.4 0.2
+            BACKEND slurm
+            QUEUE lsst
+            WALLTIME processCcd 04:00:00
+            MEMORY coadd 16g
+            EVENTSPERJOB forcedPhot 100
+            DIRECTIVE #SBATCH --licenses=sps
+            DIRECTIVE -l os=cl7
+            MAXRUNNING 500
+            """
+        let config = try ConfigParser.parse(text: text, file: "f.txt")
+        #expect(config.filters == [.g, .r, .i])
+        #expect(config.region == Region(raMin: 6, raMax: 7, decMin: -0.4, decMax: 0.2))
+        #expect(config.backend == .slurm)
+        #expect(config.queue == "lsst")
+        #expect(config.memory[.coadd] == "16G")
+        #expect(config.memory[.processCcd] == "4G")
+        #expect(config.eventsPerJob[.forcedPhot] == 100)
+        #expect(config.maxRunning == 500)
+        #expect(config.usesEmbeddedCatalog)
+        // A directive keeps the rest of its line, `#` included.
+        #expect(config.directives == ["#SBATCH --licenses=sps", "-l os=cl7"])
+    }
+
+    @Test func frozenTextParsesBackToTheSameConfig() throws {
+        let config = try ConfigParser.parse(text: seedConfig + "\nFILTERS r i\nQUEUE long\nDIRECTIVE #$ -P P_lsst\n", file: "f.txt")
+        let again = try ConfigParser.parse(text: config.frozenText(preparedFrom: "f.txt"), file: "production.conf")
+        #expect(again == config)
+        #expect(config.differences(from: again).isEmpty)
+    }
+
+    @Test func differencesNameTheKeys() throws {
+        let a = try ConfigParser.parse(text: seedConfig, file: "a")
+        let b = try ConfigParser.parse(text: seedConfig + "\nBACKEND sge\nWALLTIME coadd 12:00:00\n", file: "b")
+        let differences = b.differences(from: a)
+        #expect(differences == ["BACKEND: local → sge", "WALLTIME coadd: 08:00:00 → 12:00:00"])
+    }
+}
+
+/// A bad config: the text, the line the error must name, and words the message must hold.
+struct BadConfig: CustomTestStringConvertible, Sendable {
+    let name: String
+    let text: String
+    let line: Int
+    let words: [String]
+    var testDescription: String { name }
+}
+
+let base = """
+    MAINDIR /data/lsstprod
+    DCNAME DC_2013
+    DATAMAIN /data/lsstprod-data
+    """
+
+let badConfigs: [BadConfig] = [
+    BadConfig(name: "unknown key with a suggestion", text: base + "\nDBUSR lsst_prod", line: 4, words: ["unknown key 'DBUSR'", "did you mean DBUSER?"]),
+    BadConfig(name: "unknown key in lower case", text: base + "\ndbhost localhost", line: 4, words: ["did you mean DBHOST?"]),
+    BadConfig(name: "unknown key far from any", text: base + "\nCOLOUR blue", line: 4, words: ["unknown key 'COLOUR'"]),
+    BadConfig(name: "duplicate key", text: base + "\nDCNAME DC_2014", line: 4, words: ["duplicate key DCNAME", "line 2"]),
+    BadConfig(name: "duplicate per-step key", text: base + "\nWALLTIME coadd 01:00:00\nWALLTIME coadd 02:00:00", line: 5, words: ["duplicate key WALLTIME coadd", "line 4"]),
+    BadConfig(name: "missing value", text: "MAINDIR /data\nDCNAME\nDATAMAIN /d", line: 2, words: ["DCNAME has no value"]),
+    BadConfig(name: "relative MAINDIR", text: "MAINDIR data/lsstprod\nDCNAME DC\nDATAMAIN /d", line: 1, words: ["MAINDIR", "absolute path"]),
+    BadConfig(name: "relative DATAMAIN", text: "MAINDIR /data\nDCNAME DC\nDATAMAIN ./d", line: 3, words: ["DATAMAIN", "absolute path"]),
+    BadConfig(name: "relative INPUT", text: base + "\nINPUT frames", line: 4, words: ["INPUT", "absolute path"]),
+    BadConfig(name: "missing required key", text: "DCNAME DC\nDATAMAIN /d", line: 2, words: ["required key MAINDIR is missing"]),
+    BadConfig(name: "empty file", text: "", line: 1, words: ["required key MAINDIR is missing"]),
+    BadConfig(name: "region RA reversed", text: base + "\nREGION 55 5 -1.26 1.26", line: 4, words: ["impossible REGION", "RA minimum 55 is not below RA maximum 5"]),
+    BadConfig(name: "region Dec beyond the pole", text: base + "\nREGION 5 55 -1.26 91", line: 4, words: ["impossible REGION", "[-90, 90]"]),
+    BadConfig(name: "region with three numbers", text: base + "\nREGION 5 55 -1.26", line: 4, words: ["four numbers", "got 3"]),
+    BadConfig(name: "region not a number", text: base + "\nREGION 5 55 south 1.26", line: 4, words: ["'south' is not a number"]),
+    BadConfig(name: "bad filter", text: base + "\nFILTERS g r y", line: 4, words: ["'y' is not a filter"]),
+    BadConfig(name: "filter twice", text: base + "\nFILTERS g r g", line: 4, words: ["listed twice"]),
+    BadConfig(name: "unknown backend", text: base + "\nBACKEND slrum", line: 4, words: ["BACKEND 'slrum'", "did you mean slurm?"]),
+    BadConfig(name: "MAXRETRY not an integer", text: base + "\nMAXRETRY three", line: 4, words: ["MAXRETRY 'three'", "integer"]),
+    BadConfig(name: "negative events per job", text: base + "\nEVENTSPERJOB processCcd -5", line: 4, words: ["EVENTSPERJOB processCcd '-5'"]),
+    BadConfig(name: "unknown step", text: base + "\nWALLTIME procesCcd 01:00:00", line: 4, words: ["unknown step 'procesCcd'", "did you mean processCcd?"]),
+    BadConfig(name: "bad walltime", text: base + "\nWALLTIME coadd 4h", line: 4, words: ["WALLTIME coadd '4h'", "HH:MM:SS"]),
+    BadConfig(name: "bad memory", text: base + "\nMEMORY coadd lots", line: 4, words: ["MEMORY coadd 'lots'"]),
+    BadConfig(name: "per-step key without a value", text: base + "\nMEMORY coadd", line: 4, words: ["MEMORY coadd has no value"]),
+    BadConfig(name: "DCNAME with a slash", text: "MAINDIR /data\nDCNAME DC/2013\nDATAMAIN /d", line: 2, words: ["DCNAME 'DC/2013'"]),
+    BadConfig(name: "two words for a one-word key", text: base + "\nDBHOST a b", line: 4, words: ["DBHOST takes one value"]),
+    BadConfig(name: "a password in the config", text: base + "\nDBPASSWORD secret", line: 4, words: ["passwords never go in the config", "~/.my.cnf"]),
+    BadConfig(name: "bad DBSPLIT", text: base + "\nDBSPLIT tract", line: 4, words: ["DBSPLIT 'tract'"]),
+    BadConfig(name: "port out of range", text: base + "\nDBPORT 70000", line: 4, words: ["DBPORT '70000'", "1 to 65535"]),
+]
+
+@Suite struct BadConfigs {
+    @Test(arguments: badConfigs)
+    func isRefusedWithFileAndLine(_ bad: BadConfig) {
+        do {
+            _ = try ConfigParser.parse(text: bad.text, file: "fichconfig.txt")
+            Issue.record("\(bad.name): accepted")
+        } catch let error as ConfigError {
+            #expect(error.file == "fichconfig.txt")
+            #expect(error.line == bad.line, "\(bad.name): \(error)")
+            #expect(error.description.hasPrefix("fichconfig.txt:\(bad.line): "))
+            for word in bad.words {
+                #expect(error.message.contains(word), "\(bad.name): '\(error.message)' lacks '\(word)'")
+            }
+        } catch {
+            Issue.record("\(bad.name): unexpected error \(error)")
+        }
+    }
+
+    @Test func unreadableFileIsNamed() {
+        #expect(throws: ConfigError.self) { try ConfigParser.parse(contentsOf: "/nonexistent/fichconfig.txt") }
+        do {
+            _ = try ConfigParser.parse(contentsOf: "/nonexistent/fichconfig.txt")
+        } catch {
+            #expect("\(error)".hasPrefix("/nonexistent/fichconfig.txt:0: config file does not exist"))
+        }
+    }
+
+    @Test func binaryFileIsRefused() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID()).txt")
+        try Data([0x4D, 0x41, 0xFF, 0xFE, 0x00, 0x01]).write(to: url)
+        defer { try? FileManager.default.removeItem(at: url) }
+        #expect(throws: ConfigError.self) { try ConfigParser.parse(contentsOf: url.path) }
+    }
+}
