@@ -37,7 +37,10 @@ let package = Package(
         ]),
 
         .testTarget(name: "ProductionTests", dependencies: ["Production"]),
-        .testTarget(name: "SkyTests", dependencies: ["Sky", "Pipeline"]),
+        .testTarget(name: "SkyTests", dependencies: [
+            "Sky", "Pipeline", "Production",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "EndToEndTests", dependencies: ["dcprod", "Production"]),
     ]
 )

@@ -210,8 +210,10 @@ public struct FITSCard: Sendable {
         self.init(key: key, value: String(format: "%.15E", value))
     }
 
+    /// A string value, quoted from column 11 as the FITS standard's fixed format has it.
     public init(_ key: String, _ value: String) {
-        self.init(key: key, value: "'\(value.padding(toLength: max(8, value.count), withPad: " ", startingAt: 0))'")
+        let quoted = "'\(value.padding(toLength: max(8, value.count), withPad: " ", startingAt: 0))'"
+        self.init(raw: key.padding(toLength: 8, withPad: " ", startingAt: 0) + "= " + quoted)
     }
 
     public init(_ key: String, _ value: Int) {

@@ -1,0 +1,161 @@
+import Foundation
+import Pipeline
+import Production
+import Sky
+import Testing
+
+@Suite("pipe simulate")
+struct SimulationTests {
+    @Test("the same options give byte-identical files; another seed gives other frames")
+    func determinism() throws {
+        try withTemporaryDirectory { root in
+            let a = root.appendingPathComponent("a"), b = root.appendingPathComponent("b")
+            let c = root.appendingPathComponent("c")
+            let summaryA = try simulate(smallOptions(a, frames: 20, seed: 7, defects: 0.2))
+            let summaryB = try simulate(smallOptions(b, frames: 20, seed: 7, defects: 0.2))
+            #expect(summaryA.line == summaryB.line)
+
+            let filesA = relativeFiles(under: a), filesB = relativeFiles(under: b)
+            #expect(filesA == filesB)
+            #expect(filesA.contains("truth.csv"))
+            #expect(filesA.contains("refcat.csv"))
+            let frames = filesA.filter { $0.hasSuffix(".fit") }
+            #expect(frames.count == summaryA.framesWritten)
+            #expect(frames.count >= 15)
+            // No temporary file is left behind by the atomic writes.
+            #expect(!filesA.contains { ($0 as NSString).lastPathComponent.hasPrefix(".") })
+            for file in filesA {
+                let bytesA = try Data(contentsOf: a.appendingPathComponent(file))
+                let bytesB = try Data(contentsOf: b.appendingPathComponent(file))
+                #expect(bytesA == bytesB, "\(file) differs between two simulations with the same options")
+            }
+
+            try simulate(smallOptions(c, frames: 20, seed: 8, defects: 0.2))
+            let framesC = Set(relativeFiles(under: c).filter { $0.hasSuffix(".fit") })
+            let common = frames.filter(framesC.contains)
+            #expect(!common.isEmpty)
+            for file in common {
+                let bytesA = try Data(contentsOf: a.appendingPathComponent(file))
+                let bytesC = try Data(contentsOf: c.appendingPathComponent(file))
+                #expect(bytesA != bytesC, "\(file) is the same with seeds 7 and 8")
+            }
+            let truthA = try Data(contentsOf: a.appendingPathComponent("truth.csv"))
+            let truthC = try Data(contentsOf: c.appendingPathComponent("truth.csv"))
+            #expect(truthA != truthC)
+        }
+    }
+
+    @Test("truth.csv lists every planned frame; the files on disk follow it")
+    func content() throws {
+        try withTemporaryDirectory { root in
+            let options = smallOptions(root, frames: 20, seed: 7, defects: 0.2)
+            let summary = try simulate(options)
+            let truth = try readTruth(root)
+
+            // Every planned frame, in order, once.
+            let planned = plannedNames(options)
+            #expect(truth.count == 20)
+            #expect(truth.compactMap(\.name) == planned)
+            #expect(Set(truth.map(\.file)).count == truth.count)
+
+            // A fifth of the frames carry a defect, each kind in turn, with inventory's expectation.
+            var defects: [String: Int] = [:]
+            for row in truth { defects[row.defect, default: 0] += 1 }
+            #expect(defects == ["none": 16, "missing-file": 1, "broken-wcs": 1, "few-stars": 1, "corrupted-header": 1])
+            for row in truth {
+                let expected = Defect(rawValue: row.defect)?.inventoryExpectation ?? "event"
+                #expect(row.inventory == expected, "\(row.file): defect \(row.defect), inventory \(row.inventory)")
+            }
+            #expect(summary.framesWritten == 19)
+            #expect(summary.defects == [.missingFile: 1, .brokenWCS: 1, .fewStars: 1, .corruptedHeader: 1])
+            #expect(summary.runs == Set(truth.map(\.run)))
+
+            for row in truth {
+                let url = root.appendingPathComponent(row.file)
+                let fileName = url.lastPathComponent
+                // File names are FrameName's, under RUN/CAMCOL/, and agree with the truth columns.
+                let name = try #require(FrameName(fileName: fileName), "\(fileName) is not an fpC frame name")
+                #expect(name.description == fileName)
+                #expect(row.file == "\(name.run)/\(name.camcol)/\(fileName)")
+                #expect(name.run == row.run && name.camcol == row.camcol && name.field == row.field)
+                #expect(name.filter.rawValue == row.filter)
+
+                switch row.defect {
+                case "missing-file":
+                    #expect(!FileManager.default.fileExists(atPath: url.path), "\(row.file) should be missing")
+                case "corrupted-header":
+                    #expect(FileManager.default.fileExists(atPath: url.path))
+                    #expect(throws: FITSError.self, "\(row.file) has a corrupted header but opens") {
+                        _ = try FITSFile.open(url.path)
+                    }
+                default:
+                    let file = try FITSFile.open(url.path)
+                    defer { try? file.close() }
+                    #expect(try file.imageSize() == [128, 93])
+                    #expect(try file.integer("RUN") == name.run)
+                    #expect(try file.integer("CAMCOL") == name.camcol)
+                    #expect(try file.integer("FIELD") == name.field)
+                    #expect(try file.string("FILTER") == name.filter.rawValue)
+                    #expect(try file.integer("SOFTBIAS") == Camera.softBias)
+                    #expect(try file.double("GAIN") == Camera.gain)
+                    #expect(try file.string("CTYPE1") == "RA---TAN")
+                    let pixels = try file.readImage()
+                    #expect(pixels.count == 128 * 93)
+                    // Soft bias plus sky: the median pixel is close to their sum.
+                    let median = pixels.sorted()[pixels.count / 2]
+                    let level = Double(Camera.softBias) + Camera.skyCounts[name.filter.filterId]
+                    #expect(abs(Double(median) - level) < 20, "\(row.file): median \(median), expected about \(level)")
+                }
+            }
+
+            // Inventory's file walk finds exactly the files written.
+            let found = Inventory.frameFiles(under: root.path).map(\.name)
+            let written = truth.filter { $0.defect != "missing-file" }.compactMap(\.name)
+            #expect(Set(found) == Set(written))
+            #expect(found.count == written.count)
+
+            // The reference catalog: its header and as many objects as the summary says.
+            let refcat = try String(contentsOf: root.appendingPathComponent("refcat.csv"), encoding: .utf8)
+            let lines = refcat.split(separator: "\n")
+            #expect(lines.first == "id,ra,decl,isStar,u,g,r,i,z")
+            #expect(lines.count - 1 == summary.referenceObjects)
+            #expect(summary.referenceObjects > 0)
+        }
+    }
+
+    @Test("more frames with the same seed and no defects keep the first frames byte for byte")
+    func extensionKeepsFrames() throws {
+        try withTemporaryDirectory { root in
+            let small = root.appendingPathComponent("small"), large = root.appendingPathComponent("large")
+            try simulate(smallOptions(small, frames: 20, defects: 0))
+            try simulate(smallOptions(large, frames: 30, defects: 0))
+            let truthSmall = try readTruth(small), truthLarge = try readTruth(large)
+            #expect(Array(truthLarge.prefix(20)) == truthSmall)
+            for row in truthSmall {
+                let bytesSmall = try Data(contentsOf: small.appendingPathComponent(row.file))
+                let bytesLarge = try Data(contentsOf: large.appendingPathComponent(row.file))
+                #expect(bytesSmall == bytesLarge, "\(row.file) changed when more frames were simulated")
+            }
+        }
+    }
+
+    /// Simulating more frames with the same seed and --defects redraws which frames carry a
+    /// defect (the shuffle in `Simulation.plans()` runs over all planned frames), so the first
+    /// frames' defects, bytes and truth rows change. Marked as a known issue until the choice of
+    /// defects is made per frame; `withKnownIssue` will report when the issue is gone.
+    @Test("more frames with the same seed and defects keep the first frames' defects")
+    func extensionKeepsDefects() throws {
+        try withTemporaryDirectory { root in
+            let small = root.appendingPathComponent("small"), large = root.appendingPathComponent("large")
+            try simulate(smallOptions(small, frames: 60, defects: 0.2))
+            try simulate(smallOptions(large, frames: 90, defects: 0.2))
+            let truthSmall = try readTruth(small), truthLarge = try readTruth(large)
+            #expect(truthLarge.prefix(60).map(\.file) == truthSmall.map(\.file))
+            withKnownIssue("Simulation.plans() draws the defects over all --frames frames") {
+                let changed = zip(truthSmall, truthLarge).filter { $0.0.defect != $0.1.defect }
+                #expect(changed.isEmpty, "\(changed.count) of the first 60 frames changed defect: "
+                        + changed.prefix(5).map { "\($0.0.file) \($0.0.defect) → \($0.1.defect)" }.joined(separator: ", "))
+            }
+        }
+    }
+}
