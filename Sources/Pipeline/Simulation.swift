@@ -4,7 +4,8 @@ import Sky
 
 /// A defect injected into a simulated frame, so that every failure class occurs.
 public enum Defect: String, CaseIterable, Sendable {
-    /// The frame is listed in the truth file but never written.
+    /// The frame is written but its mask (`fpM-...`), which processing needs, is not:
+    /// inventory accepts the frame, processCcd reports a missing file.
     case missingFile = "missing-file"
     /// The header's CD matrix is turned by ~25° and scaled by 8 %: inventory accepts the
     /// frame (its centre is right), the astrometric fit of processCcd cannot.
@@ -17,9 +18,8 @@ public enum Defect: String, CaseIterable, Sendable {
     /// What `dcprod inventory` must make of a frame with this defect.
     public var inventoryExpectation: String {
         switch self {
-        case .missingFile: "absent"
         case .corruptedHeader: "failure"
-        case .brokenWCS, .fewStars: "event"
+        case .missingFile, .brokenWCS, .fewStars: "event"
         }
     }
 }
@@ -29,8 +29,9 @@ public enum Camera {
     public static let softBias = 1000
     public static let gain = 4.7
     public static let exposure = 53.907456
-    /// Magnitude giving one count in one exposure.
-    public static let zeroPoint = [25.9, 27.6, 27.4, 27.0, 25.6]
+    /// Magnitude giving one count in one exposure: 5σ point-source depths near SDSS's
+    /// (u 22.0, g 22.6, r 22.0, i 21.6, z 20.5) for 1.4″ seeing.
+    public static let zeroPoint = [26.7, 27.8, 27.4, 27.2, 26.1]
     public static let skyCounts = [30.0, 70.0, 110.0, 160.0, 150.0]
     public static let sdssScale = 0.396
 }
@@ -144,10 +145,9 @@ public struct Simulation: Sendable {
             cells.formUnion(cellsCovered(by: plan))
             summary.runs.insert(plan.name.run)
             if let defect = plan.defect { summary.defects[defect, default: 0] += 1 }
-            if plan.defect != .missingFile {
-                try write(plan)
-                summary.framesWritten += 1
-            }
+            try write(plan)
+            summary.framesWritten += 1
+            if plan.defect != .missingFile { try writeMask(plan) }
             progress(index + 1, plans.count)
         }
         summary.referenceObjects = try writeReferenceCatalog(cells: cells)
@@ -206,8 +206,28 @@ public struct Simulation: Sendable {
         try file.writePixels(pixels)
         try file.close()
         if plan.defect == .corruptedHeader { try corruptFirstCard(temporary) }
-        guard rename(temporary.path, url.path) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+        try Self.rename(temporary, url)
+    }
+
+    /// The frame's mask file, `fpM-...` beside it: an empty primary HDU saying no pixel is masked.
+    func writeMask(_ plan: Plan) throws {
+        let url = options.directory.appendingPathComponent(plan.relativePath.replacingOccurrences(of: "fpC-", with: "fpM-"))
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+        let file = try FITSFile.create(temporary.path)
+        try file.createImage(width: 0, height: 0)
+        try file.write("ORIGIN", "dcprod pipe simulate")
+        try file.write("RUN", plan.name.run)
+        try file.write("CAMCOL", plan.name.camcol)
+        try file.write("FIELD", plan.name.field)
+        try file.write("FILTER", plan.name.filter.rawValue)
+        try file.write("NMASK", 0, comment: "masked regions")
+        try file.close()
+        try Self.rename(temporary, url)
+    }
+
+    static func rename(_ from: URL, _ to: URL) throws {
+        guard Foundation.rename(from.path, to.path) == 0 else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: to.path])
         }
     }
 

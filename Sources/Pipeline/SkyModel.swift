@@ -19,8 +19,8 @@ public struct SkyModel: Sendable {
     public let seed: UInt64
     public static let cellSize = 0.1
     /// Objects per square degree down to the faint limits below.
-    public static let starDensity = 1500.0
-    public static let galaxyDensity = 2500.0
+    public static let starDensity = 4000.0
+    public static let galaxyDensity = 8000.0
 
     public init(seed: UInt64) { self.seed = seed }
 

@@ -23,9 +23,10 @@ public struct FrameName: Hashable, Sendable, CustomStringConvertible {
         self.init(run: run, filter: filter, camcol: camcol, field: field)
     }
 
-    public var description: String {
-        "fpC-\(Self.pad(run, 6))-\(filter.rawValue)\(camcol)-\(Self.pad(field, 4)).fit"
-    }
+    public var description: String { "fpC-\(stem).fit" }
+
+    /// `RRRRRR-Fc-FFFF`, what every file made from this frame is named after.
+    public var stem: String { "\(Self.pad(run, 6))-\(filter.rawValue)\(camcol)-\(Self.pad(field, 4))" }
 
     /// The event key of this frame: `RRRRRR-C-FFFF`, the same for every step that works on frames.
     public var eventKey: String { "\(Self.pad(run, 6))-\(camcol)-\(Self.pad(field, 4))" }

@@ -6,7 +6,7 @@ import Production
 struct Pipe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The reference payload: what a production runs on one machine with no external software.",
-        subcommands: [Simulate.self])
+        subcommands: [Simulate.self, ProcessCcdCommand.self])
 }
 
 struct Simulate: ParsableCommand {
@@ -90,5 +90,46 @@ struct Simulate: ParsableCommand {
             print(summary.line)
             print("  frames under \(directoryURL.standardizedFileURL.path), refcat.csv and truth.csv beside them")
         }
+    }
+}
+
+struct ProcessCcdCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "processCcd",
+        abstract: "Process frames: background, detection, measurement, astrometric and photometric calibration.",
+        discussion: """
+            Writes calexp-RRRRRR-Fc-FFFF.fits (background-subtracted image, fitted WCS, MAGZERO), src-...csv
+            (sources: ra, decl, their variances, PSF/aperture/model fluxes and errors, filterId) and ccd-...csv
+            (the frame's corners, zero point, seeing) into --out. A frame that fails prints one line naming its
+            class, `missing file:`, `unreadable header:`, `astrometry problem:` or `matches problem:`, and the
+            command exits 1 after the other frames.
+            """)
+
+    @Argument(help: "fpC frames to process.")
+    var frames: [String]
+
+    @Option(help: "The reference catalog (refcat.csv of simulate).")
+    var refcat: String
+
+    @Option(help: "Output directory.")
+    var out: String
+
+    @Option(help: "Detection threshold in sigma.")
+    var threshold: Double = 5
+
+    func run() throws {
+        var options = ProcessCcd.Options(referenceCatalog: refcat, outputDirectory: URL(fileURLWithPath: out))
+        options.threshold = threshold
+        let processor = ProcessCcd(options: options)
+        var failed = false
+        for frame in frames {
+            do {
+                print("\(frame): \(try processor.run(frame: frame).line)")
+            } catch {
+                failed = true
+                FileHandle.standardError.write(Data("processCcd: \(frame): \(error)\n".utf8))
+            }
+        }
+        if failed { throw ExitCode.failure }
     }
 }

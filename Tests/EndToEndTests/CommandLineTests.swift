@@ -141,3 +141,18 @@ final class Workspace {
         #expect(result.stderr.contains("no production found"))
     }
 }
+
+@Suite struct Documentation {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test func theReadmeDocumentsEveryConfigKeyThatDcprodKnows() throws {
+        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+        let work = try Workspace()
+        let keys = try DCProd.run(["keys"], in: work.url)
+        let names = keys.stdout.split(separator: "\n").filter { !$0.hasPrefix(" ") }.compactMap { $0.split(separator: " ").first }
+        #expect(names.count >= 20)
+        for name in names {
+            #expect(readme.contains("| `\(name)"), "README.md does not document \(name)")
+        }
+    }
+}

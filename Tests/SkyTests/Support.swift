@@ -68,6 +68,12 @@ func relativeFiles(under directory: URL) -> [String] {
     return out.sorted()
 }
 
+/// Whether a relative path names an `fpC` frame (simulate also writes catalogs, and may write
+/// other per-frame files beside the frames).
+func isFrameFile(_ relative: String) -> Bool {
+    FrameName(fileName: (relative as NSString).lastPathComponent) != nil
+}
+
 /// Copies a file with fresh bytes on disk (a new inode and a new modification time).
 func copyFile(_ source: URL, to destination: URL) throws {
     try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -221,8 +227,10 @@ func runProcess(_ executable: String, _ arguments: [String]) throws -> ProcessRe
     try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: scratch) }
     let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    guard FileManager.default.createFile(atPath: outURL.path, contents: nil),
+          FileManager.default.createFile(atPath: errURL.path, contents: nil) else {
+        throw SkyTestError(description: "cannot create the output files of \(executable) in \(scratch.path)")
+    }
     let out = try FileHandle(forWritingTo: outURL), err = try FileHandle(forWritingTo: errURL)
     defer { try? out.close(); try? err.close() }
 
@@ -264,11 +272,24 @@ enum Astropy {
         }
     }
 
+    /// Why astropy cannot be used, asked once per test run.
+    static let unavailable: String? = unavailability()
+
+    static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    /// The condition trait of the astropy tests: they run when astropy is usable, and under CI
+    /// always (where its absence then fails them); elsewhere they are reported as skipped.
+    static var usableOrCI: ConditionTrait {
+        .enabled(if: unavailable == nil || isCI,
+                 "needs python3 with astropy (`pip install astropy`); under CI=true its absence is a failure")
+    }
+
     /// Returns normally when astropy can be used. Otherwise, under CI (CI=true) the test fails
-    /// with an explanation; elsewhere it is cancelled (reported as skipped) with the reason.
+    /// with an explanation; elsewhere (where `usableOrCI` has normally skipped the test already)
+    /// it is cancelled with the reason.
     static func require(sourceLocation: SourceLocation = #_sourceLocation) throws {
-        guard let why = unavailability() else { return }
-        if ProcessInfo.processInfo.environment["CI"] == "true" {
+        guard let why = unavailable else { return }
+        if isCI {
             // A thrown error fails the test and shows its description: one clear issue.
             throw SkyTestError(description: "python3 with astropy is required under CI (CI=true) but is not usable: "
                                + "\(why). Install it with `pip install astropy` (Tests/run does).")

@@ -1,0 +1,90 @@
+import Foundation
+import Sky
+
+/// A detected source matched to a reference object.
+struct Match {
+    /// FITS pixel coordinates (1-based).
+    var x: Double
+    var y: Double
+    var ra: Double
+    var dec: Double
+    var referenceMagnitude: Double
+    var instrumentalFlux: Double
+}
+
+/// Fits a TAN WCS (shift + full linear part) to matched sources, with 3-sigma clipping.
+struct AstrometricFit {
+    var wcs: TangentWCS
+    /// RMS of the accepted residuals, arcsec.
+    var rms: Double
+    var used: Int
+
+    /// The plane tangent at `center`, in degrees: a WCS whose "pixels" are (ξ, η).
+    static func tangentPlane(at center: (ra: Double, dec: Double)) throws -> WCS {
+        var plane = TangentWCS(center: center, width: 1, height: 1, scale: 1, rotation: 0)
+        plane.crpix1 = 0
+        plane.crpix2 = 0
+        plane.cd = [1, 0, 0, 1]
+        return try plane.wcs(width: 1, height: 1)
+    }
+
+    init(matches: [Match], start: TangentWCS) throws {
+        var current = start
+        var kept = matches
+        var rms = Double.infinity
+        for iteration in 0..<4 {
+            guard kept.count >= 3 else { throw ProcessCcdFailure(.astrometry, "astrometry problem: too few matches to fit (\(kept.count))") }
+            let plane = try Self.tangentPlane(at: (current.crval1, current.crval2))
+            let xi = try plane.pixels(kept.map { ($0.ra, $0.dec) })
+            let dx = kept.map { $0.x - current.crpix1 }, dy = kept.map { $0.y - current.crpix2 }
+            let a = try Self.solve(dx, dy, xi.map(\.x))
+            let b = try Self.solve(dx, dy, xi.map(\.y))
+            let center = try plane.sky([(a[0], b[0])])[0]
+            current.crval1 = center.ra
+            current.crval2 = center.dec
+            current.cd = [a[1], a[2], b[1], b[2]]
+            // Residuals in arcsec, on the sky, through wcslib.
+            let fitted = try current.wcs(width: 1, height: 1).sky(kept.map { ($0.x, $0.y) })
+            let residuals = zip(fitted, kept).map { Self.separation($0.0, ($0.1.ra, $0.1.dec)) * 3600 }
+            rms = (residuals.map { $0 * $0 }.reduce(0, +) / Double(residuals.count)).squareRoot()
+            if iteration < 3 {
+                let next = zip(kept, residuals).filter { $0.1 <= max(3 * rms, 0.05) }.map(\.0)
+                if next.count == kept.count { break }
+                kept = next
+            }
+        }
+        wcs = current
+        self.rms = rms
+        used = kept.count
+    }
+
+    /// Least squares for v = c0 + c1·dx + c2·dy (normal equations, Gaussian elimination).
+    static func solve(_ dx: [Double], _ dy: [Double], _ v: [Double]) throws -> [Double] {
+        var m = [[Double]](repeating: [Double](repeating: 0, count: 4), count: 3)
+        for k in v.indices {
+            let row = [1, dx[k], dy[k]]
+            for i in 0..<3 {
+                for j in 0..<3 { m[i][j] += row[i] * row[j] }
+                m[i][3] += row[i] * v[k]
+            }
+        }
+        for col in 0..<3 {
+            let pivot = (col..<3).max { abs(m[$0][col]) < abs(m[$1][col]) }!
+            guard abs(m[pivot][col]) > 1e-300 else { throw ProcessCcdFailure(.astrometry, "astrometry problem: degenerate fit") }
+            m.swapAt(col, pivot)
+            for row in 0..<3 where row != col {
+                let f = m[row][col] / m[col][col]
+                for j in col..<4 { m[row][j] -= f * m[col][j] }
+            }
+        }
+        return (0..<3).map { m[$0][3] / m[$0][$0] }
+    }
+
+    /// Angular separation in degrees (haversine).
+    static func separation(_ a: (ra: Double, dec: Double), _ b: (ra: Double, dec: Double)) -> Double {
+        let d2r = Double.pi / 180
+        let sd = sin((b.dec - a.dec) * d2r / 2), sr = sin((b.ra - a.ra) * d2r / 2)
+        let h = sd * sd + cos(a.dec * d2r) * cos(b.dec * d2r) * sr * sr
+        return 2 * asin(min(1, h.squareRoot())) / d2r
+    }
+}

@@ -1,0 +1,247 @@
+import Foundation
+import Pipeline
+import Production
+import Sky
+import Testing
+
+@Suite("inventory")
+struct InventoryTests {
+    @Test("inventory of a simulation is its truth; reruns add only new frames")
+    func inventoryEqualsTruth() throws {
+        try withTemporaryDirectory { root in
+            let input = root.appendingPathComponent("input")
+            let options = smallOptions(input, frames: 60, seed: 7, defects: 0.2)
+            try simulate(options)
+            let truth = try readTruth(input)
+            #expect(truth.count == 60)
+            let production = try prepareProduction(root: root, input: input, region: options.region)
+            let config = production.config
+            #expect(config.input == input.path)
+            func path(_ row: TruthRow) -> String { (config.input as NSString).appendingPathComponent(row.file) }
+
+            let events = truth.filter { $0.inventory == "event" }
+            let failures = truth.filter { $0.inventory == "failure" }
+            let absent = truth.filter { $0.inventory == "absent" }
+            // Twelve defects, three of each kind; only corrupted headers are inventory failures.
+            #expect(failures.count == 3 && failures.allSatisfy { $0.defect == "corrupted-header" })
+            #expect(events.count + failures.count + absent.count == 60)
+            #expect(events.count >= 54)
+
+            let summary = try Inventory(config: config, store: production.store).run()
+            #expect(summary.candidates == events.count + failures.count)
+            #expect(summary.alreadyKnown == 0)
+            #expect(summary.newEventCount == events.count)
+            #expect(summary.failures == ["unreadable file": failures.count])
+            #expect(summary.skips.isEmpty)
+            var perFilter: [Filter: Int] = [:]
+            for row in events { perFilter[Filter(rawValue: row.filter)!, default: 0] += 1 }
+            #expect(summary.newEvents == perFilter)
+
+            // The state store: one processCcd event per good frame, keyed RRRRRR-C-FFFF.
+            let stored = try storedEvents(production.store)
+            let expected = events.map { row -> StoredEvent in
+                let name = row.name!
+                return StoredEvent(step: "processCcd", filter: row.filter, key: name.eventKey, state: "new", path: path(row))
+            }
+            #expect(Set(stored) == Set(expected))
+            #expect(stored.count == expected.count)
+            #expect(try storedEventCount(production.store) == events.count)
+            let rejected = try production.store.inventoryFailures()
+            #expect(Set(rejected.map(\.path)) == Set(failures.map(path)))
+            #expect(rejected.allSatisfy { $0.reason == "unreadable file" && $0.kind == .failure })
+            let status = try production.store.status(production: config.dcName, tree: production.tree.root.path)
+            #expect(status.frames == events.count)
+            #expect(status.events.reduce(0) { $0 + $1.count } == events.count)
+            #expect(status.rejections.map { "\($0.kind) \($0.reason) \($0.count)" } == ["failure unreadable file \(failures.count)"])
+
+            // A rerun reads nothing again and adds nothing.
+            let again = try Inventory(config: config, store: production.store).run()
+            #expect(again.candidates == summary.candidates)
+            #expect(again.alreadyKnown == summary.candidates)
+            #expect(again.newEventCount == 0 && again.failureCount == 0 && again.skipCount == 0)
+            #expect(Set(try storedEvents(production.store)) == Set(expected))
+
+            // More frames: simulated with a larger --frames (same seed and defects) aside, and
+            // the frames the first simulation did not plan brought into INPUT. (Simulating into
+            // INPUT itself would also redraw the defects of the first 60 frames: see
+            // SimulationTests.extensionKeepsDefects.)
+            let more = root.appendingPathComponent("more")
+            try simulate(smallOptions(more, frames: 90, seed: 7, defects: 0.2))
+            let truthMore = try readTruth(more)
+            #expect(truthMore.prefix(60).map(\.file) == truth.map(\.file))
+            let newRows = Array(truthMore.dropFirst(60))
+            #expect(newRows.count == 30)
+            for row in newRows where row.inventory != "absent" {
+                try copyFile(more.appendingPathComponent(row.file), to: input.appendingPathComponent(row.file))
+            }
+            let newEvents = newRows.filter { $0.inventory == "event" }
+            let newFailures = newRows.filter { $0.inventory == "failure" }
+            let third = try Inventory(config: config, store: production.store).run()
+            #expect(third.candidates == summary.candidates + newEvents.count + newFailures.count)
+            #expect(third.alreadyKnown == summary.candidates)
+            #expect(third.newEventCount == newEvents.count)
+            #expect(third.failures == (newFailures.isEmpty ? [:] : ["unreadable file": newFailures.count]))
+            #expect(third.skips.isEmpty)
+            let after = Set(try storedEvents(production.store))
+            let added = after.subtracting(expected)
+            #expect(Set(added.map(\.path)) == Set(newEvents.map(path)))
+            #expect(after.isSuperset(of: expected))
+        }
+    }
+
+    @Test("simulating more frames into INPUT: the rerun adds only the new ones")
+    func extensionInPlace() throws {
+        try withTemporaryDirectory { root in
+            let input = root.appendingPathComponent("input")
+            try simulate(smallOptions(input, frames: 20, defects: 0))
+            let production = try prepareProduction(root: root, input: input, region: smallRegion)
+            let first = try Inventory(config: production.config, store: production.store).run()
+            #expect(first.newEventCount == 20 && first.candidates == 20)
+            let before = Set(try storedEvents(production.store))
+
+            try simulate(smallOptions(input, frames: 35, defects: 0))
+            let truth = try readTruth(input)
+            let second = try Inventory(config: production.config, store: production.store).run()
+            #expect(second.candidates == 35)
+            #expect(second.alreadyKnown == 20)
+            #expect(second.newEventCount == 15)
+            #expect(second.failureCount == 0 && second.skipCount == 0)
+            let after = Set(try storedEvents(production.store))
+            #expect(after.isSuperset(of: before))
+            #expect(Set(after.subtracting(before).map(\.key)) == Set(truth.dropFirst(20).compactMap { $0.name?.eventKey }))
+            #expect(after.count == 35)
+        }
+    }
+
+    @Test("FILTERS and REGION cut: events only for the selected filters inside the region")
+    func regionAndFilterCut() throws {
+        try withTemporaryDirectory { root in
+            let input = root.appendingPathComponent("input")
+            let options = smallOptions(input, frames: 30, defects: 0)
+            try simulate(options)
+            // Six pointings, one per strip across Dec: keep the three southern strips.
+            let layout = SurveyLayout(region: options.region, width: options.width, height: options.height,
+                                      scale: options.pixelScale / 3600)
+            let pointings = (0..<6).map { layout.pointing($0) }
+            let decs = pointings.map(\.center.dec).sorted()
+            #expect(Set(decs).count == 6)
+            let cut = (decs[2] + decs[3]) / 2
+            let region = Region(raMin: options.region.raMin, raMax: options.region.raMax,
+                                decMin: options.region.decMin, decMax: cut)
+            let production = try prepareProduction(root: root, input: input, region: region, filters: "g r")
+            #expect(production.config.filters == [.g, .r])
+            #expect(production.config.region == region)
+
+            let summary = try Inventory(config: production.config, store: production.store).run()
+            let inside = pointings.filter { $0.center.dec < cut }
+            #expect(inside.count == 3)
+            #expect(summary.candidates == 30)
+            #expect(summary.newEvents == [.g: 3, .r: 3])
+            #expect(summary.failures.isEmpty)
+            #expect(summary.skips == ["filter not selected": 18, "outside region": 6])
+
+            let events = try storedEvents(production.store)
+            #expect(Set(events.map(\.filter)) == ["g", "r"])
+            let expectedKeys = Set(inside.map {
+                FrameName(run: $0.run, filter: .g, camcol: $0.camcol, field: $0.field).eventKey
+            })
+            #expect(Set(events.filter { $0.filter == "g" }.map(\.key)) == expectedKeys)
+            #expect(Set(events.filter { $0.filter == "r" }.map(\.key)) == expectedKeys)
+
+            let rejections = try storedRejections(production.store)
+            #expect(rejections.count == 24)
+            #expect(rejections.allSatisfy { $0.kind == "skip" })
+            for rejection in rejections {
+                let name = try #require(FrameName(fileName: (rejection.path as NSString).lastPathComponent))
+                if [.g, .r].contains(name.filter) {
+                    #expect(rejection.reason == "outside region", "\(rejection.path): \(rejection.reason)")
+                    #expect(rejection.message.contains("outside REGION"))
+                    #expect(!expectedKeys.contains(name.eventKey))
+                } else {
+                    #expect(rejection.reason == "filter not selected", "\(rejection.path): \(rejection.reason)")
+                }
+            }
+            let status = try production.store.status(production: production.config.dcName, tree: production.tree.root.path)
+            #expect(status.rejections.map(\.kind) == ["skip", "skip"])
+            #expect(Dictionary(uniqueKeysWithValues: status.rejections.map { ($0.reason, $0.count) })
+                    == ["filter not selected": 18, "outside region": 6])
+
+            // Skipped files are remembered: a rerun reads none of them again.
+            let again = try Inventory(config: production.config, store: production.store).run()
+            #expect(again.alreadyKnown == 30 && again.newEventCount == 0 && again.skipCount == 0)
+        }
+    }
+
+    @Test("an inconsistent or duplicate frame is a failure; the other frames go on")
+    func inconsistentFrame() throws {
+        // A method, not a closure body: Swift 6.3.1's SendNonSendable pass crashes on
+        // `let g = try #require(xs.first { ... })` inside a closure when `g` is captured later.
+        try withTemporaryDirectory { try inconsistentFrame(root: $0) }
+    }
+
+    private func inconsistentFrame(root: URL) throws {
+        let simulated = root.appendingPathComponent("simulated")
+        try simulate(smallOptions(simulated, frames: 10, defects: 0))
+        let truth = try readTruth(simulated)
+        let names = truth.compactMap(\.name)
+        #expect(names.count == 10)
+        let input = root.appendingPathComponent("input")
+        let g = try #require(names.first { $0.filter == .g })
+        let r = try #require(names.first { $0.filter == .r && $0.field == g.field && $0.camcol == g.camcol && $0.run == g.run })
+        let i = try #require(names.first { $0.filter == .i && $0.run == g.run })
+        let z = try #require(names.last { $0.filter == .z })
+
+        // Every frame but g under its own name; the r frame also under the g name; the i
+        // frame also under another field's name; a second copy of z in another directory.
+        for name in names where name != g {
+            try copyFile(simulated.appendingPathComponent(relative(name)), to: input.appendingPathComponent(relative(name)))
+        }
+        try copyFile(simulated.appendingPathComponent(relative(r)), to: input.appendingPathComponent(relative(g)))
+        let otherField = FrameName(run: i.run, filter: i.filter, camcol: i.camcol, field: i.field + 100)
+        try copyFile(simulated.appendingPathComponent(relative(i)), to: input.appendingPathComponent(relative(otherField)))
+        try copyFile(simulated.appendingPathComponent(relative(z)),
+                     to: input.appendingPathComponent("zz-copies").appendingPathComponent(z.description))
+
+        let production = try prepareProduction(root: root, input: input, region: smallRegion)
+        let summary = try Inventory(config: production.config, store: production.store).run()
+        #expect(summary.candidates == 12)
+        #expect(summary.newEventCount == 9)
+        #expect(summary.failures == ["inconsistent header": 2, "duplicate frame": 1])
+
+        let failures = try production.store.inventoryFailures()
+        let byPath = Dictionary(uniqueKeysWithValues: failures.map { ($0.path, $0) })
+        let gPath = input.appendingPathComponent(relative(g)).path
+        let fieldPath = input.appendingPathComponent(relative(otherField)).path
+        let copyPath = input.appendingPathComponent("zz-copies").appendingPathComponent(z.description).path
+        #expect(Set(byPath.keys) == [gPath, fieldPath, copyPath])
+        #expect(byPath[gPath]?.reason == "inconsistent header")
+        #expect(byPath[gPath]?.message.contains("FILTER = 'r' but the name says g") == true, "\(byPath[gPath]?.message ?? "")")
+        #expect(byPath[fieldPath]?.reason == "inconsistent header")
+        #expect(byPath[fieldPath]?.message.contains("FIELD = \(i.field) but the name says \(otherField.field)") == true,
+                "\(byPath[fieldPath]?.message ?? "")")
+        #expect(byPath[copyPath]?.reason == "duplicate frame")
+
+        // The other frames are events, each under its own key and filter.
+        let events = try storedEvents(production.store)
+        let expected = Set(names.filter { $0 != g }.map { "\($0.filter.rawValue) \($0.eventKey)" })
+        #expect(Set(events.map { "\($0.filter) \($0.key)" }) == expected)
+        #expect(!events.contains { $0.path == gPath || $0.path == fieldPath || $0.path == copyPath })
+
+        // Fixed (the right g frame put in place, a new modification time): the next run
+        // reads it again and makes its event; the unchanged failures stay as they are.
+        try copyFile(simulated.appendingPathComponent(relative(g)), to: URL(fileURLWithPath: gPath))
+        let attributes = try FileManager.default.attributesOfItem(atPath: gPath)
+        let modified = try #require(attributes[.modificationDate] as? Date)
+        try FileManager.default.setAttributes([.modificationDate: modified.addingTimeInterval(10)], ofItemAtPath: gPath)
+        let again = try Inventory(config: production.config, store: production.store).run()
+        #expect(again.candidates == 12)
+        #expect(again.alreadyKnown == 11)
+        #expect(again.newEvents == [.g: 1])
+        #expect(again.failureCount == 0)
+        #expect(Set(try production.store.inventoryFailures().map(\.path)) == [fieldPath, copyPath])
+        #expect(try storedEvents(production.store).contains { $0.path == gPath && $0.filter == "g" && $0.key == g.eventKey })
+    }
+}
+
+/// Where a simulation puts a frame, relative to its directory: RUN/CAMCOL/NAME.
+private func relative(_ name: FrameName) -> String { "\(name.run)/\(name.camcol)/\(name.description)" }
