@@ -120,16 +120,23 @@ public struct Simulation: Sendable {
                                 fwhm: random.uniform(1.0, 1.8), defect: nil))
             }
         }
-        // Defects: a seeded choice of frames, the kinds in turn.
-        var order = Array(out.indices)
-        var random = SeededRandom(seed: options.seed, stream: [0xDEF])
-        order.shuffle(using: &random)
-        let count = min(out.count, Int((options.defects * Double(out.count)).rounded()))
-        for (k, index) in order.prefix(count).enumerated() {
-            let defect = Defect.allCases[k % Defect.allCases.count]
-            out[index].defect = defect
-            if defect == .brokenWCS {
-                out[index].headerWCS = out[index].headerWCS.distorted(rotation: 25, factor: 1.08)
+        // Defects: in each block of 20 frames, the fraction's share of frames at seeded positions,
+        // the kinds in turn. Blocks are keyed by their index, so simulating more frames with the same
+        // seed leaves the first frames, defects included, unchanged.
+        let block = 20
+        for start in stride(from: 0, to: out.count, by: block) {
+            let k = start / block
+            let before = Int((Double(k * block) * options.defects).rounded(.down))
+            let count = Int((Double((k + 1) * block) * options.defects).rounded(.down)) - before
+            var positions = Array(0..<block)
+            var random = SeededRandom(seed: options.seed, stream: [0xDEF, k])
+            positions.shuffle(using: &random)
+            for (j, position) in positions.prefix(count).enumerated() where start + position < out.count {
+                let defect = Defect.allCases[(before + j) % Defect.allCases.count]
+                out[start + position].defect = defect
+                if defect == .brokenWCS {
+                    out[start + position].headerWCS = out[start + position].headerWCS.distorted(rotation: 25, factor: 1.08)
+                }
             }
         }
         return out
@@ -147,7 +154,11 @@ public struct Simulation: Sendable {
             if let defect = plan.defect { summary.defects[defect, default: 0] += 1 }
             try write(plan)
             summary.framesWritten += 1
-            if plan.defect != .missingFile { try writeMask(plan) }
+            if plan.defect == .missingFile {
+                try? FileManager.default.removeItem(at: maskURL(plan))
+            } else {
+                try writeMask(plan)
+            }
             progress(index + 1, plans.count)
         }
         summary.referenceObjects = try writeReferenceCatalog(cells: cells)
@@ -210,8 +221,12 @@ public struct Simulation: Sendable {
     }
 
     /// The frame's mask file, `fpM-...` beside it: an empty primary HDU saying no pixel is masked.
+    func maskURL(_ plan: Plan) -> URL {
+        options.directory.appendingPathComponent(plan.relativePath.replacingOccurrences(of: "fpC-", with: "fpM-"))
+    }
+
     func writeMask(_ plan: Plan) throws {
-        let url = options.directory.appendingPathComponent(plan.relativePath.replacingOccurrences(of: "fpC-", with: "fpM-"))
+        let url = maskURL(plan)
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
         let file = try FITSFile.create(temporary.path)
         try file.createImage(width: 0, height: 0)

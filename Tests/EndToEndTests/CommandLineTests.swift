@@ -92,16 +92,16 @@ final class Workspace {
         let simulated = try DCProd.run(["pipe", "simulate", "--frames", "40", "--seed", "7", "--defects", "0.1",
                                         "--size", "128x93", "--pixel-scale", "1.6", "--region", "6 7 -0.4 0.2", input], in: work.url)
         #expect(simulated.status == 0, "\(simulated.stderr)")
-        #expect(simulated.stdout.contains("simulate: 39 frames written, 4 defects"), "\(simulated.stdout)")
+        #expect(simulated.stdout.contains("simulate: 40 frames written, 4 defects"), "\(simulated.stdout)")
 
         // From the directory holding fichconfig.txt, as in the seed.
         let inventory = try DCProd.run(["inventory"], in: work.url)
         #expect(inventory.status == 0, "\(inventory.stderr)")
-        #expect(inventory.stdout.contains("inventory: 39 frame files, 0 already known, 38 new events"), "\(inventory.stdout)")
+        #expect(inventory.stdout.contains("inventory: 40 frame files, 0 already known, 39 new events"), "\(inventory.stdout)")
         #expect(inventory.stdout.contains("1 failures (unreadable file 1)"))
 
         let rerun = try DCProd.run(["inventory"], in: work.url)
-        #expect(rerun.stdout.contains("39 frame files, 39 already known, 0 new events"), "\(rerun.stdout)")
+        #expect(rerun.stdout.contains("40 frame files, 40 already known, 0 new events"), "\(rerun.stdout)")
 
         let status = try DCProd.run(["status", "--json"], in: work.url)
         #expect(status.status == 0)
@@ -113,8 +113,8 @@ final class Workspace {
             var rejections: [Rejection]
         }
         let decoded = try JSONDecoder().decode(Status.self, from: Data(status.stdout.utf8))
-        #expect(decoded.frames == 38)
-        #expect(decoded.events.map(\.count).reduce(0, +) == 38)
+        #expect(decoded.frames == 39)
+        #expect(decoded.events.map(\.count).reduce(0, +) == 39)
         #expect(Set(decoded.events.map(\.filter)) == ["u", "g", "r", "i", "z"])
         #expect(decoded.rejections.map(\.reason) == ["unreadable file"])
 
@@ -125,7 +125,7 @@ final class Workspace {
         let logbook = try DCProd.run(["logbook"], in: work.url)
         #expect(logbook.stdout.contains("`dcprod prepare fichconfig.txt`"))
         #expect(logbook.stdout.contains("`dcprod inventory`"))
-        #expect(logbook.stdout.contains("38 new events"))
+        #expect(logbook.stdout.contains("39 new events"))
         // The second prepare and the no-op inventory changed nothing, so they left no entry.
         #expect(logbook.stdout.components(separatedBy: "### ").count == 3, "\(logbook.stdout)")
         let future = try DCProd.run(["logbook", "--since", "2999-01-01"], in: work.url)

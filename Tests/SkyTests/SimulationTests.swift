@@ -142,10 +142,8 @@ struct SimulationTests {
         }
     }
 
-    /// Simulating more frames with the same seed and --defects redraws which frames carry a
-    /// defect (the shuffle in `Simulation.plans()` runs over all planned frames), so the first
-    /// frames' defects, bytes and truth rows change. Marked as a known issue until the choice of
-    /// defects is made per frame; `withKnownIssue` will report when the issue is gone.
+    /// Each frame draws its defect from a stream keyed by its name, so simulating more frames
+    /// with the same seed and --defects leaves the first frames' defects unchanged.
     @Test("more frames with the same seed and defects keep the first frames' defects")
     func extensionKeepsDefects() throws {
         try withTemporaryDirectory { root in
@@ -154,12 +152,10 @@ struct SimulationTests {
             try simulate(smallOptions(large, frames: 90, defects: 0.2))
             let truthSmall = try readTruth(small), truthLarge = try readTruth(large)
             #expect(truthLarge.prefix(60).map(\.file) == truthSmall.map(\.file))
-            withKnownIssue("Simulation.plans() draws the defects over all --frames frames") {
-                let changed = zip(truthSmall, truthLarge).filter { $0.0.defect != $0.1.defect }
-                let examples = changed.prefix(5).map { "\($0.0.file) \($0.0.defect) → \($0.1.defect)" }
-                #expect(changed.count == 0,
-                        "\(changed.count) of the first 60 frames changed defect: \(examples.joined(separator: ", "))")
-            }
+            let changed = zip(truthSmall, truthLarge).filter { $0.0.defect != $0.1.defect }
+            let examples = changed.prefix(5).map { "\($0.0.file) \($0.0.defect) → \($0.1.defect)" }
+            #expect(changed.count == 0,
+                    "\(changed.count) of the first 60 frames changed defect: \(examples.joined(separator: ", "))")
         }
     }
 }
