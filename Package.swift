@@ -1,6 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
+
 let package = Package(
     name: "dcprod",
     platforms: [.macOS(.v13)],
@@ -11,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
     ],
     targets: [
         // System libraries: module maps only (see SERVICES.md).
@@ -21,26 +24,30 @@ let package = Package(
                        providers: [.apt(["libmariadb-dev"])]),
 
         // Config, tree, state store, logbook.
-        .target(name: "Production", dependencies: [
-            .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "Logging", package: "swift-log"),
-        ]),
+        .target(name: "Production", dependencies: [grdb, .product(name: "Logging", package: "swift-log")]),
         // FITS and WCS wrappers, regions, frame names, inventory.
         .target(name: "Sky", dependencies: ["Production", "CFITSIO", "CWCSLIB"]),
-        // The reference payload: simulate (processCcd, coadd, forcedPhot later).
+        // Steps, events into jobs, manifests and batch scripts from templates/.
+        .target(name: "Planning", dependencies: [
+            "Production", "Sky", grdb, .product(name: "Mustache", package: "swift-mustache"),
+        ]),
+        // BatchSystem protocol and its backends: local (Slurm, Grid Engine to come).
+        .target(name: "Batch", dependencies: ["Planning", "Production", grdb]),
+        // Outcome records: the job runner that writes them, classes and rules, verify and its reports.
+        .target(name: "Verification", dependencies: ["Planning", "Production", grdb]),
+        // The reference payload: simulate, processCcd.
         .target(name: "Pipeline", dependencies: ["Sky"]),
         // The command line: argument parsing and printing only.
         .executableTarget(name: "dcprod", dependencies: [
-            "Production", "Sky", "Pipeline",
+            "Production", "Sky", "Planning", "Batch", "Verification", "Pipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "ProductionTests", dependencies: ["Production"]),
-        .testTarget(name: "SkyTests", dependencies: [
-            "Sky", "Pipeline", "Production",
-            .product(name: "GRDB", package: "GRDB.swift"),
-        ]),
+        .testTarget(name: "SkyTests", dependencies: ["Sky", "Pipeline", "Production", grdb]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Sky", "Production"]),
+        .testTarget(name: "VerificationTests", dependencies: ["Verification", "Planning", "Production"]),
         .testTarget(name: "EndToEndTests", dependencies: ["dcprod", "Production"]),
     ]
 )

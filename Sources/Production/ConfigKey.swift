@@ -39,6 +39,8 @@ public struct ConfigKey: Sendable {
                   summary: "most catalog connections the manager opens at once", defaultText: "4"),
         ConfigKey(name: "INPUT", shape: .single, required: false,
                   summary: "absolute directory searched for input frames", defaultText: "DATAMAIN/DCNAME/input"),
+        ConfigKey(name: "REFCAT", shape: .single, required: false,
+                  summary: "absolute path of the reference catalog used by processCcd", defaultText: "INPUT/refcat.csv"),
         ConfigKey(name: "FILTERS", shape: .single, required: false,
                   summary: "filters to process, e.g. `u g r i z` or `gri`", defaultText: "u g r i z"),
         ConfigKey(name: "REGION", shape: .single, required: false,

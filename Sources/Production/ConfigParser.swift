@@ -114,6 +114,7 @@ struct RawConfig {
         let dataMain = try absolutePath("DATAMAIN", required: true)!
         let defaultInput = URL(fileURLWithPath: dataMain).appendingPathComponent(dcName.value).appendingPathComponent("input").path
         let input = try absolutePath("INPUT", required: false) ?? defaultInput
+        let refcat = try absolutePath("REFCAT", required: false) ?? URL(fileURLWithPath: input).appendingPathComponent("refcat.csv").path
 
         let dbHost = try word("DBHOST") ?? "sqlite"
         let dbUser = try word("DBUSER") ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
@@ -125,6 +126,7 @@ struct RawConfig {
             dbSplit: try choice("DBSPLIT", ProductionConfig.DatabaseSplit.self) ?? .none,
             dbConnections: try integer("DBCONNECTIONS", range: 1...1000) ?? 4,
             input: input,
+            refcat: refcat,
             filters: try filters() ?? Filter.allCases,
             region: try region() ?? .stripe82,
             backend: try choice("BACKEND", ProductionConfig.Backend.self) ?? .local,

@@ -89,6 +89,7 @@ extension Production {
             }
             let frozen = config.frozenText(preparedFrom: source)
             try Data(frozen.utf8).write(to: staging.appendingPathComponent(ProductionTree.configFileName), options: .atomic)
+            try Templates.install(into: staging.appendingPathComponent("templates"))
             // Create and migrate the store, then close it before the rename.
             _ = try StateStore(path: staging.appendingPathComponent(ProductionTree.stateFileName).path)
 

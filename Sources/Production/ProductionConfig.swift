@@ -15,6 +15,7 @@ public struct ProductionConfig: Equatable, Sendable {
     public var dbSplit: DatabaseSplit
     public var dbConnections: Int
     public var input: String
+    public var refcat: String
     public var filters: [Filter]
     public var region: Region
     public var backend: Backend
@@ -45,7 +46,7 @@ public struct ProductionConfig: Equatable, Sendable {
             ("MAINDIR", mainDir), ("DCNAME", dcName), ("DATAMAIN", dataMain),
             ("DBHOST", dbHost), ("DBUSER", dbUser), ("DBPORT", String(dbPort)), ("DBNAME", dbName),
             ("DBSPLIT", dbSplit.rawValue), ("DBCONNECTIONS", String(dbConnections)),
-            ("INPUT", input), ("FILTERS", filters.map(\.rawValue).joined(separator: " ")),
+            ("INPUT", input), ("REFCAT", refcat), ("FILTERS", filters.map(\.rawValue).joined(separator: " ")),
             ("REGION", region.description), ("BACKEND", backend.rawValue),
         ]
         if let queue { out.append(("QUEUE", queue)) }

@@ -22,6 +22,8 @@ public struct ProductionTree: Sendable {
     public var stateFile: URL { root.appendingPathComponent(Self.stateFileName) }
     public var logbookDirectory: URL { root.appendingPathComponent("logbook") }
     public var reportsDirectory: URL { root.appendingPathComponent("reports") }
+    /// The production's own copy of dcprod's templates.
+    public var templatesDirectory: URL { root.appendingPathComponent("templates") }
 
     public func stepDirectory(_ step: Step, _ filter: Filter) -> URL {
         root.appendingPathComponent("steps").appendingPathComponent(step.rawValue).appendingPathComponent(filter.rawValue)

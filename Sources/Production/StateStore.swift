@@ -65,6 +65,66 @@ public final class StateStore: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v2: jobs, attempts, outcomes") { db in
+            try db.execute(sql: """
+                CREATE TABLE job (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE,
+                    step TEXT NOT NULL,
+                    filter TEXT NOT NULL,
+                    manifest TEXT NOT NULL,
+                    events INTEGER NOT NULL,
+                    createdAt TEXT NOT NULL
+                );
+                CREATE INDEX job_by_step ON job(step, filter);
+                CREATE TABLE job_event (
+                    jobId INTEGER NOT NULL REFERENCES job(id),
+                    position INTEGER NOT NULL,
+                    eventId INTEGER NOT NULL REFERENCES event(id),
+                    PRIMARY KEY (jobId, position)
+                ) WITHOUT ROWID;
+                CREATE INDEX job_event_by_event ON job_event(eventId);
+                -- One submission of a job. The row (with its unique token) is written before the
+                -- submission call, the backend id after it: a manager killed in between finds the
+                -- job by its token and adopts it instead of submitting it again.
+                CREATE TABLE attempt (
+                    id INTEGER PRIMARY KEY,
+                    jobId INTEGER NOT NULL REFERENCES job(id),
+                    number INTEGER NOT NULL,
+                    backend TEXT NOT NULL,
+                    token TEXT NOT NULL UNIQUE,
+                    backendId TEXT,
+                    state TEXT NOT NULL,
+                    rawState TEXT,
+                    host TEXT,
+                    submittedAt TEXT,
+                    startedAt TEXT,
+                    endedAt TEXT,
+                    exitCode INTEGER,
+                    signal INTEGER,
+                    outcomes TEXT NOT NULL,
+                    log TEXT NOT NULL,
+                    verified INTEGER NOT NULL DEFAULT 0,
+                    UNIQUE (jobId, number)
+                );
+                CREATE INDEX attempt_by_state ON attempt(state);
+                -- Every outcome ever read, per event and attempt: the history behind event.state.
+                CREATE TABLE outcome (
+                    eventId INTEGER NOT NULL REFERENCES event(id),
+                    attemptId INTEGER NOT NULL REFERENCES attempt(id),
+                    status TEXT NOT NULL,
+                    class TEXT NOT NULL,
+                    message TEXT NOT NULL,
+                    seconds REAL,
+                    PRIMARY KEY (eventId, attemptId)
+                ) WITHOUT ROWID;
+                ALTER TABLE event ADD COLUMN jobId INTEGER REFERENCES job(id);
+                ALTER TABLE event ADD COLUMN class TEXT;
+                ALTER TABLE event ADD COLUMN message TEXT;
+                ALTER TABLE event ADD COLUMN attemptId INTEGER REFERENCES attempt(id);
+                ALTER TABLE event ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return migrator
     }
 }

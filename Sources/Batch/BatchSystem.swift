@@ -1,0 +1,62 @@
+import Foundation
+
+/// One job handed to a batch system: its script, which attempt this is, and the token that
+/// lets a restarted manager recognise it.
+public struct BatchJob: Sendable {
+    public var name: String
+    public var script: String
+    public var attempt: Int
+    public var token: String
+    /// Where the batch system writes the job's standard output and error.
+    public var output: String
+}
+
+/// dcprod's view of a job in a batch system.
+public enum BatchState: String, Sendable, Codable {
+    case queued, running, done, failed, cancelled
+    /// Gone from the batch system with nothing known about how it ended.
+    case lost
+
+    public var isFinished: Bool { [.done, .failed, .cancelled, .lost].contains(self) }
+}
+
+public struct BatchStatus: Sendable, Equatable {
+    public var state: BatchState
+    /// The batch system's own word for the state, kept in the attempt.
+    public var rawState: String
+    public var exitCode: Int32?
+    public var signal: Int32?
+
+    public init(state: BatchState, rawState: String, exitCode: Int32? = nil, signal: Int32? = nil) {
+        self.state = state
+        self.rawState = rawState
+        self.exitCode = exitCode
+        self.signal = signal
+    }
+}
+
+/// A batch system: local processes, Slurm or Grid Engine. Each call covers many jobs, so that
+/// a production of tens of thousands of jobs costs a handful of calls per polling interval.
+public protocol BatchSystem: Sendable {
+    var name: String { get }
+    /// Submits the jobs; returns each one's backend id by token. Throws if the batch system
+    /// refused them, in which case none of them is submitted.
+    func submit(_ jobs: [BatchJob]) throws -> [String: String]
+    /// The states of these jobs, by backend id; a job the system no longer knows is absent.
+    func status(_ backendIds: [String]) throws -> [String: BatchStatus]
+    func cancel(_ backendIds: [String]) throws
+    /// The backend ids of live jobs carrying these tokens, by token: what a manager killed between
+    /// its submission call and recording the ids finds again.
+    func find(tokens: [String]) throws -> [String: String]
+}
+
+public struct BatchError: Error, CustomStringConvertible, Sendable {
+    public var command: String
+    public var message: String
+    public var description: String { "\(command): \(message)" }
+
+    public init(command: String, message: String) {
+        self.command = command
+        self.message = message
+    }
+}

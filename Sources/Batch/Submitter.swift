@@ -1,0 +1,238 @@
+import Foundation
+import GRDB
+import Planning
+import Production
+
+/// Submits a step's jobs to a batch system and follows them, with the state store as the only
+/// truth: the intent (attempt row and token) is recorded before the submission call and the
+/// backend ids after it, so a manager killed at any point neither loses nor doubles a job.
+public struct Submitter {
+    public struct Summary: Sendable, Equatable {
+        public var submitted = 0
+        public var adopted = 0
+        public var finished = 0
+        public var failed = 0
+        public var running = 0
+        public var pending = 0
+
+        public var line: String {
+            "submit: \(submitted) jobs submitted, \(adopted) adopted after a restart, \(finished) finished (\(failed) failed), "
+                + "\(running) running, \(pending) waiting"
+        }
+    }
+
+    public let production: Production
+    public let backend: any BatchSystem
+    /// Most jobs of this production running at once.
+    public let limit: Int
+    /// Seconds between polls while waiting; grows up to `maximumInterval` while nothing changes.
+    public var interval = 0.2
+    public var maximumInterval = 5.0
+
+    public init(production: Production, backend: any BatchSystem, limit: Int) {
+        self.production = production
+        self.backend = backend
+        self.limit = max(1, limit)
+    }
+
+    struct AttemptRow {
+        var id: Int64
+        var token: String
+        var backendId: String?
+        var state: String
+        var outcomes: String
+    }
+
+    /// Submits the jobs of `step` and `filters` that have never been submitted; with `wait`, follows
+    /// them until none is queued or running. `progress` sees the summary after each poll.
+    public func submit(step: Step, filters: [Filter], wait: Bool, progress: (Summary) -> Void = { _ in }) throws -> Summary {
+        var summary = Summary()
+        summary.adopted = try adoptIntents()
+        var pause = interval
+        while true {
+            let changed = try poll(&summary)
+            let running = try activeCount()
+            let pending = try unsubmittedJobs(step: step, filters: filters, limit: max(0, limit - running))
+            if !pending.isEmpty {
+                summary.submitted += try submit(pending)
+            }
+            summary.running = try activeCount()
+            summary.pending = try unsubmittedCount(step: step, filters: filters)
+            progress(summary)
+            if !wait && summary.pending == 0 { break }
+            if summary.running == 0 && summary.pending == 0 { break }
+            if !wait && pending.isEmpty && running >= limit { break }
+            pause = (changed || !pending.isEmpty) ? interval : min(pause * 1.5, maximumInterval)
+            Thread.sleep(forTimeInterval: pause)
+        }
+        return summary
+    }
+
+    /// Attempts recorded as intents: adopted if the batch system has them (by token), finished if
+    /// their outcome file shows they ran, and otherwise forgotten so that the job is submitted again.
+    func adoptIntents() throws -> Int {
+        let intents = try attempts(where: "state = 'submitting'")
+        guard !intents.isEmpty else { return 0 }
+        let found = try backend.find(tokens: intents.map(\.token))
+        var adopted = 0
+        try production.store.pool.write { db in
+            for intent in intents {
+                if let id = found[intent.token] {
+                    try db.execute(sql: "UPDATE attempt SET backendId = ?, state = 'running' WHERE id = ?", arguments: [id, intent.id])
+                    adopted += 1
+                } else if FileManager.default.fileExists(atPath: intent.outcomes) {
+                    let ended = OutcomeEnd.read(intent.outcomes)
+                    try db.execute(sql: "UPDATE attempt SET state = ?, endedAt = ?, exitCode = ? WHERE id = ?",
+                                   arguments: [ended.state.rawValue, Self.now(), ended.exit, intent.id])
+                    adopted += 1
+                } else {
+                    try db.execute(sql: "DELETE FROM attempt WHERE id = ?", arguments: [intent.id])
+                }
+            }
+        }
+        return adopted
+    }
+
+    /// One status call for every active attempt; records what finished. True if anything changed.
+    func poll(_ summary: inout Summary) throws -> Bool {
+        let active = try attempts(where: "state IN ('queued', 'running') AND backendId IS NOT NULL")
+        guard !active.isEmpty else { return false }
+        let states = try backend.status(active.compactMap(\.backendId))
+        var changed = false
+        try production.store.pool.write { db in
+            for attempt in active {
+                let status = states[attempt.backendId!]
+                if let status, !status.state.isFinished {
+                    if status.state.rawValue != attempt.state {
+                        try db.execute(sql: "UPDATE attempt SET state = ?, rawState = ?, startedAt = COALESCE(startedAt, ?) WHERE id = ?",
+                                       arguments: [status.state.rawValue, status.rawState, Self.now(), attempt.id])
+                        changed = true
+                    }
+                    continue
+                }
+                // Finished, or gone: the outcome file says whether the runner completed.
+                let ended = OutcomeEnd.read(attempt.outcomes)
+                let state = status?.state == .cancelled ? BatchState.cancelled : ended.state
+                try db.execute(sql: "UPDATE attempt SET state = ?, rawState = ?, endedAt = ?, exitCode = ?, signal = ? WHERE id = ?",
+                               arguments: [state.rawValue, status?.rawState ?? "gone", Self.now(), status?.exitCode ?? ended.exit,
+                                           status?.signal, attempt.id])
+                summary.finished += 1
+                if state != .done { summary.failed += 1 }
+                changed = true
+            }
+        }
+        return changed
+    }
+
+    struct PendingJob {
+        var id: Int64
+        var name: String
+        var manifest: String
+    }
+
+    func unsubmittedJobs(step: Step, filters: [Filter], limit: Int) throws -> [PendingJob] {
+        guard limit > 0 else { return [] }
+        return try production.store.pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT j.id, j.name, j.manifest FROM job j
+                WHERE j.step = ? AND j.filter IN (\(Self.list(filters))) AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.jobId = j.id)
+                ORDER BY j.id LIMIT ?
+                """, arguments: [step.rawValue, limit]).map { PendingJob(id: $0["id"], name: $0["name"], manifest: $0["manifest"]) }
+        }
+    }
+
+    func unsubmittedCount(step: Step, filters: [Filter]) throws -> Int {
+        try production.store.pool.read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM job j WHERE j.step = ? AND j.filter IN (\(Self.list(filters)))
+                AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.jobId = j.id)
+                """, arguments: [step.rawValue]) ?? 0
+        }
+    }
+
+    func activeCount() throws -> Int {
+        try production.store.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attempt WHERE state IN ('submitting', 'queued', 'running')") ?? 0
+        }
+    }
+
+    /// Intent, call, ids: the three moves of a submission.
+    func submit(_ pending: [PendingJob]) throws -> Int {
+        let backendName = backend.name
+        var batch: [(attemptId: Int64, job: BatchJob)] = []
+        try production.store.pool.write { db in
+            for job in pending {
+                let number = (try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(number), 0) FROM attempt WHERE jobId = ?", arguments: [job.id]) ?? 0) + 1
+                let manifest = URL(fileURLWithPath: job.manifest)
+                let directory = manifest.deletingLastPathComponent()
+                let step = directory.deletingLastPathComponent()
+                let token = "dcprod-\(job.name)-a\(number)-\(UInt32.random(in: 0...UInt32.max))"
+                let outcomes = step.appendingPathComponent("outcomes/\(job.name).a\(number).jsonl").path
+                let log = step.appendingPathComponent("logs/\(job.name).a\(number).log").path
+                let output = step.appendingPathComponent("logs/\(job.name).a\(number).out").path
+                try db.execute(sql: """
+                    INSERT INTO attempt (jobId, number, backend, token, state, submittedAt, outcomes, log)
+                    VALUES (?, ?, ?, ?, 'submitting', ?, ?, ?)
+                    """, arguments: [job.id, number, backendName, token, Self.now(), outcomes, log])
+                let script = directory.appendingPathComponent("\(job.name).\(backendName).sh").path
+                batch.append((db.lastInsertedRowID, BatchJob(name: job.name, script: script, attempt: number, token: token, output: output)))
+            }
+        }
+        let ids: [String: String]
+        do {
+            ids = try backend.submit(batch.map(\.job))
+        } catch {
+            // Refused: nothing may stay marked as submitted.
+            try production.store.pool.write { db in
+                for entry in batch { try db.execute(sql: "DELETE FROM attempt WHERE id = ?", arguments: [entry.attemptId]) }
+            }
+            throw error
+        }
+        try production.store.pool.write { db in
+            for entry in batch {
+                guard let id = ids[entry.job.token] else { continue }
+                try db.execute(sql: "UPDATE attempt SET backendId = ?, state = 'queued', host = ? WHERE id = ?",
+                               arguments: [id, ProcessInfo.processInfo.hostName, entry.attemptId])
+            }
+        }
+        return batch.count
+    }
+
+    /// Cancels the queued and running attempts of a step.
+    public func cancel(step: Step, filters: [Filter]) throws -> Int {
+        let active = try attempts(where: """
+            state IN ('queued', 'running') AND backendId IS NOT NULL AND jobId IN
+            (SELECT id FROM job WHERE step = '\(step.rawValue)' AND filter IN (\(Self.list(filters))))
+            """)
+        try backend.cancel(active.compactMap(\.backendId))
+        try production.store.pool.write { db in
+            for attempt in active {
+                try db.execute(sql: "UPDATE attempt SET state = 'cancelled', endedAt = ? WHERE id = ?", arguments: [Self.now(), attempt.id])
+            }
+        }
+        return active.count
+    }
+
+    func attempts(where condition: String) throws -> [AttemptRow] {
+        try production.store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT id, token, backendId, state, outcomes FROM attempt WHERE \(condition) ORDER BY id").map {
+                AttemptRow(id: $0["id"], token: $0["token"], backendId: $0["backendId"], state: $0["state"], outcomes: $0["outcomes"])
+            }
+        }
+    }
+
+    static func list(_ filters: [Filter]) -> String { filters.map { "'\($0.rawValue)'" }.joined(separator: ",") }
+    static func now() -> String { ISO8601DateFormatter().string(from: Date()) }
+}
+
+/// What an outcome file's last line says about how its runner ended.
+enum OutcomeEnd {
+    static func read(_ path: String) -> (state: BatchState, exit: Int32?) {
+        guard let data = FileManager.default.contents(atPath: path),
+              let last = data.split(separator: 0x0A).last,
+              let line = try? JSONDecoder().decode(OutcomeLine.self, from: Data(last)), line.type == .end else {
+            return (.failed, nil)
+        }
+        return (.done, line.exit)
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Production
+
+/// What one job does: written by `plan` beside the batch script, read by `dcprod job run`.
+/// Version 1.
+public struct JobManifest: Codable, Sendable, Equatable {
+    public static let currentVersion = 1
+
+    public struct Event: Codable, Sendable, Equatable {
+        public var key: String
+        /// The rendered argument vector; run as is, never through a shell.
+        public var command: [String]
+        public var outputs: [String]
+
+        public init(key: String, command: [String], outputs: [String]) {
+            self.key = key
+            self.command = command
+            self.outputs = outputs
+        }
+    }
+
+    public var version: Int
+    public var job: String
+    public var step: String
+    public var filter: String
+    /// The rule set classifying failures: `templates/rules/NAME.rules` of the production.
+    public var rules: String
+    public var classes: String
+    public var timeLimit: Double
+    public var outcomes: String
+    public var logs: String
+    public var events: [Event]
+
+    public init(job: String, step: String, filter: String, rules: String, classes: String, timeLimit: Double,
+                outcomes: String, logs: String, events: [Event]) {
+        version = Self.currentVersion
+        self.job = job
+        self.step = step
+        self.filter = filter
+        self.rules = rules
+        self.classes = classes
+        self.timeLimit = timeLimit
+        self.outcomes = outcomes
+        self.logs = logs
+        self.events = events
+    }
+
+    /// The outcome record file of an attempt: `outcomes/JOB.aN.jsonl`.
+    public func outcomeFile(attempt: Int) -> String { "\(outcomes)/\(job).a\(attempt).jsonl" }
+    /// The payload log of an attempt: `logs/JOB.aN.log`.
+    public func logFile(attempt: Int) -> String { "\(logs)/\(job).a\(attempt).log" }
+
+    public static func read(_ path: String) throws -> JobManifest {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw TemplateError(file: path, line: 0, message: "job manifest cannot be read")
+        }
+        do {
+            let manifest = try JSONDecoder().decode(JobManifest.self, from: data)
+            guard manifest.version == currentVersion else {
+                throw TemplateError(file: path, line: 0, message: "manifest version \(manifest.version), this dcprod reads \(currentVersion)")
+            }
+            return manifest
+        } catch let error as TemplateError {
+            throw error
+        } catch {
+            throw TemplateError(file: path, line: 0, message: "not a job manifest: \(error)")
+        }
+    }
+}
+
+/// One line of an outcome file (JSON Lines, version 1): a `start` line, one `event` line per event
+/// the runner was given, an `end` line. Fields not used by a type are absent.
+public struct OutcomeLine: Codable, Sendable, Equatable {
+    public static let currentVersion = 1
+
+    public enum Kind: String, Codable, Sendable { case start, event, end }
+
+    public var type: Kind
+    // start
+    public var version: Int?
+    public var job: String?
+    public var attempt: Int?
+    public var host: String?
+    public var pid: Int32?
+    public var time: String?
+    // event
+    public var event: String?
+    public var status: String?
+    public var `class`: String?
+    public var message: String?
+    public var seconds: Double?
+    public var outputs: [String]?
+    public var signal: Int32?
+    // end (and event: the payload's exit code)
+    public var exit: Int32?
+    public var events: Int?
+
+    public init(type: Kind) { self.type = type }
+}

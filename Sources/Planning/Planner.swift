@@ -1,0 +1,193 @@
+import Foundation
+import GRDB
+import Mustache
+import Production
+import Sky
+
+/// Turns a step's events into jobs: one manifest and one batch script per job, and the jobs
+/// and their events as rows of the state store. Planning again plans only what is new.
+public struct Planner {
+    public struct Summary: Sendable, Equatable {
+        public var jobs: [Filter: Int] = [:]
+        public var events: [Filter: Int] = [:]
+
+        public var line: String {
+            let parts = Filter.allCases.compactMap { f in jobs[f].map { "\(f.rawValue) \($0) jobs/\(events[f] ?? 0) events" } }
+            return "\(jobs.values.reduce(0, +)) jobs for \(events.values.reduce(0, +)) events"
+                + (parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")")
+        }
+    }
+
+    /// An event as planning needs it: its id and the variables of its command.
+    struct PlannableEvent {
+        var id: Int64
+        var key: String
+        var variables: [String: String]
+    }
+
+    public let production: Production
+    /// The dcprod that jobs call (`{{dcprod}}` in templates): the running one by default.
+    public let dcprod: String
+    /// Jobs written per state-store transaction.
+    public var transactionSize = 64
+
+    public init(production: Production, dcprod: String) {
+        self.production = production
+        self.dcprod = dcprod
+    }
+
+    var templates: URL { production.tree.templatesDirectory }
+
+    /// Plans every event of `step` not yet in a job, per filter.
+    public func plan(step: Step, filters: [Filter]) throws -> Summary {
+        try Templates.install(into: templates)
+        let definition = try StepDefinition.load(step: step, templates: templates)
+        var summary = Summary()
+        for filter in filters {
+            let events = try unplannedEvents(step: step, filter: filter)
+            guard !events.isEmpty else { continue }
+            let jobs = try makeJobs(definition: definition, filter: filter, events: events)
+            summary.jobs[filter] = jobs
+            summary.events[filter] = events.count
+        }
+        return summary
+    }
+
+    /// New jobs for chosen events (resubmission); their earlier jobs and outcomes stay as history.
+    public func replan(step: Step, filter: Filter, eventIds: [Int64]) throws -> Int {
+        let definition = try StepDefinition.load(step: step, templates: templates)
+        let wanted = Set(eventIds)
+        let events = try eventsOf(step: step, filter: filter, condition: "1").filter { wanted.contains($0.id) }
+        return try makeJobs(definition: definition, filter: filter, events: events)
+    }
+
+    func unplannedEvents(step: Step, filter: Filter) throws -> [PlannableEvent] {
+        try eventsOf(step: step, filter: filter, condition: "e.jobId IS NULL")
+    }
+
+    private func eventsOf(step: Step, filter: Filter, condition: String) throws -> [PlannableEvent] {
+        let out = production.tree.dataDirectory(step, filter).path
+        let refcat = production.config.refcat
+        let input = production.config.input
+        let root = production.tree.root.path
+        return try production.store.pool.read { db in
+            let cursor = try Row.fetchCursor(db, sql: """
+                SELECT e.id, e.key, f.path, f.run, f.camcol, f.field FROM event e JOIN frame f ON f.id = e.frameId
+                WHERE e.step = ? AND e.filter = ? AND \(condition) ORDER BY e.key
+                """, arguments: [step.rawValue, filter.rawValue])
+            var events: [PlannableEvent] = []
+            while let row = try cursor.next() {
+                let path: String = row[2]
+                let name = FrameName(run: row[3], filter: filter, camcol: row[4], field: row[5])
+                events.append(PlannableEvent(id: row[0], key: row[1], variables: [
+                    "dcprod": dcprod, "frame": path, "mask": path.replacingOccurrences(of: "/fpC-", with: "/fpM-"),
+                    "key": row[1], "stem": name.stem, "run": String(name.run), "camcol": String(name.camcol),
+                    "field": String(name.field), "filter": filter.rawValue, "filterId": String(filter.filterId),
+                    "out": out, "refcat": refcat, "input": input, "production": root,
+                ]))
+            }
+            return events
+        }
+    }
+
+    /// Groups events into jobs of EVENTSPERJOB, writes each job's manifest and batch script
+    /// (temporary name, then rename), then records the jobs in transactions of `transactionSize`.
+    private func makeJobs(definition: StepDefinition, filter: Filter, events: [PlannableEvent]) throws -> Int {
+        let step = definition.step
+        let tree = production.tree
+        let config = production.config
+        let perJob = config.eventsPerJob[step] ?? 100
+        let backend = config.backend.rawValue
+        let script = try batchTemplate(backend)
+        let rulesFile = templates.appendingPathComponent("rules/\(definition.rules).rules").path
+        guard FileManager.default.fileExists(atPath: rulesFile) else {
+            throw TemplateError(file: templates.appendingPathComponent("steps/\(step.rawValue).step").path, line: 0,
+                                message: "rule set '\(definition.rules)' has no file \(rulesFile)")
+        }
+        let jobsDirectory = tree.jobsDirectory(step, filter)
+        try FileManager.default.createDirectory(at: jobsDirectory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: tree.logsDirectory(step, filter), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: tree.outcomesDirectory(step, filter), withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        var next = try production.store.pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM job WHERE step = ? AND filter = ?", arguments: [step.rawValue, filter.rawValue]) ?? 0
+        } + 1
+
+        struct Made { var name: String; var manifest: String; var ids: [Int64] }
+        var pending: [Made] = []
+        func flush() throws {
+            let now = ISO8601DateFormatter().string(from: Date())
+            try production.store.pool.write { db in
+                for job in pending {
+                    try db.execute(sql: "INSERT INTO job (name, step, filter, manifest, events, createdAt) VALUES (?, ?, ?, ?, ?, ?)",
+                                   arguments: [job.name, step.rawValue, filter.rawValue, job.manifest, job.ids.count, now])
+                    let jobId = db.lastInsertedRowID
+                    let insert = try db.cachedStatement(sql: "INSERT INTO job_event (jobId, position, eventId) VALUES (?, ?, ?)")
+                    let update = try db.cachedStatement(sql: "UPDATE event SET jobId = ?, state = 'planned' WHERE id = ?")
+                    for (position, id) in job.ids.enumerated() {
+                        try insert.execute(arguments: [jobId, position, id])
+                        try update.execute(arguments: [jobId, id])
+                    }
+                }
+            }
+            pending.removeAll(keepingCapacity: true)
+        }
+
+        var count = 0
+        for start in stride(from: 0, to: events.count, by: perJob) {
+            let chunk = events[start..<min(start + perJob, events.count)]
+            let name = "\(step.rawValue)-\(filter.rawValue)-\(String(format: "%06d", next))"
+            next += 1
+            let manifest = JobManifest(
+                job: name, step: step.rawValue, filter: filter.rawValue, rules: rulesFile,
+                classes: templates.appendingPathComponent("rules/classes").path, timeLimit: definition.timeLimit,
+                outcomes: tree.outcomesDirectory(step, filter).path, logs: tree.logsDirectory(step, filter).path,
+                events: chunk.map { event in
+                    let rendered = definition.render(event.variables)
+                    return JobManifest.Event(key: event.key, command: rendered.command, outputs: rendered.outputs)
+                })
+            let manifestURL = jobsDirectory.appendingPathComponent("\(name).json")
+            try writeAtomically(try encoder.encode(manifest), to: manifestURL)
+            let scriptText = script.render(scriptContext(job: name, step: step, filter: filter, events: chunk.count,
+                                                         manifest: manifestURL.path))
+            let scriptURL = jobsDirectory.appendingPathComponent("\(name).\(backend).sh")
+            try writeAtomically(Data(scriptText.utf8), to: scriptURL, mode: 0o755)
+            pending.append(Made(name: name, manifest: manifestURL.path, ids: chunk.map(\.id)))
+            count += 1
+            if pending.count >= transactionSize { try flush() }
+        }
+        try flush()
+        return count
+    }
+
+    func batchTemplate(_ backend: String) throws -> MustacheTemplate {
+        let url = templates.appendingPathComponent("batch/\(backend).sh.mustache")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw TemplateError(file: url.path, line: 0, message: "no batch script template for backend \(backend)")
+        }
+        return try textTemplate(text, file: url.path, line: 1)
+    }
+
+    func scriptContext(job: String, step: Step, filter: Filter, events: Int, manifest: String) -> [String: Any] {
+        let config = production.config
+        var context: [String: Any] = [
+            "job": job, "step": step.rawValue, "filter": filter.rawValue, "events": events, "dcprod": dcprod,
+            "manifest": manifest, "walltime": config.walltime[step] ?? "01:00:00", "memory": config.memory[step] ?? "2G",
+            "logs": production.tree.logsDirectory(step, filter).path, "directives": config.directives,
+        ]
+        if let queue = config.queue { context["queue"] = queue }
+        if let project = config.project { context["project"] = project }
+        return context
+    }
+}
+
+/// Writes to `.NAME.tmp` beside the target, then renames: readers see all or nothing.
+func writeAtomically(_ data: Data, to url: URL, mode: mode_t = 0o644) throws {
+    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+    try data.write(to: temporary)
+    chmod(temporary.path, mode)
+    guard rename(temporary.path, url.path) == 0 else {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Mustache
+import Production
+
+/// A problem in a template file, located.
+public struct TemplateError: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var line: Int
+    public var message: String
+    public var description: String { "\(file):\(line): \(message)" }
+
+    public init(file: String, line: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
+    }
+}
+
+/// Compiles Mustache text for plain-text output (no HTML escaping: these are paths and scripts).
+func textTemplate(_ text: String, file: String, line: Int) throws -> MustacheTemplate {
+    do {
+        return try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT}}" + text)
+    } catch {
+        throw TemplateError(file: file, line: line, message: "not a valid Mustache template: \(error)")
+    }
+}
+
+/// What a step runs for each event (`templates/steps/STEP.step`): the rule set classifying its
+/// failures, the per-event time limit, the command as words, and the expected outputs.
+public struct StepDefinition: Sendable {
+    public var step: Step
+    public var rules: String
+    /// Seconds an event may run before it is killed.
+    public var timeLimit: Double
+    public var command: [MustacheTemplate]
+    public var outputs: [MustacheTemplate]
+
+    public static func load(step: Step, templates: URL) throws -> StepDefinition {
+        let url = templates.appendingPathComponent("steps/\(step.rawValue).step")
+        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+            throw TemplateError(file: url.path, line: 0, message: "no step definition for \(step.rawValue)")
+        }
+        var rules: String?, timeLimit: Double?, command: [MustacheTemplate]?, outputs: [MustacheTemplate] = []
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = index + 1
+            let trimmed = raw.trimmingCharacters(in: .whitespaces)
+            guard !trimmed.isEmpty, !trimmed.hasPrefix("#") else { continue }
+            let words = trimmed.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            let rest = Array(words.dropFirst())
+            func fail(_ message: String) -> TemplateError { TemplateError(file: url.path, line: line, message: message) }
+            switch words[0] {
+            case "rules":
+                guard rest.count == 1 else { throw fail("`rules` takes one rule-set name") }
+                rules = rest[0]
+            case "timeout":
+                guard rest.count == 1, let seconds = Double(rest[0]), seconds > 0 else { throw fail("`timeout` takes seconds") }
+                timeLimit = seconds
+            case "command":
+                guard !rest.isEmpty else { throw fail("`command` needs at least the program") }
+                command = try rest.map { try textTemplate($0, file: url.path, line: line) }
+            case "output":
+                guard rest.count == 1 else { throw fail("`output` takes one path") }
+                outputs.append(try textTemplate(rest[0], file: url.path, line: line))
+            default:
+                throw fail("unknown directive '\(words[0])' (rules, timeout, command, output)")
+            }
+        }
+        guard let command else { throw TemplateError(file: url.path, line: 0, message: "no `command` line") }
+        return StepDefinition(step: step, rules: rules ?? "reference", timeLimit: timeLimit ?? 3600, command: command, outputs: outputs)
+    }
+
+    /// The argument vector and expected outputs of one event.
+    public func render(_ variables: [String: String]) -> (command: [String], outputs: [String]) {
+        (command.map { $0.render(variables) }, outputs.map { $0.render(variables) })
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import Production
+
+/// The DC2013 verification report of one step and filter.
+public struct VerificationReport: Sendable {
+    public struct Message: Codable, Sendable, Equatable {
+        public var event: String
+        public var message: String
+    }
+
+    public var step: Step
+    public var filter: Filter
+    public var total: Int
+    /// Events per class name (for ok/failed/not-run events) or per state (new, planned).
+    public var counts: [String: Int]
+    public var inProgress: Int
+    public var classes: FailureClasses
+    public var retry: [String]
+    public var another: [Message]
+
+    public func count(_ name: String) -> Int { counts[name] ?? 0 }
+
+    public var crashed: Int { count(FailureClasses.crash) }
+    /// Events that never ran: recorded as not-run, or never submitted.
+    public var notRun: Int { count(FailureClasses.notRun) + count("new") + count("planned") - inProgress }
+    public var processed: Int { total - notRun - inProgress }
+    public var failed: Int { processed - count(FailureClasses.ok) }
+
+    /// DC2013's wording and order; then Not run, Crashed, what resubmit would take, and the
+    /// first "Another problem" messages so that a person can write the next rule.
+    public var text: String {
+        var lines = ["Step \(step.rawValue), filter \(filter.rawValue)", "Events processed: \(processed) out of \(total):"]
+        for c in classes.classes where ![FailureClasses.crash, FailureClasses.notRun].contains(c.name) {
+            lines.append("\(c.label): \(count(c.name)) - \(Self.percent(count(c.name), of: total)) %")
+        }
+        lines.append("Not run: \(notRun)")
+        lines.append("Crashed: \(crashed)")
+        if inProgress > 0 { lines.append("In progress: \(inProgress)") }
+        lines.append("To resubmit: \(retry.count)")
+        if !another.isEmpty {
+            lines.append("Another problem, first messages:")
+            lines += another.map { "  \($0.event): \($0.message)" }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// One decimal as in "98.7 %", three below 1 % as the seed's ".680 %", "0.0" for none.
+    public static func percent(_ count: Int, of total: Int) -> String {
+        guard total > 0, count > 0 else { return "0.0" }
+        let value = 100 * Double(count) / Double(total)
+        return value >= 1 ? String(format: "%.1f", value) : String(format: "%.3f", value)
+    }
+
+    public var json: Data {
+        struct Line: Codable { var name: String; var label: String; var count: Int; var percent: String }
+        struct Document: Codable {
+            var step: String, filter: String, events: Int, processed: Int
+            var classes: [Line]
+            var notRun: Int, crashed: Int, inProgress: Int
+            var retry: [String]
+            var anotherProblem: [Message]
+        }
+        let document = Document(
+            step: step.rawValue, filter: filter.rawValue, events: total, processed: processed,
+            classes: classes.classes.map { Line(name: $0.name, label: $0.label, count: count($0.name), percent: Self.percent(count($0.name), of: total)) },
+            notRun: notRun, crashed: crashed, inProgress: inProgress, retry: retry, anotherProblem: another)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(document)) ?? Data()
+    }
+}

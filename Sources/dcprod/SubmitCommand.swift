@@ -1,0 +1,67 @@
+import ArgumentParser
+import Batch
+import Foundation
+import Production
+
+/// The batch system of the production's BACKEND.
+func batchSystem(for production: Production) throws -> any BatchSystem {
+    switch production.config.backend {
+    case .local: return LocalBatch()
+    case .slurm, .sge:
+        throw ValidationError("BACKEND \(production.config.backend.rawValue) is not available in this dcprod yet; use BACKEND local")
+    }
+}
+
+/// Most jobs running at once: MAXRUNNING, or one per core for the local backend.
+func runningLimit(for production: Production) -> Int {
+    production.config.maxRunning > 0 ? production.config.maxRunning : ProcessInfo.processInfo.activeProcessorCount
+}
+
+struct Submit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Submit a step's planned jobs to the batch system of BACKEND and follow them.",
+        discussion: """
+            The local backend runs MAXRUNNING jobs at a time (default: one per core) and waits for them.
+            A submit that is killed can be run again: it adopts the jobs that were started, records those
+            that finished, and never runs a job twice.
+            """)
+
+    @OptionGroup var options: ProductionOptions
+    @OptionGroup var target: StepOptions
+
+    func run() throws {
+        try reporting {
+            let production = try options.open()
+            let submitter = Submitter(production: production, backend: try batchSystem(for: production), limit: runningLimit(for: production))
+            let filters = target.filters(of: production)
+            var bar = ProgressBar(label: "submit", unit: "jobs")
+            let start = Date()
+            let summary = try submitter.submit(step: target.step, filters: filters, wait: true) { s in
+                let total = s.finished + s.running + s.pending
+                bar.update(done: s.finished, total: max(total, 1), elapsed: Date().timeIntervalSince(start))
+            }
+            bar.finish()
+            let line = "submit \(target.step.rawValue) (\(production.config.backend.rawValue)): " + summary.line.dropFirst("submit: ".count)
+            print(line)
+            if summary.submitted + summary.adopted + summary.finished > 0 { try production.record(typedCommandLine, line) }
+        }
+    }
+}
+
+struct Cancel: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Cancel a step's queued and running jobs.")
+
+    @OptionGroup var options: ProductionOptions
+    @OptionGroup var target: StepOptions
+
+    func run() throws {
+        try reporting {
+            let production = try options.open()
+            let submitter = Submitter(production: production, backend: try batchSystem(for: production), limit: 1)
+            let count = try submitter.cancel(step: target.step, filters: target.filters(of: production))
+            let line = "cancel \(target.step.rawValue): \(count) jobs cancelled"
+            print(line)
+            if count > 0 { try production.record(typedCommandLine, line) }
+        }
+    }
+}
