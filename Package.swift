@@ -47,7 +47,7 @@ let package = Package(
         .testTarget(name: "ProductionTests", dependencies: ["Production"]),
         .testTarget(name: "SkyTests", dependencies: ["Sky", "Pipeline", "Production", grdb]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Sky", "Production"]),
-        .testTarget(name: "VerificationTests", dependencies: ["Verification", "Planning", "Production"]),
+        .testTarget(name: "VerificationTests", dependencies: ["Verification", "Planning", "Production"], exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["dcprod", "Production"]),
     ]
 )

@@ -28,8 +28,14 @@ public enum ChildProcess {
         sigemptyset(&defaults)
         sigaddset(&defaults, SIGPIPE)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
+        // A group of its own, so that a time limit kills the payload and whatever it started.
         var flags = Int16(POSIX_SPAWN_SETSIGDEF)
-        if newSession { flags |= Int16(0x80) } // POSIX_SPAWN_SETSID (glibc ≥ 2.26)
+        if newSession {
+            flags |= Int16(0x80) // POSIX_SPAWN_SETSID (glibc ≥ 2.26): a new session is a new group too
+        } else {
+            flags |= Int16(POSIX_SPAWN_SETPGROUP)
+            posix_spawnattr_setpgroup(&attributes, 0)
+        }
         posix_spawnattr_setflags(&attributes, flags)
 
         let env = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
@@ -60,7 +66,7 @@ public enum ChildProcess {
             if done == pid { return decode(status) }
             if done < 0 && errno != EINTR { return .couldNotStart("waitpid: \(String(cString: strerror(errno)))") }
             if Date() >= deadline {
-                kill(pid, SIGKILL)
+                kill(-pid, SIGKILL)
                 while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
                 return .timedOut
             }

@@ -15,12 +15,21 @@ public struct ProductionStatus: Codable, Sendable, Equatable {
         public var count: Int
     }
 
+    public struct JobCount: Codable, Sendable, Equatable {
+        public var step: String
+        public var filter: String
+        /// The state of the job's latest attempt, or `unsubmitted`.
+        public var state: String
+        public var count: Int
+    }
+
     public var production: String
     public var tree: String
     public var schemaVersion: Int
     public var frames: Int
     public var events: [EventCount]
     public var rejections: [RejectionCount]
+    public var jobs: [JobCount]
 }
 
 extension StateStore {
@@ -34,12 +43,35 @@ extension StateStore {
                 SELECT kind, reason, COUNT(*) AS n FROM inventory_rejection GROUP BY kind, reason ORDER BY kind, n DESC, reason
                 """).map { ProductionStatus.RejectionCount(kind: $0["kind"], reason: $0["reason"], count: $0["n"]) }
             let frames = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM frame") ?? 0
+            let jobs = try Row.fetchAll(db, sql: """
+                SELECT j.step, j.filter, COALESCE(a.state, 'unsubmitted') AS state, COUNT(*) AS n
+                FROM job j LEFT JOIN attempt a ON a.id = (SELECT MAX(id) FROM attempt WHERE jobId = j.id)
+                GROUP BY j.step, j.filter, state
+                """).map { ProductionStatus.JobCount(step: $0["step"], filter: $0["filter"], state: $0["state"], count: $0["n"]) }
             let order = { (e: ProductionStatus.EventCount) -> (Int, Int, String) in
                 (Step(rawValue: e.step).map { Step.allCases.firstIndex(of: $0)! } ?? 99,
                  Filter(rawValue: e.filter)?.filterId ?? 99, e.state)
             }
             return ProductionStatus(production: production, tree: tree, schemaVersion: version, frames: frames,
-                                    events: events.sorted { order($0) < order($1) }, rejections: rejections)
+                                    events: events.sorted { order($0) < order($1) }, rejections: rejections,
+                                    jobs: jobs.sorted {
+                                        order(ProductionStatus.EventCount(step: $0.step, filter: $0.filter, state: $0.state, count: 0))
+                                            < order(ProductionStatus.EventCount(step: $1.step, filter: $1.filter, state: $1.state, count: 0))
+                                    })
+        }
+    }
+
+    /// One line per job attempt, for `status --jobs`.
+    public func attempts() throws -> [AttemptSummary] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT j.name, a.number, a.backend, a.backendId, a.state, a.rawState, a.host, a.submittedAt, a.endedAt, a.exitCode, a.signal
+                FROM attempt a JOIN job j ON j.id = a.jobId ORDER BY j.step, j.filter, j.name, a.number
+                """).map {
+                AttemptSummary(job: $0["name"], number: $0["number"], backend: $0["backend"], backendId: $0["backendId"],
+                               state: $0["state"], rawState: $0["rawState"], host: $0["host"], submittedAt: $0["submittedAt"],
+                               endedAt: $0["endedAt"], exitCode: $0["exitCode"], signal: $0["signal"])
+            }
         }
     }
 
@@ -52,4 +84,19 @@ extension StateStore {
             }
         }
     }
+}
+
+/// One attempt of one job, as `status --jobs` lists it.
+public struct AttemptSummary: Codable, Sendable {
+    public var job: String
+    public var number: Int
+    public var backend: String
+    public var backendId: String?
+    public var state: String
+    public var rawState: String?
+    public var host: String?
+    public var submittedAt: String?
+    public var endedAt: String?
+    public var exitCode: Int?
+    public var signal: Int?
 }

@@ -30,7 +30,7 @@ public struct FailureClasses: Sendable {
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             guard !line.isEmpty, !line.hasPrefix("#") else { continue }
-            let words = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
+            let words = line.split(maxSplits: 2, omittingEmptySubsequences: true, whereSeparator: \.isWhitespace)
             guard words.count == 3, let retry = Retry(rawValue: String(words[1])) else {
                 throw TemplateError(file: path, line: index + 1, message: "expected `NAME retry|never|force LABEL`")
             }
@@ -66,7 +66,7 @@ public struct LogRules: @unchecked Sendable {
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespaces)
             guard !line.isEmpty, !line.hasPrefix("#") else { continue }
-            let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+            let parts = line.split(maxSplits: 1, omittingEmptySubsequences: true, whereSeparator: \.isWhitespace)
             guard parts.count == 2 else {
                 throw TemplateError(file: path, line: index + 1, message: "expected `CLASS REGEX`")
             }

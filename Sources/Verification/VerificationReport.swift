@@ -48,7 +48,9 @@ public struct VerificationReport: Sendable {
     public static func percent(_ count: Int, of total: Int) -> String {
         guard total > 0, count > 0 else { return "0.0" }
         let value = 100 * Double(count) / Double(total)
-        return value >= 1 ? String(format: "%.1f", value) : String(format: "%.3f", value)
+        // Never "100.0" for less than all, nor "1.000" where one decimal would do.
+        if count < total && value >= 99.95 { return String(format: "%.3f", value) }
+        return value >= 0.9995 ? String(format: "%.1f", value) : String(format: "%.3f", value)
     }
 
     public var json: Data {

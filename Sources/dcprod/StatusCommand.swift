@@ -14,6 +14,9 @@ struct Status: ParsableCommand {
     @Flag(help: "List every inventory failure with its file and message.")
     var failures = false
 
+    @Flag(help: "List every job attempt: backend id, state, host, times, exit code.")
+    var jobs = false
+
     func run() throws {
         try reporting {
             let production = try options.open()
@@ -25,6 +28,16 @@ struct Status: ParsableCommand {
                 return
             }
             print(StatusText(status: status).text)
+            if jobs {
+                let rows = try production.store.attempts()
+                print(rows.isEmpty ? "No job has been submitted." : "")
+                var table = [["job", "attempt", "backend", "id", "state", "raw state", "host", "ended", "exit"]]
+                for a in rows {
+                    table.append([a.job, String(a.number), a.backend, a.backendId ?? "-", a.state, a.rawState ?? "-", a.host ?? "-",
+                                  a.endedAt ?? "-", a.signal.map { "signal \($0)" } ?? a.exitCode.map(String.init) ?? "-"])
+                }
+                if !rows.isEmpty { StatusText.table(table).forEach { print($0) } }
+            }
             if failures {
                 let list = try production.store.inventoryFailures()
                 print(list.isEmpty ? "No inventory failures." : "Inventory failures, one per file:")
@@ -40,6 +53,7 @@ struct StatusText {
 
     /// The order states appear in, as a production goes.
     static let stateOrder = ["new", "planned", "queued", "running", "ok", "failed", "not-run"]
+    static let jobStateOrder = ["unsubmitted", "submitting", "queued", "running", "done", "failed", "cancelled", "lost"]
 
     var text: String {
         var lines = ["Production \(status.production) at \(status.tree) (state schema v\(status.schemaVersion))",
@@ -61,6 +75,22 @@ struct StatusText {
             let totals = states.map { state in status.events.filter { $0.state == state }.map(\.count).reduce(0, +) }
             rows.append(["all", ""] + totals.map(String.init) + [String(totals.reduce(0, +))])
             lines.append("Events")
+            lines += Self.table(rows)
+        }
+        if !status.jobs.isEmpty {
+            let states = Set(status.jobs.map(\.state)).sorted {
+                (Self.jobStateOrder.firstIndex(of: $0) ?? 99, $0) < (Self.jobStateOrder.firstIndex(of: $1) ?? 99, $1)
+            }
+            var rows: [[String]] = [["step", "filter"] + states + ["total"]]
+            var seen: [String] = []
+            for job in status.jobs where !seen.contains(job.step + "/" + job.filter) {
+                seen.append(job.step + "/" + job.filter)
+                let mine = status.jobs.filter { $0.step == job.step && $0.filter == job.filter }
+                let counts = states.map { state in mine.first { $0.state == state }?.count ?? 0 }
+                rows.append([job.step, job.filter] + counts.map(String.init) + [String(counts.reduce(0, +))])
+            }
+            lines.append("")
+            lines.append("Jobs (latest attempt)")
             lines += Self.table(rows)
         }
         for (kind, title) in [("failure", "Inventory failures"), ("skip", "Inventory skips")] {
