@@ -50,6 +50,39 @@ public struct JobManifest: Codable, Sendable, Equatable {
     /// The payload log of an attempt: `logs/JOB.aN.log`.
     public func logFile(attempt: Int) -> String { "\(logs)/\(job).a\(attempt).log" }
 
+    /// The manifest as JSON, written directly: JSONEncoder spends most of the time of planning a
+    /// million events on its generic machinery. Reads back with `JSONDecoder` (see `read`).
+    public func jsonData() -> Data {
+        var out = "{\"version\":\(version),\"job\":\(Self.quote(job)),\"step\":\(Self.quote(step)),\"filter\":\(Self.quote(filter)),"
+        out += "\"rules\":\(Self.quote(rules)),\"classes\":\(Self.quote(classes)),\"timeLimit\":\(timeLimit),"
+        out += "\"outcomes\":\(Self.quote(outcomes)),\"logs\":\(Self.quote(logs)),\"events\":["
+        for (index, event) in events.enumerated() {
+            if index > 0 { out += "," }
+            out += "\n{\"key\":\(Self.quote(event.key)),\"command\":[\(event.command.map(Self.quote).joined(separator: ","))],"
+            out += "\"outputs\":[\(event.outputs.map(Self.quote).joined(separator: ","))]}"
+        }
+        out += "]}\n"
+        return Data(out.utf8)
+    }
+
+    /// A JSON string literal (RFC 8259 escapes).
+    static func quote(_ text: String) -> String {
+        if !text.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }) { return "\"" + text + "\"" }
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
     public static func read(_ path: String) throws -> JobManifest {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw TemplateError(file: path, line: 0, message: "job manifest cannot be read")

@@ -18,11 +18,20 @@ public struct Planner {
         }
     }
 
-    /// An event as planning needs it: its id and the variables of its command.
+    /// An event as planning needs it: its id and the variables of its command that are its own.
     struct PlannableEvent {
         var id: Int64
         var key: String
         var variables: [String: String]
+    }
+
+    /// Variables that differ from event to event; the others are the same for a step and filter.
+    static let perEventVariables = ["frame", "mask", "key", "stem", "run", "camcol", "field"]
+
+    func sharedVariables(step: Step, filter: Filter) -> [String: String] {
+        ["dcprod": dcprod, "filter": filter.rawValue, "filterId": String(filter.filterId),
+         "out": production.tree.dataDirectory(step, filter).path, "refcat": production.config.refcat,
+         "input": production.config.input, "production": production.tree.root.path]
     }
 
     public let production: Production
@@ -44,9 +53,10 @@ public struct Planner {
         let definition = try StepDefinition.load(step: step, templates: templates)
         var summary = Summary()
         for filter in filters {
-            let events = try unplannedEvents(step: step, filter: filter)
+            let commands = try definition.specialized(shared: sharedVariables(step: step, filter: filter), perEvent: Self.perEventVariables)
+            let events = try eventsOf(step: step, filter: filter, condition: "e.jobId IS NULL", needing: commands.variables)
             guard !events.isEmpty else { continue }
-            let jobs = try makeJobs(definition: definition, filter: filter, events: events)
+            let jobs = try makeJobs(definition: definition, commands: commands, filter: filter, events: events)
             summary.jobs[filter] = jobs
             summary.events[filter] = events.count
         }
@@ -56,21 +66,14 @@ public struct Planner {
     /// New jobs for chosen events (resubmission); their earlier jobs and outcomes stay as history.
     public func replan(step: Step, filter: Filter, eventIds: [Int64]) throws -> Int {
         let definition = try StepDefinition.load(step: step, templates: templates)
+        let commands = try definition.specialized(shared: sharedVariables(step: step, filter: filter), perEvent: Self.perEventVariables)
         let wanted = Set(eventIds)
-        let events = try eventsOf(step: step, filter: filter, condition: "1").filter { wanted.contains($0.id) }
-        return try makeJobs(definition: definition, filter: filter, events: events)
+        let events = try eventsOf(step: step, filter: filter, condition: "1", needing: commands.variables).filter { wanted.contains($0.id) }
+        return try makeJobs(definition: definition, commands: commands, filter: filter, events: events)
     }
 
-    func unplannedEvents(step: Step, filter: Filter) throws -> [PlannableEvent] {
-        try eventsOf(step: step, filter: filter, condition: "e.jobId IS NULL")
-    }
-
-    private func eventsOf(step: Step, filter: Filter, condition: String) throws -> [PlannableEvent] {
-        let out = production.tree.dataDirectory(step, filter).path
-        let refcat = production.config.refcat
-        let input = production.config.input
-        let root = production.tree.root.path
-        return try production.store.pool.read { db in
+    private func eventsOf(step: Step, filter: Filter, condition: String, needing: Set<String>) throws -> [PlannableEvent] {
+        try production.store.pool.read { db in
             let cursor = try Row.fetchCursor(db, sql: """
                 SELECT e.id, e.key, f.path, f.run, f.camcol, f.field FROM event e JOIN frame f ON f.id = e.frameId
                 WHERE e.step = ? AND e.filter = ? AND \(condition) ORDER BY e.key
@@ -78,13 +81,22 @@ public struct Planner {
             var events: [PlannableEvent] = []
             while let row = try cursor.next() {
                 let path: String = row[2]
+                let key: String = row[1]
                 let name = FrameName(run: row[3], filter: filter, camcol: row[4], field: row[5])
-                events.append(PlannableEvent(id: row[0], key: row[1], variables: [
-                    "dcprod": dcprod, "frame": path, "mask": path.replacingOccurrences(of: "/fpC-", with: "/fpM-"),
-                    "key": row[1], "stem": name.stem, "run": String(name.run), "camcol": String(name.camcol),
-                    "field": String(name.field), "filter": filter.rawValue, "filterId": String(filter.filterId),
-                    "out": out, "refcat": refcat, "input": input, "production": root,
-                ]))
+                var variables: [String: String] = [:]
+                for variable in needing {
+                    switch variable {
+                    case "frame": variables[variable] = path
+                    case "mask": variables[variable] = path.replacingOccurrences(of: "/fpC-", with: "/fpM-")
+                    case "key": variables[variable] = key
+                    case "stem": variables[variable] = name.stem
+                    case "run": variables[variable] = String(name.run)
+                    case "camcol": variables[variable] = String(name.camcol)
+                    case "field": variables[variable] = String(name.field)
+                    default: break
+                    }
+                }
+                events.append(PlannableEvent(id: row[0], key: key, variables: variables))
             }
             return events
         }
@@ -92,7 +104,8 @@ public struct Planner {
 
     /// Groups events into jobs of EVENTSPERJOB, writes each job's manifest and batch script
     /// (temporary name, then rename), then records the jobs in transactions of `transactionSize`.
-    private func makeJobs(definition: StepDefinition, filter: Filter, events: [PlannableEvent]) throws -> Int {
+    private func makeJobs(definition: StepDefinition, commands: StepDefinition.Specialized, filter: Filter,
+                          events: [PlannableEvent]) throws -> Int {
         let step = definition.step
         let tree = production.tree
         let config = production.config
@@ -108,8 +121,6 @@ public struct Planner {
         try FileManager.default.createDirectory(at: jobsDirectory, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: tree.logsDirectory(step, filter), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: tree.outcomesDirectory(step, filter), withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
         var next = try production.store.pool.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM job WHERE step = ? AND filter = ?", arguments: [step.rawValue, filter.rawValue]) ?? 0
         } + 1
@@ -144,11 +155,11 @@ public struct Planner {
                 classes: templates.appendingPathComponent("rules/classes").path, timeLimit: definition.timeLimit,
                 outcomes: tree.outcomesDirectory(step, filter).path, logs: tree.logsDirectory(step, filter).path,
                 events: chunk.map { event in
-                    let rendered = definition.render(event.variables)
+                    let rendered = commands.render(event.variables)
                     return JobManifest.Event(key: event.key, command: rendered.command, outputs: rendered.outputs)
                 })
             let manifestURL = jobsDirectory.appendingPathComponent("\(name).json")
-            try writeAtomically(try encoder.encode(manifest), to: manifestURL)
+            try writeAtomically(manifest.jsonData(), to: manifestURL)
             let scriptText = script.render(scriptContext(job: name, step: step, filter: filter, events: chunk.count,
                                                          manifest: manifestURL.path))
             let scriptURL = jobsDirectory.appendingPathComponent("\(name).\(backend).sh")

@@ -73,4 +73,52 @@ public struct StepDefinition: Sendable {
     public func render(_ variables: [String: String]) -> (command: [String], outputs: [String]) {
         (command.map { $0.render(variables) }, outputs.map { $0.render(variables) })
     }
+
+    /// This definition with every word that does not depend on `perEvent` variables rendered once
+    /// from `shared`: planning a million events then renders only the words that change.
+    public func specialized(shared: [String: String], perEvent: [String]) throws -> Specialized {
+        var used: Set<String> = []
+        func probe(_ template: MustacheTemplate) throws -> Specialized.Word {
+            var base = shared
+            for name in perEvent { base[name] = "\u{1}a" }
+            let first = template.render(base)
+            var varying = false
+            for name in perEvent {
+                var changed = base
+                changed[name] = "\u{1}b"
+                if template.render(changed) != first {
+                    used.insert(name)
+                    varying = true
+                }
+            }
+            return varying ? .template(template) : .constant(first)
+        }
+        let command = try command.map(probe), outputs = try outputs.map(probe)
+        return Specialized(shared: shared, command: command, outputs: outputs, variables: used)
+    }
+
+    public struct Specialized: Sendable {
+        public enum Word: Sendable {
+            case constant(String)
+            case template(MustacheTemplate)
+        }
+
+        let shared: [String: String]
+        let command: [Word]
+        let outputs: [Word]
+        /// The per-event variables some word uses: the only ones worth computing.
+        public let variables: Set<String>
+
+        /// The argument vector and expected outputs of one event with these per-event variables.
+        public func render(_ perEvent: [String: String]) -> (command: [String], outputs: [String]) {
+            let context = shared.merging(perEvent) { $1 }
+            func render(_ word: Word) -> String {
+                switch word {
+                case .constant(let text): text
+                case .template(let template): template.render(context)
+                }
+            }
+            return (command.map(render), outputs.map(render))
+        }
+    }
 }

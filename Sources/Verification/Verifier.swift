@@ -33,7 +33,34 @@ public struct Verifier {
                 """, arguments: [step.rawValue]).map { (id: $0["id"] as Int64, jobId: $0["jobId"] as Int64, outcomes: $0["outcomes"] as String) }
         }
         var reading = Reading()
-        let decoder = JSONDecoder()
+        var batch: [(attemptId: Int64, records: [(Int64, OutcomeLine)], missing: [Int64], why: String)] = []
+        func flush() throws {
+            try production.store.pool.write { db in
+                let insert = try db.cachedStatement(sql: """
+                    INSERT OR REPLACE INTO outcome (eventId, attemptId, status, class, message, seconds) VALUES (?, ?, ?, ?, ?, ?)
+                    """)
+                let update = try db.cachedStatement(sql: """
+                    UPDATE event SET state = ?, class = ?, message = ?, attemptId = ?, attempts = attempts + 1
+                    WHERE id = ? AND (attemptId IS NULL OR attemptId <= ?)
+                    """)
+                for entry in batch {
+                    for (id, line) in entry.records {
+                        let state = line.status == "ok" ? "ok" : "failed"
+                        let className = line.class ?? FailureClasses.other
+                        let message = line.message ?? ""
+                        try insert.execute(arguments: [id, entry.attemptId, state, className, message, line.seconds])
+                        try update.execute(arguments: [state, className, message, entry.attemptId, id, entry.attemptId])
+                    }
+                    for id in entry.missing {
+                        try insert.execute(arguments: [id, entry.attemptId, "not-run", FailureClasses.notRun, entry.why, nil])
+                        try update.execute(arguments: ["not-run", FailureClasses.notRun, entry.why, entry.attemptId, id, entry.attemptId])
+                    }
+                    try db.execute(sql: "UPDATE attempt SET verified = 1 WHERE id = ?", arguments: [entry.attemptId])
+                }
+            }
+            batch.removeAll(keepingCapacity: true)
+        }
+
         for attempt in attempts {
             let members = try production.store.pool.read { db in
                 try Row.fetchAll(db, sql: """
@@ -44,8 +71,7 @@ public struct Verifier {
             for member in members { byKey[member.key] = member.id }
             var records: [(Int64, OutcomeLine)] = []
             var ended = false
-            try OutcomeFile.forEachLine(attempt.outcomes) { data in
-                guard let line = try? decoder.decode(OutcomeLine.self, from: data) else { return }
+            for line in OutcomeFile.read(attempt.outcomes) {
                 switch line.type {
                 case .event:
                     if let key = line.event, let id = byKey[key] { records.append((id, line)) }
@@ -56,32 +82,14 @@ public struct Verifier {
             let recorded = Set(records.map(\.0))
             let why = ended ? "no record for this event in a finished attempt"
                             : "the job ended without its end line: the runner died before this event"
-            let missing = members.filter { !recorded.contains($0.id) }
-            try production.store.pool.write { db in
-                let insert = try db.cachedStatement(sql: """
-                    INSERT OR REPLACE INTO outcome (eventId, attemptId, status, class, message, seconds) VALUES (?, ?, ?, ?, ?, ?)
-                    """)
-                let update = try db.cachedStatement(sql: """
-                    UPDATE event SET state = ?, class = ?, message = ?, attemptId = ?, attempts = attempts + 1
-                    WHERE id = ? AND (attemptId IS NULL OR attemptId <= ?)
-                    """)
-                for (id, line) in records {
-                    let state = line.status == "ok" ? "ok" : "failed"
-                    let className = line.class ?? FailureClasses.other
-                    let message = line.message ?? ""
-                    try insert.execute(arguments: [id, attempt.id, state, className, message, line.seconds])
-                    try update.execute(arguments: [state, className, message, attempt.id, id, attempt.id])
-                }
-                for member in missing {
-                    try insert.execute(arguments: [member.id, attempt.id, "not-run", FailureClasses.notRun, why, nil])
-                    try update.execute(arguments: ["not-run", FailureClasses.notRun, why, attempt.id, member.id, attempt.id])
-                }
-                try db.execute(sql: "UPDATE attempt SET verified = 1 WHERE id = ?", arguments: [attempt.id])
-            }
+            let missing = members.filter { !recorded.contains($0.id) }.map(\.id)
+            batch.append((attempt.id, records, missing, why))
             reading.attempts += 1
             reading.records += records.count
             reading.missing += missing.count
+            if batch.count >= 32 { try flush() }
         }
+        try flush()
         return reading
     }
 
@@ -121,23 +129,25 @@ public struct Verifier {
     }
 }
 
-/// Reading an outcome file line by line without holding it all.
+/// Reading an outcome file (one job attempt's: small) into its records.
 enum OutcomeFile {
-    static func forEachLine(_ path: String, _ body: (Data) throws -> Void) throws {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return }
-        defer { try? handle.close() }
-        var buffer = Data()
-        while true {
-            let chunk = handle.readData(ofLength: 1 << 20)
-            if chunk.isEmpty { break }
-            buffer.append(chunk)
-            var start = buffer.startIndex
-            while let newline = buffer[start...].firstIndex(of: 0x0A) {
-                if newline > start { try body(buffer[start..<newline]) }
-                start = buffer.index(after: newline)
-            }
-            buffer = Data(buffer[start...])
+    /// The complete lines of the file, decoded in one pass as a JSON array; a line cut by a crash
+    /// (no newline) is left out, and a damaged line is skipped rather than failing the file.
+    static func read(_ path: String) -> [OutcomeLine] {
+        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return [] }
+        let end = data.lastIndex(of: 0x0A).map { data.index(after: $0) } ?? data.startIndex
+        let complete = data[data.startIndex..<end]
+        var array = Data([0x5B])
+        array.reserveCapacity(complete.count + 2)
+        var first = true
+        for line in complete.split(separator: 0x0A) where !line.isEmpty {
+            if !first { array.append(0x2C) }
+            array.append(contentsOf: line)
+            first = false
         }
-        // A last line without its newline was cut by a crash: ignored.
+        array.append(0x5D)
+        let decoder = JSONDecoder()
+        if let lines = try? decoder.decode([OutcomeLine].self, from: array) { return lines }
+        return complete.split(separator: 0x0A).compactMap { try? decoder.decode(OutcomeLine.self, from: Data($0)) }
     }
 }
