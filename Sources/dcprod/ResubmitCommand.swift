@@ -11,7 +11,8 @@ struct Resubmit: ParsableCommand {
         discussion: """
             By default: classes whose policy is `retry` (crash, not run, time limit, another problem), each event
             at most MAXRETRY times after its first attempt. --class chooses classes; missing files need --force.
-            Run `dcprod verify` first: resubmission follows the latest verified outcome of each event.
+            Outcome records not yet read are read first, as verify does: resubmission follows the latest outcome
+            of each event.
             """)
 
     @OptionGroup var options: ProductionOptions
@@ -27,6 +28,8 @@ struct Resubmit: ParsableCommand {
         try reporting {
             let production = try options.open()
             let verifier = try Verifier(production: production)
+            // Outcomes not yet read are read first: resubmission follows the latest outcome of each event.
+            _ = try verifier.read(step: target.step, filters: target.filters(of: production))
             let policy = RetryPolicy(production: production, classes: verifier.classes)
             let chosen = try policy.chosen(named: classNames, force: force)
             let planner = Planner(production: production, dcprod: runningExecutable)

@@ -127,4 +127,33 @@ import Testing
             #expect(lines.last?.contains("\"type\":\"end\"") == true, "\(file.lastPathComponent)")
         }
     }
+
+    @Test func missingFilesAreResubmittedOnlyWithForceAndThenSucceed() throws {
+        let work = try Workspace()
+        let input = try prepare(work, eventsPerJob: 4, frames: 12, defects: 0)
+        let refcat = URL(fileURLWithPath: "\(input)/refcat.csv"), away = URL(fileURLWithPath: "\(input)/refcat.csv.away")
+        try FileManager.default.moveItem(at: refcat, to: away)
+        #expect(try DCProd.run(["submit", "processCcd"], in: work.url).status == 0)
+        let first = try DCProd.run(["verify", "processCcd", "--filter", "r"], in: work.url)
+        #expect(first.status == 1)
+        #expect(first.stdout.contains("missing files: 4 - 100.0 %"), "\(first.stdout)")
+
+        try FileManager.default.moveItem(at: away, to: refcat)
+        let refused = try DCProd.run(["resubmit", "processCcd"], in: work.url)
+        #expect(refused.stdout.contains("nothing to resubmit"), "missing files need --force: \(refused.stdout)")
+        let forced = try DCProd.run(["resubmit", "processCcd", "--force"], in: work.url)
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(forced.stdout.contains("12 events in 3 new jobs"), "\(forced.stdout)")
+        let second = try DCProd.run(["verify", "processCcd"], in: work.url)
+        #expect(second.status == 0, "\(second.stdout)")
+        for filter in ["g", "r", "i"] {
+            let report = try report(work, filter)
+            #expect(report.events == 4 && report.count("ok") == 4 && report.count("missing-files") == 0, "filter \(filter)")
+        }
+        // The first attempts stay as history: their outcome files and the jobs that wrote them.
+        let jobs = try FileManager.default.contentsOfDirectory(atPath: "\(work.url.path)/lsstprod/DC_2013/steps/processCcd/r/outcomes")
+        #expect(jobs.sorted() == ["processCcd-r-000001.a1.jsonl", "processCcd-r-000002.a1.jsonl"])
+        let status = try DCProd.run(["status"], in: work.url)
+        #expect(status.stdout.contains("Jobs (latest attempt)"), "\(status.stdout)")
+    }
 }
