@@ -37,32 +37,26 @@ public struct StepDefinition: Sendable {
 
     public static func load(step: Step, templates: URL) throws -> StepDefinition {
         let url = templates.appendingPathComponent("steps/\(step.rawValue).step")
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
-            throw TemplateError(file: url.path, line: 0, message: "no step definition for \(step.rawValue)")
-        }
+        let lines = try TemplateLines(path: url.path, what: "the step definition of \(step.rawValue)")
         var rules: String?, timeLimit: Double?, command: [MustacheTemplate]?, outputs: [MustacheTemplate] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = index + 1
-            let trimmed = raw.trimmingCharacters(in: .whitespaces)
-            guard !trimmed.isEmpty, !trimmed.hasPrefix("#") else { continue }
-            let words = trimmed.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+        for line in lines {
+            let words = line.text.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
             let rest = Array(words.dropFirst())
-            func fail(_ message: String) -> TemplateError { TemplateError(file: url.path, line: line, message: message) }
             switch words[0] {
             case "rules":
-                guard rest.count == 1 else { throw fail("`rules` takes one rule-set name") }
+                guard rest.count == 1 else { throw lines.error(line.number, "`rules` takes one rule-set name") }
                 rules = rest[0]
             case "timeout":
-                guard rest.count == 1, let seconds = Double(rest[0]), seconds > 0 else { throw fail("`timeout` takes seconds") }
+                guard rest.count == 1, let seconds = Double(rest[0]), seconds > 0 else { throw lines.error(line.number, "`timeout` takes seconds") }
                 timeLimit = seconds
             case "command":
-                guard !rest.isEmpty else { throw fail("`command` needs at least the program") }
-                command = try rest.map { try textTemplate($0, file: url.path, line: line) }
+                guard !rest.isEmpty else { throw lines.error(line.number, "`command` needs at least the program") }
+                command = try rest.map { try textTemplate($0, file: url.path, line: line.number) }
             case "output":
-                guard rest.count == 1 else { throw fail("`output` takes one path") }
-                outputs.append(try textTemplate(rest[0], file: url.path, line: line))
+                guard rest.count == 1 else { throw lines.error(line.number, "`output` takes one path") }
+                outputs.append(try textTemplate(rest[0], file: url.path, line: line.number))
             default:
-                throw fail("unknown directive '\(words[0])' (rules, timeout, command, output)")
+                throw lines.error(line.number, "unknown directive '\(words[0])' (rules, timeout, command, output)")
             }
         }
         guard let command else { throw TemplateError(file: url.path, line: 0, message: "no `command` line") }

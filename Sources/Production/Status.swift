@@ -3,7 +3,8 @@ import GRDB
 
 /// Counts of a production's events and inventory rejections, as `dcprod status` shows them.
 public struct ProductionStatus: Codable, Sendable, Equatable {
-    public struct EventCount: Codable, Sendable, Equatable {
+    /// How many events (or jobs) of a step and filter are in a state.
+    public struct StateCount: Codable, Sendable, Equatable {
         public var step: String
         public var filter: String
         public var state: String
@@ -15,21 +16,14 @@ public struct ProductionStatus: Codable, Sendable, Equatable {
         public var count: Int
     }
 
-    public struct JobCount: Codable, Sendable, Equatable {
-        public var step: String
-        public var filter: String
-        /// The state of the job's latest attempt, or `unsubmitted`.
-        public var state: String
-        public var count: Int
-    }
-
     public var production: String
     public var tree: String
     public var schemaVersion: Int
     public var frames: Int
-    public var events: [EventCount]
+    public var events: [StateCount]
     public var rejections: [RejectionCount]
-    public var jobs: [JobCount]
+    /// Jobs by the state of their latest attempt, or `unsubmitted`.
+    public var jobs: [StateCount]
 }
 
 extension StateStore {
@@ -38,7 +32,7 @@ extension StateStore {
         return try pool.read { db in
             let events = try Row.fetchAll(db, sql: """
                 SELECT step, filter, state, COUNT(*) AS n FROM event GROUP BY step, filter, state
-                """).map { ProductionStatus.EventCount(step: $0["step"], filter: $0["filter"], state: $0["state"], count: $0["n"]) }
+                """).map { ProductionStatus.StateCount(step: $0["step"], filter: $0["filter"], state: $0["state"], count: $0["n"]) }
             let rejections = try Row.fetchAll(db, sql: """
                 SELECT kind, reason, COUNT(*) AS n FROM inventory_rejection GROUP BY kind, reason ORDER BY kind, n DESC, reason
                 """).map { ProductionStatus.RejectionCount(kind: $0["kind"], reason: $0["reason"], count: $0["n"]) }
@@ -47,17 +41,14 @@ extension StateStore {
                 SELECT j.step, j.filter, COALESCE(a.state, 'unsubmitted') AS state, COUNT(*) AS n
                 FROM job j LEFT JOIN attempt a ON a.id = (SELECT MAX(id) FROM attempt WHERE jobId = j.id)
                 GROUP BY j.step, j.filter, state
-                """).map { ProductionStatus.JobCount(step: $0["step"], filter: $0["filter"], state: $0["state"], count: $0["n"]) }
-            let order = { (e: ProductionStatus.EventCount) -> (Int, Int, String) in
+                """).map { ProductionStatus.StateCount(step: $0["step"], filter: $0["filter"], state: $0["state"], count: $0["n"]) }
+            let order = { (e: ProductionStatus.StateCount) -> (Int, Int, String) in
                 (Step(rawValue: e.step).map { Step.allCases.firstIndex(of: $0)! } ?? 99,
                  Filter(rawValue: e.filter)?.filterId ?? 99, e.state)
             }
             return ProductionStatus(production: production, tree: tree, schemaVersion: version, frames: frames,
                                     events: events.sorted { order($0) < order($1) }, rejections: rejections,
-                                    jobs: jobs.sorted {
-                                        order(ProductionStatus.EventCount(step: $0.step, filter: $0.filter, state: $0.state, count: 0))
-                                            < order(ProductionStatus.EventCount(step: $1.step, filter: $1.filter, state: $1.state, count: 0))
-                                    })
+                                    jobs: jobs.sorted { order($0) < order($1) })
         }
     }
 

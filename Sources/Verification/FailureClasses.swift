@@ -23,16 +23,12 @@ public struct FailureClasses: Sendable {
     public static let ok = "ok", crash = "crash", notRun = "not-run", other = "other", timeout = "timeout"
 
     public init(contentsOf path: String) throws {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw TemplateError(file: path, line: 0, message: "the class list cannot be read")
-        }
+        let lines = try TemplateLines(path: path, what: "the class list")
         var classes: [Class] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            guard !line.isEmpty, !line.hasPrefix("#") else { continue }
-            let words = line.split(maxSplits: 2, omittingEmptySubsequences: true, whereSeparator: \.isWhitespace)
+        for line in lines {
+            let words = line.text.split(maxSplits: 2, omittingEmptySubsequences: true, whereSeparator: \.isWhitespace)
             guard words.count == 3, let retry = Retry(rawValue: String(words[1])) else {
-                throw TemplateError(file: path, line: index + 1, message: "expected `NAME retry|never|force LABEL`")
+                throw lines.error(line.number, "expected `NAME retry|never|force LABEL`")
             }
             classes.append(Class(name: String(words[0]), retry: retry, label: words[2].trimmingCharacters(in: .whitespaces)))
         }
@@ -59,26 +55,20 @@ public struct LogRules: @unchecked Sendable {
     public var rules: [Rule]
 
     public init(contentsOf path: String, classes: FailureClasses) throws {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw TemplateError(file: path, line: 0, message: "the rule set cannot be read")
-        }
+        let lines = try TemplateLines(path: path, what: "the rule set")
         var rules: [Rule] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
-            guard !line.isEmpty, !line.hasPrefix("#") else { continue }
-            let parts = line.split(maxSplits: 1, omittingEmptySubsequences: true, whereSeparator: \.isWhitespace)
-            guard parts.count == 2 else {
-                throw TemplateError(file: path, line: index + 1, message: "expected `CLASS REGEX`")
-            }
+        for line in lines {
+            let parts = line.text.split(maxSplits: 1, omittingEmptySubsequences: true, whereSeparator: \.isWhitespace)
+            guard parts.count == 2 else { throw lines.error(line.number, "expected `CLASS REGEX`") }
             let name = String(parts[0])
             guard classes.named(name) != nil else {
-                throw TemplateError(file: path, line: index + 1, message: "unknown class '\(name)' (see templates/rules/classes)")
+                throw lines.error(line.number, "unknown class '\(name)' (see templates/rules/classes)")
             }
             do {
                 let pattern = try NSRegularExpression(pattern: parts[1].trimmingCharacters(in: .whitespaces))
                 rules.append(Rule(className: name, pattern: pattern))
             } catch {
-                throw TemplateError(file: path, line: index + 1, message: "invalid regular expression: \(error)")
+                throw lines.error(line.number, "invalid regular expression: \(error)")
             }
         }
         self.rules = rules

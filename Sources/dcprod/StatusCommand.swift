@@ -61,37 +61,13 @@ struct StatusText {
         if status.events.isEmpty {
             lines.append("No events yet: put frames under INPUT and run `dcprod inventory`.")
         } else {
-            let states = Set(status.events.map(\.state)).sorted {
-                (Self.stateOrder.firstIndex(of: $0) ?? 99, $0) < (Self.stateOrder.firstIndex(of: $1) ?? 99, $1)
-            }
-            var rows: [[String]] = [["step", "filter"] + states + ["total"]]
-            var seen: [String] = []
-            for event in status.events where !seen.contains(event.step + "/" + event.filter) {
-                seen.append(event.step + "/" + event.filter)
-                let mine = status.events.filter { $0.step == event.step && $0.filter == event.filter }
-                let counts = states.map { state in mine.first { $0.state == state }?.count ?? 0 }
-                rows.append([event.step, event.filter] + counts.map(String.init) + [String(counts.reduce(0, +))])
-            }
-            let totals = states.map { state in status.events.filter { $0.state == state }.map(\.count).reduce(0, +) }
-            rows.append(["all", ""] + totals.map(String.init) + [String(totals.reduce(0, +))])
             lines.append("Events")
-            lines += Self.table(rows)
+            lines += Self.table(Self.pivot(status.events, order: Self.stateOrder, totals: true))
         }
         if !status.jobs.isEmpty {
-            let states = Set(status.jobs.map(\.state)).sorted {
-                (Self.jobStateOrder.firstIndex(of: $0) ?? 99, $0) < (Self.jobStateOrder.firstIndex(of: $1) ?? 99, $1)
-            }
-            var rows: [[String]] = [["step", "filter"] + states + ["total"]]
-            var seen: [String] = []
-            for job in status.jobs where !seen.contains(job.step + "/" + job.filter) {
-                seen.append(job.step + "/" + job.filter)
-                let mine = status.jobs.filter { $0.step == job.step && $0.filter == job.filter }
-                let counts = states.map { state in mine.first { $0.state == state }?.count ?? 0 }
-                rows.append([job.step, job.filter] + counts.map(String.init) + [String(counts.reduce(0, +))])
-            }
             lines.append("")
             lines.append("Jobs (latest attempt)")
-            lines += Self.table(rows)
+            lines += Self.table(Self.pivot(status.jobs, order: Self.jobStateOrder, totals: false))
         }
         for (kind, title) in [("failure", "Inventory failures"), ("skip", "Inventory skips")] {
             let mine = status.rejections.filter { $0.kind == kind }
@@ -100,6 +76,26 @@ struct StatusText {
             for rejection in mine { lines.append("  \(rejection.reason): \(rejection.count)") }
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// One row per step and filter, one column per state (in `order`), and a total column.
+    static func pivot(_ counts: [ProductionStatus.StateCount], order: [String], totals: Bool) -> [[String]] {
+        let states = Set(counts.map(\.state)).sorted {
+            (order.firstIndex(of: $0) ?? 99, $0) < (order.firstIndex(of: $1) ?? 99, $1)
+        }
+        var rows: [[String]] = [["step", "filter"] + states + ["total"]]
+        var seen: [String] = []
+        for count in counts where !seen.contains(count.step + "/" + count.filter) {
+            seen.append(count.step + "/" + count.filter)
+            let mine = counts.filter { $0.step == count.step && $0.filter == count.filter }
+            let values = states.map { state in mine.first { $0.state == state }?.count ?? 0 }
+            rows.append([count.step, count.filter] + values.map(String.init) + [String(values.reduce(0, +))])
+        }
+        if totals {
+            let sums = states.map { state in counts.filter { $0.state == state }.map(\.count).reduce(0, +) }
+            rows.append(["all", ""] + sums.map(String.init) + [String(sums.reduce(0, +))])
+        }
+        return rows
     }
 
     /// Left-aligned text columns, right-aligned numbers.

@@ -1,0 +1,29 @@
+import Foundation
+
+/// The meaningful lines of a template text file (`steps/*.step`, `rules/*`): numbered from 1,
+/// trimmed, without blank lines and `#` comments.
+public struct TemplateLines: Sequence {
+    public let path: String
+    let text: String
+
+    /// Reads `path`; a file that cannot be read is a `TemplateError` saying what it was meant to be.
+    public init(path: String, what: String) throws {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw TemplateError(file: path, line: 0, message: "\(what) cannot be read")
+        }
+        self.path = path
+        self.text = text
+    }
+
+    public func makeIterator() -> some IteratorProtocol<(number: Int, text: String)> {
+        text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().lazy
+            .map { (number: $0.offset + 1, text: $0.element.trimmingCharacters(in: .whitespaces)) }
+            .filter { !$0.text.isEmpty && !$0.text.hasPrefix("#") }
+            .makeIterator()
+    }
+
+    /// An error at a line of this file.
+    public func error(_ line: Int, _ message: String) -> TemplateError {
+        TemplateError(file: path, line: line, message: message)
+    }
+}
