@@ -33,7 +33,7 @@ public struct Verifier {
                 """, arguments: [step.rawValue]).map { (id: $0["id"] as Int64, jobId: $0["jobId"] as Int64, outcomes: $0["outcomes"] as String) }
         }
         var reading = Reading()
-        var batch: [(attemptId: Int64, records: [(Int64, OutcomeLine)], missing: [Int64], why: String)] = []
+        var batch: [(attemptId: Int64, records: [(Int64, OutcomeRecord)], missing: [Int64], why: String)] = []
         func flush() throws {
             try production.store.pool.write { db in
                 let insert = try db.cachedStatement(sql: """
@@ -69,7 +69,7 @@ public struct Verifier {
             }
             var byKey: [String: Int64] = [:]
             for member in members { byKey[member.key] = member.id }
-            var records: [(Int64, OutcomeLine)] = []
+            var records: [(Int64, OutcomeRecord)] = []
             var ended = false
             for line in OutcomeFile.read(attempt.outcomes) {
                 switch line.type {
@@ -129,25 +129,30 @@ public struct Verifier {
     }
 }
 
+/// What verify needs of an outcome line; the other fields are left unparsed into values.
+struct OutcomeRecord: Decodable {
+    var type: OutcomeLine.Kind
+    var event: String?
+    var status: String?
+    var `class`: String?
+    var message: String?
+    var seconds: Double?
+}
+
 /// Reading an outcome file (one job attempt's: small) into its records.
 enum OutcomeFile {
-    /// The complete lines of the file, decoded in one pass as a JSON array; a line cut by a crash
-    /// (no newline) is left out, and a damaged line is skipped rather than failing the file.
-    static func read(_ path: String) -> [OutcomeLine] {
-        guard let data = FileManager.default.contents(atPath: path), !data.isEmpty else { return [] }
-        let end = data.lastIndex(of: 0x0A).map { data.index(after: $0) } ?? data.startIndex
-        let complete = data[data.startIndex..<end]
-        var array = Data([0x5B])
-        array.reserveCapacity(complete.count + 2)
-        var first = true
-        for line in complete.split(separator: 0x0A) where !line.isEmpty {
-            if !first { array.append(0x2C) }
-            array.append(contentsOf: line)
-            first = false
-        }
-        array.append(0x5D)
+    /// The complete lines of the file, decoded in one pass as a JSON array (newlines become
+    /// commas); a line cut by a crash (no newline) is left out, and a damaged line is skipped
+    /// rather than failing the file.
+    static func read(_ path: String) -> [OutcomeRecord] {
+        guard let data = FileManager.default.contents(atPath: path), let last = data.lastIndex(of: 0x0A) else { return [] }
+        var bytes = [UInt8](repeating: 0x5B, count: 1)
+        bytes.reserveCapacity(last - data.startIndex + 2)
+        bytes.append(contentsOf: data[..<last])
+        for k in 1..<bytes.count where bytes[k] == 0x0A { bytes[k] = 0x2C }
+        bytes.append(0x5D)
         let decoder = JSONDecoder()
-        if let lines = try? decoder.decode([OutcomeLine].self, from: array) { return lines }
-        return complete.split(separator: 0x0A).compactMap { try? decoder.decode(OutcomeLine.self, from: Data($0)) }
+        if let records = try? decoder.decode([OutcomeRecord].self, from: Data(bytes)) { return records }
+        return data[..<last].split(separator: 0x0A).compactMap { try? decoder.decode(OutcomeRecord.self, from: Data($0)) }
     }
 }
