@@ -35,11 +35,13 @@ let package = Package(
         .target(name: "Batch", dependencies: ["Planning", "Production", grdb]),
         // Outcome records: the job runner that writes them, classes and rules, verify and its reports.
         .target(name: "Verification", dependencies: ["Planning", "Production", grdb]),
+        // The catalog: CatalogDatabase protocol, SQLite and MariaDB engines, schema, exactly-once CSV loading.
+        .target(name: "Catalog", dependencies: ["Planning", "Production", "CMariaDB", grdb]),
         // The reference payload: simulate, processCcd.
         .target(name: "Pipeline", dependencies: ["Sky"]),
         // The command line: argument parsing and printing only.
         .executableTarget(name: "dcprod", dependencies: [
-            "Production", "Sky", "Planning", "Batch", "Verification", "Pipeline",
+            "Production", "Sky", "Planning", "Batch", "Verification", "Catalog", "Pipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -48,6 +50,7 @@ let package = Package(
         .testTarget(name: "SkyTests", dependencies: ["Sky", "Pipeline", "Production", grdb]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Sky", "Production"]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification", "Planning", "Production"], exclude: ["Fixtures"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "Production"]),
         .testTarget(name: "EndToEndTests", dependencies: ["dcprod", "Production"]),
     ]
 )

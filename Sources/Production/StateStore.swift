@@ -125,6 +125,19 @@ public final class StateStore: Sendable {
                 ALTER TABLE event ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
                 """)
         }
+        migrator.registerMigration("v3: outputs of outcomes, load rejections") { db in
+            try db.execute(sql: """
+                ALTER TABLE outcome ADD COLUMN outputs TEXT;
+                -- CSV files the catalog loader refused, with the line and reason; a file that later
+                -- loads leaves this table.
+                CREATE TABLE load_rejection (
+                    path TEXT PRIMARY KEY,
+                    line INTEGER NOT NULL,
+                    message TEXT NOT NULL,
+                    recordedAt TEXT NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -37,7 +37,8 @@ public struct Verifier {
         func flush() throws {
             try production.store.pool.write { db in
                 let insert = try db.cachedStatement(sql: """
-                    INSERT OR REPLACE INTO outcome (eventId, attemptId, status, class, message, seconds) VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT OR REPLACE INTO outcome (eventId, attemptId, status, class, message, seconds, outputs)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
                     """)
                 let update = try db.cachedStatement(sql: """
                     UPDATE event SET state = ?, class = ?, message = ?, attemptId = ?, attempts = attempts + 1
@@ -48,11 +49,12 @@ public struct Verifier {
                         let state = line.status == "ok" ? "ok" : "failed"
                         let className = line.class ?? FailureClasses.other
                         let message = line.message ?? ""
-                        try insert.execute(arguments: [id, entry.attemptId, state, className, message, line.seconds])
+                        let outputs = line.outputs.map { $0.joined(separator: "\n") }
+                        try insert.execute(arguments: [id, entry.attemptId, state, className, message, line.seconds, outputs])
                         try update.execute(arguments: [state, className, message, entry.attemptId, id, entry.attemptId])
                     }
                     for id in entry.missing {
-                        try insert.execute(arguments: [id, entry.attemptId, "not-run", FailureClasses.notRun, entry.why, nil])
+                        try insert.execute(arguments: [id, entry.attemptId, "not-run", FailureClasses.notRun, entry.why, nil, nil])
                         try update.execute(arguments: ["not-run", FailureClasses.notRun, entry.why, entry.attemptId, id, entry.attemptId])
                     }
                     try db.execute(sql: "UPDATE attempt SET verified = 1 WHERE id = ?", arguments: [entry.attemptId])
@@ -137,6 +139,7 @@ struct OutcomeRecord: Decodable {
     var `class`: String?
     var message: String?
     var seconds: Double?
+    var outputs: [String]?
 }
 
 /// Reading an outcome file (one job attempt's: small) into its records.

@@ -12,7 +12,7 @@ struct DCProd: ParsableCommand {
             Prepare a production tree from a short config file, inventory the input frames,
             and follow the production in its state store and logbook.
             """,
-        subcommands: [Prepare.self, Inventory.self, Plan.self, Submit.self, Verify.self, Resubmit.self, Cancel.self, Status.self,
+        subcommands: [Prepare.self, Inventory.self, Plan.self, Submit.self, Verify.self, Resubmit.self, Cancel.self, Load.self, Sql.self, Status.self,
                       LogbookCommand.self, Keys.self, Job.self, Pipe.self]
     )
 }

@@ -1,0 +1,135 @@
+import Foundation
+
+/// A malformed CSV line: the file and line, and what is wrong.
+public struct CSVError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var file: String
+    public var line: Int
+    public var message: String
+    public var description: String { "\(file):\(line): \(message)" }
+}
+
+/// A CSV file that has been read whole and checked against its table: a header naming columns of
+/// the table, then rows with as many fields, numeric where the column is. Nothing of a file that
+/// fails the check is ever loaded.
+public struct ValidatedCSV: Sendable {
+    public var path: String
+    public var columns: [String]
+    /// Values as written; nil for an empty field (NULL).
+    public var rows: [[String?]]
+    public var size: Int
+    /// FNV-1a 64 of the bytes, hex: enough to tell a changed file from the one in the ledger.
+    public var checksum: String
+
+    /// Reads and checks `path` against `tableColumns`.
+    public static func read(_ path: String, tableColumns: [CatalogColumn]) throws -> ValidatedCSV {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CSVError(file: path, line: 0, message: "cannot be read")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw CSVError(file: path, line: 1, message: "not UTF-8 text")
+        }
+        guard text.hasSuffix("\n") else {
+            throw CSVError(file: path, line: text.split(separator: "\n", omittingEmptySubsequences: false).count,
+                           message: "truncated: the last line has no end")
+        }
+        var records = try parse(text, file: path)
+        guard !records.isEmpty else { throw CSVError(file: path, line: 1, message: "empty: no header line") }
+        let header = records.removeFirst()
+        let byName = Dictionary(tableColumns.map { ($0.name.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
+        var numeric: [Bool] = []
+        for name in header.fields {
+            guard let column = byName[(name ?? "").lowercased()] else {
+                throw CSVError(file: path, line: 1, message: "column '\(name ?? "")' is not in the table")
+            }
+            numeric.append(column.isNumeric)
+        }
+        for record in records {
+            guard record.fields.count == header.fields.count else {
+                throw CSVError(file: path, line: record.line,
+                               message: "\(record.fields.count) fields where the header has \(header.fields.count)")
+            }
+            for (index, value) in record.fields.enumerated() where numeric[index] {
+                if let value, Double(value) == nil {
+                    throw CSVError(file: path, line: record.line,
+                                   message: "column \(header.fields[index] ?? "?"): '\(value)' is not a number")
+                }
+            }
+        }
+        return ValidatedCSV(path: path, columns: header.fields.map { $0 ?? "" }, rows: records.map(\.fields),
+                            size: data.count, checksum: fnv1a(data))
+    }
+
+    struct Record {
+        var line: Int
+        var fields: [String?]
+    }
+
+    /// RFC 4180: fields separated by commas, optionally enclosed in double quotes, `""` inside quotes.
+    static func parse(_ text: String, file: String) throws -> [Record] {
+        var records: [Record] = []
+        var fields: [String?] = []
+        var field = ""
+        var quoted = false, wasQuoted = false
+        var line = 1, recordLine = 1
+        var iterator = text.unicodeScalars.makeIterator()
+        var pending: Unicode.Scalar? = nil
+        func next() -> Unicode.Scalar? {
+            if let p = pending { pending = nil; return p }
+            return iterator.next()
+        }
+        while let c = next() {
+            if quoted {
+                if c == "\"" {
+                    if let after = iterator.next() {
+                        if after == "\"" { field.unicodeScalars.append("\"") } else { quoted = false; pending = after }
+                    } else { quoted = false }
+                } else {
+                    if c == "\n" { line += 1 }
+                    field.unicodeScalars.append(c)
+                }
+                continue
+            }
+            switch c {
+            case "\"":
+                guard field.isEmpty && !wasQuoted else {
+                    throw CSVError(file: file, line: line, message: "a quote inside an unquoted field")
+                }
+                quoted = true
+                wasQuoted = true
+            case ",":
+                fields.append(field.isEmpty && !wasQuoted ? nil : field)
+                field = ""
+                wasQuoted = false
+            case "\n":
+                fields.append(field.isEmpty && !wasQuoted ? nil : field)
+                if !(fields.count == 1 && fields[0] == nil) { records.append(Record(line: recordLine, fields: fields)) }
+                fields = []
+                field = ""
+                wasQuoted = false
+                line += 1
+                recordLine = line
+            case "\r":
+                continue
+            default:
+                guard !wasQuoted else {
+                    throw CSVError(file: file, line: line, message: "characters after a closing quote")
+                }
+                field.unicodeScalars.append(c)
+            }
+        }
+        if quoted { throw CSVError(file: file, line: recordLine, message: "a quoted field is never closed") }
+        return records
+    }
+}
+
+func fnv1a(_ data: Data) -> String {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for byte in data {
+        hash ^= UInt64(byte)
+        hash = hash &* 0x100_0000_01b3
+    }
+    let hex = String(hash, radix: 16)
+    return String(repeating: "0", count: 16 - hex.count) + hex
+}
+
+func fnv1a(_ text: String) -> String { fnv1a(Data(text.utf8)) }

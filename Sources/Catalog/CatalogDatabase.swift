@@ -1,0 +1,81 @@
+import Foundation
+
+/// The SQL dialect of a catalog engine, which picks its schema file under `templates/schema/`.
+public enum SQLDialect: String, Sendable {
+    case sqlite
+    case mysql
+}
+
+/// What a query returned: column names, then rows of values as text (nil for NULL).
+public struct QueryResult: Sendable, Equatable {
+    public var columns: [String]
+    public var rows: [[String?]]
+
+    public init(columns: [String], rows: [[String?]]) {
+        self.columns = columns
+        self.rows = rows
+    }
+}
+
+/// A column of a catalog table, as the engine describes it.
+public struct CatalogColumn: Sendable, Equatable {
+    public var name: String
+    public var isNumeric: Bool
+
+    public init(name: String, isNumeric: Bool) {
+        self.name = name
+        self.isNumeric = isNumeric
+    }
+}
+
+/// An error of a catalog engine, in one line: what was asked and the engine's own message.
+public struct CatalogError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A catalog database: the embedded SQLite file or a MariaDB/MySQL server. One connection;
+/// the loader and `dcprod sql` use nothing else, so both engines behave the same for them.
+public protocol CatalogDatabase: AnyObject {
+    var dialect: SQLDialect { get }
+    /// Where it is, for messages: a file path, or `user@host:port/database`.
+    var location: String { get }
+
+    /// Runs one statement that returns no rows.
+    func execute(_ sql: String) throws
+    /// Runs one statement and returns its rows.
+    func query(_ sql: String) throws -> QueryResult
+
+    func begin() throws
+    func commit() throws
+    func rollback() throws
+
+    /// The columns of a table (or view), in order; empty if it does not exist.
+    func columns(of table: String) throws -> [CatalogColumn]
+
+    /// Inserts the rows of a validated CSV file into `table`, inside the open transaction, the
+    /// engine's fast way; returns the number of rows the engine says it inserted.
+    func bulkInsert(_ csv: ValidatedCSV, into table: String) throws -> Int
+}
+
+extension CatalogDatabase {
+    /// A single value of a query, as text.
+    public func scalar(_ sql: String) throws -> String? {
+        try query(sql).rows.first?.first ?? nil
+    }
+
+    /// The statements of a schema file, split at `;` ending a line, comments dropped.
+    public func run(script: String) throws {
+        for statement in Self.statements(of: script) { try execute(statement) }
+    }
+
+    static func statements(of script: String) -> [String] {
+        let lines = script.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.trimmingCharacters(in: .whitespaces).hasPrefix("--") }
+        return lines.joined(separator: "\n").components(separatedBy: ";\n")
+            .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            .map { $0.hasSuffix(";") ? String($0.dropLast()) : $0 }
+            .filter { !$0.isEmpty }
+    }
+}

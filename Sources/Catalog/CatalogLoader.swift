@@ -1,0 +1,110 @@
+import Foundation
+
+/// Loads result CSV files into the catalog exactly once: each file in one transaction together
+/// with its ledger row; a file already in the ledger is skipped; a malformed file is refused
+/// with its file and line and loads nothing; a file whose inserted row count differs from its
+/// line count is rolled back.
+public struct CatalogLoader {
+    public struct Rejection: Sendable, Equatable {
+        public var path: String
+        public var line: Int
+        public var message: String
+    }
+
+    public struct Summary: Sendable, Equatable {
+        public var loaded = 0
+        public var skipped = 0
+        public var rejected: [Rejection] = []
+        public var rows: [String: Int] = [:]
+        /// The files loaded by this run.
+        public var loadedPaths: [String] = []
+
+        public var line: String {
+            let perTable = rows.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            return "load: \(loaded) files loaded (\(rows.values.reduce(0, +)) rows\(perTable.isEmpty ? "" : ": " + perTable)), "
+                + "\(skipped) already in the ledger, \(rejected.count) rejected"
+        }
+    }
+
+    public let catalog: CatalogDatabase
+    public let tables: [(prefix: String, table: String)]
+
+    public init(catalog: CatalogDatabase, templates: URL) throws {
+        self.catalog = catalog
+        tables = try CatalogSchema.tables(templates: templates)
+    }
+
+    /// The table a file goes into, by its name.
+    public func table(for path: String) -> String? {
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        return tables.first { name.hasPrefix($0.prefix) }?.table
+    }
+
+    /// The ledger's key for a file: a hash of its path.
+    public static func pathHash(_ path: String) -> String { fnv1a(path) }
+
+    /// Paths (by hash) already in the ledger.
+    public func ledger() throws -> Set<String> {
+        Set(try catalog.query("SELECT pathHash FROM dcprod_load").rows.compactMap { $0.first ?? nil })
+    }
+
+    public func load(_ paths: [String], progress: (Int, Int) -> Void = { _, _ in }) throws -> Summary {
+        var summary = Summary()
+        let done = try ledger()
+        var columnCache: [String: [CatalogColumn]] = [:]
+        for (index, path) in paths.enumerated() {
+            defer { progress(index + 1, paths.count) }
+            if done.contains(fnv1a(path)) {
+                summary.skipped += 1
+                continue
+            }
+            guard let table = table(for: path) else {
+                summary.rejected.append(Rejection(path: path, line: 0, message: "no table for this file name (templates/schema/csv-tables)"))
+                continue
+            }
+            if columnCache[table] == nil { columnCache[table] = try catalog.columns(of: table) }
+            let csv: ValidatedCSV
+            do {
+                csv = try ValidatedCSV.read(path, tableColumns: columnCache[table]!)
+            } catch let error as CSVError {
+                summary.rejected.append(Rejection(path: path, line: error.line, message: error.message))
+                continue
+            }
+            try catalog.begin()
+            do {
+                let inserted = try catalog.bulkInsert(csv, into: table)
+                guard inserted == csv.rows.count else {
+                    throw CatalogError("\(inserted) rows inserted for \(csv.rows.count) lines")
+                }
+                try catalog.execute("""
+                    INSERT INTO dcprod_load (pathHash, path, size, checksum, tableName, rowCount, loadedAt) VALUES \
+                    ('\(fnv1a(path))', \(Self.literal(path, catalog.dialect)), \(csv.size), '\(csv.checksum)', '\(table)', \(inserted), \
+                    '\(ISO8601DateFormatter().string(from: Date()))')
+                    """)
+                try catalog.commit()
+                summary.loaded += 1
+                summary.loadedPaths.append(path)
+                summary.rows[table, default: 0] += inserted
+            } catch {
+                try? catalog.rollback()
+                summary.rejected.append(Rejection(path: path, line: 0, message: "\(error)"))
+            }
+        }
+        return summary
+    }
+
+    /// A SQL string literal: quotes doubled; backslashes doubled too for MariaDB, where they escape.
+    static func literal(_ text: String, _ dialect: SQLDialect) -> String {
+        let escaped = dialect == .mysql ? text.replacingOccurrences(of: "\\", with: "\\\\") : text
+        return "'" + escaped.replacingOccurrences(of: "'", with: "''") + "'"
+    }
+
+    /// Rows per table of the catalog's tables named in the CSV map.
+    public func rowCounts() throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        for table in Set(tables.map(\.table)) {
+            out[table] = Int(try catalog.scalar("SELECT COUNT(*) FROM \(table)") ?? "0") ?? 0
+        }
+        return out
+    }
+}

@@ -1,0 +1,271 @@
+import CMariaDB
+import Foundation
+
+/// A catalog on a MariaDB (or MySQL) server, through MariaDB Connector/C: one connection.
+///
+/// The password is never an argument. Connector/C finds it itself: in the `[client]` groups of
+/// the option files (`defaultsFile` when given, else `/etc/my.cnf`, `/etc/mysql/my.cnf` and
+/// `~/.my.cnf`), else in the `MYSQL_PWD` environment variable (Connector/C reads it when no
+/// password is passed to `mysql_real_connect` and the option files name none). Host, port and
+/// user given here win over the option file; an empty host or user and port 0 leave them to it.
+public final class MariaDBCatalog: CatalogDatabase {
+    public var dialect: SQLDialect { .mysql }
+    /// `user@host:port/database`, as connected.
+    public let location: String
+    private let connection: UnsafeMutablePointer<MYSQL>
+
+    /// `mysql_library_init` once per process, before the first `mysql_init`: Connector/C would do
+    /// it in `mysql_init` too, but not safely from several threads at once.
+    private static let libraryStatus: Int32 = mysql_server_init(0, nil, nil)
+
+    public init(host: String, port: Int, user: String, database: String?, defaultsFile: String?,
+                readOnly: Bool, createDatabase: Bool = false) throws {
+        let database = database.flatMap { $0.isEmpty ? nil : $0 }
+        guard (0...65535).contains(port) else { throw CatalogError("invalid MariaDB port \(port)") }
+        if let defaultsFile, !FileManager.default.isReadableFile(atPath: defaultsFile) {
+            // Connector/C would silently go on without it and fail later with a vaguer message.
+            throw CatalogError("cannot read the MariaDB option file \(defaultsFile)")
+        }
+        guard Self.libraryStatus == 0, let handle = mysql_init(nil) else {
+            throw CatalogError("cannot initialise the MariaDB client library")
+        }
+        do {
+            try Self.setOptions(handle, defaultsFile: defaultsFile)
+            // Passwd nil: the option files' password, else MYSQL_PWD (Connector/C reads both).
+            let connected = Self.withOptionalCString(host.isEmpty ? nil : host) { hostC in
+                Self.withOptionalCString(user.isEmpty ? nil : user) { userC in
+                    Self.withOptionalCString(createDatabase ? nil : database) { databaseC in
+                        mysql_real_connect(handle, hostC, userC, nil, databaseC, UInt32(port), nil, 0)
+                    }
+                }
+            }
+            guard connected != nil else {
+                throw CatalogError("cannot connect to \(Self.target(handle, host: host, port: port, user: user)): "
+                                   + Self.errorMessage(handle))
+            }
+            try Self.prepareSession(handle, database: createDatabase ? database : nil, readOnly: readOnly)
+        } catch {
+            mysql_close(handle)
+            throw error
+        }
+        connection = handle
+        location = Self.location(of: handle)
+    }
+
+    deinit {
+        mysql_close(connection)
+    }
+
+    // MARK: - Connecting
+
+    private static func setOptions(_ handle: UnsafeMutablePointer<MYSQL>, defaultsFile: String?) throws {
+        func set(_ option: mysql_option, _ name: String, _ value: UnsafeRawPointer?) throws {
+            guard mysql_options(handle, option, value) == 0 else {
+                throw CatalogError("cannot set the MariaDB client option \(name)")
+            }
+        }
+        try set(MYSQL_READ_DEFAULT_GROUP, "read-default-group", "client")
+        if let defaultsFile { try set(MYSQL_READ_DEFAULT_FILE, "read-default-file", defaultsFile) }
+        try set(MYSQL_SET_CHARSET_NAME, "default-character-set", "utf8mb4")
+        var on: UInt32 = 1
+        try set(MYSQL_OPT_LOCAL_INFILE, "local-infile", &on)
+        // An unreachable host fails in seconds, not after the system's TCP timeout; an option
+        // file's connect-timeout still wins (it is read at connect time).
+        var timeout: UInt32 = 10
+        try set(MYSQL_OPT_CONNECT_TIMEOUT, "connect-timeout", &timeout)
+    }
+
+    /// utf8mb4, LOCAL INFILE, the database and read-only mode, after `mysql_real_connect`.
+    private static func prepareSession(_ handle: UnsafeMutablePointer<MYSQL>, database: String?, readOnly: Bool) throws {
+        // The option files are read inside mysql_real_connect, after the options set above:
+        // a default-character-set or local-infile=0 there would undo them for this connection.
+        if String(cString: mysql_character_set_name(handle)) != "utf8mb4" {
+            guard mysql_set_character_set(handle, "utf8mb4") == 0 else {
+                throw CatalogError("\(location(of: handle)): cannot use utf8mb4: \(errorMessage(handle))")
+            }
+        }
+        var on: UInt32 = 1
+        _ = mysql_options(handle, MYSQL_OPT_LOCAL_INFILE, &on)
+        if let database {
+            let name = quoteIdentifier(database)
+            for sql in ["CREATE DATABASE IF NOT EXISTS \(name)", "USE \(name)"] {
+                do {
+                    try run(handle, sql)
+                } catch {
+                    throw CatalogError("\(location(of: handle)): cannot create or use database \(database): \(error)")
+                }
+            }
+        }
+        if readOnly { try run(handle, "SET SESSION TRANSACTION READ ONLY") }
+    }
+
+    /// `user@host:port` for a failed connection: the arguments, else what the option files set,
+    /// else Connector/C's defaults.
+    private static func target(_ handle: UnsafeMutablePointer<MYSQL>, host: String, port: Int, user: String) -> String {
+        func stringOption(_ option: mysql_option) -> String? {
+            var value: UnsafePointer<CChar>? = nil
+            guard mysql_get_option(handle, option, &value) == 0, let value, value.pointee != 0 else { return nil }
+            return String(cString: value)
+        }
+        var optionPort: UInt32 = 0
+        if mysql_get_option(handle, MARIADB_OPT_PORT, &optionPort) != 0 { optionPort = 0 }
+        let shownUser = !user.isEmpty ? user : stringOption(MARIADB_OPT_USER) ?? "?"
+        let shownHost = !host.isEmpty ? host : stringOption(MARIADB_OPT_HOST) ?? "localhost"
+        let shownPort = port != 0 ? port : optionPort != 0 ? Int(optionPort) : 3306
+        return "\(shownUser)@\(shownHost):\(shownPort)"
+    }
+
+    private static func location(of handle: UnsafeMutablePointer<MYSQL>) -> String {
+        let mysql = handle.pointee
+        let user = mysql.user.map { String(cString: $0) } ?? "?"
+        let host = mysql.host.map { String(cString: $0) } ?? "?"
+        let database = mysql.db.map { "/" + String(cString: $0) } ?? ""
+        return "\(user)@\(host):\(mysql.port)\(database)"
+    }
+
+    // MARK: - Statements
+
+    private static func errorMessage(_ handle: UnsafeMutablePointer<MYSQL>) -> String {
+        guard let message = mysql_error(handle), message.pointee != 0 else {
+            return "MariaDB error \(mysql_errno(handle))"
+        }
+        return String(cString: message)
+    }
+
+    /// Sends one statement; a result set it returns is read and dropped.
+    private static func run(_ handle: UnsafeMutablePointer<MYSQL>, _ sql: String) throws {
+        try send(handle, sql)
+        if mysql_field_count(handle) > 0 {
+            guard let result = mysql_store_result(handle) else { throw CatalogError(errorMessage(handle)) }
+            mysql_free_result(result)
+        }
+    }
+
+    private static func send(_ handle: UnsafeMutablePointer<MYSQL>, _ sql: String) throws {
+        var sql = sql
+        let status = sql.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { mysql_real_query(handle, $0.baseAddress, UInt(bytes.count)) }
+        }
+        guard status == 0 else { throw CatalogError(errorMessage(handle)) }
+    }
+
+    public func execute(_ sql: String) throws {
+        try Self.run(connection, sql)
+    }
+
+    public func query(_ sql: String) throws -> QueryResult {
+        try Self.send(connection, sql)
+        guard let result = mysql_use_result(connection) else {
+            if mysql_field_count(connection) == 0 { return QueryResult(columns: [], rows: []) }
+            throw CatalogError(Self.errorMessage(connection))
+        }
+        defer { mysql_free_result(result) }
+        let count = Int(mysql_num_fields(result))
+        let fields = UnsafeBufferPointer(start: mysql_fetch_fields(result), count: count)
+        let columns = fields.map { field in
+            field.name.map { name in
+                String(decoding: UnsafeRawBufferPointer(start: name, count: Int(field.name_length)), as: UTF8.self)
+            } ?? ""
+        }
+        let binary = fields.map(Self.isBinary)
+        var rows: [[String?]] = []
+        while let row = mysql_fetch_row(result) {
+            guard let lengths = mysql_fetch_lengths(result) else { throw CatalogError(Self.errorMessage(connection)) }
+            rows.append((0..<count).map { index in
+                guard let value = row[index] else { return nil }
+                let bytes = UnsafeRawBufferPointer(start: value, count: Int(lengths[index]))
+                if binary[index] { return bytes.map { String(format: "%02x", $0) }.joined() }
+                return String(decoding: bytes, as: UTF8.self)
+            })
+        }
+        // mysql_use_result: a NULL row is also how a failure while reading rows shows.
+        if mysql_errno(connection) != 0 { throw CatalogError(Self.errorMessage(connection)) }
+        return QueryResult(columns: columns, rows: rows)
+    }
+
+    /// Byte strings (BLOB, BINARY, VARBINARY, BIT) come back as hex, as in the SQLite catalog.
+    private static func isBinary(_ field: MYSQL_FIELD) -> Bool {
+        let binaryTypes: [enum_field_types] = [
+            MYSQL_TYPE_TINY_BLOB, MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB, MYSQL_TYPE_BLOB,
+            MYSQL_TYPE_VAR_STRING, MYSQL_TYPE_STRING, MYSQL_TYPE_VARCHAR, MYSQL_TYPE_BIT,
+        ]
+        return field.charsetnr == 63 && binaryTypes.contains { $0.rawValue == field.type.rawValue }
+    }
+
+    public func begin() throws { try execute("START TRANSACTION") }
+    public func commit() throws { try execute("COMMIT") }
+    public func rollback() throws { try execute("ROLLBACK") }
+
+    public func columns(of table: String) throws -> [CatalogColumn] {
+        let numeric: Set<String> = ["tinyint", "smallint", "mediumint", "int", "bigint", "float", "double", "decimal"]
+        let result = try query("""
+            SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS \
+            WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = \(literal(table)) ORDER BY ORDINAL_POSITION
+            """)
+        return result.rows.map { row in
+            CatalogColumn(name: row[0] ?? "", isNumeric: numeric.contains((row[1] ?? "").lowercased()))
+        }
+    }
+
+    // MARK: - Loading
+
+    /// `LOAD DATA LOCAL INFILE`, inside the caller's transaction. Fields go through user variables
+    /// so that an empty field is NULL (not 0 or ''); no escape character, as in RFC 4180. With
+    /// LOCAL the server turns bad values and duplicate keys into warnings and goes on: any
+    /// warning is an error here, and the caller rolls back.
+    public func bulkInsert(_ csv: ValidatedCSV, into table: String) throws -> Int {
+        guard !csv.columns.isEmpty else { throw CatalogError("\(csv.path): no columns") }
+        let variables = csv.columns.indices.map { "@c\($0 + 1)" }
+        let assignments = zip(csv.columns, variables).map { "\(Self.quoteIdentifier($0)) = NULLIF(\($1), '')" }
+        let sql = """
+            LOAD DATA LOCAL INFILE \(literal(csv.path)) INTO TABLE \(Self.quoteIdentifier(table)) \
+            CHARACTER SET utf8mb4 FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY \(literal("\"")) ESCAPED BY '' \
+            LINES TERMINATED BY \(literal(Self.lineEnd(of: csv.path))) IGNORE 1 LINES \
+            (\(variables.joined(separator: ", "))) SET \(assignments.joined(separator: ", "))
+            """
+        do {
+            try Self.send(connection, sql)
+        } catch {
+            throw CatalogError("\(csv.path) into \(table): \(error)")
+        }
+        let inserted = mysql_affected_rows(connection)
+        let warnings = mysql_warning_count(connection)
+        if warnings > 0 {
+            let first = try query("SHOW WARNINGS LIMIT 1").rows.first
+            let text = first.map { "\($0[0] ?? "Warning") \($0[1] ?? "?"): \($0[2] ?? "")" } ?? "(not shown)"
+            throw CatalogError("\(csv.path) into \(table): \(warnings) warning\(warnings == 1 ? "" : "s"), the first: \(text)")
+        }
+        guard inserted != UInt64.max else { throw CatalogError("\(csv.path) into \(table): \(Self.errorMessage(connection))") }
+        return Int(inserted)
+    }
+
+    /// "\r\n" when the header line of the file ends so (ValidatedCSV accepts both), else "\n".
+    private static func lineEnd(of path: String) -> String {
+        guard let file = FileHandle(forReadingAtPath: path) else { return "\n" }
+        defer { try? file.close() }
+        let head = (try? file.read(upToCount: 1 << 16)) ?? Data()
+        guard let newline = head.firstIndex(of: 0x0A), newline > head.startIndex,
+              head[head.index(before: newline)] == 0x0D else { return "\n" }
+        return "\r\n"
+    }
+
+    // MARK: - Quoting
+
+    /// A SQL string literal, escaped by Connector/C for this connection's sql_mode.
+    private func literal(_ text: String) -> String {
+        let bytes = Array(text.utf8).map { CChar(bitPattern: $0) }
+        var escaped = [CChar](repeating: 0, count: bytes.count * 2 + 1)
+        let length = mysql_real_escape_string(connection, &escaped, bytes, UInt(bytes.count))
+        let body = escaped.prefix(Int(length)).map { UInt8(bitPattern: $0) }
+        return "'" + String(decoding: body, as: UTF8.self) + "'"
+    }
+
+    private static func quoteIdentifier(_ name: String) -> String {
+        "`" + name.replacingOccurrences(of: "`", with: "``") + "`"
+    }
+
+    private static func withOptionalCString<T>(_ text: String?, _ body: (UnsafePointer<CChar>?) -> T) -> T {
+        guard let text else { return body(nil) }
+        return text.withCString(body)
+    }
+}

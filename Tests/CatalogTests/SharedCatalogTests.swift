@@ -1,0 +1,196 @@
+import Foundation
+import Testing
+@testable import Catalog
+
+/// The repository's templates/, from this file.
+let repositoryTemplates = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("templates")
+
+/// A catalog engine to run the shared suite on, made fresh for each test.
+enum Engine: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite
+    case mariadb
+
+    var testDescription: String { rawValue }
+
+    /// The private MariaDB of Tests/run, if it started.
+    static var mariadbDefaults: String? { ProcessInfo.processInfo.environment["DCPROD_TEST_MARIADB_DEFAULTS"] }
+    static var inCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    /// The engines to run: SQLite always; MariaDB when Tests/run started it, and always under CI,
+    /// where a server that did not start makes the MariaDB cases fail rather than vanish.
+    static var available: [Engine] { mariadbDefaults != nil || inCI ? [.sqlite, .mariadb] : [.sqlite] }
+}
+
+/// A fresh, empty catalog of one engine, removed when released.
+final class ScratchCatalog {
+    let catalog: CatalogDatabase
+    let directory: URL
+    private let database: String?
+
+    init(_ engine: Engine) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-catalog-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        switch engine {
+        case .sqlite:
+            catalog = try SQLiteCatalog(path: directory.appendingPathComponent("catalog.sqlite").path)
+            database = nil
+        case .mariadb:
+            guard let defaults = Engine.mariadbDefaults else {
+                throw CatalogError("the private MariaDB of Tests/run did not start (DCPROD_TEST_MARIADB_DEFAULTS is not set)")
+            }
+            let env = ProcessInfo.processInfo.environment
+            let name = "dcprod_test_\(UUID().uuidString.prefix(8).lowercased())"
+            catalog = try MariaDBCatalog(host: env["DCPROD_TEST_MARIADB_HOST"] ?? "127.0.0.1",
+                                         port: Int(env["DCPROD_TEST_MARIADB_PORT"] ?? "") ?? 3306,
+                                         user: env["DCPROD_TEST_MARIADB_USER"] ?? "", database: name,
+                                         defaultsFile: defaults, readOnly: false, createDatabase: true)
+            database = name
+        }
+    }
+
+    deinit {
+        if let database { try? catalog.execute("DROP DATABASE `\(database)`") }
+        try? FileManager.default.removeItem(at: directory)
+    }
+
+    func write(_ name: String, _ text: String) throws -> String {
+        let url = directory.appendingPathComponent(name)
+        try Data(text.utf8).write(to: url)
+        return url.path
+    }
+}
+
+let sourceHeader = "sourceId,run,camcol,field,filterId,ra,decl,raVar,declVar,x,y,psfFlux,psfFluxSigma,apFlux,apFluxSigma,modelFlux,modelFluxSigma"
+
+func sourceRows(_ first: Int, _ count: Int, filterId: Int = 2) -> String {
+    (first..<(first + count)).map { id in
+        let ra = 6.3 + Double(id % 100) * 0.001, decl = -0.1 + Double(id % 50) * 0.001
+        return "\(id),94,1,11,\(filterId),\(ra),\(decl),1e-10,1e-10,10.5,20.5,1000.5,10.1,990.0,11.0,1010.0,12.0"
+    }.joined(separator: "\n") + "\n"
+}
+
+@Suite(.serialized) struct SharedCatalog {
+    @Test(arguments: Engine.available)
+    func theSchemaIsCreatedOnceAndHoldsTheDC2013Names(_ engine: Engine) throws {
+        let scratch = try ScratchCatalog(engine)
+        let catalog = scratch.catalog
+        #expect(try CatalogSchema.installedVersion(catalog) == nil)
+        #expect(try CatalogSchema.initialize(catalog, templates: repositoryTemplates))
+        #expect(try !CatalogSchema.initialize(catalog, templates: repositoryTemplates))
+        #expect(try CatalogSchema.installedVersion(catalog) == CatalogSchema.version)
+        #expect(try catalog.scalar("SELECT COUNT(*) FROM Filter") == "5")
+        #expect(try catalog.scalar("SELECT filterName FROM Filter WHERE filterId = 4") == "z")
+        let deepCoadd = try catalog.columns(of: "DeepCoadd").map(\.name)
+        for name in ["tract", "patch", "filterId", "corner1Ra", "corner1Decl", "corner2Decl", "corner3Ra", "corner4Decl"] {
+            #expect(deepCoadd.contains(name), "DeepCoadd.\(name)")
+        }
+        let deepSource = try catalog.columns(of: "DeepSource").map { $0.name.lowercased() }
+        for name in ["ra", "decl", "ravar", "declvar", "psfflux", "psffluxsigma", "modelflux", "modelfluxsigma", "filterid"] {
+            #expect(deepSource.contains(name), "DeepSource.\(name)")
+        }
+        #expect(try !catalog.columns(of: "DeepForcedSource").isEmpty)
+    }
+
+    @Test(arguments: Engine.available)
+    func theSeedQueriesRunAsWritten(_ engine: Engine) throws {
+        let scratch = try ScratchCatalog(engine)
+        try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
+        let seed = [
+            "SELECT tract, patch FROM DeepCoadd WHERE ra > 6.0 and ra < 7.0 and decl > -0.2 and decl < 0.0",
+            "SELECT corner1Ra, corner1Decl, corner3Ra, corner2Decl FROM DeepCoadd WHERE tract = 0 AND patch = '380,5'",
+            "SELECT ra, decl, ravar, declvar, psfFlux, psfFluxSigma, modelFlux, modelFluxSigma, filterId FROM DeepSource WHERE ra > 6.27664 AND ra < 6.50324 AND decl > -0.21301 AND decl < 0.00335 LIMIT 100000",
+        ]
+        for query in seed {
+            #expect(try scratch.catalog.query(query).rows.isEmpty, "\(query)")
+            #expect(SQLGuard.isReadOnly(query))
+        }
+        let columns = try scratch.catalog.query(seed[2]).columns.map { $0.lowercased() }
+        #expect(columns == ["ra", "decl", "ravar", "declvar", "psfflux", "psffluxsigma", "modelflux", "modelfluxsigma", "filterid"])
+    }
+
+    @Test(arguments: Engine.available)
+    func eachFileIsLoadedExactlyOnce(_ engine: Engine) throws {
+        let scratch = try ScratchCatalog(engine)
+        try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
+        let files = [
+            try scratch.write("src-000094-r1-0011.csv", sourceHeader + "\n" + sourceRows(1, 120)),
+            try scratch.write("src-000094-r1-0012.csv", sourceHeader + "\n" + sourceRows(1000, 80)),
+            try scratch.write("ccd-000094-r1-0011.csv", """
+                run,camcol,field,filterId,ra,decl,corner1Ra,corner1Decl,corner2Ra,corner2Decl,corner3Ra,corner3Decl,corner4Ra,corner4Decl,zeroPoint,fwhm,nSources,nMatches,astromRms
+                94,1,11,2,6.3,-0.1,6.2,-0.2,6.4,-0.2,6.4,0.0,6.2,0.0,27.4,1.4,120,100,0.15
+
+                """),
+        ]
+        let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
+        let first = try loader.load(files)
+        #expect(first.loaded == 3 && first.skipped == 0 && first.rejected.isEmpty, "\(first.rejected)")
+        #expect(first.rows == ["Source": 200, "Science_Ccd_Exposure": 1])
+        let again = try loader.load(files)
+        #expect(again.loaded == 0 && again.skipped == 3)
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM Source") == "200")
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM dcprod_load") == "3")
+        #expect(try scratch.catalog.scalar("SELECT SUM(rowCount) FROM dcprod_load") == "201")
+        // An empty field is NULL, not 0.
+        let withNull = try scratch.write("src-000094-r1-0013.csv", sourceHeader + "\n5000,94,1,13,2,6.4,-0.1,,,1,1,5,1,5,1,5,1\n")
+        #expect(try loader.load([withNull]).loaded == 1)
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM Source WHERE raVar IS NULL") == "1")
+        // The DeepSource-style query on processCcd's sources.
+        let answer = try scratch.catalog.query("SELECT ra, decl, ravar, declvar, psfFlux, psfFluxSigma, modelFlux, modelFluxSigma, filterId FROM Source WHERE ra > 6.27664 AND ra < 6.50324 AND decl > -0.21301 AND decl < 0.00335 LIMIT 100000")
+        #expect(answer.rows.count == 201)
+    }
+
+    @Test(arguments: Engine.available)
+    func malformedFilesAreRefusedWithFileAndLineAndLoadNothing(_ engine: Engine) throws {
+        let scratch = try ScratchCatalog(engine)
+        try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
+        let good = try scratch.write("src-000094-g1-0011.csv", sourceHeader + "\n" + sourceRows(1, 10, filterId: 1))
+        let bad: [(name: String, text: String, line: Int, words: String)] = [
+            ("src-bad-columns.csv", sourceHeader + "\n" + sourceRows(100, 2) + "102,94,1,11,2,6.3\n", 4, "6 fields where the header has 17"),
+            ("src-bad-number.csv", sourceHeader + "\n" + sourceRows(200, 1) + sourceRows(201, 1).replacingOccurrences(of: ",94,", with: ",ninety-four,"), 3, "'ninety-four' is not a number"),
+            ("src-bad-quote.csv", sourceHeader + "\n" + sourceRows(300, 1) + "301,94,1,\"11,2,6.3,0,0,0,0,0,0,0,0,0,0,0\n", 3, "never closed"),
+            ("src-bad-stray-quote.csv", sourceHeader + "\n30\"1,94,1,11,2,6.3,0,0,0,0,0,0,0,0,0,0,0\n", 2, "quote inside an unquoted field"),
+            ("src-truncated.csv", sourceHeader + "\n" + sourceRows(400, 3) + "403,94,1,1", 5, "truncated"),
+            ("src-bad-header.csv", "sourceId,run,colour\n1,2,3\n", 1, "column 'colour' is not in the table"),
+        ]
+        let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
+        let summary = try loader.load([good] + (try bad.map { try scratch.write($0.name, $0.text) }))
+        #expect(summary.loaded == 1)
+        #expect(summary.rejected.count == bad.count)
+        for case let (rejection, expected) in zip(summary.rejected, bad) {
+            #expect(rejection.path.hasSuffix(expected.name))
+            #expect(rejection.line == expected.line, "\(expected.name): \(rejection)")
+            #expect(rejection.message.contains(expected.words), "\(expected.name): \(rejection.message)")
+        }
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM Source") == "10")
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM dcprod_load") == "1")
+    }
+
+    @Test(arguments: Engine.available)
+    func aFileThatFailsInTheEngineIsRolledBackWhole(_ engine: Engine) throws {
+        let scratch = try ScratchCatalog(engine)
+        try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
+        let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
+        let first = try scratch.write("src-000094-i1-0011.csv", sourceHeader + "\n" + sourceRows(1, 50, filterId: 3))
+        // Rows 40..89: ids 40-50 collide with the first file's, at the end of the file's first part.
+        let clash = try scratch.write("src-000094-i1-0012.csv", sourceHeader + "\n" + sourceRows(60, 30, filterId: 3) + sourceRows(40, 5, filterId: 3))
+        let summary = try loader.load([first, clash])
+        #expect(summary.loaded == 1 && summary.rejected.count == 1)
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM Source") == "50")
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM dcprod_load") == "1")
+    }
+}
+
+@Suite struct ReadOnlyStatements {
+    @Test func readingStatementsPassAndWritingOnesAreRefused() {
+        for sql in ["SELECT 1", "  select * from Source;", "WITH a AS (SELECT 1) SELECT * FROM a", "-- why\nSELECT 1",
+                    "/* c */ SELECT 1", "(SELECT 1) UNION (SELECT 2)", "SHOW TABLES", "EXPLAIN SELECT 1", "DESCRIBE Source"] {
+            #expect(SQLGuard.isReadOnly(sql), "\(sql)")
+        }
+        for sql in ["DELETE FROM Source", "drop table Source", "INSERT INTO Filter VALUES (5, 'y')", "UPDATE Source SET ra = 0",
+                    "SELECT 1; DELETE FROM Source", "CREATE TABLE t (a INT)", "LOAD DATA LOCAL INFILE 'x' INTO TABLE Source",
+                    "PRAGMA writable_schema = 1", ""] {
+            #expect(!SQLGuard.isReadOnly(sql), "\(sql)")
+        }
+    }
+}

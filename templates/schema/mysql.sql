@@ -1,0 +1,69 @@
+-- The dcprod catalog, MariaDB/MySQL dialect, schema version 1. DC2013-compatible names: the seed's
+-- queries (DeepCoadd, DeepSource, ra, decl, raVar, declVar, psfFlux, ...) run as written.
+CREATE TABLE Filter (
+    filterId TINYINT NOT NULL PRIMARY KEY,
+    filterName CHAR(1) NOT NULL
+) ENGINE=InnoDB;
+INSERT INTO Filter (filterId, filterName) VALUES (0, 'u'), (1, 'g'), (2, 'r'), (3, 'i'), (4, 'z');
+
+CREATE TABLE Science_Ccd_Exposure (
+    run INT NOT NULL, camcol TINYINT NOT NULL, field INT NOT NULL, filterId TINYINT NOT NULL,
+    ra DOUBLE, decl DOUBLE,
+    corner1Ra DOUBLE, corner1Decl DOUBLE, corner2Ra DOUBLE, corner2Decl DOUBLE,
+    corner3Ra DOUBLE, corner3Decl DOUBLE, corner4Ra DOUBLE, corner4Decl DOUBLE,
+    zeroPoint DOUBLE, fwhm DOUBLE, nSources INT, nMatches INT, astromRms DOUBLE,
+    PRIMARY KEY (run, camcol, field, filterId)
+) ENGINE=InnoDB;
+
+-- processCcd's sources (one row per detection on a calexp).
+CREATE TABLE Source (
+    sourceId BIGINT NOT NULL PRIMARY KEY,
+    run INT NOT NULL, camcol TINYINT NOT NULL, field INT NOT NULL, filterId TINYINT NOT NULL,
+    ra DOUBLE NOT NULL, decl DOUBLE NOT NULL, raVar DOUBLE, declVar DOUBLE, x DOUBLE, y DOUBLE,
+    psfFlux DOUBLE, psfFluxSigma DOUBLE, apFlux DOUBLE, apFluxSigma DOUBLE, modelFlux DOUBLE, modelFluxSigma DOUBLE,
+    INDEX Source_radec (ra, decl),
+    INDEX Source_ccd (run, camcol, field, filterId)
+) ENGINE=InnoDB;
+
+CREATE TABLE DeepCoadd (
+    deepCoaddId BIGINT NOT NULL PRIMARY KEY,
+    tract INT NOT NULL, patch VARCHAR(16) NOT NULL, filterId TINYINT NOT NULL,
+    ra DOUBLE, decl DOUBLE,
+    corner1Ra DOUBLE, corner1Decl DOUBLE, corner2Ra DOUBLE, corner2Decl DOUBLE,
+    corner3Ra DOUBLE, corner3Decl DOUBLE, corner4Ra DOUBLE, corner4Decl DOUBLE,
+    zeroPoint DOUBLE, nCalexps INT,
+    INDEX DeepCoadd_tract_patch (tract, patch, filterId)
+) ENGINE=InnoDB;
+
+CREATE TABLE RunDeepSource (
+    deepSourceId BIGINT NOT NULL PRIMARY KEY,
+    tract INT NOT NULL, patch VARCHAR(16) NOT NULL, filterId TINYINT NOT NULL,
+    ra DOUBLE NOT NULL, decl DOUBLE NOT NULL, raVar DOUBLE, declVar DOUBLE, x DOUBLE, y DOUBLE,
+    psfFlux DOUBLE, psfFluxSigma DOUBLE, apFlux DOUBLE, apFluxSigma DOUBLE, modelFlux DOUBLE, modelFluxSigma DOUBLE,
+    INDEX RunDeepSource_radec (ra, decl)
+) ENGINE=InnoDB;
+CREATE VIEW DeepSource AS SELECT * FROM RunDeepSource;
+
+CREATE TABLE RunDeepForcedSource (
+    deepForcedSourceId BIGINT NOT NULL PRIMARY KEY,
+    deepSourceId BIGINT NOT NULL,
+    run INT NOT NULL, camcol TINYINT NOT NULL, field INT NOT NULL, filterId TINYINT NOT NULL,
+    ra DOUBLE NOT NULL, decl DOUBLE NOT NULL,
+    psfFlux DOUBLE, psfFluxSigma DOUBLE, modelFlux DOUBLE, modelFluxSigma DOUBLE,
+    INDEX RunDeepForcedSource_object (deepSourceId)
+) ENGINE=InnoDB;
+CREATE VIEW DeepForcedSource AS SELECT * FROM RunDeepForcedSource;
+
+-- The load ledger: one row per CSV file loaded, written in the same transaction as its rows.
+CREATE TABLE dcprod_load (
+    pathHash CHAR(16) NOT NULL PRIMARY KEY,
+    path TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    checksum CHAR(16) NOT NULL,
+    tableName VARCHAR(64) NOT NULL,
+    rowCount BIGINT NOT NULL,
+    loadedAt VARCHAR(32) NOT NULL
+) ENGINE=InnoDB;
+
+CREATE TABLE dcprod_schema (version INT NOT NULL) ENGINE=InnoDB;
+INSERT INTO dcprod_schema (version) VALUES (1);

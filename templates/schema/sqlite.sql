@@ -1,0 +1,69 @@
+-- The dcprod catalog, SQLite dialect, schema version 1. DC2013-compatible names: the seed's
+-- queries (DeepCoadd, DeepSource, ra, decl, raVar, declVar, psfFlux, ...) run as written.
+CREATE TABLE Filter (
+    filterId INTEGER PRIMARY KEY,
+    filterName TEXT NOT NULL
+);
+INSERT INTO Filter (filterId, filterName) VALUES (0, 'u'), (1, 'g'), (2, 'r'), (3, 'i'), (4, 'z');
+
+CREATE TABLE Science_Ccd_Exposure (
+    run INTEGER NOT NULL, camcol INTEGER NOT NULL, field INTEGER NOT NULL, filterId INTEGER NOT NULL,
+    ra REAL, decl REAL,
+    corner1Ra REAL, corner1Decl REAL, corner2Ra REAL, corner2Decl REAL,
+    corner3Ra REAL, corner3Decl REAL, corner4Ra REAL, corner4Decl REAL,
+    zeroPoint REAL, fwhm REAL, nSources INTEGER, nMatches INTEGER, astromRms REAL,
+    PRIMARY KEY (run, camcol, field, filterId)
+);
+
+-- processCcd's sources (one row per detection on a calexp).
+CREATE TABLE Source (
+    sourceId INTEGER PRIMARY KEY,
+    run INTEGER NOT NULL, camcol INTEGER NOT NULL, field INTEGER NOT NULL, filterId INTEGER NOT NULL,
+    ra REAL NOT NULL, decl REAL NOT NULL, raVar REAL, declVar REAL, x REAL, y REAL,
+    psfFlux REAL, psfFluxSigma REAL, apFlux REAL, apFluxSigma REAL, modelFlux REAL, modelFluxSigma REAL
+);
+CREATE INDEX Source_radec ON Source (ra, decl);
+CREATE INDEX Source_ccd ON Source (run, camcol, field, filterId);
+
+CREATE TABLE DeepCoadd (
+    deepCoaddId INTEGER PRIMARY KEY,
+    tract INTEGER NOT NULL, patch TEXT NOT NULL, filterId INTEGER NOT NULL,
+    ra REAL, decl REAL,
+    corner1Ra REAL, corner1Decl REAL, corner2Ra REAL, corner2Decl REAL,
+    corner3Ra REAL, corner3Decl REAL, corner4Ra REAL, corner4Decl REAL,
+    zeroPoint REAL, nCalexps INTEGER
+);
+CREATE INDEX DeepCoadd_tract_patch ON DeepCoadd (tract, patch, filterId);
+
+CREATE TABLE RunDeepSource (
+    deepSourceId INTEGER PRIMARY KEY,
+    tract INTEGER NOT NULL, patch TEXT NOT NULL, filterId INTEGER NOT NULL,
+    ra REAL NOT NULL, decl REAL NOT NULL, raVar REAL, declVar REAL, x REAL, y REAL,
+    psfFlux REAL, psfFluxSigma REAL, apFlux REAL, apFluxSigma REAL, modelFlux REAL, modelFluxSigma REAL
+);
+CREATE INDEX RunDeepSource_radec ON RunDeepSource (ra, decl);
+CREATE VIEW DeepSource AS SELECT * FROM RunDeepSource;
+
+CREATE TABLE RunDeepForcedSource (
+    deepForcedSourceId INTEGER PRIMARY KEY,
+    deepSourceId INTEGER NOT NULL,
+    run INTEGER NOT NULL, camcol INTEGER NOT NULL, field INTEGER NOT NULL, filterId INTEGER NOT NULL,
+    ra REAL NOT NULL, decl REAL NOT NULL,
+    psfFlux REAL, psfFluxSigma REAL, modelFlux REAL, modelFluxSigma REAL
+);
+CREATE INDEX RunDeepForcedSource_object ON RunDeepForcedSource (deepSourceId);
+CREATE VIEW DeepForcedSource AS SELECT * FROM RunDeepForcedSource;
+
+-- The load ledger: one row per CSV file loaded, written in the same transaction as its rows.
+CREATE TABLE dcprod_load (
+    pathHash TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    checksum TEXT NOT NULL,
+    tableName TEXT NOT NULL,
+    rowCount INTEGER NOT NULL,
+    loadedAt TEXT NOT NULL
+);
+
+CREATE TABLE dcprod_schema (version INTEGER NOT NULL);
+INSERT INTO dcprod_schema (version) VALUES (1);
