@@ -40,11 +40,16 @@ server_pid() {
     echo "$pid"
 }
 
-# alive PID : true while the process exists and is not a zombie (exited, not yet reaped by init).
+# alive PID : true while the process exists and has not exited. A process that exited but is
+# not reaped yet (its parent is init) is a zombie with one task; mariadbd's main thread, though,
+# shows as a zombie during shutdown while its other threads still run: that one is alive.
 alive() {
-    local state
+    local state tasks
+    kill -0 "$1" 2>/dev/null || return 1
     state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ -n "$state" ] && [ "$state" != Z ]
+    [ "$state" != Z ] && return 0
+    tasks=$(ls "/proc/$1/task" 2>/dev/null | wc -l)
+    [ "$tasks" -gt 1 ]
 }
 
 stop_server() {
@@ -181,7 +186,7 @@ launch() {
 }
 
 start_server() {
-    local dir="$1" port attempt tried="" password started=$SECONDS
+    local dir="$1" port attempt tried="" started=$SECONDS
     mkdir -p "$dir"
     dir="$(cd "$dir" && pwd)"
     if server_pid "$dir" >/dev/null; then

@@ -28,7 +28,7 @@ public struct ValidatedCSV: Sendable {
         guard let text = String(data: data, encoding: .utf8) else {
             throw CSVError(file: path, line: 1, message: "not UTF-8 text")
         }
-        guard text.hasSuffix("\n") else {
+        guard data.last == 0x0A else {
             throw CSVError(file: path, line: text.split(separator: "\n", omittingEmptySubsequences: false).count,
                            message: "truncated: the last line has no end")
         }

@@ -40,8 +40,9 @@ public final class MariaDBCatalog: CatalogDatabase {
                 }
             }
             guard connected != nil else {
-                throw CatalogError("cannot connect to \(Self.target(handle, host: host, port: port, user: user)): "
-                                   + Self.errorMessage(handle))
+                let message = Self.errorMessage(handle)
+                throw CatalogError("cannot connect to \(Self.target(host: host, port: port, user: user, defaultsFile: defaultsFile)): "
+                                   + message)
             }
             try Self.prepareSession(handle, database: createDatabase ? database : nil, readOnly: readOnly)
         } catch {
@@ -49,7 +50,7 @@ public final class MariaDBCatalog: CatalogDatabase {
             throw error
         }
         connection = handle
-        location = Self.location(of: handle)
+        location = Self.location(of: handle, database: database)
     }
 
     deinit {
@@ -99,28 +100,23 @@ public final class MariaDBCatalog: CatalogDatabase {
         if readOnly { try run(handle, "SET SESSION TRANSACTION READ ONLY") }
     }
 
-    /// `user@host:port` for a failed connection: the arguments, else what the option files set,
-    /// else Connector/C's defaults.
-    private static func target(_ handle: UnsafeMutablePointer<MYSQL>, host: String, port: Int, user: String) -> String {
-        func stringOption(_ option: mysql_option) -> String? {
-            var value: UnsafePointer<CChar>? = nil
-            guard mysql_get_option(handle, option, &value) == 0, let value, value.pointee != 0 else { return nil }
-            return String(cString: value)
-        }
-        var optionPort: UInt32 = 0
-        if mysql_get_option(handle, MARIADB_OPT_PORT, &optionPort) != 0 { optionPort = 0 }
-        let shownUser = !user.isEmpty ? user : stringOption(MARIADB_OPT_USER) ?? "?"
-        let shownHost = !host.isEmpty ? host : stringOption(MARIADB_OPT_HOST) ?? "localhost"
-        let shownPort = port != 0 ? port : optionPort != 0 ? Int(optionPort) : 3306
+    /// `user@host:port` for a failed connection: the arguments, else what the option files say
+    /// (Connector/C forgets what it read from them when the connection fails), else Connector/C's
+    /// defaults (the login name, localhost, 3306).
+    private static func target(host: String, port: Int, user: String, defaultsFile: String?) -> String {
+        let options = user.isEmpty || host.isEmpty || port == 0 ? ClientOptionFiles(defaultsFile: defaultsFile).values : [:]
+        let shownUser = !user.isEmpty ? user : options["user"] ?? NSUserName()
+        let shownHost = !host.isEmpty ? host : options["host"] ?? "localhost"
+        let shownPort = port != 0 ? port : options["port"].flatMap { Int($0) } ?? 3306
         return "\(shownUser)@\(shownHost):\(shownPort)"
     }
 
-    private static func location(of handle: UnsafeMutablePointer<MYSQL>) -> String {
+    private static func location(of handle: UnsafeMutablePointer<MYSQL>, database: String? = nil) -> String {
         let mysql = handle.pointee
         let user = mysql.user.map { String(cString: $0) } ?? "?"
         let host = mysql.host.map { String(cString: $0) } ?? "?"
-        let database = mysql.db.map { "/" + String(cString: $0) } ?? ""
-        return "\(user)@\(host):\(mysql.port)\(database)"
+        let database = database ?? mysql.db.map { String(cString: $0) }
+        return "\(user)@\(host):\(mysql.port)" + (database.map { "/" + $0 } ?? "")
     }
 
     // MARK: - Statements
@@ -229,13 +225,13 @@ public final class MariaDBCatalog: CatalogDatabase {
             throw CatalogError("\(csv.path) into \(table): \(error)")
         }
         let inserted = mysql_affected_rows(connection)
+        guard inserted != UInt64.max else { throw CatalogError("\(csv.path) into \(table): \(Self.errorMessage(connection))") }
         let warnings = mysql_warning_count(connection)
         if warnings > 0 {
             let first = try query("SHOW WARNINGS LIMIT 1").rows.first
             let text = first.map { "\($0[0] ?? "Warning") \($0[1] ?? "?"): \($0[2] ?? "")" } ?? "(not shown)"
             throw CatalogError("\(csv.path) into \(table): \(warnings) warning\(warnings == 1 ? "" : "s"), the first: \(text)")
         }
-        guard inserted != UInt64.max else { throw CatalogError("\(csv.path) into \(table): \(Self.errorMessage(connection))") }
         return Int(inserted)
     }
 
@@ -267,5 +263,56 @@ public final class MariaDBCatalog: CatalogDatabase {
     private static func withOptionalCString<T>(_ text: String?, _ body: (UnsafePointer<CChar>?) -> T) -> T {
         guard let text else { return body(nil) }
         return text.withCString(body)
+    }
+}
+
+/// The `[client]` options of the MariaDB option files, read only to name the server in a message
+/// when a connection fails: the files Connector/C reads (`defaultsFile` alone when given, else
+/// /etc/my.cnf, /etc/mysql/my.cnf, $MARIADB_HOME/my.cnf, ~/.my.cnf), with `!include` and
+/// `!includedir`; later values win. Only user, host and port are kept: never the password.
+private struct ClientOptionFiles {
+    private(set) var values: [String: String] = [:]
+    private static let groups: Set<String> = ["client", "client-server", "client-mariadb"]
+    private static let kept: Set<String> = ["user", "host", "port"]
+
+    init(defaultsFile: String?) {
+        if let defaultsFile {
+            read(defaultsFile, depth: 0)
+            return
+        }
+        let environment = ProcessInfo.processInfo.environment
+        var files = ["/etc/my.cnf", "/etc/mysql/my.cnf"]
+        if let home = environment["MARIADB_HOME"] ?? environment["MYSQL_HOME"] { files.append(home + "/my.cnf") }
+        if let home = environment["HOME"] { files.append(home + "/.my.cnf") }
+        for file in files { read(file, depth: 0) }
+    }
+
+    private mutating func read(_ path: String, depth: Int) {
+        guard depth < 8, let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+        var inGroup = false
+        for rawLine in text.split(whereSeparator: \.isNewline) {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if line.hasPrefix("!includedir") {
+                let directory = line.dropFirst("!includedir".count).trimmingCharacters(in: .whitespaces)
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+                for name in names.sorted() where name.hasSuffix(".cnf") { read(directory + "/" + name, depth: depth + 1) }
+            } else if line.hasPrefix("!include") {
+                read(line.dropFirst("!include".count).trimmingCharacters(in: .whitespaces), depth: depth + 1)
+            } else if line.hasPrefix("[") {
+                let group = line.dropFirst().prefix { $0 != "]" }.trimmingCharacters(in: .whitespaces).lowercased()
+                inGroup = Self.groups.contains(group)
+            } else if inGroup, !line.hasPrefix("#"), !line.hasPrefix(";"), let equals = line.firstIndex(of: "=") {
+                let key = line[..<equals].trimmingCharacters(in: .whitespaces).lowercased()
+                    .replacingOccurrences(of: "_", with: "-")
+                guard Self.kept.contains(key) else { continue }
+                var value = line[line.index(after: equals)...].trimmingCharacters(in: .whitespaces)
+                if value.count >= 2, let quote = value.first, quote == "\"" || quote == "'", value.last == quote {
+                    value = String(value.dropFirst().dropLast())
+                } else if let comment = value.firstIndex(of: "#") {
+                    value = value[..<comment].trimmingCharacters(in: .whitespaces)
+                }
+                values[key] = value
+            }
+        }
     }
 }

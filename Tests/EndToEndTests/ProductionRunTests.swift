@@ -6,8 +6,8 @@ import Testing
 @Suite(.serialized) struct ProductionRun {
     static let region = "5.9 7.1 -0.45 0.25"
 
-    func prepare(_ work: Workspace, eventsPerJob: Int, frames: Int, defects: Double) throws -> String {
-        try work.write(work.seedConfig + """
+    func prepare(_ work: Workspace, eventsPerJob: Int, frames: Int, defects: Double, catalog: String = "") throws -> String {
+        try work.write(work.seedConfig.replacingOccurrences(of: "DBHOST 127.0.0.1\nDBUSER lsst_prod", with: catalog) + """
 
             REGION \(Self.region)
             FILTERS g r i
@@ -156,4 +156,92 @@ import Testing
         let status = try DCProd.run(["status"], in: work.url)
         #expect(status.stdout.contains("Jobs (latest attempt)"), "\(status.stdout)")
     }
+
+    /// The catalog lines of a config for an engine: the embedded SQLite file, or a fresh database on
+    /// the private MariaDB of Tests/run (its password only in the 0600 defaults file).
+    static func catalogConfig(_ engine: String) throws -> (lines: String, arguments: [String]) {
+        guard engine == "mariadb" else { return ("DBHOST sqlite\nDBUSER lsst_prod", []) }
+        let env = ProcessInfo.processInfo.environment
+        guard let defaults = env["DCPROD_TEST_MARIADB_DEFAULTS"] else {
+            throw TestFailure("the private MariaDB of Tests/run did not start (DCPROD_TEST_MARIADB_DEFAULTS is not set)")
+        }
+        let name = "dcprod_e2e_\(UUID().uuidString.prefix(8).lowercased())"
+        return ("DBHOST \(env["DCPROD_TEST_MARIADB_HOST"] ?? "127.0.0.1")\nDBPORT \(env["DCPROD_TEST_MARIADB_PORT"] ?? "3306")\n"
+                + "DBUSER \(env["DCPROD_TEST_MARIADB_USER"] ?? "dcprod_test")\nDBNAME \(name)", ["--defaults-file", defaults])
+    }
+
+    static var engines: [String] {
+        let env = ProcessInfo.processInfo.environment
+        return env["DCPROD_TEST_MARIADB_DEFAULTS"] != nil || env["CI"] == "true" ? ["sqlite", "mariadb"] : ["sqlite"]
+    }
+
+    @Test(arguments: engines)
+    func aLoaderKilledAtAnyPointStillLoadsEveryFileOnce(_ engine: String) throws {
+        let work = try Workspace()
+        let catalog = try Self.catalogConfig(engine)
+        _ = try prepare(work, eventsPerJob: 8, frames: 24, defects: 0, catalog: catalog.lines)
+        #expect(try DCProd.run(["submit", "processCcd"], in: work.url).status == 0)
+        #expect(try DCProd.run(["verify", "processCcd"], in: work.url).status == 0)
+        let initialized = try DCProd.run(["load", "--init"] + catalog.arguments, in: work.url)
+        #expect(initialized.status == 0, "\(initialized.stderr)")
+
+        // Kill the loader again and again at random moments, then let one run finish.
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<8 {
+            let loader = Process()
+            loader.executableURL = DCProd.executable
+            loader.arguments = ["load", "processCcd"] + catalog.arguments
+            loader.currentDirectoryURL = work.url
+            loader.standardOutput = FileHandle.nullDevice
+            loader.standardError = FileHandle.nullDevice
+            try loader.run()
+            usleep(UInt32.random(in: 5_000...120_000, using: &generator))
+            kill(loader.processIdentifier, SIGKILL)
+            loader.waitUntilExit()
+        }
+        let final = try DCProd.run(["load", "processCcd"] + catalog.arguments, in: work.url)
+        #expect(final.status == 0, "\(final.stdout)\(final.stderr)")
+
+        // 24 events, each with a src- and a ccd- CSV: 48 files, each once; rows = the files' lines.
+        let data = work.url.appendingPathComponent("lsstprod-data/DC_2013/processCcd")
+        var expectedRows = ["Source": 0, "Science_Ccd_Exposure": 0]
+        var files = 0
+        for filter in ["g", "r", "i"] {
+            for name in try FileManager.default.contentsOfDirectory(atPath: data.appendingPathComponent(filter).path) where name.hasSuffix(".csv") {
+                let lines = try String(contentsOf: data.appendingPathComponent("\(filter)/\(name)"), encoding: .utf8).split(separator: "\n").count - 1
+                expectedRows[name.hasPrefix("src-") ? "Source" : "Science_Ccd_Exposure", default: 0] += lines
+                files += 1
+            }
+        }
+        #expect(files == 48)
+        func value(_ sql: String) throws -> String {
+            let result = try DCProd.run(["sql", "--csv", sql] + catalog.arguments, in: work.url)
+            return String(result.stdout.split(separator: "\n").dropFirst().first ?? "")
+        }
+        #expect(try value("SELECT COUNT(*) FROM dcprod_load") == "48")
+        #expect(try value("SELECT COUNT(*) FROM Source") == String(expectedRows["Source"]!))
+        #expect(try value("SELECT COUNT(DISTINCT sourceId) FROM Source") == String(expectedRows["Source"]!))
+        #expect(try value("SELECT COUNT(*) FROM Science_Ccd_Exposure") == "24")
+        #expect(try value("SELECT SUM(rowCount) FROM dcprod_load") == String(expectedRows["Source"]! + 24))
+
+        let status = try DCProd.run(["load", "--status"] + catalog.arguments, in: work.url)
+        #expect(status.stdout.contains("Files: 48 loaded, 0 pending, 0 rejected"), "\(status.stdout)\(status.stderr)")
+        // The seed's query, on processCcd's sources; read-only unless --write.
+        let seed = try DCProd.run(["sql", "SELECT ra, decl, ravar, declvar, psfFlux, psfFluxSigma, modelFlux, modelFluxSigma, filterId FROM Source WHERE ra > 6.27664 AND ra < 6.50324 AND decl > -0.21301 AND decl < 0.00335 LIMIT 100000"] + catalog.arguments, in: work.url)
+        #expect(seed.status == 0 && seed.stdout.contains(" rows)"), "\(seed.stderr)")
+        let refused = try DCProd.run(["sql", "DELETE FROM Source"] + catalog.arguments, in: work.url)
+        #expect(refused.status != 0 && refused.stderr.contains("read-only without --write"))
+        let syntax = try DCProd.run(["sql", "SELECT FROM WHERE"] + catalog.arguments, in: work.url)
+        #expect(syntax.status != 0 && syntax.stderr.contains("syntax"), "\(syntax.stderr)")
+        let json = try DCProd.run(["sql", "--json", "SELECT filterId, filterName FROM Filter ORDER BY filterId"] + catalog.arguments, in: work.url)
+        #expect(json.stdout.contains("\"filterName\" : \"u\""), "\(json.stdout)")
+        if engine == "mariadb" {
+            #expect(try DCProd.run(["sql", "--write", "DROP DATABASE \(catalog.lines.split(separator: " ").last!)"] + catalog.arguments, in: work.url).status == 0)
+        }
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
