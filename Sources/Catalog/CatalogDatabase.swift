@@ -57,6 +57,24 @@ public protocol CatalogDatabase: AnyObject {
     /// Inserts the rows of a validated CSV file into `table`, inside the open transaction, the
     /// engine's fast way; returns the number of rows the engine says it inserted.
     func bulkInsert(_ csv: ValidatedCSV, into table: String) throws -> Int
+
+    /// The secondary indexes of a base table (not its primary key), as statements that create them.
+    func secondaryIndexes(of table: String) throws -> [IndexDefinition]
+    /// The statement that drops an index of a table.
+    func dropIndexStatement(_ index: IndexDefinition) -> String
+}
+
+/// A secondary index: its name, its table and the statement that builds it.
+public struct IndexDefinition: Sendable, Equatable {
+    public var name: String
+    public var table: String
+    public var create: String
+
+    public init(name: String, table: String, create: String) {
+        self.name = name
+        self.table = table
+        self.create = create
+    }
 }
 
 extension CatalogDatabase {

@@ -99,6 +99,40 @@ public struct CatalogLoader {
         return "'" + escaped.replacingOccurrences(of: "'", with: "''") + "'"
     }
 
+    /// The base tables results load into.
+    public var baseTables: [String] { Array(Set(tables.map(\.table))).sorted() }
+
+    /// Drops the secondary indexes of the tables results load into, recording each one first
+    /// (its own statement, committed) so that an interrupted load leaves them to be rebuilt.
+    @discardableResult
+    public func deferIndexes() throws -> Int {
+        var dropped = 0
+        for table in baseTables {
+            for index in try catalog.secondaryIndexes(of: table) {
+                try catalog.execute("""
+                    INSERT INTO dcprod_deferred_index (indexName, tableName, definition) VALUES \
+                    (\(Self.literal(index.name, catalog.dialect)), \(Self.literal(table, catalog.dialect)), \(Self.literal(index.create, catalog.dialect)))
+                    """)
+                try catalog.execute(catalog.dropIndexStatement(index))
+                dropped += 1
+            }
+        }
+        return dropped
+    }
+
+    /// Builds every index recorded as deferred, by this load or an interrupted earlier one.
+    @discardableResult
+    public func rebuildDeferredIndexes() throws -> Int {
+        let deferred = try catalog.query("SELECT indexName, tableName, definition FROM dcprod_deferred_index ORDER BY indexName").rows
+        for row in deferred {
+            guard let name = row[0], let table = row[1], let create = row[2] else { continue }
+            let present = try catalog.secondaryIndexes(of: table).contains { $0.name == name }
+            if !present { try catalog.execute(create) }
+            try catalog.execute("DELETE FROM dcprod_deferred_index WHERE indexName = \(Self.literal(name, catalog.dialect))")
+        }
+        return deferred.count
+    }
+
     /// Rows per table of the catalog's tables named in the CSV map.
     public func rowCounts() throws -> [String: Int] {
         var out: [String: Int] = [:]

@@ -316,3 +316,29 @@ private struct ClientOptionFiles {
         }
     }
 }
+
+extension MariaDBCatalog {
+    public func secondaryIndexes(of table: String) throws -> [IndexDefinition] {
+        // Base tables only: views have no indexes, and information_schema lists none for them.
+        let rows = try query("""
+            SELECT s.INDEX_NAME, s.NON_UNIQUE, s.COLUMN_NAME FROM information_schema.STATISTICS s
+            JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = s.TABLE_SCHEMA AND t.TABLE_NAME = s.TABLE_NAME
+            WHERE s.TABLE_SCHEMA = DATABASE() AND s.TABLE_NAME = '\(table)' AND t.TABLE_TYPE = 'BASE TABLE'
+            AND s.INDEX_NAME <> 'PRIMARY' ORDER BY s.INDEX_NAME, s.SEQ_IN_INDEX
+            """).rows
+        var order: [String] = []
+        var columns: [String: [String]] = [:]
+        var unique: [String: Bool] = [:]
+        for row in rows {
+            guard let name = row[0], let column = row[2] else { continue }
+            if columns[name] == nil { order.append(name) }
+            columns[name, default: []].append("`\(column)`")
+            unique[name] = row[1] == "0"
+        }
+        return order.map { name in
+            IndexDefinition(name: name, table: table, create: "CREATE \(unique[name]! ? "UNIQUE " : "")INDEX `\(name)` ON `\(table)` (\(columns[name]!.joined(separator: ", ")))")
+        }
+    }
+
+    public func dropIndexStatement(_ index: IndexDefinition) -> String { "DROP INDEX `\(index.name)` ON `\(index.table)`" }
+}

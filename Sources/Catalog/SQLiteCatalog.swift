@@ -96,4 +96,16 @@ public final class SQLiteCatalog: CatalogDatabase {
             return inserted
         }
     }
+
+    public func secondaryIndexes(of table: String) throws -> [IndexDefinition] {
+        try query("""
+            SELECT m.name, m.sql FROM sqlite_master m JOIN sqlite_master t ON t.name = m.tbl_name AND t.type = 'table'
+            WHERE m.type = 'index' AND m.sql IS NOT NULL AND m.tbl_name = '\(table)' ORDER BY m.name
+            """).rows.compactMap { row in
+            guard let name = row[0], let create = row[1] else { return nil }
+            return IndexDefinition(name: name, table: table, create: create)
+        }
+    }
+
+    public func dropIndexStatement(_ index: IndexDefinition) -> String { "DROP INDEX IF EXISTS \(index.name)" }
 }

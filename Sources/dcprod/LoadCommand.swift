@@ -32,6 +32,9 @@ struct Load: ParsableCommand {
     @Flag(help: "Files loaded, pending and rejected; rows per table.")
     var status = false
 
+    @Flag(help: "Drop the secondary indexes of the base tables before loading and rebuild them after (never on views).")
+    var deferIndexes = false
+
     func validate() throws {
         if step == nil && !initialize && !status { throw ValidationError("give a STEP to load, --init or --status") }
     }
@@ -53,6 +56,16 @@ struct Load: ParsableCommand {
             try CatalogSchema.require(catalog)
             let loader = try CatalogLoader(catalog: catalog, templates: templates)
             if let step {
+                // Indexes an interrupted --defer-indexes load left dropped are rebuilt now, or after this load.
+                let dropped = deferIndexes ? try loader.deferIndexes() : 0
+                if !deferIndexes, try loader.rebuildDeferredIndexes() > 0 {
+                    print("load: rebuilt the indexes an interrupted --defer-indexes load had dropped")
+                }
+                defer {
+                    if deferIndexes, let rebuilt = try? loader.rebuildDeferredIndexes() {
+                        print("load: \(dropped) secondary indexes dropped for the load, \(rebuilt) rebuilt")
+                    }
+                }
                 let files = try production.store.resultFiles(step: step)
                 var bar = ProgressBar(label: "load", unit: "files")
                 let start = Date()

@@ -181,6 +181,29 @@ func sourceRows(_ first: Int, _ count: Int, filterId: Int = 2) -> String {
     }
 }
 
+extension SharedCatalog {
+    @Test(arguments: Engine.available)
+    func deferredIndexesAreRebuiltEvenAfterAnInterruptedLoad(_ engine: Engine) throws {
+        let scratch = try ScratchCatalog(engine)
+        try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
+        let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
+        let before = try loader.baseTables.flatMap { try scratch.catalog.secondaryIndexes(of: $0) }.map(\.name).sorted()
+        #expect(before.contains("Source_radec") && before.contains("RunDeepSource_radec"))
+        #expect(try loader.deferIndexes() == before.count)
+        #expect(try loader.baseTables.flatMap { try scratch.catalog.secondaryIndexes(of: $0) }.isEmpty)
+        // The load that dropped them dies here; its files still load, and the next load rebuilds them.
+        let file = try scratch.write("src-000094-z1-0011.csv", sourceHeader + "\n" + sourceRows(1, 30, filterId: 4))
+        #expect(try loader.load([file]).loaded == 1)
+        let next = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
+        #expect(try next.rebuildDeferredIndexes() == before.count)
+        let after = try loader.baseTables.flatMap { try scratch.catalog.secondaryIndexes(of: $0) }.map(\.name).sorted()
+        #expect(after == before)
+        #expect(try next.rebuildDeferredIndexes() == 0)
+        // Views keep theirs: DeepSource is a view and has none to drop.
+        #expect(try scratch.catalog.secondaryIndexes(of: "DeepSource").isEmpty)
+    }
+}
+
 @Suite struct ReadOnlyStatements {
     @Test func readingStatementsPassAndWritingOnesAreRefused() {
         for sql in ["SELECT 1", "  select * from Source;", "WITH a AS (SELECT 1) SELECT * FROM a", "-- why\nSELECT 1",

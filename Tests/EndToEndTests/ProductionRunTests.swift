@@ -170,6 +170,33 @@ import Testing
                 + "DBUSER \(env["DCPROD_TEST_MARIADB_USER"] ?? "dcprod_test")\nDBNAME \(name)", ["--defaults-file", defaults])
     }
 
+    /// The `password=` of a client option file.
+    static func password(inDefaultsFile path: String) throws -> String? {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+            .first { $0.trimmingCharacters(in: .whitespaces).hasPrefix("password") }
+            .flatMap { $0.split(separator: "=", maxSplits: 1).last }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    static func anyProcessArguments(contain secret: String) -> Bool {
+        let needle = Data(secret.utf8)
+        return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).contains { entry in
+            guard Int(entry) != nil, let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return false }
+            return cmdline.range(of: needle) != nil
+        }
+    }
+
+    static func anyFile(under directory: URL, contains secret: String) throws -> Bool {
+        let needle = Data(secret.utf8)
+        let walker = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: [.isRegularFileKey])
+        while let url = walker?.nextObject() as? URL {
+            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true,
+                  let data = FileManager.default.contents(atPath: url.path) else { continue }
+            if data.range(of: needle) != nil { return true }
+        }
+        return false
+    }
+
     static var engines: [String] {
         let env = ProcessInfo.processInfo.environment
         return env["DCPROD_TEST_MARIADB_DEFAULTS"] != nil || env["CI"] == "true" ? ["sqlite", "mariadb"] : ["sqlite"]
@@ -186,6 +213,7 @@ import Testing
         #expect(initialized.status == 0, "\(initialized.stderr)")
 
         // Kill the loader again and again at random moments, then let one run finish.
+        let password = try catalog.arguments.last.map(Self.password(inDefaultsFile:)) ?? nil
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<8 {
             let loader = Process()
@@ -196,6 +224,7 @@ import Testing
             loader.standardError = FileHandle.nullDevice
             try loader.run()
             usleep(UInt32.random(in: 5_000...120_000, using: &generator))
+            if let password { #expect(!Self.anyProcessArguments(contain: password), "a process shows the password in its arguments") }
             kill(loader.processIdentifier, SIGKILL)
             loader.waitUntilExit()
         }
@@ -235,6 +264,9 @@ import Testing
         #expect(syntax.status != 0 && syntax.stderr.contains("syntax"), "\(syntax.stderr)")
         let json = try DCProd.run(["sql", "--json", "SELECT filterId, filterName FROM Filter ORDER BY filterId"] + catalog.arguments, in: work.url)
         #expect(json.stdout.contains("\"filterName\" : \"u\""), "\(json.stdout)")
+        if let password {
+            #expect(try !Self.anyFile(under: work.url, contains: password), "the password is written somewhere in the production")
+        }
         if engine == "mariadb" {
             #expect(try DCProd.run(["sql", "--write", "DROP DATABASE \(catalog.lines.split(separator: " ").last!)"] + catalog.arguments, in: work.url).status == 0)
         }

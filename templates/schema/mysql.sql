@@ -65,5 +65,13 @@ CREATE TABLE dcprod_load (
     loadedAt VARCHAR(32) NOT NULL
 ) ENGINE=InnoDB;
 
+-- Secondary indexes dropped by `load --defer-indexes`, recorded before the drop, so that the next
+-- load rebuilds them even if the one that dropped them was interrupted.
+CREATE TABLE dcprod_deferred_index (
+    indexName VARCHAR(64) NOT NULL PRIMARY KEY,
+    tableName VARCHAR(64) NOT NULL,
+    definition TEXT NOT NULL
+) ENGINE=InnoDB;
+
 CREATE TABLE dcprod_schema (version INT NOT NULL) ENGINE=InnoDB;
 INSERT INTO dcprod_schema (version) VALUES (1);

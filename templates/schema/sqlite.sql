@@ -65,5 +65,13 @@ CREATE TABLE dcprod_load (
     loadedAt TEXT NOT NULL
 );
 
+-- Secondary indexes dropped by `load --defer-indexes`, recorded before the drop, so that the next
+-- load rebuilds them even if the one that dropped them was interrupted.
+CREATE TABLE dcprod_deferred_index (
+    indexName TEXT NOT NULL PRIMARY KEY,
+    tableName TEXT NOT NULL,
+    definition TEXT NOT NULL
+);
+
 CREATE TABLE dcprod_schema (version INTEGER NOT NULL);
 INSERT INTO dcprod_schema (version) VALUES (1);
