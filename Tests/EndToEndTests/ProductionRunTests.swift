@@ -273,6 +273,62 @@ import Testing
     }
 }
 
+extension ProductionRun {
+    /// A runner killed in the middle of its job: the event it was running and those after it have no
+    /// record, verify counts them as not run, and resubmit (not-run is retried by policy) finishes them.
+    /// The payload is changed in the production's own copy of the templates, as a site would.
+    @Test func eventsAfterARunnerDiesAreNotRunAndResubmitted() throws {
+        let work = try Workspace()
+        _ = try prepare(work, eventsPerJob: 4, frames: 12, defects: 0)
+        let tree = work.url.appendingPathComponent("lsstprod/DC_2013")
+        let step = tree.appendingPathComponent("templates/steps/processCcd.step")
+        try Data("rules reference\ntimeout 60\ncommand /bin/sleep 0.4\n".utf8).write(to: step)
+        // Plan again from scratch: the jobs planned by prepare() used the reference payload.
+        let store = tree.appendingPathComponent("state.sqlite").path
+        for sql in ["DELETE FROM job_event", "DELETE FROM job", "UPDATE event SET jobId = NULL, state = 'new'"] {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+            p.arguments = [store, sql]
+            try p.run()
+            p.waitUntilExit()
+        }
+        #expect(try DCProd.run(["plan", "processCcd", "--filter", "r"], in: work.url).stdout.contains("1 jobs for 4 events"))
+
+        let manager = Process()
+        manager.executableURL = DCProd.executable
+        manager.arguments = ["submit", "processCcd", "--filter", "r"]
+        manager.currentDirectoryURL = work.url
+        manager.standardOutput = FileHandle.nullDevice
+        manager.standardError = FileHandle.nullDevice
+        try manager.run()
+        // Wait for the first event's record, then kill the runner (its pid is on the start line).
+        let outcomes = tree.appendingPathComponent("steps/processCcd/r/outcomes/processCcd-r-000001.a1.jsonl")
+        let deadline = Date().addingTimeInterval(60)
+        var lines: [Substring] = []
+        while Date() < deadline {
+            lines = ((try? String(contentsOf: outcomes, encoding: .utf8)) ?? "").split(separator: "\n")
+            if lines.count >= 2 { break }
+            usleep(10_000)
+        }
+        let start = try #require(lines.first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+        let pid = try #require(start["pid"] as? Int)
+        kill(pid_t(pid), SIGKILL)
+        manager.waitUntilExit()
+
+        let verify = try DCProd.run(["verify", "processCcd", "--filter", "r"], in: work.url)
+        #expect(verify.status == 2, "some events never ran: \(verify.stdout)")
+        #expect(verify.stdout.contains("Events processed: 1 out of 4:"), "\(verify.stdout)")
+        #expect(verify.stdout.contains("Not run: 3"), "\(verify.stdout)")
+        #expect(verify.stdout.contains("To resubmit: 3"), "\(verify.stdout)")
+
+        let resubmit = try DCProd.run(["resubmit", "processCcd", "--filter", "r"], in: work.url)
+        #expect(resubmit.stdout.contains("3 events in 1 new jobs"), "\(resubmit.stdout)\(resubmit.stderr)")
+        let again = try DCProd.run(["verify", "processCcd", "--filter", "r"], in: work.url)
+        #expect(again.status == 0, "\(again.stdout)")
+        #expect(again.stdout.contains("ok: 4 - 100.0 %"))
+    }
+}
+
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
