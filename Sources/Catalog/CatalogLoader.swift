@@ -93,6 +93,46 @@ public struct CatalogLoader {
         return summary
     }
 
+    /// Loads `paths` over `connections` connections at once, each its own loader and share of the
+    /// files (every file still in its own transaction with its ledger row). SQLite has one writer at a
+    /// time, so it always gets one.
+    public static func loadInParallel(_ paths: [String], connections: Int, dialect: SQLDialect, templates: URL,
+                                      open: @escaping @Sendable () throws -> CatalogDatabase) throws -> Summary {
+        let workers = dialect == .sqlite ? 1 : max(1, min(connections, paths.count))
+        let shares = (0..<workers).map { w in stride(from: w, to: paths.count, by: workers).map { paths[$0] } }
+        let results = Results(count: workers)
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            do {
+                let loader = try CatalogLoader(catalog: try open(), templates: templates)
+                results.set(w, .success(try loader.load(shares[w])))
+            } catch {
+                results.set(w, .failure(error))
+            }
+        }
+        var total = Summary()
+        for result in results.all {
+            let part = try result.get()
+            total.loaded += part.loaded
+            total.skipped += part.skipped
+            total.rejected += part.rejected
+            total.loadedPaths += part.loadedPaths
+            total.rows.merge(part.rows, uniquingKeysWith: +)
+        }
+        total.rejected.sort { $0.path < $1.path }
+        return total
+    }
+
+    /// What the parallel workers hand back, one slot each.
+    final class Results: @unchecked Sendable {
+        private let lock = NSLock()
+        private var slots: [Result<Summary, Error>]
+
+        init(count: Int) { slots = Array(repeating: .success(Summary()), count: count) }
+
+        func set(_ index: Int, _ value: Result<Summary, Error>) { lock.withLock { slots[index] = value } }
+        var all: [Result<Summary, Error>] { lock.withLock { slots } }
+    }
+
     /// A SQL string literal: quotes doubled; backslashes doubled too for MariaDB, where they escape.
     static func literal(_ text: String, _ dialect: SQLDialect) -> String {
         let escaped = dialect == .mysql ? text.replacingOccurrences(of: "\\", with: "\\\\") : text

@@ -67,10 +67,13 @@ struct Load: ParsableCommand {
                     }
                 }
                 let files = try production.store.resultFiles(step: step)
-                var bar = ProgressBar(label: "load", unit: "files")
-                let start = Date()
-                let summary = try loader.load(files) { bar.update(done: $0, total: $1, elapsed: Date().timeIntervalSince(start)) }
-                bar.finish()
+                // The manager's own connection counts: at most DBCONNECTIONS in all.
+                let connections = max(1, production.config.dbConnections - 1)
+                let defaultsFile = catalogOptions.defaultsFile
+                let summary = try CatalogLoader.loadInParallel(files, connections: connections, dialect: catalog.dialect,
+                                                               templates: templates) {
+                    try CatalogConnection.open(production, readOnly: false, defaultsFile: defaultsFile)
+                }
                 try production.store.recordLoad(rejections: summary.rejected.map { ($0.path, $0.line, $0.message) },
                                                 loaded: summary.loadedPaths)
                 let line = "load \(step.rawValue) into \(catalog.location): " + summary.line.dropFirst("load: ".count)
