@@ -15,10 +15,18 @@ public enum CatalogConnection {
                             createDatabase: Bool = false) throws -> CatalogDatabase {
         let config = production.config
         if config.usesEmbeddedCatalog {
-            return try SQLiteCatalog(path: sqlitePath(production), readOnly: readOnly)
+            let catalog = try SQLiteCatalog(path: sqlitePath(production), readOnly: readOnly)
+            // Attached per-filter files and TEMP views live as long as the connection.
+            try CatalogSchema.join(catalog, templates: production.tree.templatesDirectory, splits: splits(production))
+            return catalog
         }
         return try MariaDBCatalog(host: config.dbHost, port: config.dbPort, user: config.dbUser, database: config.dbName,
                                   defaultsFile: defaultsFile, readOnly: readOnly, createDatabase: createDatabase)
+    }
+
+    /// The per-filter stores of DBSPLIT filter, or none.
+    public static func splits(_ production: Production) -> [String] {
+        production.config.dbSplit == .filter ? production.config.filters.map(\.rawValue) : []
     }
 }
 

@@ -51,28 +51,56 @@ public protocol CatalogDatabase: AnyObject {
     func commit() throws
     func rollback() throws
 
-    /// The columns of a table (or view), in order; empty if it does not exist.
-    func columns(of table: String) throws -> [CatalogColumn]
+    /// The columns of a table (or view) of the main catalog or of a per-filter store, in order;
+    /// empty if it does not exist.
+    func columns(of table: String, split: String?) throws -> [CatalogColumn]
 
     /// Inserts the rows of a validated CSV file into `table`, inside the open transaction, the
     /// engine's fast way; returns the number of rows the engine says it inserted.
     func bulkInsert(_ csv: ValidatedCSV, into table: String) throws -> Int
 
     /// The secondary indexes of a base table (not its primary key), as statements that create them.
-    func secondaryIndexes(of table: String) throws -> [IndexDefinition]
+    func secondaryIndexes(of table: String, split: String?) throws -> [IndexDefinition]
     /// The statement that drops an index of a table.
     func dropIndexStatement(_ index: IndexDefinition) -> String
+
+    // DBSPLIT filter: a store per filter (MariaDB: database DBNAME_f; SQLite: file catalog_f.sqlite)
+    // holding the big tables, and views of the same names over their union in the main catalog.
+
+    /// A table's name as the main connection reaches it in a per-filter store (or the main catalog).
+    func qualified(_ table: String, split: String?) -> String
+    /// Creates a per-filter store and runs its part of the schema in it.
+    func createSplit(_ split: String, script: String) throws
+    /// Makes the per-filter stores one catalog: union views named after their tables, then the DC2013
+    /// views over those. (SQLite: attached files and TEMP views, done at every connection.)
+    func joinSplits(_ splits: [String], tables: [String], views: String) throws
 }
 
-/// A secondary index: its name, its table and the statement that builds it.
+extension CatalogDatabase {
+    public func columns(of table: String) throws -> [CatalogColumn] { try columns(of: table, split: nil) }
+    public func secondaryIndexes(of table: String) throws -> [IndexDefinition] { try secondaryIndexes(of: table, split: nil) }
+
+    /// `CREATE VIEW T AS SELECT * FROM split1.T UNION ALL ...` for each per-filter table.
+    func unionViewStatements(_ splits: [String], tables: [String], temporary: Bool) -> [String] {
+        tables.map { table in
+            "CREATE \(temporary ? "TEMP " : "")VIEW \(table) AS "
+                + splits.map { "SELECT * FROM \(qualified(table, split: $0))" }.joined(separator: " UNION ALL ")
+        }
+    }
+}
+
+/// A secondary index: its name, its table (in the main catalog or a per-filter store) and the
+/// statement that builds it.
 public struct IndexDefinition: Sendable, Equatable {
     public var name: String
     public var table: String
+    public var split: String?
     public var create: String
 
-    public init(name: String, table: String, create: String) {
+    public init(name: String, table: String, split: String? = nil, create: String) {
         self.name = name
         self.table = table
+        self.split = split
         self.create = create
     }
 }

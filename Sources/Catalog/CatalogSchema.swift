@@ -12,20 +12,35 @@ public enum CatalogSchema {
     }
 
     /// Creates the schema if absent; true if it did. A catalog of another version is refused.
+    /// With `splits` (DBSPLIT filter), the per-filter tables go into a store per filter and the
+    /// main catalog gets views of their union.
     @discardableResult
-    public static func initialize(_ catalog: CatalogDatabase, templates: URL) throws -> Bool {
+    public static func initialize(_ catalog: CatalogDatabase, templates: URL, splits: [String] = []) throws -> Bool {
         if let installed = try installedVersion(catalog) {
             guard installed == version else {
                 throw CatalogError("\(catalog.location): catalog schema version \(installed), this dcprod knows \(version)")
             }
             return false
         }
-        let file = templates.appendingPathComponent("schema/\(catalog.dialect.rawValue).sql")
-        guard let script = try? String(contentsOf: file, encoding: .utf8) else {
-            throw CatalogError("\(file.path): the catalog schema cannot be read")
+        let script = try SchemaScript(templates: templates, dialect: catalog.dialect)
+        if splits.isEmpty {
+            try catalog.run(script: script.text)
+            return true
         }
-        try catalog.run(script: script)
+        for split in splits {
+            try catalog.createSplit(split, script: script.block("per-filter") + "\n" + script.block("bookkeeping"))
+        }
+        try catalog.joinSplits(splits, tables: script.perFilterTables, views: script.block("views"))
+        // The main part last: its dcprod_schema row says the whole catalog is there.
+        try catalog.run(script: script.withoutBlocks(["per-filter", "views"]))
         return true
+    }
+
+    /// Joins the per-filter stores of an existing split catalog on this connection.
+    public static func join(_ catalog: CatalogDatabase, templates: URL, splits: [String]) throws {
+        guard !splits.isEmpty, try installedVersion(catalog) != nil else { return }
+        let script = try SchemaScript(templates: templates, dialect: catalog.dialect)
+        try catalog.joinSplits(splits, tables: script.perFilterTables, views: script.block("views"))
     }
 
     /// Checks that the schema is there, with a clear word if not.
@@ -45,6 +60,50 @@ public enum CatalogSchema {
             let words = line.text.split(whereSeparator: \.isWhitespace)
             guard words.count == 2 else { throw lines.error(line.number, "expected `PREFIX TABLE`") }
             return (String(words[0]), String(words[1]))
+        }
+    }
+}
+
+/// A schema file cut into its marked blocks (`-- dcprod: NAME` … `-- dcprod: end`).
+struct SchemaScript {
+    let text: String
+    private let lines: [Substring]
+
+    init(templates: URL, dialect: SQLDialect) throws {
+        let file = templates.appendingPathComponent("schema/\(dialect.rawValue).sql")
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else {
+            throw CatalogError("\(file.path): the catalog schema cannot be read")
+        }
+        self.text = text
+        lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+    }
+
+    /// The lines of each block, by name; lines outside blocks under "".
+    private var blocks: [(name: String, line: Substring)] {
+        var current = ""
+        return lines.map { line in
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("-- dcprod: ") {
+                let name = String(trimmed.dropFirst("-- dcprod: ".count))
+                current = name == "end" ? "" : name
+            }
+            return (current, line)
+        }
+    }
+
+    func block(_ name: String) -> String {
+        blocks.filter { $0.name == name }.map(\.line).joined(separator: "\n")
+    }
+
+    func withoutBlocks(_ names: Set<String>) -> String {
+        blocks.filter { !names.contains($0.name) }.map(\.line).joined(separator: "\n")
+    }
+
+    /// The tables the per-filter block creates.
+    var perFilterTables: [String] {
+        block("per-filter").split(separator: "\n").compactMap { line in
+            let words = line.split(separator: " ")
+            return words.count >= 3 && words[0] == "CREATE" && words[1] == "TABLE" ? String(words[2]) : nil
         }
     }
 }

@@ -192,11 +192,12 @@ public final class MariaDBCatalog: CatalogDatabase {
     public func commit() throws { try execute("COMMIT") }
     public func rollback() throws { try execute("ROLLBACK") }
 
-    public func columns(of table: String) throws -> [CatalogColumn] {
+    public func columns(of table: String, split: String?) throws -> [CatalogColumn] {
         let numeric: Set<String> = ["tinyint", "smallint", "mediumint", "int", "bigint", "float", "double", "decimal"]
+        let schema = try split.map { literal(try splitDatabase($0)) } ?? "DATABASE()"
         let result = try query("""
             SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS \
-            WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = \(literal(table)) ORDER BY ORDINAL_POSITION
+            WHERE TABLE_SCHEMA = \(schema) AND TABLE_NAME = \(literal(table)) ORDER BY ORDINAL_POSITION
             """)
         return result.rows.map { row in
             CatalogColumn(name: row[0] ?? "", isNumeric: numeric.contains((row[1] ?? "").lowercased()))
@@ -214,7 +215,7 @@ public final class MariaDBCatalog: CatalogDatabase {
         let variables = csv.columns.indices.map { "@c\($0 + 1)" }
         let assignments = zip(csv.columns, variables).map { "\(Self.quoteIdentifier($0)) = NULLIF(\($1), '')" }
         let sql = """
-            LOAD DATA LOCAL INFILE \(literal(csv.path)) INTO TABLE \(Self.quoteIdentifier(table)) \
+            LOAD DATA LOCAL INFILE \(literal(csv.path)) INTO TABLE \(table.hasPrefix("`") ? table : Self.quoteIdentifier(table)) \
             CHARACTER SET utf8mb4 FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY \(literal("\"")) ESCAPED BY '' \
             LINES TERMINATED BY \(literal(Self.lineEnd(of: csv.path))) IGNORE 1 LINES \
             (\(variables.joined(separator: ", "))) SET \(assignments.joined(separator: ", "))
@@ -318,12 +319,13 @@ private struct ClientOptionFiles {
 }
 
 extension MariaDBCatalog {
-    public func secondaryIndexes(of table: String) throws -> [IndexDefinition] {
+    public func secondaryIndexes(of table: String, split: String?) throws -> [IndexDefinition] {
         // Base tables only: views have no indexes, and information_schema lists none for them.
+        let database = try split.map(splitDatabase) ?? mainDatabase()
         let rows = try query("""
             SELECT s.INDEX_NAME, s.NON_UNIQUE, s.COLUMN_NAME FROM information_schema.STATISTICS s
             JOIN information_schema.TABLES t ON t.TABLE_SCHEMA = s.TABLE_SCHEMA AND t.TABLE_NAME = s.TABLE_NAME
-            WHERE s.TABLE_SCHEMA = DATABASE() AND s.TABLE_NAME = '\(table)' AND t.TABLE_TYPE = 'BASE TABLE'
+            WHERE s.TABLE_SCHEMA = '\(database)' AND s.TABLE_NAME = '\(table)' AND t.TABLE_TYPE = 'BASE TABLE'
             AND s.INDEX_NAME <> 'PRIMARY' ORDER BY s.INDEX_NAME, s.SEQ_IN_INDEX
             """).rows
         var order: [String] = []
@@ -336,9 +338,43 @@ extension MariaDBCatalog {
             unique[name] = row[1] == "0"
         }
         return order.map { name in
-            IndexDefinition(name: name, table: table, create: "CREATE \(unique[name]! ? "UNIQUE " : "")INDEX `\(name)` ON `\(table)` (\(columns[name]!.joined(separator: ", ")))")
+            IndexDefinition(name: name, table: table, split: split,
+                            create: "CREATE \(unique[name]! ? "UNIQUE " : "")INDEX `\(name)` ON `\(database)`.`\(table)` (\(columns[name]!.joined(separator: ", ")))")
         }
     }
 
-    public func dropIndexStatement(_ index: IndexDefinition) -> String { "DROP INDEX `\(index.name)` ON `\(index.table)`" }
+    public func dropIndexStatement(_ index: IndexDefinition) -> String {
+        "DROP INDEX `\(index.name)` ON \(qualified(index.table, split: index.split))"
+    }
+
+    // MARK: - Per-filter stores: databases DBNAME_f on the same server.
+
+    /// The current (main) database.
+    func mainDatabase() throws -> String {
+        guard let name = try scalar("SELECT DATABASE()") else { throw CatalogError("\(location): no database selected") }
+        return name
+    }
+
+    func splitDatabase(_ split: String) throws -> String { try mainDatabase() + "_" + split }
+
+    public func qualified(_ table: String, split: String?) -> String {
+        guard let split, let database = try? splitDatabase(split) else { return "`\(table)`" }
+        return "`\(database)`.`\(table)`"
+    }
+
+    public func createSplit(_ split: String, script: String) throws {
+        let main = try mainDatabase()
+        let database = try splitDatabase(split)
+        try execute("CREATE DATABASE IF NOT EXISTS `\(database)` CHARACTER SET utf8mb4")
+        try execute("USE `\(database)`")
+        defer { try? execute("USE `\(main)`") }
+        try run(script: script)
+    }
+
+    /// Persistent views in the main database, made once when the schema is created.
+    public func joinSplits(_ splits: [String], tables: [String], views: String) throws {
+        for statement in unionViewStatements(splits, tables: tables, temporary: false) + Self.statements(of: views) {
+            try execute(statement)
+        }
+    }
 }

@@ -69,9 +69,9 @@ public final class SQLiteCatalog: CatalogDatabase {
     public func commit() throws { try execute("COMMIT") }
     public func rollback() throws { try execute("ROLLBACK") }
 
-    public func columns(of table: String) throws -> [CatalogColumn] {
+    public func columns(of table: String, split: String?) throws -> [CatalogColumn] {
         try perform { db in
-            try Row.fetchAll(db, sql: "SELECT name, type FROM pragma_table_info(?)", arguments: [table]).map { row in
+            try Row.fetchAll(db, sql: "SELECT name, type FROM pragma_table_info(?, ?)", arguments: [table, split.map(Self.schema) ?? "main"]).map { row in
                 let type = (row["type"] as String? ?? "").uppercased()
                 return CatalogColumn(name: row["name"], isNumeric: ["INT", "REAL", "FLOA", "DOUB", "NUM"].contains { type.contains($0) })
             }
@@ -97,15 +97,58 @@ public final class SQLiteCatalog: CatalogDatabase {
         }
     }
 
-    public func secondaryIndexes(of table: String) throws -> [IndexDefinition] {
-        try query("""
-            SELECT m.name, m.sql FROM sqlite_master m JOIN sqlite_master t ON t.name = m.tbl_name AND t.type = 'table'
+    public func secondaryIndexes(of table: String, split: String?) throws -> [IndexDefinition] {
+        let schema = split.map(Self.schema) ?? "main"
+        return try query("""
+            SELECT m.name, m.sql FROM \(schema).sqlite_master m JOIN \(schema).sqlite_master t ON t.name = m.tbl_name AND t.type = 'table'
             WHERE m.type = 'index' AND m.sql IS NOT NULL AND m.tbl_name = '\(table)' ORDER BY m.name
             """).rows.compactMap { row in
-            guard let name = row[0], let create = row[1] else { return nil }
-            return IndexDefinition(name: name, table: table, create: create)
+            guard let name = row[0], var create = row[1] else { return nil }
+            if split != nil, let range = create.range(of: "INDEX \(name)") {
+                create.replaceSubrange(range, with: "INDEX \(schema).\(name)")
+            }
+            return IndexDefinition(name: name, table: table, split: split, create: create)
         }
     }
 
-    public func dropIndexStatement(_ index: IndexDefinition) -> String { "DROP INDEX IF EXISTS \(index.name)" }
+    public func dropIndexStatement(_ index: IndexDefinition) -> String {
+        "DROP INDEX IF EXISTS \(index.split.map(Self.schema).map { $0 + "." } ?? "")\(index.name)"
+    }
+
+    // MARK: - Per-filter stores: attached files `catalog_f.sqlite`, schema `f_f`.
+
+    static func schema(_ split: String) -> String { "f_\(split)" }
+
+    func splitPath(_ split: String) -> String {
+        URL(fileURLWithPath: location).deletingLastPathComponent().appendingPathComponent("catalog_\(split).sqlite").path
+    }
+
+    public func qualified(_ table: String, split: String?) -> String {
+        split.map { "\(Self.schema($0)).\(table)" } ?? table
+    }
+
+    public func createSplit(_ split: String, script: String) throws {
+        do {
+            let store = try DatabaseQueue(path: splitPath(split))
+            try store.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                for statement in SQLiteCatalog.statements(of: script) { try db.execute(sql: statement) }
+            }
+            try store.close()
+        } catch {
+            throw CatalogError("\(splitPath(split)): \(Self.message(error))")
+        }
+    }
+
+    /// Attaches the per-filter files and makes the TEMP views of this connection.
+    public func joinSplits(_ splits: [String], tables: [String], views: String) throws {
+        let attached = Set(try query("SELECT name FROM pragma_database_list").rows.compactMap { $0.first ?? nil })
+        for split in splits where !attached.contains(Self.schema(split)) {
+            try execute("ATTACH DATABASE \(CatalogLoader.literal(splitPath(split), .sqlite)) AS \(Self.schema(split))")
+        }
+        for statement in unionViewStatements(splits, tables: tables, temporary: true)
+            + Self.statements(of: views).map({ $0.replacingOccurrences(of: "CREATE VIEW", with: "CREATE TEMP VIEW") }) {
+            try execute(statement)
+        }
+    }
 }

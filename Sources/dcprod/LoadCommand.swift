@@ -47,14 +47,15 @@ struct Load: ParsableCommand {
             let templates = production.tree.templatesDirectory
             try Templates.install(into: templates)
             if initialize {
-                let created = try CatalogSchema.initialize(catalog, templates: templates)
+                let created = try CatalogSchema.initialize(catalog, templates: templates, splits: CatalogConnection.splits(production))
                 let line = created ? "load --init: catalog schema v\(CatalogSchema.version) created in \(catalog.location)"
                                    : "load --init: \(catalog.location) already has schema v\(CatalogSchema.version); nothing changed"
                 print(line)
                 if created { try production.record(typedCommandLine, line) }
             }
             try CatalogSchema.require(catalog)
-            let loader = try CatalogLoader(catalog: catalog, templates: templates)
+            let splits = CatalogConnection.splits(production)
+            let loader = try CatalogLoader(catalog: catalog, templates: templates, splits: splits)
             if let step {
                 // Indexes an interrupted --defer-indexes load left dropped are rebuilt now, or after this load.
                 let dropped = deferIndexes ? try loader.deferIndexes() : 0
@@ -71,7 +72,7 @@ struct Load: ParsableCommand {
                 let connections = max(1, production.config.dbConnections - 1)
                 let defaultsFile = catalogOptions.defaultsFile
                 let summary = try CatalogLoader.loadInParallel(files, connections: connections, dialect: catalog.dialect,
-                                                               templates: templates) {
+                                                               templates: templates, splits: splits) {
                     try CatalogConnection.open(production, readOnly: false, defaultsFile: defaultsFile)
                 }
                 try production.store.recordLoad(rejections: summary.rejected.map { ($0.path, $0.line, $0.message) },

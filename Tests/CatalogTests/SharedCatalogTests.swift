@@ -50,7 +50,9 @@ final class ScratchCatalog {
     }
 
     deinit {
-        if let database { try? catalog.execute("DROP DATABASE `\(database)`") }
+        if let database {
+            for suffix in ["", "_u", "_g", "_r", "_i", "_z"] { try? catalog.execute("DROP DATABASE IF EXISTS `\(database)\(suffix)`") }
+        }
         try? FileManager.default.removeItem(at: directory)
     }
 
@@ -201,6 +203,42 @@ extension SharedCatalog {
         #expect(try next.rebuildDeferredIndexes() == 0)
         // Views keep theirs: DeepSource is a view and has none to drop.
         #expect(try scratch.catalog.secondaryIndexes(of: "DeepSource").isEmpty)
+    }
+}
+
+extension SharedCatalog {
+    /// DBSPLIT filter: each filter's sources in a store of their own, one view over their union.
+    @Test(arguments: Engine.available)
+    func aSplitCatalogKeepsEachFilterApartBehindOneView(_ engine: Engine) throws {
+        let scratch = try ScratchCatalog(engine)
+        let splits = ["g", "r"]
+        #expect(try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates, splits: splits))
+        let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates, splits: splits)
+        let g = try scratch.write("src-000094-g1-0011.csv", sourceHeader + "\n" + sourceRows(1, 40, filterId: 1))
+        let r = try scratch.write("src-000094-r1-0011.csv", sourceHeader + "\n" + sourceRows(1000, 60, filterId: 2))
+        let u = try scratch.write("src-000094-u1-0011.csv", sourceHeader + "\n" + sourceRows(5000, 5, filterId: 0))
+        let summary = try loader.load([g, r, u])
+        #expect(summary.loaded == 2 && summary.rows == ["Source": 100], "\(summary)")
+        #expect(summary.rejected.map(\.message) == ["filter u is not one of this catalog's FILTERS"])
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM \(scratch.catalog.qualified("Source", split: "g"))") == "40")
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM \(scratch.catalog.qualified("Source", split: "r"))") == "60")
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM Source") == "100")
+        #expect(try scratch.catalog.query("SELECT ra, decl, ravar, declvar, psfFlux, psfFluxSigma, modelFlux, modelFluxSigma, filterId FROM DeepSource WHERE ra > 6.27664 AND ra < 6.50324 AND decl > -0.21301 AND decl < 0.00335 LIMIT 100000").rows.isEmpty)
+        #expect(try loader.load([g, r]).skipped == 2)
+        // Indexes live in the stores; deferring and rebuilding reaches them there.
+        let before = try scratch.catalog.secondaryIndexes(of: "Source", split: "r").map(\.name)
+        #expect(before.contains("Source_radec"))
+        #expect(try loader.deferIndexes() > 0)
+        #expect(try scratch.catalog.secondaryIndexes(of: "Source", split: "r").isEmpty)
+        #expect(try loader.rebuildDeferredIndexes() > 0)
+        #expect(try scratch.catalog.secondaryIndexes(of: "Source", split: "r").map(\.name) == before)
+        if engine == .sqlite {
+            // A new connection joins the stores again (attached files, TEMP views).
+            let again = try SQLiteCatalog(path: scratch.directory.appendingPathComponent("catalog.sqlite").path, readOnly: true)
+            try CatalogSchema.join(again, templates: repositoryTemplates, splits: splits)
+            #expect(try again.scalar("SELECT COUNT(*) FROM DeepSource") == "0")
+            #expect(try again.scalar("SELECT COUNT(*) FROM Source") == "100")
+        }
     }
 }
 

@@ -15,16 +15,6 @@ CREATE TABLE Science_Ccd_Exposure (
     PRIMARY KEY (run, camcol, field, filterId)
 ) ENGINE=InnoDB;
 
--- processCcd's sources (one row per detection on a calexp).
-CREATE TABLE Source (
-    sourceId BIGINT NOT NULL PRIMARY KEY,
-    run INT NOT NULL, camcol TINYINT NOT NULL, field INT NOT NULL, filterId TINYINT NOT NULL,
-    ra DOUBLE NOT NULL, decl DOUBLE NOT NULL, raVar DOUBLE, declVar DOUBLE, x DOUBLE, y DOUBLE,
-    psfFlux DOUBLE, psfFluxSigma DOUBLE, apFlux DOUBLE, apFluxSigma DOUBLE, modelFlux DOUBLE, modelFluxSigma DOUBLE,
-    INDEX Source_radec (ra, decl),
-    INDEX Source_ccd (run, camcol, field, filterId)
-) ENGINE=InnoDB;
-
 CREATE TABLE DeepCoadd (
     deepCoaddId BIGINT NOT NULL PRIMARY KEY,
     tract INT NOT NULL, patch VARCHAR(16) NOT NULL, filterId TINYINT NOT NULL,
@@ -35,6 +25,20 @@ CREATE TABLE DeepCoadd (
     INDEX DeepCoadd_tract_patch (tract, patch, filterId)
 ) ENGINE=InnoDB;
 
+-- dcprod: per-filter
+-- The big tables. With DBSPLIT filter each filter's rows live in a database of their own
+-- (MariaDB: DBNAME_f; SQLite: catalog_f.sqlite) and the main catalog has views of the same names
+-- over the union of them.
+-- processCcd's sources (one row per detection on a calexp).
+CREATE TABLE Source (
+    sourceId BIGINT NOT NULL PRIMARY KEY,
+    run INT NOT NULL, camcol TINYINT NOT NULL, field INT NOT NULL, filterId TINYINT NOT NULL,
+    ra DOUBLE NOT NULL, decl DOUBLE NOT NULL, raVar DOUBLE, declVar DOUBLE, x DOUBLE, y DOUBLE,
+    psfFlux DOUBLE, psfFluxSigma DOUBLE, apFlux DOUBLE, apFluxSigma DOUBLE, modelFlux DOUBLE, modelFluxSigma DOUBLE,
+    INDEX Source_radec (ra, decl),
+    INDEX Source_ccd (run, camcol, field, filterId)
+) ENGINE=InnoDB;
+
 CREATE TABLE RunDeepSource (
     deepSourceId BIGINT NOT NULL PRIMARY KEY,
     tract INT NOT NULL, patch VARCHAR(16) NOT NULL, filterId TINYINT NOT NULL,
@@ -42,7 +46,6 @@ CREATE TABLE RunDeepSource (
     psfFlux DOUBLE, psfFluxSigma DOUBLE, apFlux DOUBLE, apFluxSigma DOUBLE, modelFlux DOUBLE, modelFluxSigma DOUBLE,
     INDEX RunDeepSource_radec (ra, decl)
 ) ENGINE=InnoDB;
-CREATE VIEW DeepSource AS SELECT * FROM RunDeepSource;
 
 CREATE TABLE RunDeepForcedSource (
     deepForcedSourceId BIGINT NOT NULL PRIMARY KEY,
@@ -52,8 +55,15 @@ CREATE TABLE RunDeepForcedSource (
     psfFlux DOUBLE, psfFluxSigma DOUBLE, modelFlux DOUBLE, modelFluxSigma DOUBLE,
     INDEX RunDeepForcedSource_object (deepSourceId)
 ) ENGINE=InnoDB;
-CREATE VIEW DeepForcedSource AS SELECT * FROM RunDeepForcedSource;
+-- dcprod: end
 
+-- dcprod: views
+-- The DC2013 views, over the tables above or over their per-filter unions.
+CREATE VIEW DeepSource AS SELECT * FROM RunDeepSource;
+CREATE VIEW DeepForcedSource AS SELECT * FROM RunDeepForcedSource;
+-- dcprod: end
+
+-- dcprod: bookkeeping
 -- The load ledger: one row per CSV file loaded, written in the same transaction as its rows.
 CREATE TABLE dcprod_load (
     pathHash CHAR(16) NOT NULL PRIMARY KEY,
@@ -72,6 +82,7 @@ CREATE TABLE dcprod_deferred_index (
     tableName VARCHAR(64) NOT NULL,
     definition TEXT NOT NULL
 ) ENGINE=InnoDB;
+-- dcprod: end
 
 CREATE TABLE dcprod_schema (version INT NOT NULL) ENGINE=InnoDB;
 INSERT INTO dcprod_schema (version) VALUES (1);

@@ -15,16 +15,6 @@ CREATE TABLE Science_Ccd_Exposure (
     PRIMARY KEY (run, camcol, field, filterId)
 );
 
--- processCcd's sources (one row per detection on a calexp).
-CREATE TABLE Source (
-    sourceId INTEGER PRIMARY KEY,
-    run INTEGER NOT NULL, camcol INTEGER NOT NULL, field INTEGER NOT NULL, filterId INTEGER NOT NULL,
-    ra REAL NOT NULL, decl REAL NOT NULL, raVar REAL, declVar REAL, x REAL, y REAL,
-    psfFlux REAL, psfFluxSigma REAL, apFlux REAL, apFluxSigma REAL, modelFlux REAL, modelFluxSigma REAL
-);
-CREATE INDEX Source_radec ON Source (ra, decl);
-CREATE INDEX Source_ccd ON Source (run, camcol, field, filterId);
-
 CREATE TABLE DeepCoadd (
     deepCoaddId INTEGER PRIMARY KEY,
     tract INTEGER NOT NULL, patch TEXT NOT NULL, filterId INTEGER NOT NULL,
@@ -35,6 +25,20 @@ CREATE TABLE DeepCoadd (
 );
 CREATE INDEX DeepCoadd_tract_patch ON DeepCoadd (tract, patch, filterId);
 
+-- dcprod: per-filter
+-- The big tables. With DBSPLIT filter each filter's rows live in a database of their own
+-- (MariaDB: DBNAME_f; SQLite: catalog_f.sqlite) and the main catalog has views of the same names
+-- over the union of them.
+-- processCcd's sources (one row per detection on a calexp).
+CREATE TABLE Source (
+    sourceId INTEGER PRIMARY KEY,
+    run INTEGER NOT NULL, camcol INTEGER NOT NULL, field INTEGER NOT NULL, filterId INTEGER NOT NULL,
+    ra REAL NOT NULL, decl REAL NOT NULL, raVar REAL, declVar REAL, x REAL, y REAL,
+    psfFlux REAL, psfFluxSigma REAL, apFlux REAL, apFluxSigma REAL, modelFlux REAL, modelFluxSigma REAL
+);
+CREATE INDEX Source_radec ON Source (ra, decl);
+CREATE INDEX Source_ccd ON Source (run, camcol, field, filterId);
+
 CREATE TABLE RunDeepSource (
     deepSourceId INTEGER PRIMARY KEY,
     tract INTEGER NOT NULL, patch TEXT NOT NULL, filterId INTEGER NOT NULL,
@@ -42,7 +46,6 @@ CREATE TABLE RunDeepSource (
     psfFlux REAL, psfFluxSigma REAL, apFlux REAL, apFluxSigma REAL, modelFlux REAL, modelFluxSigma REAL
 );
 CREATE INDEX RunDeepSource_radec ON RunDeepSource (ra, decl);
-CREATE VIEW DeepSource AS SELECT * FROM RunDeepSource;
 
 CREATE TABLE RunDeepForcedSource (
     deepForcedSourceId INTEGER PRIMARY KEY,
@@ -52,8 +55,15 @@ CREATE TABLE RunDeepForcedSource (
     psfFlux REAL, psfFluxSigma REAL, modelFlux REAL, modelFluxSigma REAL
 );
 CREATE INDEX RunDeepForcedSource_object ON RunDeepForcedSource (deepSourceId);
-CREATE VIEW DeepForcedSource AS SELECT * FROM RunDeepForcedSource;
+-- dcprod: end
 
+-- dcprod: views
+-- The DC2013 views, over the tables above or over their per-filter unions.
+CREATE VIEW DeepSource AS SELECT * FROM RunDeepSource;
+CREATE VIEW DeepForcedSource AS SELECT * FROM RunDeepForcedSource;
+-- dcprod: end
+
+-- dcprod: bookkeeping
 -- The load ledger: one row per CSV file loaded, written in the same transaction as its rows.
 CREATE TABLE dcprod_load (
     pathHash TEXT PRIMARY KEY,
@@ -72,6 +82,7 @@ CREATE TABLE dcprod_deferred_index (
     tableName TEXT NOT NULL,
     definition TEXT NOT NULL
 );
+-- dcprod: end
 
 CREATE TABLE dcprod_schema (version INTEGER NOT NULL);
 INSERT INTO dcprod_schema (version) VALUES (1);
