@@ -329,6 +329,33 @@ extension ProductionRun {
     }
 }
 
+extension ProductionRun {
+    @Test(arguments: engines)
+    func aSplitCatalogAnswersTheSeedQueryOverEveryFilter(_ engine: String) throws {
+        let work = try Workspace()
+        let catalog = try Self.catalogConfig(engine)
+        _ = try prepare(work, eventsPerJob: 8, frames: 12, defects: 0, catalog: catalog.lines + "\nDBSPLIT filter\nDBCONNECTIONS 3")
+        #expect(try DCProd.run(["submit", "processCcd"], in: work.url).status == 0)
+        #expect(try DCProd.run(["verify", "processCcd"], in: work.url).status == 0)
+        #expect(try DCProd.run(["load", "--init"] + catalog.arguments, in: work.url).status == 0)
+        let load = try DCProd.run(["load", "processCcd"] + catalog.arguments, in: work.url)
+        #expect(load.status == 0 && load.stdout.contains("24 files loaded"), "\(load.stdout)\(load.stderr)")
+        let perFilter = try DCProd.run(["sql", "--csv", "SELECT filterId, COUNT(*) FROM Source GROUP BY filterId ORDER BY filterId"] + catalog.arguments, in: work.url)
+        #expect(perFilter.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: ",").first ?? "" } == ["1", "2", "3"], "\(perFilter.stdout)\(perFilter.stderr)")
+        let seed = try DCProd.run(["sql", "SELECT ra, decl, ravar, declvar, psfFlux, psfFluxSigma, modelFlux, modelFluxSigma, filterId FROM DeepSource WHERE ra > 6.27664 AND ra < 6.50324 AND decl > -0.21301 AND decl < 0.00335 LIMIT 100000"] + catalog.arguments, in: work.url)
+        #expect(seed.status == 0 && seed.stdout.contains("(0 rows)"), "\(seed.stdout)\(seed.stderr)")
+        if engine == "sqlite" {
+            let data = work.url.appendingPathComponent("lsstprod-data/DC_2013")
+            for filter in ["g", "r", "i"] { #expect(FileManager.default.fileExists(atPath: data.appendingPathComponent("catalog_\(filter).sqlite").path)) }
+        } else {
+            let name = catalog.lines.split(separator: " ").last!
+            for suffix in ["_g", "_r", "_i", ""] {
+                _ = try DCProd.run(["sql", "--write", "DROP DATABASE IF EXISTS \(name)\(suffix)"] + catalog.arguments, in: work.url)
+            }
+        }
+    }
+}
+
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
