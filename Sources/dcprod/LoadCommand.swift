@@ -68,13 +68,15 @@ struct Load: ParsableCommand {
                     }
                 }
                 let files = try production.store.resultFiles(step: step)
-                // The manager's own connection counts: at most DBCONNECTIONS in all.
-                let connections = max(1, production.config.dbConnections - 1)
+                // The manager's own connection counts: at most DBCONNECTIONS in all (with 1, it loads too).
+                let workers = production.config.dbConnections - 1
                 let defaultsFile = catalogOptions.defaultsFile
-                let summary = try CatalogLoader.loadInParallel(files, connections: connections, dialect: catalog.dialect,
-                                                               templates: templates, splits: splits) {
-                    try CatalogConnection.open(production, readOnly: false, defaultsFile: defaultsFile)
-                }
+                let summary = workers == 0
+                    ? try loader.load(files)
+                    : try CatalogLoader.loadInParallel(files, connections: workers, dialect: catalog.dialect,
+                                                       templates: templates, splits: splits) {
+                        try CatalogConnection.open(production, readOnly: false, defaultsFile: defaultsFile)
+                    }
                 try production.store.recordLoad(rejections: summary.rejected.map { ($0.path, $0.line, $0.message) },
                                                 loaded: summary.loadedPaths)
                 let line = "load \(step.rawValue) into \(catalog.location): " + summary.line.dropFirst("load: ".count)
