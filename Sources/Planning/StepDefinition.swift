@@ -68,32 +68,67 @@ public struct StepDefinition: Sendable {
         (command.map { $0.render(variables) }, outputs.map { $0.render(variables) })
     }
 
-    /// This definition with every word that does not depend on `perEvent` variables rendered once
-    /// from `shared`: planning a million events then renders only the words that change.
+    /// This definition specialised for one step and filter: words that do not depend on `perEvent`
+    /// variables are rendered once from `shared`; words that are plain substitutions of per-event
+    /// variables (checked by rendering them twice with Mustache) become string concatenations;
+    /// anything else (sections, lambdas) is rendered by Mustache for each event.
     public func specialized(shared: [String: String], perEvent: [String]) throws -> Specialized {
         var used: Set<String> = []
-        func probe(_ template: MustacheTemplate) throws -> Specialized.Word {
-            var base = shared
-            for name in perEvent { base[name] = "\u{1}a" }
-            let first = template.render(base)
-            var varying = false
+        func probe(_ template: MustacheTemplate) -> Specialized.Word {
+            var marked = shared, other = shared
             for name in perEvent {
-                var changed = base
-                changed[name] = "\u{1}b"
-                if template.render(changed) != first {
-                    used.insert(name)
-                    varying = true
-                }
+                marked[name] = "\u{1}\(name)\u{2}"
+                other[name] = "\u{3}\(name).\(name.count)\u{3}"
             }
-            return varying ? .template(template) : .constant(first)
+            let text = template.render(marked)
+            let parts = Specialized.Part.parse(text, variables: Set(perEvent))
+            let variables = parts.compactMap { if case .variable(let name) = $0 { name } else { nil } }
+            used.formUnion(variables)
+            if variables.isEmpty, template.render(other) == text { return .constant(text) }
+            // A substitution only if Mustache agrees with it on other values too.
+            if Specialized.Part.join(parts, other) == template.render(other) { return .substitution(parts) }
+            used.formUnion(perEvent)
+            return .template(template)
         }
-        let command = try command.map(probe), outputs = try outputs.map(probe)
+        let command = command.map(probe), outputs = outputs.map(probe)
         return Specialized(shared: shared, command: command, outputs: outputs, variables: used)
     }
 
     public struct Specialized: Sendable {
+        public enum Part: Sendable, Equatable {
+            case literal(String)
+            case variable(String)
+
+            /// Cuts a rendering made with `\u{1}name\u{2}` markers into literals and variables.
+            static func parse(_ text: String, variables: Set<String>) -> [Part] {
+                var parts: [Part] = []
+                var rest = Substring(text)
+                while let open = rest.firstIndex(of: "\u{1}"), let close = rest[open...].firstIndex(of: "\u{2}") {
+                    let name = String(rest[rest.index(after: open)..<close])
+                    guard variables.contains(name) else { break }
+                    if open > rest.startIndex { parts.append(.literal(String(rest[..<open]))) }
+                    parts.append(.variable(name))
+                    rest = rest[rest.index(after: close)...]
+                }
+                if !rest.isEmpty { parts.append(.literal(String(rest))) }
+                return parts
+            }
+
+            static func join(_ parts: [Part], _ values: [String: String]) -> String {
+                var out = ""
+                for part in parts {
+                    switch part {
+                    case .literal(let text): out += text
+                    case .variable(let name): out += values[name] ?? ""
+                    }
+                }
+                return out
+            }
+        }
+
         public enum Word: Sendable {
             case constant(String)
+            case substitution([Part])
             case template(MustacheTemplate)
         }
 
@@ -105,11 +140,11 @@ public struct StepDefinition: Sendable {
 
         /// The argument vector and expected outputs of one event with these per-event variables.
         public func render(_ perEvent: [String: String]) -> (command: [String], outputs: [String]) {
-            let context = shared.merging(perEvent) { $1 }
             func render(_ word: Word) -> String {
                 switch word {
                 case .constant(let text): text
-                case .template(let template): template.render(context)
+                case .substitution(let parts): Part.join(parts, perEvent)
+                case .template(let template): template.render(shared.merging(perEvent) { $1 })
                 }
             }
             return (command.map(render), outputs.map(render))
