@@ -326,9 +326,13 @@ EOF
 # ---------------------------------------------------------------------------------------------
 # Start
 
+# logs_tail DIR : the last lines of each daemon's log (or of its output, when it has no log file:
+# in the foreground the Slurm daemons write both, munged -F only its output).
 logs_tail() {
-    local dir="$1" f
-    for f in "$dir"/log/*.log "$dir"/log/*.out; do
+    local dir="$1" name f
+    for name in db-user munged slurmdbd sacctmgr slurmctld slurmd; do
+        f="$dir/log/$name.log"
+        [ -s "$f" ] || f="$dir/log/$name.out"
         [ -s "$f" ] || continue
         say "last lines of $f:"
         tail -n 15 "$f" | sed 's/^/    /' >&2
@@ -486,19 +490,24 @@ smoke_test() {
 }
 
 start_cluster() {
-    local dir="$1" started=$SECONDS
-    mkdir -p "$dir"
-    dir="$(cd "$dir" && pwd)"
-    local host
+    local dir started=$SECONDS host
+    dir=$(realpath -m -- "$1")
     host=$(hostname -s)
 
-    # The longest unix socket under DIR: slurmd's step sockets SPOOL/HOST_JOB.STEP[.COMP].
-    local longest="$dir/spool/${host}_4294967295.4294967295.4294967295"
-    if [ "${#longest}" -gt "$SOCKET_MAX" ] || [ "${#dir}" -gt 80 ]; then
-        say "directory path too long for the unix sockets under it (at most 80 bytes and" \
-            "${#longest} > $SOCKET_MAX for $longest): $dir"
+    # Unix sockets under DIR: slurmd's step sockets SPOOL/HOST_JOBID.STEPID (the longest), the
+    # MariaDB socket (scripts/mariadb-test-server.sh takes at most 90 bytes for DIR/mariadb) and
+    # munged's socket.
+    local longest="$dir/spool/${host}_4294967295.4294967295"
+    if [ "${#longest}" -gt "$SOCKET_MAX" ] || [ "${#dir}" -gt 82 ]; then
+        say "directory path too long for the unix sockets under it: $dir (${#dir} bytes; a step" \
+            "socket would be $longest, ${#longest} bytes, at most $SOCKET_MAX)"
         return 1
     fi
+    if [ "$(id -u)" -ne 0 ]; then
+        say "needs root: slurmd starts the jobs as their users (SlurmUser=root)"
+        return 1
+    fi
+    mkdir -p "$dir"
     local name
     for name in $DAEMONS_STOP_ORDER; do
         if daemon_pid "$dir" "$name" >/dev/null; then
@@ -527,6 +536,8 @@ start_cluster() {
     fi
 
     mkdir -p "$dir/log" "$dir/run" "$dir/state" "$dir/spool"
+    # Interrupted, start leaves nothing running either.
+    trap 'fail "$dir" "interrupted"' INT TERM HUP
 
     # The private MariaDB (installs mariadb-server if missing) and slurmdbd's user in it.
     "$HERE/scripts/mariadb-test-server.sh" start "$dir/mariadb" || fail "$dir" "the private MariaDB did not start"
@@ -587,7 +598,8 @@ case "$1" in
         ;;
     stop)
         [ -d "$2" ] || exit 0
-        stop_all "$(cd "$2" && pwd)"
+        # The same absolute path as start's (symbolic links resolved): the daemons' marker.
+        stop_all "$(realpath -- "$2")"
         ;;
     *)
         usage

@@ -134,12 +134,17 @@ public struct Planner {
                     try db.execute(sql: "INSERT INTO job (name, step, filter, manifest, events, createdAt) VALUES (?, ?, ?, ?, ?, ?)",
                                    arguments: [job.name, step.rawValue, filter.rawValue, job.manifest, job.ids.count, now])
                     let jobId = db.lastInsertedRowID
-                    let insert = try db.cachedStatement(sql: "INSERT INTO job_event (jobId, position, eventId) VALUES (?, ?, ?)")
-                    let update = try db.cachedStatement(sql: "UPDATE event SET jobId = ?, state = 'planned' WHERE id = ?")
-                    for (position, id) in job.ids.enumerated() {
-                        try insert.execute(arguments: [jobId, position, id])
-                        try update.execute(arguments: [jobId, id])
+                    // One multi-row INSERT and one UPDATE per job: planning a million events is then
+                    // thousands of statements, not millions.
+                    for start in stride(from: 0, to: job.ids.count, by: 300) {
+                        let chunk = job.ids[start..<min(start + 300, job.ids.count)]
+                        let insert = try db.cachedStatement(sql: "INSERT INTO job_event (jobId, position, eventId) VALUES "
+                            + Array(repeating: "(?, ?, ?)", count: chunk.count).joined(separator: ", "))
+                        try insert.execute(arguments: StatementArguments(chunk.enumerated().flatMap { [jobId, Int64(start + $0.offset), $0.element] }))
                     }
+                    try db.execute(sql: """
+                        UPDATE event SET jobId = ?, state = 'planned' WHERE id IN (SELECT eventId FROM job_event WHERE jobId = ?)
+                        """, arguments: [jobId, jobId])
                 }
             }
             pending.removeAll(keepingCapacity: true)
