@@ -7,8 +7,9 @@ import Production
 func batchSystem(for production: Production) throws -> any BatchSystem {
     switch production.config.backend {
     case .local: return LocalBatch()
-    case .slurm, .sge:
-        throw ValidationError("BACKEND \(production.config.backend.rawValue) is not available in this dcprod yet; use BACKEND local")
+    case .slurm: return SlurmBatch()
+    case .sge:
+        throw ValidationError("BACKEND sge is not available in this dcprod yet; use BACKEND local or slurm")
     }
 }
 
