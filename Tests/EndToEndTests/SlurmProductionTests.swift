@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+
+/// The production of the local-backend tests, on the single-node Slurm that Tests/run starts.
+@Suite(.serialized) struct SlurmProduction {
+    static var slurmStarted: Bool { ProcessInfo.processInfo.environment["DCPROD_TEST_SLURM"] != nil }
+    static var inCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    @Test(.enabled(if: slurmStarted || inCI, "no test Slurm cluster (Tests/run starts one)"))
+    func aProductionRunsOnSlurmAndGivesTheSameReport() throws {
+        try #require(Self.slurmStarted, "the test Slurm cluster of Tests/run did not start (DCPROD_TEST_SLURM is not set)")
+        let work = try Workspace()
+        let region = ProductionRun.region
+        try work.write(work.seedConfig + """
+
+            REGION \(region)
+            FILTERS g r i
+            EVENTSPERJOB processCcd 3
+            BACKEND slurm
+            QUEUE test
+            MEMORY processCcd 300M
+            WALLTIME processCcd 00:10:00
+            MAXRUNNING 4
+            """, to: "fichconfig.txt")
+        #expect(try DCProd.run(["prepare", "fichconfig.txt"], in: work.url).status == 0)
+        let input = "\(work.url.path)/lsstprod-data/DC_2013/input"
+        #expect(try DCProd.run(["pipe", "simulate", "--frames", "30", "--seed", "7", "--defects", "0.2", "--size", "1024x744",
+                                "--pixel-scale", "0.8", "--filters", "gri", "--region", region, input], in: work.url).status == 0)
+        #expect(try DCProd.run(["inventory"], in: work.url).status == 0)
+        #expect(try DCProd.run(["plan", "processCcd"], in: work.url).status == 0)
+        let script = try String(contentsOfFile: "\(work.url.path)/lsstprod/DC_2013/steps/processCcd/r/jobs/processCcd-r-000001.slurm.sh", encoding: .utf8)
+        #expect(script.contains("#SBATCH --mem=300M") && script.contains("#SBATCH --partition=test"))
+
+        let submit = try DCProd.run(["submit", "processCcd"], in: work.url)
+        #expect(submit.status == 0, "\(submit.stderr)")
+        #expect(submit.stdout.contains("(slurm)"), "\(submit.stdout)")
+        let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
+        #expect(verify.status == 1, "\(verify.stdout)\(verify.stderr)")
+
+        // The same accounting of defects as on the local backend.
+        let truth = try String(contentsOfFile: "\(input)/truth.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        for filter in ["g", "r", "i"] {
+            let mine = truth.filter { $0[4] == filter }
+            let report = try JSONDecoder().decode(ProductionRun.Report.self, from: Data(contentsOf: work.url
+                .appendingPathComponent("lsstprod/DC_2013/reports/processCcd-\(filter).json")))
+            #expect(report.count("ok") == mine.filter { $0[5] == "none" }.count, "filter \(filter)")
+            #expect(report.count("missing-files") == mine.filter { $0[5] == "missing-file" }.count, "filter \(filter)")
+            #expect(report.count("astrometry") == mine.filter { $0[5] == "broken-wcs" }.count, "filter \(filter)")
+            #expect(report.count("matches") == mine.filter { $0[5] == "few-stars" }.count, "filter \(filter)")
+            #expect(report.notRun == 0 && report.crashed == 0, "filter \(filter)")
+        }
+        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        #expect(jobs.stdout.contains("slurm") && jobs.stdout.contains("COMPLETED"), "\(jobs.stdout)")
+    }
+}
