@@ -26,12 +26,30 @@ public struct BatchStatus: Sendable, Equatable {
     public var rawState: String
     public var exitCode: Int32?
     public var signal: Int32?
+    /// What the batch system's accounting says of a finished job, where it says it.
+    public var accounting: Accounting?
 
-    public init(state: BatchState, rawState: String, exitCode: Int32? = nil, signal: Int32? = nil) {
+    public init(state: BatchState, rawState: String, exitCode: Int32? = nil, signal: Int32? = nil, accounting: Accounting? = nil) {
         self.state = state
         self.rawState = rawState
         self.exitCode = exitCode
         self.signal = signal
+        self.accounting = accounting
+    }
+}
+
+/// A finished job's accounting, as the batch system words it (e.g. sacct's `00:01:02`, `51200K`).
+public struct Accounting: Sendable, Equatable {
+    public var node: String?
+    public var elapsed: String?
+    public var cpuTime: String?
+    public var maxRSS: String?
+
+    public init(node: String? = nil, elapsed: String? = nil, cpuTime: String? = nil, maxRSS: String? = nil) {
+        self.node = node
+        self.elapsed = elapsed
+        self.cpuTime = cpuTime
+        self.maxRSS = maxRSS
     }
 }
 

@@ -36,7 +36,7 @@ public struct SlurmBatch: BatchSystem {
         }
         let finished = backendIds.filter { out[$0] == nil || out[$0]!.state.isFinished }
         guard !finished.isEmpty else { return out }
-        let accounting = try Command.run("sacct", ["--noheader", "--parsable2", "--format=JobID,State,ExitCode",
+        let accounting = try Command.run("sacct", ["--noheader", "--parsable2", "--format=\(Self.accountingFields)",
                                                    "--jobs=\(finished.joined(separator: ","))"])
         for (id, status) in Self.parseAccounting(accounting) { out[id] = status }
         return out
@@ -58,15 +58,38 @@ public struct SlurmBatch: BatchSystem {
         return found
     }
 
-    /// The job lines of `sacct --parsable2 --format=JobID,State,ExitCode` (steps such as `123.batch` skipped).
+    static let accountingFields = "JobID,State,ExitCode,NodeList,Elapsed,TotalCPU,MaxRSS"
+
+    /// `sacct --parsable2 --format=JobID,State,ExitCode,NodeList,Elapsed,TotalCPU,MaxRSS`: the state
+    /// from each job's line, its MaxRSS from its steps' lines (`123.batch`); pending array lines skipped.
     static func parseAccounting(_ text: String) -> [String: BatchStatus] {
         var out: [String: BatchStatus] = [:]
+        var stepRSS: [String: String] = [:]
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count >= 3, !fields[0].contains("."), !fields[0].contains("[") else { continue }
-            out[fields[0]] = status(state: fields[1], exitCode: fields[2])
+            guard fields.count >= 3, !fields[0].contains("[") else { continue }
+            func field(_ k: Int) -> String? { fields.count > k && !fields[k].isEmpty ? fields[k] : nil }
+            if let dot = fields[0].firstIndex(of: ".") {
+                let job = String(fields[0][..<dot])
+                if let rss = field(6), kibibytes(rss) > kibibytes(stepRSS[job] ?? "0") { stepRSS[job] = rss }
+                continue
+            }
+            var status = status(state: fields[1], exitCode: fields[2])
+            status.accounting = Accounting(node: field(3), elapsed: field(4), cpuTime: field(5), maxRSS: field(6))
+            out[fields[0]] = status
+        }
+        for (id, rss) in stepRSS where out[id] != nil && out[id]!.accounting?.maxRSS == nil {
+            out[id]!.accounting?.maxRSS = rss
         }
         return out
+    }
+
+    /// A sacct size such as `812K`, `51M`, `2G` in KiB, for comparing.
+    static func kibibytes(_ text: String) -> Double {
+        let units: [Character: Double] = ["K": 1, "M": 1024, "G": 1024 * 1024, "T": 1024 * 1024 * 1024]
+        guard let last = text.last else { return 0 }
+        if let unit = units[last] { return (Double(text.dropLast()) ?? 0) * unit }
+        return (Double(text) ?? 0) / 1024
     }
 
     /// Slurm's states mapped onto dcprod's; the raw state is kept. `ExitCode` is `status:signal`.

@@ -113,9 +113,13 @@ public struct Submitter {
                 // Finished, or gone: the outcome file says whether the runner completed.
                 let ended = OutcomeEnd.read(attempt.outcomes)
                 let state = status?.state == .cancelled ? BatchState.cancelled : ended.state
-                try db.execute(sql: "UPDATE attempt SET state = ?, rawState = ?, endedAt = ?, exitCode = ?, signal = ? WHERE id = ?",
-                               arguments: [state.rawValue, status?.rawState ?? "gone", Self.now(), status?.exitCode ?? ended.exit,
-                                           status?.signal, attempt.id])
+                let accounting = status?.accounting
+                try db.execute(sql: """
+                    UPDATE attempt SET state = ?, rawState = ?, endedAt = ?, exitCode = ?, signal = ?,
+                    node = ?, elapsed = ?, cpuTime = ?, maxRSS = ? WHERE id = ?
+                    """, arguments: [state.rawValue, status?.rawState ?? "gone", Self.now(), status?.exitCode ?? ended.exit,
+                                     status?.signal, accounting?.node, accounting?.elapsed, accounting?.cpuTime,
+                                     accounting?.maxRSS, attempt.id])
                 summary.finished += 1
                 if state != .done { summary.failed += 1 }
                 changed = true

@@ -138,6 +138,14 @@ public final class StateStore: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v4: accounting of attempts") { db in
+            try db.execute(sql: """
+                ALTER TABLE attempt ADD COLUMN node TEXT;
+                ALTER TABLE attempt ADD COLUMN elapsed TEXT;
+                ALTER TABLE attempt ADD COLUMN cpuTime TEXT;
+                ALTER TABLE attempt ADD COLUMN maxRSS TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -56,12 +56,14 @@ extension StateStore {
     public func attempts() throws -> [AttemptSummary] {
         try pool.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT j.name, a.number, a.backend, a.backendId, a.state, a.rawState, a.host, a.submittedAt, a.endedAt, a.exitCode, a.signal
+                SELECT j.name, a.number, a.backend, a.backendId, a.state, a.rawState, a.host, a.submittedAt, a.endedAt, a.exitCode, a.signal,
+                       a.node, a.elapsed, a.cpuTime, a.maxRSS
                 FROM attempt a JOIN job j ON j.id = a.jobId ORDER BY j.step, j.filter, j.name, a.number
                 """).map {
                 AttemptSummary(job: $0["name"], number: $0["number"], backend: $0["backend"], backendId: $0["backendId"],
                                state: $0["state"], rawState: $0["rawState"], host: $0["host"], submittedAt: $0["submittedAt"],
-                               endedAt: $0["endedAt"], exitCode: $0["exitCode"], signal: $0["signal"])
+                               endedAt: $0["endedAt"], exitCode: $0["exitCode"], signal: $0["signal"],
+                               node: $0["node"], elapsed: $0["elapsed"], cpuTime: $0["cpuTime"], maxRSS: $0["maxRSS"])
             }
         }
     }
@@ -90,4 +92,9 @@ public struct AttemptSummary: Codable, Sendable {
     public var endedAt: String?
     public var exitCode: Int?
     public var signal: Int?
+    /// The batch system's accounting of the attempt, where it keeps one.
+    public var node: String?
+    public var elapsed: String?
+    public var cpuTime: String?
+    public var maxRSS: String?
 }

@@ -31,10 +31,11 @@ struct Status: ParsableCommand {
             if jobs {
                 let rows = try production.store.attempts()
                 print(rows.isEmpty ? "No job has been submitted." : "")
-                var table = [["job", "attempt", "backend", "id", "state", "raw state", "host", "ended", "exit"]]
+                var table = [["job", "attempt", "backend", "id", "state", "raw state", "node", "elapsed", "cpu", "maxrss", "ended", "exit"]]
                 for a in rows {
-                    table.append([a.job, String(a.number), a.backend, a.backendId ?? "-", a.state, a.rawState ?? "-", a.host ?? "-",
-                                  a.endedAt ?? "-", a.signal.map { "signal \($0)" } ?? a.exitCode.map(String.init) ?? "-"])
+                    table.append([a.job, String(a.number), a.backend, a.backendId ?? "-", a.state, a.rawState ?? "-",
+                                  a.node ?? a.host ?? "-", a.elapsed ?? "-", a.cpuTime ?? "-", a.maxRSS ?? "-", a.endedAt ?? "-",
+                                  a.signal.map { "signal \($0)" } ?? a.exitCode.map(String.init) ?? "-"])
                 }
                 if !rows.isEmpty { StatusText.table(table).forEach { print($0) } }
             }

@@ -6,8 +6,9 @@ import Testing
 @Suite struct SlurmAnswers {
     @Test func accountingLinesMapOntoDcprodStates() {
         let sacct = """
-            12|COMPLETED|0:0
-            12.batch|COMPLETED|0:0
+            12|COMPLETED|0:0|vm|00:00:03|00:02.514|
+            12.batch|COMPLETED|0:0|vm|00:00:03|00:02.514|51200K
+            12.extern|COMPLETED|0:0|vm|00:00:03|00:00:00|812K
             13|FAILED|1:0
             13.batch|FAILED|1:0
             14|FAILED|0:9
@@ -20,12 +21,13 @@ import Testing
             """
         let states = SlurmBatch.parseAccounting(sacct)
         #expect(states.keys.sorted() == ["12", "13", "14", "15", "16", "17", "18"])
-        #expect(states["12"] == BatchStatus(state: .done, rawState: "COMPLETED", exitCode: 0))
-        #expect(states["13"] == BatchStatus(state: .failed, rawState: "FAILED", exitCode: 1))
-        #expect(states["14"] == BatchStatus(state: .failed, rawState: "FAILED", exitCode: 0, signal: 9))
+        #expect(states["12"] == BatchStatus(state: .done, rawState: "COMPLETED", exitCode: 0,
+                                            accounting: Accounting(node: "vm", elapsed: "00:00:03", cpuTime: "00:02.514", maxRSS: "51200K")))
+        #expect(states["13"]?.state == .failed && states["13"]?.exitCode == 1)
+        #expect(states["14"]?.state == .failed && states["14"]?.exitCode == 0 && states["14"]?.signal == 9)
         #expect(states["15"]?.state == .failed && states["15"]?.rawState == "OUT_OF_MEMORY")
         #expect(states["16"]?.state == .failed)
-        #expect(states["17"] == BatchStatus(state: .cancelled, rawState: "CANCELLED by 0", exitCode: 0, signal: 15))
+        #expect(states["17"]?.state == .cancelled && states["17"]?.rawState == "CANCELLED by 0" && states["17"]?.signal == 15)
         #expect(states["18"]?.state == .failed && states["18"]?.rawState == "NODE_FAIL")
     }
 

@@ -52,5 +52,8 @@ import Testing
         }
         let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
         #expect(jobs.stdout.contains("slurm") && jobs.stdout.contains("COMPLETED"), "\(jobs.stdout)")
+        // sacct's accounting of each attempt: elapsed time and MaxRSS.
+        let row = try #require(jobs.stdout.split(separator: "\n").first { $0.hasPrefix("processCcd-r-000001") })
+        #expect(row.contains("00:00:") && row.split(separator: " ").contains { $0.hasSuffix("K") || $0.hasSuffix("M") }, "\(row)")
     }
 }
