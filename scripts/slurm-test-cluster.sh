@@ -7,6 +7,8 @@
 #                                             waits until the node is idle, runs a smoke test (a
 #                                             batch job and a 3-task array, checked with sacct)
 #                                             and writes DIR/env.
+#   scripts/slurm-test-cluster.sh stop-controller DIR / start-controller DIR
+#                                             stops or restarts slurmctld alone (a batch system that is down)
 #   scripts/slurm-test-cluster.sh stop DIR    cancels the jobs left, stops slurmd, slurmctld,
 #                                             slurmdbd and munged by their recorded pids, then the
 #                                             MariaDB server.
@@ -38,7 +40,7 @@ STOP_TIMEOUT=30    # seconds between SIGTERM and SIGKILL
 SOCKET_MAX=107     # bytes in a unix socket path (sun_path is 108 with the NUL)
 
 say() { echo "$PROG: $*" >&2; }
-usage() { echo "usage: $0 start|stop DIR" >&2; exit 2; }
+usage() { echo "usage: $0 start|stop|stop-controller|start-controller DIR" >&2; exit 2; }
 
 # ---------------------------------------------------------------------------------------------
 # Processes
@@ -586,6 +588,7 @@ start_cluster() {
     {
         echo "# Written by scripts/slurm-test-cluster.sh; source it."
         printf 'export SLURM_CONF=%q\n' "$dir/slurm.conf"
+        printf 'export DCPROD_TEST_SLURM_DIR=%q\n' "$dir"
         echo "export DCPROD_TEST_SLURM=1"
     } >"$dir/env"
     say "cluster $CLUSTER ready in $dir after $((SECONDS - started))s; $dir/env written"
@@ -600,6 +603,17 @@ case "$1" in
         [ -d "$2" ] || exit 0
         # The same absolute path as start's (symbolic links resolved): the daemons' marker.
         stop_all "$(realpath -- "$2")"
+        ;;
+    stop-controller)
+        # For the tests of a batch system that is down: slurmctld alone stops.
+        stop_daemon "$(realpath -- "$2")" slurmctld
+        ;;
+    start-controller)
+        dir="$(realpath -- "$2")"
+        daemon_pid "$dir" slurmctld >/dev/null && { say "slurmctld already runs for $dir"; exit 0; }
+        launch "$dir" slurmctld slurmctld -D -f "$dir/slurm.conf"
+        wait_idle "$dir" "$(hostname -s)"
+        say "slurmctld running again for $dir"
         ;;
     *)
         usage
