@@ -111,4 +111,51 @@ import Testing
         let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
         #expect(verify.status == 0 && verify.stdout.contains("ok: 4 - 100.0 %"), "\(verify.stdout)")
     }
+
+    @Test(.enabled(if: slurmStarted || inCI, "no test Slurm cluster (Tests/run starts one)"))
+    func aManagerKilledMidSubmissionAdoptsItsSlurmJobs() throws {
+        try #require(Self.slurmStarted, "the test Slurm cluster of Tests/run did not start (DCPROD_TEST_SLURM is not set)")
+        let work = try Workspace()
+        try work.write(work.seedConfig + """
+
+            REGION \(ProductionRun.region)
+            FILTERS g r
+            EVENTSPERJOB processCcd 1
+            BACKEND slurm
+            QUEUE test
+            MEMORY processCcd 300M
+            MAXRUNNING 6
+            """, to: "fichconfig.txt")
+        #expect(try DCProd.run(["prepare", "fichconfig.txt"], in: work.url).status == 0)
+        let input = "\(work.url.path)/lsstprod-data/DC_2013/input"
+        #expect(try DCProd.run(["pipe", "simulate", "--frames", "16", "--filters", "gr", "--size", "1024x744", "--pixel-scale", "0.8",
+                                "--region", ProductionRun.region, input], in: work.url).status == 0)
+        #expect(try DCProd.run(["inventory"], in: work.url).status == 0)
+        #expect(try DCProd.run(["plan", "processCcd"], in: work.url).status == 0)
+
+        let manager = Process()
+        manager.executableURL = DCProd.executable
+        manager.arguments = ["submit", "processCcd"]
+        manager.currentDirectoryURL = work.url
+        manager.standardOutput = FileHandle.nullDevice
+        manager.standardError = FileHandle.nullDevice
+        try manager.run()
+        let outcomes = ["g", "r"].map { work.url.appendingPathComponent("lsstprod/DC_2013/steps/processCcd/\($0)/outcomes") }
+        func files() -> [URL] {
+            outcomes.flatMap { (try? FileManager.default.contentsOfDirectory(at: $0, includingPropertiesForKeys: nil)) ?? [] }
+        }
+        let deadline = Date().addingTimeInterval(120)
+        while files().isEmpty && manager.isRunning && Date() < deadline { usleep(20_000) }
+        kill(manager.processIdentifier, SIGKILL)
+        manager.waitUntilExit()
+
+        let rerun = try DCProd.run(["submit", "processCcd"], in: work.url)
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
+        #expect(verify.status == 0 && verify.stdout.components(separatedBy: "ok: 8 - 100.0 %").count == 3, "\(verify.stdout)")
+        // Sixteen jobs, each submitted once: one attempt, one outcome file.
+        #expect(files().count == 16 && files().allSatisfy { $0.lastPathComponent.hasSuffix(".a1.jsonl") }, "\(files().map(\.lastPathComponent))")
+        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        #expect(jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-") }.count == 16, "\(jobs.stdout)")
+    }
 }
