@@ -58,8 +58,14 @@ public struct Accounting: Sendable, Equatable {
 public protocol BatchSystem: Sendable {
     var name: String { get }
     /// Submits the jobs; returns each one's backend id by token. Throws if the batch system
-    /// refused them, in which case none of them is submitted.
-    func submit(_ jobs: [BatchJob]) throws -> [String: String]
+    /// refused them, in which case none of them is submitted. A backend that `throttles` runs at
+    /// most `throttle` of them at once itself (e.g. a job array's `%M`).
+    func submit(_ jobs: [BatchJob], throttle: Int) throws -> [String: String]
+    /// True when the batch system holds queued jobs and enforces the running limit itself, so
+    /// that every pending job can be handed over at once (up to `capacity`).
+    var throttles: Bool { get }
+    /// How many more jobs the batch system accepts now.
+    func capacity() throws -> Int
     /// The states of these jobs, by backend id; a job the system no longer knows is absent.
     func status(_ backendIds: [String]) throws -> [String: BatchStatus]
     func cancel(_ backendIds: [String]) throws

@@ -9,7 +9,11 @@ public struct LocalBatch: BatchSystem {
 
     public init() {}
 
-    public func submit(_ jobs: [BatchJob]) throws -> [String: String] {
+    /// This machine is the scheduler: the submitter starts jobs as slots free up.
+    public var throttles: Bool { false }
+    public func capacity() throws -> Int { Int.max }
+
+    public func submit(_ jobs: [BatchJob], throttle: Int) throws -> [String: String] {
         var ids: [String: String] = [:]
         for job in jobs {
             let output = open(job.output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)

@@ -5,29 +5,79 @@ import Foundation
 /// `sacct` per status poll, whatever the number of jobs.
 public struct SlurmBatch: BatchSystem {
     public var name: String { "slurm" }
+    public var throttles: Bool { true }
 
-    public init() {}
+    /// The production's `templates/`, for the array task wrapper `batch/slurm-array.sh`.
+    public let templates: URL
+    private let limits = ClusterLimits()
 
-    public func submit(_ jobs: [BatchJob]) throws -> [String: String] {
+    public init(templates: URL) {
+        self.templates = templates
+    }
+
+    /// The jobs of one step and filter go out as job arrays — one `sbatch --array=0-N%M` per
+    /// MaxArraySize jobs — each task running one job's own script (`batch/slurm-array.sh` reads the
+    /// task's line of a list file written beside the jobs). The array's directives are those of
+    /// the jobs' scripts; its comment names the list, where a restarted manager finds the tokens.
+    public func submit(_ jobs: [BatchJob], throttle: Int) throws -> [String: String] {
+        let wrapper = templates.appendingPathComponent("batch/slurm-array.sh").path
+        guard FileManager.default.fileExists(atPath: wrapper) else {
+            throw BatchError(command: "sbatch", message: "no array task wrapper \(wrapper)")
+        }
+        let maxArray = try limits.get().maxArraySize
         var ids: [String: String] = [:]
-        for job in jobs {
-            let output = try Command.run("sbatch", [
-                "--parsable", "--job-name=\(job.name)", "--comment=\(job.token)", "--output=\(job.output)",
-                "--export=ALL,DCPROD_ATTEMPT=\(job.attempt),DCPROD_TOKEN=\(job.token)", job.script,
-            ])
-            // `--parsable` prints "ID" or "ID;CLUSTER".
-            guard let id = output.split(separator: "\n").first?.split(separator: ";").first, Int(id) != nil else {
-                throw BatchError(command: "sbatch \(job.script)", message: "unexpected answer '\(output.prefix(200))'")
+        let groups = Dictionary(grouping: jobs) { URL(fileURLWithPath: $0.script).deletingLastPathComponent().path }
+        // MAXRUNNING is shared among the arrays handed over together.
+        let arrays = groups.values.map { ($0.count + maxArray - 1) / maxArray }.reduce(0, +)
+        let perArray = max(1, throttle / max(1, arrays))
+        for directory in groups.keys.sorted() {
+            let group = groups[directory]!
+            for start in stride(from: 0, to: group.count, by: maxArray) {
+                let chunk = Array(group[start..<min(start + maxArray, group.count)])
+                let list = URL(fileURLWithPath: directory).appendingPathComponent("array-\(chunk[0].token).list")
+                let lines = chunk.map { "\($0.script)|\($0.attempt)|\($0.token)|\($0.output)" }.joined(separator: "\n") + "\n"
+                try Data(lines.utf8).write(to: list, options: .atomic)
+                let logs = URL(fileURLWithPath: chunk[0].output).deletingLastPathComponent().path
+                let arguments = ["--parsable", "--array=0-\(chunk.count - 1)" + (perArray < chunk.count ? "%\(perArray)" : ""),
+                                 "--job-name=\(Self.arrayName(chunk[0].name))", "--comment=dcprod-array:\(list.path)",
+                                 "--output=\(logs)/array-%A_%a.out"]
+                    + (try Self.directives(of: chunk[0].script)) + [wrapper, list.path]
+                let output = try Command.run("sbatch", arguments)
+                // `--parsable` prints "ID" or "ID;CLUSTER".
+                guard let id = output.split(separator: "\n").first?.split(separator: ";").first, Int(id) != nil else {
+                    throw BatchError(command: "sbatch --array", message: "unexpected answer '\(output.prefix(200))'")
+                }
+                for (index, job) in chunk.enumerated() { ids[job.token] = "\(id)_\(index)" }
             }
-            ids[job.token] = String(id)
         }
         return ids
     }
 
+    /// An array's name: its first job's name without the job number (`processCcd-r`).
+    static func arrayName(_ job: String) -> String {
+        job.split(separator: "-").dropLast().joined(separator: "-")
+    }
+
+    /// A job script's `#SBATCH` options, but its own name and output, as sbatch arguments.
+    static func directives(of script: String) throws -> [String] {
+        guard let text = try? String(contentsOfFile: script, encoding: .utf8) else {
+            throw BatchError(command: "sbatch", message: "cannot read \(script)")
+        }
+        return text.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("#SBATCH ") else { return nil }
+            let option = line.dropFirst("#SBATCH ".count).trimmingCharacters(in: .whitespaces)
+            return option.hasPrefix("--job-name") || option.hasPrefix("--output") || option.hasPrefix("-J ") || option.hasPrefix("-o ")
+                ? nil : option
+        }
+    }
+
+    public func capacity() throws -> Int { try limits.get().maxJobCount }
+
     public func status(_ backendIds: [String]) throws -> [String: BatchStatus] {
         guard !backendIds.isEmpty else { return [:] }
         var out: [String: BatchStatus] = [:]
-        let queue = try Command.run("squeue", ["--noheader", "--states=all", "--format=%i|%T", "--jobs=\(backendIds.joined(separator: ","))"],
+        let queue = try Command.run("squeue", ["--noheader", "--array", "--states=all", "--format=%i|%T",
+                                               "--jobs=\(backendIds.joined(separator: ","))"],
                                     acceptingFailure: { $0.contains("Invalid job id") })
         for line in queue.split(separator: "\n") {
             let fields = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
@@ -38,7 +88,16 @@ public struct SlurmBatch: BatchSystem {
         guard !finished.isEmpty else { return out }
         let accounting = try Command.run("sacct", ["--noheader", "--parsable2", "--format=\(Self.accountingFields)",
                                                    "--jobs=\(finished.joined(separator: ","))"])
-        for (id, status) in Self.parseAccounting(accounting) { out[id] = status }
+        let recorded = Self.parseAccounting(accounting)
+        for id in finished {
+            if let status = recorded[id] {
+                out[id] = status
+            } else if let queued = out[id] {
+                // Ended for squeue, not yet in the accounting: followed until slurmdbd has it (or squeue
+                // forgets the job, MinJobAge later), so that its accounting is kept.
+                out[id] = BatchStatus(state: .running, rawState: queued.rawState + " (awaiting accounting)")
+            }
+        }
         return out
     }
 
@@ -47,13 +106,20 @@ public struct SlurmBatch: BatchSystem {
         _ = try Command.run("scancel", backendIds)
     }
 
+    /// Tasks of live arrays, by the tokens in the list files their comments name.
     public func find(tokens: [String]) throws -> [String: String] {
         let wanted = Set(tokens)
         var found: [String: String] = [:]
-        let queue = try Command.run("squeue", ["--noheader", "--format=%i|%k"])
+        let queue = try Command.run("squeue", ["--noheader", "--array", "--format=%i|%k"])
         for line in queue.split(separator: "\n") {
             let fields = line.split(separator: "|", maxSplits: 1).map(String.init)
-            if fields.count == 2, wanted.contains(fields[1]) { found[fields[1]] = fields[0] }
+            guard fields.count == 2, fields[1].hasPrefix("dcprod-array:"),
+                  let underscore = fields[0].firstIndex(of: "_"), let index = Int(fields[0][fields[0].index(after: underscore)...]),
+                  let list = try? String(contentsOfFile: String(fields[1].dropFirst("dcprod-array:".count)), encoding: .utf8) else { continue }
+            let entries = list.split(separator: "\n")
+            guard index < entries.count else { continue }
+            let token = entries[index].split(separator: "|", omittingEmptySubsequences: false).dropFirst(2).first.map(String.init) ?? ""
+            if wanted.contains(token) { found[token] = fields[0] }
         }
         return found
     }
@@ -133,5 +199,26 @@ enum Command {
             throw BatchError(command: ([program] + arguments.prefix(3)).joined(separator: " "), message: first)
         }
         return String(decoding: output, as: UTF8.self)
+    }
+}
+
+/// MaxArraySize and MaxJobCount of the cluster, read once from `scontrol show config`, not assumed.
+final class ClusterLimits: @unchecked Sendable {
+    struct Values { var maxArraySize: Int; var maxJobCount: Int }
+    private let lock = NSLock()
+    private var values: Values?
+
+    func get() throws -> Values {
+        try lock.withLock {
+            if let values { return values }
+            let text = try Command.run("scontrol", ["show", "config"])
+            func value(_ key: String) -> Int? {
+                text.split(separator: "\n").first { $0.hasPrefix(key + " ") }
+                    .flatMap { $0.split(separator: "=").last }.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            }
+            let read = Values(maxArraySize: value("MaxArraySize") ?? 1001, maxJobCount: value("MaxJobCount") ?? 10000)
+            values = read
+            return read
+        }
     }
 }

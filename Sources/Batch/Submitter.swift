@@ -52,7 +52,9 @@ public struct Submitter {
         while true {
             let changed = try poll(&summary)
             let running = try activeCount()
-            let pending = try unsubmittedJobs(step: step, filters: filters, limit: max(0, limit - running))
+            // A backend that throttles itself gets every pending job, as far as it accepts them now.
+            let room = backend.throttles ? max(0, try backend.capacity() - running) : max(0, limit - running)
+            let pending = try unsubmittedJobs(step: step, filters: filters, limit: room)
             if !pending.isEmpty {
                 summary.submitted += try submit(pending)
             }
@@ -61,7 +63,7 @@ public struct Submitter {
             progress(summary)
             if !wait && summary.pending == 0 { break }
             if summary.running == 0 && summary.pending == 0 { break }
-            if !wait && pending.isEmpty && running >= limit { break }
+            if !wait && pending.isEmpty && (running >= limit || backend.throttles) { break }
             pause = (changed || !pending.isEmpty) ? interval : min(pause * 1.5, maximumInterval)
             Thread.sleep(forTimeInterval: pause)
         }
@@ -184,7 +186,7 @@ public struct Submitter {
         }
         let ids: [String: String]
         do {
-            ids = try backend.submit(batch.map(\.job))
+            ids = try backend.submit(batch.map(\.job), throttle: limit)
         } catch {
             // Refused: nothing may stay marked as submitted.
             try production.store.pool.write { db in

@@ -7,15 +7,17 @@ import Production
 func batchSystem(for production: Production) throws -> any BatchSystem {
     switch production.config.backend {
     case .local: return LocalBatch()
-    case .slurm: return SlurmBatch()
+    case .slurm: return SlurmBatch(templates: production.tree.templatesDirectory)
     case .sge:
         throw ValidationError("BACKEND sge is not available in this dcprod yet; use BACKEND local or slurm")
     }
 }
 
-/// Most jobs running at once: MAXRUNNING, or one per core for the local backend.
+/// Most jobs running at once: MAXRUNNING; without it, one per core for the local backend and no
+/// limit of dcprod's for a batch system.
 func runningLimit(for production: Production) -> Int {
-    production.config.maxRunning > 0 ? production.config.maxRunning : ProcessInfo.processInfo.activeProcessorCount
+    if production.config.maxRunning > 0 { return production.config.maxRunning }
+    return production.config.backend == .local ? ProcessInfo.processInfo.activeProcessorCount : 1_000_000
 }
 
 struct Submit: ParsableCommand {

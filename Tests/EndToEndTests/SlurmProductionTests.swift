@@ -52,6 +52,11 @@ import Testing
         }
         let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
         #expect(jobs.stdout.contains("slurm") && jobs.stdout.contains("COMPLETED"), "\(jobs.stdout)")
+        // One job array per filter, one task per job: three sbatch calls for the whole production.
+        let ids = jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-") }
+            .compactMap { $0.split(separator: " ").dropFirst(3).first }
+        #expect(!ids.isEmpty && ids.allSatisfy { $0.contains("_") }, "\(ids)")
+        #expect(Set(ids.map { $0.split(separator: "_")[0] }).count == 3, "\(ids)")
         // sacct's accounting of each attempt: node and elapsed time (MaxRSS too, when the job lived long
         // enough to be sampled).
         let row = try #require(jobs.stdout.split(separator: "\n").first { $0.hasPrefix("processCcd-r-000001") })
@@ -100,7 +105,7 @@ import Testing
         let down = try DCProd.run(["submit", "processCcd"], in: work.url)
         #expect(down.status != 0)
         let lines = down.stderr.split(separator: "\n")
-        #expect(lines.count == 1 && lines[0].contains("sbatch") && lines[0].contains("Unable to contact slurm controller"), "\(down.stderr)")
+        #expect(lines.count == 1 && lines[0].contains("Unable to contact slurm controller"), "\(down.stderr)")
         let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
         #expect(jobs.stdout.contains("No job has been submitted."), "nothing may be marked submitted: \(jobs.stdout)")
 
