@@ -9,6 +9,20 @@ public struct BatchJob: Sendable {
     public var token: String
     /// Where the batch system writes the job's standard output and error.
     public var output: String
+    /// Resources learnt from earlier attempts, overriding the script's directives (e.g. `600M`, `00:20:00`).
+    public var memory: String? = nil
+    public var walltime: String? = nil
+}
+
+/// Why the batch system, not the payload, ended a job: dcprod submits it again by itself, without
+/// counting against MAXRETRY, with more of what ran out.
+public enum Exhaustion: String, Sendable, Codable {
+    /// Killed over its memory limit: memory doubled, at most twice.
+    case memory
+    /// Killed at its walltime: walltime doubled, at most twice.
+    case time
+    /// A node failure, boot failure or preemption: the same again.
+    case node
 }
 
 /// dcprod's view of a job in a batch system.
@@ -28,6 +42,8 @@ public struct BatchStatus: Sendable, Equatable {
     public var signal: Int32?
     /// What the batch system's accounting says of a finished job, where it says it.
     public var accounting: Accounting?
+    /// Set when the batch system ended the job for want of a resource or a node.
+    public var exhausted: Exhaustion?
 
     public init(state: BatchState, rawState: String, exitCode: Int32? = nil, signal: Int32? = nil, accounting: Accounting? = nil) {
         self.state = state

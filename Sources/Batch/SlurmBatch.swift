@@ -26,12 +26,16 @@ public struct SlurmBatch: BatchSystem {
         }
         let maxArray = try limits.get().maxArraySize
         var ids: [String: String] = [:]
-        let groups = Dictionary(grouping: jobs) { URL(fileURLWithPath: $0.script).deletingLastPathComponent().path }
+        // One array per step and filter (the jobs' directory) and per learnt resources.
+        let groups = Dictionary(grouping: jobs) {
+            URL(fileURLWithPath: $0.script).deletingLastPathComponent().path + "|" + ($0.memory ?? "") + "|" + ($0.walltime ?? "")
+        }
         // MAXRUNNING is shared among the arrays handed over together.
         let arrays = groups.values.map { ($0.count + maxArray - 1) / maxArray }.reduce(0, +)
         let perArray = max(1, throttle / max(1, arrays))
-        for directory in groups.keys.sorted() {
-            let group = groups[directory]!
+        for key in groups.keys.sorted() {
+            let group = groups[key]!
+            let directory = URL(fileURLWithPath: group[0].script).deletingLastPathComponent().path
             for start in stride(from: 0, to: group.count, by: maxArray) {
                 let chunk = Array(group[start..<min(start + maxArray, group.count)])
                 let list = URL(fileURLWithPath: directory).appendingPathComponent("array-\(chunk[0].token).list")
@@ -41,7 +45,9 @@ public struct SlurmBatch: BatchSystem {
                 let arguments = ["--parsable", "--array=0-\(chunk.count - 1)" + (perArray < chunk.count ? "%\(perArray)" : ""),
                                  "--job-name=\(Self.arrayName(chunk[0].name))", "--comment=dcprod-array:\(list.path)",
                                  "--output=\(logs)/array-%A_%a.out"]
-                    + (try Self.directives(of: chunk[0].script)) + [wrapper, list.path]
+                    + (try Self.directives(of: chunk[0].script))
+                    + (chunk[0].memory.map { ["--mem=\($0)"] } ?? []) + (chunk[0].walltime.map { ["--time=\($0)"] } ?? [])
+                    + [wrapper, list.path]
                 let output = try Command.run("sbatch", arguments)
                 // `--parsable` prints "ID" or "ID;CLUSTER".
                 guard let id = output.split(separator: "\n").first?.split(separator: ";").first, Int(id) != nil else {
@@ -124,13 +130,14 @@ public struct SlurmBatch: BatchSystem {
         return found
     }
 
-    static let accountingFields = "JobID,State,ExitCode,NodeList,Elapsed,TotalCPU,MaxRSS"
+    static let accountingFields = "JobID,State,ExitCode,NodeList,Elapsed,TotalCPU,MaxRSS,ReqMem"
 
     /// `sacct --parsable2 --format=JobID,State,ExitCode,NodeList,Elapsed,TotalCPU,MaxRSS`: the state
     /// from each job's line, its MaxRSS from its steps' lines (`123.batch`); pending array lines skipped.
     static func parseAccounting(_ text: String) -> [String: BatchStatus] {
         var out: [String: BatchStatus] = [:]
         var stepRSS: [String: String] = [:]
+        var requestedMemory: [String: String] = [:]
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
             guard fields.count >= 3, !fields[0].contains("[") else { continue }
@@ -143,11 +150,29 @@ public struct SlurmBatch: BatchSystem {
             var status = status(state: fields[1], exitCode: fields[2])
             status.accounting = Accounting(node: field(3), elapsed: field(4), cpuTime: field(5), maxRSS: field(6))
             out[fields[0]] = status
+            requestedMemory[fields[0]] = field(7)
         }
         for (id, rss) in stepRSS where out[id] != nil && out[id]!.accounting?.maxRSS == nil {
             out[id]!.accounting?.maxRSS = rss
         }
+        for id in out.keys { out[id]!.exhausted = exhaustion(out[id]!, requested: requestedMemory[id]) }
         return out
+    }
+
+    /// OUT_OF_MEMORY (cgroups), or FAILED by SIGKILL with MaxRSS at the request (OverMemoryKill, where
+    /// sacct says FAILED 0:9): memory. TIMEOUT: time. NODE_FAIL, BOOT_FAIL, PREEMPTED: node.
+    static func exhaustion(_ status: BatchStatus, requested: String?) -> Exhaustion? {
+        let word = status.rawState.split(separator: " ").first.map(String.init) ?? status.rawState
+        switch word {
+        case "OUT_OF_MEMORY": return .memory
+        case "TIMEOUT": return .time
+        case "NODE_FAIL", "BOOT_FAIL", "PREEMPTED": return .node
+        case "FAILED":
+            guard status.signal == 9, let rss = status.accounting?.maxRSS, let requested,
+                  kibibytes(rss) >= 0.9 * kibibytes(requested.trimmingCharacters(in: CharacterSet(charactersIn: "nc"))) else { return nil }
+            return .memory
+        default: return nil
+        }
     }
 
     /// A sacct size such as `812K`, `51M`, `2G` in KiB, for comparing.

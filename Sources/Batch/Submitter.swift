@@ -14,10 +14,12 @@ public struct Submitter {
         public var failed = 0
         public var running = 0
         public var pending = 0
+        /// Attempts the batch system ended for want of memory, time or a node, submitted again.
+        public var requeued = 0
 
         public var line: String {
             "submit: \(submitted) jobs submitted, \(adopted) adopted after a restart, \(finished) finished (\(failed) failed), "
-                + "\(running) running, \(pending) waiting"
+                + "\(running) running, \(pending) waiting" + (requeued > 0 ? ", \(requeued) submitted again with more resources" : "")
         }
     }
 
@@ -112,16 +114,24 @@ public struct Submitter {
                     }
                     continue
                 }
-                // Finished, or gone: the outcome file says whether the runner completed.
+                // Finished, or gone: the outcome file says whether the runner completed — unless the batch
+                // system ended it for want of memory, time or a node, and it may be submitted again.
                 let ended = OutcomeEnd.read(attempt.outcomes)
-                let state = status?.state == .cancelled ? BatchState.cancelled : ended.state
+                var state = status?.state == .cancelled ? BatchState.cancelled : ended.state
+                var exhausted: Exhaustion?
+                if let reason = status?.exhausted, ended.state != .done,
+                   try Self.requeues(db, jobOf: attempt.id, reason: reason) < Self.maximumRequeues[reason]! {
+                    exhausted = reason
+                    summary.requeued += 1
+                }
+                if exhausted != nil { state = .failed }
                 let accounting = status?.accounting
                 try db.execute(sql: """
                     UPDATE attempt SET state = ?, rawState = ?, endedAt = ?, exitCode = ?, signal = ?,
-                    node = ?, elapsed = ?, cpuTime = ?, maxRSS = ? WHERE id = ?
-                    """, arguments: [state.rawValue, status?.rawState ?? "gone", Self.now(), status?.exitCode ?? ended.exit,
-                                     status?.signal, accounting?.node, accounting?.elapsed, accounting?.cpuTime,
-                                     accounting?.maxRSS, attempt.id])
+                    node = ?, elapsed = ?, cpuTime = ?, maxRSS = ?, exhausted = ? WHERE id = ?
+                    """, arguments: [exhausted == nil ? state.rawValue : "requeued", status?.rawState ?? "gone", Self.now(),
+                                     status?.exitCode ?? ended.exit, status?.signal, accounting?.node, accounting?.elapsed,
+                                     accounting?.cpuTime, accounting?.maxRSS, exhausted?.rawValue, attempt.id])
                 summary.finished += 1
                 if state != .done { summary.failed += 1 }
                 changed = true
@@ -141,7 +151,7 @@ public struct Submitter {
         return try production.store.pool.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT j.id, j.name, j.manifest FROM job j
-                WHERE j.step = ? AND j.filter IN (\(Self.list(filters))) AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.jobId = j.id)
+                WHERE j.step = ? AND j.filter IN (\(Self.list(filters))) AND \(Self.awaitingSubmission)
                 ORDER BY j.id LIMIT ?
                 """, arguments: [step.rawValue, limit]).map { PendingJob(id: $0["id"], name: $0["name"], manifest: $0["manifest"]) }
         }
@@ -151,7 +161,7 @@ public struct Submitter {
         try production.store.pool.read { db in
             try Int.fetchOne(db, sql: """
                 SELECT COUNT(*) FROM job j WHERE j.step = ? AND j.filter IN (\(Self.list(filters)))
-                AND NOT EXISTS (SELECT 1 FROM attempt a WHERE a.jobId = j.id)
+                AND \(Self.awaitingSubmission)
                 """, arguments: [step.rawValue]) ?? 0
         }
     }
@@ -169,6 +179,19 @@ public struct Submitter {
         try production.store.pool.write { db in
             for job in pending {
                 let number = (try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(number), 0) FROM attempt WHERE jobId = ?", arguments: [job.id]) ?? 0) + 1
+                // What the previous attempt ran out of, doubled (resource learning).
+                let previous = try Row.fetchOne(db, sql: """
+                    SELECT a.memory, a.walltime, a.exhausted, j.step FROM attempt a JOIN job j ON j.id = a.jobId
+                    WHERE a.jobId = ? ORDER BY a.number DESC LIMIT 1
+                    """, arguments: [job.id])
+                var memory: String? = previous?["memory"], walltime: String? = previous?["walltime"]
+                if let previous, let step = Step(rawValue: previous["step"]) {
+                    switch Exhaustion(rawValue: previous["exhausted"] ?? "") {
+                    case .memory: memory = Self.doubled(memory ?? production.config.memory[step] ?? "2G")
+                    case .time: walltime = Self.doubled(walltime ?? production.config.walltime[step] ?? "01:00:00")
+                    default: break
+                    }
+                }
                 let manifest = URL(fileURLWithPath: job.manifest)
                 let directory = manifest.deletingLastPathComponent()
                 let step = directory.deletingLastPathComponent()
@@ -177,11 +200,12 @@ public struct Submitter {
                 let log = step.appendingPathComponent("logs/\(job.name).a\(number).log").path
                 let output = step.appendingPathComponent("logs/\(job.name).a\(number).out").path
                 try db.execute(sql: """
-                    INSERT INTO attempt (jobId, number, backend, token, state, submittedAt, outcomes, log)
-                    VALUES (?, ?, ?, ?, 'submitting', ?, ?, ?)
-                    """, arguments: [job.id, number, backendName, token, Self.now(), outcomes, log])
+                    INSERT INTO attempt (jobId, number, backend, token, state, submittedAt, outcomes, log, memory, walltime)
+                    VALUES (?, ?, ?, ?, 'submitting', ?, ?, ?, ?, ?)
+                    """, arguments: [job.id, number, backendName, token, Self.now(), outcomes, log, memory, walltime])
                 let script = directory.appendingPathComponent("\(job.name).\(backendName).sh").path
-                batch.append((db.lastInsertedRowID, BatchJob(name: job.name, script: script, attempt: number, token: token, output: output)))
+                batch.append((db.lastInsertedRowID, BatchJob(name: job.name, script: script, attempt: number, token: token, output: output,
+                                                             memory: memory, walltime: walltime)))
             }
         }
         let ids: [String: String]
@@ -225,6 +249,39 @@ public struct Submitter {
                 AttemptRow(id: $0["id"], token: $0["token"], backendId: $0["backendId"], state: $0["state"], outcomes: $0["outcomes"])
             }
         }
+    }
+
+    /// A job never submitted, or whose latest attempt was ended by the batch system for want of resources.
+    static let awaitingSubmission = """
+        COALESCE((SELECT a.state FROM attempt a WHERE a.jobId = j.id ORDER BY a.number DESC LIMIT 1), 'none') IN ('none', 'requeued')
+        """
+
+    /// Submissions again by dcprod itself, per reason: memory and time doubled at most twice.
+    static let maximumRequeues: [Exhaustion: Int] = [.memory: 2, .time: 2, .node: 3]
+
+    static func requeues(_ db: Database, jobOf attemptId: Int64, reason: Exhaustion) throws -> Int {
+        try Int.fetchOne(db, sql: """
+            SELECT COUNT(*) FROM attempt WHERE exhausted = ? AND jobId = (SELECT jobId FROM attempt WHERE id = ?)
+            """, arguments: [reason.rawValue, attemptId]) ?? 0
+    }
+
+    /// Twice a Slurm-style size (`300M` → `600M`) or time (`04:00:00` → `08:00:00`, `1-00:00:00` → `2-00:00:00`).
+    static func doubled(_ value: String) -> String {
+        if let unit = value.last, "KMGT".contains(unit), let number = Double(value.dropLast()) {
+            return String(Int((number * 2).rounded(.up))) + String(unit)
+        }
+        if let number = Int(value) { return String(number * 2) }
+        var days = 0, clock = Substring(value)
+        if let dash = value.firstIndex(of: "-") {
+            days = Int(value[..<dash]) ?? 0
+            clock = value[value.index(after: dash)...]
+        }
+        let parts = clock.split(separator: ":").compactMap { Int($0) }
+        guard parts.count == 3 else { return value }
+        let seconds = 2 * (((days * 24 + parts[0]) * 60 + parts[1]) * 60 + parts[2])
+        let (d, h, m, s) = (seconds / 86400, seconds / 3600 % 24, seconds / 60 % 60, seconds % 60)
+        let time = String(format: "%02d:%02d:%02d", h, m, s)
+        return d > 0 ? "\(d)-\(time)" : time
     }
 
     static func list(_ filters: [Filter]) -> String { filters.map { "'\($0.rawValue)'" }.joined(separator: ",") }

@@ -146,6 +146,15 @@ public final class StateStore: Sendable {
                 ALTER TABLE attempt ADD COLUMN maxRSS TEXT;
                 """)
         }
+        migrator.registerMigration("v5: learnt resources of attempts") { db in
+            try db.execute(sql: """
+                ALTER TABLE attempt ADD COLUMN memory TEXT;
+                ALTER TABLE attempt ADD COLUMN walltime TEXT;
+                -- memory, time or node: the batch system ended the attempt, and dcprod submitted the
+                -- job again by itself (state 'requeued'; verify never reads such an attempt).
+                ALTER TABLE attempt ADD COLUMN exhausted TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -17,6 +17,9 @@ public struct VerificationReport: Sendable {
     public var classes: FailureClasses
     public var retry: [String]
     public var another: [Message]
+    /// Job attempts the batch system ended for want of memory, time or a node, which dcprod
+    /// submitted again with more (resource learning), by reason.
+    public var requeued: [String: Int] = [:]
 
     public func count(_ name: String) -> Int { counts[name] ?? 0 }
 
@@ -37,6 +40,10 @@ public struct VerificationReport: Sendable {
         lines.append("Crashed: \(crashed)")
         if inProgress > 0 { lines.append("In progress: \(inProgress)") }
         lines.append("To resubmit: \(retry.count)")
+        if !requeued.isEmpty {
+            lines.append("Jobs submitted again by dcprod: memory doubled \(requeued["memory"] ?? 0), "
+                + "walltime doubled \(requeued["time"] ?? 0), node lost \(requeued["node"] ?? 0)")
+        }
         if !another.isEmpty {
             lines.append("Another problem, first messages:")
             lines += another.map { "  \($0.event): \($0.message)" }
@@ -61,11 +68,12 @@ public struct VerificationReport: Sendable {
             var notRun: Int, crashed: Int, inProgress: Int
             var retry: [String]
             var anotherProblem: [Message]
+            var requeued: [String: Int]
         }
         let document = Document(
             step: step.rawValue, filter: filter.rawValue, events: total, processed: processed,
             classes: classes.classes.map { Line(name: $0.name, label: $0.label, count: count($0.name), percent: Self.percent(count($0.name), of: total)) },
-            notRun: notRun, crashed: crashed, inProgress: inProgress, retry: retry, anotherProblem: another)
+            notRun: notRun, crashed: crashed, inProgress: inProgress, retry: retry, anotherProblem: another, requeued: requeued)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(document)) ?? Data()

@@ -125,8 +125,15 @@ public struct Verifier {
                 SELECT key FROM event WHERE step = ? AND filter = ? AND state IN ('failed', 'not-run')
                 AND class IN (\(retryable.map { _ in "?" }.joined(separator: ","))) AND attempts <= ? ORDER BY key
                 """, arguments: StatementArguments([step.rawValue, filter.rawValue] + retryable + [String(maxRetry)]))
+            var requeued: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT a.exhausted, COUNT(*) AS n FROM attempt a JOIN job j ON j.id = a.jobId
+                WHERE j.step = ? AND j.filter = ? AND a.state = 'requeued' GROUP BY a.exhausted
+                """, arguments: [step.rawValue, filter.rawValue]) {
+                requeued[row["exhausted"] ?? "?"] = row["n"]
+            }
             return VerificationReport(step: step, filter: filter, total: total, counts: counts, inProgress: inProgress,
-                                      classes: classes, retry: retry, another: another)
+                                      classes: classes, retry: retry, another: another, requeued: requeued)
         }
     }
 }

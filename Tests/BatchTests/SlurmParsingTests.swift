@@ -54,3 +54,34 @@ import Testing
         #expect(throws: Never.self) { _ = try Command.run("ls", ["/nonexistent-dcprod-directory"], acceptingFailure: { $0.contains("No such") }) }
     }
 }
+
+@Suite struct ResourceLearning {
+    @Test func memoryAndWalltimeAreDoubled() {
+        #expect(Submitter.doubled("300M") == "600M")
+        #expect(Submitter.doubled("4G") == "8G")
+        #expect(Submitter.doubled("1.5G") == "3G")
+        #expect(Submitter.doubled("04:00:00") == "08:00:00")
+        #expect(Submitter.doubled("16:30:00") == "1-09:00:00")
+        #expect(Submitter.doubled("1-12:00:00") == "3-00:00:00")
+    }
+
+    @Test func slurmSaysWhatRanOut() {
+        let sacct = """
+            21|OUT_OF_MEMORY|0:125|vm|00:00:02|00:01.000||300M
+            22|FAILED|0:9|vm|00:00:02|00:01.000||300M
+            22.batch|CANCELLED by 0|0:9|vm|00:00:02|00:01.000|412000K|
+            23|FAILED|0:9|vm|00:00:02|00:01.000||300M
+            23.batch|CANCELLED by 0|0:9|vm|00:00:02|00:01.000|20000K|
+            24|TIMEOUT|0:0|vm|00:10:00|00:09.000||300M
+            25|NODE_FAIL|0:0|vm|00:00:01|00:00.000||300M
+            26|FAILED|1:0|vm|00:00:01|00:00.000||300M
+            """
+        let states = SlurmBatch.parseAccounting(sacct)
+        #expect(states["21"]?.exhausted == .memory)
+        #expect(states["22"]?.exhausted == .memory, "killed by signal 9 at its memory: OverMemoryKill")
+        #expect(states["23"]?.exhausted == nil, "killed by signal 9 far below its memory: not for memory")
+        #expect(states["24"]?.exhausted == .time)
+        #expect(states["25"]?.exhausted == .node)
+        #expect(states["26"]?.exhausted == nil)
+    }
+}

@@ -163,4 +163,43 @@ import Testing
         let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
         #expect(jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-") }.count == 16, "\(jobs.stdout)")
     }
+
+    /// Resource learning: a payload that allocates past its job's memory is killed by Slurm
+    /// (OverMemoryKill on the test cluster), and dcprod submits the job again with the memory doubled.
+    @Test(.enabled(if: slurmStarted || inCI, "no test Slurm cluster (Tests/run starts one)"))
+    func aJobKilledOverItsMemoryIsSubmittedAgainWithTwiceTheMemory() throws {
+        try #require(Self.slurmStarted, "the test Slurm cluster of Tests/run did not start (DCPROD_TEST_SLURM is not set)")
+        let work = try Workspace()
+        try work.write(work.seedConfig + """
+
+            REGION \(ProductionRun.region)
+            FILTERS r
+            EVENTSPERJOB processCcd 1
+            BACKEND slurm
+            QUEUE test
+            MEMORY processCcd 300M
+            """, to: "fichconfig.txt")
+        #expect(try DCProd.run(["prepare", "fichconfig.txt"], in: work.url).status == 0)
+        let input = "\(work.url.path)/lsstprod-data/DC_2013/input"
+        #expect(try DCProd.run(["pipe", "simulate", "--frames", "2", "--filters", "r", "--size", "128x93", "--pixel-scale", "0.8",
+                                "--region", ProductionRun.region, input], in: work.url).status == 0)
+        #expect(try DCProd.run(["inventory"], in: work.url).status == 0)
+        // The payload: 400 MB, held long enough to be sampled, in the production's own step template.
+        let payload = work.url.appendingPathComponent("allocate.py")
+        try Data("import time\nblock = bytearray(400 * 1024 * 1024)\nfor i in range(0, len(block), 4096): block[i] = 1\ntime.sleep(4)\n".utf8).write(to: payload)
+        try Data("rules reference\ntimeout 120\ncommand python3 \(payload.path)\n".utf8)
+            .write(to: work.url.appendingPathComponent("lsstprod/DC_2013/templates/steps/processCcd.step"))
+        #expect(try DCProd.run(["plan", "processCcd"], in: work.url).status == 0)
+
+        let submit = try DCProd.run(["submit", "processCcd"], in: work.url)
+        #expect(submit.status == 0, "\(submit.stderr)")
+        #expect(submit.stdout.contains("2 submitted again with more resources"), "\(submit.stdout)")
+        let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
+        #expect(verify.status == 0 && verify.stdout.contains("ok: 2 - 100.0 %"), "\(verify.stdout)")
+        #expect(verify.stdout.contains("Jobs submitted again by dcprod: memory doubled 2, walltime doubled 0, node lost 0"), "\(verify.stdout)")
+        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        let rows = jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-r-") }
+        #expect(rows.count == 4 && rows.filter { $0.contains(" requeued ") }.count == 2 && rows.filter { $0.contains(" done ") }.count == 2,
+                "\(jobs.stdout)")
+    }
 }
