@@ -72,6 +72,17 @@ public struct Submitter {
         return summary
     }
 
+    /// One poll of the batch system for the production's active attempts (what `dcprod status` shows
+    /// first): intents adopted, finished jobs recorded, nothing submitted.
+    @discardableResult
+    public func refresh() throws -> Summary {
+        var summary = Summary()
+        summary.adopted = try adoptIntents()
+        _ = try poll(&summary)
+        summary.running = try activeCount()
+        return summary
+    }
+
     /// Attempts recorded as intents: adopted if the batch system has them (by token), finished if
     /// their outcome file shows they ran, and otherwise forgotten so that the job is submitted again.
     func adoptIntents() throws -> Int {

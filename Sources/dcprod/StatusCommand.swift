@@ -1,4 +1,5 @@
 import ArgumentParser
+import Batch
 import Foundation
 import Production
 
@@ -20,6 +21,8 @@ struct Status: ParsableCommand {
     func run() throws {
         try reporting {
             let production = try options.open()
+            // One squeue and one sacct (or a look at the local processes) for every active job first.
+            try Submitter(production: production, backend: try batchSystem(for: production), limit: runningLimit(for: production)).refresh()
             let status = try production.store.status(production: production.config.dcName, tree: production.tree.root.path)
             if json {
                 let encoder = JSONEncoder()

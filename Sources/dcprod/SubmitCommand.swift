@@ -24,13 +24,18 @@ struct Submit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Submit a step's planned jobs to the batch system of BACKEND and follow them.",
         discussion: """
-            The local backend runs MAXRUNNING jobs at a time (default: one per core) and waits for them.
+            The local backend runs MAXRUNNING jobs at a time (default: one per core) and waits for them; a batch
+            system gets every job at once (job arrays, MAXRUNNING as their throttle) and `submit` returns, unless
+            --wait. `dcprod status` follows the jobs afterwards.
             A submit that is killed can be run again: it adopts the jobs that were started, records those
             that finished, and never runs a job twice.
             """)
 
     @OptionGroup var options: ProductionOptions
     @OptionGroup var target: StepOptions
+
+    @Flag(help: "Follow the jobs until none is queued or running (always so with BACKEND local).")
+    var wait = false
 
     func run() throws {
         try reporting {
@@ -39,7 +44,8 @@ struct Submit: ParsableCommand {
             let filters = target.filters(of: production)
             var bar = ProgressBar(label: "submit", unit: "jobs")
             let start = Date()
-            let summary = try submitter.submit(step: target.step, filters: filters, wait: true) { s in
+            let following = wait || production.config.backend == .local
+            let summary = try submitter.submit(step: target.step, filters: filters, wait: following) { s in
                 let total = s.finished + s.running + s.pending
                 bar.update(done: s.finished, total: max(total, 1), elapsed: Date().timeIntervalSince(start))
             }

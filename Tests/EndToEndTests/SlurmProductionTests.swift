@@ -31,7 +31,7 @@ import Testing
         let script = try String(contentsOfFile: "\(work.url.path)/lsstprod/DC_2013/steps/processCcd/r/jobs/processCcd-r-000001.slurm.sh", encoding: .utf8)
         #expect(script.contains("#SBATCH --mem=300M") && script.contains("#SBATCH --partition=test"))
 
-        let submit = try DCProd.run(["submit", "processCcd"], in: work.url)
+        let submit = try DCProd.run(["submit", "processCcd", "--wait"], in: work.url)
         #expect(submit.status == 0, "\(submit.stderr)")
         #expect(submit.stdout.contains("(slurm)"), "\(submit.stdout)")
         let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
@@ -102,7 +102,7 @@ import Testing
         try Self.cluster("stop-controller")
         var restarted = false
         defer { if !restarted { try? Self.cluster("start-controller") } }
-        let down = try DCProd.run(["submit", "processCcd"], in: work.url)
+        let down = try DCProd.run(["submit", "processCcd", "--wait"], in: work.url)
         #expect(down.status != 0)
         let lines = down.stderr.split(separator: "\n")
         #expect(lines.count == 1 && lines[0].contains("Unable to contact slurm controller"), "\(down.stderr)")
@@ -111,8 +111,18 @@ import Testing
 
         try Self.cluster("start-controller")
         restarted = true
+        // Without --wait, submit hands the jobs over and returns; status follows them (one squeue, one sacct).
         let again = try DCProd.run(["submit", "processCcd"], in: work.url)
         #expect(again.status == 0, "\(again.stderr)")
+        struct Jobs: Decodable { struct Count: Decodable { var state: String; var count: Int }; var jobs: [Count] }
+        var states: [String] = []
+        let deadline = Date().addingTimeInterval(90)
+        repeat {
+            usleep(500_000)
+            let status = try DCProd.run(["status", "--json"], in: work.url)
+            states = try JSONDecoder().decode(Jobs.self, from: Data(status.stdout.utf8)).jobs.map(\.state)
+        } while states != ["done"] && Date() < deadline
+        #expect(states == ["done"], "\(states)")
         let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
         #expect(verify.status == 0 && verify.stdout.contains("ok: 4 - 100.0 %"), "\(verify.stdout)")
     }
@@ -140,7 +150,7 @@ import Testing
 
         let manager = Process()
         manager.executableURL = DCProd.executable
-        manager.arguments = ["submit", "processCcd"]
+        manager.arguments = ["submit", "processCcd", "--wait"]
         manager.currentDirectoryURL = work.url
         manager.standardOutput = FileHandle.nullDevice
         manager.standardError = FileHandle.nullDevice
@@ -154,7 +164,7 @@ import Testing
         kill(manager.processIdentifier, SIGKILL)
         manager.waitUntilExit()
 
-        let rerun = try DCProd.run(["submit", "processCcd"], in: work.url)
+        let rerun = try DCProd.run(["submit", "processCcd", "--wait"], in: work.url)
         #expect(rerun.status == 0, "\(rerun.stderr)")
         let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
         #expect(verify.status == 0 && verify.stdout.components(separatedBy: "ok: 8 - 100.0 %").count == 3, "\(verify.stdout)")
@@ -191,7 +201,7 @@ import Testing
             .write(to: work.url.appendingPathComponent("lsstprod/DC_2013/templates/steps/processCcd.step"))
         #expect(try DCProd.run(["plan", "processCcd"], in: work.url).status == 0)
 
-        let submit = try DCProd.run(["submit", "processCcd"], in: work.url)
+        let submit = try DCProd.run(["submit", "processCcd", "--wait"], in: work.url)
         #expect(submit.status == 0, "\(submit.stderr)")
         #expect(submit.stdout.contains("2 submitted again with more resources"), "\(submit.stdout)")
         let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
