@@ -6,28 +6,38 @@ import Testing
     static var slurmStarted: Bool { ProcessInfo.processInfo.environment["DCPROD_TEST_SLURM"] != nil }
     static var inCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
 
-    @Test(.enabled(if: slurmStarted || inCI, "no test Slurm cluster (Tests/run starts one)"))
-    func aProductionRunsOnSlurmAndGivesTheSameReport() throws {
+    /// A production on the test Slurm, prepared, simulated and inventoried (and planned unless told
+    /// not to): its input directory.
+    func prepare(_ work: Workspace, filters: String, eventsPerJob: Int, frames: Int, defects: Double = 0,
+                 size: String = "1024x744", extra: String = "", plan: Bool = true) throws -> String {
         try #require(Self.slurmStarted, "the test Slurm cluster of Tests/run did not start (DCPROD_TEST_SLURM is not set)")
-        let work = try Workspace()
-        let region = ProductionRun.region
         try work.write(work.seedConfig + """
 
-            REGION \(region)
-            FILTERS g r i
-            EVENTSPERJOB processCcd 3
+            REGION \(ProductionRun.region)
+            FILTERS \(filters)
+            EVENTSPERJOB processCcd \(eventsPerJob)
             BACKEND slurm
             QUEUE test
             MEMORY processCcd 300M
-            WALLTIME processCcd 00:10:00
-            MAXRUNNING 4
+            \(extra)
             """, to: "fichconfig.txt")
-        #expect(try DCProd.run(["prepare", "fichconfig.txt"], in: work.url).status == 0)
+        try #require(try DCProd.run(["prepare", "fichconfig.txt"], in: work.url).status == 0)
         let input = "\(work.url.path)/lsstprod-data/DC_2013/input"
-        #expect(try DCProd.run(["pipe", "simulate", "--frames", "30", "--seed", "7", "--defects", "0.2", "--size", "1024x744",
-                                "--pixel-scale", "0.8", "--filters", "gri", "--region", region, input], in: work.url).status == 0)
-        #expect(try DCProd.run(["inventory"], in: work.url).status == 0)
-        #expect(try DCProd.run(["plan", "processCcd"], in: work.url).status == 0)
+        let simulated = try DCProd.run(["pipe", "simulate", "--frames", String(frames), "--seed", "7", "--defects", String(defects),
+                                        "--filters", filters.replacingOccurrences(of: " ", with: ""), "--size", size,
+                                        "--pixel-scale", "0.8", "--region", ProductionRun.region, input], in: work.url)
+        try #require(simulated.status == 0, "\(simulated.stderr)")
+        try #require(try DCProd.run(["inventory"], in: work.url).status == 0)
+        if plan { try #require(try DCProd.run(["plan", "processCcd"], in: work.url).status == 0) }
+        return input
+    }
+
+
+    @Test(.enabled(if: slurmStarted || inCI, "no test Slurm cluster (Tests/run starts one)"))
+    func aProductionRunsOnSlurmAndGivesTheSameReport() throws {
+        let work = try Workspace()
+        let input = try prepare(work, filters: "g r i", eventsPerJob: 3, frames: 30, defects: 0.2,
+                                extra: "WALLTIME processCcd 00:10:00\nMAXRUNNING 4")
         let script = try String(contentsOfFile: "\(work.url.path)/lsstprod/DC_2013/steps/processCcd/r/jobs/processCcd-r-000001.slurm.sh", encoding: .utf8)
         #expect(script.contains("#SBATCH --mem=300M") && script.contains("#SBATCH --partition=test"))
 
@@ -81,23 +91,8 @@ import Testing
 
     @Test(.enabled(if: slurmStarted || inCI, "no test Slurm cluster (Tests/run starts one)"))
     func aControllerThatIsDownChangesNothingAndTheNextRunCarriesOn() throws {
-        try #require(Self.slurmStarted, "the test Slurm cluster of Tests/run did not start (DCPROD_TEST_SLURM is not set)")
         let work = try Workspace()
-        try work.write(work.seedConfig + """
-
-            REGION \(ProductionRun.region)
-            FILTERS r
-            EVENTSPERJOB processCcd 2
-            BACKEND slurm
-            QUEUE test
-            MEMORY processCcd 300M
-            """, to: "fichconfig.txt")
-        #expect(try DCProd.run(["prepare", "fichconfig.txt"], in: work.url).status == 0)
-        let input = "\(work.url.path)/lsstprod-data/DC_2013/input"
-        #expect(try DCProd.run(["pipe", "simulate", "--frames", "4", "--filters", "r", "--size", "1024x744", "--pixel-scale", "0.8",
-                                "--region", ProductionRun.region, input], in: work.url).status == 0)
-        #expect(try DCProd.run(["inventory"], in: work.url).status == 0)
-        #expect(try DCProd.run(["plan", "processCcd"], in: work.url).status == 0)
+        _ = try prepare(work, filters: "r", eventsPerJob: 2, frames: 4)
 
         try Self.cluster("stop-controller")
         var restarted = false
@@ -129,24 +124,8 @@ import Testing
 
     @Test(.enabled(if: slurmStarted || inCI, "no test Slurm cluster (Tests/run starts one)"))
     func aManagerKilledMidSubmissionAdoptsItsSlurmJobs() throws {
-        try #require(Self.slurmStarted, "the test Slurm cluster of Tests/run did not start (DCPROD_TEST_SLURM is not set)")
         let work = try Workspace()
-        try work.write(work.seedConfig + """
-
-            REGION \(ProductionRun.region)
-            FILTERS g r
-            EVENTSPERJOB processCcd 1
-            BACKEND slurm
-            QUEUE test
-            MEMORY processCcd 300M
-            MAXRUNNING 6
-            """, to: "fichconfig.txt")
-        #expect(try DCProd.run(["prepare", "fichconfig.txt"], in: work.url).status == 0)
-        let input = "\(work.url.path)/lsstprod-data/DC_2013/input"
-        #expect(try DCProd.run(["pipe", "simulate", "--frames", "16", "--filters", "gr", "--size", "1024x744", "--pixel-scale", "0.8",
-                                "--region", ProductionRun.region, input], in: work.url).status == 0)
-        #expect(try DCProd.run(["inventory"], in: work.url).status == 0)
-        #expect(try DCProd.run(["plan", "processCcd"], in: work.url).status == 0)
+        _ = try prepare(work, filters: "g r", eventsPerJob: 1, frames: 16, extra: "MAXRUNNING 6")
 
         let manager = Process()
         manager.executableURL = DCProd.executable
@@ -178,22 +157,8 @@ import Testing
     /// (OverMemoryKill on the test cluster), and dcprod submits the job again with the memory doubled.
     @Test(.enabled(if: slurmStarted || inCI, "no test Slurm cluster (Tests/run starts one)"))
     func aJobKilledOverItsMemoryIsSubmittedAgainWithTwiceTheMemory() throws {
-        try #require(Self.slurmStarted, "the test Slurm cluster of Tests/run did not start (DCPROD_TEST_SLURM is not set)")
         let work = try Workspace()
-        try work.write(work.seedConfig + """
-
-            REGION \(ProductionRun.region)
-            FILTERS r
-            EVENTSPERJOB processCcd 1
-            BACKEND slurm
-            QUEUE test
-            MEMORY processCcd 300M
-            """, to: "fichconfig.txt")
-        #expect(try DCProd.run(["prepare", "fichconfig.txt"], in: work.url).status == 0)
-        let input = "\(work.url.path)/lsstprod-data/DC_2013/input"
-        #expect(try DCProd.run(["pipe", "simulate", "--frames", "2", "--filters", "r", "--size", "128x93", "--pixel-scale", "0.8",
-                                "--region", ProductionRun.region, input], in: work.url).status == 0)
-        #expect(try DCProd.run(["inventory"], in: work.url).status == 0)
+        _ = try prepare(work, filters: "r", eventsPerJob: 1, frames: 2, size: "128x93", plan: false)
         // The payload: 400 MB, held long enough to be sampled, in the production's own step template.
         let payload = work.url.appendingPathComponent("allocate.py")
         try Data("import time\nblock = bytearray(400 * 1024 * 1024)\nfor i in range(0, len(block), 4096): block[i] = 1\ntime.sleep(4)\n".utf8).write(to: payload)
