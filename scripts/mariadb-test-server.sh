@@ -20,6 +20,7 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$HERE/scripts/ports.sh"
 PROG="mariadb-test-server"
 TEST_USER="dcprod_test"
 START_TIMEOUT=30   # seconds until the socket answers
@@ -71,25 +72,6 @@ stop_server() {
     rm -f "$dir/mariadbd.pid.manager"
 }
 
-# port_free PORT : true when nothing listens on 127.0.0.1:PORT and it can be bound.
-port_free() {
-    local port="$1"
-    # Something listening answers a connect (also a server bound to 0.0.0.0).
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        return 1
-    fi
-    if command -v python3 >/dev/null 2>&1; then
-        python3 - "$port" <<'EOF' 2>/dev/null
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as mariadbd does
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-EOF
-    fi
-}
 
 # pick_port [EXCLUDED...] : prints a free TCP port on 127.0.0.1: 3307, else 3308-3399, else random.
 pick_port() {

@@ -27,6 +27,7 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$HERE/scripts/ports.sh"
 PROG="slurm-test-cluster"
 CLUSTER="dcprodtest"
 PARTITION="test"
@@ -205,24 +206,6 @@ stop_all() {
 # ---------------------------------------------------------------------------------------------
 # Ports
 
-# port_free PORT : true when nothing listens on 127.0.0.1:PORT and it can be bound.
-port_free() {
-    local port="$1"
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-        return 1
-    fi
-    if command -v python3 >/dev/null 2>&1; then
-        python3 - "$port" <<'EOF' 2>/dev/null
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-EOF
-    fi
-}
 
 # pick_port [EXCLUDED...] : prints a free TCP port on 127.0.0.1 in 20000-60000, none of EXCLUDED.
 pick_port() {
@@ -237,10 +220,6 @@ pick_port() {
     return 1
 }
 
-# port_answers PORT : true when something accepts a connection on 127.0.0.1:PORT.
-port_answers() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
 
 # ---------------------------------------------------------------------------------------------
 # Configuration
