@@ -9,8 +9,9 @@ struct DCProd: ParsableCommand {
         commandName: "dcprod",
         abstract: "A production manager for astronomical data challenges.",
         discussion: """
-            Prepare a production tree from a short config file, inventory the input frames,
-            and follow the production in its state store and logbook.
+            Prepare a production tree from a short config file, inventory the input frames, plan and
+            submit jobs, verify every event, load the results into the catalog and query it; the state
+            store and the logbook keep what was done.
             """,
         subcommands: [Prepare.self, Inventory.self, Plan.self, Submit.self, Verify.self, Resubmit.self, Cancel.self, Load.self, Sql.self, Status.self,
                       LogbookCommand.self, Keys.self, Job.self, Pipe.self]
