@@ -13,6 +13,8 @@ public final class MariaDBCatalog: CatalogDatabase {
     /// `user@host:port/database`, as connected.
     public let location: String
     private let connection: UnsafeMutablePointer<MYSQL>
+    /// The database connected to (the main one, with DBSPLIT filter), read once.
+    private let database: String?
 
     /// `mysql_library_init` once per process, before the first `mysql_init`: Connector/C would do
     /// it in `mysql_init` too, but not safely from several threads at once.
@@ -50,6 +52,7 @@ public final class MariaDBCatalog: CatalogDatabase {
             throw error
         }
         connection = handle
+        self.database = database ?? handle.pointee.db.map { String(cString: $0) }
         location = Self.location(of: handle, database: database)
     }
 
@@ -349,10 +352,10 @@ extension MariaDBCatalog {
 
     // MARK: - Per-filter stores: databases DBNAME_f on the same server.
 
-    /// The current (main) database.
+    /// The main database, the one connected to.
     func mainDatabase() throws -> String {
-        guard let name = try scalar("SELECT DATABASE()") else { throw CatalogError("\(location): no database selected") }
-        return name
+        guard let database else { throw CatalogError("\(location): no database selected") }
+        return database
     }
 
     func splitDatabase(_ split: String) throws -> String { try mainDatabase() + "_" + split }

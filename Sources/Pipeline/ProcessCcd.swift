@@ -253,19 +253,9 @@ public struct ProcessCcd: Sendable {
 
     // MARK: - Outputs
 
-    private func temporary(_ url: URL) -> URL {
-        url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
-    }
-
-    private func rename(_ from: URL, _ to: URL) throws {
-        guard Foundation.rename(from.path, to.path) == 0 else {
-            throw ProcessCcdFailure(.other, "cannot rename \(from.path) to \(to.path): \(String(cString: strerror(errno)))")
-        }
-    }
-
     func writeCalexp(_ image: Image, name: FrameName, wcs: TangentWCS, zeroPoint: Double, fwhm: Double, sources: Int,
                      matches: Int, rms: Double, to url: URL) throws {
-        let tmp = temporary(url)
+        let tmp = AtomicFile.temporary(for: url)
         let file = try FITSFile.create(tmp.path)
         try file.createImage(width: image.width, height: image.height)
         try file.write("ORIGIN", "dcprod pipe processCcd")
@@ -281,7 +271,7 @@ public struct ProcessCcd: Sendable {
         try file.write("ASTRMS", rms, comment: "astrometric residual rms (arcsec)")
         try file.writePixels(image.pixels)
         try file.close()
-        try rename(tmp, url)
+        try AtomicFile.commit(tmp, to: url)
     }
 
     /// Source ids: run, camcol, field, filter and a running number packed in 64 bits.
@@ -301,9 +291,7 @@ public struct ProcessCcd: Sendable {
                            p.ra, p.dec, variance, variance, s.x + 1, s.y + 1, s.psfFlux, s.psfFluxSigma,
                            s.apFlux, s.apFluxSigma, s.modelFlux, s.modelFluxSigma)
         }
-        let tmp = temporary(url)
-        try Data(text.utf8).write(to: tmp)
-        try rename(tmp, url)
+        try AtomicFile.write(Data(text.utf8), to: url)
     }
 
     public static let summaryColumns = "run,camcol,field,filterId,ra,decl,corner1Ra,corner1Decl,corner2Ra,corner2Decl,corner3Ra,corner3Decl,corner4Ra,corner4Decl,zeroPoint,fwhm,nSources,nMatches,astromRms"
@@ -314,8 +302,6 @@ public struct ProcessCcd: Sendable {
                       String(format: "%.8f", center.0), String(format: "%.8f", center.1)]
         for c in corners { fields += [String(format: "%.8f", c.ra), String(format: "%.8f", c.dec)] }
         fields += [String(format: "%.4f", zeroPoint), String(format: "%.3f", fwhm), "\(sources)", "\(matches)", String(format: "%.4f", rms)]
-        let tmp = temporary(url)
-        try Data((Self.summaryColumns + "\n" + fields.joined(separator: ",") + "\n").utf8).write(to: tmp)
-        try rename(tmp, url)
+        try AtomicFile.write(Data((Self.summaryColumns + "\n" + fields.joined(separator: ",") + "\n").utf8), to: url)
     }
 }

@@ -200,7 +200,7 @@ public struct Simulation: Sendable {
     func write(_ plan: Plan) throws {
         let url = options.directory.appendingPathComponent(plan.relativePath)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+        let temporary = AtomicFile.temporary(for: url)
         let pixels = try render(plan)
         let file = try FITSFile.create(temporary.path)
         try file.createImage(width: options.width, height: options.height)
@@ -217,7 +217,7 @@ public struct Simulation: Sendable {
         try file.writePixels(pixels)
         try file.close()
         if plan.defect == .corruptedHeader { try corruptFirstCard(temporary) }
-        try Self.rename(temporary, url)
+        try AtomicFile.commit(temporary, to: url)
     }
 
     /// The frame's mask file, `fpM-...` beside it: an empty primary HDU saying no pixel is masked.
@@ -227,7 +227,7 @@ public struct Simulation: Sendable {
 
     func writeMask(_ plan: Plan) throws {
         let url = maskURL(plan)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+        let temporary = AtomicFile.temporary(for: url)
         let file = try FITSFile.create(temporary.path)
         try file.createImage(width: 0, height: 0)
         try file.write("ORIGIN", "dcprod pipe simulate")
@@ -237,13 +237,7 @@ public struct Simulation: Sendable {
         try file.write("FILTER", plan.name.filter.rawValue)
         try file.write("NMASK", 0, comment: "masked regions")
         try file.close()
-        try Self.rename(temporary, url)
-    }
-
-    static func rename(_ from: URL, _ to: URL) throws {
-        guard Foundation.rename(from.path, to.path) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: to.path])
-        }
+        try AtomicFile.commit(temporary, to: url)
     }
 
     private func corruptFirstCard(_ url: URL) throws {
@@ -286,7 +280,7 @@ public struct Simulation: Sendable {
                 count += 1
             }
         }
-        try Self.writeAtomically(text, to: options.directory.appendingPathComponent("refcat.csv"))
+        try AtomicFile.write(Data(text.utf8), to: options.directory.appendingPathComponent("refcat.csv"))
         return count
     }
 
@@ -302,11 +296,7 @@ public struct Simulation: Sendable {
               + t.cd.map { String(format: "%.12e", $0) } + [String(format: "%.3f", plan.fwhm)]
             text += fields.joined(separator: ",") + "\n"
         }
-        try Self.writeAtomically(text, to: options.directory.appendingPathComponent("truth.csv"))
-    }
-
-    static func writeAtomically(_ text: String, to url: URL) throws {
-        try Data(text.utf8).write(to: url, options: .atomic)
+        try AtomicFile.write(Data(text.utf8), to: options.directory.appendingPathComponent("truth.csv"))
     }
 }
 

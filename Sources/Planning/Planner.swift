@@ -164,11 +164,11 @@ public struct Planner {
                     return JobManifest.Event(key: event.key, command: rendered.command, outputs: rendered.outputs)
                 })
             let manifestURL = jobsDirectory.appendingPathComponent("\(name).json")
-            try writeAtomically(manifest.jsonData(), to: manifestURL)
+            try AtomicFile.write(manifest.jsonData(), to: manifestURL)
             let scriptText = script.render(scriptContext(job: name, step: step, filter: filter, events: chunk.count,
                                                          manifest: manifestURL.path))
             let scriptURL = jobsDirectory.appendingPathComponent("\(name).\(backend).sh")
-            try writeAtomically(Data(scriptText.utf8), to: scriptURL, mode: 0o755)
+            try AtomicFile.write(Data(scriptText.utf8), to: scriptURL, mode: 0o755)
             pending.append(Made(name: name, manifest: manifestURL.path, ids: chunk.map(\.id)))
             count += 1
             if pending.count >= transactionSize { try flush() }
@@ -195,15 +195,5 @@ public struct Planner {
         if let queue = config.queue { context["queue"] = queue }
         if let project = config.project { context["project"] = project }
         return context
-    }
-}
-
-/// Writes to `.NAME.tmp` beside the target, then renames: readers see all or nothing.
-func writeAtomically(_ data: Data, to url: URL, mode: mode_t = 0o644) throws {
-    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
-    try data.write(to: temporary)
-    chmod(temporary.path, mode)
-    guard rename(temporary.path, url.path) == 0 else {
-        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
     }
 }
