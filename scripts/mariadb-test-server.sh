@@ -20,7 +20,7 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-. "$HERE/scripts/ports.sh"
+. "$HERE/scripts/service-helpers.sh"
 PROG="mariadb-test-server"
 TEST_USER="dcprod_test"
 START_TIMEOUT=30   # seconds until the socket answers
@@ -41,37 +41,15 @@ server_pid() {
     echo "$pid"
 }
 
-# alive PID : true while the process exists and has not exited. A process that exited but is
-# not reaped yet (its parent is init) is a zombie with one task; mariadbd's main thread, though,
-# shows as a zombie during shutdown while its other threads still run: that one is alive.
-alive() {
-    local state tasks
-    kill -0 "$1" 2>/dev/null || return 1
-    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ "$state" != Z ] && return 0
-    tasks=$(ls "/proc/$1/task" 2>/dev/null | wc -l)
-    [ "$tasks" -gt 1 ]
-}
-
 stop_server() {
-    local dir="$1" pid waited=0
+    local dir="$1" pid
     if ! pid=$(server_pid "$dir"); then
         rm -f "$dir/mariadbd.pid.manager"
         return 0
     fi
-    kill -TERM "$pid" 2>/dev/null || true
-    while alive "$pid" && [ "$waited" -lt $((STOP_TIMEOUT * 10)) ]; do
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-    if alive "$pid"; then
-        say "mariadbd (pid $pid) still running ${STOP_TIMEOUT}s after SIGTERM: SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-        while alive "$pid"; do sleep 0.1; done
-    fi
+    terminate "$pid" mariadbd
     rm -f "$dir/mariadbd.pid.manager"
 }
-
 
 # pick_port [EXCLUDED...] : prints a free TCP port on 127.0.0.1: 3307, else 3308-3399, else random.
 pick_port() {

@@ -27,7 +27,7 @@
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-. "$HERE/scripts/ports.sh"
+. "$HERE/scripts/service-helpers.sh"
 PROG="slurm-test-cluster"
 CLUSTER="dcprodtest"
 PARTITION="test"
@@ -45,29 +45,6 @@ usage() { echo "usage: $0 start|stop|stop-controller|start-controller DIR" >&2; 
 
 # ---------------------------------------------------------------------------------------------
 # Processes
-
-# alive PID : true while the process exists and is not a zombie with a single task (see
-# scripts/mariadb-test-server.sh: a multi-threaded daemon's main thread may look like a zombie
-# while the others still run).
-alive() {
-    local state tasks
-    kill -0 "$1" 2>/dev/null || return 1
-    state=$(stat_field "$1" 3) || return 1
-    [ "$state" != Z ] && return 0
-    tasks=$(ls "/proc/$1/task" 2>/dev/null | wc -l)
-    [ "$tasks" -gt 1 ]
-}
-
-# stat_field PID N : field N of /proc/PID/stat (3 = state, 6 = session id), read after the
-# command name, which may hold spaces and parentheses.
-stat_field() {
-    local stat rest idx=$(($2 - 2))
-    stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-    rest=${stat##*) }
-    set -- $rest
-    [ "$#" -ge "$idx" ] || return 1
-    echo "${!idx}"
-}
 
 # daemon_pid DIR NAME : prints the pid recorded for daemon NAME, if that process is still NAME
 # started by this script for DIR (not a recycled pid): its command name and the marker variable
@@ -104,19 +81,10 @@ has_marker() {
 # already, only the processes of its session that carry the marker are killed (the pid may have
 # been recycled).
 stop_daemon() {
-    local dir="$1" name="$2" pid recorded="" waited=0 p
+    local dir="$1" name="$2" pid recorded="" p
     [ -s "$dir/$name.pid.manager" ] && recorded=$(cat "$dir/$name.pid.manager")
     if pid=$(daemon_pid "$dir" "$name"); then
-        kill -TERM "$pid" 2>/dev/null || true
-        while alive "$pid" && [ "$waited" -lt $((STOP_TIMEOUT * 10)) ]; do
-            sleep 0.1
-            waited=$((waited + 1))
-        done
-        if alive "$pid"; then
-            say "$name (pid $pid) still running ${STOP_TIMEOUT}s after SIGTERM: SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-            while alive "$pid"; do sleep 0.1; done
-        fi
+        terminate "$pid" "$name"
         # Started by `setsid`, the daemon led its own session: its session id is its pid.
         for p in $(session_members "$pid"); do
             say "$name left pid $p ($(cat "/proc/$p/comm" 2>/dev/null)) in its session: SIGKILL"
