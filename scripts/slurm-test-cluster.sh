@@ -308,7 +308,8 @@ check_alive() {
 start_munged() {
     local dir="$1" waited=0
     mkdir -p "$dir/munge"
-    chmod 0755 "$dir/munge"
+    # munged exits at once when a directory above its socket is not 0755, as mktemp -d makes it (0700).
+    chmod 0755 "$dir" "$dir/munge"
     (
         umask 077
         mungekey --create --keyfile="$dir/munge/munge.key" >/dev/null 2>&1 \
