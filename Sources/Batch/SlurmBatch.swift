@@ -7,7 +7,7 @@ public struct SlurmBatch: BatchSystem {
     public var name: String { "slurm" }
     public var throttles: Bool { true }
 
-    /// The production's `templates/`, for the array task wrapper `batch/slurm-array.sh`.
+    /// The production's `templates/`, for the array task wrapper `batch/array-task.sh`.
     public let templates: URL
     private let limits = ClusterLimits()
 
@@ -15,65 +15,37 @@ public struct SlurmBatch: BatchSystem {
         self.templates = templates
     }
 
-    /// The jobs of one step and filter go out as job arrays — one `sbatch --array=0-N%M` per
-    /// MaxArraySize jobs — each task running one job's own script (`batch/slurm-array.sh` reads the
-    /// task's line of a list file written beside the jobs). The array's directives are those of
-    /// the jobs' scripts; its comment names the list, where a restarted manager finds the tokens.
+    /// The jobs of one step and filter go out as job arrays (`JobArrays`) — one `sbatch --array=0-N%M`
+    /// per MaxArraySize jobs. The array's directives are those of the jobs' scripts; its comment names
+    /// the list, where a restarted manager finds the tokens.
     public func submit(_ jobs: [BatchJob], throttle: Int) throws -> [String: String] {
-        let wrapper = templates.appendingPathComponent("batch/slurm-array.sh").path
-        guard FileManager.default.fileExists(atPath: wrapper) else {
-            throw BatchError(command: "sbatch", message: "no array task wrapper \(wrapper)")
-        }
-        let maxArray = try limits.get().maxArraySize
+        let wrapper = try JobArrays.wrapper(in: templates, command: "sbatch")
+        let arrays = JobArrays(jobs, maxArraySize: try limits.get().maxArraySize)
+        let perArray = arrays.throttle(perArrayOf: throttle)
         var ids: [String: String] = [:]
-        // One array per step and filter (the jobs' directory) and per learnt resources.
-        let groups = Dictionary(grouping: jobs) {
-            URL(fileURLWithPath: $0.script).deletingLastPathComponent().path + "|" + ($0.memory ?? "") + "|" + ($0.walltime ?? "")
-        }
-        // MAXRUNNING is shared among the arrays handed over together.
-        let arrays = groups.values.map { ($0.count + maxArray - 1) / maxArray }.reduce(0, +)
-        let perArray = max(1, throttle / max(1, arrays))
-        for key in groups.keys.sorted() {
-            let group = groups[key]!
-            let directory = URL(fileURLWithPath: group[0].script).deletingLastPathComponent().path
-            for start in stride(from: 0, to: group.count, by: maxArray) {
-                let chunk = Array(group[start..<min(start + maxArray, group.count)])
-                let list = URL(fileURLWithPath: directory).appendingPathComponent("array-\(chunk[0].token).list")
-                let lines = chunk.map { "\($0.script)|\($0.attempt)|\($0.token)|\($0.output)" }.joined(separator: "\n") + "\n"
-                try Data(lines.utf8).write(to: list, options: .atomic)
-                let logs = URL(fileURLWithPath: chunk[0].output).deletingLastPathComponent().path
-                let arguments = ["--parsable", "--array=0-\(chunk.count - 1)" + (perArray < chunk.count ? "%\(perArray)" : ""),
-                                 "--job-name=\(Self.arrayName(chunk[0].name))", "--comment=dcprod-array:\(list.path)",
-                                 "--output=\(logs)/array-%A_%a.out"]
-                    + (try Self.directives(of: chunk[0].script))
-                    + (chunk[0].memory.map { ["--mem=\($0)"] } ?? []) + (chunk[0].walltime.map { ["--time=\($0)"] } ?? [])
-                    + [wrapper, list.path]
-                let output = try Command.run("sbatch", arguments)
-                // `--parsable` prints "ID" or "ID;CLUSTER".
-                guard let id = output.split(separator: "\n").first?.split(separator: ";").first, Int(id) != nil else {
-                    throw BatchError(command: "sbatch --array", message: "unexpected answer '\(output.prefix(200))'")
-                }
-                for (index, job) in chunk.enumerated() { ids[job.token] = "\(id)_\(index)" }
+        for array in arrays.arrays {
+            try JobArrays.writeList(array)
+            let count = array.jobs.count
+            let arguments = ["--parsable", "--array=0-\(count - 1)" + (perArray < count ? "%\(perArray)" : ""),
+                             "--job-name=\(array.name)", "--comment=dcprod-array:\(array.list.path)",
+                             "--output=\(array.logs)/array-%A_%a.out"]
+                + (try Self.directives(of: array.jobs[0].script))
+                + (array.jobs[0].memory.map { ["--mem=\($0)"] } ?? []) + (array.jobs[0].walltime.map { ["--time=\($0)"] } ?? [])
+                + [wrapper, array.list.path]
+            let output = try Command.run("sbatch", arguments)
+            // `--parsable` prints "ID" or "ID;CLUSTER".
+            guard let id = output.split(separator: "\n").first?.split(separator: ";").first, Int(id) != nil else {
+                throw BatchError(command: "sbatch --array", message: "unexpected answer '\(output.prefix(200))'")
             }
+            for (index, job) in array.jobs.enumerated() { ids[job.token] = "\(id)_\(index)" }
         }
         return ids
     }
 
-    /// An array's name: its first job's name without the job number (`processCcd-r`).
-    static func arrayName(_ job: String) -> String {
-        job.split(separator: "-").dropLast().joined(separator: "-")
-    }
-
     /// A job script's `#SBATCH` options, but its own name and output, as sbatch arguments.
     static func directives(of script: String) throws -> [String] {
-        guard let text = try? String(contentsOfFile: script, encoding: .utf8) else {
-            throw BatchError(command: "sbatch", message: "cannot read \(script)")
-        }
-        return text.split(separator: "\n").compactMap { line -> String? in
-            guard line.hasPrefix("#SBATCH ") else { return nil }
-            let option = line.dropFirst("#SBATCH ".count).trimmingCharacters(in: .whitespaces)
-            return option.hasPrefix("--job-name") || option.hasPrefix("--output") || option.hasPrefix("-J ") || option.hasPrefix("-o ")
-                ? nil : option
+        try JobArrays.directives(of: script, prefix: "#SBATCH ", command: "sbatch").filter { option in
+            !(option.hasPrefix("--job-name") || option.hasPrefix("--output") || option.hasPrefix("-J ") || option.hasPrefix("-o "))
         }
     }
 
@@ -121,10 +93,7 @@ public struct SlurmBatch: BatchSystem {
             let fields = line.split(separator: "|", maxSplits: 1).map(String.init)
             guard fields.count == 2, fields[1].hasPrefix("dcprod-array:"),
                   let underscore = fields[0].firstIndex(of: "_"), let index = Int(fields[0][fields[0].index(after: underscore)...]),
-                  let list = try? String(contentsOfFile: String(fields[1].dropFirst("dcprod-array:".count)), encoding: .utf8) else { continue }
-            let entries = list.split(separator: "\n")
-            guard index < entries.count else { continue }
-            let token = entries[index].split(separator: "|", omittingEmptySubsequences: false).dropFirst(2).first.map(String.init) ?? ""
+                  let token = JobArrays.token(inList: String(fields[1].dropFirst("dcprod-array:".count)), at: index) else { continue }
             if wanted.contains(token) { found[token] = fields[0] }
         }
         return found

@@ -8,8 +8,7 @@ func batchSystem(for production: Production) throws -> any BatchSystem {
     switch production.config.backend {
     case .local: return LocalBatch()
     case .slurm: return SlurmBatch(templates: production.tree.templatesDirectory)
-    case .sge:
-        throw ValidationError("BACKEND sge is not available in this dcprod yet; use BACKEND local or slurm")
+    case .sge: return GridEngineBatch(templates: production.tree.templatesDirectory)
     }
 }
 

@@ -1,0 +1,294 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+
+/// The Grid Engine backend: `qsub`, `qstat`, `qacct`, `qdel`, each run as an argument vector, with
+/// `qsub -terse` ids, `qstat -xml` states and `qacct` records. One `qstat` per status poll; `qacct`
+/// (which reads the accounting file, not the qmaster) once per array with tasks that left the queue.
+public struct GridEngineBatch: BatchSystem {
+    public var name: String { "sge" }
+    public var throttles: Bool { true }
+
+    /// The production's `templates/`, for the array task wrapper `batch/array-task.sh`.
+    public let templates: URL
+    private let limits = GridEngineLimits()
+
+    public init(templates: URL) {
+        self.templates = templates
+    }
+
+    /// The jobs of one step and filter go out as job arrays (`JobArrays`): one `qsub -t 1-N -tc M
+    /// -terse` per max_aj_tasks jobs. The array's options are the jobs' `#$` directives; its context
+    /// (`-ac dcprod_list=…`) names the list, where a restarted manager finds the tokens.
+    public func submit(_ jobs: [BatchJob], throttle: Int) throws -> [String: String] {
+        let wrapper = try JobArrays.wrapper(in: templates, command: "qsub")
+        let arrays = JobArrays(jobs, maxArraySize: try limits.get().maxArrayTasks)
+        let perArray = arrays.throttle(perArrayOf: throttle)
+        var ids: [String: String] = [:]
+        for array in arrays.arrays {
+            try JobArrays.writeList(array)
+            let count = array.jobs.count
+            let arguments = ["-terse", "-t", "1-\(count)"] + (perArray < count ? ["-tc", "\(perArray)"] : [])
+                + ["-N", array.name, "-ac", "dcprod_list=\(array.list.path)", "-S", "/bin/sh", "-j", "y",
+                   "-o", "\(array.logs)/array-$JOB_ID-$TASK_ID.out"]
+                + (try Self.directives(of: array.jobs[0].script, memory: array.jobs[0].memory, walltime: array.jobs[0].walltime))
+                + [wrapper, array.list.path]
+            let output = try Command.run("qsub", arguments)
+            // `-terse` prints "ID.1-N:1" for an array.
+            guard let id = output.split(separator: "\n").first?.split(separator: ".").first, Int(id) != nil else {
+                throw BatchError(command: "qsub -t", message: "unexpected answer '\(output.prefix(200))'")
+            }
+            for (index, job) in array.jobs.enumerated() { ids[job.token] = "\(id).\(index + 1)" }
+        }
+        return ids
+    }
+
+    /// A job script's `#$` options as qsub arguments, but its own name, output and join (the array
+    /// sets them); learnt memory and walltime replace the script's `h_vmem` and `h_rt`.
+    static func directives(of script: String, memory: String?, walltime: String?) throws -> [String] {
+        var arguments: [String] = []
+        for line in try JobArrays.directives(of: script, prefix: "#$ ", command: "qsub") {
+            let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
+            guard let option = words.first, !["-N", "-o", "-e", "-j"].contains(option) else { continue }
+            if option == "-l", words.count == 2 {
+                let resources = words[1].split(separator: ",").filter {
+                    !(memory != nil && $0.hasPrefix("h_vmem=")) && !(walltime != nil && $0.hasPrefix("h_rt="))
+                }
+                if !resources.isEmpty { arguments += ["-l", resources.joined(separator: ",")] }
+                continue
+            }
+            arguments += words
+        }
+        return arguments + (memory.map { ["-l", "h_vmem=\($0)"] } ?? []) + (walltime.map { ["-l", "h_rt=\($0)"] } ?? [])
+    }
+
+    public func capacity() throws -> Int { try limits.get().maxJobs }
+
+    public func status(_ backendIds: [String]) throws -> [String: BatchStatus] {
+        guard !backendIds.isEmpty else { return [:] }
+        let queue = try Self.queuedTasks(try Command.run("qstat", ["-xml"]))
+        var out: [String: BatchStatus] = [:]
+        for id in backendIds { if let status = queue[id] { out[id] = status } }
+        // Tasks that left the queue: their accounting, one qacct per array.
+        let ended = backendIds.filter { out[$0] == nil }
+        let arrays = Set(ended.compactMap { $0.split(separator: ".").first.map(String.init) })
+        for array in arrays.sorted() {
+            let text = try Command.run("qacct", ["-j", array], acceptingFailure: { $0.contains("not found") })
+            for (id, status) in Self.parseAccounting(text) where out[id] == nil && ended.contains(id) {
+                out[id] = status
+            }
+        }
+        return out
+    }
+
+    public func cancel(_ backendIds: [String]) throws {
+        guard !backendIds.isEmpty else { return }
+        // qdel takes "JOB.TASK" ids; tasks of one array go in one argument ("JOB -t 1-3" needs one call per array).
+        _ = try Command.run("qdel", backendIds, acceptingFailure: { $0.contains("does not exist") })
+    }
+
+    /// Tasks of live arrays, by the tokens in the list files their contexts name: `qstat -xml -j '*'`
+    /// gives each job's context, `qstat -xml` its live tasks.
+    public func find(tokens: [String]) throws -> [String: String] {
+        let wanted = Set(tokens)
+        let details = XMLRecords(try Command.run("qstat", ["-xml", "-j", "*"],
+                                                 acceptingFailure: { $0.contains("do not exist") }), record: "element")
+        var lists: [String: String] = [:]
+        for record in details.records {
+            guard let job = record.first(where: { $0.tag == "JB_job_number" })?.text else { continue }
+            for (index, leaf) in record.enumerated() where leaf.tag == "VA_variable" && leaf.text == "dcprod_list" {
+                if index + 1 < record.count, record[index + 1].tag == "VA_value" { lists[job] = record[index + 1].text }
+            }
+        }
+        var found: [String: String] = [:]
+        for id in try Self.queuedTasks(try Command.run("qstat", ["-xml"])).keys {
+            let parts = id.split(separator: ".")
+            guard parts.count == 2, let list = lists[String(parts[0])], let task = Int(parts[1]),
+                  let token = JobArrays.token(inList: list, at: task - 1), wanted.contains(token) else { continue }
+            found[token] = id
+        }
+        return found
+    }
+
+    /// `qstat -xml`: one `job_list` per running task and per range of pending tasks ("6-20:1", "3,5").
+    static func queuedTasks(_ xml: String) throws -> [String: BatchStatus] {
+        var out: [String: BatchStatus] = [:]
+        for record in XMLRecords(xml, record: "job_list").records {
+            func value(_ tag: String) -> String? { record.first { $0.tag == tag }?.text }
+            guard let job = value("JB_job_number"), let raw = value("state") else { continue }
+            let status = BatchStatus(state: state(raw), rawState: raw)
+            guard let tasks = value("tasks") else {
+                out[job] = status
+                continue
+            }
+            for task in taskNumbers(tasks) { out["\(job).\(task)"] = status }
+        }
+        return out
+    }
+
+    /// "6-20:1", "3", "1-7:2,9" → the task numbers.
+    static func taskNumbers(_ text: String) -> [Int] {
+        text.split(separator: ",").flatMap { part -> [Int] in
+            let rangeAndStep = part.split(separator: ":")
+            let bounds = rangeAndStep[0].split(separator: "-").compactMap { Int($0) }
+            let step = rangeAndStep.count > 1 ? max(1, Int(rangeAndStep[1]) ?? 1) : 1
+            guard let first = bounds.first else { return [] }
+            return Swift.Array(stride(from: first, through: bounds.count > 1 ? bounds[1] : first, by: step))
+        }
+    }
+
+    /// Grid Engine's state letters mapped onto dcprod's: `E` (error, the job cannot start) failed;
+    /// `d` (being deleted) and `r`/`t` running; pending, held and suspended queued.
+    static func state(_ raw: String) -> BatchState {
+        if raw.contains("E") { return .failed }
+        if raw.contains("r") || raw.contains("t") || raw.contains("d") { return .running }
+        return .queued
+    }
+
+    /// `qacct -j ID`: one record per task, separated by `====` lines; each line a key and a value.
+    static func parseAccounting(_ text: String) -> [String: BatchStatus] {
+        var out: [String: BatchStatus] = [:]
+        for block in text.components(separatedBy: "==============================================================") {
+            var fields: [String: String] = [:]
+            for line in block.split(separator: "\n") {
+                let parts = line.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+                guard parts.count == 2 else { continue }
+                fields[String(parts[0])] = parts[1].trimmingCharacters(in: .whitespaces)
+            }
+            guard let job = fields["jobnumber"], let exitText = fields["exit_status"] else { continue }
+            let id = fields["taskid"].flatMap(Int.init).map { "\(job).\($0)" } ?? job
+            let failedCode = fields["failed"].flatMap { Int($0.split(separator: " ").first ?? "") } ?? 0
+            let exit = Int32(exitText.split(separator: " ").first ?? "") ?? 0
+            let signal: Int32? = exit > 128 ? exit - 128 : nil
+            let state: BatchState = failedCode == 0 && exit == 0 ? .done : .failed
+            let raw = failedCode == 0 ? "exit \(exit)" : "failed \(fields["failed"]!)"
+            var status = BatchStatus(state: state, rawState: raw, exitCode: signal == nil ? exit : nil, signal: signal,
+                                     accounting: Accounting(node: fields["hostname"], elapsed: fields["ru_wallclock"],
+                                                            cpuTime: fields["cpu"], maxRSS: fields["maxvmem"]))
+            status.exhausted = exhaustion(failedCode: failedCode, exit: exit, fields: fields)
+            out[id] = status
+        }
+        return out
+    }
+
+    /// Failure code 37 (qmaster enforced h_rt, h_cpu or h_vmem): time when the task ran its h_rt,
+    /// memory otherwise. A payload that failed with its maxvmem at 90 % of h_vmem: memory (h_vmem is
+    /// also the tasks' address-space limit, so an allocation past it fails in the payload). Failure
+    /// codes 1–29 (the execution host could not set the job up): node.
+    static func exhaustion(failedCode: Int, exit: Int32, fields: [String: String]) -> Exhaustion? {
+        let requests = requests(fields["category"] ?? "")
+        if failedCode == 37 {
+            if let limit = requests["h_rt"].flatMap(seconds), let ran = fields["ru_wallclock"].flatMap(seconds), ran >= limit - 1 {
+                return .time
+            }
+            return requests["h_vmem"] != nil ? .memory : nil
+        }
+        if (1...29).contains(failedCode) { return .node }
+        if failedCode == 0, exit != 0, let limit = requests["h_vmem"].map(bytes),
+           let used = fields["maxvmem"].map(bytes), limit > 0, used >= 0.9 * limit {
+            return .memory
+        }
+        return nil
+    }
+
+    /// The hard resource requests in a qacct `category` (`-l h_rt=4,h_vmem=300M -q test.q`).
+    static func requests(_ category: String) -> [String: String] {
+        let words = category.split(separator: " ")
+        var out: [String: String] = [:]
+        for (index, word) in words.enumerated() where word == "-l" && index + 1 < words.count {
+            for request in words[index + 1].split(separator: ",") {
+                let pair = request.split(separator: "=", maxSplits: 1)
+                if pair.count == 2 { out[String(pair[0])] = String(pair[1]) }
+            }
+        }
+        return out
+    }
+
+    /// `4`, `0:0:4`, `01:00:00`, `5s`, `11.020s` in seconds.
+    static func seconds(_ text: String) -> Double? {
+        let trimmed = text.hasSuffix("s") ? String(text.dropLast()) : text
+        let parts = trimmed.split(separator: ":").map { Double($0) }
+        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else { return nil }
+        return parts.reduce(0) { $0 * 60 + $1! }
+    }
+
+    /// `300M`, `4G`, `3.434MB`, `812.000K`, `0.000B` in bytes (Grid Engine's K/M/G are powers of 1024).
+    static func bytes(_ text: String) -> Double {
+        var number = text
+        if number.hasSuffix("B") { number.removeLast() }
+        let units: [Character: Double] = ["K": 1024, "k": 1000, "M": 1024 * 1024, "m": 1_000_000,
+                                          "G": 1024 * 1024 * 1024, "g": 1_000_000_000]
+        if let last = number.last, let unit = units[last] { return (Double(number.dropLast()) ?? 0) * unit }
+        return Double(number) ?? 0
+    }
+}
+
+/// max_aj_tasks (the largest array) and max_jobs / max_u_jobs (0: no limit) of the cell, read once
+/// from `qconf -sconf`, not assumed.
+final class GridEngineLimits: @unchecked Sendable {
+    struct Values { var maxArrayTasks: Int; var maxJobs: Int }
+    private let lock = NSLock()
+    private var values: Values?
+
+    func get() throws -> Values {
+        try lock.withLock {
+            if let values { return values }
+            let text = try Command.run("qconf", ["-sconf"])
+            func value(_ key: String) -> Int? {
+                text.split(separator: "\n").first { $0.hasPrefix(key + " ") }
+                    .flatMap { $0.split(separator: " ").last }.flatMap { Int($0) }
+            }
+            let jobLimits = [value("max_jobs"), value("max_u_jobs")].compactMap { $0 }.filter { $0 > 0 }
+            let read = Values(maxArrayTasks: value("max_aj_tasks") ?? 75000, maxJobs: jobLimits.min() ?? 1_000_000)
+            values = read
+            return read
+        }
+    }
+}
+
+/// The leaves of each `record` element of an XML document, in document order: what dcprod reads of
+/// `qstat -xml` (`job_list`) and `qstat -xml -j` (`element`).
+struct XMLRecords {
+    struct Leaf { var tag: String; var text: String }
+    private(set) var records: [[Leaf]] = []
+
+    init(_ xml: String, record: String) {
+        let delegate = Collector(record: record)
+        let parser = XMLParser(data: Data(xml.utf8))
+        parser.delegate = delegate
+        _ = parser.parse()
+        records = delegate.records
+    }
+
+    private final class Collector: NSObject, XMLParserDelegate {
+        let record: String
+        var records: [[Leaf]] = []
+        var current: [Leaf]?
+        var depth = 0
+        var text = ""
+
+        init(record: String) { self.record = record }
+
+        func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+                    attributes: [String: String] = [:]) {
+            if name == record && current == nil { current = []; depth = 0 }
+            if current != nil { depth += 1 }
+            text = ""
+        }
+
+        func parser(_ parser: XMLParser, foundCharacters string: String) { text += string }
+
+        func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+            guard current != nil else { return }
+            let value = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !value.isEmpty { current!.append(Leaf(tag: name, text: value)) }
+            text = ""
+            depth -= 1
+            if depth == 0 {
+                records.append(current!)
+                current = nil
+            }
+        }
+    }
+}

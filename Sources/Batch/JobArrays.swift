@@ -1,0 +1,75 @@
+import Foundation
+import Production
+
+/// How a batch system with job arrays gets dcprod's jobs: the jobs of one step and filter (one
+/// directory of batch scripts) with the same learnt resources form an array, split at the cluster's
+/// largest array. Each task runs `templates/batch/array-task.sh` on a list file written beside the
+/// jobs, whose line N names task N's script, attempt, token and output — the list is also where a
+/// restarted manager reads the tokens of the arrays it finds in the queue.
+struct JobArrays {
+    struct Array {
+        var jobs: [BatchJob]
+        /// The jobs' directory, where the list is written.
+        var directory: String
+        var list: URL
+        /// The name the array gets in the queue: its first job's name without the job number (`processCcd-r`).
+        var name: String { jobs[0].name.split(separator: "-").dropLast().joined(separator: "-") }
+        /// Where the batch system writes what the wrapper itself prints (the jobs write to their own outputs).
+        var logs: String { URL(fileURLWithPath: jobs[0].output).deletingLastPathComponent().path }
+    }
+
+    let arrays: [Array]
+
+    init(_ jobs: [BatchJob], maxArraySize: Int) {
+        let groups = Dictionary(grouping: jobs) {
+            URL(fileURLWithPath: $0.script).deletingLastPathComponent().path + "|" + ($0.memory ?? "") + "|" + ($0.walltime ?? "")
+        }
+        var arrays: [Array] = []
+        for key in groups.keys.sorted() {
+            let group = groups[key]!
+            let directory = URL(fileURLWithPath: group[0].script).deletingLastPathComponent().path
+            for start in stride(from: 0, to: group.count, by: max(1, maxArraySize)) {
+                let chunk = Swift.Array(group[start..<min(start + max(1, maxArraySize), group.count)])
+                let list = URL(fileURLWithPath: directory).appendingPathComponent("array-\(chunk[0].token).list")
+                arrays.append(Array(jobs: chunk, directory: directory, list: list))
+            }
+        }
+        self.arrays = arrays
+    }
+
+    /// MAXRUNNING shared among the arrays handed over together: each one's `%M` / `-tc M`.
+    func throttle(perArrayOf throttle: Int) -> Int { max(1, throttle / max(1, arrays.count)) }
+
+    /// Writes an array's list file (before the submission call that names it).
+    static func writeList(_ array: Array) throws {
+        let lines = array.jobs.map { "\($0.script)|\($0.attempt)|\($0.token)|\($0.output)" }.joined(separator: "\n") + "\n"
+        try AtomicFile.write(Data(lines.utf8), to: array.list)
+    }
+
+    /// The token of the job on line `index` (from 0) of a list file, if the list is readable.
+    static func token(inList path: String, at index: Int) -> String? {
+        guard let list = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let entries = list.split(separator: "\n")
+        guard index >= 0, index < entries.count else { return nil }
+        return entries[index].split(separator: "|", omittingEmptySubsequences: false).dropFirst(2).first.map(String.init)
+    }
+
+    /// The task wrapper of the production's templates, checked before anything is submitted.
+    static func wrapper(in templates: URL, command: String) throws -> String {
+        let wrapper = templates.appendingPathComponent("batch/array-task.sh").path
+        guard FileManager.default.fileExists(atPath: wrapper) else {
+            throw BatchError(command: command, message: "no array task wrapper \(wrapper)")
+        }
+        return wrapper
+    }
+
+    /// The directive lines of a job script that start with `prefix` (`#SBATCH `, `#$ `), without the prefix.
+    static func directives(of script: String, prefix: String, command: String) throws -> [String] {
+        guard let text = try? String(contentsOfFile: script, encoding: .utf8) else {
+            throw BatchError(command: command, message: "cannot read \(script)")
+        }
+        return text.split(separator: "\n").compactMap { line in
+            line.hasPrefix(prefix) ? line.dropFirst(prefix.count).trimmingCharacters(in: .whitespaces) : nil
+        }
+    }
+}
