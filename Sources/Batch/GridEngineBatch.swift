@@ -67,7 +67,7 @@ public struct GridEngineBatch: BatchSystem {
 
     public func status(_ backendIds: [String]) throws -> [String: BatchStatus] {
         guard !backendIds.isEmpty else { return [:] }
-        let queue = try Self.queuedTasks(try Command.run("qstat", ["-xml"]))
+        let queue = Self.queuedTasks(try Command.run("qstat", ["-xml"]))
         var out: [String: BatchStatus] = [:]
         for id in backendIds { if let status = queue[id] { out[id] = status } }
         // Tasks that left the queue: their accounting, one qacct per array.
@@ -102,7 +102,7 @@ public struct GridEngineBatch: BatchSystem {
             }
         }
         var found: [String: String] = [:]
-        for id in try Self.queuedTasks(try Command.run("qstat", ["-xml"])).keys {
+        for id in Self.queuedTasks(try Command.run("qstat", ["-xml"])).keys {
             let parts = id.split(separator: ".")
             guard parts.count == 2, let list = lists[String(parts[0])], let task = Int(parts[1]),
                   let token = JobArrays.token(inList: list, at: task - 1), wanted.contains(token) else { continue }
@@ -112,7 +112,7 @@ public struct GridEngineBatch: BatchSystem {
     }
 
     /// `qstat -xml`: one `job_list` per running task and per range of pending tasks ("6-20:1", "3,5").
-    static func queuedTasks(_ xml: String) throws -> [String: BatchStatus] {
+    static func queuedTasks(_ xml: String) -> [String: BatchStatus] {
         var out: [String: BatchStatus] = [:]
         for record in XMLRecords(xml, record: "job_list").records {
             func value(_ tag: String) -> String? { record.first { $0.tag == tag }?.text }

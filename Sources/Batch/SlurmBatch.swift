@@ -168,34 +168,6 @@ public struct SlurmBatch: BatchSystem {
     }
 }
 
-/// Running a batch system's command as an argument vector and reading its answer.
-enum Command {
-    /// Standard output of `program arguments`; a non-zero exit is a `BatchError` with the command and
-    /// the first line of its error output, unless `acceptingFailure` accepts that error output.
-    static func run(_ program: String, _ arguments: [String], acceptingFailure: (String) -> Bool = { _ in false }) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [program] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw BatchError(command: program, message: "cannot start: \(error)")
-        }
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 || acceptingFailure(errors) else {
-            let first = errors.split(separator: "\n").first.map(String.init) ?? "exit status \(process.terminationStatus)"
-            throw BatchError(command: ([program] + arguments.prefix(3)).joined(separator: " "), message: first)
-        }
-        return String(decoding: output, as: UTF8.self)
-    }
-}
-
 /// MaxArraySize and MaxJobCount of the cluster, read once from `scontrol show config`, not assumed.
 final class ClusterLimits: @unchecked Sendable {
     struct Values { var maxArraySize: Int; var maxJobCount: Int }

@@ -1,0 +1,31 @@
+import Foundation
+
+/// Running a batch system's command as an argument vector and reading its answer.
+enum Command {
+    /// Standard output of `program arguments`; a non-zero exit is a `BatchError` with the command and
+    /// its error output on one line (its first lines, joined: Grid Engine says why on the second),
+    /// unless `acceptingFailure` accepts that error output.
+    static func run(_ program: String, _ arguments: [String], acceptingFailure: (String) -> Bool = { _ in false }) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program] + arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw BatchError(command: program, message: "cannot start: \(error)")
+        }
+        let output = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 || acceptingFailure(errors) else {
+            let lines = errors.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            let message = lines.isEmpty ? "exit status \(process.terminationStatus)" : lines.prefix(3).joined(separator: "; ")
+            throw BatchError(command: ([program] + arguments.prefix(3)).joined(separator: " "), message: message)
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import Testing
+@testable import Batch
+
+/// What the Grid Engine backend reads from Grid Engine's answers, as Grid Engine 8.1.9 gives them
+/// (seen on the single-node cell of scripts/sge-test-cluster.sh).
+@Suite struct GridEngineAnswers {
+    @Test func qstatXMLGivesEveryTaskItsState() {
+        let xml = """
+            <?xml version='1.0'?>
+            <job_info  xmlns:xsd="http://arc.liv.ac.uk/repos/darcs/sge/source/dist/util/resources/schemas/qstat/qstat.xsd">
+              <queue_info>
+                <job_list state="running">
+                  <JB_job_number>6</JB_job_number>
+                  <JB_name>processCcd-r</JB_name>
+                  <state>r</state>
+                  <queue_name>test@vm</queue_name>
+                  <tasks>1</tasks>
+                </job_list>
+                <job_list state="running">
+                  <JB_job_number>6</JB_job_number>
+                  <JB_name>processCcd-r</JB_name>
+                  <state>dr</state>
+                  <tasks>2</tasks>
+                </job_list>
+              </queue_info>
+              <job_info>
+                <job_list state="pending">
+                  <JB_job_number>6</JB_job_number>
+                  <state>qw</state>
+                  <queue_name></queue_name>
+                  <tasks>3-9:3,11</tasks>
+                </job_list>
+                <job_list state="pending">
+                  <JB_job_number>7</JB_job_number>
+                  <state>hqw</state>
+                </job_list>
+                <job_list state="pending">
+                  <JB_job_number>8</JB_job_number>
+                  <state>Eqw</state>
+                  <tasks>1</tasks>
+                </job_list>
+              </job_info>
+            </job_info>
+            """
+        let tasks = GridEngineBatch.queuedTasks(xml)
+        #expect(tasks.keys.sorted() == ["6.1", "6.11", "6.2", "6.3", "6.6", "6.9", "7", "8.1"])
+        #expect(tasks["6.1"] == BatchStatus(state: .running, rawState: "r"))
+        #expect(tasks["6.2"]?.state == .running && tasks["6.2"]?.rawState == "dr")
+        #expect(tasks["6.6"]?.state == .queued && tasks["7"]?.state == .queued)
+        #expect(tasks["8.1"]?.state == .failed && tasks["8.1"]?.rawState == "Eqw")
+        #expect(GridEngineBatch.queuedTasks("<?xml version='1.0'?>\n<job_info><queue_info></queue_info><job_info></job_info></job_info>").isEmpty)
+    }
+
+    @Test func qacctRecordsGiveStatesAccountingAndExhaustion() {
+        let qacct = """
+            ==============================================================
+            qname        test
+            hostname     vm
+            jobname      processCcd-r
+            jobnumber    6
+            taskid       1
+            failed       0
+            exit_status  0
+            ru_wallclock 1s
+            cpu          0.831s
+            maxvmem      78.398MB
+            category     -q test -l h_rt=00:10:00,h_vmem=300M
+            ==============================================================
+            jobnumber    6
+            taskid       2
+            failed       0
+            exit_status  1
+            ru_wallclock 2s
+            maxvmem      290.000MB
+            category     -l h_vmem=300M
+            ==============================================================
+            jobnumber    5
+            taskid       undefined
+            failed       37  : qmaster enforced h_rt, h_cpu, or h_vmem limit
+            exit_status  137                  (Killed)
+            ru_wallclock 5s
+            maxvmem      3.434MB
+            category     -l h_rt=4
+            ==============================================================
+            jobnumber    9
+            taskid       1
+            failed       37  : qmaster enforced h_rt, h_cpu, or h_vmem limit
+            exit_status  137                  (Killed)
+            ru_wallclock 1s
+            maxvmem      415.418MB
+            category     -l h_rt=00:10:00,h_vmem=300M
+            ==============================================================
+            jobnumber    9
+            taskid       2
+            failed       100 : assumedly after job
+            exit_status  137                  (Killed)
+            ru_wallclock 11s
+            maxvmem      3.352MB
+            category     NONE
+            ==============================================================
+            jobnumber    9
+            taskid       3
+            failed       26  : opening input/output file
+            exit_status  0
+            category     NONE
+            """
+        let states = GridEngineBatch.parseAccounting(qacct)
+        #expect(states.keys.sorted() == ["5", "6.1", "6.2", "9.1", "9.2", "9.3"])
+        var done = BatchStatus(state: .done, rawState: "exit 0", exitCode: 0,
+                               accounting: Accounting(node: "vm", elapsed: "1s", cpuTime: "0.831s", maxRSS: "78.398MB"))
+        done.exhausted = nil
+        #expect(states["6.1"] == done)
+        // A payload that failed with its virtual memory at the limit: the allocation past h_vmem failed.
+        #expect(states["6.2"]?.state == .failed && states["6.2"]?.exitCode == 1 && states["6.2"]?.exhausted == .memory)
+        #expect(states["5"]?.exhausted == .time && states["5"]?.signal == 9 && states["5"]?.rawState.hasPrefix("failed 37") == true)
+        #expect(states["9.1"]?.exhausted == .memory)
+        #expect(states["9.2"]?.state == .failed && states["9.2"]?.exhausted == nil)
+        #expect(states["9.3"]?.exhausted == .node)
+    }
+
+    @Test func directivesOfTheJobScriptBecomeQsubArguments() throws {
+        let script = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-sge-\(UUID().uuidString).sh")
+        defer { try? FileManager.default.removeItem(at: script) }
+        try Data("""
+            #!/bin/sh
+            #$ -N processCcd-r-000001
+            #$ -l h_rt=01:00:00
+            #$ -l h_vmem=4G,s_vmem=3G
+            #$ -j y
+            #$ -o /logs/
+            #$ -q long
+            #$ -P P_lsst
+            exec dcprod job run x.json
+
+            """.utf8).write(to: script)
+        #expect(try GridEngineBatch.directives(of: script.path, memory: nil, walltime: nil)
+                == ["-l", "h_rt=01:00:00", "-l", "h_vmem=4G,s_vmem=3G", "-q", "long", "-P", "P_lsst"])
+        // Learnt resources replace the script's.
+        #expect(try GridEngineBatch.directives(of: script.path, memory: "8G", walltime: "02:00:00")
+                == ["-l", "s_vmem=3G", "-q", "long", "-P", "P_lsst", "-l", "h_vmem=8G", "-l", "h_rt=02:00:00"])
+    }
+
+    @Test func sizesAndTimesInGridEngineUnits() {
+        #expect(GridEngineBatch.bytes("300M") == 300 * 1024 * 1024)
+        #expect(GridEngineBatch.bytes("3.5G") == 3.5 * 1024 * 1024 * 1024)
+        #expect(GridEngineBatch.bytes("0.000B") == 0)
+        #expect(GridEngineBatch.seconds("01:00:00") == 3600 && GridEngineBatch.seconds("11.5s") == 11.5 && GridEngineBatch.seconds("4") == 4)
+        #expect(GridEngineBatch.taskNumbers("1-7:2,10") == [1, 3, 5, 7, 10])
+    }
+}

@@ -1,0 +1,276 @@
+import Foundation
+import Testing
+
+/// A test batch system that Tests/run starts (scripts/slurm-test-cluster.sh,
+/// scripts/sge-test-cluster.sh), and what its part of dcprod's output looks like.
+struct TestCluster: Sendable {
+    var backend: String
+    /// Set by the cluster's env file when it started.
+    var startedVariable: String
+    var directoryVariable: String
+    var script: String
+    /// What the batch script of a job with `MEMORY processCcd 300M` and `QUEUE test` says.
+    var scriptSuffix: String
+    var directives: [String]
+    /// The raw state of a task that ended well, in `status --jobs`.
+    var completed: String
+    /// The submission command.
+    var submitCommand: String
+    /// Between an array's id and a task's number in the backend ids.
+    var taskSeparator: Character
+    /// In the one line of a command run while the controller is down.
+    var downMessage: String
+
+    static let slurm = TestCluster(backend: "slurm", startedVariable: "DCPROD_TEST_SLURM", directoryVariable: "DCPROD_TEST_SLURM_DIR",
+                                   script: "slurm-test-cluster.sh", scriptSuffix: "slurm.sh",
+                                   directives: ["#SBATCH --mem=300M", "#SBATCH --partition=test"], completed: "COMPLETED", submitCommand: "sbatch",
+                                   taskSeparator: "_", downMessage: "Unable to contact slurm controller")
+    static let gridEngine = TestCluster(backend: "sge", startedVariable: "DCPROD_TEST_SGE", directoryVariable: "DCPROD_TEST_SGE_DIR",
+                                        script: "sge-test-cluster.sh", scriptSuffix: "sge.sh",
+                                        directives: ["#$ -l h_vmem=300M", "#$ -q test"], completed: "exit 0", submitCommand: "qsub",
+                                        taskSeparator: ".", downMessage: "unable to send message to qmaster")
+
+    static var inCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+    var started: Bool { ProcessInfo.processInfo.environment[startedVariable] != nil }
+
+    /// A production on this cluster, prepared, simulated and inventoried (and planned unless told
+    /// not to): its input directory.
+    func prepare(_ work: Workspace, filters: String, eventsPerJob: Int, frames: Int, defects: Double = 0,
+                 size: String = "1024x744", extra: String = "", plan: Bool = true) throws -> String {
+        try #require(started, "the test \(backend) cluster of Tests/run did not start (\(startedVariable) is not set)")
+        try work.write(work.seedConfig + """
+
+            REGION \(ProductionRun.region)
+            FILTERS \(filters)
+            EVENTSPERJOB processCcd \(eventsPerJob)
+            BACKEND \(backend)
+            QUEUE test
+            MEMORY processCcd 300M
+            \(extra)
+            """, to: "fichconfig.txt")
+        try #require(try DCProd.run(["prepare", "fichconfig.txt"], in: work.url).status == 0)
+        let input = "\(work.url.path)/lsstprod-data/DC_2013/input"
+        let simulated = try DCProd.run(["pipe", "simulate", "--frames", String(frames), "--seed", "7", "--defects", String(defects),
+                                        "--filters", filters.replacingOccurrences(of: " ", with: ""), "--size", size,
+                                        "--pixel-scale", "0.8", "--region", ProductionRun.region, input], in: work.url)
+        try #require(simulated.status == 0, "\(simulated.stderr)")
+        try #require(try DCProd.run(["inventory"], in: work.url).status == 0)
+        if plan { try #require(try DCProd.run(["plan", "processCcd"], in: work.url).status == 0) }
+        return input
+    }
+
+    /// Runs the cluster's script (`stop-controller`, `start-controller`) on the cluster of Tests/run.
+    func control(_ command: String) throws {
+        let directory = try #require(ProcessInfo.processInfo.environment[directoryVariable], "\(directoryVariable) is not set")
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("scripts/\(script)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [path.path, command, directory]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "\(script) \(command) failed")
+    }
+}
+
+/// The scenarios every batch backend passes, on its test cluster.
+enum BatchScenarios {
+    /// The production of the local-backend tests gives the same report; one array per filter.
+    static func productionGivesTheSameReport(on cluster: TestCluster) throws {
+        let work = try Workspace()
+        let input = try cluster.prepare(work, filters: "g r i", eventsPerJob: 3, frames: 30, defects: 0.2,
+                                        extra: "WALLTIME processCcd 00:10:00\nMAXRUNNING 4")
+        let script = try String(contentsOfFile: "\(work.url.path)/lsstprod/DC_2013/steps/processCcd/r/jobs/processCcd-r-000001.\(cluster.scriptSuffix)",
+                                encoding: .utf8)
+        #expect(cluster.directives.allSatisfy(script.contains), "\(script)")
+
+        let submit = try DCProd.run(["submit", "processCcd", "--wait"], in: work.url)
+        #expect(submit.status == 0, "\(submit.stderr)")
+        #expect(submit.stdout.contains("(\(cluster.backend))"), "\(submit.stdout)")
+        let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
+        #expect(verify.status == 1, "\(verify.stdout)\(verify.stderr)")
+
+        // The same accounting of defects as on the local backend.
+        let truth = try String(contentsOfFile: "\(input)/truth.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        for filter in ["g", "r", "i"] {
+            let mine = truth.filter { $0[4] == filter }
+            let report = try JSONDecoder().decode(ProductionRun.Report.self, from: Data(contentsOf: work.url
+                .appendingPathComponent("lsstprod/DC_2013/reports/processCcd-\(filter).json")))
+            #expect(report.count("ok") == mine.filter { $0[5] == "none" }.count, "filter \(filter)")
+            #expect(report.count("missing-files") == mine.filter { $0[5] == "missing-file" }.count, "filter \(filter)")
+            #expect(report.count("astrometry") == mine.filter { $0[5] == "broken-wcs" }.count, "filter \(filter)")
+            #expect(report.count("matches") == mine.filter { $0[5] == "few-stars" }.count, "filter \(filter)")
+            #expect(report.notRun == 0 && report.crashed == 0, "filter \(filter)")
+        }
+        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        #expect(jobs.stdout.contains(cluster.backend) && jobs.stdout.contains(cluster.completed), "\(jobs.stdout)")
+        // One job array per filter, one task per job: three submission calls for the whole production.
+        let ids = jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-") }
+            .compactMap { $0.split(separator: " ").dropFirst(3).first }
+        #expect(!ids.isEmpty && ids.allSatisfy { $0.contains(cluster.taskSeparator) }, "\(ids)")
+        #expect(Set(ids.map { $0.split(separator: cluster.taskSeparator)[0] }).count == 3, "\(ids)")
+        // The accounting of each attempt: its node and elapsed time.
+        let row = try #require(jobs.stdout.split(separator: "\n").first { $0.hasPrefix("processCcd-r-000001") })
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? ""
+        #expect(row.contains(" \(host) "), "\(row)")
+    }
+
+    /// The controller stopped: one line naming the command and its error, nothing marked submitted;
+    /// restarted, the next submit carries on and `status` follows the jobs to the end.
+    static func controllerDownChangesNothing(on cluster: TestCluster) throws {
+        let work = try Workspace()
+        _ = try cluster.prepare(work, filters: "r", eventsPerJob: 2, frames: 4)
+
+        try cluster.control("stop-controller")
+        var restarted = false
+        defer { if !restarted { try? cluster.control("start-controller") } }
+        let down = try DCProd.run(["submit", "processCcd", "--wait"], in: work.url)
+        #expect(down.status != 0)
+        let lines = down.stderr.split(separator: "\n")
+        #expect(lines.count == 1 && lines[0].contains(cluster.downMessage), "\(down.stderr)")
+        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        #expect(jobs.stdout.contains("No job has been submitted."), "nothing may be marked submitted: \(jobs.stdout)")
+
+        try cluster.control("start-controller")
+        restarted = true
+        // Without --wait, submit hands the jobs over and returns; status follows them.
+        let again = try DCProd.run(["submit", "processCcd"], in: work.url)
+        #expect(again.status == 0, "\(again.stderr)")
+        struct Jobs: Decodable { struct Count: Decodable { var state: String; var count: Int }; var jobs: [Count] }
+        var states: [String] = []
+        let deadline = Date().addingTimeInterval(90)
+        repeat {
+            usleep(500_000)
+            let status = try DCProd.run(["status", "--json"], in: work.url)
+            states = try JSONDecoder().decode(Jobs.self, from: Data(status.stdout.utf8)).jobs.map(\.state)
+        } while states != ["done"] && Date() < deadline
+        #expect(states == ["done"], "\(states)")
+        let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
+        #expect(verify.status == 0 && verify.stdout.contains("ok: 4 - 100.0 %"), "\(verify.stdout)")
+    }
+
+    /// The manager SIGKILLed between its submission call and recording the ids: the batch system
+    /// accepted the first array, the manager never heard back (the submission command, wrapped, holds
+    /// its answer). The rerun finds those jobs by their tokens and adopts them; none runs twice.
+    static func killedManagerAdoptsItsJobs(on cluster: TestCluster) throws {
+        let work = try Workspace()
+        _ = try cluster.prepare(work, filters: "g r", eventsPerJob: 1, frames: 16, extra: "MAXRUNNING 6")
+
+        // A `sbatch`/`qsub` first on PATH: runs the real one, says so, then never answers.
+        let bin = work.url.appendingPathComponent("slow-bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let marker = work.url.appendingPathComponent("submitted")
+        let realPath = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        let wrapper = bin.appendingPathComponent(cluster.submitCommand)
+        try Data("""
+            #!/bin/sh
+            PATH='\(realPath)' \(cluster.submitCommand) "$@" || exit $?
+            echo $$ > '\(marker.path)'
+            exec sleep 120
+
+            """.utf8).write(to: wrapper)
+        chmod(wrapper.path, 0o755)
+
+        let manager = Process()
+        manager.executableURL = DCProd.executable
+        manager.arguments = ["submit", "processCcd", "--wait"]
+        manager.currentDirectoryURL = work.url
+        manager.environment = ProcessInfo.processInfo.environment.merging(["PATH": bin.path + ":" + realPath]) { $1 }
+        manager.standardOutput = FileHandle.nullDevice
+        manager.standardError = FileHandle.nullDevice
+        try manager.run()
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: marker.path) && manager.isRunning && Date() < deadline { usleep(20_000) }
+        kill(manager.processIdentifier, SIGKILL)
+        manager.waitUntilExit()
+        let held = try String(contentsOf: marker, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        if let pid = Int32(held) { kill(pid, SIGKILL) }
+
+        let rerun = try DCProd.run(["submit", "processCcd", "--wait"], in: work.url)
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        // The first array (one filter, 8 jobs) was accepted before the kill: adopted, not submitted again.
+        #expect(rerun.stdout.contains("8 jobs submitted, 8 adopted after a restart"), "\(rerun.stdout)")
+        let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
+        #expect(verify.status == 0 && verify.stdout.components(separatedBy: "ok: 8 - 100.0 %").count == 3, "\(verify.stdout)")
+        // Sixteen jobs, each submitted once: one attempt, one outcome file.
+        let outcomes = ["g", "r"].map { work.url.appendingPathComponent("lsstprod/DC_2013/steps/processCcd/\($0)/outcomes") }
+        let files = outcomes.flatMap { (try? FileManager.default.contentsOfDirectory(at: $0, includingPropertiesForKeys: nil)) ?? [] }
+        #expect(files.count == 16 && files.allSatisfy { $0.lastPathComponent.hasSuffix(".a1.jsonl") }, "\(files.map(\.lastPathComponent))")
+        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        #expect(jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-") }.count == 16, "\(jobs.stdout)")
+    }
+
+    /// Resource learning: a payload of two processes holding 200 MB each, past its job's 300M, is
+    /// killed by the batch system (Slurm's OverMemoryKill, Grid Engine's h_vmem), and dcprod submits
+    /// the job again with the memory doubled.
+    static func jobOverItsMemoryGetsTwiceTheMemory(on cluster: TestCluster) throws {
+        let work = try Workspace()
+        _ = try cluster.prepare(work, filters: "r", eventsPerJob: 1, frames: 2, size: "128x93", plan: false)
+        // Each process under the limit (Grid Engine's h_vmem is also each process's address-space
+        // limit), the job over it; held long enough to be sampled. In the production's own step template.
+        let payload = work.url.appendingPathComponent("allocate.py")
+        try Data("""
+            import os, time
+            os.fork()
+            block = bytearray(200 * 1024 * 1024)
+            for i in range(0, len(block), 4096): block[i] = 1
+            time.sleep(4)
+
+            """.utf8).write(to: payload)
+        try Data("rules reference\ntimeout 120\ncommand python3 \(payload.path)\n".utf8)
+            .write(to: work.url.appendingPathComponent("lsstprod/DC_2013/templates/steps/processCcd.step"))
+        #expect(try DCProd.run(["plan", "processCcd"], in: work.url).status == 0)
+
+        let submit = try DCProd.run(["submit", "processCcd", "--wait"], in: work.url)
+        #expect(submit.status == 0, "\(submit.stderr)")
+        #expect(submit.stdout.contains("2 submitted again with more resources"), "\(submit.stdout)")
+        let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
+        #expect(verify.status == 0 && verify.stdout.contains("ok: 2 - 100.0 %"), "\(verify.stdout)")
+        #expect(verify.stdout.contains("Jobs submitted again by dcprod: memory doubled 2, walltime doubled 0, node lost 0"), "\(verify.stdout)")
+        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        let rows = jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-r-") }
+        #expect(rows.count == 4 && rows.filter { $0.contains(" requeued ") }.count == 2 && rows.filter { $0.contains(" done ") }.count == 2,
+                "\(jobs.stdout)")
+    }
+}
+
+/// The scenarios on the single-node Slurm that Tests/run starts.
+@Suite(.serialized) struct SlurmProduction {
+    static let cluster = TestCluster.slurm
+
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
+    func aProductionRunsOnSlurmAndGivesTheSameReport() throws { try BatchScenarios.productionGivesTheSameReport(on: Self.cluster) }
+
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
+    func aControllerThatIsDownChangesNothingAndTheNextRunCarriesOn() throws { try BatchScenarios.controllerDownChangesNothing(on: Self.cluster) }
+
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
+    func aManagerKilledMidSubmissionAdoptsItsSlurmJobs() throws { try BatchScenarios.killedManagerAdoptsItsJobs(on: Self.cluster) }
+
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
+    func aJobKilledOverItsMemoryIsSubmittedAgainWithTwiceTheMemory() throws {
+        try BatchScenarios.jobOverItsMemoryGetsTwiceTheMemory(on: Self.cluster)
+    }
+}
+
+/// The scenarios on the single-node Grid Engine (qmaster + execd) that Tests/run starts.
+@Suite(.serialized) struct GridEngineProduction {
+    static let cluster = TestCluster.gridEngine
+
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    func aProductionRunsOnGridEngineAndGivesTheSameReport() throws { try BatchScenarios.productionGivesTheSameReport(on: Self.cluster) }
+
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    func aQmasterThatIsDownChangesNothingAndTheNextRunCarriesOn() throws { try BatchScenarios.controllerDownChangesNothing(on: Self.cluster) }
+
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    func aManagerKilledMidSubmissionAdoptsItsGridEngineJobs() throws { try BatchScenarios.killedManagerAdoptsItsJobs(on: Self.cluster) }
+
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    func aJobKilledOverItsVirtualMemoryIsSubmittedAgainWithTwiceTheMemory() throws {
+        try BatchScenarios.jobOverItsMemoryGetsTwiceTheMemory(on: Self.cluster)
+    }
+}
