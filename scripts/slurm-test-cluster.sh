@@ -13,6 +13,9 @@
 #                                             slurmdbd and munged by their recorded pids, then the
 #                                             MariaDB server.
 #
+# MaxJobCount is 10000, Slurm's default, unless DCPROD_SLURM_MAX_JOB_COUNT says otherwise (the
+# mass-submission benchmark holds 41,000 jobs).
+#
 # DIR/env exports SLURM_CONF (DIR/slurm.conf: every client finds the controller, the database
 # daemon and the munge socket through it) and DCPROD_TEST_SLURM=1. The partition is `test`
 # (the default), the node has 16 CPUs (more than the machine: SlurmdParameters=config_overrides)
@@ -224,7 +227,7 @@ JobAcctGatherParams=OverMemoryKill
 JobAcctGatherFrequency=task=1
 SchedulerParameters=batch_sched_delay=0
 MaxArraySize=1001
-MaxJobCount=10000
+MaxJobCount=${DCPROD_SLURM_MAX_JOB_COUNT:-10000}
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool
 SlurmctldPidFile=$dir/run/slurmctld.pid

@@ -75,8 +75,9 @@ public protocol BatchSystem: Sendable {
     var name: String { get }
     /// Submits the jobs; returns each one's backend id by token. Throws if the batch system
     /// refused them, in which case none of them is submitted. A backend that `throttles` runs at
-    /// most `throttle` of them at once itself (e.g. a job array's `%M`).
-    func submit(_ jobs: [BatchJob], throttle: Int) throws -> [String: String]
+    /// most `throttle` of them at once itself (e.g. a job array's `%M`). Held jobs wait in the
+    /// queue until `release`d (a batch system's `--hold` / `-h`).
+    func submit(_ jobs: [BatchJob], throttle: Int, hold: Bool) throws -> [String: String]
     /// True when the batch system holds queued jobs and enforces the running limit itself, so
     /// that every pending job can be handed over at once (up to `capacity`).
     var throttles: Bool { get }
@@ -85,6 +86,8 @@ public protocol BatchSystem: Sendable {
     /// The states of these jobs, by backend id; a job the system no longer knows is absent.
     func status(_ backendIds: [String]) throws -> [String: BatchStatus]
     func cancel(_ backendIds: [String]) throws
+    /// Releases held jobs.
+    func release(_ backendIds: [String]) throws
     /// The backend ids of live jobs carrying these tokens, by token: what a manager killed between
     /// its submission call and recording the ids finds again.
     func find(tokens: [String]) throws -> [String: String]

@@ -21,7 +21,7 @@ public struct GridEngineBatch: BatchSystem {
     /// The jobs of one step and filter go out as job arrays (`JobArrays`): one `qsub -t 1-N -tc M
     /// -terse` per max_aj_tasks jobs. The array's options are the jobs' `#$` directives; its context
     /// (`-ac dcprod_list=…`) names the list, where a restarted manager finds the tokens.
-    public func submit(_ jobs: [BatchJob], throttle: Int) throws -> [String: String] {
+    public func submit(_ jobs: [BatchJob], throttle: Int, hold: Bool) throws -> [String: String] {
         let wrapper = try JobArrays.wrapper(in: templates, command: "qsub")
         let arrays = JobArrays(jobs, maxArraySize: try limits.get().maxArrayTasks)
         let perArray = arrays.throttle(perArrayOf: throttle)
@@ -29,7 +29,7 @@ public struct GridEngineBatch: BatchSystem {
         for array in arrays.arrays {
             try JobArrays.writeList(array)
             let count = array.jobs.count
-            let arguments = ["-terse", "-t", "1-\(count)"] + (perArray < count ? ["-tc", "\(perArray)"] : [])
+            let arguments = ["-terse"] + (hold ? ["-h"] : []) + ["-t", "1-\(count)"] + (perArray < count ? ["-tc", "\(perArray)"] : [])
                 + ["-N", array.name, "-ac", "dcprod_list=\(array.list.path)", "-S", "/bin/sh", "-j", "y",
                    "-o", "\(array.logs)/array-$JOB_ID-$TASK_ID.out"]
                 + (try Self.directives(of: array.jobs[0].script, memory: array.jobs[0].memory, walltime: array.jobs[0].walltime))
@@ -86,6 +86,13 @@ public struct GridEngineBatch: BatchSystem {
         guard !backendIds.isEmpty else { return }
         // qdel takes "JOB.TASK" ids; tasks of one array go in one argument ("JOB -t 1-3" needs one call per array).
         _ = try Command.run("qdel", backendIds, acceptingFailure: { $0.contains("does not exist") })
+    }
+
+    /// Releases whole arrays (`qrls JOB_ID`): dcprod holds and releases a step's arrays.
+    public func release(_ backendIds: [String]) throws {
+        let arrays = JobArrays.arrayIds(of: backendIds, separator: ".")
+        guard !arrays.isEmpty else { return }
+        _ = try Command.run("qrls", arrays)
     }
 
     /// Tasks of live arrays, by the tokens in the list files their contexts name: `qstat -xml -j '*'`

@@ -54,6 +54,13 @@ struct JobArrays {
         return entries[index].split(separator: "|", omittingEmptySubsequences: false).dropFirst(2).first.map(String.init)
     }
 
+    /// The arrays of these tasks' backend ids (`1234_5` → `1234` for Slurm, `77.3` → `77` for Grid
+    /// Engine), each once, in order: one argument per array where one per task would not fit a command line.
+    static func arrayIds(of backendIds: [String], separator: Character) -> [String] {
+        var seen = Set<String>()
+        return backendIds.compactMap { $0.split(separator: separator).first.map(String.init) }.filter { seen.insert($0).inserted }
+    }
+
     /// The task wrapper of the production's templates, checked before anything is submitted.
     static func wrapper(in templates: URL, command: String) throws -> String {
         let wrapper = templates.appendingPathComponent("batch/array-task.sh").path

@@ -13,7 +13,8 @@ public struct LocalBatch: BatchSystem {
     public var throttles: Bool { false }
     public func capacity() throws -> Int { Int.max }
 
-    public func submit(_ jobs: [BatchJob], throttle: Int) throws -> [String: String] {
+    public func submit(_ jobs: [BatchJob], throttle: Int, hold: Bool) throws -> [String: String] {
+        guard !hold else { throw BatchError(command: "submit --hold", message: Self.noQueue) }
         var ids: [String: String] = [:]
         for job in jobs {
             let output = open(job.output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
@@ -29,6 +30,12 @@ public struct LocalBatch: BatchSystem {
         }
         return ids
     }
+
+    public func release(_ backendIds: [String]) throws {
+        guard backendIds.isEmpty else { throw BatchError(command: "release", message: Self.noQueue) }
+    }
+
+    static let noQueue = "the local backend has no queue: it starts jobs at once and cannot hold them"
 
     public func status(_ backendIds: [String]) throws -> [String: BatchStatus] {
         var out: [String: BatchStatus] = [:]

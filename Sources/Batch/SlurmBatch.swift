@@ -18,7 +18,7 @@ public struct SlurmBatch: BatchSystem {
     /// The jobs of one step and filter go out as job arrays (`JobArrays`) — one `sbatch --array=0-N%M`
     /// per MaxArraySize jobs. The array's directives are those of the jobs' scripts; its comment names
     /// the list, where a restarted manager finds the tokens.
-    public func submit(_ jobs: [BatchJob], throttle: Int) throws -> [String: String] {
+    public func submit(_ jobs: [BatchJob], throttle: Int, hold: Bool) throws -> [String: String] {
         let wrapper = try JobArrays.wrapper(in: templates, command: "sbatch")
         let arrays = JobArrays(jobs, maxArraySize: try limits.get().maxArraySize)
         let perArray = arrays.throttle(perArrayOf: throttle)
@@ -26,7 +26,7 @@ public struct SlurmBatch: BatchSystem {
         for array in arrays.arrays {
             try JobArrays.writeList(array)
             let count = array.jobs.count
-            let arguments = ["--parsable", "--array=0-\(count - 1)" + (perArray < count ? "%\(perArray)" : ""),
+            let arguments = ["--parsable"] + (hold ? ["--hold"] : []) + ["--array=0-\(count - 1)" + (perArray < count ? "%\(perArray)" : ""),
                              "--job-name=\(array.name)", "--comment=dcprod-array:\(array.list.path)",
                              "--output=\(array.logs)/array-%A_%a.out"]
                 + (try Self.directives(of: array.jobs[0].script))
@@ -54,18 +54,20 @@ public struct SlurmBatch: BatchSystem {
     public func status(_ backendIds: [String]) throws -> [String: BatchStatus] {
         guard !backendIds.isEmpty else { return [:] }
         var out: [String: BatchStatus] = [:]
+        let wanted = Set(backendIds)
+        // Asked by array (`1234` lists every task `1234_N`): 40,000 task ids would not fit in one argument.
         let queue = try Command.run("squeue", ["--noheader", "--array", "--states=all", "--format=%i|%T",
-                                               "--jobs=\(backendIds.joined(separator: ","))"],
+                                               "--jobs=\(JobArrays.arrayIds(of: backendIds, separator: "_").joined(separator: ","))"],
                                     acceptingFailure: { $0.contains("Invalid job id") })
         for line in queue.split(separator: "\n") {
             let fields = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
-            guard fields.count == 2 else { continue }
+            guard fields.count == 2, wanted.contains(fields[0]) else { continue }
             out[fields[0]] = Self.status(state: fields[1], exitCode: nil)
         }
         let finished = backendIds.filter { out[$0] == nil || out[$0]!.state.isFinished }
         guard !finished.isEmpty else { return out }
         let accounting = try Command.run("sacct", ["--noheader", "--parsable2", "--format=\(Self.accountingFields)",
-                                                   "--jobs=\(finished.joined(separator: ","))"])
+                                                   "--jobs=\(JobArrays.arrayIds(of: finished, separator: "_").joined(separator: ","))"])
         let recorded = Self.parseAccounting(accounting)
         for id in finished {
             if let status = recorded[id] {
@@ -82,6 +84,13 @@ public struct SlurmBatch: BatchSystem {
     public func cancel(_ backendIds: [String]) throws {
         guard !backendIds.isEmpty else { return }
         _ = try Command.run("scancel", backendIds)
+    }
+
+    /// Releases whole arrays (`scontrol release ARRAY_ID`): dcprod holds and releases a step's arrays.
+    public func release(_ backendIds: [String]) throws {
+        let arrays = JobArrays.arrayIds(of: backendIds, separator: "_")
+        guard !arrays.isEmpty else { return }
+        _ = try Command.run("scontrol", ["release", arrays.joined(separator: ",")])
     }
 
     /// Tasks of live arrays, by the tokens in the list files their comments name.

@@ -30,6 +30,8 @@ public struct Submitter {
     /// Seconds between polls while waiting; grows up to `maximumInterval` while nothing changes.
     public var interval = 0.2
     public var maximumInterval = 5.0
+    /// Submit held: the jobs wait in the queue until `release`.
+    public var hold = false
 
     public init(production: Production, backend: any BatchSystem, limit: Int) {
         self.production = production
@@ -42,6 +44,7 @@ public struct Submitter {
         var token: String
         var backendId: String?
         var state: String
+        var rawState: String?
         var outcomes: String
     }
 
@@ -118,7 +121,7 @@ public struct Submitter {
             for attempt in active {
                 let status = states[attempt.backendId!]
                 if let status, !status.state.isFinished {
-                    if status.state.rawValue != attempt.state {
+                    if status.state.rawValue != attempt.state || status.rawState != attempt.rawState {
                         try db.execute(sql: "UPDATE attempt SET state = ?, rawState = ?, startedAt = COALESCE(startedAt, ?) WHERE id = ?",
                                        arguments: [status.state.rawValue, status.rawState, Self.now(), attempt.id])
                         changed = true
@@ -221,7 +224,7 @@ public struct Submitter {
         }
         let ids: [String: String]
         do {
-            ids = try backend.submit(batch.map(\.job), throttle: limit)
+            ids = try backend.submit(batch.map(\.job), throttle: limit, hold: hold)
         } catch {
             // Refused: nothing may stay marked as submitted.
             try production.store.pool.write { db in
@@ -254,10 +257,21 @@ public struct Submitter {
         return active.count
     }
 
+    /// Releases the held (queued) attempts of a step; returns how many.
+    public func release(step: Step, filters: [Filter]) throws -> Int {
+        let queued = try attempts(where: """
+            state = 'queued' AND backendId IS NOT NULL AND jobId IN
+            (SELECT id FROM job WHERE step = '\(step.rawValue)' AND filter IN (\(Self.list(filters))))
+            """)
+        try backend.release(queued.compactMap(\.backendId))
+        return queued.count
+    }
+
     func attempts(where condition: String) throws -> [AttemptRow] {
         try production.store.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, token, backendId, state, outcomes FROM attempt WHERE \(condition) ORDER BY id").map {
-                AttemptRow(id: $0["id"], token: $0["token"], backendId: $0["backendId"], state: $0["state"], outcomes: $0["outcomes"])
+            try Row.fetchAll(db, sql: "SELECT id, token, backendId, state, rawState, outcomes FROM attempt WHERE \(condition) ORDER BY id").map {
+                AttemptRow(id: $0["id"], token: $0["token"], backendId: $0["backendId"], state: $0["state"], rawState: $0["rawState"],
+                           outcomes: $0["outcomes"])
             }
         }
     }

@@ -13,7 +13,7 @@ struct DCProd: ParsableCommand {
             submit jobs, verify every event, load the results into the catalog and query it; the state
             store and the logbook keep what was done.
             """,
-        subcommands: [Prepare.self, Inventory.self, Plan.self, Submit.self, Verify.self, Resubmit.self, Cancel.self, Load.self, Sql.self, Status.self,
+        subcommands: [Prepare.self, Inventory.self, Plan.self, Submit.self, Verify.self, Resubmit.self, Cancel.self, Release.self, Load.self, Sql.self, Status.self,
                       LogbookCommand.self, Keys.self, Job.self, Pipe.self]
     )
 }

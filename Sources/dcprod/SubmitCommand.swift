@@ -36,14 +36,22 @@ struct Submit: ParsableCommand {
     @Flag(help: "Follow the jobs until none is queued or running (always so with BACKEND local).")
     var wait = false
 
+    @Flag(help: "Submit the jobs held (sbatch --hold, qsub -h): they wait in the queue until `dcprod release`.")
+    var hold = false
+
+    func validate() throws {
+        if hold && wait { throw ValidationError("--hold and --wait exclude each other: held jobs wait for `dcprod release`") }
+    }
+
     func run() throws {
         try reporting {
             let production = try options.open()
-            let submitter = Submitter(production: production, backend: try batchSystem(for: production), limit: runningLimit(for: production))
+            var submitter = Submitter(production: production, backend: try batchSystem(for: production), limit: runningLimit(for: production))
+            submitter.hold = hold
             let filters = target.filters(of: production)
             var bar = ProgressBar(label: "submit", unit: "jobs")
             let start = Date()
-            let following = wait || production.config.backend == .local
+            let following = !hold && (wait || production.config.backend == .local)
             let summary = try submitter.submit(step: target.step, filters: filters, wait: following) { s in
                 let total = s.finished + s.running + s.pending
                 bar.update(done: s.finished, total: max(total, 1), elapsed: Date().timeIntervalSince(start))
@@ -68,6 +76,24 @@ struct Cancel: ParsableCommand {
             let submitter = Submitter(production: production, backend: try batchSystem(for: production), limit: 1)
             let count = try submitter.cancel(step: target.step, filters: target.filters(of: production))
             let line = "cancel \(target.step.rawValue): \(count) jobs cancelled"
+            print(line)
+            if count > 0 { try production.record(typedCommandLine, line) }
+        }
+    }
+}
+
+struct Release: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Release a step's jobs submitted with --hold.")
+
+    @OptionGroup var options: ProductionOptions
+    @OptionGroup var target: StepOptions
+
+    func run() throws {
+        try reporting {
+            let production = try options.open()
+            let submitter = Submitter(production: production, backend: try batchSystem(for: production), limit: 1)
+            let count = try submitter.release(step: target.step, filters: target.filters(of: production))
+            let line = "release \(target.step.rawValue): \(count) queued jobs released"
             print(line)
             if count > 0 { try production.record(typedCommandLine, line) }
         }

@@ -16,6 +16,8 @@ struct TestCluster: Sendable {
     var completed: String
     /// The submission command.
     var submitCommand: String
+    /// In the raw state of a held job.
+    var heldState: String
     /// Between an array's id and a task's number in the backend ids.
     var taskSeparator: Character
     /// In the one line of a command run while the controller is down.
@@ -23,11 +25,11 @@ struct TestCluster: Sendable {
 
     static let slurm = TestCluster(backend: "slurm", startedVariable: "DCPROD_TEST_SLURM", directoryVariable: "DCPROD_TEST_SLURM_DIR",
                                    script: "slurm-test-cluster.sh", scriptSuffix: "slurm.sh",
-                                   directives: ["#SBATCH --mem=300M", "#SBATCH --partition=test"], completed: "COMPLETED", submitCommand: "sbatch",
+                                   directives: ["#SBATCH --mem=300M", "#SBATCH --partition=test"], completed: "COMPLETED", submitCommand: "sbatch", heldState: "PENDING",
                                    taskSeparator: "_", downMessage: "Unable to contact slurm controller")
     static let gridEngine = TestCluster(backend: "sge", startedVariable: "DCPROD_TEST_SGE", directoryVariable: "DCPROD_TEST_SGE_DIR",
                                         script: "sge-test-cluster.sh", scriptSuffix: "sge.sh",
-                                        directives: ["#$ -l h_vmem=300M", "#$ -q test"], completed: "exit 0", submitCommand: "qsub",
+                                        directives: ["#$ -l h_vmem=300M", "#$ -q test"], completed: "exit 0", submitCommand: "qsub", heldState: "hqw",
                                         taskSeparator: ".", downMessage: "unable to send message to qmaster")
 
     static var inCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
@@ -136,9 +138,16 @@ enum BatchScenarios {
 
         try cluster.control("start-controller")
         restarted = true
-        // Without --wait, submit hands the jobs over and returns; status follows them.
-        let again = try DCProd.run(["submit", "processCcd"], in: work.url)
-        #expect(again.status == 0, "\(again.stderr)")
+        // Without --wait, submit hands the jobs over and returns; held, they wait for `release`; status
+        // follows them.
+        let again = try DCProd.run(["submit", "processCcd", "--hold"], in: work.url)
+        #expect(again.status == 0 && again.stdout.contains("2 jobs submitted"), "\(again.stdout)\(again.stderr)")
+        usleep(1_500_000)
+        let held = try DCProd.run(["status", "--jobs"], in: work.url)
+        let rows = held.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-r-") }
+        #expect(rows.count == 2 && rows.allSatisfy { $0.contains(" queued ") && $0.contains(cluster.heldState) }, "\(held.stdout)")
+        let released = try DCProd.run(["release", "processCcd"], in: work.url)
+        #expect(released.status == 0 && released.stdout.contains("release processCcd: 2 queued jobs released"), "\(released.stdout)\(released.stderr)")
         struct Jobs: Decodable { struct Count: Decodable { var state: String; var count: Int }; var jobs: [Count] }
         var states: [String] = []
         let deadline = Date().addingTimeInterval(90)
