@@ -22,6 +22,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$HERE/scripts/service-helpers.sh"
 PROG="mariadb-test-server"
+# Ports tried: 3307 (SERVICES.md), else 3308-3399, else random ones.
+PORT_CANDIDATES="3307 $(seq 3308 3399) $(shuf -i 20000-60000 -n 50)"
 TEST_USER="dcprod_test"
 START_TIMEOUT=30   # seconds until the socket answers
 STOP_TIMEOUT=30    # seconds between SIGTERM and SIGKILL
@@ -51,19 +53,6 @@ stop_server() {
     rm -f "$dir/mariadbd.pid.manager"
 }
 
-# pick_port [EXCLUDED...] : prints a free TCP port on 127.0.0.1: 3307, else 3308-3399, else random.
-pick_port() {
-    local port candidates excluded=" $* "
-    candidates="3307 $(seq 3308 3399) $(shuf -i 20000-60000 -n 50)"
-    for port in $candidates; do
-        [[ "$excluded" == *" $port "* ]] && continue
-        if port_free "$port"; then
-            echo "$port"
-            return 0
-        fi
-    done
-    return 1
-}
 
 write_my_cnf() {
     local dir="$1" port="$2"
@@ -171,7 +160,7 @@ start_server() {
         command -v "$cmd" >/dev/null 2>&1 || { say "$cmd not found after installing mariadb-server"; return 1; }
     done
 
-    port=$(pick_port) || { say "no free TCP port on 127.0.0.1"; return 1; }
+    port=$(pick_port "$PORT_CANDIDATES") || { say "no free TCP port on 127.0.0.1"; return 1; }
     write_my_cnf "$dir" "$port"
 
     # --skip-test-db: no `test` database open to every account and no anonymous accounts.
@@ -193,7 +182,7 @@ start_server() {
         [ "$rc" -ne 3 ] && return 1
         tried="$tried $port"
         say "port $port was taken meanwhile; trying another"
-        port=$(pick_port $tried) || { say "no free TCP port on 127.0.0.1"; return 1; }
+        port=$(pick_port "$PORT_CANDIDATES" $tried) || { say "no free TCP port on 127.0.0.1"; return 1; }
         write_my_cnf "$dir" "$port"
         [ "$attempt" -eq 5 ] && { say "no port could be bound"; error_log_tail "$dir"; return 1; }
     done

@@ -1,5 +1,5 @@
 # Ports on 127.0.0.1 and processes stopped by pid, for the test services; sourced by
-# scripts/mariadb-test-server.sh and scripts/slurm-test-cluster.sh.
+# scripts/mariadb-test-server.sh, scripts/slurm-test-cluster.sh and scripts/sge-test-cluster.sh.
 
 # port_free PORT : true when nothing listens on 127.0.0.1:PORT and it can be bound.
 port_free() {
@@ -19,6 +19,23 @@ except OSError:
     sys.exit(1)
 EOF
     fi
+}
+
+# pick_port CANDIDATES [EXCLUDED...] : prints the first port of the list CANDIDATES (default: 100
+# random ones in 20000-60000) that is free on 127.0.0.1 and not one of EXCLUDED.
+pick_port() {
+    local port candidates="${1:-}" excluded
+    shift || true
+    excluded=" $* "
+    [ -n "$candidates" ] || candidates=$(shuf -i 20000-60000 -n 100)
+    for port in $candidates; do
+        [[ "$excluded" == *" $port "* ]] && continue
+        if port_free "$port"; then
+            echo "$port"
+            return 0
+        fi
+    done
+    return 1
 }
 
 # port_answers PORT : true when something accepts a connection on 127.0.0.1:PORT.

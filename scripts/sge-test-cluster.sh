@@ -131,18 +131,6 @@ stop_all() {
     done
 }
 
-# pick_port [EXCLUDED...] : a free TCP port on 127.0.0.1 in 20000-60000, none of EXCLUDED.
-pick_port() {
-    local port excluded=" $* "
-    for port in $(shuf -i 20000-60000 -n 100); do
-        [[ "$excluded" == *" $port "* ]] && continue
-        if port_free "$port"; then
-            echo "$port"
-            return 0
-        fi
-    done
-    return 1
-}
 
 logs_tail() {
     local dir="$1" f
@@ -321,8 +309,8 @@ start_cluster() {
     gcc -shared -fPIC -O2 -o "$dir/loopback-bind.so" "$HERE/scripts/loopback-bind.c" -ldl 2>"$dir/log/gcc.out" \
         || fail "$dir" "building scripts/loopback-bind.c failed"
     local qmaster_port execd_port
-    qmaster_port=$(pick_port) || fail "$dir" "no free TCP port on 127.0.0.1"
-    execd_port=$(pick_port "$qmaster_port") || fail "$dir" "no free TCP port on 127.0.0.1"
+    qmaster_port=$(pick_port "") || fail "$dir" "no free TCP port on 127.0.0.1"
+    execd_port=$(pick_port "" "$qmaster_port") || fail "$dir" "no free TCP port on 127.0.0.1"
     echo "$qmaster_port" >"$dir/qmaster.port"
     echo "$execd_port" >"$dir/execd.port"
 

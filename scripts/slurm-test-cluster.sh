@@ -175,24 +175,6 @@ stop_all() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# Ports
-
-
-# pick_port [EXCLUDED...] : prints a free TCP port on 127.0.0.1 in 20000-60000, none of EXCLUDED.
-pick_port() {
-    local port excluded=" $* "
-    for port in $(shuf -i 20000-60000 -n 100); do
-        [[ "$excluded" == *" $port "* ]] && continue
-        if port_free "$port"; then
-            echo "$port"
-            return 0
-        fi
-    done
-    return 1
-}
-
-
-# ---------------------------------------------------------------------------------------------
 # Configuration
 
 write_configs() {
@@ -510,9 +492,9 @@ start_cluster() {
     fi
 
     local ctld_port slurmd_port dbd_port
-    ctld_port=$(pick_port "$db_port") || fail "$dir" "no free TCP port on 127.0.0.1"
-    slurmd_port=$(pick_port "$db_port" "$ctld_port") || fail "$dir" "no free TCP port on 127.0.0.1"
-    dbd_port=$(pick_port "$db_port" "$ctld_port" "$slurmd_port") || fail "$dir" "no free TCP port on 127.0.0.1"
+    ctld_port=$(pick_port "" "$db_port") || fail "$dir" "no free TCP port on 127.0.0.1"
+    slurmd_port=$(pick_port "" "$db_port" "$ctld_port") || fail "$dir" "no free TCP port on 127.0.0.1"
+    dbd_port=$(pick_port "" "$db_port" "$ctld_port" "$slurmd_port") || fail "$dir" "no free TCP port on 127.0.0.1"
 
     # Below the machine's memory: 8000 MB, or 3/4 of the memory of a smaller machine.
     local mem_mb real_memory=8000

@@ -71,13 +71,9 @@ struct Cancel: ParsableCommand {
     @OptionGroup var target: StepOptions
 
     func run() throws {
-        try reporting {
-            let production = try options.open()
-            let submitter = Submitter(production: production, backend: try batchSystem(for: production), limit: 1)
-            let count = try submitter.cancel(step: target.step, filters: target.filters(of: production))
-            let line = "cancel \(target.step.rawValue): \(count) jobs cancelled"
-            print(line)
-            if count > 0 { try production.record(typedCommandLine, line) }
+        try actOnJobs(options, target) { submitter, step, filters in
+            let count = try submitter.cancel(step: step, filters: filters)
+            return (count, "cancel \(step.rawValue): \(count) jobs cancelled")
         }
     }
 }
@@ -89,13 +85,22 @@ struct Release: ParsableCommand {
     @OptionGroup var target: StepOptions
 
     func run() throws {
-        try reporting {
-            let production = try options.open()
-            let submitter = Submitter(production: production, backend: try batchSystem(for: production), limit: 1)
-            let count = try submitter.release(step: target.step, filters: target.filters(of: production))
-            let line = "release \(target.step.rawValue): \(count) queued jobs released"
-            print(line)
-            if count > 0 { try production.record(typedCommandLine, line) }
+        try actOnJobs(options, target) { submitter, step, filters in
+            let count = try submitter.release(step: step, filters: filters)
+            return (count, "release \(step.rawValue): \(count) queued jobs released")
         }
+    }
+}
+
+/// Cancel and release: one call of the production's batch system on a step's jobs; its line is
+/// printed, and logged when it concerned any job.
+private func actOnJobs(_ options: ProductionOptions, _ target: StepOptions,
+                       _ act: (Submitter, Step, [Filter]) throws -> (count: Int, line: String)) throws {
+    try reporting {
+        let production = try options.open()
+        let submitter = Submitter(production: production, backend: try batchSystem(for: production), limit: 1)
+        let (count, line) = try act(submitter, target.step, target.filters(of: production))
+        print(line)
+        if count > 0 { try production.record(typedCommandLine, line) }
     }
 }
