@@ -282,4 +282,27 @@ enum BatchScenarios {
     func aJobKilledOverItsVirtualMemoryIsSubmittedAgainWithTwiceTheMemory() throws {
         try BatchScenarios.jobOverItsMemoryGetsTwiceTheMemory(on: Self.cluster)
     }
+
+    /// Resource learning of time, where the batch system counts seconds (Slurm counts minutes): a
+    /// payload of 7 s under `h_rt` 5 s is killed by Grid Engine (failure 37) and submitted again with
+    /// 10 s, where it succeeds.
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    func aJobKilledAtItsWalltimeIsSubmittedAgainWithTwiceTheTime() throws {
+        let work = try Workspace()
+        _ = try Self.cluster.prepare(work, filters: "r", eventsPerJob: 1, frames: 1, size: "128x93",
+                                     extra: "WALLTIME processCcd 00:00:05", plan: false)
+        try Data("rules reference\ntimeout 120\ncommand sleep 7\n".utf8)
+            .write(to: work.url.appendingPathComponent("lsstprod/DC_2013/templates/steps/processCcd.step"))
+        #expect(try DCProd.run(["plan", "processCcd"], in: work.url).status == 0)
+
+        let submit = try DCProd.run(["submit", "processCcd", "--wait"], in: work.url)
+        #expect(submit.status == 0 && submit.stdout.contains("1 submitted again with more resources"), "\(submit.stdout)\(submit.stderr)")
+        let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
+        #expect(verify.stdout.contains("Jobs submitted again by dcprod: memory doubled 0, walltime doubled 1, node lost 0"), "\(verify.stdout)")
+        #expect(verify.status == 0 && verify.stdout.contains("ok: 1 - 100.0 %"), "\(verify.stdout)")
+        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        let rows = jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-r-") }
+        #expect(rows.count == 2 && rows[0].contains(" requeued ") && rows[0].contains("failed 37") && rows[1].contains(" done "),
+                "\(jobs.stdout)")
+    }
 }
