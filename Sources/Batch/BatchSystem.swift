@@ -74,7 +74,7 @@ public struct Accounting: Sendable, Equatable {
 public protocol BatchSystem: Sendable {
     var name: String { get }
     /// Submits the jobs; returns each one's backend id by token. Throws if the batch system
-    /// refused them, in which case none of them is submitted. A backend that `throttles` runs at
+    /// refused them, in which case none of them is submitted but those the `BatchError` lists as accepted. A backend that `throttles` runs at
     /// most `throttle` of them at once itself (e.g. a job array's `%M`). Held jobs wait in the
     /// queue until `release`d (a batch system's `--hold` / `-h`).
     func submit(_ jobs: [BatchJob], throttle: Int, hold: Bool) throws -> [String: String]
@@ -96,10 +96,14 @@ public protocol BatchSystem: Sendable {
 public struct BatchError: Error, CustomStringConvertible, Sendable {
     public var command: String
     public var message: String
+    /// The jobs a submission handed over before the batch system refused the rest (backend ids by
+    /// token): a backend that submits in several calls may be refused after its first ones.
+    public var accepted: [String: String] = [:]
     public var description: String { "\(command): \(message)" }
 
-    public init(command: String, message: String) {
+    public init(command: String, message: String, accepted: [String: String] = [:]) {
         self.command = command
         self.message = message
+        self.accepted = accepted
     }
 }

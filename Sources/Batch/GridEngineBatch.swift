@@ -25,9 +25,7 @@ public struct GridEngineBatch: BatchSystem {
         let wrapper = try JobArrays.wrapper(in: templates, command: "qsub")
         let arrays = JobArrays(jobs, maxArraySize: try limits.get().maxArrayTasks)
         let perArray = arrays.throttle(perArrayOf: throttle)
-        var ids: [String: String] = [:]
-        for array in arrays.arrays {
-            try JobArrays.writeList(array)
+        return try arrays.submitEach({ array in
             let count = array.jobs.count
             let arguments = ["-terse"] + (hold ? ["-h"] : []) + ["-t", "1-\(count)"] + (perArray < count ? ["-tc", "\(perArray)"] : [])
                 + ["-N", array.name, "-ac", "dcprod_list=\(array.list.path)", "-S", "/bin/sh", "-j", "y",
@@ -39,9 +37,8 @@ public struct GridEngineBatch: BatchSystem {
             guard let id = output.split(separator: "\n").first?.split(separator: ".").first, Int(id) != nil else {
                 throw BatchError(command: "qsub -t", message: "unexpected answer '\(output.prefix(200))'")
             }
-            for (index, job) in array.jobs.enumerated() { ids[job.token] = "\(id).\(index + 1)" }
-        }
-        return ids
+            return String(id)
+        }, taskId: { "\($0).\($1 + 1)" })
     }
 
     /// A job script's `#$` options as qsub arguments, but its own name, output and join (the array

@@ -37,6 +37,25 @@ struct JobArrays {
         self.arrays = arrays
     }
 
+    /// Submits each array with `call` (which writes nothing but the batch system's queue and returns
+    /// the array's id) after writing its list; returns every job's id (`taskId(array id, index from 0)`)
+    /// by token. Refused, it throws a `BatchError` that names the jobs of the arrays accepted before.
+    func submitEach(_ call: (Array) throws -> String, taskId: (String, Int) -> String) throws -> [String: String] {
+        var ids: [String: String] = [:]
+        for array in arrays {
+            do {
+                try Self.writeList(array)
+                let id = try call(array)
+                for (index, job) in array.jobs.enumerated() { ids[job.token] = taskId(id, index) }
+            } catch {
+                var refused = error as? BatchError ?? BatchError(command: "submit", message: "\(error)")
+                refused.accepted = ids
+                throw refused
+            }
+        }
+        return ids
+    }
+
     /// MAXRUNNING shared among the arrays handed over together: each one's `%M` / `-tc M`.
     func throttle(perArrayOf throttle: Int) -> Int { max(1, throttle / max(1, arrays.count)) }
 

@@ -18,14 +18,16 @@ public struct LocalBatch: BatchSystem {
         var ids: [String: String] = [:]
         for job in jobs {
             let output = open(job.output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-            guard output >= 0 else { throw BatchError(command: "local submit", message: "cannot open \(job.output)") }
+            guard output >= 0 else {
+                throw BatchError(command: "local submit", message: "cannot open \(job.output)", accepted: ids)
+            }
             defer { close(output) }
             var environment = ProcessInfo.processInfo.environment
             environment["DCPROD_ATTEMPT"] = String(job.attempt)
             environment["DCPROD_TOKEN"] = job.token
             switch ChildProcess.spawn(["/bin/sh", job.script], output: output, environment: environment, newSession: true) {
             case .success(let pid): ids[job.token] = String(pid)
-            case .failure(let error): throw BatchError(command: "/bin/sh \(job.script)", message: error.reason)
+            case .failure(let error): throw BatchError(command: "/bin/sh \(job.script)", message: error.reason, accepted: ids)
             }
         }
         return ids

@@ -22,9 +22,7 @@ public struct SlurmBatch: BatchSystem {
         let wrapper = try JobArrays.wrapper(in: templates, command: "sbatch")
         let arrays = JobArrays(jobs, maxArraySize: try limits.get().maxArraySize)
         let perArray = arrays.throttle(perArrayOf: throttle)
-        var ids: [String: String] = [:]
-        for array in arrays.arrays {
-            try JobArrays.writeList(array)
+        return try arrays.submitEach({ array in
             let count = array.jobs.count
             let arguments = ["--parsable"] + (hold ? ["--hold"] : []) + ["--array=0-\(count - 1)" + (perArray < count ? "%\(perArray)" : ""),
                              "--job-name=\(array.name)", "--comment=dcprod-array:\(array.list.path)",
@@ -37,9 +35,8 @@ public struct SlurmBatch: BatchSystem {
             guard let id = output.split(separator: "\n").first?.split(separator: ";").first, Int(id) != nil else {
                 throw BatchError(command: "sbatch --array", message: "unexpected answer '\(output.prefix(200))'")
             }
-            for (index, job) in array.jobs.enumerated() { ids[job.token] = "\(id)_\(index)" }
-        }
-        return ids
+            return String(id)
+        }, taskId: { "\($0)_\($1)" })
     }
 
     /// A job script's `#SBATCH` options, but its own name and output, as sbatch arguments.

@@ -222,23 +222,26 @@ public struct Submitter {
                                                              memory: memory, walltime: walltime)))
             }
         }
+        // Refused, nothing may stay marked as submitted but what the batch system accepted before the refusal.
         let ids: [String: String]
+        var refusal: (any Error)?
         do {
             ids = try backend.submit(batch.map(\.job), throttle: limit, hold: hold)
         } catch {
-            // Refused: nothing may stay marked as submitted.
-            try production.store.pool.write { db in
-                for entry in batch { try db.execute(sql: "DELETE FROM attempt WHERE id = ?", arguments: [entry.attemptId]) }
-            }
-            throw error
+            ids = (error as? BatchError)?.accepted ?? [:]
+            refusal = error
         }
         try production.store.pool.write { db in
             for entry in batch {
-                guard let id = ids[entry.job.token] else { continue }
-                try db.execute(sql: "UPDATE attempt SET backendId = ?, state = 'queued', host = ? WHERE id = ?",
-                               arguments: [id, ProcessInfo.processInfo.hostName, entry.attemptId])
+                if let id = ids[entry.job.token] {
+                    try db.execute(sql: "UPDATE attempt SET backendId = ?, state = 'queued', host = ? WHERE id = ?",
+                                   arguments: [id, ProcessInfo.processInfo.hostName, entry.attemptId])
+                } else if refusal != nil {
+                    try db.execute(sql: "DELETE FROM attempt WHERE id = ?", arguments: [entry.attemptId])
+                }
             }
         }
+        if let refusal { throw refusal }
         return batch.count
     }
 

@@ -212,6 +212,41 @@ enum BatchScenarios {
         #expect(jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-") }.count == 16, "\(jobs.stdout)")
     }
 
+    /// The batch system accepts the first array and refuses the second (a wrapped submission command
+    /// refuses every call after its first): one line, the first array's jobs recorded and followed, the
+    /// others not marked submitted; the next submit hands over only those. No job runs twice.
+    static func refusalKeepsWhatWasAccepted(on cluster: TestCluster) throws {
+        let work = try Workspace()
+        _ = try cluster.prepare(work, filters: "g r", eventsPerJob: 1, frames: 8)
+        let bin = work.url.appendingPathComponent("refusing-bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let calls = work.url.appendingPathComponent("calls")
+        let realPath = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        let wrapper = bin.appendingPathComponent(cluster.submitCommand)
+        try Data("""
+            #!/bin/sh
+            if [ -e '\(calls.path)' ]; then echo "\(cluster.submitCommand): error: refused by the test" >&2; exit 1; fi
+            touch '\(calls.path)'
+            PATH='\(realPath)' exec \(cluster.submitCommand) "$@"
+
+            """.utf8).write(to: wrapper)
+        chmod(wrapper.path, 0o755)
+
+        let refused = try DCProd.run(["submit", "processCcd", "--wait"], in: work.url, environment: ["PATH": bin.path + ":" + realPath])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.split(separator: "\n").count == 1 && refused.stderr.contains("refused by the test"), "\(refused.stderr)")
+        let after = try DCProd.run(["status", "--jobs"], in: work.url)
+        let rows = after.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-") }
+        #expect(rows.count == 4 && rows.allSatisfy { $0.hasPrefix("processCcd-g-") }, "\(after.stdout)")
+
+        let rerun = try DCProd.run(["submit", "processCcd", "--wait"], in: work.url)
+        #expect(rerun.status == 0 && rerun.stdout.contains("4 jobs submitted"), "\(rerun.stdout)\(rerun.stderr)")
+        let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
+        #expect(verify.status == 0 && verify.stdout.components(separatedBy: "ok: 4 - 100.0 %").count == 3, "\(verify.stdout)")
+        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        #expect(jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-") && $0.contains(" done ") }.count == 8, "\(jobs.stdout)")
+    }
+
     /// Resource learning: a payload of two processes holding 200 MB each, past its job's 300M, is
     /// killed by the batch system (Slurm's OverMemoryKill, Grid Engine's h_vmem), and dcprod submits
     /// the job again with the memory doubled.
@@ -260,6 +295,9 @@ enum BatchScenarios {
     func aManagerKilledMidSubmissionAdoptsItsSlurmJobs() throws { try BatchScenarios.killedManagerAdoptsItsJobs(on: Self.cluster) }
 
     @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
+    func aRefusedArrayLeavesTheAcceptedOnesSubmittedAndNothingElse() throws { try BatchScenarios.refusalKeepsWhatWasAccepted(on: Self.cluster) }
+
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
     func aJobKilledOverItsMemoryIsSubmittedAgainWithTwiceTheMemory() throws {
         try BatchScenarios.jobOverItsMemoryGetsTwiceTheMemory(on: Self.cluster)
     }
@@ -277,6 +315,9 @@ enum BatchScenarios {
 
     @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
     func aManagerKilledMidSubmissionAdoptsItsGridEngineJobs() throws { try BatchScenarios.killedManagerAdoptsItsJobs(on: Self.cluster) }
+
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    func aRefusedArrayLeavesTheAcceptedOnesSubmittedAndNothingElse() throws { try BatchScenarios.refusalKeepsWhatWasAccepted(on: Self.cluster) }
 
     @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
     func aJobKilledOverItsVirtualMemoryIsSubmittedAgainWithTwiceTheMemory() throws {
