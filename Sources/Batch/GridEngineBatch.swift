@@ -67,6 +67,10 @@ public struct GridEngineBatch: BatchSystem {
         let queue = Self.queuedTasks(try Command.run("qstat", ["-xml"]))
         var out: [String: BatchStatus] = [:]
         for id in backendIds { if let status = queue[id] { out[id] = status } }
+        // A task in error state (`Eqw`) never runs until an operator clears it: it is deleted and
+        // reported failed, so that a cleared error cannot run a job that dcprod has submitted again.
+        let errors = out.filter { $0.value.state == .failed }.keys.sorted()
+        if !errors.isEmpty { try cancel(errors) }
         // Tasks that left the queue: their accounting, one qacct per array.
         let ended = backendIds.filter { out[$0] == nil }
         let arrays = Set(ended.compactMap { $0.split(separator: ".").first.map(String.init) })
@@ -179,7 +183,8 @@ public struct GridEngineBatch: BatchSystem {
     /// Failure code 37 (qmaster enforced h_rt, h_cpu or h_vmem): time when the task ran its h_rt,
     /// memory otherwise. A payload that failed with its maxvmem at 90 % of h_vmem: memory (h_vmem is
     /// also the tasks' address-space limit, so an allocation past it fails in the payload). Failure
-    /// codes 1–29 (the execution host could not set the job up): node.
+    /// codes of the execution host failing to set the job up or losing it (`nodeFailures`): node. Codes
+    /// 26–28 (output file, shell, working directory) are the job's own: a failure like any other.
     static func exhaustion(failedCode: Int, exit: Int32, fields: [String: String]) -> Exhaustion? {
         let requests = requests(fields["category"] ?? "")
         if failedCode == 37 {
@@ -188,7 +193,7 @@ public struct GridEngineBatch: BatchSystem {
             }
             return requests["h_vmem"] != nil ? .memory : nil
         }
-        if (1...29).contains(failedCode) { return .node }
+        if nodeFailures.contains(failedCode) { return .node }
         if failedCode == 0, exit != 0, let limit = requests["h_vmem"].map(bytes),
            let used = fields["maxvmem"].map(bytes), limit > 0, used >= 0.9 * limit {
             return .memory
@@ -208,6 +213,11 @@ public struct GridEngineBatch: BatchSystem {
         }
         return out
     }
+
+    /// Grid Engine's failure codes (sge_status, qacct `failed`) that say the host, not the job, failed:
+    /// 1–12 (shepherd, configuration, prolog, parallel environment start), 19 (before writing the exit
+    /// status), 21 (job not recognised), 24 (migrating), 25 (rescheduled).
+    static let nodeFailures: Set<Int> = Set(1...12).union([19, 21, 24, 25])
 
     /// `4`, `0:0:4`, `01:00:00`, `5s`, `11.020s` in seconds.
     static func seconds(_ text: String) -> Double? {

@@ -101,12 +101,18 @@ import Testing
             ==============================================================
             jobnumber    9
             taskid       3
+            failed       8   : in prolog
+            exit_status  0
+            category     NONE
+            ==============================================================
+            jobnumber    9
+            taskid       4
             failed       26  : opening input/output file
             exit_status  0
             category     NONE
             """
         let states = GridEngineBatch.parseAccounting(qacct)
-        #expect(states.keys.sorted() == ["5", "6.1", "6.2", "9.1", "9.2", "9.3"])
+        #expect(states.keys.sorted() == ["5", "6.1", "6.2", "9.1", "9.2", "9.3", "9.4"])
         var done = BatchStatus(state: .done, rawState: "exit 0", exitCode: 0,
                                accounting: Accounting(node: "vm", elapsed: "1s", cpuTime: "0.831s", maxRSS: "78.398MB"))
         done.exhausted = nil
@@ -117,6 +123,8 @@ import Testing
         #expect(states["9.1"]?.exhausted == .memory)
         #expect(states["9.2"]?.state == .failed && states["9.2"]?.exhausted == nil)
         #expect(states["9.3"]?.exhausted == .node)
+        // The job's own output path could not be opened: its failure, not the host's.
+        #expect(states["9.4"]?.state == .failed && states["9.4"]?.exhausted == nil)
     }
 
     @Test func directivesOfTheJobScriptBecomeQsubArguments() throws {

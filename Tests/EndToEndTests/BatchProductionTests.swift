@@ -324,6 +324,32 @@ enum BatchScenarios {
         try BatchScenarios.jobOverItsMemoryGetsTwiceTheMemory(on: Self.cluster)
     }
 
+    /// A task Grid Engine cannot start (its output directory is gone: `Eqw`) is deleted and reported
+    /// failed, not left for an operator's `qmod -cj` to run after dcprod submitted it again.
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    func aTaskInErrorStateIsDeletedAndReportedFailed() throws {
+        let work = try Workspace()
+        _ = try Self.cluster.prepare(work, filters: "r", eventsPerJob: 1, frames: 2, size: "128x93")
+        try FileManager.default.removeItem(at: work.url.appendingPathComponent("lsstprod/DC_2013/steps/processCcd/r/logs"))
+
+        let submit = try DCProd.run(["submit", "processCcd", "--wait"], in: work.url)
+        #expect(submit.status == 0 && submit.stdout.contains("2 finished (2 failed)"), "\(submit.stdout)\(submit.stderr)")
+        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        let rows = jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-r-") }
+        #expect(rows.count == 2 && rows.allSatisfy { $0.contains("Eqw") }, "\(jobs.stdout)")
+        let ids = rows.compactMap { $0.split(separator: " ").dropFirst(3).first.map(String.init) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["qstat", "-xml"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let queue = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let arrays = Set(ids.compactMap { $0.split(separator: ".").first.map(String.init) })
+        #expect(arrays.count == 1 && !arrays.contains { queue.contains("<JB_job_number>\($0)</JB_job_number>") }, "\(queue)")
+    }
+
     /// Resource learning of time, where the batch system counts seconds (Slurm counts minutes): a
     /// payload of 7 s under `h_rt` 5 s is killed by Grid Engine (failure 37) and submitted again with
     /// 10 s, where it succeeds.
