@@ -31,10 +31,12 @@ let package = Package(
         .target(name: "Planning", dependencies: [
             "Production", "Sky", grdb, .product(name: "Mustache", package: "swift-mustache"),
         ]),
-        // BatchSystem protocol and its backends: local (Slurm, Grid Engine to come).
+        // BatchSystem protocol and its backends: local, Slurm, Grid Engine.
         .target(name: "Batch", dependencies: ["Planning", "Production", grdb]),
-        // Outcome records: the job runner that writes them, classes and rules, verify and its reports.
-        .target(name: "Verification", dependencies: ["Planning", "Production", grdb]),
+        // Outcome records: the job runner that writes them, classes and rules, verify and its reports (text, JSON, HTML).
+        .target(name: "Verification", dependencies: [
+            "Planning", "Production", grdb, .product(name: "Mustache", package: "swift-mustache"),
+        ]),
         // The catalog: CatalogDatabase protocol, SQLite and MariaDB engines, schema, exactly-once CSV loading.
         .target(name: "Catalog", dependencies: ["Planning", "Production", "CMariaDB", grdb]),
         // The reference payload: simulate, processCcd.

@@ -40,15 +40,18 @@ public struct VerificationReport: Sendable {
         lines.append("Crashed: \(crashed)")
         if inProgress > 0 { lines.append("In progress: \(inProgress)") }
         lines.append("To resubmit: \(retry.count)")
-        if !requeued.isEmpty {
-            lines.append("Jobs submitted again by dcprod: memory doubled \(requeued["memory"] ?? 0), "
-                + "walltime doubled \(requeued["time"] ?? 0), node lost \(requeued["node"] ?? 0)")
-        }
+        if let requeuedLine { lines.append("Jobs submitted again by dcprod: " + requeuedLine) }
         if !another.isEmpty {
             lines.append("Another problem, first messages:")
             lines += another.map { "  \($0.event): \($0.message)" }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// "memory doubled N, walltime doubled N, node lost N", when dcprod submitted any job again.
+    public var requeuedLine: String? {
+        guard !requeued.isEmpty else { return nil }
+        return "memory doubled \(requeued["memory"] ?? 0), walltime doubled \(requeued["time"] ?? 0), node lost \(requeued["node"] ?? 0)"
     }
 
     /// One decimal as in "98.7 %", three below 1 % as the seed's ".680 %", "0.0" for none.

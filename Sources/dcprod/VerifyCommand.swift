@@ -7,7 +7,7 @@ struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read the outcome records of a step and print DC2013's verification report per filter.",
         discussion: """
-            Writes reports/STEP-FILTER.txt and .json. Exit status 0 when every event is ok, 1 when some
+            Writes reports/STEP-FILTER.txt and .json, and the step's page of every filter, reports/STEP.html. Exit status 0 when every event is ok, 1 when some
             failed, 2 when some never ran.
             """)
 
@@ -34,6 +34,12 @@ struct Verify: ParsableCommand {
                 totals.ok += report.count("ok")
                 totals.notRun += report.notRun + report.inProgress
                 if report.notRun + report.inProgress > 0 { worst = 2 } else if report.failed > 0 && worst == 0 { worst = 1 }
+            }
+            // The step's page shows every filter of the production, verified now or before.
+            let reports = try production.config.filters.map { try verifier.report(step: target.step, filter: $0) }
+            if let page = try ReportPage(templates: production.tree.templatesDirectory)
+                .render(production: production.config.dcName, step: target.step, reports: reports) {
+                try AtomicFile.write(Data(page.utf8), to: production.tree.reportsDirectory.appendingPathComponent("\(target.step.rawValue).html"))
             }
             if reading.attempts > 0 {
                 try production.record(typedCommandLine, "verify \(target.step.rawValue): \(reading.attempts) attempts read, "
