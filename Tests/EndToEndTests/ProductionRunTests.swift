@@ -76,6 +76,13 @@ import Testing
             #expect(report.count("matches") == injected("few-stars"), "filter \(filter): matches")
             #expect(report.count("other") == 0 && report.crashed == 0 && report.notRun == 0, "filter \(filter)")
         }
+        // The step's page: every filter, with the same counts.
+        let page = try String(contentsOf: work.url.appendingPathComponent("lsstprod/DC_2013/reports/processCcd.html"), encoding: .utf8)
+        for filter in ["g", "r", "i"] {
+            let report = try report(work, filter)
+            #expect(page.contains("<h2 id=\"\(filter)\">Filter \(filter): \(report.processed) of \(report.events) events processed</h2>"), "\(page)")
+            #expect(page.contains("<tr><td>ok</td><td class=\"count\">\(report.count("ok"))</td>"), "filter \(filter)")
+        }
         // Nothing to retry by policy: these classes are not retried without --class/--force.
         let resubmit = try DCProd.run(["resubmit", "processCcd"], in: work.url)
         #expect(resubmit.stdout.contains("nothing to resubmit"), "\(resubmit.stdout)\(resubmit.stderr)")
