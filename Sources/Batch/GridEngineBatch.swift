@@ -83,10 +83,13 @@ public struct GridEngineBatch: BatchSystem {
         return out
     }
 
+    /// One argument per range of tasks of an array (`77.1-500`, `77.502-1000`).
     public func cancel(_ backendIds: [String]) throws {
         guard !backendIds.isEmpty else { return }
-        // qdel takes "JOB.TASK" ids; tasks of one array go in one argument ("JOB -t 1-3" needs one call per array).
-        _ = try Command.run("qdel", backendIds, acceptingFailure: { $0.contains("does not exist") })
+        let arguments = JobArrays.taskRanges(of: backendIds, separator: ".").flatMap { array, ranges in
+            ranges.isEmpty ? [array] : ranges.map { $0.0 == $0.1 ? "\(array).\($0.0)" : "\(array).\($0.0)-\($0.1)" }
+        }
+        _ = try Command.run("qdel", arguments, acceptingFailure: { $0.contains("does not exist") })
     }
 
     /// Releases whole arrays (`qrls JOB_ID`): dcprod holds and releases a step's arrays.

@@ -80,6 +80,27 @@ struct JobArrays {
         return backendIds.compactMap { $0.split(separator: separator).first.map(String.init) }.filter { seen.insert($0).inserted }
     }
 
+    /// Task ids grouped by array, each array's task numbers as ranges (`[(array, [(first, last)])]`, in
+    /// the order of the arrays' first appearance): what lets `scancel 1234_[0-999]` or `qdel 77.1-1000`
+    /// name a thousand tasks in one argument. Ids without a task number are returned as `(id, [])`.
+    static func taskRanges(of backendIds: [String], separator: Character) -> [(array: String, ranges: [(Int, Int)])] {
+        var order: [String] = []
+        var tasks: [String: [Int]] = [:]
+        for id in backendIds {
+            let parts = id.split(separator: separator, maxSplits: 1)
+            let array = String(parts[0])
+            if tasks[array] == nil { order.append(array); tasks[array] = [] }
+            if parts.count == 2, let task = Int(parts[1]) { tasks[array]!.append(task) }
+        }
+        return order.map { array in
+            var ranges: [(Int, Int)] = []
+            for task in Set(tasks[array]!).sorted() {
+                if let last = ranges.last, last.1 + 1 == task { ranges[ranges.count - 1].1 = task } else { ranges.append((task, task)) }
+            }
+            return (array, ranges)
+        }
+    }
+
     /// The task wrapper of the production's templates, checked before anything is submitted.
     static func wrapper(in templates: URL, command: String) throws -> String {
         let wrapper = templates.appendingPathComponent("batch/array-task.sh").path

@@ -78,9 +78,13 @@ public struct SlurmBatch: BatchSystem {
         return out
     }
 
+    /// One argument per array, its tasks as ranges (`1234_[0-499,501-999]`).
     public func cancel(_ backendIds: [String]) throws {
         guard !backendIds.isEmpty else { return }
-        _ = try Command.run("scancel", backendIds)
+        let arguments = JobArrays.taskRanges(of: backendIds, separator: "_").map { array, ranges in
+            ranges.isEmpty ? array : "\(array)_[" + ranges.map { $0.0 == $0.1 ? "\($0.0)" : "\($0.0)-\($0.1)" }.joined(separator: ",") + "]"
+        }
+        _ = try Command.run("scancel", arguments)
     }
 
     /// Releases whole arrays (`scontrol release ARRAY_ID`): dcprod holds and releases a step's arrays.

@@ -12,6 +12,7 @@ public struct Submitter {
         public var adopted = 0
         public var finished = 0
         public var failed = 0
+        /// Queued or running in the batch system.
         public var running = 0
         public var pending = 0
         /// Attempts the batch system ended for want of memory, time or a node, submitted again.
@@ -19,7 +20,7 @@ public struct Submitter {
 
         public var line: String {
             "submit: \(submitted) jobs submitted, \(adopted) adopted after a restart, \(finished) finished (\(failed) failed), "
-                + "\(running) running, \(pending) waiting" + (requeued > 0 ? ", \(requeued) submitted again with more resources" : "")
+                + "\(running) queued or running, \(pending) not yet submitted" + (requeued > 0 ? ", \(requeued) submitted again with more resources" : "")
         }
     }
 
