@@ -235,6 +235,16 @@ EOF
     client "$dir" qconf -Aq "$dir/queue.conf" >>"$dir/log/qconf.out" 2>&1 || fail "$dir" "qconf -Aq $QUEUE failed"
 }
 
+# wait_qmaster DIR : until sge_qmaster answers a client (READY_TIMEOUT seconds at most).
+wait_qmaster() {
+    local dir="$1" waited=0
+    until client "$dir" qconf -sh >/dev/null 2>&1; do
+        [ "$waited" -lt $((READY_TIMEOUT * 5)) ] || return 1
+        sleep 0.2
+        waited=$((waited + 1))
+    done
+}
+
 # wait_ready DIR : until the queue instance has a load report and no alarm or unknown state.
 wait_ready() {
     local dir="$1" waited=0 line
@@ -316,12 +326,7 @@ start_cluster() {
 
     make_cell "$dir" "$host"
     launch "$dir" sge_qmaster
-    local waited=0
-    until client "$dir" qconf -sh >/dev/null 2>&1; do
-        [ "$waited" -lt $((READY_TIMEOUT * 5)) ] || fail "$dir" "sge_qmaster does not answer on 127.0.0.1:$qmaster_port"
-        sleep 0.2
-        waited=$((waited + 1))
-    done
+    wait_qmaster "$dir" || fail "$dir" "sge_qmaster does not answer on 127.0.0.1:$qmaster_port"
     configure "$dir" "$host"
     launch "$dir" sge_execd
     wait_ready "$dir"
@@ -357,12 +362,7 @@ case "$1" in
         dir="$(realpath -- "$2")"
         daemon_pid "$dir" sge_qmaster >/dev/null && { say "sge_qmaster already runs for $dir"; exit 0; }
         launch "$dir" sge_qmaster
-        waited=0
-        until client "$dir" qconf -sh >/dev/null 2>&1; do
-            [ "$waited" -lt $((READY_TIMEOUT * 5)) ] || { say "sge_qmaster does not answer"; exit 1; }
-            sleep 0.2
-            waited=$((waited + 1))
-        done
+        wait_qmaster "$dir" || { say "sge_qmaster does not answer"; exit 1; }
         say "sge_qmaster running again for $dir"
         ;;
     *)
