@@ -72,9 +72,8 @@ public struct GridEngineBatch: BatchSystem {
         let errors = out.filter { $0.value.state == .failed }.keys.sorted()
         if !errors.isEmpty { try cancel(errors) }
         // Tasks that left the queue: their accounting, one qacct per array.
-        let ended = backendIds.filter { out[$0] == nil }
-        let arrays = Set(ended.compactMap { $0.split(separator: ".").first.map(String.init) })
-        for array in arrays.sorted() {
+        let ended = Set(backendIds.filter { out[$0] == nil })
+        for array in JobArrays.arrayIds(of: ended.sorted(), separator: ".") {
             let text = try Command.run("qacct", ["-j", array], acceptingFailure: { $0.contains("not found") })
             for (id, status) in Self.parseAccounting(text) where out[id] == nil && ended.contains(id) {
                 out[id] = status
