@@ -44,6 +44,9 @@ public struct BatchStatus: Sendable, Equatable {
     public var accounting: Accounting?
     /// Set when the batch system ended the job for want of a resource or a node.
     public var exhausted: Exhaustion?
+    /// The job has ended but the batch system's accounting does not have it yet (slurmdbd behind,
+    /// Grid Engine's accounting flushed every 15 s): followed a while longer, for its accounting.
+    public var awaitingAccounting = false
 
     public init(state: BatchState, rawState: String, exitCode: Int32? = nil, signal: Int32? = nil, accounting: Accounting? = nil) {
         self.state = state
@@ -51,6 +54,13 @@ public struct BatchStatus: Sendable, Equatable {
         self.exitCode = exitCode
         self.signal = signal
         self.accounting = accounting
+    }
+
+    /// An ended job whose accounting is still to come (`rawState` says what the batch system last said).
+    public static func awaitingAccounting(after rawState: String) -> BatchStatus {
+        var status = BatchStatus(state: .running, rawState: rawState + " (awaiting accounting)")
+        status.awaitingAccounting = true
+        return status
     }
 }
 

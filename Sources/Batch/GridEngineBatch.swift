@@ -5,7 +5,8 @@ import FoundationXML
 
 /// The Grid Engine backend: `qsub`, `qstat`, `qacct`, `qdel`, each run as an argument vector, with
 /// `qsub -terse` ids, `qstat -xml` states and `qacct` records. One `qstat` per status poll; `qacct`
-/// (which reads the accounting file, not the qmaster) once per array with tasks that left the queue.
+/// (which reads the accounting file, not the qmaster) once per array with tasks that left the queue
+/// and whose accounting dcprod does not have yet.
 public struct GridEngineBatch: BatchSystem {
     public var name: String { "sge" }
     public var throttles: Bool { true }
@@ -79,6 +80,8 @@ public struct GridEngineBatch: BatchSystem {
                 out[id] = status
             }
         }
+        // Gone from the queue, not yet in the accounting file (written every accounting_flush_time).
+        for id in ended where out[id] == nil { out[id] = .awaitingAccounting(after: "ended") }
         return out
     }
 

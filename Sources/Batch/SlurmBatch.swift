@@ -72,7 +72,7 @@ public struct SlurmBatch: BatchSystem {
             } else if let queued = out[id] {
                 // Ended for squeue, not yet in the accounting: followed until slurmdbd has it (or squeue
                 // forgets the job, MinJobAge later), so that its accounting is kept.
-                out[id] = BatchStatus(state: .running, rawState: queued.rawState + " (awaiting accounting)")
+                out[id] = .awaitingAccounting(after: queued.rawState)
             }
         }
         return out

@@ -33,6 +33,8 @@ public struct Submitter {
     public var maximumInterval = 5.0
     /// Submit held: the jobs wait in the queue until `release`.
     public var hold = false
+    /// Seconds an ended job is followed for its accounting before it is recorded without.
+    public var accountingGrace = 120.0
 
     public init(production: Production, backend: any BatchSystem, limit: Int) {
         self.production = production
@@ -46,6 +48,7 @@ public struct Submitter {
         var backendId: String?
         var state: String
         var rawState: String?
+        var endedAt: String?
         var outcomes: String
     }
 
@@ -120,7 +123,21 @@ public struct Submitter {
         var changed = false
         try production.store.pool.write { db in
             for attempt in active {
-                let status = states[attempt.backendId!]
+                var status = states[attempt.backendId!]
+                // Ended, its accounting to come: followed until it comes, or for `accountingGrace` seconds
+                // after dcprod first saw it ended (endedAt), then recorded without it.
+                if let waiting = status, waiting.awaitingAccounting {
+                    if let since = attempt.endedAt.flatMap(Self.date), Date().timeIntervalSince(since) > accountingGrace {
+                        status = BatchStatus(state: .lost, rawState: waiting.rawState)
+                    } else {
+                        if attempt.endedAt == nil || waiting.rawState != attempt.rawState {
+                            try db.execute(sql: "UPDATE attempt SET state = 'running', rawState = ?, endedAt = COALESCE(endedAt, ?) WHERE id = ?",
+                                           arguments: [waiting.rawState, Self.now(), attempt.id])
+                            changed = true
+                        }
+                        continue
+                    }
+                }
                 if let status, !status.state.isFinished {
                     if status.state.rawValue != attempt.state || status.rawState != attempt.rawState {
                         try db.execute(sql: "UPDATE attempt SET state = ?, rawState = ?, startedAt = COALESCE(startedAt, ?) WHERE id = ?",
@@ -142,7 +159,7 @@ public struct Submitter {
                 if exhausted != nil { state = .failed }
                 let accounting = status?.accounting
                 try db.execute(sql: """
-                    UPDATE attempt SET state = ?, rawState = ?, endedAt = ?, exitCode = ?, signal = ?,
+                    UPDATE attempt SET state = ?, rawState = ?, endedAt = COALESCE(endedAt, ?), exitCode = ?, signal = ?,
                     node = ?, elapsed = ?, cpuTime = ?, maxRSS = ?, exhausted = ? WHERE id = ?
                     """, arguments: [exhausted == nil ? state.rawValue : "requeued", status?.rawState ?? "gone", Self.now(),
                                      status?.exitCode ?? ended.exit, status?.signal, accounting?.node, accounting?.elapsed,
@@ -273,9 +290,11 @@ public struct Submitter {
 
     func attempts(where condition: String) throws -> [AttemptRow] {
         try production.store.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, token, backendId, state, rawState, outcomes FROM attempt WHERE \(condition) ORDER BY id").map {
+            try Row.fetchAll(db, sql: """
+                SELECT id, token, backendId, state, rawState, endedAt, outcomes FROM attempt WHERE \(condition) ORDER BY id
+                """).map {
                 AttemptRow(id: $0["id"], token: $0["token"], backendId: $0["backendId"], state: $0["state"], rawState: $0["rawState"],
-                           outcomes: $0["outcomes"])
+                           endedAt: $0["endedAt"], outcomes: $0["outcomes"])
             }
         }
     }
@@ -315,6 +334,7 @@ public struct Submitter {
 
     static func list(_ filters: [Filter]) -> String { filters.map { "'\($0.rawValue)'" }.joined(separator: ",") }
     static func now() -> String { ISO8601DateFormatter().string(from: Date()) }
+    static func date(_ text: String) -> Date? { ISO8601DateFormatter().date(from: text) }
 }
 
 /// What an outcome file's last line says about how its runner ended.
