@@ -9,8 +9,7 @@ import Production
 struct JobArrays {
     struct Array {
         var jobs: [BatchJob]
-        /// The jobs' directory, where the list is written.
-        var directory: String
+        /// The list file, beside the jobs' scripts.
         var list: URL
         /// The name the array gets in the queue: its first job's name without the job number (`processCcd-r`).
         var name: String { jobs[0].name.split(separator: "-").dropLast().joined(separator: "-") }
@@ -31,7 +30,7 @@ struct JobArrays {
             for start in stride(from: 0, to: group.count, by: max(1, maxArraySize)) {
                 let chunk = Swift.Array(group[start..<min(start + max(1, maxArraySize), group.count)])
                 let list = URL(fileURLWithPath: directory).appendingPathComponent("array-\(chunk[0].token).list")
-                arrays.append(Array(jobs: chunk, directory: directory, list: list))
+                arrays.append(Array(jobs: chunk, list: list))
             }
         }
         self.arrays = arrays
@@ -60,7 +59,7 @@ struct JobArrays {
     func throttle(perArrayOf throttle: Int) -> Int { max(1, throttle / max(1, arrays.count)) }
 
     /// Writes an array's list file (before the submission call that names it).
-    static func writeList(_ array: Array) throws {
+    private static func writeList(_ array: Array) throws {
         let lines = array.jobs.map { "\($0.script)|\($0.attempt)|\($0.token)|\($0.output)" }.joined(separator: "\n") + "\n"
         try AtomicFile.write(Data(lines.utf8), to: array.list)
     }
