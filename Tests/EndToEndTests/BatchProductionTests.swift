@@ -121,7 +121,8 @@ enum BatchScenarios {
     }
 
     /// The controller stopped: one line naming the command and its error, nothing marked submitted;
-    /// restarted, the next submit carries on and `status` follows the jobs to the end.
+    /// restarted, the next submit carries on (held); stopped again under a `status` that has jobs to
+    /// follow: one line, nothing changed; restarted, the jobs are released and `status` follows them.
     static func controllerDownChangesNothing(on cluster: TestCluster) throws {
         let work = try Workspace()
         _ = try cluster.prepare(work, filters: "r", eventsPerJob: 2, frames: 4)
@@ -146,6 +147,18 @@ enum BatchScenarios {
         let held = try DCProd.run(["status", "--jobs"], in: work.url)
         let rows = held.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-r-") }
         #expect(rows.count == 2 && rows.allSatisfy { $0.contains(" queued ") && $0.contains(cluster.heldState) }, "\(held.stdout)")
+
+        // The controller stopped under a `status` that has jobs to follow: one line, no state change.
+        let attempts = try Self.attemptRows(work)
+        try cluster.control("stop-controller")
+        restarted = false
+        let blind = try DCProd.run(["status"], in: work.url)
+        #expect(blind.status != 0)
+        let blindLines = blind.stderr.split(separator: "\n")
+        #expect(blindLines.count == 1 && blindLines[0].contains(cluster.downMessage), "\(blind.stderr)")
+        #expect(try Self.attemptRows(work) == attempts)
+        try cluster.control("start-controller")
+        restarted = true
         let released = try DCProd.run(["release", "processCcd"], in: work.url)
         #expect(released.status == 0 && released.stdout.contains("release processCcd: 2 queued jobs released"), "\(released.stdout)\(released.stderr)")
         struct Jobs: Decodable { struct Count: Decodable { var state: String; var count: Int }; var jobs: [Count] }
@@ -159,6 +172,21 @@ enum BatchScenarios {
         #expect(states == ["done"], "\(states)")
         let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
         #expect(verify.status == 0 && verify.stdout.contains("ok: 4 - 100.0 %"), "\(verify.stdout)")
+    }
+
+    /// The attempts of the production's state store as sqlite3 lists them: what must not change.
+    static func attemptRows(_ work: Workspace) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
+        process.arguments = [work.url.appendingPathComponent("lsstprod/DC_2013/state.sqlite").path,
+                             "SELECT id, state, rawState, backendId, endedAt, exitCode FROM attempt ORDER BY id"]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let rows = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0 && !rows.isEmpty, "sqlite3 could not read the state store")
+        return rows
     }
 
     /// The manager SIGKILLed between its submission call and recording the ids: the batch system
