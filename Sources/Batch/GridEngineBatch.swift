@@ -13,7 +13,13 @@ public struct GridEngineBatch: BatchSystem {
 
     /// The production's `templates/`, for the array task wrapper `batch/array-task.sh`.
     public let templates: URL
-    private let limits = GridEngineLimits()
+    /// max_aj_tasks, and the smaller of max_jobs and max_u_jobs (0: no limit), from `qconf -sconf`.
+    private let limits = ClusterLimits {
+        let text = try Command.run("qconf", ["-sconf"])
+        let jobLimits = ["max_jobs", "max_u_jobs"].compactMap { ClusterLimits.value($0, in: text) }.filter { $0 > 0 }
+        return ClusterLimits.Values(maxArraySize: ClusterLimits.value("max_aj_tasks", in: text) ?? 75000,
+                                    maxJobCount: jobLimits.min() ?? 1_000_000)
+    }
 
     public init(templates: URL) {
         self.templates = templates
@@ -24,7 +30,7 @@ public struct GridEngineBatch: BatchSystem {
     /// (`-ac dcprod_list=…`) names the list, where a restarted manager finds the tokens.
     public func submit(_ jobs: [BatchJob], throttle: Int, hold: Bool) throws -> [String: String] {
         let wrapper = try JobArrays.wrapper(in: templates, command: "qsub")
-        let arrays = JobArrays(jobs, maxArraySize: try limits.get().maxArrayTasks)
+        let arrays = JobArrays(jobs, maxArraySize: try limits.get().maxArraySize)
         let perArray = arrays.throttle(perArrayOf: throttle)
         return try arrays.submitEach({ array in
             let count = array.jobs.count
@@ -61,7 +67,7 @@ public struct GridEngineBatch: BatchSystem {
         return arguments + (memory.map { ["-l", "h_vmem=\($0)"] } ?? []) + (walltime.map { ["-l", "h_rt=\($0)"] } ?? [])
     }
 
-    public func capacity() throws -> Int { try limits.get().maxJobs }
+    public func capacity() throws -> Int { try limits.get().maxJobCount }
 
     public func status(_ backendIds: [String]) throws -> [String: BatchStatus] {
         guard !backendIds.isEmpty else { return [:] }
@@ -240,29 +246,6 @@ public struct GridEngineBatch: BatchSystem {
                                           "G": 1024 * 1024 * 1024, "g": 1_000_000_000]
         if let last = number.last, let unit = units[last] { return (Double(number.dropLast()) ?? 0) * unit }
         return Double(number) ?? 0
-    }
-}
-
-/// max_aj_tasks (the largest array) and max_jobs / max_u_jobs (0: no limit) of the cell, read once
-/// from `qconf -sconf`, not assumed.
-final class GridEngineLimits: @unchecked Sendable {
-    struct Values { var maxArrayTasks: Int; var maxJobs: Int }
-    private let lock = NSLock()
-    private var values: Values?
-
-    func get() throws -> Values {
-        try lock.withLock {
-            if let values { return values }
-            let text = try Command.run("qconf", ["-sconf"])
-            func value(_ key: String) -> Int? {
-                text.split(separator: "\n").first { $0.hasPrefix(key + " ") }
-                    .flatMap { $0.split(separator: " ").last }.flatMap { Int($0) }
-            }
-            let jobLimits = [value("max_jobs"), value("max_u_jobs")].compactMap { $0 }.filter { $0 > 0 }
-            let read = Values(maxArrayTasks: value("max_aj_tasks") ?? 75000, maxJobs: jobLimits.min() ?? 1_000_000)
-            values = read
-            return read
-        }
     }
 }
 

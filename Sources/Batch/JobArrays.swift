@@ -119,3 +119,32 @@ struct JobArrays {
         }
     }
 }
+
+/// The largest array and the most jobs a cluster accepts, read once from its configuration, not
+/// assumed (`scontrol show config`, `qconf -sconf`).
+final class ClusterLimits: @unchecked Sendable {
+    struct Values { var maxArraySize: Int; var maxJobCount: Int }
+    private let lock = NSLock()
+    private var values: Values?
+    private let read: () throws -> Values
+
+    init(read: @escaping () throws -> Values) {
+        self.read = read
+    }
+
+    func get() throws -> Values {
+        try lock.withLock {
+            if let values { return values }
+            let read = try self.read()
+            values = read
+            return read
+        }
+    }
+
+    /// The number that ends the line of `key` in a configuration listing (`MaxArraySize = 1001`,
+    /// `max_aj_tasks 75000`).
+    static func value(_ key: String, in text: String) -> Int? {
+        text.split(separator: "\n").first { $0.hasPrefix(key + " ") }
+            .flatMap { $0.split(whereSeparator: \.isWhitespace).last }.flatMap { Int($0) }
+    }
+}

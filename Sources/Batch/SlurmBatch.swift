@@ -9,7 +9,12 @@ public struct SlurmBatch: BatchSystem {
 
     /// The production's `templates/`, for the array task wrapper `batch/array-task.sh`.
     public let templates: URL
-    private let limits = ClusterLimits()
+    /// MaxArraySize and MaxJobCount, from `scontrol show config`.
+    private let limits = ClusterLimits {
+        let text = try Command.run("scontrol", ["show", "config"])
+        return ClusterLimits.Values(maxArraySize: ClusterLimits.value("MaxArraySize", in: text) ?? 1001,
+                                    maxJobCount: ClusterLimits.value("MaxJobCount", in: text) ?? 10000)
+    }
 
     public init(templates: URL) {
         self.templates = templates
@@ -175,26 +180,5 @@ public struct SlurmBatch: BatchSystem {
         default: .failed // FAILED, TIMEOUT, OUT_OF_MEMORY, NODE_FAIL, BOOT_FAIL, PREEMPTED, DEADLINE
         }
         return BatchStatus(state: state, rawState: raw, exitCode: exit, signal: signal)
-    }
-}
-
-/// MaxArraySize and MaxJobCount of the cluster, read once from `scontrol show config`, not assumed.
-final class ClusterLimits: @unchecked Sendable {
-    struct Values { var maxArraySize: Int; var maxJobCount: Int }
-    private let lock = NSLock()
-    private var values: Values?
-
-    func get() throws -> Values {
-        try lock.withLock {
-            if let values { return values }
-            let text = try Command.run("scontrol", ["show", "config"])
-            func value(_ key: String) -> Int? {
-                text.split(separator: "\n").first { $0.hasPrefix(key + " ") }
-                    .flatMap { $0.split(separator: "=").last }.flatMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-            }
-            let read = Values(maxArraySize: value("MaxArraySize") ?? 1001, maxJobCount: value("MaxJobCount") ?? 10000)
-            values = read
-            return read
-        }
     }
 }

@@ -170,4 +170,12 @@ import Testing
         #expect(sge.count == 1 && sge[0].ranges.map { [$0.0, $0.1] } == [[1, 500], [502, 1000]])
         #expect(JobArrays.arrayIds(of: ["12_0", "13_1", "12_9"], separator: "_") == ["12", "13"])
     }
+
+    @Test func clusterLimitsAreReadFromEitherConfigurationListing() {
+        let slurm = "MaxArraySize            = 1001\nMaxJobCount             = 50000\nMaxJobId                = 67043328\n"
+        #expect(ClusterLimits.value("MaxArraySize", in: slurm) == 1001 && ClusterLimits.value("MaxJobCount", in: slurm) == 50000)
+        let sge = "max_aj_instances             2000\nmax_aj_tasks                 75000\nmax_u_jobs                   0\n"
+        #expect(ClusterLimits.value("max_aj_tasks", in: sge) == 75000 && ClusterLimits.value("max_u_jobs", in: sge) == 0)
+        #expect(ClusterLimits.value("max_jobs", in: sge) == nil)
+    }
 }
