@@ -95,7 +95,7 @@ public struct GridEngineBatch: BatchSystem {
     public func cancel(_ backendIds: [String]) throws {
         guard !backendIds.isEmpty else { return }
         let arguments = JobArrays.taskRanges(of: backendIds, separator: ".").flatMap { array, ranges in
-            ranges.isEmpty ? [array] : ranges.map { $0.0 == $0.1 ? "\(array).\($0.0)" : "\(array).\($0.0)-\($0.1)" }
+            ranges.isEmpty ? [array] : ranges.map { "\(array).\($0)" }
         }
         _ = try Command.run("qdel", arguments, acceptingFailure: { $0.contains("does not exist") })
     }

@@ -79,10 +79,10 @@ struct JobArrays {
         return backendIds.compactMap { $0.split(separator: separator).first.map(String.init) }.filter { seen.insert($0).inserted }
     }
 
-    /// Task ids grouped by array, each array's task numbers as ranges (`[(array, [(first, last)])]`, in
-    /// the order of the arrays' first appearance): what lets `scancel 1234_[0-999]` or `qdel 77.1-1000`
-    /// name a thousand tasks in one argument. Ids without a task number are returned as `(id, [])`.
-    static func taskRanges(of backendIds: [String], separator: Character) -> [(array: String, ranges: [(Int, Int)])] {
+    /// Task ids grouped by array, each array's task numbers as ranges (`"0-999"`, `"1001"`), in the order
+    /// of the arrays' first appearance: what lets `scancel 1234_[0-999]` or `qdel 77.1-1000` name a
+    /// thousand tasks in one argument. Ids without a task number are returned as `(id, [])`.
+    static func taskRanges(of backendIds: [String], separator: Character) -> [(array: String, ranges: [String])] {
         var order: [String] = []
         var tasks: [String: [Int]] = [:]
         for id in backendIds {
@@ -96,7 +96,7 @@ struct JobArrays {
             for task in Set(tasks[array]!).sorted() {
                 if let last = ranges.last, last.1 + 1 == task { ranges[ranges.count - 1].1 = task } else { ranges.append((task, task)) }
             }
-            return (array, ranges)
+            return (array, ranges.map { $0.0 == $0.1 ? "\($0.0)" : "\($0.0)-\($0.1)" })
         }
     }
 

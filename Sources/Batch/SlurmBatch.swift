@@ -87,7 +87,7 @@ public struct SlurmBatch: BatchSystem {
     public func cancel(_ backendIds: [String]) throws {
         guard !backendIds.isEmpty else { return }
         let arguments = JobArrays.taskRanges(of: backendIds, separator: "_").map { array, ranges in
-            ranges.isEmpty ? array : "\(array)_[" + ranges.map { $0.0 == $0.1 ? "\($0.0)" : "\($0.0)-\($0.1)" }.joined(separator: ",") + "]"
+            ranges.isEmpty ? array : "\(array)_[\(ranges.joined(separator: ","))]"
         }
         _ = try Command.run("scancel", arguments)
     }

@@ -265,10 +265,7 @@ public struct Submitter {
 
     /// Cancels the queued and running attempts of a step.
     public func cancel(step: Step, filters: [Filter]) throws -> Int {
-        let active = try attempts(where: """
-            state IN ('queued', 'running') AND backendId IS NOT NULL AND jobId IN
-            (SELECT id FROM job WHERE step = '\(step.rawValue)' AND filter IN (\(Self.list(filters))))
-            """)
+        let active = try attempts(where: "state IN ('queued', 'running') AND backendId IS NOT NULL AND " + Self.ofJobs(step, filters))
         try backend.cancel(active.compactMap(\.backendId))
         try production.store.pool.write { db in
             for attempt in active {
@@ -280,10 +277,7 @@ public struct Submitter {
 
     /// Releases the held (queued) attempts of a step; returns how many.
     public func release(step: Step, filters: [Filter]) throws -> Int {
-        let queued = try attempts(where: """
-            state = 'queued' AND backendId IS NOT NULL AND jobId IN
-            (SELECT id FROM job WHERE step = '\(step.rawValue)' AND filter IN (\(Self.list(filters))))
-            """)
+        let queued = try attempts(where: "state = 'queued' AND backendId IS NOT NULL AND " + Self.ofJobs(step, filters))
         try backend.release(queued.compactMap(\.backendId))
         return queued.count
     }
@@ -333,6 +327,10 @@ public struct Submitter {
     }
 
     static func list(_ filters: [Filter]) -> String { filters.map { "'\($0.rawValue)'" }.joined(separator: ",") }
+    /// The attempts of a step's jobs in these filters, as an SQL condition on `attempt`.
+    static func ofJobs(_ step: Step, _ filters: [Filter]) -> String {
+        "jobId IN (SELECT id FROM job WHERE step = '\(step.rawValue)' AND filter IN (\(list(filters))))"
+    }
     static func now() -> String { ISO8601DateFormatter().string(from: Date()) }
     static func date(_ text: String) -> Date? { ISO8601DateFormatter().date(from: text) }
 }

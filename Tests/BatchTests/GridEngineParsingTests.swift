@@ -163,11 +163,11 @@ import Testing
     @Test func tasksAreGroupedByArrayIntoRanges() {
         let slurm = JobArrays.taskRanges(of: ["12_0", "12_1", "12_2", "12_5", "13_7", "12_3", "14", "13_8"], separator: "_")
         #expect(slurm.map(\.array) == ["12", "13", "14"])
-        #expect(slurm[0].ranges.map { [$0.0, $0.1] } == [[0, 3], [5, 5]])
-        #expect(slurm[1].ranges.map { [$0.0, $0.1] } == [[7, 8]])
+        #expect(slurm[0].ranges == ["0-3", "5"])
+        #expect(slurm[1].ranges == ["7-8"])
         #expect(slurm[2].ranges.isEmpty)
         let sge = JobArrays.taskRanges(of: (1...1000).map { "77.\($0)" }.filter { $0 != "77.501" }, separator: ".")
-        #expect(sge.count == 1 && sge[0].ranges.map { [$0.0, $0.1] } == [[1, 500], [502, 1000]])
+        #expect(sge.count == 1 && sge[0].ranges == ["1-500", "502-1000"])
         #expect(JobArrays.arrayIds(of: ["12_0", "13_1", "12_9"], separator: "_") == ["12", "13"])
     }
 
