@@ -32,11 +32,10 @@ public struct ReportPage {
 
     /// One filter's section: values as the text report words them; HTML escaping is Mustache's.
     static func context(_ report: VerificationReport) -> [String: Any] {
-        let shown = report.classes.classes.filter { ![FailureClasses.crash, FailureClasses.notRun].contains($0.name) }
         var context: [String: Any] = [
             "filter": report.filter.rawValue, "total": report.total, "processed": report.processed,
             "notRun": report.notRun, "crashed": report.crashed, "toResubmit": report.retry.count,
-            "classes": shown.map { c -> [String: Any] in
+            "classes": report.listedClasses.map { c -> [String: Any] in
                 let count = report.count(c.name)
                 // Bars up to 20em for all the events.
                 let width = report.total > 0 ? 20 * Double(count) / Double(report.total) : 0

@@ -29,11 +29,17 @@ public struct VerificationReport: Sendable {
     public var processed: Int { total - notRun - inProgress }
     public var failed: Int { processed - count(FailureClasses.ok) }
 
+    /// The classes that have a line of their own, in DC2013's order: all but crash and not-run, which
+    /// the report counts apart.
+    public var listedClasses: [FailureClasses.Class] {
+        classes.classes.filter { ![FailureClasses.crash, FailureClasses.notRun].contains($0.name) }
+    }
+
     /// DC2013's wording and order; then Not run, Crashed, what resubmit would take, and the
     /// first "Another problem" messages so that a person can write the next rule.
     public var text: String {
         var lines = ["Step \(step.rawValue), filter \(filter.rawValue)", "Events processed: \(processed) out of \(total):"]
-        for c in classes.classes where ![FailureClasses.crash, FailureClasses.notRun].contains(c.name) {
+        for c in listedClasses {
             lines.append("\(c.label): \(count(c.name)) - \(Self.percent(count(c.name), of: total)) %")
         }
         lines.append("Not run: \(notRun)")
