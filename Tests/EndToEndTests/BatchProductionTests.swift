@@ -77,6 +77,39 @@ struct TestCluster: Sendable {
     }
 }
 
+extension TestCluster {
+    /// A wrapped submission command (`sbatch`, `qsub`) in `work`: the directory to put first on PATH.
+    /// `body` is shell; `real "$@"` in it runs the real command.
+    func submissionWrapper(in work: Workspace, _ body: String) throws -> String {
+        let bin = work.url.appendingPathComponent("wrapped-bin")
+        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
+        let wrapper = bin.appendingPathComponent(submitCommand)
+        try Data("""
+            #!/bin/sh
+            real() { PATH='\(Self.path)' \(submitCommand) "$@"; }
+            \(body)
+
+            """.utf8).write(to: wrapper)
+        chmod(wrapper.path, 0o755)
+        return bin.path + ":" + Self.path
+    }
+
+    static var path: String { ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin" }
+}
+
+/// Standard output of a command run as an argument vector (found on PATH), and its exit status.
+func output(of arguments: [String]) throws -> (status: Int32, stdout: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let stdout = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    return (process.terminationStatus, stdout)
+}
+
 /// The scenarios every batch backend passes, on its test cluster.
 enum BatchScenarios {
     /// The production of the local-backend tests gives the same report; one array per filter.
@@ -176,17 +209,10 @@ enum BatchScenarios {
 
     /// The attempts of the production's state store as sqlite3 lists them: what must not change.
     static func attemptRows(_ work: Workspace) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-        process.arguments = [work.url.appendingPathComponent("lsstprod/DC_2013/state.sqlite").path,
-                             "SELECT id, state, rawState, backendId, endedAt, exitCode FROM attempt ORDER BY id"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let rows = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0 && !rows.isEmpty, "sqlite3 could not read the state store")
-        return rows
+        let rows = try output(of: ["sqlite3", work.url.appendingPathComponent("lsstprod/DC_2013/state.sqlite").path,
+                                   "SELECT id, state, rawState, backendId, endedAt, exitCode FROM attempt ORDER BY id"])
+        try #require(rows.status == 0 && !rows.stdout.isEmpty, "sqlite3 could not read the state store")
+        return rows.stdout
     }
 
     /// The manager SIGKILLed between its submission call and recording the ids: the batch system
@@ -197,25 +223,18 @@ enum BatchScenarios {
         _ = try cluster.prepare(work, filters: "g r", eventsPerJob: 1, frames: 16, extra: "MAXRUNNING 6")
 
         // A `sbatch`/`qsub` first on PATH: runs the real one, says so, then never answers.
-        let bin = work.url.appendingPathComponent("slow-bin")
-        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
         let marker = work.url.appendingPathComponent("submitted")
-        let realPath = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        let wrapper = bin.appendingPathComponent(cluster.submitCommand)
-        try Data("""
-            #!/bin/sh
-            PATH='\(realPath)' \(cluster.submitCommand) "$@" || exit $?
+        let path = try cluster.submissionWrapper(in: work, """
+            real "$@" || exit $?
             echo $$ > '\(marker.path)'
             exec sleep 120
-
-            """.utf8).write(to: wrapper)
-        chmod(wrapper.path, 0o755)
+            """)
 
         let manager = Process()
         manager.executableURL = DCProd.executable
         manager.arguments = ["submit", "processCcd", "--wait"]
         manager.currentDirectoryURL = work.url
-        manager.environment = ProcessInfo.processInfo.environment.merging(["PATH": bin.path + ":" + realPath]) { $1 }
+        manager.environment = ProcessInfo.processInfo.environment.merging(["PATH": path]) { $1 }
         manager.standardOutput = FileHandle.nullDevice
         manager.standardError = FileHandle.nullDevice
         try manager.run()
@@ -246,21 +265,14 @@ enum BatchScenarios {
     static func refusalKeepsWhatWasAccepted(on cluster: TestCluster) throws {
         let work = try Workspace()
         _ = try cluster.prepare(work, filters: "g r", eventsPerJob: 1, frames: 8)
-        let bin = work.url.appendingPathComponent("refusing-bin")
-        try FileManager.default.createDirectory(at: bin, withIntermediateDirectories: true)
         let calls = work.url.appendingPathComponent("calls")
-        let realPath = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        let wrapper = bin.appendingPathComponent(cluster.submitCommand)
-        try Data("""
-            #!/bin/sh
+        let path = try cluster.submissionWrapper(in: work, """
             if [ -e '\(calls.path)' ]; then echo "\(cluster.submitCommand): error: refused by the test" >&2; exit 1; fi
             touch '\(calls.path)'
-            PATH='\(realPath)' exec \(cluster.submitCommand) "$@"
+            real "$@"
+            """)
 
-            """.utf8).write(to: wrapper)
-        chmod(wrapper.path, 0o755)
-
-        let refused = try DCProd.run(["submit", "processCcd", "--wait"], in: work.url, environment: ["PATH": bin.path + ":" + realPath])
+        let refused = try DCProd.run(["submit", "processCcd", "--wait"], in: work.url, environment: ["PATH": path])
         #expect(refused.status != 0)
         #expect(refused.stderr.split(separator: "\n").count == 1 && refused.stderr.contains("refused by the test"), "\(refused.stderr)")
         let after = try DCProd.run(["status", "--jobs"], in: work.url)
@@ -366,14 +378,7 @@ enum BatchScenarios {
         let rows = jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-r-") }
         #expect(rows.count == 2 && rows.allSatisfy { $0.contains("Eqw") }, "\(jobs.stdout)")
         let ids = rows.compactMap { $0.split(separator: " ").dropFirst(3).first.map(String.init) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["qstat", "-xml"]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let queue = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let queue = try output(of: ["qstat", "-xml"]).stdout
         let arrays = Set(ids.compactMap { $0.split(separator: ".").first.map(String.init) })
         #expect(arrays.count == 1 && !arrays.contains { queue.contains("<JB_job_number>\($0)</JB_job_number>") }, "\(queue)")
     }

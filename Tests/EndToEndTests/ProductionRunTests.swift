@@ -293,11 +293,7 @@ extension ProductionRun {
         // Plan again from scratch: the jobs planned by prepare() used the reference payload.
         let store = tree.appendingPathComponent("state.sqlite").path
         for sql in ["DELETE FROM job_event", "DELETE FROM job", "UPDATE event SET jobId = NULL, state = 'new'"] {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/sqlite3")
-            p.arguments = [store, sql]
-            try p.run()
-            p.waitUntilExit()
+            _ = try output(of: ["sqlite3", store, sql])
         }
         #expect(try DCProd.run(["plan", "processCcd", "--filter", "r"], in: work.url).stdout.contains("1 jobs for 4 events"))
 
