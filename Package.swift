@@ -39,18 +39,20 @@ let package = Package(
         ]),
         // The catalog: CatalogDatabase protocol, SQLite and MariaDB engines, schema, exactly-once CSV loading.
         .target(name: "Catalog", dependencies: ["Planning", "Production", "CMariaDB", grdb]),
+        // The chain of steps: what is ready to plan, submit, verify, load; resubmission.
+        .target(name: "Campaign", dependencies: ["Batch", "Verification", "Planning", "Production"]),
         // The reference payload: simulate, processCcd.
         .target(name: "Pipeline", dependencies: ["Sky"]),
         // The command line: argument parsing and printing only.
         .executableTarget(name: "dcprod", dependencies: [
-            "Production", "Sky", "Planning", "Batch", "Verification", "Catalog", "Pipeline",
+            "Production", "Sky", "Planning", "Batch", "Verification", "Catalog", "Campaign", "Pipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "ProductionTests", dependencies: ["Production"]),
         .testTarget(name: "SkyTests", dependencies: ["Sky", "Pipeline", "Production", grdb]),
-        .testTarget(name: "BatchTests", dependencies: ["Batch"]),
+        .testTarget(name: "BatchTests", dependencies: ["Batch", "Production"]),
         .testTarget(name: "PlanningTests", dependencies: ["Planning", "Production"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Sky", "Production"]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification", "Planning", "Production"], exclude: ["Fixtures"]),

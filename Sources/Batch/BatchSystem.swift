@@ -1,11 +1,84 @@
 import Foundation
+import Production
+
+// MARK: - The protocol
+
+/// A batch system: local processes, Slurm or Grid Engine.
+///
+/// Each call covers many jobs, so that a production of tens of thousands of jobs costs a handful
+/// of calls per polling interval. A backend knows nothing of the state store: the `Submitter`
+/// records what it is told. Every call that reaches the batch system throws a `BatchError` naming
+/// the command and the batch system's own words when it fails.
+public protocol BatchSystem: Sendable {
+    /// The backend's name as BACKEND spells it (`local`, `slurm`, `sge`); it also names the jobs'
+    /// scripts (`JOB.NAME.sh`) and is recorded in each attempt.
+    var name: String { get }
+
+    /// Submits jobs.
+    ///
+    /// A backend that `throttles` runs at most `throttle` of them at once itself (e.g. a job array's
+    /// `%M`). Held jobs wait in the queue until `release(_:)`d (a batch system's `--hold` / `-h`).
+    ///
+    /// - Parameters:
+    ///   - jobs: The jobs, each with the token the batch system must keep with it (for `find(tokens:)`).
+    ///   - throttle: Most of these jobs running at once, for a backend that throttles.
+    ///   - hold: Submit them held.
+    /// - Returns: Each job's backend id, by token.
+    /// - Throws: `BatchError` if the batch system refused. None of the jobs is submitted then, but
+    ///   those the error lists in `accepted`.
+    /// - Throws: `BatchError` with a non-empty `accepted` when a backend that submits in several
+    ///   calls is refused after its first ones: the caller must record those jobs as submitted.
+    func submit(_ jobs: [BatchJob], throttle: Int, hold: Bool) throws -> [String: String]
+
+    /// True when the batch system holds queued jobs and enforces the running limit itself, so
+    /// that every pending job can be handed over at once (up to `capacity()`).
+    var throttles: Bool { get }
+
+    /// How many more jobs the batch system accepts now (e.g. below Slurm's MaxJobCount).
+    ///
+    /// - Throws: `BatchError` if the batch system cannot be asked.
+    func capacity() throws -> Int
+
+    /// The states of jobs.
+    ///
+    /// - Parameter backendIds: The jobs' backend ids.
+    /// - Returns: Each known job's status, by backend id; a job the system no longer knows is absent.
+    /// - Throws: `BatchError` if the batch system cannot be asked; the caller changes nothing then.
+    func status(_ backendIds: [String]) throws -> [String: BatchStatus]
+
+    /// Cancels jobs, queued or running.
+    ///
+    /// - Parameter backendIds: The jobs' backend ids.
+    /// - Throws: `BatchError` if the batch system refused.
+    func cancel(_ backendIds: [String]) throws
+
+    /// Releases held jobs.
+    ///
+    /// - Parameter backendIds: The jobs' backend ids.
+    /// - Throws: `BatchError` if the batch system refused, or has no queue to hold jobs in (local).
+    func release(_ backendIds: [String]) throws
+
+    /// Finds live jobs by their tokens: what a manager killed between its submission call and
+    /// recording the ids finds again.
+    ///
+    /// - Parameter tokens: The tokens of the intents to look for.
+    /// - Returns: The backend id of each live job carrying one of the tokens, by token.
+    /// - Throws: `BatchError` if the batch system cannot be asked.
+    func find(tokens: [String]) throws -> [String: String]
+}
+
+// MARK: - What goes in and comes out
 
 /// One job handed to a batch system: its script, which attempt this is, and the token that
 /// lets a restarted manager recognise it.
 public struct BatchJob: Sendable {
+    /// The job's name (`STEP-FILTER-NNNNNN`).
     public var name: String
+    /// The job's batch script (`jobs/JOB.BACKEND.sh`).
     public var script: String
+    /// The attempt's number, passed to the script as `DCPROD_ATTEMPT`.
     public var attempt: Int
+    /// Unique to the attempt; kept by the batch system with the job (environment, comment or context).
     public var token: String
     /// Where the batch system writes the job's standard output and error.
     public var output: String
@@ -14,30 +87,50 @@ public struct BatchJob: Sendable {
     public var walltime: String? = nil
 }
 
-/// Why the batch system, not the payload, ended a job: dcprod submits it again by itself, without
-/// counting against MAXRETRY, with more of what ran out.
-public enum Exhaustion: String, Sendable, Codable {
-    /// Killed over its memory limit: memory doubled, at most twice.
-    case memory
-    /// Killed at its walltime: walltime doubled, at most twice.
-    case time
-    /// A node failure, boot failure or preemption: the same again.
-    case node
-}
-
 /// dcprod's view of a job in a batch system.
 public enum BatchState: String, Sendable, Codable {
-    case queued, running, done, failed, cancelled
+    /// Waiting in the queue, or held.
+    case queued
+    /// Running (or ended, its accounting still to come: see `BatchStatus.awaitingAccounting`).
+    case running
+    /// Ended with exit status 0.
+    case done
+    /// Ended otherwise: a non-zero exit, a signal, a limit, a node failure.
+    case failed
+    /// Cancelled, by dcprod or by an operator.
+    case cancelled
     /// Gone from the batch system with nothing known about how it ended.
     case lost
 
-    public var isFinished: Bool { [.done, .failed, .cancelled, .lost].contains(self) }
+    /// True when the job has ended, whatever the way.
+    public var isFinished: Bool {
+        switch self {
+        case .queued, .running: false
+        case .done, .failed, .cancelled, .lost: true
+        }
+    }
 }
 
+extension AttemptState {
+    /// The attempt state a batch system's state gives.
+    public init(_ state: BatchState) {
+        switch state {
+        case .queued: self = .queued
+        case .running: self = .running
+        case .done: self = .done
+        case .failed: self = .failed
+        case .cancelled: self = .cancelled
+        case .lost: self = .lost
+        }
+    }
+}
+
+/// What a batch system says of one job.
 public struct BatchStatus: Sendable, Equatable {
     public var state: BatchState
     /// The batch system's own word for the state, kept in the attempt.
     public var rawState: String
+    /// The job's exit status, and the signal that killed it, where the batch system tells them.
     public var exitCode: Int32?
     public var signal: Int32?
     /// What the batch system's accounting says of a finished job, where it says it.
@@ -48,6 +141,7 @@ public struct BatchStatus: Sendable, Equatable {
     /// Grid Engine's accounting flushed every 15 s): followed a while longer, for its accounting.
     public var awaitingAccounting = false
 
+    /// A status as a batch system reports it.
     public init(state: BatchState, rawState: String, exitCode: Int32? = nil, signal: Int32? = nil, accounting: Accounting? = nil) {
         self.state = state
         self.rawState = rawState
@@ -56,7 +150,10 @@ public struct BatchStatus: Sendable, Equatable {
         self.accounting = accounting
     }
 
-    /// An ended job whose accounting is still to come (`rawState` says what the batch system last said).
+    /// An ended job whose accounting is still to come.
+    ///
+    /// - Parameter rawState: What the batch system last said of the job.
+    /// - Returns: A `running` status, `awaitingAccounting`, whose raw state says so.
     public static func awaitingAccounting(after rawState: String) -> BatchStatus {
         var status = BatchStatus(state: .running, rawState: rawState + " (awaiting accounting)")
         status.awaitingAccounting = true
@@ -66,7 +163,9 @@ public struct BatchStatus: Sendable, Equatable {
 
 /// A finished job's accounting, as the batch system words it (e.g. sacct's `00:01:02`, `51200K`).
 public struct Accounting: Sendable, Equatable {
+    /// The node (host) the job ran on.
     public var node: String?
+    /// Wall-clock time, CPU time and peak memory (MaxRSS or maxvmem).
     public var elapsed: String?
     public var cpuTime: String?
     public var maxRSS: String?
@@ -79,36 +178,16 @@ public struct Accounting: Sendable, Equatable {
     }
 }
 
-/// A batch system: local processes, Slurm or Grid Engine. Each call covers many jobs, so that
-/// a production of tens of thousands of jobs costs a handful of calls per polling interval.
-public protocol BatchSystem: Sendable {
-    var name: String { get }
-    /// Submits the jobs; returns each one's backend id by token. Throws if the batch system
-    /// refused them, in which case none of them is submitted but those the `BatchError` lists as accepted. A backend that `throttles` runs at
-    /// most `throttle` of them at once itself (e.g. a job array's `%M`). Held jobs wait in the
-    /// queue until `release`d (a batch system's `--hold` / `-h`).
-    func submit(_ jobs: [BatchJob], throttle: Int, hold: Bool) throws -> [String: String]
-    /// True when the batch system holds queued jobs and enforces the running limit itself, so
-    /// that every pending job can be handed over at once (up to `capacity`).
-    var throttles: Bool { get }
-    /// How many more jobs the batch system accepts now.
-    func capacity() throws -> Int
-    /// The states of these jobs, by backend id; a job the system no longer knows is absent.
-    func status(_ backendIds: [String]) throws -> [String: BatchStatus]
-    func cancel(_ backendIds: [String]) throws
-    /// Releases held jobs.
-    func release(_ backendIds: [String]) throws
-    /// The backend ids of live jobs carrying these tokens, by token: what a manager killed between
-    /// its submission call and recording the ids finds again.
-    func find(tokens: [String]) throws -> [String: String]
-}
-
+/// A batch system's refusal or failure: the command and what the batch system said.
 public struct BatchError: Error, CustomStringConvertible, Sendable {
+    /// The command that failed (`sbatch`, `qstat -xml`, …).
     public var command: String
+    /// The batch system's own words, on one line.
     public var message: String
     /// The jobs a submission handed over before the batch system refused the rest (backend ids by
     /// token): a backend that submits in several calls may be refused after its first ones.
     public var accepted: [String: String] = [:]
+    /// `command: message`.
     public var description: String { "\(command): \(message)" }
 
     public init(command: String, message: String, accepted: [String: String] = [:]) {

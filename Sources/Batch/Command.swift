@@ -5,6 +5,17 @@ enum Command {
     /// Standard output of `program arguments`; a non-zero exit is a `BatchError` with the command and
     /// its error output on one line (its first lines, joined: Grid Engine says why on the second),
     /// unless `acceptingFailure` accepts that error output.
+    ///
+    /// The program is found on PATH (through `/usr/bin/env`) and gets no standard input.
+    ///
+    /// - Parameters:
+    ///   - program: The command's name, e.g. `sbatch`.
+    ///   - arguments: Its arguments, passed as they are (no shell).
+    ///   - acceptingFailure: Given the error output of a failed run; true to return its standard output anyway.
+    /// - Returns: The standard output, decoded as UTF-8.
+    /// - Throws: `BatchError` when the program cannot be started or exits non-zero with an error output
+    ///   that `acceptingFailure` does not accept; its message is the first three non-empty lines of the
+    ///   error output, or the exit status.
     static func run(_ program: String, _ arguments: [String], acceptingFailure: (String) -> Bool = { _ in false }) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")

@@ -1,4 +1,5 @@
 import Foundation
+import Production
 #if canImport(FoundationXML)
 import FoundationXML
 #endif
@@ -8,7 +9,9 @@ import FoundationXML
 /// (which reads the accounting file, not the qmaster) once per array with tasks that left the queue
 /// and whose accounting dcprod does not have yet.
 public struct GridEngineBatch: BatchSystem {
+    /// `sge`, as in the BACKEND setting.
     public var name: String { "sge" }
+    /// Always true: Grid Engine runs at most `-tc M` tasks of each array at once and holds the rest in its queue.
     public var throttles: Bool { true }
 
     /// The production's `templates/`, for the array task wrapper `batch/array-task.sh`.
@@ -21,6 +24,9 @@ public struct GridEngineBatch: BatchSystem {
                                     maxJobCount: jobLimits.min() ?? 1_000_000)
     }
 
+    /// Makes the backend; the cluster's limits are read at the first submission or capacity check.
+    ///
+    /// - Parameter templates: The production's `templates/` directory.
     public init(templates: URL) {
         self.templates = templates
     }
@@ -28,6 +34,18 @@ public struct GridEngineBatch: BatchSystem {
     /// The jobs of one step and filter go out as job arrays (`JobArrays`): one `qsub -t 1-N -tc M
     /// -terse` per max_aj_tasks jobs. The array's options are the jobs' `#$` directives; its context
     /// (`-ac dcprod_list=…`) names the list, where a restarted manager finds the tokens.
+    ///
+    /// Learnt resources replace the script's `h_vmem` and `h_rt` requests (e.g. `-l h_vmem=600M`,
+    /// `-l h_rt=00:20:00`). Tasks run under `/bin/sh` with standard error joined to standard output.
+    ///
+    /// - Parameters:
+    ///   - jobs: The jobs to submit; jobs with the same script directory and learnt resources share an array.
+    ///   - throttle: MAXRUNNING, shared among the arrays of this call as each one's `-tc` (at least 1 each).
+    ///   - hold: True to submit with `-h`, to wait until `release(_:)`.
+    /// - Returns: Each job's task id `JOB.TASK` (task from 1, as Grid Engine numbers them), by token.
+    /// - Throws: `BatchError` when the array task wrapper `batch/array-task.sh` is missing, `qconf -sconf`
+    ///   fails, a script cannot be read, or `qsub` refuses an array or answers something other than an
+    ///   id; `accepted` lists the jobs of the arrays submitted before.
     public func submit(_ jobs: [BatchJob], throttle: Int, hold: Bool) throws -> [String: String] {
         let wrapper = try JobArrays.wrapper(in: templates, command: "qsub")
         let arrays = JobArrays(jobs, maxArraySize: try limits.get().maxArraySize)
@@ -67,8 +85,26 @@ public struct GridEngineBatch: BatchSystem {
         return arguments + (memory.map { ["-l", "h_vmem=\($0)"] } ?? []) + (walltime.map { ["-l", "h_rt=\($0)"] } ?? [])
     }
 
+    /// The smaller of `max_jobs` and `max_u_jobs` from `qconf -sconf` (1,000,000 when both are 0, no
+    /// limit), read once.
+    ///
+    /// - Returns: The most jobs Grid Engine accepts at once (for the cluster or for this user).
+    /// - Throws: `BatchError` when `qconf -sconf` fails.
     public func capacity() throws -> Int { try limits.get().maxJobCount }
 
+    /// The state of each task: one `qstat -xml` for those in the queue, then one `qacct -j` per array
+    /// for those that left it.
+    ///
+    /// A task in error state (`Eqw`) is deleted (`qdel`) and reported failed, so that an operator
+    /// clearing the error cannot run a job that dcprod has submitted again. A task gone from the queue
+    /// but not yet in the accounting file (written every accounting_flush_time) is reported
+    /// `awaitingAccounting`. `qacct` gives the host, `ru_wallclock` and `cpu` in seconds, and `maxvmem`
+    /// (the peak of virtual memory, e.g. `3.434MB`) as the accounting's `maxRSS`.
+    ///
+    /// - Parameter backendIds: Task ids `JOB.TASK`, as `submit` returned them.
+    /// - Returns: A status for every id asked for, by task id.
+    /// - Throws: `BatchError` when `qstat`, `qdel` or `qacct` fails (`qacct` not knowing an array yet is
+    ///   not a failure).
     public func status(_ backendIds: [String]) throws -> [String: BatchStatus] {
         guard !backendIds.isEmpty else { return [:] }
         let queue = Self.queuedTasks(try Command.run("qstat", ["-xml"]))
@@ -92,6 +128,9 @@ public struct GridEngineBatch: BatchSystem {
     }
 
     /// One argument per range of tasks of an array (`77.1-500`, `77.502-1000`).
+    ///
+    /// - Parameter backendIds: Task ids `JOB.TASK`, or whole job ids.
+    /// - Throws: `BatchError` when `qdel` fails, other than for jobs that no longer exist.
     public func cancel(_ backendIds: [String]) throws {
         guard !backendIds.isEmpty else { return }
         let arguments = JobArrays.taskRanges(of: backendIds, separator: ".").flatMap { array, ranges in
@@ -101,6 +140,11 @@ public struct GridEngineBatch: BatchSystem {
     }
 
     /// Releases whole arrays (`qrls JOB_ID`): dcprod holds and releases a step's arrays.
+    ///
+    /// Every held task of an array named here is released, also those not in `backendIds`.
+    ///
+    /// - Parameter backendIds: Task ids `JOB.TASK`; nothing is run when it is empty.
+    /// - Throws: `BatchError` when `qrls` fails.
     public func release(_ backendIds: [String]) throws {
         let arrays = JobArrays.arrayIds(of: backendIds, separator: ".")
         guard !arrays.isEmpty else { return }
@@ -109,6 +153,12 @@ public struct GridEngineBatch: BatchSystem {
 
     /// Tasks of live arrays, by the tokens in the list files their contexts name: `qstat -xml -j '*'`
     /// gives each job's context, `qstat -xml` its live tasks.
+    ///
+    /// A task whose list file is gone is not found.
+    ///
+    /// - Parameter tokens: The tokens of jobs whose submission was not recorded.
+    /// - Returns: The task id `JOB.TASK` of each token found, by token.
+    /// - Throws: `BatchError` when `qstat` fails (other than for an empty queue).
     public func find(tokens: [String]) throws -> [String: String] {
         let wanted = Set(tokens)
         let details = XMLRecords(try Command.run("qstat", ["-xml", "-j", "*"],

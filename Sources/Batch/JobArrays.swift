@@ -7,7 +7,9 @@ import Production
 /// jobs, whose line N names task N's script, attempt, token and output — the list is also where a
 /// restarted manager reads the tokens of the arrays it finds in the queue.
 struct JobArrays {
+    /// One array: jobs of one script directory and one set of learnt resources, at most the cluster's largest array.
     struct Array {
+        /// Its jobs, in task order: task N (from 0) is line N of the list file.
         var jobs: [BatchJob]
         /// The list file, beside the jobs' scripts.
         var list: URL
@@ -17,8 +19,15 @@ struct JobArrays {
         var logs: String { URL(fileURLWithPath: jobs[0].output).deletingLastPathComponent().path }
     }
 
+    /// The arrays, ordered by script directory and learnt resources.
     let arrays: [Array]
 
+    /// Groups `jobs` into arrays by script directory, memory and walltime, each cut into pieces of at
+    /// most `maxArraySize` tasks; a list is named after its first job's token (`array-TOKEN.list`).
+    ///
+    /// - Parameters:
+    ///   - jobs: The jobs of one submission call.
+    ///   - maxArraySize: The cluster's largest array (MaxArraySize, max_aj_tasks); below 1 counts as 1.
     init(_ jobs: [BatchJob], maxArraySize: Int) {
         let groups = Dictionary(grouping: jobs) {
             URL(fileURLWithPath: $0.script).deletingLastPathComponent().path + "|" + ($0.memory ?? "") + "|" + ($0.walltime ?? "")
@@ -123,15 +132,23 @@ struct JobArrays {
 /// The largest array and the most jobs a cluster accepts, read once from its configuration, not
 /// assumed (`scontrol show config`, `qconf -sconf`).
 final class ClusterLimits: @unchecked Sendable {
+    /// The largest array, and the most jobs in the system at once.
     struct Values { var maxArraySize: Int; var maxJobCount: Int }
     private let lock = NSLock()
     private var values: Values?
     private let read: () throws -> Values
 
+    /// Makes the limits of a cluster, not read yet.
+    ///
+    /// - Parameter read: Runs the cluster's configuration command and picks the two values out of it.
     init(read: @escaping () throws -> Values) {
         self.read = read
     }
 
+    /// The limits, read at the first call and kept; a failed read is tried again at the next call.
+    ///
+    /// - Returns: The cluster's limits.
+    /// - Throws: What `read` threw, a `BatchError` from the configuration command.
     func get() throws -> Values {
         try lock.withLock {
             if let values { return values }

@@ -1,10 +1,13 @@
 import Foundation
+import Production
 
 /// The Slurm backend: `sbatch`, `squeue`, `sacct`, `scancel`, each run as an argument vector with
 /// machine-readable output (`--parsable`, `--parsable2`, `--format` with `|`). One `squeue` and one
 /// `sacct` per status poll, whatever the number of jobs.
 public struct SlurmBatch: BatchSystem {
+    /// `slurm`, as in the BACKEND setting.
     public var name: String { "slurm" }
+    /// Always true: Slurm runs at most `%M` tasks of each array at once and holds the rest in its queue.
     public var throttles: Bool { true }
 
     /// The production's `templates/`, for the array task wrapper `batch/array-task.sh`.
@@ -16,6 +19,9 @@ public struct SlurmBatch: BatchSystem {
                                     maxJobCount: ClusterLimits.value("MaxJobCount", in: text) ?? 10000)
     }
 
+    /// Makes the backend; the cluster's limits are read at the first submission or capacity check.
+    ///
+    /// - Parameter templates: The production's `templates/` directory.
     public init(templates: URL) {
         self.templates = templates
     }
@@ -23,6 +29,18 @@ public struct SlurmBatch: BatchSystem {
     /// The jobs of one step and filter go out as job arrays (`JobArrays`) — one `sbatch --array=0-N%M`
     /// per MaxArraySize jobs. The array's directives are those of the jobs' scripts; its comment names
     /// the list, where a restarted manager finds the tokens.
+    ///
+    /// Learnt resources become `--mem` and `--time` (e.g. `600M`, `00:20:00`) after the script's own
+    /// directives, so they win. The script's job name and output are replaced by the array's.
+    ///
+    /// - Parameters:
+    ///   - jobs: The jobs to submit; jobs with the same script directory and learnt resources share an array.
+    ///   - throttle: MAXRUNNING, shared among the arrays of this call as each one's `%M` (at least 1 each).
+    ///   - hold: True to submit with `--hold`, to wait until `release(_:)`.
+    /// - Returns: Each job's task id `ARRAY_INDEX` (index from 0), by token.
+    /// - Throws: `BatchError` when the array task wrapper `batch/array-task.sh` is missing, `scontrol show
+    ///   config` fails, a script cannot be read, or `sbatch` refuses an array or answers something other
+    ///   than an id; `accepted` lists the jobs of the arrays submitted before.
     public func submit(_ jobs: [BatchJob], throttle: Int, hold: Bool) throws -> [String: String] {
         let wrapper = try JobArrays.wrapper(in: templates, command: "sbatch")
         let arrays = JobArrays(jobs, maxArraySize: try limits.get().maxArraySize)
@@ -51,8 +69,25 @@ public struct SlurmBatch: BatchSystem {
         }
     }
 
+    /// The cluster's MaxJobCount from `scontrol show config` (10000 when it does not say), read once.
+    ///
+    /// It is the limit of the whole cluster, not what is left of it: jobs of other users count against it too.
+    ///
+    /// - Returns: The most jobs Slurm keeps at once.
+    /// - Throws: `BatchError` when `scontrol show config` fails.
     public func capacity() throws -> Int { try limits.get().maxJobCount }
 
+    /// The state of each task: one `squeue` for the live ones, then one `sacct` for those ended or gone.
+    ///
+    /// A task ended for `squeue` but not yet in `sacct` is reported `awaitingAccounting`, so that it is
+    /// followed until slurmdbd has its accounting. `sacct` gives the node, `Elapsed` and `TotalCPU` (as
+    /// `00:01:02`), `MaxRSS` (as `51200K`, from the task's steps when its own line has none) and whether
+    /// it ran out of memory or time or lost its node (`exhausted`).
+    ///
+    /// - Parameter backendIds: Task ids `ARRAY_INDEX`, as `submit` returned them.
+    /// - Returns: The status of each task Slurm knows, by task id; absent for one neither command knows.
+    /// - Throws: `BatchError` when `squeue` fails (other than for unknown job ids, which only leave the
+    ///   tasks out) or `sacct` fails.
     public func status(_ backendIds: [String]) throws -> [String: BatchStatus] {
         guard !backendIds.isEmpty else { return [:] }
         var out: [String: BatchStatus] = [:]
@@ -84,6 +119,9 @@ public struct SlurmBatch: BatchSystem {
     }
 
     /// One argument per array, its tasks as ranges (`1234_[0-499,501-999]`).
+    ///
+    /// - Parameter backendIds: Task ids `ARRAY_INDEX`, or whole array ids.
+    /// - Throws: `BatchError` when `scancel` fails.
     public func cancel(_ backendIds: [String]) throws {
         guard !backendIds.isEmpty else { return }
         let arguments = JobArrays.taskRanges(of: backendIds, separator: "_").map { array, ranges in
@@ -93,6 +131,11 @@ public struct SlurmBatch: BatchSystem {
     }
 
     /// Releases whole arrays (`scontrol release ARRAY_ID`): dcprod holds and releases a step's arrays.
+    ///
+    /// Every held task of an array named here is released, also those not in `backendIds`.
+    ///
+    /// - Parameter backendIds: Task ids `ARRAY_INDEX`; nothing is run when it is empty.
+    /// - Throws: `BatchError` when `scontrol release` fails.
     public func release(_ backendIds: [String]) throws {
         let arrays = JobArrays.arrayIds(of: backendIds, separator: "_")
         guard !arrays.isEmpty else { return }
@@ -100,6 +143,13 @@ public struct SlurmBatch: BatchSystem {
     }
 
     /// Tasks of live arrays, by the tokens in the list files their comments name.
+    ///
+    /// Reads every job in the queue (`squeue --array` with its comment) and the list files of dcprod's
+    /// arrays; a task whose list file is gone is not found.
+    ///
+    /// - Parameter tokens: The tokens of jobs whose submission was not recorded.
+    /// - Returns: The task id `ARRAY_INDEX` of each token found, by token.
+    /// - Throws: `BatchError` when `squeue` fails.
     public func find(tokens: [String]) throws -> [String: String] {
         let wanted = Set(tokens)
         var found: [String: String] = [:]
@@ -116,8 +166,9 @@ public struct SlurmBatch: BatchSystem {
 
     static let accountingFields = "JobID,State,ExitCode,NodeList,Elapsed,TotalCPU,MaxRSS,ReqMem"
 
-    /// `sacct --parsable2 --format=JobID,State,ExitCode,NodeList,Elapsed,TotalCPU,MaxRSS`: the state
+    /// `sacct --parsable2 --format=JobID,State,ExitCode,NodeList,Elapsed,TotalCPU,MaxRSS,ReqMem`: the state
     /// from each job's line, its MaxRSS from its steps' lines (`123.batch`); pending array lines skipped.
+    /// ReqMem serves to tell a kill over the memory limit (`exhaustion`).
     static func parseAccounting(_ text: String) -> [String: BatchStatus] {
         var out: [String: BatchStatus] = [:]
         var stepRSS: [String: String] = [:]

@@ -1,27 +1,44 @@
 import Foundation
-import GRDB
 import Planning
 import Production
 
-/// Submits a step's jobs to a batch system and follows them, with the state store as the only
-/// truth: the intent (attempt row and token) is recorded before the submission call and the
-/// backend ids after it, so a manager killed at any point neither loses nor doubles a job.
+/// Submits a step's jobs to a batch system and follows them, with the state store as the only truth.
+///
+/// The intent (an attempt row with a unique token) is recorded before the submission call and the
+/// backend ids after it, so a manager killed at any point neither loses nor doubles a job: the next
+/// run finds the job by its token (`BatchSystem.find(tokens:)`) and adopts it, records it finished
+/// if its outcome file says so, or forgets the intent and submits the job again.
+///
+/// What becomes of each attempt is decided by pure functions of the attempt, the batch system's
+/// answer and the time (`adoption(of:found:runner:)`, `decide(_:status:runner:requeues:now:grace:)`),
+/// and written through the state store's gateway (`StateStore.apply(_:)`).
+///
+/// ```swift
+/// let production = try Production.open(root: URL(fileURLWithPath: "/sps/lsst/dev/lsstprod/DC_2013"))
+/// let submitter = Submitter(production: production)          // BACKEND and MAXRUNNING of its config
+/// let summary = try submitter.submit(step: .processCcd, filters: [.r], wait: true) { progress in
+///     print("\(progress.finished) finished, \(progress.running) running")
+/// }
+/// print("\(summary.submitted) submitted, \(summary.failed) failed")
+/// ```
 public struct Submitter {
+    /// What one run of the submitter did, and where the step's jobs stand after it.
     public struct Summary: Sendable, Equatable {
+        /// Jobs handed to the batch system by this run.
         public var submitted = 0
+        /// Intents of a killed run found in the batch system, or found finished.
         public var adopted = 0
+        /// Attempts seen ended by this run, and those of them that did not end `done`.
         public var finished = 0
         public var failed = 0
-        /// Queued or running in the batch system.
+        /// Attempts queued or running in the batch system (the whole production's).
         public var running = 0
+        /// Jobs of the step not yet handed over.
         public var pending = 0
         /// Attempts the batch system ended for want of memory, time or a node, submitted again.
         public var requeued = 0
 
-        public var line: String {
-            "submit: \(submitted) jobs submitted, \(adopted) adopted after a restart, \(finished) finished (\(failed) failed), "
-                + "\(running) queued or running, \(pending) not yet submitted" + (requeued > 0 ? ", \(requeued) submitted again with more resources" : "")
-        }
+        public init() {}
     }
 
     public let production: Production
@@ -36,39 +53,52 @@ public struct Submitter {
     /// Seconds an ended job is followed for its accounting before it is recorded without.
     public var accountingGrace = 120.0
 
+    /// A submitter on a given batch system.
+    ///
+    /// - Parameters:
+    ///   - production: The production whose jobs to submit.
+    ///   - backend: The batch system.
+    ///   - limit: Most jobs running at once (at least 1).
     public init(production: Production, backend: any BatchSystem, limit: Int) {
         self.production = production
         self.backend = backend
         self.limit = max(1, limit)
     }
 
-    struct AttemptRow {
-        var id: Int64
-        var token: String
-        var backendId: String?
-        var state: String
-        var rawState: String?
-        var endedAt: String?
-        var outcomes: String
+    /// A submitter on the production's BACKEND, with its MAXRUNNING (see `Production.runningLimit`).
+    public init(production: Production) {
+        self.init(production: production, backend: production.batchSystem(), limit: production.runningLimit)
     }
 
-    /// Submits the jobs of `step` and `filters` that have never been submitted; with `wait`, follows
-    /// them until none is queued or running. `progress` sees the summary after each poll.
+    var store: StateStore { production.store }
+
+    // MARK: - Submitting and following
+
+    /// Hands over the jobs of a step that await submission, as far as MAXRUNNING (or the batch
+    /// system's capacity) allows, after adopting a killed run's intents and recording what ended.
+    ///
+    /// - Parameters:
+    ///   - step: The step whose jobs to submit.
+    ///   - filters: Their filters.
+    ///   - wait: Follow the jobs until none is queued or running, submitting the rest as room frees up.
+    ///   - progress: Called with the summary after each poll.
+    /// - Returns: What this run did.
+    /// - Throws: `BatchError` when the batch system refuses a call (the jobs it accepted before are
+    ///   recorded, the others stay unsubmitted); a GRDB `DatabaseError` if the state store cannot be written.
     public func submit(step: Step, filters: [Filter], wait: Bool, progress: (Summary) -> Void = { _ in }) throws -> Summary {
         var summary = Summary()
         summary.adopted = try adoptIntents()
         var pause = interval
         while true {
             let changed = try poll(&summary)
-            let running = try activeCount()
-            // A backend that throttles itself gets every pending job, as far as it accepts them now.
-            let room = backend.throttles ? max(0, try backend.capacity() - running) : max(0, limit - running)
-            let pending = try unsubmittedJobs(step: step, filters: filters, limit: room)
+            let running = try store.activeAttemptCount()
+            let room = Self.room(running: running, limit: limit, capacity: backend.throttles ? try backend.capacity() : nil)
+            let pending = try store.unsubmittedJobs(step: step, filters: filters, limit: room)
             if !pending.isEmpty {
-                summary.submitted += try submit(pending)
+                summary.submitted += try handOver(pending)
             }
-            summary.running = try activeCount()
-            summary.pending = try unsubmittedCount(step: step, filters: filters)
+            summary.running = try store.activeAttemptCount()
+            summary.pending = try store.unsubmittedJobCount(step: step, filters: filters)
             progress(summary)
             if !wait && summary.pending == 0 { break }
             if summary.running == 0 && summary.pending == 0 { break }
@@ -79,232 +109,200 @@ public struct Submitter {
         return summary
     }
 
-    /// One poll of the batch system for the production's active attempts (what `dcprod status` shows
-    /// first): intents adopted, finished jobs recorded, nothing submitted.
+    /// One poll of the batch system for the production's active attempts (what `dcprod status` does
+    /// first): intents adopted, ended jobs recorded, nothing submitted.
+    ///
+    /// - Returns: What was adopted and recorded.
+    /// - Throws: `BatchError` when the batch system cannot be asked (nothing is changed then).
     @discardableResult
     public func refresh() throws -> Summary {
         var summary = Summary()
         summary.adopted = try adoptIntents()
         _ = try poll(&summary)
-        summary.running = try activeCount()
+        summary.running = try store.activeAttemptCount()
         return summary
+    }
+
+    /// Cancels the queued and running attempts of a step.
+    ///
+    /// - Returns: How many attempts were cancelled.
+    /// - Throws: `BatchError` if the batch system refused (then nothing is recorded cancelled).
+    public func cancel(step: Step, filters: [Filter]) throws -> Int {
+        let active = try store.attempts(in: AttemptState.followed, step: step, filters: filters).filter { $0.backendId != nil }
+        try backend.cancel(active.compactMap(\.backendId))
+        try store.apply(active.map { ($0.id, .cancelled) })
+        return active.count
+    }
+
+    /// Releases the held (queued) attempts of a step.
+    ///
+    /// - Returns: How many attempts were released.
+    /// - Throws: `BatchError` if the batch system refused.
+    public func release(step: Step, filters: [Filter]) throws -> Int {
+        let queued = try store.attempts(in: [.queued], step: step, filters: filters).filter { $0.backendId != nil }
+        try backend.release(queued.compactMap(\.backendId))
+        return queued.count
     }
 
     /// Attempts recorded as intents: adopted if the batch system has them (by token), finished if
     /// their outcome file shows they ran, and otherwise forgotten so that the job is submitted again.
     func adoptIntents() throws -> Int {
-        let intents = try attempts(where: "state = 'submitting'")
+        let intents = try store.attempts(in: [.submitting])
         guard !intents.isEmpty else { return 0 }
         let found = try backend.find(tokens: intents.map(\.token))
-        var adopted = 0
-        try production.store.pool.write { db in
-            for intent in intents {
-                if let id = found[intent.token] {
-                    try db.execute(sql: "UPDATE attempt SET backendId = ?, state = 'running' WHERE id = ?", arguments: [id, intent.id])
-                    adopted += 1
-                } else if FileManager.default.fileExists(atPath: intent.outcomes) {
-                    let ended = OutcomeEnd.read(intent.outcomes)
-                    try db.execute(sql: "UPDATE attempt SET state = ?, endedAt = ?, exitCode = ? WHERE id = ?",
-                                   arguments: [ended.state.rawValue, Self.now(), ended.exit, intent.id])
-                    adopted += 1
-                } else {
-                    try db.execute(sql: "DELETE FROM attempt WHERE id = ?", arguments: [intent.id])
-                }
-            }
+        let transitions = intents.map { intent in
+            (intent.id, Self.adoption(of: intent, found: found[intent.token], runner: OutcomeEnd.read(intent.outcomes)))
         }
-        return adopted
+        try store.apply(transitions)
+        return transitions.filter { $0.1 != .forgotten }.count
     }
 
-    /// One status call for every active attempt; records what finished. True if anything changed.
+    /// One status call for every followed attempt; records what changed. True if anything did.
     func poll(_ summary: inout Summary) throws -> Bool {
-        let active = try attempts(where: "state IN ('queued', 'running') AND backendId IS NOT NULL")
+        let active = try store.attempts(in: AttemptState.followed).filter { $0.backendId != nil }
         guard !active.isEmpty else { return false }
         let states = try backend.status(active.compactMap(\.backendId))
-        var changed = false
-        try production.store.pool.write { db in
-            for attempt in active {
-                var status = states[attempt.backendId!]
-                // Ended, its accounting to come: followed until it comes, or for `accountingGrace` seconds
-                // after dcprod first saw it ended (endedAt), then recorded without it.
-                if let waiting = status, waiting.awaitingAccounting {
-                    if let since = attempt.endedAt.flatMap(Self.date), Date().timeIntervalSince(since) > accountingGrace {
-                        status = BatchStatus(state: .lost, rawState: waiting.rawState)
-                    } else {
-                        if attempt.endedAt == nil || waiting.rawState != attempt.rawState {
-                            try db.execute(sql: "UPDATE attempt SET state = 'running', rawState = ?, endedAt = COALESCE(endedAt, ?) WHERE id = ?",
-                                           arguments: [waiting.rawState, Self.now(), attempt.id])
-                            changed = true
-                        }
-                        continue
-                    }
-                }
-                if let status, !status.state.isFinished {
-                    if status.state.rawValue != attempt.state || status.rawState != attempt.rawState {
-                        try db.execute(sql: "UPDATE attempt SET state = ?, rawState = ?, startedAt = COALESCE(startedAt, ?) WHERE id = ?",
-                                       arguments: [status.state.rawValue, status.rawState, Self.now(), attempt.id])
-                        changed = true
-                    }
-                    continue
-                }
-                // Finished, or gone: the outcome file says whether the runner completed — unless the batch
-                // system ended it for want of memory, time or a node, and it may be submitted again.
-                let ended = OutcomeEnd.read(attempt.outcomes)
-                var state = status?.state == .cancelled ? BatchState.cancelled : ended.state
-                var exhausted: Exhaustion?
-                if let reason = status?.exhausted, ended.state != .done,
-                   try Self.requeues(db, jobOf: attempt.id, reason: reason) < Self.maximumRequeues[reason]! {
-                    exhausted = reason
-                    summary.requeued += 1
-                }
-                if exhausted != nil { state = .failed }
-                let accounting = status?.accounting
-                try db.execute(sql: """
-                    UPDATE attempt SET state = ?, rawState = ?, endedAt = COALESCE(endedAt, ?), exitCode = ?, signal = ?,
-                    node = ?, elapsed = ?, cpuTime = ?, maxRSS = ?, exhausted = ? WHERE id = ?
-                    """, arguments: [exhausted == nil ? state.rawValue : "requeued", status?.rawState ?? "gone", Self.now(),
-                                     status?.exitCode ?? ended.exit, status?.signal, accounting?.node, accounting?.elapsed,
-                                     accounting?.cpuTime, accounting?.maxRSS, exhausted?.rawValue, attempt.id])
+        let requeues = states.values.contains { $0.exhausted != nil } ? try store.requeueCounts() : [:]
+        let now = Date()
+        var transitions: [(attemptId: Int64, transition: AttemptTransition)] = []
+        for attempt in active {
+            guard let transition = Self.decide(attempt, status: states[attempt.backendId!],
+                                               runner: OutcomeEnd.read(attempt.outcomes) ?? .died,
+                                               requeues: requeues[attempt.jobId] ?? [:], now: now, grace: accountingGrace) else { continue }
+            if case .ended(let end) = transition {
                 summary.finished += 1
-                if state != .done { summary.failed += 1 }
-                changed = true
+                if end.state != .done { summary.failed += 1 }
+                if end.state == .requeued { summary.requeued += 1 }
             }
+            transitions.append((attempt.id, transition))
         }
-        return changed
-    }
-
-    struct PendingJob {
-        var id: Int64
-        var name: String
-        var manifest: String
-    }
-
-    func unsubmittedJobs(step: Step, filters: [Filter], limit: Int) throws -> [PendingJob] {
-        guard limit > 0 else { return [] }
-        return try production.store.pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT j.id, j.name, j.manifest FROM job j
-                WHERE j.step = ? AND j.filter IN (\(Self.list(filters))) AND \(Self.awaitingSubmission)
-                ORDER BY j.id LIMIT ?
-                """, arguments: [step.rawValue, limit]).map { PendingJob(id: $0["id"], name: $0["name"], manifest: $0["manifest"]) }
-        }
-    }
-
-    func unsubmittedCount(step: Step, filters: [Filter]) throws -> Int {
-        try production.store.pool.read { db in
-            try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM job j WHERE j.step = ? AND j.filter IN (\(Self.list(filters)))
-                AND \(Self.awaitingSubmission)
-                """, arguments: [step.rawValue]) ?? 0
-        }
-    }
-
-    func activeCount() throws -> Int {
-        try production.store.pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM attempt WHERE state IN ('submitting', 'queued', 'running')") ?? 0
-        }
+        try store.apply(transitions)
+        return !transitions.isEmpty
     }
 
     /// Intent, call, ids: the three moves of a submission.
-    func submit(_ pending: [PendingJob]) throws -> Int {
-        let backendName = backend.name
-        var batch: [(attemptId: Int64, job: BatchJob)] = []
-        try production.store.pool.write { db in
-            for job in pending {
-                let number = (try Int.fetchOne(db, sql: "SELECT COALESCE(MAX(number), 0) FROM attempt WHERE jobId = ?", arguments: [job.id]) ?? 0) + 1
-                // What the previous attempt ran out of, doubled (resource learning).
-                let previous = try Row.fetchOne(db, sql: """
-                    SELECT a.memory, a.walltime, a.exhausted, j.step FROM attempt a JOIN job j ON j.id = a.jobId
-                    WHERE a.jobId = ? ORDER BY a.number DESC LIMIT 1
-                    """, arguments: [job.id])
-                var memory: String? = previous?["memory"], walltime: String? = previous?["walltime"]
-                if let previous, let step = Step(rawValue: previous["step"]) {
-                    switch Exhaustion(rawValue: previous["exhausted"] ?? "") {
-                    case .memory: memory = Self.doubled(memory ?? production.config.memory[step] ?? "2G")
-                    case .time: walltime = Self.doubled(walltime ?? production.config.walltime[step] ?? "01:00:00")
-                    default: break
-                    }
-                }
-                let manifest = URL(fileURLWithPath: job.manifest)
-                let directory = manifest.deletingLastPathComponent()
-                let step = directory.deletingLastPathComponent()
-                let token = "dcprod-\(job.name)-a\(number)-\(UInt32.random(in: 0...UInt32.max))"
-                let outcomes = step.appendingPathComponent("outcomes/\(job.name).a\(number).jsonl").path
-                let log = step.appendingPathComponent("logs/\(job.name).a\(number).log").path
-                let output = step.appendingPathComponent("logs/\(job.name).a\(number).out").path
-                try db.execute(sql: """
-                    INSERT INTO attempt (jobId, number, backend, token, state, submittedAt, outcomes, log, memory, walltime)
-                    VALUES (?, ?, ?, ?, 'submitting', ?, ?, ?, ?, ?)
-                    """, arguments: [job.id, number, backendName, token, Self.now(), outcomes, log, memory, walltime])
-                let script = directory.appendingPathComponent("\(job.name).\(backendName).sh").path
-                batch.append((db.lastInsertedRowID, BatchJob(name: job.name, script: script, attempt: number, token: token, output: output,
-                                                             memory: memory, walltime: walltime)))
-            }
+    func handOver(_ jobs: [JobRecord]) throws -> Int {
+        let config = production.config
+        let intents = try store.recordIntents(for: jobs, backend: backend.name) { job, number, previous in
+            let learnt = Self.resources(after: previous, memory: config.memory[job.step], walltime: config.walltime[job.step])
+            let step = URL(fileURLWithPath: job.manifest).deletingLastPathComponent().deletingLastPathComponent()
+            return AttemptIntent(token: "dcprod-\(job.name)-a\(number)-\(UInt32.random(in: 0...UInt32.max))",
+                                 outcomes: step.appendingPathComponent("outcomes/\(job.name).a\(number).jsonl").path,
+                                 log: step.appendingPathComponent("logs/\(job.name).a\(number).log").path,
+                                 memory: learnt.memory, walltime: learnt.walltime)
         }
-        // Refused, nothing may stay marked as submitted but what the batch system accepted before the refusal.
-        let ids: [String: String]
+        let batch = zip(jobs, intents).map { job, attempt in
+            let directory = URL(fileURLWithPath: job.manifest).deletingLastPathComponent()
+            return BatchJob(name: job.name, script: directory.appendingPathComponent("\(job.name).\(backend.name).sh").path,
+                            attempt: attempt.number, token: attempt.token,
+                            output: directory.deletingLastPathComponent().appendingPathComponent("logs/\(job.name).a\(attempt.number).out").path,
+                            memory: attempt.memory, walltime: attempt.walltime)
+        }
+        let accepted: [String: String]
         var refusal: (any Error)?
         do {
-            ids = try backend.submit(batch.map(\.job), throttle: limit, hold: hold)
+            accepted = try backend.submit(batch, throttle: limit, hold: hold)
         } catch {
-            ids = (error as? BatchError)?.accepted ?? [:]
+            accepted = (error as? BatchError)?.accepted ?? [:]
             refusal = error
         }
-        try production.store.pool.write { db in
-            for entry in batch {
-                if let id = ids[entry.job.token] {
-                    try db.execute(sql: "UPDATE attempt SET backendId = ?, state = 'queued', host = ? WHERE id = ?",
-                                   arguments: [id, ProcessInfo.processInfo.hostName, entry.attemptId])
-                } else if refusal != nil {
-                    try db.execute(sql: "DELETE FROM attempt WHERE id = ?", arguments: [entry.attemptId])
-                }
-            }
-        }
+        try store.apply(Self.submission(of: intents, accepted: accepted, refused: refusal != nil, host: ProcessInfo.processInfo.hostName))
         if let refusal { throw refusal }
         return batch.count
     }
 
-    /// Cancels the queued and running attempts of a step.
-    public func cancel(step: Step, filters: [Filter]) throws -> Int {
-        let active = try attempts(where: "state IN ('queued', 'running') AND backendId IS NOT NULL AND " + Self.ofJobs(step, filters))
-        try backend.cancel(active.compactMap(\.backendId))
-        try production.store.pool.write { db in
-            for attempt in active {
-                try db.execute(sql: "UPDATE attempt SET state = 'cancelled', endedAt = ? WHERE id = ?", arguments: [Self.now(), attempt.id])
+    // MARK: - Decisions
+
+    /// What becomes of an intent found after a restart.
+    ///
+    /// - Parameters:
+    ///   - intent: A `submitting` attempt.
+    ///   - found: Its backend id, if the batch system has a live job with its token.
+    ///   - runner: The end of its outcome file, nil when there is none (read only if the job was not found).
+    /// - Returns: `adopted` when found; `ended` when the file shows the job ran; else `forgotten`.
+    public static func adoption(of intent: AttemptRecord, found: String?, runner: @autoclosure () -> OutcomeEnd?) -> AttemptTransition {
+        if let found { return .adopted(backendId: found) }
+        if let ran = runner() { return .ended(AttemptEnd(state: ran.state, exitCode: ran.exit)) }
+        return .forgotten
+    }
+
+    /// What the batch system's answer about one followed attempt changes.
+    ///
+    /// An ended job whose accounting has not come is followed for `grace` seconds from when dcprod
+    /// first saw it ended (`endedAt`), then recorded without. An ended job is `done` when its
+    /// runner wrote its end line; one the batch system ended for want of a resource is `requeued`
+    /// (submitted again) unless its job has been requeued for that reason `Exhaustion.maximumRequeues` times.
+    ///
+    /// - Parameters:
+    ///   - attempt: A `queued` or `running` attempt.
+    ///   - status: The batch system's answer; nil when it no longer knows the job.
+    ///   - runner: The end of the attempt's outcome file; read only once the job has ended.
+    ///   - requeues: How many times the attempt's job was requeued, per reason.
+    ///   - now: The time of the poll.
+    ///   - grace: Seconds to wait for the accounting of an ended job.
+    /// - Returns: The change to write, or nil when nothing changed.
+    public static func decide(_ attempt: AttemptRecord, status: BatchStatus?, runner: @autoclosure () -> OutcomeEnd,
+                              requeues: [Exhaustion: Int], now: Date, grace: TimeInterval) -> AttemptTransition? {
+        var status = status
+        if let waiting = status, waiting.awaitingAccounting {
+            if let since = attempt.endDate, now.timeIntervalSince(since) > grace {
+                status = BatchStatus(state: .lost, rawState: waiting.rawState)
+            } else if attempt.endedAt == nil || waiting.rawState != attempt.rawState {
+                return .awaitingAccounting(rawState: waiting.rawState)
+            } else {
+                return nil
             }
         }
-        return active.count
+        if let status, !status.state.isFinished {
+            let state = AttemptState(status.state)
+            return state != attempt.state || status.rawState != attempt.rawState ? .progressed(state, rawState: status.rawState) : nil
+        }
+        // Ended, or gone: the outcome file says whether the runner completed — unless the batch
+        // system ended it for want of memory, time or a node, and it may be submitted again.
+        let ran = runner()
+        var state: AttemptState = status?.state == .cancelled ? .cancelled : ran.state
+        var exhausted: Exhaustion?
+        if let reason = status?.exhausted, !ran.completed, requeues[reason, default: 0] < reason.maximumRequeues {
+            exhausted = reason
+            state = .requeued
+        }
+        let accounting = status?.accounting
+        return .ended(AttemptEnd(state: state, rawState: status?.rawState ?? "gone", exitCode: status?.exitCode ?? ran.exit,
+                                 signal: status?.signal, node: accounting?.node, elapsed: accounting?.elapsed,
+                                 cpuTime: accounting?.cpuTime, maxRSS: accounting?.maxRSS, exhausted: exhausted))
     }
 
-    /// Releases the held (queued) attempts of a step; returns how many.
-    public func release(step: Step, filters: [Filter]) throws -> Int {
-        let queued = try attempts(where: "state = 'queued' AND backendId IS NOT NULL AND " + Self.ofJobs(step, filters))
-        try backend.release(queued.compactMap(\.backendId))
-        return queued.count
-    }
-
-    func attempts(where condition: String) throws -> [AttemptRow] {
-        try production.store.pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT id, token, backendId, state, rawState, endedAt, outcomes FROM attempt WHERE \(condition) ORDER BY id
-                """).map {
-                AttemptRow(id: $0["id"], token: $0["token"], backendId: $0["backendId"], state: $0["state"], rawState: $0["rawState"],
-                           endedAt: $0["endedAt"], outcomes: $0["outcomes"])
-            }
+    /// What a submission call's answer makes of its intents: accepted ones `submitted`; after a
+    /// refusal, the others `forgotten` (nothing may stay marked as submitted but what the batch
+    /// system accepted).
+    public static func submission(of intents: [AttemptRecord], accepted: [String: String], refused: Bool,
+                                  host: String) -> [(attemptId: Int64, transition: AttemptTransition)] {
+        intents.compactMap { intent in
+            if let id = accepted[intent.token] { return (intent.id, .submitted(backendId: id, host: host)) }
+            return refused ? (intent.id, .forgotten) : nil
         }
     }
 
-    /// A job never submitted, or whose latest attempt was ended by the batch system for want of resources.
-    static let awaitingSubmission = """
-        COALESCE((SELECT a.state FROM attempt a WHERE a.jobId = j.id ORDER BY a.number DESC LIMIT 1), 'none') IN ('none', 'requeued')
-        """
+    /// How many jobs may be handed over now: up to `limit` running for a backend dcprod throttles,
+    /// up to the batch system's `capacity` for one that throttles itself.
+    public static func room(running: Int, limit: Int, capacity: Int?) -> Int {
+        max(0, (capacity ?? limit) - running)
+    }
 
-    /// Submissions again by dcprod itself, per reason: memory and time doubled at most twice.
-    static let maximumRequeues: [Exhaustion: Int] = [.memory: 2, .time: 2, .node: 3]
-
-    static func requeues(_ db: Database, jobOf attemptId: Int64, reason: Exhaustion) throws -> Int {
-        try Int.fetchOne(db, sql: """
-            SELECT COUNT(*) FROM attempt WHERE exhausted = ? AND jobId = (SELECT jobId FROM attempt WHERE id = ?)
-            """, arguments: [reason.rawValue, attemptId]) ?? 0
+    /// The resources of a job's next attempt: what the previous one ran out of, doubled (resource
+    /// learning), else what it had.
+    ///
+    /// - Parameters:
+    ///   - previous: The job's latest attempt, if any.
+    ///   - memory: The step's MEMORY, doubled when the previous attempt had no learnt memory.
+    ///   - walltime: The step's WALLTIME, likewise.
+    public static func resources(after previous: AttemptRecord?, memory: String?, walltime: String?) -> (memory: String?, walltime: String?) {
+        guard let previous else { return (nil, nil) }
+        switch previous.exhausted {
+        case .memory: return (doubled(previous.memory ?? memory ?? "2G"), previous.walltime)
+        case .time: return (previous.memory, doubled(previous.walltime ?? walltime ?? "01:00:00"))
+        case .node, nil: return (previous.memory, previous.walltime)
+        }
     }
 
     /// Twice a Slurm-style size (`300M` → `600M`) or time (`04:00:00` → `08:00:00`, `1-00:00:00` → `2-00:00:00`).
@@ -325,24 +323,35 @@ public struct Submitter {
         let time = String(format: "%02d:%02d:%02d", h, m, s)
         return d > 0 ? "\(d)-\(time)" : time
     }
-
-    static func list(_ filters: [Filter]) -> String { filters.map { "'\($0.rawValue)'" }.joined(separator: ",") }
-    /// The attempts of a step's jobs in these filters, as an SQL condition on `attempt`.
-    static func ofJobs(_ step: Step, _ filters: [Filter]) -> String {
-        "jobId IN (SELECT id FROM job WHERE step = '\(step.rawValue)' AND filter IN (\(list(filters))))"
-    }
-    static func now() -> String { ISO8601DateFormatter().string(from: Date()) }
-    static func date(_ text: String) -> Date? { ISO8601DateFormatter().date(from: text) }
 }
 
 /// What an outcome file's last line says about how its runner ended.
-enum OutcomeEnd {
-    static func read(_ path: String) -> (state: BatchState, exit: Int32?) {
-        guard let data = FileManager.default.contents(atPath: path),
-              let last = data.split(separator: 0x0A).last,
+public struct OutcomeEnd: Sendable, Equatable {
+    /// True when the runner wrote its `end` line.
+    public var completed: Bool
+    /// The `end` line's exit status.
+    public var exit: Int32?
+
+    public init(completed: Bool, exit: Int32?) {
+        self.completed = completed
+        self.exit = exit
+    }
+
+    /// A runner that died before its end line, or never wrote a file.
+    public static let died = OutcomeEnd(completed: false, exit: nil)
+
+    /// The attempt's state that this end gives: `done` or `failed`.
+    public var state: AttemptState { completed ? .done : .failed }
+
+    /// Reads the end of an outcome file.
+    ///
+    /// - Returns: nil when there is no file; `died` when its last complete line is not an `end` line.
+    public static func read(_ path: String) -> OutcomeEnd? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        guard let last = data.split(separator: 0x0A).last,
               let line = try? JSONDecoder().decode(OutcomeLine.self, from: Data(last)), line.type == .end else {
-            return (.failed, nil)
+            return .died
         }
-        return (.done, line.exit)
+        return OutcomeEnd(completed: true, exit: line.exit)
     }
 }

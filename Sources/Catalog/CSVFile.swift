@@ -2,9 +2,13 @@ import Foundation
 
 /// A malformed CSV line: the file and line, and what is wrong.
 public struct CSVError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The path of the file.
     public var file: String
+    /// The line, from 1, of the problem or of the record it is in; 0 when the file cannot be read at all.
     public var line: Int
+    /// What is wrong, in a few words (`truncated: the last line has no end`).
     public var message: String
+    /// `FILE:LINE: MESSAGE`, as compilers word it.
     public var description: String { "\(file):\(line): \(message)" }
 }
 
@@ -12,15 +16,32 @@ public struct CSVError: Error, CustomStringConvertible, Sendable, Equatable {
 /// the table, then rows with as many fields, numeric where the column is. Nothing of a file that
 /// fails the check is ever loaded.
 public struct ValidatedCSV: Sendable {
+    /// The file's path, as given to `read(_:tableColumns:)`.
     public var path: String
+    /// The header's column names as the file writes them (matched to the table's without regard to case).
     public var columns: [String]
-    /// Values as written; nil for an empty field (NULL).
+    /// Values as written; nil for an empty field (NULL). A quoted empty field (`""`) is an empty string
+    /// here, which the SQLite catalog stores as '' and the MariaDB one as NULL.
     public var rows: [[String?]]
+    /// The file's size in bytes.
     public var size: Int
     /// FNV-1a 64 of the bytes, hex: enough to tell a changed file from the one in the ledger.
     public var checksum: String
 
     /// Reads and checks `path` against `tableColumns`.
+    ///
+    /// The file is read whole into memory and parsed as RFC 4180. It is refused unless it is UTF-8,
+    /// ends with a newline (a file cut by a crash or a full disk does not), has a header line naming
+    /// only columns of the table, and has rows with exactly as many fields as the header and a number
+    /// (anything `Double` parses) or nothing in each numeric column. Blank lines are skipped and a
+    /// `\r` outside quotes is ignored, so CRLF files pass.
+    ///
+    /// - Parameters:
+    ///   - path: The CSV file.
+    ///   - tableColumns: The destination table's columns, from `CatalogDatabase.columns(of:split:)`.
+    /// - Returns: The file's columns, rows, size and checksum.
+    /// - Throws: `CSVError` naming the file, the line and the first problem found; nothing of the file
+    ///   is returned then.
     public static func read(_ path: String, tableColumns: [CatalogColumn]) throws -> ValidatedCSV {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CSVError(file: path, line: 0, message: "cannot be read")

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Production
 
 /// Opens the catalog a production's config names: the embedded SQLite file when DBHOST is
@@ -27,36 +26,5 @@ public enum CatalogConnection {
     /// The per-filter stores of DBSPLIT filter, or none.
     public static func splits(_ production: Production) -> [String] {
         production.config.dbSplit == .filter ? production.config.filters.map(\.rawValue) : []
-    }
-}
-
-/// What the state store knows of the files to load.
-extension StateStore {
-    /// The CSV outputs of the ok events of a step, from their latest outcome, sorted.
-    public func resultFiles(step: Step) throws -> [String] {
-        try pool.read { db in
-            try String.fetchAll(db, sql: """
-                SELECT o.outputs FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
-                WHERE e.step = ? AND e.state = 'ok' AND o.outputs IS NOT NULL
-                """, arguments: [step.rawValue])
-        }.flatMap { $0.split(separator: "\n").map(String.init) }.filter { $0.hasSuffix(".csv") }.sorted()
-    }
-
-    /// Records the loader's refusals, and forgets those of files that have since loaded.
-    public func recordLoad(rejections: [(path: String, line: Int, message: String)], loaded: [String]) throws {
-        let now = ISO8601DateFormatter().string(from: Date())
-        try pool.write { db in
-            for path in loaded { try db.execute(sql: "DELETE FROM load_rejection WHERE path = ?", arguments: [path]) }
-            for r in rejections {
-                try db.execute(sql: "INSERT OR REPLACE INTO load_rejection (path, line, message, recordedAt) VALUES (?, ?, ?, ?)",
-                               arguments: [r.path, r.line, r.message, now])
-            }
-        }
-    }
-
-    public func loadRejections() throws -> [(path: String, line: Int, message: String)] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT path, line, message FROM load_rejection ORDER BY path").map { ($0["path"], $0["line"], $0["message"]) }
-        }
     }
 }

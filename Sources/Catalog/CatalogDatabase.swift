@@ -2,15 +2,28 @@ import Foundation
 
 /// The SQL dialect of a catalog engine, which picks its schema file under `templates/schema/`.
 public enum SQLDialect: String, Sendable {
+    /// The embedded SQLite catalog: `templates/schema/sqlite.sql`.
     case sqlite
+    /// A MariaDB or MySQL server: `templates/schema/mysql.sql`. String literals escape backslashes too.
     case mysql
 }
 
 /// What a query returned: column names, then rows of values as text (nil for NULL).
+///
+/// Every value comes as text whatever its type, so that `dcprod sql` prints either engine's results
+/// alike: numbers as the engine writes them (SQLite `1.0`, MariaDB `1` for the same DOUBLE), text as
+/// stored, byte strings (BLOB, BINARY) as lowercase hex in both.
 public struct QueryResult: Sendable, Equatable {
+    /// The result's column names, in the order of the select list; empty for a statement without a result set.
     public var columns: [String]
+    /// The rows, each with one value per column, in the order the engine returned them; nil for NULL.
     public var rows: [[String?]]
 
+    /// Makes a result from its column names and rows.
+    ///
+    /// - Parameters:
+    ///   - columns: The column names.
+    ///   - rows: The rows, each as long as `columns`; nil for NULL.
     public init(columns: [String], rows: [[String?]]) {
         self.columns = columns
         self.rows = rows
@@ -19,9 +32,17 @@ public struct QueryResult: Sendable, Equatable {
 
 /// A column of a catalog table, as the engine describes it.
 public struct CatalogColumn: Sendable, Equatable {
+    /// The column's name, as the engine spells it.
     public var name: String
+    /// True for an integer, floating-point or decimal column: `ValidatedCSV` requires its non-empty
+    /// values to be numbers.
     public var isNumeric: Bool
 
+    /// Makes a column description.
+    ///
+    /// - Parameters:
+    ///   - name: The column's name.
+    ///   - isNumeric: Whether the column's type is numeric.
     public init(name: String, isNumeric: Bool) {
         self.name = name
         self.isNumeric = isNumeric
@@ -30,54 +51,176 @@ public struct CatalogColumn: Sendable, Equatable {
 
 /// An error of a catalog engine, in one line: what was asked and the engine's own message.
 public struct CatalogError: Error, CustomStringConvertible, Sendable {
+    /// The whole message, usually prefixed with the catalog's location or the file concerned.
     public var message: String
+    /// Makes an error from its one-line message.
+    ///
+    /// - Parameter message: What was asked and why it failed.
     public init(_ message: String) { self.message = message }
+    /// The message, as printed to the user.
     public var description: String { message }
 }
 
 /// A catalog database: the embedded SQLite file or a MariaDB/MySQL server. One connection;
 /// the loader and `dcprod sql` use nothing else, so both engines behave the same for them.
+///
+/// An engine honours these rules, which the loader relies on:
+///
+/// - Every call runs on the one connection the engine opened, from one thread at a time; parallel
+///   loads open a connection each (`CatalogLoader.loadInParallel`).
+/// - Outside `begin()`…`commit()` each statement commits by itself. Between them, `execute(_:)`,
+///   `query(_:)` and `bulkInsert(_:into:)` run inside the transaction, and nothing of it is kept
+///   unless `commit()` succeeds.
+/// - A connection opened read-only refuses every statement that writes with a `CatalogError`
+///   (`dcprod sql` without `--write`, `dcprod load --status`); reading, and the SQLite engine's
+///   per-connection `joinSplits` (TEMP views), still work.
+/// - Every failure is thrown as a `CatalogError` carrying the engine's message, never as the
+///   engine's own error type.
 public protocol CatalogDatabase: AnyObject {
+    /// The engine's SQL dialect: which schema file it runs and how string literals are escaped.
     var dialect: SQLDialect { get }
     /// Where it is, for messages: a file path, or `user@host:port/database`.
     var location: String { get }
 
     /// Runs one statement that returns no rows.
+    ///
+    /// Exactly one statement, without a trailing `;` list: MariaDB refuses several in one call, so
+    /// a script goes through `run(script:)`. A result set the statement returns anyway is read and
+    /// dropped. Inside an open transaction the statement is part of it (but DDL on MariaDB commits
+    /// implicitly); otherwise it commits on its own.
+    ///
+    /// - Parameter sql: The statement, with its values already written in as literals.
+    /// - Throws: `CatalogError` with the engine's message when the statement fails, including a
+    ///   write on a read-only connection.
     func execute(_ sql: String) throws
     /// Runs one statement and returns its rows.
+    ///
+    /// All rows are read into memory before the call returns, so a query meant for a person
+    /// (`dcprod sql`) should have a `LIMIT`. A statement that has no result set returns no columns
+    /// and no rows.
+    ///
+    /// - Parameter sql: The statement, with its values already written in as literals.
+    /// - Returns: The column names and every row, values as text as `QueryResult` describes.
+    /// - Throws: `CatalogError` with the engine's message when the statement fails or a row cannot be read.
     func query(_ sql: String) throws -> QueryResult
 
+    /// Starts a transaction that lasts across calls until `commit()` or `rollback()`.
+    ///
+    /// Transactions do not nest: the loader begins one per file, around its rows and its ledger
+    /// row. SQLite begins `IMMEDIATE`, taking the single writer's lock at once (waiting up to 30 s
+    /// for another writer) rather than failing at the first insert.
+    ///
+    /// - Throws: `CatalogError` when the engine cannot start one (a transaction already open, the
+    ///   database locked past the timeout).
     func begin() throws
+    /// Makes the open transaction's changes permanent.
+    ///
+    /// - Throws: `CatalogError` when the commit fails; the changes are then not in the catalog, and
+    ///   the caller calls `rollback()` to end the transaction.
     func commit() throws
+    /// Discards the open transaction's changes.
+    ///
+    /// The loader calls it after any failure inside a file's transaction and ignores its own
+    /// failure (the engine may already have ended the transaction).
+    ///
+    /// - Throws: `CatalogError` when no transaction is open or the engine fails to roll back.
     func rollback() throws
 
     /// The columns of a table (or view) of the main catalog or of a per-filter store, in order;
     /// empty if it does not exist.
+    ///
+    /// - Parameters:
+    ///   - table: The table's bare name (not quoted, not qualified).
+    ///   - split: The filter whose per-filter store holds the table (DBSPLIT filter), or nil for the main catalog.
+    /// - Returns: The columns in their order in the table; an empty array, not an error, for a
+    ///   table that does not exist.
+    /// - Throws: `CatalogError` when the engine cannot be asked (connection lost, no database selected).
     func columns(of table: String, split: String?) throws -> [CatalogColumn]
 
     /// Inserts the rows of a validated CSV file into `table`, inside the open transaction, the
     /// engine's fast way; returns the number of rows the engine says it inserted.
+    ///
+    /// An empty field is NULL. The engine never commits. A row it refuses (a constraint, a duplicate
+    /// key) is an error, and so is one it would only warn about and keep changed or skip (MariaDB's
+    /// `LOAD DATA LOCAL` warnings), so that the caller rolls the whole file back. The count returned
+    /// is the engine's own, which the loader compares with the file's line count. An engine may read
+    /// the file again at `csv.path` (MariaDB's `LOAD DATA LOCAL INFILE`), so the file must not
+    /// change after it was validated.
+    ///
+    /// - Parameters:
+    ///   - csv: The file, already checked against the table's columns.
+    ///   - table: The destination as `qualified(_:split:)` gives it.
+    /// - Returns: The number of rows inserted.
+    /// - Throws: `CatalogError` naming the file and table when the engine refuses a row or warns;
+    ///   the rows inserted so far stay in the open transaction until the caller rolls back.
     func bulkInsert(_ csv: ValidatedCSV, into table: String) throws -> Int
 
     /// The secondary indexes of a base table (not its primary key), as statements that create them.
+    ///
+    /// Views have none. The primary key is left out, and so are the indexes SQLite makes by itself
+    /// for `UNIQUE` constraints, which cannot be dropped; MariaDB lists those as ordinary unique indexes.
+    ///
+    /// - Parameters:
+    ///   - table: The table's bare name.
+    ///   - split: The filter whose per-filter store holds the table, or nil for the main catalog.
+    /// - Returns: Each index with a `create` statement that rebuilds it as it is, runnable on this
+    ///   connection (qualified with its store when `split` is given); empty for a view or a table without any.
+    /// - Throws: `CatalogError` when the engine's catalog of indexes cannot be read.
     func secondaryIndexes(of table: String, split: String?) throws -> [IndexDefinition]
     /// The statement that drops an index of a table.
+    ///
+    /// - Parameter index: An index as `secondaryIndexes(of:split:)` returned it.
+    /// - Returns: A statement, runnable on this connection, that drops the index from its table and store.
     func dropIndexStatement(_ index: IndexDefinition) -> String
 
     // DBSPLIT filter: a store per filter (MariaDB: database DBNAME_f; SQLite: file catalog_f.sqlite)
     // holding the big tables, and views of the same names over their union in the main catalog.
 
     /// A table's name as the main connection reaches it in a per-filter store (or the main catalog).
+    ///
+    /// - Parameters:
+    ///   - table: The table's bare name.
+    ///   - split: The filter whose store holds it, or nil for the main catalog.
+    /// - Returns: The name to write in SQL on this connection (SQLite `f_u.Source`, MariaDB
+    ///   `` `dc_u`.`Source` ``; the bare or quoted name when `split` is nil).
     func qualified(_ table: String, split: String?) -> String
     /// Creates a per-filter store and runs its part of the schema in it.
+    ///
+    /// The store is made if it is absent; the connection's current database is the main one again
+    /// afterwards. The script runs statement by statement, outside any transaction.
+    ///
+    /// - Parameters:
+    ///   - split: The filter (`u`, `g`, `r`, `i` or `z`) whose store to create.
+    ///   - script: The schema's per-filter and bookkeeping blocks for this dialect.
+    /// - Throws: `CatalogError` when the store cannot be created or a statement of the script fails.
     func createSplit(_ split: String, script: String) throws
     /// Makes the per-filter stores one catalog: union views named after their tables, then the DC2013
     /// views over those. (SQLite: attached files and TEMP views, done at every connection.)
+    ///
+    /// MariaDB's views are persistent, made once when the schema is created; SQLite's live as long as
+    /// the connection and are made by every `CatalogConnection.open`, read-only ones included. Called
+    /// once per connection: the views it creates already exist on a second call.
+    ///
+    /// - Parameters:
+    ///   - splits: The filters that have a store, in the order their rows appear in the union views.
+    ///   - tables: The per-filter tables, each of which gets a union view of its name in the main catalog.
+    ///   - views: The schema's `views` block (the DC2013 views over those tables).
+    /// - Throws: `CatalogError` when a store cannot be attached or a view cannot be created.
     func joinSplits(_ splits: [String], tables: [String], views: String) throws
 }
 
 extension CatalogDatabase {
+    /// The columns of a table (or view) of the main catalog, in order; empty if it does not exist.
+    ///
+    /// - Parameter table: The table's bare name.
+    /// - Returns: Its columns, as `columns(of:split:)` gives them for the main catalog.
+    /// - Throws: `CatalogError` when the engine cannot be asked.
     public func columns(of table: String) throws -> [CatalogColumn] { try columns(of: table, split: nil) }
+    /// The secondary indexes of a base table of the main catalog.
+    ///
+    /// - Parameter table: The table's bare name.
+    /// - Returns: Its indexes, as `secondaryIndexes(of:split:)` gives them for the main catalog.
+    /// - Throws: `CatalogError` when the engine's catalog of indexes cannot be read.
     public func secondaryIndexes(of table: String) throws -> [IndexDefinition] { try secondaryIndexes(of: table, split: nil) }
 
     /// `CREATE VIEW T AS SELECT * FROM split1.T UNION ALL ...` for each per-filter table.
@@ -92,11 +235,22 @@ extension CatalogDatabase {
 /// A secondary index: its name, its table (in the main catalog or a per-filter store) and the
 /// statement that builds it.
 public struct IndexDefinition: Sendable, Equatable {
+    /// The index's name, unqualified.
     public var name: String
+    /// The bare name of the table it indexes.
     public var table: String
+    /// The filter whose per-filter store holds the table, or nil for the main catalog.
     public var split: String?
+    /// The complete `CREATE [UNIQUE] INDEX` statement that rebuilds the index on the same connection.
     public var create: String
 
+    /// Makes an index description.
+    ///
+    /// - Parameters:
+    ///   - name: The index's name.
+    ///   - table: The table it indexes.
+    ///   - split: The filter whose store holds the table, or nil for the main catalog.
+    ///   - create: The statement that creates it, qualified with its store where needed.
     public init(name: String, table: String, split: String? = nil, create: String) {
         self.name = name
         self.table = table
@@ -107,11 +261,22 @@ public struct IndexDefinition: Sendable, Equatable {
 
 extension CatalogDatabase {
     /// A single value of a query, as text.
+    ///
+    /// - Parameter sql: A statement whose first column of its first row is wanted (`SELECT COUNT(*) ...`).
+    /// - Returns: That value; nil when it is NULL or the query returned no row.
+    /// - Throws: `CatalogError` when the query fails.
     public func scalar(_ sql: String) throws -> String? {
         try query(sql).rows.first?.first ?? nil
     }
 
-    /// The statements of a schema file, split at `;` ending a line, comments dropped.
+    /// Runs the statements of a schema file one after another.
+    ///
+    /// The statements of a schema file, split at `;` ending a line, comments dropped: a `;` inside
+    /// a line (in a string literal, say) does not split. There is no transaction around them (DDL
+    /// commits on MariaDB anyway), so a failure leaves the statements before it done.
+    ///
+    /// - Parameter script: The text of the script; whole-line `--` comments are left out.
+    /// - Throws: `CatalogError` from the first statement that fails; the rest are not run.
     public func run(script: String) throws {
         for statement in Self.statements(of: script) { try execute(statement) }
     }

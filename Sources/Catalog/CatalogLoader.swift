@@ -4,21 +4,54 @@ import Foundation
 /// with its ledger row; a file already in the ledger is skipped; a malformed file is refused
 /// with its file and line and loads nothing; a file whose inserted row count differs from its
 /// line count is rolled back.
+///
+/// The ledger (`dcprod_load`) is keyed by a hash of the file's path, and its row is written in the
+/// same transaction as the file's rows, in the store that holds them: after a crash a file is
+/// either wholly in the catalog and the ledger, or in neither, and the next load takes it again.
+/// A file changed after it was loaded is still skipped: its size and checksum are kept in the
+/// ledger but not compared.
+/// A refused file is not an error of the load: it is reported in the summary, and the caller
+/// records it (`StateStore.recordLoad(rejections:loaded:)`).
+///
+/// ```swift
+/// let production = try Production.open(root: URL(fileURLWithPath: "/data/dc2013"))
+/// let catalog = try CatalogConnection.open(production, readOnly: false)
+/// try CatalogSchema.require(catalog)
+/// let loader = try CatalogLoader(catalog: catalog, templates: production.tree.templatesDirectory,
+///                                splits: CatalogConnection.splits(production))
+/// let summary = try loader.load(try production.store.resultFiles(step: .processCcd))
+/// print("\(summary.loaded) files loaded, \(summary.skipped) already in the ledger")
+/// for rejection in summary.rejected {
+///     print("rejected \(rejection.path):\(rejection.line): \(rejection.message)")
+/// }
+/// ```
 public struct CatalogLoader {
+    /// A file the loader refused, and why.
     public struct Rejection: Sendable, Equatable {
+        /// The file's path.
         public var path: String
+        /// The line of the CSV problem, from 1; 0 when the problem is not at a line (no table for the file
+        /// name, a file with rows of several filters, a failed insert).
         public var line: Int
+        /// What was wrong: the CSV check's message, or the engine's.
         public var message: String
     }
 
+    /// What one load did.
     public struct Summary: Sendable, Equatable {
+        /// The number of files loaded, each with its ledger row.
         public var loaded = 0
+        /// The number of files skipped because the ledger already has them.
         public var skipped = 0
+        /// The files refused, none of whose rows are in the catalog.
         public var rejected: [Rejection] = []
+        /// Rows inserted, by table.
         public var rows: [String: Int] = [:]
         /// The files loaded by this run.
         public var loadedPaths: [String] = []
 
+        /// The one-line account `dcprod load` prints: `load: N files loaded (R rows: Source R, ...), S already
+        /// in the ledger, X rejected`.
         public var line: String {
             let perTable = rows.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             return "load: \(loaded) files loaded (\(rows.values.reduce(0, +)) rows\(perTable.isEmpty ? "" : ": " + perTable)), "
@@ -26,12 +59,24 @@ public struct CatalogLoader {
         }
     }
 
+    /// The connection rows are loaded through.
     public let catalog: CatalogDatabase
+    /// The file-name prefixes and their tables, from `templates/schema/csv-tables`.
     public let tables: [(prefix: String, table: String)]
     /// DBSPLIT filter: the per-filter stores, and the tables that live in them.
     public let splits: [String]
     let perFilterTables: Set<String>
 
+    /// Makes a loader for a catalog whose schema is installed.
+    ///
+    /// - Parameters:
+    ///   - catalog: The connection: writable for `load(_:progress:)` (a transaction per file) and the
+    ///     index methods; a read-only one serves `ledger()` and `rowCounts()`.
+    ///   - templates: The production's `templates/` directory, for `schema/csv-tables` and, with
+    ///     splits, the schema's per-filter tables.
+    ///   - splits: The filters with a per-filter store (`CatalogConnection.splits(_:)`); empty without DBSPLIT filter.
+    /// - Throws: `TemplateError` when `schema/csv-tables` cannot be read or has a malformed line;
+    ///   `CatalogError` when, with splits, the schema file cannot be read.
     public init(catalog: CatalogDatabase, templates: URL, splits: [String] = []) throws {
         self.catalog = catalog
         self.splits = splits
@@ -56,16 +101,25 @@ public struct CatalogLoader {
     }
 
     /// The table a file goes into, by its name.
+    ///
+    /// - Parameter path: The file's path; only its last component counts.
+    /// - Returns: The table of the first prefix in `tables` that the file name starts with, or nil when none does.
     public func table(for path: String) -> String? {
         let name = URL(fileURLWithPath: path).lastPathComponent
         return tables.first { name.hasPrefix($0.prefix) }?.table
     }
 
     /// The ledger's key for a file: a hash of its path.
+    ///
+    /// - Parameter path: The path as the state store records it (`StateStore.resultFiles(step:)`).
+    /// - Returns: FNV-1a 64 of the path's UTF-8 bytes, as 16 lowercase hex digits.
     public static func pathHash(_ path: String) -> String { fnv1a(path) }
 
     /// Paths (by hash) already in the ledger: the main catalog's and, with DBSPLIT, each store's
     /// (a file's ledger row is written where its rows are, in the same transaction).
+    ///
+    /// - Returns: The `pathHash` of every file loaded, for comparison with `pathHash(_:)`.
+    /// - Throws: `CatalogError` when a ledger table cannot be read (no schema, a store not joined).
     public func ledger() throws -> Set<String> {
         var out: Set<String> = []
         for split in [nil] + splits.map(Optional.some) {
@@ -75,6 +129,21 @@ public struct CatalogLoader {
         return out
     }
 
+    /// Loads the files not yet in the ledger, one transaction each, in the order given.
+    ///
+    /// Each file is checked (`ValidatedCSV`) before anything is written: a file with no table for its
+    /// name, a malformed file, or (DBSPLIT filter) a file of a per-filter table whose rows are not all
+    /// of one filter of the catalog is refused without a transaction. A file whose insert fails or
+    /// inserts another number of rows than it has lines is rolled back and refused. The ledger is read
+    /// once at the start, so a path given twice is loaded once and then refused by the ledger's key.
+    ///
+    /// - Parameters:
+    ///   - paths: The CSV files, usually `StateStore.resultFiles(step:)`.
+    ///   - progress: Called after each file with the number of files done and the total.
+    /// - Returns: The files loaded, skipped and refused, and the rows per table.
+    /// - Throws: `CatalogError` only when the catalog itself fails: the ledger or a table's columns
+    ///   cannot be read, or a transaction cannot be begun. Files committed before that stay loaded,
+    ///   but the summary is lost; the next load skips them by the ledger.
     public func load(_ paths: [String], progress: (Int, Int) -> Void = { _, _ in }) throws -> Summary {
         var summary = Summary()
         let done = try ledger()
@@ -132,6 +201,20 @@ public struct CatalogLoader {
     /// Loads `paths` over `connections` connections at once, each its own loader and share of the
     /// files (every file still in its own transaction with its ledger row). SQLite has one writer at a
     /// time, so it always gets one.
+    ///
+    /// Files are dealt out in turn (worker `w` takes files `w`, `w + n`, ...), so that each worker gets
+    /// files of every table. The parts are added up; the rejections are sorted by path.
+    ///
+    /// - Parameters:
+    ///   - paths: The CSV files.
+    ///   - connections: How many connections to load over; no more than there are files.
+    ///   - dialect: The catalog's dialect: `.sqlite` loads over one connection whatever `connections` says.
+    ///   - templates: The production's `templates/` directory, for each worker's loader.
+    ///   - splits: The filters with a per-filter store.
+    ///   - open: Opens one writable connection; called once per worker, from that worker's thread.
+    /// - Returns: The sum of the workers' summaries.
+    /// - Throws: The first worker's error (in worker order) when one could not open its connection or
+    ///   its load threw: a `CatalogError`, or what `open` threw. The other workers' files stay loaded.
     public static func loadInParallel(_ paths: [String], connections: Int, dialect: SQLDialect, templates: URL,
                                       splits: [String] = [],
                                       open: @escaping @Sendable () throws -> CatalogDatabase) throws -> Summary {
@@ -181,6 +264,13 @@ public struct CatalogLoader {
 
     /// Drops the secondary indexes of the tables results load into, recording each one first
     /// (its own statement, committed) so that an interrupted load leaves them to be rebuilt.
+    ///
+    /// Inserts into a table without its secondary indexes are much faster; `rebuildDeferredIndexes()`
+    /// builds them again after the load. With DBSPLIT filter the indexes of every per-filter store are dropped.
+    ///
+    /// - Returns: The number of indexes dropped.
+    /// - Throws: `CatalogError` when the indexes cannot be listed, recorded (one already recorded by an
+    ///   interrupted run that did not drop it is a duplicate key) or dropped.
     @discardableResult
     public func deferIndexes() throws -> Int {
         var dropped = 0
@@ -199,6 +289,12 @@ public struct CatalogLoader {
     }
 
     /// Builds every index recorded as deferred, by this load or an interrupted earlier one.
+    ///
+    /// An index that exists already is not built again; each record is deleted once its index is there.
+    ///
+    /// - Returns: The number of indexes that were recorded as deferred.
+    /// - Throws: `CatalogError` when the records cannot be read or an index cannot be built (for example
+    ///   a unique index over rows loaded with duplicates); the records not yet handled stay for the next time.
     @discardableResult
     public func rebuildDeferredIndexes() throws -> Int {
         let deferred = try catalog.query("SELECT indexName, tableName, definition FROM dcprod_deferred_index ORDER BY indexName").rows
@@ -217,6 +313,11 @@ public struct CatalogLoader {
     static func key(_ index: IndexDefinition) -> String { (index.split.map { $0 + "/" } ?? "") + index.name }
 
     /// Rows per table of the catalog's tables named in the CSV map.
+    ///
+    /// With DBSPLIT filter a per-filter table is counted through its union view, so over every store.
+    ///
+    /// - Returns: `COUNT(*)` of each table, by table name.
+    /// - Throws: `CatalogError` when a table cannot be counted.
     public func rowCounts() throws -> [String: Int] {
         var out: [String: Int] = [:]
         for table in Set(tables.map(\.table)) {

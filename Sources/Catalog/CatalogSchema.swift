@@ -2,10 +2,19 @@ import Foundation
 import Planning
 
 /// The catalog's schema: `templates/schema/DIALECT.sql`, versioned in `dcprod_schema`.
+///
+/// The schema file is cut into marked blocks (`-- dcprod: NAME` … `-- dcprod: end`): `per-filter`
+/// (the big tables), `views` (the DC2013 views over them) and `bookkeeping` (the load ledger and the
+/// deferred indexes), which DBSPLIT filter places in each per-filter store as well as in the main catalog.
 public enum CatalogSchema {
+    /// The schema version this dcprod creates and accepts; a catalog of any other is refused.
     public static let version = 1
 
     /// The installed version, or nil when the catalog has no dcprod schema yet.
+    ///
+    /// - Parameter catalog: An open catalog.
+    /// - Returns: The highest version in `dcprod_schema`; nil when that table does not exist.
+    /// - Throws: `CatalogError` when the catalog cannot be queried.
     public static func installedVersion(_ catalog: CatalogDatabase) throws -> Int? {
         guard !(try catalog.columns(of: "dcprod_schema")).isEmpty else { return nil }
         return try catalog.scalar("SELECT MAX(version) FROM dcprod_schema").flatMap { Int($0) }
@@ -14,6 +23,18 @@ public enum CatalogSchema {
     /// Creates the schema if absent; true if it did. A catalog of another version is refused.
     /// With `splits` (DBSPLIT filter), the per-filter tables go into a store per filter and the
     /// main catalog gets views of their union.
+    ///
+    /// The statements run one by one outside a transaction, and the `dcprod_schema` row is written
+    /// last. A failure part-way therefore leaves the tables made so far in a catalog without a version:
+    /// `require(_:)` refuses it, and they must be dropped (or the SQLite files removed) before trying again.
+    ///
+    /// - Parameters:
+    ///   - catalog: A writable catalog.
+    ///   - templates: The production's `templates/` directory, holding `schema/DIALECT.sql`.
+    ///   - splits: The filters that get a per-filter store (`CatalogConnection.splits(_:)`); empty for one catalog.
+    /// - Returns: True when the schema was created, false when this version was already there.
+    /// - Throws: `CatalogError` when the catalog has another schema version, the schema file cannot be
+    ///   read, or a statement fails.
     @discardableResult
     public static func initialize(_ catalog: CatalogDatabase, templates: URL, splits: [String] = []) throws -> Bool {
         if let installed = try installedVersion(catalog) {
@@ -37,6 +58,14 @@ public enum CatalogSchema {
     }
 
     /// Joins the per-filter stores of an existing split catalog on this connection.
+    ///
+    /// Nothing is done without splits or on a catalog without a schema yet (`initialize` joins them itself).
+    ///
+    /// - Parameters:
+    ///   - catalog: An open catalog, read-only or not.
+    ///   - templates: The production's `templates/` directory, for the schema's per-filter tables and views.
+    ///   - splits: The filters that have a store.
+    /// - Throws: `CatalogError` when the schema file cannot be read or `joinSplits(_:tables:views:)` fails.
     public static func join(_ catalog: CatalogDatabase, templates: URL, splits: [String]) throws {
         guard !splits.isEmpty, try installedVersion(catalog) != nil else { return }
         let script = try SchemaScript(templates: templates, dialect: catalog.dialect)
@@ -44,6 +73,10 @@ public enum CatalogSchema {
     }
 
     /// Checks that the schema is there, with a clear word if not.
+    ///
+    /// - Parameter catalog: An open catalog.
+    /// - Throws: `CatalogError` telling to run `dcprod load --init` when there is no schema, or naming
+    ///   both versions when the catalog's is not `version`.
     public static func require(_ catalog: CatalogDatabase) throws {
         guard let installed = try installedVersion(catalog) else {
             throw CatalogError("\(catalog.location): no catalog schema; run `dcprod load --init`")
@@ -54,6 +87,11 @@ public enum CatalogSchema {
     }
 
     /// Which table a CSV goes into, from `templates/schema/csv-tables` (file-name prefix → table).
+    ///
+    /// - Parameter templates: The production's `templates/` directory.
+    /// - Returns: The `PREFIX TABLE` lines in file order (blank and `#` lines left out); the loader takes
+    ///   the first prefix a file name starts with.
+    /// - Throws: `TemplateError` when the file cannot be read or a line is not two words.
     public static func tables(templates: URL) throws -> [(prefix: String, table: String)] {
         let lines = try TemplateLines(path: templates.appendingPathComponent("schema/csv-tables").path, what: "the CSV table map")
         return try lines.map { line in
@@ -114,6 +152,14 @@ public enum SQLGuard {
 
     /// One statement whose first word reads. The connection is read-only as well; this only gives
     /// the clear refusal before the engine would give its own.
+    ///
+    /// Leading comments and opening parentheses are skipped; a statement with a `;` other than at its
+    /// end is refused, since a second statement could write. A `WITH` that ends in a write, or a function
+    /// that writes, passes here and is left to the read-only connection.
+    ///
+    /// - Parameter sql: The statement as the user typed it.
+    /// - Returns: True when its first word is SELECT, WITH, SHOW, DESCRIBE, DESC, EXPLAIN or VALUES
+    ///   (in any case) and it is one statement.
     public static func isReadOnly(_ sql: String) -> Bool {
         var text = sql.trimmingCharacters(in: .whitespacesAndNewlines)
         while text.hasSuffix(";") { text = String(text.dropLast()).trimmingCharacters(in: .whitespacesAndNewlines) }

@@ -8,7 +8,11 @@ import Foundation
 /// `~/.my.cnf`), else in the `MYSQL_PWD` environment variable (Connector/C reads it when no
 /// password is passed to `mysql_real_connect` and the option files name none). Host, port and
 /// user given here win over the option file; an empty host or user and port 0 leave them to it.
+///
+/// The connection is not safe to share between threads; a parallel load opens one per worker. It
+/// is closed when the object is released.
 public final class MariaDBCatalog: CatalogDatabase {
+    /// Always `.mysql`.
     public var dialect: SQLDialect { .mysql }
     /// `user@host:port/database`, as connected.
     public let location: String
@@ -20,6 +24,24 @@ public final class MariaDBCatalog: CatalogDatabase {
     /// it in `mysql_init` too, but not safely from several threads at once.
     private static let libraryStatus: Int32 = mysql_server_init(0, nil, nil)
 
+    /// Connects to the server and prepares the session: utf8mb4, `LOCAL INFILE` for the loader,
+    /// the database, and read-only mode when asked.
+    ///
+    /// A host that does not answer fails after 10 s (an option file's `connect-timeout` wins). A
+    /// read-only session is `SET SESSION TRANSACTION READ ONLY`: the server refuses every write of it.
+    ///
+    /// - Parameters:
+    ///   - host: The server (DBHOST); empty for the option files' host, else `localhost`.
+    ///   - port: The TCP port (DBPORT), 0 to 65535; 0 for the option files' port, else 3306.
+    ///   - user: The user (DBUSER); empty for the option files' user, else the login name.
+    ///   - database: The main catalog database (DBNAME); nil or empty for the option files' one, if any.
+    ///   - defaultsFile: An option file to read instead of the usual ones (`--defaults-file`), or nil.
+    ///   - readOnly: True for a session that cannot write.
+    ///   - createDatabase: True to create `database` if it does not exist (`dcprod load --init`): the
+    ///     connection is made without a database, which is then created and used.
+    /// - Throws: `CatalogError` for a port out of range, an unreadable `defaultsFile`, a client library
+    ///   that cannot start, a refused connection (naming `user@host:port` and the server's reason), or a
+    ///   session that cannot be prepared (utf8mb4, creating or using the database, read-only mode).
     public init(host: String, port: Int, user: String, database: String?, defaultsFile: String?,
                 readOnly: Bool, createDatabase: Bool = false) throws {
         let database = database.flatMap { $0.isEmpty ? nil : $0 }
@@ -148,10 +170,23 @@ public final class MariaDBCatalog: CatalogDatabase {
         guard status == 0 else { throw CatalogError(errorMessage(handle)) }
     }
 
+    /// Sends one statement; a result set it returns is read and dropped.
+    ///
+    /// - Parameter sql: The statement: one only, since the connection does not allow multi-statements.
+    /// - Throws: `CatalogError` with the server's message (`MariaDB error N` when it gives none).
     public func execute(_ sql: String) throws {
         try Self.run(connection, sql)
     }
 
+    /// Sends one statement and reads its rows as they come (`mysql_use_result`) into the result.
+    ///
+    /// Values are the server's text; byte strings (binary collation 63: BLOB, BINARY, VARBINARY, BIT)
+    /// are turned into lowercase hex as in the SQLite catalog.
+    ///
+    /// - Parameter sql: The statement.
+    /// - Returns: Its column names and rows; none of either for a statement without a result set.
+    /// - Throws: `CatalogError` with the server's message, also when the connection fails while the
+    ///   rows are read.
     public func query(_ sql: String) throws -> QueryResult {
         try Self.send(connection, sql)
         guard let result = mysql_use_result(connection) else {
@@ -191,10 +226,28 @@ public final class MariaDBCatalog: CatalogDatabase {
         return field.charsetnr == 63 && binaryTypes.contains { $0.rawValue == field.type.rawValue }
     }
 
+    /// Begins a transaction with `START TRANSACTION`. DDL inside it commits it implicitly.
+    ///
+    /// - Throws: `CatalogError` with the server's message.
     public func begin() throws { try execute("START TRANSACTION") }
+    /// Commits the open transaction.
+    ///
+    /// - Throws: `CatalogError` with the server's message.
     public func commit() throws { try execute("COMMIT") }
+    /// Rolls the open transaction back.
+    ///
+    /// - Throws: `CatalogError` with the server's message.
     public func rollback() throws { try execute("ROLLBACK") }
 
+    /// The columns of a table or view, from `information_schema.COLUMNS`; empty if it does not exist.
+    ///
+    /// Numeric columns are the integer types (TINYINT to BIGINT), FLOAT, DOUBLE and DECIMAL.
+    ///
+    /// - Parameters:
+    ///   - table: The table's bare name.
+    ///   - split: The filter whose database `DBNAME_f` holds it, or nil for the current database.
+    /// - Returns: The columns, by their ordinal position.
+    /// - Throws: `CatalogError` when the query fails, or when `split` is given and no database is selected.
     public func columns(of table: String, split: String?) throws -> [CatalogColumn] {
         let numeric: Set<String> = ["tinyint", "smallint", "mediumint", "int", "bigint", "float", "double", "decimal"]
         let schema = try split.map { literal(try splitDatabase($0)) } ?? "DATABASE()"
@@ -213,6 +266,17 @@ public final class MariaDBCatalog: CatalogDatabase {
     /// so that an empty field is NULL (not 0 or ''); no escape character, as in RFC 4180. With
     /// LOCAL the server turns bad values and duplicate keys into warnings and goes on: any
     /// warning is an error here, and the caller rolls back.
+    ///
+    /// Connector/C reads the file again from `csv.path` and sends it (the rows in memory are not used),
+    /// as utf8mb4, lines ending as its header line does (`\r\n` or `\n`). An empty field is NULL
+    /// whether or not it is quoted. The server must allow `local_infile`.
+    ///
+    /// - Parameters:
+    ///   - csv: The validated file; it must be unchanged since it was validated.
+    ///   - table: The destination, as `qualified(_:split:)` gives it (quoted here when it is not yet).
+    /// - Returns: The number of rows the server says it inserted.
+    /// - Throws: `CatalogError` when `csv` has no columns; naming the file and table when the server
+    ///   refuses the statement or answers with warnings (their number and the first one).
     public func bulkInsert(_ csv: ValidatedCSV, into table: String) throws -> Int {
         guard !csv.columns.isEmpty else { throw CatalogError("\(csv.path): no columns") }
         let variables = csv.columns.indices.map { "@c\($0 + 1)" }
@@ -322,6 +386,17 @@ private struct ClientOptionFiles {
 }
 
 extension MariaDBCatalog {
+    /// The indexes of a base table but its primary key, from `information_schema.STATISTICS`.
+    ///
+    /// Each `create` is rebuilt from the index's columns in order and whether it is unique, qualified
+    /// with its database: prefix lengths, FULLTEXT or SPATIAL types and descending columns are not kept
+    /// (the catalog's schema has none).
+    ///
+    /// - Parameters:
+    ///   - table: The table's bare name.
+    ///   - split: The filter whose database `DBNAME_f` holds it, or nil for the main database.
+    /// - Returns: The indexes, by name; empty for a view.
+    /// - Throws: `CatalogError` when no database is selected or the query fails.
     public func secondaryIndexes(of table: String, split: String?) throws -> [IndexDefinition] {
         // Base tables only: views have no indexes, and information_schema lists none for them.
         let database = try split.map(splitDatabase) ?? mainDatabase()
@@ -346,6 +421,10 @@ extension MariaDBCatalog {
         }
     }
 
+    /// `DROP INDEX name ON table`, the table qualified with its per-filter database when it has one.
+    ///
+    /// - Parameter index: An index from `secondaryIndexes(of:split:)`.
+    /// - Returns: The statement; it fails for an index that is already gone.
     public func dropIndexStatement(_ index: IndexDefinition) -> String {
         "DROP INDEX `\(index.name)` ON \(qualified(index.table, split: index.split))"
     }
@@ -360,11 +439,28 @@ extension MariaDBCatalog {
 
     func splitDatabase(_ split: String) throws -> String { try mainDatabase() + "_" + split }
 
+    /// The table in its per-filter database (`` `dc_u`.`Source` ``), or its quoted name in the current one.
+    ///
+    /// Without a selected database the per-filter name cannot be made, and the quoted bare name is
+    /// returned: the statement then fails with the server's message rather than here.
+    ///
+    /// - Parameters:
+    ///   - table: The table's bare name.
+    ///   - split: The filter, or nil.
+    /// - Returns: The name, backquoted.
     public func qualified(_ table: String, split: String?) -> String {
         guard let split, let database = try? splitDatabase(split) else { return "`\(table)`" }
         return "`\(database)`.`\(table)`"
     }
 
+    /// Creates the database `DBNAME_f` (utf8mb4) if absent and runs `script` in it, then goes back to
+    /// the main database.
+    ///
+    /// - Parameters:
+    ///   - split: The filter.
+    ///   - script: The per-filter and bookkeeping blocks of `templates/schema/mysql.sql`.
+    /// - Throws: `CatalogError` when no database is selected, or the database or a statement of the script
+    ///   cannot be created or run.
     public func createSplit(_ split: String, script: String) throws {
         let main = try mainDatabase()
         let database = try splitDatabase(split)
@@ -375,6 +471,15 @@ extension MariaDBCatalog {
     }
 
     /// Persistent views in the main database, made once when the schema is created.
+    ///
+    /// Unlike the SQLite catalog's, they stay, so `CatalogConnection.open(_:readOnly:defaultsFile:createDatabase:)`
+    /// does not call this on every connection.
+    ///
+    /// - Parameters:
+    ///   - splits: The filters, each with its database `DBNAME_f`.
+    ///   - tables: The per-filter tables, each of which gets a union view of its name.
+    ///   - views: The schema's `views` block.
+    /// - Throws: `CatalogError` when a view cannot be created (for example because it already exists).
     public func joinSplits(_ splits: [String], tables: [String], views: String) throws {
         for statement in unionViewStatements(splits, tables: tables, temporary: false) + Self.statements(of: views) {
             try execute(statement)

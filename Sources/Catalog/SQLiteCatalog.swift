@@ -2,11 +2,28 @@ import Foundation
 import GRDB
 
 /// The embedded catalog: one SQLite file in the production's data tree (WAL mode).
+///
+/// One `DatabaseQueue` holds the connection. With DBSPLIT filter each filter's big tables are in a file
+/// of their own beside it (`catalog_u.sqlite`, ...), attached as schema `f_u`, ..., with TEMP views over
+/// their union made on every connection (`joinSplits(_:tables:views:)`).
 public final class SQLiteCatalog: CatalogDatabase {
+    /// Always `.sqlite`.
     public var dialect: SQLDialect { .sqlite }
+    /// The path of the catalog file.
     public let location: String
     private let queue: DatabaseQueue
 
+    /// Opens the catalog file, creating it when it is absent and `readOnly` is false.
+    ///
+    /// A writable connection switches the file to WAL mode, so that readers (`dcprod sql`) never block
+    /// the loader. Both wait up to 30 s for a lock held by another connection before failing.
+    ///
+    /// - Parameters:
+    ///   - path: The catalog file, normally `CatalogConnection.sqlitePath(_:)`.
+    ///   - readOnly: True to open it read-only: every write then fails, and a missing file is an error
+    ///     rather than an empty catalog.
+    /// - Throws: `CatalogError` when `readOnly` is true and the file does not exist (with the advice to
+    ///   run `dcprod load --init`), or when SQLite cannot open the file or set WAL mode.
     public init(path: String, readOnly: Bool = false) throws {
         var configuration = Configuration()
         configuration.readonly = readOnly
@@ -40,10 +57,20 @@ public final class SQLiteCatalog: CatalogDatabase {
         }
     }
 
+    /// Runs one statement that returns no rows.
+    ///
+    /// - Parameter sql: The statement.
+    /// - Throws: `CatalogError` with SQLite's message (a constraint, a syntax error, a read-only database).
     public func execute(_ sql: String) throws {
         try perform { try $0.execute(sql: sql) }
     }
 
+    /// Runs one statement and returns all its rows, values as text (reals as Swift prints a `Double`,
+    /// blobs as lowercase hex).
+    ///
+    /// - Parameter sql: The statement.
+    /// - Returns: Its column names and rows.
+    /// - Throws: `CatalogError` with SQLite's message.
     public func query(_ sql: String) throws -> QueryResult {
         try perform { db in
             let statement = try db.makeStatement(sql: sql)
@@ -65,10 +92,30 @@ public final class SQLiteCatalog: CatalogDatabase {
         }
     }
 
+    /// Begins a transaction with `BEGIN IMMEDIATE`: the write lock is taken now, waiting up to 30 s for
+    /// another writer, rather than at the first insert, where a busy database can fail without waiting.
+    ///
+    /// - Throws: `CatalogError` when a transaction is already open or the lock is not had in time.
     public func begin() throws { try execute("BEGIN IMMEDIATE") }
+    /// Commits the open transaction.
+    ///
+    /// - Throws: `CatalogError` when none is open or the commit fails.
     public func commit() throws { try execute("COMMIT") }
+    /// Rolls the open transaction back.
+    ///
+    /// - Throws: `CatalogError` when none is open.
     public func rollback() throws { try execute("ROLLBACK") }
 
+    /// The columns of a table or view, from `pragma_table_info`; empty if it does not exist.
+    ///
+    /// A column is numeric when its declared type contains `INT`, `REAL`, `FLOA`, `DOUB` or `NUM`, as in
+    /// SQLite's own type-affinity rules.
+    ///
+    /// - Parameters:
+    ///   - table: The table's bare name.
+    ///   - split: The filter whose attached file holds it (schema `f_u`), or nil for the main file.
+    /// - Returns: The columns in order.
+    /// - Throws: `CatalogError` with SQLite's message.
     public func columns(of table: String, split: String?) throws -> [CatalogColumn] {
         try perform { db in
             try Row.fetchAll(db, sql: "SELECT name, type FROM pragma_table_info(?, ?)", arguments: [table, split.map(Self.schema) ?? "main"]).map { row in
@@ -79,6 +126,17 @@ public final class SQLiteCatalog: CatalogDatabase {
     }
 
     /// Multi-row INSERTs, prepared once per size, inside the caller's transaction.
+    ///
+    /// Up to 500 rows per statement and about 30,000 bound values at most, below SQLite's limit of
+    /// 32,766 parameters. Values are bound as text and stored by the columns' affinity (numbers as
+    /// numbers); an empty field is bound as NULL.
+    ///
+    /// - Parameters:
+    ///   - csv: The validated file; its rows are inserted from memory, the file is not read again.
+    ///   - table: The destination, as `qualified(_:split:)` gives it.
+    /// - Returns: The number of rows inserted, summed from SQLite's change counts.
+    /// - Throws: `CatalogError` with SQLite's message, e.g. a duplicate primary key; the rows inserted
+    ///   before it stay in the open transaction for the caller to roll back.
     public func bulkInsert(_ csv: ValidatedCSV, into table: String) throws -> Int {
         let width = csv.columns.count
         let perStatement = max(1, min(500, 30_000 / max(width, 1)))
@@ -97,6 +155,17 @@ public final class SQLiteCatalog: CatalogDatabase {
         }
     }
 
+    /// The indexes of a base table with a `CREATE INDEX` statement in `sqlite_master`.
+    ///
+    /// Indexes without a statement are the automatic ones of primary keys and `UNIQUE` constraints, which
+    /// cannot be dropped: they are left out. For a per-filter table the index name in `create` is
+    /// qualified (`CREATE INDEX f_u.Source_radec ON Source ...`), SQLite's way to build it in the attached file.
+    ///
+    /// - Parameters:
+    ///   - table: The table's bare name.
+    ///   - split: The filter whose attached file holds it, or nil for the main file.
+    /// - Returns: The indexes, by name.
+    /// - Throws: `CatalogError` with SQLite's message (e.g. the store is not attached).
     public func secondaryIndexes(of table: String, split: String?) throws -> [IndexDefinition] {
         let schema = split.map(Self.schema) ?? "main"
         return try query("""
@@ -111,6 +180,10 @@ public final class SQLiteCatalog: CatalogDatabase {
         }
     }
 
+    /// `DROP INDEX IF EXISTS`, qualified with the index's attached schema for a per-filter table.
+    ///
+    /// - Parameter index: An index from `secondaryIndexes(of:split:)`.
+    /// - Returns: The statement; it does nothing for an index that is already gone.
     public func dropIndexStatement(_ index: IndexDefinition) -> String {
         "DROP INDEX IF EXISTS \(index.split.map(Self.schema).map { $0 + "." } ?? "")\(index.name)"
     }
@@ -123,10 +196,23 @@ public final class SQLiteCatalog: CatalogDatabase {
         URL(fileURLWithPath: location).deletingLastPathComponent().appendingPathComponent("catalog_\(split).sqlite").path
     }
 
+    /// The table in its attached per-filter file (`f_u.Source`), or its bare name for the main file.
+    ///
+    /// - Parameters:
+    ///   - table: The table's bare name.
+    ///   - split: The filter, or nil.
+    /// - Returns: The name to write in SQL on this connection.
     public func qualified(_ table: String, split: String?) -> String {
         split.map { "\(Self.schema($0)).\(table)" } ?? table
     }
 
+    /// Creates the per-filter file `catalog_f.sqlite` beside the catalog file (WAL mode) and runs
+    /// `script` in it through a connection of its own, closed afterwards; `joinSplits` attaches it.
+    ///
+    /// - Parameters:
+    ///   - split: The filter.
+    ///   - script: The per-filter and bookkeeping blocks of `templates/schema/sqlite.sql`.
+    /// - Throws: `CatalogError` prefixed with the store's path when it cannot be created or a statement fails.
     public func createSplit(_ split: String, script: String) throws {
         do {
             let store = try DatabaseQueue(path: splitPath(split))
@@ -141,6 +227,17 @@ public final class SQLiteCatalog: CatalogDatabase {
     }
 
     /// Attaches the per-filter files and makes the TEMP views of this connection.
+    ///
+    /// Files already attached are not attached again. The views must be TEMP: a view of the main schema
+    /// may not refer to an attached database. The DC2013 views of `views` are therefore made TEMP too, over
+    /// the union views. Attached files and TEMP views last as long as the connection, which is why
+    /// `CatalogConnection.open(_:readOnly:defaultsFile:createDatabase:)` calls this on every one.
+    ///
+    /// - Parameters:
+    ///   - splits: The filters, each with a file `catalog_f.sqlite` beside the catalog.
+    ///   - tables: The per-filter tables, each of which gets a TEMP union view of its name.
+    ///   - views: The schema's `views` block.
+    /// - Throws: `CatalogError` when a file cannot be attached or a view already exists or cannot be made.
     public func joinSplits(_ splits: [String], tables: [String], views: String) throws {
         let attached = Set(try query("SELECT name FROM pragma_database_list").rows.compactMap { $0.first ?? nil })
         for split in splits where !attached.contains(Self.schema(split)) {

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Mustache
 import Production
 import Sky
@@ -54,7 +53,7 @@ public struct Planner {
         var summary = Summary()
         for filter in filters {
             let commands = try definition.specialized(shared: sharedVariables(step: step, filter: filter), perEvent: Self.perEventVariables)
-            let events = try eventsOf(step: step, filter: filter, condition: "e.jobId IS NULL", needing: commands.variables)
+            let events = try plannable(step: step, filter: filter, .unplanned, needing: commands.variables)
             guard !events.isEmpty else { continue }
             let jobs = try makeJobs(definition: definition, commands: commands, filter: filter, events: events)
             summary.jobs[filter] = jobs
@@ -68,37 +67,28 @@ public struct Planner {
         let definition = try StepDefinition.load(step: step, templates: templates)
         let commands = try definition.specialized(shared: sharedVariables(step: step, filter: filter), perEvent: Self.perEventVariables)
         let wanted = Set(eventIds)
-        let events = try eventsOf(step: step, filter: filter, condition: "1", needing: commands.variables).filter { wanted.contains($0.id) }
+        let events = try plannable(step: step, filter: filter, .all, needing: commands.variables).filter { wanted.contains($0.id) }
         return try makeJobs(definition: definition, commands: commands, filter: filter, events: events)
     }
 
-    private func eventsOf(step: Step, filter: Filter, condition: String, needing: Set<String>) throws -> [PlannableEvent] {
-        try production.store.pool.read { db in
-            let cursor = try Row.fetchCursor(db, sql: """
-                SELECT e.id, e.key, f.path, f.run, f.camcol, f.field FROM event e JOIN frame f ON f.id = e.frameId
-                WHERE e.step = ? AND e.filter = ? AND \(condition) ORDER BY e.key
-                """, arguments: [step.rawValue, filter.rawValue])
-            var events: [PlannableEvent] = []
-            while let row = try cursor.next() {
-                let path: String = row[2]
-                let key: String = row[1]
-                let name = FrameName(run: row[3], filter: filter, camcol: row[4], field: row[5])
-                var variables: [String: String] = [:]
-                for variable in needing {
-                    switch variable {
-                    case "frame": variables[variable] = path
-                    case "mask": variables[variable] = path.replacingOccurrences(of: "/fpC-", with: "/fpM-")
-                    case "key": variables[variable] = key
-                    case "stem": variables[variable] = name.stem
-                    case "run": variables[variable] = String(name.run)
-                    case "camcol": variables[variable] = String(name.camcol)
-                    case "field": variables[variable] = String(name.field)
-                    default: break
-                    }
+    /// The events of a step and filter with the variables of their commands that are their own.
+    private func plannable(step: Step, filter: Filter, _ selection: StateStore.EventSelection, needing: Set<String>) throws -> [PlannableEvent] {
+        try production.store.frameEvents(step: step, filter: filter, selection).map { event in
+            let name = FrameName(run: event.run, filter: filter, camcol: event.camcol, field: event.field)
+            var variables: [String: String] = [:]
+            for variable in needing {
+                switch variable {
+                case "frame": variables[variable] = event.path
+                case "mask": variables[variable] = event.path.replacingOccurrences(of: "/fpC-", with: "/fpM-")
+                case "key": variables[variable] = event.key
+                case "stem": variables[variable] = name.stem
+                case "run": variables[variable] = String(name.run)
+                case "camcol": variables[variable] = String(name.camcol)
+                case "field": variables[variable] = String(name.field)
+                default: break
                 }
-                events.append(PlannableEvent(id: row[0], key: key, variables: variables))
             }
-            return events
+            return PlannableEvent(id: event.id, key: event.key, variables: variables)
         }
     }
 
@@ -121,32 +111,10 @@ public struct Planner {
         try FileManager.default.createDirectory(at: jobsDirectory, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: tree.logsDirectory(step, filter), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(at: tree.outcomesDirectory(step, filter), withIntermediateDirectories: true)
-        var next = try production.store.pool.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM job WHERE step = ? AND filter = ?", arguments: [step.rawValue, filter.rawValue]) ?? 0
-        } + 1
-
-        struct Made { var name: String; var manifest: String; var ids: [Int64] }
-        var pending: [Made] = []
+        var next = try production.store.jobCount(step: step, filter: filter) + 1
+        var pending: [PlannedJob] = []
         func flush() throws {
-            let now = ISO8601DateFormatter().string(from: Date())
-            try production.store.pool.write { db in
-                for job in pending {
-                    try db.execute(sql: "INSERT INTO job (name, step, filter, manifest, events, createdAt) VALUES (?, ?, ?, ?, ?, ?)",
-                                   arguments: [job.name, step.rawValue, filter.rawValue, job.manifest, job.ids.count, now])
-                    let jobId = db.lastInsertedRowID
-                    // One multi-row INSERT and one UPDATE per job: planning a million events is then
-                    // thousands of statements, not millions.
-                    for start in stride(from: 0, to: job.ids.count, by: 300) {
-                        let chunk = job.ids[start..<min(start + 300, job.ids.count)]
-                        let insert = try db.cachedStatement(sql: "INSERT INTO job_event (jobId, position, eventId) VALUES "
-                            + Array(repeating: "(?, ?, ?)", count: chunk.count).joined(separator: ", "))
-                        try insert.execute(arguments: StatementArguments(chunk.enumerated().flatMap { [jobId, Int64(start + $0.offset), $0.element] }))
-                    }
-                    try db.execute(sql: """
-                        UPDATE event SET jobId = ?, state = 'planned' WHERE id IN (SELECT eventId FROM job_event WHERE jobId = ?)
-                        """, arguments: [jobId, jobId])
-                }
-            }
+            try production.store.recordJobs(pending, step: step, filter: filter)
             pending.removeAll(keepingCapacity: true)
         }
 
@@ -169,7 +137,7 @@ public struct Planner {
                                                          manifest: manifestURL.path))
             let scriptURL = jobsDirectory.appendingPathComponent("\(name).\(backend).sh")
             try AtomicFile.write(Data(scriptText.utf8), to: scriptURL, mode: 0o755)
-            pending.append(Made(name: name, manifest: manifestURL.path, ids: chunk.map(\.id)))
+            pending.append(PlannedJob(name: name, manifest: manifestURL.path, eventIds: chunk.map(\.id)))
             count += 1
             if pending.count >= transactionSize { try flush() }
         }

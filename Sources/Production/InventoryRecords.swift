@@ -32,8 +32,9 @@ public struct FrameRecord: Sendable {
 }
 
 /// A file inventory did not make an event of.
-public struct RejectionRecord: Sendable, Equatable {
-    public enum Kind: String, Sendable { case failure, skip }
+public struct RejectionRecord: Codable, Sendable, Equatable, FetchableRecord {
+    /// A failure (the file is unreadable or inconsistent) or a skip (outside REGION or FILTERS).
+    public enum Kind: String, Codable, Sendable, DatabaseValueConvertible { case failure, skip }
     public var path: String
     public var kind: Kind
     public var reason: String
@@ -66,12 +67,15 @@ public struct InventoryMemory: Sendable {
 }
 
 extension StateStore {
+    /// The files inventory has seen: accepted frames, and rejected files with their size and mtime.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func inventoryMemory() throws -> InventoryMemory {
         try pool.read { db in
             let frames = try Set(String.fetchAll(db, sql: "SELECT path FROM frame"))
             var rejections: [String: (size: Int, mtime: Double)] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT path, size, mtime FROM inventory_rejection") {
-                rejections[row["path"]] = (row["size"], row["mtime"])
+            for rejection in try RejectionRecord.fetchAll(db, sql: "SELECT * FROM inventory_rejection") {
+                rejections[rejection.path] = (rejection.size, rejection.mtime)
             }
             return InventoryMemory(frames: frames, rejections: rejections)
         }
@@ -83,13 +87,13 @@ extension StateStore {
     /// becomes a `duplicate frame` failure; those are returned.
     @discardableResult
     public func recordInventory(frames: [FrameRecord], rejections: [RejectionRecord]) throws -> [RejectionRecord] {
-        let now = ISO8601DateFormatter().string(from: Date())
+        let now = Self.now()
         return try pool.write { db in
             var duplicates: [RejectionRecord] = []
             for frame in frames {
                 if let other = try String.fetchOne(db, sql: """
                     SELECT path FROM frame WHERE run = ? AND camcol = ? AND field = ? AND filter = ?
-                    """, arguments: [frame.run, frame.camcol, frame.field, frame.filter.rawValue]) {
+                    """, arguments: [frame.run, frame.camcol, frame.field, frame.filter]) {
                     duplicates.append(RejectionRecord(path: frame.path, kind: .failure, reason: "duplicate frame",
                                                       message: "same run, camcol, field and filter as \(other)",
                                                       size: frame.size, mtime: frame.mtime))
@@ -101,20 +105,20 @@ extension StateStore {
                         corner1Ra, corner1Decl, corner2Ra, corner2Decl, corner3Ra, corner3Decl, corner4Ra, corner4Decl,
                         centerRa, centerDecl, size, mtime, recordedAt)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [frame.path, frame.run, frame.camcol, frame.field, frame.filter.rawValue,
+                    """, arguments: [frame.path, frame.run, frame.camcol, frame.field, frame.filter,
                                      frame.width, frame.height, c[0].ra, c[0].dec, c[1].ra, c[1].dec,
                                      c[2].ra, c[2].dec, c[3].ra, c[3].dec, frame.center.ra, frame.center.dec,
                                      frame.size, frame.mtime, now])
                 let frameId = db.lastInsertedRowID
-                try db.execute(sql: "INSERT INTO event (step, filter, key, frameId) VALUES (?, ?, ?, ?)",
-                               arguments: [Step.processCcd.rawValue, frame.filter.rawValue, frame.eventKey, frameId])
+                try db.execute(sql: "INSERT INTO event (step, filter, key, frameId, state) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [Step.processCcd, frame.filter, frame.eventKey, frameId, EventState.new])
                 try db.execute(sql: "DELETE FROM inventory_rejection WHERE path = ?", arguments: [frame.path])
             }
             for rejection in rejections + duplicates {
                 try db.execute(sql: """
                     INSERT OR REPLACE INTO inventory_rejection (path, kind, reason, message, size, mtime, recordedAt)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [rejection.path, rejection.kind.rawValue, rejection.reason, rejection.message,
+                    """, arguments: [rejection.path, rejection.kind, rejection.reason, rejection.message,
                                      rejection.size, rejection.mtime, now])
             }
             return duplicates

@@ -4,13 +4,14 @@ import GRDB
 /// Counts of a production's events and inventory rejections, as `dcprod status` shows them.
 public struct ProductionStatus: Codable, Sendable, Equatable {
     /// How many events (or jobs) of a step and filter are in a state.
-    public struct StateCount: Codable, Sendable, Equatable {
+    public struct StateCount: Codable, Sendable, Equatable, FetchableRecord {
         public var step: String
         public var filter: String
         public var state: String
         public var count: Int
     }
-    public struct RejectionCount: Codable, Sendable, Equatable {
+    /// How many files inventory rejected for one reason.
+    public struct RejectionCount: Codable, Sendable, Equatable, FetchableRecord {
         public var kind: String
         public var reason: String
         public var count: Int
@@ -27,21 +28,28 @@ public struct ProductionStatus: Codable, Sendable, Equatable {
 }
 
 extension StateStore {
+    /// The production's counts, as `dcprod status` shows them.
+    ///
+    /// - Parameters:
+    ///   - production: The production's name (DCNAME).
+    ///   - tree: The production tree's path.
+    /// - Returns: Events and jobs per step, filter and state, in the order a production goes; rejections by reason.
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func status(production: String, tree: String) throws -> ProductionStatus {
         let version = try schemaVersion()
         return try pool.read { db in
-            let events = try Row.fetchAll(db, sql: """
-                SELECT step, filter, state, COUNT(*) AS n FROM event GROUP BY step, filter, state
-                """).map { ProductionStatus.StateCount(step: $0["step"], filter: $0["filter"], state: $0["state"], count: $0["n"]) }
-            let rejections = try Row.fetchAll(db, sql: """
-                SELECT kind, reason, COUNT(*) AS n FROM inventory_rejection GROUP BY kind, reason ORDER BY kind, n DESC, reason
-                """).map { ProductionStatus.RejectionCount(kind: $0["kind"], reason: $0["reason"], count: $0["n"]) }
+            let events = try ProductionStatus.StateCount.fetchAll(db, sql: """
+                SELECT step, filter, state, COUNT(*) AS count FROM event GROUP BY step, filter, state
+                """)
+            let rejections = try ProductionStatus.RejectionCount.fetchAll(db, sql: """
+                SELECT kind, reason, COUNT(*) AS count FROM inventory_rejection GROUP BY kind, reason ORDER BY kind, count DESC, reason
+                """)
             let frames = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM frame") ?? 0
-            let jobs = try Row.fetchAll(db, sql: """
-                SELECT j.step, j.filter, COALESCE(a.state, 'unsubmitted') AS state, COUNT(*) AS n
+            let jobs = try ProductionStatus.StateCount.fetchAll(db, sql: """
+                SELECT j.step, j.filter, COALESCE(a.state, ?) AS state, COUNT(*) AS count
                 FROM job j LEFT JOIN attempt a ON a.id = (SELECT MAX(id) FROM attempt WHERE jobId = j.id)
                 GROUP BY j.step, j.filter, state
-                """).map { ProductionStatus.StateCount(step: $0["step"], filter: $0["filter"], state: $0["state"], count: $0["n"]) }
+                """, arguments: [JobState.unsubmitted])
             let order = { (e: ProductionStatus.StateCount) -> (Int, Int, String) in
                 (Step(rawValue: e.step).map { Step.allCases.firstIndex(of: $0)! } ?? 99,
                  Filter(rawValue: e.filter)?.filterId ?? 99, e.state)
@@ -52,40 +60,37 @@ extension StateStore {
         }
     }
 
-    /// One line per job attempt, for `status --jobs`.
+    /// Every attempt of every job, by step, filter, job and number: what `status --jobs` lists.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func attempts() throws -> [AttemptSummary] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT j.name, a.number, a.backend, a.backendId, a.state, a.rawState, a.host, a.submittedAt, a.endedAt, a.exitCode, a.signal,
-                       a.node, a.elapsed, a.cpuTime, a.maxRSS
+            try AttemptSummary.fetchAll(db, sql: """
+                SELECT j.name AS job, a.number, a.backend, a.backendId, a.state, a.rawState, a.host, a.submittedAt, a.endedAt,
+                       a.exitCode, a.signal, a.node, a.elapsed, a.cpuTime, a.maxRSS
                 FROM attempt a JOIN job j ON j.id = a.jobId ORDER BY j.step, j.filter, j.name, a.number
-                """).map {
-                AttemptSummary(job: $0["name"], number: $0["number"], backend: $0["backend"], backendId: $0["backendId"],
-                               state: $0["state"], rawState: $0["rawState"], host: $0["host"], submittedAt: $0["submittedAt"],
-                               endedAt: $0["endedAt"], exitCode: $0["exitCode"], signal: $0["signal"],
-                               node: $0["node"], elapsed: $0["elapsed"], cpuTime: $0["cpuTime"], maxRSS: $0["maxRSS"])
-            }
+                """)
         }
     }
 
-    /// The rejected files with their messages, for `status --failures`.
+    /// The files inventory rejected as failures (not skips), by reason and path: what `status --failures` lists.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func inventoryFailures() throws -> [RejectionRecord] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM inventory_rejection WHERE kind = 'failure' ORDER BY reason, path").map {
-                RejectionRecord(path: $0["path"], kind: .failure, reason: $0["reason"], message: $0["message"],
-                                size: $0["size"], mtime: $0["mtime"])
-            }
+            try RejectionRecord.fetchAll(db, sql: "SELECT * FROM inventory_rejection WHERE kind = ? ORDER BY reason, path",
+                                         arguments: [RejectionRecord.Kind.failure])
         }
     }
 }
 
 /// One attempt of one job, as `status --jobs` lists it.
-public struct AttemptSummary: Codable, Sendable {
+public struct AttemptSummary: Codable, Sendable, FetchableRecord {
     public var job: String
     public var number: Int
     public var backend: String
     public var backendId: String?
-    public var state: String
+    public var state: AttemptState
     public var rawState: String?
     public var host: String?
     public var submittedAt: String?

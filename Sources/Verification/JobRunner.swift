@@ -7,15 +7,35 @@ import Production
 /// outcome record per event to the attempt's outcome file, between a `start` and an `end` line.
 /// It never touches a database.
 public struct JobRunner {
+    /// The job: its events, time limit, rule set and where outcomes and logs go.
     public let manifest: JobManifest
+    /// Which submission of the job this is, naming its outcome and log files: `dcprod job run --attempt`,
+    /// which the batch script gives `$DCPROD_ATTEMPT`.
     public let attempt: Int
 
+    /// Makes a runner for one attempt of a job.
+    ///
+    /// - Parameters:
+    ///   - manifest: The job's manifest, as `JobManifest.read(_:)` gives it.
+    ///   - attempt: The attempt number, which names `outcomes/JOB.aN.jsonl` and `logs/JOB.aN.log`.
     public init(manifest: JobManifest, attempt: Int) {
         self.manifest = manifest
         self.attempt = attempt
     }
 
     /// Runs every event; returns the exit status: 0 when every event is ok, 1 otherwise.
+    ///
+    /// The events run one after another, whatever became of the one before. An event is ok when its
+    /// command exits 0 and every output it names exists; otherwise it is classified: `timeout` when it is
+    /// killed (SIGKILL) at the manifest's time limit (seconds), `crash` when a signal ends it, `other` when it cannot
+    /// start or exits 0 without its outputs, and by the rule set's first matching line of its log
+    /// otherwise. Each record is appended as soon as its event ends, so a runner killed part-way leaves
+    /// the events before it recorded and no `end` line; verify counts the others as not run.
+    ///
+    /// - Returns: The job's exit status, also written in the `end` line.
+    /// - Throws: `TemplateError` when the class list or the rule set cannot be read or is malformed
+    ///   (before anything runs); a `CocoaError` when the outcome or log directory or file cannot be made,
+    ///   opened or written.
     public func run() throws -> Int32 {
         let classes = try FailureClasses(contentsOf: manifest.classes)
         let rules = try LogRules(contentsOf: manifest.rules, classes: classes)

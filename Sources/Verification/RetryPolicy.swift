@@ -1,20 +1,24 @@
 import Foundation
-import GRDB
 import Production
 
 /// Which failed or never-run events `resubmit` takes: those whose class says `retry` (with
 /// `--force`, also `force`; named with `--class`, any), at most MAXRETRY times after the first.
 public struct RetryPolicy {
     public let production: Production
+    /// The production's failure classes, with their retry policies.
     public let classes: FailureClasses
 
+    /// The retry policy of a production's classes.
     public init(production: Production, classes: FailureClasses) {
         self.production = production
         self.classes = classes
     }
 
+    /// Why a choice of classes is refused.
     public enum Refusal: Error, CustomStringConvertible {
+        /// `--class` named a class the production does not have; `known` lists those it has.
         case unknownClass(String, known: [String])
+        /// `--class` named a class whose policy is `force`, without `--force`.
         case needsForce(String)
 
         public var description: String {
@@ -26,6 +30,12 @@ public struct RetryPolicy {
     }
 
     /// The class names resubmission takes.
+    ///
+    /// - Parameters:
+    ///   - named: The classes of `--class`; empty: every class whose policy is `retry` (and `force`, with `force`).
+    ///   - force: `--force`: classes whose policy is `force` may be taken.
+    /// - Returns: The class names.
+    /// - Throws: `Refusal` for an unknown class, or a `force` class without `force`.
     public func chosen(named: [String], force: Bool) throws -> [String] {
         if named.isEmpty {
             return classes.classes.filter { $0.retry == .retry || (force && $0.retry == .force) }.map(\.name)
@@ -37,14 +47,16 @@ public struct RetryPolicy {
         return named
     }
 
-    /// The ids of the events of `step` and `filter` to resubmit.
+    /// The events of a step and filter to resubmit: failed or never run, in one of `classNames`,
+    /// tried at most MAXRETRY times after the first.
+    ///
+    /// - Parameters:
+    ///   - step: The step.
+    ///   - filter: The filter.
+    ///   - classNames: The classes chosen (see `chosen(named:force:)`).
+    /// - Returns: The events' ids, by event key.
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func events(step: Step, filter: Filter, classNames: [String]) throws -> [Int64] {
-        guard !classNames.isEmpty else { return [] }
-        return try production.store.pool.read { db in
-            try Int64.fetchAll(db, sql: """
-                SELECT id FROM event WHERE step = ? AND filter = ? AND state IN ('failed', 'not-run')
-                AND class IN (\(classNames.map { _ in "?" }.joined(separator: ","))) AND attempts <= ? ORDER BY key
-                """, arguments: StatementArguments([step.rawValue, filter.rawValue] + classNames + [String(production.config.maxRetry)]))
-        }
+        try production.store.retryableEvents(step: step, filter: filter, classes: classNames, maxRetry: production.config.maxRetry).map(\.id)
     }
 }

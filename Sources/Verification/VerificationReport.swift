@@ -2,31 +2,52 @@ import Foundation
 import Production
 
 /// The DC2013 verification report of one step and filter.
+///
+/// Made by `Verifier.report(step:filter:)` from the state store; `text` is what `dcprod verify` prints,
+/// `json` its machine-readable form, and `ReportPage` renders the HTML page of a step from these.
 public struct VerificationReport: Sendable {
+    /// An event and the message of its latest outcome.
     public struct Message: Codable, Sendable, Equatable {
+        /// The event's key.
         public var event: String
+        /// The log line that classified it, or why it failed.
         public var message: String
     }
 
+    /// The step reported on.
     public var step: Step
+    /// The filter reported on.
     public var filter: Filter
+    /// All the events of the step and filter, whatever their state.
     public var total: Int
     /// Events per class name (for ok/failed/not-run events) or per state (new, planned).
     public var counts: [String: Int]
+    /// Planned events whose job has an attempt the batch system has or may have (submitting, queued, running).
     public var inProgress: Int
+    /// The production's class list, for the order and labels of the lines.
     public var classes: FailureClasses
+    /// The keys of the events `resubmit` would take now without options: failed or not run, in a class
+    /// whose policy is `retry`, with at most MAXRETRY attempts so far (so at most MAXRETRY resubmissions in all).
     public var retry: [String]
+    /// The first events of class `other` (by key, at most 10), so that a person can write the next rule.
     public var another: [Message]
     /// Job attempts the batch system ended for want of memory, time or a node, which dcprod
     /// submitted again with more (resource learning), by reason.
     public var requeued: [String: Int] = [:]
 
+    /// The number of events counted under a class name or a state.
+    ///
+    /// - Parameter name: A class name (`ok`, `crash`, ...) or a state (`new`, `planned`).
+    /// - Returns: The count; 0 for a name not counted.
     public func count(_ name: String) -> Int { counts[name] ?? 0 }
 
+    /// Events whose command was killed by a signal (class `crash`).
     public var crashed: Int { count(FailureClasses.crash) }
     /// Events that never ran: recorded as not-run, or never submitted.
     public var notRun: Int { count(FailureClasses.notRun) + count("new") + count("planned") - inProgress }
+    /// Events that ran and have an outcome: all but those not run and those in progress.
     public var processed: Int { total - notRun - inProgress }
+    /// Processed events that are not ok.
     public var failed: Int { processed - count(FailureClasses.ok) }
 
     /// The classes that have a line of their own, in DC2013's order: all but crash and not-run, which
@@ -61,6 +82,12 @@ public struct VerificationReport: Sendable {
     }
 
     /// One decimal as in "98.7 %", three below 1 % as the seed's ".680 %", "0.0" for none.
+    ///
+    /// - Parameters:
+    ///   - count: The events of a line.
+    ///   - total: All the events of the step and filter.
+    /// - Returns: The percentage without the `%` sign: `98.7`, `0.680`; `99.950` rather than `100.0` when
+    ///   `count` is less than `total`; `0.0` when either is 0.
     public static func percent(_ count: Int, of total: Int) -> String {
         guard total > 0, count > 0 else { return "0.0" }
         let value = 100 * Double(count) / Double(total)
@@ -69,6 +96,12 @@ public struct VerificationReport: Sendable {
         return value >= 0.9995 ? String(format: "%.1f", value) : String(format: "%.3f", value)
     }
 
+    /// The report as a JSON document (pretty-printed, keys sorted): `dcprod verify` writes it to `reports/STEP-FILTER.json`.
+    ///
+    /// Keys: `step`, `filter`, `events` (the total), `processed`, `classes` (every class of the list with
+    /// `name`, `label`, `count` and `percent`, crash and not-run included), `notRun`, `crashed`,
+    /// `inProgress`, `retry`, `anotherProblem` (`event`, `message`) and `requeued`. Empty data if the
+    /// encoder were to fail, which it does not for these types.
     public var json: Data {
         struct Line: Codable { var name: String; var label: String; var count: Int; var percent: String }
         struct Document: Codable {

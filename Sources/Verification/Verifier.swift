@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Planning
 import Production
 
@@ -8,133 +7,150 @@ import Production
 /// attempt without a record are `not-run`.
 public struct Verifier {
     public let production: Production
+    /// The production's failure classes (`templates/rules/classes`).
     public let classes: FailureClasses
 
+    /// A verifier of the production's outcome records.
+    ///
+    /// - Throws: `TemplateError` when the production's `templates/rules/classes` cannot be read.
     public init(production: Production) throws {
         self.production = production
         classes = try FailureClasses(contentsOf: production.tree.templatesDirectory.appendingPathComponent("rules/classes").path)
     }
 
+    /// What one `read(step:filters:)` found.
     public struct Reading: Sendable, Equatable {
+        /// Outcome files read (one per attempt).
         public var attempts = 0
+        /// Event records found in them.
         public var records = 0
+        /// Events of those attempts' jobs without a record: `not-run`.
         public var missing = 0
     }
 
-    /// Reads the outcome files of finished, unverified attempts of `step`, oldest first.
+    /// Reads the outcome files of ended, unverified attempts of `step`, oldest first, and records
+    /// each event's outcome (in transactions of 32 attempts).
+    ///
+    /// - Parameters:
+    ///   - step: The step whose attempts to read.
+    ///   - filters: Their filters.
+    /// - Returns: How many attempts, records and missing records were read.
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be written; the attempts already
+    ///   recorded stay verified, the others are read again next time.
     public func read(step: Step, filters: [Filter]) throws -> Reading {
-        let filterList = filters.map { "'\($0.rawValue)'" }.joined(separator: ",")
-        let attempts = try production.store.pool.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT a.id, a.jobId, a.outcomes FROM attempt a JOIN job j ON j.id = a.jobId
-                WHERE j.step = ? AND j.filter IN (\(filterList)) AND a.verified = 0
-                AND a.state IN ('done', 'failed', 'cancelled', 'lost')
-                ORDER BY a.id
-                """, arguments: [step.rawValue]).map { (id: $0["id"] as Int64, jobId: $0["jobId"] as Int64, outcomes: $0["outcomes"] as String) }
-        }
+        let store = production.store
         var reading = Reading()
-        var batch: [(attemptId: Int64, records: [(Int64, OutcomeRecord)], missing: [Int64], why: String)] = []
-        func flush() throws {
-            try production.store.pool.write { db in
-                let insert = try db.cachedStatement(sql: """
-                    INSERT OR REPLACE INTO outcome (eventId, attemptId, status, class, message, seconds, outputs)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """)
-                let update = try db.cachedStatement(sql: """
-                    UPDATE event SET state = ?, class = ?, message = ?, attemptId = ?, attempts = attempts + 1
-                    WHERE id = ? AND (attemptId IS NULL OR attemptId <= ?)
-                    """)
-                for entry in batch {
-                    for (id, line) in entry.records {
-                        let state = line.status == "ok" ? "ok" : "failed"
-                        let className = line.class ?? FailureClasses.other
-                        let message = line.message ?? ""
-                        let outputs = line.outputs.map { $0.joined(separator: "\n") }
-                        try insert.execute(arguments: [id, entry.attemptId, state, className, message, line.seconds, outputs])
-                        try update.execute(arguments: [state, className, message, entry.attemptId, id, entry.attemptId])
-                    }
-                    for id in entry.missing {
-                        try insert.execute(arguments: [id, entry.attemptId, "not-run", FailureClasses.notRun, entry.why, nil, nil])
-                        try update.execute(arguments: ["not-run", FailureClasses.notRun, entry.why, entry.attemptId, id, entry.attemptId])
-                    }
-                    try db.execute(sql: "UPDATE attempt SET verified = 1 WHERE id = ?", arguments: [entry.attemptId])
-                }
-            }
-            batch.removeAll(keepingCapacity: true)
-        }
-
-        for attempt in attempts {
-            let members = try production.store.pool.read { db in
-                try Row.fetchAll(db, sql: """
-                    SELECT e.id, e.key FROM job_event je JOIN event e ON e.id = je.eventId WHERE je.jobId = ? ORDER BY je.position
-                    """, arguments: [attempt.jobId]).map { (id: $0["id"] as Int64, key: $0["key"] as String) }
-            }
+        var batch: [AttemptReading] = []
+        for attempt in try store.unverifiedAttempts(step: step, filters: filters) {
+            let members = try store.members(ofJob: attempt.jobId)
             var byKey: [String: Int64] = [:]
             for member in members { byKey[member.key] = member.id }
-            var records: [(Int64, OutcomeRecord)] = []
+            var outcomes: [EventOutcome] = []
+            var recorded = Set<Int64>()
             var ended = false
             for line in OutcomeFile.read(attempt.outcomes) {
                 switch line.type {
                 case .event:
-                    if let key = line.event, let id = byKey[key] { records.append((id, line)) }
+                    guard let key = line.event, let id = byKey[key] else { continue }
+                    let ok = line.status == "ok"
+                    outcomes.append(EventOutcome(eventId: id, state: ok ? .ok : .failed, className: line.class ?? FailureClasses.other,
+                                                 message: line.message ?? "", seconds: line.seconds, outputs: line.outputs))
+                    recorded.insert(id)
                 case .end: ended = true
                 case .start: break
                 }
             }
-            let recorded = Set(records.map(\.0))
             let why = ended ? "no record for this event in a finished attempt"
                             : "the job ended without its end line: the runner died before this event"
-            let missing = members.filter { !recorded.contains($0.id) }.map(\.id)
-            batch.append((attempt.id, records, missing, why))
+            let missing = members.filter { !recorded.contains($0.id) }
+            outcomes += missing.map {
+                EventOutcome(eventId: $0.id, state: .notRun, className: FailureClasses.notRun, message: why, seconds: nil, outputs: nil)
+            }
+            batch.append(AttemptReading(attemptId: attempt.id, outcomes: outcomes))
             reading.attempts += 1
-            reading.records += records.count
+            reading.records += outcomes.count - missing.count
             reading.missing += missing.count
-            if batch.count >= 32 { try flush() }
+            if batch.count >= 32 {
+                try store.recordOutcomes(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
         }
-        try flush()
+        try store.recordOutcomes(batch)
         return reading
     }
 
     /// The report of one step and filter, from the state store.
+    ///
+    /// - Returns: DC2013's counts by class, what is in progress, what resubmit would take, the first
+    ///   unclassified messages and the jobs dcprod submitted again by itself.
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func report(step: Step, filter: Filter) throws -> VerificationReport {
-        try production.store.pool.read { db in
-            var counts: [String: Int] = [:]
-            var total = 0
-            for row in try Row.fetchAll(db, sql: """
-                SELECT state, class, COUNT(*) AS n FROM event WHERE step = ? AND filter = ? GROUP BY state, class
-                """, arguments: [step.rawValue, filter.rawValue]) {
-                let state: String = row["state"]
-                let className: String? = row["class"]
-                let n: Int = row["n"]
-                total += n
-                let key = (state == "ok" || state == "failed" || state == "not-run") ? (className ?? state) : state
-                counts[key, default: 0] += n
-            }
-            let inProgress = try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM event e WHERE e.step = ? AND e.filter = ? AND e.state = 'planned' AND EXISTS (
-                    SELECT 1 FROM attempt a WHERE a.jobId = e.jobId AND a.state IN ('submitting', 'queued', 'running'))
-                """, arguments: [step.rawValue, filter.rawValue]) ?? 0
-            let another = try Row.fetchAll(db, sql: """
-                SELECT key, message FROM event WHERE step = ? AND filter = ? AND class = ? ORDER BY key LIMIT 10
-                """, arguments: [step.rawValue, filter.rawValue, FailureClasses.other]).map {
-                    VerificationReport.Message(event: $0["key"], message: $0["message"])
-                }
-            let maxRetry = production.config.maxRetry
-            let retryable = classes.classes.filter { $0.retry == .retry }.map(\.name)
-            let retry = try String.fetchAll(db, sql: """
-                SELECT key FROM event WHERE step = ? AND filter = ? AND state IN ('failed', 'not-run')
-                AND class IN (\(retryable.map { _ in "?" }.joined(separator: ","))) AND attempts <= ? ORDER BY key
-                """, arguments: StatementArguments([step.rawValue, filter.rawValue] + retryable + [String(maxRetry)]))
-            var requeued: [String: Int] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT a.exhausted, COUNT(*) AS n FROM attempt a JOIN job j ON j.id = a.jobId
-                WHERE j.step = ? AND j.filter = ? AND a.state = 'requeued' GROUP BY a.exhausted
-                """, arguments: [step.rawValue, filter.rawValue]) {
-                requeued[row["exhausted"] ?? "?"] = row["n"]
-            }
-            return VerificationReport(step: step, filter: filter, total: total, counts: counts, inProgress: inProgress,
-                                      classes: classes, retry: retry, another: another, requeued: requeued)
+        let store = production.store
+        var counts: [String: Int] = [:]
+        var total = 0
+        for count in try store.eventCounts(step: step, filter: filter) {
+            total += count.count
+            let key = count.state.isVerified ? (count.className ?? count.state.rawValue) : count.state.rawValue
+            counts[key, default: 0] += count.count
         }
+        let another = try store.events(step: step, filter: filter, className: FailureClasses.other, limit: 10).map {
+            VerificationReport.Message(event: $0.key, message: $0.message ?? "")
+        }
+        let retryable = classes.classes.filter { $0.retry == .retry }.map(\.name)
+        let retry = try store.retryableEvents(step: step, filter: filter, classes: retryable, maxRetry: production.config.maxRetry).map(\.key)
+        let requeued = try store.requeuedAttemptCounts(step: step, filter: filter)
+        return VerificationReport(step: step, filter: filter, total: total, counts: counts,
+                                  inProgress: try store.inProgressEventCount(step: step, filter: filter), classes: classes,
+                                  retry: retry, another: another,
+                                  requeued: Dictionary(uniqueKeysWithValues: requeued.map { ($0.key.rawValue, $0.value) }))
+    }
+
+    /// What `dcprod verify` does: reads the step's new outcome records, writes each filter's report
+    /// (`reports/STEP-FILTER.txt` and `.json`) and the step's page of every filter (`reports/STEP.html`).
+    ///
+    /// - Parameters:
+    ///   - step: The step to verify.
+    ///   - filters: The filters whose reports to write and return.
+    /// - Returns: What was read, and the report of each of `filters`, in order.
+    /// - Throws: A GRDB `DatabaseError`, a file system error writing the reports, or `TemplateError`
+    ///   when the report page's template is broken.
+    public func verify(step: Step, filters: [Filter]) throws -> Verification {
+        let reading = try read(step: step, filters: filters)
+        let directory = production.tree.reportsDirectory
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // Every filter of the production, for the step's page; those asked for are also returned.
+        let all = try production.config.filters.map { try report(step: step, filter: $0) }
+        let byFilter = Dictionary(uniqueKeysWithValues: all.map { ($0.filter, $0) })
+        let reports = try filters.map { try byFilter[$0] ?? report(step: step, filter: $0) }
+        for report in reports {
+            let base = directory.appendingPathComponent("\(step.rawValue)-\(report.filter.rawValue)")
+            try AtomicFile.write(Data(report.text.utf8), to: base.appendingPathExtension("txt"))
+            try AtomicFile.write(report.json, to: base.appendingPathExtension("json"))
+        }
+        if let page = try ReportPage(templates: production.tree.templatesDirectory)
+            .render(production: production.config.dcName, step: step, reports: all) {
+            try AtomicFile.write(Data(page.utf8), to: directory.appendingPathComponent("\(step.rawValue).html"))
+        }
+        return Verification(step: step, reading: reading, reports: reports)
+    }
+}
+
+/// What one `dcprod verify` found: what it read, and the reports of the filters it was asked for.
+public struct Verification: Sendable {
+    public var step: Step
+    public var reading: Verifier.Reading
+    public var reports: [VerificationReport]
+
+    /// Events of the reports, and those of them ok.
+    public var events: Int { reports.map(\.total).reduce(0, +) }
+    public var ok: Int { reports.map { $0.count(FailureClasses.ok) }.reduce(0, +) }
+    /// Events that never ran or are still to come.
+    public var notRun: Int { reports.map { $0.notRun + $0.inProgress }.reduce(0, +) }
+
+    /// `dcprod verify`'s exit status: 0 when every event is ok, 1 when some failed, 2 when some never ran (or are still to come).
+    public var exitStatus: Int32 {
+        if notRun > 0 { return 2 }
+        return reports.contains { $0.failed > 0 } ? 1 : 0
     }
 }
 

@@ -9,9 +9,7 @@ struct DCProd: ParsableCommand {
         commandName: "dcprod",
         abstract: "A production manager for astronomical data challenges.",
         discussion: """
-            Prepare a production tree from a short config file, inventory the input frames, plan and
-            submit jobs, verify every event, load the results into the catalog and query it; the state
-            store and the logbook keep what was done.
+            Prepare a production tree from a short config file, inventory the input frames, plan and submit jobs, verify every event, load the results into the catalog and query it; the state store and the logbook keep what was done.
             """,
         subcommands: [Prepare.self, Inventory.self, Plan.self, Submit.self, Verify.self, Resubmit.self, Cancel.self, Release.self, Load.self, Sql.self, Status.self,
                       LogbookCommand.self, Keys.self, Job.self, Pipe.self]
@@ -41,6 +39,20 @@ func bootstrapLogging(verbose: Bool) {
         var handler = StreamLogHandler.standardError(label: label)
         handler.logLevel = verbose ? .debug : .warning
         return handler
+    }
+}
+
+/// A verb that works on a production: its `run()` finds and opens the production, runs the verb's
+/// body on it, and reports an error once, as one line and exit status 1.
+protocol ProductionCommand: ParsableCommand {
+    var options: ProductionOptions { get }
+    /// The verb's body, on the opened production.
+    func run(on production: Production) throws
+}
+
+extension ProductionCommand {
+    func run() throws {
+        try reporting { try run(on: options.open()) }
     }
 }
 

@@ -3,24 +3,22 @@ import Foundation
 import Production
 import Sky
 
-struct Inventory: ParsableCommand {
+struct Inventory: ProductionCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read every frame under INPUT and record one processCcd event per frame inside REGION and FILTERS.",
         discussion: "Unreadable or inconsistent files are recorded as inventory failures with the reason. Rerunning reads only new or changed files.")
 
     @OptionGroup var options: ProductionOptions
 
-    func run() throws {
-        try reporting {
-            let production = try options.open()
-            let inventory = Sky.Inventory(config: production.config, store: production.store)
-            var bar = ProgressBar(label: "inventory", unit: "frames")
-            let summary = try inventory.run { bar.update(done: $0.done, total: $0.total, elapsed: $0.elapsed) }
-            bar.finish()
-            print(summary.line)
-            if summary.newEventCount + summary.failureCount + summary.skipCount > 0 {
-                try production.record(typedCommandLine, summary.line)
-            }
+    func run(on production: Production) throws {
+        var bar = ProgressBar(label: "inventory", unit: "frames")
+        let summary = try Sky.Inventory(config: production.config, store: production.store).run {
+            bar.update(done: $0.done, total: $0.total, elapsed: $0.elapsed)
+        }
+        bar.finish()
+        print(summary.line)
+        if summary.newEventCount + summary.failureCount + summary.skipCount > 0 {
+            try production.record(typedCommandLine, summary.line)
         }
     }
 }

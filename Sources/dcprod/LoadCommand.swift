@@ -11,13 +11,11 @@ struct CatalogOptions: ParsableArguments {
     var defaultsFile: String?
 }
 
-struct Load: ParsableCommand {
+struct Load: ProductionCommand {
     static let configuration = CommandConfiguration(
         abstract: "Load the CSV results of a step's ok events into the catalog, each file exactly once.",
         discussion: """
-            The catalog is the embedded SQLite file (DBHOST sqlite, the default) or the MariaDB/MySQL server
-            DBHOST. `--init` creates its schema (templates/schema/). Each CSV is loaded in one transaction with
-            its ledger row; files in the ledger are skipped; a malformed file is refused naming its file and line.
+            The catalog is the embedded SQLite file (DBHOST sqlite, the default) or the MariaDB/MySQL server DBHOST. `--init` creates its schema (templates/schema/). Each CSV is loaded in one transaction with its ledger row; files in the ledger are skipped; a malformed file is refused naming its file and line.
             """)
 
     @OptionGroup var options: ProductionOptions
@@ -39,70 +37,48 @@ struct Load: ParsableCommand {
         if step == nil && !initialize && !status { throw ValidationError("give a STEP to load, --init or --status") }
     }
 
-    func run() throws {
-        try reporting {
-            let production = try options.open()
-            let catalog = try CatalogConnection.open(production, readOnly: status && !initialize,
-                                                     defaultsFile: catalogOptions.defaultsFile, createDatabase: initialize)
-            let templates = production.tree.templatesDirectory
-            try Templates.install(into: templates)
-            if initialize {
-                let created = try CatalogSchema.initialize(catalog, templates: templates, splits: CatalogConnection.splits(production))
-                let line = created ? "load --init: catalog schema v\(CatalogSchema.version) created in \(catalog.location)"
-                                   : "load --init: \(catalog.location) already has schema v\(CatalogSchema.version); nothing changed"
-                print(line)
-                if created { try production.record(typedCommandLine, line) }
-            }
-            try CatalogSchema.require(catalog)
-            let splits = CatalogConnection.splits(production)
-            let loader = try CatalogLoader(catalog: catalog, templates: templates, splits: splits)
-            if let step {
-                // Indexes an interrupted --defer-indexes load left dropped are rebuilt now, or after this load.
-                let dropped = deferIndexes ? try loader.deferIndexes() : 0
-                if !deferIndexes, try loader.rebuildDeferredIndexes() > 0 {
-                    print("load: rebuilt the indexes an interrupted --defer-indexes load had dropped")
-                }
-                defer {
-                    if deferIndexes, let rebuilt = try? loader.rebuildDeferredIndexes() {
-                        print("load: \(dropped) secondary indexes dropped for the load, \(rebuilt) rebuilt")
-                    }
-                }
-                let files = try production.store.resultFiles(step: step)
-                // The manager's own connection counts: at most DBCONNECTIONS in all (with 1, it loads too).
-                let workers = production.config.dbConnections - 1
-                let defaultsFile = catalogOptions.defaultsFile
-                let summary = workers == 0
-                    ? try loader.load(files)
-                    : try CatalogLoader.loadInParallel(files, connections: workers, dialect: catalog.dialect,
-                                                       templates: templates, splits: splits) {
-                        try CatalogConnection.open(production, readOnly: false, defaultsFile: defaultsFile)
-                    }
-                try production.store.recordLoad(rejections: summary.rejected.map { ($0.path, $0.line, $0.message) },
-                                                loaded: summary.loadedPaths)
-                let line = "load \(step.rawValue) into \(catalog.location): " + summary.line.dropFirst("load: ".count)
-                print(line)
-                for r in summary.rejected { print("  rejected \(r.path):\(r.line): \(r.message)") }
-                if summary.loaded + summary.rejected.count > 0 { try production.record(typedCommandLine, line) }
-                if !summary.rejected.isEmpty { throw ExitCode.failure }
-            }
-            if status {
-                let ledger = try loader.ledger()
-                let rejected = try production.store.loadRejections()
-                let rejectedPaths = Set(rejected.map(\.path))
-                var pending = 0
-                for step in Step.allCases {
-                    pending += try production.store.resultFiles(step: step).filter {
-                        !ledger.contains(CatalogLoader.pathHash($0)) && !rejectedPaths.contains($0)
-                    }.count
-                }
-                print("Catalog \(catalog.location) (schema v\(CatalogSchema.version))")
-                print("Files: \(ledger.count) loaded, \(pending) pending, \(rejected.count) rejected")
-                for r in rejected { print("  rejected \(r.path):\(r.line): \(r.message)") }
-                print("Rows per table:")
-                for (table, rows) in try loader.rowCounts().sorted(by: { $0.key < $1.key }) {
-                    print("  \(table): \(rows)")
-                }
-            }
+    func run(on production: Production) throws {
+        let catalog = try ProductionCatalog.open(production, readOnly: status && !initialize && step == nil,
+                                                 defaultsFile: catalogOptions.defaultsFile, createDatabase: initialize)
+        if initialize { try printInitialization(try catalog.initialize(), of: catalog, production) }
+        if let step { try printLoad(try catalog.load(step: step, deferIndexes: deferIndexes), into: catalog, production) }
+        if status { printStatus(try catalog.status(), of: catalog) }
+    }
+
+    private func printInitialization(_ created: Bool, of catalog: ProductionCatalog, _ production: Production) throws {
+        let line = created ? "load --init: catalog schema v\(CatalogSchema.version) created in \(catalog.location)"
+                           : "load --init: \(catalog.location) already has schema v\(CatalogSchema.version); nothing changed"
+        print(line)
+        if created { try production.record(typedCommandLine, line) }
+    }
+
+    private func printLoad(_ load: ProductionCatalog.StepLoad, into catalog: ProductionCatalog, _ production: Production) throws {
+        if load.recoveredIndexes > 0 { print("load: rebuilt the indexes an interrupted --defer-indexes load had dropped") }
+        let summary = load.summary
+        let line = "load \(load.step.rawValue) into \(catalog.location): \(summary.text)"
+        print(line)
+        for r in summary.rejected { print("  rejected \(r.path):\(r.line): \(r.message)") }
+        if let deferred = load.deferredIndexes {
+            print("load: \(deferred.dropped) secondary indexes dropped for the load, \(deferred.rebuilt) rebuilt")
         }
+        if summary.loaded + summary.rejected.count > 0 { try production.record(typedCommandLine, line) }
+        if !summary.rejected.isEmpty { throw ExitCode.failure }
+    }
+
+    private func printStatus(_ status: ProductionCatalog.Status, of catalog: ProductionCatalog) {
+        print("Catalog \(catalog.location) (schema v\(CatalogSchema.version))")
+        print("Files: \(status.loaded) loaded, \(status.pending) pending, \(status.rejected.count) rejected")
+        for r in status.rejected { print("  rejected \(r.path):\(r.line): \(r.message)") }
+        print("Rows per table:")
+        for (table, rows) in status.rows.sorted(by: { $0.key < $1.key }) { print("  \(table): \(rows)") }
+    }
+}
+
+extension CatalogLoader.Summary {
+    /// What `load` prints of a load: `N files loaded (R rows: Source R, ...), S already in the ledger, X rejected`.
+    var text: String {
+        let perTable = rows.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        return "\(loaded) files loaded (\(rows.values.reduce(0, +)) rows\(perTable.isEmpty ? "" : ": " + perTable)), "
+            + "\(skipped) already in the ledger, \(rejected.count) rejected"
     }
 }

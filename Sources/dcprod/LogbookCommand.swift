@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import Production
 
-struct LogbookCommand: ParsableCommand {
+struct LogbookCommand: ProductionCommand {
     static let configuration = CommandConfiguration(
         commandName: "logbook",
         abstract: "Print the production's logbook: what was done, when, by whom.")
@@ -18,12 +18,9 @@ struct LogbookCommand: ParsableCommand {
         }
     }
 
-    func run() throws {
-        try reporting {
-            let production = try options.open()
-            for day in try production.logbook.days(since: since) {
-                print(try String(contentsOf: day, encoding: .utf8), terminator: "")
-            }
+    func run(on production: Production) throws {
+        for day in try production.logbook.days(since: since) {
+            print(try String(contentsOf: day, encoding: .utf8), terminator: "")
         }
     }
 }

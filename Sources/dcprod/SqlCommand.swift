@@ -3,12 +3,12 @@ import Catalog
 import Foundation
 import Production
 
-struct Sql: ParsableCommand {
+struct Sql: ProductionCommand {
     static let configuration = CommandConfiguration(
         abstract: "Answer an SQL query on the catalog: an aligned table, CSV or JSON.",
         discussion: """
-            Read-only unless --write: a statement that writes is refused, and the connection itself is
-            read-only. The seed's queries run as written, e.g.
+            Read-only unless --write: a statement that writes is refused, and the connection itself is read-only. The seed's queries run as written, e.g.
+
               dcprod sql "SELECT tract, patch FROM DeepCoadd WHERE ra > 6.0 and ra < 7.0 and decl > -0.2 and decl < 0.0"
             """)
 
@@ -31,29 +31,19 @@ struct Sql: ParsableCommand {
         if csv && json { throw ValidationError("--csv and --json: choose one") }
     }
 
-    func run() throws {
-        try reporting {
-            if !write && !SQLGuard.isReadOnly(statement) {
-                throw CatalogError("refused: this statement may write, and `dcprod sql` is read-only without --write")
-            }
-            let production = try options.open()
-            let catalog = try CatalogConnection.open(production, readOnly: !write, defaultsFile: catalogOptions.defaultsFile)
-            if write && !SQLGuard.isReadOnly(statement) {
-                try catalog.execute(statement)
-                let line = "sql --write on \(catalog.location): \(statement.prefix(200))"
-                print("ok")
-                try production.record(typedCommandLine, line)
-                return
-            }
-            let result = try catalog.query(statement)
-            if csv {
-                print(QueryText.csv(result), terminator: "")
-            } else if json {
-                print(QueryText.json(result))
-            } else {
-                print(QueryText.table(result), terminator: "")
-            }
+    func run(on production: Production) throws {
+        if !write && !SQLGuard.isReadOnly(statement) {
+            throw CatalogError("refused: this statement may write, and `dcprod sql` is read-only without --write")
         }
+        let catalog = try CatalogConnection.open(production, readOnly: !write, defaultsFile: catalogOptions.defaultsFile)
+        if write && !SQLGuard.isReadOnly(statement) {
+            try catalog.execute(statement)
+            print("ok")
+            try production.record(typedCommandLine, "sql --write on \(catalog.location): \(statement.prefix(200))")
+            return
+        }
+        let result = try catalog.query(statement)
+        print(csv ? QueryText.csv(result) : json ? QueryText.json(result) + "\n" : QueryText.table(result), terminator: "")
     }
 }
 

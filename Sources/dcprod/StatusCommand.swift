@@ -3,7 +3,7 @@ import Batch
 import Foundation
 import Production
 
-struct Status: ParsableCommand {
+struct Status: ProductionCommand {
     static let configuration = CommandConfiguration(
         abstract: "Events per step, filter and state; inventory failures and skips by reason.")
 
@@ -18,36 +18,19 @@ struct Status: ParsableCommand {
     @Flag(help: "List every job attempt: backend id, state, host, times, exit code.")
     var jobs = false
 
-    func run() throws {
-        try reporting {
-            let production = try options.open()
-            // One squeue and one sacct (or a look at the local processes) for every active job first.
-            try Submitter(production: production, backend: try batchSystem(for: production), limit: runningLimit(for: production)).refresh()
-            let status = try production.store.status(production: production.config.dcName, tree: production.tree.root.path)
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(status), as: UTF8.self))
-                return
-            }
-            print(StatusText(status: status).text)
-            if jobs {
-                let rows = try production.store.attempts()
-                print(rows.isEmpty ? "No job has been submitted." : "")
-                var table = [["job", "attempt", "backend", "id", "state", "raw state", "node", "elapsed", "cpu", "maxrss", "ended", "exit"]]
-                for a in rows {
-                    table.append([a.job, String(a.number), a.backend, a.backendId ?? "-", a.state, a.rawState ?? "-",
-                                  a.node ?? a.host ?? "-", a.elapsed ?? "-", a.cpuTime ?? "-", a.maxRSS ?? "-", a.endedAt ?? "-",
-                                  a.signal.map { "signal \($0)" } ?? a.exitCode.map(String.init) ?? "-"])
-                }
-                if !rows.isEmpty { StatusText.table(table).forEach { print($0) } }
-            }
-            if failures {
-                let list = try production.store.inventoryFailures()
-                print(list.isEmpty ? "No inventory failures." : "Inventory failures, one per file:")
-                for failure in list { print("  \(failure.path): \(failure.reason): \(failure.message)") }
-            }
+    func run(on production: Production) throws {
+        // One squeue and one sacct (or a look at the local processes) for every active job first.
+        try Submitter(production: production).refresh()
+        let status = try production.store.status(production: production.config.dcName, tree: production.tree.root.path)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(status), as: UTF8.self))
+            return
         }
+        print(StatusText(status: status).text)
+        if jobs { print(StatusText.attempts(try production.store.attempts())) }
+        if failures { print(StatusText.failures(try production.store.inventoryFailures())) }
     }
 }
 
@@ -56,8 +39,26 @@ struct StatusText {
     let status: ProductionStatus
 
     /// The order states appear in, as a production goes.
-    static let stateOrder = ["new", "planned", "queued", "running", "ok", "failed", "not-run"]
-    static let jobStateOrder = ["unsubmitted", "submitting", "queued", "running", "done", "failed", "cancelled", "lost"]
+    static let stateOrder = EventState.allCases.map(\.rawValue)
+    static let jobStateOrder = JobState.allCases.map(\.rawValue)
+
+    /// `status --jobs`: a line per attempt.
+    static func attempts(_ rows: [AttemptSummary]) -> String {
+        guard !rows.isEmpty else { return "No job has been submitted." }
+        var cells = [["job", "attempt", "backend", "id", "state", "raw state", "node", "elapsed", "cpu", "maxrss", "ended", "exit"]]
+        for a in rows {
+            cells.append([a.job, String(a.number), a.backend, a.backendId ?? "-", a.state.rawValue, a.rawState ?? "-",
+                          a.node ?? a.host ?? "-", a.elapsed ?? "-", a.cpuTime ?? "-", a.maxRSS ?? "-", a.endedAt ?? "-",
+                          a.signal.map { "signal \($0)" } ?? a.exitCode.map(String.init) ?? "-"])
+        }
+        return "\n" + table(cells).joined(separator: "\n")
+    }
+
+    /// `status --failures`: a line per file inventory refused.
+    static func failures(_ list: [RejectionRecord]) -> String {
+        guard !list.isEmpty else { return "No inventory failures." }
+        return (["Inventory failures, one per file:"] + list.map { "  \($0.path): \($0.reason): \($0.message)" }).joined(separator: "\n")
+    }
 
     var text: String {
         var lines = ["Production \(status.production) at \(status.tree) (state schema v\(status.schemaVersion))",

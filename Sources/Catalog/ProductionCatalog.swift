@@ -1,0 +1,137 @@
+import Foundation
+import Production
+
+/// A production's catalog as `dcprod load` works on it: the schema created once, the CSV results of
+/// a step's ok events loaded exactly once over DBCONNECTIONS connections, and the ledger's account.
+///
+/// ```swift
+/// let catalog = try ProductionCatalog.open(production, readOnly: false, createDatabase: true)
+/// _ = try catalog.initialize()
+/// let load = try catalog.load(step: .processCcd, deferIndexes: false)
+/// print("\(load.summary.loaded) files loaded, \(load.summary.rejected.count) rejected")
+/// ```
+public struct ProductionCatalog {
+    public let production: Production
+    /// The manager's own connection.
+    public let database: CatalogDatabase
+    /// The MariaDB option file that holds the password, for the loaders' own connections.
+    public let defaultsFile: String?
+
+    /// Opens the catalog of the production's config (see `CatalogConnection.open`) and makes sure
+    /// the production's `templates/` has the schema files.
+    ///
+    /// - Parameters:
+    ///   - production: The production.
+    ///   - readOnly: Open a read-only connection.
+    ///   - defaultsFile: A MariaDB client option file with the password; nil: the client's own files or MYSQL_PWD.
+    ///   - createDatabase: On a server, create DBNAME if it is not there.
+    /// - Throws: `CatalogError` when the catalog cannot be opened (one line naming user@host:port on a server).
+    public static func open(_ production: Production, readOnly: Bool, defaultsFile: String? = nil,
+                            createDatabase: Bool = false) throws -> ProductionCatalog {
+        let database = try CatalogConnection.open(production, readOnly: readOnly, defaultsFile: defaultsFile, createDatabase: createDatabase)
+        try Templates.install(into: production.tree.templatesDirectory)
+        return ProductionCatalog(production: production, database: database, defaultsFile: defaultsFile)
+    }
+
+    /// Where the catalog is: a file path or `user@host:port/database`.
+    public var location: String { database.location }
+    var templates: URL { production.tree.templatesDirectory }
+    var splits: [String] { CatalogConnection.splits(production) }
+
+    /// Creates the schema of `templates/schema/DIALECT.sql` if the catalog does not have it.
+    ///
+    /// - Returns: True when it was created, false when the catalog had it already.
+    /// - Throws: `CatalogError` when a statement fails; `TemplateError` when the schema file cannot be read.
+    public func initialize() throws -> Bool {
+        try CatalogSchema.initialize(database, templates: templates, splits: splits)
+    }
+
+    /// What one `load(step:deferIndexes:)` did.
+    public struct StepLoad: Sendable {
+        public var step: Step
+        /// Secondary indexes an interrupted `--defer-indexes` load had left dropped, rebuilt before this load.
+        public var recoveredIndexes = 0
+        /// With `deferIndexes`: the secondary indexes dropped for the load, and those rebuilt after it.
+        public var deferredIndexes: (dropped: Int, rebuilt: Int)?
+        /// The files loaded, skipped and refused.
+        public var summary = CatalogLoader.Summary()
+    }
+
+    /// Loads the CSV outputs of a step's ok events, each file once, and records the refusals in the state store.
+    ///
+    /// The files are shared among DBCONNECTIONS − 1 loaders, each with its own connection (the
+    /// manager's counts: with 1, the manager loads over its own); SQLite has one writer. With
+    /// `deferIndexes`, the base tables' secondary indexes are dropped first and rebuilt after, also
+    /// when the load fails; without it, indexes an interrupted deferred load left dropped are rebuilt first.
+    ///
+    /// - Parameters:
+    ///   - step: The step whose results to load.
+    ///   - deferIndexes: Drop the secondary indexes for the load (never on views).
+    /// - Returns: The load's account; refused files are in `summary.rejected` (nothing of them is loaded).
+    /// - Throws: `CatalogError` when the catalog has no schema or a connection fails; a GRDB
+    ///   `DatabaseError` when the state store cannot be written.
+    public func load(step: Step, deferIndexes: Bool) throws -> StepLoad {
+        try CatalogSchema.require(database)
+        let loader = try CatalogLoader(catalog: database, templates: templates, splits: splits)
+        var result = StepLoad(step: step)
+        let files = try production.store.resultFiles(step: step)
+        if deferIndexes {
+            let dropped = try loader.deferIndexes()
+            do {
+                result.summary = try load(files, loader: loader)
+            } catch {
+                _ = try? loader.rebuildDeferredIndexes()
+                throw error
+            }
+            result.deferredIndexes = (dropped, try loader.rebuildDeferredIndexes())
+        } else {
+            result.recoveredIndexes = try loader.rebuildDeferredIndexes()
+            result.summary = try load(files, loader: loader)
+        }
+        return result
+    }
+
+    private func load(_ files: [String], loader: CatalogLoader) throws -> CatalogLoader.Summary {
+        let workers = production.config.dbConnections - 1
+        let production = production, defaultsFile = defaultsFile
+        let summary = workers == 0
+            ? try loader.load(files)
+            : try CatalogLoader.loadInParallel(files, connections: workers, dialect: database.dialect, templates: templates, splits: splits) {
+                try CatalogConnection.open(production, readOnly: false, defaultsFile: defaultsFile)
+            }
+        try production.store.recordLoad(rejections: summary.rejected.map { LoadRejection(path: $0.path, line: $0.line, message: $0.message) },
+                                        loaded: summary.loadedPaths)
+        return summary
+    }
+
+    /// The catalog's account, as `dcprod load --status` prints it.
+    public struct Status: Sendable {
+        /// Files in the ledger.
+        public var loaded: Int
+        /// Result files of ok events neither in the ledger nor refused.
+        public var pending: Int
+        /// Files refused and not loaded since.
+        public var rejected: [LoadRejection]
+        /// Rows per table.
+        public var rows: [String: Int]
+    }
+
+    /// Files loaded, pending and rejected, and rows per table.
+    ///
+    /// - Throws: `CatalogError` when the catalog has no schema or cannot be read; a GRDB `DatabaseError`
+    ///   when the state store cannot be read.
+    public func status() throws -> Status {
+        try CatalogSchema.require(database)
+        let loader = try CatalogLoader(catalog: database, templates: templates, splits: splits)
+        let ledger = try loader.ledger()
+        let rejected = try production.store.loadRejections()
+        let rejectedPaths = Set(rejected.map(\.path))
+        var pending = 0
+        for step in Step.allCases {
+            pending += try production.store.resultFiles(step: step).filter {
+                !ledger.contains(CatalogLoader.pathHash($0)) && !rejectedPaths.contains($0)
+            }.count
+        }
+        return Status(loaded: ledger.count, pending: pending, rejected: rejected, rows: try loader.rowCounts())
+    }
+}

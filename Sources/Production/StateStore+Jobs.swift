@@ -1,0 +1,111 @@
+import Foundation
+import GRDB
+
+// MARK: - Planning: events into jobs
+
+extension StateStore {
+    /// Which events of a step and filter planning reads.
+    public enum EventSelection: Sendable {
+        /// Events in no job yet (`plan`).
+        case unplanned
+        /// Every event (`resubmit` chooses among them).
+        case all
+    }
+
+    /// The frame events of a step and filter, by key.
+    ///
+    /// - Parameters:
+    ///   - step: The step whose events to read.
+    ///   - filter: The filter whose events to read.
+    ///   - selection: Only the events in no job yet, or all of them.
+    /// - Returns: Each event with its frame's path and SDSS numbers, sorted by event key.
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func frameEvents(step: Step, filter: Filter, _ selection: EventSelection) throws -> [FrameEvent] {
+        let unplanned: SQL = selection == .unplanned ? "AND e.jobId IS NULL" : ""
+        return try pool.read { db in
+            try FrameEvent.fetchAll(db, SQLRequest(literal: """
+                SELECT e.id, e.key, f.path, f.run, f.camcol, f.field FROM event e JOIN frame f ON f.id = e.frameId
+                WHERE e.step = \(step) AND e.filter = \(filter) \(unplanned) ORDER BY e.key
+                """))
+        }
+    }
+
+    /// How many jobs a step and filter has: the next job is numbered one more.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func jobCount(step: Step, filter: Filter) throws -> Int {
+        try pool.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM job WHERE step = ? AND filter = ?", arguments: [step, filter]) ?? 0
+        }
+    }
+
+    /// Records jobs that planning wrote, with their events, in one transaction; their events become `planned`.
+    ///
+    /// - Parameters:
+    ///   - jobs: The jobs, each with its events in the manifest's order.
+    ///   - step: Their step.
+    ///   - filter: Their filter.
+    /// - Throws: A GRDB `DatabaseError`; then none of these jobs is recorded.
+    public func recordJobs(_ jobs: [PlannedJob], step: Step, filter: Filter) throws {
+        let now = Self.now()
+        try pool.write { db in
+            for job in jobs {
+                try db.execute(sql: "INSERT INTO job (name, step, filter, manifest, events, createdAt) VALUES (?, ?, ?, ?, ?, ?)",
+                               arguments: [job.name, step, filter, job.manifest, job.eventIds.count, now])
+                let jobId = db.lastInsertedRowID
+                // One multi-row INSERT and one UPDATE per job: planning a million events is then
+                // thousands of statements, not millions.
+                for start in stride(from: 0, to: job.eventIds.count, by: 300) {
+                    let chunk = job.eventIds[start..<min(start + 300, job.eventIds.count)]
+                    let insert = try db.cachedStatement(sql: "INSERT INTO job_event (jobId, position, eventId) VALUES "
+                        + Array(repeating: "(?, ?, ?)", count: chunk.count).joined(separator: ", "))
+                    try insert.execute(arguments: StatementArguments(chunk.enumerated().flatMap { [jobId, Int64(start + $0.offset), $0.element] }))
+                }
+                try db.execute(sql: "UPDATE event SET jobId = ?, state = ? WHERE id IN (SELECT eventId FROM job_event WHERE jobId = ?)",
+                               arguments: [jobId, EventState.planned, jobId])
+            }
+        }
+    }
+}
+
+// MARK: - Submission: jobs awaiting it
+
+extension StateStore {
+    /// The jobs of a step and filters that `submit` hands over: never submitted, or whose latest
+    /// attempt the batch system ended for want of resources (`JobState.awaitsSubmission`).
+    ///
+    /// - Parameters:
+    ///   - step: The step.
+    ///   - filters: The filters.
+    ///   - limit: At most this many, the oldest first.
+    /// - Returns: The jobs, by id.
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func unsubmittedJobs(step: Step, filters: [Filter], limit: Int) throws -> [JobRecord] {
+        guard limit > 0 else { return [] }
+        return try pool.read { db in
+            try JobRecord.fetchAll(db, SQLRequest(literal: """
+                SELECT j.* FROM job j WHERE j.step = \(step) AND j.filter IN \(filters) AND \(Self.awaitingSubmission)
+                ORDER BY j.id LIMIT \(limit)
+                """))
+        }
+    }
+
+    /// How many jobs of a step and filters await submission (see `unsubmittedJobs(step:filters:limit:)`).
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func unsubmittedJobCount(step: Step, filters: [Filter]) throws -> Int {
+        try pool.read { db in
+            try Int.fetchOne(db, SQLRequest(literal: """
+                SELECT COUNT(*) FROM job j WHERE j.step = \(step) AND j.filter IN \(filters) AND \(Self.awaitingSubmission)
+                """)) ?? 0
+        }
+    }
+
+    /// The condition on `job j` of `JobState.awaitsSubmission`, from its latest attempt.
+    static var awaitingSubmission: SQL {
+        """
+        COALESCE((SELECT a.state FROM attempt a WHERE a.jobId = j.id ORDER BY a.number DESC LIMIT 1), \(JobState.unsubmitted))
+        IN \(JobState.allCases.filter(\.awaitsSubmission))
+        """
+    }
+}

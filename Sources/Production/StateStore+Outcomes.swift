@@ -1,0 +1,175 @@
+import Foundation
+import GRDB
+
+// MARK: - Verification: outcomes read, reports, retries
+
+extension StateStore {
+    /// The ended attempts of a step's jobs whose outcome files verify has not read yet, oldest first.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func unverifiedAttempts(step: Step, filters: [Filter]) throws -> [AttemptRecord] {
+        try pool.read { db in
+            try AttemptRecord.fetchAll(db, SQLRequest(literal: """
+                SELECT a.* FROM attempt a JOIN job j ON j.id = a.jobId
+                WHERE j.step = \(step) AND j.filter IN \(filters) AND a.verified = 0 AND a.state IN \(AttemptState.verifiable)
+                ORDER BY a.id
+                """))
+        }
+    }
+
+    /// The events of a job, in its manifest's order.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func members(ofJob jobId: Int64) throws -> [JobMember] {
+        try pool.read { db in
+            try JobMember.fetchAll(db, sql: """
+                SELECT e.id, e.key FROM job_event je JOIN event e ON e.id = je.eventId WHERE je.jobId = ? ORDER BY je.position
+                """, arguments: [jobId])
+        }
+    }
+
+    /// Records what verify read of some attempts, in one transaction: every outcome joins the
+    /// history (`outcome`), and becomes its event's state unless a later attempt's is there
+    /// already; each attempt is marked verified.
+    ///
+    /// - Parameter readings: The attempts read, each with one outcome per event of its job.
+    /// - Throws: A GRDB `DatabaseError`; then none of these attempts is marked verified.
+    public func recordOutcomes(_ readings: [AttemptReading]) throws {
+        try pool.write { db in
+            let insert = try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO outcome (eventId, attemptId, status, class, message, seconds, outputs)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+            let update = try db.cachedStatement(sql: """
+                UPDATE event SET state = ?, class = ?, message = ?, attemptId = ?, attempts = attempts + 1
+                WHERE id = ? AND (attemptId IS NULL OR attemptId <= ?)
+                """)
+            let verified = try db.cachedStatement(sql: "UPDATE attempt SET verified = 1 WHERE id = ?")
+            for reading in readings {
+                for outcome in reading.outcomes {
+                    let outputs = outcome.outputs.map { $0.joined(separator: "\n") }
+                    try insert.execute(arguments: [outcome.eventId, reading.attemptId, outcome.state, outcome.className, outcome.message,
+                                                   outcome.seconds, outputs])
+                    try update.execute(arguments: [outcome.state, outcome.className, outcome.message, reading.attemptId,
+                                                   outcome.eventId, reading.attemptId])
+                }
+                try verified.execute(arguments: [reading.attemptId])
+            }
+        }
+    }
+
+    /// The events of a step and filter counted by state and class.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func eventCounts(step: Step, filter: Filter) throws -> [EventCount] {
+        try pool.read { db in
+            try EventCount.fetchAll(db, sql: """
+                SELECT state, class AS className, COUNT(*) AS count FROM event WHERE step = ? AND filter = ? GROUP BY state, class
+                """, arguments: [step, filter])
+        }
+    }
+
+    /// How many planned events of a step and filter have a job with an active attempt: still to come.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func inProgressEventCount(step: Step, filter: Filter) throws -> Int {
+        try pool.read { db in
+            try Int.fetchOne(db, SQLRequest(literal: """
+                SELECT COUNT(*) FROM event e WHERE e.step = \(step) AND e.filter = \(filter) AND e.state = \(EventState.planned)
+                AND EXISTS (SELECT 1 FROM attempt a WHERE a.jobId = e.jobId AND a.state IN \(AttemptState.active))
+                """)) ?? 0
+        }
+    }
+
+    /// The events of a step and filter in one class, with their latest messages, by key.
+    ///
+    /// - Parameters:
+    ///   - className: The class (e.g. `other`, whose messages the report shows for a person to write the next rule).
+    ///   - limit: At most this many.
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func events(step: Step, filter: Filter, className: String, limit: Int) throws -> [EventMessage] {
+        try pool.read { db in
+            try EventMessage.fetchAll(db, sql: """
+                SELECT id, key, message FROM event WHERE step = ? AND filter = ? AND class = ? ORDER BY key LIMIT ?
+                """, arguments: [step, filter, className, limit])
+        }
+    }
+
+    /// The events of a step and filter that a resubmission takes: failed or never run
+    /// (`EventState.isRetryable`), in one of `classes`, tried at most `maxRetry` times after the first.
+    ///
+    /// - Parameters:
+    ///   - classes: The class names whose events to take.
+    ///   - maxRetry: MAXRETRY: attempts after the first.
+    /// - Returns: The events, by key.
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func retryableEvents(step: Step, filter: Filter, classes: [String], maxRetry: Int) throws -> [EventMessage] {
+        guard !classes.isEmpty else { return [] }
+        return try pool.read { db in
+            try EventMessage.fetchAll(db, SQLRequest(literal: """
+                SELECT id, key, message FROM event WHERE step = \(step) AND filter = \(filter)
+                AND state IN \(EventState.allCases.filter(\.isRetryable)) AND class IN \(classes) AND attempts <= \(maxRetry)
+                ORDER BY key
+                """))
+        }
+    }
+
+    /// How many attempts of a step and filter dcprod submitted again by itself, per reason.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func requeuedAttemptCounts(step: Step, filter: Filter) throws -> [Exhaustion: Int] {
+        try pool.read { db in
+            var counts: [Exhaustion: Int] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT a.exhausted, COUNT(*) FROM attempt a JOIN job j ON j.id = a.jobId
+                WHERE j.step = ? AND j.filter = ? AND a.state = ? GROUP BY a.exhausted
+                """, arguments: [step, filter, AttemptState.requeued]) {
+                if let reason = Exhaustion(rawValue: row[0] ?? "") { counts[reason] = row[1] }
+            }
+            return counts
+        }
+    }
+}
+
+// MARK: - Loading: the results of ok events, and the loader's refusals
+
+extension StateStore {
+    /// The CSV outputs of the ok events of a step, from their latest outcome.
+    ///
+    /// - Returns: The paths, sorted.
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func resultFiles(step: Step) throws -> [String] {
+        try pool.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT o.outputs FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
+                WHERE e.step = ? AND e.state = ? AND o.outputs IS NOT NULL
+                """, arguments: [step, EventState.ok])
+        }.flatMap { $0.split(separator: "\n").map(String.init) }.filter { $0.hasSuffix(".csv") }.sorted()
+    }
+
+    /// Records the loader's refusals, and forgets those of files that have since loaded, in one transaction.
+    ///
+    /// - Parameters:
+    ///   - rejections: The files refused now, each replacing an earlier refusal of the same path.
+    ///   - loaded: The files loaded now.
+    /// - Throws: A GRDB `DatabaseError`; then nothing is recorded.
+    public func recordLoad(rejections: [LoadRejection], loaded: [String]) throws {
+        let now = Self.now()
+        try pool.write { db in
+            for path in loaded { try db.execute(sql: "DELETE FROM load_rejection WHERE path = ?", arguments: [path]) }
+            for r in rejections {
+                try db.execute(sql: "INSERT OR REPLACE INTO load_rejection (path, line, message, recordedAt) VALUES (?, ?, ?, ?)",
+                               arguments: [r.path, r.line, r.message, now])
+            }
+        }
+    }
+
+    /// The files the loader refused and that have not loaded since, by path.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func loadRejections() throws -> [LoadRejection] {
+        try pool.read { db in
+            try LoadRejection.fetchAll(db, sql: "SELECT path, line, message FROM load_rejection ORDER BY path")
+        }
+    }
+}
