@@ -82,8 +82,9 @@ public struct BatchJob: Sendable {
     public var token: String
     /// Where the batch system writes the job's standard output and error.
     public var output: String
-    /// Resources learnt from earlier attempts, overriding the script's directives (e.g. `600M`, `00:20:00`).
+    /// Memory learnt from earlier attempts, overriding the script's directive (e.g. `600M`).
     public var memory: String? = nil
+    /// Walltime learnt from earlier attempts, overriding the script's directive (e.g. `00:20:00`).
     public var walltime: String? = nil
 }
 
@@ -127,11 +128,13 @@ extension AttemptState {
 
 /// What a batch system says of one job.
 public struct BatchStatus: Sendable, Equatable {
+    /// dcprod's view of the state.
     public var state: BatchState
     /// The batch system's own word for the state, kept in the attempt.
     public var rawState: String
-    /// The job's exit status, and the signal that killed it, where the batch system tells them.
+    /// The job's exit status, where the batch system tells it.
     public var exitCode: Int32?
+    /// The signal that killed the job, where the batch system tells it.
     public var signal: Int32?
     /// What the batch system's accounting says of a finished job, where it says it.
     public var accounting: Accounting?
@@ -165,11 +168,14 @@ public struct BatchStatus: Sendable, Equatable {
 public struct Accounting: Sendable, Equatable {
     /// The node (host) the job ran on.
     public var node: String?
-    /// Wall-clock time, CPU time and peak memory (MaxRSS or maxvmem).
+    /// Wall-clock time (`00:01:02`, or seconds).
     public var elapsed: String?
+    /// CPU time, as the batch system words it.
     public var cpuTime: String?
+    /// Peak memory: Slurm's MaxRSS (`51200K`), Grid Engine's maxvmem.
     public var maxRSS: String?
 
+    /// An accounting record; every field may be missing.
     public init(node: String? = nil, elapsed: String? = nil, cpuTime: String? = nil, maxRSS: String? = nil) {
         self.node = node
         self.elapsed = elapsed
@@ -190,6 +196,7 @@ public struct BatchError: Error, CustomStringConvertible, Sendable {
     /// `command: message`.
     public var description: String { "\(command): \(message)" }
 
+    /// An error of `command`, saying `message`, after `accepted` jobs were handed over.
     public init(command: String, message: String, accepted: [String: String] = [:]) {
         self.command = command
         self.message = message

@@ -28,8 +28,9 @@ public struct Submitter {
         public var submitted = 0
         /// Intents of a killed run found in the batch system, or found finished.
         public var adopted = 0
-        /// Attempts seen ended by this run, and those of them that did not end `done`.
+        /// Attempts seen ended by this run.
         public var finished = 0
+        /// Attempts seen ended by this run that did not end `done` (requeued ones included).
         public var failed = 0
         /// Attempts queued or running in the batch system (the whole production's).
         public var running = 0
@@ -38,15 +39,19 @@ public struct Submitter {
         /// Attempts the batch system ended for want of memory, time or a node, submitted again.
         public var requeued = 0
 
+        /// Nothing done yet.
         public init() {}
     }
 
+    /// The production whose jobs are submitted.
     public let production: Production
+    /// The batch system they are submitted to.
     public let backend: any BatchSystem
     /// Most jobs of this production running at once.
     public let limit: Int
     /// Seconds between polls while waiting; grows up to `maximumInterval` while nothing changes.
     public var interval = 0.2
+    /// The longest pause between polls, in seconds.
     public var maximumInterval = 5.0
     /// Submit held: the jobs wait in the queue until `release`.
     public var hold = false
@@ -332,6 +337,7 @@ public struct OutcomeEnd: Sendable, Equatable {
     /// The `end` line's exit status.
     public var exit: Int32?
 
+    /// An end as an outcome file shows it.
     public init(completed: Bool, exit: Int32?) {
         self.completed = completed
         self.exit = exit

@@ -10,6 +10,16 @@ public enum CatalogConnection {
         production.tree.dataRoot.appendingPathComponent("catalog.sqlite").path
     }
 
+    /// Opens a connection to the production's catalog; on SQLite, the per-filter files of DBSPLIT
+    /// filter are attached and joined behind their views.
+    ///
+    /// - Parameters:
+    ///   - production: The production whose config names the catalog.
+    ///   - readOnly: A read-only connection (the engine refuses writes).
+    ///   - defaultsFile: A MariaDB client option file with the password; nil: the client's own files or MYSQL_PWD.
+    ///   - createDatabase: On a server, create DBNAME if it is not there.
+    /// - Returns: The connection.
+    /// - Throws: `CatalogError` when the catalog cannot be opened (one line naming user@host:port on a server).
     public static func open(_ production: Production, readOnly: Bool, defaultsFile: String? = nil,
                             createDatabase: Bool = false) throws -> CatalogDatabase {
         let config = production.config

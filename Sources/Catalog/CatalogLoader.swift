@@ -49,14 +49,6 @@ public struct CatalogLoader {
         public var rows: [String: Int] = [:]
         /// The files loaded by this run.
         public var loadedPaths: [String] = []
-
-        /// The one-line account `dcprod load` prints: `load: N files loaded (R rows: Source R, ...), S already
-        /// in the ledger, X rejected`.
-        public var line: String {
-            let perTable = rows.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            return "load: \(loaded) files loaded (\(rows.values.reduce(0, +)) rows\(perTable.isEmpty ? "" : ": " + perTable)), "
-                + "\(skipped) already in the ledger, \(rejected.count) rejected"
-        }
     }
 
     /// The connection rows are loaded through.

@@ -11,6 +11,7 @@ import Production
 /// print("\(load.summary.loaded) files loaded, \(load.summary.rejected.count) rejected")
 /// ```
 public struct ProductionCatalog {
+    /// The production whose results are loaded.
     public let production: Production
     /// The manager's own connection.
     public let database: CatalogDatabase
@@ -48,6 +49,7 @@ public struct ProductionCatalog {
 
     /// What one `load(step:deferIndexes:)` did.
     public struct StepLoad: Sendable {
+        /// The step loaded.
         public var step: Step
         /// Secondary indexes an interrupted `--defer-indexes` load had left dropped, rebuilt before this load.
         public var recoveredIndexes = 0

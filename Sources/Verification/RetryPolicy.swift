@@ -4,6 +4,7 @@ import Production
 /// Which failed or never-run events `resubmit` takes: those whose class says `retry` (with
 /// `--force`, also `force`; named with `--class`, any), at most MAXRETRY times after the first.
 public struct RetryPolicy {
+    /// The production whose events are resubmitted.
     public let production: Production
     /// The production's failure classes, with their retry policies.
     public let classes: FailureClasses
@@ -21,6 +22,7 @@ public struct RetryPolicy {
         /// `--class` named a class whose policy is `force`, without `--force`.
         case needsForce(String)
 
+        /// The refusal, as `dcprod resubmit` prints it.
         public var description: String {
             switch self {
             case .unknownClass(let name, let known): "unknown class '\(name)'; classes: \(known.joined(separator: ", "))"

@@ -6,6 +6,7 @@ import Production
 /// of each event in the state store, and reports per step and filter. Events of a finished
 /// attempt without a record are `not-run`.
 public struct Verifier {
+    /// The production whose outcome records are read.
     public let production: Production
     /// The production's failure classes (`templates/rules/classes`).
     public let classes: FailureClasses
@@ -137,12 +138,16 @@ public struct Verifier {
 
 /// What one `dcprod verify` found: what it read, and the reports of the filters it was asked for.
 public struct Verification: Sendable {
+    /// The step verified.
     public var step: Step
+    /// What was read of the outcome files.
     public var reading: Verifier.Reading
+    /// The report of each filter asked for, in order.
     public var reports: [VerificationReport]
 
-    /// Events of the reports, and those of them ok.
+    /// Events of the reports.
     public var events: Int { reports.map(\.total).reduce(0, +) }
+    /// Events of the reports that are ok.
     public var ok: Int { reports.map { $0.count(FailureClasses.ok) }.reduce(0, +) }
     /// Events that never ran or are still to come.
     public var notRun: Int { reports.map { $0.notRun + $0.inProgress }.reduce(0, +) }

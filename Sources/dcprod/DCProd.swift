@@ -9,7 +9,8 @@ struct DCProd: ParsableCommand {
         commandName: "dcprod",
         abstract: "A production manager for astronomical data challenges.",
         discussion: """
-            Prepare a production tree from a short config file, inventory the input frames, plan and submit jobs, verify every event, load the results into the catalog and query it; the state store and the logbook keep what was done.
+            Prepare a production tree from a short config file, inventory the input frames, plan and submit jobs, verify \
+            every event, load the results into the catalog and query it; the state store and the logbook keep what was done.
             """,
         subcommands: [Prepare.self, Inventory.self, Plan.self, Submit.self, Verify.self, Resubmit.self, Cancel.self, Release.self, Load.self, Sql.self, Status.self,
                       LogbookCommand.self, Keys.self, Job.self, Pipe.self]

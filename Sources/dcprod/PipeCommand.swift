@@ -13,10 +13,10 @@ struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write SDSS-like fpC frames, a reference catalog (refcat.csv) and a truth file (truth.csv).",
         discussion: """
-            Frames are laid along a Stripe 82-like region: camcol strips across Dec, fields along RA, new runs
-            once the region is covered; each pointing is imaged in every filter. --frames counts frame files over
-            all filters. A fraction --defects of them carry a defect (missing file, broken WCS, few stars,
-            corrupted header), listed in truth.csv. The same options give byte-identical files.
+            Frames are laid along a Stripe 82-like region: camcol strips across Dec, fields along RA, new runs once the \
+            region is covered; each pointing is imaged in every filter. --frames counts frame files over all filters. A \
+            fraction --defects of them carry a defect (missing file, broken WCS, few stars, corrupted header), listed in \
+            truth.csv. The same options give byte-identical files.
             """)
 
     @Argument(help: "Directory to write into (INPUT of the production, usually).")
@@ -98,11 +98,10 @@ struct ProcessCcdCommand: ParsableCommand {
         commandName: "processCcd",
         abstract: "Process frames: background, detection, measurement, astrometric and photometric calibration.",
         discussion: """
-            Writes calexp-RRRRRR-Fc-FFFF.fits (background-subtracted image, fitted WCS, MAGZERO), src-...csv
-            (sources: ra, decl, their variances, PSF/aperture/model fluxes and errors, filterId) and ccd-...csv
-            (the frame's corners, zero point, seeing) into --out. A frame that fails prints one line naming its
-            class, `missing file:`, `unreadable header:`, `astrometry problem:` or `matches problem:`, and the
-            command exits 1 after the other frames.
+            Writes calexp-RRRRRR-Fc-FFFF.fits (background-subtracted image, fitted WCS, MAGZERO), src-...csv (sources: ra, \
+            decl, their variances, PSF/aperture/model fluxes and errors, filterId) and ccd-...csv (the frame's corners, zero \
+            point, seeing) into --out. A frame that fails prints one line naming its class, `missing file:`, `unreadable \
+            header:`, `astrometry problem:` or `matches problem:`, and the command exits 1 after the other frames.
             """)
 
     @Argument(help: "fpC frames to process.")

@@ -6,10 +6,9 @@ struct Prepare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create the production tree, data tree, frozen config, state store and logbook from a config file.",
         discussion: """
-            The config is the Prepare_To_Run format: one `KEY value` per line, `#` comments.
-            MAINDIR, DCNAME and DATAMAIN are required; `dcprod keys` lists every key and its default.
-            Preparing again with the same config changes nothing; with a different one, prepare refuses
-            and names the keys that differ.
+            The config is the Prepare_To_Run format: one `KEY value` per line, `#` comments. MAINDIR, DCNAME and DATAMAIN \
+            are required; `dcprod keys` lists every key and its default. Preparing again with the same config changes \
+            nothing; with a different one, prepare refuses and names the keys that differ.
             """)
 
     @Argument(help: "The config file, e.g. fichconfig.txt.")

@@ -7,9 +7,11 @@ struct Resubmit: ProductionCommand {
     static let configuration = CommandConfiguration(
         abstract: "New attempts, as new jobs, for the failed and never-run events that the class policy says to retry.",
         discussion: """
-            By default: classes whose policy is `retry` (crash, not run, time limit, another problem), each event at most MAXRETRY times after its first attempt. --class chooses classes; missing files need --force.
+            By default: classes whose policy is `retry` (crash, not run, time limit, another problem), each event at most \
+            MAXRETRY times after its first attempt. --class chooses classes; missing files need --force.
 
-            Outcome records not yet read are read first, as verify does: resubmission follows the latest outcome of each event.
+            Outcome records not yet read are read first, as verify does: resubmission follows the latest outcome of each \
+            event.
             """)
 
     @OptionGroup var options: ProductionOptions

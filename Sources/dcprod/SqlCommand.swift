@@ -7,9 +7,9 @@ struct Sql: ProductionCommand {
     static let configuration = CommandConfiguration(
         abstract: "Answer an SQL query on the catalog: an aligned table, CSV or JSON.",
         discussion: """
-            Read-only unless --write: a statement that writes is refused, and the connection itself is read-only. The seed's queries run as written, e.g.
-
-              dcprod sql "SELECT tract, patch FROM DeepCoadd WHERE ra > 6.0 and ra < 7.0 and decl > -0.2 and decl < 0.0"
+            Read-only unless --write: a statement that writes is refused, and the connection itself is read-only. The seed's \
+            queries run as written, e.g. dcprod sql "SELECT tract, patch FROM DeepCoadd WHERE ra > 6.0 and ra < 7.0 and \
+            decl > -0.2 and decl < 0.0".
             """)
 
     @OptionGroup var options: ProductionOptions

@@ -7,9 +7,12 @@ struct Submit: ProductionCommand {
     static let configuration = CommandConfiguration(
         abstract: "Submit a step's planned jobs to the batch system of BACKEND and follow them.",
         discussion: """
-            The local backend runs MAXRUNNING jobs at a time (default: one per core) and waits for them; a batch system gets every job at once (job arrays, MAXRUNNING as their throttle) and `submit` returns, unless --wait. `dcprod status` follows the jobs afterwards.
+            The local backend runs MAXRUNNING jobs at a time (default: one per core) and waits for them; a batch system gets \
+            every job at once (job arrays, MAXRUNNING as their throttle) and `submit` returns, unless --wait. `dcprod \
+            status` follows the jobs afterwards.
 
-            A submit that is killed can be run again: it adopts the jobs that were started, records those that finished, and never runs a job twice.
+            A submit that is killed can be run again: it adopts the jobs that were started, records those that finished, and \
+            never runs a job twice.
             """)
 
     @OptionGroup var options: ProductionOptions

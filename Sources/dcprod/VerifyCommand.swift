@@ -7,7 +7,8 @@ struct Verify: ProductionCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read the outcome records of a step and print DC2013's verification report per filter.",
         discussion: """
-            Writes reports/STEP-FILTER.txt and .json, and the step's page of every filter, reports/STEP.html. Exit status 0 when every event is ok, 1 when some failed, 2 when some never ran.
+            Writes reports/STEP-FILTER.txt and .json, and the step's page of every filter, reports/STEP.html. Exit status 0 \
+            when every event is ok, 1 when some failed, 2 when some never ran.
             """)
 
     @OptionGroup var options: ProductionOptions
