@@ -229,6 +229,14 @@ public struct EventCount: Codable, Sendable, Equatable, FetchableRecord {
     public var count: Int
 }
 
+/// How many attempts dcprod submitted again for one reason (of one job, or of a step and filter).
+struct RequeueCount: Decodable, FetchableRecord {
+    /// The job, when counted per job.
+    var jobId: Int64?
+    var exhausted: Exhaustion
+    var count: Int
+}
+
 /// An event's key and its latest message: what a report lists.
 public struct EventMessage: Codable, Sendable, Equatable, FetchableRecord {
     public var id: Int64

@@ -35,11 +35,10 @@ extension StateStore {
     public func requeueCounts() throws -> [Int64: [Exhaustion: Int]] {
         try pool.read { db in
             var counts: [Int64: [Exhaustion: Int]] = [:]
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT jobId, exhausted, COUNT(*) FROM attempt WHERE exhausted IS NOT NULL GROUP BY jobId, exhausted
-                """)
-            while let row = try rows.next() {
-                if let reason = Exhaustion(rawValue: row[1]) { counts[row[0], default: [:]][reason] = row[2] }
+            for count in try RequeueCount.fetchAll(db, sql: """
+                SELECT jobId, exhausted, COUNT(*) AS count FROM attempt WHERE exhausted IS NOT NULL GROUP BY jobId, exhausted
+                """) {
+                if let job = count.jobId { counts[job, default: [:]][count.exhausted] = count.count }
             }
             return counts
         }

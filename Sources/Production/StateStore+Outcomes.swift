@@ -119,14 +119,11 @@ extension StateStore {
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func requeuedAttemptCounts(step: Step, filter: Filter) throws -> [Exhaustion: Int] {
         try pool.read { db in
-            var counts: [Exhaustion: Int] = [:]
-            for row in try Row.fetchAll(db, sql: """
-                SELECT a.exhausted, COUNT(*) FROM attempt a JOIN job j ON j.id = a.jobId
-                WHERE j.step = ? AND j.filter = ? AND a.state = ? GROUP BY a.exhausted
-                """, arguments: [step, filter, AttemptState.requeued]) {
-                if let reason = Exhaustion(rawValue: row[0] ?? "") { counts[reason] = row[1] }
-            }
-            return counts
+            let counts = try RequeueCount.fetchAll(db, sql: """
+                SELECT a.exhausted, COUNT(*) AS count FROM attempt a JOIN job j ON j.id = a.jobId
+                WHERE j.step = ? AND j.filter = ? AND a.state = ? AND a.exhausted IS NOT NULL GROUP BY a.exhausted
+                """, arguments: [step, filter, AttemptState.requeued])
+            return Dictionary(uniqueKeysWithValues: counts.map { ($0.exhausted, $0.count) })
         }
     }
 }
