@@ -29,8 +29,11 @@ enum Command {
         } catch {
             throw BatchError(command: program, message: "cannot start: \(error)")
         }
+        // Both pipes are read at once: a command that fills one while dcprod waits on the other
+        // (64 KiB of errors before its output ends) would otherwise never finish.
+        let errorOutput = PipeReader(err.fileHandleForReading)
         let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let errors = String(decoding: errorOutput.wait(), as: UTF8.self)
         process.waitUntilExit()
         guard process.terminationStatus == 0 || acceptingFailure(errors) else {
             let lines = errors.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -38,5 +41,24 @@ enum Command {
             throw BatchError(command: ([program] + arguments.prefix(3)).joined(separator: " "), message: message)
         }
         return String(decoding: output, as: UTF8.self)
+    }
+}
+
+/// Reads a pipe to its end on a thread of its own.
+private final class PipeReader: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private var data = Data()
+
+    init(_ handle: FileHandle) {
+        Thread.detachNewThread { [self] in
+            data = handle.readDataToEndOfFile()
+            done.signal()
+        }
+    }
+
+    /// Everything the pipe gave, once its writer closed it.
+    func wait() -> Data {
+        done.wait()
+        return data
     }
 }

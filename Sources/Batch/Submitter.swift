@@ -190,10 +190,11 @@ public struct Submitter {
         let config = production.config
         let intents = try store.recordIntents(for: jobs, backend: backend.name) { job, number, previous in
             let learnt = Self.resources(after: previous, memory: config.memory[job.step], walltime: config.walltime[job.step])
-            let step = URL(fileURLWithPath: job.manifest).deletingLastPathComponent().deletingLastPathComponent()
+            // steps/STEP/FILTER, where the manifest is under jobs/.
+            let filterDirectory = URL(fileURLWithPath: job.manifest).deletingLastPathComponent().deletingLastPathComponent()
             return AttemptIntent(token: "dcprod-\(job.name)-a\(number)-\(UInt32.random(in: 0...UInt32.max))",
-                                 outcomes: step.appendingPathComponent("outcomes/\(job.name).a\(number).jsonl").path,
-                                 log: step.appendingPathComponent("logs/\(job.name).a\(number).log").path,
+                                 outcomes: filterDirectory.appendingPathComponent("outcomes/\(job.name).a\(number).jsonl").path,
+                                 log: filterDirectory.appendingPathComponent("logs/\(job.name).a\(number).log").path,
                                  memory: learnt.memory, walltime: learnt.walltime)
         }
         let batch = zip(jobs, intents).map { job, attempt in

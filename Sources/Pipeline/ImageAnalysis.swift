@@ -152,6 +152,18 @@ struct Photometer {
     /// Gaussian sigma of the PSF in pixels.
     var psfSigma: Double
 
+    /// The PSF's Gaussian sigma, pixels, from the second moments of the brightest detections.
+    static func estimatePSFSigma(_ detections: [Detection], _ photometer: Photometer) -> Double {
+        let candidates = detections.sorted { $0.peak > $1.peak }.prefix(60)
+        let sigmas = candidates.compactMap { d -> Double? in
+            guard Double(d.peak) > 20 * photometer.noise, let c = photometer.centroid(from: d) else { return nil }
+            return photometer.momentSigma(at: c, radius: 6)
+        }.sorted()
+        guard sigmas.count >= 3 else { return 1.5 }
+        // The smallest sizes are the stars; galaxies are larger.
+        return max(0.6, sigmas[sigmas.count / 4])
+    }
+
     /// Gaussian-weighted centroid, iterated from the peak.
     func centroid(from detection: Detection) -> (x: Double, y: Double)? {
         var (cx, cy) = (Double(detection.peakX), Double(detection.peakY))

@@ -113,7 +113,7 @@ public struct ProcessCcd: Sendable {
         for k in image.pixels.indices { image.pixels[k] -= background.model[k] }
         let detections = SourceDetector.detect(image, sigma: background.sigma, threshold: options.threshold)
         var photometer = Photometer(image: image, noise: background.sigma, gain: gain, psfSigma: 1.5)
-        photometer.psfSigma = estimatePSFSigma(detections, photometer)
+        photometer.psfSigma = Photometer.estimatePSFSigma(detections, photometer)
         let measured = detections.compactMap { photometer.measure($0) }.filter { $0.signalToNoise >= options.threshold }
         let bright = measured.filter { $0.signalToNoise >= 10 }.sorted { $0.psfFlux > $1.psfFlux }.prefix(200)
 
@@ -186,17 +186,6 @@ public struct ProcessCcd: Sendable {
         var out = TangentWCS(center: points[0], width: width, height: height, scale: 1, rotation: 0)
         out.cd = [xi[1].x - xi[0].x, xi[2].x - xi[0].x, xi[1].y - xi[0].y, xi[2].y - xi[0].y]
         return out
-    }
-
-    func estimatePSFSigma(_ detections: [Detection], _ photometer: Photometer) -> Double {
-        let candidates = detections.sorted { $0.peak > $1.peak }.prefix(60)
-        let sigmas = candidates.compactMap { d -> Double? in
-            guard Double(d.peak) > 20 * photometer.noise, let c = photometer.centroid(from: d) else { return nil }
-            return photometer.momentSigma(at: c, radius: 6)
-        }.sorted()
-        guard sigmas.count >= 3 else { return 1.5 }
-        // The smallest sizes are the stars; galaxies are larger.
-        return max(0.6, sigmas[sigmas.count / 4])
     }
 
     /// The reference-minus-detection offset most detections agree on, from a 2-D histogram.

@@ -2,11 +2,12 @@ import ArgumentParser
 import Foundation
 import Pipeline
 import Production
+import Sky
 
 struct Pipe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The reference payload: what a production runs on one machine with no external software.",
-        subcommands: [Simulate.self, ProcessCcdCommand.self])
+        subcommands: [Simulate.self, ProcessCcdCommand.self, CoaddCommand.self])
 }
 
 struct Simulate: ParsableCommand {
@@ -130,5 +131,66 @@ struct ProcessCcdCommand: ParsableCommand {
             }
         }
         if failed { throw ExitCode.failure }
+    }
+}
+
+struct CoaddCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coadd",
+        abstract: "Coadd the calexps that overlap one (tract, patch) of the sky map in one filter.",
+        discussion: """
+            Warps each calexp onto the patch's pixel grid (wcslib mapping, bilinear kernel), scales it to the common zero \
+            point 27, stacks them as a weighted mean with clipping, detects and measures on the stack. Writes \
+            deepCoadd-T-X,Y-F.fits (image, variance, the patch's WCS), deepsrc-T-X,Y-F.csv (DeepSource rows) and \
+            coadd-T-X,Y-F.csv (the DeepCoadd row) into --out. A patch that fails prints one line naming its class, `no input \
+            calexp:`, `too few inputs:` or `unreadable input:`, and the command exits 1.
+            """)
+
+    @Argument(help: "Calexps of processCcd (those that miss the patch are left out).")
+    var calexps: [String] = []
+
+    @Option(help: "A file listing more calexps, one path per line (what a job's manager writes).")
+    var inputs: String?
+
+    @Option(help: "The tract.")
+    var tract: Int
+
+    @Option(help: "The patch, x,y (e.g. 380,5).")
+    var patch: String
+
+    @Option(help: "The filter of the calexps.")
+    var filter: Filter
+
+    @Option(help: "The sky map file (templates/skymap/dc2013.skymap of the production).")
+    var skymap: String
+
+    @Option(help: "Output directory.")
+    var out: String
+
+    @Option(help: "The fewest overlapping calexps a coadd is made of.")
+    var minimumInputs: Int = 1
+
+    func patchId() throws -> PatchId {
+        let parts = patch.split(separator: ",").compactMap { Int($0) }
+        guard parts.count == 2, parts.allSatisfy({ $0 >= 0 }), tract >= 0 else {
+            throw ValidationError("--patch '\(patch)' must be X,Y (two whole numbers), --tract a whole number")
+        }
+        return PatchId(tract: tract, x: parts[0], y: parts[1])
+    }
+
+    func validate() throws { _ = try patchId() }
+
+    func run() throws {
+        do {
+            let map = try SkyMap.load(contentsOf: skymap)
+            var listed = calexps
+            if let inputs { listed += try String(contentsOfFile: inputs, encoding: .utf8).split(separator: "\n").map(String.init) }
+            var options = Coadd.Options(skyMap: map, patch: try patchId(), filter: filter, outputDirectory: URL(fileURLWithPath: out))
+            options.minimumInputs = minimumInputs
+            print("\(try patchId()): \(try Coadd(options: options).run(calexps: listed).line)")
+        } catch {
+            FileHandle.standardError.write(Data("coadd: \(patch): \(error)\n".utf8))
+            throw ExitCode.failure
+        }
     }
 }

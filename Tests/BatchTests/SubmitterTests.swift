@@ -251,3 +251,12 @@ import Testing
         #expect(Submitter.resources(after: previous, memory: "4G", walltime: "04:00:00") == ("8G", nil))
     }
 }
+
+@Suite struct BatchCommands {
+    /// A command that writes more errors than a pipe holds before its output ends must not hang dcprod.
+    @Test func aCommandWithMuchErrorOutputIsReadToItsEnd() throws {
+        let output = try Command.run("sh", ["-c", "yes x | head -c 300000 >&2; echo done"])
+        #expect(output == "done\n")
+        #expect(throws: BatchError.self) { try Command.run("sh", ["-c", "echo 'no such queue' >&2; exit 3"]) }
+    }
+}

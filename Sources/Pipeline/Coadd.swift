@@ -1,0 +1,331 @@
+import Foundation
+import Production
+import Sky
+
+/// A coadd failure, with the words its class's rule recognises in the log.
+public struct CoaddFailure: Error, CustomStringConvertible, Sendable {
+    public enum Kind: String, Sendable {
+        /// No calexp given, or none of them overlaps the patch.
+        case noInput = "no-input"
+        /// Fewer overlapping calexps than the coadd needs.
+        case tooFewInputs = "too-few-inputs"
+        /// A calexp that cannot be read (missing, no WCS, no zero point).
+        case unreadableInput = "unreadable-input"
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// `dcprod pipe coadd`: the reference coaddition of one (tract, patch, filter).
+///
+/// Each calexp that overlaps the patch's outer box is warped onto the patch's pixel grid and
+/// scaled to a common zero point (`Options.zeroPoint`, DC2013's fluxMag0 of 10^(0.4·27)); the
+/// warped frames are stacked as a weighted mean (weights 1/σ², σ the frame's background noise after
+/// scaling) with σ-clipping; sources are detected and measured on the stack as processCcd does.
+///
+/// Warping: the mapping from a patch pixel to a calexp pixel goes through wcslib (patch pixel → sky
+/// → calexp pixel) at the nodes of a grid every `Options.mappingStep` pixels, and is interpolated
+/// bilinearly in between (at 16 pixels the interpolation error is below 10⁻⁵ pixel for these
+/// projections); the calexp is then sampled with a bilinear kernel (4 nearest pixels). A bilinear
+/// kernel correlates neighbouring pixels and lowers the per-pixel noise of each warped frame by the
+/// same factor whatever the number of frames, so the coadd's noise still falls as 1/√N.
+///
+/// Clipping: a first pass makes the unclipped weighted mean; the second leaves out, pixel by pixel,
+/// a frame whose value is more than `Options.clip` times its noise (plus 10 % of the mean, so that
+/// star cores seen at different seeings are kept) away from that mean: satellite trails, cosmic rays.
+public struct Coadd {
+    public struct Options {
+        public var skyMap: SkyMap
+        public var patch: PatchId
+        public var filter: Filter
+        public var outputDirectory: URL
+        /// The common zero point, magnitudes (fluxMag0 = 10^(0.4·zeroPoint)).
+        public var zeroPoint = 27.0
+        /// Detection threshold, in sigma of the stack's background.
+        public var threshold = 5.0
+        /// Clipping threshold, in sigma of each frame.
+        public var clip = 4.0
+        /// The fewest overlapping calexps a coadd is made of.
+        public var minimumInputs = 1
+        /// Pixels between the nodes where the warp's mapping is computed by wcslib.
+        public var mappingStep = 16
+
+        public init(skyMap: SkyMap, patch: PatchId, filter: Filter, outputDirectory: URL) {
+            self.skyMap = skyMap
+            self.patch = patch
+            self.filter = filter
+            self.outputDirectory = outputDirectory
+        }
+    }
+
+    public struct Result: Sendable {
+        /// Calexps that overlap the patch and went into the stack.
+        public var inputs: Int
+        public var sources: Int
+        /// Standard deviation of a background pixel of the stack, at the common zero point.
+        public var noise: Double
+        public var outputs: [String]
+
+        public var line: String {
+            String(format: "coadd: ok: %d calexps, %d sources, background noise %.3f", inputs, sources, noise)
+        }
+    }
+
+    public let options: Options
+
+    public init(options: Options) { self.options = options }
+
+    /// The output files of a patch in a filter: the deepCoadd FITS, the DeepSource CSV, the DeepCoadd row CSV.
+    public static func outputs(for patch: PatchId, filter: Filter, in directory: URL) -> [URL] {
+        let stem = "\(patch.tract)-\(patch.x),\(patch.y)-\(filter.rawValue)"
+        return ["deepCoadd-\(stem).fits", "deepsrc-\(stem).csv", "coadd-\(stem).csv"].map { directory.appendingPathComponent($0) }
+    }
+
+    /// A calexp read for warping.
+    struct Input {
+        var path: String
+        var image: Image
+        var wcs: WCS
+        /// Counts at the common zero point per calexp count.
+        var scale: Double
+        /// Background noise after scaling.
+        var sigma: Double
+    }
+
+    /// Coadds the calexps, writes the outputs.
+    ///
+    /// - Parameter calexps: The calexps of processCcd that may overlap the patch (those that do not are left out).
+    /// - Returns: What went in and what came out.
+    /// - Throws: `CoaddFailure` when an input cannot be read or too few overlap; file system errors writing the outputs.
+    public func run(calexps: [String]) throws -> Result {
+        guard !calexps.isEmpty else { throw CoaddFailure(.noInput, "no input calexp: none given for \(options.patch)") }
+        let map = options.skyMap
+        let patch = options.patch
+        let gridHeader = map.header(of: patch)
+        let grid = try WCS(header: gridHeader)
+        let (width, height) = map.size(of: patch)
+
+        // Only where each overlapping calexp falls is kept between the passes, not its pixels: a patch
+        // of Stripe 82 has ~80 epochs per filter.
+        var inputs: [(path: String, region: Region, sigma: Double)] = []
+        for path in calexps {
+            let input = try read(path)
+            if let region = try overlap(of: input, on: grid, width: width, height: height) { inputs.append((path, region, input.sigma)) }
+        }
+        guard !inputs.isEmpty else { throw CoaddFailure(.noInput, "no input calexp: none of \(calexps.count) overlaps \(patch)") }
+        guard inputs.count >= options.minimumInputs else {
+            throw CoaddFailure(.tooFewInputs, "too few inputs: \(inputs.count) calexps overlap \(patch), \(options.minimumInputs) needed")
+        }
+
+        // Two passes: the unclipped weighted mean, then the mean of what is near it.
+        var first = Stack(width: width, height: height)
+        for input in inputs {
+            let weight = 1 / (input.sigma * input.sigma)
+            try warp(try read(input.path, sigma: input.sigma), input.region, grid: grid, width: width) { k, value in first.add(k, value, weight: weight) }
+        }
+        let reference = first.mean()
+        var second = Stack(width: width, height: height)
+        for input in inputs {
+            let weight = 1 / (input.sigma * input.sigma), cut = options.clip * input.sigma
+            try warp(try read(input.path, sigma: input.sigma), input.region, grid: grid, width: width) { k, value in
+                let mean = reference[k]
+                if mean.isNaN || abs(Double(value) - Double(mean)) <= cut + 0.1 * abs(Double(mean)) {
+                    second.add(k, value, weight: weight)
+                }
+            }
+        }
+        let stack = second.mean()
+        let variance = second.variance()
+
+        // Detection and measurement on the stack, where it has data.
+        var image = Image(width: width, height: height, pixels: stack.map { $0.isNaN ? 0 : $0 })
+        let background = Background(of: image)
+        for k in image.pixels.indices { image.pixels[k] -= background.model[k] }
+        // The noise of the pixels that have data: those without are zeros, not sky.
+        var residuals: [Float] = []
+        for k in stride(from: 0, to: stack.count, by: 3) where !stack[k].isNaN { residuals.append(image.pixels[k]) }
+        let center = Float(Background.median(residuals))
+        let noise = 1.4826 * Background.median(residuals.map { abs($0 - center) })
+        let detections = SourceDetector.detect(image, sigma: noise, threshold: options.threshold)
+            .filter { !stack[$0.peakY * width + $0.peakX].isNaN }
+        // Counts of a coadd are no longer photo-electrons: its noise is all in `noise`.
+        var photometer = Photometer(image: image, noise: noise, gain: .infinity, psfSigma: 1.5)
+        photometer.psfSigma = Photometer.estimatePSFSigma(detections, photometer)
+        let measured = detections.compactMap { photometer.measure($0) }.filter { $0.signalToNoise >= options.threshold }
+        let sky = try grid.sky(measured.map { (x: $0.x + 1, y: $0.y + 1) })
+
+        let outputs = Self.outputs(for: patch, filter: options.filter, in: options.outputDirectory)
+        try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
+        try writeImage(image.pixels, variance: variance, inputs: inputs.count, to: outputs[0])
+        try writeSources(measured, sky: sky, to: outputs[1])
+        try writeRow(inputs: inputs.count, to: outputs[2])
+        return Result(inputs: inputs.count, sources: measured.count, noise: noise, outputs: outputs.map(\.path))
+    }
+
+    // MARK: - Inputs and warping
+
+    /// Reads a calexp; its noise is measured unless `sigma` gives it (read again for the second pass).
+    func read(_ path: String, sigma: Double? = nil) throws -> Input {
+        guard FileManager.default.fileExists(atPath: path) else { throw CoaddFailure(.unreadableInput, "unreadable input: missing \(path)") }
+        do {
+            let file = try FITSFile.open(path)
+            defer { try? file.close() }
+            let size = try file.imageSize()
+            guard size.count == 2 else { throw CoaddFailure(.unreadableInput, "unreadable input: \(path) is not a 2-D image") }
+            guard let magzero = try file.double("MAGZERO") else {
+                throw CoaddFailure(.unreadableInput, "unreadable input: \(path) has no MAGZERO (not a calexp)")
+            }
+            let image = Image(width: size[0], height: size[1], pixels: try file.readImage())
+            let scale = pow(10, 0.4 * (options.zeroPoint - magzero))
+            return Input(path: path, image: image, wcs: try WCS(header: file.header()), scale: scale,
+                         sigma: sigma ?? Background(of: image).sigma * scale)
+        } catch let failure as CoaddFailure {
+            throw failure
+        } catch {
+            throw CoaddFailure(.unreadableInput, "unreadable input: \(path): \(error)")
+        }
+    }
+
+    /// The patch pixels (0-based, half-open) an input may cover.
+    struct Region {
+        var x: Range<Int>
+        var y: Range<Int>
+    }
+
+    /// The part of the patch grid that the calexp's edges enclose, or nil when it misses the patch.
+    func overlap(of input: Input, on grid: WCS, width: Int, height: Int) throws -> Region? {
+        let (w, h) = (Double(input.image.width), Double(input.image.height))
+        var edge: [(x: Double, y: Double)] = []
+        for t in stride(from: 0.0, through: 1.0, by: 0.125) {
+            edge += [(0.5 + t * w, 0.5), (0.5 + t * w, h + 0.5), (0.5, 0.5 + t * h), (w + 0.5, 0.5 + t * h)]
+        }
+        let onGrid = try grid.pixels(try input.wcs.sky(edge))
+        // FITS pixel p is 0-based index p - 1.
+        let xs = onGrid.map { $0.x - 1 }, ys = onGrid.map { $0.y - 1 }
+        let x0 = max(0, Int(xs.min()!.rounded(.down))), x1 = min(width, Int(xs.max()!.rounded(.up)) + 1)
+        let y0 = max(0, Int(ys.min()!.rounded(.down))), y1 = min(height, Int(ys.max()!.rounded(.up)) + 1)
+        guard x0 < x1, y0 < y1 else { return nil }
+        return Region(x: x0..<x1, y: y0..<y1)
+    }
+
+    /// Calls `add(index, value)` for every pixel of the region whose mapping falls on the calexp,
+    /// with the calexp's bilinearly interpolated value at the common zero point.
+    func warp(_ input: Input, _ region: Region, grid: WCS, width: Int, add: (Int, Float) -> Void) throws {
+        let step = options.mappingStep
+        let nodesX = Array(stride(from: region.x.lowerBound, to: region.x.upperBound, by: step)) + [region.x.upperBound]
+        let nodesY = Array(stride(from: region.y.lowerBound, to: region.y.upperBound, by: step)) + [region.y.upperBound]
+        var nodes: [(x: Double, y: Double)] = []
+        nodes.reserveCapacity(nodesX.count * nodesY.count)
+        for y in nodesY { for x in nodesX { nodes.append((Double(x + 1), Double(y + 1))) } }
+        let mapped = try input.wcs.pixels(try grid.sky(nodes)).map { (x: $0.x - 1, y: $0.y - 1) }
+        let image = input.image
+        let (w, h) = (image.width, image.height)
+        let scale = Float(input.scale)
+        for (j, y0) in nodesY.dropLast().enumerated() {
+            let y1 = nodesY[j + 1]
+            for (i, x0) in nodesX.dropLast().enumerated() {
+                let x1 = nodesX[i + 1]
+                let a = mapped[j * nodesX.count + i], b = mapped[j * nodesX.count + i + 1]
+                let c = mapped[(j + 1) * nodesX.count + i], d = mapped[(j + 1) * nodesX.count + i + 1]
+                for y in y0..<y1 {
+                    let ty = Double(y - y0) / Double(y1 - y0)
+                    for x in x0..<x1 {
+                        let tx = Double(x - x0) / Double(x1 - x0)
+                        let u = (a.x * (1 - tx) + b.x * tx) * (1 - ty) + (c.x * (1 - tx) + d.x * tx) * ty
+                        let v = (a.y * (1 - tx) + b.y * tx) * (1 - ty) + (c.y * (1 - tx) + d.y * tx) * ty
+                        guard u >= 0, v >= 0, u <= Double(w - 1), v <= Double(h - 1) else { continue }
+                        let ix = min(Int(u), w - 2), iy = min(Int(v), h - 2)
+                        let fx = Float(u - Double(ix)), fy = Float(v - Double(iy))
+                        let top = image[ix, iy] * (1 - fx) + image[ix + 1, iy] * fx
+                        let bottom = image[ix, iy + 1] * (1 - fx) + image[ix + 1, iy + 1] * fx
+                        add(y * width + x, (top * (1 - fy) + bottom * fy) * scale)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Running weighted sums per pixel.
+    struct Stack {
+        var weights: [Double]
+        var sums: [Double]
+
+        init(width: Int, height: Int) {
+            weights = [Double](repeating: 0, count: width * height)
+            sums = weights
+        }
+
+        mutating func add(_ k: Int, _ value: Float, weight: Double) {
+            weights[k] += weight
+            sums[k] += weight * Double(value)
+        }
+
+        /// The weighted mean; NaN where no frame gave a value.
+        func mean() -> [Float] { zip(sums, weights).map { $1 > 0 ? Float($0 / $1) : .nan } }
+        /// The variance of the mean, 1/Σw; NaN where no frame gave a value.
+        func variance() -> [Float] { weights.map { $0 > 0 ? Float(1 / $0) : .nan } }
+    }
+
+    // MARK: - Outputs
+
+    func writeImage(_ pixels: [Float], variance: [Float], inputs: Int, to url: URL) throws {
+        let tmp = AtomicFile.temporary(for: url)
+        let file = try FITSFile.create(tmp.path)
+        let size = options.skyMap.size(of: options.patch)
+        try file.createImage(width: size.x, height: size.y)
+        try file.write("ORIGIN", "dcprod pipe coadd")
+        try file.write("TRACT", options.patch.tract)
+        try file.write("PATCH", options.patch.name)
+        try file.write("FILTER", options.filter.rawValue)
+        for card in options.skyMap.wcsCards(of: options.patch) { try file.write(card) }
+        try file.write("MAGZERO", options.zeroPoint, comment: "magnitude of one count")
+        try file.write("NCALEXP", inputs, comment: "calexps stacked")
+        try file.writePixels(pixels)
+        try file.createImage(width: size.x, height: size.y)
+        try file.write("EXTNAME", "VARIANCE")
+        try file.writePixels(variance)
+        try file.close()
+        try AtomicFile.commit(tmp, to: url)
+    }
+
+    public static let sourceColumns = "deepSourceId,tract,patch,filterId,ra,decl,raVar,declVar,x,y,psfFlux,psfFluxSigma,apFlux,apFluxSigma,modelFlux,modelFluxSigma"
+
+    /// Source ids: the patch's deepCoaddId and a running number.
+    static func sourceId(_ patch: PatchId, _ filter: Filter, _ index: Int) -> Int64 {
+        patch.deepCoaddId(filterId: filter.filterId) << 20 | Int64(index & 0xFFFFF)
+    }
+
+    func writeSources(_ sources: [Measurement], sky: [(ra: Double, dec: Double)], to url: URL) throws {
+        var text = Self.sourceColumns + "\n"
+        let degreesPerPixel = options.skyMap.geometry.pixelScale / 3600
+        let patch = options.patch
+        for (k, (s, p)) in zip(sources, sky).enumerated() {
+            let variance = s.positionVariance * degreesPerPixel * degreesPerPixel
+            text += "\(Self.sourceId(patch, options.filter, k)),\(patch.tract),\"\(patch.name)\",\(options.filter.filterId),"
+            text += String(format: "%.8f,%.8f,%.4e,%.4e,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f\n",
+                           p.ra, p.dec, variance, variance, s.x + 1, s.y + 1, s.psfFlux, s.psfFluxSigma,
+                           s.apFlux, s.apFluxSigma, s.modelFlux, s.modelFluxSigma)
+        }
+        try AtomicFile.write(Data(text.utf8), to: url)
+    }
+
+    public static let rowColumns = "deepCoaddId,tract,patch,filterId,ra,decl,corner1Ra,corner1Decl,corner2Ra,corner2Decl,corner3Ra,corner3Decl,corner4Ra,corner4Decl,zeroPoint,nCalexps"
+
+    func writeRow(inputs: Int, to url: URL) throws {
+        let patch = options.patch
+        let center = try options.skyMap.center(of: patch)
+        var fields = ["\(patch.deepCoaddId(filterId: options.filter.filterId))", "\(patch.tract)", "\"\(patch.name)\"",
+                      "\(options.filter.filterId)", String(format: "%.8f", center.ra), String(format: "%.8f", center.dec)]
+        for c in try options.skyMap.corners(of: patch) { fields += [String(format: "%.8f", c.ra), String(format: "%.8f", c.dec)] }
+        fields += [String(format: "%.4f", options.zeroPoint), "\(inputs)"]
+        try AtomicFile.write(Data((Self.rowColumns + "\n" + fields.joined(separator: ",") + "\n").utf8), to: url)
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+import Production
+@testable import Sky
+
+/// DC2013's sky map of Stripe 82 (templates/skymap/dc2013.skymap): the seed's patch `0-380,5` and
+/// its corners, which the seed's third query uses as its box.
+@Suite struct SkyMapGeometry {
+    static let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("templates/skymap/dc2013.skymap").path
+    let map: SkyMap
+    let seedPatch = PatchId(tract: 0, x: 380, y: 5)
+
+    init() throws { map = try SkyMap.load(contentsOf: Self.file) }
+
+    /// The seed printed the corners with 5 decimals, cut (6.276645 → 6.27664, -0.213015 → -0.21301).
+    func printed(_ value: Double) -> Double { (value * 100_000).rounded(.towardZero) / 100_000 }
+
+    @Test func theSeedPatchHasTheCornersOfTheSeedsThirdQuery() throws {
+        // SELECT corner1Ra, corner1Decl, corner3Ra, corner2Decl FROM DeepCoadd WHERE tract = 0 AND patch = '380,5'
+        // → ra > 6.27664 AND ra < 6.50324 AND decl > -0.21301 AND decl < 0.00335
+        // The outer edges: RA 45 − (759970.5 − 410000)·0.396″ = 6.503245, Dec asin(−1936.5·0.396″) = −0.213015.
+        let corners = try map.corners(of: seedPatch)
+        #expect(printed(corners[0].ra) == 6.27664)
+        #expect(printed(corners[0].dec) == -0.21301)
+        #expect(printed(corners[2].ra) == 6.50324)
+        #expect(printed(corners[1].dec) == 0.00335)
+        // A box: corners 1 and 2 share their RA, 2 and 3 their Dec, and so on.
+        #expect(abs(corners[0].ra - corners[1].ra) < 1e-12 && abs(corners[2].ra - corners[3].ra) < 1e-12)
+        #expect(abs(corners[1].dec - corners[2].dec) < 1e-12 && abs(corners[3].dec - corners[0].dec) < 1e-12)
+        #expect(seedPatch.name == "380,5" && seedPatch.description == "0-380,5")
+    }
+
+    @Test func deepCoaddIdIsTheLSSTSchemas() {
+        #expect(seedPatch.deepCoaddId(filterId: 2) == ((0 * 8192 + 380) * 8192 + 5) * 8 + 2)
+        #expect(PatchId(tract: 3, x: 409, y: 11).deepCoaddId(filterId: 4) == ((3 * 8192 + 409) * 8192 + 11) * 8 + 4)
+    }
+
+    @Test func aPointBelongsToThePatchWhoseInnerBoxHoldsIt() throws {
+        #expect(try map.patch(containing: map.center(of: seedPatch)) == seedPatch)
+        #expect(try map.patch(containing: (ra: 6.39, dec: -0.1)) == seedPatch)
+        // Just beyond the inner box's left edge (higher RA: x decreases) is patch 379.
+        #expect(try map.patch(containing: (ra: 6.4980, dec: -0.1)) == seedPatch)
+        #expect(try map.patch(containing: (ra: 6.5010, dec: -0.1)) == PatchId(tract: 0, x: 379, y: 5))
+        #expect(try map.patch(containing: (ra: 100, dec: 0.5))?.tract == 1)
+        #expect(try map.patch(containing: (ra: 6.39, dec: 2.0)) == nil, "beyond the 12 patches of Stripe 82's tract")
+        #expect(map.tract(ofRA: 359.9) == 3 && map.tract(ofRA: -0.1) == 3 && map.tract(ofRA: 0) == 0)
+    }
+
+    @Test func aFootprintTouchesThePatchesWhoseOuterBoxItOverlaps() throws {
+        let center = try map.center(of: seedPatch)
+        let small = [(ra: center.ra - 0.01, dec: center.dec - 0.01), (ra: center.ra + 0.01, dec: center.dec + 0.01)]
+        #expect(try map.patches(touching: small) == [seedPatch])
+        // A frame across the patch's lower edge (SDSS-sized: 0.22° by 0.16°) touches the patch below too.
+        let corners = try map.corners(of: seedPatch)
+        let low = corners[0].dec + 30 * 0.396 / 3600
+        let across = [(ra: 6.35, dec: low - 0.05), (ra: 6.45, dec: low - 0.05), (ra: 6.45, dec: low + 0.1), (ra: 6.35, dec: low + 0.1)]
+        #expect(try map.patches(touching: across) == [PatchId(tract: 0, x: 380, y: 4), seedPatch])
+        // In patch 379's inner box, within the seed patch's border: both, since a patch covers its border.
+        let border = [(ra: corners[2].ra - 0.001, dec: -0.1), (ra: corners[2].ra - 0.002, dec: -0.09)]
+        #expect(try map.patches(touching: border) == [PatchId(tract: 0, x: 379, y: 5), seedPatch])
+    }
+
+    @Test func aPatchHeaderPutsItsFirstPixelAtTheBoxCorner() throws {
+        let patchWCS = try WCS(header: map.header(of: seedPatch))
+        let first = try patchWCS.sky([(x: 0.5, y: 0.5)])[0]
+        let corners = try map.corners(of: seedPatch)
+        #expect(abs(first.ra - corners[3].ra) < 1e-10 && abs(first.dec - corners[3].dec) < 1e-10)
+        let last = try patchWCS.sky([(x: 2060.5, y: 1967.5)])[0]
+        #expect(abs(last.ra - corners[1].ra) < 1e-10 && abs(last.dec - corners[1].dec) < 1e-10)
+    }
+
+    @Test func aBadSkyMapFileNamesItsLine() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-skymap-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let text = try String(contentsOfFile: Self.file, encoding: .utf8)
+        for (change, line, words) in [("PATCHES 410 12", "PATCHES 410", "PATCHES takes 2"), ("BORDER 30", "BORDERS 30", "unknown sky map key 'BORDERS'")] {
+            let path = directory.appendingPathComponent("bad.skymap").path
+            try text.replacingOccurrences(of: change, with: line).write(toFile: path, atomically: true, encoding: .utf8)
+            let number = text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0 == change }! + 1
+            let error = #expect(throws: ConfigError.self) { _ = try SkyMap.load(contentsOf: path) }
+            #expect(error?.description.hasPrefix("\(path):\(number): ") == true && error?.description.contains(words) == true,
+                    "\(String(describing: error))")
+        }
+    }
+}
+
+@Suite("sky map against astropy")
+struct SkyMapAgainstAstropy {
+    @Test("tract 0's CEA header: the seed patch's corners agree with astropy.wcs to 1e-9°", Astropy.usableOrCI)
+    func cornersAgreeWithAstropy() throws {
+        try Astropy.require()
+        let map = try SkyMap.load(contentsOf: SkyMapGeometry.file)
+        let patch = PatchId(tract: 0, x: 380, y: 5)
+        let header = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-tract-\(UUID().uuidString).hdr")
+        try SkyMap.header(map.geometry, tract: 0).cards.write(to: header, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: header) }
+        let box = map.outerBox(of: patch)
+        let pixels = [(box.xMax, box.yMin), (box.xMax, box.yMax), (box.xMin, box.yMax), (box.xMin, box.yMin), (1.0, 1.0), (820000.0, 22884.0)]
+        let script = URL(fileURLWithPath: Astropy.script()).deletingLastPathComponent().appendingPathComponent("astropy_pix2world.py").path
+        let result = try runProcess(Astropy.env, ["python3", script, header.path] + pixels.flatMap { [String($0.0), String($0.1)] })
+        try #require(result.status == 0, "astropy_pix2world.py: \(result.stderr)")
+        let theirs = result.stdout.split(separator: "\n").map { $0.split(separator: " ").compactMap { Double($0) } }
+        let ours = try WCS(header: SkyMap.header(map.geometry, tract: 0)).sky(pixels.map { (x: $0.0, y: $0.1) })
+        try #require(theirs.count == ours.count)
+        for (a, b) in zip(ours, theirs) {
+            #expect(abs(a.ra - b[0]) < 1e-9 && abs(a.dec - b[1]) < 1e-9, "dcprod \(a) astropy \(b)")
+        }
+        #expect(try map.corners(of: patch).map(\.ra) == Array(ours.prefix(4).map(\.ra)))
+    }
+}
