@@ -41,8 +41,8 @@ public struct Resubmission {
     /// - Throws: `RetryPolicy.Refusal` for a class that cannot be taken; `TemplateError` for a broken
     ///   step template; `BatchError` when the batch system refuses.
     public func run(step: Step, filters: [Filter], classNames: [String], force: Bool) throws -> Result {
-        let verifier = try Verifier(production: production)
-        _ = try verifier.read(step: step, filters: filters)
+        let verifier = try Verifier(production: production, step: step)
+        _ = try verifier.read(filters: filters)
         let policy = RetryPolicy(production: production, classes: verifier.classes)
         var result = Result(classes: try policy.chosen(named: classNames, force: force))
         let planner = Planner(production: production, dcprod: dcprod)

@@ -152,6 +152,9 @@ public struct Coadd {
         // The noise of the pixels that have data: those without are zeros, not sky.
         var residuals: [Float] = []
         for k in stride(from: 0, to: stack.count, by: 3) where !stack[k].isNaN { residuals.append(image.pixels[k]) }
+        guard !residuals.isEmpty else {
+            throw CoaddFailure(.noInput, "no input calexp: none of \(calexps.count) covers a pixel of \(patch)")
+        }
         let center = Float(Background.median(residuals))
         let noise = 1.4826 * Background.median(residuals.map { abs($0 - center) })
         let detections = SourceDetector.detect(image, sigma: noise, threshold: options.threshold)

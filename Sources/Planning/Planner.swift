@@ -25,12 +25,13 @@ public struct Planner {
     }
 
     /// Variables that differ from event to event; the others are the same for a step and filter.
-    static let perEventVariables = ["frame", "mask", "key", "stem", "run", "camcol", "field"]
+    static let perEventVariables = ["frame", "mask", "key", "stem", "run", "camcol", "field", "tract", "patch", "inputs"]
 
     func sharedVariables(step: Step, filter: Filter) -> [String: String] {
         ["dcprod": dcprod, "filter": filter.rawValue, "filterId": String(filter.filterId),
          "out": production.tree.dataDirectory(step, filter).path, "refcat": production.config.refcat,
-         "input": production.config.input, "production": production.tree.root.path]
+         "input": production.config.input, "production": production.tree.root.path,
+         "skymap": templates.appendingPathComponent("skymap/dc2013.skymap").path]
     }
 
     public let production: Production
@@ -52,6 +53,7 @@ public struct Planner {
         let definition = try StepDefinition.load(step: step, templates: templates)
         var summary = Summary()
         for filter in filters {
+            if step.unit == .patch { try derivePatches(step: step, filter: filter) }
             let commands = try definition.specialized(shared: sharedVariables(step: step, filter: filter), perEvent: Self.perEventVariables)
             let events = try plannable(step: step, filter: filter, .unplanned, needing: commands.variables)
             guard !events.isEmpty else { continue }
@@ -71,8 +73,49 @@ public struct Planner {
         return try makeJobs(definition: definition, commands: commands, filter: filter, events: events)
     }
 
+    /// The patches of the sky map that the frames processCcd verified ok touch, recorded as the
+    /// step's events with those frames as their inputs — never a frame that failed.
+    func derivePatches(step: Step, filter: Filter) throws {
+        let map = try SkyMap.of(production)
+        var inputs: [PatchId: [Int64]] = [:]
+        for frame in try production.store.verifiedFrames(step: .processCcd, filter: filter) {
+            for patch in try map.patches(touching: frame.footprint) { inputs[patch, default: []].append(frame.eventId) }
+        }
+        try production.store.recordDerivedEvents(inputs.keys.sorted().map { DerivedEvent(key: $0.description, inputIds: inputs[$0]!) },
+                                                 step: step, filter: filter)
+    }
+
     /// The events of a step and filter with the variables of their commands that are their own.
     private func plannable(step: Step, filter: Filter, _ selection: StateStore.EventSelection, needing: Set<String>) throws -> [PlannableEvent] {
+        switch step.unit {
+        case .frame: try frames(step: step, filter: filter, selection, needing: needing)
+        case .patch: try patches(step: step, filter: filter, selection, needing: needing)
+        }
+    }
+
+    /// Patch events: `key`, `tract`, `patch`, and `inputs`, a file listing the calexps of its input
+    /// frames (`jobs/inputs/KEY.txt`), which the manager writes now: a job never reads the state store.
+    private func patches(step: Step, filter: Filter, _ selection: StateStore.EventSelection, needing: Set<String>) throws -> [PlannableEvent] {
+        let directory = production.tree.jobsDirectory(step, filter).appendingPathComponent("inputs")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return try production.store.derivedEvents(step: step, filter: filter, selection).map { event in
+            var variables = ["key": event.key]
+            if let dash = event.key.firstIndex(of: "-") {
+                variables["tract"] = String(event.key[..<dash])
+                variables["patch"] = String(event.key[event.key.index(after: dash)...])
+            }
+            if needing.contains("inputs") {
+                let list = directory.appendingPathComponent("\(event.key).txt")
+                let calexps = event.inputs.filter { URL(fileURLWithPath: $0).lastPathComponent.hasPrefix("calexp-") }
+                try AtomicFile.write(Data(calexps.map { $0 + "\n" }.joined().utf8), to: list)
+                variables["inputs"] = list.path
+            }
+            return PlannableEvent(id: event.id, key: event.key, variables: variables)
+        }
+    }
+
+    /// Frame events: the frame's path, its mask, key, stem, run, camcol and field.
+    private func frames(step: Step, filter: Filter, _ selection: StateStore.EventSelection, needing: Set<String>) throws -> [PlannableEvent] {
         try production.store.frameEvents(step: step, filter: filter, selection).map { event in
             let name = FrameName(run: event.run, filter: filter, camcol: event.camcol, field: event.field)
             var variables: [String: String] = [:]
@@ -125,7 +168,7 @@ public struct Planner {
             next += 1
             let manifest = JobManifest(
                 job: name, step: step.rawValue, filter: filter.rawValue, rules: rulesFile,
-                classes: templates.appendingPathComponent("rules/classes").path, timeLimit: definition.timeLimit,
+                classes: definition.classesFile(templates: templates), timeLimit: definition.timeLimit,
                 outcomes: tree.outcomesDirectory(step, filter).path, logs: tree.logsDirectory(step, filter).path,
                 events: chunk.map { event in
                     let rendered = commands.render(event.variables)

@@ -63,6 +63,12 @@ public struct StepDefinition: Sendable {
         return StepDefinition(step: step, rules: rules ?? "reference", timeLimit: timeLimit ?? 3600, command: command, outputs: outputs)
     }
 
+    /// The class list of the step's rule set: `rules/RULES.classes`, else the production's `rules/classes`.
+    public func classesFile(templates: URL) -> String {
+        let own = templates.appendingPathComponent("rules/\(rules).classes").path
+        return FileManager.default.fileExists(atPath: own) ? own : templates.appendingPathComponent("rules/classes").path
+    }
+
     /// The argument vector and expected outputs of one event.
     public func render(_ variables: [String: String]) -> (command: [String], outputs: [String]) {
         (command.map { $0.render(variables) }, outputs.map { $0.render(variables) })

@@ -155,6 +155,18 @@ public final class StateStore: Sendable {
                 ALTER TABLE attempt ADD COLUMN exhausted TEXT;
                 """)
         }
+        migrator.registerMigration("v6: inputs of derived events") { db in
+            try db.execute(sql: """
+                -- The events an event of a later step is made from: a coadd patch from the processCcd
+                -- frames that touch it. Recorded while the derived event is new; planning reads them.
+                CREATE TABLE event_input (
+                    eventId INTEGER NOT NULL REFERENCES event(id),
+                    inputId INTEGER NOT NULL REFERENCES event(id),
+                    PRIMARY KEY (eventId, inputId)
+                ) WITHOUT ROWID;
+                CREATE INDEX event_input_by_input ON event_input(inputId);
+                """)
+        }
         return migrator
     }
 }

@@ -7,6 +7,22 @@ public enum Step: String, CaseIterable, Sendable, Codable, Comparable {
     public static func < (lhs: Step, rhs: Step) -> Bool {
         allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
     }
+
+    /// What one event of a step is.
+    public enum Unit: Sendable {
+        /// A frame `(run, camcol, field, filter)`, keyed `RRRRRR-C-FFFF`.
+        case frame
+        /// A sky map patch `(tract, patch, filter)`, keyed `T-X,Y`, made from the frames that touch it.
+        case patch
+    }
+
+    /// What one event of the step is.
+    public var unit: Unit {
+        switch self {
+        case .processCcd, .forcedPhot: .frame
+        case .coadd: .patch
+        }
+    }
 }
 
 /// An SDSS/LSST broad-band filter. `filterId` is the DC2013 `Filter` table's id.

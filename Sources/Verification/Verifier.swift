@@ -8,15 +8,23 @@ import Production
 public struct Verifier {
     /// The production whose outcome records are read.
     public let production: Production
-    /// The production's failure classes (`templates/rules/classes`).
+    /// The step verified.
+    public let step: Step
+    /// The step's failure classes: its rule set's `rules/RULES.classes`, else `rules/classes`.
     public let classes: FailureClasses
 
-    /// A verifier of the production's outcome records.
+    /// A verifier of one step's outcome records.
     ///
-    /// - Throws: `TemplateError` when the production's `templates/rules/classes` cannot be read.
-    public init(production: Production) throws {
+    /// - Throws: `TemplateError` when the step's definition or its class list cannot be read.
+    public init(production: Production, step: Step) throws {
         self.production = production
-        classes = try FailureClasses(contentsOf: production.tree.templatesDirectory.appendingPathComponent("rules/classes").path)
+        self.step = step
+        let templates = production.tree.templatesDirectory
+        let definition = templates.appendingPathComponent("steps/\(step.rawValue).step")
+        let file = FileManager.default.fileExists(atPath: definition.path)
+            ? try StepDefinition.load(step: step, templates: templates).classesFile(templates: templates)
+            : templates.appendingPathComponent("rules/classes").path
+        classes = try FailureClasses(contentsOf: file)
     }
 
     /// What one `read(step:filters:)` found.
@@ -29,16 +37,14 @@ public struct Verifier {
         public var missing = 0
     }
 
-    /// Reads the outcome files of ended, unverified attempts of `step`, oldest first, and records
+    /// Reads the outcome files of ended, unverified attempts of the step, oldest first, and records
     /// each event's outcome (in transactions of 32 attempts).
     ///
-    /// - Parameters:
-    ///   - step: The step whose attempts to read.
-    ///   - filters: Their filters.
+    /// - Parameter filters: The filters whose attempts to read.
     /// - Returns: How many attempts, records and missing records were read.
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be written; the attempts already
     ///   recorded stay verified, the others are read again next time.
-    public func read(step: Step, filters: [Filter]) throws -> Reading {
+    public func read(filters: [Filter]) throws -> Reading {
         let store = production.store
         var reading = Reading()
         var batch: [AttemptReading] = []
@@ -80,12 +86,12 @@ public struct Verifier {
         return reading
     }
 
-    /// The report of one step and filter, from the state store.
+    /// The report of the step in one filter, from the state store.
     ///
     /// - Returns: DC2013's counts by class, what is in progress, what resubmit would take, the first
     ///   unclassified messages and the jobs dcprod submitted again by itself.
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
-    public func report(step: Step, filter: Filter) throws -> VerificationReport {
+    public func report(filter: Filter) throws -> VerificationReport {
         let store = production.store
         var counts: [String: Int] = [:]
         var total = 0
@@ -109,20 +115,18 @@ public struct Verifier {
     /// What `dcprod verify` does: reads the step's new outcome records, writes each filter's report
     /// (`reports/STEP-FILTER.txt` and `.json`) and the step's page of every filter (`reports/STEP.html`).
     ///
-    /// - Parameters:
-    ///   - step: The step to verify.
-    ///   - filters: The filters whose reports to write and return.
+    /// - Parameter filters: The filters whose reports to write and return.
     /// - Returns: What was read, and the report of each of `filters`, in order.
     /// - Throws: A GRDB `DatabaseError`, a file system error writing the reports, or `TemplateError`
     ///   when the report page's template is broken.
-    public func verify(step: Step, filters: [Filter]) throws -> Verification {
-        let reading = try read(step: step, filters: filters)
+    public func verify(filters: [Filter]) throws -> Verification {
+        let reading = try read(filters: filters)
         let directory = production.tree.reportsDirectory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         // Every filter of the production, for the step's page; those asked for are also returned.
-        let all = try production.config.filters.map { try report(step: step, filter: $0) }
+        let all = try production.config.filters.map { try report(filter: $0) }
         let byFilter = Dictionary(uniqueKeysWithValues: all.map { ($0.filter, $0) })
-        let reports = try filters.map { try byFilter[$0] ?? report(step: step, filter: $0) }
+        let reports = try filters.map { try byFilter[$0] ?? report(filter: $0) }
         for report in reports {
             let base = directory.appendingPathComponent("\(step.rawValue)-\(report.filter.rawValue)")
             try AtomicFile.write(Data(report.text.utf8), to: base.appendingPathExtension("txt"))

@@ -15,7 +15,7 @@ struct Verify: ProductionCommand {
     @OptionGroup var target: StepOptions
 
     func run(on production: Production) throws {
-        let verification = try Verifier(production: production).verify(step: target.step, filters: target.filters(of: production))
+        let verification = try Verifier(production: production, step: target.step).verify(filters: target.filters(of: production))
         print(verification.reports.map(\.text).joined(separator: "\n"), terminator: "")
         let reading = verification.reading
         if reading.attempts > 0 {

@@ -1,0 +1,115 @@
+import Foundation
+import GRDB
+
+// MARK: - Derived events: a later step's events made from an earlier step's verified ones
+
+/// A frame event that verify found ok, with what a later step needs of it.
+public struct VerifiedFrame: Sendable, Equatable, FetchableRecord {
+    public var eventId: Int64
+    public var key: String
+    /// The frame's corners then its centre, (RA, Dec) in degrees, as inventory computed them.
+    public var footprint: [(ra: Double, dec: Double)]
+    /// The outputs of its latest (ok) outcome.
+    public var outputs: [String]
+
+    public init(row: Row) {
+        eventId = row["id"]
+        key = row["key"]
+        footprint = (1...4).map { (ra: row["corner\($0)Ra"], dec: row["corner\($0)Decl"]) } + [(ra: row["centerRa"], dec: row["centerDecl"])]
+        outputs = (row["outputs"] as String?)?.split(separator: "\n").map(String.init) ?? []
+    }
+
+    public static func == (a: VerifiedFrame, b: VerifiedFrame) -> Bool {
+        a.eventId == b.eventId && a.key == b.key && a.outputs == b.outputs
+            && a.footprint.elementsEqual(b.footprint) { $0.ra == $1.ra && $0.dec == $1.dec }
+    }
+}
+
+/// A derived event and the events it is made from, as planning records it.
+public struct DerivedEvent: Sendable, Equatable {
+    /// The event's key (`0-380,5` for a coadd patch).
+    public var key: String
+    /// The ids of the earlier step's events it is made from.
+    public var inputIds: [Int64]
+
+    public init(key: String, inputIds: [Int64]) {
+        self.key = key
+        self.inputIds = inputIds
+    }
+}
+
+extension StateStore {
+    /// The frame events of a step and filter whose latest outcome is ok, by key.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func verifiedFrames(step: Step, filter: Filter) throws -> [VerifiedFrame] {
+        try pool.read { db in
+            try VerifiedFrame.fetchAll(db, sql: """
+                SELECT e.id, e.key, f.corner1Ra, f.corner1Decl, f.corner2Ra, f.corner2Decl, f.corner3Ra, f.corner3Decl,
+                       f.corner4Ra, f.corner4Decl, f.centerRa, f.centerDecl, o.outputs
+                FROM event e JOIN frame f ON f.id = e.frameId JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
+                WHERE e.step = ? AND e.filter = ? AND e.state = ? ORDER BY e.key
+                """, arguments: [step, filter, EventState.ok])
+        }
+    }
+
+    /// Records a later step's events and their inputs, in one transaction: an event not yet known is
+    /// created `new`; a `new` event gets the inputs it does not have yet. A planned event keeps the
+    /// inputs it was planned with.
+    ///
+    /// - Parameters:
+    ///   - events: The events, each with its inputs.
+    ///   - step: Their step.
+    ///   - filter: Their filter.
+    /// - Returns: How many events were created.
+    /// - Throws: A GRDB `DatabaseError`; then nothing is recorded.
+    @discardableResult
+    public func recordDerivedEvents(_ events: [DerivedEvent], step: Step, filter: Filter) throws -> Int {
+        try pool.write { db in
+            var created = 0
+            let find = try db.cachedStatement(sql: "SELECT id, state FROM event WHERE step = ? AND filter = ? AND key = ?")
+            let insert = try db.cachedStatement(sql: "INSERT INTO event (step, filter, key, state) VALUES (?, ?, ?, ?)")
+            let input = try db.cachedStatement(sql: "INSERT OR IGNORE INTO event_input (eventId, inputId) VALUES (?, ?)")
+            for event in events {
+                var id: Int64
+                if let row = try Row.fetchOne(find, arguments: [step, filter, event.key]) {
+                    guard EventState(rawValue: row["state"]) == .new else { continue }
+                    id = row["id"]
+                } else {
+                    try insert.execute(arguments: [step, filter, event.key, EventState.new])
+                    id = db.lastInsertedRowID
+                    created += 1
+                }
+                for inputId in event.inputIds { try input.execute(arguments: [id, inputId]) }
+            }
+            return created
+        }
+    }
+
+    /// The events of a step and filter that are not frames (a coadd's patches), with the outputs of
+    /// their inputs' latest outcomes.
+    ///
+    /// - Parameters:
+    ///   - selection: Only the events in no job yet, or all of them.
+    /// - Returns: Each event's id and key with its inputs' outputs, by key.
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func derivedEvents(step: Step, filter: Filter, _ selection: EventSelection) throws -> [(id: Int64, key: String, inputs: [String])] {
+        let unplanned: SQL = selection == .unplanned ? "AND e.jobId IS NULL" : ""
+        return try pool.read { db in
+            let events = try JobMember.fetchAll(db, SQLRequest(literal: """
+                SELECT e.id, e.key FROM event e WHERE e.step = \(step) AND e.filter = \(filter) AND e.frameId IS NULL \(unplanned)
+                ORDER BY e.key
+                """))
+            var inputs: [Int64: [String]] = [:]
+            let rows = try Row.fetchCursor(db, SQLRequest(literal: """
+                SELECT ei.eventId, o.outputs FROM event e JOIN event_input ei ON ei.eventId = e.id
+                JOIN event i ON i.id = ei.inputId JOIN outcome o ON o.eventId = i.id AND o.attemptId = i.attemptId
+                WHERE e.step = \(step) AND e.filter = \(filter) AND i.state = \(EventState.ok) \(unplanned) ORDER BY i.key
+                """))
+            while let row = try rows.next() {
+                inputs[row[0], default: []] += ((row[1] as String?) ?? "").split(separator: "\n").map(String.init)
+            }
+            return events.map { ($0.id, $0.key, inputs[$0.id] ?? []) }
+        }
+    }
+}
