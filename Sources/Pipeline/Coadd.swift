@@ -149,20 +149,45 @@ public struct Coadd {
         var image = Image(width: width, height: height, pixels: stack.map { $0.isNaN ? 0 : $0 })
         let background = Background(of: image)
         for k in image.pixels.indices { image.pixels[k] -= background.model[k] }
-        // The noise of the pixels that have data: those without are zeros, not sky.
-        var residuals: [Float] = []
-        for k in stride(from: 0, to: stack.count, by: 3) where !stack[k].isNaN { residuals.append(image.pixels[k]) }
-        guard !residuals.isEmpty else {
+        // The stack's depth varies across the patch (fewer frames at the edges of the survey): each
+        // pixel's noise is its variance plane's, scaled by what the pixels show (warping correlates
+        // neighbours). Detection runs on the signal-to-noise image; each source is measured with the
+        // noise where it is.
+        var significance = Image(width: width, height: height, pixels: [Float](repeating: 0, count: width * height))
+        var ratios: [Float] = [], deviations: [Float] = []
+        for k in stack.indices where !stack[k].isNaN && variance[k] > 0 {
+            significance.pixels[k] = image.pixels[k] / variance[k].squareRoot()
+            if k % 3 == 0 { ratios.append(significance.pixels[k]) }
+        }
+        guard !ratios.isEmpty else {
             throw CoaddFailure(.noInput, "no input calexp: none of \(calexps.count) covers a pixel of \(patch)")
         }
-        let center = Float(Background.median(residuals))
-        let noise = 1.4826 * Background.median(residuals.map { abs($0 - center) })
-        let detections = SourceDetector.detect(image, sigma: noise, threshold: options.threshold)
-            .filter { !stack[$0.peakY * width + $0.peakX].isNaN }
-        // Counts of a coadd are no longer photo-electrons: its noise is all in `noise`.
-        var photometer = Photometer(image: image, noise: noise, gain: .infinity, psfSigma: 1.5)
-        photometer.psfSigma = Photometer.estimatePSFSigma(detections, photometer)
-        let measured = detections.compactMap { photometer.measure($0) }.filter { $0.signalToNoise >= options.threshold }
+        let center = Float(Background.median(ratios))
+        for ratio in ratios { deviations.append(abs(ratio - center)) }
+        let scale = 1.4826 * Background.median(deviations)
+        let noiseMap = { (k: Int) -> Double in scale * Double(variance[k]).squareRoot() }
+        // The detector cuts its 3×3 mean at threshold·σ/3, as if pixels were independent; warped pixels
+        // are not, so σ is given as three times the noise of that mean, measured.
+        var means: [Float] = []
+        for k in stride(from: width + 1, to: stack.count - width - 1, by: 5) where !stack[k].isNaN {
+            var sum: Float = 0
+            for d in [-width - 1, -width, -width + 1, -1, 0, 1, width - 1, width, width + 1] { sum += significance.pixels[k + d] }
+            means.append(sum / 9)
+        }
+        let meanCenter = Float(Background.median(means))
+        let smoothedNoise = 1.4826 * Background.median(means.map { abs($0 - meanCenter) })
+        let detections = SourceDetector.detect(significance, sigma: 3 * smoothedNoise, threshold: options.threshold).compactMap { found -> Detection? in
+            let k = found.peakY * width + found.peakX
+            guard !stack[k].isNaN else { return nil }
+            return Detection(peakX: found.peakX, peakY: found.peakY, peak: image.pixels[k], pixels: found.pixels)
+        }
+        let noise = Background.median(stack.indices.filter { $0 % 7 == 0 && !stack[$0].isNaN }.map { Float(noiseMap($0)) })
+        // Counts of a coadd are no longer photo-electrons: its noise is all in the noise map.
+        let psfSigma = Photometer.estimatePSFSigma(detections, Photometer(image: image, noise: noise, gain: .infinity, psfSigma: 1.5))
+        let measured = detections.compactMap { detection in
+            Photometer(image: image, noise: noiseMap(detection.peakY * width + detection.peakX), gain: .infinity, psfSigma: psfSigma)
+                .measure(detection)
+        }.filter { $0.signalToNoise >= options.threshold }
         let sky = try grid.sky(measured.map { (x: $0.x + 1, y: $0.y + 1) })
 
         let outputs = Self.outputs(for: patch, filter: options.filter, in: options.outputDirectory)
@@ -188,13 +213,23 @@ public struct Coadd {
             }
             let image = Image(width: size[0], height: size[1], pixels: try file.readImage())
             let scale = pow(10, 0.4 * (options.zeroPoint - magzero))
-            return Input(path: path, image: image, wcs: try WCS(header: file.header()), scale: scale,
-                         sigma: sigma ?? Background(of: image).sigma * scale)
+            let noise = sigma ?? Self.robustSigma(image.pixels) * scale
+            guard noise > 0, noise.isFinite else { throw CoaddFailure(.unreadableInput, "unreadable input: \(path) has no noise (a blank image)") }
+            return Input(path: path, image: image, wcs: try WCS(header: file.header()), scale: scale, sigma: noise)
         } catch let failure as CoaddFailure {
             throw failure
         } catch {
             throw CoaddFailure(.unreadableInput, "unreadable input: \(path): \(error)")
         }
+    }
+
+    /// The noise of a background-subtracted calexp's pixels: 1.4826 × the median absolute deviation
+    /// of one pixel in 11 (its sources bias it by little, and a full background model costs 20 times more).
+    static func robustSigma(_ pixels: [Float]) -> Double {
+        let sample = stride(from: 0, to: pixels.count, by: 11).map { pixels[$0] }
+        guard !sample.isEmpty else { return 0 }
+        let center = Float(Background.median(sample))
+        return 1.4826 * Background.median(sample.map { abs($0 - center) })
     }
 
     /// The patch pixels (0-based, half-open) an input may cover.

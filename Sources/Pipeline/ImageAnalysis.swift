@@ -171,6 +171,10 @@ struct Photometer {
         let r = Int((3 * s).rounded(.up)) + 1
         for _ in 0..<12 {
             var sw = 0.0, sx = 0.0, sy = 0.0
+            // A centroid pulled off the image by noise (weights of both signs) is no centroid.
+            guard cx.isFinite, cy.isFinite, cx > -0.5, cy > -0.5, cx < Double(image.width) - 0.5, cy < Double(image.height) - 0.5 else {
+                return nil
+            }
             let (ix, iy) = (Int(cx.rounded()), Int(cy.rounded()))
             for y in max(0, iy - r)...min(image.height - 1, iy + r) {
                 for x in max(0, ix - r)...min(image.width - 1, ix + r) {
