@@ -50,6 +50,8 @@ public final class WCS {
 
     /// Sky positions (RA, Dec in degrees) of FITS pixel coordinates (1-based, pixel centres).
     public func sky(_ pixels: [(x: Double, y: Double)]) throws -> [(ra: Double, dec: Double)] {
+        // wcslib refuses zero coordinates (status 4).
+        guard !pixels.isEmpty else { return [] }
         let n = pixels.count
         var pixcrd = pixels.flatMap { [$0.x, $0.y] }
         var imgcrd = [Double](repeating: 0, count: 2 * n)
@@ -65,6 +67,7 @@ public final class WCS {
 
     /// FITS pixel coordinates (1-based) of sky positions.
     public func pixels(_ sky: [(ra: Double, dec: Double)]) throws -> [(x: Double, y: Double)] {
+        guard !sky.isEmpty else { return [] }
         let n = sky.count
         let lng = Int(wcs.pointee.lng), lat = Int(wcs.pointee.lat)
         var world = [Double](repeating: 0, count: 2 * n)

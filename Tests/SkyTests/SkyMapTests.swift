@@ -66,6 +66,7 @@ import Production
         let first = try patchWCS.sky([(x: 0.5, y: 0.5)])[0]
         let corners = try map.corners(of: seedPatch)
         #expect(abs(first.ra - corners[3].ra) < 1e-10 && abs(first.dec - corners[3].dec) < 1e-10)
+        #expect(try patchWCS.sky([]).isEmpty && patchWCS.pixels([]).isEmpty, "no coordinates, no answer, no error")
         let last = try patchWCS.sky([(x: 2060.5, y: 1967.5)])[0]
         #expect(abs(last.ra - corners[1].ra) < 1e-10 && abs(last.dec - corners[1].dec) < 1e-10)
     }
