@@ -40,7 +40,7 @@ let package = Package(
         // The catalog: CatalogDatabase protocol, SQLite and MariaDB engines, schema, exactly-once CSV loading.
         .target(name: "Catalog", dependencies: ["Planning", "Production", "CMariaDB", grdb]),
         // The chain of steps: what is ready to plan, submit, verify, load; resubmission.
-        .target(name: "Campaign", dependencies: ["Batch", "Verification", "Planning", "Production"]),
+        .target(name: "Campaign", dependencies: ["Batch", "Verification", "Catalog", "Planning", "Production"]),
         // The reference payload: simulate, processCcd.
         .target(name: "Pipeline", dependencies: ["Sky"]),
         // The command line: argument parsing and printing only.

@@ -31,7 +31,9 @@ public struct Planner {
         ["dcprod": dcprod, "filter": filter.rawValue, "filterId": String(filter.filterId),
          "out": production.tree.dataDirectory(step, filter).path, "refcat": production.config.refcat,
          "input": production.config.input, "production": production.tree.root.path,
-         "skymap": templates.appendingPathComponent("skymap/dc2013.skymap").path]
+         "skymap": templates.appendingPathComponent("skymap/dc2013.skymap").path,
+         "jobs": production.tree.jobsDirectory(step, filter).path,
+         "calexps": production.tree.dataDirectory(.processCcd, filter).path]
     }
 
     public let production: Production
@@ -53,7 +55,7 @@ public struct Planner {
         let definition = try StepDefinition.load(step: step, templates: templates)
         var summary = Summary()
         for filter in filters {
-            if step.unit == .patch { try derivePatches(step: step, filter: filter) }
+            try derive(step: step, filter: filter)
             let commands = try definition.specialized(shared: sharedVariables(step: step, filter: filter), perEvent: Self.perEventVariables)
             let events = try plannable(step: step, filter: filter, .unplanned, needing: commands.variables)
             guard !events.isEmpty else { continue }
@@ -71,6 +73,19 @@ public struct Planner {
         let wanted = Set(eventIds)
         let events = try plannable(step: step, filter: filter, .all, needing: commands.variables).filter { wanted.contains($0.id) }
         return try makeJobs(definition: definition, commands: commands, filter: filter, events: events)
+    }
+
+    /// Records the events of a step made from an earlier one's verified events (see `Step.inputStep`):
+    /// a coadd's patches, forcedPhot's frames. Nothing for the first step.
+    public func derive(step: Step, filter: Filter) throws {
+        guard step.inputStep != nil else { return }
+        switch step.unit {
+        case .patch: try derivePatches(step: step, filter: filter)
+        case .frame:
+            let frames = try production.store.verifiedFrames(step: .processCcd, filter: filter)
+            try production.store.recordDerivedEvents(frames.map { DerivedEvent(key: $0.key, inputIds: [$0.eventId], frameId: $0.frameId) },
+                                                     step: step, filter: filter)
+        }
     }
 
     /// The patches of the sky map that the frames processCcd verified ok touch, recorded as the

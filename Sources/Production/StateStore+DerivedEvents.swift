@@ -6,6 +6,7 @@ import GRDB
 /// A frame event that verify found ok, with what a later step needs of it.
 public struct VerifiedFrame: Sendable, Equatable, FetchableRecord {
     public var eventId: Int64
+    public var frameId: Int64
     public var key: String
     /// The frame's corners then its centre, (RA, Dec) in degrees, as inventory computed them.
     public var footprint: [(ra: Double, dec: Double)]
@@ -14,27 +15,31 @@ public struct VerifiedFrame: Sendable, Equatable, FetchableRecord {
 
     public init(row: Row) {
         eventId = row["id"]
+        frameId = row["frameId"]
         key = row["key"]
         footprint = (1...4).map { (ra: row["corner\($0)Ra"], dec: row["corner\($0)Decl"]) } + [(ra: row["centerRa"], dec: row["centerDecl"])]
         outputs = (row["outputs"] as String?)?.split(separator: "\n").map(String.init) ?? []
     }
 
     public static func == (a: VerifiedFrame, b: VerifiedFrame) -> Bool {
-        a.eventId == b.eventId && a.key == b.key && a.outputs == b.outputs
+        a.eventId == b.eventId && a.frameId == b.frameId && a.key == b.key && a.outputs == b.outputs
             && a.footprint.elementsEqual(b.footprint) { $0.ra == $1.ra && $0.dec == $1.dec }
     }
 }
 
 /// A derived event and the events it is made from, as planning records it.
 public struct DerivedEvent: Sendable, Equatable {
-    /// The event's key (`0-380,5` for a coadd patch).
+    /// The event's key (`0-380,5` for a coadd patch, the frame's own for forcedPhot).
     public var key: String
     /// The ids of the earlier step's events it is made from.
     public var inputIds: [Int64]
+    /// The frame, for an event that is one.
+    public var frameId: Int64?
 
-    public init(key: String, inputIds: [Int64]) {
+    public init(key: String, inputIds: [Int64], frameId: Int64? = nil) {
         self.key = key
         self.inputIds = inputIds
+        self.frameId = frameId
     }
 }
 
@@ -45,7 +50,7 @@ extension StateStore {
     public func verifiedFrames(step: Step, filter: Filter) throws -> [VerifiedFrame] {
         try pool.read { db in
             try VerifiedFrame.fetchAll(db, sql: """
-                SELECT e.id, e.key, f.corner1Ra, f.corner1Decl, f.corner2Ra, f.corner2Decl, f.corner3Ra, f.corner3Decl,
+                SELECT e.id, e.frameId, e.key, f.corner1Ra, f.corner1Decl, f.corner2Ra, f.corner2Decl, f.corner3Ra, f.corner3Decl,
                        f.corner4Ra, f.corner4Decl, f.centerRa, f.centerDecl, o.outputs
                 FROM event e JOIN frame f ON f.id = e.frameId JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
                 WHERE e.step = ? AND e.filter = ? AND e.state = ? ORDER BY e.key
@@ -68,7 +73,7 @@ extension StateStore {
         try pool.write { db in
             var created = 0
             let find = try db.cachedStatement(sql: "SELECT id, state FROM event WHERE step = ? AND filter = ? AND key = ?")
-            let insert = try db.cachedStatement(sql: "INSERT INTO event (step, filter, key, state) VALUES (?, ?, ?, ?)")
+            let insert = try db.cachedStatement(sql: "INSERT INTO event (step, filter, key, frameId, state) VALUES (?, ?, ?, ?, ?)")
             let input = try db.cachedStatement(sql: "INSERT OR IGNORE INTO event_input (eventId, inputId) VALUES (?, ?)")
             for event in events {
                 var id: Int64
@@ -76,7 +81,7 @@ extension StateStore {
                     guard EventState(rawValue: row["state"]) == .new else { continue }
                     id = row["id"]
                 } else {
-                    try insert.execute(arguments: [step, filter, event.key, EventState.new])
+                    try insert.execute(arguments: [step, filter, event.key, event.frameId, EventState.new])
                     id = db.lastInsertedRowID
                     created += 1
                 }

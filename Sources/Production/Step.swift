@@ -16,6 +16,14 @@ public enum Step: String, CaseIterable, Sendable, Codable, Comparable {
         case patch
     }
 
+    /// The step whose verified events this step's events are made from; nil for the first.
+    public var inputStep: Step? {
+        switch self {
+        case .processCcd: nil
+        case .coadd, .forcedPhot: .processCcd
+        }
+    }
+
     /// What one event of the step is.
     public var unit: Unit {
         switch self {

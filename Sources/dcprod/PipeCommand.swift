@@ -7,7 +7,7 @@ import Sky
 struct Pipe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The reference payload: what a production runs on one machine with no external software.",
-        subcommands: [Simulate.self, ProcessCcdCommand.self, CoaddCommand.self])
+        subcommands: [Simulate.self, ProcessCcdCommand.self, CoaddCommand.self, ForcedPhotCommand.self])
 }
 
 struct Simulate: ParsableCommand {
@@ -192,5 +192,40 @@ struct CoaddCommand: ParsableCommand {
             FileHandle.standardError.write(Data("coadd: \(patch): \(error)\n".utf8))
             throw ExitCode.failure
         }
+    }
+}
+
+struct ForcedPhotCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forcedPhot",
+        abstract: "Measure calexps at the DeepSource positions of a file: PSF and aperture fluxes at fixed positions.",
+        discussion: """
+            Writes forced-RRRRRR-Fc-FFFF.csv (DeepForcedSource rows) into --out for each calexp. The positions file \
+            (deepSourceId,ra,decl lines after a header) is what `dcprod plan forcedPhot` wrote from the catalog: the \
+            command opens no database. A calexp that fails prints one line naming its class, `missing file:` or \
+            `unreadable header:`, and the command exits 1 after the others.
+            """)
+
+    @Argument(help: "Calexps of processCcd.")
+    var calexps: [String]
+
+    @Option(help: "The positions file.")
+    var positions: String
+
+    @Option(help: "Output directory.")
+    var out: String
+
+    func run() throws {
+        let photometry = ForcedPhot(options: .init(positions: positions, outputDirectory: URL(fileURLWithPath: out)))
+        var failed = false
+        for calexp in calexps {
+            do {
+                print("\(calexp): \(try photometry.run(calexp: calexp).line)")
+            } catch {
+                failed = true
+                FileHandle.standardError.write(Data("forcedPhot: \(calexp): \(error)\n".utf8))
+            }
+        }
+        if failed { throw ExitCode.failure }
     }
 }

@@ -1,9 +1,10 @@
 import Foundation
 import Testing
 
-/// processCcd then coadd on the local backend, as a user runs them, around the seed's patch
-/// `0-380,5`: the coadd's events are the patches that verified calexps touch, its report counts
-/// patches, and the seed's three queries answer from the loaded catalog.
+/// processCcd, coadd and forcedPhot on the local backend, as a user runs them, around the seed's
+/// patch `0-380,5`: the coadd's events are the patches that verified calexps touch, its report
+/// counts patches, the seed's three queries answer from the loaded catalog, and forcedPhot's jobs
+/// measure every calexp at the DeepSource positions without the catalog.
 @Suite(.serialized) struct CoaddRun {
     static let region = "6.25 6.53 -0.24 0.03"
 
@@ -58,5 +59,24 @@ import Testing
         #expect(abs(box[0] - 6.27664) < 1e-5 && abs(box[1] + 0.21301) < 1e-5 && abs(box[2] - 6.50324) < 1e-5 && abs(box[3] - 0.00335) < 1e-5)
         let sources = try DCProd.run(["sql", "--csv", "SELECT ra, decl, raVar, declVar, psfFlux, psfFluxSigma, modelFlux, modelFluxSigma, filterId FROM DeepSource WHERE ra > 6.27664 AND ra < 6.50324 AND decl > -0.21301 AND decl < 0.00335 LIMIT 100000"], in: work.url)
         #expect(sources.stdout.split(separator: "\n").count > 20, "\(sources.stdout.prefix(300))\(sources.stderr)")
+
+        // forcedPhot: the positions are read from the catalog when planning; the jobs run with the
+        // catalog gone, so none of them can have opened it.
+        let planned = try DCProd.run(["plan", "forcedPhot"], in: work.url)
+        try #require(planned.status == 0, "\(planned.stderr)")
+        let catalog = work.url.appendingPathComponent("lsstprod-data/DC_2013/catalog.sqlite")
+        let away = catalog.appendingPathExtension("away")
+        try FileManager.default.moveItem(at: catalog, to: away)
+        let forced = try DCProd.run(["submit", "forcedPhot"], in: work.url)
+        #expect(forced.status == 0, "\(forced.stderr)")
+        try FileManager.default.moveItem(at: away, to: catalog)
+        let verifyForced = try DCProd.run(["verify", "forcedPhot"], in: work.url)
+        #expect(verifyForced.status == 0, "every ok calexp measured without the catalog: \(verifyForced.stdout)")
+        #expect(verifyForced.stdout.contains("Step forcedPhot, filter g\nEvents processed: "))
+        let loadForced = try DCProd.run(["load", "forcedPhot"], in: work.url)
+        #expect(loadForced.status == 0, "\(loadForced.stdout)\(loadForced.stderr)")
+        let joined = try DCProd.run(["sql", "--csv", "SELECT COUNT(*), COUNT(DISTINCT f.deepSourceId) FROM DeepForcedSource f JOIN DeepSource s ON s.deepSourceId = f.deepSourceId"], in: work.url)
+        let measured = joined.stdout.split(separator: "\n").last?.split(separator: ",").compactMap { Int($0) } ?? []
+        #expect(measured.count == 2 && measured[0] > measured[1] && measured[1] > 20, "each DeepSource measured on several epochs: \(joined.stdout)")
     }
 }

@@ -1,0 +1,57 @@
+import Catalog
+import Foundation
+import Planning
+import Production
+
+/// `dcprod plan STEP`: the events of a later step are made from the earlier step's verified ones
+/// first, and what its jobs need from the catalog is written into files beside them — forcedPhot's
+/// DeepSource positions — so that a batch job never opens a database (DC2013's forced photometry
+/// ran the server out of connections).
+public struct StepPlanning {
+    public let production: Production
+    /// The dcprod that the jobs' scripts call.
+    public let dcprod: String
+    /// The MariaDB option file with the password, for reading the catalog; nil: the client's own.
+    public let defaultsFile: String?
+
+    public init(production: Production, dcprod: String, defaultsFile: String? = nil) {
+        self.production = production
+        self.dcprod = dcprod
+        self.defaultsFile = defaultsFile
+    }
+
+    /// Plans a step's new events into jobs, per filter.
+    ///
+    /// - Returns: The jobs and events planned per filter.
+    /// - Throws: `TemplateError` for a broken template; `CatalogError` when forcedPhot's positions
+    ///   cannot be read from the catalog (no catalog, or no schema: load the coadds first).
+    public func plan(step: Step, filters: [Filter]) throws -> Planner.Summary {
+        let planner = Planner(production: production, dcprod: dcprod)
+        if step == .forcedPhot {
+            let catalog = try CatalogConnection.open(production, readOnly: true, defaultsFile: defaultsFile)
+            try CatalogSchema.require(catalog)
+            for filter in filters {
+                try planner.derive(step: step, filter: filter)
+                try writePositions(step: step, filter: filter, from: catalog)
+            }
+        }
+        return try planner.plan(step: step, filters: filters)
+    }
+
+    /// For each unplanned event of the step, `jobs/positions/KEY.csv`: the DeepSource rows of the
+    /// filter inside the frame's footprint (its bounding box in RA and Dec), `deepSourceId,ra,decl`.
+    func writePositions(step: Step, filter: Filter, from catalog: CatalogDatabase) throws {
+        let directory = production.tree.jobsDirectory(step, filter).appendingPathComponent("positions")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let unplanned = Set(try production.store.frameEvents(step: step, filter: filter, .unplanned).map(\.key))
+        for frame in try production.store.verifiedFrames(step: .processCcd, filter: filter) where unplanned.contains(frame.key) {
+            let ras = frame.footprint.map(\.ra), decs = frame.footprint.map(\.dec)
+            // Numbers only, formatted here: nothing from a file reaches the SQL as text.
+            let query = String(format: "SELECT deepSourceId, ra, decl FROM DeepSource WHERE filterId = %d AND ra BETWEEN %.10f AND %.10f AND decl BETWEEN %.10f AND %.10f ORDER BY deepSourceId",
+                               filter.filterId, ras.min()!, ras.max()!, decs.min()!, decs.max()!)
+            let rows = try catalog.query(query).rows
+            let text = "deepSourceId,ra,decl\n" + rows.map { $0.map { $0 ?? "" }.joined(separator: ",") + "\n" }.joined()
+            try AtomicFile.write(Data(text.utf8), to: directory.appendingPathComponent("\(frame.key).csv"))
+        }
+    }
+}

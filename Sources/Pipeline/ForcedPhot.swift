@@ -1,0 +1,108 @@
+import Foundation
+import Production
+import Sky
+
+/// `dcprod pipe forcedPhot`: measures a calexp at given sky positions (DeepSource's, from the
+/// coadds), whether or not anything is detected there: a PSF flux at the fixed position and an
+/// aperture flux as the model flux, with the calexp's background noise.
+///
+/// The positions come in a file the manager wrote from the catalog before it submitted the job
+/// (`deepSourceId,ra,decl` lines): a batch job never opens a database.
+public struct ForcedPhot {
+    public struct Options: Sendable {
+        public var positions: String
+        public var outputDirectory: URL
+
+        public init(positions: String, outputDirectory: URL) {
+            self.positions = positions
+            self.outputDirectory = outputDirectory
+        }
+    }
+
+    public struct Result: Sendable {
+        /// Positions on the calexp, measured.
+        public var measured: Int
+        /// Positions in the file.
+        public var positions: Int
+        public var outputs: [String]
+
+        public var line: String { "forcedPhot: ok: \(measured) of \(positions) positions on the calexp measured" }
+    }
+
+    public let options: Options
+
+    public init(options: Options) { self.options = options }
+
+    /// The output of a calexp: `forced-STEM.csv`.
+    public static func output(for name: FrameName, in directory: URL) -> URL {
+        directory.appendingPathComponent("forced-\(name.stem).csv")
+    }
+
+    public static let columns = "deepForcedSourceId,deepSourceId,run,camcol,field,filterId,ra,decl,psfFlux,psfFluxSigma,modelFlux,modelFluxSigma"
+
+    /// Measures the calexp at the positions that fall on it and writes `forced-STEM.csv`.
+    ///
+    /// - Parameter calexp: processCcd's `calexp-RRRRRR-Fc-FFFF.fits`.
+    /// - Returns: How many positions were measured.
+    /// - Throws: `ProcessCcdFailure` (`missing file:`, `unreadable header:`) when the calexp or the
+    ///   positions cannot be read.
+    public func run(calexp path: String) throws -> Result {
+        let fileName = URL(fileURLWithPath: path).lastPathComponent
+        guard let name = FrameName(fileName: fileName.replacingOccurrences(of: "calexp-", with: "fpC-").replacingOccurrences(of: ".fits", with: ".fit")) else {
+            throw ProcessCcdFailure(.other, "\(fileName) is not a calexp name")
+        }
+        guard FileManager.default.fileExists(atPath: path) else { throw ProcessCcdFailure(.missingFiles, "missing file: \(path)") }
+        guard let listed = try? String(contentsOfFile: options.positions, encoding: .utf8) else {
+            throw ProcessCcdFailure(.missingFiles, "missing file: positions \(options.positions)")
+        }
+        let positions = try Self.positions(listed, file: options.positions)
+        let image: Image, wcs: WCS
+        do {
+            let file = try FITSFile.open(path)
+            defer { try? file.close() }
+            let size = try file.imageSize()
+            guard size.count == 2 else { throw ProcessCcdFailure(.unreadableHeader, "unreadable header: \(path) is not a 2-D image") }
+            image = Image(width: size[0], height: size[1], pixels: try file.readImage())
+            wcs = try WCS(header: file.header())
+        } catch let failure as ProcessCcdFailure {
+            throw failure
+        } catch {
+            throw ProcessCcdFailure(.unreadableHeader, "unreadable header: \(path): \(error)")
+        }
+        let pixels = try wcs.pixels(positions.map { (ra: $0.ra, dec: $0.dec) })
+        let noise = Coadd.robustSigma(image.pixels)
+        let seed = Photometer(image: image, noise: noise, gain: .infinity, psfSigma: 1.5)
+        let psfSigma = Photometer.estimatePSFSigma(SourceDetector.detect(image, sigma: noise, threshold: 5), seed)
+        let photometer = Photometer(image: image, noise: noise, gain: .infinity, psfSigma: psfSigma)
+        var text = Self.columns + "\n"
+        var measured = 0
+        for (position, pixel) in zip(positions, pixels) {
+            // FITS pixel p is 0-based p - 1; a position must lie a PSF away from the edges.
+            let c = (x: pixel.x - 1, y: pixel.y - 1), margin = 3 * psfSigma
+            guard c.x >= margin, c.y >= margin, c.x <= Double(image.width - 1) - margin, c.y <= Double(image.height - 1) - margin else { continue }
+            let psf = photometer.psf(at: c)
+            let model = photometer.aperture(at: c, radius: max(5, 3 * 2.3548 * psfSigma))
+            text += "\(ProcessCcd.sourceId(name, measured)),\(position.id),\(name.run),\(name.camcol),\(name.field),\(name.filter.filterId),"
+            text += String(format: "%.8f,%.8f,%.3f,%.3f,%.3f,%.3f\n", position.ra, position.dec, psf.flux, psf.sigma, model.flux, model.sigma)
+            measured += 1
+        }
+        try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
+        let output = Self.output(for: name, in: options.outputDirectory)
+        try AtomicFile.write(Data(text.utf8), to: output)
+        return Result(measured: measured, positions: positions.count, outputs: [output.path])
+    }
+
+    /// `deepSourceId,ra,decl` lines after a header.
+    static func positions(_ text: String, file: String) throws -> [(id: Int64, ra: Double, dec: Double)] {
+        var out: [(id: Int64, ra: Double, dec: Double)] = []
+        for (index, line) in text.split(separator: "\n").enumerated() where index > 0 {
+            let fields = line.split(separator: ",")
+            guard fields.count == 3, let id = Int64(fields[0]), let ra = Double(fields[1]), let dec = Double(fields[2]),
+                  ra.isFinite, dec.isFinite else {
+                throw ProcessCcdFailure(.other, "\(file):\(index + 1): expected deepSourceId,ra,decl")
+            }
+            out.append((id, ra, dec))
+        }
+        return out
+    }
+}
