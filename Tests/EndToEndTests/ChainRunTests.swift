@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+
+/// `dcprod run`: the whole chain on the local backend, killed with SIGKILL while its coadds run and
+/// run again: it goes on where it was, every step verified and loaded, no job run twice.
+@Suite(.serialized) struct ChainRun {
+    static let region = "6.25 6.53 -0.24 0.03"
+
+    @Test func aChainKilledMidCoaddAndRunAgainRunsNoJobTwice() throws {
+        let work = try Workspace()
+        try work.write(work.seedConfig.replacingOccurrences(of: "DBHOST 127.0.0.1\nDBUSER lsst_prod", with: "") + """
+
+            REGION \(Self.region)
+            FILTERS g r
+            EVENTSPERJOB processCcd 2
+            EVENTSPERJOB coadd 1
+            EVENTSPERJOB forcedPhot 2
+            MAXRUNNING 2
+            """, to: "fichconfig.txt")
+        for arguments in [["prepare", "fichconfig.txt"],
+                          ["pipe", "simulate", "--frames", "12", "--seed", "9", "--defects", "0", "--size", "1024x744",
+                           "--pixel-scale", "0.8", "--filters", "gr", "--region", Self.region, "\(work.url.path)/lsstprod-data/DC_2013/input"],
+                          ["inventory"]] {
+            let result = try DCProd.run(arguments, in: work.url)
+            try #require(result.status == 0, "\(arguments): \(result.stderr)")
+        }
+        let tree = work.url.appendingPathComponent("lsstprod/DC_2013")
+        func outcomeFiles(_ step: String) -> [URL] {
+            ["g", "r"].flatMap { filter -> [URL] in
+                let dir = tree.appendingPathComponent("steps/\(step)/\(filter)/outcomes")
+                return ((try? FileManager.default.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil)) ?? [])
+                    .filter { $0.pathExtension == "jsonl" }
+            }
+        }
+
+        let manager = Process()
+        manager.executableURL = DCProd.executable
+        manager.arguments = ["run"]
+        manager.currentDirectoryURL = work.url
+        manager.standardOutput = FileHandle.nullDevice
+        manager.standardError = FileHandle.nullDevice
+        try manager.run()
+        let deadline = Date().addingTimeInterval(300)
+        while outcomeFiles("coadd").isEmpty && manager.isRunning && Date() < deadline { usleep(20_000) }
+        #expect(manager.isRunning, "the run ended before it could be killed")
+        kill(manager.processIdentifier, SIGKILL)
+        manager.waitUntilExit()
+
+        let rerun = try DCProd.run(["run"], in: work.url)
+        #expect(rerun.status == 0, "every event of every step ok: \(rerun.stdout)\(rerun.stderr)")
+        for step in ["processCcd", "coadd", "forcedPhot"] {
+            #expect(rerun.stdout.contains("Step \(step), filter r\nEvents processed: "), "\(step): \(rerun.stdout)")
+            // Each job run exactly once: one attempt file, one start line, its end line.
+            let files = outcomeFiles(step)
+            #expect(!files.isEmpty && files.allSatisfy { $0.lastPathComponent.hasSuffix(".a1.jsonl") }, "\(step): \(files.map(\.lastPathComponent))")
+            for file in files {
+                let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n")
+                #expect(lines.filter { $0.contains("\"type\":\"start\"") }.count == 1, "\(file.lastPathComponent)")
+                #expect(lines.last?.contains("\"type\":\"end\"") == true, "\(file.lastPathComponent)")
+            }
+        }
+        let loaded = try DCProd.run(["sql", "--csv", "SELECT (SELECT COUNT(*) FROM Source) > 0, (SELECT COUNT(*) FROM DeepCoadd) > 0, (SELECT COUNT(*) FROM DeepForcedSource) > 0"], in: work.url)
+        #expect(loaded.stdout.split(separator: "\n").last == "1,1,1", "\(loaded.stdout)\(loaded.stderr)")
+        // Run again: nothing left to do, nothing done twice.
+        let again = try DCProd.run(["run"], in: work.url)
+        #expect(again.status == 0 && again.stdout.contains("run coadd: plan 0 jobs for 0 events; submit 0 jobs submitted"), "\(again.stdout)")
+    }
+}
