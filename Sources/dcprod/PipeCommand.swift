@@ -121,16 +121,7 @@ struct ProcessCcdCommand: ParsableCommand {
         var options = ProcessCcd.Options(referenceCatalog: refcat, outputDirectory: URL(fileURLWithPath: out))
         options.threshold = threshold
         let processor = ProcessCcd(options: options)
-        var failed = false
-        for frame in frames {
-            do {
-                print("\(frame): \(try processor.run(frame: frame).line)")
-            } catch {
-                failed = true
-                FileHandle.standardError.write(Data("processCcd: \(frame): \(error)\n".utf8))
-            }
-        }
-        if failed { throw ExitCode.failure }
+        try eachFile(frames, payload: "processCcd") { try processor.run(frame: $0).line }
     }
 }
 
@@ -217,15 +208,21 @@ struct ForcedPhotCommand: ParsableCommand {
 
     func run() throws {
         let photometry = ForcedPhot(options: .init(positions: positions, outputDirectory: URL(fileURLWithPath: out)))
-        var failed = false
-        for calexp in calexps {
-            do {
-                print("\(calexp): \(try photometry.run(calexp: calexp).line)")
-            } catch {
-                failed = true
-                FileHandle.standardError.write(Data("forcedPhot: \(calexp): \(error)\n".utf8))
-            }
-        }
-        if failed { throw ExitCode.failure }
+        try eachFile(calexps, payload: "forcedPhot") { try photometry.run(calexp: $0).line }
     }
+}
+
+/// Runs a payload on each file: its line on standard output, or its failure as one line on standard
+/// error (the words the class's rule recognises); exit status 1 after the others when any failed.
+private func eachFile(_ files: [String], payload: String, _ body: (String) throws -> String) throws {
+    var failed = false
+    for file in files {
+        do {
+            print("\(file): \(try body(file))")
+        } catch {
+            failed = true
+            FileHandle.standardError.write(Data("\(payload): \(file): \(error)\n".utf8))
+        }
+    }
+    if failed { throw ExitCode.failure }
 }

@@ -8,12 +8,12 @@ struct Run: ProductionCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the whole chain: processCcd, coadd, forcedPhot, each planned, submitted, verified and loaded in turn.",
         discussion: """
-            Each step is planned from what the step before verified ok (a coadd from the calexps of its patch, forced \\
-            photometry at the DeepSource positions of the loaded coadds), submitted to BACKEND and followed to its end, \\
-            verified, and its CSV results loaded into the catalog. Killed at any moment and run again, it goes on where it \\
+            Each step is planned from what the step before verified ok (a coadd from the calexps of its patch, forced \
+            photometry at the DeepSource positions of the loaded coadds), submitted to BACKEND and followed to its end, \
+            verified, and its CSV results loaded into the catalog. Killed at any moment and run again, it goes on where it \
             was and never runs a job twice.
 
-            What failed is left to a person: the reports say what `dcprod resubmit STEP` would take. Exit status 0 when \\
+            What failed is left to a person: the reports say what `dcprod resubmit STEP` would take. Exit status 0 when \
             every event of every step is ok, 1 when some failed, 2 when some never ran.
             """)
 
@@ -25,13 +25,18 @@ struct Run: ProductionCommand {
 
     func run(on production: Production) throws {
         let filters = filters.isEmpty ? production.config.filters : filters.sorted()
+        // A progress bar per step's submission.
         var bar = ProgressBar(label: "run", unit: "jobs")
-        let start = Date()
+        var start = Date()
         let runs = try Chain(production: production, dcprod: runningExecutable, defaultsFile: catalogOptions.defaultsFile)
-            .run(filters: filters, stage: { _ in bar.finish() }, submitting: { s in
+            .run(filters: filters, stage: { stage in
+                guard case .submitting(let step) = stage else { return }
+                bar = ProgressBar(label: "run \(step.rawValue)", unit: "jobs")
+                start = Date()
+            }, submitting: { s in
                 bar.update(done: s.finished, total: max(s.finished + s.running + s.pending, 1), elapsed: Date().timeIntervalSince(start))
+                if s.running + s.pending == 0 { bar.finish() }
             })
-        bar.finish()
         var worst: Int32 = 0
         for run in runs {
             let step = run.step.rawValue
