@@ -38,9 +38,10 @@ struct TestCluster: Sendable {
     /// A production on this cluster, prepared, simulated and inventoried (and planned unless told
     /// not to): its input directory.
     func prepare(_ work: Workspace, filters: String, eventsPerJob: Int, frames: Int, defects: Double = 0,
-                 size: String = "1024x744", extra: String = "", plan: Bool = true) throws -> String {
+                 size: String = "1024x744", extra: String = "", plan: Bool = true, embeddedCatalog: Bool = false) throws -> String {
         try #require(started, "the test \(backend) cluster of Tests/run did not start (\(startedVariable) is not set)")
-        try work.write(work.seedConfig + """
+        let seed = embeddedCatalog ? work.seedConfig.replacingOccurrences(of: "DBHOST 127.0.0.1\nDBUSER lsst_prod", with: "") : work.seedConfig
+        try work.write(seed + """
 
             REGION \(ProductionRun.region)
             FILTERS \(filters)
@@ -321,6 +322,31 @@ enum BatchScenarios {
     }
 }
 
+extension BatchScenarios {
+    /// The whole chain (`dcprod run`) on the cluster: each step submitted as arrays, followed to its
+    /// end, verified and loaded, as on the local backend.
+    static func chainRuns(on cluster: TestCluster) throws {
+        let work = try Workspace()
+        _ = try cluster.prepare(work, filters: "r", eventsPerJob: 2, frames: 6, extra: """
+            MEMORY coadd 2G
+            MEMORY forcedPhot 1G
+            EVENTSPERJOB coadd 4
+            EVENTSPERJOB forcedPhot 3
+            """, plan: false, embeddedCatalog: true)
+        let run = try DCProd.run(["run"], in: work.url)
+        #expect(run.status == 0, "every event of every step ok: \(run.stdout)\(run.stderr)")
+        for step in ["processCcd", "coadd", "forcedPhot"] {
+            #expect(run.stdout.contains("Step \(step), filter r\nEvents processed: "), "\(step): \(run.stdout)")
+        }
+        #expect(run.stdout.contains("run coadd: plan ") && !run.stdout.contains("run coadd: plan 0 jobs"), "\(run.stdout)")
+        let loaded = try DCProd.run(["sql", "--csv", "SELECT (SELECT COUNT(*) FROM Source) > 0, (SELECT COUNT(*) FROM DeepCoadd) > 0, (SELECT COUNT(*) FROM DeepForcedSource) > 0"], in: work.url)
+        #expect(loaded.stdout.split(separator: "\n").last == "1,1,1", "\(loaded.stdout)\(loaded.stderr)")
+        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        #expect(jobs.stdout.contains("coadd-r-000001") && jobs.stdout.contains("forcedPhot-r-000001") && jobs.stdout.contains(cluster.completed),
+                "\(jobs.stdout)")
+    }
+}
+
 /// The scenarios on the single-node Slurm that Tests/run starts.
 @Suite(.serialized) struct SlurmProduction {
     static let cluster = TestCluster.slurm
@@ -341,6 +367,9 @@ enum BatchScenarios {
     func aJobKilledOverItsMemoryIsSubmittedAgainWithTwiceTheMemory() throws {
         try BatchScenarios.jobOverItsMemoryGetsTwiceTheMemory(on: Self.cluster)
     }
+
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
+    func theWholeChainRunsOnSlurm() throws { try BatchScenarios.chainRuns(on: Self.cluster) }
 }
 
 /// The scenarios on the single-node Grid Engine (qmaster + execd) that Tests/run starts.
@@ -363,6 +392,9 @@ enum BatchScenarios {
     func aJobKilledOverItsVirtualMemoryIsSubmittedAgainWithTwiceTheMemory() throws {
         try BatchScenarios.jobOverItsMemoryGetsTwiceTheMemory(on: Self.cluster)
     }
+
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    func theWholeChainRunsOnGridEngine() throws { try BatchScenarios.chainRuns(on: Self.cluster) }
 
     /// A task Grid Engine cannot start (its output directory is gone: `Eqw`) is deleted and reported
     /// failed, not left for an operator's `qmod -cj` to run after dcprod submitted it again.
