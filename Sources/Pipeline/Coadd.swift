@@ -118,7 +118,9 @@ public struct Coadd {
         var inputs: [(path: String, region: Region, sigma: Double)] = []
         for path in calexps {
             let input = try read(path)
-            if let region = try overlap(of: input, on: grid, width: width, height: height) { inputs.append((path, region, input.sigma)) }
+            guard let region = try overlap(of: input, on: grid, width: width, height: height) else { continue }
+            // Noise of a warped pixel: the calexp's, times the calexp pixels one patch pixel holds.
+            inputs.append((path, region, input.sigma * (try Self.jacobian(of: input, on: grid, at: region))))
         }
         guard !inputs.isEmpty else { throw CoaddFailure(.noInput, "no input calexp: none of \(calexps.count) overlaps \(patch)") }
         guard inputs.count >= options.minimumInputs else {
@@ -129,13 +131,13 @@ public struct Coadd {
         var first = Stack(width: width, height: height)
         for input in inputs {
             let weight = 1 / (input.sigma * input.sigma)
-            try warp(try read(input.path, sigma: input.sigma), input.region, grid: grid, width: width) { k, value in first.add(k, value, weight: weight) }
+            try warp(try read(input.path, measuringNoise: false), input.region, grid: grid, width: width) { k, value in first.add(k, value, weight: weight) }
         }
         let reference = first.mean()
         var second = Stack(width: width, height: height)
         for input in inputs {
             let weight = 1 / (input.sigma * input.sigma), cut = options.clip * input.sigma
-            try warp(try read(input.path, sigma: input.sigma), input.region, grid: grid, width: width) { k, value in
+            try warp(try read(input.path, measuringNoise: false), input.region, grid: grid, width: width) { k, value in
                 let mean = reference[k]
                 if mean.isNaN || abs(Double(value) - Double(mean)) <= cut + 0.1 * abs(Double(mean)) {
                     second.add(k, value, weight: weight)
@@ -200,8 +202,8 @@ public struct Coadd {
 
     // MARK: - Inputs and warping
 
-    /// Reads a calexp; its noise is measured unless `sigma` gives it (read again for the second pass).
-    func read(_ path: String, sigma: Double? = nil) throws -> Input {
+    /// Reads a calexp, and measures its noise unless told not to (a pass reads it again and needs none).
+    func read(_ path: String, measuringNoise: Bool = true) throws -> Input {
         guard FileManager.default.fileExists(atPath: path) else { throw CoaddFailure(.unreadableInput, "unreadable input: missing \(path)") }
         do {
             let file = try FITSFile.open(path)
@@ -213,8 +215,8 @@ public struct Coadd {
             }
             let image = Image(width: size[0], height: size[1], pixels: try file.readImage())
             let scale = pow(10, 0.4 * (options.zeroPoint - magzero))
-            let noise = sigma ?? Self.robustSigma(image.pixels) * scale
-            guard noise > 0, noise.isFinite else { throw CoaddFailure(.unreadableInput, "unreadable input: \(path) has no noise (a blank image)") }
+            let noise = measuringNoise ? Self.robustSigma(image.pixels) * scale : 0
+            guard !measuringNoise || noise > 0, noise.isFinite else { throw CoaddFailure(.unreadableInput, "unreadable input: \(path) has no noise (a blank image)") }
             return Input(path: path, image: image, wcs: try WCS(header: file.header()), scale: scale, sigma: noise)
         } catch let failure as CoaddFailure {
             throw failure
@@ -230,6 +232,14 @@ public struct Coadd {
         guard !sample.isEmpty else { return 0 }
         let center = Float(Background.median(sample))
         return 1.4826 * Background.median(sample.map { abs($0 - center) })
+    }
+
+    /// Calexp pixels per patch pixel at the middle of the region: the factor that keeps a warped
+    /// image's fluxes (counts per pixel are counts per calexp pixel times this).
+    static func jacobian(of input: Input, on grid: WCS, at region: Region) throws -> Double {
+        let (x, y) = (Double(region.x.lowerBound + region.x.count / 2) + 1, Double(region.y.lowerBound + region.y.count / 2) + 1)
+        let p = try input.wcs.pixels(try grid.sky([(x, y), (x + 1, y), (x, y + 1)]))
+        return abs((p[1].x - p[0].x) * (p[2].y - p[0].y) - (p[1].y - p[0].y) * (p[2].x - p[0].x))
     }
 
     /// The patch pixels (0-based, half-open) an input may cover.
@@ -273,6 +283,9 @@ public struct Coadd {
                 let x1 = nodesX[i + 1]
                 let a = mapped[j * nodesX.count + i], b = mapped[j * nodesX.count + i + 1]
                 let c = mapped[(j + 1) * nodesX.count + i], d = mapped[(j + 1) * nodesX.count + i + 1]
+                // Calexp pixels per patch pixel in this cell: sampling keeps surface brightness, this keeps flux.
+                let jacobian = abs((b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x)) / Double((x1 - x0) * (y1 - y0))
+                let factor = scale * Float(jacobian)
                 for y in y0..<y1 {
                     let ty = Double(y - y0) / Double(y1 - y0)
                     for x in x0..<x1 {
@@ -284,7 +297,7 @@ public struct Coadd {
                         let fx = Float(u - Double(ix)), fy = Float(v - Double(iy))
                         let top = image[ix, iy] * (1 - fx) + image[ix + 1, iy] * fx
                         let bottom = image[ix, iy + 1] * (1 - fx) + image[ix + 1, iy + 1] * fx
-                        add(y * width + x, (top * (1 - fy) + bottom * fy) * scale)
+                        add(y * width + x, (top * (1 - fy) + bottom * fy) * factor)
                     }
                 }
             }

@@ -89,6 +89,38 @@ import Sky
         #expect(try image.string("CTYPE1") == "RA---CEA")
     }
 
+    /// Warping keeps fluxes, not counts per pixel: the coadd's magnitudes at zero point 27 are the
+    /// truth's (within what an aperture misses of a star's wings), though its pixels are 4 times
+    /// smaller than the calexps'.
+    @Test func theStacksFluxesAreOnTheCommonZeroPoint() throws {
+        let directory = Directory()
+        let calexps = try calexps(in: directory.url)
+        let map = try SkyMap.load(contentsOf: Self.skyMapFile)
+        let result = try Coadd(options: .init(skyMap: map, patch: seedPatch, filter: .r, outputDirectory: directory.url.appendingPathComponent("coadd")))
+            .run(calexps: calexps)
+        struct Star { var ra: Double; var dec: Double; var r: Double }
+        var stars: [Star] = []
+        for line in try String(contentsOf: directory.url.appendingPathComponent("in/refcat.csv"), encoding: .utf8).split(separator: "\n").dropFirst() {
+            let v = line.split(separator: ",")
+            if v[3] == "1", let ra = Double(v[1]), let dec = Double(v[2]), let r = Double(v[6]) { stars.append(Star(ra: ra, dec: dec, r: r)) }
+        }
+        var offsets: [Double] = []
+        for line in try String(contentsOfFile: result.outputs[1], encoding: .utf8).split(separator: "\n").dropFirst() {
+            let v = line.split(separator: ",")
+            // deepSourceId,tract,"x,y" (two fields here),filterId,ra,decl,raVar,declVar,x,y,psfFlux,psfFluxSigma,apFlux,apFluxSigma,modelFlux,…
+            guard let ra = Double(v[5]), let dec = Double(v[6]), let flux = Double(v[11]), let sigma = Double(v[12]),
+                  let model = Double(v[15]), flux / sigma > 100, model > 0 else { continue }
+            let tolerance: Double = 1.0 / 3600
+            let scale: Double = cos(dec * Double.pi / 180)
+            guard let star = stars.first(where: { abs($0.ra - ra) * scale < tolerance && abs($0.dec - dec) < tolerance }) else { continue }
+            let magnitude: Double = 27 - 2.5 * log10(model)
+            offsets.append(magnitude - star.r)
+        }
+        try #require(offsets.count >= 10, "\(offsets.count) bright stars matched")
+        let median = offsets.sorted()[offsets.count / 2]
+        #expect(abs(median) < 0.15, "coadd model magnitudes − truth, median \(median) over \(offsets.count) stars")
+    }
+
     @Test func aPatchNoCalexpOverlapsFailsNamingItsClass() throws {
         let directory = Directory()
         let calexps = try calexps(in: directory.url)
