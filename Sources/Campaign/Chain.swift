@@ -14,16 +14,18 @@ import Verification
 /// where it was. It stops before a step that has nothing to start from (no event of the step before
 /// verified ok), and leaves to a person what failed: the reports say what `resubmit` would take.
 public struct Chain {
-    public let production: Production
-    /// The dcprod that the jobs' scripts call.
-    public let dcprod: String
-    /// The MariaDB option file with the password; nil: the client's own files or MYSQL_PWD.
-    public let defaultsFile: String?
+    /// How each step is planned: the production, the dcprod its jobs call, the catalog's option file.
+    public let planning: StepPlanning
+    public var production: Production { planning.production }
 
+    /// A chain on a production.
+    ///
+    /// - Parameters:
+    ///   - production: The production.
+    ///   - dcprod: The dcprod that the jobs' scripts call.
+    ///   - defaultsFile: The MariaDB option file with the password; nil: the client's own files or MYSQL_PWD.
     public init(production: Production, dcprod: String, defaultsFile: String? = nil) {
-        self.production = production
-        self.dcprod = dcprod
-        self.defaultsFile = defaultsFile
+        planning = StepPlanning(production: production, dcprod: dcprod, defaultsFile: defaultsFile)
     }
 
     /// What happened to one step of a run.
@@ -55,7 +57,7 @@ public struct Chain {
     ///   are recorded; run again to go on), `CatalogError`, a GRDB `DatabaseError`.
     public func run(filters: [Filter], stage: (Stage) -> Void = { _ in },
                     submitting: (Submitter.Summary) -> Void = { _ in }) throws -> [StepRun] {
-        let catalog = try ProductionCatalog.open(production, readOnly: false, defaultsFile: defaultsFile, createDatabase: true)
+        let catalog = try ProductionCatalog.open(production, readOnly: false, defaultsFile: planning.defaultsFile, createDatabase: true)
         _ = try catalog.initialize()
         var runs: [StepRun] = []
         for step in Step.allCases {
@@ -64,7 +66,7 @@ public struct Chain {
                 break
             }
             stage(.planning(step))
-            let planned = try StepPlanning(production: production, dcprod: dcprod, defaultsFile: defaultsFile).plan(step: step, filters: filters)
+            let planned = try planning.plan(step: step, filters: filters)
             stage(.submitting(step))
             let submission = try Submitter(production: production).submit(step: step, filters: filters, wait: true, progress: submitting)
             stage(.verifying(step))

@@ -4,26 +4,14 @@ import Testing
 /// `dcprod run`: the whole chain on the local backend, killed with SIGKILL while its coadds run and
 /// run again: it goes on where it was, every step verified and loaded, no job run twice.
 @Suite(.serialized) struct ChainRun {
-    static let region = "6.25 6.53 -0.24 0.03"
-
     @Test func aChainKilledMidCoaddAndRunAgainRunsNoJobTwice() throws {
         let work = try Workspace()
-        try work.write(work.seedConfig.replacingOccurrences(of: "DBHOST 127.0.0.1\nDBUSER lsst_prod", with: "") + """
-
-            REGION \(Self.region)
-            FILTERS g r
+        try SeedPatch.prepare(work, filters: "g r", frames: 12, seed: 9, defects: 0, extra: """
             EVENTSPERJOB processCcd 2
             EVENTSPERJOB coadd 1
             EVENTSPERJOB forcedPhot 2
             MAXRUNNING 2
-            """, to: "fichconfig.txt")
-        for arguments in [["prepare", "fichconfig.txt"],
-                          ["pipe", "simulate", "--frames", "12", "--seed", "9", "--defects", "0", "--size", "1024x744",
-                           "--pixel-scale", "0.8", "--filters", "gr", "--region", Self.region, "\(work.url.path)/lsstprod-data/DC_2013/input"],
-                          ["inventory"]] {
-            let result = try DCProd.run(arguments, in: work.url)
-            try #require(result.status == 0, "\(arguments): \(result.stderr)")
-        }
+            """)
         let tree = work.url.appendingPathComponent("lsstprod/DC_2013")
         func outcomeFiles(_ step: String) -> [URL] {
             ["g", "r"].flatMap { filter -> [URL] in

@@ -6,22 +6,14 @@ import Testing
 /// counts patches, the seed's three queries answer from the loaded catalog, and forcedPhot's jobs
 /// measure every calexp at the DeepSource positions without the catalog.
 @Suite(.serialized) struct CoaddRun {
-    static let region = "6.25 6.53 -0.24 0.03"
-
     @Test func theSeedsQueriesAnswerFromCoaddsOfVerifiedCalexps() throws {
         let work = try Workspace()
-        try work.write(work.seedConfig.replacingOccurrences(of: "DBHOST 127.0.0.1\nDBUSER lsst_prod", with: "") + """
-
-            REGION \(Self.region)
-            FILTERS g r
+        try SeedPatch.prepare(work, filters: "g r", frames: 16, seed: 5, defects: 0.15, extra: """
             EVENTSPERJOB processCcd 4
             EVENTSPERJOB coadd 2
             MAXRUNNING 2
-            """, to: "fichconfig.txt")
-        for arguments in [["prepare", "fichconfig.txt"],
-                          ["pipe", "simulate", "--frames", "16", "--seed", "5", "--defects", "0.15", "--size", "1024x744",
-                           "--pixel-scale", "0.8", "--filters", "gr", "--region", Self.region, "\(work.url.path)/lsstprod-data/DC_2013/input"],
-                          ["inventory"], ["plan", "processCcd"], ["submit", "processCcd"]] {
+            """)
+        for arguments in [["plan", "processCcd"], ["submit", "processCcd"]] {
             let result = try DCProd.run(arguments, in: work.url)
             try #require(result.status == 0, "\(arguments): \(result.stderr)")
         }
