@@ -1,4 +1,5 @@
 import Foundation
+import Production
 
 /// Loads result CSV files into the catalog exactly once: each file in one transaction together
 /// with its ledger row; a file already in the ledger is skipped; a malformed file is refused
@@ -27,15 +28,11 @@ import Foundation
 /// ```
 public struct CatalogLoader {
     /// A file the loader refused, and why.
-    public struct Rejection: Sendable, Equatable {
-        /// The file's path.
-        public var path: String
-        /// The line of the CSV problem, from 1; 0 when the problem is not at a line (no table for the file
-        /// name, a file with rows of several filters, a failed insert).
-        public var line: Int
-        /// What was wrong: the CSV check's message, or the engine's.
-        public var message: String
-    }
+    ///
+    /// The line is that of the CSV problem, from 1; 0 when the problem is not at a line (no table for the
+    /// file name, a file with rows of several filters, a failed insert). The message is the CSV check's, or
+    /// the engine's. The state store keeps it as it is (`StateStore.recordLoad(rejections:loaded:)`).
+    public typealias Rejection = LoadRejection
 
     /// What one load did.
     public struct Summary: Sendable, Equatable {

@@ -101,8 +101,7 @@ public struct ProductionCatalog {
             : try CatalogLoader.loadInParallel(files, connections: workers, dialect: database.dialect, templates: templates, splits: splits) {
                 try CatalogConnection.open(production, readOnly: false, defaultsFile: defaultsFile)
             }
-        try production.store.recordLoad(rejections: summary.rejected.map { LoadRejection(path: $0.path, line: $0.line, message: $0.message) },
-                                        loaded: summary.loadedPaths)
+        try production.store.recordLoad(rejections: summary.rejected, loaded: summary.loadedPaths)
         return summary
     }
 

@@ -109,8 +109,7 @@ public struct Coadd {
         guard !calexps.isEmpty else { throw CoaddFailure(.noInput, "no input calexp: none given for \(options.patch)") }
         let map = options.skyMap
         let patch = options.patch
-        let gridHeader = map.header(of: patch)
-        let grid = try WCS(header: gridHeader)
+        let grid = try WCS(header: map.header(of: patch))
         let (width, height) = map.size(of: patch)
 
         // Only where each overlapping calexp falls is kept between the passes, not its pixels: a patch
@@ -156,7 +155,7 @@ public struct Coadd {
         // neighbours). Detection runs on the signal-to-noise image; each source is measured with the
         // noise where it is.
         var significance = Image(width: width, height: height, pixels: [Float](repeating: 0, count: width * height))
-        var ratios: [Float] = [], deviations: [Float] = []
+        var ratios: [Float] = []
         for k in stack.indices where !stack[k].isNaN && variance[k] > 0 {
             significance.pixels[k] = image.pixels[k] / variance[k].squareRoot()
             if k % 3 == 0 { ratios.append(significance.pixels[k]) }
@@ -164,9 +163,7 @@ public struct Coadd {
         guard !ratios.isEmpty else {
             throw CoaddFailure(.noInput, "no input calexp: none of \(calexps.count) covers a pixel of \(patch)")
         }
-        let center = Float(Background.median(ratios))
-        for ratio in ratios { deviations.append(abs(ratio - center)) }
-        let scale = 1.4826 * Background.median(deviations)
+        let scale = Background.robustSigma(ratios)
         let noiseMap = { (k: Int) -> Double in scale * Double(variance[k]).squareRoot() }
         // The detector cuts its 3×3 mean at threshold·σ/3, as if pixels were independent; warped pixels
         // are not, so σ is given as three times the noise of that mean, measured.
@@ -176,8 +173,7 @@ public struct Coadd {
             for d in [-width - 1, -width, -width + 1, -1, 0, 1, width - 1, width, width + 1] { sum += significance.pixels[k + d] }
             means.append(sum / 9)
         }
-        let meanCenter = Float(Background.median(means))
-        let smoothedNoise = 1.4826 * Background.median(means.map { abs($0 - meanCenter) })
+        let smoothedNoise = Background.robustSigma(means)
         let detections = SourceDetector.detect(significance, sigma: 3 * smoothedNoise, threshold: options.threshold).compactMap { found -> Detection? in
             let k = found.peakY * width + found.peakX
             guard !stack[k].isNaN else { return nil }
@@ -229,9 +225,7 @@ public struct Coadd {
     /// of one pixel in 11 (its sources bias it by little, and a full background model costs 20 times more).
     static func robustSigma(_ pixels: [Float]) -> Double {
         let sample = stride(from: 0, to: pixels.count, by: 11).map { pixels[$0] }
-        guard !sample.isEmpty else { return 0 }
-        let center = Float(Background.median(sample))
-        return 1.4826 * Background.median(sample.map { abs($0 - center) })
+        return sample.isEmpty ? 0 : Background.robustSigma(sample)
     }
 
     /// Calexp pixels per patch pixel at the middle of the region: the factor that keeps a warped
@@ -239,7 +233,13 @@ public struct Coadd {
     static func jacobian(of input: Input, on grid: WCS, at region: Region) throws -> Double {
         let (x, y) = (Double(region.x.lowerBound + region.x.count / 2) + 1, Double(region.y.lowerBound + region.y.count / 2) + 1)
         let p = try input.wcs.pixels(try grid.sky([(x, y), (x + 1, y), (x, y + 1)]))
-        return abs((p[1].x - p[0].x) * (p[2].y - p[0].y) - (p[1].y - p[0].y) * (p[2].x - p[0].x))
+        return area(p[0], p[1], p[2])
+    }
+
+    /// The area of the parallelogram on a corner `a` and its neighbours `b` and `c`: how many calexp
+    /// pixels the patch pixels between them map onto.
+    static func area(_ a: (x: Double, y: Double), _ b: (x: Double, y: Double), _ c: (x: Double, y: Double)) -> Double {
+        abs((b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x))
     }
 
     /// The patch pixels (0-based, half-open) an input may cover.
@@ -284,7 +284,7 @@ public struct Coadd {
                 let a = mapped[j * nodesX.count + i], b = mapped[j * nodesX.count + i + 1]
                 let c = mapped[(j + 1) * nodesX.count + i], d = mapped[(j + 1) * nodesX.count + i + 1]
                 // Calexp pixels per patch pixel in this cell: sampling keeps surface brightness, this keeps flux.
-                let jacobian = abs((b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x)) / Double((x1 - x0) * (y1 - y0))
+                let jacobian = Self.area(a, b, c) / Double((x1 - x0) * (y1 - y0))
                 let factor = scale * Float(jacobian)
                 for y in y0..<y1 {
                     let ty = Double(y - y0) / Double(y1 - y0)

@@ -52,9 +52,14 @@ struct Background {
             residuals.append(image.pixels[k] - model[k])
             k += 3
         }
-        let center = Self.median(residuals)
-        sigma = 1.4826 * Self.median(residuals.map { abs($0 - Float(center)) })
+        sigma = Self.robustSigma(residuals)
         self.model = model
+    }
+
+    /// The standard deviation of values with outliers: 1.4826 × their median absolute deviation.
+    static func robustSigma(_ values: [Float]) -> Double {
+        let center = Float(median(values))
+        return 1.4826 * median(values.map { abs($0 - center) })
     }
 
     static func median(_ values: [Float]) -> Double {

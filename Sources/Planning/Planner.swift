@@ -70,8 +70,7 @@ public struct Planner {
     public func replan(step: Step, filter: Filter, eventIds: [Int64]) throws -> Int {
         let definition = try StepDefinition.load(step: step, templates: templates)
         let commands = try definition.specialized(shared: sharedVariables(step: step, filter: filter), perEvent: Self.perEventVariables)
-        let wanted = Set(eventIds)
-        let events = try plannable(step: step, filter: filter, .all, needing: commands.variables).filter { wanted.contains($0.id) }
+        let events = try plannable(step: step, filter: filter, .all, only: Set(eventIds), needing: commands.variables)
         return try makeJobs(definition: definition, commands: commands, filter: filter, events: events)
     }
 
@@ -101,19 +100,22 @@ public struct Planner {
     }
 
     /// The events of a step and filter with the variables of their commands that are their own.
-    private func plannable(step: Step, filter: Filter, _ selection: StateStore.EventSelection, needing: Set<String>) throws -> [PlannableEvent] {
+    /// - Parameter only: When given, only these events (resubmission): nothing is computed or written for the others.
+    private func plannable(step: Step, filter: Filter, _ selection: StateStore.EventSelection, only: Set<Int64>? = nil,
+                           needing: Set<String>) throws -> [PlannableEvent] {
         switch step.unit {
-        case .frame: try frames(step: step, filter: filter, selection, needing: needing)
-        case .patch: try patches(step: step, filter: filter, selection, needing: needing)
+        case .frame: try frames(step: step, filter: filter, selection, only: only, needing: needing)
+        case .patch: try patches(step: step, filter: filter, selection, only: only, needing: needing)
         }
     }
 
     /// Patch events: `key`, `tract`, `patch`, and `inputs`, a file listing the calexps of its input
     /// frames (`jobs/inputs/KEY.txt`), which the manager writes now: a job never reads the state store.
-    private func patches(step: Step, filter: Filter, _ selection: StateStore.EventSelection, needing: Set<String>) throws -> [PlannableEvent] {
+    private func patches(step: Step, filter: Filter, _ selection: StateStore.EventSelection, only: Set<Int64>?,
+                         needing: Set<String>) throws -> [PlannableEvent] {
         let directory = production.tree.jobsDirectory(step, filter).appendingPathComponent("inputs")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return try production.store.derivedEvents(step: step, filter: filter, selection).map { event in
+        return try production.store.derivedEvents(step: step, filter: filter, selection).filter { only?.contains($0.id) ?? true }.map { event in
             var variables = ["key": event.key]
             if let dash = event.key.firstIndex(of: "-") {
                 variables["tract"] = String(event.key[..<dash])
@@ -130,8 +132,9 @@ public struct Planner {
     }
 
     /// Frame events: the frame's path, its mask, key, stem, run, camcol and field.
-    private func frames(step: Step, filter: Filter, _ selection: StateStore.EventSelection, needing: Set<String>) throws -> [PlannableEvent] {
-        try production.store.frameEvents(step: step, filter: filter, selection).map { event in
+    private func frames(step: Step, filter: Filter, _ selection: StateStore.EventSelection, only: Set<Int64>?,
+                        needing: Set<String>) throws -> [PlannableEvent] {
+        try production.store.frameEvents(step: step, filter: filter, selection).filter { only?.contains($0.id) ?? true }.map { event in
             let name = FrameName(run: event.run, filter: filter, camcol: event.camcol, field: event.field)
             var variables: [String: String] = [:]
             for variable in needing {

@@ -36,8 +36,7 @@ import Sky
         for y in (size[1] / 2 - 150)..<(size[1] / 2 + 150) {
             for x in (size[0] / 2 - 150)..<(size[0] / 2 + 150) { box.append(pixels[y * size[0] + x]) }
         }
-        let median = Background.median(box)
-        return 1.4826 * Background.median(box.map { abs($0 - Float(median)) })
+        return Background.robustSigma(box)
     }
 
     @Test func theBackgroundNoiseFallsAsOneOverTheSquareRootOfTheNumberOfFrames() throws {
