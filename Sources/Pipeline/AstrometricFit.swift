@@ -9,7 +9,10 @@ struct Match {
     var ra: Double
     var dec: Double
     var referenceMagnitude: Double
+    /// Whether the reference is a star: only stars calibrate PSF fluxes.
+    var isStar: Bool
     var instrumentalFlux: Double
+    var signalToNoise: Double
 }
 
 /// Fits a TAN WCS (shift + full linear part) to matched sources, with 3-sigma clipping.

@@ -56,24 +56,28 @@ public struct ForcedPhot {
             throw ProcessCcdFailure(.missingFiles, "missing file: positions \(options.positions)")
         }
         let positions = try Self.positions(listed, file: options.positions)
-        let image: Image, wcs: WCS
+        let wcs: WCS, photometer: Photometer
         do {
             let file = try FITSFile.open(path)
             defer { try? file.close() }
             let size = try file.imageSize()
             guard size.count == 2 else { throw ProcessCcdFailure(.unreadableHeader, "unreadable header: \(path) is not a 2-D image") }
-            image = Image(width: size[0], height: size[1], pixels: try file.readImage())
+            let image = Image(width: size[0], height: size[1], pixels: try file.readImage())
             wcs = try WCS(header: file.header())
+            // The PSF model and aperture correction processCcd fitted; a calexp written before it
+            // fitted them gets its own, from what it shows.
+            let noise = Coadd.robustSigma(image.pixels)
+            photometer = try Photometer.read(from: file, image: image, noise: noise)
+                ?? Photometer.calibrated(image: image, noise: noise, gain: .infinity,
+                                         detections: SourceDetector.detect(image, sigma: noise, threshold: 5))
         } catch let failure as ProcessCcdFailure {
             throw failure
         } catch {
             throw ProcessCcdFailure(.unreadableHeader, "unreadable header: \(path): \(error)")
         }
+        let image = photometer.image
         let pixels = try wcs.pixels(positions.map { (ra: $0.ra, dec: $0.dec) })
-        let noise = Coadd.robustSigma(image.pixels)
-        let seed = Photometer(image: image, noise: noise, gain: .infinity, psfSigma: 1.5)
-        let psfSigma = Photometer.estimatePSFSigma(SourceDetector.detect(image, sigma: noise, threshold: 5), seed)
-        let photometer = Photometer(image: image, noise: noise, gain: .infinity, psfSigma: psfSigma)
+        let psfSigma = photometer.psfSigma
         var text = Self.columns + "\n"
         var measured = 0
         for (position, pixel) in zip(positions, pixels) {

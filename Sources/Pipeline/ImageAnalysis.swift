@@ -1,4 +1,5 @@
 import Foundation
+import Sky
 
 /// A 2-D float image, row after row (x fastest), 0-based pixel coordinates at pixel centres.
 struct Image {
@@ -149,13 +150,177 @@ struct Measurement {
     var signalToNoise: Double { psfFluxSigma > 0 ? psfFlux / psfFluxSigma : 0 }
 }
 
+/// A circular Moffat profile of unit total flux, I(r) = (β − 1)/(πα²)·(1 + r²/α²)^−β: the PSF
+/// model of processCcd, coadd and forcedPhot. Its wings are an atmosphere's; as β grows it tends to
+/// a Gaussian, so one family fits a calexp and a coadd alike.
+struct MoffatPSF: Equatable, Sendable {
+    /// Core width, pixels.
+    var alpha: Double
+    var beta: Double
+
+    init(fwhm: Double, beta: Double) {
+        self.beta = beta
+        alpha = fwhm / (2 * (pow(2, 1 / beta) - 1).squareRoot())
+    }
+
+    var fwhm: Double { 2 * alpha * (pow(2, 1 / beta) - 1).squareRoot() }
+
+    /// The profile at squared distance `r2` (pixels²) from the centre, sampled at a pixel centre
+    /// as the simulated camera samples it.
+    func value(_ r2: Double) -> Double {
+        (beta - 1) / (.pi * alpha * alpha) * pow(1 + r2 / (alpha * alpha), -beta)
+    }
+
+    /// The Moffat that best fits the stars: χ² over the pixels within `radius` of each centroid,
+    /// each star with its own best flux, minimised on a grid in (FWHM, β) refined three times
+    /// around its best point. Stars that the best model fits worse than three times the median
+    /// (a galaxy, a blend) are left out and the fit is made again.
+    ///
+    /// - Parameters:
+    ///   - stars: Centroids of bright point sources, 0-based pixels.
+    ///   - fwhm: A first estimate of the FWHM, pixels (from second moments).
+    ///   - noise: Background noise of a pixel; `gain` adds each pixel's own.
+    static func fit(_ image: Image, stars: [(x: Double, y: Double)], fwhm: Double, radius: Double,
+                    noise: Double, gain: Double) -> MoffatPSF? {
+        let r = Int(radius.rounded(.up))
+        let cutouts: [[(r2: Double, value: Double)]] = stars.compactMap { c in
+            let (ix, iy) = (Int(c.x.rounded()), Int(c.y.rounded()))
+            guard ix - r >= 0, iy - r >= 0, ix + r < image.width, iy + r < image.height else { return nil }
+            var pixels: [(r2: Double, value: Double)] = []
+            for y in (iy - r)...(iy + r) {
+                for x in (ix - r)...(ix + r) {
+                    let dx = Double(x) - c.x, dy = Double(y) - c.y, r2 = dx * dx + dy * dy
+                    if r2 <= radius * radius { pixels.append((r2, Double(image[x, y]))) }
+                }
+            }
+            return pixels
+        }
+        /// χ² of one star under a model, its flux fitted (least squares), per pixel.
+        func chiSquare(_ model: MoffatPSF, _ pixels: [(r2: Double, value: Double)]) -> Double {
+            var pi = 0.0, pp = 0.0
+            for pixel in pixels {
+                let p = model.value(pixel.r2)
+                pi += p * pixel.value
+                pp += p * p
+            }
+            guard pp > 0 else { return .infinity }
+            let flux = pi / pp
+            var total = 0.0
+            for pixel in pixels {
+                let model = flux * model.value(pixel.r2), residual = pixel.value - model
+                total += residual * residual / (noise * noise + max(model, 0) / gain)
+            }
+            return total / Double(pixels.count)
+        }
+        func search(_ cutouts: [[(r2: Double, value: Double)]], from start: (fwhm: Double, beta: Double)) -> MoffatPSF {
+            var best = start
+            var fwhmStep = 0.05 * start.fwhm, betaStep = 0.5
+            var span = 8
+            for _ in 0..<3 {
+                var bestCost = Double.infinity
+                let center = best
+                for i in -span...span {
+                    for j in -span...span {
+                        let candidate = (fwhm: center.fwhm + Double(i) * fwhmStep, beta: center.beta + Double(j) * betaStep)
+                        guard candidate.fwhm > 0.5, candidate.beta >= 1.5, candidate.beta <= 12 else { continue }
+                        let model = MoffatPSF(fwhm: candidate.fwhm, beta: candidate.beta)
+                        let cost = cutouts.reduce(0) { $0 + chiSquare(model, $1) }
+                        if cost < bestCost { (bestCost, best) = (cost, candidate) }
+                    }
+                }
+                fwhmStep /= 4
+                betaStep /= 4
+                span = 4
+            }
+            return MoffatPSF(fwhm: best.fwhm, beta: best.beta)
+        }
+        guard cutouts.count >= 3 else { return nil }
+        let first = search(cutouts, from: (fwhm, 3))
+        let costs = cutouts.map { chiSquare(first, $0) }
+        let limit = 3 * Background.median(costs.map { Float($0) })
+        let kept = zip(cutouts, costs).filter { $0.1 <= limit }.map(\.0)
+        guard kept.count >= 3, kept.count < cutouts.count else { return first }
+        return search(kept, from: (first.fwhm, first.beta))
+    }
+}
+
 /// Centroids and fluxes on a background-subtracted image.
 struct Photometer {
     let image: Image
-    let noise: Double
+    var noise: Double
+    /// Electrons per count, for the sources' own noise (infinite where it is not known).
     let gain: Double
-    /// Gaussian sigma of the PSF in pixels.
+    /// Gaussian sigma of the PSF in pixels: the width centroids and apertures are scaled to.
     var psfSigma: Double
+    /// The PSF model PSF fluxes are fitted with.
+    var psf: MoffatPSF
+    /// The PSF where it changes across the image (a coadd's), in place of `psf`.
+    var localPSF: ((_ center: (x: Double, y: Double), _ radius: Int) -> PSFStamp?)?
+    /// The factor that turns the flux of the PSF model into a star's total flux
+    /// (`apertureCorrection(from:)`): 1 when the model is exact.
+    var apertureCorrection = 1.0
+
+    /// What forcedPhot and coadd need of a calexp's photometry, as header keywords: the gain, the
+    /// PSF model and its aperture correction.
+    func write(to file: FITSFile) throws {
+        if gain.isFinite { try file.write("GAIN", gain, comment: "electrons per count") }
+        try file.write("PSFFWHM", psf.fwhm, comment: "FWHM of the Moffat PSF model (pixels)")
+        try file.write("PSFBETA", psf.beta, comment: "beta of the Moffat PSF model")
+        try file.write("APCORR", apertureCorrection, comment: "PSF flux to total flux")
+    }
+
+    /// The photometer `write(to:)` left in a calexp's header, on the calexp's pixels; nil for a
+    /// calexp written before processCcd fitted a PSF model.
+    static func read(from file: FITSFile, image: Image, noise: Double) throws -> Photometer? {
+        guard let psf = try MoffatPSF.read(from: file), let correction = try file.double("APCORR"),
+              correction.isFinite, correction > 0 else { return nil }
+        var photometer = Photometer(image: image, noise: noise, gain: try file.double("GAIN") ?? .infinity, psfSigma: psf.fwhm / 2.3548)
+        photometer.psf = psf
+        photometer.apertureCorrection = correction
+        return photometer
+    }
+
+    /// Radius of the aperture that holds a star's total flux, in FWHMs of the PSF: a Moffat
+    /// profile (β = 3) leaves 0.3 % of its flux outside 4 FWHMs, a Gaussian nothing.
+    static let totalFluxRadius = 4.0
+
+    init(image: Image, noise: Double, gain: Double, psfSigma: Double) {
+        self.image = image
+        self.noise = noise
+        self.gain = gain
+        self.psfSigma = psfSigma
+        psf = MoffatPSF(fwhm: 2.3548 * psfSigma, beta: 3)
+    }
+
+    /// The photometer of an image: the PSF's width from the second moments of its brightest
+    /// detections, a Moffat fitted to its bright point sources, then the aperture correction.
+    static func calibrated(image: Image, noise: Double, gain: Double, detections: [Detection],
+                           localPSF: ((_ center: (x: Double, y: Double), _ radius: Int) -> PSFStamp?)? = nil) -> Photometer {
+        var photometer = Photometer(image: image, noise: noise, gain: gain, psfSigma: 1.5)
+        photometer.psfSigma = estimatePSFSigma(detections, photometer)
+        photometer.psf = MoffatPSF(fwhm: 2.3548 * photometer.psfSigma, beta: 3)
+        let stars = photometer.pointSources(detections)
+        if let fitted = MoffatPSF.fit(image, stars: Array(stars.prefix(40)), fwhm: photometer.psf.fwhm,
+                                      radius: max(4, 2 * photometer.psf.fwhm), noise: noise, gain: gain) {
+            photometer.psf = fitted
+            photometer.psfSigma = fitted.fwhm / 2.3548
+        }
+        photometer.localPSF = localPSF
+        photometer.apertureCorrection = photometer.apertureCorrection(at: stars)
+        return photometer
+    }
+
+    /// Centroids of the detections peaking above 20 σ whose second moments are within 20 % of the
+    /// PSF's (galaxies are wider), brightest first, at least `totalFluxRadius` FWHMs from the edges.
+    func pointSources(_ detections: [Detection]) -> [(x: Double, y: Double)] {
+        let radius = max(6, Self.totalFluxRadius * 2.3548 * psfSigma)
+        return detections.sorted { $0.peak > $1.peak }.prefix(300).compactMap { detection in
+            guard Double(detection.peak) > 20 * noise, let c = centroid(from: detection),
+                  c.x >= radius, c.y >= radius, c.x < Double(image.width) - 1 - radius, c.y < Double(image.height) - 1 - radius,
+                  let size = momentSigma(at: c, radius: 6), size < 1.2 * psfSigma else { return nil }
+            return c
+        }
+    }
 
     /// The PSF's Gaussian sigma, pixels, from the second moments of the brightest detections.
     static func estimatePSFSigma(_ detections: [Detection], _ photometer: Photometer) -> Double {
@@ -235,16 +400,38 @@ struct Photometer {
         return (flux, (Double(count) * noise * noise + max(flux, 0) / gain).squareRoot())
     }
 
-    /// Flux of the best-fitting Gaussian PSF at a fixed position (linear least squares).
+    /// The aperture correction of the image: the median, over its bright point sources, of their
+    /// flux within `totalFluxRadius` FWHMs over the flux of the PSF model; it needs five of them,
+    /// or is 1. The model's wings are fitted where the stars are bright; what it misses beyond, or
+    /// where the PSF is not quite a Moffat (a coadd's mix of seeings), this puts back.
+    func apertureCorrection(at stars: [(x: Double, y: Double)]) -> Double {
+        let radius = max(6, Self.totalFluxRadius * psf.fwhm)
+        let ratios = stars.compactMap { c -> Float? in
+            guard c.x >= radius, c.y >= radius, c.x < Double(image.width) - 1 - radius, c.y < Double(image.height) - 1 - radius else { return nil }
+            let model = psfFit(at: c), total = aperture(at: c, radius: radius)
+            guard model.flux > 50 * model.sigma else { return nil }
+            return Float(total.flux / model.flux)
+        }
+        guard ratios.count >= 5 else { return 1 }
+        return Background.median(ratios)
+    }
+
+    /// The PSF flux at a fixed position: the model's, aperture-corrected.
     func psf(at c: (x: Double, y: Double)) -> (flux: Double, sigma: Double) {
-        let s = psfSigma
-        let r = Int((4 * s).rounded(.up)) + 1
+        let fit = psfFit(at: c)
+        return (fit.flux * apertureCorrection, fit.sigma * apertureCorrection)
+    }
+
+    /// Flux of the PSF model at a fixed position (linear least squares).
+    func psfFit(at c: (x: Double, y: Double)) -> (flux: Double, sigma: Double) {
+        let r = Int((2.5 * psf.fwhm).rounded(.up)) + 1
+        let stamp = localPSF?(c, r)
         var pi = 0.0, pp = 0.0
         let (ix, iy) = (Int(c.x.rounded()), Int(c.y.rounded()))
         for y in max(0, iy - r)...min(image.height - 1, iy + r) {
             for x in max(0, ix - r)...min(image.width - 1, ix + r) {
                 let dx = Double(x) - c.x, dy = Double(y) - c.y
-                let p = exp(-(dx * dx + dy * dy) / (2 * s * s)) / (2 * .pi * s * s)
+                let p = stamp?[x, y] ?? psf.value(dx * dx + dy * dy)
                 pi += p * Double(image[x, y])
                 pp += p * p
             }

@@ -112,8 +112,7 @@ public struct ProcessCcd: Sendable {
         let background = Background(of: image)
         for k in image.pixels.indices { image.pixels[k] -= background.model[k] }
         let detections = SourceDetector.detect(image, sigma: background.sigma, threshold: options.threshold)
-        var photometer = Photometer(image: image, noise: background.sigma, gain: gain, psfSigma: 1.5)
-        photometer.psfSigma = Photometer.estimatePSFSigma(detections, photometer)
+        let photometer = Photometer.calibrated(image: image, noise: background.sigma, gain: gain, detections: detections)
         let measured = detections.compactMap { photometer.measure($0) }.filter { $0.signalToNoise >= options.threshold }
         let bright = measured.filter { $0.signalToNoise >= 10 }.sorted { $0.psfFlux > $1.psfFlux }.prefix(200)
 
@@ -153,8 +152,9 @@ public struct ProcessCcd: Sendable {
             throw ProcessCcdFailure(.astrometry, String(format: "astrometry problem: residual too large: %.3f arcsec rms over %d matches", fit.rms, fit.used))
         }
 
-        // Photometric zero point from matched sources.
-        let zeroPoints = matches.filter { $0.instrumentalFlux > 0 && $0.referenceMagnitude < 30 }
+        // Photometric zero point from matched stars measured well: a galaxy's PSF flux is not its
+        // total flux, and faint sources would weigh noise.
+        let zeroPoints = matches.filter { $0.isStar && $0.signalToNoise >= 20 && $0.referenceMagnitude < 30 }
             .map { $0.referenceMagnitude + 2.5 * log10($0.instrumentalFlux) }.sorted()
         guard zeroPoints.count >= 3 else {
             throw ProcessCcdFailure(.matches, "matches problem: \(zeroPoints.count) photometric matches (need 3)")
@@ -167,7 +167,7 @@ public struct ProcessCcd: Sendable {
         let urls = Self.outputs(for: name, in: options.outputDirectory)
         try fm.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
         let fwhm = 2.3548 * photometer.psfSigma * scale
-        try writeCalexp(image, name: name, wcs: fit.wcs, zeroPoint: zeroPoint, fwhm: fwhm, sources: measured.count,
+        try writeCalexp(image, name: name, wcs: fit.wcs, zeroPoint: zeroPoint, fwhm: fwhm, photometer: photometer, sources: measured.count,
                         matches: fit.used, rms: fit.rms, to: urls[0])
         try writeSources(measured, sky: sky, name: name, scale: scale, to: urls[1])
         let corners = try finalWCS.sky([(1, 1), (Double(image.width), 1), (Double(image.width), Double(image.height)), (1, Double(image.height))])
@@ -235,15 +235,16 @@ public struct ProcessCcd: Sendable {
             used.insert(best.index)
             let ref = references[best.index]
             out.append(Match(x: p.x, y: p.y, ra: ref.ra, dec: ref.dec, referenceMagnitude: ref.magnitudes[filter],
-                             instrumentalFlux: measurements[k].psfFlux))
+                             isStar: ref.isStar, instrumentalFlux: measurements[k].psfFlux,
+                             signalToNoise: measurements[k].signalToNoise))
         }
         return out
     }
 
     // MARK: - Outputs
 
-    func writeCalexp(_ image: Image, name: FrameName, wcs: TangentWCS, zeroPoint: Double, fwhm: Double, sources: Int,
-                     matches: Int, rms: Double, to url: URL) throws {
+    func writeCalexp(_ image: Image, name: FrameName, wcs: TangentWCS, zeroPoint: Double, fwhm: Double, photometer: Photometer,
+                     sources: Int, matches: Int, rms: Double, to url: URL) throws {
         let tmp = AtomicFile.temporary(for: url)
         let file = try FITSFile.create(tmp.path)
         try file.createImage(width: image.width, height: image.height)
@@ -255,6 +256,7 @@ public struct ProcessCcd: Sendable {
         try wcs.write(to: file)
         try file.write("MAGZERO", zeroPoint, comment: "magnitude of one count")
         try file.write("FWHM", fwhm, comment: "PSF FWHM (arcsec)")
+        try photometer.write(to: file)
         try file.write("NSOURCE", sources, comment: "sources measured")
         try file.write("NMATCH", matches, comment: "reference matches in the WCS fit")
         try file.write("ASTRMS", rms, comment: "astrometric residual rms (arcsec)")

@@ -181,7 +181,7 @@ public struct Simulation: Sendable {
         for (object, position) in zip(objects, positions) {
             let flux = pow(10, -0.4 * (object.magnitudes[filter] - Camera.zeroPoint[filter])) * transparency
             let profile: Profile = object.isStar
-                ? .moffat(fwhm: fwhmPixels, beta: 3)
+                ? .moffat(MoffatPSF(fwhm: fwhmPixels, beta: 3))
                 : .gaussian(sigma: ((fwhmPixels / 2.3548) * (fwhmPixels / 2.3548)
                                    + pow(object.size / options.pixelScale, 2)).squareRoot())
             profile.add(flux: flux, at: (position.x - 1, position.y - 1), to: &image, width: w, height: h)
@@ -302,21 +302,20 @@ public struct Simulation: Sendable {
 
 /// A point-spread or galaxy profile, normalised to unit total flux.
 enum Profile {
-    case moffat(fwhm: Double, beta: Double)
+    case moffat(MoffatPSF)
     case gaussian(sigma: Double)
 
     var radius: Int {
         switch self {
-        case .moffat(let fwhm, _): Int((4 * fwhm).rounded(.up)) + 2
+        case .moffat(let psf): Int((4 * psf.fwhm).rounded(.up)) + 2
         case .gaussian(let sigma): Int((4 * sigma).rounded(.up)) + 2
         }
     }
 
     func value(_ r2: Double) -> Double {
         switch self {
-        case .moffat(let fwhm, let beta):
-            let alpha2 = pow(fwhm / (2 * (pow(2, 1 / beta) - 1).squareRoot()), 2)
-            return (beta - 1) / (.pi * alpha2) * pow(1 + r2 / alpha2, -beta)
+        case .moffat(let psf):
+            return psf.value(r2)
         case .gaussian(let sigma):
             return exp(-r2 / (2 * sigma * sigma)) / (2 * .pi * sigma * sigma)
         }

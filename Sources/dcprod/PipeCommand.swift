@@ -7,7 +7,7 @@ import Sky
 struct Pipe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The reference payload: what a production runs on one machine with no external software.",
-        subcommands: [Simulate.self, ProcessCcdCommand.self, CoaddCommand.self, ForcedPhotCommand.self])
+        subcommands: [Simulate.self, ProcessCcdCommand.self, CoaddCommand.self, ForcedPhotCommand.self, PhotometryCommand.self])
 }
 
 struct Simulate: ParsableCommand {
@@ -225,4 +225,34 @@ private func eachFile(_ files: [String], payload: String, _ body: (String) throw
         }
     }
     if failed { throw ExitCode.failure }
+}
+
+struct PhotometryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "photometry",
+        abstract: "Compare the three steps' PSF fluxes of bright stars with the simulator's truth.",
+        discussion: """
+            Reads processCcd's src-*.csv, coadd's deepsrc-*.csv and forcedPhot's forced-*.csv under the directories \
+            (with the zero points of ccd-*.csv and coadd-*.csv beside them), matches each source with S/N above \
+            --min-snr to the nearest star of the reference catalog within 1 arcsec, and prints per step and filter \
+            the median of measured/true flux − 1 and its robust scatter, with the median flux error of the same \
+            stars (what noise alone would scatter).
+            """)
+
+    @Option(help: "The simulator's reference catalog (refcat.csv).")
+    var refcat: String
+
+    @Option(help: "The smallest PSF signal-to-noise of a star compared.")
+    var minSnr = 100.0
+
+    @Argument(help: "Directories of the steps' outputs.")
+    var directories: [String]
+
+    func run() throws {
+        let truth = try TruthComparison(referenceCatalog: refcat)
+        for (step, measurements) in try TruthComparison.measurements(under: directories.map { URL(fileURLWithPath: $0) }) {
+            print("\(step), stars with S/N > \(minSnr.formatted()), measured/true − 1:")
+            for figures in truth.figures(measurements, minimumSignalToNoise: minSnr) { print("  " + figures.line) }
+        }
+    }
 }
