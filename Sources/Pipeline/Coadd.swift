@@ -218,14 +218,16 @@ public struct Coadd {
 
     /// How much more a PSF flux varies than its pixels' noise says: warped pixels are correlated,
     /// so a sum over them is noisier than over independent pixels. It is the robust spread of PSF
-    /// fluxes measured on a grid of blank positions, over their predicted σ (a few sources on the
+    /// fluxes measured on a grid of positions, over their predicted σ (a few sources on the
     /// grid are outliers the median ignores); 1 when the grid is too small.
     static func noiseCorrelation(of photometer: Photometer, noiseMap: (Int) -> Double, valid: (Int) -> Bool) -> Double {
         var blank = photometer
         blank.localPSF = nil
         blank.apertureCorrection = 1
         let (width, height) = (blank.image.width, blank.image.height)
-        let margin = Int(3 * blank.psf.fwhm) + 2, step = max(8, Int(3 * blank.psf.fwhm))
+        // About 2,000 positions, a PSF apart at least.
+        let margin = Int(3 * blank.psf.fwhm) + 2
+        let step = max(Int(3 * blank.psf.fwhm) + 1, Int((Double(width * height) / 2000).squareRoot()))
         var ratios: [Float] = []
         for y in stride(from: margin, to: height - margin, by: step) {
             for x in stride(from: margin, to: width - margin, by: step) where valid(y * width + x) {

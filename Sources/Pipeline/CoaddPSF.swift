@@ -53,10 +53,22 @@ struct CoaddPSF {
             let reach = Double(radius) * (abs(a.x) + abs(a.y) + abs(b.x) + abs(b.y))
             guard center.x > -reach, center.y > -reach, center.x < Double(w) + reach, center.y < Double(h) + reach else { continue }
             let jacobian = abs(a.x * b.y - a.y * b.x)
-            let psf = component.psf
+            // The model at the calexp pixels the stamp reaches, each computed once (neighbouring
+            // patch pixels interpolate between the same ones).
+            let span = Int(reach.rounded(.up)) + 2
+            let (px0, py0) = (Int(center.x.rounded(.down)) - span, Int(center.y.rounded(.down)) - span)
+            let grid = 2 * span + 2
+            var values = [Double](repeating: 0, count: grid * grid)
+            for j in 0..<grid {
+                let dy = Double(py0 + j) - center.y
+                for i in 0..<grid {
+                    let dx = Double(px0 + i) - center.x
+                    values[j * grid + i] = component.psf.value(dx * dx + dy * dy)
+                }
+            }
             func model(_ px: Int, _ py: Int) -> Double {
-                let dx = Double(px) - center.x, dy = Double(py) - center.y
-                return psf.value(dx * dx + dy * dy)
+                let i = px - px0, j = py - py0
+                return i >= 0 && j >= 0 && i < grid && j < grid ? values[j * grid + i] : 0
             }
             for j in 0..<side {
                 let dy = Double(y0 + j) - c.y

@@ -65,3 +65,20 @@ import Sky
         }
     }
 }
+
+@Suite struct Medians {
+    @Test func selectionFindsWhatASortFinds() {
+        var random = SeededRandom(seed: 3, stream: [1])
+        for count in [1, 2, 3, 10, 101, 1000] {
+            for duplicates in [false, true] {
+                let values = (0..<count).map { _ in duplicates ? Float(Int(random.gaussian() * 3)) : Float(random.gaussian()) }
+                let sorted = values.sorted()
+                for k in Set([0, count / 2, count - 1]) {
+                    var copy = values
+                    #expect(Background.select(k, in: &copy) == sorted[k], "k \(k) of \(count)")
+                }
+                #expect(Background.median(values) == Double(sorted[count / 2]))
+            }
+        }
+    }
+}
