@@ -5,14 +5,18 @@ import Planning
 import Production
 import Verification
 
-/// `dcprod run`: processCcd → coadd → forcedPhot, each step planned from what the one before verified
-/// ok, submitted and followed to its end, verified, and its results loaded into the catalog.
+/// `dcprod run`: processCcd → coadd → forcedPhot, each event planned and submitted as soon as what
+/// it needs is verified ok — a patch's coadd as soon as the calexps that touch it are, a frame's
+/// forced photometry as soon as the coadds of the patches it touches are loaded — and each step's
+/// results verified and loaded as its jobs end.
 ///
-/// Every move is one that can be repeated: planning plans only new events, submission adopts the
-/// jobs a killed run handed over and never submits a job twice, verify reads only new outcome files,
-/// loading skips what the ledger has. A run killed at any moment and started again therefore goes on
-/// where it was. It stops before a step that has nothing to start from (no event of the step before
-/// verified ok), and leaves to a person what failed: the reports say what `resubmit` would take.
+/// The run goes round the steps, each round a pass that, step by step, plans what became ready,
+/// hands over what waits (without waiting for it), reads the new outcome files and loads the new
+/// results, until a pass changes nothing and no job of the production is queued or running. Every move is
+/// one that can be repeated: planning plans only new events, submission adopts the jobs a killed run
+/// handed over and never submits a job twice, verify reads only new outcome files, loading skips
+/// what the ledger has. A run killed at any moment and started again therefore goes on where it
+/// was. What failed is left to a person: the reports say what `resubmit` would take.
 public struct Chain {
     /// How each step is planned: the production, the dcprod its jobs call, the catalog's option file.
     public let planning: StepPlanning
@@ -41,40 +45,85 @@ public struct Chain {
         public var load: ProductionCatalog.StepLoad
     }
 
-    /// Where a run is, for a progress line.
-    public enum Stage: Sendable {
-        case planning(Step), submitting(Step), verifying(Step), loading(Step)
+    /// Where a run is: the jobs of this run ended so far, and those queued, running or not yet
+    /// handed over (all steps'), after each pass.
+    public struct Progress: Sendable, Equatable {
+        public var finished = 0
+        public var running = 0
+        public var pending = 0
     }
+
+    /// Seconds between passes while jobs run: from `interval`, ×1.5 after each pass in which nothing
+    /// changed, up to `maximumInterval`.
+    public var interval = 0.2
+    public var maximumInterval = 5.0
 
     /// Runs the chain on some filters.
     ///
     /// - Parameters:
     ///   - filters: The filters.
-    ///   - stage: Called as each move starts.
-    ///   - submitting: Called with the submission's summary after each poll.
-    /// - Returns: Each step that ran, in order.
+    ///   - progress: Called after each pass.
+    /// - Returns: Each step that has events, in order, with what this run did to it.
     /// - Throws: What a step's move throws: `TemplateError`, `BatchError` (the jobs already handed over
     ///   are recorded; run again to go on), `CatalogError`, a GRDB `DatabaseError`.
-    public func run(filters: [Filter], stage: (Stage) -> Void = { _ in },
-                    submitting: (Submitter.Summary) -> Void = { _ in }) throws -> [StepRun] {
+    public func run(filters: [Filter], progress: (Progress) -> Void = { _ in }) throws -> [StepRun] {
         let catalog = try ProductionCatalog.open(production, readOnly: false, defaultsFile: planning.defaultsFile, createDatabase: true)
         _ = try catalog.initialize()
-        var runs: [StepRun] = []
-        for step in Step.allCases {
-            if let input = step.inputStep, let before = runs.last(where: { $0.step == input }),
-               before.verification.reports.allSatisfy({ $0.count(FailureClasses.ok) == 0 }) {
-                break
+        let submitter = Submitter(production: production)
+        var runs: [Step: StepRun] = [:]
+        var pause = interval
+        while true {
+            var changed = false, active = false
+            var pass = Progress()
+            // Later steps first: what became ready in the last pass takes the room before more of
+            // the earlier steps' jobs do, and is one pass behind what it needs (hence the pass after
+            // any change, even when nothing runs).
+            for step in Step.allCases.reversed() {
+                let planned = try planning.plan(step: step, filters: filters)
+                let submission = try submitter.submit(step: step, filters: filters, wait: false)
+                let verification = try Verifier(production: production, step: step).verify(filters: filters)
+                let load = try catalog.load(step: step, deferIndexes: false)
+                if var run = runs[step] {
+                    run.add(planned: planned, submission: submission, verification: verification, load: load)
+                    runs[step] = run
+                } else {
+                    runs[step] = StepRun(step: step, planned: planned, submission: submission, verification: verification, load: load)
+                }
+                changed = changed || !planned.jobs.isEmpty || submission.submitted + submission.adopted + submission.finished > 0
+                active = active || submission.running + submission.pending > 0
+                pass.running = submission.running
+                pass.pending += submission.pending
             }
-            stage(.planning(step))
-            let planned = try planning.plan(step: step, filters: filters)
-            stage(.submitting(step))
-            let submission = try Submitter(production: production).submit(step: step, filters: filters, wait: true, progress: submitting)
-            stage(.verifying(step))
-            let verification = try Verifier(production: production, step: step).verify(filters: filters)
-            stage(.loading(step))
-            let load = try catalog.load(step: step, deferIndexes: false)
-            runs.append(StepRun(step: step, planned: planned, submission: submission, verification: verification, load: load))
+            pass.finished = runs.values.map(\.submission.finished).reduce(0, +)
+            progress(pass)
+            if !active && !changed { break }
+            pause = changed ? interval : min(pause * 1.5, maximumInterval)
+            Thread.sleep(forTimeInterval: pause)
         }
-        return runs
+        return Step.allCases.compactMap { runs[$0] }.filter { run in run.verification.reports.contains { $0.total > 0 } }
+    }
+}
+
+extension Chain.StepRun {
+    /// Adds a later pass: what it planned, submitted, ended and loaded adds up; where the jobs
+    /// stand and the reports are the latest.
+    mutating func add(planned more: Planner.Summary, submission next: Submitter.Summary, verification latest: Verification,
+                      load again: ProductionCatalog.StepLoad) {
+        planned.jobs.merge(more.jobs, uniquingKeysWith: +)
+        planned.events.merge(more.events, uniquingKeysWith: +)
+        submission.submitted += next.submitted
+        submission.adopted += next.adopted
+        submission.finished += next.finished
+        submission.failed += next.failed
+        submission.requeued += next.requeued
+        submission.running = next.running
+        submission.pending = next.pending
+        verification = latest
+        // Files skipped are those the ledger had before the run: the first pass's count.
+        load.recoveredIndexes += again.recoveredIndexes
+        load.summary.loaded += again.summary.loaded
+        load.summary.rejected += again.summary.rejected
+        load.summary.rows.merge(again.summary.rows, uniquingKeysWith: +)
+        load.summary.loadedPaths += again.summary.loadedPaths
     }
 }

@@ -81,7 +81,15 @@ public struct Planner {
         switch step.unit {
         case .patch: try derivePatches(step: step, filter: filter)
         case .frame:
-            let frames = try production.store.verifiedFrames(step: .processCcd, filter: filter)
+            var frames = try production.store.verifiedFrames(step: .processCcd, filter: filter)
+            if let positions = step.positionsStep {
+                // A frame's positions are complete once every patch it touches has its coadd settled.
+                let map = try SkyMap.of(production)
+                let settled = try production.store.verifiedKeys(step: positions, filter: filter)
+                frames = try frames.filter { frame in
+                    try map.patches(touching: frame.footprint).allSatisfy { settled.contains($0.description) }
+                }
+            }
             try production.store.recordDerivedEvents(frames.map { DerivedEvent(key: $0.key, inputIds: [$0.eventId], frameId: $0.frameId) },
                                                      step: step, filter: filter)
         }
@@ -89,11 +97,20 @@ public struct Planner {
 
     /// The patches of the sky map that the frames processCcd verified ok touch, recorded as the
     /// step's events with those frames as their inputs — never a frame that failed.
+    ///
+    /// A patch is recorded as soon as no frame that touches it awaits verification, not when the
+    /// whole filter is verified; and not before, since an event once planned keeps its inputs.
     func derivePatches(step: Step, filter: Filter) throws {
         let map = try SkyMap.of(production)
+        var awaited = Set<PatchId>()
+        for footprint in try production.store.awaitedFootprints(step: .processCcd, filter: filter) {
+            awaited.formUnion(try map.patches(touching: footprint))
+        }
         var inputs: [PatchId: [Int64]] = [:]
         for frame in try production.store.verifiedFrames(step: .processCcd, filter: filter) {
-            for patch in try map.patches(touching: frame.footprint) { inputs[patch, default: []].append(frame.eventId) }
+            for patch in try map.patches(touching: frame.footprint) where !awaited.contains(patch) {
+                inputs[patch, default: []].append(frame.eventId)
+            }
         }
         try production.store.recordDerivedEvents(inputs.keys.sorted().map { DerivedEvent(key: $0.description, inputIds: inputs[$0]!) },
                                                  step: step, filter: filter)

@@ -58,6 +58,35 @@ extension StateStore {
         }
     }
 
+    /// The footprints of a step and filter's frame events that await verification (in no job yet,
+    /// or in one whose outcome has not been read): the frames that may still become a later step's
+    /// inputs.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func awaitedFootprints(step: Step, filter: Filter) throws -> [[(ra: Double, dec: Double)]] {
+        let awaited = EventState.allCases.filter { !$0.isVerified }
+        return try pool.read { db in
+            try VerifiedFrame.fetchAll(db, SQLRequest(literal: """
+                SELECT e.id, e.frameId, e.key, f.corner1Ra, f.corner1Decl, f.corner2Ra, f.corner2Decl, f.corner3Ra, f.corner3Decl,
+                       f.corner4Ra, f.corner4Decl, f.centerRa, f.centerDecl, NULL AS outputs
+                FROM event e JOIN frame f ON f.id = e.frameId
+                WHERE e.step = \(step) AND e.filter = \(filter) AND e.state IN \(awaited)
+                """)).map(\.footprint)
+        }
+    }
+
+    /// The keys of a step and filter's events that verify has settled: ok, failed or not run.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func verifiedKeys(step: Step, filter: Filter) throws -> Set<String> {
+        let verified = EventState.allCases.filter(\.isVerified)
+        return try pool.read { db in
+            Set(try String.fetchAll(db, SQLRequest(literal: """
+                SELECT key FROM event WHERE step = \(step) AND filter = \(filter) AND state IN \(verified)
+                """)))
+        }
+    }
+
     /// Records a later step's events and their inputs, in one transaction: an event not yet known is
     /// created `new`; a `new` event gets the inputs it does not have yet. A planned event keeps the
     /// inputs it was planned with.

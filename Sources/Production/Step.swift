@@ -24,6 +24,15 @@ public enum Step: String, CaseIterable, Sendable, Codable, Comparable {
         }
     }
 
+    /// The step whose catalog rows the step's jobs are given, in files the manager writes
+    /// (forcedPhot: coadd's DeepSource positions); its events must be settled and loaded first.
+    public var positionsStep: Step? {
+        switch self {
+        case .processCcd, .coadd: nil
+        case .forcedPhot: .coadd
+        }
+    }
+
     /// What one event of the step is.
     public var unit: Unit {
         switch self {

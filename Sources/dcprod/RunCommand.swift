@@ -6,11 +6,12 @@ import Verification
 
 struct Run: ProductionCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the whole chain: processCcd, coadd, forcedPhot, each planned, submitted, verified and loaded in turn.",
+        abstract: "Run the whole chain: processCcd, coadd, forcedPhot, each event as soon as what it needs is verified.",
         discussion: """
-            Each step is planned from what the step before verified ok (a coadd from the calexps of its patch, forced \
-            photometry at the DeepSource positions of the loaded coadds), submitted to BACKEND and followed to its end, \
-            verified, and its CSV results loaded into the catalog. Killed at any moment and run again, it goes on where it \
+            Each event is planned and submitted to BACKEND as soon as what it needs is verified ok: a patch's coadd \
+            once the calexps that touch it are, a frame's forced photometry once the coadds of the patches it touches \
+            are loaded (DeepSource positions). Each step's outcomes are verified and its CSV results loaded into the \
+            catalog as its jobs end. Killed at any moment and run again, it goes on where it \
             was and never runs a job twice.
 
             What failed is left to a person: the reports say what `dcprod resubmit STEP` would take. Exit status 0 when \
@@ -25,18 +26,16 @@ struct Run: ProductionCommand {
 
     func run(on production: Production) throws {
         let filters = filters.isEmpty ? production.config.filters : filters.sorted()
-        // A progress bar per step's submission.
+        // One progress bar for the run: the jobs ended over those known so far (the total grows as
+        // later steps are planned).
         var bar = ProgressBar(label: "run", unit: "jobs")
-        var start = Date()
+        let start = Date()
         let runs = try Chain(production: production, dcprod: runningExecutable, defaultsFile: catalogOptions.defaultsFile)
-            .run(filters: filters, stage: { stage in
-                guard case .submitting(let step) = stage else { return }
-                bar = ProgressBar(label: "run \(step.rawValue)", unit: "jobs")
-                start = Date()
-            }, submitting: { s in
-                bar.update(done: s.finished, total: max(s.finished + s.running + s.pending, 1), elapsed: Date().timeIntervalSince(start))
-                if s.running + s.pending == 0 { bar.finish() }
-            })
+            .run(filters: filters) { progress in
+                bar.update(done: progress.finished, total: max(progress.finished + progress.running + progress.pending, 1),
+                           elapsed: Date().timeIntervalSince(start))
+            }
+        bar.finish()
         var worst: Int32 = 0
         for run in runs {
             let step = run.step.rawValue

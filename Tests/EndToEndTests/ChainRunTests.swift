@@ -53,4 +53,32 @@ import Testing
         let again = try DCProd.run(["run"], in: work.url)
         #expect(again.status == 0 && again.stdout.contains("run coadd: plan 0 jobs for 0 events; submit 0 jobs submitted"), "\(again.stdout)")
     }
+
+    /// A patch's coadd starts as soon as the calexps that touch it are verified, not when the whole
+    /// step is: g's coadds are handed over while r's processCcd jobs still wait for room (MAXRUNNING 2),
+    /// and no patch is planned without its inputs.
+    @Test func aPatchIsCoaddedAsSoonAsItsOwnCalexpsAreVerified() throws {
+        let work = try Workspace()
+        try SeedPatch.prepare(work, filters: "g r", frames: 12, seed: 9, defects: 0, extra: """
+            EVENTSPERJOB processCcd 1
+            EVENTSPERJOB coadd 1
+            MAXRUNNING 2
+            """)
+        let result = try DCProd.run(["run"], in: work.url)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let store = work.url.appendingPathComponent("lsstprod/DC_2013/state.sqlite").path
+        let attempts = "FROM attempt a JOIN job j ON j.id = a.jobId"
+        let order = try output(of: ["sqlite3", store, """
+            SELECT (SELECT MIN(a.id) \(attempts) WHERE j.step = 'coadd') < (SELECT MAX(a.id) \(attempts) WHERE j.step = 'processCcd')
+            """])
+        #expect(order.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "1",
+                "no coadd was handed over before the last processCcd job: \(order.stdout)")
+        // Each patch planned once its frames were settled: its inputs are the same as a patch of the
+        // whole-step order would have, i.e. every frame the coadd report counted in it.
+        let missing = try output(of: ["sqlite3", store, """
+            SELECT COUNT(*) FROM event e WHERE e.step = 'coadd' AND NOT EXISTS (SELECT 1 FROM event_input ei WHERE ei.eventId = e.id)
+            """])
+        #expect(missing.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "coadd events without inputs")
+    }
 }
+
