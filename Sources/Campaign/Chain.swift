@@ -70,6 +70,9 @@ public struct Chain {
         let catalog = try ProductionCatalog.open(production, readOnly: false, defaultsFile: planning.defaultsFile, createDatabase: true)
         _ = try catalog.initialize()
         let submitter = Submitter(production: production)
+        // A poll sees every step's attempts end: which step's they were is counted from the store.
+        let ended = AttemptState.allCases.filter { !$0.isActive && $0 != .cancelled }
+        let endedBefore = Set(try production.store.attempts(in: ended).map(\.id))
         var runs: [Step: StepRun] = [:]
         var pause = interval
         while true {
@@ -100,12 +103,19 @@ public struct Chain {
             pause = changed ? interval : min(pause * 1.5, maximumInterval)
             Thread.sleep(forTimeInterval: pause)
         }
+        for (step, var run) in runs {
+            let endedNow = try production.store.attempts(in: ended, step: step, filters: filters).filter { !endedBefore.contains($0.id) }
+            run.submission.finished = endedNow.count
+            run.submission.failed = endedNow.filter { $0.state != .done }.count
+            run.submission.requeued = endedNow.filter { $0.state == .requeued }.count
+            runs[step] = run
+        }
         return Step.allCases.compactMap { runs[$0] }.filter { run in run.verification.reports.contains { $0.total > 0 } }
     }
 }
 
 extension Chain.StepRun {
-    /// Adds a later pass: what it planned, submitted, ended and loaded adds up; where the jobs
+    /// Adds a later pass: what it planned, submitted, saw end and loaded adds up; where the jobs
     /// stand and the reports are the latest.
     mutating func add(planned more: Planner.Summary, submission next: Submitter.Summary, verification latest: Verification,
                       load again: ProductionCatalog.StepLoad) {
