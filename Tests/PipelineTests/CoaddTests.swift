@@ -6,13 +6,6 @@ import Sky
 
 /// The reference coadd on the simulated sky: the seed's patch `0-380,5` made from repeated epochs.
 @Suite struct CoaddOnTheSimulatedSky {
-    final class Directory {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-coadd-\(UUID().uuidString)")
-        deinit { try? FileManager.default.removeItem(at: url) }
-    }
-
-    static let skyMapFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("templates/skymap/dc2013.skymap").path
     let seedPatch = PatchId(tract: 0, x: 380, y: 5)
 
     /// Four epochs of one pointing at the seed patch's centre, in r, through processCcd.
@@ -43,7 +36,7 @@ import Sky
         let directory = Directory()
         let calexps = try calexps(in: directory.url)
         try #require(calexps.count == 4)
-        let map = try SkyMap.load(contentsOf: Self.skyMapFile)
+        let map = try SkyMap.load(contentsOf: skyMapFile)
         var noise: [Int: Double] = [:]
         for n in [1, 4] {
             let out = directory.url.appendingPathComponent("coadd-\(n)")
@@ -60,7 +53,7 @@ import Sky
     @Test func theOutputsAreTheCatalogsRowsAndThePatchsImage() throws {
         let directory = Directory()
         let calexps = try calexps(in: directory.url)
-        let map = try SkyMap.load(contentsOf: Self.skyMapFile)
+        let map = try SkyMap.load(contentsOf: skyMapFile)
         let out = directory.url.appendingPathComponent("coadd")
         let result = try Coadd(options: .init(skyMap: map, patch: seedPatch, filter: .r, outputDirectory: out)).run(calexps: calexps)
         #expect(result.outputs.map { URL(fileURLWithPath: $0).lastPathComponent }
@@ -94,7 +87,7 @@ import Sky
     @Test func theStacksFluxesAreOnTheCommonZeroPoint() throws {
         let directory = Directory()
         let calexps = try calexps(in: directory.url)
-        let map = try SkyMap.load(contentsOf: Self.skyMapFile)
+        let map = try SkyMap.load(contentsOf: skyMapFile)
         let result = try Coadd(options: .init(skyMap: map, patch: seedPatch, filter: .r, outputDirectory: directory.url.appendingPathComponent("coadd")))
             .run(calexps: calexps)
         struct Star { var ra: Double; var dec: Double; var r: Double }
@@ -123,7 +116,7 @@ import Sky
     @Test func aPatchNoCalexpOverlapsFailsNamingItsClass() throws {
         let directory = Directory()
         let calexps = try calexps(in: directory.url)
-        let map = try SkyMap.load(contentsOf: Self.skyMapFile)
+        let map = try SkyMap.load(contentsOf: skyMapFile)
         let far = PatchId(tract: 0, x: 100, y: 5)
         let error = #expect(throws: CoaddFailure.self) {
             try Coadd(options: .init(skyMap: map, patch: far, filter: .r, outputDirectory: directory.url)).run(calexps: calexps)

@@ -7,13 +7,6 @@ import Sky
 /// The photometry of the three steps against the simulator's truth: for stars with S/N > 100, the
 /// median of measured/true flux − 1 within 1 % and its scatter under 1.5 %, in every filter.
 @Suite struct PhotometryAgainstTheTruth {
-    final class Directory {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-photometry-\(UUID().uuidString)")
-        deinit { try? FileManager.default.removeItem(at: url) }
-    }
-
-    static let skyMapFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("templates/skymap/dc2013.skymap").path
 
     /// Four epochs of one pointing at the seed patch in the five filters, as the demo makes them
     /// (1024 × 744 frames of 0.8″ pixels), through processCcd, coadd and forcedPhot; the outputs'
@@ -30,7 +23,7 @@ import Sky
         for plan in simulation.plans() {
             calexps[plan.name.filter, default: []].append(try processor.run(frame: input.appendingPathComponent(plan.relativePath).path).outputs[0])
         }
-        let map = try SkyMap.load(contentsOf: Self.skyMapFile)
+        let map = try SkyMap.load(contentsOf: skyMapFile)
         for (filter, frames) in calexps {
             let coadded = try Coadd(options: .init(skyMap: map, patch: PatchId(tract: 0, x: 380, y: 5), filter: filter, outputDirectory: outputs[1]))
                 .run(calexps: frames)

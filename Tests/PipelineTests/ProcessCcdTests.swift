@@ -6,11 +6,6 @@ import Sky
 
 /// processCcd on simulated frames: its fitted WCS against the truth, and one failure per defect.
 @Suite struct ProcessCcdOnTheSimulatedSky {
-    final class Directory {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-pccd-\(UUID().uuidString)")
-        deinit { try? FileManager.default.removeItem(at: url) }
-    }
-
     static let region = Region(raMin: 5.9, raMax: 7.1, decMin: -0.45, decMax: 0.25)
 
     func simulate(_ directory: URL, frames: Int, defects: Double) throws -> Simulation {
