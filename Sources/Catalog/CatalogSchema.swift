@@ -8,7 +8,8 @@ import Planning
 /// deferred indexes), which DBSPLIT filter places in each per-filter store as well as in the main catalog.
 public enum CatalogSchema {
     /// The schema version this dcprod creates and accepts; a catalog of any other is refused.
-    public static let version = 1
+    /// Version 2 gave DeepCoadd its fluxMag0 and path, and RunDeepSource its deepCoaddId and isPrimary.
+    public static let version = 2
 
     /// The installed version, or nil when the catalog has no dcprod schema yet.
     ///

@@ -212,7 +212,7 @@ public struct Coadd {
         try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
         try writeImage(image.pixels, variance: variance, inputs: inputs.count, to: outputs[0])
         try writeSources(measured, sky: sky, to: outputs[1])
-        try writeRow(inputs: inputs.count, to: outputs[2])
+        try writeRow(inputs: inputs.count, image: outputs[0], to: outputs[2])
         return Result(inputs: inputs.count, sources: measured.count, noise: noise, outputs: outputs.map(\.path))
     }
 
@@ -392,7 +392,7 @@ public struct Coadd {
         try AtomicFile.commit(tmp, to: url)
     }
 
-    public static let sourceColumns = "deepSourceId,tract,patch,filterId,ra,decl,raVar,declVar,x,y,psfFlux,psfFluxSigma,apFlux,apFluxSigma,modelFlux,modelFluxSigma"
+    public static let sourceColumns = "deepSourceId,deepCoaddId,tract,patch,filterId,ra,decl,raVar,declVar,x,y,psfFlux,psfFluxSigma,apFlux,apFluxSigma,modelFlux,modelFluxSigma,isPrimary"
 
     /// Source ids: the patch's deepCoaddId and a running number.
     static func sourceId(_ patch: PatchId, _ filter: Filter, _ index: Int) -> Int64 {
@@ -403,25 +403,34 @@ public struct Coadd {
         var text = Self.sourceColumns + "\n"
         let degreesPerPixel = options.skyMap.geometry.pixelScale / 3600
         let patch = options.patch
+        // A source in the patch's border is also in its neighbour's: isPrimary marks the copy whose
+        // centroid is in the patch's inner box, so that `WHERE isPrimary = 1` counts each source once.
+        let (border, size) = (Double(options.skyMap.geometry.border), options.skyMap.geometry.patchSize)
+        let inner = (x: (border - 0.5)..<(border - 0.5 + Double(size.x)), y: (border - 0.5)..<(border - 0.5 + Double(size.y)))
         for (k, (s, p)) in zip(sources, sky).enumerated() {
             let variance = s.positionVariance * degreesPerPixel * degreesPerPixel
-            text += "\(Self.sourceId(patch, options.filter, k)),\(patch.tract),\"\(patch.name)\",\(options.filter.filterId),"
-            text += String(format: "%.8f,%.8f,%.4e,%.4e,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f\n",
+            let primary = inner.x.contains(s.x) && inner.y.contains(s.y)
+            text += "\(Self.sourceId(patch, options.filter, k)),\(patch.deepCoaddId(filterId: options.filter.filterId)),"
+            text += "\(patch.tract),\"\(patch.name)\",\(options.filter.filterId),"
+            text += String(format: "%.8f,%.8f,%.4e,%.4e,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%d\n",
                            p.ra, p.dec, variance, variance, s.x + 1, s.y + 1, s.psfFlux, s.psfFluxSigma,
-                           s.apFlux, s.apFluxSigma, s.modelFlux, s.modelFluxSigma)
+                           s.apFlux, s.apFluxSigma, s.modelFlux, s.modelFluxSigma, primary ? 1 : 0)
         }
         try AtomicFile.write(Data(text.utf8), to: url)
     }
 
-    public static let rowColumns = "deepCoaddId,tract,patch,filterId,ra,decl,corner1Ra,corner1Decl,corner2Ra,corner2Decl,corner3Ra,corner3Decl,corner4Ra,corner4Decl,zeroPoint,nCalexps"
+    public static let rowColumns = "deepCoaddId,tract,patch,filterId,ra,decl,corner1Ra,corner1Decl,corner2Ra,corner2Decl,corner3Ra,corner3Decl,corner4Ra,corner4Decl,zeroPoint,fluxMag0,nCalexps,path"
 
-    func writeRow(inputs: Int, to url: URL) throws {
+    /// The DeepCoadd row: the patch's centre and corners, its zero point as DC2013's fluxMag0 (the
+    /// flux of a magnitude 0 source, in coadd counts), the calexps stacked and the deepCoadd's path.
+    func writeRow(inputs: Int, image: URL, to url: URL) throws {
         let patch = options.patch
         let center = try options.skyMap.center(of: patch)
         var fields = ["\(patch.deepCoaddId(filterId: options.filter.filterId))", "\(patch.tract)", "\"\(patch.name)\"",
                       "\(options.filter.filterId)", String(format: "%.8f", center.ra), String(format: "%.8f", center.dec)]
         for c in try options.skyMap.corners(of: patch) { fields += [String(format: "%.8f", c.ra), String(format: "%.8f", c.dec)] }
-        fields += [String(format: "%.4f", options.zeroPoint), "\(inputs)"]
+        let quotedPath = "\"" + image.path.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        fields += [String(format: "%.4f", options.zeroPoint), String(format: "%.6e", pow(10, 0.4 * options.zeroPoint)), "\(inputs)", quotedPath]
         try AtomicFile.write(Data((Self.rowColumns + "\n" + fields.joined(separator: ",") + "\n").utf8), to: url)
     }
 }

@@ -64,6 +64,11 @@ import Sky
         #expect(fields[0] == String(seedPatch.deepCoaddId(filterId: 2)))
         #expect(fields[2] == "\"380" && fields[3] == "5\"", "the patch is quoted: \(fields)")
         #expect(fields[7] == "6.27664427" || fields[7].hasPrefix("6.27664"), "corner1Ra \(fields[7])")
+        // DC2013's fluxMag0 for zero point 27, the calexps stacked, and the deepCoadd's path (quoted: it has a comma).
+        let columns = TruthComparison.fields(row[1])
+        #expect(columns.count == Coadd.rowColumns.split(separator: ",").count)
+        #expect(abs(Double(columns[15])! / pow(10, 0.4 * 27) - 1) < 1e-6, "fluxMag0 \(columns[15])")
+        #expect(columns[16] == "4" && columns[17] == "\"\(result.outputs[0])\"", "\(columns)")
         let sources = try String(contentsOfFile: result.outputs[1], encoding: .utf8).split(separator: "\n")
         #expect(sources.first.map(String.init) == Coadd.sourceColumns)
         #expect(sources.count == result.sources + 1)
@@ -71,7 +76,12 @@ import Sky
         let corners = try map.corners(of: seedPatch)
         for line in sources.dropFirst() {
             let values = line.split(separator: ",")
-            let (ra, dec) = (Double(values[5])!, Double(values[6])!)
+            #expect(values[1] == "\(seedPatch.deepCoaddId(filterId: 2))")
+            let (ra, dec) = (Double(values[6])!, Double(values[7])!)
+            // isPrimary: the centroid (1-based x, y) inside the inner box of 2000 × 1907 pixels.
+            let (x, y) = (Double(values[10])!, Double(values[11])!)
+            let inner = x > 30.5 && x <= 2030.5 && y > 30.5 && y <= 1937.5
+            #expect(values.last == (inner ? "1" : "0"), "\(line)")
             #expect(ra > corners[0].ra && ra < corners[2].ra && dec > corners[0].dec && dec < corners[1].dec)
         }
         let image = try FITSFile.open(result.outputs[0])
@@ -99,9 +109,9 @@ import Sky
         var offsets: [Double] = []
         for line in try String(contentsOfFile: result.outputs[1], encoding: .utf8).split(separator: "\n").dropFirst() {
             let v = line.split(separator: ",")
-            // deepSourceId,tract,"x,y" (two fields here),filterId,ra,decl,raVar,declVar,x,y,psfFlux,psfFluxSigma,apFlux,apFluxSigma,modelFlux,…
-            guard let ra = Double(v[5]), let dec = Double(v[6]), let flux = Double(v[11]), let sigma = Double(v[12]),
-                  let model = Double(v[15]), flux / sigma > 100, model > 0 else { continue }
+            // deepSourceId,deepCoaddId,tract,"x,y" (two fields here),filterId,ra,decl,raVar,declVar,x,y,psfFlux,psfFluxSigma,apFlux,apFluxSigma,modelFlux,…
+            guard let ra = Double(v[6]), let dec = Double(v[7]), let flux = Double(v[12]), let sigma = Double(v[13]),
+                  let model = Double(v[16]), flux / sigma > 100, model > 0 else { continue }
             let tolerance: Double = 1.0 / 3600
             let scale: Double = cos(dec * Double.pi / 180)
             guard let star = stars.first(where: { abs($0.ra - ra) * scale < tolerance && abs($0.dec - dec) < tolerance }) else { continue }

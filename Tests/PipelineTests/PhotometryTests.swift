@@ -31,7 +31,7 @@ import Sky
             var positions = "deepSourceId,ra,decl\n"
             for line in try String(contentsOfFile: coadded.outputs[1], encoding: .utf8).split(separator: "\n").dropFirst() {
                 let fields = TruthComparison.fields(line)
-                positions += "\(fields[0]),\(fields[4]),\(fields[5])\n"
+                positions += "\(fields[0]),\(fields[5]),\(fields[6])\n"
             }
             let file = directory.appendingPathComponent("positions-\(filter.rawValue).csv")
             try positions.write(to: file, atomically: true, encoding: .utf8)

@@ -21,7 +21,7 @@ CREATE TABLE DeepCoadd (
     ra DOUBLE, decl DOUBLE,
     corner1Ra DOUBLE, corner1Decl DOUBLE, corner2Ra DOUBLE, corner2Decl DOUBLE,
     corner3Ra DOUBLE, corner3Decl DOUBLE, corner4Ra DOUBLE, corner4Decl DOUBLE,
-    zeroPoint DOUBLE, nCalexps INT,
+    zeroPoint DOUBLE, fluxMag0 DOUBLE, nCalexps INT, path VARCHAR(4096),
     INDEX DeepCoadd_tract_patch (tract, patch, filterId)
 ) ENGINE=InnoDB;
 
@@ -41,9 +41,10 @@ CREATE TABLE Source (
 
 CREATE TABLE RunDeepSource (
     deepSourceId BIGINT NOT NULL PRIMARY KEY,
+    deepCoaddId BIGINT NOT NULL,
     tract INT NOT NULL, patch VARCHAR(16) NOT NULL, filterId TINYINT NOT NULL,
     ra DOUBLE NOT NULL, decl DOUBLE NOT NULL, raVar DOUBLE, declVar DOUBLE, x DOUBLE, y DOUBLE,
-    psfFlux DOUBLE, psfFluxSigma DOUBLE, apFlux DOUBLE, apFluxSigma DOUBLE, modelFlux DOUBLE, modelFluxSigma DOUBLE,
+    psfFlux DOUBLE, psfFluxSigma DOUBLE, apFlux DOUBLE, apFluxSigma DOUBLE, modelFlux DOUBLE, modelFluxSigma DOUBLE, isPrimary TINYINT NOT NULL,
     INDEX RunDeepSource_radec (ra, decl)
 ) ENGINE=InnoDB;
 
@@ -85,4 +86,4 @@ CREATE TABLE dcprod_deferred_index (
 -- dcprod: end
 
 CREATE TABLE dcprod_schema (version INT NOT NULL) ENGINE=InnoDB;
-INSERT INTO dcprod_schema (version) VALUES (1);
+INSERT INTO dcprod_schema (version) VALUES (2);

@@ -21,7 +21,7 @@ CREATE TABLE DeepCoadd (
     ra REAL, decl REAL,
     corner1Ra REAL, corner1Decl REAL, corner2Ra REAL, corner2Decl REAL,
     corner3Ra REAL, corner3Decl REAL, corner4Ra REAL, corner4Decl REAL,
-    zeroPoint REAL, nCalexps INTEGER
+    zeroPoint REAL, fluxMag0 REAL, nCalexps INTEGER, path TEXT
 );
 CREATE INDEX DeepCoadd_tract_patch ON DeepCoadd (tract, patch, filterId);
 
@@ -41,9 +41,10 @@ CREATE INDEX Source_ccd ON Source (run, camcol, field, filterId);
 
 CREATE TABLE RunDeepSource (
     deepSourceId INTEGER PRIMARY KEY,
+    deepCoaddId INTEGER NOT NULL,
     tract INTEGER NOT NULL, patch TEXT NOT NULL, filterId INTEGER NOT NULL,
     ra REAL NOT NULL, decl REAL NOT NULL, raVar REAL, declVar REAL, x REAL, y REAL,
-    psfFlux REAL, psfFluxSigma REAL, apFlux REAL, apFluxSigma REAL, modelFlux REAL, modelFluxSigma REAL
+    psfFlux REAL, psfFluxSigma REAL, apFlux REAL, apFluxSigma REAL, modelFlux REAL, modelFluxSigma REAL, isPrimary INTEGER NOT NULL
 );
 CREATE INDEX RunDeepSource_radec ON RunDeepSource (ra, decl);
 
@@ -85,4 +86,4 @@ CREATE TABLE dcprod_deferred_index (
 -- dcprod: end
 
 CREATE TABLE dcprod_schema (version INTEGER NOT NULL);
-INSERT INTO dcprod_schema (version) VALUES (1);
+INSERT INTO dcprod_schema (version) VALUES (2);
