@@ -226,6 +226,9 @@ public struct FITSCard: Sendable {
         text = (head + body).padding(toLength: 80, withPad: " ", startingAt: 0)
     }
 
+    /// A card as a header holds it: 80 characters (fewer are padded with spaces).
+    public init(text: String) { self.init(raw: text) }
+
     private init(raw: String) { text = raw.padding(toLength: 80, withPad: " ", startingAt: 0) }
 
     public static let end = FITSCard(raw: "END")

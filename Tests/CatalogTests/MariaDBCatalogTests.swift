@@ -88,7 +88,7 @@ struct MariaDBCatalogTests {
             #expect(catalog.location == "\(try Self.serverTarget())/\(name)")
             #expect(try catalog.scalar("SELECT DATABASE()") == name)
             #expect(try catalog.scalar("SELECT @@character_set_client") == "utf8mb4")
-            #expect(try catalog.scalar("SELECT version FROM dcprod_schema") == "1")
+            #expect(try catalog.scalar("SELECT version FROM dcprod_schema") == String(CatalogSchema.version))
             #expect(try catalog.query("SELECT filterName FROM Filter ORDER BY filterId").rows == [["u"], ["g"], ["r"], ["i"], ["z"]])
             // A statement without rows through query(): no columns, no rows.
             #expect(try catalog.query("SET @x = 1") == QueryResult(columns: [], rows: []))
@@ -108,7 +108,7 @@ struct MariaDBCatalogTests {
             #expect(ledger.map(\.name) == ["pathHash", "path", "size", "checksum", "tableName", "rowCount", "loadedAt"])
             #expect(ledger.map(\.isNumeric) == [false, false, true, false, false, true, false])
             // A view has columns too; a missing table has none.
-            #expect(try catalog.columns(of: "DeepSource").count == 16)
+            #expect(try catalog.columns(of: "DeepSource").count == 18)
             #expect(try catalog.columns(of: "NoSuchTable").isEmpty)
             #expect(try catalog.columns(of: "x' OR '1'='1").isEmpty)
         }
@@ -273,11 +273,11 @@ struct MariaDBCatalogTests {
     @Test func theSeedQueryRuns() throws {
         try Self.withScratch { catalog, _, _ in
             try catalog.execute("""
-                INSERT INTO RunDeepSource (deepSourceId, tract, patch, filterId, ra, decl, raVar, declVar, \
-                psfFlux, psfFluxSigma, modelFlux, modelFluxSigma) VALUES \
-                (1, 0, '1,1', 2, 6.3, -0.1, 1e-10, 2e-10, 100, 1, 110, 1.5), \
-                (2, 0, '1,1', 2, 6.6, -0.1, 1e-10, 2e-10, 100, 1, 110, 1.5), \
-                (3, 0, '1,1', 1, 6.4, 0.002, NULL, NULL, 50, 2, NULL, NULL)
+                INSERT INTO RunDeepSource (deepSourceId, deepCoaddId, tract, patch, filterId, ra, decl, raVar, declVar, \
+                psfFlux, psfFluxSigma, modelFlux, modelFluxSigma, isPrimary) VALUES \
+                (1, 74, 0, '1,1', 2, 6.3, -0.1, 1e-10, 2e-10, 100, 1, 110, 1.5, 1), \
+                (2, 74, 0, '1,1', 2, 6.6, -0.1, 1e-10, 2e-10, 100, 1, 110, 1.5, 1), \
+                (3, 73, 0, '1,1', 1, 6.4, 0.002, NULL, NULL, 50, 2, NULL, NULL, 1)
                 """)
             let result = try catalog.query("""
                 SELECT ra, decl, ravar, declvar, psfFlux, psfFluxSigma, modelFlux, modelFluxSigma, filterId \

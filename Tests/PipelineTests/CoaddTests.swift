@@ -123,6 +123,44 @@ import Sky
         #expect(abs(median) < 0.15, "coadd model magnitudes − truth, median \(median) over \(offsets.count) stars")
     }
 
+    /// A satellite trail across one of four frames (100σ, 3 rows) is clipped from the stack: what
+    /// it adds to the coadd's flux is under a tenth of what it would add unclipped.
+    @Test func aTrailOnOneFrameIsClippedFromTheStack() throws {
+        let directory = Directory()
+        let calexps = try calexps(in: directory.url)
+        let original = try FITSFile.open(calexps[0])
+        let size = try original.imageSize()
+        var pixels = try original.readImage()
+        let sigma = Background.robustSigma(pixels)
+        let magzero = try #require(try original.double("MAGZERO"))
+        let cards = try original.header().cards
+        try original.close()
+        for dy in -1...1 { for x in 0..<size[0] { pixels[(size[1] / 2 + dy) * size[0] + x] += Float(100 * sigma) } }
+        let trailed = directory.url.appendingPathComponent("calexp-trailed.fits")
+        let file = try FITSFile.create(trailed.path)
+        try file.createImage(width: size[0], height: size[1])
+        let structural = ["SIMPLE", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND", "END", "COMMENT"]
+        for start in stride(from: 0, to: cards.utf8.count, by: 80) {
+            let card = String(cards.dropFirst(start).prefix(80))
+            if !structural.contains(card.prefix(8).trimmingCharacters(in: .whitespaces)) { try file.write(FITSCard(text: card)) }
+        }
+        try file.writePixels(pixels)
+        try file.close()
+
+        let map = try SkyMap.load(contentsOf: skyMapFile)
+        func total(_ inputs: [String], _ name: String) throws -> Double {
+            let result = try Coadd(options: .init(skyMap: map, patch: seedPatch, filter: .r, outputDirectory: directory.url.appendingPathComponent(name)))
+                .run(calexps: inputs)
+            let image = try FITSFile.open(result.outputs[0])
+            defer { try? image.close() }
+            return try image.readImage().reduce(0) { $0 + Double($1) }
+        }
+        let excess = try total([trailed.path] + calexps.dropFirst(), "trailed") - total(calexps, "clean")
+        // The trail's flux at the common zero point, a quarter of it in a mean of four frames.
+        let unclipped = 100 * sigma * 3 * Double(size[0]) * pow(10, 0.4 * (27 - magzero)) / 4
+        #expect(abs(excess) < 0.1 * unclipped, "the trail added \(excess) to the coadd, \(unclipped) unclipped")
+    }
+
     @Test func aPatchNoCalexpOverlapsFailsNamingItsClass() throws {
         let directory = Directory()
         let calexps = try calexps(in: directory.url)
