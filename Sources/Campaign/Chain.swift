@@ -92,7 +92,10 @@ public struct Chain {
                 } else {
                     runs[step] = StepRun(step: step, planned: planned, submission: submission, verification: verification, load: load)
                 }
+                // A poll sees every step's jobs end, so a step's ends may be read (verified) a pass
+                // after another step's poll saw them: reading and loading are changes too.
                 changed = changed || !planned.jobs.isEmpty || submission.submitted + submission.adopted + submission.finished > 0
+                    || verification.reading.attempts + verification.reading.records > 0 || load.summary.loaded > 0
                 active = active || submission.running + submission.pending > 0
                 pass.running = submission.running
                 pass.pending += submission.pending

@@ -39,6 +39,9 @@ struct Load: ProductionCommand {
         if step == nil && !initialize && !status { throw ValidationError("give a STEP to load, --init or --status") }
     }
 
+    /// All but --status.
+    var changesProduction: Bool { !status }
+
     func run(on production: Production) throws {
         let catalog = try ProductionCatalog.open(production, readOnly: status && !initialize && step == nil,
                                                  defaultsFile: catalogOptions.defaultsFile, createDatabase: initialize)

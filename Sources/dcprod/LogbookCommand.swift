@@ -18,6 +18,9 @@ struct LogbookCommand: ProductionCommand {
         }
     }
 
+    /// Reads only.
+    var changesProduction: Bool { false }
+
     func run(on production: Production) throws {
         for day in try production.logbook.days(since: since) {
             print(try String(contentsOf: day, encoding: .utf8), terminator: "")

@@ -31,6 +31,9 @@ struct Sql: ProductionCommand {
         if csv && json { throw ValidationError("--csv and --json: choose one") }
     }
 
+    /// Only with --write.
+    var changesProduction: Bool { write }
+
     func run(on production: Production) throws {
         if !write && !SQLGuard.isReadOnly(statement) {
             throw CatalogError("refused: this statement may write, and `dcprod sql` is read-only without --write")

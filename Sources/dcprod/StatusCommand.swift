@@ -18,6 +18,9 @@ struct Status: ProductionCommand {
     @Flag(help: "List every job attempt: backend id, state, host, times, exit code.")
     var jobs = false
 
+    /// Reads only (status's poll records what the batch system says, as any reader may).
+    var changesProduction: Bool { false }
+
     func run(on production: Production) throws {
         // One squeue and one sacct (or a look at the local processes) for every active job first.
         try Submitter(production: production).refresh()
