@@ -27,6 +27,11 @@ struct ProductionOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Log what is done, on standard error.")
     var verbose = false
 
+    @Flag(name: .customLong("no-wait"), help: ArgumentHelp(
+        "Exit 1 at once when another dcprod is changing the production, instead of waiting for it.",
+        discussion: "Verbs that change the production (state store, submissions, catalog loads) take its lock, one at a time; reading verbs never wait."))
+    var noWait = false
+
     func open() throws -> Production {
         bootstrapLogging(verbose: verbose)
         let root = try ProductionLocator.locate(explicit: production, environment: ProcessInfo.processInfo.environment,
@@ -47,13 +52,27 @@ func bootstrapLogging(verbose: Bool) {
 /// body on it, and reports an error once, as one line and exit status 1.
 protocol ProductionCommand: ParsableCommand {
     var options: ProductionOptions { get }
+    /// Whether this run of the verb changes the production (its state store, submissions, catalog
+    /// loads): it then holds the production's lock (`ProductionLock`) from start to end, so that two
+    /// writers never interleave. True unless the verb says otherwise.
+    var changesProduction: Bool { get }
     /// The verb's body, on the opened production.
     func run(on production: Production) throws
 }
 
 extension ProductionCommand {
+    var changesProduction: Bool { true }
+
     func run() throws {
-        try reporting { try run(on: options.open()) }
+        try reporting {
+            let production = try options.open()
+            let lock = changesProduction
+                ? try ProductionLock(root: production.tree.root, verb: typedCommandLine.joined(separator: " "), wait: !options.noWait) { holder in
+                    FileHandle.standardError.write(Data("dcprod: waiting for the production, held by \(holder)\n".utf8))
+                }
+                : nil
+            try withExtendedLifetime(lock) { try run(on: production) }
+        }
     }
 }
 
