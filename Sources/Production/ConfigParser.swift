@@ -9,7 +9,10 @@ public enum ConfigParser {
             throw ConfigError(file: path, line: 0, message: "config file \(reason)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw ConfigError(file: path, line: 1, message: "config file is not UTF-8 text")
+            // The first line that is not UTF-8, counted as the parser counts lines.
+            let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            let bad = lines.firstIndex { String(data: Data($0), encoding: .utf8) == nil } ?? 0
+            throw ConfigError(file: path, line: bad + 1, message: "config file is not UTF-8 text")
         }
         return try parse(text: text, file: path)
     }
@@ -37,10 +40,17 @@ struct RawConfig {
 
     init(text: String, file: String) throws {
         self.file = file
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        // LF or CRLF ends a line (Swift reads "\r\n" as one character, so both are named).
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
         lineCount = lines.count
         for (index, rawLine) in lines.enumerated() {
             let number = index + 1
+            // A control character (a lone CR, NUL, ESC, ...) in a value would reach a path, a batch
+            // script or SQL: refused. Tabs separate words like spaces.
+            if let control = rawLine.unicodeScalars.first(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }) {
+                throw ConfigError(file: file, line: number,
+                                  message: String(format: "control character U+%04X in the line; a value is printable text", control.value))
+            }
             let isBlank: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" }
             var line = Substring(rawLine)
             let rawWords = line.split(whereSeparator: isBlank)

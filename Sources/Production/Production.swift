@@ -91,7 +91,7 @@ extension Production {
             try Data(frozen.utf8).write(to: staging.appendingPathComponent(ProductionTree.configFileName), options: .atomic)
             try Templates.install(into: staging.appendingPathComponent("templates"))
             // Create and migrate the store, then close it before the rename.
-            _ = try StateStore(path: staging.appendingPathComponent(ProductionTree.stateFileName).path)
+            _ = try StateStore(path: staging.appendingPathComponent(ProductionTree.stateFileName).path, create: true)
 
             for step in Step.allCases {
                 for filter in config.filters {

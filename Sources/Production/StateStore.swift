@@ -7,13 +7,30 @@ public final class StateStore: Sendable {
     public let pool: DatabasePool
     public let path: String
 
-    /// Opens (and migrates) the store at `path`, creating it if needed.
-    public init(path: String) throws {
+    /// Opens (and migrates) the store at `path`.
+    ///
+    /// Only `prepare` creates a store (`create`). For an existing production a missing, empty or
+    /// unreadable store is an error and nothing is written: recreating it empty would lose the
+    /// production's history, and its next jobs would reuse the old names and outcome files.
+    ///
+    /// - Throws: `StateStoreError` naming the file and how to recover.
+    public init(path: String, create: Bool = false) throws {
+        if !create {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw StateStoreError.missing(path) }
+            guard !isDirectory.boolValue else { throw StateStoreError.unreadable(path, "a directory, not a file") }
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+            guard size > 0 else { throw StateStoreError.empty(path) }
+        }
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
-        pool = try DatabasePool(path: path, configuration: configuration)
-        self.path = path
-        try Self.migrator.migrate(pool)
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            self.path = path
+            try Self.migrator.migrate(pool)
+        } catch let error as DatabaseError {
+            throw StateStoreError.unreadable(path, error.message ?? "\(error)")
+        }
     }
 
     /// The number of migrations applied: the schema version.
@@ -168,5 +185,22 @@ public final class StateStore: Sendable {
                 """)
         }
         return migrator
+    }
+}
+
+/// A state store that cannot be opened as the production's history.
+public enum StateStoreError: Error, CustomStringConvertible, Equatable {
+    case missing(String)
+    case empty(String)
+    case unreadable(String, String)
+
+    static let recovery = "restore it from a backup (one file: copy it while no verb runs), or prepare a new production under another DCNAME; dcprod does not recreate it, which would lose what was done"
+
+    public var description: String {
+        switch self {
+        case .missing(let path): "\(path): the state store is missing; \(Self.recovery)"
+        case .empty(let path): "\(path): the state store is empty (0 bytes); \(Self.recovery)"
+        case .unreadable(let path, let why): "\(path): the state store cannot be read: \(why); \(Self.recovery)"
+        }
     }
 }

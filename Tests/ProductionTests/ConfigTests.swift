@@ -27,6 +27,32 @@ let seedConfig = """
         #expect(!config.usesEmbeddedCatalog)
     }
 
+    /// CRLF line ends are line ends, with the right line numbers; a lone CR, a NUL or an escape in a
+    /// line is refused with its file and line (it would reach a path or a batch script).
+    @Test func crlfLinesAreLinesAndControlCharactersAreRefused() throws {
+        let crlf = seedConfig.replacingOccurrences(of: "\n", with: "\r\n") + "\r\nQUEUE long\r\n"
+        let config = try ConfigParser.parse(text: crlf, file: "fichconfig.txt")
+        #expect(config.treeRoot.path == "/sps/lsst/dev/lsstprod/DC_2013" && config.queue == "long")
+        let wrong = #expect(throws: ConfigError.self) {
+            try ConfigParser.parse(text: seedConfig.replacingOccurrences(of: "\n", with: "\r\n") + "\r\nNOSUCHKEY 1\r\n", file: "f")
+        }
+        #expect(wrong?.line == 6)
+        for (text, line) in [(seedConfig + "\nQUEUE long\rsrun rm -rf /\n", 6), (seedConfig + "\nQUEUE lo\u{0}ng\n", 6),
+                             ("MAINDIR /sps/\u{1B}[2J/lsstprod\n" + seedConfig, 1)] {
+            let error = #expect(throws: ConfigError.self) { try ConfigParser.parse(text: text, file: "f") }
+            #expect(error?.line == line && error?.message.hasPrefix("control character U+") == true, "\(String(describing: error))")
+        }
+    }
+
+    /// Text that is not UTF-8 is reported on the line where it is.
+    @Test func invalidUTF8NamesItsLine() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-config-\(UUID().uuidString).txt")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try (Data((seedConfig + "\n").utf8) + Data([0x51, 0x55, 0x45, 0x55, 0x45, 0x20, 0xFF, 0xFE, 0x0A])).write(to: file)
+        let error = #expect(throws: ConfigError.self) { try ConfigParser.parse(contentsOf: file.path) }
+        #expect(error?.line == 6 && error?.message == "config file is not UTF-8 text")
+    }
+
     @Test func commentsBlankLinesAndOptionalKeys() throws {
         let text = """
             # DC2013 at CC-IN2P3
