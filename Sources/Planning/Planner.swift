@@ -231,11 +231,20 @@ public struct Planner {
         return try textTemplate(text, file: url.path, line: 1)
     }
 
+    /// A value as one word for /bin/sh: in single quotes, each `'` written `'\''`. Nothing inside
+    /// single quotes is interpreted (`$`, backticks, `;`, `*`, `"`, spaces), so a path from the config
+    /// reaches the command as it is. The templates use `shellDcprod` and `shellManifest`; `dcprod` and
+    /// `manifest` stay for templates a production copied before.
+    static func shellWord(_ value: String) -> String {
+        "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
     func scriptContext(job: String, step: Step, filter: Filter, events: Int, manifest: String) -> [String: Any] {
         let config = production.config
         var context: [String: Any] = [
             "job": job, "step": step.rawValue, "filter": filter.rawValue, "events": events, "dcprod": dcprod,
-            "manifest": manifest, "walltime": config.walltime[step] ?? "01:00:00", "memory": config.memory[step] ?? "2G",
+            "manifest": manifest, "shellDcprod": Self.shellWord(dcprod), "shellManifest": Self.shellWord(manifest),
+            "walltime": config.walltime[step] ?? "01:00:00", "memory": config.memory[step] ?? "2G",
             "logs": production.tree.logsDirectory(step, filter).path, "directives": config.directives,
         ]
         if let queue = config.queue { context["queue"] = queue }

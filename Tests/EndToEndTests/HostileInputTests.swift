@@ -30,4 +30,41 @@ import Testing
             #expect(size == ["deleted": nil, "emptied": 0, "overwritten": 8192][damage]!, "\(damage): the store was written")
         }
     }
+
+    /// A MAINDIR and a DATAMAIN full of what a shell would interpret — `$(…)`, backticks, quotes of
+    /// both kinds, `;`, `*`, non-ASCII (spaces the config refuses) — are paths like any other: the
+    /// local backend's jobs run, every event is ok, and nothing the names hold is executed.
+    @Test func pathsAShellWouldInterpretAreOnlyPaths() throws {
+        let work = try Workspace()
+        let hostile = work.url.appendingPathComponent("a$(touch${IFS}PWNED)`touch${IFS}PWNED`'q'\"d\";*é")
+        try FileManager.default.createDirectory(at: hostile, withIntermediateDirectories: true)
+        try work.write("""
+            MAINDIR \(hostile.path)/lsstprod
+            DCNAME DC_2013
+            DATAMAIN \(hostile.path)/lsstprod-data
+            DBHOST sqlite
+            DBUSER lsst_prod
+            REGION \(SeedPatch.region)
+            FILTERS r
+            EVENTSPERJOB processCcd 2
+            """, to: "fichconfig.txt")
+        for arguments in [["prepare", "fichconfig.txt"],
+                          ["pipe", "simulate", "--frames", "2", "--seed", "5", "--size", "1024x744", "--pixel-scale", "0.8", "--filters", "r",
+                           "--region", SeedPatch.region, "\(hostile.path)/lsstprod-data/DC_2013/input"],
+                          ["inventory"], ["plan", "processCcd"], ["submit", "processCcd", "--wait"], ["verify", "processCcd"]] {
+            let result = try DCProd.run(arguments, in: work.url)
+            #expect(result.status == 0, "\(arguments): \(result.stdout)\(result.stderr)")
+        }
+        let script = try String(contentsOf: hostile.appendingPathComponent("lsstprod/DC_2013/steps/processCcd/r/jobs/processCcd-r-000001.local.sh"),
+                                encoding: .utf8)
+        #expect(script.contains("job run '\(hostile.path.replacingOccurrences(of: "'", with: "'\\''"))"), "\(script)")
+        // Nothing named PWNED was made anywhere the jobs could have run.
+        var made: [String] = []
+        let walk = FileManager.default.enumerator(at: work.url, includingPropertiesForKeys: nil)
+        while let url = walk?.nextObject() as? URL {
+            if url.lastPathComponent == "PWNED" { made.append(url.path) }
+        }
+        #expect(made.isEmpty && !FileManager.default.fileExists(atPath: "PWNED"), "\(made)")
+    }
 }
+
