@@ -32,8 +32,8 @@ public struct ValidatedCSV: Sendable {
     ///
     /// The file is read whole into memory and parsed as RFC 4180. It is refused unless it is UTF-8,
     /// ends with a newline (a file cut by a crash or a full disk does not), has a header line naming
-    /// only columns of the table, and has rows with exactly as many fields as the header and a number
-    /// (anything `Double` parses) or nothing in each numeric column. Blank lines are skipped and a
+    /// only columns of the table, and has rows with exactly as many fields as the header and a finite
+    /// decimal number (`isDecimal(_:)`) or nothing in each numeric column. Blank lines are skipped and a
     /// `\r` outside quotes is ignored, so CRLF files pass.
     ///
     /// - Parameters:
@@ -70,14 +70,46 @@ public struct ValidatedCSV: Sendable {
                                message: "\(record.fields.count) fields where the header has \(header.fields.count)")
             }
             for (index, value) in record.fields.enumerated() where numeric[index] {
-                if let value, Double(value) == nil {
+                if let value, !isDecimal(value) {
                     throw CSVError(file: path, line: record.line,
-                                   message: "column \(header.fields[index] ?? "?"): '\(value)' is not a number")
+                                   message: "column \(header.fields[index] ?? "?"): '\(value.prefix(40))' is not a finite decimal number")
                 }
             }
         }
         return ValidatedCSV(path: path, columns: header.fields.map { $0 ?? "" }, rows: records.map(\.fields),
                             size: data.count, checksum: fnv1a(data))
+    }
+
+    /// A number as a numeric column holds it: `[+-]digits[.digits][(e|E)[+-]digits]` (or starting at
+    /// the point), at most 40 characters, and finite as a Double. `nan`, `inf`, hexadecimal floats and
+    /// numbers too long for any column are refused: the engines would store them as text, infinity or
+    /// an error far from the file.
+    static func isDecimal(_ value: String) -> Bool {
+        let bytes = value.utf8
+        guard !bytes.isEmpty, bytes.count <= 40 else { return false }
+        var index = bytes.startIndex
+        func digits() -> Int {
+            var count = 0
+            while index != bytes.endIndex, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
+                count += 1
+                index = bytes.index(after: index)
+            }
+            return count
+        }
+        func skip(_ characters: String) -> Bool {
+            guard index != bytes.endIndex, characters.utf8.contains(bytes[index]) else { return false }
+            index = bytes.index(after: index)
+            return true
+        }
+        _ = skip("+-")
+        var mantissa = digits()
+        if skip(".") { mantissa += digits() }
+        guard mantissa > 0 else { return false }
+        if skip("eE") {
+            _ = skip("+-")
+            guard digits() > 0 else { return false }
+        }
+        return index == bytes.endIndex && (Double(value)?.isFinite ?? false)
     }
 
     struct Record {

@@ -149,7 +149,13 @@ func sourceRows(_ first: Int, _ count: Int, filterId: Int = 2) -> String {
         let good = try scratch.write("src-000094-g1-0011.csv", sourceHeader + "\n" + sourceRows(1, 10, filterId: 1))
         let bad: [(name: String, text: String, line: Int, words: String)] = [
             ("src-bad-columns.csv", sourceHeader + "\n" + sourceRows(100, 2) + "102,94,1,11,2,6.3\n", 4, "6 fields where the header has 17"),
-            ("src-bad-number.csv", sourceHeader + "\n" + sourceRows(200, 1) + sourceRows(201, 1).replacingOccurrences(of: ",94,", with: ",ninety-four,"), 3, "'ninety-four' is not a number"),
+            ("src-bad-number.csv", sourceHeader + "\n" + sourceRows(200, 1) + sourceRows(201, 1).replacingOccurrences(of: ",94,", with: ",ninety-four,"), 3, "'ninety-four' is not a finite decimal number"),
+            // Numbers that Double would take but no numeric column should: NaN, infinity, hexadecimal, overlong.
+            ("src-bad-nan.csv", sourceHeader + "\n" + sourceRows(210, 1).replacingOccurrences(of: ",94,", with: ",nan,"), 2, "'nan' is not a finite decimal number"),
+            ("src-bad-inf.csv", sourceHeader + "\n" + sourceRows(220, 1).replacingOccurrences(of: ",94,", with: ",-inf,"), 2, "'-inf' is not a finite decimal number"),
+            ("src-bad-hex.csv", sourceHeader + "\n" + sourceRows(230, 1).replacingOccurrences(of: ",94,", with: ",0x1p3,"), 2, "'0x1p3' is not a finite decimal number"),
+            ("src-bad-huge.csv", sourceHeader + "\n" + sourceRows(240, 1).replacingOccurrences(of: ",94,", with: ",1e400,"), 2, "'1e400' is not a finite decimal number"),
+            ("src-bad-long.csv", sourceHeader + "\n" + sourceRows(250, 1).replacingOccurrences(of: ",94,", with: "," + String(repeating: "9", count: 100_000) + ","), 2, "is not a finite decimal number"),
             ("src-bad-quote.csv", sourceHeader + "\n" + sourceRows(300, 1) + "301,94,1,\"11,2,6.3,0,0,0,0,0,0,0,0,0,0,0\n", 3, "never closed"),
             ("src-bad-stray-quote.csv", sourceHeader + "\n30\"1,94,1,11,2,6.3,0,0,0,0,0,0,0,0,0,0,0\n", 2, "quote inside an unquoted field"),
             ("src-truncated.csv", sourceHeader + "\n" + sourceRows(400, 3) + "403,94,1,1", 5, "truncated"),
@@ -252,6 +258,18 @@ extension SharedCatalog {
                     "SELECT 1; DELETE FROM Source", "CREATE TABLE t (a INT)", "LOAD DATA LOCAL INFILE 'x' INTO TABLE Source",
                     "PRAGMA writable_schema = 1", ""] {
             #expect(!SQLGuard.isReadOnly(sql), "\(sql)")
+        }
+    }
+}
+
+@Suite struct DecimalNumbers {
+    @Test func whatANumericColumnTakes() {
+        for good in ["0", "-1", "+2", "3.", ".5", "-0.25", "1e10", "6.02E+23", "1.5e-300", "000123"] {
+            #expect(ValidatedCSV.isDecimal(good), "\(good)")
+        }
+        for bad in ["", "-", ".", "e5", "1e", "1e+", "nan", "NaN", "inf", "-Infinity", "0x1p3", "1,5", " 1", "1 ", "1e400", "--1",
+                    String(repeating: "1", count: 41)] {
+            #expect(!ValidatedCSV.isDecimal(bad), "\(bad)")
         }
     }
 }
