@@ -17,6 +17,14 @@ public enum ConfigParser {
         return try parse(text: text, file: path)
     }
 
+    /// The line of a config file where `key` is set, for errors found after parsing (in the file
+    /// system); nil when the key is not written (a default) or the file cannot be read.
+    public static func line(of key: String, in path: String) -> Int? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
+        let lines = text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
+        return lines.firstIndex { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).first == Substring(key) }.map { $0 + 1 }
+    }
+
     public static func parse(text: String, file: String) throws -> ProductionConfig {
         let raw = try RawConfig(text: text, file: file)
         return try raw.resolve()

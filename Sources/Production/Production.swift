@@ -65,6 +65,12 @@ extension Production {
     public static func prepare(config: ProductionConfig, source: String, commandLine: [String]) throws -> (Production, PrepareOutcome) {
         let fm = FileManager.default
         let tree = ProductionTree(config: config)
+        for (key, path) in [("MAINDIR", config.treeRoot.path), ("DATAMAIN", config.dataRoot.path), ("INPUT", config.input)] {
+            if let obstacle = DirectoryPath.obstacle(to: path) {
+                throw ConfigError(file: source, line: ConfigParser.line(of: key, in: source) ?? 0,
+                                  message: "\(key): cannot make \(path): \(obstacle)")
+            }
+        }
         if fm.fileExists(atPath: tree.configFile.path) {
             let existing = try ConfigParser.parse(contentsOf: tree.configFile.path)
             let differences = config.differences(from: existing)
@@ -148,3 +154,33 @@ public enum ProductionLocator {
         return url.standardizedFileURL
     }
 }
+
+/// What stands in the way of a directory the config names.
+enum DirectoryPath {
+    /// Why `path` cannot be a directory: a part of it that is a file, a symbolic link to nothing, or
+    /// an existing directory under which nothing may be written; nil when it is one or can be made.
+    static func obstacle(to path: String) -> String? {
+        let fm = FileManager.default
+        var url = URL(fileURLWithPath: path).standardized
+        var parts: [URL] = []
+        while url.path != "/" && !url.path.isEmpty {
+            parts.append(url)
+            url.deleteLastPathComponent()
+        }
+        var deepest = "/"
+        for part in parts.reversed() {
+            var isDirectory: ObjCBool = false
+            if fm.fileExists(atPath: part.path, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue else { return "\(part.path) is a file, not a directory" }
+                deepest = part.path
+                continue
+            }
+            if let target = try? fm.destinationOfSymbolicLink(atPath: part.path) {
+                return "\(part.path) is a symbolic link to \(target), which does not exist"
+            }
+            break
+        }
+        return access(deepest, W_OK | X_OK) == 0 || deepest == path ? nil : "\(deepest) is not writable"
+    }
+}
+

@@ -66,5 +66,23 @@ import Testing
         }
         #expect(made.isEmpty && !FileManager.default.fileExists(atPath: "PWNED"), "\(made)")
     }
+
+    /// A MAINDIR that is a file, or a symbolic link to nothing, is a config error at its line, and
+    /// nothing is created (DATAMAIN included).
+    @Test func aMainDirThatIsAFileOrADanglingLinkIsAConfigError() throws {
+        let work = try Workspace()
+        let file = work.url.appendingPathComponent("afile")
+        try Data().write(to: file)
+        let link = work.url.appendingPathComponent("dangling")
+        try FileManager.default.createSymbolicLink(atPath: link.path, withDestinationPath: work.url.appendingPathComponent("nowhere").path)
+        for (maindir, words) in [(file.path, "is a file, not a directory"), (link.path, "which does not exist")] {
+            try work.write(work.seedConfig.replacingOccurrences(of: "MAINDIR \(work.url.path)/lsstprod", with: "MAINDIR \(maindir)"),
+                           to: "fichconfig.txt")
+            let result = try DCProd.run(["prepare", "fichconfig.txt"], in: work.url)
+            #expect(result.status == 1)
+            #expect(result.stderr.contains("fichconfig.txt:1: MAINDIR: cannot make") && result.stderr.contains(words), "\(result.stderr)")
+            #expect(work.entries() == ["afile", "dangling", "fichconfig.txt"], "\(work.entries())")
+        }
+    }
 }
 
