@@ -187,6 +187,14 @@ public struct Submitter {
 
     /// Intent, call, ids: the three moves of a submission.
     func handOver(_ jobs: [JobRecord]) throws -> Int {
+        // A job whose manifest or script is gone would only fail in the batch system: nothing is
+        // handed over, and the error names the file.
+        for job in jobs {
+            let script = URL(fileURLWithPath: job.manifest).deletingLastPathComponent().appendingPathComponent("\(job.name).\(backend.name).sh").path
+            for file in [job.manifest, script] where !FileManager.default.fileExists(atPath: file) {
+                throw MissingJobFile(job: job.name, path: file)
+            }
+        }
         let config = production.config
         let intents = try store.recordIntents(for: jobs, backend: backend.name) { job, number, previous in
             let learnt = Self.resources(after: previous, memory: config.memory[job.step], walltime: config.walltime[job.step])
@@ -362,3 +370,13 @@ public struct OutcomeEnd: Sendable, Equatable {
         return OutcomeEnd(completed: true, exit: line.exit)
     }
 }
+
+/// A planned job's manifest or batch script is not where planning wrote it.
+public struct MissingJobFile: Error, CustomStringConvertible, Sendable {
+    public var job: String
+    public var path: String
+    public var description: String {
+        "\(path): missing: job \(job) cannot be submitted without the file `dcprod plan` wrote for it, so nothing was submitted"
+    }
+}
+

@@ -164,7 +164,8 @@ public enum SQLGuard {
     public static func isReadOnly(_ sql: String) -> Bool {
         var text = sql.trimmingCharacters(in: .whitespacesAndNewlines)
         while text.hasSuffix(";") { text = String(text.dropLast()).trimmingCharacters(in: .whitespacesAndNewlines) }
-        guard !text.contains(";") else { return false }
+        // A `;` inside a string, a quoted name or a comment (`SELECT 'a;b'`) separates nothing.
+        guard !code(text).contains(";") else { return false }
         while text.hasPrefix("--") || text.hasPrefix("/*") || text.hasPrefix("(") {
             if text.hasPrefix("(") {
                 text = String(text.dropFirst())
@@ -179,5 +180,44 @@ public enum SQLGuard {
         }
         let first = text.prefix { $0.isLetter }.uppercased()
         return reading.contains(first)
+    }
+
+    /// The statement with what the engine does not read as SQL blanked out: string literals
+    /// (`'…'`, `"…"`, doubled quotes and backslash escapes inside), quoted names (`` `…` ``) and
+    /// comments (`-- …`, `# …` to the end of the line, `/* … */`).
+    static func code(_ sql: String) -> String {
+        let text = Array(sql)
+        var out: [Character] = []
+        var i = 0
+        func blank(to end: Int) {
+            out += repeatElement(" ", count: end - i)
+            i = end
+        }
+        while i < text.count {
+            let character = text[i], next = i + 1 < text.count ? text[i + 1] : " "
+            if character == "'" || character == "\"" || character == "`" {
+                var j = i + 1
+                while j < text.count {
+                    if text[j] == "\\" && character != "`" {
+                        j += 2
+                    } else if text[j] == character {
+                        if j + 1 < text.count && text[j + 1] == character { j += 2 } else { break }
+                    } else {
+                        j += 1
+                    }
+                }
+                blank(to: min(j + 1, text.count))
+            } else if character == "#" || (character == "-" && next == "-") {
+                blank(to: text[i...].firstIndex(of: "\n") ?? text.count)
+            } else if character == "/" && next == "*" {
+                var j = i + 2
+                while j + 1 < text.count && !(text[j] == "*" && text[j + 1] == "/") { j += 1 }
+                blank(to: min(j + 2, text.count))
+            } else {
+                out.append(character)
+                i += 1
+            }
+        }
+        return String(out)
     }
 }

@@ -7,7 +7,8 @@ public struct TemplateError: Error, CustomStringConvertible, Sendable {
     public var file: String
     public var line: Int
     public var message: String
-    public var description: String { "\(file):\(line): \(message)" }
+    /// `file:line: message`, or `file: message` for a problem of the whole file (line 0).
+    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
 
     public init(file: String, line: Int, message: String) {
         self.file = file

@@ -251,12 +251,16 @@ extension SharedCatalog {
 @Suite struct ReadOnlyStatements {
     @Test func readingStatementsPassAndWritingOnesAreRefused() {
         for sql in ["SELECT 1", "  select * from Source;", "WITH a AS (SELECT 1) SELECT * FROM a", "-- why\nSELECT 1",
-                    "/* c */ SELECT 1", "(SELECT 1) UNION (SELECT 2)", "SHOW TABLES", "EXPLAIN SELECT 1", "DESCRIBE Source"] {
+                    "/* c */ SELECT 1", "(SELECT 1) UNION (SELECT 2)", "SHOW TABLES", "EXPLAIN SELECT 1", "DESCRIBE Source",
+                    // A `;` in a string, a quoted name or a comment separates nothing.
+                    "SELECT 'a;b'", "SELECT 'it''s; fine'", "SELECT \"x;y\" AS `c;d`", "SELECT 1 -- ; DELETE\n", "SELECT /* ; */ 1",
+                    "SELECT 'a\\';b'"] {
             #expect(SQLGuard.isReadOnly(sql), "\(sql)")
         }
         for sql in ["DELETE FROM Source", "drop table Source", "INSERT INTO Filter VALUES (5, 'y')", "UPDATE Source SET ra = 0",
                     "SELECT 1; DELETE FROM Source", "CREATE TABLE t (a INT)", "LOAD DATA LOCAL INFILE 'x' INTO TABLE Source",
-                    "PRAGMA writable_schema = 1", ""] {
+                    "PRAGMA writable_schema = 1", "", "SELECT 'a'; DELETE FROM Source", "SELECT /* x */ 1; DROP TABLE Source",
+                    "SELECT 1 -- c\n; DELETE FROM Source"] {
             #expect(!SQLGuard.isReadOnly(sql), "\(sql)")
         }
     }

@@ -84,5 +84,21 @@ import Testing
             #expect(work.entries() == ["afile", "dangling", "fichconfig.txt"], "\(work.entries())")
         }
     }
+
+    /// A planned job whose manifest is gone makes `submit` exit 1 naming the file, and nothing is
+    /// handed over; a manifest that cannot be read is named without a line number.
+    @Test func aMissingManifestStopsSubmitAndNamesIt() throws {
+        let work = try Workspace()
+        try SeedPatch.prepare(work, filters: "r", frames: 2, seed: 3, defects: 0, extra: "")
+        try #require(try DCProd.run(["plan", "processCcd"], in: work.url).status == 0)
+        let manifest = work.url.appendingPathComponent("lsstprod/DC_2013/steps/processCcd/r/jobs/processCcd-r-000001.json")
+        try FileManager.default.removeItem(at: manifest)
+        let submit = try DCProd.run(["submit", "processCcd"], in: work.url)
+        #expect(submit.status == 1 && submit.stderr.contains("\(manifest.path): missing: job processCcd-r-000001"), "\(submit.stderr)")
+        let store = work.url.appendingPathComponent("lsstprod/DC_2013/state.sqlite").path
+        #expect(try output(of: ["sqlite3", store, "SELECT COUNT(*) FROM attempt"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        let run = try DCProd.run(["job", "run", manifest.path], in: work.url)
+        #expect(run.status != 0 && run.stderr.contains("\(manifest.path): job manifest cannot be read"), "\(run.stderr)")
+    }
 }
 
