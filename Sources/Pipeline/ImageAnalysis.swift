@@ -129,6 +129,7 @@ enum SourceDetector {
     /// noise, grouped by 8-connectivity; groups of at least `minPixels`.
     static func detect(_ image: Image, sigma: Double, threshold: Double, minPixels: Int = 4) -> [Detection] {
         let (w, h) = (image.width, image.height)
+        guard w >= 3, h >= 3 else { return [] }
         let cut = Float(threshold * sigma / 3)
         var above = [Bool](repeating: false, count: w * h)
         for y in 1..<(h - 1) {

@@ -93,10 +93,25 @@ public struct ProcessCcd: Sendable {
             file = try FITSFile.open(path)
             let size = try file.imageSize()
             guard size.count == 2 else { throw ProcessCcdFailure(.unreadableHeader, "unreadable header: NAXIS is \(size.count), not 2") }
+            guard size[0] >= 64, size[1] >= 64 else {
+                throw ProcessCcdFailure(.unreadableHeader, "unreadable header: an image of \(size[0]) × \(size[1]) pixels is too small for a frame")
+            }
             let bias = try file.double("SOFTBIAS") ?? 0
             gain = try file.double("GAIN") ?? 1
+            guard bias.isFinite, gain.isFinite, gain > 0 else {
+                throw ProcessCcdFailure(.unreadableHeader, "unreadable header: SOFTBIAS \(bias) or GAIN \(gain) is not a finite (positive) number")
+            }
+            do { try file.requireFiniteNumbers(FITSFile.wcsNumbers) } catch let error as FITSError {
+                throw WCSError(message: error.message)
+            }
             headerWCS = try WCS(header: file.header())
             image = Image(width: size[0], height: size[1], pixels: try file.readImage().map { $0 - Float(bias) })
+            // A pixel that is not a number (a masked one) is the image's median: nothing downstream
+            // has to think about NaN.
+            if image.pixels.contains(where: { !$0.isFinite }) {
+                let median = Float(Background.median(image.pixels.filter(\.isFinite)))
+                for k in image.pixels.indices where !image.pixels[k].isFinite { image.pixels[k] = median }
+            }
         } catch let failure as ProcessCcdFailure {
             throw failure
         } catch let error as WCSError {
@@ -107,6 +122,10 @@ public struct ProcessCcd: Sendable {
         try? file.close()
         let start = try Self.tangentWCS(headerWCS, width: image.width, height: image.height)
         let scale = (abs(start.cd[0] * start.cd[3] - start.cd[1] * start.cd[2])).squareRoot() * 3600
+        // A header whose pixels are no size (or the whole sky) has no WCS to start from.
+        guard scale.isFinite, scale > 0.001, scale < 3600 else {
+            throw ProcessCcdFailure(.astrometry, "astrometry problem: no initial WCS: the header's pixel scale is \(scale) arcsec")
+        }
 
         // Background, detection, measurement.
         let background = Background(of: image)

@@ -7,7 +7,14 @@ public struct FITSError: Error, CustomStringConvertible, Sendable {
     public var status: Int32
     public var message: String
 
-    public var description: String { "\(path): \(message) (cfitsio status \(status))" }
+    public var description: String { status == 0 ? "\(path): \(message)" : "\(path): \(message) (cfitsio status \(status))" }
+
+    /// A problem dcprod found in the file (not one cfitsio reported).
+    init(path: String, message: String) {
+        self.path = path
+        status = 0
+        self.message = message
+    }
 
     init(path: String, status: Int32, context: String) {
         var text = [CChar](repeating: 0, count: 31)
@@ -112,6 +119,24 @@ public final class FITSFile {
         return value
     }
 
+    /// The values of keywords that must be finite numbers where present (a WCS's CRVAL, CRPIX, CD):
+    /// wcslib leaves a keyword it cannot read as a number at its default, so a `CRVAL1 = 'NaN'`
+    /// would place the frame at RA 0.
+    ///
+    /// - Throws: `FITSError` naming the first keyword that is not a finite number.
+    public func requireFiniteNumbers(_ keys: [String]) throws {
+        for key in keys {
+            let value: Double?
+            do { value = try double(key) } catch {
+                throw FITSError(path: path, message: "\(key) is not a number")
+            }
+            if let value, !value.isFinite { throw FITSError(path: path, message: "\(key) = \(value) is not finite") }
+        }
+    }
+
+    /// The WCS keywords `requireFiniteNumbers(_:)` checks before a frame's WCS is trusted.
+    public static let wcsNumbers = ["CRVAL1", "CRVAL2", "CRPIX1", "CRPIX2", "CD1_1", "CD1_2", "CD2_1", "CD2_2", "CDELT1", "CDELT2"]
+
     /// The whole header of the current HDU as 80-character cards, as wcslib's `wcspih` wants it.
     public func header() throws -> FITSHeader {
         var status: Int32 = 0
@@ -123,10 +148,49 @@ public final class FITSFile {
         return FITSHeader(cards: String(cString: text!), count: Int(count))
     }
 
-    /// The image as 32-bit floats, row after row (NAXIS1 fastest).
+    /// The most pixels an image may have: 2^28 (16384 × 16384), far above any CCD's, so that a
+    /// header cannot make dcprod allocate what no frame holds.
+    public static let maximumPixels = 1 << 28
+
+    /// The pixel count of the current HDU's image, checked against what the file holds before
+    /// anything is allocated: every axis positive, the product without overflow and at most
+    /// `maximumPixels`, BITPIX a FITS type, and the data all inside the file (for a gzip frame,
+    /// its decompressed size; a tile-compressed image is checked by cfitsio as it reads).
+    ///
+    /// - Throws: `FITSError` saying which (its `message` starts with `image too large`, `bad BITPIX`
+    ///   or `truncated`).
+    public func checkedPixelCount() throws -> Int {
+        let sizes = try imageSize()
+        var count = 1
+        for size in sizes {
+            guard size > 0 else { throw FITSError(path: path, message: "empty image: axis sizes \(sizes)") }
+            let (product, overflow) = count.multipliedReportingOverflow(by: size)
+            guard !overflow, product <= Self.maximumPixels else {
+                throw FITSError(path: path, message: "image too large: axis sizes \(sizes), at most \(Self.maximumPixels) pixels")
+            }
+            count = product
+        }
+        var status: Int32 = 0
+        var bitpix: Int32 = 0
+        ffgidt(handle, &bitpix, &status)
+        try check(status, "cannot read BITPIX")
+        guard [8, 16, 32, 64, -32, -64].contains(bitpix) else { throw FITSError(path: path, message: "bad BITPIX \(bitpix)") }
+        guard fits_is_compressed_image(handle, &status) == 0 else { return count }
+        var headStart: Int64 = 0, dataStart: Int64 = 0, dataEnd: Int64 = 0
+        ffghadll(handle, &headStart, &dataStart, &dataEnd, &status)
+        try check(status, "cannot locate the data")
+        let bytes = Int64(count) * Int64(abs(bitpix) / 8)
+        let fileSize = handle!.pointee.Fptr.pointee.logfilesize
+        guard dataStart + bytes <= fileSize else {
+            throw FITSError(path: path, message: "truncated: the header says \(bytes) bytes of data, the file holds \(max(0, fileSize - dataStart))")
+        }
+        return count
+    }
+
+    /// The image as 32-bit floats, row after row (NAXIS1 fastest), after `checkedPixelCount()`.
     public func readImage() throws -> [Float] {
         let sizes = try imageSize()
-        let count = sizes.reduce(1, *)
+        let count = try checkedPixelCount()
         var pixels = [Float](repeating: 0, count: count)
         var first = [Int](repeating: 1, count: sizes.count)
         var status: Int32 = 0

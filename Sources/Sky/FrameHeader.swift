@@ -18,6 +18,10 @@ public struct FrameProblem: Error, Sendable, CustomStringConvertible {
         case notImage = "not a 2-D image"
         case inconsistent = "inconsistent header"
         case brokenWCS = "broken WCS"
+        /// The data the header announces is not all in the file.
+        case truncated = "truncated"
+        /// Sizes or BITPIX no frame has (an axis of a billion pixels, BITPIX 12).
+        case badSize = "impossible size"
         case duplicate = "duplicate frame"
     }
 
@@ -36,10 +40,18 @@ extension FrameHeader {
             guard size.count == 2, size[0] > 0, size[1] > 0 else {
                 throw FrameProblem(reason: .notImage, message: "NAXIS = \(size.count), sizes \(size)")
             }
+            // The header's sizes against the file's: a truncated frame or one whose header lies is
+            // refused here, not in the jobs (where it would crash or fail again at every retry).
+            do { _ = try file.checkedPixelCount() } catch let error as FITSError {
+                throw FrameProblem(reason: error.message.hasPrefix("truncated") ? .truncated : .badSize, message: error.message)
+            }
             try checkIdentity(file, name)
             let header = try file.header()
             let wcs: WCS
-            do { wcs = try WCS(header: header) } catch {
+            do {
+                try file.requireFiniteNumbers(FITSFile.wcsNumbers)
+                wcs = try WCS(header: header)
+            } catch {
                 throw FrameProblem(reason: .brokenWCS, message: "\(error)")
             }
             let (w, h) = (Double(size[0]), Double(size[1]))

@@ -4,6 +4,8 @@ import Foundation
 public struct WCSError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public var description: String { message }
+
+    public init(message: String) { self.message = message }
 }
 
 /// A celestial WCS parsed by wcslib from a FITS header (any projection wcslib knows).

@@ -169,15 +169,21 @@ struct MariaDBCatalogTests {
     @Test func warningsOfALoadAreErrors() throws {
         try Self.withScratch { catalog, _, directory in
             let columns = try catalog.columns(of: "Source")
-            // "nan" passes the CSV check (Double("nan")) but not MariaDB: a warning, so an error.
-            let nan = try ValidatedCSV.read(
-                try Self.write(Self.header + "\n1,94,1,11,2,6.3,-0.1,nan,1,1,1,1,1,1,1,1,1\n", "nan.csv", in: directory),
+            // "nan" is refused by the CSV check already.
+            #expect(throws: CSVError.self) {
+                try ValidatedCSV.read(try Self.write(Self.header + "\n1,94,1,11,2,6.3,-0.1,nan,1,1,1,1,1,1,1,1,1\n", "nan.csv", in: directory),
+                                      tableColumns: columns)
+            }
+            // A decimal too large for the INT column `run` passes the CSV check but not MariaDB: a
+            // warning, so an error.
+            let range = try ValidatedCSV.read(
+                try Self.write(Self.header + "\n1,99999999999,1,11,2,6.3,-0.1,1,1,1,1,1,1,1,1,1,1\n", "range.csv", in: directory),
                 tableColumns: columns)
             try catalog.begin()
-            let error = #expect(throws: CatalogError.self) { try catalog.bulkInsert(nan, into: "Source") }
+            let error = #expect(throws: CatalogError.self) { try catalog.bulkInsert(range, into: "Source") }
             try catalog.rollback()
-            #expect(error?.message.contains("nan.csv into Source") == true)
-            #expect(error?.message.contains("raVar") == true, "\(error?.message ?? "")")
+            #expect(error?.message.contains("range.csv into Source") == true)
+            #expect(error?.message.contains("run") == true, "\(error?.message ?? "")")
             #expect(try Self.count(catalog, "Source") == 0)
 
             // A duplicate key: LOCAL skips the row with a warning; that too is an error.
