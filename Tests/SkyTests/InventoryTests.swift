@@ -243,5 +243,67 @@ struct InventoryTests {
     }
 }
 
+extension InventoryTests {
+    @Test("a truncated (plain or gzip), impossible or NaN-WCS frame is a failure with its reason, and no event")
+    func damagedFrames() throws {
+        try withTemporaryDirectory { try damagedFrames(root: $0) }
+    }
+
+    /// The value field of `key`'s header card set to `value`.
+    private func setCard(_ key: String, _ value: String, in bytes: inout [UInt8]) {
+        let name = Array(key.padding(toLength: 8, withPad: " ", startingAt: 0).utf8)
+        for offset in stride(from: 0, to: 2880 * 2, by: 80) where Array(bytes[offset..<(offset + 8)]) == name {
+            bytes.replaceSubrange((offset + 10)..<(offset + 30), with: Array(value.padding(toLength: 20, withPad: " ", startingAt: 0).utf8))
+            return
+        }
+    }
+
+    private func damagedFrames(root: URL) throws {
+        let simulated = root.appendingPathComponent("simulated")
+        try simulate(smallOptions(simulated, frames: 5, defects: 0))
+        let names = try readTruth(simulated).compactMap(\.name)
+        try #require(names.count == 5)
+        let input = root.appendingPathComponent("input")
+        var damaged: [String: String] = [:]
+        for (index, name) in names.enumerated() {
+            let source = simulated.appendingPathComponent(relative(name))
+            var bytes = Array(try Data(contentsOf: source))
+            let target = input.appendingPathComponent(relative(name))
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            switch index {
+            case 0: bytes = Array(bytes.prefix(bytes.count / 2)); damaged[target.path] = "truncated"
+            case 1: bytes = Array(bytes.prefix(2880)); damaged[target.path] = "truncated"
+            case 2: setCard("NAXIS1", "1000000000", in: &bytes); damaged[target.path] = "impossible size"
+            case 3: setCard("CRVAL1", "'NaN'", in: &bytes); damaged[target.path] = "broken WCS"
+            default: break
+            }
+            if index == 4 {
+                // A gzip frame cut in the middle of its compressed stream.
+                let gzip = Process()
+                gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+                gzip.arguments = ["-c", source.path]
+                let pipe = Pipe()
+                gzip.standardOutput = pipe
+                try gzip.run()
+                let compressed = pipe.fileHandleForReading.readDataToEndOfFile()
+                gzip.waitUntilExit()
+                let gz = URL(fileURLWithPath: target.path + ".gz")
+                try Data(compressed.prefix(compressed.count / 2)).write(to: gz)
+                // cfitsio inflates what it can: the data then falls short of the header's sizes.
+                damaged[gz.path] = "truncated"
+            } else {
+                try Data(bytes).write(to: target)
+            }
+        }
+        let production = try prepareProduction(root: root, input: input, region: smallRegion)
+        let summary = try Inventory(config: production.config, store: production.store).run()
+        #expect(summary.newEventCount == 0, "\(summary.line)")
+        #expect(summary.failures == ["truncated": 3, "impossible size": 1, "broken WCS": 1], "\(summary.failures)")
+        let failures = try production.store.inventoryFailures()
+        #expect(Dictionary(uniqueKeysWithValues: failures.map { ($0.path, $0.reason) }) == damaged)
+        #expect(failures.first { $0.reason == "broken WCS" }?.message.contains("CRVAL1") == true)
+    }
+}
+
 /// Where a simulation puts a frame, relative to its directory: RUN/CAMCOL/NAME.
 private func relative(_ name: FrameName) -> String { "\(name.run)/\(name.camcol)/\(name.description)" }
