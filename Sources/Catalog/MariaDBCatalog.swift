@@ -412,12 +412,12 @@ extension MariaDBCatalog {
         for row in rows {
             guard let name = row[0], let column = row[2] else { continue }
             if columns[name] == nil { order.append(name) }
-            columns[name, default: []].append("`\(column)`")
+            columns[name, default: []].append(Self.quoteIdentifier(column))
             unique[name] = row[1] == "0"
         }
         return order.map { name in
             IndexDefinition(name: name, table: table, split: split,
-                            create: "CREATE \(unique[name]! ? "UNIQUE " : "")INDEX `\(name)` ON `\(database)`.`\(table)` (\(columns[name]!.joined(separator: ", ")))")
+                            create: "CREATE \(unique[name]! ? "UNIQUE " : "")INDEX \(Self.quoteIdentifier(name)) ON \(Self.quoteIdentifier(database)).\(Self.quoteIdentifier(table)) (\(columns[name]!.joined(separator: ", ")))")
         }
     }
 
@@ -426,7 +426,7 @@ extension MariaDBCatalog {
     /// - Parameter index: An index from `secondaryIndexes(of:split:)`.
     /// - Returns: The statement; it fails for an index that is already gone.
     public func dropIndexStatement(_ index: IndexDefinition) -> String {
-        "DROP INDEX `\(index.name)` ON \(qualified(index.table, split: index.split))"
+        "DROP INDEX \(Self.quoteIdentifier(index.name)) ON \(qualified(index.table, split: index.split))"
     }
 
     // MARK: - Per-filter stores: databases DBNAME_f on the same server.
@@ -449,8 +449,8 @@ extension MariaDBCatalog {
     ///   - split: The filter, or nil.
     /// - Returns: The name, backquoted.
     public func qualified(_ table: String, split: String?) -> String {
-        guard let split, let database = try? splitDatabase(split) else { return "`\(table)`" }
-        return "`\(database)`.`\(table)`"
+        guard let split, let database = try? splitDatabase(split) else { return Self.quoteIdentifier(table) }
+        return Self.quoteIdentifier(database) + "." + Self.quoteIdentifier(table)
     }
 
     /// Creates the database `DBNAME_f` (utf8mb4) if absent and runs `script` in it, then goes back to
@@ -464,9 +464,9 @@ extension MariaDBCatalog {
     public func createSplit(_ split: String, script: String) throws {
         let main = try mainDatabase()
         let database = try splitDatabase(split)
-        try execute("CREATE DATABASE IF NOT EXISTS `\(database)` CHARACTER SET utf8mb4")
-        try execute("USE `\(database)`")
-        defer { try? execute("USE `\(main)`") }
+        try execute("CREATE DATABASE IF NOT EXISTS \(Self.quoteIdentifier(database)) CHARACTER SET utf8mb4")
+        try execute("USE \(Self.quoteIdentifier(database))")
+        defer { try? execute("USE \(Self.quoteIdentifier(main))") }
         try run(script: script)
     }
 

@@ -135,12 +135,12 @@ struct RawConfig {
         let refcat = try absolutePath("REFCAT", required: false) ?? URL(fileURLWithPath: input).appendingPathComponent("refcat.csv").path
 
         let dbHost = try word("DBHOST") ?? "sqlite"
-        let dbUser = try word("DBUSER") ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
+        let dbUser = try name("DBUSER", extra: "_.-$", length: 80) ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
         return ProductionConfig(
             mainDir: mainDir, dcName: dcName.value, dataMain: dataMain,
             dbHost: dbHost, dbUser: dbUser,
             dbPort: try integer("DBPORT", range: 1...65535) ?? 3306,
-            dbName: try word("DBNAME") ?? "lsst_prod_\(dcName.value)",
+            dbName: try name("DBNAME", extra: "_-$", length: 60) ?? "lsst_prod_\(dcName.value.replacingOccurrences(of: ".", with: "_"))",
             dbSplit: try choice("DBSPLIT", ProductionConfig.DatabaseSplit.self) ?? .none,
             dbConnections: try integer("DBCONNECTIONS", range: 1...1000) ?? 4,
             input: input,
@@ -192,6 +192,17 @@ struct RawConfig {
             throw error(found.line, "\(key) takes one value, got '\(found.value)'")
         }
         return found.value
+    }
+
+    /// A name that reaches SQL (a database, a user): ASCII letters, digits and `extra`, at most
+    /// `length` characters. It is quoted where it is used as well; this keeps a backtick, a quote or
+    /// a `;` from ever getting that far, and says so at its line.
+    private func name(_ key: String, extra: String, length: Int) throws -> String? {
+        guard let value = try word(key) else { return nil }
+        guard value.count <= length, value.allSatisfy({ ($0.isASCII && ($0.isLetter || $0.isNumber)) || extra.contains($0) }) else {
+            throw error(single[key]!.line, "\(key) '\(value)' must be at most \(length) ASCII letters, digits or \(extra.map { "'\($0)'" }.joined(separator: " "))")
+        }
+        return value
     }
 
     private func integer(_ key: String, range: ClosedRange<Int>) throws -> Int? {

@@ -44,6 +44,21 @@ let seedConfig = """
         }
     }
 
+    /// DBNAME and DBUSER reach SQL: a backtick, a quote or a `;` is refused at its line.
+    @Test func namesThatReachSQLAreChecked() throws {
+        for (line, words) in [("DBNAME lsst`; DROP DATABASE x; --", "DBNAME"), ("DBNAME a'b", "DBNAME"), ("DBUSER o'brien", "DBUSER"),
+                              ("DBNAME " + String(repeating: "a", count: 61), "at most 60")] {
+            let error = #expect(throws: ConfigError.self) {
+                try ConfigParser.parse(text: seedConfig.replacingOccurrences(of: "DBUSER lsst_prod", with: "DBUSER lsst_prod\n" + line)
+                                        .replacingOccurrences(of: "DBUSER lsst_prod\nDBUSER", with: "DBUSER"), file: "f")
+            }
+            #expect(error?.line == 5 || error?.line == 6, "\(line): \(String(describing: error))")
+            #expect(error?.message.contains(words) == true, "\(String(describing: error))")
+        }
+        let dotted = try ConfigParser.parse(text: seedConfig.replacingOccurrences(of: "DCNAME DC_2013", with: "DCNAME DC.2013"), file: "f")
+        #expect(dotted.dbName == "lsst_prod_DC_2013")
+    }
+
     /// Text that is not UTF-8 is reported on the line where it is.
     @Test func invalidUTF8NamesItsLine() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-config-\(UUID().uuidString).txt")
