@@ -144,9 +144,12 @@ final class ScriptedProduction {
         try production.store.recordInventory(frames: frames, rejections: [])
         let events = try production.store.frameEvents(step: .processCcd, filter: .r, .unplanned)
         let jobsDirectory = production.tree.jobsDirectory(.processCcd, .r)
-        try production.store.recordJobs(events.enumerated().map { index, event in
+        try production.store.recordJobs(try events.enumerated().map { index, event in
             let name = "processCcd-r-\(String(format: "%06d", index + 1))"
-            return PlannedJob(name: name, manifest: jobsDirectory.appendingPathComponent("\(name).json").path, eventIds: [event.id])
+            // The files planning writes, which submission checks are there; a scripted batch never runs them.
+            let manifest = jobsDirectory.appendingPathComponent("\(name).json")
+            for file in [manifest, jobsDirectory.appendingPathComponent("\(name).scripted.sh")] { try Data("{}".utf8).write(to: file) }
+            return PlannedJob(name: name, manifest: manifest.path, eventIds: [event.id])
         }, step: .processCcd, filter: .r)
     }
 
