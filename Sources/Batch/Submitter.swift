@@ -86,16 +86,19 @@ public struct Submitter {
     ///   - step: The step whose jobs to submit.
     ///   - filters: Their filters.
     ///   - wait: Follow the jobs until none is queued or running, submitting the rest as room frees up.
+    ///   - polling: Ask the batch system first what ended (false: the caller has just `refresh()`ed,
+    ///     and wants the room that frees up now for the steps it submits first; without `wait` only).
     ///   - progress: Called with the summary after each poll.
     /// - Returns: What this run did.
     /// - Throws: `BatchError` when the batch system refuses a call (the jobs it accepted before are
     ///   recorded, the others stay unsubmitted); a GRDB `DatabaseError` if the state store cannot be written.
-    public func submit(step: Step, filters: [Filter], wait: Bool, progress: (Summary) -> Void = { _ in }) throws -> Summary {
+    public func submit(step: Step, filters: [Filter], wait: Bool, polling: Bool = true,
+                       progress: (Summary) -> Void = { _ in }) throws -> Summary {
         var summary = Summary()
         summary.adopted = try adoptIntents()
         var pause = interval
         while true {
-            let changed = try poll(&summary)
+            let changed = polling || wait ? try poll(&summary) : false
             let running = try store.activeAttemptCount()
             let room = Self.room(running: running, limit: limit, capacity: backend.throttles ? try backend.capacity() : nil)
             let pending = try store.unsubmittedJobs(step: step, filters: filters, limit: room)

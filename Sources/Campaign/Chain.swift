@@ -10,9 +10,10 @@ import Verification
 /// forced photometry as soon as the coadds of the patches it touches are loaded — and each step's
 /// results verified and loaded as its jobs end.
 ///
-/// The run goes round the steps, each round a pass that, step by step, plans what became ready,
-/// hands over what waits (without waiting for it), reads the new outcome files and loads the new
-/// results, until a pass changes nothing and no job of the production is queued or running. Every move is
+/// The run goes in passes: each polls the batch system once, reads the new outcome files and loads
+/// the new results (earliest step first), then plans what became ready and hands over what waits
+/// without waiting for it (latest step first, so that ready coadds take the free room before more
+/// processCcd jobs), until a pass changes nothing and no job of the production is queued or running. Every move is
 /// one that can be repeated: planning plans only new events, submission adopts the jobs a killed run
 /// handed over and never submits a job twice, verify reads only new outcome files, loading skips
 /// what the ledger has. A run killed at any moment and started again therefore goes on where it
@@ -75,32 +76,42 @@ public struct Chain {
         let endedBefore = Set(try production.store.attempts(in: ended).map(\.id))
         var runs: [Step: StepRun] = [:]
         var pause = interval
+        var finished = 0
         while true {
-            var changed = false, active = false
-            var pass = Progress()
-            // Later steps first: what became ready in the last pass takes the room before more of
-            // the earlier steps' jobs do, and is one pass behind what it needs (hence the pass after
-            // any change, even when nothing runs).
-            for step in Step.allCases.reversed() {
-                let planned = try planning.plan(step: step, filters: filters)
-                let submission = try submitter.submit(step: step, filters: filters, wait: false)
+            // Every attempt that ended since the last pass is recorded, whatever its step.
+            let polled = try submitter.refresh()
+            finished += polled.finished
+            var changed = polled.adopted + polled.finished > 0, active = false
+            // What ended is read and loaded, earliest step first, so that what it makes ready is
+            // planned in this same pass.
+            var verifications: [Step: Verification] = [:], loads: [Step: ProductionCatalog.StepLoad] = [:]
+            for step in Step.allCases {
                 let verification = try Verifier(production: production, step: step).verify(filters: filters)
                 let load = try catalog.load(step: step, deferIndexes: false)
+                (verifications[step], loads[step]) = (verification, load)
+                changed = changed || verification.reading.attempts > 0 || load.summary.loaded > 0
+            }
+            // Later steps first: what became ready takes the free room (MAXRUNNING) before more of
+            // the earlier steps' jobs do.
+            var pass = Progress()
+            for step in Step.allCases.reversed() {
+                let planned = try planning.plan(step: step, filters: filters)
+                // No poll of its own: the room that ends freed is the pass's, given in this order.
+                let submission = try submitter.submit(step: step, filters: filters, wait: false, polling: false)
+                let (verification, load) = (verifications[step]!, loads[step]!)
                 if var run = runs[step] {
                     run.add(planned: planned, submission: submission, verification: verification, load: load)
                     runs[step] = run
                 } else {
                     runs[step] = StepRun(step: step, planned: planned, submission: submission, verification: verification, load: load)
                 }
-                // A poll sees every step's jobs end, so a step's ends may be read (verified) a pass
-                // after another step's poll saw them: reading and loading are changes too.
+                finished += submission.finished
                 changed = changed || !planned.jobs.isEmpty || submission.submitted + submission.adopted + submission.finished > 0
-                    || verification.reading.attempts + verification.reading.records > 0 || load.summary.loaded > 0
                 active = active || submission.running + submission.pending > 0
                 pass.running = submission.running
                 pass.pending += submission.pending
             }
-            pass.finished = runs.values.map(\.submission.finished).reduce(0, +)
+            pass.finished = finished
             progress(pass)
             if !active && !changed { break }
             pause = changed ? interval : min(pause * 1.5, maximumInterval)
