@@ -257,7 +257,7 @@ public struct Coadd {
             let scale = pow(10, 0.4 * (options.zeroPoint - magzero))
             let noise = measuringNoise ? Self.robustSigma(image.pixels) * scale : 0
             guard !measuringNoise || noise > 0, noise.isFinite else { throw CoaddFailure(.unreadableInput, "unreadable input: \(path) has no noise (a blank image)") }
-            return Input(path: path, image: image, wcs: try WCS(header: file.header()), scale: scale, sigma: noise,
+            return Input(path: path, image: image, wcs: try WCS(file: file), scale: scale, sigma: noise,
                          psf: try MoffatPSF.read(from: file), gain: try file.double("GAIN") ?? .infinity)
         } catch let failure as CoaddFailure {
             throw failure

@@ -63,7 +63,7 @@ public struct ForcedPhot {
             let size = try file.imageSize()
             guard size.count == 2 else { throw ProcessCcdFailure(.unreadableHeader, "unreadable header: \(path) is not a 2-D image") }
             let image = Image(width: size[0], height: size[1], pixels: try file.readImage())
-            wcs = try WCS(header: file.header())
+            wcs = try WCS(file: file)
             // The PSF model and aperture correction processCcd fitted; a calexp written before it
             // fitted them gets its own, from what it shows.
             let noise = Coadd.robustSigma(image.pixels)

@@ -101,10 +101,7 @@ public struct ProcessCcd: Sendable {
             guard bias.isFinite, gain.isFinite, gain > 0 else {
                 throw ProcessCcdFailure(.unreadableHeader, "unreadable header: SOFTBIAS \(bias) or GAIN \(gain) is not a finite (positive) number")
             }
-            do { try file.requireFiniteNumbers(FITSFile.wcsNumbers) } catch let error as FITSError {
-                throw WCSError(message: error.message)
-            }
-            headerWCS = try WCS(header: file.header())
+            headerWCS = try WCS(file: file)
             image = Image(width: size[0], height: size[1], pixels: try file.readImage().map { $0 - Float(bias) })
             // A pixel that is not a number (a masked one) is the image's median: nothing downstream
             // has to think about NaN.

@@ -119,12 +119,10 @@ public final class FITSFile {
         return value
     }
 
-    /// The values of keywords that must be finite numbers where present (a WCS's CRVAL, CRPIX, CD):
-    /// wcslib leaves a keyword it cannot read as a number at its default, so a `CRVAL1 = 'NaN'`
-    /// would place the frame at RA 0.
+    /// Checks that keywords are finite numbers where present (`WCS(file:)`'s CRVAL, CRPIX, CD).
     ///
     /// - Throws: `FITSError` naming the first keyword that is not a finite number.
-    public func requireFiniteNumbers(_ keys: [String]) throws {
+    func requireFiniteNumbers(_ keys: [String]) throws {
         for key in keys {
             let value: Double?
             do { value = try double(key) } catch {
@@ -134,8 +132,8 @@ public final class FITSFile {
         }
     }
 
-    /// The WCS keywords `requireFiniteNumbers(_:)` checks before a frame's WCS is trusted.
-    public static let wcsNumbers = ["CRVAL1", "CRVAL2", "CRPIX1", "CRPIX2", "CD1_1", "CD1_2", "CD2_1", "CD2_2", "CDELT1", "CDELT2"]
+    /// The WCS keywords `WCS(file:)` checks before it trusts a header.
+    static let wcsNumbers = ["CRVAL1", "CRVAL2", "CRPIX1", "CRPIX2", "CD1_1", "CD1_2", "CD2_1", "CD2_2", "CDELT1", "CDELT2"]
 
     /// The whole header of the current HDU as 80-character cards, as wcslib's `wcspih` wants it.
     public func header() throws -> FITSHeader {

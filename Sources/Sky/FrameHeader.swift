@@ -46,12 +46,8 @@ extension FrameHeader {
                 throw FrameProblem(reason: error.message.hasPrefix("truncated") ? .truncated : .badSize, message: error.message)
             }
             try checkIdentity(file, name)
-            let header = try file.header()
             let wcs: WCS
-            do {
-                try file.requireFiniteNumbers(FITSFile.wcsNumbers)
-                wcs = try WCS(header: header)
-            } catch {
+            do { wcs = try WCS(file: file) } catch let error as FITSError { throw error } catch {
                 throw FrameProblem(reason: .brokenWCS, message: "\(error)")
             }
             let (w, h) = (Double(size[0]), Double(size[1]))

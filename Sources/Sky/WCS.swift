@@ -4,8 +4,6 @@ import Foundation
 public struct WCSError: Error, CustomStringConvertible, Sendable {
     public var message: String
     public var description: String { message }
-
-    public init(message: String) { self.message = message }
 }
 
 /// A celestial WCS parsed by wcslib from a FITS header (any projection wcslib knows).
@@ -87,3 +85,19 @@ public final class WCS {
         return (0..<n).map { (x: pixcrd[2 * $0], y: pixcrd[2 * $0 + 1]) }
     }
 }
+
+extension WCS {
+    /// The WCS of a FITS file's current HDU, its numbers checked first (`FITSFile.wcsNumbers`):
+    /// wcslib leaves a keyword it cannot read as a number at its default, so a `CRVAL1 = 'NaN'`
+    /// would place a frame at RA 0.
+    ///
+    /// - Throws: `WCSError` naming a keyword that is not a finite number, or wcslib's problem;
+    ///   `FITSError` when the header cannot be read.
+    public convenience init(file: FITSFile) throws {
+        do { try file.requireFiniteNumbers(FITSFile.wcsNumbers) } catch let error as FITSError {
+            throw WCSError(message: error.message)
+        }
+        try self.init(header: file.header())
+    }
+}
+
