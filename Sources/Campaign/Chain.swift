@@ -105,8 +105,7 @@ public struct Chain {
                 } else {
                     runs[step] = StepRun(step: step, planned: planned, submission: submission, verification: verification, load: load)
                 }
-                finished += submission.finished
-                changed = changed || !planned.jobs.isEmpty || submission.submitted + submission.adopted + submission.finished > 0
+                changed = changed || !planned.jobs.isEmpty || submission.submitted + submission.adopted > 0
                 active = active || submission.running + submission.pending > 0
                 pass.running = submission.running
                 pass.pending += submission.pending
@@ -129,17 +128,15 @@ public struct Chain {
 }
 
 extension Chain.StepRun {
-    /// Adds a later pass: what it planned, submitted, saw end and loaded adds up; where the jobs
-    /// stand and the reports are the latest.
+    /// Adds a later pass: what it planned, submitted and loaded adds up; where the jobs stand and
+    /// the reports are the latest.
     mutating func add(planned more: Planner.Summary, submission next: Submitter.Summary, verification latest: Verification,
                       load again: ProductionCatalog.StepLoad) {
         planned.jobs.merge(more.jobs, uniquingKeysWith: +)
         planned.events.merge(more.events, uniquingKeysWith: +)
+        // Ended attempts are counted from the store at the end of the run (a poll sees every step's).
         submission.submitted += next.submitted
         submission.adopted += next.adopted
-        submission.finished += next.finished
-        submission.failed += next.failed
-        submission.requeued += next.requeued
         submission.running = next.running
         submission.pending = next.pending
         verification = latest
