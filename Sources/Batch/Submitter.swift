@@ -157,9 +157,9 @@ public struct Submitter {
     func adoptIntents() throws -> Int {
         let intents = try store.attempts(in: [.submitting])
         guard !intents.isEmpty else { return 0 }
-        let found = try backend.find(tokens: intents.map(\.token))
+        let found = try backend.find(tokens: Array(Set(intents.map(\.batchToken))).sorted())
         let transitions = intents.map { intent in
-            (intent.id, Self.adoption(of: intent, found: found[intent.token], runner: OutcomeEnd.read(intent.outcomes)))
+            (intent.id, Self.adoption(of: intent, found: found[intent.batchToken], runner: OutcomeEnd.read(intent.outcomes)))
         }
         try store.apply(transitions)
         return transitions.filter { $0.1 != .forgotten }.count
@@ -188,30 +188,42 @@ public struct Submitter {
         return !transitions.isEmpty
     }
 
-    /// Intent, call, ids: the three moves of a submission.
+    /// Intent, call, ids: the three moves of a submission. A lead goes with the jobs that follow it
+    /// (`run --by-patch`) in one batch job, its bundle script, when they all await submission.
     func handOver(_ jobs: [JobRecord]) throws -> Int {
+        var batches: [[JobRecord]] = []
+        for job in jobs {
+            let followers = job.leadId == nil ? try store.followers(of: job) : []
+            let bundled = !followers.isEmpty && followers.allSatisfy(\.awaitsSubmission)
+            batches.append(bundled ? [job] + followers.map(\.job) : [job])
+        }
         // A job whose manifest or script is gone would only fail in the batch system: nothing is
         // handed over, and the error names the file.
-        for job in jobs {
-            let script = URL(fileURLWithPath: job.manifest).deletingLastPathComponent().appendingPathComponent("\(job.name).\(backend.name).sh").path
-            for file in [job.manifest, script] where !FileManager.default.fileExists(atPath: file) {
-                throw MissingJobFile(job: job.name, path: file)
+        for batch in batches {
+            for file in batch.map(\.manifest) + [script(of: batch)] where !FileManager.default.fileExists(atPath: file) {
+                throw MissingJobFile(job: batch[0].name, path: file)
             }
         }
         let config = production.config
-        let intents = try store.recordIntents(for: jobs, backend: backend.name) { job, number, previous in
+        let bundled = Set(batches.flatMap { $0.dropFirst().map(\.id) })
+        var batchToken = ""
+        let intents = try store.recordIntents(for: batches.flatMap { $0 }, backend: backend.name) { job, number, previous in
             let learnt = Self.resources(after: previous, memory: config.memory[job.step], walltime: config.walltime[job.step])
+            // A bundled follower's attempt carries its lead's token: the batch system knows the lead's only.
+            let follows = bundled.contains(job.id)
+            if !follows { batchToken = "dcprod-\(job.name)-a\(number)-\(UInt32.random(in: 0...UInt32.max))" }
             // steps/STEP/FILTER, where the manifest is under jobs/.
             let filterDirectory = URL(fileURLWithPath: job.manifest).deletingLastPathComponent().deletingLastPathComponent()
-            return AttemptIntent(token: "dcprod-\(job.name)-a\(number)-\(UInt32.random(in: 0...UInt32.max))",
+            return AttemptIntent(token: follows ? "\(batchToken)+\(job.name)" : batchToken,
                                  outcomes: filterDirectory.appendingPathComponent("outcomes/\(job.name).a\(number).jsonl").path,
                                  log: filterDirectory.appendingPathComponent("logs/\(job.name).a\(number).log").path,
                                  memory: learnt.memory, walltime: learnt.walltime)
         }
-        let batch = zip(jobs, intents).map { job, attempt in
+        let leads = Dictionary(intents.map { ($0.jobId, $0) }, uniquingKeysWith: { first, _ in first })
+        let batch = batches.map { jobs in
+            let (job, attempt) = (jobs[0], leads[jobs[0].id]!)
             let directory = URL(fileURLWithPath: job.manifest).deletingLastPathComponent()
-            return BatchJob(name: job.name, script: directory.appendingPathComponent("\(job.name).\(backend.name).sh").path,
-                            attempt: attempt.number, token: attempt.token,
+            return BatchJob(name: job.name, script: script(of: jobs), attempt: attempt.number, token: attempt.token,
                             output: directory.deletingLastPathComponent().appendingPathComponent("logs/\(job.name).a\(attempt.number).out").path,
                             memory: attempt.memory, walltime: attempt.walltime)
         }
@@ -226,6 +238,13 @@ public struct Submitter {
         try store.apply(Self.submission(of: intents, accepted: accepted, refused: refusal != nil, host: ProcessInfo.processInfo.hostName))
         if let refusal { throw refusal }
         return batch.count
+    }
+
+    /// The batch script of a batch job: the job's own (`jobs/NAME.BACKEND.sh`), or for a lead with
+    /// its followers the bundle's (`jobs/NAME.bundle.BACKEND.sh`), which runs them all in order.
+    func script(of jobs: [JobRecord]) -> String {
+        let directory = URL(fileURLWithPath: jobs[0].manifest).deletingLastPathComponent()
+        return directory.appendingPathComponent("\(jobs[0].name).\(jobs.count > 1 ? "bundle." : "")\(backend.name).sh").path
     }
 
     // MARK: - Decisions
@@ -289,13 +308,13 @@ public struct Submitter {
                                  cpuTime: accounting?.cpuTime, maxRSS: accounting?.maxRSS, exhausted: exhausted))
     }
 
-    /// What a submission call's answer makes of its intents: accepted ones `submitted`; after a
-    /// refusal, the others `forgotten` (nothing may stay marked as submitted but what the batch
+    /// What a submission call's answer makes of its intents: accepted ones `submitted` (a follower
+    /// with its lead, by the batch token they share); after a refusal, the others `forgotten` (nothing may stay marked as submitted but what the batch
     /// system accepted).
     public static func submission(of intents: [AttemptRecord], accepted: [String: String], refused: Bool,
                                   host: String) -> [(attemptId: Int64, transition: AttemptTransition)] {
         intents.compactMap { intent in
-            if let id = accepted[intent.token] { return (intent.id, .submitted(backendId: id, host: host)) }
+            if let id = accepted[intent.batchToken] { return (intent.id, .submitted(backendId: id, host: host)) }
             return refused ? (intent.id, .forgotten) : nil
         }
     }
@@ -328,17 +347,8 @@ public struct Submitter {
             return String(Int((number * 2).rounded(.up))) + String(unit)
         }
         if let number = Int(value) { return String(number * 2) }
-        var days = 0, clock = Substring(value)
-        if let dash = value.firstIndex(of: "-") {
-            days = Int(value[..<dash]) ?? 0
-            clock = value[value.index(after: dash)...]
-        }
-        let parts = clock.split(separator: ":").compactMap { Int($0) }
-        guard parts.count == 3 else { return value }
-        let seconds = 2 * (((days * 24 + parts[0]) * 60 + parts[1]) * 60 + parts[2])
-        let (d, h, m, s) = (seconds / 86400, seconds / 3600 % 24, seconds / 60 % 60, seconds % 60)
-        let time = String(format: "%02d:%02d:%02d", h, m, s)
-        return d > 0 ? "\(d)-\(time)" : time
+        guard let seconds = BatchResources.seconds(value) else { return value }
+        return BatchResources.walltime(seconds: 2 * seconds)
     }
 }
 

@@ -63,11 +63,13 @@ public struct Chain {
     ///
     /// - Parameters:
     ///   - filters: The filters.
+    ///   - byPatch: One batch job per patch and filter running its three steps in succession
+    ///     (`Planner.planBundles(filters:)`), instead of each step's events in jobs of EVENTSPERJOB.
     ///   - progress: Called after each pass.
     /// - Returns: Each step that has events, in order, with what this run did to it.
     /// - Throws: What a step's move throws: `TemplateError`, `BatchError` (the jobs already handed over
     ///   are recorded; run again to go on), `CatalogError`, a GRDB `DatabaseError`.
-    public func run(filters: [Filter], progress: (Progress) -> Void = { _ in }) throws -> [StepRun] {
+    public func run(filters: [Filter], byPatch: Bool = false, progress: (Progress) -> Void = { _ in }) throws -> [StepRun] {
         let catalog = try ProductionCatalog.open(production, readOnly: false, defaultsFile: planning.defaultsFile, createDatabase: true)
         _ = try catalog.initialize()
         let submitter = Submitter(production: production)
@@ -94,8 +96,9 @@ public struct Chain {
             // Later steps first: what became ready takes the free room (MAXRUNNING) before more of
             // the earlier steps' jobs do.
             var pass = Progress()
+            let bundles = byPatch ? try Planner(production: production, dcprod: planning.dcprod).planBundles(filters: filters) : [:]
             for step in Step.allCases.reversed() {
-                let planned = try planning.plan(step: step, filters: filters)
+                let planned = byPatch ? bundles[step] ?? Planner.Summary() : try planning.plan(step: step, filters: filters)
                 // No poll of its own: the room that ends freed is the pass's, given in this order.
                 let submission = try submitter.submit(step: step, filters: filters, wait: false, polling: false)
                 let (verification, load) = (verifications[step]!, loads[step]!)

@@ -41,8 +41,8 @@ public struct StepPlanning {
     /// For each unplanned event of the step, `jobs/positions/KEY.csv`: the DeepSource rows of the
     /// filter inside the frame's footprint (its bounding box in RA and Dec), `deepSourceId,ra,decl`.
     func writePositions(step: Step, filter: Filter, from catalog: CatalogDatabase) throws {
-        let directory = production.tree.jobsDirectory(step, filter).appendingPathComponent("positions")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: production.tree.jobsDirectory(step, filter).appendingPathComponent("positions"),
+                                                withIntermediateDirectories: true)
         let unplanned = Set(try production.store.frameEvents(step: step, filter: filter, .unplanned).map(\.key))
         for frame in try production.store.verifiedFrames(step: .processCcd, filter: filter) where unplanned.contains(frame.key) {
             let ras = frame.footprint.map(\.ra), decs = frame.footprint.map(\.dec)
@@ -51,7 +51,7 @@ public struct StepPlanning {
                                filter.filterId, ras.min()!, ras.max()!, decs.min()!, decs.max()!)
             let rows = try catalog.query(query).rows
             let text = "deepSourceId,ra,decl\n" + rows.map { $0.map { $0 ?? "" }.joined(separator: ",") + "\n" }.joined()
-            try AtomicFile.write(Data(text.utf8), to: directory.appendingPathComponent("\(frame.key).csv"))
+            try AtomicFile.write(Data(text.utf8), to: Planner.positionsFile(step: step, filter: filter, key: frame.key, tree: production.tree))
         }
     }
 }

@@ -242,6 +242,17 @@ public struct Coadd {
 
     // MARK: - Inputs and warping
 
+    /// The calexps of an input list: one path per line; a line `?PATH` names a calexp that the same
+    /// batch job made just before (`run --by-patch`), whose processCcd may have failed: it is taken
+    /// if it exists, as a step-by-step run would have taken it only if verified ok.
+    public static func inputList(_ text: String) -> [String] {
+        text.split(separator: "\n").compactMap { line in
+            guard line.first == "?" else { return String(line) }
+            let path = String(line.dropFirst())
+            return FileManager.default.fileExists(atPath: path) ? path : nil
+        }
+    }
+
     /// Reads a calexp, and measures its noise unless told not to (a pass reads it again and needs none).
     func read(_ path: String, measuringNoise: Bool = true) throws -> Input {
         guard FileManager.default.fileExists(atPath: path) else { throw CoaddFailure(.unreadableInput, "unreadable input: missing \(path)") }

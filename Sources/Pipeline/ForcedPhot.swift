@@ -7,7 +7,9 @@ import Sky
 /// aperture flux as the model flux, with the calexp's background noise.
 ///
 /// The positions come in a file the manager wrote from the catalog before it submitted the job
-/// (`deepSourceId,ra,decl` lines): a batch job never opens a database.
+/// (`deepSourceId,ra,decl` lines), or, when the coadds are made in the same batch job
+/// (`run --by-patch`), in their deepsrc files, which a `.sources` file names: a batch job never
+/// opens a database.
 public struct ForcedPhot {
     public struct Options: Sendable {
         public var positions: String
@@ -55,7 +57,8 @@ public struct ForcedPhot {
         guard let listed = try? String(contentsOfFile: options.positions, encoding: .utf8) else {
             throw ProcessCcdFailure(.missingFiles, "missing file: positions \(options.positions)")
         }
-        let positions = try Self.positions(listed, file: options.positions)
+        let positions = options.positions.hasSuffix(".sources") ? try Self.positions(fromSources: listed, file: options.positions)
+                                                                : try Self.positions(listed, file: options.positions)
         let wcs: WCS, photometer: Photometer
         do {
             let file = try FITSFile.open(path)
@@ -94,6 +97,38 @@ public struct ForcedPhot {
         let output = Self.output(for: name, in: options.outputDirectory)
         try AtomicFile.write(Data(text.utf8), to: output)
         return Result(measured: measured, positions: positions.count, outputs: [output.path])
+    }
+
+    /// The positions of a `.sources` file: a `box RAMIN RAMAX DECMIN DECMAX` line, then deepsrc
+    /// files (`Coadd.sourceColumns`); the rows inside the box (bounds included), by deepSourceId —
+    /// what the manager would have read from the catalog's DeepSource. A deepsrc file that is not
+    /// there is a coadd that failed, whose sources the catalog would not have either.
+    static func positions(fromSources text: String, file: String) throws -> [(id: Int64, ra: Double, dec: Double)] {
+        var box: [Double] = []
+        var out: [(id: Int64, ra: Double, dec: Double)] = []
+        for (index, line) in text.split(separator: "\n").enumerated() where !line.hasPrefix("#") {
+            if line.hasPrefix("box ") {
+                box = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+                continue
+            }
+            guard box.count == 4 else { throw ProcessCcdFailure(.other, "\(file):\(index + 1): a deepsrc file before the box line") }
+            guard let sources = try? String(contentsOfFile: String(line), encoding: .utf8) else { continue }
+            let rows = sources.split(separator: "\n")
+            let columns = rows.first.map { CSVLine.fields($0) } ?? []
+            guard let id = columns.firstIndex(of: "deepSourceId"), let ra = columns.firstIndex(of: "ra"),
+                  let dec = columns.firstIndex(of: "decl") else {
+                throw ProcessCcdFailure(.other, "\(line):1: no deepSourceId, ra and decl columns")
+            }
+            for (number, row) in rows.enumerated().dropFirst() {
+                let fields = CSVLine.fields(row)
+                guard fields.count == columns.count, let sourceId = Int64(fields[id]), let r = Double(fields[ra]), let d = Double(fields[dec]),
+                      r.isFinite, d.isFinite else {
+                    throw ProcessCcdFailure(.other, "\(line):\(number + 1): expected a DeepSource row")
+                }
+                if (box[0]...box[1]).contains(r) && (box[2]...box[3]).contains(d) { out.append((sourceId, r, d)) }
+            }
+        }
+        return out.sorted { $0.id < $1.id }
     }
 
     /// `deepSourceId,ra,decl` lines after a header.

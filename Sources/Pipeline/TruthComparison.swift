@@ -125,7 +125,7 @@ public struct TruthComparison: Sendable {
             guard let file else { return nil }
             let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
             guard lines.count >= 2, let column = lines[0].split(separator: ",").firstIndex(of: "zeroPoint") else { return nil }
-            return Double(Self.fields(lines[1])[column])
+            return Double(CSVLine.fields(lines[1])[column])
         }
         let steps = [("processCcd", "src-", "ccd-"), ("coadd", "deepsrc-", "coadd-"), ("forcedPhot", "forced-", "ccd-")]
         return try steps.map { step, prefix, calibration in
@@ -159,30 +159,13 @@ public struct TruthComparison: Sendable {
         }
         var out: [Measurement] = []
         while let line = lines.next() {
-            let fields = Self.fields(line)
+            let fields = CSVLine.fields(line)
             guard fields.count == header.count, let ra = Double(fields[columns[0]]), let dec = Double(fields[columns[1]]),
                   let filterId = Int(fields[columns[2]]), let value = Double(fields[columns[3]]), let sigma = Double(fields[columns[4]]) else {
                 throw ProcessCcdFailure(.other, "\(path): unreadable line: \(line)")
             }
             out.append(Measurement(ra: ra, dec: dec, filterId: filterId, flux: value, fluxSigma: sigma, zeroPoint: zeroPoint))
         }
-        return out
-    }
-
-    /// A CSV line's fields; a quoted field (a patch, `"x,y"`) keeps its comma.
-    static func fields(_ line: Substring) -> [Substring] {
-        var out: [Substring] = []
-        var start = line.startIndex, quoted = false
-        for index in line.indices {
-            switch line[index] {
-            case "\"": quoted.toggle()
-            case "," where !quoted:
-                out.append(line[start..<index])
-                start = line.index(after: index)
-            default: break
-            }
-        }
-        out.append(line[start...])
         return out
     }
 }

@@ -10,6 +10,9 @@ public struct Planner {
         public var jobs: [Filter: Int] = [:]
         public var events: [Filter: Int] = [:]
 
+        /// Nothing planned.
+        public init() {}
+
         public var line: String {
             let parts = Filter.allCases.compactMap { f in jobs[f].map { "\(f.rawValue) \($0) jobs/\(events[f] ?? 0) events" } }
             return "\(jobs.values.reduce(0, +)) jobs for \(events.values.reduce(0, +)) events"
@@ -25,7 +28,7 @@ public struct Planner {
     }
 
     /// Variables that differ from event to event; the others are the same for a step and filter.
-    static let perEventVariables = ["frame", "mask", "key", "stem", "run", "camcol", "field", "tract", "patch", "inputs"]
+    static let perEventVariables = ["frame", "mask", "key", "stem", "run", "camcol", "field", "tract", "patch", "inputs", "positions"]
 
     func sharedVariables(step: Step, filter: Filter) -> [String: String] {
         ["dcprod": dcprod, "filter": filter.rawValue, "filterId": String(filter.filterId),
@@ -128,8 +131,11 @@ public struct Planner {
 
     /// Patch events: `key`, `tract`, `patch`, and `inputs`, a file listing the calexps of its input
     /// frames (`jobs/inputs/KEY.txt`), which the manager writes now: a job never reads the state store.
-    private func patches(step: Step, filter: Filter, _ selection: StateStore.EventSelection, only: Set<Int64>?,
-                         needing: Set<String>) throws -> [PlannableEvent] {
+    ///
+    /// - Parameter optional: Per event key, calexps that a bundle makes before its coadd (`PatchBundles`):
+    ///   listed after a `?`, used if they exist (their processCcd may fail).
+    func patches(step: Step, filter: Filter, _ selection: StateStore.EventSelection, only: Set<Int64>?,
+                 needing: Set<String>, optional: [String: [String]] = [:]) throws -> [PlannableEvent] {
         let directory = production.tree.jobsDirectory(step, filter).appendingPathComponent("inputs")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         return try production.store.derivedEvents(step: step, filter: filter, selection).filter { only?.contains($0.id) ?? true }.map { event in
@@ -140,7 +146,7 @@ public struct Planner {
             }
             if needing.contains("inputs") {
                 let list = directory.appendingPathComponent("\(event.key).txt")
-                let calexps = event.inputs.filter { URL(fileURLWithPath: $0).lastPathComponent.hasPrefix("calexp-") }
+                let calexps = event.inputs.filter(Self.isCalexp) + (optional[event.key] ?? []).map { "?" + $0 }
                 try AtomicFile.write(Data(calexps.map { $0 + "\n" }.joined().utf8), to: list)
                 variables["inputs"] = list.path
             }
@@ -148,8 +154,15 @@ public struct Planner {
         }
     }
 
-    /// Frame events: the frame's path, its mask, key, stem, run, camcol and field.
-    private func frames(step: Step, filter: Filter, _ selection: StateStore.EventSelection, only: Set<Int64>?,
+    /// Where a frame's forced-photometry positions are written: `jobs/positions/KEY.csv` (from the
+    /// catalog, `StepPlanning`) or, in a bundle, `KEY.sources` (`PatchBundles`).
+    public static func positionsFile(step: Step, filter: Filter, key: String, tree: ProductionTree, bundled: Bool = false) -> URL {
+        tree.jobsDirectory(step, filter).appendingPathComponent("positions/\(key).\(bundled ? "sources" : "csv")")
+    }
+
+    /// Frame events: the frame's path, its mask, key, stem, run, camcol and field, and the file of
+    /// their forced-photometry positions.
+    func frames(step: Step, filter: Filter, _ selection: StateStore.EventSelection, only: Set<Int64>?,
                         needing: Set<String>) throws -> [PlannableEvent] {
         try production.store.frameEvents(step: step, filter: filter, selection).filter { only?.contains($0.id) ?? true }.map { event in
             let name = FrameName(run: event.run, filter: filter, camcol: event.camcol, field: event.field)
@@ -163,6 +176,7 @@ public struct Planner {
                 case "run": variables[variable] = String(name.run)
                 case "camcol": variables[variable] = String(name.camcol)
                 case "field": variables[variable] = String(name.field)
+                case "positions": variables[variable] = Self.positionsFile(step: step, filter: filter, key: event.key, tree: production.tree).path
                 default: break
                 }
             }
@@ -175,20 +189,8 @@ public struct Planner {
     private func makeJobs(definition: StepDefinition, commands: StepDefinition.Specialized, filter: Filter,
                           events: [PlannableEvent]) throws -> Int {
         let step = definition.step
-        let tree = production.tree
-        let config = production.config
-        let perJob = config.eventsPerJob[step] ?? 100
-        let backend = config.backend.rawValue
-        let script = try batchTemplate(backend)
-        let rulesFile = templates.appendingPathComponent("rules/\(definition.rules).rules").path
-        guard FileManager.default.fileExists(atPath: rulesFile) else {
-            throw TemplateError(file: templates.appendingPathComponent("steps/\(step.rawValue).step").path, line: 0,
-                                message: "rule set '\(definition.rules)' has no file \(rulesFile)")
-        }
-        let jobsDirectory = tree.jobsDirectory(step, filter)
-        try FileManager.default.createDirectory(at: jobsDirectory, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: tree.logsDirectory(step, filter), withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(at: tree.outcomesDirectory(step, filter), withIntermediateDirectories: true)
+        let perJob = production.config.eventsPerJob[step] ?? 100
+        let writer = try JobWriter(planner: self, definition: definition, commands: commands, filter: filter)
         var next = try production.store.jobCount(step: step, filter: filter) + 1
         var pending: [PlannedJob] = []
         func flush() throws {
@@ -198,29 +200,63 @@ public struct Planner {
 
         var count = 0
         for start in stride(from: 0, to: events.count, by: perJob) {
-            let chunk = events[start..<min(start + perJob, events.count)]
-            let name = "\(step.rawValue)-\(filter.rawValue)-\(String(format: "%06d", next))"
+            pending.append(try writer.write(number: next, events: events[start..<min(start + perJob, events.count)]))
             next += 1
-            let manifest = JobManifest(
-                job: name, step: step.rawValue, filter: filter.rawValue, rules: rulesFile,
-                classes: definition.classesFile(templates: templates), timeLimit: definition.timeLimit,
-                outcomes: tree.outcomesDirectory(step, filter).path, logs: tree.logsDirectory(step, filter).path,
-                events: chunk.map { event in
-                    let rendered = commands.render(event.variables)
-                    return JobManifest.Event(key: event.key, command: rendered.command, outputs: rendered.outputs)
-                })
-            let manifestURL = jobsDirectory.appendingPathComponent("\(name).json")
-            try AtomicFile.write(manifest.jsonData(), to: manifestURL)
-            let scriptText = script.render(scriptContext(job: name, step: step, filter: filter, events: chunk.count,
-                                                         manifest: manifestURL.path))
-            let scriptURL = jobsDirectory.appendingPathComponent("\(name).\(backend).sh")
-            try AtomicFile.write(Data(scriptText.utf8), to: scriptURL, mode: 0o755)
-            pending.append(PlannedJob(name: name, manifest: manifestURL.path, eventIds: chunk.map(\.id)))
             count += 1
             if pending.count >= transactionSize { try flush() }
         }
         try flush()
         return count
+    }
+
+    /// Writes the files of a step's jobs in one filter: each job's manifest and batch script.
+    struct JobWriter {
+        let planner: Planner
+        let definition: StepDefinition
+        let commands: StepDefinition.Specialized
+        let filter: Filter
+        let script: MustacheTemplate
+        let rulesFile: String
+        let jobsDirectory: URL
+
+        init(planner: Planner, definition: StepDefinition, commands: StepDefinition.Specialized, filter: Filter) throws {
+            (self.planner, self.definition, self.commands, self.filter) = (planner, definition, commands, filter)
+            let (step, tree, templates) = (definition.step, planner.production.tree, planner.templates)
+            script = try planner.batchTemplate(planner.production.config.backend.rawValue)
+            rulesFile = templates.appendingPathComponent("rules/\(definition.rules).rules").path
+            guard FileManager.default.fileExists(atPath: rulesFile) else {
+                throw TemplateError(file: templates.appendingPathComponent("steps/\(step.rawValue).step").path, line: 0,
+                                    message: "rule set '\(definition.rules)' has no file \(rulesFile)")
+            }
+            jobsDirectory = tree.jobsDirectory(step, filter)
+            try FileManager.default.createDirectory(at: jobsDirectory, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: tree.logsDirectory(step, filter), withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: tree.outcomesDirectory(step, filter), withIntermediateDirectories: true)
+        }
+
+        /// The name of the job numbered `number`: `STEP-FILTER-NNNNNN`.
+        func name(_ number: Int) -> String { "\(definition.step.rawValue)-\(filter.rawValue)-\(String(format: "%06d", number))" }
+
+        /// Writes job `number` of these events (temporary name, then rename); records nothing.
+        func write(number: Int, events: ArraySlice<PlannableEvent>) throws -> PlannedJob {
+            let (step, tree) = (definition.step, planner.production.tree)
+            let name = name(number)
+            let manifest = JobManifest(
+                job: name, step: step.rawValue, filter: filter.rawValue, rules: rulesFile,
+                classes: definition.classesFile(templates: planner.templates), timeLimit: definition.timeLimit,
+                outcomes: tree.outcomesDirectory(step, filter).path, logs: tree.logsDirectory(step, filter).path,
+                events: events.map { event in
+                    let rendered = commands.render(event.variables)
+                    return JobManifest.Event(key: event.key, command: rendered.command, outputs: rendered.outputs)
+                })
+            let manifestURL = jobsDirectory.appendingPathComponent("\(name).json")
+            try AtomicFile.write(manifest.jsonData(), to: manifestURL)
+            let scriptText = script.render(planner.scriptContext(job: name, step: step, filter: filter, events: events.count,
+                                                                 manifest: manifestURL.path))
+            let backend = planner.production.config.backend.rawValue
+            try AtomicFile.write(Data(scriptText.utf8), to: jobsDirectory.appendingPathComponent("\(name).\(backend).sh"), mode: 0o755)
+            return PlannedJob(name: name, manifest: manifestURL.path, eventIds: events.map(\.id))
+        }
     }
 
     func batchTemplate(_ backend: String) throws -> MustacheTemplate {
@@ -233,8 +269,8 @@ public struct Planner {
 
     /// A value as one word for /bin/sh: in single quotes, each `'` written `'\''`. Nothing inside
     /// single quotes is interpreted (`$`, backticks, `;`, `*`, `"`, spaces), so a path from the config
-    /// reaches the command as it is. The templates use `shellDcprod` and `shellManifest`; `dcprod` and
-    /// `manifest` stay for templates a production copied before.
+    /// reaches the command as it is. The templates use `shellDcprod` and `shellManifests` (a bundle's
+    /// are several words); `dcprod`, `manifest` and `shellManifest` stay for templates a production copied before.
     static func shellWord(_ value: String) -> String {
         "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
@@ -244,6 +280,7 @@ public struct Planner {
         var context: [String: Any] = [
             "job": job, "step": step.rawValue, "filter": filter.rawValue, "events": events, "dcprod": dcprod,
             "manifest": manifest, "shellDcprod": Self.shellWord(dcprod), "shellManifest": Self.shellWord(manifest),
+            "shellManifests": Self.shellWord(manifest),
             "walltime": config.walltime[step] ?? "01:00:00", "memory": config.memory[step] ?? "2G",
             "logs": production.tree.logsDirectory(step, filter).path, "directives": config.directives,
         ]

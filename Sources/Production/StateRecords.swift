@@ -18,6 +18,8 @@ public struct JobRecord: Codable, Sendable, Equatable, FetchableRecord, TableRec
     /// How many events the job holds.
     public var events: Int
     public var createdAt: String
+    /// The job whose batch job this one runs in (`run --by-patch`), nil for a job submitted on its own.
+    public var leadId: Int64?
 }
 
 /// A row of `attempt`: one submission of a job to a batch system.
@@ -30,7 +32,9 @@ public struct AttemptRecord: Codable, Sendable, Equatable, FetchableRecord, Tabl
     public var number: Int
     /// The batch system's name (`local`, `slurm`, `sge`).
     public var backend: String
-    /// Unique; carried by the job in the batch system, so that a restarted manager adopts it.
+    /// Unique; carried by the job in the batch system, so that a restarted manager adopts it. The
+    /// attempt of a job that follows a lead in its batch job (`run --by-patch`) has the lead
+    /// attempt's token, `+`, and its own job's name.
     public var token: String
     /// The batch system's id of the job (a pid, `1234_5`, `77.3`); nil while `submitting`.
     public var backendId: String?
@@ -50,6 +54,12 @@ public struct AttemptRecord: Codable, Sendable, Equatable, FetchableRecord, Tabl
     public var log: String
     /// True once verify has read the outcome file.
     public var verified: Bool
+
+    /// The token the batch system carries for this attempt: its own, or its lead attempt's.
+    public var batchToken: String { Self.batchToken(token) }
+
+    /// The part of a token before `+`: the batch job's token.
+    public static func batchToken(_ token: String) -> String { String(token.prefix { $0 != "+" }) }
     /// The batch system's accounting, as it words it (`00:01:02`, `51200K`).
     public var node: String?
     public var elapsed: String?

@@ -19,12 +19,16 @@ extension StateStore {
         }
     }
 
-    /// How many attempts of the production are active (`AttemptState.active`): what MAXRUNNING bounds.
+    /// How many batch jobs of the production are active (`AttemptState.active`): what MAXRUNNING
+    /// bounds. The attempts of a bundle (`run --by-patch`) are one batch job: they share its token.
     ///
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func activeAttemptCount() throws -> Int {
         try pool.read { db in
-            try Int.fetchOne(db, SQLRequest(literal: "SELECT COUNT(*) FROM attempt WHERE state IN \(AttemptState.active)")) ?? 0
+            try Int.fetchOne(db, SQLRequest(literal: """
+                SELECT COUNT(DISTINCT CASE WHEN instr(token, '+') > 0 THEN substr(token, 1, instr(token, '+') - 1) ELSE token END)
+                FROM attempt WHERE state IN \(AttemptState.active)
+                """)) ?? 0
         }
     }
 

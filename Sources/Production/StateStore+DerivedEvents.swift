@@ -147,3 +147,54 @@ extension StateStore {
         }
     }
 }
+
+// MARK: - Bundles: where each event stands, for `run --by-patch`
+
+/// A frame event of a step, with its footprint and where it stands.
+public struct FrameStanding: Sendable, FetchableRecord {
+    public var eventId: Int64
+    public var frameId: Int64
+    public var key: String
+    /// The frame's corners then its centre, (RA, Dec) in degrees, as inventory computed them.
+    public var footprint: [(ra: Double, dec: Double)]
+    public var state: EventState
+    /// True once the event is in a job.
+    public var planned: Bool
+
+    public init(row: Row) {
+        eventId = row["id"]
+        frameId = row["frameId"]
+        key = row["key"]
+        footprint = (1...4).map { (ra: row["corner\($0)Ra"], dec: row["corner\($0)Decl"]) } + [(ra: row["centerRa"], dec: row["centerDecl"])]
+        state = row["state"]
+        planned = row["planned"]
+    }
+}
+
+extension StateStore {
+    /// Every frame event of a step and filter with its footprint and state, by key.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func frameStandings(step: Step, filter: Filter) throws -> [FrameStanding] {
+        try pool.read { db in
+            try FrameStanding.fetchAll(db, sql: """
+                SELECT e.id, e.frameId, e.key, e.state, e.jobId IS NOT NULL AS planned, f.corner1Ra, f.corner1Decl, f.corner2Ra, f.corner2Decl,
+                       f.corner3Ra, f.corner3Decl, f.corner4Ra, f.corner4Decl, f.centerRa, f.centerDecl
+                FROM event e JOIN frame f ON f.id = e.frameId WHERE e.step = ? AND e.filter = ? ORDER BY e.key
+                """, arguments: [step, filter])
+        }
+    }
+
+    /// The state of each event of a step and filter, and whether it is in a job, by key.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func eventStandings(step: Step, filter: Filter) throws -> [String: (state: EventState, planned: Bool)] {
+        try pool.read { db in
+            var standings: [String: (state: EventState, planned: Bool)] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT key, state, jobId IS NOT NULL FROM event WHERE step = ? AND filter = ?",
+                                           arguments: [step, filter])
+            while let row = try rows.next() { standings[row[0]] = (row[1], row[2]) }
+            return standings
+        }
+    }
+}

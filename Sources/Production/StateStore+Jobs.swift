@@ -49,22 +49,45 @@ extension StateStore {
     public func recordJobs(_ jobs: [PlannedJob], step: Step, filter: Filter) throws {
         let now = Self.now()
         try pool.write { db in
-            for job in jobs {
-                try db.execute(sql: "INSERT INTO job (name, step, filter, manifest, events, createdAt) VALUES (?, ?, ?, ?, ?, ?)",
-                               arguments: [job.name, step, filter, job.manifest, job.eventIds.count, now])
-                let jobId = db.lastInsertedRowID
-                // One multi-row INSERT and one UPDATE per job: planning a million events is then
-                // thousands of statements, not millions.
-                for start in stride(from: 0, to: job.eventIds.count, by: 300) {
-                    let chunk = job.eventIds[start..<min(start + 300, job.eventIds.count)]
-                    let insert = try db.cachedStatement(sql: "INSERT INTO job_event (jobId, position, eventId) VALUES "
-                        + Array(repeating: "(?, ?, ?)", count: chunk.count).joined(separator: ", "))
-                    try insert.execute(arguments: StatementArguments(chunk.enumerated().flatMap { [jobId, Int64(start + $0.offset), $0.element] }))
-                }
-                try db.execute(sql: "UPDATE event SET jobId = ?, state = ? WHERE id IN (SELECT eventId FROM job_event WHERE jobId = ?)",
-                               arguments: [jobId, EventState.planned, jobId])
+            for job in jobs { _ = try Self.insert(job, step: step, filter: filter, leadId: nil, at: now, db) }
+        }
+    }
+
+    /// Records the jobs of one batch job (`run --by-patch`) in one transaction: the first is the
+    /// lead, the others follow it; their events become `planned`.
+    ///
+    /// - Parameters:
+    ///   - bundle: The jobs, each with its step, in the order the batch job runs them.
+    ///   - filter: Their filter.
+    /// - Throws: A GRDB `DatabaseError`; then none of these jobs is recorded.
+    public func recordBundle(_ bundle: [(job: PlannedJob, step: Step)], filter: Filter) throws {
+        let now = Self.now()
+        try pool.write { db in
+            var leadId: Int64?
+            for part in bundle {
+                let id = try Self.insert(part.job, step: part.step, filter: filter, leadId: leadId, at: now, db)
+                leadId = leadId ?? id
             }
         }
+    }
+
+    /// Inserts a job and its events, which become `planned`; returns its id.
+    private static func insert(_ job: PlannedJob, step: Step, filter: Filter, leadId: Int64?, at now: String,
+                               _ db: Database) throws -> Int64 {
+        try db.execute(sql: "INSERT INTO job (name, step, filter, manifest, events, createdAt, leadId) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       arguments: [job.name, step, filter, job.manifest, job.eventIds.count, now, leadId])
+        let jobId = db.lastInsertedRowID
+        // One multi-row INSERT and one UPDATE per job: planning a million events is then
+        // thousands of statements, not millions.
+        for start in stride(from: 0, to: job.eventIds.count, by: 300) {
+            let chunk = job.eventIds[start..<min(start + 300, job.eventIds.count)]
+            let insert = try db.cachedStatement(sql: "INSERT INTO job_event (jobId, position, eventId) VALUES "
+                + Array(repeating: "(?, ?, ?)", count: chunk.count).joined(separator: ", "))
+            try insert.execute(arguments: StatementArguments(chunk.enumerated().flatMap { [jobId, Int64(start + $0.offset), $0.element] }))
+        }
+        try db.execute(sql: "UPDATE event SET jobId = ?, state = ? WHERE id IN (SELECT eventId FROM job_event WHERE jobId = ?)",
+                       arguments: [jobId, EventState.planned, jobId])
+        return jobId
     }
 }
 
@@ -101,11 +124,35 @@ extension StateStore {
         }
     }
 
-    /// The condition on `job j` of `JobState.awaitsSubmission`, from its latest attempt.
+    /// The condition on `job j` of `JobState.awaitsSubmission`, from its latest attempt. A job that
+    /// follows a lead is held while its lead awaits submission (it goes with it, `followers(of:)`)
+    /// or is queued or running: it runs after its lead, never beside it.
     static var awaitingSubmission: SQL {
         """
-        COALESCE((SELECT a.state FROM attempt a WHERE a.jobId = j.id ORDER BY a.number DESC LIMIT 1), \(JobState.unsubmitted))
-        IN \(JobState.allCases.filter(\.awaitsSubmission))
+        \(awaits("j.id")) AND NOT (j.leadId IS NOT NULL AND (\(awaits("j.leadId")) OR \(latestState("j.leadId")) IN \(AttemptState.active)))
         """
+    }
+
+    /// The condition of `JobState.awaitsSubmission` on the job whose id is `job`.
+    private static func awaits(_ job: String) -> SQL {
+        "\(latestState(job)) IN \(JobState.allCases.filter(\.awaitsSubmission))"
+    }
+
+    /// The state of the latest attempt of the job whose id is `job` (an SQL expression), or `unsubmitted`.
+    private static func latestState(_ job: String) -> SQL {
+        "COALESCE((SELECT a.state FROM attempt a WHERE a.jobId = \(sql: job) ORDER BY a.number DESC LIMIT 1), \(JobState.unsubmitted))"
+    }
+
+    /// The jobs that follow a lead in its batch job (`run --by-patch`), in the order they run, with
+    /// whether each awaits submission.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func followers(of lead: JobRecord) throws -> [(job: JobRecord, awaitsSubmission: Bool)] {
+        try pool.read { db in
+            let rows = try Row.fetchAll(db, SQLRequest(literal: """
+                SELECT j.*, \(Self.awaits("j.id")) AS awaits FROM job j WHERE j.leadId = \(lead.id) ORDER BY j.id
+                """))
+            return try rows.map { (try JobRecord(row: $0), $0["awaits"] as Bool) }
+        }
     }
 }

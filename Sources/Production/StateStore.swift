@@ -184,6 +184,14 @@ public final class StateStore: Sendable {
                 CREATE INDEX event_input_by_input ON event_input(inputId);
                 """)
         }
+        migrator.registerMigration("v7: bundles of jobs run as one batch job") { db in
+            try db.execute(sql: """
+                -- `run --by-patch`: the jobs of a patch's coadd and forced photometry follow its
+                -- processCcd job (their lead) in one batch job; each keeps its own attempts, outcome
+                -- files and report. NULL: a job submitted on its own.
+                ALTER TABLE job ADD COLUMN leadId INTEGER REFERENCES job(id);
+                """)
+        }
         return migrator
     }
 }

@@ -13,24 +13,30 @@ struct JobRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a job's events and write one outcome record per event (what every batch script calls).",
-        discussion: "Exit status 0 when every event is ok, 1 when some failed, 3 when the job could not start.")
+        discussion: """
+            Several manifests are run one after the other, each writing its own outcome records: the jobs of one \
+            patch that `dcprod run --by-patch` bundles into one batch job (processCcd, then coadd, then forcedPhot). \
+            Exit status 0 when every event is ok, 1 when some failed, 3 when a job could not start (the others \
+            still run).
+            """)
 
-    @Argument(help: "The job manifest (steps/STEP/FILTER/jobs/JOB.json).")
-    var manifest: String
+    @Argument(help: "The job manifests (steps/STEP/FILTER/jobs/JOB.json), run in this order.")
+    var manifests: [String]
 
     @Option(help: "The attempt number (batch scripts pass $DCPROD_ATTEMPT).")
     var attempt: Int = 1
 
     func run() throws {
-        do {
-            let manifest = try JobManifest.read(manifest)
-            let status = try JobRunner(manifest: manifest, attempt: attempt).run()
-            throw ExitCode(status)
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            FileHandle.standardError.write(Data("dcprod job run: \(error)\n".utf8))
-            throw ExitCode(3)
+        var worst: Int32 = 0
+        for path in manifests {
+            do {
+                let manifest = try JobManifest.read(path)
+                worst = max(worst, try JobRunner(manifest: manifest, attempt: attempt).run())
+            } catch {
+                FileHandle.standardError.write(Data("dcprod job run: \(error)\n".utf8))
+                worst = 3
+            }
         }
+        throw ExitCode(worst)
     }
 }

@@ -140,7 +140,7 @@ struct CoaddCommand: ParsableCommand {
     @Argument(help: "Calexps of processCcd (those that miss the patch are left out).")
     var calexps: [String] = []
 
-    @Option(help: "A file listing more calexps, one path per line (what a job's manager writes).")
+    @Option(help: "A file listing more calexps, one path per line (what a job's manager writes); a line `?PATH` names a calexp made earlier in the same batch job, used if it exists.")
     var inputs: String?
 
     @Option(help: "The tract.")
@@ -175,7 +175,7 @@ struct CoaddCommand: ParsableCommand {
         do {
             let map = try SkyMap.load(contentsOf: skymap)
             var listed = calexps
-            if let inputs { listed += try String(contentsOfFile: inputs, encoding: .utf8).split(separator: "\n").map(String.init) }
+            if let inputs { listed += Coadd.inputList(try String(contentsOfFile: inputs, encoding: .utf8)) }
             var options = Coadd.Options(skyMap: map, patch: try patchId(), filter: filter, outputDirectory: URL(fileURLWithPath: out))
             options.minimumInputs = minimumInputs
             print("\(try patchId()): \(try Coadd(options: options).run(calexps: listed).line)")

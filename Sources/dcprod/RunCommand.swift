@@ -14,6 +14,12 @@ struct Run: ProductionCommand {
             catalog as its jobs end. Killed at any moment and run again, it goes on where it \
             was and never runs a job twice.
 
+            With --by-patch, each (tract, patch) and filter is one batch job that runs processCcd on the patch's \
+            frames, then its coadd, then forcedPhot on its frames, as DC2013's conclusion proposed. A frame on several \
+            patches is processed with the first and measured with the last; patches that share frames run one after \
+            the other (at most eight waves), the others side by side. Each step keeps its own jobs, outcome files \
+            and report.
+
             What failed is left to a person: the reports say what `dcprod resubmit STEP` would take. Exit status 0 when \
             every event of every step is ok, 1 when some failed, 2 when some never ran.
             """)
@@ -24,6 +30,9 @@ struct Run: ProductionCommand {
     @Option(name: .customLong("filter"), help: "A filter to work on (repeatable); default: every filter of the config.")
     var filters: [Filter] = []
 
+    @Flag(help: "One batch job per (tract, patch) and filter: its processCcd, coadd and forcedPhot in succession.")
+    var byPatch = false
+
     func run(on production: Production) throws {
         let filters = filters.isEmpty ? production.config.filters : filters.sorted()
         // One progress bar for the run: the jobs ended over those known so far (the total grows as
@@ -31,7 +40,7 @@ struct Run: ProductionCommand {
         var bar = ProgressBar(label: "run", unit: "jobs")
         let start = Date()
         let runs = try Chain(production: production, dcprod: runningExecutable, defaultsFile: catalogOptions.defaultsFile)
-            .run(filters: filters) { progress in
+            .run(filters: filters, byPatch: byPatch) { progress in
                 bar.update(done: progress.finished, total: max(progress.finished + progress.running + progress.pending, 1),
                            elapsed: Date().timeIntervalSince(start))
             }

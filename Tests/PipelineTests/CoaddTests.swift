@@ -65,7 +65,7 @@ import Sky
         #expect(fields[2] == "\"380" && fields[3] == "5\"", "the patch is quoted: \(fields)")
         #expect(fields[7] == "6.27664427" || fields[7].hasPrefix("6.27664"), "corner1Ra \(fields[7])")
         // DC2013's fluxMag0 for zero point 27, the calexps stacked, and the deepCoadd's path (quoted: it has a comma).
-        let columns = TruthComparison.fields(row[1])
+        let columns = CSVLine.fields(row[1])
         #expect(columns.count == Coadd.rowColumns.split(separator: ",").count)
         #expect(abs(Double(columns[15])! / pow(10, 0.4 * 27) - 1) < 1e-6, "fluxMag0 \(columns[15])")
         #expect(columns[16] == "4" && columns[17] == "\"\(result.outputs[0])\"", "\(columns)")

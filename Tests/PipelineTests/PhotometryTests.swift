@@ -30,7 +30,7 @@ import Sky
             // The positions file as the manager writes it: deepSourceId,ra,decl.
             var positions = "deepSourceId,ra,decl\n"
             for line in try String(contentsOfFile: coadded.outputs[1], encoding: .utf8).split(separator: "\n").dropFirst() {
-                let fields = TruthComparison.fields(line)
+                let fields = CSVLine.fields(line)
                 positions += "\(fields[0]),\(fields[5]),\(fields[6])\n"
             }
             let file = directory.appendingPathComponent("positions-\(filter.rawValue).csv")

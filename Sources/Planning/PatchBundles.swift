@@ -1,0 +1,170 @@
+import Foundation
+import Production
+import Sky
+
+/// `dcprod run --by-patch`: one batch job per (tract, patch) and filter that runs processCcd on the
+/// patch's frames, then the patch's coadd, then forced photometry on its frames — the three steps
+/// in succession, as DC2013's conclusion proposed. Each part stays a job of its own step (its own
+/// manifest, attempts, outcome file and report); the parts after the first follow it (`leadId`) in
+/// the lead's batch script `jobs/LEAD.bundle.BACKEND.sh`, which runs their manifests in order.
+///
+/// A frame touches up to four patches, so which bundle takes a frame is a rule. Patches go in the
+/// order `runsBefore`; a frame's processCcd goes with the first patch it touches, its forced
+/// photometry with the last. A patch's bundle is planned once every patch before it that shares a
+/// frame with it is settled (its coadd verified): then every calexp its coadd needs is made,
+/// earlier or in the same job before the coadd, and so is every coadd whose sources its frames are
+/// measured at. Patches that share no frame run side by side. The order goes by the parity of x, y
+/// and tract first, so that neighbours fall in different waves: at most eight waves one after the
+/// other, however long the stripe.
+///
+/// One thing differs from the step-by-step run: a frame whose processCcd fails inside a bundle has
+/// its coadd input and forced-photometry event planned already; the coadd does without it (its
+/// line in the input list is optional) and the forced photometry fails as `missing-files`.
+extension Planner {
+    /// True when patch `a`'s bundle goes before `b`'s: by parity of tract, y and x, then by patch.
+    public static func runsBefore(_ a: PatchId, _ b: PatchId) -> Bool {
+        func wave(_ p: PatchId) -> Int { (p.tract & 1) << 2 | (p.y & 1) << 1 | (p.x & 1) }
+        return (wave(a), a) < (wave(b), b)
+    }
+
+    /// Plans the bundles of every patch that is ready, per filter; frames that touch no patch of the
+    /// sky map are planned in jobs of their own (EVENTSPERJOB) so that none is left out.
+    ///
+    /// - Returns: The jobs and events planned, per step.
+    /// - Throws: `TemplateError` for a broken template or sky map, a GRDB `DatabaseError`.
+    public func planBundles(filters: [Filter]) throws -> [Step: Summary] {
+        try Templates.install(into: templates)
+        let map = try SkyMap.of(production)
+        var summaries: [Step: Summary] = [:]
+        for filter in filters {
+            let planned = try planBundles(filter: filter, map: map)
+            for (step, count) in planned {
+                summaries[step, default: Summary()].jobs[filter, default: 0] += count.jobs
+                summaries[step, default: Summary()].events[filter, default: 0] += count.events
+            }
+        }
+        return summaries
+    }
+
+    private func planBundles(filter: Filter, map: SkyMap) throws -> [Step: (jobs: Int, events: Int)] {
+        let store = production.store
+        let frames = try store.frameStandings(step: .processCcd, filter: filter)
+        var patchesOf: [[PatchId]] = [], framesOf: [PatchId: [Int]] = [:], orphans: [Int64] = []
+        for (index, frame) in frames.enumerated() {
+            let touched = try map.patches(touching: frame.footprint).sorted(by: Self.runsBefore)
+            patchesOf.append(touched)
+            for patch in touched { framesOf[patch, default: []].append(index) }
+            if touched.isEmpty && !frame.planned { orphans.append(frame.eventId) }
+        }
+        let coadds = try store.eventStandings(step: .coadd, filter: filter)
+        let forced = try store.eventStandings(step: .forcedPhot, filter: filter)
+        // Settled: its coadd verified, or it will have none (every frame on it verified, none ok).
+        func settled(_ patch: PatchId) -> Bool {
+            if let coadd = coadds[patch.description] { return coadd.state.isVerified }
+            return framesOf[patch]!.allSatisfy { frames[$0].state.isVerified && frames[$0].state != .ok }
+        }
+
+        let steps = try Dictionary(uniqueKeysWithValues: [Step.processCcd, .coadd, .forcedPhot].map { step in
+            let definition = try StepDefinition.load(step: step, templates: templates)
+            let commands = try definition.specialized(shared: sharedVariables(step: step, filter: filter), perEvent: Self.perEventVariables)
+            return (step, try JobWriter(planner: self, definition: definition, commands: commands, filter: filter))
+        })
+        // Which patches are ready, and what each takes: its frames' processCcd, its coadd's inputs
+        // (verified ok, or made in the same job), the frames whose forced photometry it runs.
+        var ready: [(patch: PatchId, own: [Int], inputs: [Int], measured: [Int])] = []
+        for patch in framesOf.keys.sorted(by: Self.runsBefore) where coadds[patch.description]?.planned != true {
+            let mine = framesOf[patch]!
+            let own = mine.filter { !frames[$0].planned && patchesOf[$0].first == patch }
+            guard mine.allSatisfy({ frames[$0].state.isVerified || own.contains($0) }),
+                  Set(mine.flatMap { patchesOf[$0] }).allSatisfy({ !Self.runsBefore($0, patch) || settled($0) }) else { continue }
+            let inputs = mine.filter { frames[$0].state == .ok || own.contains($0) }
+            guard !inputs.isEmpty else { continue }
+            ready.append((patch, own, inputs, inputs.filter { patchesOf[$0].last == patch && forced[frames[$0].key]?.planned != true }))
+        }
+        guard !ready.isEmpty || !orphans.isEmpty else { return [:] }
+
+        // The events of the coadds and forced photometry, recorded with their inputs; then every
+        // part's events read once.
+        try store.recordDerivedEvents(ready.map { DerivedEvent(key: $0.patch.description, inputIds: $0.inputs.map { frames[$0].eventId }) },
+                                      step: .coadd, filter: filter)
+        try store.recordDerivedEvents(ready.flatMap(\.measured).map { DerivedEvent(key: frames[$0].key, inputIds: [frames[$0].eventId], frameId: frames[$0].frameId) },
+                                      step: .forcedPhot, filter: filter)
+        let processCcd = Dictionary(uniqueKeysWithValues: try self.frames(
+            step: .processCcd, filter: filter, .unplanned, only: Set(ready.flatMap(\.own).map { frames[$0].eventId }),
+            needing: steps[.processCcd]!.commands.variables).map { ($0.key, $0) })
+        var calexps: [String: [String]] = [:]
+        for bundle in ready {
+            calexps[bundle.patch.description] = bundle.own.flatMap { steps[.processCcd]!.commands.render(processCcd[frames[$0].key]!.variables).outputs }
+                .filter(Self.isCalexp)
+        }
+        let coadd = Dictionary(uniqueKeysWithValues: try patches(step: .coadd, filter: filter, .unplanned, only: nil,
+                                                                 needing: steps[.coadd]!.commands.variables, optional: calexps).map { ($0.key, $0) })
+        let forcedPhot = Dictionary(uniqueKeysWithValues: try self.frames(step: .forcedPhot, filter: filter, .unplanned, only: nil,
+                                                                          needing: steps[.forcedPhot]!.commands.variables).map { ($0.key, $0) })
+
+        var next = try Dictionary(uniqueKeysWithValues: steps.keys.map { ($0, try store.jobCount(step: $0, filter: filter) + 1) })
+        var counts: [Step: (jobs: Int, events: Int)] = [:]
+        for bundle in ready {
+            var measured: [PlannableEvent] = []
+            for index in bundle.measured {
+                guard var event = forcedPhot[frames[index].key] else { continue }
+                event.variables["positions"] = try writeSources(frame: frames[index], patches: patchesOf[index], coadd: steps[.coadd]!.commands,
+                                                                filter: filter).path
+                measured.append(event)
+            }
+            let parts: [(Step, [PlannableEvent])] = [(.processCcd, bundle.own.compactMap { processCcd[frames[$0].key] }),
+                                                     (.coadd, coadd[bundle.patch.description].map { [$0] } ?? []), (.forcedPhot, measured)]
+            var jobs: [(job: PlannedJob, step: Step)] = []
+            for (step, events) in parts where !events.isEmpty {
+                jobs.append((try steps[step]!.write(number: next[step]!, events: events[...]), step))
+                next[step]! += 1
+                counts[step, default: (0, 0)].jobs += 1
+                counts[step, default: (0, 0)].events += events.count
+            }
+            if jobs.count > 1 { try writeBundleScript(jobs, filter: filter, events: parts.map(\.1.count).reduce(0, +)) }
+            try store.recordBundle(jobs, filter: filter)
+        }
+        if !orphans.isEmpty {
+            counts[.processCcd, default: (0, 0)].jobs += try replan(step: .processCcd, filter: filter, eventIds: orphans)
+            counts[.processCcd, default: (0, 0)].events += orphans.count
+        }
+        return counts
+    }
+
+    static func isCalexp(_ path: String) -> Bool { URL(fileURLWithPath: path).lastPathComponent.hasPrefix("calexp-") }
+
+    /// `jobs/positions/KEY.sources` of a frame measured in a bundle: the box of its footprint (as
+    /// `StepPlanning` asks the catalog for it) and the deepsrc files of the coadds of the patches it
+    /// touches, which `dcprod pipe forcedPhot` reads when the coadds are made.
+    private func writeSources(frame: FrameStanding, patches: [PatchId], coadd: StepDefinition.Specialized, filter: Filter) throws -> URL {
+        let url = Self.positionsFile(step: .forcedPhot, filter: filter, key: frame.key, tree: production.tree, bundled: true)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let ras = frame.footprint.map(\.ra), decs = frame.footprint.map(\.dec)
+        var text = "# DeepSource rows of these deepsrc files inside the box: RA from, to; Dec from, to.\n"
+        text += String(format: "box %.10f %.10f %.10f %.10f\n", ras.min()!, ras.max()!, decs.min()!, decs.max()!)
+        for patch in patches {
+            let variables = ["key": patch.description, "tract": String(patch.tract), "patch": patch.name]
+            for output in coadd.render(variables).outputs where URL(fileURLWithPath: output).lastPathComponent.hasPrefix("deepsrc-") {
+                text += output + "\n"
+            }
+        }
+        try AtomicFile.write(Data(text.utf8), to: url)
+        return url
+    }
+
+    /// The lead's `jobs/LEAD.bundle.BACKEND.sh`: its batch script, running every part's manifest in
+    /// order, with the sum of the parts' walltimes and the largest of their memories.
+    private func writeBundleScript(_ bundle: [(job: PlannedJob, step: Step)], filter: Filter, events: Int) throws {
+        let config = production.config, lead = bundle[0]
+        let backend = config.backend.rawValue
+        var context = scriptContext(job: lead.job.name, step: lead.step, filter: filter, events: events, manifest: lead.job.manifest)
+        let seconds = bundle.map { BatchResources.seconds(config.walltime[$0.step] ?? "01:00:00") ?? 3600 }.reduce(0, +)
+        let memories = bundle.map { config.memory[$0.step] ?? "2G" }
+        context["step"] = bundle.map(\.step.rawValue).joined(separator: " then ")
+        context["walltime"] = BatchResources.walltime(seconds: seconds)
+        context["memory"] = memories.max { (BatchResources.bytes($0) ?? 0) < (BatchResources.bytes($1) ?? 0) }!
+        context["shellManifests"] = bundle.map { Self.shellWord($0.job.manifest) }.joined(separator: " ")
+        let url = URL(fileURLWithPath: lead.job.manifest).deletingLastPathComponent().appendingPathComponent("\(lead.job.name).bundle.\(backend).sh")
+        try AtomicFile.write(Data(try batchTemplate(backend).render(context).utf8), to: url, mode: 0o755)
+    }
+}
