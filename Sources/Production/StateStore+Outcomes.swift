@@ -55,17 +55,33 @@ extension StateStore {
                 }
                 try verified.execute(arguments: [reading.attemptId])
             }
+            try Self.withdrawUnfounded(db)
         }
     }
 
-    /// The events of a step and filter counted by state and class.
+    /// Withdraws the events of bundle followers (`run --by-patch`) that failed or did not run and
+    /// whose inputs all did too (`EventState.withdrawn`): planned on calexps the same batch job was
+    /// to make, they would not exist in a step-by-step run, whose reports they must match.
+    private static func withdrawUnfounded(_ db: Database) throws {
+        let unsuccessful = [EventState.failed, .notRun, .withdrawn]
+        try db.execute(literal: """
+            UPDATE event SET state = \(EventState.withdrawn)
+            WHERE state IN \([EventState.failed, .notRun]) AND jobId IN (SELECT id FROM job WHERE leadId IS NOT NULL)
+            AND EXISTS (SELECT 1 FROM event_input ei WHERE ei.eventId = event.id)
+            AND NOT EXISTS (SELECT 1 FROM event_input ei JOIN event i ON i.id = ei.inputId
+                            WHERE ei.eventId = event.id AND i.state NOT IN \(unsuccessful))
+            """)
+    }
+
+    /// The events of a step and filter counted by state and class; withdrawn ones are not counted.
     ///
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func eventCounts(step: Step, filter: Filter) throws -> [EventCount] {
         try pool.read { db in
             try EventCount.fetchAll(db, sql: """
-                SELECT state, class AS className, COUNT(*) AS count FROM event WHERE step = ? AND filter = ? GROUP BY state, class
-                """, arguments: [step, filter])
+                SELECT state, class AS className, COUNT(*) AS count FROM event WHERE step = ? AND filter = ? AND state != ?
+                GROUP BY state, class
+                """, arguments: [step, filter, EventState.withdrawn])
         }
     }
 

@@ -16,12 +16,15 @@ public enum EventState: String, CaseIterable, Sendable, Codable, DatabaseValueCo
     case failed
     /// Its job's attempt ended without a record for it.
     case notRun = "not-run"
+    /// An event of `run --by-patch` planned on inputs that the same batch job made, none of which
+    /// came out ok: a step-by-step run would never have made it, so no report counts it.
+    case withdrawn
 
     /// True when the state comes from an outcome that verify read, and the event carries a class.
     public var isVerified: Bool {
         switch self {
         case .new, .planned: false
-        case .ok, .failed, .notRun: true
+        case .ok, .failed, .notRun, .withdrawn: true
         }
     }
 
@@ -29,7 +32,7 @@ public enum EventState: String, CaseIterable, Sendable, Codable, DatabaseValueCo
     public var isRetryable: Bool {
         switch self {
         case .failed, .notRun: true
-        case .new, .planned, .ok: false
+        case .new, .planned, .ok, .withdrawn: false
         }
     }
 }
