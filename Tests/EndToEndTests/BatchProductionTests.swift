@@ -325,7 +325,7 @@ enum BatchScenarios {
 extension BatchScenarios {
     /// The whole chain (`dcprod run`) on the cluster: each step submitted as arrays, followed to its
     /// end, verified and loaded, as on the local backend.
-    static func chainRuns(on cluster: TestCluster) throws {
+    static func chainRuns(on cluster: TestCluster, byPatch: Bool = false) throws {
         let work = try Workspace()
         _ = try cluster.prepare(work, filters: "r", eventsPerJob: 2, frames: 6, extra: """
             MEMORY coadd 2G
@@ -333,7 +333,7 @@ extension BatchScenarios {
             EVENTSPERJOB coadd 4
             EVENTSPERJOB forcedPhot 3
             """, plan: false, embeddedCatalog: true)
-        let run = try DCProd.run(["run"], in: work.url)
+        let run = try DCProd.run(["run"] + (byPatch ? ["--by-patch"] : []), in: work.url)
         #expect(run.status == 0, "every event of every step ok: \(run.stdout)\(run.stderr)")
         for step in ["processCcd", "coadd", "forcedPhot"] {
             #expect(run.stdout.contains("Step \(step), filter r\nEvents processed: "), "\(step): \(run.stdout)")
@@ -344,6 +344,16 @@ extension BatchScenarios {
         let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
         #expect(jobs.stdout.contains("coadd-r-000001") && jobs.stdout.contains("forcedPhot-r-000001") && jobs.stdout.contains(cluster.completed),
                 "\(jobs.stdout)")
+        if byPatch {
+            // One batch job per patch, each follower's attempt in its lead's, from the bundle script.
+            let store = work.url.appendingPathComponent("lsstprod/DC_2013/state.sqlite").path
+            let bundles = try output(of: ["sqlite3", store, """
+                SELECT COUNT(DISTINCT backendId) = (SELECT COUNT(*) FROM event WHERE step = 'coadd'),
+                (SELECT COUNT(*) FROM job f JOIN attempt fa ON fa.jobId = f.id JOIN attempt la ON la.jobId = f.leadId
+                 WHERE fa.backendId = la.backendId AND fa.token LIKE la.token || '+%') > 0 FROM attempt
+                """]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(bundles == "1|1", "\(bundles)")
+        }
     }
 }
 
@@ -370,6 +380,9 @@ extension BatchScenarios {
 
     @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
     func theWholeChainRunsOnSlurm() throws { try BatchScenarios.chainRuns(on: Self.cluster) }
+
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
+    func theWholeChainRunsByPatchOnSlurm() throws { try BatchScenarios.chainRuns(on: Self.cluster, byPatch: true) }
 }
 
 /// The scenarios on the single-node Grid Engine (qmaster + execd) that Tests/run starts.
@@ -395,6 +408,9 @@ extension BatchScenarios {
 
     @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
     func theWholeChainRunsOnGridEngine() throws { try BatchScenarios.chainRuns(on: Self.cluster) }
+
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    func theWholeChainRunsByPatchOnGridEngine() throws { try BatchScenarios.chainRuns(on: Self.cluster, byPatch: true) }
 
     /// A task Grid Engine cannot start (its output directory is gone: `Eqw`) is deleted and reported
     /// failed, not left for an operator's `qmod -cj` to run after dcprod submitted it again.

@@ -4,7 +4,9 @@ import Testing
 /// `dcprod run`: the whole chain on the local backend, killed with SIGKILL while its coadds run and
 /// run again: it goes on where it was, every step verified and loaded, no job run twice.
 @Suite(.serialized) struct ChainRun {
-    @Test func aChainKilledMidCoaddAndRunAgainRunsNoJobTwice() throws {
+    @Test(arguments: [false, true])
+    func aChainKilledMidCoaddAndRunAgainRunsNoJobTwice(byPatch: Bool) throws {
+        let run = ["run"] + (byPatch ? ["--by-patch"] : [])
         let work = try Workspace()
         try SeedPatch.prepare(work, filters: "g r", frames: 12, seed: 9, defects: 0, extra: """
             EVENTSPERJOB processCcd 2
@@ -23,7 +25,7 @@ import Testing
 
         let manager = Process()
         manager.executableURL = DCProd.executable
-        manager.arguments = ["run"]
+        manager.arguments = run
         manager.currentDirectoryURL = work.url
         manager.standardOutput = FileHandle.nullDevice
         manager.standardError = FileHandle.nullDevice
@@ -34,7 +36,7 @@ import Testing
         kill(manager.processIdentifier, SIGKILL)
         manager.waitUntilExit()
 
-        let rerun = try DCProd.run(["run"], in: work.url)
+        let rerun = try DCProd.run(run, in: work.url)
         #expect(rerun.status == 0, "every event of every step ok: \(rerun.stdout)\(rerun.stderr)")
         for step in ["processCcd", "coadd", "forcedPhot"] {
             #expect(rerun.stdout.contains("Step \(step), filter r\nEvents processed: "), "\(step): \(rerun.stdout)")
@@ -50,8 +52,55 @@ import Testing
         let loaded = try DCProd.run(["sql", "--csv", "SELECT (SELECT COUNT(*) FROM Source) > 0, (SELECT COUNT(*) FROM DeepCoadd) > 0, (SELECT COUNT(*) FROM DeepForcedSource) > 0"], in: work.url)
         #expect(loaded.stdout.split(separator: "\n").last == "1,1,1", "\(loaded.stdout)\(loaded.stderr)")
         // Run again: nothing left to do, nothing done twice.
-        let again = try DCProd.run(["run"], in: work.url)
+        let again = try DCProd.run(run, in: work.url)
         #expect(again.status == 0 && again.stdout.contains("run coadd: plan 0 jobs for 0 events; submit 0 jobs submitted"), "\(again.stdout)")
+    }
+
+    /// `run --by-patch` on the demo's nine patches, with broken frames: one batch job per patch and
+    /// filter runs its three steps, yet every step's report and the catalog are those of a
+    /// step-by-step run of the same sky, and every frame is processed and measured once.
+    @Test func aRunByPatchGivesTheReportsAndCatalogOfAStepByStepRun() throws {
+        var runs: [(reports: String, catalog: String, store: String)] = []
+        let workspaces = try [Workspace(), Workspace()]
+        for (work, byPatch) in zip(workspaces, [false, true]) {
+            try SeedPatch.prepare(work, filters: "r", frames: 30, seed: 5, defects: 0.1, extra: "MAXRUNNING 4", region: SeedPatch.neighbourhood)
+            let result = try DCProd.run(["run"] + (byPatch ? ["--by-patch"] : []), in: work.url)
+            #expect(result.status == 1, "some frames are broken: \(result.stdout)\(result.stderr)")
+            let tree = work.url.appendingPathComponent("lsstprod/DC_2013")
+            let reports = try ["processCcd", "coadd", "forcedPhot"].map {
+                try String(contentsOf: tree.appendingPathComponent("reports/\($0)-r.txt"), encoding: .utf8)
+            }.joined()
+            let catalog = try DCProd.run(["sql", "--csv", """
+                SELECT (SELECT COUNT(*) FROM Source), (SELECT COUNT(*) FROM DeepCoadd), (SELECT COUNT(*) FROM DeepSource),
+                (SELECT COUNT(*) FROM DeepForcedSource), (SELECT ROUND(SUM(psfFlux), 3) FROM DeepForcedSource)
+                """], in: work.url).stdout
+            runs.append((reports, catalog, tree.appendingPathComponent("state.sqlite").path))
+        }
+        #expect(runs[0].reports == runs[1].reports, "\(runs[0].reports)\n---\n\(runs[1].reports)")
+        #expect(runs[0].reports.contains("Step coadd, filter r\nEvents processed: 9 out of 9"), "\(runs[0].reports)")
+        #expect(runs[0].catalog == runs[1].catalog && runs[1].catalog.contains(",9,"), "\(runs[0].catalog) \(runs[1].catalog)")
+
+        func query(_ sql: String) throws -> String {
+            try output(of: ["sqlite3", runs[1].store, sql]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        // One batch job per patch: as many as coadd events, each follower's attempt in its lead's.
+        #expect(try query("SELECT COUNT(DISTINCT backendId) = (SELECT COUNT(*) FROM event WHERE step = 'coadd') FROM attempt") == "1")
+        #expect(try query("""
+            SELECT COUNT(*) FROM job f JOIN attempt fa ON fa.jobId = f.id JOIN attempt la ON la.jobId = f.leadId AND la.number = fa.number
+            WHERE fa.backendId != la.backendId OR fa.token NOT LIKE la.token || '+%'
+            """) == "0")
+        #expect(try query("SELECT COUNT(*) > 3 FROM job WHERE leadId IS NOT NULL") == "1")
+        // Each frame processed once, each patch coadded once, each frame measured once.
+        #expect(try query("SELECT COUNT(*) FROM outcome o JOIN event e ON e.id = o.eventId GROUP BY e.id HAVING COUNT(*) > 1") == "")
+        // Patches that share a frame ran one after the other: a frame's coadds were all made
+        // before its forced photometry started.
+        #expect(try query("""
+            SELECT COUNT(*) FROM event fp JOIN event_input fi ON fi.eventId = fp.id
+            JOIN event_input ci ON ci.inputId = fi.inputId JOIN event c ON c.id = ci.eventId AND c.step = 'coadd'
+            JOIN attempt ca ON ca.id = c.attemptId JOIN attempt fa ON fa.id = fp.attemptId
+            WHERE fp.step = 'forcedPhot' AND ca.backendId != fa.backendId AND ca.endedAt > fa.submittedAt
+            """) == "0")
+        withExtendedLifetime(workspaces) {}
     }
 
     /// A patch's coadd starts as soon as the calexps that touch it are verified, not when the whole

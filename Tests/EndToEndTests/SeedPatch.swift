@@ -6,7 +6,11 @@ import Testing
 enum SeedPatch {
     static let region = "6.25 6.53 -0.24 0.03"
 
-    static func prepare(_ work: Workspace, filters: String, frames: Int, seed: Int, defects: Double, extra: String) throws {
+    /// The demo's sky: patch `0-380,5` and its eight neighbours.
+    static let neighbourhood = "6.06 6.72 -0.42 0.21"
+
+    static func prepare(_ work: Workspace, filters: String, frames: Int, seed: Int, defects: Double, extra: String,
+                        region: String = region) throws {
         try work.write(work.seedConfig.replacingOccurrences(of: "DBHOST 127.0.0.1\nDBUSER lsst_prod", with: "") + """
 
             REGION \(region)
