@@ -126,7 +126,8 @@ final class ScriptedProduction {
     let root: URL
     let production: Production
 
-    init(jobs: Int, extraConfig: String = "") throws {
+    /// - Parameter bundled: Each processCcd job leads a coadd job of one event (`run --by-patch`).
+    init(jobs: Int, extraConfig: String = "", bundled: Bool = false) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-scripted-\(UUID().uuidString)")
         let config = try ConfigParser.parse(text: """
             MAINDIR \(root.path)/prod
@@ -143,14 +144,28 @@ final class ScriptedProduction {
         }
         try production.store.recordInventory(frames: frames, rejections: [])
         let events = try production.store.frameEvents(step: .processCcd, filter: .r, .unplanned)
-        let jobsDirectory = production.tree.jobsDirectory(.processCcd, .r)
-        try production.store.recordJobs(try events.enumerated().map { index, event in
-            let name = "processCcd-r-\(String(format: "%06d", index + 1))"
-            // The files planning writes, which submission checks are there; a scripted batch never runs them.
-            let manifest = jobsDirectory.appendingPathComponent("\(name).json")
-            for file in [manifest, jobsDirectory.appendingPathComponent("\(name).scripted.sh")] { try Data("{}".utf8).write(to: file) }
-            return PlannedJob(name: name, manifest: manifest.path, eventIds: [event.id])
-        }, step: .processCcd, filter: .r)
+        // The files planning writes, which submission checks are there; a scripted batch never runs them.
+        func job(_ step: Step, _ number: Int, eventId: Int64, bundle: Bool = false) throws -> PlannedJob {
+            let directory = production.tree.jobsDirectory(step, .r)
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let name = "\(step.rawValue)-r-\(String(format: "%06d", number))"
+            let manifest = directory.appendingPathComponent("\(name).json")
+            for file in [manifest, directory.appendingPathComponent("\(name).scripted.sh")]
+                + (bundle ? [directory.appendingPathComponent("\(name).bundle.scripted.sh")] : []) {
+                try Data("{}".utf8).write(to: file)
+            }
+            return PlannedJob(name: name, manifest: manifest.path, eventIds: [eventId])
+        }
+        guard bundled else {
+            try production.store.recordJobs(try events.enumerated().map { try job(.processCcd, $0 + 1, eventId: $1.id) }, step: .processCcd, filter: .r)
+            return
+        }
+        for (index, event) in events.enumerated() {
+            try production.store.recordDerivedEvents([DerivedEvent(key: "0-\(index),5", inputIds: [event.id])], step: .coadd, filter: .r)
+            let coadd = try production.store.derivedEvents(step: .coadd, filter: .r, .unplanned)[0]
+            try production.store.recordBundle([(try job(.processCcd, index + 1, eventId: event.id, bundle: true), .processCcd),
+                                               (try job(.coadd, index + 1, eventId: coadd.id), .coadd)], filter: .r)
+        }
     }
 
     deinit { try? FileManager.default.removeItem(at: root) }

@@ -39,6 +39,34 @@ import Testing
         #expect(batch.submitCalls.count == 1 && batch.submitted.map(\.name) == [jobs[2].name])
     }
 
+    /// `run --by-patch`: a lead and its follower are one batch job (the bundle script, one token,
+    /// one backend id, counted once against MAXRUNNING); a follower never runs beside its lead, and
+    /// one that the batch system ended for want of memory after its lead was done goes on its own.
+    @Test func aBundleIsOneBatchJobAndItsFollowerNeverRunsBesideItsLead() throws {
+        let production = try ScriptedProduction(jobs: 2, extraConfig: "MEMORY coadd 4G", bundled: true)
+        let batch = ScriptedBatch()
+        let first = try submitter(production, batch, limit: 1).submit(step: .processCcd, filters: [.r], wait: false)
+        #expect(first.submitted == 1 && first.pending == 1)
+        #expect(batch.submitted.map { URL(fileURLWithPath: $0.script).lastPathComponent } == ["processCcd-r-000001.bundle.scripted.sh"])
+        let attempts = try production.attempts()
+        #expect(attempts.count == 2 && attempts[1].backendId == attempts[0].backendId && attempts[1].token == attempts[0].token + "+coadd-r-000001")
+        #expect(try production.store.activeAttemptCount() == 1)
+        #expect(try production.store.unsubmittedJobCount(step: .coadd, filters: [.r]) == 0, "the followers go with their leads")
+
+        // The lead's part ran; the batch job was then killed over its memory, in the coadd.
+        try production.writeOutcome(of: attempts[0], completed: true)
+        var outOfMemory = BatchStatus(state: .failed, rawState: "OUT_OF_MEMORY", exitCode: 0, signal: 9)
+        outOfMemory.exhausted = .memory
+        batch.setAll(outOfMemory)
+        try submitter(production, batch, limit: 1).refresh()
+        #expect(try production.attempts().map(\.state) == [.done, .requeued])
+        let again = try submitter(production, batch, limit: 1).submit(step: .coadd, filters: [.r], wait: false)
+        #expect(again.submitted == 1)
+        #expect(batch.submitted.last.map { URL(fileURLWithPath: $0.script).lastPathComponent } == "coadd-r-000001.scripted.sh")
+        #expect(batch.submitted.last?.memory == "8G")
+        #expect(try production.store.unsubmittedJobCount(step: .processCcd, filters: [.r]) == 1)
+    }
+
     @Test func aRefusalAfterSomeJobsKeepsTheAcceptedOnesAndForgetsTheRest() throws {
         let production = try ScriptedProduction(jobs: 5)
         let batch = ScriptedBatch(throttles: true)
