@@ -67,9 +67,14 @@ struct JobArrays {
     /// MAXRUNNING shared among the arrays handed over together: each one's `%M` / `-tc M`.
     func throttle(perArrayOf throttle: Int) -> Int { max(1, throttle / max(1, arrays.count)) }
 
+    /// The separator of a list line's fields: a tab, which no path of a production holds (the config
+    /// refuses control characters), where `|` may be in a directory's name.
+    static let separator: Character = "\t"
+
     /// Writes an array's list file (before the submission call that names it).
     private static func writeList(_ array: Array) throws {
-        let lines = array.jobs.map { "\($0.script)|\($0.attempt)|\($0.token)|\($0.output)" }.joined(separator: "\n") + "\n"
+        let lines = array.jobs.map { [$0.script, String($0.attempt), $0.token, $0.output].joined(separator: String(separator)) }
+            .joined(separator: "\n") + "\n"
         try AtomicFile.write(Data(lines.utf8), to: array.list)
     }
 
@@ -78,7 +83,7 @@ struct JobArrays {
         guard let list = try? String(contentsOfFile: path, encoding: .utf8) else { return nil }
         let entries = list.split(separator: "\n")
         guard index >= 0, index < entries.count else { return nil }
-        return entries[index].split(separator: "|", omittingEmptySubsequences: false).dropFirst(2).first.map(String.init)
+        return entries[index].split(separator: separator, omittingEmptySubsequences: false).dropFirst(2).first.map(String.init)
     }
 
     /// The arrays of these tasks' backend ids (`1234_5` → `1234` for Slurm, `77.3` → `77` for Grid

@@ -80,7 +80,8 @@ public struct SlurmBatch: BatchSystem {
     /// The state of each task: one `squeue` for the live ones, then one `sacct` for those ended or gone.
     ///
     /// A task ended for `squeue` but not yet in `sacct` is reported `awaitingAccounting`, so that it is
-    /// followed until slurmdbd has its accounting. `sacct` gives the node, `Elapsed` and `TotalCPU` (as
+    /// followed until slurmdbd has its accounting. On a cluster without accounting (sacct says it is
+    /// disabled) the ended tasks are squeue's alone (`withoutAccounting`), which dcprod says once. `sacct` gives the node, `Elapsed` and `TotalCPU` (as
     /// `00:01:02`), `MaxRSS` (as `51200K`, from the task's steps when its own line has none) and whether
     /// it ran out of memory or time or lost its node (`exhausted`).
     ///
@@ -103,8 +104,17 @@ public struct SlurmBatch: BatchSystem {
         }
         let finished = backendIds.filter { out[$0] == nil || out[$0]!.state.isFinished }
         guard !finished.isEmpty else { return out }
+        var disabled = false
         let accounting = try Command.run("sacct", ["--noheader", "--parsable2", "--format=\(Self.accountingFields)",
-                                                   "--jobs=\(JobArrays.arrayIds(of: finished, separator: "_").joined(separator: ","))"])
+                                                   "--jobs=\(JobArrays.arrayIds(of: finished, separator: "_").joined(separator: ","))"],
+                                         acceptingFailure: { errors in
+            disabled = Self.accountingDisabled(errors)
+            return disabled
+        })
+        if disabled {
+            _ = Self.saidAccountingIsDisabled
+            return Self.withoutAccounting(out, finished: finished)
+        }
         let recorded = Self.parseAccounting(accounting)
         for id in finished {
             if let status = recorded[id] {
@@ -114,6 +124,34 @@ public struct SlurmBatch: BatchSystem {
                 // forgets the job, MinJobAge later), so that its accounting is kept.
                 out[id] = .awaitingAccounting(after: queued.rawState)
             }
+        }
+        return out
+    }
+
+    /// True when sacct's error output says the cluster keeps no accounting (no slurmdbd, no
+    /// AccountingStorageType: common on small clusters).
+    static func accountingDisabled(_ errors: String) -> Bool {
+        errors.range(of: "accounting storage is disabled", options: .caseInsensitive) != nil
+    }
+
+    /// Said once per process, on standard error, when sacct first says the cluster keeps no accounting.
+    static let saidAccountingIsDisabled: Void = FileHandle.standardError.write(Data("""
+        dcprod: slurm: accounting storage is disabled (sacct): jobs are followed with squeue and their outcome \
+        records; node, elapsed and CPU time, MaxRSS and the memory and time a job ran out of are not known \
+        (a job squeue shows ended OUT_OF_MEMORY or TIMEOUT is still submitted again with more)
+
+        """.utf8))
+
+    /// What squeue said of the ended tasks is all there is without accounting: their state, marked
+    /// `(no accounting)`. A task squeue no longer lists is left out, and the submitter goes by its
+    /// outcome record (the runner's `end` line and exit status), as for any job gone from the queue.
+    static func withoutAccounting(_ queued: [String: BatchStatus], finished: [String]) -> [String: BatchStatus] {
+        var out = queued
+        for id in finished {
+            guard var status = out[id] else { continue }
+            status.exhausted = exhaustion(status, requested: nil)
+            status.rawState += " (no accounting)"
+            out[id] = status
         }
         return out
     }

@@ -51,12 +51,44 @@ public struct CatalogColumn: Sendable, Equatable {
 
 /// An error of a catalog engine, in one line: what was asked and the engine's own message.
 public struct CatalogError: Error, CustomStringConvertible, Sendable {
+    /// What failed: the loader rejects a file only for what is the file's fault.
+    public enum Kind: String, Sendable {
+        /// The server cannot be reached, or the connection was lost.
+        case connection
+        /// A lock not had in time, or a deadlock: the same work may succeed later.
+        case lock
+        /// A write on a read-only connection.
+        case readOnly
+        /// A table or column the statement names does not exist.
+        case schema
+        /// Anything else the engine refused: the statement, or the data it carries.
+        case statement
+    }
+
     /// The whole message, usually prefixed with the catalog's location or the file concerned.
     public var message: String
+    public var kind: Kind
+    /// The engine's own code (MariaDB's error number, SQLite's result code), when it gave one.
+    public var code: Int?
+
     /// Makes an error from its one-line message.
     ///
-    /// - Parameter message: What was asked and why it failed.
-    public init(_ message: String) { self.message = message }
+    /// - Parameters:
+    ///   - message: What was asked and why it failed.
+    ///   - kind: What failed.
+    ///   - code: The engine's code.
+    public init(_ message: String, kind: Kind = .statement, code: Int? = nil) {
+        self.message = message
+        self.kind = kind
+        self.code = code
+    }
+
+    /// The same error, its message prefixed (`FILE into TABLE: …`).
+    public func prefixed(_ prefix: String) -> CatalogError { CatalogError(prefix + message, kind: kind, code: code) }
+
+    /// True when the server, not what was sent to it, failed: the work may be tried again.
+    public var isTransient: Bool { kind == .connection || kind == .lock }
+
     /// The message, as printed to the user.
     public var description: String { message }
 }
@@ -93,16 +125,17 @@ public protocol CatalogDatabase: AnyObject {
     /// - Throws: `CatalogError` with the engine's message when the statement fails, including a
     ///   write on a read-only connection.
     func execute(_ sql: String) throws
-    /// Runs one statement and returns its rows.
+    /// Runs one statement and hands its rows over one by one as the engine gives them, keeping none:
+    /// a result of any size goes through in bounded memory (`dcprod sql`). A statement that has no
+    /// result set gives no columns and no rows.
     ///
-    /// All rows are read into memory before the call returns, so a query meant for a person
-    /// (`dcprod sql`) should have a `LIMIT`. A statement that has no result set returns no columns
-    /// and no rows.
-    ///
-    /// - Parameter sql: The statement, with its values already written in as literals.
-    /// - Returns: The column names and every row, values as text as `QueryResult` describes.
-    /// - Throws: `CatalogError` with the engine's message when the statement fails or a row cannot be read.
-    func query(_ sql: String) throws -> QueryResult
+    /// - Parameters:
+    ///   - sql: The statement, with its values already written in as literals.
+    ///   - columns: Called once, before any row, with the column names.
+    ///   - row: Called with each row, values as text as `QueryResult` describes (nil for NULL).
+    /// - Throws: `CatalogError` with the engine's message when the statement fails or a row cannot be
+    ///   read; what `columns` or `row` throws, which stops the query.
+    func query(_ sql: String, columns: ([String]) throws -> Void, row: ([String?]) throws -> Void) throws
 
     /// Starts a transaction that lasts across calls until `commit()` or `rollback()`.
     ///
@@ -288,5 +321,19 @@ extension CatalogDatabase {
             .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             .map { $0.hasSuffix(";") ? String($0.dropLast()) : $0 }
             .filter { !$0.isEmpty }
+    }
+}
+
+extension CatalogDatabase {
+    /// Runs one statement and returns its rows, all read into memory before the call returns: for
+    /// the manager's own small queries; what a person asks goes through `query(_:columns:row:)`.
+    ///
+    /// - Parameter sql: The statement, with its values already written in as literals.
+    /// - Returns: The column names and every row, values as text as `QueryResult` describes.
+    /// - Throws: `CatalogError` with the engine's message when the statement fails or a row cannot be read.
+    public func query(_ sql: String) throws -> QueryResult {
+        var result = QueryResult(columns: [], rows: [])
+        try query(sql, columns: { result.columns = $0 }, row: { result.rows.append($0) })
+        return result
     }
 }

@@ -131,8 +131,9 @@ public struct CatalogLoader {
     ///   - progress: Called after each file with the number of files done and the total.
     /// - Returns: The files loaded, skipped and refused, and the rows per table.
     /// - Throws: `CatalogError` only when the catalog itself fails: the ledger or a table's columns
-    ///   cannot be read, or a transaction cannot be begun. Files committed before that stay loaded,
-    ///   but the summary is lost; the next load skips them by the ledger.
+    ///   cannot be read, the connection is lost, or a lock or deadlock persists after
+    ///   `retryDelays` (the file is rolled back and stays pending, never recorded as rejected). Files
+    ///   committed before that stay loaded, but the summary is lost; the next load skips them by the ledger.
     public func load(_ paths: [String], progress: (Int, Int) -> Void = { _, _ in }) throws -> Summary {
         var summary = Summary()
         let done = try ledger()
@@ -164,27 +165,49 @@ public struct CatalogLoader {
                 summary.rejected.append(Rejection(path: path, line: 0, message: "\(error)"))
                 continue
             }
-            try catalog.begin()
-            do {
-                let inserted = try catalog.bulkInsert(csv, into: catalog.qualified(table, split: split))
-                guard inserted == csv.rows.count else {
-                    throw CatalogError("\(inserted) rows inserted for \(csv.rows.count) lines")
+            for retry in 0... {
+                do {
+                    let inserted = try insert(csv, table: table, split: split)
+                    summary.loaded += 1
+                    summary.loadedPaths.append(path)
+                    summary.rows[table, default: 0] += inserted
+                } catch let error as CatalogError where error.isTransient {
+                    // The server's fault, not the file's: rolled back, tried again, then left pending.
+                    try? catalog.rollback()
+                    guard error.kind == .lock, retry < Self.retryDelays.count else {
+                        throw CatalogError("\(catalog.location): \(error.message); \(path) is left pending: run `dcprod load` again",
+                                           kind: error.kind, code: error.code)
+                    }
+                    Thread.sleep(forTimeInterval: Self.retryDelays[retry])
+                    continue
+                } catch {
+                    try? catalog.rollback()
+                    summary.rejected.append(Rejection(path: path, line: 0, message: "\(error)"))
                 }
-                try catalog.execute("""
-                    INSERT INTO \(catalog.qualified("dcprod_load", split: split)) (pathHash, path, size, checksum, tableName, rowCount, loadedAt) VALUES \
-                    ('\(fnv1a(path))', \(Self.literal(path, catalog.dialect)), \(csv.size), '\(csv.checksum)', '\(table)', \(inserted), \
-                    '\(ISO8601DateFormatter().string(from: Date()))')
-                    """)
-                try catalog.commit()
-                summary.loaded += 1
-                summary.loadedPaths.append(path)
-                summary.rows[table, default: 0] += inserted
-            } catch {
-                try? catalog.rollback()
-                summary.rejected.append(Rejection(path: path, line: 0, message: "\(error)"))
+                break
             }
         }
         return summary
+    }
+
+    /// Seconds waited before each new try of a file that met a lock or deadlock (after the engine's
+    /// own lock timeout): then the load stops, the file left pending.
+    static let retryDelays: [Double] = [1, 2, 4]
+
+    /// One file in one transaction with its ledger row; returns the rows inserted.
+    private func insert(_ csv: ValidatedCSV, table: String, split: String?) throws -> Int {
+        try catalog.begin()
+        let inserted = try catalog.bulkInsert(csv, into: catalog.qualified(table, split: split))
+        guard inserted == csv.rows.count else {
+            throw CatalogError("\(inserted) rows inserted for \(csv.rows.count) lines")
+        }
+        try catalog.execute("""
+            INSERT INTO \(catalog.qualified("dcprod_load", split: split)) (pathHash, path, size, checksum, tableName, rowCount, loadedAt) VALUES \
+            ('\(fnv1a(csv.path))', \(Self.literal(csv.path, catalog.dialect)), \(csv.size), '\(csv.checksum)', '\(table)', \(inserted), \
+            '\(ISO8601DateFormatter().string(from: Date()))')
+            """)
+        try catalog.commit()
+        return inserted
     }
 
     /// Loads `paths` over `connections` connections at once, each its own loader and share of the

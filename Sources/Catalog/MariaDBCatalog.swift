@@ -64,9 +64,7 @@ public final class MariaDBCatalog: CatalogDatabase {
                 }
             }
             guard connected != nil else {
-                let message = Self.errorMessage(handle)
-                throw CatalogError("cannot connect to \(Self.target(host: host, port: port, user: user, defaultsFile: defaultsFile)): "
-                                   + message)
+                throw Self.error(handle).prefixed("cannot connect to \(Self.target(host: host, port: port, user: user, defaultsFile: defaultsFile)): ")
             }
             try Self.prepareSession(handle, database: createDatabase ? database : nil, readOnly: readOnly)
         } catch {
@@ -153,11 +151,30 @@ public final class MariaDBCatalog: CatalogDatabase {
         return String(cString: message)
     }
 
+    /// The connection's last error, with its kind from the error number.
+    private static func error(_ handle: UnsafeMutablePointer<MYSQL>) -> CatalogError {
+        let code = Int(mysql_errno(handle))
+        return CatalogError(errorMessage(handle), kind: kind(ofError: code), code: code)
+    }
+
+    /// What a MariaDB error number says failed: client errors 2002–2013 and 2055 (no server, connection
+    /// lost), 1205 and 1213 (lock wait timeout, deadlock), 1792 and 1290 (read-only transaction or
+    /// server), 1146, 1054 and 1049 (no such table, column or database).
+    static func kind(ofError code: Int) -> CatalogError.Kind {
+        switch code {
+        case 2002, 2003, 2005, 2006, 2013, 2055: .connection
+        case 1205, 1213: .lock
+        case 1792, 1290: .readOnly
+        case 1146, 1054, 1049: .schema
+        default: .statement
+        }
+    }
+
     /// Sends one statement; a result set it returns is read and dropped.
     private static func run(_ handle: UnsafeMutablePointer<MYSQL>, _ sql: String) throws {
         try send(handle, sql)
         if mysql_field_count(handle) > 0 {
-            guard let result = mysql_store_result(handle) else { throw CatalogError(errorMessage(handle)) }
+            guard let result = mysql_store_result(handle) else { throw error(handle) }
             mysql_free_result(result)
         }
     }
@@ -167,7 +184,7 @@ public final class MariaDBCatalog: CatalogDatabase {
         let status = sql.withUTF8 { bytes in
             bytes.withMemoryRebound(to: CChar.self) { mysql_real_query(handle, $0.baseAddress, UInt(bytes.count)) }
         }
-        guard status == 0 else { throw CatalogError(errorMessage(handle)) }
+        guard status == 0 else { throw error(handle) }
     }
 
     /// Sends one statement; a result set it returns is read and dropped.
@@ -178,43 +195,44 @@ public final class MariaDBCatalog: CatalogDatabase {
         try Self.run(connection, sql)
     }
 
-    /// Sends one statement and reads its rows as they come (`mysql_use_result`) into the result.
+    /// Sends one statement and hands its rows over as they come from the server (`mysql_use_result`).
     ///
     /// Values are the server's text; byte strings (binary collation 63: BLOB, BINARY, VARBINARY, BIT)
     /// are turned into lowercase hex as in the SQLite catalog.
     ///
-    /// - Parameter sql: The statement.
-    /// - Returns: Its column names and rows; none of either for a statement without a result set.
+    /// - Parameters:
+    ///   - sql: The statement.
+    ///   - columns: Called once with its column names; with none for a statement without a result set.
+    ///   - row: Called with each row.
     /// - Throws: `CatalogError` with the server's message, also when the connection fails while the
-    ///   rows are read.
-    public func query(_ sql: String) throws -> QueryResult {
+    ///   rows are read; what `columns` or `row` throws.
+    public func query(_ sql: String, columns: ([String]) throws -> Void, row: ([String?]) throws -> Void) throws {
         try Self.send(connection, sql)
         guard let result = mysql_use_result(connection) else {
-            if mysql_field_count(connection) == 0 { return QueryResult(columns: [], rows: []) }
-            throw CatalogError(Self.errorMessage(connection))
+            if mysql_field_count(connection) == 0 { return try columns([]) }
+            throw Self.error(connection)
         }
         defer { mysql_free_result(result) }
         let count = Int(mysql_num_fields(result))
         let fields = UnsafeBufferPointer(start: mysql_fetch_fields(result), count: count)
-        let columns = fields.map { field in
+        try columns(fields.map { field in
             field.name.map { name in
                 String(decoding: UnsafeRawBufferPointer(start: name, count: Int(field.name_length)), as: UTF8.self)
             } ?? ""
-        }
+        })
         let binary = fields.map(Self.isBinary)
-        var rows: [[String?]] = []
-        while let row = mysql_fetch_row(result) {
-            guard let lengths = mysql_fetch_lengths(result) else { throw CatalogError(Self.errorMessage(connection)) }
-            rows.append((0..<count).map { index in
-                guard let value = row[index] else { return nil }
+        // Rows come from the server as they are read (mysql_use_result): none is kept here.
+        while let values = mysql_fetch_row(result) {
+            guard let lengths = mysql_fetch_lengths(result) else { throw Self.error(connection) }
+            try row((0..<count).map { index in
+                guard let value = values[index] else { return nil }
                 let bytes = UnsafeRawBufferPointer(start: value, count: Int(lengths[index]))
                 if binary[index] { return bytes.map { String(format: "%02x", $0) }.joined() }
                 return String(decoding: bytes, as: UTF8.self)
             })
         }
         // mysql_use_result: a NULL row is also how a failure while reading rows shows.
-        if mysql_errno(connection) != 0 { throw CatalogError(Self.errorMessage(connection)) }
-        return QueryResult(columns: columns, rows: rows)
+        if mysql_errno(connection) != 0 { throw Self.error(connection) }
     }
 
     /// Byte strings (BLOB, BINARY, VARBINARY, BIT) come back as hex, as in the SQLite catalog.
@@ -289,11 +307,11 @@ public final class MariaDBCatalog: CatalogDatabase {
             """
         do {
             try Self.send(connection, sql)
-        } catch {
-            throw CatalogError("\(csv.path) into \(table): \(error)")
+        } catch let error as CatalogError {
+            throw error.prefixed("\(csv.path) into \(table): ")
         }
         let inserted = mysql_affected_rows(connection)
-        guard inserted != UInt64.max else { throw CatalogError("\(csv.path) into \(table): \(Self.errorMessage(connection))") }
+        guard inserted != UInt64.max else { throw Self.error(connection).prefixed("\(csv.path) into \(table): ") }
         let warnings = mysql_warning_count(connection)
         if warnings > 0 {
             let first = try query("SHOW WARNINGS LIMIT 1").rows.first

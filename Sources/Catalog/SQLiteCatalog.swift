@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// The embedded catalog: one SQLite file in the production's data tree (WAL mode).
 ///
@@ -34,26 +35,44 @@ public final class SQLiteCatalog: CatalogDatabase {
             throw CatalogError("\(path): no catalog yet; run `dcprod load --init`")
         }
         do {
+            // No value longer than `maximumValueLength`: `SELECT zeroblob(1000000000)` is an error,
+            // not a gigabyte in memory.
+            configuration.prepareDatabase { db in
+                sqlite3_limit(db.sqliteConnection, SQLITE_LIMIT_LENGTH, Int32(Self.maximumValueLength))
+            }
             queue = try DatabaseQueue(path: path, configuration: configuration)
             if !readOnly { try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") } }
         } catch {
-            throw CatalogError("\(path): \(Self.message(error))")
+            throw Self.catalogError(error, prefix: "\(path): ")
         }
         location = path
     }
 
-    static func message(_ error: Error) -> String {
-        if let error = error as? DatabaseError { return error.message ?? "\(error)" }
-        return "\(error)"
+    /// The longest string or blob the catalog holds or a query returns (SQLite's SQLITE_LIMIT_LENGTH).
+    public static let maximumValueLength = 16 << 20
+
+    /// An error of SQLite's as a `CatalogError`, its kind from the result code: SQLITE_BUSY and
+    /// SQLITE_LOCKED a lock, SQLITE_READONLY a read-only connection, SQLITE_CANTOPEN a catalog that
+    /// cannot be reached; "no such table/column" the schema.
+    static func catalogError(_ error: Error, prefix: String = "") -> CatalogError {
+        if let error = error as? CatalogError { return error.prefixed(prefix) }
+        guard let error = error as? DatabaseError else { return CatalogError(prefix + "\(error)") }
+        let message = error.message ?? "\(error)"
+        let kind: CatalogError.Kind = switch error.resultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED: .lock
+        case .SQLITE_READONLY: .readOnly
+        case .SQLITE_CANTOPEN: .connection
+        case _ where message.hasPrefix("no such table") || message.hasPrefix("no such column"): .schema
+        default: .statement
+        }
+        return CatalogError(prefix + message, kind: kind, code: Int(error.extendedResultCode.rawValue))
     }
 
     private func perform<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try queue.inDatabase(body)
-        } catch let error as CatalogError {
-            throw error
         } catch {
-            throw CatalogError(Self.message(error))
+            throw Self.catalogError(error)
         }
     }
 
@@ -65,20 +84,22 @@ public final class SQLiteCatalog: CatalogDatabase {
         try perform { try $0.execute(sql: sql) }
     }
 
-    /// Runs one statement and returns all its rows, values as text (reals as Swift prints a `Double`,
-    /// blobs as lowercase hex).
+    /// Runs one statement and hands its rows over as SQLite steps through them, values as text
+    /// (reals as Swift prints a `Double`, blobs as lowercase hex).
     ///
-    /// - Parameter sql: The statement.
-    /// - Returns: Its column names and rows.
-    /// - Throws: `CatalogError` with SQLite's message.
-    public func query(_ sql: String) throws -> QueryResult {
+    /// - Parameters:
+    ///   - sql: The statement.
+    ///   - columns: Called once with its column names.
+    ///   - row: Called with each row.
+    /// - Throws: `CatalogError` with SQLite's message (a value over `maximumValueLength` included);
+    ///   what `columns` or `row` throws.
+    public func query(_ sql: String, columns: ([String]) throws -> Void, row: ([String?]) throws -> Void) throws {
         try perform { db in
             let statement = try db.makeStatement(sql: sql)
-            let columns = statement.columnNames
-            var rows: [[String?]] = []
+            try columns(statement.columnNames)
             let cursor = try Row.fetchCursor(statement)
-            while let row = try cursor.next() {
-                rows.append(row.databaseValues.map { value in
+            while let next = try cursor.next() {
+                try row(next.databaseValues.map { value in
                     switch value.storage {
                     case .null: nil
                     case .int64(let n): String(n)
@@ -88,7 +109,6 @@ public final class SQLiteCatalog: CatalogDatabase {
                     }
                 })
             }
-            return QueryResult(columns: columns, rows: rows)
         }
     }
 
@@ -222,7 +242,7 @@ public final class SQLiteCatalog: CatalogDatabase {
             }
             try store.close()
         } catch {
-            throw CatalogError("\(splitPath(split)): \(Self.message(error))")
+            throw Self.catalogError(error, prefix: "\(splitPath(split)): ")
         }
     }
 

@@ -65,23 +65,8 @@ public struct JobManifest: Codable, Sendable, Equatable {
         return Data(out.utf8)
     }
 
-    /// A JSON string literal (RFC 8259 escapes).
-    static func quote(_ text: String) -> String {
-        if !text.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }) { return "\"" + text + "\"" }
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal.
+    static func quote(_ text: String) -> String { JSONText.string(text) }
 
     public static func read(_ path: String) throws -> JobManifest {
         guard let data = FileManager.default.contents(atPath: path) else {

@@ -7,7 +7,9 @@ struct Sql: ProductionCommand {
     static let configuration = CommandConfiguration(
         abstract: "Answer an SQL query on the catalog: an aligned table, CSV or JSON.",
         discussion: """
-            Read-only unless --write: a statement that writes is refused, and the connection itself is read-only. The seed's \
+            Rows are printed as the engine gives them, so a result of any size takes little memory; the table's column \
+            widths are those of its first 1,000 rows. Read-only unless --write: the connection is read-only, and a \
+            statement that writes is refused by the engine itself. The seed's \
             queries run as written, e.g. dcprod sql "SELECT tract, patch FROM DeepCoadd WHERE ra > 6.0 and ra < 7.0 and \
             decl > -0.2 and decl < 0.0".
             """)
@@ -27,6 +29,15 @@ struct Sql: ProductionCommand {
     @Flag(help: "Allow a statement that writes.")
     var write = false
 
+    @Option(help: "In the table, cut values wider than this, ending them with … (default: the terminal's width, or 200).")
+    var maxWidth: Int?
+
+    /// The width of the terminal on standard output (`TIOCGWINSZ`), or 200 when it is not one.
+    static var terminalWidth: Int {
+        var size = winsize()
+        return ioctl(STDOUT_FILENO, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 0 ? Int(size.ws_col) : 200
+    }
+
     func validate() throws {
         if csv && json { throw ValidationError("--csv and --json: choose one") }
     }
@@ -35,55 +46,18 @@ struct Sql: ProductionCommand {
     var changesProduction: Bool { write }
 
     func run(on production: Production) throws {
-        if !write && !SQLGuard.isReadOnly(statement) {
-            throw CatalogError("refused: this statement may write, and `dcprod sql` is read-only without --write")
-        }
         let catalog = try CatalogConnection.open(production, readOnly: !write, defaultsFile: catalogOptions.defaultsFile)
-        if write && !SQLGuard.isReadOnly(statement) {
-            try catalog.execute(statement)
-            print("ok")
-            try production.record(typedCommandLine, "sql --write on \(catalog.location): \(statement.prefix(200))")
-            return
+        let output = QueryOutput(csv ? .csv : json ? .json : .table(maximumWidth: maxWidth ?? Self.terminalWidth))
+        var columns: [String] = []
+        do {
+            try catalog.query(statement, columns: { columns = $0; if !$0.isEmpty { output.begin(columns: $0) } }, row: output.row)
+        } catch let error as CatalogError where error.kind == .readOnly {
+            throw CatalogError("refused: this statement writes, and `dcprod sql` is read-only without --write (\(error.message))",
+                               kind: .readOnly, code: error.code)
         }
-        let result = try catalog.query(statement)
-        print(csv ? QueryText.csv(result) : json ? QueryText.json(result) + "\n" : QueryText.table(result), terminator: "")
-    }
-}
-
-/// The three forms of a query result.
-enum QueryText {
-    static func table(_ result: QueryResult) -> String {
-        let cells = [result.columns] + result.rows.map { $0.map { $0 ?? "NULL" } }
-        let widths = result.columns.indices.map { c in cells.map { $0[c].count }.max() ?? 0 }
-        var out = ""
-        for (index, row) in cells.enumerated() {
-            out += row.enumerated().map { c, cell in cell.padding(toLength: widths[c], withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression) + "\n"
-            if index == 0 {
-                out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
-            }
-        }
-        return out + "(\(result.rows.count) row\(result.rows.count == 1 ? "" : "s"))\n"
-    }
-
-    static func csv(_ result: QueryResult) -> String {
-        func field(_ value: String?) -> String {
-            guard let value else { return "" }
-            return value.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
-        }
-        return ([result.columns.map(field).joined(separator: ",")] + result.rows.map { $0.map(field).joined(separator: ",") })
-            .joined(separator: "\n") + "\n"
-    }
-
-    static func json(_ result: QueryResult) -> String {
-        let objects: [[String: Any]] = result.rows.map { row in
-            var object: [String: Any] = [:]
-            for (name, value) in zip(result.columns, row) {
-                object[name] = value.map { text -> Any in Double(text).map { NSNumber(value: $0) } ?? text } ?? NSNull()
-            }
-            return object
-        }
-        let data = (try? JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])) ?? Data("[]".utf8)
-        return String(decoding: data, as: UTF8.self)
+        guard columns.isEmpty else { return output.finish() }
+        // A statement without a result set: one that writes, with --write.
+        print("ok")
+        if write { try production.record(typedCommandLine, "sql --write on \(catalog.location): \(statement.prefix(200))") }
     }
 }

@@ -28,24 +28,32 @@ final class ScratchCatalog {
     let directory: URL
     private let database: String?
 
+    private let engine: Engine
+
     init(_ engine: Engine) throws {
+        self.engine = engine
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-catalog-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        database = engine == .mariadb ? "dcprod_test_\(UUID().uuidString.prefix(8).lowercased())" : nil
+        catalog = try Self.open(engine, directory: directory, database: database, readOnly: false)
+    }
+
+    /// Another connection to the same catalog, read-only (as `dcprod sql` opens it).
+    func readOnly() throws -> CatalogDatabase { try Self.open(engine, directory: directory, database: database, readOnly: true) }
+
+    private static func open(_ engine: Engine, directory: URL, database: String?, readOnly: Bool) throws -> CatalogDatabase {
         switch engine {
         case .sqlite:
-            catalog = try SQLiteCatalog(path: directory.appendingPathComponent("catalog.sqlite").path)
-            database = nil
+            return try SQLiteCatalog(path: directory.appendingPathComponent("catalog.sqlite").path, readOnly: readOnly)
         case .mariadb:
             guard let defaults = Engine.mariadbDefaults else {
                 throw CatalogError("the private MariaDB of Tests/run did not start (DCPROD_TEST_MARIADB_DEFAULTS is not set)")
             }
             let env = ProcessInfo.processInfo.environment
-            let name = "dcprod_test_\(UUID().uuidString.prefix(8).lowercased())"
-            catalog = try MariaDBCatalog(host: env["DCPROD_TEST_MARIADB_HOST"] ?? "127.0.0.1",
-                                         port: Int(env["DCPROD_TEST_MARIADB_PORT"] ?? "") ?? 3306,
-                                         user: env["DCPROD_TEST_MARIADB_USER"] ?? "", database: name,
-                                         defaultsFile: defaults, readOnly: false, createDatabase: true)
-            database = name
+            return try MariaDBCatalog(host: env["DCPROD_TEST_MARIADB_HOST"] ?? "127.0.0.1",
+                                      port: Int(env["DCPROD_TEST_MARIADB_PORT"] ?? "") ?? 3306,
+                                      user: env["DCPROD_TEST_MARIADB_USER"] ?? "", database: database ?? "",
+                                      defaultsFile: defaults, readOnly: readOnly, createDatabase: !readOnly)
         }
     }
 
@@ -105,7 +113,6 @@ func sourceRows(_ first: Int, _ count: Int, filterId: Int = 2) -> String {
         ]
         for query in seed {
             #expect(try scratch.catalog.query(query).rows.isEmpty, "\(query)")
-            #expect(SQLGuard.isReadOnly(query))
         }
         let columns = try scratch.catalog.query(seed[2]).columns.map { $0.lowercased() }
         #expect(columns == ["ra", "decl", "ravar", "declvar", "psfflux", "psffluxsigma", "modelflux", "modelfluxsigma", "filterid"])
@@ -248,21 +255,27 @@ extension SharedCatalog {
     }
 }
 
+/// `dcprod sql` without --write: the engine itself says what writes, on its read-only connection;
+/// no text scan decides, so a `;` inside a string, a quoted name or a comment separates nothing.
 @Suite struct ReadOnlyStatements {
-    @Test func readingStatementsPassAndWritingOnesAreRefused() {
-        for sql in ["SELECT 1", "  select * from Source;", "WITH a AS (SELECT 1) SELECT * FROM a", "-- why\nSELECT 1",
-                    "/* c */ SELECT 1", "(SELECT 1) UNION (SELECT 2)", "SHOW TABLES", "EXPLAIN SELECT 1", "DESCRIBE Source",
-                    // A `;` in a string, a quoted name or a comment separates nothing.
-                    "SELECT 'a;b'", "SELECT 'it''s; fine'", "SELECT \"x;y\" AS `c;d`", "SELECT 1 -- ; DELETE\n", "SELECT /* ; */ 1",
-                    "SELECT 'a\\';b'"] {
-            #expect(SQLGuard.isReadOnly(sql), "\(sql)")
+    @Test(arguments: Engine.available)
+    func readingStatementsRunAndTheEngineRefusesWrites(_ engine: Engine) throws {
+        let scratch = try ScratchCatalog(engine)
+        try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
+        let reader = try scratch.readOnly()
+        let backtick = engine == .mariadb ? "`c;d`" : "\"c;d\""
+        for sql in ["SELECT 1", "  select * from Source", "WITH a AS (SELECT 1 AS x) SELECT * FROM a", "-- why\nSELECT 1",
+                    "/* c */ SELECT 1", "SELECT 'a;b'", "SELECT 'it''s; fine'", "SELECT 2 AS \(backtick)", "SELECT 1 -- ; DELETE\n",
+                    "SELECT /* ; */ 1"] {
+            #expect(throws: Never.self, "\(sql)") { try reader.query(sql) }
         }
-        for sql in ["DELETE FROM Source", "drop table Source", "INSERT INTO Filter VALUES (5, 'y')", "UPDATE Source SET ra = 0",
-                    "SELECT 1; DELETE FROM Source", "CREATE TABLE t (a INT)", "LOAD DATA LOCAL INFILE 'x' INTO TABLE Source",
-                    "PRAGMA writable_schema = 1", "", "SELECT 'a'; DELETE FROM Source", "SELECT /* x */ 1; DROP TABLE Source",
-                    "SELECT 1 -- c\n; DELETE FROM Source"] {
-            #expect(!SQLGuard.isReadOnly(sql), "\(sql)")
+        for sql in ["DELETE FROM Source", "INSERT INTO Filter VALUES (5, 'y')", "UPDATE Source SET ra = 0", "CREATE TABLE t (a INT)",
+                    "DROP TABLE Source"] {
+            #expect("\(sql)", performing: { try reader.query(sql) }, throws: { ($0 as? CatalogError)?.kind == .readOnly })
         }
+        // A second statement is never run: an error, and Source keeps its table.
+        #expect(throws: CatalogError.self) { try reader.query("SELECT 1; DROP TABLE Source") }
+        #expect(try scratch.catalog.query("SELECT COUNT(*) FROM Source").rows == [["0"]])
     }
 }
 
@@ -275,5 +288,34 @@ extension SharedCatalog {
                     String(repeating: "1", count: 41)] {
             #expect(!ValidatedCSV.isDecimal(bad), "\(bad)")
         }
+    }
+}
+
+/// Catalog errors carry what failed, so that the loader rejects a file only for the file's fault
+/// and stops (leaving it pending) when the server fails.
+@Suite struct CatalogErrorKinds {
+    @Test func mariaDBErrorNumbersSayWhatFailed() {
+        for code in [2002, 2003, 2006, 2013] { #expect(MariaDBCatalog.kind(ofError: code) == .connection, "\(code)") }
+        for code in [1205, 1213] { #expect(MariaDBCatalog.kind(ofError: code) == .lock, "\(code)") }
+        #expect(MariaDBCatalog.kind(ofError: 1792) == .readOnly)
+        #expect(MariaDBCatalog.kind(ofError: 1146) == .schema && MariaDBCatalog.kind(ofError: 1054) == .schema)
+        #expect(MariaDBCatalog.kind(ofError: 1064) == .statement && MariaDBCatalog.kind(ofError: 1062) == .statement)
+        #expect(CatalogError("x", kind: .lock).isTransient && CatalogError("x", kind: .connection).isTransient)
+        #expect(!CatalogError("x", kind: .statement).isTransient && !CatalogError("x", kind: .schema).isTransient)
+    }
+
+    @Test(arguments: Engine.available)
+    func anEngineSaysWhatFailed(_ engine: Engine) throws {
+        let scratch = try ScratchCatalog(engine)
+        #expect(performing: { try scratch.catalog.query("SELECT * FROM NoSuchTable") },
+                throws: { ($0 as? CatalogError)?.kind == .schema && ($0 as? CatalogError)?.code != nil })
+        #expect(performing: { try scratch.catalog.query("SELEC 1") }, throws: { ($0 as? CatalogError)?.kind == .statement })
+    }
+
+    /// A value longer than the catalog holds is an error, not its bytes in memory.
+    @Test func anSQLiteValueIsBounded() throws {
+        let scratch = try ScratchCatalog(.sqlite)
+        #expect(throws: CatalogError.self) { try scratch.catalog.query("SELECT zeroblob(1000000000)") }
+        #expect(try scratch.catalog.query("SELECT length(zeroblob(1000))").rows == [["1000"]])
     }
 }

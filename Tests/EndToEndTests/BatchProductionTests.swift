@@ -125,22 +125,7 @@ enum BatchScenarios {
         let submit = try DCProd.run(["submit", "processCcd", "--wait"], in: work.url)
         #expect(submit.status == 0, "\(submit.stderr)")
         #expect(submit.stdout.contains("(\(cluster.backend))"), "\(submit.stdout)")
-        let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
-        #expect(verify.status == 1, "\(verify.stdout)\(verify.stderr)")
-
-        // The same accounting of defects as on the local backend.
-        let truth = try String(contentsOfFile: "\(input)/truth.csv", encoding: .utf8).split(separator: "\n").dropFirst()
-            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-        for filter in ["g", "r", "i"] {
-            let mine = truth.filter { $0[4] == filter }
-            let report = try JSONDecoder().decode(ProductionRun.Report.self, from: Data(contentsOf: work.url
-                .appendingPathComponent("lsstprod/DC_2013/reports/processCcd-\(filter).json")))
-            #expect(report.count("ok") == mine.filter { $0[5] == "none" }.count, "filter \(filter)")
-            #expect(report.count("missing-files") == mine.filter { $0[5] == "missing-file" }.count, "filter \(filter)")
-            #expect(report.count("astrometry") == mine.filter { $0[5] == "broken-wcs" }.count, "filter \(filter)")
-            #expect(report.count("matches") == mine.filter { $0[5] == "few-stars" }.count, "filter \(filter)")
-            #expect(report.notRun == 0 && report.crashed == 0, "filter \(filter)")
-        }
+        try expectTheReportOfTheTruth(work, input: input, filters: ["g", "r", "i"])
         let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
         #expect(jobs.stdout.contains(cluster.backend) && jobs.stdout.contains(cluster.completed), "\(jobs.stdout)")
         // One job array per filter, one task per job: three submission calls for the whole production.
@@ -152,6 +137,26 @@ enum BatchScenarios {
         let row = try #require(jobs.stdout.split(separator: "\n").first { $0.hasPrefix("processCcd-r-000001") })
         let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? ""
         #expect(row.contains(" \(host) "), "\(row)")
+    }
+
+    /// `verify processCcd` (exit 1: some frames are broken) counts the simulator's defects as they are.
+    static func expectTheReportOfTheTruth(_ work: Workspace, input: String, filters: [String]) throws {
+        let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
+        #expect(verify.status == 1, "\(verify.stdout)\(verify.stderr)")
+
+        // The same accounting of defects as on the local backend.
+        let truth = try String(contentsOfFile: "\(input)/truth.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        for filter in filters {
+            let mine = truth.filter { $0[4] == filter }
+            let report = try JSONDecoder().decode(ProductionRun.Report.self, from: Data(contentsOf: work.url
+                .appendingPathComponent("lsstprod/DC_2013/reports/processCcd-\(filter).json")))
+            #expect(report.count("ok") == mine.filter { $0[5] == "none" }.count, "filter \(filter)")
+            #expect(report.count("missing-files") == mine.filter { $0[5] == "missing-file" }.count, "filter \(filter)")
+            #expect(report.count("astrometry") == mine.filter { $0[5] == "broken-wcs" }.count, "filter \(filter)")
+            #expect(report.count("matches") == mine.filter { $0[5] == "few-stars" }.count, "filter \(filter)")
+            #expect(report.notRun == 0 && report.crashed == 0, "filter \(filter)")
+        }
     }
 
     /// The controller stopped: one line naming the command and its error, nothing marked submitted;
@@ -382,6 +387,37 @@ extension BatchScenarios {
     func theWholeChainRunsOnSlurm() throws { try BatchScenarios.chainRuns(on: Self.cluster) }
 
     @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
+    func pathsAShellWouldInterpretAreOnlyPathsOnSlurm() throws {
+        try #require(Self.cluster.started, "the test Slurm cluster of Tests/run did not start")
+        try HostileInput.runWithPathsAShellWouldInterpret(backend: "slurm", extra: "QUEUE test\nMEMORY processCcd 300M")
+    }
+
+    /// A Slurm without accounting (no slurmdbd: sacct says "accounting storage is disabled"): the jobs
+    /// are followed with squeue and their outcome records, dcprod says so once, and the report is the
+    /// same. The cluster's clients are given a slurm.conf without AccountingStorage*, as such a
+    /// cluster's have.
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
+    func aSlurmWithoutAccountingRunsTheProductionToTheSameReport() throws {
+        let work = try Workspace()
+        let input = try Self.cluster.prepare(work, filters: "r", eventsPerJob: 2, frames: 12, defects: 0.2, extra: "MAXRUNNING 4")
+        let conf = try #require(ProcessInfo.processInfo.environment["SLURM_CONF"], "SLURM_CONF is not set")
+        let withoutAccounting = try String(contentsOfFile: conf, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.hasPrefix("AccountingStorage") }.joined(separator: "\n")
+        try work.write(withoutAccounting, to: "slurm.conf")
+        let environment = ["SLURM_CONF": work.url.appendingPathComponent("slurm.conf").path]
+        #expect(try output(of: ["env", "SLURM_CONF=\(environment["SLURM_CONF"]!)", "sacct", "--noheader"]).status != 0,
+                "sacct still has accounting")
+
+        let submit = try DCProd.run(["submit", "processCcd", "--wait"], in: work.url, environment: environment)
+        #expect(submit.status == 0, "\(submit.stdout)\(submit.stderr)")
+        #expect(submit.stderr.components(separatedBy: "accounting storage is disabled").count == 2, "said once: \(submit.stderr)")
+        try BatchScenarios.expectTheReportOfTheTruth(work, input: input, filters: ["r"])
+        let jobs = try DCProd.run(["status", "--jobs"], in: work.url, environment: environment)
+        let rows = jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-") }
+        #expect(rows.count == 6 && rows.allSatisfy { $0.contains("(no accounting)") || $0.contains(" gone ") }, "\(jobs.stdout)")
+    }
+
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
     func theWholeChainRunsByPatchOnSlurm() throws { try BatchScenarios.chainRuns(on: Self.cluster, byPatch: true) }
 }
 
@@ -408,6 +444,12 @@ extension BatchScenarios {
 
     @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
     func theWholeChainRunsOnGridEngine() throws { try BatchScenarios.chainRuns(on: Self.cluster) }
+
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    func pathsAShellWouldInterpretAreOnlyPathsOnGridEngine() throws {
+        try #require(Self.cluster.started, "the test Grid Engine cell of Tests/run did not start")
+        try HostileInput.runWithPathsAShellWouldInterpret(backend: "sge", extra: "QUEUE test\nMEMORY processCcd 300M")
+    }
 
     @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
     func theWholeChainRunsByPatchOnGridEngine() throws { try BatchScenarios.chainRuns(on: Self.cluster, byPatch: true) }

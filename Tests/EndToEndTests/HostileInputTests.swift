@@ -35,8 +35,15 @@ import Testing
     /// both kinds, `;`, `*`, non-ASCII (spaces the config refuses) — are paths like any other: the
     /// local backend's jobs run, every event is ok, and nothing the names hold is executed.
     @Test func pathsAShellWouldInterpretAreOnlyPaths() throws {
+        try Self.runWithPathsAShellWouldInterpret(backend: "local")
+    }
+
+    /// A production under a directory named with `$(…)`, backticks, quotes, `;`, `*` and é, run on a
+    /// backend (`extra`: its config lines): every job's script takes the paths as they are, and
+    /// nothing named PWNED is made anywhere.
+    static func runWithPathsAShellWouldInterpret(backend: String, extra: String = "") throws {
         let work = try Workspace()
-        let hostile = work.url.appendingPathComponent("a$(touch${IFS}PWNED)`touch${IFS}PWNED`'q'\"d\";*é")
+        let hostile = work.url.appendingPathComponent("a$(touch${IFS}PWNED)`touch${IFS}PWNED`'q'\"d\";*é|p")
         try FileManager.default.createDirectory(at: hostile, withIntermediateDirectories: true)
         try work.write("""
             MAINDIR \(hostile.path)/lsstprod
@@ -47,17 +54,21 @@ import Testing
             REGION \(SeedPatch.region)
             FILTERS r
             EVENTSPERJOB processCcd 2
+            BACKEND \(backend)
+            \(extra)
             """, to: "fichconfig.txt")
         for arguments in [["prepare", "fichconfig.txt"],
-                          ["pipe", "simulate", "--frames", "2", "--seed", "5", "--size", "1024x744", "--pixel-scale", "0.8", "--filters", "r",
+                          ["pipe", "simulate", "--frames", "4", "--seed", "5", "--size", "1024x744", "--pixel-scale", "0.8", "--filters", "r",
                            "--region", SeedPatch.region, "\(hostile.path)/lsstprod-data/DC_2013/input"],
                           ["inventory"], ["plan", "processCcd"], ["submit", "processCcd", "--wait"], ["verify", "processCcd"]] {
             let result = try DCProd.run(arguments, in: work.url)
             #expect(result.status == 0, "\(arguments): \(result.stdout)\(result.stderr)")
         }
-        let script = try String(contentsOf: hostile.appendingPathComponent("lsstprod/DC_2013/steps/processCcd/r/jobs/processCcd-r-000001.local.sh"),
+        let script = try String(contentsOf: hostile.appendingPathComponent("lsstprod/DC_2013/steps/processCcd/r/jobs/processCcd-r-000001.\(backend).sh"),
                                 encoding: .utf8)
         #expect(script.contains("job run '\(hostile.path.replacingOccurrences(of: "'", with: "'\\''"))"), "\(script)")
+        let report = try String(contentsOf: hostile.appendingPathComponent("lsstprod/DC_2013/reports/processCcd-r.txt"), encoding: .utf8)
+        #expect(report.contains("Events processed: 4 out of 4:\nok: 4 - 100.0 %"), "\(report)")
         // Nothing named PWNED was made anywhere the jobs could have run.
         var made: [String] = []
         let walk = FileManager.default.enumerator(at: work.url, includingPropertiesForKeys: nil)

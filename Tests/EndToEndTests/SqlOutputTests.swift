@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+
+/// `dcprod sql` prints rows as the engine gives them: CSV, JSON and the aligned table, whose widths
+/// come from its first rows and whose wide values are cut.
+@Suite struct SqlOutput {
+    func production() throws -> Workspace {
+        let work = try Workspace()
+        try work.write(work.seedConfig.replacingOccurrences(of: "DBHOST 127.0.0.1\nDBUSER lsst_prod", with: "DBHOST sqlite")
+                       + "\nREGION \(SeedPatch.region)\n", to: "fichconfig.txt")
+        for arguments in [["prepare", "fichconfig.txt"], ["load", "--init"]] {
+            let result = try DCProd.run(arguments, in: work.url)
+            try #require(result.status == 0, "\(arguments): \(result.stderr)")
+        }
+        return work
+    }
+
+    @Test func csvJsonAndTheTable() throws {
+        let work = try production()
+        let query = "SELECT 1 AS n, 'a,b' AS t, NULL AS z, 2.5 AS x UNION ALL SELECT 2, 'quote\"d', 'é', -1e-7"
+        let csv = try DCProd.run(["sql", "--csv", query], in: work.url)
+        #expect(csv.stdout == "n,t,z,x\n1,\"a,b\",,2.5\n2,\"quote\"\"d\",é,-1e-07\n", "\(csv.stdout)\(csv.stderr)")
+        let json = try DCProd.run(["sql", "--json", query], in: work.url)
+        #expect(json.stdout == """
+            [
+              {
+                "n" : 1,
+                "t" : "a,b",
+                "x" : 2.5,
+                "z" : null
+              },
+              {
+                "n" : 2,
+                "t" : "quote\\"d",
+                "x" : -1e-07,
+                "z" : "é"
+              }
+            ]
+
+            """, "\(json.stdout)\(json.stderr)")
+        let empty = try DCProd.run(["sql", "--json", "SELECT 1 AS n WHERE 0"], in: work.url)
+        #expect(empty.stdout == "[]\n")
+        let table = try DCProd.run(["sql", "--max-width", "6", "SELECT 1 AS n, 'abcdefghij' AS long, NULL AS z"], in: work.url)
+        #expect(table.stdout == "n  long    z\n-  ------  ----\n1  abcde…  NULL\n(1 row)\n", "\(table.stdout)")
+    }
+
+    /// Past the first 1,000 rows the widths are kept: a wider value shifts only its own row.
+    @Test func theTableMeasuresItsFirstRows() throws {
+        let work = try production()
+        let result = try DCProd.run(["sql", """
+            WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n LIMIT 1200) SELECT k, CASE WHEN k = 1200 THEN 'wide value' ELSE 'w' END AS v FROM n
+            """], in: work.url)
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.count == 1203 && lines[1] == "----  -" && lines[2] == "1     w", "\(lines.prefix(3))")
+        #expect(lines[1201] == "1200  wide value" && lines[1202] == "(1200 rows)", "\(lines.suffix(2))")
+    }
+
+    @Test func aWriteIsRefusedByTheEngine() throws {
+        let work = try production()
+        let refused = try DCProd.run(["sql", "DELETE FROM Source"], in: work.url)
+        #expect(refused.status != 0 && refused.stderr.contains("read-only without --write"), "\(refused.stderr)")
+        let written = try DCProd.run(["sql", "--write", "DELETE FROM Source"], in: work.url)
+        #expect(written.status == 0 && written.stdout == "ok\n", "\(written.stdout)\(written.stderr)")
+    }
+}
