@@ -45,7 +45,12 @@ final class QueryOutput {
     func row(_ values: [String?]) {
         rows += 1
         switch format {
-        case .csv: write(values.map { $0.map(Self.csvField) ?? "" }.joined(separator: ",") + "\n")
+        case .csv:
+            for (index, value) in values.enumerated() {
+                if index > 0 { buffer += "," }
+                if let value { buffer += Self.csvField(value) }
+            }
+            buffer += "\n"
         case .json:
             var object = rows == 1 ? "\n  {" : ",\n  {"
             for (position, index) in sortedColumns.enumerated() {
@@ -113,7 +118,14 @@ final class QueryOutput {
     }
 
     static func csvField(_ value: String) -> String {
-        value.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
+        // Bytes, not Characters: this runs for every value of every row.
+        let special = value.utf8.contains { byte in
+            switch byte {
+            case 0x2C, 0x22, 0x0A, 0x0D: true  // , " LF CR
+            default: false
+            }
+        }
+        return special ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
     }
 
     /// True for RFC 8259's number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
