@@ -38,8 +38,10 @@ final class ScratchCatalog {
         catalog = try Self.open(engine, directory: directory, database: database, readOnly: false)
     }
 
-    /// Another connection to the same catalog, read-only (as `dcprod sql` opens it).
-    func readOnly() throws -> CatalogDatabase { try Self.open(engine, directory: directory, database: database, readOnly: true) }
+    /// Another connection to the same catalog; read-only as `dcprod sql` opens it.
+    func connection(readOnly: Bool) throws -> CatalogDatabase {
+        try Self.open(engine, directory: directory, database: database, readOnly: readOnly)
+    }
 
     private static func open(_ engine: Engine, directory: URL, database: String?, readOnly: Bool) throws -> CatalogDatabase {
         switch engine {
@@ -262,7 +264,7 @@ extension SharedCatalog {
     func readingStatementsRunAndTheEngineRefusesWrites(_ engine: Engine) throws {
         let scratch = try ScratchCatalog(engine)
         try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
-        let reader = try scratch.readOnly()
+        let reader = try scratch.connection(readOnly: true)
         let backtick = engine == .mariadb ? "`c;d`" : "\"c;d\""
         for sql in ["SELECT 1", "  select * from Source", "WITH a AS (SELECT 1 AS x) SELECT * FROM a", "-- why\nSELECT 1",
                     "/* c */ SELECT 1", "SELECT 'a;b'", "SELECT 'it''s; fine'", "SELECT 2 AS \(backtick)", "SELECT 1 -- ; DELETE\n",
@@ -310,6 +312,30 @@ extension SharedCatalog {
         #expect(performing: { try scratch.catalog.query("SELECT * FROM NoSuchTable") },
                 throws: { ($0 as? CatalogError)?.kind == .schema && ($0 as? CatalogError)?.code != nil })
         #expect(performing: { try scratch.catalog.query("SELEC 1") }, throws: { ($0 as? CatalogError)?.kind == .statement })
+    }
+
+    /// A row lock another connection holds is the server's problem, not the file's: the loader
+    /// tries again after 1, 2 and 4 s, then stops with the file pending, never rejected; once the
+    /// lock is gone the file loads.
+    @Test(.enabled(if: Engine.available.contains(.mariadb), "no private MariaDB (Tests/run starts one)"))
+    func aLockIsNotTheFilesFaultTheFileStaysPending() throws {
+        let scratch = try ScratchCatalog(.mariadb)
+        try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
+        let file = try scratch.write("src-000094-r1-0011.csv", sourceHeader + "\n" + sourceRows(1, 20))
+        let holder = try scratch.connection(readOnly: false)
+        try holder.begin()
+        try holder.execute("INSERT INTO Source (sourceId, run, camcol, field, filterId, ra, decl) VALUES (5, 94, 1, 11, 2, 6.3, -0.1)")
+        try scratch.catalog.execute("SET SESSION innodb_lock_wait_timeout = 1")
+        let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
+        let started = Date()
+        #expect(performing: { try loader.load([file]) }, throws: { error in
+            guard let error = error as? CatalogError else { return false }
+            return error.kind == .lock && error.message.contains(scratch.catalog.location) && error.message.contains("\(file) is left pending")
+        })
+        #expect(Date().timeIntervalSince(started) > 7, "tried again after 1, 2 and 4 s")
+        try holder.rollback()
+        let summary = try loader.load([file])
+        #expect(summary.loaded == 1 && summary.rejected.isEmpty && summary.rows["Source"] == 20)
     }
 
     /// A value longer than the catalog holds is an error, not its bytes in memory.
