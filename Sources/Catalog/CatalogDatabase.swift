@@ -125,6 +125,14 @@ public protocol CatalogDatabase: AnyObject {
     /// - Throws: `CatalogError` with the engine's message when the statement fails, including a
     ///   write on a read-only connection.
     func execute(_ sql: String) throws
+    /// Runs one statement that returns no rows, its values bound to its `?` placeholders, never
+    /// written into its text: what the manager records in the catalog (the ledger, deferred indexes).
+    ///
+    /// - Parameters:
+    ///   - sql: The statement, with one `?` per value.
+    ///   - arguments: The values, as text (the engine converts them to the columns' types); nil for NULL.
+    /// - Throws: `CatalogError` with the engine's message.
+    func execute(_ sql: String, arguments: [String?]) throws
     /// Runs one statement and hands its rows over one by one as the engine gives them, keeping none:
     /// a result of any size goes through in bounded memory (`dcprod sql`). A statement that has no
     /// result set gives no columns and no rows.

@@ -202,10 +202,10 @@ public struct CatalogLoader {
             throw CatalogError("\(inserted) rows inserted for \(csv.rows.count) lines")
         }
         try catalog.execute("""
-            INSERT INTO \(catalog.qualified("dcprod_load", split: split)) (pathHash, path, size, checksum, tableName, rowCount, loadedAt) VALUES \
-            ('\(fnv1a(csv.path))', \(Self.literal(csv.path, catalog.dialect)), \(csv.size), '\(csv.checksum)', '\(table)', \(inserted), \
-            '\(ISO8601DateFormatter().string(from: Date()))')
-            """)
+            INSERT INTO \(catalog.qualified("dcprod_load", split: split)) (pathHash, path, size, checksum, tableName, rowCount, loadedAt) \
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [fnv1a(csv.path), csv.path, String(csv.size), csv.checksum, table, String(inserted),
+                             ISO8601DateFormatter().string(from: Date())])
         try catalog.commit()
         return inserted
     }
@@ -265,12 +265,6 @@ public struct CatalogLoader {
         var all: [Result<Summary, Error>] { lock.withLock { slots } }
     }
 
-    /// A SQL string literal: quotes doubled; backslashes doubled too for MariaDB, where they escape.
-    static func literal(_ text: String, _ dialect: SQLDialect) -> String {
-        let escaped = dialect == .mysql ? text.replacingOccurrences(of: "\\", with: "\\\\") : text
-        return "'" + escaped.replacingOccurrences(of: "'", with: "''") + "'"
-    }
-
     /// The base tables results load into.
     public var baseTables: [String] { Array(Set(tables.map(\.table))).sorted() }
 
@@ -289,10 +283,8 @@ public struct CatalogLoader {
         for table in baseTables {
             let places: [String?] = perFilterTables.contains(table) ? splits.map(Optional.some) : [nil]
             for index in try places.flatMap({ try catalog.secondaryIndexes(of: table, split: $0) }) {
-                try catalog.execute("""
-                    INSERT INTO dcprod_deferred_index (indexName, tableName, definition) VALUES \
-                    (\(Self.literal(Self.key(index), catalog.dialect)), \(Self.literal(table, catalog.dialect)), \(Self.literal(index.create, catalog.dialect)))
-                    """)
+                try catalog.execute("INSERT INTO dcprod_deferred_index (indexName, tableName, definition) VALUES (?, ?, ?)",
+                                    arguments: [Self.key(index), table, index.create])
                 try catalog.execute(catalog.dropIndexStatement(index))
                 dropped += 1
             }
@@ -316,7 +308,7 @@ public struct CatalogLoader {
             let (split, name) = parts.count == 2 ? (Optional(parts[0]), parts[1]) : (nil, key)
             let present = try catalog.secondaryIndexes(of: table, split: split).contains { $0.name == name }
             if !present { try catalog.execute(create) }
-            try catalog.execute("DELETE FROM dcprod_deferred_index WHERE indexName = \(Self.literal(key, catalog.dialect))")
+            try catalog.execute("DELETE FROM dcprod_deferred_index WHERE indexName = ?", arguments: [key])
         }
         return deferred.count
     }

@@ -195,6 +195,45 @@ public final class MariaDBCatalog: CatalogDatabase {
         try Self.run(connection, sql)
     }
 
+    /// Runs one statement as a prepared statement, its values bound as strings (`mysql_stmt_bind_param`).
+    ///
+    /// - Parameters:
+    ///   - sql: The statement, with one `?` per value.
+    ///   - arguments: The values; nil for NULL.
+    /// - Throws: `CatalogError` with the server's message.
+    public func execute(_ sql: String, arguments: [String?]) throws {
+        guard let statement = mysql_stmt_init(connection) else { throw Self.error(connection) }
+        defer { mysql_stmt_close(statement) }
+        func failure() -> CatalogError {
+            let code = Int(mysql_stmt_errno(statement))
+            return CatalogError(String(cString: mysql_stmt_error(statement)), kind: Self.kind(ofError: code), code: code)
+        }
+        var sql = sql
+        let prepared = sql.withUTF8 { bytes in
+            bytes.withMemoryRebound(to: CChar.self) { mysql_stmt_prepare(statement, $0.baseAddress, UInt(bytes.count)) }
+        }
+        guard prepared == 0 else { throw failure() }
+        // The values' bytes live until the statement has run.
+        var storage: [UnsafeMutableRawPointer] = []
+        defer { storage.forEach { $0.deallocate() } }
+        var binds = [MYSQL_BIND](repeating: MYSQL_BIND(), count: arguments.count)
+        for (index, value) in arguments.enumerated() {
+            binds[index].buffer_type = MYSQL_TYPE_STRING
+            guard let value else {
+                binds[index].is_null_value = 1
+                continue
+            }
+            let bytes = Array(value.utf8)
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, bytes.count), alignment: 1)
+            buffer.copyMemory(from: bytes, byteCount: bytes.count)
+            storage.append(buffer)
+            binds[index].buffer = buffer
+            binds[index].buffer_length = UInt(bytes.count)
+        }
+        let bound = binds.withUnsafeMutableBufferPointer { mysql_stmt_bind_param(statement, $0.baseAddress) }
+        guard bound == 0, mysql_stmt_execute(statement) == 0 else { throw failure() }
+    }
+
     /// Sends one statement and hands its rows over as they come from the server (`mysql_use_result`).
     ///
     /// Values are the server's text; byte strings (binary collation 63: BLOB, BINARY, VARBINARY, BIT)

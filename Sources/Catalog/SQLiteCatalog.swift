@@ -84,6 +84,16 @@ public final class SQLiteCatalog: CatalogDatabase {
         try perform { try $0.execute(sql: sql) }
     }
 
+    /// Runs one statement with its values bound (`sqlite3_bind_text`).
+    ///
+    /// - Parameters:
+    ///   - sql: The statement, with one `?` per value.
+    ///   - arguments: The values; nil for NULL.
+    /// - Throws: `CatalogError` with SQLite's message.
+    public func execute(_ sql: String, arguments: [String?]) throws {
+        try perform { try $0.execute(sql: sql, arguments: StatementArguments(arguments)) }
+    }
+
     /// Runs one statement and hands its rows over as SQLite steps through them, values as text
     /// (reals as Swift prints a `Double`, blobs as lowercase hex).
     ///
@@ -261,7 +271,7 @@ public final class SQLiteCatalog: CatalogDatabase {
     public func joinSplits(_ splits: [String], tables: [String], views: String) throws {
         let attached = Set(try query("SELECT name FROM pragma_database_list").rows.compactMap { $0.first ?? nil })
         for split in splits where !attached.contains(Self.schema(split)) {
-            try execute("ATTACH DATABASE \(CatalogLoader.literal(splitPath(split), .sqlite)) AS \(Self.schema(split))")
+            try execute("ATTACH DATABASE ? AS \(Self.schema(split))", arguments: [splitPath(split)])
         }
         for statement in unionViewStatements(splits, tables: tables, temporary: true)
             + Self.statements(of: views).map({ $0.replacingOccurrences(of: "CREATE VIEW", with: "CREATE TEMP VIEW") }) {
