@@ -131,8 +131,8 @@ public struct CatalogLoader {
     ///   - progress: Called after each file with the number of files done and the total.
     /// - Returns: The files loaded, skipped and refused, and the rows per table.
     /// - Throws: `CatalogError` only when the catalog itself fails: the ledger or a table's columns
-    ///   cannot be read, the connection is lost, or a lock or deadlock persists after
-    ///   `retryDelays` (the file is rolled back and stays pending, never recorded as rejected). Files
+    ///   cannot be read, or a lock, deadlock or lost connection persists after `retryDelays` (the
+    ///   file is rolled back and stays pending, never recorded as rejected). Files
     ///   committed before that stay loaded, but the summary is lost; the next load skips them by the ledger.
     public func load(_ paths: [String], progress: (Int, Int) -> Void = { _, _ in }) throws -> Summary {
         var summary = Summary()
@@ -172,9 +172,10 @@ public struct CatalogLoader {
                     summary.loadedPaths.append(path)
                     summary.rows[table, default: 0] += inserted
                 } catch let error as CatalogError where error.isTransient {
-                    // The server's fault, not the file's: rolled back, tried again, then left pending.
+                    // The server's fault, not the file's: rolled back, tried again (on a new
+                    // connection after a lost one), then left pending.
                     try? catalog.rollback()
-                    guard error.kind == .lock, retry < Self.retryDelays.count else {
+                    guard retry < Self.retryDelays.count else {
                         throw CatalogError("\(catalog.location): \(error.message); \(path) is left pending: run `dcprod load` again",
                                            kind: error.kind, code: error.code)
                     }
@@ -190,8 +191,8 @@ public struct CatalogLoader {
         return summary
     }
 
-    /// Seconds waited before each new try of a file that met a lock or deadlock (after the engine's
-    /// own lock timeout): then the load stops, the file left pending.
+    /// Seconds waited before each new try of a file that met a lock, a deadlock (after the engine's
+    /// own lock timeout) or a lost connection: then the load stops, the file left pending.
     static let retryDelays: [Double] = [1, 2, 4]
 
     /// One file in one transaction with its ledger row; returns the rows inserted.

@@ -16,7 +16,14 @@ public final class MariaDBCatalog: CatalogDatabase {
     public var dialect: SQLDialect { .mysql }
     /// `user@host:port/database`, as connected.
     public let location: String
-    private let connection: UnsafeMutablePointer<MYSQL>
+    /// The connection; replaced by `live()` once a call found it lost.
+    private var handle: UnsafeMutablePointer<MYSQL>
+    /// Set when a call met a lost connection (the server restarted, or the connection was killed):
+    /// the next call connects again first. No statement is sent twice by this; a read that failed
+    /// before its first row is read again once (`query`).
+    private var lost = false
+    /// Connects again, to the same server and database, with the same session.
+    private let reconnect: () throws -> UnsafeMutablePointer<MYSQL>
     /// The database connected to (the main one, with DBSPLIT filter), read once.
     private let database: String?
 
@@ -45,6 +52,20 @@ public final class MariaDBCatalog: CatalogDatabase {
     public init(host: String, port: Int, user: String, database: String?, defaultsFile: String?,
                 readOnly: Bool, createDatabase: Bool = false) throws {
         let database = database.flatMap { $0.isEmpty ? nil : $0 }
+        let handle = try Self.connect(host: host, port: port, user: user, database: database, defaultsFile: defaultsFile,
+                                      readOnly: readOnly, createDatabase: createDatabase)
+        self.handle = handle
+        let connected = database ?? handle.pointee.db.map { String(cString: $0) }
+        self.database = connected
+        location = Self.location(of: handle, database: database)
+        reconnect = {
+            try Self.connect(host: host, port: port, user: user, database: connected, defaultsFile: defaultsFile, readOnly: readOnly,
+                             createDatabase: false)
+        }
+    }
+
+    private static func connect(host: String, port: Int, user: String, database: String?, defaultsFile: String?,
+                                readOnly: Bool, createDatabase: Bool) throws -> UnsafeMutablePointer<MYSQL> {
         guard (0...65535).contains(port) else { throw CatalogError("invalid MariaDB port \(port)") }
         if let defaultsFile, !FileManager.default.isReadableFile(atPath: defaultsFile) {
             // Connector/C would silently go on without it and fail later with a vaguer message.
@@ -71,13 +92,27 @@ public final class MariaDBCatalog: CatalogDatabase {
             mysql_close(handle)
             throw error
         }
-        connection = handle
-        self.database = database ?? handle.pointee.db.map { String(cString: $0) }
-        location = Self.location(of: handle, database: database)
+        return handle
+    }
+
+    /// Runs `body` on the live connection, connecting again first if the last call found it lost;
+    /// marks it lost when `body` meets a lost connection.
+    private func onConnection<T>(_ body: (UnsafeMutablePointer<MYSQL>) throws -> T) throws -> T {
+        if lost {
+            let fresh = try reconnect()
+            mysql_close(handle)
+            (handle, lost) = (fresh, false)
+        }
+        do {
+            return try body(handle)
+        } catch let error as CatalogError where error.kind == .connection {
+            lost = true
+            throw error
+        }
     }
 
     deinit {
-        mysql_close(connection)
+        mysql_close(handle)
     }
 
     // MARK: - Connecting
@@ -192,7 +227,7 @@ public final class MariaDBCatalog: CatalogDatabase {
     /// - Parameter sql: The statement: one only, since the connection does not allow multi-statements.
     /// - Throws: `CatalogError` with the server's message (`MariaDB error N` when it gives none).
     public func execute(_ sql: String) throws {
-        try Self.run(connection, sql)
+        try onConnection { try Self.run($0, sql) }
     }
 
     /// Runs one statement as a prepared statement, its values bound as strings (`mysql_stmt_bind_param`).
@@ -202,11 +237,15 @@ public final class MariaDBCatalog: CatalogDatabase {
     ///   - arguments: The values; nil for NULL.
     /// - Throws: `CatalogError` with the server's message.
     public func execute(_ sql: String, arguments: [String?]) throws {
-        guard let statement = mysql_stmt_init(connection) else { throw Self.error(connection) }
+        try onConnection { try Self.execute(sql, arguments: arguments, on: $0) }
+    }
+
+    private static func execute(_ sql: String, arguments: [String?], on connection: UnsafeMutablePointer<MYSQL>) throws {
+        guard let statement = mysql_stmt_init(connection) else { throw error(connection) }
         defer { mysql_stmt_close(statement) }
         func failure() -> CatalogError {
             let code = Int(mysql_stmt_errno(statement))
-            return CatalogError(String(cString: mysql_stmt_error(statement)), kind: Self.kind(ofError: code), code: code)
+            return CatalogError(String(cString: mysql_stmt_error(statement)), kind: kind(ofError: code), code: code)
         }
         var sql = sql
         let prepared = sql.withUTF8 { bytes in
@@ -246,10 +285,21 @@ public final class MariaDBCatalog: CatalogDatabase {
     /// - Throws: `CatalogError` with the server's message, also when the connection fails while the
     ///   rows are read; what `columns` or `row` throws.
     public func query(_ sql: String, columns: ([String]) throws -> Void, row: ([String?]) throws -> Void) throws {
+        var started = false
+        do {
+            try onConnection { try Self.query(sql, on: $0, columns: { started = true; try columns($0) }, row: row) }
+        } catch let error as CatalogError where error.kind == .connection && !started {
+            // Nothing was handed over: read once more, on a new connection.
+            try onConnection { try Self.query(sql, on: $0, columns: columns, row: row) }
+        }
+    }
+
+    private static func query(_ sql: String, on connection: UnsafeMutablePointer<MYSQL>, columns: ([String]) throws -> Void,
+                              row: ([String?]) throws -> Void) throws {
         try Self.send(connection, sql)
         guard let result = mysql_use_result(connection) else {
             if mysql_field_count(connection) == 0 { return try columns([]) }
-            throw Self.error(connection)
+            throw error(connection)
         }
         defer { mysql_free_result(result) }
         let count = Int(mysql_num_fields(result))
@@ -259,10 +309,10 @@ public final class MariaDBCatalog: CatalogDatabase {
                 String(decoding: UnsafeRawBufferPointer(start: name, count: Int(field.name_length)), as: UTF8.self)
             } ?? ""
         })
-        let binary = fields.map(Self.isBinary)
+        let binary = fields.map(isBinary)
         // Rows come from the server as they are read (mysql_use_result): none is kept here.
         while let values = mysql_fetch_row(result) {
-            guard let lengths = mysql_fetch_lengths(result) else { throw Self.error(connection) }
+            guard let lengths = mysql_fetch_lengths(result) else { throw error(connection) }
             try row((0..<count).map { index in
                 guard let value = values[index] else { return nil }
                 let bytes = UnsafeRawBufferPointer(start: value, count: Int(lengths[index]))
@@ -271,7 +321,7 @@ public final class MariaDBCatalog: CatalogDatabase {
             })
         }
         // mysql_use_result: a NULL row is also how a failure while reading rows shows.
-        if mysql_errno(connection) != 0 { throw Self.error(connection) }
+        if mysql_errno(connection) != 0 { throw error(connection) }
     }
 
     /// Byte strings (BLOB, BINARY, VARBINARY, BIT) come back as hex, as in the SQLite catalog.
@@ -344,14 +394,16 @@ public final class MariaDBCatalog: CatalogDatabase {
             LINES TERMINATED BY \(literal(Self.lineEnd(of: csv.path))) IGNORE 1 LINES \
             (\(variables.joined(separator: ", "))) SET \(assignments.joined(separator: ", "))
             """
-        do {
-            try Self.send(connection, sql)
-        } catch let error as CatalogError {
-            throw error.prefixed("\(csv.path) into \(table): ")
+        let (inserted, warnings) = try onConnection { connection in
+            do {
+                try Self.send(connection, sql)
+            } catch let error as CatalogError {
+                throw error.prefixed("\(csv.path) into \(table): ")
+            }
+            let inserted = mysql_affected_rows(connection)
+            guard inserted != UInt64.max else { throw Self.error(connection).prefixed("\(csv.path) into \(table): ") }
+            return (inserted, mysql_warning_count(connection))
         }
-        let inserted = mysql_affected_rows(connection)
-        guard inserted != UInt64.max else { throw Self.error(connection).prefixed("\(csv.path) into \(table): ") }
-        let warnings = mysql_warning_count(connection)
         if warnings > 0 {
             let first = try query("SHOW WARNINGS LIMIT 1").rows.first
             let text = first.map { "\($0[0] ?? "Warning") \($0[1] ?? "?"): \($0[2] ?? "")" } ?? "(not shown)"
@@ -372,11 +424,13 @@ public final class MariaDBCatalog: CatalogDatabase {
 
     // MARK: - Quoting
 
-    /// A SQL string literal, escaped by Connector/C for this connection's sql_mode.
+    /// A SQL string literal, escaped by Connector/C for this connection's character set and
+    /// sql_mode (read from the handle; nothing is sent). For what cannot be a bound parameter:
+    /// `LOAD DATA`'s file and separators, `information_schema` names.
     private func literal(_ text: String) -> String {
         let bytes = Array(text.utf8).map { CChar(bitPattern: $0) }
         var escaped = [CChar](repeating: 0, count: bytes.count * 2 + 1)
-        let length = mysql_real_escape_string(connection, &escaped, bytes, UInt(bytes.count))
+        let length = mysql_real_escape_string(handle, &escaped, bytes, UInt(bytes.count))
         let body = escaped.prefix(Int(length)).map { UInt8(bitPattern: $0) }
         return "'" + String(decoding: body, as: UTF8.self) + "'"
     }

@@ -338,6 +338,30 @@ extension SharedCatalog {
         #expect(summary.loaded == 1 && summary.rejected.isEmpty && summary.rows["Source"] == 20)
     }
 
+    /// A connection the server dropped (here killed) is made again at the next call, and never by
+    /// sending a statement twice: the call that found it lost fails (`connection`), the next one
+    /// works; a read that failed before its first row is read again at once.
+    @Test(.enabled(if: Engine.available.contains(.mariadb), "no private MariaDB (Tests/run starts one)"))
+    func aLostConnectionIsMadeAgain() throws {
+        let scratch = try ScratchCatalog(.mariadb)
+        try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
+        let killer = try scratch.connection(readOnly: false)
+        func kill() throws { try killer.execute("KILL CONNECTION \(try scratch.catalog.query("SELECT CONNECTION_ID()").rows[0][0]!)") }
+
+        try kill()
+        let file = try scratch.write("src-000094-r1-0011.csv", sourceHeader + "\n" + sourceRows(1, 20))
+        let summary = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates).load([file])
+        #expect(summary.loaded == 1 && summary.rejected.isEmpty, "the ledger read again, then the file loaded")
+
+        try scratch.catalog.begin()
+        try kill()
+        #expect(performing: { try scratch.catalog.execute("DELETE FROM Source") },
+                throws: { ($0 as? CatalogError)?.kind == .connection })
+        try scratch.catalog.begin()
+        try scratch.catalog.rollback()
+        #expect(try scratch.catalog.query("SELECT COUNT(*) FROM Source").rows == [["20"]], "the lost transaction did nothing")
+    }
+
     /// A value longer than the catalog holds is an error, not its bytes in memory.
     @Test func anSQLiteValueIsBounded() throws {
         let scratch = try ScratchCatalog(.sqlite)
