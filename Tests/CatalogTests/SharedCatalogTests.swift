@@ -369,3 +369,21 @@ extension SharedCatalog {
         #expect(try scratch.catalog.query("SELECT length(zeroblob(1000))").rows == [["1000"]])
     }
 }
+
+/// The ledger's values are bound, not written into its SQL: a path with quotes and backslashes is
+/// recorded as it is, and the file is skipped the next time.
+@Suite struct BoundValues {
+    @Test(arguments: Engine.available)
+    func aPathWithQuotesAndBackslashesIsRecordedAsItIs(_ engine: Engine) throws {
+        let scratch = try ScratchCatalog(engine)
+        try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
+        let directory = scratch.directory.appendingPathComponent("it's a \\ \"dir\"")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("src-000094-r1-0011.csv").path
+        try Data((sourceHeader + "\n" + sourceRows(1, 5)).utf8).write(to: URL(fileURLWithPath: file))
+        let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
+        #expect(try loader.load([file]).loaded == 1)
+        #expect(try scratch.catalog.query("SELECT path FROM dcprod_load").rows == [[file]])
+        #expect(try loader.load([file]).skipped == 1)
+    }
+}
