@@ -33,8 +33,18 @@ public enum ConfigParser {
 
 /// A value as written, with where it was written.
 struct Located {
+    /// The value's words, joined by one space.
     var value: String
     var line: Int
+    /// The value as written: the rest of the line after its key, blanks at its ends left out (a
+    /// path keeps its spaces).
+    var raw: String
+
+    init(value: String, line: Int, raw: String? = nil) {
+        self.value = value
+        self.line = line
+        self.raw = raw ?? value
+    }
 }
 
 /// The lines of a config file, checked for shape (known key, value present, no duplicate)
@@ -66,7 +76,7 @@ struct RawConfig {
             if rawWords.first == "DIRECTIVE" {
                 let rest = line.drop { isBlank($0) }.dropFirst("DIRECTIVE".count).drop { isBlank($0) }
                 let value = String(rest).trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r")))
-                try take(key: "DIRECTIVE", value: value, valueWords: [value], line: number)
+                try take(key: "DIRECTIVE", value: value, raw: value, valueWords: [value], line: number)
                 continue
             }
             if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
@@ -74,7 +84,8 @@ struct RawConfig {
             guard let first = words.first else { continue }
             let key = String(first)
             let value = words.dropFirst().joined(separator: " ")
-            try take(key: key, value: value, valueWords: words.dropFirst().map(String.init), line: number)
+            let raw = String(line.drop { isBlank($0) }.dropFirst(first.count).drop { isBlank($0) }).trimmingCharacters(in: .whitespaces)
+            try take(key: key, value: value, raw: raw, valueWords: words.dropFirst().map(String.init), line: number)
         }
     }
 
@@ -82,7 +93,7 @@ struct RawConfig {
         ConfigError(file: file, line: line, message: message)
     }
 
-    private mutating func take(key: String, value: String, valueWords: [String], line: Int) throws {
+    private mutating func take(key: String, value: String, raw: String, valueWords: [String], line: Int) throws {
         if ConfigKey.passwordLike.contains(key.uppercased()) {
             throw error(line, "\(key): passwords never go in the config; put them in ~/.my.cnf ([client] password=...) or MYSQL_PWD")
         }
@@ -102,7 +113,7 @@ struct RawConfig {
             if let earlier = single[key] {
                 throw error(line, "duplicate key \(key) (first set at line \(earlier.line))")
             }
-            single[key] = Located(value: value, line: line)
+            single[key] = Located(value: value, line: line, raw: raw)
         case .repeated:
             repeated[key, default: []].append(Located(value: value, line: line))
         case .perStep:
@@ -177,13 +188,12 @@ struct RawConfig {
     private func absolutePath(_ key: String, required isRequired: Bool) throws -> String? {
         let candidate: Located? = isRequired ? try required(key) : single[key]
         guard let found = candidate else { return nil }
-        guard found.value.hasPrefix("/") else {
-            throw error(found.line, "\(key) '\(found.value)' must be an absolute path (starting with /)")
+        // A path is the rest of its line: it may hold spaces (and `$`, quotes, …, which reach batch
+        // scripts only as quoted words), not a `#`, which starts a comment.
+        guard found.raw.hasPrefix("/") else {
+            throw error(found.line, "\(key) '\(found.raw)' must be an absolute path (starting with /)")
         }
-        guard !found.value.contains(" ") else {
-            throw error(found.line, "\(key) '\(found.value)' must be a single path without spaces")
-        }
-        return URL(fileURLWithPath: found.value).standardizedFileURL.path
+        return URL(fileURLWithPath: found.raw).standardizedFileURL.path
     }
 
     private func word(_ key: String) throws -> String? {

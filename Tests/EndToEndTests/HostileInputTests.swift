@@ -43,7 +43,7 @@ import Testing
     /// nothing named PWNED is made anywhere.
     static func runWithPathsAShellWouldInterpret(backend: String, extra: String = "") throws {
         let work = try Workspace()
-        let hostile = work.url.appendingPathComponent("a$(touch${IFS}PWNED)`touch${IFS}PWNED`'q'\"d\";*é|p")
+        let hostile = work.url.appendingPathComponent("a b$(touch PWNED)`touch PWNED`'q'\"d\";*é|p")
         try FileManager.default.createDirectory(at: hostile, withIntermediateDirectories: true)
         try work.write("""
             MAINDIR \(hostile.path)/lsstprod
