@@ -162,32 +162,3 @@ public struct Verification: Sendable {
         return reports.contains { $0.failed > 0 } ? 1 : 0
     }
 }
-
-/// What verify needs of an outcome line; the other fields are left unparsed into values.
-struct OutcomeRecord: Decodable {
-    var type: OutcomeLine.Kind
-    var event: String?
-    var status: String?
-    var `class`: String?
-    var message: String?
-    var seconds: Double?
-    var outputs: [String]?
-}
-
-/// Reading an outcome file (one job attempt's: small) into its records.
-enum OutcomeFile {
-    /// The complete lines of the file, decoded in one pass as a JSON array (newlines become
-    /// commas); a line cut by a crash (no newline) is left out, and a damaged line is skipped
-    /// rather than failing the file.
-    static func read(_ path: String) -> [OutcomeRecord] {
-        guard let data = FileManager.default.contents(atPath: path), let last = data.lastIndex(of: 0x0A) else { return [] }
-        var bytes = [UInt8](repeating: 0x5B, count: 1)
-        bytes.reserveCapacity(last - data.startIndex + 2)
-        bytes.append(contentsOf: data[..<last])
-        for k in 1..<bytes.count where bytes[k] == 0x0A { bytes[k] = 0x2C }
-        bytes.append(0x5D)
-        let decoder = JSONDecoder()
-        if let records = try? decoder.decode([OutcomeRecord].self, from: Data(bytes)) { return records }
-        return data[..<last].split(separator: 0x0A).compactMap { try? decoder.decode(OutcomeRecord.self, from: Data($0)) }
-    }
-}
