@@ -3,7 +3,12 @@
 public enum JSONText {
     /// A JSON string literal (RFC 8259 escapes).
     public static func string(_ text: String) -> String {
-        if !text.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }) { return "\"" + text + "\"" }
+        // Most values need no escape; their bytes are scanned in place (this runs for every path
+        // of every manifest a plan writes).
+        let plain = text.utf8.withContiguousStorageIfAvailable { bytes in
+            !bytes.contains { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }
+        } ?? !text.utf8.contains { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }
+        if plain { return "\"" + text + "\"" }
         var out = "\""
         for scalar in text.unicodeScalars {
             switch scalar {
