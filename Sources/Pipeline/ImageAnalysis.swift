@@ -74,45 +74,128 @@ struct Background {
     /// pivot): a median costs O(n) instead of a sort's O(n log n), and medians of a patch's cells
     /// and pixels were half of a coadd's time. The values are left partly reordered.
     static func select(_ k: Int, in values: inout [Float]) -> Float {
-        values.withUnsafeMutableBufferPointer { buffer in
-            var low = 0, high = buffer.count - 1
-            while low < high {
-                let a = buffer[low], b = buffer[(low + high) / 2], c = buffer[high]
-                let pivot = max(min(a, b), min(max(a, b), c))
-                var i = low, j = high
-                while i <= j {
-                    while buffer[i] < pivot { i += 1 }
-                    while buffer[j] > pivot { j -= 1 }
-                    if i <= j {
-                        buffer.swapAt(i, j)
-                        i += 1
-                        j -= 1
-                    }
-                }
-                if k <= j {
-                    high = j
-                } else if k >= i {
-                    low = i
-                } else {
-                    return buffer[k]
+        values.withUnsafeMutableBufferPointer { select(k, in: $0) }
+    }
+
+    /// `select(_:in:)` on a buffer, which is left partly reordered.
+    static func select(_ k: Int, in buffer: UnsafeMutableBufferPointer<Float>) -> Float {
+        var low = 0, high = buffer.count - 1
+        while low < high {
+            let a = buffer[low], b = buffer[(low + high) / 2], c = buffer[high]
+            let pivot = max(min(a, b), min(max(a, b), c))
+            var i = low, j = high
+            while i <= j {
+                while buffer[i] < pivot { i += 1 }
+                while buffer[j] > pivot { j -= 1 }
+                if i <= j {
+                    buffer.swapAt(i, j)
+                    i += 1
+                    j -= 1
                 }
             }
-            return buffer[k]
+            if k <= j {
+                high = j
+            } else if k >= i {
+                low = i
+            } else {
+                return buffer[k]
+            }
         }
+        return buffer[k]
     }
 
     /// The median after two passes of 3-sigma clipping (stars pull a plain median up).
     static func clippedMedian(_ values: [Float]) -> Double {
-        var kept = values
-        for _ in 0..<2 {
-            let m = median(kept)
-            let s = 1.4826 * median(kept.map { abs($0 - Float(m)) })
-            guard s > 0 else { return m }
-            let next = kept.filter { abs(Double($0) - m) < 3 * s }
-            if next.count < 5 { break }
-            kept = next
+        guard !values.isEmpty else { return 0 }
+        // The values sorted once: then each median is an index, the median deviation a walk out
+        // from the median, and each clipping keeps a run of the sorted values. The same numbers as
+        // quickselect on the array each time (order statistics do not depend on order; Float
+        // subtraction is monotonic), for a fifth of the time: this runs for every cell of every
+        // frame and patch.
+        let sorted = Self.sorted(values)
+        var low = 0, high = sorted.count  // the kept values: sorted[low..<high]
+        func median() -> Double { Double(sorted[low + (high - low) / 2]) }
+        /// The upper median of |v − center| over the kept values, as `median(kept.map { abs($0 - center) })`.
+        func medianDeviation(from center: Float) -> Double {
+            var below = sorted[low..<high].partitioningIndex { $0 >= center } - 1, above = below + 1
+            var deviation: Float = 0
+            for _ in 0...((high - low) / 2) {
+                let left = below >= low ? abs(sorted[below] - center) : .infinity
+                let right = above < high ? abs(sorted[above] - center) : .infinity
+                if left <= right {
+                    deviation = left
+                    below -= 1
+                } else {
+                    deviation = right
+                    above += 1
+                }
+            }
+            return Double(deviation)
         }
-        return median(kept)
+        for _ in 0..<2 {
+            let m = median()
+            let s = 1.4826 * medianDeviation(from: Float(m))
+            guard s > 0 else { return m }
+            // |v − m| < 3s holds on one run of the sorted values.
+            var first = low, last = high
+            while first < last, !(abs(Double(sorted[first]) - m) < 3 * s) { first += 1 }
+            while last > first, !(abs(Double(sorted[last - 1]) - m) < 3 * s) { last -= 1 }
+            if last - first < 5 { break }
+            (low, high) = (first, last)
+        }
+        return median()
+    }
+}
+
+extension Background {
+    /// The values in ascending order, by a radix sort of their bits (four passes of 8 bits): a
+    /// cell's 4,096 values sort in a tenth of the time of the standard library's comparison sort.
+    /// Finite values only (the pixels are: non-finite ones were replaced).
+    static func sorted(_ values: [Float]) -> [Float] {
+        let count = values.count
+        // Bits that order as the floats do: negatives inverted, positives with the sign bit set.
+        var keys = values.map { value -> UInt32 in
+            let bits = value.bitPattern
+            return bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
+        }
+        var spare = [UInt32](repeating: 0, count: count)
+        keys.withUnsafeMutableBufferPointer { keys in
+            spare.withUnsafeMutableBufferPointer { spare in
+                var (from, to) = (keys, spare)
+                for shift in stride(from: UInt32(0), to: 32, by: 8) {
+                    var starts = [Int](repeating: 0, count: 257)
+                    for key in from { starts[Int((key >> shift) & 0xFF) + 1] += 1 }
+                    for b in 1...256 { starts[b] += starts[b - 1] }
+                    for key in from {
+                        let bucket = Int((key >> shift) & 0xFF)
+                        to[starts[bucket]] = key
+                        starts[bucket] += 1
+                    }
+                    swap(&from, &to)
+                }
+                // Four passes: the sorted keys are back in `keys`.
+            }
+        }
+        return keys.map { key in Float(bitPattern: key & 0x8000_0000 != 0 ? key & 0x7FFF_FFFF : ~key) }
+    }
+}
+
+extension Collection {
+    /// The index of the first element for which `belongs` is true, all of whose successors it is
+    /// true for too (binary search over a partitioned collection).
+    func partitioningIndex(where belongs: (Element) -> Bool) -> Index {
+        var low = startIndex, count = self.count
+        while count > 0 {
+            let half = count / 2
+            let middle = index(low, offsetBy: half)
+            if belongs(self[middle]) {
+                count = half
+            } else {
+                low = index(after: middle)
+                count -= half + 1
+            }
+        }
+        return low
     }
 }
 

@@ -50,6 +50,8 @@ public struct ProcessCcd: Sendable {
         public var fwhmArcsec: Double
         public var wcs: TangentWCS
         public var outputs: [String]
+        /// Seconds spent in each stage, in order (`--timings`).
+        public var timings: StageTimings
 
         public var line: String {
             String(format: "processCcd: ok: %d sources, %d reference matches, astrometric rms %.3f arcsec, zero point %.3f, FWHM %.2f arcsec",
@@ -85,6 +87,7 @@ public struct ProcessCcd: Sendable {
         guard fm.fileExists(atPath: mask) else { throw ProcessCcdFailure(.missingFiles, "missing file: mask \(mask)") }
 
         // Header, image and initial WCS.
+        var timings = StageTimings()
         let file: FITSFile
         let headerWCS: WCS
         var image: Image
@@ -117,6 +120,7 @@ public struct ProcessCcd: Sendable {
             throw ProcessCcdFailure(.unreadableHeader, "unreadable header: \(error.message)")
         }
         try? file.close()
+        timings.lap("read")
         let start = try Self.tangentWCS(headerWCS, width: image.width, height: image.height)
         let scale = (abs(start.cd[0] * start.cd[3] - start.cd[1] * start.cd[2])).squareRoot() * 3600
         // A header whose pixels are no size (or the whole sky) has no WCS to start from.
@@ -127,9 +131,13 @@ public struct ProcessCcd: Sendable {
         // Background, detection, measurement.
         let background = Background(of: image)
         for k in image.pixels.indices { image.pixels[k] -= background.model[k] }
+        timings.lap("background")
         let detections = SourceDetector.detect(image, sigma: background.sigma, threshold: options.threshold)
+        timings.lap("detection")
         let photometer = Photometer.calibrated(image: image, noise: background.sigma, gain: gain, detections: detections)
+        timings.lap("PSF model")
         let measured = detections.compactMap { photometer.measure($0) }.filter { $0.signalToNoise >= options.threshold }
+        timings.lap("measurement")
         let bright = measured.filter { $0.signalToNoise >= 10 }.sorted { $0.psfFlux > $1.psfFlux }.prefix(200)
 
         // Reference objects on the frame, through the header WCS.
@@ -142,6 +150,7 @@ public struct ProcessCcd: Sendable {
         let filter = name.filter.filterId
         let references = catalog.entries.filter { $0.magnitudes[filter] < 22.5 }.sorted { $0.magnitudes[filter] < $1.magnitudes[filter] }.prefix(400)
         let referencePixels = try headerWCS.pixels(references.map { ($0.ra, $0.dec) })
+        timings.lap("reference catalog")
 
         // Coarse shift by voting, then matches, fit, re-match, re-fit.
         let brightPixels = bright.map { (x: $0.x + 1, y: $0.y + 1) }
@@ -176,6 +185,7 @@ public struct ProcessCcd: Sendable {
             throw ProcessCcdFailure(.matches, "matches problem: \(zeroPoints.count) photometric matches (need 3)")
         }
         let zeroPoint = zeroPoints[zeroPoints.count / 2]
+        timings.lap("astrometry and zero point")
 
         // Outputs.
         let finalWCS = try fit.wcs.wcs(width: image.width, height: image.height)
@@ -189,8 +199,9 @@ public struct ProcessCcd: Sendable {
         let corners = try finalWCS.sky([(1, 1), (Double(image.width), 1), (Double(image.width), Double(image.height)), (1, Double(image.height))])
         try writeSummary(name: name, center: (fit.wcs.crval1, fit.wcs.crval2), corners: corners, zeroPoint: zeroPoint,
                          fwhm: fwhm, sources: measured.count, matches: fit.used, rms: fit.rms, to: urls[2])
+        timings.lap("outputs")
         return Result(sources: measured.count, matches: fit.used, residualArcsec: fit.rms, zeroPoint: zeroPoint,
-                      fwhmArcsec: fwhm, wcs: fit.wcs, outputs: urls.map(\.path))
+                      fwhmArcsec: fwhm, wcs: fit.wcs, outputs: urls.map(\.path), timings: timings)
     }
 
     /// The header's WCS as a TAN WCS with a CD matrix (read back through wcslib).

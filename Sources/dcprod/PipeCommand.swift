@@ -117,11 +117,17 @@ struct ProcessCcdCommand: ParsableCommand {
     @Option(help: "Detection threshold in sigma.")
     var threshold: Double = 5
 
+    @Flag(help: "After each frame's line, the seconds each stage took (read, background, detection, PSF model, measurement, reference catalog, astrometry and zero point, outputs).")
+    var timings = false
+
     func run() throws {
         var options = ProcessCcd.Options(referenceCatalog: refcat, outputDirectory: URL(fileURLWithPath: out))
         options.threshold = threshold
         let processor = ProcessCcd(options: options)
-        try eachFile(frames, payload: "processCcd") { try processor.run(frame: $0).line }
+        try eachFile(frames, payload: "processCcd") { frame in
+            let result = try processor.run(frame: frame)
+            return ([result.line] + (timings ? result.timings.lines.map { "  " + $0 } : [])).joined(separator: "\n")
+        }
     }
 }
 

@@ -71,6 +71,35 @@ import Sky
                     #expect(Background.select(k, in: &copy) == sorted[k], "k \(k) of \(count)")
                 }
                 #expect(Background.median(values) == Double(sorted[count / 2]))
+                #expect(Background.sorted(values) == sorted)
+            }
+        }
+        #expect(Background.sorted([0.5, -0.0, -3, .greatestFiniteMagnitude, -1e-30, 2]) == [-3, -1e-30, -0.0, 0.5, 2, .greatestFiniteMagnitude])
+    }
+
+    /// The clipped median of a sorted run is the one that quickselect on the clipped arrays gives
+    /// (the way it was computed before): the same number, so the same backgrounds byte for byte.
+    @Test func theClippedMedianIsTheOneSelectionGives() {
+        func byArrays(_ values: [Float]) -> Double {
+            var kept = values
+            for _ in 0..<2 {
+                let m = Background.median(kept)
+                let s = 1.4826 * Background.median(kept.map { abs($0 - Float(m)) })
+                guard s > 0 else { return m }
+                let next = kept.filter { abs(Double($0) - m) < 3 * s }
+                if next.count < 5 { break }
+                kept = next
+            }
+            return Background.median(kept)
+        }
+        var random = SeededRandom(seed: 5, stream: [2])
+        for count in [1, 2, 5, 64, 4096] {
+            for stars in [0, 3, 40] {
+                var values = (0..<count).map { _ in Float(100 + 5 * random.gaussian()) }
+                for k in 0..<min(stars, count) { values[k * 7 % count] += Float(500 + 100 * k) }
+                #expect(Background.clippedMedian(values) == byArrays(values), "\(count) values, \(stars) stars")
+                let integers = values.map { $0.rounded() }
+                #expect(Background.clippedMedian(integers) == byArrays(integers), "\(count) integer values, \(stars) stars")
             }
         }
     }

@@ -47,6 +47,11 @@ import Sky
             #expect(result.matches >= 20)
             #expect(abs(result.zeroPoint - Camera.zeroPoint[plan.name.filter.filterId]) < 0.1)
             for output in result.outputs { #expect(FileManager.default.fileExists(atPath: output)) }
+            // `--timings`: every stage, in order, adding up to the total.
+            #expect(result.timings.stages.map(\.name) == ["read", "background", "detection", "PSF model", "measurement",
+                                                          "reference catalog", "astrometry and zero point", "outputs"])
+            #expect(result.timings.stages.allSatisfy { $0.seconds >= 0 } && result.timings.total > 0)
+            #expect(result.timings.lines.last?.hasPrefix("total") == true)
             let csv = try String(contentsOfFile: result.outputs[1], encoding: .utf8).split(separator: "\n")
             #expect(csv.first.map(String.init) == ProcessCcd.sourceColumns)
             #expect(csv.count == result.sources + 1)
