@@ -55,22 +55,31 @@ extension StateStore {
                 }
                 try verified.execute(arguments: [reading.attemptId])
             }
-            try Self.withdrawUnfounded(db)
+            try Self.withdrawUnfounded(db, read: readings.flatMap { $0.outcomes.map(\.eventId) })
         }
     }
 
     /// Withdraws the events of bundle followers (`run --by-patch`) that failed or did not run and
     /// whose inputs all did too (`EventState.withdrawn`): planned on calexps the same batch job was
     /// to make, they would not exist in a step-by-step run, whose reports they must match.
-    private static func withdrawUnfounded(_ db: Database) throws {
+    ///
+    /// Only the events just read and those made from them can change, so only they are looked at,
+    /// and nothing at all in a production without bundles: verify reads outcomes in batches, and a
+    /// scan of every event per batch would grow with the square of the production.
+    private static func withdrawUnfounded(_ db: Database, read eventIds: [Int64]) throws {
+        guard !eventIds.isEmpty, try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM job WHERE leadId IS NOT NULL)") == true else { return }
         let unsuccessful = [EventState.failed, .notRun, .withdrawn]
-        try db.execute(literal: """
-            UPDATE event SET state = \(EventState.withdrawn)
-            WHERE state IN \([EventState.failed, .notRun]) AND jobId IN (SELECT id FROM job WHERE leadId IS NOT NULL)
-            AND EXISTS (SELECT 1 FROM event_input ei WHERE ei.eventId = event.id)
-            AND NOT EXISTS (SELECT 1 FROM event_input ei JOIN event i ON i.id = ei.inputId
-                            WHERE ei.eventId = event.id AND i.state NOT IN \(unsuccessful))
-            """)
+        for chunk in stride(from: 0, to: eventIds.count, by: 10_000).map({ eventIds[$0..<min($0 + 10_000, eventIds.count)] }) {
+            let read = Array(chunk)
+            try db.execute(literal: """
+                UPDATE event SET state = \(EventState.withdrawn)
+                WHERE (id IN \(read) OR id IN (SELECT eventId FROM event_input WHERE inputId IN \(read)))
+                AND state IN \([EventState.failed, .notRun]) AND jobId IN (SELECT id FROM job WHERE leadId IS NOT NULL)
+                AND EXISTS (SELECT 1 FROM event_input ei WHERE ei.eventId = event.id)
+                AND NOT EXISTS (SELECT 1 FROM event_input ei JOIN event i ON i.id = ei.inputId
+                                WHERE ei.eventId = event.id AND i.state NOT IN \(unsuccessful))
+                """)
+        }
     }
 
     /// The events of a step and filter counted by state and class; withdrawn ones are not counted.

@@ -190,6 +190,7 @@ public final class StateStore: Sendable {
                 -- processCcd job (their lead) in one batch job; each keeps its own attempts, outcome
                 -- files and report. NULL: a job submitted on its own.
                 ALTER TABLE job ADD COLUMN leadId INTEGER REFERENCES job(id);
+                CREATE INDEX job_by_lead ON job(leadId);
                 """)
         }
         return migrator
