@@ -249,12 +249,7 @@ public struct SlurmBatch: BatchSystem {
     }
 
     /// A sacct size such as `812K`, `51M`, `2G` in KiB, for comparing.
-    static func kibibytes(_ text: String) -> Double {
-        let units: [Character: Double] = ["K": 1, "M": 1024, "G": 1024 * 1024, "T": 1024 * 1024 * 1024]
-        guard let last = text.last else { return 0 }
-        if let unit = units[last] { return (Double(text.dropLast()) ?? 0) * unit }
-        return (Double(text) ?? 0) / 1024
-    }
+    static func kibibytes(_ text: String) -> Double { (BatchResources.bytes(text) ?? 0) / 1024 }
 
     /// Slurm's states mapped onto dcprod's; the raw state is kept. `ExitCode` is `status:signal`.
     static func status(state raw: String, exitCode: String?) -> BatchStatus {

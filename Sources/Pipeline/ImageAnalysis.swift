@@ -74,34 +74,31 @@ struct Background {
     /// pivot): a median costs O(n) instead of a sort's O(n log n), and medians of a patch's cells
     /// and pixels were half of a coadd's time. The values are left partly reordered.
     static func select(_ k: Int, in values: inout [Float]) -> Float {
-        values.withUnsafeMutableBufferPointer { select(k, in: $0) }
-    }
-
-    /// `select(_:in:)` on a buffer, which is left partly reordered.
-    static func select(_ k: Int, in buffer: UnsafeMutableBufferPointer<Float>) -> Float {
-        var low = 0, high = buffer.count - 1
-        while low < high {
-            let a = buffer[low], b = buffer[(low + high) / 2], c = buffer[high]
-            let pivot = max(min(a, b), min(max(a, b), c))
-            var i = low, j = high
-            while i <= j {
-                while buffer[i] < pivot { i += 1 }
-                while buffer[j] > pivot { j -= 1 }
-                if i <= j {
-                    buffer.swapAt(i, j)
-                    i += 1
-                    j -= 1
+        values.withUnsafeMutableBufferPointer { buffer in
+            var low = 0, high = buffer.count - 1
+            while low < high {
+                let a = buffer[low], b = buffer[(low + high) / 2], c = buffer[high]
+                let pivot = max(min(a, b), min(max(a, b), c))
+                var i = low, j = high
+                while i <= j {
+                    while buffer[i] < pivot { i += 1 }
+                    while buffer[j] > pivot { j -= 1 }
+                    if i <= j {
+                        buffer.swapAt(i, j)
+                        i += 1
+                        j -= 1
+                    }
+                }
+                if k <= j {
+                    high = j
+                } else if k >= i {
+                    low = i
+                } else {
+                    return buffer[k]
                 }
             }
-            if k <= j {
-                high = j
-            } else if k >= i {
-                low = i
-            } else {
-                return buffer[k]
-            }
+            return buffer[k]
         }
-        return buffer[k]
     }
 
     /// The median after two passes of 3-sigma clipping (stars pull a plain median up).

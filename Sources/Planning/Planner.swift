@@ -163,7 +163,7 @@ public struct Planner {
     /// Frame events: the frame's path, its mask, key, stem, run, camcol and field, and the file of
     /// their forced-photometry positions.
     func frames(step: Step, filter: Filter, _ selection: StateStore.EventSelection, only: Set<Int64>?,
-                        needing: Set<String>) throws -> [PlannableEvent] {
+                needing: Set<String>) throws -> [PlannableEvent] {
         try production.store.frameEvents(step: step, filter: filter, selection).filter { only?.contains($0.id) ?? true }.map { event in
             let name = FrameName(run: event.run, filter: filter, camcol: event.camcol, field: event.field)
             var variables: [String: String] = [:]

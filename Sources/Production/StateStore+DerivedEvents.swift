@@ -17,8 +17,19 @@ public struct VerifiedFrame: Sendable, Equatable, FetchableRecord {
         eventId = row["id"]
         frameId = row["frameId"]
         key = row["key"]
-        footprint = (1...4).map { (ra: row["corner\($0)Ra"], dec: row["corner\($0)Decl"]) } + [(ra: row["centerRa"], dec: row["centerDecl"])]
+        footprint = Self.footprint(row)
         outputs = (row["outputs"] as String?)?.split(separator: "\n").map(String.init) ?? []
+    }
+
+    /// The footprint columns of `frame f`, as `footprint(_:)` reads them.
+    static let footprintColumns = """
+        f.corner1Ra, f.corner1Decl, f.corner2Ra, f.corner2Decl, f.corner3Ra, f.corner3Decl, f.corner4Ra, f.corner4Decl, \
+        f.centerRa, f.centerDecl
+        """
+
+    /// A frame's corners then its centre, from a row with `footprintColumns`.
+    static func footprint(_ row: Row) -> [(ra: Double, dec: Double)] {
+        (1...4).map { (ra: row["corner\($0)Ra"], dec: row["corner\($0)Decl"]) } + [(ra: row["centerRa"], dec: row["centerDecl"])]
     }
 
     public static func == (a: VerifiedFrame, b: VerifiedFrame) -> Bool {
@@ -50,8 +61,7 @@ extension StateStore {
     public func verifiedFrames(step: Step, filter: Filter) throws -> [VerifiedFrame] {
         try pool.read { db in
             try VerifiedFrame.fetchAll(db, sql: """
-                SELECT e.id, e.frameId, e.key, f.corner1Ra, f.corner1Decl, f.corner2Ra, f.corner2Decl, f.corner3Ra, f.corner3Decl,
-                       f.corner4Ra, f.corner4Decl, f.centerRa, f.centerDecl, o.outputs
+                SELECT e.id, e.frameId, e.key, \(VerifiedFrame.footprintColumns), o.outputs
                 FROM event e JOIN frame f ON f.id = e.frameId JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
                 WHERE e.step = ? AND e.filter = ? AND e.state = ? ORDER BY e.key
                 """, arguments: [step, filter, EventState.ok])
@@ -67,8 +77,7 @@ extension StateStore {
         let awaited = EventState.allCases.filter { !$0.isVerified }
         return try pool.read { db in
             try VerifiedFrame.fetchAll(db, SQLRequest(literal: """
-                SELECT e.id, e.frameId, e.key, f.corner1Ra, f.corner1Decl, f.corner2Ra, f.corner2Decl, f.corner3Ra, f.corner3Decl,
-                       f.corner4Ra, f.corner4Decl, f.centerRa, f.centerDecl, NULL AS outputs
+                SELECT e.id, e.frameId, e.key, \(sql: VerifiedFrame.footprintColumns), NULL AS outputs
                 FROM event e JOIN frame f ON f.id = e.frameId
                 WHERE e.step = \(step) AND e.filter = \(filter) AND e.state IN \(awaited)
                 """)).map(\.footprint)
@@ -165,7 +174,7 @@ public struct FrameStanding: Sendable, FetchableRecord {
         eventId = row["id"]
         frameId = row["frameId"]
         key = row["key"]
-        footprint = (1...4).map { (ra: row["corner\($0)Ra"], dec: row["corner\($0)Decl"]) } + [(ra: row["centerRa"], dec: row["centerDecl"])]
+        footprint = VerifiedFrame.footprint(row)
         state = row["state"]
         planned = row["planned"]
     }
@@ -178,8 +187,7 @@ extension StateStore {
     public func frameStandings(step: Step, filter: Filter) throws -> [FrameStanding] {
         try pool.read { db in
             try FrameStanding.fetchAll(db, sql: """
-                SELECT e.id, e.frameId, e.key, e.state, e.jobId IS NOT NULL AS planned, f.corner1Ra, f.corner1Decl, f.corner2Ra, f.corner2Decl,
-                       f.corner3Ra, f.corner3Decl, f.corner4Ra, f.corner4Decl, f.centerRa, f.centerDecl
+                SELECT e.id, e.frameId, e.key, e.state, e.jobId IS NOT NULL AS planned, \(VerifiedFrame.footprintColumns)
                 FROM event e JOIN frame f ON f.id = e.frameId WHERE e.step = ? AND e.filter = ? ORDER BY e.key
                 """, arguments: [step, filter])
         }
