@@ -57,6 +57,6 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Sky", "Production"]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification", "Planning", "Production"], exclude: ["Fixtures"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "Production"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["dcprod", "Production"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["dcprod", "Production"], exclude: ["Fixtures"]),
     ]
 )

@@ -77,14 +77,10 @@ extension StateStore {
         try db.execute(sql: "INSERT INTO job (name, step, filter, manifest, events, createdAt, leadId) VALUES (?, ?, ?, ?, ?, ?, ?)",
                        arguments: [job.name, step, filter, job.manifest, job.eventIds.count, now, leadId])
         let jobId = db.lastInsertedRowID
-        // One multi-row INSERT and one UPDATE per job: planning a million events is then
-        // thousands of statements, not millions.
-        for start in stride(from: 0, to: job.eventIds.count, by: 300) {
-            let chunk = job.eventIds[start..<min(start + 300, job.eventIds.count)]
-            let insert = try db.cachedStatement(sql: "INSERT INTO job_event (jobId, position, eventId) VALUES "
-                + Array(repeating: "(?, ?, ?)", count: chunk.count).joined(separator: ", "))
-            try insert.execute(arguments: StatementArguments(chunk.enumerated().flatMap { [jobId, Int64(start + $0.offset), $0.element] }))
-        }
+        // One INSERT and one UPDATE per job, whatever its size: planning a million events is then
+        // thousands of statements, not millions. The ids go as one JSON array, unpacked by SQLite.
+        try db.cachedStatement(sql: "INSERT INTO job_event (jobId, position, eventId) SELECT ?, key, value FROM json_each(?)")
+            .execute(arguments: [jobId, "[" + job.eventIds.map(String.init).joined(separator: ",") + "]"])
         try db.execute(sql: "UPDATE event SET jobId = ?, state = ? WHERE id IN (SELECT eventId FROM job_event WHERE jobId = ?)",
                        arguments: [jobId, EventState.planned, jobId])
         return jobId
