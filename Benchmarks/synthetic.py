@@ -1,7 +1,8 @@
-"""What the benchmarks share: timing a command, and a synthetic inventory written straight into a
+"""What the benchmarks share: timing a command, a synthetic inventory written straight into a
 production's state store (frames laid on Stripe 82's runs, camcols and fields, one processCcd event
-each), so that planning tens of thousands of jobs needs no simulated images."""
-import os, sqlite3, subprocess, time
+each), so that planning tens of thousands of jobs needs no simulated images, and the outcome records
+its planned jobs would have written, so that verify needs no run."""
+import json, os, random, sqlite3, subprocess, time
 
 
 def measured(argv, **kw):
@@ -38,3 +39,55 @@ def inventory(state, data, filters, frames_per_filter):
     db.commit()
     db.close()
     return frames_per_filter * len(filters)
+
+
+def outcomes(state, tree, data, step="processCcd"):
+    """One finished attempt per planned job of `step`, recorded in the state store, and its outcome
+    file: one record per event, 2 % failures; returns (the files, the number of records)."""
+    db = sqlite3.connect(state)
+    rng = random.Random(7)
+    files, records, attempts = [], 0, []
+
+    def line(record):
+        return json.dumps(record, separators=(",", ":"))
+
+    def write(job, keys):
+        nonlocal records
+        job_id, name, filt = job
+        out = f"{tree}/steps/{step}/{filt}/outcomes/{name}.a1.jsonl"
+        lines = [line({"type": "start", "version": 1, "job": name, "attempt": 1, "host": "ccwsge0042", "pid": 4242,
+                       "time": "2026-11-25T00:00:00Z"})]
+        failures = 0
+        for key in keys:
+            if rng.random() < 0.98:
+                lines.append(line({"type": "event", "event": key, "status": "ok", "class": "ok", "message": "", "seconds": 151.2,
+                                   "exit": 0, "outputs": [f"{data}/DC_2013/{step}/{filt}/calexp-{key}.fits"]}))
+            else:
+                failures += 1
+                lines.append(line({"type": "event", "event": key, "status": "failed", "class": "astrometry", "exit": 1,
+                                   "seconds": 80.5, "message": f"{step}: {key}: astrometry problem: no solution: "
+                                   "2 reference matches among 40 bright detections"}))
+            records += 1
+        lines.append(line({"type": "end", "exit": 1 if failures else 0, "events": len(keys), "time": "2026-11-25T01:00:00Z"}))
+        with open(out, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        files.append(out)
+        attempts.append((job_id, 1, "local", f"bench-{name}", str(job_id), "done", out,
+                         out.replace("outcomes", "logs").replace(".jsonl", ".log")))
+
+    current, keys = None, []
+    for job_id, name, filt, key in db.execute(
+            "SELECT j.id, j.name, j.filter, e.key FROM job j JOIN job_event je ON je.jobId = j.id "
+            "JOIN event e ON e.id = je.eventId WHERE j.step = ? ORDER BY j.id, je.position", (step,)):
+        if current and current[0] != job_id:
+            write(current, keys)
+            keys = []
+        current = (job_id, name, filt)
+        keys.append(key)
+    if current:
+        write(current, keys)
+    db.executemany("INSERT INTO attempt (jobId, number, backend, token, backendId, state, outcomes, log) VALUES (?,?,?,?,?,?,?,?)",
+                   attempts)
+    db.commit()
+    db.close()
+    return files, records

@@ -36,13 +36,18 @@ extension StateStore {
     /// - Throws: A GRDB `DatabaseError`; then none of these attempts is marked verified.
     public func recordOutcomes(_ readings: [AttemptReading]) throws {
         try pool.write { db in
+            // The event follows its outcome in a trigger of this connection's, for the time of the
+            // transaction: one statement per record instead of two, which was half of verify's time.
+            try db.execute(sql: """
+                CREATE TEMP TRIGGER outcome_sets_event AFTER INSERT ON main.outcome BEGIN
+                    UPDATE event SET state = NEW.status, class = NEW.class, message = NEW.message, attemptId = NEW.attemptId,
+                        attempts = attempts + 1
+                    WHERE id = NEW.eventId AND (attemptId IS NULL OR attemptId <= NEW.attemptId);
+                END
+                """)
             let insert = try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO outcome (eventId, attemptId, status, class, message, seconds, outputs)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
-                """)
-            let update = try db.cachedStatement(sql: """
-                UPDATE event SET state = ?, class = ?, message = ?, attemptId = ?, attempts = attempts + 1
-                WHERE id = ? AND (attemptId IS NULL OR attemptId <= ?)
                 """)
             let verified = try db.cachedStatement(sql: "UPDATE attempt SET verified = 1 WHERE id = ?")
             for reading in readings {
@@ -50,11 +55,10 @@ extension StateStore {
                     let outputs = outcome.outputs.map { $0.joined(separator: "\n") }
                     try insert.execute(arguments: [outcome.eventId, reading.attemptId, outcome.state, outcome.className, outcome.message,
                                                    outcome.seconds, outputs])
-                    try update.execute(arguments: [outcome.state, outcome.className, outcome.message, reading.attemptId,
-                                                   outcome.eventId, reading.attemptId])
                 }
                 try verified.execute(arguments: [reading.attemptId])
             }
+            try db.execute(sql: "DROP TRIGGER temp.outcome_sets_event")
             try Self.withdrawUnfounded(db, read: readings.flatMap { $0.outcomes.map(\.eventId) })
         }
     }
