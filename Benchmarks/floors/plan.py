@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The floor for `dcprod plan processCcd`: a plain Python script that lists the same frames out of
 the state store, groups them EVENTSPERJOB a job and writes one manifest per job, the same JSON
-dcprod writes (no batch scripts, no state recorded).
+dcprod writes (with --scripts, a batch script per job too; no state recorded).
 
-    floors/plan.py STATE OUT_DIR DCPROD TREE DATA_DIR REFCAT [--per-job N]
+    floors/plan.py STATE OUT_DIR DCPROD TREE DATA_DIR REFCAT [--per-job N] [--scripts]
 """
 import argparse, json, os, sqlite3
 
@@ -13,6 +13,7 @@ def main():
     for name in ("state", "out", "dcprod", "tree", "data", "refcat"):
         ap.add_argument(name)
     ap.add_argument("--per-job", type=int, default=250)
+    ap.add_argument("--scripts", action="store_true")
     a = ap.parse_args()
     db = sqlite3.connect(a.state)
     os.makedirs(a.out, exist_ok=True)
@@ -37,6 +38,12 @@ def main():
             with open(tmp, "w") as f:
                 f.write(head + ",".join(events) + "]}\n")
             os.rename(tmp, f"{a.out}/{job}.json")
+            if a.scripts:
+                script = f"{a.out}/{job}.local.sh"
+                with open(f"{script}.tmp", "w") as f:
+                    f.write(f"#!/bin/sh\nexec '{a.dcprod}' job run '{a.out}/{job}.json' --attempt \"${{DCPROD_ATTEMPT:-1}}\"\n")
+                os.chmod(f"{script}.tmp", 0o755)
+                os.rename(f"{script}.tmp", script)
 
 
 if __name__ == "__main__":

@@ -210,52 +210,63 @@ public struct Planner {
     }
 
     /// Writes the files of a step's jobs in one filter: each job's manifest and batch script.
+    ///
+    /// What is the same for every job (paths, the shared part of the script's context) is made once
+    /// here: with one event a job, URL arithmetic and shell quoting per job were half of planning.
     struct JobWriter {
-        let planner: Planner
         let definition: StepDefinition
         let commands: StepDefinition.Specialized
         let filter: Filter
-        let script: MustacheTemplate
+        let script: StepDefinition.Specialized.Word
+        let sharedContext: [String: Any]
         let rulesFile: String
-        let jobsDirectory: URL
+        let classesFile: String
+        let outcomes: String
+        let logs: String
+        let jobs: String
+        let backend: String
 
         init(planner: Planner, definition: StepDefinition, commands: StepDefinition.Specialized, filter: Filter) throws {
-            (self.planner, self.definition, self.commands, self.filter) = (planner, definition, commands, filter)
+            (self.definition, self.commands, self.filter) = (definition, commands, filter)
             let (step, tree, templates) = (definition.step, planner.production.tree, planner.templates)
-            script = try planner.batchTemplate(planner.production.config.backend.rawValue)
+            backend = planner.production.config.backend.rawValue
+            sharedContext = planner.sharedScriptContext(step: step, filter: filter)
+            script = StepDefinition.Specialized.Word(try planner.batchTemplate(backend), shared: sharedContext,
+                                                     perEvent: Planner.jobScriptVariables)
             rulesFile = templates.appendingPathComponent("rules/\(definition.rules).rules").path
             guard FileManager.default.fileExists(atPath: rulesFile) else {
                 throw TemplateError(file: templates.appendingPathComponent("steps/\(step.rawValue).step").path, line: 0,
                                     message: "rule set '\(definition.rules)' has no file \(rulesFile)")
             }
-            jobsDirectory = tree.jobsDirectory(step, filter)
-            try FileManager.default.createDirectory(at: jobsDirectory, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(at: tree.logsDirectory(step, filter), withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(at: tree.outcomesDirectory(step, filter), withIntermediateDirectories: true)
+            classesFile = definition.classesFile(templates: templates)
+            for directory in [tree.jobsDirectory(step, filter), tree.logsDirectory(step, filter), tree.outcomesDirectory(step, filter)] {
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            }
+            (jobs, logs, outcomes) = (tree.jobsDirectory(step, filter).path, tree.logsDirectory(step, filter).path,
+                                      tree.outcomesDirectory(step, filter).path)
         }
 
         /// The name of the job numbered `number`: `STEP-FILTER-NNNNNN`.
-        func name(_ number: Int) -> String { "\(definition.step.rawValue)-\(filter.rawValue)-\(String(format: "%06d", number))" }
+        func name(_ number: Int) -> String {
+            let digits = String(number)
+            return "\(definition.step.rawValue)-\(filter.rawValue)-" + String(repeating: "0", count: max(0, 6 - digits.count)) + digits
+        }
 
         /// Writes job `number` of these events (temporary name, then rename); records nothing.
         func write(number: Int, events: ArraySlice<PlannableEvent>) throws -> PlannedJob {
-            let (step, tree) = (definition.step, planner.production.tree)
             let name = name(number)
             let manifest = JobManifest(
-                job: name, step: step.rawValue, filter: filter.rawValue, rules: rulesFile,
-                classes: definition.classesFile(templates: planner.templates), timeLimit: definition.timeLimit,
-                outcomes: tree.outcomesDirectory(step, filter).path, logs: tree.logsDirectory(step, filter).path,
+                job: name, step: definition.step.rawValue, filter: filter.rawValue, rules: rulesFile, classes: classesFile,
+                timeLimit: definition.timeLimit, outcomes: outcomes, logs: logs,
                 events: events.map { event in
                     let rendered = commands.render(event.variables)
                     return JobManifest.Event(key: event.key, command: rendered.command, outputs: rendered.outputs)
                 })
-            let manifestURL = jobsDirectory.appendingPathComponent("\(name).json")
-            try AtomicFile.write(manifest.jsonData(), to: manifestURL)
-            let scriptText = script.render(planner.scriptContext(job: name, step: step, filter: filter, events: events.count,
-                                                                 manifest: manifestURL.path))
-            let backend = planner.production.config.backend.rawValue
-            try AtomicFile.write(Data(scriptText.utf8), to: jobsDirectory.appendingPathComponent("\(name).\(backend).sh"), mode: 0o755)
-            return PlannedJob(name: name, manifest: manifestURL.path, eventIds: events.map(\.id))
+            let manifestPath = "\(jobs)/\(name).json"
+            try AtomicFile.write(manifest.jsonData(), toPath: manifestPath)
+            let text = script.render(Planner.jobScriptContext(job: name, events: events.count, manifest: manifestPath), shared: sharedContext)
+            try AtomicFile.write(Data(text.utf8), toPath: "\(jobs)/\(name).\(backend).sh", mode: 0o755)
+            return PlannedJob(name: name, manifest: manifestPath, eventIds: events.map(\.id))
         }
     }
 
@@ -272,15 +283,18 @@ public struct Planner {
     /// reaches the command as it is. The templates use `shellDcprod` and `shellManifests` (a bundle's
     /// are several words); `dcprod`, `manifest` and `shellManifest` stay for templates a production copied before.
     static func shellWord(_ value: String) -> String {
-        "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        value.utf8.contains(0x27) ? "'" + value.replacingOccurrences(of: "'", with: "'\\''") + "'" : "'" + value + "'"
     }
 
     func scriptContext(job: String, step: Step, filter: Filter, events: Int, manifest: String) -> [String: Any] {
+        sharedScriptContext(step: step, filter: filter).merging(Self.jobScriptContext(job: job, events: events, manifest: manifest)) { $1 }
+    }
+
+    /// The variables of a batch script that are the same for every job of a step and filter.
+    func sharedScriptContext(step: Step, filter: Filter) -> [String: Any] {
         let config = production.config
         var context: [String: Any] = [
-            "job": job, "step": step.rawValue, "filter": filter.rawValue, "events": events, "dcprod": dcprod,
-            "manifest": manifest, "shellDcprod": Self.shellWord(dcprod), "shellManifest": Self.shellWord(manifest),
-            "shellManifests": Self.shellWord(manifest),
+            "step": step.rawValue, "filter": filter.rawValue, "dcprod": dcprod, "shellDcprod": Self.shellWord(dcprod),
             "walltime": config.walltime[step] ?? "01:00:00", "memory": config.memory[step] ?? "2G",
             "logs": production.tree.logsDirectory(step, filter).path, "directives": config.directives,
         ]
@@ -288,4 +302,12 @@ public struct Planner {
         if let project = config.project { context["project"] = project }
         return context
     }
+
+    /// The variables of a batch script that are the job's own (`events` as text: the script is
+    /// specialised with text markers for them).
+    static func jobScriptContext(job: String, events: Int, manifest: String) -> [String: String] {
+        ["job": job, "events": String(events), "manifest": manifest, "shellManifest": shellWord(manifest), "shellManifests": shellWord(manifest)]
+    }
+
+    static let jobScriptVariables = ["job", "events", "manifest", "shellManifest", "shellManifests"]
 }

@@ -80,24 +80,9 @@ public struct StepDefinition: Sendable {
     /// variables (checked by rendering them twice with Mustache) become string concatenations;
     /// anything else (sections, lambdas) is rendered by Mustache for each event.
     public func specialized(shared: [String: String], perEvent: [String]) throws -> Specialized {
-        var used: Set<String> = []
-        func probe(_ template: MustacheTemplate) -> Specialized.Word {
-            var marked = shared, other = shared
-            for name in perEvent {
-                marked[name] = "\u{1}\(name)\u{2}"
-                other[name] = "\u{3}\(name).\(name.count)\u{3}"
-            }
-            let text = template.render(marked)
-            let parts = Specialized.Part.parse(text, variables: Set(perEvent))
-            let variables = parts.compactMap { if case .variable(let name) = $0 { name } else { nil } }
-            used.formUnion(variables)
-            if variables.isEmpty, template.render(other) == text { return .constant(text) }
-            // A substitution only if Mustache agrees with it on other values too.
-            if Specialized.Part.join(parts, other) == template.render(other) { return .substitution(parts) }
-            used.formUnion(perEvent)
-            return .template(template)
-        }
-        let command = command.map(probe), outputs = outputs.map(probe)
+        let command = command.map { Specialized.Word($0, shared: shared, perEvent: perEvent) }
+        let outputs = outputs.map { Specialized.Word($0, shared: shared, perEvent: perEvent) }
+        let used = (command + outputs).reduce(into: Set<String>()) { $0.formUnion($1.variables(of: perEvent)) }
         return Specialized(shared: shared, command: command, outputs: outputs, variables: used)
     }
 
@@ -133,10 +118,50 @@ public struct StepDefinition: Sendable {
             }
         }
 
+        /// A template specialised for its shared variables (see `specialized(shared:perEvent:)`).
         public enum Word: Sendable {
             case constant(String)
             case substitution([Part])
             case template(MustacheTemplate)
+
+            /// `template` specialised: rendered once with markers for the `perEvent` variables, and
+            /// kept as literals and variables only if Mustache agrees on other values too.
+            public init(_ template: MustacheTemplate, shared: [String: Any], perEvent: [String]) {
+                var marked = shared, other = shared
+                for name in perEvent {
+                    marked[name] = "\u{1}\(name)\u{2}"
+                    other[name] = "\u{3}\(name).\(name.count)\u{3}"
+                }
+                let text = template.render(marked)
+                let parts = Part.parse(text, variables: Set(perEvent))
+                let hasVariables = parts.contains { if case .variable = $0 { true } else { false } }
+                if !hasVariables, template.render(other) == text {
+                    self = .constant(text)
+                } else if Part.join(parts, other.compactMapValues { $0 as? String }) == template.render(other) {
+                    self = .substitution(parts)
+                } else {
+                    self = .template(template)
+                }
+            }
+
+            /// The per-event variables this word reads (all of them for a template rendered each time).
+            func variables(of perEvent: [String]) -> Set<String> {
+                switch self {
+                case .constant: []
+                case .substitution(let parts): Set(parts.compactMap { if case .variable(let name) = $0 { name } else { nil } })
+                case .template: Set(perEvent)
+                }
+            }
+
+            /// The text for these per-event values.
+            /// (Generic in the shared values so that a caller's `[String: String]` is not converted for every word.)
+            public func render<Value>(_ perEvent: [String: String], shared: [String: Value]) -> String {
+                switch self {
+                case .constant(let text): text
+                case .substitution(let parts): Part.join(parts, perEvent)
+                case .template(let template): template.render(perEvent.reduce(into: shared as [String: Any]) { $0[$1.key] = $1.value })
+                }
+            }
         }
 
         let shared: [String: String]
@@ -147,14 +172,7 @@ public struct StepDefinition: Sendable {
 
         /// The argument vector and expected outputs of one event with these per-event variables.
         public func render(_ perEvent: [String: String]) -> (command: [String], outputs: [String]) {
-            func render(_ word: Word) -> String {
-                switch word {
-                case .constant(let text): text
-                case .substitution(let parts): Part.join(parts, perEvent)
-                case .template(let template): template.render(shared.merging(perEvent) { $1 })
-                }
-            }
-            return (command.map(render), outputs.map(render))
+            (command.map { $0.render(perEvent, shared: shared) }, outputs.map { $0.render(perEvent, shared: shared) })
         }
     }
 }

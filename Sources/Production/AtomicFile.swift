@@ -16,9 +16,37 @@ public enum AtomicFile {
     }
 
     public static func write(_ data: Data, to url: URL, mode: mode_t = 0o644) throws {
-        let temporary = temporary(for: url)
-        try data.write(to: temporary)
-        chmod(temporary.path, mode)
-        try commit(temporary, to: url)
+        try write(data, toPath: url.path, mode: mode)
+    }
+
+    /// `write(_:to:mode:)` on a path, with the system calls themselves: planning writes two files
+    /// per job, and Foundation's URL and file machinery cost more than the writing.
+    public static func write(_ data: Data, toPath path: String, mode: mode_t = 0o644) throws {
+        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        let temporary = String(path[..<slash]) + "." + path[slash...] + ".tmp"
+        func failure(_ file: String) -> CocoaError {
+            CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file, NSLocalizedDescriptionKey: String(cString: strerror(errno))])
+        }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw failure(temporary) }
+        let written = data.withUnsafeBytes { bytes -> Bool in
+            var offset = 0
+            while offset < bytes.count {
+                let n = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { return false }
+                offset += n
+            }
+            return true
+        }
+        // The umask may have taken bits off `mode`; the file gets it as asked.
+        guard written, fchmod(fd, mode) == 0 else {
+            let error = failure(temporary)
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        guard close(fd) == 0 else { throw failure(temporary) }
+        guard rename(temporary, path) == 0 else { throw failure(path) }
     }
 }

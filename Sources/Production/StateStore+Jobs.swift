@@ -74,15 +74,15 @@ extension StateStore {
     /// Inserts a job and its events, which become `planned`; returns its id.
     private static func insert(_ job: PlannedJob, step: Step, filter: Filter, leadId: Int64?, at now: String,
                                _ db: Database) throws -> Int64 {
-        try db.execute(sql: "INSERT INTO job (name, step, filter, manifest, events, createdAt, leadId) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       arguments: [job.name, step, filter, job.manifest, job.eventIds.count, now, leadId])
+        try db.cachedStatement(sql: "INSERT INTO job (name, step, filter, manifest, events, createdAt, leadId) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [job.name, step, filter, job.manifest, job.eventIds.count, now, leadId])
         let jobId = db.lastInsertedRowID
         // One INSERT and one UPDATE per job, whatever its size: planning a million events is then
         // thousands of statements, not millions. The ids go as one JSON array, unpacked by SQLite.
         try db.cachedStatement(sql: "INSERT INTO job_event (jobId, position, eventId) SELECT ?, key, value FROM json_each(?)")
             .execute(arguments: [jobId, "[" + job.eventIds.map(String.init).joined(separator: ",") + "]"])
-        try db.execute(sql: "UPDATE event SET jobId = ?, state = ? WHERE id IN (SELECT eventId FROM job_event WHERE jobId = ?)",
-                       arguments: [jobId, EventState.planned, jobId])
+        try db.cachedStatement(sql: "UPDATE event SET jobId = ?, state = ? WHERE id IN (SELECT eventId FROM job_event WHERE jobId = ?)")
+            .execute(arguments: [jobId, EventState.planned, jobId])
         return jobId
     }
 }
