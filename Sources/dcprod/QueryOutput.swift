@@ -21,13 +21,15 @@ final class QueryOutput {
 
     private let format: Format
     private var columns: [String] = []
-    /// JSON: the column indices in the order of their names.
+    /// JSON: the column indices in the order of their names, and what precedes each one's value.
     private var sortedColumns: [Int] = []
+    private var keys: [[UInt8]] = []
     /// Table: the first rows, until the widths are known.
     private var held: [[String]] = []
     private var widths: [Int]?
     private var rows = 0
-    private var buffer = ""
+    /// Bytes to print: values are appended as UTF-8, never joined as strings first.
+    private var buffer: [UInt8] = []
 
     init(_ format: Format) { self.format = format }
 
@@ -37,6 +39,9 @@ final class QueryOutput {
         case .csv: write(columns.map(Self.csvField).joined(separator: ",") + "\n")
         case .json:
             sortedColumns = columns.indices.sorted { columns[$0] < columns[$1] }
+            keys = sortedColumns.enumerated().map { position, index in
+                Array((position == 0 ? "\n    " : ",\n    ").utf8) + Array(JSONText.string(columns[index]).utf8) + Array(" : ".utf8)
+            }
             write("[")
         case .table(let maximumWidth): held = [columns.map { Self.cut($0, to: maximumWidth) }]
         }
@@ -47,17 +52,21 @@ final class QueryOutput {
         switch format {
         case .csv:
             for (index, value) in values.enumerated() {
-                if index > 0 { buffer += "," }
-                if let value { buffer += Self.csvField(value) }
+                if index > 0 { buffer.append(0x2C) }
+                if let value { write(Self.csvField(value)) }
             }
-            buffer += "\n"
+            buffer.append(0x0A)
         case .json:
-            var object = rows == 1 ? "\n  {" : ",\n  {"
+            write(rows == 1 ? "\n  {" : ",\n  {")
             for (position, index) in sortedColumns.enumerated() {
-                object += (position == 0 ? "\n    " : ",\n    ") + JSONText.string(columns[index]) + " : "
-                object += values[index].map { Self.isJSONNumber($0) ? $0 : JSONText.string($0) } ?? "null"
+                buffer.append(contentsOf: keys[position])
+                if let value = values[index] {
+                    if Self.isJSONNumber(value) { write(value) } else { JSONText.append(value, to: &buffer) }
+                } else {
+                    write("null")
+                }
             }
-            write(object + "\n  }")
+            write("\n  }")
         case .table(let maximumWidth):
             let cells = values.map { Self.cut($0 ?? "NULL", to: maximumWidth) }
             if let widths {
@@ -67,7 +76,7 @@ final class QueryOutput {
                 if held.count > Self.sample { flushHeld() }
             }
         }
-        if buffer.utf8.count >= 1 << 16 { flush() }
+        if buffer.count >= 1 << 16 { flush() }
     }
 
     func finish() {
@@ -92,11 +101,11 @@ final class QueryOutput {
         held = []
     }
 
-    private func write(_ text: String) { buffer += text }
+    private func write(_ text: String) { buffer.append(contentsOf: text.utf8) }
 
     private func flush() {
-        FileHandle.standardOutput.write(Data(buffer.utf8))
-        buffer = ""
+        FileHandle.standardOutput.write(Data(buffer))
+        buffer.removeAll(keepingCapacity: true)
     }
 
     /// Cells padded to their column's width, two spaces apart, without trailing blanks.
