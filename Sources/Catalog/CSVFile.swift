@@ -85,31 +85,32 @@ public struct ValidatedCSV: Sendable {
     /// numbers too long for any column are refused: the engines would store them as text, infinity or
     /// an error far from the file.
     static func isDecimal(_ value: String) -> Bool {
-        let bytes = value.utf8
-        guard !bytes.isEmpty, bytes.count <= 40 else { return false }
-        var index = bytes.startIndex
-        func digits() -> Int {
-            var count = 0
-            while index != bytes.endIndex, bytes[index] >= UInt8(ascii: "0"), bytes[index] <= UInt8(ascii: "9") {
-                count += 1
-                index = bytes.index(after: index)
+        var value = value
+        return value.withUTF8 { bytes in
+            guard !bytes.isEmpty, bytes.count <= 40 else { return false }
+            var index = 0
+            func digits() -> Int {
+                let start = index
+                while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 { index += 1 }
+                return index - start
             }
-            return count
+            func skip(_ a: UInt8, _ b: UInt8) -> Bool {
+                guard index < bytes.count, bytes[index] == a || bytes[index] == b else { return false }
+                index += 1
+                return true
+            }
+            _ = skip(0x2B, 0x2D)  // + -
+            var mantissa = digits()
+            if skip(0x2E, 0x2E) { mantissa += digits() }  // .
+            guard mantissa > 0 else { return false }
+            guard skip(0x65, 0x45) else {  // e E
+                // At most 40 characters and no exponent: below 1e40, finite without parsing it.
+                return index == bytes.count
+            }
+            _ = skip(0x2B, 0x2D)
+            guard digits() > 0, index == bytes.count else { return false }
+            return Double(String(decoding: bytes, as: UTF8.self))?.isFinite ?? false
         }
-        func skip(_ characters: String) -> Bool {
-            guard index != bytes.endIndex, characters.utf8.contains(bytes[index]) else { return false }
-            index = bytes.index(after: index)
-            return true
-        }
-        _ = skip("+-")
-        var mantissa = digits()
-        if skip(".") { mantissa += digits() }
-        guard mantissa > 0 else { return false }
-        if skip("eE") {
-            _ = skip("+-")
-            guard digits() > 0 else { return false }
-        }
-        return index == bytes.endIndex && (Double(value)?.isFinite ?? false)
     }
 
     struct Record {
@@ -118,56 +119,59 @@ public struct ValidatedCSV: Sendable {
     }
 
     /// RFC 4180: fields separated by commas, optionally enclosed in double quotes, `""` inside quotes.
+    ///
+    /// Read byte by byte: every character it looks for is ASCII, and no byte of a multi-byte UTF-8
+    /// character is, so the fields are those a reading by characters finds (a load is millions of them).
     static func parse(_ text: String, file: String) throws -> [Record] {
+        var text = text
+        return try text.withUTF8 { try parse($0, file: file) }
+    }
+
+    /// `parse(_:file:)` on the bytes; its state is local to this function, so no access to it is
+    /// checked at run time for exclusivity.
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, file: String) throws -> [Record] {
         var records: [Record] = []
         var fields: [String?] = []
-        var field = ""
+        var field: [UInt8] = []
         var quoted = false, wasQuoted = false
         var line = 1, recordLine = 1
-        var iterator = text.unicodeScalars.makeIterator()
-        var pending: Unicode.Scalar? = nil
-        func next() -> Unicode.Scalar? {
-            if let p = pending { pending = nil; return p }
-            return iterator.next()
-        }
-        while let c = next() {
+        var index = 0
+        while index < bytes.count {
+            let c = bytes[index]
+            index += 1
             if quoted {
-                if c == "\"" {
-                    if let after = iterator.next() {
-                        if after == "\"" { field.unicodeScalars.append("\"") } else { quoted = false; pending = after }
-                    } else { quoted = false }
+                if c == 0x22 {  // "
+                    if index < bytes.count, bytes[index] == 0x22 { field.append(0x22); index += 1 } else { quoted = false }
                 } else {
-                    if c == "\n" { line += 1 }
-                    field.unicodeScalars.append(c)
+                    if c == 0x0A { line += 1 }
+                    field.append(c)
                 }
                 continue
             }
             switch c {
-            case "\"":
+            case 0x22:
                 guard field.isEmpty && !wasQuoted else {
                     throw CSVError(file: file, line: line, message: "a quote inside an unquoted field")
                 }
                 quoted = true
                 wasQuoted = true
-            case ",":
-                fields.append(field.isEmpty && !wasQuoted ? nil : field)
-                field = ""
+            case 0x2C, 0x0A:  // , and the end of a line
+                fields.append(field.isEmpty && !wasQuoted ? nil : String(decoding: field, as: UTF8.self))
+                field.removeAll(keepingCapacity: true)
                 wasQuoted = false
-            case "\n":
-                fields.append(field.isEmpty && !wasQuoted ? nil : field)
-                if !(fields.count == 1 && fields[0] == nil) { records.append(Record(line: recordLine, fields: fields)) }
-                fields = []
-                field = ""
-                wasQuoted = false
-                line += 1
-                recordLine = line
-            case "\r":
+                if c == 0x0A {
+                    if !(fields.count == 1 && fields[0] == nil) { records.append(Record(line: recordLine, fields: fields)) }
+                    fields.removeAll(keepingCapacity: true)
+                    line += 1
+                    recordLine = line
+                }
+            case 0x0D:
                 continue
             default:
                 guard !wasQuoted else {
                     throw CSVError(file: file, line: line, message: "characters after a closing quote")
                 }
-                field.unicodeScalars.append(c)
+                field.append(c)
             }
         }
         if quoted { throw CSVError(file: file, line: recordLine, message: "a quoted field is never closed") }
@@ -177,9 +181,11 @@ public struct ValidatedCSV: Sendable {
 
 func fnv1a(_ data: Data) -> String {
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in data {
-        hash ^= UInt64(byte)
-        hash = hash &* 0x100_0000_01b3
+    data.withUnsafeBytes { bytes in
+        for byte in bytes {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
     }
     let hex = String(hash, radix: 16)
     return String(repeating: "0", count: 16 - hex.count) + hex
