@@ -57,14 +57,20 @@ public struct Planner {
         try Templates.install(into: templates)
         let definition = try StepDefinition.load(step: step, templates: templates)
         var summary = Summary()
+        // Events are read a page at a time, a whole number of jobs each, so that memory does not grow
+        // with the production (313,000 frames a filter in DC2013); the jobs are those one read would make.
+        let page = (production.config.eventsPerJob[step] ?? 100) * transactionSize
         for filter in filters {
             try derive(step: step, filter: filter)
             let commands = try definition.specialized(shared: sharedVariables(step: step, filter: filter), perEvent: Self.perEventVariables)
-            let events = try plannable(step: step, filter: filter, .unplanned, needing: commands.variables)
-            guard !events.isEmpty else { continue }
-            let jobs = try makeJobs(definition: definition, commands: commands, filter: filter, events: events)
-            summary.jobs[filter] = jobs
-            summary.events[filter] = events.count
+            var after: String?
+            while true {
+                let events = try plannable(step: step, filter: filter, .unplanned, after: after, limit: page, needing: commands.variables)
+                guard let last = events.last else { break }
+                summary.jobs[filter, default: 0] += try makeJobs(definition: definition, commands: commands, filter: filter, events: events)
+                summary.events[filter, default: 0] += events.count
+                after = last.key
+            }
         }
         return summary
     }
@@ -121,11 +127,14 @@ public struct Planner {
 
     /// The events of a step and filter with the variables of their commands that are their own.
     /// - Parameter only: When given, only these events (resubmission): nothing is computed or written for the others.
+    /// - Parameters:
+    ///   - after: Frames only: events whose key sorts after this one. Patch events are read at once.
+    ///   - limit: Frames only: at most this many.
     private func plannable(step: Step, filter: Filter, _ selection: StateStore.EventSelection, only: Set<Int64>? = nil,
-                           needing: Set<String>) throws -> [PlannableEvent] {
+                           after: String? = nil, limit: Int? = nil, needing: Set<String>) throws -> [PlannableEvent] {
         switch step.unit {
-        case .frame: try frames(step: step, filter: filter, selection, only: only, needing: needing)
-        case .patch: try patches(step: step, filter: filter, selection, only: only, needing: needing)
+        case .frame: try frames(step: step, filter: filter, selection, only: only, after: after, limit: limit, needing: needing)
+        case .patch: after == nil ? try patches(step: step, filter: filter, selection, only: only, needing: needing) : []
         }
     }
 
@@ -163,8 +172,8 @@ public struct Planner {
     /// Frame events: the frame's path, its mask, key, stem, run, camcol and field, and the file of
     /// their forced-photometry positions.
     func frames(step: Step, filter: Filter, _ selection: StateStore.EventSelection, only: Set<Int64>?,
-                needing: Set<String>) throws -> [PlannableEvent] {
-        try production.store.frameEvents(step: step, filter: filter, selection).filter { only?.contains($0.id) ?? true }.map { event in
+                after: String? = nil, limit: Int? = nil, needing: Set<String>) throws -> [PlannableEvent] {
+        try production.store.frameEvents(step: step, filter: filter, selection, after: after, limit: limit).filter { only?.contains($0.id) ?? true }.map { event in
             let name = FrameName(run: event.run, filter: filter, camcol: event.camcol, field: event.field)
             var variables: [String: String] = [:]
             for variable in needing {

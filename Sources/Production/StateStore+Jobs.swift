@@ -18,14 +18,19 @@ extension StateStore {
     ///   - step: The step whose events to read.
     ///   - filter: The filter whose events to read.
     ///   - selection: Only the events in no job yet, or all of them.
+    ///   - after: Only events whose key sorts after this one.
+    ///   - limit: At most this many (planning reads a production of millions in pages).
     /// - Returns: Each event with its frame's path and SDSS numbers, sorted by event key.
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
-    public func frameEvents(step: Step, filter: Filter, _ selection: EventSelection) throws -> [FrameEvent] {
+    public func frameEvents(step: Step, filter: Filter, _ selection: EventSelection, after: String? = nil,
+                            limit: Int? = nil) throws -> [FrameEvent] {
         let unplanned: SQL = selection == .unplanned ? "AND e.jobId IS NULL" : ""
+        let from: SQL = after.map { "AND e.key > \($0)" } ?? ""
+        let most: SQL = limit.map { "LIMIT \($0)" } ?? ""
         return try pool.read { db in
             try FrameEvent.fetchAll(db, SQLRequest(literal: """
                 SELECT e.id, e.key, f.path, f.run, f.camcol, f.field FROM event e JOIN frame f ON f.id = e.frameId
-                WHERE e.step = \(step) AND e.filter = \(filter) \(unplanned) ORDER BY e.key
+                WHERE e.step = \(step) AND e.filter = \(filter) \(unplanned) \(from) ORDER BY e.key \(most)
                 """))
         }
     }
