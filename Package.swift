@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "ProductionTests", dependencies: ["Production"]),
         .testTarget(name: "SkyTests", dependencies: ["Sky", "Pipeline", "Production", grdb]),
         .testTarget(name: "BatchTests", dependencies: ["Batch", "Production"]),
-        .testTarget(name: "PlanningTests", dependencies: ["Planning", "Production"]),
+        .testTarget(name: "PlanningTests", dependencies: ["Planning", "Production", "Sky"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Sky", "Production"]),
         .testTarget(name: "VerificationTests", dependencies: ["Verification", "Planning", "Production"], exclude: ["Fixtures"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog", "Production"]),

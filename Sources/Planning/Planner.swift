@@ -126,8 +126,8 @@ public struct Planner {
     }
 
     /// The events of a step and filter with the variables of their commands that are their own.
-    /// - Parameter only: When given, only these events (resubmission): nothing is computed or written for the others.
     /// - Parameters:
+    ///   - only: When given, only these events (resubmission): nothing is computed or written for the others.
     ///   - after: Frames only: events whose key sorts after this one. Patch events are read at once.
     ///   - limit: Frames only: at most this many.
     private func plannable(step: Step, filter: Filter, _ selection: StateStore.EventSelection, only: Set<Int64>? = nil,

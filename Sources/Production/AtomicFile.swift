@@ -9,10 +9,12 @@ public enum AtomicFile {
 
     /// Renames a finished temporary file onto `url`.
     public static func commit(_ temporary: URL, to url: URL) throws {
-        guard rename(temporary.path, url.path) == 0 else {
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path,
-                                                           NSLocalizedDescriptionKey: String(cString: strerror(errno))])
-        }
+        guard rename(temporary.path, url.path) == 0 else { throw failure(url.path) }
+    }
+
+    /// The error of a system call on `path` that just failed, in `errno`'s words.
+    private static func failure(_ path: String) -> CocoaError {
+        CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path, NSLocalizedDescriptionKey: String(cString: strerror(errno))])
     }
 
     public static func write(_ data: Data, to url: URL, mode: mode_t = 0o644) throws {
@@ -24,9 +26,6 @@ public enum AtomicFile {
     public static func write(_ data: Data, toPath path: String, mode: mode_t = 0o644) throws {
         let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
         let temporary = String(path[..<slash]) + "." + path[slash...] + ".tmp"
-        func failure(_ file: String) -> CocoaError {
-            CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: file, NSLocalizedDescriptionKey: String(cString: strerror(errno))])
-        }
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw failure(temporary) }
         let written = data.withUnsafeBytes { bytes -> Bool in

@@ -37,7 +37,7 @@ extension StateStore {
     public func recordOutcomes(_ readings: [AttemptReading]) throws {
         try pool.write { db in
             // The event follows its outcome in a trigger of this connection's, for the time of the
-            // transaction: one statement per record instead of two, which was half of verify's time.
+            // transaction (it is rolled back with it): one statement per record instead of two.
             try db.execute(sql: """
                 CREATE TEMP TRIGGER outcome_sets_event AFTER INSERT ON main.outcome BEGIN
                     UPDATE event SET state = NEW.status, class = NEW.class, message = NEW.message, attemptId = NEW.attemptId,
