@@ -204,7 +204,12 @@ public final class SQLiteCatalog: CatalogDatabase {
             buffer.withMemoryRebound(to: CChar.self) { text in
                 for (index, span) in spans.enumerated() {
                     guard let span else { continue }  // NULL: nothing bound
-                    sqlite3_bind_text(handle, Int32(index + 1), text.baseAddress! + span.lowerBound, Int32(span.count), nil)
+                    // A value over SQLITE_LIMIT_LENGTH is refused here (SQLITE_TOOBIG), not left NULL.
+                    let bound = sqlite3_bind_text(handle, Int32(index + 1), text.baseAddress! + span.lowerBound, Int32(span.count), nil)
+                    guard bound == SQLITE_OK else {
+                        sqlite3_clear_bindings(handle)
+                        return bound
+                    }
                 }
                 let code = sqlite3_step(handle)
                 // Left reset, without values pointing into the buffer, for its next use.

@@ -367,6 +367,15 @@ extension SharedCatalog {
         let scratch = try ScratchCatalog(.sqlite)
         #expect(throws: CatalogError.self) { try scratch.catalog.query("SELECT zeroblob(1000000000)") }
         #expect(try scratch.catalog.query("SELECT length(zeroblob(1000))").rows == [["1000"]])
+        // A CSV value over the bound refuses its file; it is not loaded as NULL.
+        try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
+        let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
+        let huge = String(repeating: "x", count: SQLiteCatalog.maximumValueLength + 1)
+        let file = try scratch.write("coadd-0-380,5-r.csv", "deepCoaddId,tract,patch,filterId,path\n1,0,\"380,5\",2,\(huge)\n")
+        let summary = try loader.load([file])
+        #expect(summary.loaded == 0 && summary.rejected.count == 1 && summary.rejected.first?.message == "string or blob too big",
+                "\(summary.rejected.map { String($0.message.prefix(200)) })")
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM DeepCoadd") == "0")
     }
 }
 
