@@ -248,11 +248,11 @@ public struct Planner {
                                     message: "rule set '\(definition.rules)' has no file \(rulesFile)")
             }
             classesFile = definition.classesFile(templates: templates)
-            for directory in [tree.jobsDirectory(step, filter), tree.logsDirectory(step, filter), tree.outcomesDirectory(step, filter)] {
+            let directories = [tree.jobsDirectory(step, filter), tree.logsDirectory(step, filter), tree.outcomesDirectory(step, filter)]
+            for directory in directories {
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             }
-            (jobs, logs, outcomes) = (tree.jobsDirectory(step, filter).path, tree.logsDirectory(step, filter).path,
-                                      tree.outcomesDirectory(step, filter).path)
+            (jobs, logs, outcomes) = (directories[0].path, directories[1].path, directories[2].path)
         }
 
         /// The name of the job numbered `number`: `STEP-FILTER-NNNNNN`.

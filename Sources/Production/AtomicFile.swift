@@ -3,8 +3,12 @@ import Foundation
 /// Writing a file so that readers see all of it or none: write `.NAME.tmp` beside it, then rename.
 public enum AtomicFile {
     /// Where `url` is written before it is renamed into place.
-    public static func temporary(for url: URL) -> URL {
-        url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp")
+    public static func temporary(for url: URL) -> URL { URL(fileURLWithPath: temporary(for: url.path)) }
+
+    /// Where `path` is written before it is renamed into place: `.NAME.tmp` in its directory.
+    static func temporary(for path: String) -> String {
+        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
+        return String(path[..<slash]) + "." + path[slash...] + ".tmp"
     }
 
     /// Renames a finished temporary file onto `url`.
@@ -24,8 +28,7 @@ public enum AtomicFile {
     /// `write(_:to:mode:)` on a path, with the system calls themselves: planning writes two files
     /// per job, and Foundation's URL and file machinery cost more than the writing.
     public static func write(_ data: Data, toPath path: String, mode: mode_t = 0o644) throws {
-        let slash = path.lastIndex(of: "/").map { path.index(after: $0) } ?? path.startIndex
-        let temporary = String(path[..<slash]) + "." + path[slash...] + ".tmp"
+        let temporary = temporary(for: path)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw failure(temporary) }
         let written = data.withUnsafeBytes { bytes -> Bool in
