@@ -66,6 +66,9 @@ public final class FITSFile {
         return FITSFile(handle: handle, path: path)
     }
 
+    /// Empties cfitsio's error-message stack, which is one for the whole process.
+    static func clearMessages() { ffcmsg() }
+
     public func close() throws {
         guard let h = handle else { return }
         handle = nil

@@ -1,5 +1,6 @@
 import Foundation
 import Production
+import Synchronization
 
 /// Finds the frames under INPUT, reads each header and footprint, keeps those inside REGION
 /// and FILTERS, and records one processCcd event per frame. Files already recorded are not
@@ -49,38 +50,27 @@ public struct Inventory: Sendable {
         self.store = store
     }
 
-    /// Every `fpC-*.fit` file under `directory`, sorted by path.
-    public static func frameFiles(under directory: String) -> [(path: String, name: FrameName)] {
-        guard let walker = FileManager.default.enumerator(atPath: directory) else { return [] }
-        var out: [(String, FrameName)] = []
-        while let relative = walker.nextObject() as? String {
-            let fileName = (relative as NSString).lastPathComponent
-            guard fileName.hasPrefix("fpC-"), let name = FrameName(fileName: fileName) else { continue }
-            out.append(((directory as NSString).appendingPathComponent(relative), name))
-        }
-        return out.sorted { $0.0 < $1.0 }
-    }
-
     public func run(progress: (Progress) -> Void = { _ in }) throws -> Summary {
         let start = Date()
         var summary = Summary()
-        let files = Self.frameFiles(under: config.input)
+        let files = FrameFile.all(under: config.input)
         summary.candidates = files.count
         let memory = try store.inventoryMemory()
+        let todo = files.filter { !memory.isKnown(path: $0.path, size: $0.size, mtime: $0.mtime) }
+        summary.alreadyKnown = files.count - todo.count
 
-        var todo: [(path: String, name: FrameName, size: Int, mtime: Double)] = []
-        for file in files {
-            let (size, mtime) = Self.stat(file.path)
-            if memory.isKnown(path: file.path, size: size, mtime: mtime) {
-                summary.alreadyKnown += 1
-            } else {
-                todo.append((file.path, file.name, size, mtime))
+        progress(Progress(done: 0, total: todo.count, elapsed: 0))
+        var done = 0
+        while done < todo.count {
+            let batch = todo[done..<min(done + batchSize, todo.count)]
+            var frames: [FrameRecord] = []
+            var rejections: [RejectionRecord] = []
+            for verdict in examine(batch) {
+                switch verdict {
+                case .accepted(let frame): frames.append(frame)
+                case .rejected(let rejection): rejections.append(rejection)
+                }
             }
-        }
-
-        var frames: [FrameRecord] = []
-        var rejections: [RejectionRecord] = []
-        func flush() throws {
             let duplicates = try store.recordInventory(frames: frames, rejections: rejections)
             for frame in frames where !duplicates.contains(where: { $0.path == frame.path }) {
                 summary.newEvents[frame.filter, default: 0] += 1
@@ -91,29 +81,37 @@ public struct Inventory: Sendable {
                 case .skip: summary.skips[rejection.reason, default: 0] += 1
                 }
             }
-            frames.removeAll(keepingCapacity: true)
-            rejections.removeAll(keepingCapacity: true)
+            done += batch.count
+            progress(Progress(done: done, total: todo.count, elapsed: Date().timeIntervalSince(start)))
         }
-
-        progress(Progress(done: 0, total: todo.count, elapsed: 0))
-        for (index, file) in todo.enumerated() {
-            switch examine(path: file.path, name: file.name, size: file.size, mtime: file.mtime) {
-            case .accepted(let frame): frames.append(frame)
-            case .rejected(let rejection): rejections.append(rejection)
-            }
-            if frames.count + rejections.count >= batchSize { try flush() }
-            progress(Progress(done: index + 1, total: todo.count, elapsed: Date().timeIntervalSince(start)))
-        }
-        try flush()
         return summary
     }
 
-    enum Verdict {
+    /// The verdicts on `files`, in their order, read on every core.
+    ///
+    /// cfitsio's error-message stack is one for the whole process: a frame refused while others
+    /// were being read could carry another thread's words. Refused frames are read again, one at
+    /// a time once the others are done, so that every message is the file's own.
+    func examine(_ files: ArraySlice<FrameFile>) -> [Verdict] {
+        let verdicts = Mutex([Verdict?](repeating: nil, count: files.count))
+        DispatchQueue.concurrentPerform(iterations: files.count) { index in
+            let verdict = examine(files[files.startIndex + index])
+            verdicts.withLock { $0[index] = verdict }
+        }
+        FITSFile.clearMessages()
+        return zip(files, verdicts.withLock { $0 }).map { file, verdict in
+            if case .rejected(let rejection) = verdict, rejection.kind == .failure { return examine(file) }
+            return verdict!
+        }
+    }
+
+    enum Verdict: Sendable {
         case accepted(FrameRecord)
         case rejected(RejectionRecord)
     }
 
-    func examine(path: String, name: FrameName, size: Int, mtime: Double) -> Verdict {
+    func examine(_ file: FrameFile) -> Verdict {
+        let (path, name, size, mtime) = (file.path, file.name, file.size, file.mtime)
         func reject(_ kind: RejectionRecord.Kind, _ reason: String, _ message: String) -> Verdict {
             .rejected(RejectionRecord(path: path, kind: kind, reason: reason, message: message, size: size, mtime: mtime))
         }
@@ -133,12 +131,5 @@ public struct Inventory: Sendable {
         return .accepted(FrameRecord(path: path, run: name.run, camcol: name.camcol, field: name.field, filter: name.filter,
                                      eventKey: name.eventKey, width: header.width, height: header.height,
                                      corners: header.corners, center: header.center, size: size, mtime: mtime))
-    }
-
-    static func stat(_ path: String) -> (size: Int, mtime: Double) {
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else { return (0, 0) }
-        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
-        let mtime = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
-        return (size, mtime)
     }
 }

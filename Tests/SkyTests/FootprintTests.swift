@@ -86,7 +86,7 @@ struct FootprintTests {
         try Astropy.require()
         try withTemporaryDirectory { root in
             try simulate(smallOptions(root, frames: 10, defects: 0, region: region))
-            let frames = Inventory.frameFiles(under: root.path)
+            let frames = FrameFile.all(under: root.path)
             #expect(frames.count == 10)
             var ours: [String: FrameHeader] = [:]
             for frame in frames {

@@ -307,3 +307,96 @@ extension InventoryTests {
 
 /// Where a simulation puts a frame, relative to its directory: RUN/CAMCOL/NAME.
 private func relative(_ name: FrameName) -> String { "\(name.run)/\(name.camcol)/\(name.description)" }
+
+extension InventoryTests {
+    @Test("frames read on every core: each refused frame has the message it has when read alone")
+    func messagesOnEveryCore() throws {
+        try withTemporaryDirectory { try messagesOnEveryCore(root: $0) }
+    }
+
+    private func messagesOnEveryCore(root: URL) throws {
+        let simulated = root.appendingPathComponent("simulated")
+        try simulate(smallOptions(simulated, frames: 10, defects: 0))
+        let names = try readTruth(simulated).compactMap(\.name)
+        try #require(names.count == 10)
+        let input = root.appendingPathComponent("input")
+        for name in names {
+            try copyFile(simulated.appendingPathComponent(relative(name)), to: input.appendingPathComponent(relative(name)))
+        }
+        // Sixty refused files among the good ones, four kinds of damage that cfitsio or dcprod
+        // reports each in its own words, under the names of fields that were never simulated.
+        var refused: [String: FrameName] = [:]
+        for k in 0..<60 {
+            let base = names[k % names.count]
+            let name = FrameName(run: base.run, filter: base.filter, camcol: base.camcol, field: base.field + 100 + k)
+            let bytes = Array(try Data(contentsOf: simulated.appendingPathComponent(relative(base))))
+            let damaged: [UInt8] = switch k % 4 {
+            case 0: Array(bytes.prefix(1000))
+            case 1: Array("not a FITS file\n".utf8)
+            case 2: []
+            default: Array(bytes.prefix(2880 + 100))
+            }
+            let target = input.appendingPathComponent(relative(name))
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(damaged).write(to: target)
+            refused[target.path] = name
+        }
+        let production = try prepareProduction(root: root, input: input, region: smallRegion)
+        let summary = try Inventory(config: production.config, store: production.store).run()
+        #expect(summary.newEventCount == 10)
+        #expect(summary.failureCount == 60)
+        let failures = try production.store.inventoryFailures()
+        #expect(Set(failures.map(\.path)) == Set(refused.keys))
+        for failure in failures {
+            let name = try #require(refused[failure.path])
+            do {
+                _ = try FrameHeader.read(path: failure.path, name: name)
+                Issue.record("\(failure.path) was refused but reads alone")
+            } catch {
+                #expect(failure.message == error.message, "\(failure.path)")
+                #expect(failure.reason == error.reason.rawValue, "\(failure.path)")
+            }
+        }
+    }
+
+    @Test("the walk lists links without following them, follows a linked INPUT, and keeps Foundation's mtimes")
+    func walk() throws {
+        try withTemporaryDirectory { root in
+            let data = root.appendingPathComponent("data")
+            let files = ["fpC-000094-g1-0011.fit", "a/fpC-000094-r1-0011.fit", "a/b/fpC-000094-i1-0011.fit.gz", "a/notes.txt"]
+            for file in files {
+                let url = data.appendingPathComponent(file)
+                try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+                try Data(file.utf8).write(to: url)
+            }
+            let links = data.appendingPathComponent("links")
+            try FileManager.default.createDirectory(at: links, withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: links.appendingPathComponent("a").path, withDestinationPath: "../a")
+            try FileManager.default.createSymbolicLink(atPath: links.appendingPathComponent("fpC-000094-z1-0011.fit").path,
+                                                       withDestinationPath: "../fpC-000094-g1-0011.fit")
+            // Modification times with every nanosecond digit: the stored mtimes of earlier runs
+            // were Foundation's, and a file must still be known by them.
+            var generator = SystemRandomNumberGenerator()
+            for file in files {
+                let nanoseconds = Int.random(in: 0..<2_000_000_000_000_000_000, using: &generator)
+                var times = [timespec(tv_sec: nanoseconds / 1_000_000_000, tv_nsec: nanoseconds % 1_000_000_000),
+                             timespec(tv_sec: nanoseconds / 1_000_000_000, tv_nsec: nanoseconds % 1_000_000_000)]
+                #expect(utimensat(AT_FDCWD, data.appendingPathComponent(file).path, &times, 0) == 0)
+            }
+
+            let found = FrameFile.all(under: data.path)
+            #expect(found.map(\.path) == [
+                "fpC-000094-g1-0011.fit", "a/b/fpC-000094-i1-0011.fit.gz", "a/fpC-000094-r1-0011.fit", "links/fpC-000094-z1-0011.fit",
+            ].map { data.appendingPathComponent($0).path }.sorted())
+            for file in found {
+                let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
+                #expect(file.size == (attributes[.size] as? NSNumber)?.intValue)
+                #expect(file.mtime == (attributes[.modificationDate] as? Date)?.timeIntervalSince1970, "\(file.path)")
+            }
+
+            let linked = root.appendingPathComponent("linked")
+            try FileManager.default.createSymbolicLink(atPath: linked.path, withDestinationPath: data.path)
+            #expect(FrameFile.all(under: linked.path).map(\.name) == found.map(\.name))
+        }
+    }
+}

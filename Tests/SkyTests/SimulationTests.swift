@@ -112,7 +112,7 @@ struct SimulationTests {
             }
 
             // Inventory's file walk finds exactly the files written.
-            let found = Inventory.frameFiles(under: root.path).map(\.name)
+            let found = FrameFile.all(under: root.path).map(\.name)
             let written = truth.filter { $0.inventory != "absent" }.compactMap(\.name)
             #expect(Set(found) == Set(written))
             #expect(found.count == written.count)
