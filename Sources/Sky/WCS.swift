@@ -12,17 +12,21 @@ public final class WCS {
     private var count: Int32 = 0
     private let wcs: UnsafeMutablePointer<wcsprm>
 
-    /// wcslib's header parser keeps state in static variables in some versions; one at a time.
-    private static let parserLock = NSLock()
+    /// Before WCSLIB 7.5 the header parser was not thread-safe (its changelog: "Fixed a problem
+    /// common to all of the Flex code ... that made it thread-unsafe"); with those, one at a time.
+    private static let parserLock: NSLock? = {
+        var version: [Int32] = [0, 0, 0]
+        wcslib_version(&version)
+        return (version[0], version[1]) >= (7, 5) ? nil : NSLock()
+    }()
 
     public init(header: FITSHeader) throws {
         var cards = Array(header.cards.utf8CString)
         var rejected: Int32 = 0
         var nwcs: Int32 = 0
         var parsed: UnsafeMutablePointer<wcsprm>?
-        let status = Self.parserLock.withLock {
-            wcspih(&cards, Int32(header.count), WCSHDR_all, 0, &rejected, &nwcs, &parsed)
-        }
+        func parse() -> Int32 { wcspih(&cards, Int32(header.count), WCSHDR_all, 0, &rejected, &nwcs, &parsed) }
+        let status = Self.parserLock.map { $0.withLock(parse) } ?? parse()
         guard status == 0, let parsed, nwcs > 0 else {
             if parsed != nil { wcsvfree(&nwcs, &parsed) }
             throw WCSError(message: "no WCS in the header (wcspih status \(status))")

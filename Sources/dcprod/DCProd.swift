@@ -3,6 +3,9 @@ import Foundation
 import Logging
 import Production
 
+/// Every command names itself (`commandName:`): ArgumentParser would otherwise derive each name
+/// from `String(describing:)` of its type, runtime conformance lookups that were a fifth of the
+/// instructions of a short verb's run, paid again by every job that starts `dcprod`.
 @main
 struct DCProd: ParsableCommand {
     static let configuration = CommandConfiguration(

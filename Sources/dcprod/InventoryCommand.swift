@@ -5,6 +5,7 @@ import Sky
 
 struct Inventory: ProductionCommand {
     static let configuration = CommandConfiguration(
+        commandName: "inventory",
         abstract: "Read every frame under INPUT and record one processCcd event per frame inside REGION and FILTERS.",
         discussion: "Unreadable or inconsistent files are recorded as inventory failures with the reason. Rerunning reads only new or changed files.")
 

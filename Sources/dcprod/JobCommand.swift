@@ -5,6 +5,7 @@ import Verification
 
 struct Job: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "job",
         abstract: "What batch jobs run.",
         subcommands: [JobRun.self])
 }

@@ -13,6 +13,7 @@ struct CatalogOptions: ParsableArguments {
 
 struct Load: ProductionCommand {
     static let configuration = CommandConfiguration(
+        commandName: "load",
         abstract: "Load the CSV results of a step's ok events into the catalog, each file exactly once.",
         discussion: """
             The catalog is the embedded SQLite file (DBHOST sqlite, the default) or the MariaDB/MySQL server DBHOST. \

@@ -6,12 +6,14 @@ import Sky
 
 struct Pipe: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "pipe",
         abstract: "The reference payload: what a production runs on one machine with no external software.",
         subcommands: [Simulate.self, ProcessCcdCommand.self, CoaddCommand.self, ForcedPhotCommand.self, PhotometryCommand.self])
 }
 
 struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "simulate",
         abstract: "Write SDSS-like fpC frames, a reference catalog (refcat.csv) and a truth file (truth.csv).",
         discussion: """
             Frames are laid along a Stripe 82-like region: camcol strips across Dec, fields along RA, new runs once the \

@@ -5,6 +5,7 @@ import Production
 
 struct Plan: ProductionCommand {
     static let configuration = CommandConfiguration(
+        commandName: "plan",
         abstract: "Group a step's events into jobs: a manifest and a batch script per job, from templates/.",
         discussion: """
             Events per job come from EVENTSPERJOB. Planning again plans only events not yet in a job. A coadd's events are \

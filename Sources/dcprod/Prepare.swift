@@ -4,6 +4,7 @@ import Production
 
 struct Prepare: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "prepare",
         abstract: "Create the production tree, data tree, frozen config, state store and logbook from a config file.",
         discussion: """
             The config is the Prepare_To_Run format: one `KEY value` per line, `#` comments. MAINDIR, DCNAME and DATAMAIN \
@@ -36,7 +37,7 @@ struct Prepare: ParsableCommand {
 }
 
 struct Keys: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List every config key, its meaning and its default.")
+    static let configuration = CommandConfiguration(commandName: "keys", abstract: "List every config key, its meaning and its default.")
 
     func run() {
         for key in ConfigKey.all {

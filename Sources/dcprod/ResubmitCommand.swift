@@ -5,6 +5,7 @@ import Production
 
 struct Resubmit: ProductionCommand {
     static let configuration = CommandConfiguration(
+        commandName: "resubmit",
         abstract: "New attempts, as new jobs, for the failed and never-run events that the class policy says to retry.",
         discussion: """
             By default: classes whose policy is `retry` (crash, not run, time limit, another problem), each event at most \

@@ -6,6 +6,7 @@ import Verification
 
 struct Run: ProductionCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Run the whole chain: processCcd, coadd, forcedPhot, each event as soon as what it needs is verified.",
         discussion: """
             Each event is planned and submitted to BACKEND as soon as what it needs is verified ok: a patch's coadd \

@@ -5,6 +5,7 @@ import Production
 
 struct Sql: ProductionCommand {
     static let configuration = CommandConfiguration(
+        commandName: "sql",
         abstract: "Answer an SQL query on the catalog: an aligned table, CSV or JSON.",
         discussion: """
             Rows are printed as the engine gives them, so a result of any size takes little memory; the table's column \

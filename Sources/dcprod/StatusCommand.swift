@@ -5,6 +5,7 @@ import Production
 
 struct Status: ProductionCommand {
     static let configuration = CommandConfiguration(
+        commandName: "status",
         abstract: "Events per step, filter and state; inventory failures and skips by reason.")
 
     @OptionGroup var options: ProductionOptions

@@ -5,6 +5,7 @@ import Production
 
 struct Submit: ProductionCommand {
     static let configuration = CommandConfiguration(
+        commandName: "submit",
         abstract: "Submit a step's planned jobs to the batch system of BACKEND and follow them.",
         discussion: """
             The local backend runs MAXRUNNING jobs at a time (default: one per core) and waits for them; a batch system gets \
@@ -45,7 +46,7 @@ struct Submit: ProductionCommand {
 }
 
 struct Cancel: ProductionCommand {
-    static let configuration = CommandConfiguration(abstract: "Cancel a step's queued and running jobs.")
+    static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel a step's queued and running jobs.")
 
     @OptionGroup var options: ProductionOptions
     @OptionGroup var target: StepOptions
@@ -57,7 +58,7 @@ struct Cancel: ProductionCommand {
 }
 
 struct Release: ProductionCommand {
-    static let configuration = CommandConfiguration(abstract: "Release a step's jobs submitted with --hold.")
+    static let configuration = CommandConfiguration(commandName: "release", abstract: "Release a step's jobs submitted with --hold.")
 
     @OptionGroup var options: ProductionOptions
     @OptionGroup var target: StepOptions

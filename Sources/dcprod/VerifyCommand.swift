@@ -5,6 +5,7 @@ import Verification
 
 struct Verify: ProductionCommand {
     static let configuration = CommandConfiguration(
+        commandName: "verify",
         abstract: "Read the outcome records of a step and print DC2013's verification report per filter.",
         discussion: """
             Writes reports/STEP-FILTER.txt and .json, and the step's page of every filter, reports/STEP.html. Exit status 0 \
