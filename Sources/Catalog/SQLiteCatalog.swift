@@ -39,6 +39,7 @@ public final class SQLiteCatalog: CatalogDatabase {
             // not a gigabyte in memory.
             configuration.prepareDatabase { db in
                 sqlite3_limit(db.sqliteConnection, SQLITE_LIMIT_LENGTH, Int32(Self.maximumValueLength))
+                try db.execute(sql: "PRAGMA cache_size = -\(Self.pageCacheKiB)")
             }
             queue = try DatabaseQueue(path: path, configuration: configuration)
             if !readOnly { try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") } }
@@ -47,6 +48,11 @@ public final class SQLiteCatalog: CatalogDatabase {
         }
         location = path
     }
+
+    /// SQLite's page cache per connection, in KiB. Its default (2 MiB) holds the secondary indexes of a
+    /// few hundred thousand rows; past that, every insert reads index pages back from the file and the
+    /// load slows down as the table grows. 64 MiB keeps the indexes of several million rows in memory.
+    static let pageCacheKiB = 64 << 10
 
     /// The longest string or blob the catalog holds or a query returns (SQLite's SQLITE_LIMIT_LENGTH).
     public static let maximumValueLength = 16 << 20
@@ -311,6 +317,9 @@ public final class SQLiteCatalog: CatalogDatabase {
         let attached = Set(try query("SELECT name FROM pragma_database_list").rows.compactMap { $0.first ?? nil })
         for split in splits where !attached.contains(Self.schema(split)) {
             try execute("ATTACH DATABASE ? AS \(Self.schema(split))", arguments: [splitPath(split)])
+            // Each filter's file holds a share of the rows: a share of the page cache, so that all of
+            // them together use no more than the main file does.
+            try execute("PRAGMA \(Self.schema(split)).cache_size = -\(Self.pageCacheKiB / splits.count)")
         }
         for statement in unionViewStatements(splits, tables: tables, temporary: true)
             + Self.statements(of: views).map({ $0.replacingOccurrences(of: "CREATE VIEW", with: "CREATE TEMP VIEW") }) {
