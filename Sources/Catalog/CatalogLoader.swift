@@ -1,10 +1,10 @@
 import Foundation
 import Production
 
-/// Loads result CSV files into the catalog exactly once: each file in one transaction together
-/// with its ledger row; a file already in the ledger is skipped; a malformed file is refused
-/// with its file and line and loads nothing; a file whose inserted row count differs from its
-/// line count is rolled back.
+/// Loads result CSV files into the catalog exactly once: each file together with its ledger row,
+/// all or nothing (in a savepoint of a transaction of `rowsPerCommit` rows); a file already in the
+/// ledger is skipped; a malformed file is refused with its file and line and loads nothing; a file
+/// whose inserted row count differs from its line count is rolled back.
 ///
 /// The ledger (`dcprod_load`) is keyed by a hash of the file's path, and its row is written in the
 /// same transaction as the file's rows, in the store that holds them: after a crash a file is
@@ -46,6 +46,14 @@ public struct CatalogLoader {
         public var rows: [String: Int] = [:]
         /// The files loaded by this run.
         public var loadedPaths: [String] = []
+
+        mutating func add(_ part: Summary) {
+            loaded += part.loaded
+            skipped += part.skipped
+            rejected += part.rejected
+            loadedPaths += part.loadedPaths
+            rows.merge(part.rows, uniquingKeysWith: +)
+        }
     }
 
     /// The connection rows are loaded through.
@@ -59,7 +67,7 @@ public struct CatalogLoader {
     /// Makes a loader for a catalog whose schema is installed.
     ///
     /// - Parameters:
-    ///   - catalog: The connection: writable for `load(_:progress:)` (a transaction per file) and the
+    ///   - catalog: The connection: writable for `load(_:progress:)` and the
     ///     index methods; a read-only one serves `ledger()` and `rowCounts()`.
     ///   - templates: The production's `templates/` directory, for `schema/csv-tables` and, with
     ///     splits, the schema's per-filter tables.
@@ -69,6 +77,7 @@ public struct CatalogLoader {
     public init(catalog: CatalogDatabase, templates: URL, splits: [String] = []) throws {
         self.catalog = catalog
         self.splits = splits
+        rowsPerCommit = catalog.dialect == .sqlite ? 250_000 : 0
         tables = try CatalogSchema.tables(templates: templates)
         perFilterTables = splits.isEmpty ? [] : Set(try SchemaScript(templates: templates, dialect: catalog.dialect).perFilterTables)
     }
@@ -118,72 +127,48 @@ public struct CatalogLoader {
         return out
     }
 
-    /// Loads the files not yet in the ledger, one transaction each, in the order given.
+    /// Loads the files not yet in the ledger, in the order given: each in a savepoint with its ledger
+    /// row, inside transactions of about `rowsPerCommit` rows.
     ///
     /// Each file is checked (`ValidatedCSV`) before anything is written: a file with no table for its
     /// name, a malformed file, or (DBSPLIT filter) a file of a per-filter table whose rows are not all
-    /// of one filter of the catalog is refused without a transaction. A file whose insert fails or
-    /// inserts another number of rows than it has lines is rolled back and refused. The ledger is read
-    /// once at the start, so a path given twice is loaded once and then refused by the ledger's key.
+    /// of one filter of the catalog is refused and writes nothing. A file whose insert fails or inserts
+    /// another number of rows than it has lines is rolled back to its savepoint and refused; the other
+    /// files of the transaction stay. The ledger is read once at the start, so a path given twice is
+    /// loaded once and then refused by the ledger's key.
     ///
     /// - Parameters:
     ///   - paths: The CSV files, usually `StateStore.resultFiles(step:)`.
     ///   - progress: Called after each file with the number of files done and the total.
     /// - Returns: The files loaded, skipped and refused, and the rows per table.
     /// - Throws: `CatalogError` only when the catalog itself fails: the ledger or a table's columns
-    ///   cannot be read, or a lock, deadlock or lost connection persists after `retryDelays` (the
-    ///   file is rolled back and stays pending, never recorded as rejected). Files
-    ///   committed before that stay loaded, but the summary is lost; the next load skips them by the ledger.
+    ///   cannot be read, a savepoint cannot be rolled back to, or a lock, deadlock or lost connection
+    ///   persists after `retryDelays` (the transaction is rolled back and its files stay pending, never
+    ///   recorded as rejected). Transactions committed before that stay loaded, but the summary is
+    ///   lost; the next load skips their files by the ledger.
     public func load(_ paths: [String], progress: (Int, Int) -> Void = { _, _ in }) throws -> Summary {
         var summary = Summary()
-        let done = try ledger()
-        var columnCache: [String: [CatalogColumn]] = [:]
-        for (index, path) in paths.enumerated() {
-            defer { progress(index + 1, paths.count) }
-            if done.contains(fnv1a(path)) {
-                summary.skipped += 1
-                continue
-            }
-            guard let table = table(for: path) else {
-                summary.rejected.append(Rejection(path: path, line: 0, message: "no table for this file name (templates/schema/csv-tables)"))
-                continue
-            }
-            if columnCache[table] == nil {
-                columnCache[table] = try catalog.columns(of: table, split: perFilterTables.contains(table) ? splits.first : nil)
-            }
-            let csv: ValidatedCSV
-            do {
-                csv = try ValidatedCSV.read(path, tableColumns: columnCache[table]!)
-            } catch let error as CSVError {
-                summary.rejected.append(Rejection(path: path, line: error.line, message: error.message))
-                continue
-            }
-            let split: String?
-            do {
-                split = try destination(csv, table: table)
-            } catch {
-                summary.rejected.append(Rejection(path: path, line: 0, message: "\(error)"))
-                continue
-            }
+        var state = LoadState(done: try ledger())
+        var next = 0
+        var reported = 0
+        while next < paths.count {
             for retry in 0... {
                 do {
-                    let inserted = try insert(csv, table: table, split: split)
-                    summary.loaded += 1
-                    summary.loadedPaths.append(path)
-                    summary.rows[table, default: 0] += inserted
+                    let (part, end) = try loadTransaction(paths, from: next, state: &state) { done in
+                        if done > reported { reported = done; progress(done, paths.count) }
+                    }
+                    summary.add(part)
+                    next = end
                 } catch let error as CatalogError where error.isTransient {
-                    // The server's fault, not the file's: rolled back, tried again (on a new
+                    // The server's fault, not the files': rolled back, tried again (on a new
                     // connection after a lost one), then left pending.
                     try? catalog.rollback()
                     guard retry < Self.retryDelays.count else {
-                        throw CatalogError("\(catalog.location): \(error.message); \(path) is left pending: run `dcprod load` again",
-                                           kind: error.kind, code: error.code)
+                        throw CatalogError("\(catalog.location): \(error.message); \(paths[next]) is left pending, "
+                                           + "with the files after it: run `dcprod load` again", kind: error.kind, code: error.code)
                     }
                     Thread.sleep(forTimeInterval: Self.retryDelays[retry])
                     continue
-                } catch {
-                    try? catalog.rollback()
-                    summary.rejected.append(Rejection(path: path, line: 0, message: "\(error)"))
                 }
                 break
             }
@@ -191,13 +176,103 @@ public struct CatalogLoader {
         return summary
     }
 
-    /// Seconds waited before each new try of a file that met a lock, a deadlock (after the engine's
-    /// own lock timeout) or a lost connection: then the load stops, the file left pending.
+    /// Rows a transaction gathers before it commits: SQLite's commit writes every index page the
+    /// transaction touched, and with one file a transaction a million rows' random-keyed indexes were
+    /// written again at every file (a load grew with the square of the table). MariaDB commits each
+    /// file: its loads run over several connections at once, and a long transaction holds its locks.
+    public var rowsPerCommit: Int
+
+    /// Seconds waited before each new try of a transaction that met a lock, a deadlock (after the
+    /// engine's own lock timeout) or a lost connection: then the load stops, its files left pending.
     static let retryDelays: [Double] = [1, 2, 4]
 
-    /// One file in one transaction with its ledger row; returns the rows inserted.
+    /// What a load keeps from one transaction to the next: the ledger read at its start and the
+    /// columns of each table.
+    struct LoadState {
+        var done: Set<String>
+        var columns: [String: [CatalogColumn]] = [:]
+    }
+
+    /// One transaction: the files from `first` on, each in a savepoint with its ledger row, until
+    /// `rowsPerCommit` rows are in or the files end; returns what it did and the index after its last file.
+    private func loadTransaction(_ paths: [String], from first: Int, state: inout LoadState,
+                                 progress: (Int) -> Void) throws -> (Summary, Int) {
+        var part = Summary()
+        var rows = 0
+        var index = first
+        var began = false
+        while index < paths.count, began == false || rows < rowsPerCommit {
+            let path = paths[index]
+            index += 1
+            defer { progress(index) }
+            if state.done.contains(fnv1a(path)) {
+                part.skipped += 1
+                continue
+            }
+            let csv: ValidatedCSV, table: String, split: String?
+            switch try prepare(path, columns: &state.columns) {
+            case .refused(let rejection):
+                part.rejected.append(rejection)
+                continue
+            case .ready(let file, let fileTable, let fileSplit):
+                (csv, table, split) = (file, fileTable, fileSplit)
+            }
+            if !began {
+                try catalog.begin()
+                began = true
+            }
+            try catalog.execute("SAVEPOINT dcprod_file")
+            do {
+                let inserted = try insert(csv, table: table, split: split)
+                try catalog.execute("RELEASE SAVEPOINT dcprod_file")
+                part.loaded += 1
+                part.loadedPaths.append(path)
+                part.rows[table, default: 0] += inserted
+                rows += inserted
+            } catch let error as CatalogError where error.isTransient {
+                throw error
+            } catch {
+                do {
+                    try catalog.execute("ROLLBACK TO SAVEPOINT dcprod_file")
+                    try catalog.execute("RELEASE SAVEPOINT dcprod_file")
+                } catch let rollback {
+                    throw CatalogError("\(catalog.location): \(path) failed (\(error)) and could not be rolled back: \(rollback)")
+                }
+                part.rejected.append(Rejection(path: path, line: 0, message: "\(error)"))
+            }
+        }
+        if began { try catalog.commit() }
+        return (part, index)
+    }
+
+    enum Prepared {
+        case ready(ValidatedCSV, table: String, split: String?)
+        case refused(Rejection)
+    }
+
+    /// A file read and checked, with its table and store, or the reason it is refused.
+    private func prepare(_ path: String, columns: inout [String: [CatalogColumn]]) throws -> Prepared {
+        guard let table = table(for: path) else {
+            return .refused(Rejection(path: path, line: 0, message: "no table for this file name (templates/schema/csv-tables)"))
+        }
+        if columns[table] == nil {
+            columns[table] = try catalog.columns(of: table, split: perFilterTables.contains(table) ? splits.first : nil)
+        }
+        let csv: ValidatedCSV
+        do {
+            csv = try ValidatedCSV.read(path, tableColumns: columns[table]!)
+        } catch let error as CSVError {
+            return .refused(Rejection(path: path, line: error.line, message: error.message))
+        }
+        do {
+            return .ready(csv, table: table, split: try destination(csv, table: table))
+        } catch {
+            return .refused(Rejection(path: path, line: 0, message: "\(error)"))
+        }
+    }
+
+    /// One file's rows and its ledger row, in the open transaction; returns the rows inserted.
     private func insert(_ csv: ValidatedCSV, table: String, split: String?) throws -> Int {
-        try catalog.begin()
         let inserted = try catalog.bulkInsert(csv, into: catalog.qualified(table, split: split))
         guard inserted == csv.rows.count else {
             throw CatalogError("\(inserted) rows inserted for \(csv.rows.count) lines")
@@ -207,12 +282,11 @@ public struct CatalogLoader {
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """, arguments: [fnv1a(csv.path), csv.path, String(csv.size), csv.checksum, table, String(inserted),
                              ISO8601DateFormatter().string(from: Date())])
-        try catalog.commit()
         return inserted
     }
 
     /// Loads `paths` over `connections` connections at once, each its own loader and share of the
-    /// files (every file still in its own transaction with its ledger row). SQLite has one writer at a
+    /// files (every file still with its ledger row, all or nothing). SQLite has one writer at a
     /// time, so it always gets one.
     ///
     /// Files are dealt out in turn (worker `w` takes files `w`, `w + n`, ...), so that each worker gets
@@ -243,14 +317,7 @@ public struct CatalogLoader {
             }
         }
         var total = Summary()
-        for result in results.all {
-            let part = try result.get()
-            total.loaded += part.loaded
-            total.skipped += part.skipped
-            total.rejected += part.rejected
-            total.loadedPaths += part.loadedPaths
-            total.rows.merge(part.rows, uniquingKeysWith: +)
-        }
+        for result in results.all { total.add(try result.get()) }
         total.rejected.sort { $0.path < $1.path }
         return total
     }

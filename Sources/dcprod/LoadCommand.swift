@@ -17,7 +17,7 @@ struct Load: ProductionCommand {
         abstract: "Load the CSV results of a step's ok events into the catalog, each file exactly once.",
         discussion: """
             The catalog is the embedded SQLite file (DBHOST sqlite, the default) or the MariaDB/MySQL server DBHOST. \
-            `--init` creates its schema (templates/schema/). Each CSV is loaded in one transaction with its ledger row; \
+            `--init` creates its schema (templates/schema/). Each CSV is loaded with its ledger row, all or nothing; \
             files in the ledger are skipped; a malformed file is refused naming its file and line.
             """)
 
