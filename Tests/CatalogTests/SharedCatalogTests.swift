@@ -191,10 +191,14 @@ func sourceRows(_ first: Int, _ count: Int, filterId: Int = 2) -> String {
         let first = try scratch.write("src-000094-i1-0011.csv", sourceHeader + "\n" + sourceRows(1, 50, filterId: 3))
         // Rows 40..89: ids 40-50 collide with the first file's, at the end of the file's first part.
         let clash = try scratch.write("src-000094-i1-0012.csv", sourceHeader + "\n" + sourceRows(60, 30, filterId: 3) + sourceRows(40, 5, filterId: 3))
-        let summary = try loader.load([first, clash])
-        #expect(summary.loaded == 1 && summary.rejected.count == 1)
-        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM Source") == "50")
-        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM dcprod_load") == "1")
+        // A file after it: in SQLite the three share a transaction, the clash rolled back to its savepoint.
+        let after = try scratch.write("src-000094-i1-0013.csv", sourceHeader + "\n" + sourceRows(200, 7, filterId: 3))
+        let summary = try loader.load([first, clash, after])
+        #expect(summary.loaded == 2 && summary.rejected.map(\.path) == [clash])
+        #expect(summary.loadedPaths == [first, after])
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM Source") == "57")
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM dcprod_load") == "2")
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM Source WHERE sourceId BETWEEN 60 AND 89") == "0")
     }
 }
 
