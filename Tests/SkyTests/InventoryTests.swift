@@ -180,10 +180,7 @@ struct InventoryTests {
     }
 
     private func inconsistentFrame(root: URL) throws {
-        let simulated = root.appendingPathComponent("simulated")
-        try simulate(smallOptions(simulated, frames: 10, defects: 0))
-        let truth = try readTruth(simulated)
-        let names = truth.compactMap(\.name)
+        let (simulated, names) = try simulatedFrames(root, count: 10)
         #expect(names.count == 10)
         let input = root.appendingPathComponent("input")
         let g = try #require(names.first { $0.filter == .g })
@@ -259,9 +256,7 @@ extension InventoryTests {
     }
 
     private func damagedFrames(root: URL) throws {
-        let simulated = root.appendingPathComponent("simulated")
-        try simulate(smallOptions(simulated, frames: 5, defects: 0))
-        let names = try readTruth(simulated).compactMap(\.name)
+        let (simulated, names) = try simulatedFrames(root, count: 5)
         try #require(names.count == 5)
         let input = root.appendingPathComponent("input")
         var damaged: [String: String] = [:]
@@ -305,6 +300,13 @@ extension InventoryTests {
     }
 }
 
+/// `count` frames simulated without defects under `root/simulated`: the directory and their names.
+private func simulatedFrames(_ root: URL, count: Int) throws -> (directory: URL, names: [FrameName]) {
+    let directory = root.appendingPathComponent("simulated")
+    try simulate(smallOptions(directory, frames: count, defects: 0))
+    return (directory, try readTruth(directory).compactMap(\.name))
+}
+
 /// Where a simulation puts a frame, relative to its directory: RUN/CAMCOL/NAME.
 private func relative(_ name: FrameName) -> String { "\(name.run)/\(name.camcol)/\(name.description)" }
 
@@ -315,9 +317,7 @@ extension InventoryTests {
     }
 
     private func messagesOnEveryCore(root: URL) throws {
-        let simulated = root.appendingPathComponent("simulated")
-        try simulate(smallOptions(simulated, frames: 10, defects: 0))
-        let names = try readTruth(simulated).compactMap(\.name)
+        let (simulated, names) = try simulatedFrames(root, count: 10)
         try #require(names.count == 10)
         let input = root.appendingPathComponent("input")
         for name in names {
