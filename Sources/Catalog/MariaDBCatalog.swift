@@ -386,13 +386,22 @@ public final class MariaDBCatalog: CatalogDatabase {
     ///   refuses the statement or answers with warnings (their number and the first one).
     public func bulkInsert(_ csv: ValidatedCSV, into table: String) throws -> Int {
         guard !csv.columns.isEmpty else { throw CatalogError("\(csv.path): no columns") }
-        let variables = csv.columns.indices.map { "@c\($0 + 1)" }
-        let assignments = zip(csv.columns, variables).map { "\(Self.quoteIdentifier($0)) = NULLIF(\($1), '')" }
+        // An empty field, quoted or not, is NULL: read into a variable and set through NULLIF. That
+        // costs the server a quarter of the load, so a file with no empty field (most) is read
+        // straight into its columns, which gives the same rows.
+        let hasEmptyField = csv.rows.contains { row in row.contains { $0?.isEmpty ?? true } }
+        let targets: String
+        if hasEmptyField {
+            let variables = csv.columns.indices.map { "@c\($0 + 1)" }
+            let assignments = zip(csv.columns, variables).map { "\(Self.quoteIdentifier($0)) = NULLIF(\($1), '')" }
+            targets = "(\(variables.joined(separator: ", "))) SET \(assignments.joined(separator: ", "))"
+        } else {
+            targets = "(\(csv.columns.map(Self.quoteIdentifier).joined(separator: ", ")))"
+        }
         let sql = """
             LOAD DATA LOCAL INFILE \(literal(csv.path)) INTO TABLE \(table.hasPrefix("`") ? table : Self.quoteIdentifier(table)) \
             CHARACTER SET utf8mb4 FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY \(literal("\"")) ESCAPED BY '' \
-            LINES TERMINATED BY \(literal(Self.lineEnd(of: csv.path))) IGNORE 1 LINES \
-            (\(variables.joined(separator: ", "))) SET \(assignments.joined(separator: ", "))
+            LINES TERMINATED BY \(literal(Self.lineEnd(of: csv.path))) IGNORE 1 LINES \(targets)
             """
         let (inserted, warnings) = try onConnection { connection in
             do {

@@ -129,6 +129,14 @@ struct MariaDBCatalogTests {
             // Numbers as the server writes them (1e-10 as 0.0000000001): compared as numbers.
             #expect(Self.numbers(result) == [[1, nil, 2e-10, 6.3, 2], [2, 1e-10, 2e-10, 6.302, 2], [3, 1e-10, 2e-10, 6.303, 2]])
             #expect(try catalog.scalar("SELECT COUNT(*) FROM Source WHERE raVar IS NULL") == "1")
+
+            // A file with no empty field is read straight into the columns (no NULLIF): the same values.
+            let full = try Self.write(Self.header + "\n" + Self.sources(4...5), "full.csv", in: directory)
+            try catalog.begin()
+            #expect(try catalog.bulkInsert(try ValidatedCSV.read(full, tableColumns: try catalog.columns(of: "Source")), into: "Source") == 2)
+            try catalog.commit()
+            let straight = try catalog.query("SELECT sourceId, raVar, declVar, ra, filterId FROM Source WHERE sourceId >= 4 ORDER BY sourceId")
+            #expect(Self.numbers(straight) == [[4, 1e-10, 2e-10, 6.3 + 4 * 0.001, 2], [5, 1e-10, 2e-10, 6.3 + 5 * 0.001, 2]])
         }
     }
 
