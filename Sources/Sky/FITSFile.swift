@@ -138,12 +138,13 @@ public final class FITSFile {
     /// The WCS keywords `WCS(file:)` checks before it trusts a header.
     static let wcsNumbers = ["CRVAL1", "CRVAL2", "CRPIX1", "CRPIX2", "CD1_1", "CD1_2", "CD2_1", "CD2_2", "CDELT1", "CDELT2"]
 
-    /// The whole header of the current HDU as 80-character cards, as wcslib's `wcspih` wants it.
+    /// The header of the current HDU as 80-character cards, as wcslib's `wcspih` wants it, without
+    /// its COMMENT and HISTORY cards: `wcspih` ignores them, after scanning each card twice.
     public func header() throws -> FITSHeader {
         var status: Int32 = 0
         var text: UnsafeMutablePointer<CChar>?
         var count: Int32 = 0
-        ffhdr2str(handle, 0, nil, 0, &text, &count, &status)
+        ffhdr2str(handle, 1, nil, 0, &text, &count, &status)
         defer { if let text { var ignored: Int32 = 0; fffree(text, &ignored) } }
         try check(status, "cannot read the header")
         return FITSHeader(cards: String(cString: text!), count: Int(count))
