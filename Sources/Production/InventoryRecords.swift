@@ -67,14 +67,28 @@ public struct InventoryMemory: Sendable {
 }
 
 extension StateStore {
-    /// The files inventory has seen: accepted frames, and rejected files with their size and mtime.
+    /// What inventory has seen of `paths`: those of them accepted as frames, and those rejected with
+    /// the size and mtime they had. Asked a batch of paths at a time, so that memory does not grow with
+    /// the production.
     ///
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
-    public func inventoryMemory() throws -> InventoryMemory {
-        try pool.read { db in
-            let frames = try Set(String.fetchAll(db, sql: "SELECT path FROM frame"))
+    public func inventoryMemory(of paths: [String]) throws -> InventoryMemory {
+        guard !paths.isEmpty else { return InventoryMemory(frames: [], rejections: [:]) }
+        // The paths as one JSON array that SQLite unpacks: GRDB's expansion of a list of a few hundred
+        // values cost as much as the queries.
+        var list: [UInt8] = [0x5B]
+        for (index, path) in paths.enumerated() {
+            if index > 0 { list.append(0x2C) }
+            JSONText.append(path, to: &list)
+        }
+        list.append(0x5D)
+        let json = String(decoding: list, as: UTF8.self)
+        return try pool.read { db in
+            let frames = try Set(String.fetchAll(db.cachedStatement(sql: "SELECT path FROM frame WHERE path IN (SELECT value FROM json_each(?))"),
+                                                 arguments: [json]))
             var rejections: [String: (size: Int, mtime: Double)] = [:]
-            for rejection in try RejectionRecord.fetchAll(db, sql: "SELECT * FROM inventory_rejection") {
+            let rejected = try db.cachedStatement(sql: "SELECT * FROM inventory_rejection WHERE path IN (SELECT value FROM json_each(?))")
+            for rejection in try RejectionRecord.fetchAll(rejected, arguments: [json]) {
                 rejections[rejection.path] = (rejection.size, rejection.mtime)
             }
             return InventoryMemory(frames: frames, rejections: rejections)

@@ -10,41 +10,78 @@ public struct FrameFile: Sendable, Equatable {
     /// date, so that the values in state stores written before still match, bit for bit.
     public var mtime: Double
 
-    /// Every `fpC-*` file under `directory` (symbolic links listed, not followed, except
-    /// `directory` itself), sorted by path; unreadable directories are passed over.
-    ///
-    /// The walk is `readdir`'s: Foundation's directory enumerator and `attributesOfItem`
-    /// cost 200,000 instructions a frame, more than reading the frame's header.
+    /// Every `fpC-*` file under `directory`, sorted by path (see `walk(under:batch:_:)`).
     public static func all(under directory: String) -> [FrameFile] {
         var found: [FrameFile] = []
-        walk(directory, relative: "") { relative, fileName in
+        walk(under: directory, batch: 1 << 16) { found += $0 }
+        return found
+    }
+
+    /// Calls `body` with the `fpC-*` files under `directory`, in batches of `batch`, in the order of
+    /// their paths; symbolic links are listed, not followed, except `directory` itself, and unreadable
+    /// directories are passed over.
+    ///
+    /// Only one directory's names are held at a time, so memory does not grow with INPUT: DC2013's
+    /// 1.57 million frames are never all in memory. Each directory's entries are sorted with a `/`
+    /// after the names of directories, which makes the walk's order that of the whole paths.
+    ///
+    /// The walk is `readdir`'s: Foundation's directory enumerator and `attributesOfItem` cost
+    /// 200,000 instructions a frame, more than reading the frame's header.
+    public static func walk(under directory: String, batch: Int, _ body: ([FrameFile]) throws -> Void) rethrows {
+        var pending: [FrameFile] = []
+        try visit(directory, relative: "") { relative, fileName in
             guard let name = FrameName(fileName: fileName) else { return }
             let path = (directory as NSString).appendingPathComponent(relative)
             let (size, mtime) = status(path)
-            found.append(FrameFile(path: path, name: name, size: size, mtime: mtime))
+            pending.append(FrameFile(path: path, name: name, size: size, mtime: mtime))
+            if pending.count >= batch {
+                try body(pending)
+                pending.removeAll(keepingCapacity: true)
+            }
         }
-        return found.sorted { $0.path < $1.path }
+        if !pending.isEmpty { try body(pending) }
+    }
+
+    /// How many files under `directory` have a frame's name: what `walk(under:batch:_:)` will give,
+    /// counted by names alone.
+    public static func count(under directory: String) -> Int {
+        var count = 0
+        visit(directory, relative: "") { _, fileName in
+            if FrameName(fileName: fileName) != nil { count += 1 }
+        }
+        return count
     }
 
     /// Calls `visit` with the path relative to the root and the name of every entry whose name
-    /// starts with `fpC-`, descending into directories but not into links to them.
-    private static func walk(_ directory: String, relative: String, _ visit: (String, String) -> Void) {
+    /// starts with `fpC-`, in path order, descending into directories but not into links to them.
+    private static func visit(_ directory: String, relative: String, _ found: (String, String) throws -> Void) rethrows {
         guard let stream = opendir(directory) else { return }
-        defer { closedir(stream) }
+        var entries: [(key: String, name: String, isDirectory: Bool)] = []
         while let entry = readdir(stream) {
-            let fileName = withUnsafeBytes(of: entry.pointee.d_name) { bytes in
-                String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)
+            let type = entry.pointee.d_type
+            // Names are looked at as bytes: a String is made only of a directory's or a frame's.
+            let found: String? = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                let bytes = raw.prefix { $0 != 0 }
+                guard !bytes.elementsEqual(".".utf8), !bytes.elementsEqual("..".utf8),
+                      bytes.starts(with: "fpC-".utf8) || type == UInt8(DT_DIR) || type == UInt8(DT_UNKNOWN) else { return nil }
+                return String(decoding: bytes, as: UTF8.self)
             }
-            if fileName == "." || fileName == ".." { continue }
-            let path = directory + "/" + fileName
-            let entryRelative = relative.isEmpty ? fileName : relative + "/" + fileName
-            if fileName.utf8.starts(with: "fpC-".utf8) { visit(entryRelative, fileName) }
-            if isDirectory(entry.pointee.d_type, path) { walk(path, relative: entryRelative, visit) }
+            guard let name = found else { continue }
+            let isDirectory = type == UInt8(DT_UNKNOWN) ? isDirectory(directory + "/" + name) : type == UInt8(DT_DIR)
+            if isDirectory || name.utf8.starts(with: "fpC-".utf8) {
+                entries.append((isDirectory ? name + "/" : name, name, isDirectory))
+            }
+        }
+        closedir(stream)
+        for entry in entries.sorted(by: { $0.key < $1.key }) {
+            let path = relative.isEmpty ? entry.name : relative + "/" + entry.name
+            if entry.name.utf8.starts(with: "fpC-".utf8) { try found(path, entry.name) }
+            if entry.isDirectory { try visit(directory + "/" + entry.name, relative: path, found) }
         }
     }
 
-    private static func isDirectory(_ type: UInt8, _ path: String) -> Bool {
-        if type != UInt8(DT_UNKNOWN) { return type == UInt8(DT_DIR) }
+    /// For a file system whose directory entries do not say their type.
+    private static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }

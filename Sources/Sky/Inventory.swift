@@ -50,22 +50,22 @@ public struct Inventory: Sendable {
         self.store = store
     }
 
+    /// Walks INPUT in batches of `batchSize` files (only a batch and one directory's names in memory),
+    /// reads the files not seen before and records each batch in one transaction. `progress` counts
+    /// the files walked, of all those with a frame's name under INPUT.
     public func run(progress: (Progress) -> Void = { _ in }) throws -> Summary {
         let start = Date()
         var summary = Summary()
-        let files = FrameFile.all(under: config.input)
-        summary.candidates = files.count
-        let memory = try store.inventoryMemory()
-        let todo = files.filter { !memory.isKnown(path: $0.path, size: $0.size, mtime: $0.mtime) }
-        summary.alreadyKnown = files.count - todo.count
-
-        progress(Progress(done: 0, total: todo.count, elapsed: 0))
-        var done = 0
-        while done < todo.count {
-            let batch = todo[done..<min(done + batchSize, todo.count)]
+        let total = FrameFile.count(under: config.input)
+        progress(Progress(done: 0, total: total, elapsed: 0))
+        try FrameFile.walk(under: config.input, batch: batchSize) { files in
+            summary.candidates += files.count
+            let memory = try store.inventoryMemory(of: files.map(\.path))
+            let todo = files.filter { !memory.isKnown(path: $0.path, size: $0.size, mtime: $0.mtime) }
+            summary.alreadyKnown += files.count - todo.count
             var frames: [FrameRecord] = []
             var rejections: [RejectionRecord] = []
-            for verdict in examine(batch) {
+            for verdict in examine(todo[...]) {
                 switch verdict {
                 case .accepted(let frame): frames.append(frame)
                 case .rejected(let rejection): rejections.append(rejection)
@@ -81,8 +81,8 @@ public struct Inventory: Sendable {
                 case .skip: summary.skips[rejection.reason, default: 0] += 1
                 }
             }
-            done += batch.count
-            progress(Progress(done: done, total: todo.count, elapsed: Date().timeIntervalSince(start)))
+            progress(Progress(done: min(summary.candidates, total), total: max(total, summary.candidates),
+                              elapsed: Date().timeIntervalSince(start)))
         }
         return summary
     }

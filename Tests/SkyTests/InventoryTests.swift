@@ -359,11 +359,14 @@ extension InventoryTests {
         }
     }
 
-    @Test("the walk lists links without following them, follows a linked INPUT, and keeps Foundation's mtimes")
+    @Test("the walk gives paths in order, lists links without following them, follows a linked INPUT, keeps Foundation's mtimes")
     func walk() throws {
         try withTemporaryDirectory { root in
             let data = root.appendingPathComponent("data")
-            let files = ["fpC-000094-g1-0011.fit", "a/fpC-000094-r1-0011.fit", "a/b/fpC-000094-i1-0011.fit.gz", "a/notes.txt"]
+            // Directories whose names sort differently with and without the `/` after them ("a" and
+            // "a.b", "a-b"): the walk must give the order of the whole paths.
+            let files = ["fpC-000094-g1-0011.fit", "a/fpC-000094-r1-0011.fit", "a/b/fpC-000094-i1-0011.fit.gz", "a/notes.txt",
+                         "a.b/fpC-000094-u1-0011.fit", "a-b/fpC-000094-u2-0011.fit", "a0/fpC-000094-u3-0011.fit"]
             for file in files {
                 let url = data.appendingPathComponent(file)
                 try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -385,9 +388,13 @@ extension InventoryTests {
             }
 
             let found = FrameFile.all(under: data.path)
-            #expect(found.map(\.path) == [
-                "fpC-000094-g1-0011.fit", "a/b/fpC-000094-i1-0011.fit.gz", "a/fpC-000094-r1-0011.fit", "links/fpC-000094-z1-0011.fit",
-            ].map { data.appendingPathComponent($0).path }.sorted())
+            let expected = files.filter { !$0.hasSuffix(".txt") } + ["links/fpC-000094-z1-0011.fit"]
+            #expect(found.map(\.path) == expected.map { data.appendingPathComponent($0).path }.sorted())
+            #expect(FrameFile.count(under: data.path) == found.count)
+            // In batches, the same files in the same order.
+            var batches: [[FrameFile]] = []
+            FrameFile.walk(under: data.path, batch: 2) { batches.append($0) }
+            #expect(batches.map(\.count) == [2, 2, 2, 1] && batches.flatMap { $0 } == found)
             for file in found {
                 let attributes = try FileManager.default.attributesOfItem(atPath: file.path)
                 #expect(file.size == (attributes[.size] as? NSNumber)?.intValue)
@@ -397,6 +404,37 @@ extension InventoryTests {
             let linked = root.appendingPathComponent("linked")
             try FileManager.default.createSymbolicLink(atPath: linked.path, withDestinationPath: data.path)
             #expect(FrameFile.all(under: linked.path).map(\.name) == found.map(\.name))
+        }
+    }
+}
+
+extension InventoryTests {
+    /// Memory does not grow with INPUT: inventory walks and records a batch at a time. Small
+    /// batches must give what one batch gives, duplicates and failures included.
+    @Test("inventory in batches of three records what it records in one batch")
+    func batches() throws {
+        try withTemporaryDirectory { root in
+            let input = root.appendingPathComponent("input")
+            try simulate(smallOptions(input, frames: 40, seed: 5, defects: 0.2))
+            // A copy of one frame in a directory sorting after the others: a duplicate in a later batch.
+            let first = try #require(try readTruth(input).first { $0.inventory == "event" })
+            try copyFile(input.appendingPathComponent(first.file),
+                         to: input.appendingPathComponent("zz").appendingPathComponent(URL(fileURLWithPath: first.file).lastPathComponent))
+            var results: [(Inventory.Summary, [StoredEvent], [String])] = []
+            for batchSize in [3, 1000] {
+                let home = root.appendingPathComponent("p\(batchSize)")
+                try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+                let production = try prepareProduction(root: home, input: input, region: smallRegion)
+                var inventory = Inventory(config: production.config, store: production.store)
+                inventory.batchSize = batchSize
+                let summary = try inventory.run()
+                let failures = try production.store.inventoryFailures().map { "\($0.path) \($0.reason) \($0.message)" }
+                results.append((summary, try storedEvents(production.store).sorted { $0.key + $0.filter < $1.key + $1.filter }, failures.sorted()))
+            }
+            #expect(results[0].0 == results[1].0)
+            #expect(results[0].0.failures["duplicate frame"] == 1)
+            #expect(results[0].1 == results[1].1)
+            #expect(results[0].2 == results[1].2)
         }
     }
 }
