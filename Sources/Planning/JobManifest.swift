@@ -61,14 +61,6 @@ public struct JobManifest: Codable, Sendable, Equatable {
             raw(",\"\(name)\":")
             JSONText.append(value, to: &out)
         }
-        func list(_ values: [String]) {
-            out.append(0x5B)
-            for (index, value) in values.enumerated() {
-                if index > 0 { out.append(0x2C) }
-                JSONText.append(value, to: &out)
-            }
-            out.append(0x5D)
-        }
         raw("{\"version\":\(version)")
         field("job", job)
         field("step", step)
@@ -83,9 +75,9 @@ public struct JobManifest: Codable, Sendable, Equatable {
             raw(index > 0 ? ",\n{\"key\":" : "\n{\"key\":")
             JSONText.append(event.key, to: &out)
             raw(",\"command\":")
-            list(event.command)
+            JSONText.append(event.command, to: &out)
             raw(",\"outputs\":")
-            list(event.outputs)
+            JSONText.append(event.outputs, to: &out)
             out.append(0x7D)
         }
         raw("]}\n")

@@ -76,12 +76,8 @@ extension StateStore {
         guard !paths.isEmpty else { return InventoryMemory(frames: [], rejections: [:]) }
         // The paths as one JSON array that SQLite unpacks: GRDB's expansion of a list of a few hundred
         // values cost as much as the queries.
-        var list: [UInt8] = [0x5B]
-        for (index, path) in paths.enumerated() {
-            if index > 0 { list.append(0x2C) }
-            JSONText.append(path, to: &list)
-        }
-        list.append(0x5D)
+        var list: [UInt8] = []
+        JSONText.append(paths, to: &list)
         let json = String(decoding: list, as: UTF8.self)
         return try pool.read { db in
             let frames = try Set(String.fetchAll(db.cachedStatement(sql: "SELECT path FROM frame WHERE path IN (SELECT value FROM json_each(?))"),

@@ -37,4 +37,14 @@ public enum JSONText {
         }
         out.append(0x22)
     }
+
+    /// Appends `values` as a JSON array of string literals to UTF-8 bytes.
+    public static func append(_ values: [String], to out: inout [UInt8]) {
+        out.append(0x5B)
+        for (index, value) in values.enumerated() {
+            if index > 0 { out.append(0x2C) }
+            append(value, to: &out)
+        }
+        out.append(0x5D)
+    }
 }
