@@ -15,18 +15,52 @@ public struct CSVError: Error, CustomStringConvertible, Sendable, Equatable {
 /// A CSV file that has been read whole and checked against its table: a header naming columns of
 /// the table, then rows with as many fields, numeric where the column is. Nothing of a file that
 /// fails the check is ever loaded.
+///
+/// The values are kept as the file's own bytes, unquoted in place and one after another, with where
+/// each field ends: no `String` is made for a field, since a load is millions of them and the MariaDB
+/// catalog never looks at them (the server reads the file again).
 public struct ValidatedCSV: Sendable {
     /// The file's path, as given to `read(_:tableColumns:)`.
     public var path: String
     /// The header's column names as the file writes them (matched to the table's without regard to case).
     public var columns: [String]
-    /// Values as written; nil for an empty field (NULL). A quoted empty field (`""`) is an empty string
-    /// here, which the SQLite catalog stores as '' and the MariaDB one as NULL.
-    public var rows: [[String?]]
     /// The file's size in bytes.
     public var size: Int
     /// FNV-1a 64 of the bytes, hex: enough to tell a changed file from the one in the ledger.
     public var checksum: String
+    /// True when a row has an empty field, quoted (`""`) or not.
+    public var hasEmptyField: Bool
+    /// The values of the rows' fields, unquoted, one after another from `ends`' start; the bytes after
+    /// the last value are not used.
+    let text: [UInt8]
+    /// Where each field of each row ends in `text`, row after row; `~end` (negative) for an empty
+    /// unquoted field, which is NULL. A field starts where the one before it ends, the first at `start`.
+    private let ends: [Int]
+    private let start: Int
+
+    /// The number of rows: the lines after the header, blank ones not counted.
+    public var rowCount: Int { ends.count / columns.count }
+
+    /// A field's value, as written: nil for an empty field (NULL). A quoted empty field (`""`) is an
+    /// empty string, which the SQLite catalog stores as '' and the MariaDB one as NULL.
+    ///
+    /// - Parameters:
+    ///   - row: The row, from 0 (the header not counted).
+    ///   - column: The column, from 0, in the order of `columns`.
+    public func value(row: Int, column: Int) -> String? {
+        span(row * columns.count + column).map { String(decoding: text[$0], as: UTF8.self) }
+    }
+
+    /// Where field `index` (row × columns + column) is in `text`; nil for NULL.
+    func span(_ index: Int) -> Range<Int>? { Self.span(index, ends: ends, start: start) }
+
+    private static func span(_ index: Int, ends: [Int], start: Int) -> Range<Int>? {
+        let end = ends[index]
+        guard end >= 0 else { return nil }
+        return (index == 0 ? start : position(ends[index - 1]))..<end
+    }
+
+    private static func position(_ end: Int) -> Int { end < 0 ? ~end : end }
 
     /// Reads and checks `path` against `tableColumns`.
     ///
@@ -34,161 +68,205 @@ public struct ValidatedCSV: Sendable {
     /// ends with a newline (a file cut by a crash or a full disk does not), has a header line naming
     /// only columns of the table, and has rows with exactly as many fields as the header and a finite
     /// decimal number (`isDecimal(_:)`) or nothing in each numeric column. Blank lines are skipped and a
-    /// `\r` outside quotes is ignored, so CRLF files pass.
+    /// `\r` outside quotes is ignored, so CRLF files pass; so is a UTF-8 byte-order mark.
     ///
     /// - Parameters:
     ///   - path: The CSV file.
     ///   - tableColumns: The destination table's columns, from `CatalogDatabase.columns(of:split:)`.
-    /// - Returns: The file's columns, rows, size and checksum.
-    /// - Throws: `CSVError` naming the file, the line and the first problem found; nothing of the file
+    /// - Returns: The file's columns, values, size and checksum.
+    /// - Throws: `CSVError` naming the file, the line and the first problem found (a misplaced or
+    ///   unclosed quote anywhere first, then the header, then the rows in order); nothing of the file
     ///   is returned then.
     public static func read(_ path: String, tableColumns: [CatalogColumn]) throws -> ValidatedCSV {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CSVError(file: path, line: 0, message: "cannot be read")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
+        var text = [UInt8](data)
+        guard (try? UTF8Span(validating: text.span)) != nil else {
             throw CSVError(file: path, line: 1, message: "not UTF-8 text")
         }
-        guard data.last == 0x0A else {
-            throw CSVError(file: path, line: text.split(separator: "\n", omittingEmptySubsequences: false).count,
-                           message: "truncated: the last line has no end")
+        guard text.last == 0x0A else {
+            throw CSVError(file: path, line: text.count { $0 == 0x0A } + 1, message: "truncated: the last line has no end")
         }
-        var records = try parse(text, file: path)
-        guard !records.isEmpty else { throw CSVError(file: path, line: 1, message: "empty: no header line") }
-        let header = records.removeFirst()
-        let byName = Dictionary(tableColumns.map { ($0.name.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
-        var numeric: [Bool] = []
-        for name in header.fields {
-            guard let column = byName[(name ?? "").lowercased()] else {
-                throw CSVError(file: path, line: 1, message: "column '\(name ?? "")' is not in the table")
-            }
-            numeric.append(column.isNumeric)
-        }
-        for record in records {
-            guard record.fields.count == header.fields.count else {
-                throw CSVError(file: path, line: record.line,
-                               message: "\(record.fields.count) fields where the header has \(header.fields.count)")
-            }
-            for (index, value) in record.fields.enumerated() where numeric[index] {
-                if let value, !isDecimal(value) {
-                    throw CSVError(file: path, line: record.line,
-                                   message: "column \(header.fields[index] ?? "?"): '\(value.prefix(40))' is not a finite decimal number")
-                }
-            }
-        }
-        return ValidatedCSV(path: path, columns: header.fields.map { $0 ?? "" }, rows: records.map(\.fields),
-                            size: data.count, checksum: fnv1a(data))
+        let checksum = text.withUnsafeBytes { fnv1a($0) }
+        let byteOrderMark = text.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
+        var parser = Parser(file: path, tableColumns: tableColumns)
+        try text.withUnsafeMutableBufferPointer { try parser.parse($0, from: byteOrderMark) }
+        guard let header = parser.header else { throw CSVError(file: path, line: 1, message: "empty: no header line") }
+        if let problem = parser.problem { throw problem }
+        return ValidatedCSV(path: path, columns: header, size: text.count, checksum: checksum,
+                            hasEmptyField: parser.hasEmptyField, text: text, ends: parser.ends, start: parser.start)
     }
 
     /// A number as a numeric column holds it: `[+-]digits[.digits][(e|E)[+-]digits]` (or starting at
     /// the point), at most 40 characters, and finite as a Double. `nan`, `inf`, hexadecimal floats and
     /// numbers too long for any column are refused: the engines would store them as text, infinity or
     /// an error far from the file.
-    static func isDecimal(_ value: String) -> Bool {
-        var value = value
-        return value.withUTF8 { bytes in
-            guard !bytes.isEmpty, bytes.count <= 40 else { return false }
-            var index = 0
-            func digits() -> Int {
-                let start = index
-                while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 { index += 1 }
-                return index - start
-            }
-            func skip(_ a: UInt8, _ b: UInt8) -> Bool {
-                guard index < bytes.count, bytes[index] == a || bytes[index] == b else { return false }
-                index += 1
-                return true
-            }
-            _ = skip(0x2B, 0x2D)  // + -
-            var mantissa = digits()
-            if skip(0x2E, 0x2E) { mantissa += digits() }  // .
-            guard mantissa > 0 else { return false }
-            guard skip(0x65, 0x45) else {  // e E
-                // At most 40 characters and no exponent: below 1e40, finite without parsing it.
-                return index == bytes.count
-            }
-            _ = skip(0x2B, 0x2D)
-            guard digits() > 0, index == bytes.count else { return false }
-            return Double(String(decoding: bytes, as: UTF8.self))?.isFinite ?? false
+    static func isDecimal(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard !bytes.isEmpty, bytes.count <= 40 else { return false }
+        var index = 0
+        func digits() -> Int {
+            let start = index
+            while index < bytes.count, bytes[index] >= 0x30, bytes[index] <= 0x39 { index += 1 }
+            return index - start
         }
+        func skip(_ a: UInt8, _ b: UInt8) -> Bool {
+            guard index < bytes.count, bytes[index] == a || bytes[index] == b else { return false }
+            index += 1
+            return true
+        }
+        _ = skip(0x2B, 0x2D)  // + -
+        var mantissa = digits()
+        if skip(0x2E, 0x2E) { mantissa += digits() }  // .
+        guard mantissa > 0 else { return false }
+        guard skip(0x65, 0x45) else {  // e E
+            // At most 40 characters and no exponent: below 1e40, finite without parsing it.
+            return index == bytes.count
+        }
+        _ = skip(0x2B, 0x2D)
+        guard digits() > 0, index == bytes.count else { return false }
+        return Double(String(decoding: bytes, as: UTF8.self))?.isFinite ?? false
     }
 
-    struct Record {
-        var line: Int
-        var fields: [String?]
-    }
-
-    /// RFC 4180: fields separated by commas, optionally enclosed in double quotes, `""` inside quotes.
+    /// RFC 4180: fields separated by commas, optionally enclosed in double quotes, `""` inside quotes;
+    /// with the checks of `read(_:tableColumns:)` made on each record as it ends.
     ///
     /// Read byte by byte: every character it looks for is ASCII, and no byte of a multi-byte UTF-8
-    /// character is, so the fields are those a reading by characters finds (a load is millions of them).
-    static func parse(_ text: String, file: String) throws -> [Record] {
-        var text = text
-        return try text.withUTF8 { try parse($0, file: file) }
-    }
+    /// character is, so the fields are those a reading by characters finds. A misplaced quote is thrown
+    /// at once; any other problem is kept (the first) and the parse goes on, so that a quote wrong
+    /// further down is what is reported.
+    private struct Parser {
+        let file: String
+        let tableColumns: [CatalogColumn]
+        /// The header's names, once its line has ended.
+        var header: [String]?
+        var numeric: [Bool] = []
+        /// The first problem that is not a quote's.
+        var problem: CSVError?
+        var hasEmptyField = false
+        var ends: [Int] = []
+        /// Where the first field starts: after a byte-order mark until the header has ended, then after the header.
+        var start = 0
 
-    /// `parse(_:file:)` on the bytes; its state is local to this function, so no access to it is
-    /// checked at run time for exclusivity.
-    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>, file: String) throws -> [Record] {
-        var records: [Record] = []
-        var fields: [String?] = []
-        var field: [UInt8] = []
-        var quoted = false, wasQuoted = false
-        var line = 1, recordLine = 1
-        var index = 0
-        while index < bytes.count {
-            let c = bytes[index]
-            index += 1
-            if quoted {
-                if c == 0x22 {  // "
-                    if index < bytes.count, bytes[index] == 0x22 { field.append(0x22); index += 1 } else { quoted = false }
-                } else {
-                    if c == 0x0A { line += 1 }
-                    field.append(c)
+        init(file: String, tableColumns: [CatalogColumn]) {
+            self.file = file
+            self.tableColumns = tableColumns
+        }
+
+        /// Unquotes the values in place (each is moved to where the one before it ends) and records their ends.
+        mutating func parse(_ bytes: UnsafeMutableBufferPointer<UInt8>, from first: Int) throws {
+            start = first
+            var written = first, fieldStart = first
+            var recordFirst = 0
+            var quoted = false, wasQuoted = false
+            var line = 1, recordLine = 1
+            var index = first
+            while index < bytes.count {
+                let c = bytes[index]
+                index += 1
+                if quoted {
+                    if c == 0x22 {  // "
+                        if index < bytes.count, bytes[index] == 0x22 {
+                            bytes[written] = 0x22
+                            written += 1
+                            index += 1
+                        } else {
+                            quoted = false
+                        }
+                    } else {
+                        if c == 0x0A { line += 1 }
+                        bytes[written] = c
+                        written += 1
+                    }
+                    continue
                 }
-                continue
+                switch c {
+                case 0x22:
+                    guard written == fieldStart && !wasQuoted else {
+                        throw CSVError(file: file, line: line, message: "a quote inside an unquoted field")
+                    }
+                    quoted = true
+                    wasQuoted = true
+                case 0x2C, 0x0A:  // , and the end of a line
+                    ends.append(written == fieldStart && !wasQuoted ? ~written : written)
+                    fieldStart = written
+                    wasQuoted = false
+                    if c == 0x0A {
+                        endRecord(from: recordFirst, line: recordLine, in: UnsafeBufferPointer(bytes))
+                        recordFirst = ends.count
+                        line += 1
+                        recordLine = line
+                    }
+                case 0x0D:
+                    continue
+                default:
+                    guard !wasQuoted else {
+                        throw CSVError(file: file, line: line, message: "characters after a closing quote")
+                    }
+                    bytes[written] = c
+                    written += 1
+                }
             }
-            switch c {
-            case 0x22:
-                guard field.isEmpty && !wasQuoted else {
-                    throw CSVError(file: file, line: line, message: "a quote inside an unquoted field")
+            if quoted { throw CSVError(file: file, line: recordLine, message: "a quoted field is never closed") }
+        }
+
+        /// A record's fields are `ends[first...]`: drops a blank line, takes the header, checks a row.
+        private mutating func endRecord(from first: Int, line: Int, in bytes: UnsafeBufferPointer<UInt8>) {
+            let count = ends.count - first
+            if count == 1 && ends[first] < 0 {  // a blank line
+                ends.removeLast()
+                return
+            }
+            guard let header else {
+                let names = (first..<ends.count).map { span($0).map { String(decoding: bytes[$0], as: UTF8.self) } ?? "" }
+                header = names
+                let byName = Dictionary(tableColumns.map { ($0.name.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
+                for name in names {
+                    guard let column = byName[name.lowercased()] else {
+                        problem = CSVError(file: file, line: 1, message: "column '\(name)' is not in the table")
+                        break
+                    }
+                    numeric.append(column.isNumeric)
                 }
-                quoted = true
-                wasQuoted = true
-            case 0x2C, 0x0A:  // , and the end of a line
-                fields.append(field.isEmpty && !wasQuoted ? nil : String(decoding: field, as: UTF8.self))
-                field.removeAll(keepingCapacity: true)
-                wasQuoted = false
-                if c == 0x0A {
-                    if !(fields.count == 1 && fields[0] == nil) { records.append(Record(line: recordLine, fields: fields)) }
-                    fields.removeAll(keepingCapacity: true)
-                    line += 1
-                    recordLine = line
+                start = ValidatedCSV.position(ends[ends.count - 1])
+                ends.removeAll(keepingCapacity: true)
+                return
+            }
+            guard problem == nil else { return }
+            guard count == header.count else {
+                problem = CSVError(file: file, line: line, message: "\(count) fields where the header has \(header.count)")
+                return
+            }
+            for column in 0..<count {
+                guard let span = span(first + column) else {
+                    hasEmptyField = true
+                    continue
                 }
-            case 0x0D:
-                continue
-            default:
-                guard !wasQuoted else {
-                    throw CSVError(file: file, line: line, message: "characters after a closing quote")
+                if span.isEmpty { hasEmptyField = true }
+                if numeric[column], !ValidatedCSV.isDecimal(UnsafeBufferPointer(rebasing: bytes[span])) {
+                    let value = String(decoding: bytes[span], as: UTF8.self)
+                    problem = CSVError(file: file, line: line,
+                                       message: "column \(header[column]): '\(value.prefix(40))' is not a finite decimal number")
+                    return
                 }
-                field.append(c)
             }
         }
-        if quoted { throw CSVError(file: file, line: recordLine, message: "a quoted field is never closed") }
-        return records
+
+        private func span(_ index: Int) -> Range<Int>? { ValidatedCSV.span(index, ends: ends, start: start) }
     }
 }
 
-func fnv1a(_ data: Data) -> String {
+func fnv1a(_ bytes: UnsafeRawBufferPointer) -> String {
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    data.withUnsafeBytes { bytes in
-        for byte in bytes {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
+    for byte in bytes {
+        hash ^= UInt64(byte)
+        hash = hash &* 0x100_0000_01b3
     }
     let hex = String(hash, radix: 16)
     return String(repeating: "0", count: 16 - hex.count) + hex
 }
 
-func fnv1a(_ text: String) -> String { fnv1a(Data(text.utf8)) }
+func fnv1a(_ text: String) -> String {
+    var text = text
+    return text.withUTF8 { fnv1a(UnsafeRawBufferPointer($0)) }
+}

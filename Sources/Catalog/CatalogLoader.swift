@@ -89,7 +89,7 @@ public struct CatalogLoader {
         guard let column = csv.columns.firstIndex(where: { $0.lowercased() == "filterid" }) else {
             throw CatalogError("no filterId column, which DBSPLIT filter needs")
         }
-        let ids = Set(csv.rows.map { $0[column] ?? "" })
+        let ids = Set((0..<csv.rowCount).map { csv.value(row: $0, column: column) ?? "" })
         guard ids.count == 1, let id = ids.first, let number = Int(id), (0..<5).contains(number) else {
             throw CatalogError("rows of \(ids.count) filters in one file; DBSPLIT filter needs one")
         }
@@ -274,8 +274,8 @@ public struct CatalogLoader {
     /// One file's rows and its ledger row, in the open transaction; returns the rows inserted.
     private func insert(_ csv: ValidatedCSV, table: String, split: String?) throws -> Int {
         let inserted = try catalog.bulkInsert(csv, into: catalog.qualified(table, split: split))
-        guard inserted == csv.rows.count else {
-            throw CatalogError("\(inserted) rows inserted for \(csv.rows.count) lines")
+        guard inserted == csv.rowCount else {
+            throw CatalogError("\(inserted) rows inserted for \(csv.rowCount) lines")
         }
         try catalog.execute("""
             INSERT INTO \(catalog.qualified("dcprod_load", split: split)) (pathHash, path, size, checksum, tableName, rowCount, loadedAt) \

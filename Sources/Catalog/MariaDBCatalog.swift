@@ -374,7 +374,7 @@ public final class MariaDBCatalog: CatalogDatabase {
     /// LOCAL the server turns bad values and duplicate keys into warnings and goes on: any
     /// warning is an error here, and the caller rolls back.
     ///
-    /// Connector/C reads the file again from `csv.path` and sends it (the rows in memory are not used),
+    /// Connector/C reads the file again from `csv.path` and sends it (the values in memory are not used),
     /// as utf8mb4, lines ending as its header line does (`\r\n` or `\n`). An empty field is NULL
     /// whether or not it is quoted. The server must allow `local_infile`.
     ///
@@ -389,9 +389,8 @@ public final class MariaDBCatalog: CatalogDatabase {
         // An empty field, quoted or not, is NULL: read into a variable and set through NULLIF. That
         // costs the server a quarter of the load, so a file with no empty field (most) is read
         // straight into its columns, which gives the same rows.
-        let hasEmptyField = csv.rows.contains { row in row.contains { $0?.isEmpty ?? true } }
         let targets: String
-        if hasEmptyField {
+        if csv.hasEmptyField {
             let variables = csv.columns.indices.map { "@c\($0 + 1)" }
             let assignments = zip(csv.columns, variables).map { "\(Self.quoteIdentifier($0)) = NULLIF(\($1), '')" }
             targets = "(\(variables.joined(separator: ", "))) SET \(assignments.joined(separator: ", "))"

@@ -179,50 +179,41 @@ public final class SQLiteCatalog: CatalogDatabase {
         let head = "INSERT INTO \(table) (\(csv.columns.joined(separator: ", "))) VALUES "
         let tuple = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
         return try perform { db in
-            var inserted = 0
-            for start in stride(from: 0, to: csv.rows.count, by: perStatement) {
-                let chunk = csv.rows[start..<min(start + perStatement, csv.rows.count)]
-                let statement = try db.cachedStatement(sql: head + Array(repeating: tuple, count: chunk.count).joined(separator: ", "))
-                try Self.run(statement, binding: chunk, in: db)
-                inserted += db.changesCount
+            try csv.text.withUnsafeBufferPointer { text in
+                var inserted = 0
+                for first in stride(from: 0, to: csv.rowCount, by: perStatement) {
+                    let rows = min(perStatement, csv.rowCount - first)
+                    let statement = try db.cachedStatement(sql: head + Array(repeating: tuple, count: rows).joined(separator: ", "))
+                    try Self.run(statement, binding: first * width..<(first + rows) * width, of: csv, text: text, in: db)
+                    inserted += db.changesCount
+                }
+                return inserted
             }
-            return inserted
         }
     }
 
-    /// Binds the rows' values as text (nil: NULL) with `sqlite3_bind_text` and steps the statement
-    /// once. GRDB's `StatementArguments` cast every value to an existential first, which was most of
-    /// a load's time; and the values are copied into one buffer that outlives the step, so that
-    /// SQLite need not copy each (`SQLITE_STATIC`).
-    private static func run(_ statement: Statement, binding rows: ArraySlice<[String?]>, in db: Database) throws {
-        var bytes: [UInt8] = []
-        var spans: [Range<Int>?] = []
-        for row in rows {
-            for value in row {
-                let start = bytes.count
-                if let value { bytes.append(contentsOf: value.utf8) }
-                spans.append(value.map { _ in start..<bytes.count })
-            }
-        }
-        bytes.append(0)  // a value ending at the end still has an address inside the buffer
+    /// Binds the fields' values as text (NULL: nothing bound) with `sqlite3_bind_text`, straight from
+    /// the file's bytes, and steps the statement once. GRDB's `StatementArguments` cast every value to
+    /// an existential first, which was most of a load's time; and `text` outlives the step, so that
+    /// SQLite need not copy each value (`SQLITE_STATIC`).
+    private static func run(_ statement: Statement, binding fields: Range<Int>, of csv: ValidatedCSV,
+                            text: UnsafeBufferPointer<UInt8>, in db: Database) throws {
         let handle = statement.sqliteStatement
-        let code = bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { text in
-                for (index, span) in spans.enumerated() {
-                    guard let span else { continue }  // NULL: nothing bound
-                    // A value over SQLITE_LIMIT_LENGTH is refused here (SQLITE_TOOBIG), not left NULL.
-                    let bound = sqlite3_bind_text(handle, Int32(index + 1), text.baseAddress! + span.lowerBound, Int32(span.count), nil)
-                    guard bound == SQLITE_OK else {
-                        sqlite3_clear_bindings(handle)
-                        return bound
-                    }
+        let code = text.withMemoryRebound(to: CChar.self) { text in
+            for (parameter, field) in fields.enumerated() {
+                guard let span = csv.span(field) else { continue }  // NULL: nothing bound
+                // A value over SQLITE_LIMIT_LENGTH is refused here (SQLITE_TOOBIG), not left NULL.
+                let bound = sqlite3_bind_text(handle, Int32(parameter + 1), text.baseAddress! + span.lowerBound, Int32(span.count), nil)
+                guard bound == SQLITE_OK else {
+                    sqlite3_clear_bindings(handle)
+                    return bound
                 }
-                let code = sqlite3_step(handle)
-                // Left reset, without values pointing into the buffer, for its next use.
-                sqlite3_reset(handle)
-                sqlite3_clear_bindings(handle)
-                return code
             }
+            let code = sqlite3_step(handle)
+            // Left reset, without values pointing into the text, for its next use.
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+            return code
         }
         guard code == SQLITE_DONE else {
             throw DatabaseError(resultCode: ResultCode(rawValue: sqlite3_extended_errcode(db.sqliteConnection)),

@@ -168,6 +168,9 @@ func sourceRows(_ first: Int, _ count: Int, filterId: Int = 2) -> String {
             ("src-bad-quote.csv", sourceHeader + "\n" + sourceRows(300, 1) + "301,94,1,\"11,2,6.3,0,0,0,0,0,0,0,0,0,0,0\n", 3, "never closed"),
             ("src-bad-stray-quote.csv", sourceHeader + "\n30\"1,94,1,11,2,6.3,0,0,0,0,0,0,0,0,0,0,0\n", 2, "quote inside an unquoted field"),
             ("src-truncated.csv", sourceHeader + "\n" + sourceRows(400, 3) + "403,94,1,1", 5, "truncated"),
+            ("src-truncated-crlf.csv", sourceHeader + "\r\n410,94\r\n411,9", 3, "truncated"),
+            // A misplaced quote anywhere is what is reported, before a short row above it.
+            ("src-bad-late-quote.csv", sourceHeader + "\n420,94\n" + sourceRows(421, 1) + "4\"22,94,1,11,2,6.3,0,0,0,0,0,0,0,0,0,0,0\n", 4, "quote inside an unquoted field"),
             ("src-bad-header.csv", "sourceId,run,colour\n1,2,3\n", 1, "column 'colour' is not in the table"),
         ]
         let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
@@ -285,15 +288,41 @@ extension SharedCatalog {
     }
 }
 
-@Suite struct DecimalNumbers {
+/// How a CSV file is read, without a catalog.
+@Suite struct CSVReading {
     @Test func whatANumericColumnTakes() {
         for good in ["0", "-1", "+2", "3.", ".5", "-0.25", "1e10", "6.02E+23", "1.5e-300", "000123"] {
-            #expect(ValidatedCSV.isDecimal(good), "\(good)")
+            #expect(isDecimal(good), "\(good)")
         }
         for bad in ["", "-", ".", "e5", "1e", "1e+", "nan", "NaN", "inf", "-Infinity", "0x1p3", "1,5", " 1", "1 ", "1e400", "--1",
                     String(repeating: "1", count: 41)] {
-            #expect(!ValidatedCSV.isDecimal(bad), "\(bad)")
+            #expect(!isDecimal(bad), "\(bad)")
         }
+    }
+
+    @Test func aFileIsReadAsItsValuesWithoutQuotes() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-csv-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let columns = [CatalogColumn(name: "id", isNumeric: true), CatalogColumn(name: "path", isNumeric: false)]
+        let file = directory.appendingPathComponent("a.csv")
+        // A byte-order mark, CRLF, a blank line, quotes with a comma, a doubled quote and a newline.
+        let text = "\u{FEFF}ID,path\r\n1,\"a,\"\"b\"\"\nc\"\r\n\r\n2,plain\n3,\"\"\n,é\n"
+        try Data(text.utf8).write(to: file)
+        let csv = try ValidatedCSV.read(file.path, tableColumns: columns)
+        #expect(csv.columns == ["ID", "path"])
+        #expect(csv.rowCount == 4)
+        let values = (0..<csv.rowCount).map { row in (0..<2).map { csv.value(row: row, column: $0) } }
+        #expect(values == [["1", "a,\"b\"\nc"], ["2", "plain"], ["3", ""], [nil, "é"]])
+        #expect(csv.hasEmptyField && csv.size == text.utf8.count)
+
+        try Data("id,path\n1,x\n2,\"y\"\n".utf8).write(to: file)
+        #expect(try !ValidatedCSV.read(file.path, tableColumns: columns).hasEmptyField)
+    }
+
+    private func isDecimal(_ value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { ValidatedCSV.isDecimal($0) }
     }
 }
 
