@@ -47,22 +47,22 @@ struct JSONScanner {
         guard take(0x7B) else { return nil }  // {
         if !take(0x7D) {
             repeat {
-                guard let key = string(), take(0x3A) else { return nil }  // :
+                guard let key = key(), take(0x3A) else { return nil }  // :
                 switch key {
-                case "type": guard let text = string(), let kind = OutcomeLine.Kind(rawValue: text) else { return nil }; type = kind
-                case "event": guard let value = optionalString() else { return nil }; record.event = value
-                case "status": guard let value = optionalString() else { return nil }; record.status = value
-                case "class": guard let value = optionalString() else { return nil }; record.class = value
-                case "message": guard let value = optionalString() else { return nil }; record.message = value
-                case "seconds":
+                case .type: guard let text = string(), let kind = OutcomeLine.Kind(rawValue: text) else { return nil }; type = kind
+                case .event: guard let value = optionalString() else { return nil }; record.event = value
+                case .status: guard let value = optionalString() else { return nil }; record.status = value
+                case .class: guard let value = optionalString() else { return nil }; record.class = value
+                case .message: guard let value = optionalString() else { return nil }; record.message = value
+                case .seconds:
                     if takeWord("null") { continue }
                     guard let value = number() else { return nil }
                     record.seconds = value
-                case "outputs":
+                case .outputs:
                     if takeWord("null") { continue }
                     guard let value = strings() else { return nil }
                     record.outputs = value
-                default: guard skipValue() else { return nil }
+                case .other: guard skipValue() else { return nil }
                 }
             } while take(0x2C)  // ,
             guard take(0x7D) else { return nil }
@@ -73,10 +73,39 @@ struct JSONScanner {
         return record
     }
 
+    /// The keys whose values verify reads.
+    enum Key: String {
+        case type, event, status, `class`, message, seconds, outputs, other
+
+        static let names: [(name: StaticString, key: Key)] = [
+            ("type", .type), ("event", .event), ("status", .status), ("class", .class),
+            ("message", .message), ("seconds", .seconds), ("outputs", .outputs),
+        ]
+    }
+
+    /// An object's key: compared as bytes, without making a string of it, unless it has escapes.
+    mutating func key() -> Key? {
+        skipBlanks()
+        let start = position + 1
+        guard start < bytes.count, bytes[position] == 0x22 else { return nil }
+        var end = start
+        while end < bytes.count, bytes[end] != 0x22, bytes[end] != 0x5C, bytes[end] >= 0x20 { end += 1 }
+        guard end < bytes.count, bytes[end] == 0x22 else { return string().map { Key(rawValue: $0) ?? .other } }
+        position = end + 1
+        let name = UnsafeBufferPointer(rebasing: bytes[start..<end])
+        let known = Key.names.first { $0.name.utf8CodeUnitCount == name.count && memcmp($0.name.utf8Start, name.baseAddress!, name.count) == 0 }
+        return known?.key ?? .other
+    }
+
     // MARK: - Tokens
 
     mutating func skipBlanks() {
-        while position < bytes.count, [0x20, 0x09, 0x0D, 0x0A].contains(bytes[position]) { position += 1 }
+        while position < bytes.count {
+            switch bytes[position] {
+            case 0x20, 0x09, 0x0D, 0x0A: position += 1
+            default: return
+            }
+        }
     }
 
     /// Takes `byte` (after blanks) if it is next.

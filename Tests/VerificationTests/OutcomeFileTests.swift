@@ -49,4 +49,14 @@ import Testing
         #expect(records.first?.event == "é𝄞" && records.first?.status == "ok" && records.first?.seconds == nil)
         #expect(records[1].type == .end && records[2].event == "last")
     }
+
+    /// Keys are matched as bytes; one written with an escape is the same key, and one that only starts
+    /// like a known key is another.
+    @Test func keysWithEscapesOrOnlyAPrefixInCommon() throws {
+        let records = try read("""
+            {"\\u0074ype":"event","ev\\u0065nt":"a","statusx":"failed","stat":"failed","status":"ok","":1,"class\\\"":"x"}
+
+            """)
+        #expect(records == [OutcomeRecord(type: .event, event: "a", status: "ok")])
+    }
 }
