@@ -193,31 +193,20 @@ public final class SQLiteCatalog: CatalogDatabase {
     }
 
     /// Binds the fields' values as text (NULL: nothing bound) with `sqlite3_bind_text`, straight from
-    /// the file's bytes, and steps the statement once. GRDB's `StatementArguments` cast every value to
-    /// an existential first, which was most of a load's time; and `text` outlives the step, so that
-    /// SQLite need not copy each value (`SQLITE_STATIC`).
+    /// the file's bytes, and steps the statement once (`Statement.stepOnce`). `text` outlives the step,
+    /// so SQLite need not copy each value (`SQLITE_STATIC`).
     private static func run(_ statement: Statement, binding fields: Range<Int>, of csv: ValidatedCSV,
                             text: UnsafeBufferPointer<UInt8>, in db: Database) throws {
-        let handle = statement.sqliteStatement
-        let code = text.withMemoryRebound(to: CChar.self) { text in
-            for (parameter, field) in fields.enumerated() {
-                guard let span = csv.span(field) else { continue }  // NULL: nothing bound
-                // A value over SQLITE_LIMIT_LENGTH is refused here (SQLITE_TOOBIG), not left NULL.
-                let bound = sqlite3_bind_text(handle, Int32(parameter + 1), text.baseAddress! + span.lowerBound, Int32(span.count), nil)
-                guard bound == SQLITE_OK else {
-                    sqlite3_clear_bindings(handle)
-                    return bound
+        try text.withMemoryRebound(to: CChar.self) { text in
+            try statement.stepOnce(in: db) { handle in
+                for (parameter, field) in fields.enumerated() {
+                    guard let span = csv.span(field) else { continue }  // NULL: nothing bound
+                    // A value over SQLITE_LIMIT_LENGTH is refused here (SQLITE_TOOBIG), not left NULL.
+                    let bound = sqlite3_bind_text(handle, Int32(parameter + 1), text.baseAddress! + span.lowerBound, Int32(span.count), nil)
+                    guard bound == SQLITE_OK else { return bound }
                 }
+                return SQLITE_OK
             }
-            let code = sqlite3_step(handle)
-            // Left reset, without values pointing into the text, for its next use.
-            sqlite3_reset(handle)
-            sqlite3_clear_bindings(handle)
-            return code
-        }
-        guard code == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: sqlite3_extended_errcode(db.sqliteConnection)),
-                                message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
         }
     }
 

@@ -215,53 +215,44 @@ private struct OutcomeRow {
     }
 
     /// Binds the rows' values (texts from one buffer that outlives the step: `SQLITE_STATIC`) and
-    /// steps the statement once.
+    /// steps the statement once (`Statement.stepOnce`).
     static func run(_ statement: Statement, binding rows: ArraySlice<OutcomeRow>, in db: Database) throws {
         var bytes: [UInt8] = []
         var texts: [Range<Int>?] = []
+        func append(_ text: String?) {
+            let start = bytes.count
+            if let text { bytes.append(contentsOf: text.utf8) }
+            texts.append(text.map { _ in start..<bytes.count })
+        }
         for row in rows {
-            let outcome = row.outcome
-            let values: [String?] = [outcome.state.rawValue, outcome.className, outcome.message, outcome.outputs?.joined(separator: "\n")]
-            for text in values {
-                let start = bytes.count
-                if let text { bytes.append(contentsOf: text.utf8) }
-                texts.append(text.map { _ in start..<bytes.count })
-            }
+            append(row.outcome.state.rawValue)
+            append(row.outcome.className)
+            append(row.outcome.message)
+            append(row.outcome.outputs?.joined(separator: "\n"))
         }
         bytes.append(0)  // a text ending at the end still has an address inside the buffer
-        let handle = statement.sqliteStatement
-        let code = bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { buffer in
-                var failure = SQLITE_OK
-                func bound(_ code: Int32) { if failure == SQLITE_OK { failure = code } }
-                func text(_ parameter: Int32, _ span: Range<Int>?) {
-                    guard let span else { return bound(sqlite3_bind_null(handle, parameter)) }
-                    bound(sqlite3_bind_text(handle, parameter, buffer.baseAddress! + span.lowerBound, Int32(span.count), nil))
-                }
-                for (index, row) in rows.enumerated() {
-                    let parameter = Int32(index * 7), text0 = index * 4
-                    bound(sqlite3_bind_int64(handle, parameter + 1, row.outcome.eventId))
-                    bound(sqlite3_bind_int64(handle, parameter + 2, row.attemptId))
-                    text(parameter + 3, texts[text0])
-                    text(parameter + 4, texts[text0 + 1])
-                    text(parameter + 5, texts[text0 + 2])
-                    bound(row.outcome.seconds.map { sqlite3_bind_double(handle, parameter + 6, $0) } ?? sqlite3_bind_null(handle, parameter + 6))
-                    text(parameter + 7, texts[text0 + 3])
-                }
-                guard failure == SQLITE_OK else {
-                    sqlite3_clear_bindings(handle)
+        try bytes.withUnsafeBufferPointer { buffer in
+            try buffer.withMemoryRebound(to: CChar.self) { buffer in
+                try statement.stepOnce(in: db) { handle in
+                    var failure = SQLITE_OK
+                    func bound(_ code: Int32) { if failure == SQLITE_OK { failure = code } }
+                    func text(_ parameter: Int32, _ span: Range<Int>?) {
+                        guard let span else { return bound(sqlite3_bind_null(handle, parameter)) }
+                        bound(sqlite3_bind_text(handle, parameter, buffer.baseAddress! + span.lowerBound, Int32(span.count), nil))
+                    }
+                    for (index, row) in rows.enumerated() {
+                        let parameter = Int32(index * 7), text0 = index * 4
+                        bound(sqlite3_bind_int64(handle, parameter + 1, row.outcome.eventId))
+                        bound(sqlite3_bind_int64(handle, parameter + 2, row.attemptId))
+                        text(parameter + 3, texts[text0])
+                        text(parameter + 4, texts[text0 + 1])
+                        text(parameter + 5, texts[text0 + 2])
+                        bound(row.outcome.seconds.map { sqlite3_bind_double(handle, parameter + 6, $0) } ?? sqlite3_bind_null(handle, parameter + 6))
+                        text(parameter + 7, texts[text0 + 3])
+                    }
                     return failure
                 }
-                let code = sqlite3_step(handle)
-                // Left reset, without values pointing into the buffer, for its next use.
-                sqlite3_reset(handle)
-                sqlite3_clear_bindings(handle)
-                return code
             }
-        }
-        guard code == SQLITE_DONE else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: sqlite3_extended_errcode(db.sqliteConnection)),
-                                message: String(cString: sqlite3_errmsg(db.sqliteConnection)), sql: statement.sql)
         }
     }
 }
