@@ -245,7 +245,7 @@ public struct CatalogLoader {
         return (part, index)
     }
 
-    enum Prepared {
+    private enum Prepared {
         case ready(ValidatedCSV, table: String, split: String?)
         case refused(Rejection)
     }

@@ -10,13 +10,6 @@ public struct FrameFile: Sendable, Equatable {
     /// date, so that the values in state stores written before still match, bit for bit.
     public var mtime: Double
 
-    /// Every `fpC-*` file under `directory`, sorted by path (see `walk(under:batch:_:)`).
-    public static func all(under directory: String) -> [FrameFile] {
-        var found: [FrameFile] = []
-        walk(under: directory, batch: 1 << 16) { found += $0 }
-        return found
-    }
-
     /// Calls `body` with the `fpC-*` files under `directory`, in batches of `batch`, in the order of
     /// their paths; symbolic links are listed, not followed, except `directory` itself, and unreadable
     /// directories are passed over.

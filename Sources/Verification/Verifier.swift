@@ -1,6 +1,7 @@
 import Foundation
 import Planning
 import Production
+import Synchronization
 
 /// `dcprod verify`: reads every finished attempt's outcome file once, records the latest outcome
 /// of each event in the state store, and reports per step and filter. Events of a finished
@@ -38,7 +39,9 @@ public struct Verifier {
     }
 
     /// Reads the outcome files of ended, unverified attempts of the step, oldest first, and records
-    /// each event's outcome (in transactions of 32 attempts).
+    /// each event's outcome (in transactions of 32 attempts). The files of the next 32 attempts are
+    /// read on one core while the last 32 are recorded on the other: recording is two thirds of the
+    /// work, and only the state store's writer can do it.
     ///
     /// - Parameter filters: The filters whose attempts to read.
     /// - Returns: How many attempts, records and missing records were read.
@@ -46,9 +49,28 @@ public struct Verifier {
     ///   recorded stay verified, the others are read again next time.
     public func read(filters: [Filter]) throws -> Reading {
         let store = production.store
+        let attempts = try store.unverifiedAttempts(step: step, filters: filters)
+        let batches = stride(from: 0, to: attempts.count, by: 32).map { Array(attempts[$0..<min($0 + 32, attempts.count)]) }
         var reading = Reading()
-        var batch: [AttemptReading] = []
-        for attempt in try store.unverifiedAttempts(step: step, filters: filters) {
+        guard let first = batches.first else { return reading }
+        var read = try Self.read(first, in: store)
+        for index in batches.indices {
+            let recorded = read
+            let ahead = index + 1 < batches.count ? batches[index + 1] : []
+            read = try Self.overlapping({ try store.recordOutcomes(recorded.readings) }, with: { try Self.read(ahead, in: store) })
+            reading.attempts += recorded.reading.attempts
+            reading.records += recorded.reading.records
+            reading.missing += recorded.reading.missing
+        }
+        return reading
+    }
+
+    /// The outcomes of some attempts' files, one per event of their jobs (`not-run` for an event
+    /// without a record), and their counts.
+    private static func read(_ attempts: [AttemptRecord], in store: StateStore) throws -> (readings: [AttemptReading], reading: Reading) {
+        var reading = Reading()
+        var readings: [AttemptReading] = []
+        for attempt in attempts {
             let members = try store.members(ofJob: attempt.jobId)
             var byKey: [String: Int64] = [:]
             for member in members { byKey[member.key] = member.id }
@@ -73,17 +95,30 @@ public struct Verifier {
             outcomes += missing.map {
                 EventOutcome(eventId: $0.id, state: .notRun, className: FailureClasses.notRun, message: why, seconds: nil, outputs: nil)
             }
-            batch.append(AttemptReading(attemptId: attempt.id, outcomes: outcomes))
+            readings.append(AttemptReading(attemptId: attempt.id, outcomes: outcomes))
             reading.attempts += 1
             reading.records += outcomes.count - missing.count
             reading.missing += missing.count
-            if batch.count >= 32 {
-                try store.recordOutcomes(batch)
-                batch.removeAll(keepingCapacity: true)
+        }
+        return (readings, reading)
+    }
+
+    /// Runs `first` and `second` at once, on two threads; returns what `second` returns. An error of
+    /// `first`'s is thrown before one of `second`'s.
+    private static func overlapping<T: Sendable>(_ first: @Sendable () throws -> Void,
+                                                 with second: @Sendable () throws -> T) throws -> T {
+        let results = Mutex<(first: (any Error)?, second: Result<T, any Error>?)>((nil, nil))
+        DispatchQueue.concurrentPerform(iterations: 2) { index in
+            if index == 0 {
+                do { try first() } catch { results.withLock { $0.first = error } }
+            } else {
+                let result = Result { try second() }
+                results.withLock { $0.second = result }
             }
         }
-        try store.recordOutcomes(batch)
-        return reading
+        let (error, result) = results.withLock { ($0.first, $0.second) }
+        if let error { throw error }
+        return try result!.get()
     }
 
     /// The report of the step in one filter, from the state store.

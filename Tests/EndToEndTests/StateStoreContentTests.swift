@@ -45,6 +45,39 @@ import Testing
             """)
     }
 
+    /// Verify records 32 attempts at a time while it reads the next 32: with one event a job, the
+    /// 58 ended attempts take two transactions, and every event gets its own outcome.
+    @Test func moreAttemptsThanOneTransactionHoldAreEachRecorded() throws {
+        let work = try Workspace()
+        try work.write(work.seedConfig + "\nFILTERS g r\nEVENTSPERJOB processCcd 1\n", to: "fichconfig.txt")
+        try #require(try DCProd.run(["prepare", "fichconfig.txt"], in: work.url).status == 0)
+        let store = work.url.appendingPathComponent("lsstprod/DC_2013/state.sqlite").path
+        try sqlite(store, Self.syntheticInventory(data: "\(work.url.path)/lsstprod-data"))
+        try #require(try DCProd.run(["plan", "processCcd"], in: work.url).status == 0)
+        try writeOutcomes(store: store)
+        let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
+        try #require([0, 1, 2].contains(verify.status), "\(verify.stderr)")
+
+        // What writeOutcomes wrote for the job of each index: its one event's state and class.
+        let expected = (0..<58).map { index -> String in
+            if index == 1 || index == 2 { return "not-run|not-run" }  // its line damaged; no outcome file
+            switch (index * 7) % 11 {
+            case 3: return "failed|astrometry"
+            case 5: return "failed|timeout"
+            case 9: return "not-run|not-run"
+            default: return "ok|ok"
+            }
+        }
+        let recorded = try sqlite(store, """
+            SELECT e.state, e.class FROM job j JOIN job_event je ON je.jobId = j.id JOIN event e ON e.id = je.eventId
+            WHERE j.id NOT IN (SELECT MAX(id) FROM job GROUP BY filter) ORDER BY j.id
+            """).split(separator: "\n").map(String.init)
+        #expect(recorded == expected)
+        #expect(try sqlite(store, "SELECT COUNT(*), SUM(verified) FROM attempt") == "58|58\n")
+        #expect(try sqlite(store, "SELECT COUNT(*) FROM outcome") == "58\n")
+        #expect(try sqlite(store, "SELECT COUNT(*) FROM event WHERE state = 'planned'") == "2\n")
+    }
+
     /// 2 filters × 30 frames with their processCcd events, as inventory records them; some paths
     /// carry characters JSON must escape.
     static func syntheticInventory(data: String) -> String {

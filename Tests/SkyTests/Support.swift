@@ -320,3 +320,12 @@ enum Astropy {
         return out
     }
 }
+
+extension FrameFile {
+    /// Every `fpC-*` file under `directory`, sorted by path: the whole walk at once, as tests look at it.
+    static func all(under directory: String) -> [FrameFile] {
+        var found: [FrameFile] = []
+        walk(under: directory, batch: 1 << 16) { found += $0 }
+        return found
+    }
+}
