@@ -21,17 +21,17 @@ public struct CSVError: Error, CustomStringConvertible, Sendable, Equatable {
 /// catalog never looks at them (the server reads the file again).
 public struct ValidatedCSV: Sendable {
     /// The file's path, as given to `read(_:tableColumns:)`.
-    public var path: String
+    public let path: String
     /// The header's column names as the file writes them (matched to the table's without regard to case).
-    public var columns: [String]
+    public let columns: [String]
     /// The file's size in bytes.
-    public var size: Int
+    public let size: Int
     /// FNV-1a 64 of the bytes, hex: enough to tell a changed file from the one in the ledger.
-    public var checksum: String
+    public let checksum: String
     /// True when a row has an empty field, quoted (`""`) or not.
-    public var hasEmptyField: Bool
-    /// The values of the rows' fields, unquoted, one after another from `ends`' start; the bytes after
-    /// the last value are not used.
+    public let hasEmptyField: Bool
+    /// The values of the rows' fields, unquoted, one after another from `start`; the bytes after the
+    /// last value are not used.
     let text: [UInt8]
     /// Where each field of each row ends in `text`, row after row; `~end` (negative) for an empty
     /// unquoted field, which is NULL. A field starts where the one before it ends, the first at `start`.

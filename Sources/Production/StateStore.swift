@@ -197,7 +197,7 @@ public final class StateStore: Sendable {
             try db.execute(sql: """
                 -- Every verify, report and status counts a step's events by state and class: with the
                 -- class in the index the count reads the index alone, in order, instead of each event's
-                -- row and a sort (a fifth of the time it took).
+                -- row and then a sort (80 M instructions instead of 255 M for 50,000 events).
                 DROP INDEX event_by_state;
                 CREATE INDEX event_by_state ON event(step, filter, state, class);
                 """)
