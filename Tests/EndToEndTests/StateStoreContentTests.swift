@@ -14,17 +14,7 @@ import Testing
         .appendingPathComponent("Fixtures/plan-verify.txt")
 
     @Test func planningAndVerifyingASyntheticProductionRecordTheSameContentAsBefore() throws {
-        let work = try Workspace()
-        try work.write(work.seedConfig + "\nFILTERS g r\nEVENTSPERJOB processCcd 7\n", to: "fichconfig.txt")
-        try #require(try DCProd.run(["prepare", "fichconfig.txt"], in: work.url).status == 0)
-        let store = work.url.appendingPathComponent("lsstprod/DC_2013/state.sqlite").path
-        try sqlite(store, Self.syntheticInventory(data: "\(work.url.path)/lsstprod-data"))
-
-        let plan = try DCProd.run(["plan", "processCcd"], in: work.url)
-        try #require(plan.status == 0, "\(plan.stderr)")
-        try writeOutcomes(store: store)
-        let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
-        try #require([0, 1, 2].contains(verify.status), "\(verify.stderr)")
+        let (work, store) = try plannedAndVerified(eventsPerJob: 7)
 
         let content = try dump(store: store, tree: work.url.appendingPathComponent("lsstprod/DC_2013"))
             .replacingOccurrences(of: DCProd.executable.resolvingSymlinksInPath().path, with: "$DCPROD")
@@ -48,15 +38,8 @@ import Testing
     /// Verify records 32 attempts at a time while it reads the next 32: with one event a job, the
     /// 58 ended attempts take two transactions, and every event gets its own outcome.
     @Test func moreAttemptsThanOneTransactionHoldAreEachRecorded() throws {
-        let work = try Workspace()
-        try work.write(work.seedConfig + "\nFILTERS g r\nEVENTSPERJOB processCcd 1\n", to: "fichconfig.txt")
-        try #require(try DCProd.run(["prepare", "fichconfig.txt"], in: work.url).status == 0)
-        let store = work.url.appendingPathComponent("lsstprod/DC_2013/state.sqlite").path
-        try sqlite(store, Self.syntheticInventory(data: "\(work.url.path)/lsstprod-data"))
-        try #require(try DCProd.run(["plan", "processCcd"], in: work.url).status == 0)
-        try writeOutcomes(store: store)
-        let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
-        try #require([0, 1, 2].contains(verify.status), "\(verify.stderr)")
+        let (work, store) = try plannedAndVerified(eventsPerJob: 1)
+        defer { withExtendedLifetime(work) {} }  // its directory goes with it
 
         // What writeOutcomes wrote for the job of each index: its one event's state and class.
         let expected = (0..<58).map { index -> String in
@@ -76,6 +59,23 @@ import Testing
         #expect(try sqlite(store, "SELECT COUNT(*), SUM(verified) FROM attempt") == "58|58\n")
         #expect(try sqlite(store, "SELECT COUNT(*) FROM outcome") == "58\n")
         #expect(try sqlite(store, "SELECT COUNT(*) FROM event WHERE state = 'planned'") == "2\n")
+    }
+
+    /// The synthetic production prepared, planned with `eventsPerJob`, given its outcome files
+    /// (`writeOutcomes`) and verified; its workspace and state store.
+    func plannedAndVerified(eventsPerJob: Int) throws -> (Workspace, String) {
+        let work = try Workspace()
+        try work.write(work.seedConfig + "\nFILTERS g r\nEVENTSPERJOB processCcd \(eventsPerJob)\n", to: "fichconfig.txt")
+        try #require(try DCProd.run(["prepare", "fichconfig.txt"], in: work.url).status == 0)
+        let store = work.url.appendingPathComponent("lsstprod/DC_2013/state.sqlite").path
+        try sqlite(store, Self.syntheticInventory(data: "\(work.url.path)/lsstprod-data"))
+
+        let plan = try DCProd.run(["plan", "processCcd"], in: work.url)
+        try #require(plan.status == 0, "\(plan.stderr)")
+        try writeOutcomes(store: store)
+        let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
+        try #require([0, 1, 2].contains(verify.status), "\(verify.stderr)")
+        return (work, store)
     }
 
     /// 2 filters × 30 frames with their processCcd events, as inventory records them; some paths
