@@ -312,12 +312,14 @@ public struct Coadd {
             edge += [(0.5 + t * w, 0.5), (0.5 + t * w, h + 0.5), (0.5, 0.5 + t * h), (w + 0.5, 0.5 + t * h)]
         }
         let onGrid = try grid.pixels(try input.wcs.sky(edge))
+        guard onGrid.allSatisfy({ $0.x.isFinite && $0.y.isFinite }) else { return nil }
         // FITS pixel p is 0-based index p - 1.
         let xs = onGrid.map { $0.x - 1 }, ys = onGrid.map { $0.y - 1 }
-        let x0 = max(0, Int(xs.min()!.rounded(.down))), x1 = min(width, Int(xs.max()!.rounded(.up)) + 1)
-        let y0 = max(0, Int(ys.min()!.rounded(.down))), y1 = min(height, Int(ys.max()!.rounded(.up)) + 1)
+        // Cut to the patch while still Doubles: a calexp far off the patch has pixels beyond any Int.
+        let x0 = max(0, xs.min()!.rounded(.down)), x1 = min(Double(width), xs.max()!.rounded(.up) + 1)
+        let y0 = max(0, ys.min()!.rounded(.down)), y1 = min(Double(height), ys.max()!.rounded(.up) + 1)
         guard x0 < x1, y0 < y1 else { return nil }
-        return Region(x: x0..<x1, y: y0..<y1)
+        return Region(x: Int(x0)..<Int(x1), y: Int(y0)..<Int(y1))
     }
 
     /// Calls `add(index, value)` for every pixel of the region whose mapping falls on the calexp,
@@ -392,7 +394,7 @@ public struct Coadd {
         try file.write("TRACT", options.patch.tract)
         try file.write("PATCH", options.patch.name)
         try file.write("FILTER", options.filter.rawValue)
-        for card in options.skyMap.wcsCards(of: options.patch) { try file.write(card) }
+        for card in try options.skyMap.wcsCards(of: options.patch) { try file.write(card) }
         try file.write("MAGZERO", options.zeroPoint, comment: "magnitude of one count")
         try file.write("NCALEXP", inputs, comment: "calexps stacked")
         try file.writePixels(pixels)

@@ -23,6 +23,8 @@ public struct FrameProblem: Error, Sendable, CustomStringConvertible {
         /// Sizes or BITPIX no frame has (an axis of a billion pixels, BITPIX 12).
         case badSize = "impossible size"
         case duplicate = "duplicate frame"
+        /// A FIFO, socket, device or directory with a frame's name: never opened.
+        case notRegular = "not a regular file"
     }
 
     public var reason: Reason
@@ -33,6 +35,9 @@ public struct FrameProblem: Error, Sendable, CustomStringConvertible {
 extension FrameHeader {
     /// Reads a frame's header with cfitsio and its footprint with wcslib.
     public static func read(path: String, name: FrameName) throws(FrameProblem) -> FrameHeader {
+        if let kind = FITSFile.specialKind(of: path) {
+            throw FrameProblem(reason: .notRegular, message: "a \(kind) with a frame's name; not opened")
+        }
         do {
             let file = try FITSFile.open(path)
             defer { try? file.close() }

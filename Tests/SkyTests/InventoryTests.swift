@@ -438,3 +438,53 @@ extension InventoryTests {
         }
     }
 }
+
+extension InventoryTests {
+    /// A FIFO named like a frame once blocked inventory for ever, the production lock held: opening
+    /// a FIFO for reading waits for a writer. Special files are refused on their type, never opened.
+    @Test("a FIFO, a socket and a link to a FIFO under INPUT are refused unopened, with their reason")
+    func specialFilesAreRefusedUnopened() throws {
+        try withTemporaryDirectory { root in
+            let input = root.appendingPathComponent("input")
+            try simulate(smallOptions(input, frames: 5, defects: 0, filters: [.r]))
+            let fifo = input.appendingPathComponent("fpC-009999-r1-0001.fit").path
+            let socketPath = input.appendingPathComponent("fpC-009999-r1-0002.fit").path
+            let link = input.appendingPathComponent("fpC-009999-r1-0003.fit").path
+            try #require(mkfifo(fifo, 0o644) == 0, "mkfifo: \(String(cString: strerror(errno)))")
+            let listener = try bindUnixSocket(socketPath)
+            defer { close(listener) }
+            try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: fifo)
+
+            let production = try prepareProduction(root: root, input: input, region: smallRegion, filters: "r")
+            let summary = try Inventory(config: production.config, store: production.store).run()
+            #expect(summary.newEventCount == 5)
+            #expect(summary.failures == ["not a regular file": 3])
+            let refused = try production.store.inventoryFailures().sorted { $0.path < $1.path }
+            #expect(refused.map(\.path) == [fifo, socketPath, link])
+            #expect(refused.map(\.message) == ["a FIFO with a frame's name; not opened", "a socket with a frame's name; not opened",
+                                               "a FIFO with a frame's name; not opened"])
+            #expect(refused.allSatisfy { $0.reason == "not a regular file" && $0.kind == .failure })
+            // Whatever opens a FITS file refuses one too (processCcd given the FIFO).
+            let error = #expect(throws: FITSError.self) { _ = try FITSFile.open(fifo) }
+            #expect(error?.message == "cannot open: a FIFO, not a regular file")
+        }
+    }
+
+    /// A listening unix-domain socket at `path` (what a daemon leaves behind); its descriptor.
+    private func bindUnixSocket(_ path: String) throws -> Int32 {
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(descriptor >= 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8CString)
+        try #require(bytes.count <= MemoryLayout.size(ofValue: address.sun_path), "socket path too long: \(path)")
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (index, byte) in bytes.enumerated() { raw[index] = UInt8(bitPattern: byte) }
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        try #require(bound == 0, "bind: \(String(cString: strerror(errno)))")
+        return descriptor
+    }
+}

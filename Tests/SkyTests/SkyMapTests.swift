@@ -44,7 +44,7 @@ import Production
         #expect(try map.patch(containing: (ra: 6.5010, dec: -0.1)) == PatchId(tract: 0, x: 379, y: 5))
         #expect(try map.patch(containing: (ra: 100, dec: 0.5))?.tract == 1)
         #expect(try map.patch(containing: (ra: 6.39, dec: 2.0)) == nil, "beyond the 12 patches of Stripe 82's tract")
-        #expect(map.tract(ofRA: 359.9) == 3 && map.tract(ofRA: -0.1) == 3 && map.tract(ofRA: 0) == 0)
+        #expect(map.tract(ofRA: 359.9) == 3 && map.tract(ofRA: -0.1) == 3 && map.tract(ofRA: 0) == 0 && map.tract(ofRA: .nan) == nil)
     }
 
     @Test func aFootprintTouchesThePatchesWhoseOuterBoxItOverlaps() throws {
