@@ -14,6 +14,12 @@
 # named dcprod_*, so a test creates and drops its own database. The password is only in
 # DIR/client.cnf: it never appears in a process's arguments.
 #
+# A second user, dcprod_file, has the same privileges and the global FILE privilege, with which
+# the server reads and writes files (LOAD_FILE, SELECT ... INTO OUTFILE, LOAD DATA INFILE): the
+# tests show that a read-only `dcprod sql` refuses those even to it. DIR/env exports its option
+# file as DCPROD_TEST_MARIADB_FILE_DEFAULTS (DIR/client-file.cnf, 0600, its password only there)
+# and its name as DCPROD_TEST_MARIADB_FILE_USER.
+#
 # Exit status of start: 0 when the server runs and the test user can log in over TCP and
 # load a file with LOAD DATA LOCAL INFILE; 1 otherwise, with the reason (and the tail of the
 # server's error log) on stderr, and no server left running.
@@ -25,6 +31,7 @@ PROG="mariadb-test-server"
 # Ports tried: 3307 (SERVICES.md), else 3308-3399, else random ones.
 PORT_CANDIDATES="3307 $(seq 3308 3399) $(shuf -i 20000-60000 -n 50)"
 TEST_USER="dcprod_test"
+FILE_USER="dcprod_file"
 START_TIMEOUT=30   # seconds until the socket answers
 STOP_TIMEOUT=30    # seconds between SIGTERM and SIGKILL
 
@@ -196,38 +203,43 @@ start_server() {
     say "user $TEST_USER can log in over TCP and LOAD DATA LOCAL INFILE; $dir/env written ($((SECONDS - started))s)"
 }
 
-# setup_user DIR PORT : the test user, its client option file and DIR/env.
-setup_user() {
-    local dir="$1" port="$2" password
+# create_user DIR PORT USER CNF [GLOBAL-PRIVILEGE] : a user with all privileges on dcprod_*
+# (and GLOBAL-PRIVILEGE on *.*, if given), a random password, and its client option file CNF.
+create_user() {
+    local dir="$1" port="$2" user="$3" cnf="$4" global="${5:-}" password host
     # 32 alphanumerics: no quoting needed in SQL or in an option file.
     password=$(LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32 || true)
     [ "${#password}" -eq 32 ] || { say "could not make a random password"; return 1; }
-
     # The password goes to the client on stdin (printf is a shell builtin: no process arguments).
-    if ! printf '%s\n' \
-        "CREATE USER '$TEST_USER'@'localhost' IDENTIFIED BY '$password';" \
-        "CREATE USER '$TEST_USER'@'127.0.0.1' IDENTIFIED BY '$password';" \
-        "GRANT ALL PRIVILEGES ON \`dcprod\\_%\`.* TO '$TEST_USER'@'localhost';" \
-        "GRANT ALL PRIVILEGES ON \`dcprod\\_%\`.* TO '$TEST_USER'@'127.0.0.1';" \
-        | root_sql "$dir" >"$dir/setup.log" 2>&1; then
-        say "creating user $TEST_USER failed:"
-        sed 's/^/    /' "$dir/setup.log" >&2
+    if ! for host in localhost 127.0.0.1; do
+            printf '%s\n' \
+                "CREATE USER '$user'@'$host' IDENTIFIED BY '$password';" \
+                "GRANT ALL PRIVILEGES ON \`dcprod\\_%\`.* TO '$user'@'$host';"
+            [ -z "$global" ] || printf '%s\n' "GRANT $global ON *.* TO '$user'@'$host';"
+        done | root_sql "$dir" >"$dir/setup-$user.log" 2>&1; then
+        say "creating user $user failed:"
+        sed 's/^/    /' "$dir/setup-$user.log" >&2
         return 1
     fi
-
     (
         umask 077
-        rm -f "$dir/client.cnf"
+        rm -f "$cnf"
         printf '%s\n' \
-            "# Written by scripts/mariadb-test-server.sh: the test user of the private server." \
+            "# Written by scripts/mariadb-test-server.sh: a test user of the private server." \
             "[client]" \
-            "user=$TEST_USER" \
+            "user=$user" \
             "password=$password" \
             "host=127.0.0.1" \
-            "port=$port" >"$dir/client.cnf"
+            "port=$port" >"$cnf"
     )
-    chmod 0600 "$dir/client.cnf"
+    chmod 0600 "$cnf"
+}
 
+# setup_user DIR PORT : the test users, their client option files and DIR/env.
+setup_user() {
+    local dir="$1" port="$2"
+    create_user "$dir" "$port" "$TEST_USER" "$dir/client.cnf" || return 1
+    create_user "$dir" "$port" "$FILE_USER" "$dir/client-file.cnf" FILE || return 1
     {
         echo "# Written by scripts/mariadb-test-server.sh; source it."
         printf 'export DCPROD_TEST_MARIADB_DEFAULTS=%q\n' "$dir/client.cnf"
@@ -235,6 +247,8 @@ setup_user() {
         printf 'export DCPROD_TEST_MARIADB_PORT=%q\n' "$port"
         printf 'export DCPROD_TEST_MARIADB_USER=%q\n' "$TEST_USER"
         printf 'export DCPROD_TEST_MARIADB_SOCKET=%q\n' "$dir/mysqld.sock"
+        printf 'export DCPROD_TEST_MARIADB_FILE_DEFAULTS=%q\n' "$dir/client-file.cnf"
+        printf 'export DCPROD_TEST_MARIADB_FILE_USER=%q\n' "$FILE_USER"
     } >"$dir/env"
 }
 

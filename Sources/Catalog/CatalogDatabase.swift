@@ -30,6 +30,52 @@ public struct QueryResult: Sendable, Equatable {
     }
 }
 
+/// One value of a row, as a query hands it over (`CatalogDatabase.query(_:columns:row:)`).
+///
+/// Numbers come as the engine writes them (SQLite `1.0`, MariaDB `1` for the same DOUBLE); text as
+/// stored; byte strings (BLOB, BINARY) as their bytes, which `text` and `dcprod sql` write as lowercase
+/// hex. The bytes are kept as they are so that a value of 16 MiB is printed in pieces as it is turned
+/// into hex, never held a second time as a string twice its size.
+public enum QueryValue: Sendable, Equatable {
+    /// SQL NULL.
+    case null
+    /// A number or a text value, as text.
+    case text(String)
+    /// A byte string.
+    case bytes([UInt8])
+
+    /// The value as `QueryResult` holds it: nil for NULL, a byte string as lowercase hex.
+    public var text: String? {
+        switch self {
+        case .null: nil
+        case .text(let text): text
+        case .bytes(let bytes):
+            String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+                for (index, byte) in bytes.enumerated() {
+                    out[2 * index] = Self.hexDigits[Int(byte >> 4)]
+                    out[2 * index + 1] = Self.hexDigits[Int(byte & 0x0F)]
+                }
+                return bytes.count * 2
+            }
+        }
+    }
+
+    /// Appends `bytes` as lowercase hex (two digits a byte) to `out`.
+    ///
+    /// - Parameters:
+    ///   - bytes: The bytes, or a piece of them.
+    ///   - out: UTF-8 text to append to.
+    public static func appendHex(_ bytes: ArraySlice<UInt8>, to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + bytes.count * 2)
+        for byte in bytes {
+            out.append(hexDigits[Int(byte >> 4)])
+            out.append(hexDigits[Int(byte & 0x0F)])
+        }
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+}
+
 /// A column of a catalog table, as the engine describes it.
 public struct CatalogColumn: Sendable, Equatable {
     /// The column's name, as the engine spells it.
@@ -63,6 +109,10 @@ public struct CatalogError: Error, CustomStringConvertible, Sendable {
         case schema
         /// Anything else the engine refused: the statement, or the data it carries.
         case statement
+        /// A statement that would read or write a file other than the catalog's (SQLite `ATTACH`,
+        /// `VACUUM INTO`; MariaDB `INTO OUTFILE`, `LOAD_FILE`, `LOAD DATA`), refused on a read-only
+        /// connection before it runs.
+        case fileAccess
     }
 
     /// The whole message, usually prefixed with the catalog's location or the file concerned.
@@ -140,10 +190,12 @@ public protocol CatalogDatabase: AnyObject {
     /// - Parameters:
     ///   - sql: The statement, with its values already written in as literals.
     ///   - columns: Called once, before any row, with the column names.
-    ///   - row: Called with each row, values as text as `QueryResult` describes (nil for NULL).
+    ///   - row: Called with each row, one `QueryValue` a column.
     /// - Throws: `CatalogError` with the engine's message when the statement fails or a row cannot be
-    ///   read; what `columns` or `row` throws, which stops the query.
-    func query(_ sql: String, columns: ([String]) throws -> Void, row: ([String?]) throws -> Void) throws
+    ///   read; `CatalogError` of kind `fileAccess`, before anything is run, when the connection is
+    ///   read-only and the statement would read or write a file of its own choosing; what `columns`
+    ///   or `row` throws, which stops the query.
+    func query(_ sql: String, columns: ([String]) throws -> Void, row: ([QueryValue]) throws -> Void) throws
 
     /// Starts a transaction that lasts across calls until `commit()` or `rollback()`.
     ///
@@ -341,7 +393,7 @@ extension CatalogDatabase {
     /// - Throws: `CatalogError` with the engine's message when the statement fails or a row cannot be read.
     public func query(_ sql: String) throws -> QueryResult {
         var result = QueryResult(columns: [], rows: [])
-        try query(sql, columns: { result.columns = $0 }, row: { result.rows.append($0) })
+        try query(sql, columns: { result.columns = $0 }, row: { result.rows.append($0.map(\.text)) })
         return result
     }
 }

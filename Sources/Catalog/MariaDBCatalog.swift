@@ -26,6 +26,8 @@ public final class MariaDBCatalog: CatalogDatabase {
     private let reconnect: () throws -> UnsafeMutablePointer<MYSQL>
     /// The database connected to (the main one, with DBSPLIT filter), read once.
     private let database: String?
+    /// True for a read-only session, whose statements `MariaDBFileAccess` checks before they are sent.
+    private let readOnly: Bool
 
     /// `mysql_library_init` once per process, before the first `mysql_init`: Connector/C would do
     /// it in `mysql_init` too, but not safely from several threads at once.
@@ -57,6 +59,7 @@ public final class MariaDBCatalog: CatalogDatabase {
         self.handle = handle
         let connected = database ?? handle.pointee.db.map { String(cString: $0) }
         self.database = connected
+        self.readOnly = readOnly
         location = Self.location(of: handle, database: database)
         reconnect = {
             try Self.connect(host: host, port: port, user: user, database: connected, defaultsFile: defaultsFile, readOnly: readOnly,
@@ -75,7 +78,7 @@ public final class MariaDBCatalog: CatalogDatabase {
             throw CatalogError("cannot initialise the MariaDB client library")
         }
         do {
-            try Self.setOptions(handle, defaultsFile: defaultsFile)
+            try Self.setOptions(handle, defaultsFile: defaultsFile, localInfile: !readOnly)
             // Passwd nil: the option files' password, else MYSQL_PWD (Connector/C reads both).
             let connected = Self.withOptionalCString(host.isEmpty ? nil : host) { hostC in
                 Self.withOptionalCString(user.isEmpty ? nil : user) { userC in
@@ -117,7 +120,9 @@ public final class MariaDBCatalog: CatalogDatabase {
 
     // MARK: - Connecting
 
-    private static func setOptions(_ handle: UnsafeMutablePointer<MYSQL>, defaultsFile: String?) throws {
+    /// The client options set before connecting; `LOCAL INFILE` only on a connection that may write
+    /// (the loader's): a read-only one sends no file of this machine whatever a statement asks.
+    private static func setOptions(_ handle: UnsafeMutablePointer<MYSQL>, defaultsFile: String?, localInfile: Bool) throws {
         func set(_ option: mysql_option, _ name: String, _ value: UnsafeRawPointer?) throws {
             guard mysql_options(handle, option, value) == 0 else {
                 throw CatalogError("cannot set the MariaDB client option \(name)")
@@ -126,15 +131,15 @@ public final class MariaDBCatalog: CatalogDatabase {
         try set(MYSQL_READ_DEFAULT_GROUP, "read-default-group", "client")
         if let defaultsFile { try set(MYSQL_READ_DEFAULT_FILE, "read-default-file", defaultsFile) }
         try set(MYSQL_SET_CHARSET_NAME, "default-character-set", "utf8mb4")
-        var on: UInt32 = 1
-        try set(MYSQL_OPT_LOCAL_INFILE, "local-infile", &on)
+        var local: UInt32 = localInfile ? 1 : 0
+        try set(MYSQL_OPT_LOCAL_INFILE, "local-infile", &local)
         // An unreachable host fails in seconds, not after the system's TCP timeout; an option
         // file's connect-timeout still wins (it is read at connect time).
         var timeout: UInt32 = 10
         try set(MYSQL_OPT_CONNECT_TIMEOUT, "connect-timeout", &timeout)
     }
 
-    /// utf8mb4, LOCAL INFILE, the database and read-only mode, after `mysql_real_connect`.
+    /// utf8mb4, LOCAL INFILE (off when read-only), the database and read-only mode, after `mysql_real_connect`.
     private static func prepareSession(_ handle: UnsafeMutablePointer<MYSQL>, database: String?, readOnly: Bool) throws {
         // The option files are read inside mysql_real_connect, after the options set above:
         // a default-character-set or local-infile=0 there would undo them for this connection.
@@ -143,8 +148,8 @@ public final class MariaDBCatalog: CatalogDatabase {
                 throw CatalogError("\(location(of: handle)): cannot use utf8mb4: \(errorMessage(handle))")
             }
         }
-        var on: UInt32 = 1
-        _ = mysql_options(handle, MYSQL_OPT_LOCAL_INFILE, &on)
+        var local: UInt32 = readOnly ? 0 : 1
+        _ = mysql_options(handle, MYSQL_OPT_LOCAL_INFILE, &local)
         if let database {
             let name = quoteIdentifier(database)
             for sql in ["CREATE DATABASE IF NOT EXISTS \(name)", "USE \(name)"] {
@@ -227,7 +232,15 @@ public final class MariaDBCatalog: CatalogDatabase {
     /// - Parameter sql: The statement: one only, since the connection does not allow multi-statements.
     /// - Throws: `CatalogError` with the server's message (`MariaDB error N` when it gives none).
     public func execute(_ sql: String) throws {
+        try checkFileAccess(sql)
         try onConnection { try Self.run($0, sql) }
+    }
+
+    /// On a read-only session, refuses a statement that would read or write a file (`MariaDBFileAccess`).
+    private func checkFileAccess(_ sql: String) throws {
+        guard readOnly, let refusal = MariaDBFileAccess.refusal(of: sql) else { return }
+        throw CatalogError("refused: \(refusal), which a read-only `dcprod sql` never does; `dcprod sql --write` runs it",
+                           kind: .fileAccess)
     }
 
     /// Runs one statement as a prepared statement, its values bound as strings (`mysql_stmt_bind_param`).
@@ -237,6 +250,7 @@ public final class MariaDBCatalog: CatalogDatabase {
     ///   - arguments: The values; nil for NULL.
     /// - Throws: `CatalogError` with the server's message.
     public func execute(_ sql: String, arguments: [String?]) throws {
+        try checkFileAccess(sql)
         try onConnection { try Self.execute(sql, arguments: arguments, on: $0) }
     }
 
@@ -276,15 +290,18 @@ public final class MariaDBCatalog: CatalogDatabase {
     /// Sends one statement and hands its rows over as they come from the server (`mysql_use_result`).
     ///
     /// Values are the server's text; byte strings (binary collation 63: BLOB, BINARY, VARBINARY, BIT)
-    /// are turned into lowercase hex as in the SQLite catalog.
+    /// are handed over as bytes, as in the SQLite catalog. On a read-only session a statement that would
+    /// read or write a file is refused before it is sent (`MariaDBFileAccess`).
     ///
     /// - Parameters:
     ///   - sql: The statement.
     ///   - columns: Called once with its column names; with none for a statement without a result set.
     ///   - row: Called with each row.
     /// - Throws: `CatalogError` with the server's message, also when the connection fails while the
-    ///   rows are read; what `columns` or `row` throws.
-    public func query(_ sql: String, columns: ([String]) throws -> Void, row: ([String?]) throws -> Void) throws {
+    ///   rows are read; of kind `fileAccess` for a statement refused on a read-only session; what
+    ///   `columns` or `row` throws.
+    public func query(_ sql: String, columns: ([String]) throws -> Void, row: ([QueryValue]) throws -> Void) throws {
+        try checkFileAccess(sql)
         var started = false
         do {
             try onConnection { try Self.query(sql, on: $0, columns: { started = true; try columns($0) }, row: row) }
@@ -295,7 +312,7 @@ public final class MariaDBCatalog: CatalogDatabase {
     }
 
     private static func query(_ sql: String, on connection: UnsafeMutablePointer<MYSQL>, columns: ([String]) throws -> Void,
-                              row: ([String?]) throws -> Void) throws {
+                              row: ([QueryValue]) throws -> Void) throws {
         try Self.send(connection, sql)
         guard let result = mysql_use_result(connection) else {
             if mysql_field_count(connection) == 0 { return try columns([]) }
@@ -314,17 +331,16 @@ public final class MariaDBCatalog: CatalogDatabase {
         while let values = mysql_fetch_row(result) {
             guard let lengths = mysql_fetch_lengths(result) else { throw error(connection) }
             try row((0..<count).map { index in
-                guard let value = values[index] else { return nil }
+                guard let value = values[index] else { return .null }
                 let bytes = UnsafeRawBufferPointer(start: value, count: Int(lengths[index]))
-                if binary[index] { return bytes.map { String(format: "%02x", $0) }.joined() }
-                return String(decoding: bytes, as: UTF8.self)
+                return binary[index] ? .bytes(Array(bytes)) : .text(String(decoding: bytes, as: UTF8.self))
             })
         }
         // mysql_use_result: a NULL row is also how a failure while reading rows shows.
         if mysql_errno(connection) != 0 { throw error(connection) }
     }
 
-    /// Byte strings (BLOB, BINARY, VARBINARY, BIT) come back as hex, as in the SQLite catalog.
+    /// Byte strings (BLOB, BINARY, VARBINARY, BIT) come back as bytes, as in the SQLite catalog.
     private static func isBinary(_ field: MYSQL_FIELD) -> Bool {
         let binaryTypes: [enum_field_types] = [
             MYSQL_TYPE_TINY_BLOB, MYSQL_TYPE_MEDIUM_BLOB, MYSQL_TYPE_LONG_BLOB, MYSQL_TYPE_BLOB,

@@ -13,6 +13,8 @@ public final class SQLiteCatalog: CatalogDatabase {
     /// The path of the catalog file.
     public let location: String
     private let queue: DatabaseQueue
+    /// True for a connection opened read-only (`dcprod sql` without --write, `load --status`).
+    private let readOnly: Bool
 
     /// Opens the catalog file, creating it when it is absent and `readOnly` is false.
     ///
@@ -39,6 +41,8 @@ public final class SQLiteCatalog: CatalogDatabase {
             // not a gigabyte in memory.
             configuration.prepareDatabase { db in
                 sqlite3_limit(db.sqliteConnection, SQLITE_LIMIT_LENGTH, Int32(Self.maximumValueLength))
+                // A read-only connection opens no other file: see `refusesOtherFiles`.
+                if readOnly { sqlite3_limit(db.sqliteConnection, SQLITE_LIMIT_ATTACHED, 0) }
                 try db.execute(sql: "PRAGMA cache_size = -\(Self.pageCacheKiB)")
             }
             queue = try DatabaseQueue(path: path, configuration: configuration)
@@ -47,6 +51,25 @@ public final class SQLiteCatalog: CatalogDatabase {
             throw Self.catalogError(error, prefix: "\(path): ")
         }
         location = path
+        self.readOnly = readOnly
+    }
+
+    // A read-only connection reads the catalog and its per-filter files, and no other file: `ATTACH`
+    // would open any SQLite file (another production's catalog or state store), and `VACUUM INTO`
+    // writes a copy of the catalog anywhere, read-only connection or not. SQLite checks both at one
+    // place: `VACUUM INTO` attaches its output file (the authorizer sees it as SQLITE_ATTACH, with the
+    // file's name), and every attach counts against SQLITE_LIMIT_ATTACHED. The authorizer cannot be
+    // used here: a connection has one, and GRDB's own (statement regions, transaction tracking) is it.
+    // So a read-only connection's limit is 0 once its per-filter files are attached
+    // (`joinSplits(_:tables:views:)`), and SQLite refuses either statement before it touches a file.
+    private static let attachRefused = "too many attached databases"
+
+    /// SQLite's refusal of an attach on a read-only connection, said as what it is.
+    private func fileAccessError(_ error: CatalogError) -> CatalogError {
+        guard readOnly, error.message.hasPrefix(Self.attachRefused) else { return error }
+        return CatalogError("refused: ATTACH and VACUUM INTO open or write a file other than the catalog, which a read-only "
+                            + "connection never does (SQLite: \(error.message)); `dcprod sql --write` allows them",
+                            kind: .fileAccess, code: error.code)
     }
 
     /// SQLite's page cache per connection, in KiB. Its default (2 MiB) holds the secondary indexes of a
@@ -78,7 +101,7 @@ public final class SQLiteCatalog: CatalogDatabase {
         do {
             return try queue.inDatabase(body)
         } catch {
-            throw Self.catalogError(error)
+            throw fileAccessError(Self.catalogError(error))
         }
     }
 
@@ -100,31 +123,43 @@ public final class SQLiteCatalog: CatalogDatabase {
         try perform { try $0.execute(sql: sql, arguments: StatementArguments(arguments)) }
     }
 
-    /// Runs one statement and hands its rows over as SQLite steps through them, values as text
-    /// (reals as Swift prints a `Double`, blobs as lowercase hex).
+    /// Runs one statement and hands its rows over as SQLite steps through them: integers and reals as
+    /// text (reals as Swift prints a `Double`), text as it is, blobs as their bytes, each read once from
+    /// SQLite's own buffer (`sqlite3_column_*`).
     ///
     /// - Parameters:
     ///   - sql: The statement.
     ///   - columns: Called once with its column names.
     ///   - row: Called with each row.
-    /// - Throws: `CatalogError` with SQLite's message (a value over `maximumValueLength` included);
-    ///   what `columns` or `row` throws.
-    public func query(_ sql: String, columns: ([String]) throws -> Void, row: ([String?]) throws -> Void) throws {
+    /// - Throws: `CatalogError` with SQLite's message (a value over `maximumValueLength` included); of
+    ///   kind `fileAccess` for `ATTACH` or `VACUUM INTO` on a read-only connection; what `columns` or `row` throws.
+    public func query(_ sql: String, columns: ([String]) throws -> Void, row: ([QueryValue]) throws -> Void) throws {
         try perform { db in
             let statement = try db.makeStatement(sql: sql)
             try columns(statement.columnNames)
+            let handle = statement.sqliteStatement
+            let count = Int32(statement.columnCount)
             let cursor = try Row.fetchCursor(statement)
-            while let next = try cursor.next() {
-                try row(next.databaseValues.map { value in
-                    switch value.storage {
-                    case .null: nil
-                    case .int64(let n): String(n)
-                    case .double(let d): String(d)
-                    case .string(let s): s
-                    case .blob(let b): b.map { String(format: "%02x", $0) }.joined()
-                    }
-                })
+            while try cursor.next() != nil {
+                try row((0..<count).map { Self.value(handle, column: $0) })
             }
+        }
+    }
+
+    /// The value of a column of the statement's current row.
+    private static func value(_ statement: SQLiteStatement, column: Int32) -> QueryValue {
+        switch sqlite3_column_type(statement, column) {
+        case SQLITE_NULL: return .null
+        case SQLITE_INTEGER: return .text(String(sqlite3_column_int64(statement, column)))
+        case SQLITE_FLOAT: return .text(String(sqlite3_column_double(statement, column)))
+        case SQLITE_BLOB:
+            // The pointer first, then its length (SQLite's advice); an empty blob has no pointer.
+            let start = sqlite3_column_blob(statement, column)
+            return .bytes(Array(UnsafeRawBufferPointer(start: start, count: Int(sqlite3_column_bytes(statement, column)))))
+        default:
+            let start = sqlite3_column_text(statement, column)
+            return .text(String(decoding: UnsafeRawBufferPointer(start: start, count: Int(sqlite3_column_bytes(statement, column))),
+                                as: UTF8.self))
         }
     }
 
@@ -295,6 +330,8 @@ public final class SQLiteCatalog: CatalogDatabase {
     /// - Throws: `CatalogError` when a file cannot be attached or a view already exists or cannot be made.
     public func joinSplits(_ splits: [String], tables: [String], views: String) throws {
         let attached = Set(try query("SELECT name FROM pragma_database_list").rows.compactMap { $0.first ?? nil })
+        // Read-only: room for the per-filter files, and no more (`fileAccessError`).
+        if readOnly { _ = try perform { sqlite3_limit($0.sqliteConnection, SQLITE_LIMIT_ATTACHED, Int32(splits.count)) } }
         for split in splits where !attached.contains(Self.schema(split)) {
             try execute("ATTACH DATABASE ? AS \(Self.schema(split))", arguments: [splitPath(split)])
             // Each filter's file holds a share of the rows: a share of the page cache, so that all of

@@ -62,6 +62,8 @@ extension Production {
     /// The tree is built under a temporary name beside its final place and renamed at the end,
     /// so an interrupted prepare leaves no half-made production. Preparing again with an equal
     /// config changes nothing; with a different one it refuses and names the keys that differ.
+    /// DATAMAIN/DCNAME belongs to the first tree prepared onto it (`ProductionTree.ownerFile`): another
+    /// tree's prepare onto it is refused at the config's DATAMAIN line, and nothing is created.
     public static func prepare(config: ProductionConfig, source: String, commandLine: [String]) throws -> (Production, PrepareOutcome) {
         let fm = FileManager.default
         let tree = ProductionTree(config: config)
@@ -77,7 +79,12 @@ extension Production {
             guard differences.isEmpty else {
                 throw ProductionError.differentConfig(tree: tree.root.path, differences: differences)
             }
+            // A tree prepared before data trees had owners claims its own now.
+            try claimData(of: tree, source: source)
             return (try Production(config: existing, tree: tree), .unchanged)
+        }
+        if let owner = owner(ofDataOf: tree), owner != tree.root.standardizedFileURL.path {
+            throw dataTaken(tree, by: owner, source: source)
         }
         if fm.fileExists(atPath: tree.root.path) {
             let contents = (try? fm.contentsOfDirectory(atPath: tree.root.path)) ?? ["?"]
@@ -99,6 +106,7 @@ extension Production {
             // Create and migrate the store, then close it before the rename.
             _ = try StateStore(path: staging.appendingPathComponent(ProductionTree.stateFileName).path, create: true)
 
+            try claimData(of: tree, source: source)
             for step in Step.allCases {
                 for filter in config.filters {
                     try fm.createDirectory(at: tree.dataDirectory(step, filter), withIntermediateDirectories: true)
@@ -118,6 +126,53 @@ extension Production {
             + "(\(directories) directories, \(config.filters.count) filters, backend \(config.backend.rawValue), "
             + "catalog \(config.usesEmbeddedCatalog ? "sqlite" : "\(config.dbHost)/\(config.dbName)"))")
         return (production, .created)
+    }
+}
+
+extension Production {
+    /// The tree that DATAMAIN/DCNAME's owner file names; nil when it has none (or an empty one, a
+    /// prepare that died while writing it).
+    static func owner(ofDataOf tree: ProductionTree) -> String? {
+        guard let text = try? String(contentsOf: tree.ownerFile, encoding: .utf8) else { return nil }
+        let owner = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return owner.isEmpty ? nil : owner
+    }
+
+    /// Makes `tree` the owner of its data tree, unless another tree owns it. The owner file is created
+    /// exclusively (`O_EXCL`), so that of two prepares at once onto one data tree, one is refused.
+    ///
+    /// - Throws: `ConfigError` at the DATAMAIN line of `source` when another tree owns the data tree; a
+    ///   `CocoaError` when the data tree or its owner file cannot be made.
+    static func claimData(of tree: ProductionTree, source: String) throws {
+        let path = tree.root.standardizedFileURL.path
+        switch owner(ofDataOf: tree) {
+        case path: return
+        case let other?: throw dataTaken(tree, by: other, source: source)
+        case nil: break
+        }
+        try FileManager.default.createDirectory(at: tree.dataRoot, withIntermediateDirectories: true)
+        let text = Array((path + "\n").utf8)
+        let descriptor = Glibc.open(tree.ownerFile.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        if descriptor >= 0 {
+            defer { close(descriptor) }
+            guard write(descriptor, text, text.count) == text.count, fsync(descriptor) == 0 else {
+                throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: tree.ownerFile.path])
+            }
+            return
+        }
+        if errno == EEXIST, let other = owner(ofDataOf: tree) {
+            guard other == path else { throw dataTaken(tree, by: other, source: source) }
+            return
+        }
+        // Left empty by a prepare that died while writing it (or not writable: then this throws).
+        try AtomicFile.write(Data(text), to: tree.ownerFile)
+    }
+
+    static func dataTaken(_ tree: ProductionTree, by owner: String, source: String) -> ConfigError {
+        ConfigError(file: source, line: ConfigParser.line(of: "DATAMAIN", in: source) ?? 0, message: """
+            DATAMAIN: \(tree.dataRoot.path) holds the outputs of the production at \(owner) (\(tree.ownerFile.path)); \
+            a data tree belongs to one production, or each would overwrite the other's outputs: choose another DATAMAIN or DCNAME
+            """)
     }
 }
 

@@ -202,6 +202,14 @@ public final class StateStore: Sendable {
                 CREATE INDEX event_by_state ON event(step, filter, state, class);
                 """)
         }
+        migrator.registerMigration("v9: virtual memory of attempts") { db in
+            try db.execute(sql: """
+                -- Grid Engine's qacct gives maxvmem, the peak of virtual memory, not a resident set
+                -- size: it was kept as maxRSS, where Slurm's MaxRSS is. It has a column of its own.
+                ALTER TABLE attempt ADD COLUMN maxVMem TEXT;
+                UPDATE attempt SET maxVMem = maxRSS, maxRSS = NULL WHERE backend = 'sge';
+                """)
+        }
         return migrator
     }
 }

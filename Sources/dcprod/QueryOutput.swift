@@ -1,3 +1,4 @@
+import Catalog
 import Foundation
 import Production
 
@@ -9,6 +10,10 @@ import Production
 ///   as a number.
 /// - Table: columns aligned on the widths of the first `sample` rows; a later, wider value only
 ///   shifts its own row. A value wider than `maximumWidth` is cut, and ends with `…`.
+///
+/// Byte strings are printed as lowercase hex. A long value is printed in pieces of `piece` bytes as
+/// it is quoted, escaped or turned into hex, each piece written out before the next is made: a value
+/// of 16 MiB costs the memory of the value and of one piece, in time proportional to its size.
 final class QueryOutput {
     enum Format {
         case table(maximumWidth: Int)
@@ -30,6 +35,8 @@ final class QueryOutput {
     private var rows = 0
     /// Bytes to print: values are appended as UTF-8, never joined as strings first.
     private var buffer: [UInt8] = []
+    /// The bytes gathered before they are written out; a value is cut into pieces of this size.
+    static let piece = 1 << 16
 
     init(_ format: Format) { self.format = format }
 
@@ -47,28 +54,36 @@ final class QueryOutput {
         }
     }
 
-    func row(_ values: [String?]) {
+    func row(_ values: [QueryValue]) {
         rows += 1
         switch format {
         case .csv:
             for (index, value) in values.enumerated() {
                 if index > 0 { buffer.append(0x2C) }
-                if let value { write(Self.csvField(value)) }
+                switch value {
+                case .null: break
+                case .text(let text): appendCSV(text)
+                case .bytes(let bytes): appendHex(bytes)
+                }
             }
             buffer.append(0x0A)
         case .json:
             write(rows == 1 ? "\n  {" : ",\n  {")
             for (position, index) in sortedColumns.enumerated() {
                 buffer.append(contentsOf: keys[position])
-                if let value = values[index] {
-                    if Self.isJSONNumber(value) { write(value) } else { JSONText.append(value, to: &buffer) }
-                } else {
-                    write("null")
+                switch values[index] {
+                case .null: write("null")
+                case .text(let text) where Self.isJSONNumber(text): write(text)
+                case .text(let text): appendJSON(text)
+                case .bytes(let bytes):
+                    buffer.append(0x22)
+                    appendHex(bytes)
+                    buffer.append(0x22)
                 }
             }
             write("\n  }")
         case .table(let maximumWidth):
-            let cells = values.map { Self.cut($0 ?? "NULL", to: maximumWidth) }
+            let cells = values.map { Self.cell($0, width: maximumWidth) }
             if let widths {
                 write(Self.line(cells, widths))
             } else {
@@ -76,7 +91,7 @@ final class QueryOutput {
                 if held.count > Self.sample { flushHeld() }
             }
         }
-        if buffer.count >= 1 << 16 { flush() }
+        flushIfFull()
     }
 
     func finish() {
@@ -103,9 +118,74 @@ final class QueryOutput {
 
     private func write(_ text: String) { buffer.append(contentsOf: text.utf8) }
 
+    private func flushIfFull() { if buffer.count >= Self.piece { flush() } }
+
     private func flush() {
         FileHandle.standardOutput.write(Data(buffer))
         buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// A byte string as hex, a piece at a time.
+    private func appendHex(_ bytes: [UInt8]) {
+        for start in stride(from: 0, to: bytes.count, by: Self.piece / 2) {
+            QueryValue.appendHex(bytes[start..<min(bytes.count, start + Self.piece / 2)], to: &buffer)
+            flushIfFull()
+        }
+    }
+
+    /// Text as one CSV field (RFC 4180): quoted, its quotes doubled, when it holds `,`, `"`, LF or CR.
+    private func appendCSV(_ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            // Bytes, not Characters: this runs for every value of every row.
+            guard bytes.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else {
+                return append(bytes, escaping: { _ in false }, as: { _, _ in })
+            }
+            buffer.append(0x22)
+            append(bytes, escaping: { $0 == 0x22 }, as: { _, out in out.append(0x22); out.append(0x22) })
+            buffer.append(0x22)
+        }
+    }
+
+    /// Text as a JSON string literal, with RFC 8259's escapes as `JSONText` writes them.
+    private func appendJSON(_ text: String) {
+        var text = text
+        buffer.append(0x22)
+        text.withUTF8 { bytes in
+            append(bytes, escaping: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 }) { byte, out in
+                out.append(0x5C)
+                switch byte {
+                case 0x0A: out.append(0x6E)  // \n
+                case 0x0D: out.append(0x72)  // \r
+                case 0x09: out.append(0x74)  // \t
+                case 0x22, 0x5C: out.append(byte)  // \" \\
+                default:  // \u00XX
+                    out.append(contentsOf: "u00".utf8)
+                    QueryValue.appendHex([byte][...], to: &out)
+                }
+            }
+        }
+        buffer.append(0x22)
+    }
+
+    /// Appends UTF-8 bytes in runs, written out a piece at a time; each byte `escaping` picks is
+    /// replaced by what `replacement` appends.
+    private func append(_ bytes: UnsafeBufferPointer<UInt8>, escaping: (UInt8) -> Bool,
+                        as replacement: (UInt8, inout [UInt8]) -> Void) {
+        var run = 0
+        for index in bytes.indices {
+            let escaped = escaping(bytes[index])
+            guard escaped || index - run >= Self.piece else { continue }
+            buffer.append(contentsOf: bytes[run..<index])
+            run = index
+            if escaped {
+                replacement(bytes[index], &buffer)
+                run = index + 1
+            }
+            flushIfFull()
+        }
+        buffer.append(contentsOf: bytes[run...])
+        flushIfFull()
     }
 
     /// Cells padded to their column's width, two spaces apart, without trailing blanks.
@@ -120,10 +200,24 @@ final class QueryOutput {
         return out + "\n"
     }
 
-    /// A value no wider than `width` characters: cut, with `…` as its last, when it is wider.
+    /// A value as the table shows it, no wider than `width` characters: NULL as `NULL`, a byte string
+    /// as hex, of which only what can be shown is made.
+    static func cell(_ value: QueryValue, width: Int) -> String {
+        switch value {
+        case .null: cut("NULL", to: width)
+        case .text(let text): cut(text, to: width)
+        case .bytes(let bytes): cut(QueryValue.bytes(Array(bytes.prefix(width > 0 ? width / 2 + 1 : bytes.count))).text!, to: width)
+        }
+    }
+
+    /// A value no wider than `width` characters (0: any width): cut, with `…` as its last, when it
+    /// is wider. Only the first `width` characters are looked at: a value of millions is cut at once.
     static func cut(_ value: String, to width: Int) -> String {
-        guard width > 0, value.count > width else { return value }
-        return String(value.prefix(max(0, width - 1))) + "…"
+        // No more characters than UTF-8 bytes: most values need not be counted at all.
+        guard width > 0, value.utf8.count > width else { return value }
+        let head = value.prefix(width)
+        guard head.endIndex < value.endIndex else { return value }
+        return String(head.dropLast()) + "…"
     }
 
     static func csvField(_ value: String) -> String {

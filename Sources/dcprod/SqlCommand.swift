@@ -9,8 +9,10 @@ struct Sql: ProductionCommand {
         abstract: "Answer an SQL query on the catalog: an aligned table, CSV or JSON.",
         discussion: """
             Rows are printed as the engine gives them, so a result of any size takes little memory; the table's column \
-            widths are those of its first 1,000 rows. Read-only unless --write: the connection is read-only, and a \
-            statement that writes is refused by the engine itself. The seed's \
+            widths are those of its first 1,000 rows; byte strings are printed as hex. Read-only unless --write: the \
+            connection is read-only, a statement that writes is refused by the engine itself, and one that would read \
+            or write a file (SQLite ATTACH, VACUUM INTO; MariaDB INTO OUTFILE, INTO DUMPFILE, LOAD_FILE, LOAD DATA) is \
+            refused before it runs. The seed's \
             queries run as written, e.g. dcprod sql "SELECT tract, patch FROM DeepCoadd WHERE ra > 6.0 and ra < 7.0 and \
             decl > -0.2 and decl < 0.0".
             """)

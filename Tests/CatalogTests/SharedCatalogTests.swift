@@ -38,23 +38,27 @@ final class ScratchCatalog {
         catalog = try Self.open(engine, directory: directory, database: database, readOnly: false)
     }
 
-    /// Another connection to the same catalog; read-only as `dcprod sql` opens it.
-    func connection(readOnly: Bool) throws -> CatalogDatabase {
-        try Self.open(engine, directory: directory, database: database, readOnly: readOnly)
+    /// Another connection to the same catalog; read-only as `dcprod sql` opens it. On MariaDB,
+    /// `asFileUser` connects as the test server's second user, who has the FILE privilege.
+    func connection(readOnly: Bool, asFileUser: Bool = false) throws -> CatalogDatabase {
+        try Self.open(engine, directory: directory, database: database, readOnly: readOnly, asFileUser: asFileUser)
     }
 
-    private static func open(_ engine: Engine, directory: URL, database: String?, readOnly: Bool) throws -> CatalogDatabase {
+    private static func open(_ engine: Engine, directory: URL, database: String?, readOnly: Bool,
+                             asFileUser: Bool = false) throws -> CatalogDatabase {
         switch engine {
         case .sqlite:
             return try SQLiteCatalog(path: directory.appendingPathComponent("catalog.sqlite").path, readOnly: readOnly)
         case .mariadb:
-            guard let defaults = Engine.mariadbDefaults else {
-                throw CatalogError("the private MariaDB of Tests/run did not start (DCPROD_TEST_MARIADB_DEFAULTS is not set)")
-            }
             let env = ProcessInfo.processInfo.environment
+            let variable = asFileUser ? "DCPROD_TEST_MARIADB_FILE_DEFAULTS" : "DCPROD_TEST_MARIADB_DEFAULTS"
+            guard let defaults = env[variable] else {
+                throw CatalogError("the private MariaDB of Tests/run did not start (\(variable) is not set)")
+            }
+            let user = env[asFileUser ? "DCPROD_TEST_MARIADB_FILE_USER" : "DCPROD_TEST_MARIADB_USER"] ?? ""
             return try MariaDBCatalog(host: env["DCPROD_TEST_MARIADB_HOST"] ?? "127.0.0.1",
                                       port: Int(env["DCPROD_TEST_MARIADB_PORT"] ?? "") ?? 3306,
-                                      user: env["DCPROD_TEST_MARIADB_USER"] ?? "", database: database ?? "",
+                                      user: user, database: database ?? "",
                                       defaultsFile: defaults, readOnly: readOnly, createDatabase: !readOnly)
         }
     }

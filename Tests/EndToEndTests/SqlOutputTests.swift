@@ -55,6 +55,45 @@ import Testing
         #expect(lines[1201] == "1200  wide value" && lines[1202] == "(1200 rows)", "\(lines.suffix(2))")
     }
 
+    /// A 16 MiB blob and a long text full of quotes come out whole in every format (the time they
+    /// take is `Benchmarks/sql-values`'s business).
+    @Test func largeValuesComeOutWholeInEveryFormat() throws {
+        let work = try production()
+        let size = (16 << 20) - 1
+        let blob = "SELECT zeroblob(\(size)) AS b"
+        let hex = String(repeating: "00", count: size)
+        let csv = try DCProd.run(["sql", "--csv", blob], in: work.url)
+        #expect(csv.status == 0 && csv.stdout == "b\n" + hex + "\n", "\(csv.stdout.prefix(100))\(csv.stderr)")
+        let json = try DCProd.run(["sql", "--json", blob], in: work.url)
+        #expect(json.stdout == "[\n  {\n    \"b\" : \"" + hex + "\"\n  }\n]\n", "\(json.stdout.prefix(100))\(json.stderr)")
+        let table = try DCProd.run(["sql", "--max-width", "9", blob], in: work.url)
+        #expect(table.stdout == "b\n---------\n00000000…\n(1 row)\n", "\(table.stdout.prefix(100))\(table.stderr)")
+
+        let quotes = "SELECT replace(printf('%.*c', 1000000, 'x'), 'x', 'a\"') AS t"
+        let quotedCSV = try DCProd.run(["sql", "--csv", quotes], in: work.url)
+        #expect(quotedCSV.stdout == "t\n\"" + String(repeating: "a\"\"", count: 1_000_000) + "\"\n", "\(quotedCSV.stdout.prefix(100))")
+        let quotedJSON = try DCProd.run(["sql", "--json", quotes], in: work.url)
+        #expect(quotedJSON.stdout == "[\n  {\n    \"t\" : \"" + String(repeating: "a\\\"", count: 1_000_000) + "\"\n  }\n]\n",
+                "\(quotedJSON.stdout.prefix(100))")
+        let quotedTable = try DCProd.run(["sql", "--max-width", "5", quotes], in: work.url)
+        #expect(quotedTable.stdout == "t\n-----\na\"a\"…\n(1 row)\n", "\(quotedTable.stdout.prefix(100))")
+    }
+
+    /// Without --write no file but the catalog is opened or written: ATTACH and VACUUM INTO are refused.
+    @Test func noFileIsReadOrWrittenWithoutWrite() throws {
+        let work = try production()
+        let copy = work.url.appendingPathComponent("copy.sqlite").path
+        let state = work.url.appendingPathComponent("state.sqlite").path
+        for statement in ["VACUUM INTO '\(copy)'", "ATTACH '\(state)' AS s"] {
+            let refused = try DCProd.run(["sql", statement], in: work.url)
+            #expect(refused.status != 0 && refused.stderr.contains("refused: ATTACH and VACUUM INTO") && refused.stderr.contains("--write"),
+                    "\(refused.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: copy))
+        let written = try DCProd.run(["sql", "--write", "VACUUM INTO '\(copy)'"], in: work.url)
+        #expect(written.status == 0 && FileManager.default.fileExists(atPath: copy), "\(written.stderr)")
+    }
+
     @Test func aWriteIsRefusedByTheEngine() throws {
         let work = try production()
         let refused = try DCProd.run(["sql", "DELETE FROM Source"], in: work.url)
