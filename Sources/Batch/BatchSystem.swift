@@ -172,15 +172,19 @@ public struct Accounting: Sendable, Equatable {
     public var elapsed: String?
     /// CPU time, as the batch system words it.
     public var cpuTime: String?
-    /// Peak memory: Slurm's MaxRSS (`51200K`), Grid Engine's maxvmem.
+    /// Peak resident memory: Slurm's MaxRSS (`51200K`).
     public var maxRSS: String?
+    /// Peak virtual memory: Grid Engine's maxvmem (`3.434MB`), which is what its h_vmem limits; far
+    /// above the resident set of a program that maps much and touches little.
+    public var maxVMem: String?
 
     /// An accounting record; every field may be missing.
-    public init(node: String? = nil, elapsed: String? = nil, cpuTime: String? = nil, maxRSS: String? = nil) {
+    public init(node: String? = nil, elapsed: String? = nil, cpuTime: String? = nil, maxRSS: String? = nil, maxVMem: String? = nil) {
         self.node = node
         self.elapsed = elapsed
         self.cpuTime = cpuTime
         self.maxRSS = maxRSS
+        self.maxVMem = maxVMem
     }
 }
 

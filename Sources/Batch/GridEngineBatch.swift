@@ -16,12 +16,12 @@ public struct GridEngineBatch: BatchSystem {
 
     /// The production's `templates/`, for the array task wrapper `batch/array-task.sh`.
     public let templates: URL
-    /// max_aj_tasks, and the smaller of max_jobs and max_u_jobs (0: no limit), from `qconf -sconf`.
+    /// max_aj_tasks, max_jobs and max_u_jobs (0: no limit), from `qconf -sconf`.
     private let limits = ClusterLimits {
         let text = try Command.run("qconf", ["-sconf"])
-        let jobLimits = ["max_jobs", "max_u_jobs"].compactMap { ClusterLimits.value($0, in: text) }.filter { $0 > 0 }
+        func limit(_ key: String) -> Int? { ClusterLimits.value(key, in: text).flatMap { $0 > 0 ? $0 : nil } }
         return ClusterLimits.Values(maxArraySize: ClusterLimits.value("max_aj_tasks", in: text) ?? 75000,
-                                    maxJobCount: jobLimits.min() ?? 1_000_000)
+                                    maxJobCount: limit("max_jobs") ?? 1_000_000, maxUserJobs: limit("max_u_jobs"))
     }
 
     /// Makes the backend; the cluster's limits are read at the first submission or capacity check.
@@ -40,7 +40,8 @@ public struct GridEngineBatch: BatchSystem {
     ///
     /// - Parameters:
     ///   - jobs: The jobs to submit; jobs with the same script directory and learnt resources share an array.
-    ///   - throttle: MAXRUNNING, shared among the arrays of this call as each one's `-tc` (at least 1 each).
+    ///   - throttle: MAXRUNNING, shared among the arrays of this call as each one's `-tc`; with more arrays
+    ///     than MAXRUNNING, one task each, and an array waits for an earlier one (`-hold_jid`).
     ///   - hold: True to submit with `-h`, to wait until `release(_:)`.
     /// - Returns: Each job's task id `JOB.TASK` (task from 1, as Grid Engine numbers them), by token.
     /// - Throws: `BatchError` when the array task wrapper `batch/array-task.sh` is missing, `qconf -sconf`
@@ -49,10 +50,10 @@ public struct GridEngineBatch: BatchSystem {
     public func submit(_ jobs: [BatchJob], throttle: Int, hold: Bool) throws -> [String: String] {
         let wrapper = try JobArrays.wrapper(in: templates, command: "qsub")
         let arrays = JobArrays(jobs, maxArraySize: try limits.get().maxArraySize)
-        let perArray = arrays.throttle(perArrayOf: throttle)
-        return try arrays.submitEach({ array in
+        return try arrays.submitEach(throttle: throttle, { array, limit, after in
             let count = array.jobs.count
-            let arguments = ["-terse"] + (hold ? ["-h"] : []) + ["-t", "1-\(count)"] + (perArray < count ? ["-tc", "\(perArray)"] : [])
+            let arguments = ["-terse"] + (hold ? ["-h"] : []) + (after.map { ["-hold_jid", $0] } ?? [])
+                + ["-t", "1-\(count)"] + (limit < count ? ["-tc", "\(limit)"] : [])
                 + ["-N", array.name, "-ac", "dcprod_list=\(array.list.path)", "-S", "/bin/sh", "-j", "y",
                    "-o", "\(array.logs)/array-$JOB_ID-$TASK_ID.out"]
                 + (try Self.directives(of: array.jobs[0].script, memory: array.jobs[0].memory, walltime: array.jobs[0].walltime))
@@ -85,12 +86,27 @@ public struct GridEngineBatch: BatchSystem {
         return arguments + (memory.map { ["-l", "h_vmem=\($0)"] } ?? []) + (walltime.map { ["-l", "h_rt=\($0)"] } ?? [])
     }
 
-    /// The smaller of `max_jobs` and `max_u_jobs` from `qconf -sconf` (1,000,000 when both are 0, no
-    /// limit), read once.
+    /// How many more jobs Grid Engine accepts: max_jobs less every job in the queue, whoever's, and
+    /// max_u_jobs less the user's (1,000,000 for a limit of 0, none). One `qstat -u '*' -xml`; an array
+    /// is one job, as Grid Engine counts it.
     ///
-    /// - Returns: The most jobs Grid Engine accepts at once (for the cluster or for this user).
-    /// - Throws: `BatchError` when `qconf -sconf` fails.
-    public func capacity() throws -> Int { try limits.get().maxJobCount }
+    /// - Returns: The room left below the cluster's and the user's limits.
+    /// - Throws: `BatchError` when `qconf -sconf` or `qstat` fails.
+    public func capacity() throws -> Int {
+        let limits = try limits.get()
+        let owners = Self.jobOwners(try Command.run("qstat", ["-u", "*", "-xml"]))
+        return limits.room(all: owners.count, mine: owners.values.filter { $0 == ClusterLimits.userName }.count)
+    }
+
+    /// `qstat -xml`: each job's owner, by job number (an array's tasks and ranges are one job).
+    static func jobOwners(_ xml: String) -> [String: String] {
+        var owners: [String: String] = [:]
+        for record in XMLRecords(xml, record: "job_list").records {
+            guard let job = record.first(where: { $0.tag == "JB_job_number" })?.text else { continue }
+            owners[job] = record.first { $0.tag == "JB_owner" }?.text ?? ""
+        }
+        return owners
+    }
 
     /// The state of each task: one `qstat -xml` for those in the queue, then one `qacct -j` per array
     /// for those that left it.
@@ -99,7 +115,7 @@ public struct GridEngineBatch: BatchSystem {
     /// clearing the error cannot run a job that dcprod has submitted again. A task gone from the queue
     /// but not yet in the accounting file (written every accounting_flush_time) is reported
     /// `awaitingAccounting`. `qacct` gives the host, `ru_wallclock` and `cpu` in seconds, and `maxvmem`
-    /// (the peak of virtual memory, e.g. `3.434MB`) as the accounting's `maxRSS`.
+    /// (the peak of virtual memory, e.g. `3.434MB`: the accounting's `maxVMem`, not a resident set size).
     ///
     /// - Parameter backendIds: Task ids `JOB.TASK`, as `submit` returned them.
     /// - Returns: A status for every id asked for, by task id.
@@ -234,7 +250,7 @@ public struct GridEngineBatch: BatchSystem {
             let raw = failedCode == 0 ? "exit \(exit)" : "failed \(fields["failed"]!)"
             var status = BatchStatus(state: state, rawState: raw, exitCode: signal == nil ? exit : nil, signal: signal,
                                      accounting: Accounting(node: fields["hostname"], elapsed: fields["ru_wallclock"],
-                                                            cpuTime: fields["cpu"], maxRSS: fields["maxvmem"]))
+                                                            cpuTime: fields["cpu"], maxVMem: fields["maxvmem"]))
             status.exhausted = exhaustion(failedCode: failedCode, exit: exit, fields: fields)
             out[id] = status
         }

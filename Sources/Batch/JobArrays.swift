@@ -46,14 +46,19 @@ struct JobArrays {
     }
 
     /// Submits each array with `call` (which writes nothing but the batch system's queue and returns
-    /// the array's id) after writing its list; returns every job's id (`taskId(array id, index from 0)`)
-    /// by token. Refused, it throws a `BatchError` that names the jobs of the arrays accepted before.
-    func submitEach(_ call: (Array) throws -> String, taskId: (String, Int) -> String) throws -> [String: String] {
+    /// the array's id) after writing its list, with its share of `throttle` (`shares(of:)`): its own
+    /// limit, and the id of the array it must wait for, if any. Returns every job's id (`taskId(array
+    /// id, index from 0)`) by token. Refused, it throws a `BatchError` that names the jobs of the arrays
+    /// accepted before.
+    func submitEach(throttle: Int, _ call: (Array, _ limit: Int, _ after: String?) throws -> String,
+                    taskId: (String, Int) -> String) throws -> [String: String] {
         var ids: [String: String] = [:]
-        for array in arrays {
+        var arrayIds: [String] = []
+        for (array, share) in zip(arrays, shares(of: throttle)) {
             do {
                 try Self.writeList(array)
-                let id = try call(array)
+                let id = try call(array, share.limit, share.after.map { arrayIds[$0] })
+                arrayIds.append(id)
                 for (index, job) in array.jobs.enumerated() { ids[job.token] = taskId(id, index) }
             } catch {
                 var refused = error as? BatchError ?? BatchError(command: "submit", message: "\(error)")
@@ -64,8 +69,29 @@ struct JobArrays {
         return ids
     }
 
-    /// MAXRUNNING shared among the arrays handed over together: each one's `%M` / `-tc M`.
-    func throttle(perArrayOf throttle: Int) -> Int { max(1, throttle / max(1, arrays.count)) }
+    /// One array's share of MAXRUNNING: the most of its tasks that run at once (`%M`, `-tc M`), and
+    /// the array (its index) that it waits for, when it must (a dependency: `--dependency=afterany`, `-hold_jid`).
+    struct Share: Equatable {
+        var limit: Int
+        var after: Int?
+    }
+
+    /// MAXRUNNING shared among the arrays handed over together, so that their tasks running at once
+    /// never add up to more than it.
+    ///
+    /// With at most `throttle` arrays, each gets `throttle / n`, the first `throttle % n` one more. An
+    /// array cannot run less than one task at a time, so with more arrays than `throttle` there are
+    /// `throttle` lanes of one task each: array `i` waits for array `i - throttle` to end.
+    ///
+    /// - Parameter throttle: MAXRUNNING (below 1 counts as 1).
+    /// - Returns: One share per array, in the arrays' order.
+    func shares(of throttle: Int) -> [Share] {
+        let lanes = max(1, throttle), count = arrays.count
+        guard count > lanes else {
+            return (0..<count).map { Share(limit: lanes / count + ($0 < lanes % count ? 1 : 0)) }
+        }
+        return (0..<count).map { Share(limit: 1, after: $0 >= lanes ? $0 - lanes : nil) }
+    }
 
     /// The separator of a list line's fields: a tab, which no path of a production holds (the config
     /// refuses control characters), where `|` may be in a directory's name.
@@ -137,8 +163,20 @@ struct JobArrays {
 /// The largest array and the most jobs a cluster accepts, read once from its configuration, not
 /// assumed (`scontrol show config`, `qconf -sconf`).
 final class ClusterLimits: @unchecked Sendable {
-    /// The largest array, and the most jobs in the system at once.
-    struct Values { var maxArraySize: Int; var maxJobCount: Int }
+    /// The largest array, the most jobs in the system at once, and the most jobs of this user, where
+    /// the cluster says (nil: no limit of its own).
+    struct Values {
+        var maxArraySize: Int
+        var maxJobCount: Int
+        var maxUserJobs: Int? = nil
+
+        /// How many more jobs the cluster accepts, with `all` jobs in it of which `mine` are this user's.
+        ///
+        /// - Returns: The smaller of what is left below the cluster's limit and below the user's; never negative.
+        func room(all: Int, mine: Int) -> Int {
+            max(0, min(maxJobCount - all, (maxUserJobs ?? Int.max) - mine))
+        }
+    }
     private let lock = NSLock()
     private var values: Values?
     private let read: () throws -> Values
@@ -162,6 +200,10 @@ final class ClusterLimits: @unchecked Sendable {
             return read
         }
     }
+
+    /// The name of the user dcprod runs as, whose jobs count against a per-user limit.
+    static let userName: String = getpwuid(getuid()).flatMap { $0.pointee.pw_name.map { String(cString: $0) } }
+        ?? ProcessInfo.processInfo.environment["USER"] ?? ""
 
     /// The number that ends the line of `key` in a configuration listing (`MaxArraySize = 1001`,
     /// `max_aj_tasks 75000`).

@@ -95,7 +95,8 @@ public struct LocalBatch: BatchSystem {
     }
 
     /// Sends SIGTERM to each live job's process group, the one its session started with (the shell, then
-    /// `dcprod job run`). An event's command, which the runner starts in a group of its own, is not signalled.
+    /// `dcprod job run`). The runner forwards it to the event's command it is running, which is in a group
+    /// of its own, and ends once that command has ended (`JobRunner`), so nothing of the job is left.
     ///
     /// - Parameter backendIds: Pids, as `submit` returned them; ended jobs are skipped.
     /// - Throws: Never: a job that cannot be signalled is left as it is.
@@ -105,11 +106,15 @@ public struct LocalBatch: BatchSystem {
         }
     }
 
-    /// The pids of live processes whose environment carries one of these tokens, read from
+    /// The pids of live jobs whose environment carries one of these tokens, read from
     /// `/proc/PID/environ` (only this user's processes are readable).
     ///
+    /// Only a session leader is a job: `submit` starts each job in a session of its own, and its pid is
+    /// the job's id. Whatever the job started inherits its environment (a payload of an older runner,
+    /// which did not remove the token, or a command of a site's own script) but not its session.
+    ///
     /// - Parameter tokens: The tokens of jobs whose submission was not recorded.
-    /// - Returns: The pid of a live process with each token found, by token.
+    /// - Returns: The pid of the live job with each token found, by token.
     /// - Throws: Never.
     public func find(tokens: [String]) throws -> [String: String] {
         let wanted = Set(tokens)
@@ -118,10 +123,18 @@ public struct LocalBatch: BatchSystem {
             guard let pid = pid_t(entry), let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
             for variable in environ.split(separator: 0) where variable.starts(with: Array("DCPROD_TOKEN=".utf8)) {
                 let token = String(decoding: variable.dropFirst(13), as: UTF8.self)
-                if wanted.contains(token), Self.isAlive(pid) { found[token] = entry }
+                if wanted.contains(token), Self.session(of: pid) == pid, Self.isAlive(pid) { found[token] = entry }
             }
         }
         return found
+    }
+
+    /// The session a process belongs to (the sixth field of `/proc/PID/stat`), nil if it is gone.
+    static func session(of pid: pid_t) -> pid_t? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 3 ? pid_t(fields[3]) : nil
     }
 
     /// Alive and not a zombie.

@@ -12,11 +12,15 @@ public struct SlurmBatch: BatchSystem {
 
     /// The production's `templates/`, for the array task wrapper `batch/array-task.sh`.
     public let templates: URL
-    /// MaxArraySize and MaxJobCount, from `scontrol show config`.
+    /// MaxArraySize and MaxJobCount, from `scontrol show config`, and the MaxSubmitJobs of the user's
+    /// associations where the accounting shows them (`sacctmgr`; a cluster without it has none).
     private let limits = ClusterLimits {
         let text = try Command.run("scontrol", ["show", "config"])
+        let associations = try? Command.run("sacctmgr", ["--noheader", "--parsable2", "show", "associations",
+                                                          "where", "user=\(ClusterLimits.userName)", "format=MaxSubmit"])
         return ClusterLimits.Values(maxArraySize: ClusterLimits.value("MaxArraySize", in: text) ?? 1001,
-                                    maxJobCount: ClusterLimits.value("MaxJobCount", in: text) ?? 10000)
+                                    maxJobCount: ClusterLimits.value("MaxJobCount", in: text) ?? 10000,
+                                    maxUserJobs: associations.flatMap(maxSubmitJobs))
     }
 
     /// Makes the backend; the cluster's limits are read at the first submission or capacity check.
@@ -35,7 +39,8 @@ public struct SlurmBatch: BatchSystem {
     ///
     /// - Parameters:
     ///   - jobs: The jobs to submit; jobs with the same script directory and learnt resources share an array.
-    ///   - throttle: MAXRUNNING, shared among the arrays of this call as each one's `%M` (at least 1 each).
+    ///   - throttle: MAXRUNNING, shared among the arrays of this call as each one's `%M`; with more arrays
+    ///     than MAXRUNNING, one task each, and an array waits for an earlier one (`--dependency=afterany`).
     ///   - hold: True to submit with `--hold`, to wait until `release(_:)`.
     /// - Returns: Each job's task id `ARRAY_INDEX` (index from 0), by token.
     /// - Throws: `BatchError` when the array task wrapper `batch/array-task.sh` is missing, `scontrol show
@@ -44,10 +49,10 @@ public struct SlurmBatch: BatchSystem {
     public func submit(_ jobs: [BatchJob], throttle: Int, hold: Bool) throws -> [String: String] {
         let wrapper = try JobArrays.wrapper(in: templates, command: "sbatch")
         let arrays = JobArrays(jobs, maxArraySize: try limits.get().maxArraySize)
-        let perArray = arrays.throttle(perArrayOf: throttle)
-        return try arrays.submitEach({ array in
+        return try arrays.submitEach(throttle: throttle, { array, limit, after in
             let count = array.jobs.count
-            let arguments = ["--parsable"] + (hold ? ["--hold"] : []) + ["--array=0-\(count - 1)" + (perArray < count ? "%\(perArray)" : ""),
+            let arguments = ["--parsable"] + (hold ? ["--hold"] : []) + (after.map { ["--dependency=afterany:\($0)"] } ?? [])
+                + ["--array=0-\(count - 1)" + (limit < count ? "%\(limit)" : ""),
                              "--job-name=\(array.name)", "--comment=dcprod-array:\(array.list.path)",
                              "--output=\(array.logs)/array-%A_%a.out"]
                 + (try Self.directives(of: array.jobs[0].script))
@@ -69,13 +74,23 @@ public struct SlurmBatch: BatchSystem {
         }
     }
 
-    /// The cluster's MaxJobCount from `scontrol show config` (10000 when it does not say), read once.
+    /// How many more jobs Slurm accepts: MaxJobCount less every job in the queue, whoever's, and the
+    /// user's MaxSubmitJobs (the smallest of the user's associations, where `sacctmgr` shows it) less
+    /// the user's jobs. One `squeue` of the whole queue, each array task counted as a job.
     ///
-    /// It is the limit of the whole cluster, not what is left of it: jobs of other users count against it too.
-    ///
-    /// - Returns: The most jobs Slurm keeps at once.
-    /// - Throws: `BatchError` when `scontrol show config` fails.
-    public func capacity() throws -> Int { try limits.get().maxJobCount }
+    /// - Returns: The room left below the cluster's and the user's limits.
+    /// - Throws: `BatchError` when `scontrol show config` or `squeue` fails.
+    public func capacity() throws -> Int {
+        let limits = try limits.get()
+        let owners = try Command.run("squeue", ["--noheader", "--array", "--format=%u"]).split(separator: "\n")
+        return limits.room(all: owners.count, mine: owners.filter { $0 == ClusterLimits.userName }.count)
+    }
+
+    /// The smallest MaxSubmit of `sacctmgr --parsable2 show associations format=MaxSubmit` lines; nil when
+    /// none sets one.
+    static func maxSubmitJobs(_ text: String) -> Int? {
+        text.split(separator: "\n").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.min()
+    }
 
     /// The state of each task: one `squeue` for the live ones, then one `sacct` for those ended or gone.
     ///
@@ -149,7 +164,7 @@ public struct SlurmBatch: BatchSystem {
         var out = queued
         for id in finished {
             guard var status = out[id] else { continue }
-            status.exhausted = exhaustion(status, requested: nil)
+            status.exhausted = exhaustion(status, memoryPerNode: nil)
             status.rawState += " (no accounting)"
             out[id] = status
         }
@@ -202,15 +217,15 @@ public struct SlurmBatch: BatchSystem {
         return found
     }
 
-    static let accountingFields = "JobID,State,ExitCode,NodeList,Elapsed,TotalCPU,MaxRSS,ReqMem"
+    static let accountingFields = "JobID,State,ExitCode,NodeList,Elapsed,TotalCPU,MaxRSS,ReqMem,AllocCPUS,NNodes"
 
-    /// `sacct --parsable2 --format=JobID,State,ExitCode,NodeList,Elapsed,TotalCPU,MaxRSS,ReqMem`: the state
-    /// from each job's line, its MaxRSS from its steps' lines (`123.batch`); pending array lines skipped.
-    /// ReqMem serves to tell a kill over the memory limit (`exhaustion`).
+    /// `sacct --parsable2 --format=JobID,State,ExitCode,NodeList,Elapsed,TotalCPU,MaxRSS,ReqMem,AllocCPUS,NNodes`:
+    /// the state from each job's line, its MaxRSS from its steps' lines (`123.batch`); pending array lines
+    /// skipped. ReqMem, with the job's CPUs and nodes, serves to tell a kill over the memory limit (`exhaustion`).
     static func parseAccounting(_ text: String) -> [String: BatchStatus] {
         var out: [String: BatchStatus] = [:]
         var stepRSS: [String: String] = [:]
-        var requestedMemory: [String: String] = [:]
+        var memoryPerNode: [String: Double] = [:]
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
             guard fields.count >= 3, !fields[0].contains("[") else { continue }
@@ -223,26 +238,44 @@ public struct SlurmBatch: BatchSystem {
             var status = status(state: fields[1], exitCode: fields[2])
             status.accounting = Accounting(node: field(3), elapsed: field(4), cpuTime: field(5), maxRSS: field(6))
             out[fields[0]] = status
-            requestedMemory[fields[0]] = field(7)
+            let nodes = field(9).flatMap { Int($0) }
+            memoryPerNode[fields[0]] = field(7).flatMap { memoryPerJob($0, cpus: field(8).flatMap { Int($0) }, nodes: nodes) }
+                .map { $0 / Double(max(1, nodes ?? 1)) }
         }
         for (id, rss) in stepRSS where out[id] != nil && out[id]!.accounting?.maxRSS == nil {
             out[id]!.accounting?.maxRSS = rss
         }
-        for id in out.keys { out[id]!.exhausted = exhaustion(out[id]!, requested: requestedMemory[id]) }
+        for id in out.keys { out[id]!.exhausted = exhaustion(out[id]!, memoryPerNode: memoryPerNode[id]) }
         return out
     }
 
-    /// OUT_OF_MEMORY (cgroups), or FAILED by SIGKILL with MaxRSS at the request (OverMemoryKill, where
-    /// sacct says FAILED 0:9): memory. TIMEOUT: time. NODE_FAIL, BOOT_FAIL, PREEMPTED: node.
-    static func exhaustion(_ status: BatchStatus, requested: String?) -> Exhaustion? {
+    /// The bytes of memory a job asked for, from sacct's ReqMem: `4000Mc` is per CPU (times the job's
+    /// CPUs), `4Gn` per node (times its nodes), both as sacct printed them before Slurm 21.08; a size
+    /// without either (`4000M`, since 21.08) is the job's whole request. Nil for `0` (no request) or
+    /// what is not a size, or a per-CPU or per-node size without the count it multiplies.
+    static func memoryPerJob(_ reqMem: String, cpus: Int?, nodes: Int?) -> Double? {
+        var size = reqMem, multiplier: Int? = 1
+        switch reqMem.last {
+        case "c": size.removeLast(); multiplier = cpus
+        case "n": size.removeLast(); multiplier = nodes
+        default: break
+        }
+        guard let multiplier, multiplier > 0, let bytes = BatchResources.bytes(size), bytes > 0 else { return nil }
+        return bytes * Double(multiplier)
+    }
+
+    /// OUT_OF_MEMORY (cgroups), or FAILED by SIGKILL with MaxRSS (the largest of one node's) at 90 % of
+    /// the memory per node (OverMemoryKill, where sacct says FAILED 0:9): memory. TIMEOUT: time.
+    /// NODE_FAIL, BOOT_FAIL, PREEMPTED: node.
+    static func exhaustion(_ status: BatchStatus, memoryPerNode: Double?) -> Exhaustion? {
         let word = status.rawState.split(separator: " ").first.map(String.init) ?? status.rawState
         switch word {
         case "OUT_OF_MEMORY": return .memory
         case "TIMEOUT": return .time
         case "NODE_FAIL", "BOOT_FAIL", "PREEMPTED": return .node
         case "FAILED":
-            guard status.signal == 9, let rss = status.accounting?.maxRSS, let requested,
-                  kibibytes(rss) >= 0.9 * kibibytes(requested.trimmingCharacters(in: CharacterSet(charactersIn: "nc"))) else { return nil }
+            guard status.signal == 9, let rss = status.accounting?.maxRSS.flatMap(BatchResources.bytes), let memoryPerNode,
+                  rss >= 0.9 * memoryPerNode else { return nil }
             return .memory
         default: return nil
         }

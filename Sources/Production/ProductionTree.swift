@@ -18,7 +18,13 @@ public struct ProductionTree: Sendable {
     public static let configFileName = "production.conf"
     public static let stateFileName = "state.sqlite"
 
+    /// The file in DATAMAIN/DCNAME that names the production tree owning it: one data tree holds one
+    /// production's outputs, or two productions would overwrite each other's.
+    public static let ownerFileName = ".dcprod-production"
+
     public var configFile: URL { root.appendingPathComponent(Self.configFileName) }
+    /// DATAMAIN/DCNAME's owner file (`ownerFileName`).
+    public var ownerFile: URL { dataRoot.appendingPathComponent(Self.ownerFileName) }
     public var stateFile: URL { root.appendingPathComponent(Self.stateFileName) }
     public var logbookDirectory: URL { root.appendingPathComponent("logbook") }
     public var reportsDirectory: URL { root.appendingPathComponent("reports") }

@@ -65,6 +65,8 @@ public struct AttemptRecord: Codable, Sendable, Equatable, FetchableRecord, Tabl
     public var elapsed: String?
     public var cpuTime: String?
     public var maxRSS: String?
+    /// Peak virtual memory, where the batch system gives it instead of a resident set (Grid Engine's maxvmem).
+    public var maxVMem: String?
     /// Resources learnt from earlier attempts (`600M`, `08:00:00`); nil: the step's own.
     public var memory: String?
     public var walltime: String?
@@ -151,10 +153,13 @@ public struct AttemptEnd: Sendable, Equatable {
     public var elapsed: String?
     public var cpuTime: String?
     public var maxRSS: String?
+    /// Peak virtual memory (Grid Engine's maxvmem), which is not a resident set size.
+    public var maxVMem: String?
     public var exhausted: Exhaustion?
 
     public init(state: AttemptState, rawState: String? = nil, exitCode: Int32? = nil, signal: Int32? = nil, node: String? = nil,
-                elapsed: String? = nil, cpuTime: String? = nil, maxRSS: String? = nil, exhausted: Exhaustion? = nil) {
+                elapsed: String? = nil, cpuTime: String? = nil, maxRSS: String? = nil, maxVMem: String? = nil,
+                exhausted: Exhaustion? = nil) {
         self.state = state
         self.rawState = rawState
         self.exitCode = exitCode
@@ -163,6 +168,7 @@ public struct AttemptEnd: Sendable, Equatable {
         self.elapsed = elapsed
         self.cpuTime = cpuTime
         self.maxRSS = maxRSS
+        self.maxVMem = maxVMem
         self.exhausted = exhausted
     }
 }

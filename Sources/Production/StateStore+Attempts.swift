@@ -105,9 +105,9 @@ extension StateStore {
                 case .ended(let end):
                     try db.execute(sql: """
                         UPDATE attempt SET state = ?, rawState = ?, endedAt = COALESCE(endedAt, ?), exitCode = ?, signal = ?,
-                        node = ?, elapsed = ?, cpuTime = ?, maxRSS = ?, exhausted = ? WHERE id = ?
+                        node = ?, elapsed = ?, cpuTime = ?, maxRSS = ?, maxVMem = ?, exhausted = ? WHERE id = ?
                         """, arguments: [end.state, end.rawState, now, end.exitCode, end.signal, end.node, end.elapsed,
-                                         end.cpuTime, end.maxRSS, end.exhausted, id])
+                                         end.cpuTime, end.maxRSS, end.maxVMem, end.exhausted, id])
                 case .cancelled:
                     try db.execute(sql: "UPDATE attempt SET state = ?, endedAt = ? WHERE id = ?",
                                    arguments: [AttemptState.cancelled, now, id])

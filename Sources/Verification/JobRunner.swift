@@ -32,11 +32,21 @@ public struct JobRunner {
     /// otherwise. Each record is appended as soon as its event ends, so a runner killed part-way leaves
     /// the events before it recorded and no `end` line; verify counts the others as not run.
     ///
-    /// - Returns: The job's exit status, also written in the `end` line.
+    /// SIGTERM (a cancel: the local backend signals the runner's group, Slurm every process of the job)
+    /// is forwarded to the running event's command, which runs in a group of its own, and waited for; the
+    /// runner then stops without recording that event or an `end` line (the job did not end by itself)
+    /// and returns 143 (128 + SIGTERM), at once if it was asked before it started.
+    ///
+    /// The commands run without `DCPROD_TOKEN`, which is the batch job's alone: a restarted manager
+    /// looks for its jobs by it and must not take a payload for its runner.
+    ///
+    /// - Returns: The job's exit status, also written in the `end` line; 143 when it was terminated.
     /// - Throws: `TemplateError` when the class list or the rule set cannot be read or is malformed
     ///   (before anything runs); a `CocoaError` when the outcome or log directory or file cannot be made,
     ///   opened or written.
     public func run() throws -> Int32 {
+        ChildProcess.forwardTermination()
+        guard !ChildProcess.isTerminating else { return Self.terminated }
         let classes = try FailureClasses(contentsOf: manifest.classes)
         let rules = try LogRules(contentsOf: manifest.rules, classes: classes)
         for directory in [manifest.outcomes, manifest.logs] {
@@ -54,9 +64,15 @@ public struct JobRunner {
         start.time = Self.now()
         try outcomes.append(start)
 
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "DCPROD_TOKEN")
         var failures = 0
         for event in manifest.events {
-            let record = try runEvent(event, log: log, rules: rules)
+            let record = try runEvent(event, log: log, rules: rules, environment: environment)
+            guard !ChildProcess.isTerminating else {
+                outcomes.sync()
+                return Self.terminated
+            }
             if record.status != "ok" { failures += 1 }
             try outcomes.append(record)
         }
@@ -69,13 +85,16 @@ public struct JobRunner {
         return end.exit!
     }
 
-    func runEvent(_ event: JobManifest.Event, log: AppendFile, rules: LogRules) throws -> OutcomeLine {
+    /// The exit status of a runner that was terminated (SIGTERM), as a shell reports it.
+    static let terminated: Int32 = 128 + SIGTERM
+
+    func runEvent(_ event: JobManifest.Event, log: AppendFile, rules: LogRules, environment: [String: String]) throws -> OutcomeLine {
         try log.write("==== dcprod job run \(manifest.job) attempt \(attempt): event \(event.key): \(event.command.joined(separator: " "))\n")
         let offset = log.size()
         let began = Date()
         var record = OutcomeLine(type: .event)
         record.event = event.key
-        let result = ChildProcess.run(event.command, output: log.descriptor, timeLimit: manifest.timeLimit)
+        let result = ChildProcess.run(event.command, output: log.descriptor, timeLimit: manifest.timeLimit, environment: environment)
         record.seconds = (Date().timeIntervalSince(began) * 1000).rounded() / 1000
         switch result {
         case .couldNotStart(let reason):

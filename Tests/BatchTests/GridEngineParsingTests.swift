@@ -114,7 +114,7 @@ import Testing
         let states = GridEngineBatch.parseAccounting(qacct)
         #expect(states.keys.sorted() == ["5", "6.1", "6.2", "9.1", "9.2", "9.3", "9.4"])
         var done = BatchStatus(state: .done, rawState: "exit 0", exitCode: 0,
-                               accounting: Accounting(node: "vm", elapsed: "1s", cpuTime: "0.831s", maxRSS: "78.398MB"))
+                               accounting: Accounting(node: "vm", elapsed: "1s", cpuTime: "0.831s", maxVMem: "78.398MB"))
         done.exhausted = nil
         #expect(states["6.1"] == done)
         // A payload that failed with its virtual memory at the limit: the allocation past h_vmem failed.

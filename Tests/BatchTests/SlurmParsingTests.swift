@@ -84,4 +84,73 @@ import Testing
         #expect(states["25"]?.exhausted == .node)
         #expect(states["26"]?.exhausted == nil)
     }
+
+    /// ReqMem `c` is per CPU and `n` per node (sacct before 21.08); without either it is the job's whole
+    /// request (21.08 on). A 4-CPU job of `--mem-per-cpu=100M` may use 400M before OverMemoryKill.
+    @Test func memoryPerCPUIsTimesTheJobsCPUs() {
+        let mebibyte: Double = 1024 * 1024
+        #expect(SlurmBatch.memoryPerJob("4000Mc", cpus: 4, nodes: 1) == 4 * 4000 * mebibyte)
+        #expect(SlurmBatch.memoryPerJob("4Gn", cpus: 8, nodes: 2) == 2 * 4 * 1024 * mebibyte)
+        #expect(SlurmBatch.memoryPerJob("1.50Gn", cpus: 1, nodes: 1) == 1.5 * 1024 * mebibyte)
+        #expect(SlurmBatch.memoryPerJob("400M", cpus: 4, nodes: 1) == 400 * mebibyte)
+        #expect(SlurmBatch.memoryPerJob("4000Mc", cpus: nil, nodes: 1) == nil, "per CPU without the CPUs")
+        #expect(SlurmBatch.memoryPerJob("0n", cpus: 1, nodes: 1) == nil, "no request")
+        #expect(SlurmBatch.memoryPerJob("", cpus: 1, nodes: 1) == nil)
+
+        let sacct = """
+            31|FAILED|0:9|vm|00:00:02|00:01.000||100Mc|4|1
+            31.batch|CANCELLED by 0|0:9|vm|00:00:02|00:01.000|200000K||4|1
+            32|FAILED|0:9|vm|00:00:02|00:01.000||100Mc|4|1
+            32.batch|CANCELLED by 0|0:9|vm|00:00:02|00:01.000|400000K||4|1
+            33|FAILED|0:9|vm|00:00:02|00:01.000||400M|4|1
+            33.batch|CANCELLED by 0|0:9|vm|00:00:02|00:01.000|400000K||4|1
+            34|FAILED|0:9|vm|00:00:02|00:01.000||1Gn|4|2
+            34.batch|CANCELLED by 0|0:9|vm|00:00:02|00:01.000|1000000K||4|2
+            """
+        let states = SlurmBatch.parseAccounting(sacct)
+        #expect(states["31"]?.exhausted == nil, "200 MB of 4 × 100 MB is not the limit")
+        #expect(states["32"]?.exhausted == .memory)
+        #expect(states["33"]?.exhausted == .memory)
+        #expect(states["34"]?.exhausted == .memory, "1 GB per node, whatever the number of nodes")
+    }
+}
+
+/// MAXRUNNING shared among the arrays of one submission: never more tasks running at once than it.
+@Suite struct ArrayThrottles {
+    func arrays(_ count: Int) -> JobArrays {
+        let jobs = (0..<count).map { index in
+            BatchJob(name: "processCcd-r-\(index)", script: "/p/steps/processCcd/r\(index)/jobs/processCcd-r-\(index).slurm.sh",
+                     attempt: 1, token: "t\(index)", output: "/p/logs/\(index).out")
+        }
+        return JobArrays(jobs, maxArraySize: 1000)
+    }
+
+    /// The most tasks running at once: the sum of the limits of the arrays that may run together
+    /// (those that wait for none, then each lane one at a time).
+    func mostRunning(_ shares: [JobArrays.Share]) -> Int {
+        shares.filter { $0.after == nil }.map(\.limit).reduce(0, +)
+    }
+
+    @Test func theSharesNeverAddUpToMoreThanMaxRunning() {
+        for throttle in [1, 2, 3, 7, 50] {
+            for count in [1, 2, 3, 5, 8, 60] {
+                let shares = arrays(count).shares(of: throttle)
+                #expect(shares.count == count)
+                #expect(mostRunning(shares) <= throttle, "\(count) arrays, MAXRUNNING \(throttle)")
+                #expect(shares.allSatisfy { $0.limit >= 1 })
+                // Each array that waits, waits for an earlier one, and one lane holds one array at a time.
+                for (index, share) in shares.enumerated() {
+                    if let after = share.after { #expect(after < index && shares[after].limit == 1) }
+                }
+                if count <= throttle {
+                    #expect(mostRunning(shares) == throttle, "all of MAXRUNNING is used")
+                } else {
+                    #expect(shares.filter { $0.after == nil }.count == throttle)
+                }
+            }
+        }
+        #expect(arrays(3).shares(of: 7).map(\.limit) == [3, 2, 2])
+        #expect(arrays(5).shares(of: 2) == [.init(limit: 1), .init(limit: 1), .init(limit: 1, after: 0),
+                                             .init(limit: 1, after: 1), .init(limit: 1, after: 2)])
+    }
 }

@@ -96,6 +96,46 @@ final class Scratch {
         }
     }
 
+    /// One DATAMAIN/DCNAME holds one production's outputs: a second tree (another MAINDIR) prepared
+    /// onto it is refused at its config's DATAMAIN line, naming the tree that owns it, and creates nothing.
+    @Test func aDataTreeBelongsToOneProduction() throws {
+        let scratch = try Scratch()
+        let firstPath = try scratch.write(scratch.config(), to: "fichconfig.txt")
+        let first = try ConfigParser.parse(contentsOf: firstPath)
+        let (production, _) = try Production.prepare(config: first, source: firstPath, commandLine: ["dcprod", "prepare"])
+        let owner = production.tree.root.standardizedFileURL.path
+        let ownerFile = first.dataRoot.appendingPathComponent(ProductionTree.ownerFileName)
+        #expect(try String(contentsOf: ownerFile, encoding: .utf8) == owner + "\n")
+
+        // Same DATAMAIN and DCNAME, another MAINDIR: the second tree would write the same outputs.
+        let secondText = scratch.config().replacingOccurrences(of: "\(scratch.url.path)/lsstprod\n", with: "\(scratch.url.path)/other\n")
+        let secondPath = try scratch.write("# the other shift's production\n" + secondText, to: "other.txt")
+        let second = try ConfigParser.parse(contentsOf: secondPath)
+        #expect(second.treeRoot != first.treeRoot && second.dataRoot == first.dataRoot)
+        let before = scratch.listing()
+        do {
+            _ = try Production.prepare(config: second, source: secondPath, commandLine: ["dcprod", "prepare"])
+            Issue.record("a second production was prepared onto \(second.dataRoot.path)")
+        } catch let error as ConfigError {
+            #expect(error.file == secondPath)
+            #expect(error.line == 4, "DATAMAIN is on line 4 of \(secondPath)")
+            #expect(error.message.hasPrefix("DATAMAIN: \(second.dataRoot.path)"))
+            #expect(error.message.contains(owner))
+        }
+        #expect(scratch.listing() == before, "nothing of the second production is created")
+        #expect(try String(contentsOf: ownerFile, encoding: .utf8) == owner + "\n")
+
+        // The owner itself prepares again as before; a data tree with an empty owner file (a prepare
+        // that died while writing it) is taken.
+        let (_, again) = try Production.prepare(config: first, source: firstPath, commandLine: ["dcprod", "prepare"])
+        #expect(again == .unchanged)
+        #expect(scratch.listing() == before)
+        try Data().write(to: ownerFile)
+        let (other, outcome) = try Production.prepare(config: second, source: secondPath, commandLine: ["dcprod", "prepare"])
+        #expect(outcome == .created)
+        #expect(try String(contentsOf: ownerFile, encoding: .utf8) == other.tree.root.standardizedFileURL.path + "\n")
+    }
+
     @Test func theProductionIsFoundFromInsideItsTreeAndFromTheSeedConfig() throws {
         let scratch = try Scratch()
         let path = try scratch.write(scratch.config(), to: "fichconfig.txt")
