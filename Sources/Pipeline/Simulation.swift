@@ -264,7 +264,7 @@ public struct Simulation: Sendable {
         let b = box(plan), size = SkyModel.cellSize
         let iRange = Int((b.raMin / size).rounded(.down))...Int((b.raMax / size).rounded(.down))
         let jRange = Int(((b.decMin + 90) / size).rounded(.down))...Int(((b.decMax + 90) / size).rounded(.down))
-        return jRange.flatMap { j in iRange.map { i in [i, j] } }
+        return jRange.flatMap { j in iRange.map { i in [SkyModel.column(i), j] } }
     }
 
     // MARK: - Catalogs

@@ -18,6 +18,8 @@ public struct SkyObject: Sendable {
 public struct SkyModel: Sendable {
     public let seed: UInt64
     public static let cellSize = 0.1
+    /// Cells around a turn of RA: a column beyond them is the same column taken modulo a turn.
+    public static let cellsPerTurn = Int((360 / cellSize).rounded())
     /// Objects per square degree down to the faint limits below.
     public static let starDensity = 4000.0
     public static let galaxyDensity = 8000.0
@@ -32,8 +34,13 @@ public struct SkyModel: Sendable {
         return jRange.flatMap { j in iRange.flatMap { i in cell(i: i, j: j) } }
     }
 
-    /// The objects of cell (i, j): RA in [i, i+1) × size, Dec + 90 in [j, j+1) × size.
+    /// Cell column `i` taken modulo a turn: the sky at RA 360 is the sky at RA 0, so a frame across
+    /// RA 0 sees the same objects from either side, and every object's RA lies in [0, 360).
+    public static func column(_ i: Int) -> Int { (i % cellsPerTurn + cellsPerTurn) % cellsPerTurn }
+
+    /// The objects of cell (i, j): RA in [i, i+1) × size (i modulo a turn), Dec + 90 in [j, j+1) × size.
     public func cell(i: Int, j: Int) -> [SkyObject] {
+        let i = Self.column(i)
         var random = SeededRandom(seed: seed, stream: [0x5C7, i, j])
         let size = Self.cellSize
         let decCenter = (Double(j) + 0.5) * size - 90

@@ -36,6 +36,10 @@ public struct StepDefinition: Sendable {
     public var command: [MustacheTemplate]
     public var outputs: [MustacheTemplate]
 
+    /// The seconds `timeout` may give: from one second to a year (`ProductionConfig.Limits`'s
+    /// longest walltime), so that the deadline and the report's whole seconds are always numbers.
+    public static let timeLimits = 1.0...Double(ProductionConfig.Limits.walltimeSeconds.upperBound)
+
     public static func load(step: Step, templates: URL) throws -> StepDefinition {
         let url = templates.appendingPathComponent("steps/\(step.rawValue).step")
         let lines = try TemplateLines(path: url.path, what: "the step definition of \(step.rawValue)")
@@ -48,7 +52,9 @@ public struct StepDefinition: Sendable {
                 guard rest.count == 1 else { throw lines.error(line.number, "`rules` takes one rule-set name") }
                 rules = rest[0]
             case "timeout":
-                guard rest.count == 1, let seconds = Double(rest[0]), seconds > 0 else { throw lines.error(line.number, "`timeout` takes seconds") }
+                guard rest.count == 1, let seconds = Double(rest[0]), timeLimits.contains(seconds) else {
+                    throw lines.error(line.number, "`timeout` takes seconds, from \(Int(timeLimits.lowerBound)) to \(Int(timeLimits.upperBound)), got '\(rest.joined(separator: " "))'")
+                }
                 timeLimit = seconds
             case "command":
                 guard !rest.isEmpty else { throw lines.error(line.number, "`command` needs at least the program") }

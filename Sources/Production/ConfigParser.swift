@@ -150,10 +150,10 @@ struct RawConfig {
         return ProductionConfig(
             mainDir: mainDir, dcName: dcName.value, dataMain: dataMain,
             dbHost: dbHost, dbUser: dbUser,
-            dbPort: try integer("DBPORT", range: 1...65535) ?? 3306,
+            dbPort: try integer("DBPORT", range: ProductionConfig.Limits.dbPort) ?? 3306,
             dbName: try name("DBNAME", extra: "_-$", length: 60) ?? "lsst_prod_\(dcName.value.replacingOccurrences(of: ".", with: "_"))",
             dbSplit: try choice("DBSPLIT", ProductionConfig.DatabaseSplit.self) ?? .none,
-            dbConnections: try integer("DBCONNECTIONS", range: 1...1000) ?? 4,
+            dbConnections: try integer("DBCONNECTIONS", range: ProductionConfig.Limits.dbConnections) ?? 4,
             input: input,
             refcat: refcat,
             filters: try filters() ?? Filter.allCases,
@@ -162,15 +162,15 @@ struct RawConfig {
             queue: try word("QUEUE"),
             project: try word("PROJECT"),
             walltime: try perStepValues("WALLTIME", defaults: ProductionConfig.defaultWalltime, check: Self.isWalltime,
-                                        expected: "HH:MM:SS or D-HH:MM:SS"),
+                                        expected: "HH:MM:SS or D-HH:MM:SS, at most \(ProductionConfig.Limits.walltimeSeconds.upperBound / 86_400) days"),
             memory: try perStepValues("MEMORY", defaults: ProductionConfig.defaultMemory, check: Self.isMemory,
-                                      expected: "a size such as 4G, 512M or 2048K"),
-            eventsPerJob: try perStepValues("EVENTSPERJOB", defaults: ProductionConfig.defaultEventsPerJob) {
-                Int($0).flatMap { $0 >= 1 ? $0 : nil }
-            },
+                                      expected: "a size such as 4G, 512M or 2048K, at most 64T"),
+            eventsPerJob: try perStepValues("EVENTSPERJOB", defaults: ProductionConfig.defaultEventsPerJob,
+                                            check: { Int($0).flatMap { ProductionConfig.Limits.eventsPerJob.contains($0) ? $0 : nil } },
+                                            expected: "an integer from \(ProductionConfig.Limits.eventsPerJob.lowerBound) to \(ProductionConfig.Limits.eventsPerJob.upperBound)"),
             directives: repeated["DIRECTIVE"]?.map(\.value) ?? [],
-            maxRetry: try integer("MAXRETRY", range: 0...100) ?? 2,
-            maxRunning: try integer("MAXRUNNING", range: 0...10_000_000) ?? 0
+            maxRetry: try integer("MAXRETRY", range: ProductionConfig.Limits.maxRetry) ?? 2,
+            maxRunning: try integer("MAXRUNNING", range: ProductionConfig.Limits.maxRunning) ?? 0
         )
     }
 
@@ -263,7 +263,7 @@ struct RawConfig {
         return region
     }
 
-    private func perStepValues<T>(_ key: String, defaults: [Step: T], check: (String) -> T?, expected: String = "a positive integer") throws -> [Step: T] {
+    private func perStepValues<T>(_ key: String, defaults: [Step: T], check: (String) -> T?, expected: String) throws -> [Step: T] {
         var out = defaults
         for (step, found) in perStep[key] ?? [:] {
             guard let value = check(found.value) else {
@@ -274,13 +274,21 @@ struct RawConfig {
         return out
     }
 
+    /// A walltime `[D-]HH:MM:SS` of at most `Limits.walltimeSeconds`: the days are counted only
+    /// once they are known to be few (`BatchResources.seconds` multiplies them).
     static func isWalltime(_ text: String) -> String? {
-        let pattern = #/^(?:(\d+)-)?(\d{1,3}):([0-5]\d):([0-5]\d)$/#
-        return text.wholeMatch(of: pattern) != nil ? text : nil
+        let pattern = #/^(?:(\d{1,3})-)?(\d{1,3}):([0-5]\d):([0-5]\d)$/#
+        guard text.wholeMatch(of: pattern) != nil, let seconds = BatchResources.seconds(text),
+              ProductionConfig.Limits.walltimeSeconds.contains(seconds) else { return nil }
+        return text
     }
 
+    /// A memory size of at most `Limits.memoryBytes`, in upper case.
     static func isMemory(_ text: String) -> String? {
-        let pattern = #/^[1-9]\d*[KMGT]?$/#
-        return text.uppercased().wholeMatch(of: pattern) != nil ? text.uppercased() : nil
+        let pattern = #/^[1-9]\d{0,15}[KMGT]?$/#
+        let size = text.uppercased()
+        guard size.wholeMatch(of: pattern) != nil, let bytes = BatchResources.bytes(size),
+              ProductionConfig.Limits.memoryBytes.contains(bytes) else { return nil }
+        return size
     }
 }

@@ -33,6 +33,25 @@ public struct ProductionConfig: Equatable, Sendable {
     /// processCcd's 250 gives DC2013's 1254 jobs for 313,000 frames per filter.
     public static let defaultEventsPerJob: [Step: Int] = [.processCcd: 250, .coadd: 10, .forcedPhot: 150]
 
+    /// The ranges the config's numbers must lie in, checked where the file is read (`ConfigParser`)
+    /// so that no arithmetic on them later (pages of jobs, summed walltimes, sizes) can overflow.
+    public enum Limits {
+        /// A TCP port.
+        public static let dbPort = 1...65535
+        /// Catalog connections the manager opens at once: a server's `max_connections` is 151 by default.
+        public static let dbConnections = 1...1000
+        /// Events per job: a manifest of 100,000 events is 400 times DC2013's 250 frames a job.
+        public static let eventsPerJob = 1...100_000
+        /// Attempts after the first.
+        public static let maxRetry = 0...100
+        /// Tasks running at once (0: no limit).
+        public static let maxRunning = 0...10_000_000
+        /// The longest walltime of a job: a year, beyond every batch system's longest queue.
+        public static let walltimeSeconds = 1...(365 * 86_400)
+        /// The most memory a job may ask for: 64 TiB, beyond the largest node a centre has.
+        public static let memoryBytes = 1.0...Double(64 << 40)
+    }
+
     /// `MAINDIR/DCNAME`: the production tree.
     public var treeRoot: URL { URL(fileURLWithPath: mainDir).appendingPathComponent(dcName) }
     /// `DATAMAIN/DCNAME`: the data tree.

@@ -144,11 +144,11 @@ public final class SkyMap {
         }
         /// `count` whole numbers within `range`.
         func integers(_ key: String, _ count: Int, _ range: ClosedRange<Int>, _ what: String = "whole number") throws -> [Int] {
-            let plural = count == 1 ? what : what + "s"
-            let parsed = try numbers(key, count, Double(range.lowerBound)...Double(range.upperBound),
-                                     "\(plural) from \(range.lowerBound) to \(range.upperBound)")
+            let phrase = "\(count == 1 ? what : what + "s") from \(range.lowerBound) to \(range.upperBound)"
+            let parsed = try numbers(key, count, Double(range.lowerBound)...Double(range.upperBound), phrase)
             guard parsed.allSatisfy({ $0 == $0.rounded() }) else {
-                throw ConfigError(file: path, line: try found(key).line, message: "\(key) takes \(plural) from \(range.lowerBound) to \(range.upperBound)")
+                let (line, words) = try found(key)
+                throw ConfigError(file: path, line: line, message: "\(key) takes \(count == 1 ? "one" : String(count)) \(phrase), got '\(words.joined(separator: " "))'")
             }
             return parsed.map { Int($0) }
         }
@@ -170,7 +170,9 @@ public final class SkyMap {
         // Each factor is below 2²⁵ + 2²⁶, so the product cannot overflow.
         let outer = (size[0] + 2 * border) * (size[1] + 2 * border)
         guard outer <= Limits.patchPixels else {
-            throw ConfigError(file: path, line: try found("BORDER").line,
+            // The border's line when the inner box alone would do, else PATCHSIZE's.
+            let culprit = size[0] * size[1] <= Limits.patchPixels ? "BORDER" : "PATCHSIZE"
+            throw ConfigError(file: path, line: try found(culprit).line,
                               message: "a patch of PATCHSIZE \(size[0]) × \(size[1]) with BORDER \(border) has \(outer) pixels, more than \(Limits.patchPixels)")
         }
         // The tract's reference point lies on its own grid (DC2013: its centre); the grid is at most

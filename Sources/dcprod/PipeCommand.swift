@@ -25,7 +25,7 @@ struct Simulate: ParsableCommand {
     @Argument(help: "Directory to write into (INPUT of the production, usually).")
     var directory: String
 
-    @Option(help: "Number of frames, over all filters.")
+    @Option(help: "Number of frames, over all filters (at most 10,000,000).")
     var frames: Int = 200
 
     @Option(help: "Seed of the sky, the pointing errors and the noise.")
@@ -40,7 +40,7 @@ struct Simulate: ParsableCommand {
     @Option(help: "Image size WIDTHxHEIGHT (SDSS: 2048x1489).")
     var size: String = "2048x1489"
 
-    @Option(help: "Pixel scale in arcsec (SDSS: 0.396).")
+    @Option(help: "Pixel scale in arcsec, from 0.01 to 60 (SDSS: 0.396).")
     var pixelScale: Double = Camera.sdssScale
 
     @Option(help: "Filters, e.g. ugriz or gri.")
@@ -70,10 +70,16 @@ struct Simulate: ParsableCommand {
         return list.map { $0! }.sorted()
     }
 
+    /// Frames a simulation may plan: six times DC2013's 1.57 million, all planned in memory at once.
+    static let frames = 1...10_000_000
+    /// Arcseconds per pixel: from the sky map's finest (`SkyMap.Limits.pixelScale`) to 60″, where a
+    /// frame of 8192 pixels already spans 137°.
+    static let pixelScales = SkyMap.Limits.pixelScale.lowerBound...60
+
     func validate() throws {
-        guard frames >= 1 else { throw ValidationError("--frames must be at least 1") }
-        guard (0...1).contains(defects) else { throw ValidationError("--defects must be between 0 and 1") }
-        guard pixelScale > 0, pixelScale < 60 else { throw ValidationError("--pixel-scale must be between 0 and 60 arcsec") }
+        try requireWithin(frames, Self.frames, "--frames")
+        guard (0...1).contains(defects) else { throw ValidationError("--defects must be from 0 to 1, got \(defects)") }
+        try requireWithin(pixelScale, Self.pixelScales, "--pixel-scale")
         _ = try parsedRegion()
         _ = try parsedSize()
         _ = try parsedFilters()
@@ -116,8 +122,13 @@ struct ProcessCcdCommand: ParsableCommand {
     @Option(help: "Output directory.")
     var out: String
 
-    @Option(help: "Detection threshold in sigma.")
+    @Option(help: "Detection threshold in sigma, from 1 to 1000.")
     var threshold: Double = 5
+
+    /// Detection thresholds: below one sigma every pixel of the background is a source.
+    static let thresholds = 1.0...1000
+
+    func validate() throws { try requireWithin(threshold, Self.thresholds, "--threshold") }
 
     @Flag(help: "After each frame's line, the seconds each stage took (read, background, detection, PSF model, measurement, reference catalog, astrometry and zero point, outputs).")
     var timings = false
@@ -166,18 +177,28 @@ struct CoaddCommand: ParsableCommand {
     @Option(help: "Output directory.")
     var out: String
 
-    @Option(help: "The fewest overlapping calexps a coadd is made of.")
+    @Option(help: "The fewest overlapping calexps a coadd is made of (1 to 100,000).")
     var minimumInputs: Int = 1
 
+    /// Inputs a coadd may require: more than any patch's epochs (Stripe 82's are about 80 a filter).
+    static let minimumInputCounts = 1...100_000
+
+    /// The patch: tract and x, y within what any sky map allows (`SkyMap.Limits`); `run` then
+    /// checks them against the map's own counts.
     func patchId() throws -> PatchId {
-        let parts = patch.split(separator: ",").compactMap { Int($0) }
-        guard parts.count == 2, parts.allSatisfy({ $0 >= 0 }), tract >= 0 else {
-            throw ValidationError("--patch '\(patch)' must be X,Y (two whole numbers), --tract a whole number")
+        let parts = patch.split(separator: ",", omittingEmptySubsequences: false).map { Int($0) }
+        let axis = 0..<SkyMap.Limits.patchesPerAxis.upperBound
+        guard parts.count == 2, let x = parts[0], let y = parts[1], axis.contains(x), axis.contains(y) else {
+            throw ValidationError("--patch '\(patch)' must be X,Y, two whole numbers from 0 to \(axis.upperBound - 1)")
         }
-        return PatchId(tract: tract, x: parts[0], y: parts[1])
+        try requireWithin(tract, 0...(SkyMap.Limits.tracts.upperBound - 1), "--tract")
+        return PatchId(tract: tract, x: x, y: y)
     }
 
-    func validate() throws { _ = try patchId() }
+    func validate() throws {
+        _ = try patchId()
+        try requireWithin(minimumInputs, Self.minimumInputCounts, "--minimum-inputs")
+    }
 
     func run() throws {
         do {
@@ -220,6 +241,13 @@ struct ForcedPhotCommand: ParsableCommand {
     }
 }
 
+/// Refuses a numeric option outside `range` (NaN included), naming the option and the range.
+private func requireWithin<Value: Comparable>(_ value: Value, _ range: ClosedRange<Value>, _ option: String) throws {
+    guard range.contains(value) else {
+        throw ValidationError("\(option) must be from \(range.lowerBound) to \(range.upperBound), got \(value)")
+    }
+}
+
 /// Runs a payload on each file: its line on standard output, or its failure as one line on standard
 /// error (the words the class's rule recognises); exit status 1 after the others when any failed.
 private func eachFile(_ files: [String], payload: String, _ body: (String) throws -> String) throws {
@@ -250,8 +278,13 @@ struct PhotometryCommand: ParsableCommand {
     @Option(help: "The simulator's reference catalog (refcat.csv).")
     var refcat: String
 
-    @Option(help: "The smallest PSF signal-to-noise of a star compared.")
+    @Option(help: "The smallest PSF signal-to-noise of a star compared, from 0 to 1,000,000.")
     var minSnr = 100.0
+
+    /// Signal-to-noise cuts: no star of a frame is beyond a million.
+    static let minimumSignalToNoise = 0.0...1_000_000
+
+    func validate() throws { try requireWithin(minSnr, Self.minimumSignalToNoise, "--min-snr") }
 
     @Argument(help: "Directories of the steps' outputs.")
     var directories: [String]

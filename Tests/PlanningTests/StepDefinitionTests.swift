@@ -45,5 +45,12 @@ import Production
         } catch let error as TemplateError {
             #expect(error.line == 3 && error.message.contains("unknown directive 'run'"))
         }
+        // A time limit that is not a number of seconds a job could wait (issue 23: `inf` reached the
+        // manifest's JSON and the report's Int) is refused at its line, with the range.
+        for limit in ["inf", "nan", "1e300", "0", "-0", "0.5", "31536001", "9223372036854775808"] {
+            let error = #expect(throws: TemplateError.self) { try definition("rules reference\ncommand x\ntimeout \(limit)\n") }
+            #expect(error?.line == 3 && error?.message == "`timeout` takes seconds, from 1 to 31536000, got '\(limit)'", "\(limit)")
+        }
+        #expect(try definition("command x\ntimeout 31536000\n").timeLimit == 31_536_000)
     }
 }

@@ -160,6 +160,23 @@ let badConfigs: [BadConfig] = [
     BadConfig(name: "a password in the config", text: base + "\nDBPASSWORD secret", line: 4, words: ["passwords never go in the config", "~/.my.cnf"]),
     BadConfig(name: "bad DBSPLIT", text: base + "\nDBSPLIT tract", line: 4, words: ["DBSPLIT 'tract'"]),
     BadConfig(name: "port out of range", text: base + "\nDBPORT 70000", line: 4, words: ["DBPORT '70000'", "1 to 65535"]),
+    // Numbers whose arithmetic later would overflow (issue 23): each refused at its line, with its range.
+    BadConfig(name: "events per job beyond any job", text: base + "\nEVENTSPERJOB coadd 9223372036854775807", line: 4,
+              words: ["EVENTSPERJOB coadd '9223372036854775807'", "an integer from 1 to 100000"]),
+    BadConfig(name: "a walltime of 10^14 days", text: base + "\nWALLTIME coadd 99999999999999-00:00:00", line: 4,
+              words: ["WALLTIME coadd '99999999999999-00:00:00'", "at most 365 days"]),
+    BadConfig(name: "a walltime of 400 days", text: base + "\nWALLTIME coadd 400-00:00:00", line: 4, words: ["at most 365 days"]),
+    BadConfig(name: "a walltime of nothing", text: base + "\nWALLTIME coadd 00:00:00", line: 4, words: ["WALLTIME coadd '00:00:00'"]),
+    BadConfig(name: "memory beyond any node", text: base + "\nMEMORY processCcd 99999999999999999999T", line: 4,
+              words: ["MEMORY processCcd '99999999999999999999T'", "at most 64T"]),
+    BadConfig(name: "memory of 65 TiB", text: base + "\nMEMORY processCcd 65T", line: 4, words: ["at most 64T"]),
+    BadConfig(name: "MAXRETRY of 1e300", text: base + "\nMAXRETRY 1e300", line: 4, words: ["MAXRETRY '1e300'", "from 0 to 100"]),
+    BadConfig(name: "MAXRETRY beyond Int", text: base + "\nMAXRETRY 99999999999999999999", line: 4, words: ["from 0 to 100"]),
+    BadConfig(name: "negative MAXRUNNING", text: base + "\nMAXRUNNING -1", line: 4, words: ["MAXRUNNING '-1'", "from 0 to 10000000"]),
+    BadConfig(name: "no connections", text: base + "\nDBCONNECTIONS 0", line: 4, words: ["DBCONNECTIONS '0'", "from 1 to 1000"]),
+    BadConfig(name: "a port of -0", text: base + "\nDBPORT -0", line: 4, words: ["DBPORT '-0'", "1 to 65535"]),
+    BadConfig(name: "REGION of 1e300", text: base + "\nREGION 1e300 55 -1.26 1.26", line: 4, words: ["impossible REGION", "[0, 360]"]),
+    BadConfig(name: "REGION of nan", text: base + "\nREGION nan 55 -1.26 1.26", line: 4, words: ["'nan' is not a number"]),
 ]
 
 @Suite struct BadConfigs {

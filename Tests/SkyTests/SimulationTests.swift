@@ -159,3 +159,31 @@ struct SimulationTests {
         }
     }
 }
+
+extension SimulationTests {
+    /// The simulator wrote reference RAs of 360 and more beside RA 360, and of less than 0 beside
+    /// RA 0 (issue 23): the sky is the same on both sides of RA 0 and every RA is in [0, 360).
+    @Test("reference RAs near RA 0 and 360 lie in [0, 360), the same objects on both sides")
+    func referenceRAsWrap() throws {
+        try withTemporaryDirectory { root in
+            func referenceRAs(_ region: Region, _ name: String) throws -> [String: Double] {
+                let directory = root.appendingPathComponent(name)
+                try simulate(smallOptions(directory, frames: 4, defects: 0, region: region, filters: [.r]))
+                let rows = try String(contentsOf: directory.appendingPathComponent("refcat.csv"), encoding: .utf8)
+                    .split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+                return Dictionary(uniqueKeysWithValues: rows.map { (String($0[0]), Double($0[1])!) })
+            }
+            let high = try referenceRAs(Region(raMin: 359.96, raMax: 360, decMin: -0.05, decMax: 0.05), "high")
+            let low = try referenceRAs(Region(raMin: 0, raMax: 0.04, decMin: -0.05, decMax: 0.05), "low")
+            #expect(!high.isEmpty && !low.isEmpty)
+            for (ra, side) in [(high, "359.96-360"), (low, "0-0.04")] {
+                #expect(ra.values.allSatisfy { (0..<360).contains($0) }, "\(side): \(ra.values.filter { !(0..<360).contains($0) }.prefix(3))")
+            }
+            // Both frames' boxes reach across RA 0: the objects there are one set, with one RA each.
+            let shared = Set(high.keys).intersection(low.keys)
+            #expect(!shared.isEmpty)
+            #expect(shared.allSatisfy { high[$0] == low[$0] })
+            #expect(high.values.contains { $0 < 1 } && low.values.contains { $0 > 359 })
+        }
+    }
+}

@@ -76,7 +76,20 @@ import Production
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let text = try String(contentsOfFile: Self.file, encoding: .utf8)
-        for (change, line, words) in [("PATCHES 410 12", "PATCHES 410", "PATCHES takes 2"), ("BORDER 30", "BORDERS 30", "unknown sky map key 'BORDERS'")] {
+        // The operator's slips of issue 23 first trapped `dcprod run` and `plan coadd` (an Int of 1e300,
+        // an overflow) or aborted `pipe coadd` (an image of 10¹⁸ pixels); each is refused at its line, with its range.
+        let cases = [("PATCHES 410 12", "PATCHES 410", "PATCHES takes 2"), ("BORDER 30", "BORDERS 30", "unknown sky map key 'BORDERS'"),
+                     ("PIXELSCALE 0.396", "PIXELSCALE 0.396e-6", "PIXELSCALE takes one number of arcseconds per pixel from 0.01 to 100.0, got '0.396e-6'"),
+                     ("CRPIX 410000 11442", "CRPIX 1e300 11442", "CRPIX must lie on the tract's pixel grid, x from 0.5 to 820000.5"),
+                     ("CRPIX 410000 11442", "CRPIX nan 11442", "CRPIX takes 2 numbers, got 'nan 11442'"),
+                     ("BORDER 30", "BORDER 1000000000", "BORDER takes one pixel count from 0 to 33554432, got '1000000000'"),
+                     ("BORDER 30", "BORDER 4000", "has 99070000 pixels, more than 33554432"),
+                     ("TRACTS 4", "TRACTS 1e300", "TRACTS takes one whole number from 1 to 360"),
+                     ("TRACTS 4", "TRACTS 2.5", "TRACTS takes one whole number from 1 to 360"),
+                     ("PATCHES 410 12", "PATCHES 9223372036854775807 12", "PATCHES takes 2 whole numbers from 1 to 8192"),
+                     ("PATCHES 410 12", "PATCHES 8192 8192", "is more than 1048576 patches in a tract"),
+                     ("PROJECTION CEA", "PROJECTION XYZ", "wcslib refuses the projection XYZ")]
+        for (change, line, words) in cases {
             let path = directory.appendingPathComponent("bad.skymap").path
             try text.replacingOccurrences(of: change, with: line).write(toFile: path, atomically: true, encoding: .utf8)
             let number = text.split(separator: "\n", omittingEmptySubsequences: false).firstIndex { $0 == change }! + 1
