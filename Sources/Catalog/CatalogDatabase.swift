@@ -316,10 +316,12 @@ extension CatalogDatabase {
     /// - Throws: `CatalogError` when the engine's catalog of indexes cannot be read.
     public func secondaryIndexes(of table: String) throws -> [IndexDefinition] { try secondaryIndexes(of: table, split: nil) }
 
-    /// `CREATE VIEW T AS SELECT * FROM split1.T UNION ALL ...` for each per-filter table.
+    /// `CREATE VIEW T AS SELECT * FROM split1.T UNION ALL ...` for each per-filter table: TEMP views
+    /// (SQLite, made on every connection), or persistent ones made again if they are there
+    /// (`CREATE OR REPLACE`, MariaDB: a schema whose creation was interrupted is completed by the next one).
     func unionViewStatements(_ splits: [String], tables: [String], temporary: Bool) -> [String] {
         tables.map { table in
-            "CREATE \(temporary ? "TEMP " : "")VIEW \(table) AS "
+            "CREATE \(temporary ? "TEMP " : "OR REPLACE ")VIEW \(table) AS "
                 + splits.map { "SELECT * FROM \(qualified(table, split: $0))" }.joined(separator: " UNION ALL ")
         }
     }

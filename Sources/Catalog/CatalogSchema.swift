@@ -25,9 +25,19 @@ public enum CatalogSchema {
     /// With `splits` (DBSPLIT filter), the per-filter tables go into a store per filter and the
     /// main catalog gets views of their union.
     ///
-    /// The statements run one by one outside a transaction, and the `dcprod_schema` row is written
-    /// last. A failure part-way therefore leaves the tables made so far in a catalog without a version:
-    /// `require(_:)` refuses it, and they must be dropped (or the SQLite files removed) before trying again.
+    /// All or nothing, the way each engine allows:
+    ///
+    /// - SQLite's DDL is transactional: the main catalog's schema is made in one transaction (and each
+    ///   per-filter file's in one of its own, before it), so a failure or a crash part-way leaves no
+    ///   table behind.
+    /// - MariaDB commits every DDL statement by itself, so no transaction can hold a schema. Making the
+    ///   tables under other names and renaming them would need a rewrite of every name in the schema
+    ///   file and still could not move views; instead every statement of the schema files is
+    ///   idempotent (`CREATE … IF NOT EXISTS`, `INSERT IGNORE`, `CREATE OR REPLACE VIEW`) and the
+    ///   `dcprod_schema` row, which says the schema is whole, is written last. A catalog left without
+    ///   it by a failure part-way is refused by `require(_:)` (“run `dcprod load --init`”), and
+    ///   `initialize` run again completes it: the tables it made already are this dcprod's own, since a
+    ///   catalog with any version row is never touched here.
     ///
     /// - Parameters:
     ///   - catalog: A writable catalog.
@@ -46,16 +56,31 @@ public enum CatalogSchema {
         }
         let script = try SchemaScript(templates: templates, dialect: catalog.dialect)
         if splits.isEmpty {
-            try catalog.run(script: script.text)
+            try allOrNothing(catalog) { try catalog.run(script: script.text) }
             return true
         }
         for split in splits {
             try catalog.createSplit(split, script: script.block("per-filter") + "\n" + script.block("bookkeeping"))
         }
+        // SQLite attaches the stores, which it cannot do inside a transaction; its views are TEMP ones.
         try catalog.joinSplits(splits, tables: script.perFilterTables, views: script.block("views"))
         // The main part last: its dcprod_schema row says the whole catalog is there.
-        try catalog.run(script: script.withoutBlocks(["per-filter", "views"]))
+        try allOrNothing(catalog) { try catalog.run(script: script.withoutBlocks(["per-filter", "views"])) }
         return true
+    }
+
+    /// Runs `body` in one transaction where DDL can be part of one (SQLite), else as it is (MariaDB,
+    /// whose schema statements are idempotent instead: see `initialize`).
+    private static func allOrNothing(_ catalog: CatalogDatabase, _ body: () throws -> Void) throws {
+        guard catalog.dialect == .sqlite else { return try body() }
+        try catalog.begin()
+        do {
+            try body()
+            try catalog.commit()
+        } catch {
+            try? catalog.rollback()
+            throw error
+        }
     }
 
     /// Joins the per-filter stores of an existing split catalog on this connection.
@@ -138,11 +163,14 @@ struct SchemaScript {
         blocks.filter { !names.contains($0.name) }.map(\.line).joined(separator: "\n")
     }
 
-    /// The tables the per-filter block creates.
+    /// The tables the per-filter block creates (`CREATE TABLE [IF NOT EXISTS] NAME`).
     var perFilterTables: [String] {
         block("per-filter").split(separator: "\n").compactMap { line in
-            let words = line.split(separator: " ")
-            return words.count >= 3 && words[0] == "CREATE" && words[1] == "TABLE" ? String(words[2]) : nil
+            var words = line.split(separator: " ")[...]
+            guard words.starts(with: ["CREATE", "TABLE"]) else { return nil }
+            words = words.dropFirst(2)
+            if words.starts(with: ["IF", "NOT", "EXISTS"]) { words = words.dropFirst(3) }
+            return words.first.map(String.init)
         }
     }
 }

@@ -297,7 +297,8 @@ public final class SQLiteCatalog: CatalogDatabase {
     }
 
     /// Creates the per-filter file `catalog_f.sqlite` beside the catalog file (WAL mode) and runs
-    /// `script` in it through a connection of its own, closed afterwards; `joinSplits` attaches it.
+    /// `script` in it, in one transaction, through a connection of its own, closed afterwards;
+    /// `joinSplits` attaches it.
     ///
     /// - Parameters:
     ///   - split: The filter.
@@ -306,8 +307,9 @@ public final class SQLiteCatalog: CatalogDatabase {
     public func createSplit(_ split: String, script: String) throws {
         do {
             let store = try DatabaseQueue(path: splitPath(split))
-            try store.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA journal_mode = WAL")
+            try store.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") }
+            // One transaction: the file gets all of its tables or none.
+            try store.write { db in
                 for statement in SQLiteCatalog.statements(of: script) { try db.execute(sql: statement) }
             }
             try store.close()

@@ -1,12 +1,12 @@
--- The dcprod catalog, MariaDB/MySQL dialect, schema version 1. DC2013-compatible names: the seed's
+-- The dcprod catalog, MariaDB/MySQL dialect, schema version 2. DC2013-compatible names: the seed's
 -- queries (DeepCoadd, DeepSource, ra, decl, raVar, declVar, psfFlux, ...) run as written.
-CREATE TABLE Filter (
+CREATE TABLE IF NOT EXISTS Filter (
     filterId TINYINT NOT NULL PRIMARY KEY,
     filterName CHAR(1) NOT NULL
 ) ENGINE=InnoDB;
-INSERT INTO Filter (filterId, filterName) VALUES (0, 'u'), (1, 'g'), (2, 'r'), (3, 'i'), (4, 'z');
+INSERT IGNORE INTO Filter (filterId, filterName) VALUES (0, 'u'), (1, 'g'), (2, 'r'), (3, 'i'), (4, 'z');
 
-CREATE TABLE Science_Ccd_Exposure (
+CREATE TABLE IF NOT EXISTS Science_Ccd_Exposure (
     run INT NOT NULL, camcol TINYINT NOT NULL, field INT NOT NULL, filterId TINYINT NOT NULL,
     ra DOUBLE, decl DOUBLE,
     corner1Ra DOUBLE, corner1Decl DOUBLE, corner2Ra DOUBLE, corner2Decl DOUBLE,
@@ -15,7 +15,7 @@ CREATE TABLE Science_Ccd_Exposure (
     PRIMARY KEY (run, camcol, field, filterId)
 ) ENGINE=InnoDB;
 
-CREATE TABLE DeepCoadd (
+CREATE TABLE IF NOT EXISTS DeepCoadd (
     deepCoaddId BIGINT NOT NULL PRIMARY KEY,
     tract INT NOT NULL, patch VARCHAR(16) NOT NULL, filterId TINYINT NOT NULL,
     ra DOUBLE, decl DOUBLE,
@@ -30,7 +30,7 @@ CREATE TABLE DeepCoadd (
 -- (MariaDB: DBNAME_f; SQLite: catalog_f.sqlite) and the main catalog has views of the same names
 -- over the union of them.
 -- processCcd's sources (one row per detection on a calexp).
-CREATE TABLE Source (
+CREATE TABLE IF NOT EXISTS Source (
     sourceId BIGINT NOT NULL PRIMARY KEY,
     run INT NOT NULL, camcol TINYINT NOT NULL, field INT NOT NULL, filterId TINYINT NOT NULL,
     ra DOUBLE NOT NULL, decl DOUBLE NOT NULL, raVar DOUBLE, declVar DOUBLE, x DOUBLE, y DOUBLE,
@@ -39,7 +39,7 @@ CREATE TABLE Source (
     INDEX Source_ccd (run, camcol, field, filterId)
 ) ENGINE=InnoDB;
 
-CREATE TABLE RunDeepSource (
+CREATE TABLE IF NOT EXISTS RunDeepSource (
     deepSourceId BIGINT NOT NULL PRIMARY KEY,
     deepCoaddId BIGINT NOT NULL,
     tract INT NOT NULL, patch VARCHAR(16) NOT NULL, filterId TINYINT NOT NULL,
@@ -48,7 +48,7 @@ CREATE TABLE RunDeepSource (
     INDEX RunDeepSource_radec (ra, decl)
 ) ENGINE=InnoDB;
 
-CREATE TABLE RunDeepForcedSource (
+CREATE TABLE IF NOT EXISTS RunDeepForcedSource (
     deepForcedSourceId BIGINT NOT NULL PRIMARY KEY,
     deepSourceId BIGINT NOT NULL,
     run INT NOT NULL, camcol TINYINT NOT NULL, field INT NOT NULL, filterId TINYINT NOT NULL,
@@ -60,13 +60,13 @@ CREATE TABLE RunDeepForcedSource (
 
 -- dcprod: views
 -- The DC2013 views, over the tables above or over their per-filter unions.
-CREATE VIEW DeepSource AS SELECT * FROM RunDeepSource;
-CREATE VIEW DeepForcedSource AS SELECT * FROM RunDeepForcedSource;
+CREATE VIEW IF NOT EXISTS DeepSource AS SELECT * FROM RunDeepSource;
+CREATE VIEW IF NOT EXISTS DeepForcedSource AS SELECT * FROM RunDeepForcedSource;
 -- dcprod: end
 
 -- dcprod: bookkeeping
 -- The load ledger: one row per CSV file loaded, written in the same transaction as its rows.
-CREATE TABLE dcprod_load (
+CREATE TABLE IF NOT EXISTS dcprod_load (
     pathHash CHAR(16) NOT NULL PRIMARY KEY,
     path TEXT NOT NULL,
     size BIGINT NOT NULL,
@@ -78,12 +78,12 @@ CREATE TABLE dcprod_load (
 
 -- Secondary indexes dropped by `load --defer-indexes`, recorded before the drop, so that the next
 -- load rebuilds them even if the one that dropped them was interrupted.
-CREATE TABLE dcprod_deferred_index (
+CREATE TABLE IF NOT EXISTS dcprod_deferred_index (
     indexName VARCHAR(64) NOT NULL PRIMARY KEY,
     tableName VARCHAR(64) NOT NULL,
     definition TEXT NOT NULL
 ) ENGINE=InnoDB;
 -- dcprod: end
 
-CREATE TABLE dcprod_schema (version INT NOT NULL) ENGINE=InnoDB;
+CREATE TABLE IF NOT EXISTS dcprod_schema (version INT NOT NULL) ENGINE=InnoDB;
 INSERT INTO dcprod_schema (version) VALUES (2);

@@ -1,12 +1,12 @@
--- The dcprod catalog, SQLite dialect, schema version 1. DC2013-compatible names: the seed's
+-- The dcprod catalog, SQLite dialect, schema version 2. DC2013-compatible names: the seed's
 -- queries (DeepCoadd, DeepSource, ra, decl, raVar, declVar, psfFlux, ...) run as written.
-CREATE TABLE Filter (
+CREATE TABLE IF NOT EXISTS Filter (
     filterId INTEGER PRIMARY KEY,
     filterName TEXT NOT NULL
 );
-INSERT INTO Filter (filterId, filterName) VALUES (0, 'u'), (1, 'g'), (2, 'r'), (3, 'i'), (4, 'z');
+INSERT OR IGNORE INTO Filter (filterId, filterName) VALUES (0, 'u'), (1, 'g'), (2, 'r'), (3, 'i'), (4, 'z');
 
-CREATE TABLE Science_Ccd_Exposure (
+CREATE TABLE IF NOT EXISTS Science_Ccd_Exposure (
     run INTEGER NOT NULL, camcol INTEGER NOT NULL, field INTEGER NOT NULL, filterId INTEGER NOT NULL,
     ra REAL, decl REAL,
     corner1Ra REAL, corner1Decl REAL, corner2Ra REAL, corner2Decl REAL,
@@ -15,7 +15,7 @@ CREATE TABLE Science_Ccd_Exposure (
     PRIMARY KEY (run, camcol, field, filterId)
 );
 
-CREATE TABLE DeepCoadd (
+CREATE TABLE IF NOT EXISTS DeepCoadd (
     deepCoaddId INTEGER PRIMARY KEY,
     tract INTEGER NOT NULL, patch TEXT NOT NULL, filterId INTEGER NOT NULL,
     ra REAL, decl REAL,
@@ -23,50 +23,50 @@ CREATE TABLE DeepCoadd (
     corner3Ra REAL, corner3Decl REAL, corner4Ra REAL, corner4Decl REAL,
     zeroPoint REAL, fluxMag0 REAL, nCalexps INTEGER, path TEXT
 );
-CREATE INDEX DeepCoadd_tract_patch ON DeepCoadd (tract, patch, filterId);
+CREATE INDEX IF NOT EXISTS DeepCoadd_tract_patch ON DeepCoadd (tract, patch, filterId);
 
 -- dcprod: per-filter
 -- The big tables. With DBSPLIT filter each filter's rows live in a database of their own
 -- (MariaDB: DBNAME_f; SQLite: catalog_f.sqlite) and the main catalog has views of the same names
 -- over the union of them.
 -- processCcd's sources (one row per detection on a calexp).
-CREATE TABLE Source (
+CREATE TABLE IF NOT EXISTS Source (
     sourceId INTEGER PRIMARY KEY,
     run INTEGER NOT NULL, camcol INTEGER NOT NULL, field INTEGER NOT NULL, filterId INTEGER NOT NULL,
     ra REAL NOT NULL, decl REAL NOT NULL, raVar REAL, declVar REAL, x REAL, y REAL,
     psfFlux REAL, psfFluxSigma REAL, apFlux REAL, apFluxSigma REAL, modelFlux REAL, modelFluxSigma REAL
 );
-CREATE INDEX Source_radec ON Source (ra, decl);
-CREATE INDEX Source_ccd ON Source (run, camcol, field, filterId);
+CREATE INDEX IF NOT EXISTS Source_radec ON Source (ra, decl);
+CREATE INDEX IF NOT EXISTS Source_ccd ON Source (run, camcol, field, filterId);
 
-CREATE TABLE RunDeepSource (
+CREATE TABLE IF NOT EXISTS RunDeepSource (
     deepSourceId INTEGER PRIMARY KEY,
     deepCoaddId INTEGER NOT NULL,
     tract INTEGER NOT NULL, patch TEXT NOT NULL, filterId INTEGER NOT NULL,
     ra REAL NOT NULL, decl REAL NOT NULL, raVar REAL, declVar REAL, x REAL, y REAL,
     psfFlux REAL, psfFluxSigma REAL, apFlux REAL, apFluxSigma REAL, modelFlux REAL, modelFluxSigma REAL, isPrimary INTEGER NOT NULL
 );
-CREATE INDEX RunDeepSource_radec ON RunDeepSource (ra, decl);
+CREATE INDEX IF NOT EXISTS RunDeepSource_radec ON RunDeepSource (ra, decl);
 
-CREATE TABLE RunDeepForcedSource (
+CREATE TABLE IF NOT EXISTS RunDeepForcedSource (
     deepForcedSourceId INTEGER PRIMARY KEY,
     deepSourceId INTEGER NOT NULL,
     run INTEGER NOT NULL, camcol INTEGER NOT NULL, field INTEGER NOT NULL, filterId INTEGER NOT NULL,
     ra REAL NOT NULL, decl REAL NOT NULL,
     psfFlux REAL, psfFluxSigma REAL, modelFlux REAL, modelFluxSigma REAL
 );
-CREATE INDEX RunDeepForcedSource_object ON RunDeepForcedSource (deepSourceId);
+CREATE INDEX IF NOT EXISTS RunDeepForcedSource_object ON RunDeepForcedSource (deepSourceId);
 -- dcprod: end
 
 -- dcprod: views
 -- The DC2013 views, over the tables above or over their per-filter unions.
-CREATE VIEW DeepSource AS SELECT * FROM RunDeepSource;
-CREATE VIEW DeepForcedSource AS SELECT * FROM RunDeepForcedSource;
+CREATE VIEW IF NOT EXISTS DeepSource AS SELECT * FROM RunDeepSource;
+CREATE VIEW IF NOT EXISTS DeepForcedSource AS SELECT * FROM RunDeepForcedSource;
 -- dcprod: end
 
 -- dcprod: bookkeeping
 -- The load ledger: one row per CSV file loaded, written in the same transaction as its rows.
-CREATE TABLE dcprod_load (
+CREATE TABLE IF NOT EXISTS dcprod_load (
     pathHash TEXT PRIMARY KEY,
     path TEXT NOT NULL,
     size INTEGER NOT NULL,
@@ -78,12 +78,12 @@ CREATE TABLE dcprod_load (
 
 -- Secondary indexes dropped by `load --defer-indexes`, recorded before the drop, so that the next
 -- load rebuilds them even if the one that dropped them was interrupted.
-CREATE TABLE dcprod_deferred_index (
+CREATE TABLE IF NOT EXISTS dcprod_deferred_index (
     indexName TEXT NOT NULL PRIMARY KEY,
     tableName TEXT NOT NULL,
     definition TEXT NOT NULL
 );
 -- dcprod: end
 
-CREATE TABLE dcprod_schema (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dcprod_schema (version INTEGER NOT NULL);
 INSERT INTO dcprod_schema (version) VALUES (2);
