@@ -7,15 +7,18 @@ public final class Production: Sendable {
     public let store: StateStore
     public let logbook: Logbook
 
-    init(config: ProductionConfig, tree: ProductionTree) throws {
+    init(config: ProductionConfig, tree: ProductionTree, access: StateStore.Access = .write) throws {
         self.config = config
         self.tree = tree
-        store = try StateStore(path: tree.stateFile.path)
+        store = try StateStore(path: tree.stateFile.path, access: access)
         logbook = Logbook(directory: tree.logbookDirectory)
     }
 
     /// Opens the production whose tree is at `root` (the directory holding `production.conf`).
-    public static func open(root: URL) throws -> Production {
+    ///
+    /// - Parameter access: `.write` for a verb that changes the production (under its lock): the state
+    ///   store is migrated if it is older; `.read` for a reader, which never writes anything.
+    public static func open(root: URL, access: StateStore.Access = .write) throws -> Production {
         let frozen = root.appendingPathComponent(ProductionTree.configFileName)
         guard FileManager.default.fileExists(atPath: frozen.path) else {
             throw ProductionError.notPrepared(root.path)
@@ -23,7 +26,7 @@ public final class Production: Sendable {
         let config = try ConfigParser.parse(contentsOf: frozen.path)
         // The tree may have been moved since it was prepared; trust where it is now.
         let tree = ProductionTree(root: root.standardizedFileURL, dataRoot: config.dataRoot)
-        return try Production(config: config, tree: tree)
+        return try Production(config: config, tree: tree, access: access == .read ? .read : .write)
     }
 
     /// Appends a logbook entry for a verb that changed something.
@@ -104,7 +107,7 @@ extension Production {
             try Data(frozen.utf8).write(to: staging.appendingPathComponent(ProductionTree.configFileName), options: .atomic)
             try Templates.install(into: staging.appendingPathComponent("templates"))
             // Create and migrate the store, then close it before the rename.
-            _ = try StateStore(path: staging.appendingPathComponent(ProductionTree.stateFileName).path, create: true)
+            _ = try StateStore(path: staging.appendingPathComponent(ProductionTree.stateFileName).path, access: .create)
 
             try claimData(of: tree, source: source)
             for step in Step.allCases {

@@ -35,11 +35,16 @@ struct ProductionOptions: ParsableArguments {
         discussion: "Verbs that change the production (state store, submissions, catalog loads) take its lock, one at a time; reading verbs never wait."))
     var noWait = false
 
-    func open() throws -> Production {
+    /// Opens the production: read-only (`StateStore.Access.read`) unless `writing`.
+    func open(writing: Bool = true) throws -> Production {
         bootstrapLogging(verbose: verbose)
-        let root = try ProductionLocator.locate(explicit: production, environment: ProcessInfo.processInfo.environment,
-                                                cwd: FileManager.default.currentDirectoryPath)
-        return try Production.open(root: root)
+        return try Production.open(root: try root(), access: writing ? .write : .read)
+    }
+
+    /// The production's tree directory.
+    func root() throws -> URL {
+        try ProductionLocator.locate(explicit: production, environment: ProcessInfo.processInfo.environment,
+                                     cwd: FileManager.default.currentDirectoryPath)
     }
 }
 
@@ -68,12 +73,18 @@ extension ProductionCommand {
 
     func run() throws {
         try reporting {
-            let production = try options.open()
+            // A writer takes the lock before it opens (and perhaps migrates) the state store; a reader
+            // opens it read-only and never waits.
+            let root = try options.root()
+            guard FileManager.default.fileExists(atPath: root.appendingPathComponent(ProductionTree.configFileName).path) else {
+                throw ProductionError.notPrepared(root.path)
+            }
             let lock = changesProduction
-                ? try ProductionLock(root: production.tree.root, verb: typedCommandLine.joined(separator: " "), wait: !options.noWait) { holder in
+                ? try ProductionLock(root: root, verb: typedCommandLine.joined(separator: " "), wait: !options.noWait) { holder in
                     FileHandle.standardError.write(Data("dcprod: waiting for the production, held by \(holder)\n".utf8))
                 }
                 : nil
+            let production = try options.open(writing: changesProduction)
             try withExtendedLifetime(lock) { try run(on: production) }
         }
     }

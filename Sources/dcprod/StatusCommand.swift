@@ -19,12 +19,18 @@ struct Status: ProductionCommand {
     @Flag(help: "List every job attempt: backend id, state, host, times, exit code.")
     var jobs = false
 
-    /// Reads only (status's poll records what the batch system says, as any reader may).
-    var changesProduction: Bool { false }
+    @Flag(help: ArgumentHelp(
+        "Ask the batch system first what ended, and record it (a writer: takes the production's lock).",
+        discussion: "Without it status only reads what the state store holds, as a running `dcprod run` or `submit --wait` keeps it; it also upgrades a state store of an older dcprod."))
+    var refresh = false
+
+    /// Reads only, unless --refresh: a reader never writes, so that it can never undo what a writer
+    /// is doing (a refresh forgets the intents the batch system does not know yet).
+    var changesProduction: Bool { refresh }
 
     func run(on production: Production) throws {
         // One squeue and one sacct (or a look at the local processes) for every active job first.
-        try Submitter(production: production).refresh()
+        if refresh { try Submitter(production: production).refresh() }
         let status = try production.store.status(production: production.config.dcName, tree: production.tree.root.path)
         if json {
             let encoder = JSONEncoder()
