@@ -99,8 +99,11 @@ public struct Simulation: Sendable {
 
     var scaleDegrees: Double { options.pixelScale / 3600 }
 
+    var layout: SurveyLayout {
+        SurveyLayout(region: options.region, width: options.width, height: options.height, scale: scaleDegrees)
+    }
+
     func plans() -> [Plan] {
-        let layout = SurveyLayout(region: options.region, width: options.width, height: options.height, scale: scaleDegrees)
         var out: [Plan] = []
         var n = 0
         while out.count < options.frames {
@@ -143,6 +146,13 @@ public struct Simulation: Sendable {
     }
 
     public func run(progress: (Int, Int) -> Void = { _, _ in }) throws -> Summary {
+        // Frame names have six digits of run and four of field: a region too wide for them, or more
+        // epochs than runs hold, would give names inventory cannot read, or the same name twice.
+        guard let capacity = layout.capacity, options.frames <= capacity * options.filters.count else {
+            let most = layout.capacity.map { "at most \($0 * options.filters.count) frames fit" }
+                ?? "it has more fields along RA or strips across Dec than frame names number"
+            throw SurveyLayout.Overflow(description: "the region \(options.region) at this frame size cannot hold \(options.frames) frames: \(most)")
+        }
         let fm = FileManager.default
         try fm.createDirectory(at: options.directory, withIntermediateDirectories: true)
         let plans = plans()

@@ -187,3 +187,24 @@ extension SimulationTests {
         }
     }
 }
+
+extension SimulationTests {
+    /// Frame names have six digits of run and four of field: a simulation that would need more
+    /// wrote names inventory cannot read, or one name twice. It is refused before any file is written.
+    @Test("more frames than the region's frame names hold are refused, nothing written")
+    func framesBeyondTheNamesAreRefused() throws {
+        try withTemporaryDirectory { root in
+            // 26 fields × 15 strips (two blocks of runs) × 50 epochs × 5 filters.
+            let many = root.appendingPathComponent("many")
+            let error = #expect(throws: SurveyLayout.Overflow.self) { try simulate(smallOptions(many, frames: 97_501)) }
+            #expect(error?.description == "the region 10 10.5 -0.2 0.2 at this frame size cannot hold 97501 frames: at most 97500 frames fit")
+            // Frames of 16 pixels at 0.01″ over the whole equator: millions of fields.
+            let wide = root.appendingPathComponent("wide")
+            let options = Simulation.Options(directory: wide, frames: 1, region: Region(raMin: 0, raMax: 360, decMin: -1, decMax: 1),
+                                             width: 16, height: 16, pixelScale: 0.01, filters: [.r])
+            let tooWide = #expect(throws: SurveyLayout.Overflow.self) { try simulate(options) }
+            #expect(tooWide?.description.hasSuffix("it has more fields along RA or strips across Dec than frame names number") == true)
+            #expect(!FileManager.default.fileExists(atPath: many.path) && !FileManager.default.fileExists(atPath: wide.path))
+        }
+    }
+}
