@@ -28,21 +28,23 @@ public struct ValidatedCSV: Sendable {
     public let size: Int
     /// FNV-1a 64 of the bytes, hex: enough to tell a changed file from the one in the ledger.
     public let checksum: String
-    /// True when a row has an empty field, quoted (`""`) or not.
+    /// True when a row has an empty field, quoted (`""`) or not: a NULL.
     public let hasEmptyField: Bool
     /// The values of the rows' fields, unquoted, one after another from `start`; the bytes after the
     /// last value are not used.
     let text: [UInt8]
     /// Where each field of each row ends in `text`, row after row; `~end` (negative) for an empty
-    /// unquoted field, which is NULL. A field starts where the one before it ends, the first at `start`.
+    /// field, quoted or not, which is NULL. A field starts where the one before it ends, the first at `start`.
     private let ends: [Int]
     private let start: Int
 
     /// The number of rows: the lines after the header, blank ones not counted.
     public var rowCount: Int { ends.count / columns.count }
 
-    /// A field's value, as written: nil for an empty field (NULL). A quoted empty field (`""`) is an
-    /// empty string, which the SQLite catalog stores as '' and the MariaDB one as NULL.
+    /// A field's value, as written: nil for an empty field, quoted (`""`) or not, which is NULL in both
+    /// engines. No column of the catalog gives the empty string a meaning of its own (an empty patch or
+    /// path is no patch or path), and MariaDB's `LOAD DATA` cannot tell `""` from nothing, so neither does
+    /// the SQLite catalog: a NOT NULL column refuses both.
     ///
     /// - Parameters:
     ///   - row: The row, from 0 (the header not counted).
@@ -188,11 +190,13 @@ public struct ValidatedCSV: Sendable {
                     quoted = true
                     wasQuoted = true
                 case 0x2C, 0x0A:  // , and the end of a line
-                    ends.append(written == fieldStart && !wasQuoted ? ~written : written)
+                    // A line with nothing on it, not even `""`, is blank.
+                    let blank = c == 0x0A && ends.count == recordFirst && written == fieldStart && !wasQuoted
+                    ends.append(written == fieldStart ? ~written : written)
                     fieldStart = written
                     wasQuoted = false
                     if c == 0x0A {
-                        endRecord(from: recordFirst, line: recordLine, in: UnsafeBufferPointer(bytes))
+                        endRecord(from: recordFirst, line: recordLine, blank: blank, in: UnsafeBufferPointer(bytes))
                         recordFirst = ends.count
                         line += 1
                         recordLine = line
@@ -211,9 +215,9 @@ public struct ValidatedCSV: Sendable {
         }
 
         /// A record's fields are `ends[first...]`: drops a blank line, takes the header, checks a row.
-        private mutating func endRecord(from first: Int, line: Int, in bytes: UnsafeBufferPointer<UInt8>) {
+        private mutating func endRecord(from first: Int, line: Int, blank: Bool, in bytes: UnsafeBufferPointer<UInt8>) {
             let count = ends.count - first
-            if count == 1 && ends[first] < 0 {  // a blank line
+            if blank {
                 ends.removeLast()
                 return
             }
@@ -242,7 +246,6 @@ public struct ValidatedCSV: Sendable {
                     hasEmptyField = true
                     continue
                 }
-                if span.isEmpty { hasEmptyField = true }
                 if numeric[column], !ValidatedCSV.isDecimal(UnsafeBufferPointer(rebasing: bytes[span])) {
                     let value = String(decoding: bytes[span], as: UTF8.self)
                     problem = CSVError(file: file, line: line,

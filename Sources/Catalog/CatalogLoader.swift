@@ -9,8 +9,9 @@ import Production
 /// The ledger (`dcprod_load`) is keyed by a hash of the file's path, and its row is written in the
 /// same transaction as the file's rows, in the store that holds them: after a crash a file is
 /// either wholly in the catalog and the ledger, or in neither, and the next load takes it again.
-/// A file changed after it was loaded is still skipped: its size and checksum are kept in the
-/// ledger but not compared.
+/// A file changed after it was loaded is refused, naming both checksums (`changedSinceLoaded`): its
+/// rows in the catalog are the old file's, and which rows those are is the table's business, not
+/// the loader's, so it never deletes them itself.
 /// A refused file is not an error of the load: it is reported in the summary, and the caller
 /// records it (`StateStore.recordLoad(rejections:loaded:)`).
 ///
@@ -118,13 +119,65 @@ public struct CatalogLoader {
     ///
     /// - Returns: The `pathHash` of every file loaded, for comparison with `pathHash(_:)`.
     /// - Throws: `CatalogError` when a ledger table cannot be read (no schema, a store not joined).
-    public func ledger() throws -> Set<String> {
-        var out: Set<String> = []
+    public func ledger() throws -> Set<String> { Set(try ledgerEntries().keys) }
+
+    /// What the ledger says of a file loaded: enough to tell whether it changed since.
+    struct LedgerEntry {
+        var size: Int
+        var checksum: String
+        var table: String
+        /// When it was loaded, as the ledger writes it (`2026-12-06T02:33:58Z`, UTC).
+        var loadedAt: String
+    }
+
+    /// The ledger's rows by path hash, from every store.
+    func ledgerEntries() throws -> [String: LedgerEntry] {
+        var out: [String: LedgerEntry] = [:]
         for split in [nil] + splits.map(Optional.some) {
-            let rows = try catalog.query("SELECT pathHash FROM \(catalog.qualified("dcprod_load", split: split))").rows
-            out.formUnion(rows.compactMap { $0.first ?? nil })
+            try catalog.query("SELECT pathHash, size, checksum, tableName, loadedAt FROM \(catalog.qualified("dcprod_load", split: split))",
+                              columns: { _ in }, row: { row in
+                guard case .text(let hash) = row[0] else { return }
+                out[hash] = LedgerEntry(size: row[1].text.flatMap { Int($0) } ?? -1, checksum: row[2].text ?? "",
+                                        table: row[3].text ?? "", loadedAt: row[4].text ?? "")
+            })
         }
         return out
+    }
+
+    /// Seconds since 1970 of a time as the ledger writes it (`2026-12-06T02:33:58Z`, UTC), or nil
+    /// for another form. Read by hand: this runs for every file of the ledger at every load.
+    static func utcSeconds(_ text: String) -> Int? {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 20, bytes[4] == 0x2D, bytes[7] == 0x2D, bytes[10] == 0x54, bytes[13] == 0x3A,
+              bytes[16] == 0x3A, bytes[19] == 0x5A else { return nil }
+        func number(_ range: Range<Int>) -> Int32? { Int32(String(decoding: bytes[range], as: UTF8.self)) }
+        guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10), let hour = number(11..<13),
+              let minute = number(14..<16), let second = number(17..<19) else { return nil }
+        var time = tm()
+        (time.tm_year, time.tm_mon, time.tm_mday) = (year - 1900, month - 1, day)
+        (time.tm_hour, time.tm_min, time.tm_sec) = (hour, minute, second)
+        return Int(timegm(&time))
+    }
+
+    /// Why a file in the ledger is refused, if it changed since it was loaded; nil when it did not
+    /// (or is gone: what was loaded stays).
+    ///
+    /// Only a file whose size differs from the ledger's, or that was modified at or after the second
+    /// it was loaded, is read again to compare checksums: an unchanged file costs one `stat`.
+    func changedSinceLoaded(_ path: String, _ entry: LedgerEntry) -> Rejection? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        let size = Int(status.st_size)
+        let loadedAt = Self.utcSeconds(entry.loadedAt) ?? Int.min
+        guard size != entry.size || Int(status.st_mtim.tv_sec) >= loadedAt,
+              let data = FileManager.default.contents(atPath: path) else { return nil }
+        let checksum = data.withUnsafeBytes { fnv1a($0) }
+        guard checksum != entry.checksum else { return nil }
+        return Rejection(path: path, line: 0, message: """
+            changed since it was loaded at \(entry.loadedAt) (checksum \(entry.checksum), \(entry.size) bytes then; \
+            \(checksum), \(size) bytes now): \(entry.table) holds the rows of the file as it was. Put that file back, \
+            or delete its rows and its dcprod_load row (`dcprod sql --write`) and load again
+            """)
     }
 
     /// Loads the files not yet in the ledger, in the order given: each in a savepoint with its ledger
@@ -141,14 +194,37 @@ public struct CatalogLoader {
     ///   - paths: The CSV files, usually `StateStore.resultFiles(step:)`.
     ///   - progress: Called after each file with the number of files done and the total.
     /// - Returns: The files loaded, skipped and refused, and the rows per table.
-    /// - Throws: `CatalogError` only when the catalog itself fails: the ledger or a table's columns
+    /// - Throws: `PartialLoad` only when the catalog itself fails: the ledger or a table's columns
     ///   cannot be read, a savepoint cannot be rolled back to, or a lock, deadlock or lost connection
     ///   persists after `retryDelays` (the transaction is rolled back and its files stay pending, never
-    ///   recorded as rejected). Transactions committed before that stay loaded, but the summary is
-    ///   lost; the next load skips their files by the ledger.
+    ///   recorded as rejected). Transactions committed before that stay loaded, and the error carries
+    ///   their summary.
     public func load(_ paths: [String], progress: (Int, Int) -> Void = { _, _ in }) throws -> Summary {
         var summary = Summary()
-        var state = LoadState(done: try ledger())
+        do {
+            try load(paths, into: &summary, progress: progress)
+        } catch {
+            throw PartialLoad(summary: summary, error: error)
+        }
+        return summary
+    }
+
+    /// What a load that stopped on a failure of the catalog had done before: its files stay loaded,
+    /// and the caller reports them with the error.
+    public struct PartialLoad: Error, CustomStringConvertible {
+        /// The files loaded, skipped and refused before the failure (by every worker, for a parallel load).
+        public var summary: Summary
+        /// The failure: a `CatalogError`, or what opening a connection threw.
+        public var error: Error
+
+        /// The failure's message, and how many files stay loaded.
+        public var description: String {
+            "\(error)" + (summary.loaded > 0 ? " (\(summary.loaded) files were loaded before it, and stay loaded)" : "")
+        }
+    }
+
+    private func load(_ paths: [String], into summary: inout Summary, progress: (Int, Int) -> Void) throws {
+        var state = LoadState(done: try ledgerEntries())
         var next = 0
         var reported = 0
         while next < paths.count {
@@ -173,7 +249,6 @@ public struct CatalogLoader {
                 break
             }
         }
-        return summary
     }
 
     /// Rows a transaction gathers before it commits: SQLite's commit writes every index page the
@@ -189,7 +264,7 @@ public struct CatalogLoader {
     /// What a load keeps from one transaction to the next: the ledger read at its start and the
     /// columns of each table.
     struct LoadState {
-        var done: Set<String>
+        var done: [String: LedgerEntry]
         var columns: [String: [CatalogColumn]] = [:]
     }
 
@@ -205,8 +280,12 @@ public struct CatalogLoader {
             let path = paths[index]
             index += 1
             defer { progress(index) }
-            if state.done.contains(fnv1a(path)) {
-                part.skipped += 1
+            if let entry = state.done[fnv1a(path)] {
+                if let changed = changedSinceLoaded(path, entry) {
+                    part.rejected.append(changed)
+                } else {
+                    part.skipped += 1
+                }
                 continue
             }
             let csv: ValidatedCSV, table: String, split: String?
@@ -300,8 +379,9 @@ public struct CatalogLoader {
     ///   - splits: The filters with a per-filter store.
     ///   - open: Opens one writable connection; called once per worker, from that worker's thread.
     /// - Returns: The sum of the workers' summaries.
-    /// - Throws: The first worker's error (in worker order) when one could not open its connection or
-    ///   its load threw: a `CatalogError`, or what `open` threw. The other workers' files stay loaded.
+    /// - Throws: `PartialLoad` when a worker could not open its connection or its load stopped: the
+    ///   first such error (in worker order), with the sum of what every worker loaded before it stopped
+    ///   or to its end; those files stay loaded.
     public static func loadInParallel(_ paths: [String], connections: Int, dialect: SQLDialect, templates: URL,
                                       splits: [String] = [],
                                       open: @escaping @Sendable () throws -> CatalogDatabase) throws -> Summary {
@@ -317,8 +397,18 @@ public struct CatalogLoader {
             }
         }
         var total = Summary()
-        for result in results.all { total.add(try result.get()) }
+        var failure: Error?
+        for result in results.all {
+            switch result {
+            case .success(let part): total.add(part)
+            case .failure(let partial as PartialLoad):
+                total.add(partial.summary)
+                failure = failure ?? partial.error
+            case .failure(let error): failure = failure ?? error
+            }
+        }
         total.rejected.sort { $0.path < $1.path }
+        if let failure { throw PartialLoad(summary: total, error: failure) }
         return total
     }
 

@@ -70,8 +70,10 @@ public struct ProductionCatalog {
     ///   - step: The step whose results to load.
     ///   - deferIndexes: Drop the secondary indexes for the load (never on views).
     /// - Returns: The load's account; refused files are in `summary.rejected` (nothing of them is loaded).
-    /// - Throws: `CatalogError` when the catalog has no schema or a connection fails; a GRDB
-    ///   `DatabaseError` when the state store cannot be written.
+    /// - Throws: `CatalogLoader.PartialLoad` when a connection or the catalog fails during the load: the
+    ///   files loaded before (by every loader) are recorded in the state store and carried in it;
+    ///   `CatalogError` when the catalog has no schema; a GRDB `DatabaseError` when the state store
+    ///   cannot be written.
     public func load(step: Step, deferIndexes: Bool) throws -> StepLoad {
         try CatalogSchema.require(database)
         let loader = try CatalogLoader(catalog: database, templates: templates, splits: splits)
@@ -96,11 +98,18 @@ public struct ProductionCatalog {
     private func load(_ files: [String], loader: CatalogLoader) throws -> CatalogLoader.Summary {
         let workers = production.config.dbConnections - 1
         let production = production, defaultsFile = defaultsFile
-        let summary = workers == 0
-            ? try loader.load(files)
-            : try CatalogLoader.loadInParallel(files, connections: workers, dialect: database.dialect, templates: templates, splits: splits) {
-                try CatalogConnection.open(production, readOnly: false, defaultsFile: defaultsFile)
-            }
+        let summary: CatalogLoader.Summary
+        do {
+            summary = workers == 0
+                ? try loader.load(files)
+                : try CatalogLoader.loadInParallel(files, connections: workers, dialect: database.dialect, templates: templates, splits: splits) {
+                    try CatalogConnection.open(production, readOnly: false, defaultsFile: defaultsFile)
+                }
+        } catch let partial as CatalogLoader.PartialLoad {
+            // What did load is loaded: the state store says so too.
+            try production.store.recordLoad(rejections: partial.summary.rejected, loaded: partial.summary.loadedPaths)
+            throw partial
+        }
         try production.store.recordLoad(rejections: summary.rejected, loaded: summary.loadedPaths)
         return summary
     }

@@ -43,7 +43,7 @@ public final class SQLiteCatalog: CatalogDatabase {
                 sqlite3_limit(db.sqliteConnection, SQLITE_LIMIT_LENGTH, Int32(Self.maximumValueLength))
                 // A read-only connection opens no other file: see `refusesOtherFiles`.
                 if readOnly { sqlite3_limit(db.sqliteConnection, SQLITE_LIMIT_ATTACHED, 0) }
-                try db.execute(sql: "PRAGMA cache_size = -\(Self.pageCacheKiB)")
+                if !readOnly { try db.execute(sql: "PRAGMA cache_size = -\(Self.pageCacheKiB)") }
             }
             queue = try DatabaseQueue(path: path, configuration: configuration)
             if !readOnly { try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") } }
@@ -75,6 +75,8 @@ public final class SQLiteCatalog: CatalogDatabase {
     /// SQLite's page cache per connection, in KiB. Its default (2 MiB) holds the secondary indexes of a
     /// few hundred thousand rows; past that, every insert reads index pages back from the file and the
     /// load slows down as the table grows. 64 MiB keeps the indexes of several million rows in memory.
+    /// Only a writable connection takes it: a reader (`dcprod sql`) goes through its rows once, and
+    /// with it a query of a few large values kept all their pages, 64 MiB more for nothing.
     static let pageCacheKiB = 64 << 10
 
     /// The longest string or blob the catalog holds or a query returns (SQLite's SQLITE_LIMIT_LENGTH).
@@ -200,7 +202,7 @@ public final class SQLiteCatalog: CatalogDatabase {
     ///
     /// Up to 500 rows per statement and about 30,000 bound values at most, below SQLite's limit of
     /// 32,766 parameters. Values are bound as text and stored by the columns' affinity (numbers as
-    /// numbers); an empty field is bound as NULL.
+    /// numbers); an empty field, quoted or not, is bound as NULL.
     ///
     /// - Parameters:
     ///   - csv: The validated file; its rows are inserted from memory, the file is not read again.
@@ -338,7 +340,7 @@ public final class SQLiteCatalog: CatalogDatabase {
             try execute("ATTACH DATABASE ? AS \(Self.schema(split))", arguments: [splitPath(split)])
             // Each filter's file holds a share of the rows: a share of the page cache, so that all of
             // them together use no more than the main file does.
-            try execute("PRAGMA \(Self.schema(split)).cache_size = -\(Self.pageCacheKiB / splits.count)")
+            if !readOnly { try execute("PRAGMA \(Self.schema(split)).cache_size = -\(Self.pageCacheKiB / splits.count)") }
         }
         for statement in unionViewStatements(splits, tables: tables, temporary: true)
             + Self.statements(of: views).map({ $0.replacingOccurrences(of: "CREATE VIEW", with: "CREATE TEMP VIEW") }) {

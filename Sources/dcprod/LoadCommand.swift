@@ -47,7 +47,22 @@ struct Load: ProductionCommand {
         let catalog = try ProductionCatalog.open(production, readOnly: status && !initialize && step == nil,
                                                  defaultsFile: catalogOptions.defaultsFile, createDatabase: initialize)
         if initialize { try printInitialization(try catalog.initialize(), of: catalog, production) }
-        if let step { try printLoad(try catalog.load(step: step, deferIndexes: deferIndexes), into: catalog, production) }
+        if let step {
+            let load: ProductionCatalog.StepLoad
+            do {
+                load = try catalog.load(step: step, deferIndexes: deferIndexes)
+            } catch let partial as CatalogLoader.PartialLoad {
+                // What loaded before the failure is reported with it, not lost.
+                try printSummary(partial.summary, of: step, into: catalog, production)
+                throw partial.error
+            }
+            if load.recoveredIndexes > 0 { print("load: rebuilt the indexes an interrupted --defer-indexes load had dropped") }
+            try printSummary(load.summary, of: step, into: catalog, production)
+            if let deferred = load.deferredIndexes {
+                print("load: \(deferred.dropped) secondary indexes dropped for the load, \(deferred.rebuilt) rebuilt")
+            }
+            if !load.summary.rejected.isEmpty { throw ExitCode.failure }
+        }
         if status { printStatus(try catalog.status(), of: catalog) }
     }
 
@@ -58,26 +73,27 @@ struct Load: ProductionCommand {
         if created { try production.record(typedCommandLine, line) }
     }
 
-    private func printLoad(_ load: ProductionCatalog.StepLoad, into catalog: ProductionCatalog, _ production: Production) throws {
-        if load.recoveredIndexes > 0 { print("load: rebuilt the indexes an interrupted --defer-indexes load had dropped") }
-        let summary = load.summary
-        let line = "load \(load.step.rawValue) into \(catalog.location): \(summary.text)"
+    /// The line of what a load did, its rejections, and the line in the logbook when it did anything.
+    private func printSummary(_ summary: CatalogLoader.Summary, of step: Step, into catalog: ProductionCatalog,
+                              _ production: Production) throws {
+        let line = "load \(step.rawValue) into \(catalog.location): \(summary.text)"
         print(line)
-        for r in summary.rejected { print("  rejected \(r.path):\(r.line): \(r.message)") }
-        if let deferred = load.deferredIndexes {
-            print("load: \(deferred.dropped) secondary indexes dropped for the load, \(deferred.rebuilt) rebuilt")
-        }
+        for r in summary.rejected { print("  rejected \(r.located)") }
         if summary.loaded + summary.rejected.count > 0 { try production.record(typedCommandLine, line) }
-        if !summary.rejected.isEmpty { throw ExitCode.failure }
     }
 
     private func printStatus(_ status: ProductionCatalog.Status, of catalog: ProductionCatalog) {
         print("Catalog \(catalog.location) (schema v\(CatalogSchema.version))")
         print("Files: \(status.loaded) loaded, \(status.pending) pending, \(status.rejected.count) rejected")
-        for r in status.rejected { print("  rejected \(r.path):\(r.line): \(r.message)") }
+        for r in status.rejected { print("  rejected \(r.located)") }
         print("Rows per table:")
         for (table, rows) in status.rows.sorted(by: { $0.key < $1.key }) { print("  \(table): \(rows)") }
     }
+}
+
+extension LoadRejection {
+    /// `FILE:LINE: MESSAGE`, or `FILE: MESSAGE` for what is not at a line (line 0: the whole file).
+    var located: String { line > 0 ? "\(path):\(line): \(message)" : "\(path): \(message)" }
 }
 
 extension CatalogLoader.Summary {

@@ -67,3 +67,82 @@ extension SharedCatalog {
         #expect(try again.scalar("SELECT COUNT(*) FROM Source") == "10")
     }
 }
+
+extension SharedCatalog {
+    /// A file rewritten after it was loaded is refused with both checksums and what to do; the
+    /// catalog keeps the rows of the file as it was. An unchanged file is skipped, touched or not.
+    @Test(arguments: Engine.available)
+    func aFileChangedSinceItWasLoadedIsRefusedWithBothChecksums(_ engine: Engine) throws {
+        let scratch = try ScratchCatalog(engine)
+        try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
+        let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
+        let file = try scratch.write("src-000094-r1-0011.csv", sourceHeader + "\n" + sourceRows(1, 10))
+        #expect(try loader.load([file]).loaded == 1)
+        let loaded = try #require(try scratch.catalog.scalar("SELECT checksum FROM dcprod_load"))
+        // Touched, not changed: still the file that was loaded.
+        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(5)], ofItemAtPath: file)
+        #expect(try loader.load([file]).skipped == 1)
+        // Rewritten with other rows, same size.
+        _ = try scratch.write("src-000094-r1-0011.csv", sourceHeader + "\n" + sourceRows(1, 10).replacingOccurrences(of: "1000.5", with: "2000.5"))
+        let summary = try loader.load([file])
+        #expect(summary.loaded == 0 && summary.skipped == 0 && summary.rejected.count == 1)
+        let message = try #require(summary.rejected.first?.message)
+        let now = try ValidatedCSV.read(file, tableColumns: try scratch.catalog.columns(of: "Source")).checksum
+        #expect(loaded != now)
+        #expect(message.contains("changed since it was loaded") && message.contains(loaded) && message.contains(now)
+                && message.contains("Source holds the rows of the file as it was") && message.contains("load again"), "\(message)")
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM Source WHERE psfFlux = 1000.5") == "10")
+    }
+
+    /// An empty field is NULL in both engines, quoted (`""`) or not; a NOT NULL column refuses both.
+    @Test(arguments: Engine.available)
+    func aQuotedEmptyFieldIsNULLInBothEngines(_ engine: Engine) throws {
+        let scratch = try ScratchCatalog(engine)
+        try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
+        let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
+        let header = "deepCoaddId,tract,patch,filterId,path,zeroPoint\n"
+        let good = try scratch.write("coadd-0-1,1-r.csv", header + "1,0,\"1,1\",2,\"\",\n2,0,\"1,2\",2,,\"\"\n")
+        let summary = try loader.load([good])
+        #expect(summary.loaded == 1, "\(summary.rejected)")
+        #expect(try scratch.catalog.query("SELECT deepCoaddId, path, zeroPoint FROM DeepCoadd ORDER BY 1").rows
+                == [["1", nil, nil], ["2", nil, nil]])
+        let noPatch = try scratch.write("coadd-0-1,3-r.csv", header + "3,0,\"\",2,p,1\n")
+        let refused = try loader.load([noPatch])
+        #expect(refused.loaded == 0 && refused.rejected.count == 1, "\(refused)")
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM DeepCoadd") == "2")
+    }
+
+    /// A parallel load whose worker cannot connect still reports what the others loaded, with the error.
+    @Test(.enabled(if: Engine.available.contains(.mariadb), "no private MariaDB (Tests/run starts one)"))
+    func aFailingWorkerKeepsTheOthersSummaries() throws {
+        let scratch = try ScratchCatalog(.mariadb)
+        try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
+        let files = try (0..<4).map { try scratch.write("src-000094-r1-00\($0)1.csv", sourceHeader + "\n" + sourceRows($0 * 100 + 1, 10)) }
+        let opened = OpenCount()
+        let env = ProcessInfo.processInfo.environment
+        let database = try scratch.catalog.scalar("SELECT DATABASE()")
+        let connect = { @Sendable () throws -> CatalogDatabase in
+            // The second worker's connection goes to a port where no server listens.
+            try MariaDBCatalog(host: "127.0.0.1", port: opened.next() == 1 ? 1 : Int(env["DCPROD_TEST_MARIADB_PORT"] ?? "") ?? 3306,
+                               user: env["DCPROD_TEST_MARIADB_USER"] ?? "",
+                               database: database,
+                               defaultsFile: Engine.mariadbDefaults, readOnly: false)
+        }
+        #expect(performing: {
+            try CatalogLoader.loadInParallel(files, connections: 2, dialect: .mysql, templates: repositoryTemplates, open: connect)
+        }, throws: { error in
+            guard let partial = error as? CatalogLoader.PartialLoad else { return false }
+            return partial.summary.loaded == 2 && partial.summary.rows == ["Source": 20] && partial.summary.loadedPaths.count == 2
+                && "\(partial)".contains("cannot connect") && "\(partial)".contains("2 files were loaded before it")
+        })
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM dcprod_load") == "2")
+    }
+}
+
+/// Which connection a parallel load opens, counted across its workers' threads.
+final class OpenCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    /// The number of connections opened before this one.
+    func next() -> Int { lock.withLock { defer { count += 1 }; return count } }
+}
