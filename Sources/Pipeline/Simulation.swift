@@ -118,7 +118,7 @@ public struct Simulation: Sendable {
                 // Pointing error: ~1.5 arcsec rms on each axis.
                 var header = truth
                 header.crval2 += random.gaussian() * 1.5 / 3600
-                header.crval1 += random.gaussian() * 1.5 / 3600 / cos(truth.crval2 * .pi / 180)
+                header.crval1 = SurveyLayout.turn(header.crval1 + random.gaussian() * 1.5 / 3600 / cos(truth.crval2 * .pi / 180))
                 out.append(Plan(name: name, trueWCS: truth, headerWCS: header,
                                 fwhm: random.uniform(1.0, 1.8), defect: nil))
             }

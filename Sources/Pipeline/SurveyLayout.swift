@@ -50,7 +50,16 @@ public struct SurveyLayout: Sendable {
         strips = Tiles(from: region.decMin, to: region.decMax, tile: Double(width) * scale, step: Double(width) * scale * 0.9)
         let cosDec = cos((region.decMin + region.decMax) / 2 * .pi / 180)
         let tile = Double(height) * scale / cosDec
-        fields = Tiles(from: region.raMin, to: region.raMax, tile: tile, step: tile * 1361 / 1489)
+        // A region through RA 0 (RAMIN above RAMAX) is laid from RAMIN to RAMAX + 360.
+        let raMax = region.raMin > region.raMax ? region.raMax + 360 : region.raMax
+        fields = Tiles(from: region.raMin, to: raMax, tile: tile, step: tile * 1361 / 1489)
+    }
+
+    /// `ra` taken into [0, 360): where every RA the simulator writes lies.
+    public static func turn(_ ra: Double) -> Double {
+        let rest = ra.truncatingRemainder(dividingBy: 360)
+        let wrapped = rest < 0 ? rest + 360 : rest
+        return wrapped < 360 ? wrapped : 0  // -1e-20 + 360 rounds to 360
     }
 
     /// Tiles of size `tile` every `step`, all inside [low, high] and centred there; one if none fits.
@@ -93,6 +102,6 @@ public struct SurveyLayout: Sendable {
         let fieldIndex = inEpoch / strips.count, strip = inEpoch % strips.count
         let run = Self.firstRuns[strip % 2] + Self.runsPerEpoch * epoch + Self.runsPerBlock * (strip / Self.stripsPerBlock)
         return Pointing(run: run, camcol: (strip / 2) % 6 + 1, field: Self.firstField + fieldIndex,
-                        center: (fields[fieldIndex], strips[strip]))
+                        center: (Self.turn(fields[fieldIndex]), strips[strip]))
     }
 }

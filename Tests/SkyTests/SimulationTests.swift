@@ -208,3 +208,29 @@ extension SimulationTests {
         }
     }
 }
+
+extension SimulationTests {
+    /// Stripe 82 runs from RA −60 to 60: a region through RA 0 is laid from RAMIN on through 0, and
+    /// every RA written, in the frames' headers, the truth and the reference catalog, is in [0, 360).
+    @Test("a region through RA 0 has frames on both sides, every RA in [0, 360)")
+    func regionThroughRAZero() throws {
+        try withTemporaryDirectory { root in
+            let region = Region(raMin: 359.95, raMax: 0.05, decMin: -0.02, decMax: 0.02)
+            try simulate(smallOptions(root, frames: 8, defects: 0, region: region, filters: [.r]))
+            let truth = try readTruth(root)
+            #expect(truth.count == 8)
+            var centers: [Double] = []
+            for row in truth {
+                let header = try FrameHeader.read(path: root.appendingPathComponent(row.file).path, name: try #require(row.name))
+                centers.append(header.center.ra)
+                let trueRA = try #require(Double(row.fields["crval1"] ?? ""))
+                #expect((0..<360).contains(trueRA), "\(row.file): crval1 \(trueRA)")
+            }
+            #expect(centers.allSatisfy { (0..<360).contains($0) }, "\(centers)")
+            #expect(centers.contains { $0 > 359.95 } && centers.contains { $0 < 0.05 }, "\(centers)")
+            let refcat = try String(contentsOf: root.appendingPathComponent("refcat.csv"), encoding: .utf8)
+                .split(separator: "\n").dropFirst().map { Double($0.split(separator: ",")[1])! }
+            #expect(!refcat.isEmpty && refcat.allSatisfy { (0..<360).contains($0) })
+        }
+    }
+}

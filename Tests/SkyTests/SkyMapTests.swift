@@ -59,6 +59,14 @@ import Production
         // In patch 379's inner box, within the seed patch's border: both, since a patch covers its border.
         let border = [(ra: corners[2].ra - 0.001, dec: -0.1), (ra: corners[2].ra - 0.002, dec: -0.09)]
         #expect(try map.patches(touching: border) == [PatchId(tract: 0, x: 379, y: 5), seedPatch])
+        // Beyond the tract's 12 rows of patches (a REGION wider than the map): no patch. The range of
+        // rows was once made before it was found empty, and trapped `dcprod plan coadd`.
+        #expect(try map.patches(touching: [(ra: 6.39, dec: 2.0), (ra: 6.41, dec: 2.02)]).isEmpty)
+        #expect(try map.patches(touching: [(ra: 6.39, dec: -89.9), (ra: 6.41, dec: -89.8)]).isEmpty)
+        // Positions that are not numbers are refused, not turned into an Int.
+        #expect(throws: WCSError.self) { try map.patches(touching: [(ra: .nan, dec: 0), (ra: 6.4, dec: 0)]) }
+        #expect(throws: WCSError.self) { try map.patch(containing: (ra: .infinity, dec: 0)) }
+        #expect(throws: WCSError.self) { try map.corners(of: PatchId(tract: 4, x: 0, y: 0)) }
     }
 
     @Test func aPatchHeaderPutsItsFirstPixelAtTheBoxCorner() throws {
