@@ -1,5 +1,6 @@
 import CFITSIO
 import Foundation
+import Production
 
 /// A cfitsio error, with cfitsio's own words and the file it concerns.
 public struct FITSError: Error, CustomStringConvertible, Sendable {
@@ -47,10 +48,10 @@ public final class FITSFile {
 
     /// Opens a FITS file read-only.
     ///
-    /// - Throws: `FITSError` when the path is not a regular file (see `specialKind(of:)`: it is not
-    ///   opened at all) or cfitsio cannot open it.
+    /// - Throws: `FITSError` when the path is not a regular file (see `specialFileKind(atPath:)`: it
+    ///   is not opened at all) or cfitsio cannot open it.
     public static func open(_ path: String) throws -> FITSFile {
-        if let kind = specialKind(of: path) {
+        if let kind = specialFileKind(atPath: path) {
             throw FITSError(path: path, message: "cannot open: a \(kind), not a regular file")
         }
         var handle: UnsafeMutablePointer<fitsfile>?
@@ -61,26 +62,6 @@ public final class FITSFile {
             throw FITSError(path: path, status: status, context: "cannot open")
         }
         return FITSFile(handle: handle, path: path)
-    }
-
-    /// What `path` is when it is not a regular file, symbolic links followed: "FIFO", "socket", ...;
-    /// nil for a regular file, or for a path that cannot be examined (whose opening then fails on its own).
-    ///
-    /// Looked at before any `open`: opening a FIFO for reading waits for a writer, for ever if none
-    /// comes, and a device can be anything. (A file swapped for one between the look and the open
-    /// is not caught; INPUT is the production's own directory.)
-    public static func specialKind(of path: String) -> String? {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        switch info.st_mode & S_IFMT {
-        case S_IFREG: return nil
-        case S_IFIFO: return "FIFO"
-        case S_IFSOCK: return "socket"
-        case S_IFCHR: return "character device"
-        case S_IFBLK: return "block device"
-        case S_IFDIR: return "directory"
-        default: return "special file"
-        }
     }
 
     /// Creates a new file; an existing file at `path` is replaced.

@@ -35,7 +35,7 @@ public struct FrameProblem: Error, Sendable, CustomStringConvertible {
 extension FrameHeader {
     /// Reads a frame's header with cfitsio and its footprint with wcslib.
     public static func read(path: String, name: FrameName) throws(FrameProblem) -> FrameHeader {
-        if let kind = FITSFile.specialKind(of: path) {
+        if let kind = specialFileKind(atPath: path) {
             throw FrameProblem(reason: .notRegular, message: "a \(kind) with a frame's name; not opened")
         }
         do {

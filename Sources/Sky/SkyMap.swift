@@ -112,6 +112,9 @@ public final class SkyMap {
     /// - Throws: `ConfigError` naming the file and line of an unknown, repeated, missing or impossible
     ///   value, or of a projection wcslib refuses.
     public static func load(contentsOf path: String) throws -> SkyMap {
+        if let kind = specialFileKind(atPath: path) {
+            throw ConfigError(file: path, line: 0, message: "the sky map is a \(kind), not a regular file; not read")
+        }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ConfigError(file: path, line: 0, message: "cannot read the sky map")
         }

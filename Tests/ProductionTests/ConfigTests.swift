@@ -206,6 +206,15 @@ let badConfigs: [BadConfig] = [
         }
     }
 
+    /// `dcprod prepare` given a FIFO (a `<(...)` of the shell, say, read twice) waited for ever: it is refused unread.
+    @Test func aFIFOIsRefusedUnread() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("fifo-\(UUID()).txt").path
+        try #require(mkfifo(path, 0o600) == 0)
+        defer { unlink(path) }
+        let error = #expect(throws: ConfigError.self) { try ConfigParser.parse(contentsOf: path) }
+        #expect(error?.description == "\(path):0: config file is a FIFO, not a regular file; not read")
+    }
+
     @Test func binaryFileIsRefused() throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID()).txt")
         try Data([0x4D, 0x41, 0xFF, 0xFE, 0x00, 0x01]).write(to: url)

@@ -97,6 +97,10 @@ import Production
                      ("PATCHES 410 12", "PATCHES 9223372036854775807 12", "PATCHES takes 2 whole numbers from 1 to 8192"),
                      ("PATCHES 410 12", "PATCHES 8192 8192", "is more than 1048576 patches in a tract"),
                      ("PROJECTION CEA", "PROJECTION XYZ", "wcslib refuses the projection XYZ")]
+        let fifo = directory.appendingPathComponent("fifo.skymap").path
+        try #require(mkfifo(fifo, 0o600) == 0)
+        let unread = #expect(throws: ConfigError.self) { _ = try SkyMap.load(contentsOf: fifo) }
+        #expect(unread?.description == "\(fifo):0: the sky map is a FIFO, not a regular file; not read")
         for (change, line, words) in cases {
             let path = directory.appendingPathComponent("bad.skymap").path
             try text.replacingOccurrences(of: change, with: line).write(toFile: path, atomically: true, encoding: .utf8)
