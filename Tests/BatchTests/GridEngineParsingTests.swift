@@ -178,4 +178,53 @@ import Testing
         #expect(ClusterLimits.value("max_aj_tasks", in: sge) == 75000 && ClusterLimits.value("max_u_jobs", in: sge) == 0)
         #expect(ClusterLimits.value("max_jobs", in: sge) == nil)
     }
+
+    /// The room left is below the cluster's limit less every job in it, and below the user's limit
+    /// less the user's own jobs, whichever is smaller; never negative.
+    @Test func capacityIsWhatTheClusterAndTheUserHaveLeft() {
+        let cluster = ClusterLimits.Values(maxArraySize: 1001, maxJobCount: 10000)
+        #expect(cluster.room(all: 9000, mine: 10) == 1000, "other users' jobs count against MaxJobCount")
+        #expect(cluster.room(all: 10500, mine: 0) == 0)
+        let user = ClusterLimits.Values(maxArraySize: 1001, maxJobCount: 10000, maxUserJobs: 500)
+        #expect(user.room(all: 9000, mine: 450) == 50)
+        #expect(user.room(all: 9990, mine: 450) == 10)
+        #expect(user.room(all: 600, mine: 600) == 0)
+
+        // sacctmgr's MaxSubmit of each association: the smallest that is set.
+        #expect(SlurmBatch.maxSubmitJobs("\n5000\n\n200\n") == 200)
+        #expect(SlurmBatch.maxSubmitJobs("\n\n") == nil)
+
+        // qstat -u '*' -xml: an array with running tasks and a pending range is one job.
+        let xml = """
+            <?xml version='1.0'?>
+            <job_info>
+              <queue_info>
+                <job_list state="running"><JB_job_number>6</JB_job_number><JB_owner>lsstprod</JB_owner><state>r</state><tasks>1</tasks></job_list>
+                <job_list state="running"><JB_job_number>6</JB_job_number><JB_owner>lsstprod</JB_owner><state>r</state><tasks>2</tasks></job_list>
+              </queue_info>
+              <job_info>
+                <job_list state="pending"><JB_job_number>6</JB_job_number><JB_owner>lsstprod</JB_owner><state>qw</state><tasks>3-9:1</tasks></job_list>
+                <job_list state="pending"><JB_job_number>7</JB_job_number><JB_owner>desc</JB_owner><state>hqw</state></job_list>
+              </job_info>
+            </job_info>
+            """
+        #expect(GridEngineBatch.jobOwners(xml) == ["6": "lsstprod", "7": "desc"])
+    }
+
+    @Test func qacctMaxvmemIsVirtualMemoryNotAResidentSet() {
+        let qacct = """
+            ==============================================================
+            hostname     vm
+            jobnumber    12
+            taskid       1
+            failed       0
+            exit_status  0
+            ru_wallclock 1s
+            cpu          0.010s
+            maxvmem      812.000M
+            category     -l h_vmem=1G
+            """
+        let accounting = GridEngineBatch.parseAccounting(qacct)["12.1"]?.accounting
+        #expect(accounting?.maxVMem == "812.000M" && accounting?.maxRSS == nil)
+    }
 }
