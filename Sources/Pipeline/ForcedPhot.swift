@@ -54,6 +54,9 @@ public struct ForcedPhot {
             throw ProcessCcdFailure(.other, "\(fileName) is not a calexp name")
         }
         guard FileManager.default.fileExists(atPath: path) else { throw ProcessCcdFailure(.missingFiles, "missing file: \(path)") }
+        if let kind = specialFileKind(atPath: options.positions) {
+            throw ProcessCcdFailure(.missingFiles, "missing file: positions \(options.positions) is a \(kind), not a regular file; not opened")
+        }
         guard let listed = try? String(contentsOfFile: options.positions, encoding: .utf8) else {
             throw ProcessCcdFailure(.missingFiles, "missing file: positions \(options.positions)")
         }
@@ -112,7 +115,9 @@ public struct ForcedPhot {
                 continue
             }
             guard box.count == 4 else { throw ProcessCcdFailure(.other, "\(file):\(index + 1): a deepsrc file before the box line") }
-            guard let sources = try? String(contentsOfFile: String(line), encoding: .utf8) else { continue }
+            // A deepsrc file not made (yet) is passed over; so is one that is not a regular file, unopened.
+            guard specialFileKind(atPath: String(line)) == nil,
+                  let sources = try? String(contentsOfFile: String(line), encoding: .utf8) else { continue }
             let rows = sources.split(separator: "\n")
             let columns = rows.first.map { CSVLine.fields($0) } ?? []
             guard let id = columns.firstIndex(of: "deepSourceId"), let ra = columns.firstIndex(of: "ra"),

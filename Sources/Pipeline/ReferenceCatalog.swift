@@ -15,6 +15,9 @@ struct ReferenceCatalog {
 
     /// Reads the entries inside a box, streaming the file line by line.
     init(path: String, raMin: Double, raMax: Double, decMin: Double, decMax: Double) throws {
+        if let kind = specialFileKind(atPath: path) {
+            throw ProcessCcdFailure(.missingFiles, "missing file: reference catalog \(path) is a \(kind), not a regular file; not opened")
+        }
         guard let file = fopen(path, "r") else {
             throw ProcessCcdFailure(.missingFiles, "missing file: reference catalog \(path) cannot be opened")
         }

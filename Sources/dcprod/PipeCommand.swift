@@ -204,7 +204,10 @@ struct CoaddCommand: ParsableCommand {
         do {
             let map = try SkyMap.load(contentsOf: skymap)
             var listed = calexps
-            if let inputs { listed += Coadd.inputList(try String(contentsOfFile: inputs, encoding: .utf8)) }
+            if let inputs {
+                if let kind = specialFileKind(atPath: inputs) { throw ValidationError("--inputs \(inputs) is a \(kind), not a regular file") }
+                listed += Coadd.inputList(try String(contentsOfFile: inputs, encoding: .utf8))
+            }
             var options = Coadd.Options(skyMap: map, patch: try patchId(), filter: filter, outputDirectory: URL(fileURLWithPath: out))
             options.minimumInputs = minimumInputs
             print("\(try patchId()): \(try Coadd(options: options).run(calexps: listed).line)")

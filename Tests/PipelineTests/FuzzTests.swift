@@ -84,3 +84,29 @@ import Sky
         #expect(refused > cases / 10, "\(refused) of \(cases) mutated frames refused by inventory")
     }
 }
+
+/// A FIFO where a payload expects a file waited for a writer until the job's time limit: the
+/// reference catalog, a positions file and a coadd's listed deepsrc files are refused or passed
+/// over unopened (issue 23).
+@Suite struct SpecialFilesInPayloads {
+    @Test func aFIFOForTheReferenceCatalogOrThePositionsIsAMissingFileNotAWait() throws {
+        let directory = Directory()
+        try FileManager.default.createDirectory(at: directory.url, withIntermediateDirectories: true)
+        let fifo = directory.url.appendingPathComponent("refcat.csv").path
+        try #require(mkfifo(fifo, 0o600) == 0)
+        let refcat = #expect(throws: ProcessCcdFailure.self) {
+            _ = try ReferenceCatalog(path: fifo, raMin: 0, raMax: 1, decMin: 0, decMax: 1)
+        }
+        #expect(refcat?.kind == .missingFiles && refcat?.message == "missing file: reference catalog \(fifo) is a FIFO, not a regular file; not opened")
+
+        let calexp = directory.url.appendingPathComponent("calexp-000094-r1-0011.fits")
+        try Data("not read".utf8).write(to: calexp)
+        let photometry = ForcedPhot(options: .init(positions: fifo, outputDirectory: directory.url))
+        let positions = #expect(throws: ProcessCcdFailure.self) { _ = try photometry.run(calexp: calexp.path) }
+        #expect(positions?.kind == .missingFiles && positions?.message == "missing file: positions \(fifo) is a FIFO, not a regular file; not opened")
+
+        // A `.sources` file listing a FIFO among its deepsrc files: the FIFO is passed over.
+        let listed = try ForcedPhot.positions(fromSources: "box 0 1 0 1\n\(fifo)\n", file: "bundle.sources")
+        #expect(listed.isEmpty)
+    }
+}
