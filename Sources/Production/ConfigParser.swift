@@ -167,7 +167,7 @@ struct RawConfig {
             walltime: try perStepValues("WALLTIME", defaults: ProductionConfig.defaultWalltime, check: Self.isWalltime,
                                         expected: "HH:MM:SS or D-HH:MM:SS, at most \(ProductionConfig.Limits.walltimeSeconds.upperBound / 86_400) days"),
             memory: try perStepValues("MEMORY", defaults: ProductionConfig.defaultMemory, check: Self.isMemory,
-                                      expected: "a size such as 4G, 512M or 2048K, at most 64T"),
+                                      expected: "a size such as 4G, 512M or 2048K, at most \(Int(ProductionConfig.Limits.memoryBytes.upperBound) >> 40)T"),
             eventsPerJob: try perStepValues("EVENTSPERJOB", defaults: ProductionConfig.defaultEventsPerJob,
                                             check: { Int($0).flatMap { ProductionConfig.Limits.eventsPerJob.contains($0) ? $0 : nil } },
                                             expected: "an integer from \(ProductionConfig.Limits.eventsPerJob.lowerBound) to \(ProductionConfig.Limits.eventsPerJob.upperBound)"),

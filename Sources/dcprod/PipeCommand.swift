@@ -25,7 +25,7 @@ struct Simulate: ParsableCommand {
     @Argument(help: "Directory to write into (INPUT of the production, usually).")
     var directory: String
 
-    @Option(help: "Number of frames, over all filters (at most 10,000,000).")
+    @Option(help: "Number of frames, over all filters (at most 2,000,000).")
     var frames: Int = 200
 
     @Option(help: "Seed of the sky, the pointing errors and the noise.")
@@ -70,8 +70,9 @@ struct Simulate: ParsableCommand {
         return list.map { $0! }.sorted()
     }
 
-    /// Frames a simulation may plan: six times DC2013's 1.57 million, all planned in memory at once.
-    static let frames = 1...10_000_000
+    /// Frames a simulation may plan: DC2013's 1.57 million with room, all planned in memory at once
+    /// (a few hundred bytes each).
+    static let frames = 1...2_000_000
     /// Arcseconds per pixel: from the sky map's finest (`SkyMap.Limits.pixelScale`) to 60″, where a
     /// frame of 8192 pixels already spans 137°.
     static let pixelScales = SkyMap.Limits.pixelScale.lowerBound...60
@@ -125,13 +126,13 @@ struct ProcessCcdCommand: ParsableCommand {
     @Option(help: "Detection threshold in sigma, from 1 to 1000.")
     var threshold: Double = 5
 
+    @Flag(help: "After each frame's line, the seconds each stage took (read, background, detection, PSF model, measurement, reference catalog, astrometry and zero point, outputs).")
+    var timings = false
+
     /// Detection thresholds: below one sigma every pixel of the background is a source.
     static let thresholds = 1.0...1000
 
     func validate() throws { try requireWithin(threshold, Self.thresholds, "--threshold") }
-
-    @Flag(help: "After each frame's line, the seconds each stage took (read, background, detection, PSF model, measurement, reference catalog, astrometry and zero point, outputs).")
-    var timings = false
 
     func run() throws {
         var options = ProcessCcd.Options(referenceCatalog: refcat, outputDirectory: URL(fileURLWithPath: out))
