@@ -38,8 +38,31 @@ public struct ValidatedCSV: Sendable {
     private let ends: [Int]
     private let start: Int
 
+    /// The line each row starts on (from 1, the header's), for the engine's errors about a row.
+    let rowLines: [Int32]
+    /// The file's columns that make the table's primary key, in the key's order (the table's).
+    let keyColumns: [Int]
+
     /// The number of rows: the lines after the header, blank ones not counted.
     public var rowCount: Int { ends.count / columns.count }
+
+    /// The line of a row, as the file numbers its lines.
+    ///
+    /// - Parameter row: The row, from 0 (the header not counted).
+    public func line(ofRow row: Int) -> Int { Int(rowLines[row]) }
+
+    /// The row whose primary key MariaDB writes as `key` in a duplicate key's message (the key's values
+    /// joined with `-`): its second row when two rows of the file have it, else its one row.
+    ///
+    /// - Parameter key: The entry as the server's message quotes it.
+    /// - Returns: The row, from 0; nil when no row, or not the whole key, is in the file.
+    func row(withKey key: String) -> Int? {
+        guard !keyColumns.isEmpty else { return nil }
+        let rows = (0..<rowCount).lazy.filter { row in
+            keyColumns.map { value(row: row, column: $0) ?? "" }.joined(separator: "-") == key
+        }.prefix(2)
+        return rows.last
+    }
 
     /// A field's value, as written: nil for an empty field, quoted (`""`) or not, which is NULL in both
     /// engines. No column of the catalog gives the empty string a meaning of its own (an empty patch or
@@ -97,7 +120,16 @@ public struct ValidatedCSV: Sendable {
         guard let header = parser.header else { throw CSVError(file: path, line: 1, message: "empty: no header line") }
         if let problem = parser.problem { throw problem }
         return ValidatedCSV(path: path, columns: header, size: text.count, checksum: checksum,
-                            hasEmptyField: parser.hasEmptyField, text: text, ends: parser.ends, start: parser.start)
+                            hasEmptyField: parser.hasEmptyField, text: text, ends: parser.ends, start: parser.start,
+                            rowLines: parser.rowLines,
+                            keyColumns: keyColumns(of: tableColumns, in: header))
+    }
+
+    /// The header's columns of the table's primary key, in the table's order; none unless all are there.
+    private static func keyColumns(of tableColumns: [CatalogColumn], in header: [String]) -> [Int] {
+        let keys = tableColumns.filter(\.isPrimaryKey)
+        let found = keys.compactMap { key in header.firstIndex { $0.lowercased() == key.name.lowercased() } }
+        return found.count == keys.count ? found : []
     }
 
     /// A number as a numeric column holds it: `[+-]digits[.digits][(e|E)[+-]digits]` (or starting at
@@ -142,11 +174,14 @@ public struct ValidatedCSV: Sendable {
         let tableColumns: [CatalogColumn]
         /// The header's names, once its line has ended.
         var header: [String]?
-        var numeric: [Bool] = []
+        /// The table's column of each header name.
+        var columns: [CatalogColumn] = []
         /// The first problem that is not a quote's.
         var problem: CSVError?
         var hasEmptyField = false
         var ends: [Int] = []
+        /// The line each row starts on, for the engine's errors about a row.
+        var rowLines: [Int32] = []
         /// Where the first field starts: after a byte-order mark until the header has ended, then after the header.
         var start = 0
 
@@ -166,6 +201,10 @@ public struct ValidatedCSV: Sendable {
             while index < bytes.count {
                 let c = bytes[index]
                 index += 1
+                // Text has no control characters but tab and line ends; a NUL would cut every message after it.
+                if c < 0x20, c != 0x09, c != 0x0A, c != 0x0D {
+                    throw CSVError(file: file, line: line, message: "a control character (byte \(c)) where text is expected")
+                }
                 if quoted {
                     if c == 0x22 {  // "
                         if index < bytes.count, bytes[index] == 0x22 {
@@ -225,12 +264,17 @@ public struct ValidatedCSV: Sendable {
                 let names = (first..<ends.count).map { span($0).map { String(decoding: bytes[$0], as: UTF8.self) } ?? "" }
                 header = names
                 let byName = Dictionary(tableColumns.map { ($0.name.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
+                var seen: Set<String> = []
                 for name in names {
                     guard let column = byName[name.lowercased()] else {
-                        problem = CSVError(file: file, line: 1, message: "column '\(name)' is not in the table")
+                        problem = CSVError(file: file, line: 1, message: "column '\(name.prefix(64))' is not in the table")
                         break
                     }
-                    numeric.append(column.isNumeric)
+                    guard seen.insert(name.lowercased()).inserted else {
+                        problem = CSVError(file: file, line: 1, message: "column '\(name)' is named twice in the header")
+                        break
+                    }
+                    columns.append(column)
                 }
                 start = ValidatedCSV.position(ends[ends.count - 1])
                 ends.removeAll(keepingCapacity: true)
@@ -241,21 +285,40 @@ public struct ValidatedCSV: Sendable {
                 problem = CSVError(file: file, line: line, message: "\(count) fields where the header has \(header.count)")
                 return
             }
-            for column in 0..<count {
-                guard let span = span(first + column) else {
+            rowLines.append(Int32(clamping: line))
+            for (index, column) in columns.enumerated() {
+                guard let span = span(first + index) else {
                     hasEmptyField = true
+                    guard column.isNullable else {
+                        problem = CSVError(file: file, line: line, message: "column \(header[index]): empty, and the column is NOT NULL")
+                        return
+                    }
                     continue
                 }
-                if numeric[column], !ValidatedCSV.isDecimal(UnsafeBufferPointer(rebasing: bytes[span])) {
-                    let value = String(decoding: bytes[span], as: UTF8.self)
-                    problem = CSVError(file: file, line: line,
-                                       message: "column \(header[column]): '\(value.prefix(40))' is not a finite decimal number")
+                if let complaint = Self.check(UnsafeBufferPointer(rebasing: bytes[span]), against: column) {
+                    let value = String(decoding: bytes[span].prefix(40), as: UTF8.self)
+                    problem = CSVError(file: file, line: line, message: "column \(header[index]): '\(value)' \(complaint)")
                     return
                 }
             }
         }
 
         private func span(_ index: Int) -> Range<Int>? { ValidatedCSV.span(index, ends: ends, start: start) }
+
+        /// What is wrong with a value for its column, or nil: a number where the column is numeric, an
+        /// integer its type holds where it is an integer column, and in the column's domain.
+        private static func check(_ value: UnsafeBufferPointer<UInt8>, against column: CatalogColumn) -> String? {
+            guard column.isNumeric else { return nil }
+            guard ValidatedCSV.isDecimal(value) else { return "is not a finite decimal number" }
+            let text = String(decoding: value, as: UTF8.self)
+            if let integers = column.integers {
+                guard let number = Int64(text.hasPrefix("+") ? String(text.dropFirst()) : text), integers.contains(number) else {
+                    return "is not an integer from \(integers.lowerBound) to \(integers.upperBound)"
+                }
+            }
+            if let domain = column.domain, !domain.contains(text) { return "is not \(domain)" }
+            return nil
+        }
     }
 }
 

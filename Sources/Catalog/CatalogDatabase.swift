@@ -76,27 +76,82 @@ public enum QueryValue: Sendable, Equatable {
     private static let hexDigits = Array("0123456789abcdef".utf8)
 }
 
-/// A column of a catalog table, as the engine describes it.
+/// A column of a catalog table, as the engine describes it, with what `ValidatedCSV` checks of its
+/// values before a file is loaded (so that a bad value is refused at its file and line, never by the
+/// engine far from it).
 public struct CatalogColumn: Sendable, Equatable {
     /// The column's name, as the engine spells it.
     public var name: String
     /// True for an integer, floating-point or decimal column: `ValidatedCSV` requires its non-empty
     /// values to be numbers.
     public var isNumeric: Bool
+    /// For an integer column, the integers its type holds (SQLite's INTEGER, MariaDB's TINYINT …
+    /// BIGINT, signed or not); nil for any other type.
+    public var integers: ClosedRange<Int64>?
+    /// False for a column that refuses NULL (NOT NULL, or part of the primary key).
+    public var isNullable: Bool
+    /// True for a column of the primary key (which the engine names in a duplicate key's error).
+    public var isPrimaryKey: Bool
+    /// What its values must be beyond their type, when the catalog says more (`CatalogLoader` sets it).
+    public var domain: Domain?
+
+    /// The values a column takes beyond its type.
+    public enum Domain: Sendable, Equatable, CustomStringConvertible {
+        /// A number from `lower` to `upper`, `upper` itself included or not (an angle).
+        case interval(lower: Double, upper: Double, upperIncluded: Bool)
+        /// One of these integers, the ids of another table (`filterId` in `Filter`).
+        case oneOf([Int64], table: String)
+
+        /// Whether a number (already checked to be one, and an integer for an integer column) is in it.
+        func contains(_ text: String) -> Bool {
+            switch self {
+            case .interval(let lower, let upper, let upperIncluded):
+                guard let value = Double(text) else { return false }
+                return value >= lower && (upperIncluded ? value <= upper : value < upper)
+            case .oneOf(let ids, _):
+                return Int64(text).map(ids.contains) ?? false
+            }
+        }
+
+        /// `from 0 to 360 (360 excluded)`, `one of 0, 1, 2, 3, 4 (the Filter table)`.
+        public var description: String {
+            switch self {
+            case .interval(let lower, let upper, let upperIncluded):
+                "from \(Self.text(lower)) to \(Self.text(upper))\(upperIncluded ? "" : " (\(Self.text(upper)) excluded)")"
+            case .oneOf(let ids, let table):
+                "one of \(ids.map(String.init).joined(separator: ", ")) (the \(table) table)"
+            }
+        }
+
+        private static func text(_ value: Double) -> String { Int(exactly: value).map(String.init) ?? "\(value)" }
+    }
 
     /// Makes a column description.
     ///
     /// - Parameters:
     ///   - name: The column's name.
     ///   - isNumeric: Whether the column's type is numeric.
-    public init(name: String, isNumeric: Bool) {
+    ///   - integers: For an integer column, the range of its type.
+    ///   - isNullable: Whether it takes NULL.
+    ///   - domain: What its values must be beyond their type.
+    ///   - isPrimaryKey: Whether it is a column of the primary key.
+    public init(name: String, isNumeric: Bool, integers: ClosedRange<Int64>? = nil, isNullable: Bool = true,
+                isPrimaryKey: Bool = false, domain: Domain? = nil) {
         self.name = name
         self.isNumeric = isNumeric
+        self.integers = integers
+        self.isNullable = isNullable
+        self.isPrimaryKey = isPrimaryKey
+        self.domain = domain
     }
 }
 
 /// An error of a catalog engine, in one line: what was asked and the engine's own message.
 public struct CatalogError: Error, CustomStringConvertible, Sendable {
+    /// The row of a file the engine refused (from 0), when it said or could be made to say which:
+    /// the loader names its line.
+    public var row: Int?
+
     /// What failed: the loader rejects a file only for what is the file's fault.
     public enum Kind: String, Sendable {
         /// The server cannot be reached, or the connection was lost.
@@ -127,14 +182,16 @@ public struct CatalogError: Error, CustomStringConvertible, Sendable {
     ///   - message: What was asked and why it failed.
     ///   - kind: What failed.
     ///   - code: The engine's code.
-    public init(_ message: String, kind: Kind = .statement, code: Int? = nil) {
+    ///   - row: The row of a file it is about, from 0.
+    public init(_ message: String, kind: Kind = .statement, code: Int? = nil, row: Int? = nil) {
         self.message = message
         self.kind = kind
         self.code = code
+        self.row = row
     }
 
     /// The same error, its message prefixed (`FILE into TABLE: …`).
-    public func prefixed(_ prefix: String) -> CatalogError { CatalogError(prefix + message, kind: kind, code: code) }
+    public func prefixed(_ prefix: String) -> CatalogError { CatalogError(prefix + message, kind: kind, code: code, row: row) }
 
     /// True when the server, not what was sent to it, failed: the work may be tried again.
     public var isTransient: Bool { kind == .connection || kind == .lock }

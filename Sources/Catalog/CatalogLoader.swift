@@ -64,6 +64,9 @@ public struct CatalogLoader {
     /// DBSPLIT filter: the per-filter stores, and the tables that live in them.
     public let splits: [String]
     let perFilterTables: Set<String>
+    /// The directory the files must be in, symbolic links resolved (the production's data tree); nil:
+    /// each file's own directory.
+    public let dataRoot: URL?
 
     /// Makes a loader for a catalog whose schema is installed.
     ///
@@ -73,11 +76,14 @@ public struct CatalogLoader {
     ///   - templates: The production's `templates/` directory, for `schema/csv-tables` and, with
     ///     splits, the schema's per-filter tables.
     ///   - splits: The filters with a per-filter store (`CatalogConnection.splits(_:)`); empty without DBSPLIT filter.
+    ///   - dataRoot: The production's data tree: a file that is a symbolic link to something outside it
+    ///     is refused unread. Nil: outside the file's own directory.
     /// - Throws: `TemplateError` when `schema/csv-tables` cannot be read or has a malformed line;
     ///   `CatalogError` when, with splits, the schema file cannot be read.
-    public init(catalog: CatalogDatabase, templates: URL, splits: [String] = []) throws {
+    public init(catalog: CatalogDatabase, templates: URL, splits: [String] = [], dataRoot: URL? = nil) throws {
         self.catalog = catalog
         self.splits = splits
+        self.dataRoot = dataRoot
         rowsPerCommit = catalog.dialect == .sqlite ? 250_000 : 0
         tables = try CatalogSchema.tables(templates: templates)
         perFilterTables = splits.isEmpty ? [] : Set(try SchemaScript(templates: templates, dialect: catalog.dialect).perFilterTables)
@@ -224,7 +230,7 @@ public struct CatalogLoader {
     }
 
     private func load(_ paths: [String], into summary: inout Summary, progress: (Int, Int) -> Void) throws {
-        var state = LoadState(done: try ledgerEntries())
+        var state = LoadState(done: try ledgerEntries(), filterIds: try filterIds())
         var next = 0
         var reported = 0
         while next < paths.count {
@@ -265,7 +271,30 @@ public struct CatalogLoader {
     /// columns of each table.
     struct LoadState {
         var done: [String: LedgerEntry]
+        /// The ids of the Filter table, which every `filterId` must be one of.
+        var filterIds: [Int64]
         var columns: [String: [CatalogColumn]] = [:]
+    }
+
+    /// The ids of the catalog's Filter table.
+    private func filterIds() throws -> [Int64] {
+        try catalog.query("SELECT filterId FROM Filter ORDER BY filterId").rows.compactMap { $0.first.flatMap { $0.flatMap { Int64($0) } } }
+    }
+
+    /// A table's columns with what the catalog says of their values beyond their types: `ra` from 0 to
+    /// 360 (excluded), `decl` from -90 to 90, `filterId` one of the Filter table's ids. (Corners are
+    /// left to the engine: a patch's corner may be written past 360 where a tract crosses RA 0.)
+    static func withDomains(_ columns: [CatalogColumn], filterIds: [Int64]) -> [CatalogColumn] {
+        columns.map { column in
+            var column = column
+            switch column.name.lowercased() {
+            case "ra": column.domain = .interval(lower: 0, upper: 360, upperIncluded: false)
+            case "decl": column.domain = .interval(lower: -90, upper: 90, upperIncluded: true)
+            case "filterid": column.domain = .oneOf(filterIds, table: "Filter")
+            default: break
+            }
+            return column
+        }
     }
 
     /// One transaction: the files from `first` on, each in a savepoint with its ledger row, until
@@ -289,7 +318,7 @@ public struct CatalogLoader {
                 continue
             }
             let csv: ValidatedCSV, table: String, split: String?
-            switch try prepare(path, columns: &state.columns) {
+            switch try prepare(path, state: &state) {
             case .refused(let rejection):
                 part.rejected.append(rejection)
                 continue
@@ -317,7 +346,9 @@ public struct CatalogLoader {
                 } catch let rollback {
                     throw CatalogError("\(catalog.location): \(path) failed (\(error)) and could not be rolled back: \(rollback)")
                 }
-                part.rejected.append(Rejection(path: path, line: 0, message: "\(error)"))
+                // The engine's word on a row names its line.
+                let line = (error as? CatalogError)?.row.map(csv.line(ofRow:)) ?? 0
+                part.rejected.append(Rejection(path: path, line: line, message: "\(error)"))
             }
         }
         if began { try catalog.commit() }
@@ -330,16 +361,20 @@ public struct CatalogLoader {
     }
 
     /// A file read and checked, with its table and store, or the reason it is refused.
-    private func prepare(_ path: String, columns: inout [String: [CatalogColumn]]) throws -> Prepared {
+    private func prepare(_ path: String, state: inout LoadState) throws -> Prepared {
         guard let table = table(for: path) else {
             return .refused(Rejection(path: path, line: 0, message: "no table for this file name (templates/schema/csv-tables)"))
         }
-        if columns[table] == nil {
-            columns[table] = try catalog.columns(of: table, split: perFilterTables.contains(table) ? splits.first : nil)
+        if let refusal = notARegularFileWithin(path) {
+            return .refused(Rejection(path: path, line: 0, message: refusal))
+        }
+        if state.columns[table] == nil {
+            let columns = try catalog.columns(of: table, split: perFilterTables.contains(table) ? splits.first : nil)
+            state.columns[table] = Self.withDomains(columns, filterIds: state.filterIds)
         }
         let csv: ValidatedCSV
         do {
-            csv = try ValidatedCSV.read(path, tableColumns: columns[table]!)
+            csv = try ValidatedCSV.read(path, tableColumns: state.columns[table]!)
         } catch let error as CSVError {
             return .refused(Rejection(path: path, line: error.line, message: error.message))
         }
@@ -348,6 +383,24 @@ public struct CatalogLoader {
         } catch {
             return .refused(Rejection(path: path, line: 0, message: "\(error)"))
         }
+    }
+
+    /// Why a result file is not read, or nil: a symbolic link to something outside `dataRoot` (a
+    /// `src-*.csv` link to /etc/passwd must not have its first line shown as a bad header), or not a
+    /// regular file (a FIFO would block the load forever).
+    func notARegularFileWithin(_ path: String) -> String? {
+        var status = stat()
+        guard lstat(path, &status) == 0 else { return nil }  // missing: ValidatedCSV says it cannot be read
+        if status.st_mode & S_IFMT == S_IFLNK {
+            let url = URL(fileURLWithPath: path)
+            let root = (dataRoot ?? url.deletingLastPathComponent()).resolvingSymlinksInPath().path
+            let target = url.resolvingSymlinksInPath().path
+            guard target.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+                return "a symbolic link to \(target), outside \(root): not read"
+            }
+            guard stat(path, &status) == 0 else { return "a symbolic link to nothing" }
+        }
+        return status.st_mode & S_IFMT == S_IFREG ? nil : "not a regular file: not read"
     }
 
     /// One file's rows and its ledger row, in the open transaction; returns the rows inserted.
@@ -377,20 +430,21 @@ public struct CatalogLoader {
     ///   - dialect: The catalog's dialect: `.sqlite` loads over one connection whatever `connections` says.
     ///   - templates: The production's `templates/` directory, for each worker's loader.
     ///   - splits: The filters with a per-filter store.
+    ///   - dataRoot: The production's data tree, as `init(catalog:templates:splits:dataRoot:)` takes it.
     ///   - open: Opens one writable connection; called once per worker, from that worker's thread.
     /// - Returns: The sum of the workers' summaries.
     /// - Throws: `PartialLoad` when a worker could not open its connection or its load stopped: the
     ///   first such error (in worker order), with the sum of what every worker loaded before it stopped
     ///   or to its end; those files stay loaded.
     public static func loadInParallel(_ paths: [String], connections: Int, dialect: SQLDialect, templates: URL,
-                                      splits: [String] = [],
+                                      splits: [String] = [], dataRoot: URL? = nil,
                                       open: @escaping @Sendable () throws -> CatalogDatabase) throws -> Summary {
         let workers = dialect == .sqlite ? 1 : max(1, min(connections, paths.count))
         let shares = (0..<workers).map { w in stride(from: w, to: paths.count, by: workers).map { paths[$0] } }
         let results = Results(count: workers)
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             do {
-                let loader = try CatalogLoader(catalog: try open(), templates: templates, splits: splits)
+                let loader = try CatalogLoader(catalog: try open(), templates: templates, splits: splits, dataRoot: dataRoot)
                 results.set(w, .success(try loader.load(shares[w])))
             } catch {
                 results.set(w, .failure(error))

@@ -364,7 +364,8 @@ public final class MariaDBCatalog: CatalogDatabase {
 
     /// The columns of a table or view, from `information_schema.COLUMNS`; empty if it does not exist.
     ///
-    /// Numeric columns are the integer types (TINYINT to BIGINT), FLOAT, DOUBLE and DECIMAL.
+    /// Numeric columns are the integer types (TINYINT to BIGINT, with their ranges), FLOAT, DOUBLE and
+    /// DECIMAL; a column takes NULL unless NOT NULL or in the primary key.
     ///
     /// - Parameters:
     ///   - table: The table's bare name.
@@ -375,12 +376,30 @@ public final class MariaDBCatalog: CatalogDatabase {
         let numeric: Set<String> = ["tinyint", "smallint", "mediumint", "int", "bigint", "float", "double", "decimal"]
         let schema = try split.map { literal(try splitDatabase($0)) } ?? "DATABASE()"
         let result = try query("""
-            SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS \
+            SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, COLUMN_KEY FROM information_schema.COLUMNS \
             WHERE TABLE_SCHEMA = \(schema) AND TABLE_NAME = \(literal(table)) ORDER BY ORDINAL_POSITION
             """)
         return result.rows.map { row in
-            CatalogColumn(name: row[0] ?? "", isNumeric: numeric.contains((row[1] ?? "").lowercased()))
+            let type = (row[1] ?? "").lowercased()
+            return CatalogColumn(name: row[0] ?? "", isNumeric: numeric.contains(type),
+                                 integers: Self.integers(type, unsigned: (row[2] ?? "").lowercased().contains("unsigned")),
+                                 isNullable: row[3] == "YES" && row[4] != "PRI", isPrimaryKey: row[4] == "PRI")
         }
+    }
+
+    /// The integers of a MariaDB integer type: TINYINT 8 bits, SMALLINT 16, MEDIUMINT 24, INT 32,
+    /// BIGINT 64 (unsigned: from 0, a BIGINT's capped at Int64's largest); nil for another type.
+    static func integers(_ type: String, unsigned: Bool) -> ClosedRange<Int64>? {
+        let bits: Int64
+        switch type {
+        case "tinyint": bits = 8
+        case "smallint": bits = 16
+        case "mediumint": bits = 24
+        case "int": bits = 32
+        case "bigint": return unsigned ? 0...Int64.max : Int64.min...Int64.max
+        default: return nil
+        }
+        return unsigned ? 0...((1 << bits) - 1) : -(1 << (bits - 1))...((1 << (bits - 1)) - 1)
     }
 
     // MARK: - Loading
@@ -431,9 +450,21 @@ public final class MariaDBCatalog: CatalogDatabase {
         if warnings > 0 {
             let first = try query("SHOW WARNINGS LIMIT 1").rows.first
             let text = first.map { "\($0[0] ?? "Warning") \($0[1] ?? "?"): \($0[2] ?? "")" } ?? "(not shown)"
-            throw CatalogError("\(csv.path) into \(table): \(warnings) warning\(warnings == 1 ? "" : "s"), the first: \(text)")
+            throw CatalogError("\(csv.path) into \(table): \(warnings) warning\(warnings == 1 ? "" : "s"), the first: \(text)",
+                               row: first.flatMap { Self.row(of: $0[2] ?? "", in: csv) })
         }
         return Int(inserted)
+    }
+
+    /// The row of `csv` a warning of `LOAD DATA` is about, from 0: `… at row N` names it (counted from
+    /// the first line after the header); a duplicate key (`Duplicate entry 'K' for key …`) is found by
+    /// its key in the file.
+    static func row(of warning: String, in csv: ValidatedCSV) -> Int? {
+        if let at = warning.range(of: " at row ", options: .backwards), let row = Int(warning[at.upperBound...]) {
+            return (1...csv.rowCount).contains(row) ? row - 1 : nil
+        }
+        guard warning.hasPrefix("Duplicate entry '"), let end = warning.range(of: "' for key ", options: .backwards) else { return nil }
+        return csv.row(withKey: String(warning[warning.index(warning.startIndex, offsetBy: 17)..<end.lowerBound]))
     }
 
     /// "\r\n" when the header line of the file ends so (ValidatedCSV accepts both), else "\n".

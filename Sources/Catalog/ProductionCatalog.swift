@@ -76,7 +76,7 @@ public struct ProductionCatalog {
     ///   cannot be written.
     public func load(step: Step, deferIndexes: Bool) throws -> StepLoad {
         try CatalogSchema.require(database)
-        let loader = try CatalogLoader(catalog: database, templates: templates, splits: splits)
+        let loader = try CatalogLoader(catalog: database, templates: templates, splits: splits, dataRoot: production.tree.dataRoot)
         var result = StepLoad(step: step)
         let files = try production.store.resultFiles(step: step)
         if deferIndexes {
@@ -102,7 +102,8 @@ public struct ProductionCatalog {
         do {
             summary = workers == 0
                 ? try loader.load(files)
-                : try CatalogLoader.loadInParallel(files, connections: workers, dialect: database.dialect, templates: templates, splits: splits) {
+                : try CatalogLoader.loadInParallel(files, connections: workers, dialect: database.dialect, templates: templates,
+                                                   splits: splits, dataRoot: production.tree.dataRoot) {
                     try CatalogConnection.open(production, readOnly: false, defaultsFile: defaultsFile)
                 }
         } catch let partial as CatalogLoader.PartialLoad {

@@ -182,7 +182,8 @@ public final class SQLiteCatalog: CatalogDatabase {
     /// The columns of a table or view, from `pragma_table_info`; empty if it does not exist.
     ///
     /// A column is numeric when its declared type contains `INT`, `REAL`, `FLOA`, `DOUB` or `NUM`, as in
-    /// SQLite's own type-affinity rules.
+    /// SQLite's own type-affinity rules, and an integer one (64 bits) when it contains `INT`; it takes
+    /// NULL unless NOT NULL or in the primary key.
     ///
     /// - Parameters:
     ///   - table: The table's bare name.
@@ -191,9 +192,13 @@ public final class SQLiteCatalog: CatalogDatabase {
     /// - Throws: `CatalogError` with SQLite's message.
     public func columns(of table: String, split: String?) throws -> [CatalogColumn] {
         try perform { db in
-            try Row.fetchAll(db, sql: "SELECT name, type FROM pragma_table_info(?, ?)", arguments: [table, split.map(Self.schema) ?? "main"]).map { row in
+            try Row.fetchAll(db, sql: "SELECT name, type, \"notnull\", pk FROM pragma_table_info(?, ?)",
+                             arguments: [table, split.map(Self.schema) ?? "main"]).map { row in
                 let type = (row["type"] as String? ?? "").uppercased()
-                return CatalogColumn(name: row["name"], isNumeric: ["INT", "REAL", "FLOA", "DOUB", "NUM"].contains { type.contains($0) })
+                // An INTEGER PRIMARY KEY takes NULL as "make one up": a file's row without its id is refused instead.
+                return CatalogColumn(name: row["name"], isNumeric: ["INT", "REAL", "FLOA", "DOUB", "NUM"].contains { type.contains($0) },
+                                     integers: type.contains("INT") ? Int64.min...Int64.max : nil,
+                                     isNullable: row["notnull"] as Int == 0 && row["pk"] as Int == 0, isPrimaryKey: row["pk"] as Int > 0)
             }
         }
     }
@@ -208,8 +213,9 @@ public final class SQLiteCatalog: CatalogDatabase {
     ///   - csv: The validated file; its rows are inserted from memory, the file is not read again.
     ///   - table: The destination, as `qualified(_:split:)` gives it.
     /// - Returns: The number of rows inserted, summed from SQLite's change counts.
-    /// - Throws: `CatalogError` with SQLite's message, e.g. a duplicate primary key; the rows inserted
-    ///   before it stay in the open transaction for the caller to roll back.
+    /// - Throws: `CatalogError` with SQLite's message, e.g. a duplicate primary key, and the row it
+    ///   refused (`CatalogError.row`); the rows inserted before it stay in the open transaction for the
+    ///   caller to roll back.
     public func bulkInsert(_ csv: ValidatedCSV, into table: String) throws -> Int {
         let width = csv.columns.count
         let perStatement = max(1, min(500, 30_000 / max(width, 1)))
@@ -221,7 +227,23 @@ public final class SQLiteCatalog: CatalogDatabase {
                 for first in stride(from: 0, to: csv.rowCount, by: perStatement) {
                     let rows = min(perStatement, csv.rowCount - first)
                     let statement = try db.cachedStatement(sql: head + Array(repeating: tuple, count: rows).joined(separator: ", "))
-                    try Self.run(statement, binding: first * width..<(first + rows) * width, of: csv, text: text, in: db)
+                    do {
+                        try Self.run(statement, binding: first * width..<(first + rows) * width, of: csv, text: text, in: db)
+                    } catch let error as DatabaseError where ![.SQLITE_BUSY, .SQLITE_LOCKED].contains(error.resultCode) {
+                        // SQLite does not say which row of the statement it refused, and undid only that
+                        // statement: its rows one by one find it.
+                        let single = try db.cachedStatement(sql: head + tuple)
+                        for row in first..<(first + rows) {
+                            do {
+                                try Self.run(single, binding: row * width..<(row + 1) * width, of: csv, text: text, in: db)
+                            } catch {
+                                var refused = Self.catalogError(error)
+                                refused.row = row
+                                throw refused
+                            }
+                        }
+                        throw error
+                    }
                     inserted += db.changesCount
                 }
                 return inserted

@@ -182,17 +182,21 @@ struct MariaDBCatalogTests {
                 try ValidatedCSV.read(try Self.write(Self.header + "\n1,94,1,11,2,6.3,-0.1,nan,1,1,1,1,1,1,1,1,1\n", "nan.csv", in: directory),
                                       tableColumns: columns)
             }
-            // A decimal too large for the INT column `run` passes the CSV check but not MariaDB: a
-            // warning, so an error.
-            let range = try ValidatedCSV.read(
-                try Self.write(Self.header + "\n1,99999999999,1,11,2,6.3,-0.1,1,1,1,1,1,1,1,1,1,1\n", "range.csv", in: directory),
-                tableColumns: columns)
+            // A number too large for the INT column `run` is refused by the CSV check, at its line.
+            let range = try Self.write(Self.header + "\n1,99999999999,1,11,2,6.3,-0.1,1,1,1,1,1,1,1,1,1,1\n", "range.csv", in: directory)
+            let refused = #expect(throws: CSVError.self) { try ValidatedCSV.read(range, tableColumns: columns) }
+            #expect(refused?.line == 2 && refused?.message == "column run: '99999999999' is not an integer from -2147483648 to 2147483647")
+            // A patch too long for its VARCHAR(16) passes the CSV check but not MariaDB: a warning, so
+            // an error, about the row it names.
+            let long = try ValidatedCSV.read(
+                try Self.write("deepCoaddId,tract,patch,filterId\n1,0,\"1,1\",2\n2,0,\(String(repeating: "9", count: 20)),2\n", "long.csv", in: directory),
+                tableColumns: try catalog.columns(of: "DeepCoadd"))
             try catalog.begin()
-            let error = #expect(throws: CatalogError.self) { try catalog.bulkInsert(range, into: "Source") }
+            let error = #expect(throws: CatalogError.self) { try catalog.bulkInsert(long, into: "DeepCoadd") }
             try catalog.rollback()
-            #expect(error?.message.contains("range.csv into Source") == true)
-            #expect(error?.message.contains("run") == true, "\(error?.message ?? "")")
-            #expect(try Self.count(catalog, "Source") == 0)
+            #expect(error?.message.contains("long.csv into DeepCoadd") == true)
+            #expect(error?.message.contains("patch") == true && error?.row == 1, "\(error?.message ?? "")")
+            #expect(try Self.count(catalog, "DeepCoadd") == 0)
 
             // A duplicate key: LOCAL skips the row with a warning; that too is an error.
             let one = try ValidatedCSV.read(try Self.write(Self.header + "\n" + Self.sources(1...1), "one.csv", in: directory),
@@ -203,7 +207,7 @@ struct MariaDBCatalogTests {
             try catalog.begin()
             let duplicate = #expect(throws: CatalogError.self) { try catalog.bulkInsert(one, into: "Source") }
             try catalog.rollback()
-            #expect(duplicate?.message.contains("Duplicate entry") == true)
+            #expect(duplicate?.message.contains("Duplicate entry") == true && duplicate?.row == 0)
             #expect(try Self.count(catalog, "Source") == 1)
         }
     }
