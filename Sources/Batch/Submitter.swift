@@ -305,7 +305,7 @@ public struct Submitter {
         let accounting = status?.accounting
         return .ended(AttemptEnd(state: state, rawState: status?.rawState ?? "gone", exitCode: status?.exitCode ?? ran.exit,
                                  signal: status?.signal, node: accounting?.node, elapsed: accounting?.elapsed,
-                                 cpuTime: accounting?.cpuTime, maxRSS: accounting?.maxRSS, exhausted: exhausted))
+                                 cpuTime: accounting?.cpuTime, maxRSS: accounting?.maxRSS, maxVMem: accounting?.maxVMem, exhausted: exhausted))
     }
 
     /// What a submission call's answer makes of its intents: accepted ones `submitted` (a follower
@@ -319,10 +319,11 @@ public struct Submitter {
         }
     }
 
-    /// How many jobs may be handed over now: up to `limit` running for a backend dcprod throttles,
-    /// up to the batch system's `capacity` for one that throttles itself.
+    /// How many jobs may be handed over now: up to `limit` running for a backend dcprod throttles;
+    /// for one that throttles itself, the batch system's `capacity`, which already counts every job
+    /// of the cluster, dcprod's own included.
     public static func room(running: Int, limit: Int, capacity: Int?) -> Int {
-        max(0, (capacity ?? limit) - running)
+        capacity.map { max(0, $0) } ?? max(0, limit - running)
     }
 
     /// The resources of a job's next attempt: what the previous one ran out of, doubled (resource

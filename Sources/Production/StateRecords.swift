@@ -208,10 +208,13 @@ public struct LoadRejection: Codable, Sendable, Equatable, FetchableRecord {
 public struct AttemptReading: Sendable {
     public var attemptId: Int64
     public var outcomes: [EventOutcome]
+    /// `file:line: reason` for each line of the file not believed of any event.
+    public var damaged: [String]
 
-    public init(attemptId: Int64, outcomes: [EventOutcome]) {
+    public init(attemptId: Int64, outcomes: [EventOutcome], damaged: [String] = []) {
         self.attemptId = attemptId
         self.outcomes = outcomes
+        self.damaged = damaged
     }
 }
 

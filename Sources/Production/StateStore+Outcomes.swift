@@ -18,6 +18,31 @@ extension StateStore {
         }
     }
 
+    /// A job, by id.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read, or has no such job.
+    public func job(id: Int64) throws -> JobRecord {
+        try pool.read { db in
+            guard let job = try JobRecord.fetchOne(db, key: id) else {
+                throw DatabaseError(resultCode: .SQLITE_NOTFOUND, message: "no job \(id) in the state store")
+            }
+            return job
+        }
+    }
+
+    /// The lines of a step and filter's outcome files that verify did not believe of any event
+    /// (`file:line: reason`), by attempt.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func damagedLines(step: Step, filter: Filter) throws -> [String] {
+        try pool.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT a.damaged FROM attempt a JOIN job j ON j.id = a.jobId
+                WHERE j.step = ? AND j.filter = ? AND a.damaged IS NOT NULL ORDER BY a.id
+                """, arguments: [step, filter])
+        }.flatMap { $0.split(separator: "\n").map(String.init) }
+    }
+
     /// The events of a job, in its manifest's order.
     ///
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
@@ -53,8 +78,10 @@ extension StateStore {
                 try OutcomeRow.run(chunk.count == OutcomeRow.perStatement ? db.cachedStatement(sql: sql) : db.makeStatement(sql: sql),
                                    binding: chunk, in: db)
             }
-            let verified = try db.cachedStatement(sql: "UPDATE attempt SET verified = 1 WHERE id = ?")
-            for reading in readings { try verified.execute(arguments: [reading.attemptId]) }
+            let verified = try db.cachedStatement(sql: "UPDATE attempt SET verified = 1, damaged = ? WHERE id = ?")
+            for reading in readings {
+                try verified.execute(arguments: [reading.damaged.isEmpty ? nil : reading.damaged.joined(separator: "\n"), reading.attemptId])
+            }
             try db.execute(sql: "DROP TRIGGER temp.outcome_sets_event")
             try Self.withdrawUnfounded(db, read: readings.flatMap { $0.outcomes.map(\.eventId) })
         }

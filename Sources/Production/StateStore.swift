@@ -254,6 +254,13 @@ public final class StateStore: Sendable {
                 UPDATE attempt SET maxVMem = maxRSS, maxRSS = NULL WHERE backend = 'sge';
                 """)
         }
+        migrator.registerMigration("v10: damaged lines of outcome files") { db in
+            try db.execute(sql: """
+                -- The lines of an attempt's outcome file that verify did not believe of any event
+                -- (`file:line: reason`, one a line): the report names them.
+                ALTER TABLE attempt ADD COLUMN damaged TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -33,6 +33,12 @@ public struct FailureClasses: Sendable {
     /// one its job never ran, a failure no rule matches, and one killed at its time limit.
     public static let ok = "ok", crash = "crash", notRun = "not-run", other = "other", timeout = "timeout"
 
+    /// The class of an event whose outcome record verify does not believe (`OutcomeCheck`): another
+    /// job's file, outputs the manifest does not expect, outside the data tree, missing or empty.
+    /// Resubmitted like a crash. A class list of an older production, without it, gets it last.
+    public static let badRecord = "bad-record"
+    static let badRecordClass = Class(name: badRecord, retry: .retry, label: "bad outcome record")
+
     /// Reads a class list.
     ///
     /// Blank lines and lines starting with `#` are skipped.
@@ -53,6 +59,7 @@ public struct FailureClasses: Sendable {
         for required in [Self.ok, Self.crash, Self.notRun, Self.other, Self.timeout] where !classes.contains(where: { $0.name == required }) {
             throw TemplateError(file: path, line: 0, message: "the class list lacks the class '\(required)', which dcprod itself assigns")
         }
+        if !classes.contains(where: { $0.name == Self.badRecord }) { classes.append(Self.badRecordClass) }
         self.classes = classes
     }
 

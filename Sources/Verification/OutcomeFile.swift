@@ -10,6 +10,11 @@ struct OutcomeRecord: Equatable {
     var message: String?
     var seconds: Double?
     var outputs: [String]?
+    // start
+    var job: String?
+    var attempt: Int?
+    /// The line's number in its file, from 1.
+    var line = 0
 }
 
 /// Reading an outcome file (one job attempt's) into its records.
@@ -19,17 +24,59 @@ struct OutcomeRecord: Equatable {
 /// outcome record of a production, 1.57 million at DC2013's scale. Values of other keys, nested
 /// ones included, are checked and skipped.
 enum OutcomeFile {
-    /// The complete lines of the file; a line cut by a crash (no newline) is left out, and a
-    /// damaged line is skipped rather than failing the file.
-    static func read(_ path: String) -> [OutcomeRecord] {
-        guard let data = FileManager.default.contents(atPath: path), let last = data.lastIndex(of: 0x0A) else { return [] }
+    /// The records of a file, and the numbers of its damaged lines.
+    struct Contents {
+        var records: [OutcomeRecord] = []
+        /// Complete lines that are not one JSON object with a known `type`, by number.
+        var damaged: [Int] = []
+    }
+
+    /// The complete lines of the file; a line cut by a crash (no newline) is left out, and a damaged
+    /// line is counted rather than failing the file.
+    static func read(_ path: String) -> Contents {
+        guard let data = FileManager.default.contents(atPath: path), let last = data.lastIndex(of: 0x0A) else { return Contents() }
         return data.withUnsafeBytes { raw in
             let bytes = raw.bindMemory(to: UInt8.self)
-            return bytes[..<(last - data.startIndex)].split(separator: 0x0A).compactMap { line in
+            var contents = Contents()
+            for (index, line) in bytes[..<(last - data.startIndex)].split(separator: 0x0A, omittingEmptySubsequences: false).enumerated() {
                 var scanner = JSONScanner(bytes: UnsafeBufferPointer(rebasing: line))
-                return scanner.record()
+                if var record = scanner.record() {
+                    record.line = index + 1
+                    contents.records.append(record)
+                } else if !line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) {
+                    contents.damaged.append(index + 1)
+                }
             }
+            return contents
         }
+    }
+}
+
+/// What a job's manifest expects of each of its events: the outputs, by event key.
+///
+/// `JobManifest.jsonData` writes one event an object a line, which the outcome scanner reads in the
+/// same way (a manifest holds about 500 bytes an event, as many as verify reads of outcomes).
+enum ManifestOutputs {
+    /// The outputs of each event of the manifest at `path`; nil when it cannot be read.
+    static func read(_ path: String) -> [String: [String]]? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        var outputs: [String: [String]] = [:]
+        let fast: Bool = data.withUnsafeBytes { raw in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            for (index, line) in bytes.split(separator: 0x0A).enumerated() where index > 0 {
+                // `{"key":…},` or, for the last event, `{"key":…}]}`.
+                var end = line.endIndex
+                if line.last == 0x2C { end -= 1 } else if line.count >= 2 && line[end - 2] == 0x5D && line[end - 1] == 0x7D { end -= 2 }
+                var scanner = JSONScanner(bytes: UnsafeBufferPointer(rebasing: line[line.startIndex..<end]))
+                guard let event = scanner.manifestEvent() else { return false }
+                outputs[event.key] = event.outputs
+            }
+            return true
+        }
+        if fast { return outputs }
+        // Written otherwise (by hand, or by another tool): read as JSON.
+        guard let manifest = try? JobManifest.read(path) else { return nil }
+        return Dictionary(manifest.events.map { ($0.key, $0.outputs) }, uniquingKeysWith: { first, _ in first })
     }
 }
 
@@ -50,6 +97,11 @@ struct JSONScanner {
                 guard let key = key(), take(0x3A) else { return nil }  // :
                 switch key {
                 case .type: guard let text = string(), let kind = OutcomeLine.Kind(rawValue: text) else { return nil }; type = kind
+                case .job: guard let value = optionalString() else { return nil }; record.job = value
+                case .attempt:
+                    if takeWord("null") { continue }
+                    guard let value = number(), let whole = Int(exactly: value) else { return nil }
+                    record.attempt = whole
                 case .event: guard let value = optionalString() else { return nil }; record.event = value
                 case .status: guard let value = optionalString() else { return nil }; record.status = value
                 case .class: guard let value = optionalString() else { return nil }; record.class = value
@@ -62,7 +114,7 @@ struct JSONScanner {
                     if takeWord("null") { continue }
                     guard let value = strings() else { return nil }
                     record.outputs = value
-                case .other: guard skipValue() else { return nil }
+                case .key, .other: guard skipValue() else { return nil }
                 }
             } while take(0x2C)  // ,
             guard take(0x7D) else { return nil }
@@ -73,13 +125,31 @@ struct JSONScanner {
         return record
     }
 
+    /// A manifest's event object: its key and outputs (its command is checked and skipped).
+    mutating func manifestEvent() -> (key: String, outputs: [String])? {
+        var key: String?, outputs: [String] = []
+        guard take(0x7B) else { return nil }  // {
+        repeat {
+            guard let name = self.key(), take(0x3A) else { return nil }  // :
+            switch name {
+            case .key: guard let value = string() else { return nil }; key = value
+            case .outputs: guard let value = strings() else { return nil }; outputs = value
+            default: guard skipValue() else { return nil }
+            }
+        } while take(0x2C)  // ,
+        guard take(0x7D) else { return nil }
+        skipBlanks()
+        guard position == bytes.count, let key else { return nil }
+        return (key, outputs)
+    }
+
     /// The keys whose values verify reads.
     enum Key: String {
-        case type, event, status, `class`, message, seconds, outputs, other
+        case type, event, status, `class`, message, seconds, outputs, job, attempt, key, other
 
         static let names: [(name: StaticString, key: Key)] = [
             ("type", .type), ("event", .event), ("status", .status), ("class", .class),
-            ("message", .message), ("seconds", .seconds), ("outputs", .outputs),
+            ("message", .message), ("seconds", .seconds), ("outputs", .outputs), ("job", .job), ("attempt", .attempt), ("key", .key),
         ]
     }
 

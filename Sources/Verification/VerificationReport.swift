@@ -34,6 +34,8 @@ public struct VerificationReport: Sendable {
     /// Job attempts the batch system ended for want of memory, time or a node, which dcprod
     /// submitted again with more (resource learning), by reason.
     public var requeued: [String: Int] = [:]
+    /// The lines of the outcome files that verify did not believe of any event, `file:line: reason`.
+    public var damaged: [String] = []
 
     /// The number of events counted under a class name or a state.
     ///
@@ -52,8 +54,10 @@ public struct VerificationReport: Sendable {
 
     /// The classes that have a line of their own, in DC2013's order: all but crash and not-run, which
     /// the report counts apart.
+    /// `bad-record` has a line only when some event is in it: DC2013's report, which users know, had none.
     public var listedClasses: [FailureClasses.Class] {
         classes.classes.filter { ![FailureClasses.crash, FailureClasses.notRun].contains($0.name) }
+            .filter { $0.name != FailureClasses.badRecord || count($0.name) > 0 }
     }
 
     /// DC2013's wording and order; then Not run, Crashed, what resubmit would take, and the
@@ -72,8 +76,16 @@ public struct VerificationReport: Sendable {
             lines.append("Another problem, first messages:")
             lines += another.map { "  \($0.event): \($0.message)" }
         }
+        if !damaged.isEmpty {
+            lines.append("Damaged outcome lines: \(damaged.count)")
+            lines += damaged.prefix(Self.damagedShown).map { "  \($0)" }
+            if damaged.count > Self.damagedShown { lines.append("  … and \(damaged.count - Self.damagedShown) more (reports/\(step.rawValue)-\(filter.rawValue).json)") }
+        }
         return lines.joined(separator: "\n") + "\n"
     }
+
+    /// The damaged lines the text names; the JSON has all.
+    static let damagedShown = 10
 
     /// "memory doubled N, walltime doubled N, node lost N", when dcprod submitted any job again.
     public var requeuedLine: String? {
@@ -100,7 +112,7 @@ public struct VerificationReport: Sendable {
     ///
     /// Keys: `step`, `filter`, `events` (the total), `processed`, `classes` (every class of the list with
     /// `name`, `label`, `count` and `percent`, crash and not-run included), `notRun`, `crashed`,
-    /// `inProgress`, `retry`, `anotherProblem` (`event`, `message`) and `requeued`. Empty data if the
+    /// `inProgress`, `retry`, `anotherProblem` (`event`, `message`), `requeued` and `damagedLines` (`file:line: reason`). Empty data if the
     /// encoder were to fail, which it does not for these types.
     public var json: Data {
         struct Line: Codable { var name: String; var label: String; var count: Int; var percent: String }
@@ -111,11 +123,13 @@ public struct VerificationReport: Sendable {
             var retry: [String]
             var anotherProblem: [Message]
             var requeued: [String: Int]
+            var damagedLines: [String]
         }
         let document = Document(
             step: step.rawValue, filter: filter.rawValue, events: total, processed: processed,
             classes: classes.classes.map { Line(name: $0.name, label: $0.label, count: count($0.name), percent: Self.percent(count($0.name), of: total)) },
-            notRun: notRun, crashed: crashed, inProgress: inProgress, retry: retry, anotherProblem: another, requeued: requeued)
+            notRun: notRun, crashed: crashed, inProgress: inProgress, retry: retry, anotherProblem: another, requeued: requeued,
+            damagedLines: damaged)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(document)) ?? Data()

@@ -36,6 +36,8 @@ public struct Verifier {
         public var records = 0
         /// Events of those attempts' jobs without a record: `not-run`.
         public var missing = 0
+        /// Lines of those files not believed of any event (`OutcomeCheck`).
+        public var damaged = 0
     }
 
     /// Reads the outcome files of ended, unverified attempts of the step, oldest first, and records
@@ -49,56 +51,49 @@ public struct Verifier {
     ///   recorded stay verified, the others are read again next time.
     public func read(filters: [Filter]) throws -> Reading {
         let store = production.store
+        let dataRoot = production.tree.dataRoot.standardizedFileURL.path + "/"
         let attempts = try store.unverifiedAttempts(step: step, filters: filters)
         let batches = stride(from: 0, to: attempts.count, by: 32).map { Array(attempts[$0..<min($0 + 32, attempts.count)]) }
         var reading = Reading()
         guard let first = batches.first else { return reading }
-        var read = try Self.read(first, in: store)
+        var read = try Self.read(first, in: store, dataRoot: dataRoot)
         for index in batches.indices {
             let recorded = read
             let ahead = index + 1 < batches.count ? batches[index + 1] : []
-            read = try Self.overlapping({ try store.recordOutcomes(recorded.readings) }, with: { try Self.read(ahead, in: store) })
+            read = try Self.overlapping({ try store.recordOutcomes(recorded.readings) }, with: { try Self.read(ahead, in: store, dataRoot: dataRoot) })
             reading.attempts += recorded.reading.attempts
             reading.records += recorded.reading.records
             reading.missing += recorded.reading.missing
+            reading.damaged += recorded.reading.damaged
         }
         return reading
     }
 
     /// The outcomes of some attempts' files, one per event of their jobs (`not-run` for an event
-    /// without a record), and their counts.
-    private static func read(_ attempts: [AttemptRecord], in store: StateStore) throws -> (readings: [AttemptReading], reading: Reading) {
+    /// without a record), checked against the jobs' manifests (`OutcomeCheck`), and their counts.
+    private static func read(_ attempts: [AttemptRecord], in store: StateStore, dataRoot: String) throws -> (readings: [AttemptReading], reading: Reading) {
         var reading = Reading()
         var readings: [AttemptReading] = []
         for attempt in attempts {
             let members = try store.members(ofJob: attempt.jobId)
-            var byKey: [String: Int64] = [:]
-            for member in members { byKey[member.key] = member.id }
-            var outcomes: [EventOutcome] = []
-            var recorded = Set<Int64>()
-            var ended = false
-            for line in OutcomeFile.read(attempt.outcomes) {
-                switch line.type {
-                case .event:
-                    guard let key = line.event, let id = byKey[key] else { continue }
-                    let ok = line.status == "ok"
-                    outcomes.append(EventOutcome(eventId: id, state: ok ? .ok : .failed, className: line.class ?? FailureClasses.other,
-                                                 message: line.message ?? "", seconds: line.seconds, outputs: line.outputs))
-                    recorded.insert(id)
-                case .end: ended = true
-                case .start: break
-                }
-            }
-            let why = ended ? "no record for this event in a finished attempt"
-                            : "the job ended without its end line: the runner died before this event"
+            let job = try store.job(id: attempt.jobId)
+            let contents = OutcomeFile.read(attempt.outcomes)
+            let check = OutcomeCheck(job: job.name, attempt: attempt.number, path: attempt.outcomes,
+                                     expected: ManifestOutputs.read(job.manifest), dataRoot: dataRoot)
+            let checked = check.check(contents, members: members)
+            var outcomes = checked.outcomes
+            let recorded = Set(outcomes.map(\.eventId))
+            let why = contents.records.contains(where: { $0.type == .end }) ? "no record for this event in a finished attempt"
+                : "the job ended without its end line: the runner died before this event"
             let missing = members.filter { !recorded.contains($0.id) }
             outcomes += missing.map {
                 EventOutcome(eventId: $0.id, state: .notRun, className: FailureClasses.notRun, message: why, seconds: nil, outputs: nil)
             }
-            readings.append(AttemptReading(attemptId: attempt.id, outcomes: outcomes))
+            readings.append(AttemptReading(attemptId: attempt.id, outcomes: outcomes, damaged: checked.damaged))
             reading.attempts += 1
-            reading.records += outcomes.count - missing.count
+            reading.records += checked.recorded
             reading.missing += missing.count
+            reading.damaged += checked.damaged.count
         }
         return (readings, reading)
     }
@@ -144,7 +139,8 @@ public struct Verifier {
         return VerificationReport(step: step, filter: filter, total: total, counts: counts,
                                   inProgress: try store.inProgressEventCount(step: step, filter: filter), classes: classes,
                                   retry: retry, another: another,
-                                  requeued: Dictionary(uniqueKeysWithValues: requeued.map { ($0.key.rawValue, $0.value) }))
+                                  requeued: Dictionary(uniqueKeysWithValues: requeued.map { ($0.key.rawValue, $0.value) }),
+                                  damaged: try store.damagedLines(step: step, filter: filter))
     }
 
     /// What `dcprod verify` does: reads the step's new outcome records, writes each filter's report

@@ -86,7 +86,13 @@ final class ScriptedBatch: BatchSystem, @unchecked Sendable {
         }
     }
 
-    func capacity() throws -> Int { capacityValue }
+    /// What the cluster's limit leaves: `capacity` less every job queued or running in it (dcprod's own included).
+    func capacity() throws -> Int {
+        lock.withLock {
+            let live = _states.values.filter { [.queued, .running].contains($0.state) }.count
+            return capacityValue == .max ? .max : capacityValue - live
+        }
+    }
 
     func status(_ backendIds: [String]) throws -> [String: BatchStatus] {
         try lock.withLock {

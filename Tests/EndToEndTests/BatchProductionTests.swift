@@ -126,7 +126,7 @@ enum BatchScenarios {
         #expect(submit.status == 0, "\(submit.stderr)")
         #expect(submit.stdout.contains("(\(cluster.backend))"), "\(submit.stdout)")
         try expectTheReportOfTheTruth(work, input: input, filters: ["g", "r", "i"])
-        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        let jobs = try DCProd.run(["status", "--refresh", "--jobs"], in: work.url)
         #expect(jobs.stdout.contains(cluster.backend) && jobs.stdout.contains(cluster.completed), "\(jobs.stdout)")
         // One job array per filter, one task per job: three submission calls for the whole production.
         let ids = jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-") }
@@ -173,7 +173,7 @@ enum BatchScenarios {
         #expect(down.status != 0)
         let lines = down.stderr.split(separator: "\n")
         #expect(lines.count == 1 && lines[0].contains(cluster.downMessage), "\(down.stderr)")
-        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        let jobs = try DCProd.run(["status", "--refresh", "--jobs"], in: work.url)
         #expect(jobs.stdout.contains("No job has been submitted."), "nothing may be marked submitted: \(jobs.stdout)")
 
         try cluster.control("start-controller")
@@ -183,7 +183,7 @@ enum BatchScenarios {
         let again = try DCProd.run(["submit", "processCcd", "--hold"], in: work.url)
         #expect(again.status == 0 && again.stdout.contains("2 jobs submitted"), "\(again.stdout)\(again.stderr)")
         usleep(1_500_000)
-        let held = try DCProd.run(["status", "--jobs"], in: work.url)
+        let held = try DCProd.run(["status", "--refresh", "--jobs"], in: work.url)
         let rows = held.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-r-") }
         #expect(rows.count == 2 && rows.allSatisfy { $0.contains(" queued ") && $0.contains(cluster.heldState) }, "\(held.stdout)")
 
@@ -191,7 +191,7 @@ enum BatchScenarios {
         let attempts = try Self.attemptRows(work)
         try cluster.control("stop-controller")
         restarted = false
-        let blind = try DCProd.run(["status"], in: work.url)
+        let blind = try DCProd.run(["status", "--refresh"], in: work.url)
         #expect(blind.status != 0)
         let blindLines = blind.stderr.split(separator: "\n")
         #expect(blindLines.count == 1 && blindLines[0].contains(cluster.downMessage), "\(blind.stderr)")
@@ -205,7 +205,7 @@ enum BatchScenarios {
         let deadline = Date().addingTimeInterval(90)
         repeat {
             usleep(500_000)
-            let status = try DCProd.run(["status", "--json"], in: work.url)
+            let status = try DCProd.run(["status", "--refresh", "--json"], in: work.url)
             states = try JSONDecoder().decode(Jobs.self, from: Data(status.stdout.utf8)).jobs.map(\.state)
         } while states != ["done"] && Date() < deadline
         #expect(states == ["done"], "\(states)")
@@ -261,7 +261,7 @@ enum BatchScenarios {
         let outcomes = ["g", "r"].map { work.url.appendingPathComponent("lsstprod/DC_2013/steps/processCcd/\($0)/outcomes") }
         let files = outcomes.flatMap { (try? FileManager.default.contentsOfDirectory(at: $0, includingPropertiesForKeys: nil)) ?? [] }
         #expect(files.count == 16 && files.allSatisfy { $0.lastPathComponent.hasSuffix(".a1.jsonl") }, "\(files.map(\.lastPathComponent))")
-        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        let jobs = try DCProd.run(["status", "--refresh", "--jobs"], in: work.url)
         #expect(jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-") }.count == 16, "\(jobs.stdout)")
     }
 
@@ -281,7 +281,7 @@ enum BatchScenarios {
         let refused = try DCProd.run(["submit", "processCcd", "--wait"], in: work.url, environment: ["PATH": path])
         #expect(refused.status != 0)
         #expect(refused.stderr.split(separator: "\n").count == 1 && refused.stderr.contains("refused by the test"), "\(refused.stderr)")
-        let after = try DCProd.run(["status", "--jobs"], in: work.url)
+        let after = try DCProd.run(["status", "--refresh", "--jobs"], in: work.url)
         let rows = after.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-") }
         #expect(rows.count == 4 && rows.allSatisfy { $0.hasPrefix("processCcd-g-") }, "\(after.stdout)")
 
@@ -289,7 +289,7 @@ enum BatchScenarios {
         #expect(rerun.status == 0 && rerun.stdout.contains("4 jobs submitted"), "\(rerun.stdout)\(rerun.stderr)")
         let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
         #expect(verify.status == 0 && verify.stdout.components(separatedBy: "ok: 4 - 100.0 %").count == 3, "\(verify.stdout)")
-        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        let jobs = try DCProd.run(["status", "--refresh", "--jobs"], in: work.url)
         #expect(jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-") && $0.contains(" done ") }.count == 8, "\(jobs.stdout)")
     }
 
@@ -320,7 +320,7 @@ enum BatchScenarios {
         let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
         #expect(verify.status == 0 && verify.stdout.contains("ok: 2 - 100.0 %"), "\(verify.stdout)")
         #expect(verify.stdout.contains("Jobs submitted again by dcprod: memory doubled 2, walltime doubled 0, node lost 0"), "\(verify.stdout)")
-        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        let jobs = try DCProd.run(["status", "--refresh", "--jobs"], in: work.url)
         let rows = jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-r-") }
         #expect(rows.count == 4 && rows.filter { $0.contains(" requeued ") }.count == 2 && rows.filter { $0.contains(" done ") }.count == 2,
                 "\(jobs.stdout)")
@@ -346,7 +346,7 @@ extension BatchScenarios {
         #expect(run.stdout.contains("run coadd: plan ") && !run.stdout.contains("run coadd: plan 0 jobs"), "\(run.stdout)")
         let loaded = try DCProd.run(["sql", "--csv", "SELECT (SELECT COUNT(*) FROM Source) > 0, (SELECT COUNT(*) FROM DeepCoadd) > 0, (SELECT COUNT(*) FROM DeepForcedSource) > 0"], in: work.url)
         #expect(loaded.stdout.split(separator: "\n").last == "1,1,1", "\(loaded.stdout)\(loaded.stderr)")
-        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        let jobs = try DCProd.run(["status", "--refresh", "--jobs"], in: work.url)
         #expect(jobs.stdout.contains("coadd-r-000001") && jobs.stdout.contains("forcedPhot-r-000001") && jobs.stdout.contains(cluster.completed),
                 "\(jobs.stdout)")
         if byPatch {
@@ -412,7 +412,7 @@ extension BatchScenarios {
         #expect(submit.status == 0, "\(submit.stdout)\(submit.stderr)")
         #expect(submit.stderr.components(separatedBy: "accounting storage is disabled").count == 2, "said once: \(submit.stderr)")
         try BatchScenarios.expectTheReportOfTheTruth(work, input: input, filters: ["r"])
-        let jobs = try DCProd.run(["status", "--jobs"], in: work.url, environment: environment)
+        let jobs = try DCProd.run(["status", "--refresh", "--jobs"], in: work.url, environment: environment)
         let rows = jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-") }
         #expect(rows.count == 6 && rows.allSatisfy { $0.contains("(no accounting)") || $0.contains(" gone ") }, "\(jobs.stdout)")
     }
@@ -464,7 +464,7 @@ extension BatchScenarios {
 
         let submit = try DCProd.run(["submit", "processCcd", "--wait"], in: work.url)
         #expect(submit.status == 0 && submit.stdout.contains("2 finished (2 failed)"), "\(submit.stdout)\(submit.stderr)")
-        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        let jobs = try DCProd.run(["status", "--refresh", "--jobs"], in: work.url)
         let rows = jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-r-") }
         #expect(rows.count == 2 && rows.allSatisfy { $0.contains("Eqw") }, "\(jobs.stdout)")
         let ids = rows.compactMap { $0.split(separator: " ").dropFirst(3).first.map(String.init) }
@@ -490,7 +490,7 @@ extension BatchScenarios {
         let verify = try DCProd.run(["verify", "processCcd"], in: work.url)
         #expect(verify.stdout.contains("Jobs submitted again by dcprod: memory doubled 0, walltime doubled 1, node lost 0"), "\(verify.stdout)")
         #expect(verify.status == 0 && verify.stdout.contains("ok: 1 - 100.0 %"), "\(verify.stdout)")
-        let jobs = try DCProd.run(["status", "--jobs"], in: work.url)
+        let jobs = try DCProd.run(["status", "--refresh", "--jobs"], in: work.url)
         let rows = jobs.stdout.split(separator: "\n").filter { $0.hasPrefix("processCcd-r-") }
         #expect(rows.count == 2 && rows[0].contains(" requeued ") && rows[0].contains("failed 37") && rows[1].contains(" done "),
                 "\(jobs.stdout)")

@@ -101,13 +101,17 @@ import Testing
     /// whose outcome file is not there.
     func writeOutcomes(store: String) throws {
         let rows = try sqlite(store, """
-            SELECT j.id, j.name, j.filter, group_concat(e.key, ' ') FROM job j JOIN job_event je ON je.jobId = j.id
+            SELECT j.id, j.name, j.filter, group_concat(e.key, ' '), j.manifest FROM job j JOIN job_event je ON je.jobId = j.id
             JOIN event e ON e.id = je.eventId WHERE j.id NOT IN (SELECT MAX(id) FROM job GROUP BY filter)
             GROUP BY j.id ORDER BY j.id
             """).split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
         var inserts = ""
         for (index, row) in rows.enumerated() {
             let (id, name, filter, keys) = (row[0], row[1], row[2], row[3].split(separator: " ").map(String.init))
+            let manifest = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: row[4]))) as? [String: Any]
+            let expected = Dictionary(uniqueKeysWithValues: ((manifest?["events"] as? [[String: Any]]) ?? []).map {
+                ($0["key"] as? String ?? "", $0["outputs"] as? [String] ?? [])
+            })
             let directory = (store as NSString).deletingLastPathComponent + "/steps/processCcd/\(filter)"
             let outcomes = "\(directory)/outcomes/\(name).a1.jsonl", log = "\(directory)/logs/\(name).a1.log"
             inserts += "INSERT INTO attempt (jobId, number, backend, token, backendId, state, outcomes, log, exitCode) "
@@ -125,7 +129,14 @@ import Testing
                 case 9:
                     continue  // the runner never wrote this event
                 default:
-                    lines.append(#"{"type":"event","event":"\#(key)","status":"ok","class":"ok","message":"","seconds":151.2,"exit":0,"outputs":["/data/calexp-\#(key).fits"]}"#)
+                    // The outputs the manifest expects, made as the payload would (verify checks them).
+                    let outputs = expected[key] ?? []
+                    for output in outputs {
+                        try FileManager.default.createDirectory(atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                        try Data("synthetic \(key)\n".utf8).write(to: URL(fileURLWithPath: output))
+                    }
+                    let list = String(decoding: try JSONSerialization.data(withJSONObject: outputs, options: [.withoutEscapingSlashes]), as: UTF8.self)
+                    lines.append(#"{"type":"event","event":"\#(key)","status":"ok","class":"ok","message":"","seconds":151.2,"exit":0,"outputs":\#(list)}"#)
                 }
             }
             if index != 3 { lines.append(#"{"type":"end","exit":0,"events":\#(keys.count),"time":"2026-12-01T01:00:00Z"}"#) }

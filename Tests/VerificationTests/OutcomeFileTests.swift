@@ -6,7 +6,9 @@ import Testing
 /// Verify reads outcome lines with its own scanner of JSON: it must read what the runner writes
 /// (`OutcomeLine`, through JSONEncoder) exactly as JSONDecoder would, and skip what is not one.
 @Suite struct OutcomeFileReading {
-    func read(_ text: String) throws -> [OutcomeRecord] {
+    func read(_ text: String) throws -> [OutcomeRecord] { try contents(text).records.map { var r = $0; r.line = 0; return r } }
+
+    func contents(_ text: String) throws -> OutcomeFile.Contents {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-outcomes-\(UUID().uuidString).jsonl")
         defer { try? FileManager.default.removeItem(at: url) }
         try Data(text.utf8).write(to: url)
@@ -48,6 +50,9 @@ import Testing
         #expect(records.count == 3, "\(records)")
         #expect(records.first?.event == "é𝄞" && records.first?.status == "ok" && records.first?.seconds == nil)
         #expect(records[1].type == .end && records[2].event == "last")
+        // The damaged lines are named by number; the line cut at the end is not one (a runner killed mid-write).
+        let read = try contents("{\"type\":\"start\"}\n\nnot json\n{\"type\":\"end\"}\n{\"type\":\"event\",\"event\":\"cu")
+        #expect(read.damaged == [3] && read.records.map(\.line) == [1, 4])
     }
 
     /// Keys are matched as bytes; one written with an escape is the same key, and one that only starts

@@ -27,8 +27,9 @@ struct ShippedRuleSetTests {
     func classList() throws {
         #expect(classes.classes.map(\.name) == [
             "ok", "astrometry", "matches", "missing-files", "new-ExposureF", "new-MaskedImageF",
-            "unreadable-header", "timeout", "other", "crash", "not-run",
+            "unreadable-header", "timeout", "other", "bad-record", "crash", "not-run",
         ])
+        #expect(classes.named("bad-record")?.retry == .retry)
         let missing = try #require(classes.named("missing-files"))
         #expect(missing.retry == .force)
         #expect(missing.label == "missing files")

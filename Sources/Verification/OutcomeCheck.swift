@@ -1,0 +1,113 @@
+import Foundation
+import Production
+
+/// What verify believes of one attempt's outcome file, checked against the job's manifest.
+///
+/// The outcome file is written by the job, so a payload can rewrite it: a record is believed only
+/// when the file is the attempt's own (its `start` line names the job and attempt), the event is
+/// one of the job's, and an `ok` event's outputs are exactly those the manifest expects of it, under
+/// the production's data tree (DATAMAIN/DCNAME), regular files (not links) with some bytes. Anything
+/// else makes the event a failure of class `bad-record` with the reason; a line that cannot be
+/// believed of any event (damaged, of another job's event, a second record of one) is named
+/// `file:line: reason` for the report.
+struct OutcomeCheck {
+    /// The job's name (`processCcd-r-000001`) and the attempt's number, as the `start` line must give them.
+    var job: String
+    var attempt: Int
+    /// The outcome file, for the names of damaged lines.
+    var path: String
+    /// The outputs the manifest expects of each event; nil when the manifest cannot be read.
+    var expected: [String: [String]]?
+    /// DATAMAIN/DCNAME, standardised, with a trailing `/`.
+    var dataRoot: String
+
+    /// What the check makes of a file.
+    struct Result {
+        var outcomes: [EventOutcome] = []
+        /// `file:line: reason` for each line not believed of any event.
+        var damaged: [String] = []
+        /// Events whose record was believed or refused (the others are not run).
+        var recorded = 0
+    }
+
+    /// One outcome for each member with a record, in the file's order, and the lines not believed.
+    func check(_ contents: OutcomeFile.Contents, members: [JobMember]) -> Result {
+        var result = Result()
+        result.damaged = contents.damaged.map { "\(path):\($0): not an outcome record" }
+        var byKey: [String: Int64] = [:]
+        for member in members { byKey[member.key] = member.id }
+        var recorded = Set<Int64>()
+        // The file is the attempt's only if its first record is a `start` naming it.
+        let foreign: String? = {
+            guard let first = contents.records.first else { return nil }
+            guard first.type == .start else { return "the file has no start line (line \(first.line) is a\(first.type == .end ? "n" : "") \(first.type.rawValue) line)" }
+            guard first.job == job, first.attempt == attempt else {
+                return "the file's start line (line \(first.line)) names job \(first.job ?? "none") attempt \(first.attempt.map(String.init) ?? "none"), not \(job) attempt \(attempt)"
+            }
+            return nil
+        }()
+        for (index, record) in contents.records.enumerated() {
+            switch record.type {
+            case .start where index > 0: result.damaged.append("\(path):\(record.line): a second start line")
+            case .start, .end: break
+            case .event:
+                guard let key = record.event else {
+                    result.damaged.append("\(path):\(record.line): an event line without its event")
+                    continue
+                }
+                guard let id = byKey[key] else {
+                    result.damaged.append("\(path):\(record.line): event \(key) is not in job \(job)")
+                    continue
+                }
+                guard recorded.insert(id).inserted else {
+                    result.damaged.append("\(path):\(record.line): a second record of event \(key)")
+                    continue
+                }
+                let refusal = foreign ?? reason(toRefuse: record, key: key)
+                if let refusal {
+                    result.outcomes.append(EventOutcome(eventId: id, state: .failed, className: FailureClasses.badRecord,
+                                                        message: "\(path):\(record.line): \(refusal)", seconds: record.seconds, outputs: nil))
+                } else {
+                    let ok = record.status == "ok"
+                    result.outcomes.append(EventOutcome(eventId: id, state: ok ? .ok : .failed, className: ok ? FailureClasses.ok : record.class ?? FailureClasses.other,
+                                                        message: record.message ?? "", seconds: record.seconds, outputs: ok ? record.outputs : nil))
+                }
+            }
+        }
+        result.recorded = recorded.count
+        return result
+    }
+
+    /// Why an event's record cannot be believed, or nil.
+    func reason(toRefuse record: OutcomeRecord, key: String) -> String? {
+        switch record.status {
+        case "failed":
+            return record.class == FailureClasses.ok ? "a failed event of class ok" : nil
+        case "ok":
+            guard let expected = expected?[key] else { return "the job's manifest cannot be read for the outputs of \(key)" }
+            let outputs = record.outputs ?? []
+            if let stray = outputs.first(where: { !expected.contains($0) }) {
+                return "output \(stray) is not one the job's manifest expects of \(key)"
+            }
+            if let absent = expected.first(where: { !outputs.contains($0) }) {
+                return "the record does not give output \(absent), which the job's manifest expects"
+            }
+            for output in outputs {
+                if let problem = Self.problem(with: output, under: dataRoot) { return "output \(output) \(problem)" }
+            }
+            return nil
+        default:
+            return "status \(record.status.map { "'\($0)'" } ?? "missing"), neither ok nor failed"
+        }
+    }
+
+    /// What is wrong with an output file for a loader to take it: outside the data tree, not there,
+    /// not a regular file (a link may lead anywhere), or empty; nil when nothing is.
+    static func problem(with output: String, under dataRoot: String) -> String? {
+        guard URL(fileURLWithPath: output).standardized.path.hasPrefix(dataRoot) else { return "is outside \(dataRoot.dropLast())" }
+        var status = stat()
+        guard lstat(output, &status) == 0 else { return "does not exist" }
+        guard status.st_mode & S_IFMT == S_IFREG else { return "is not a regular file" }
+        return status.st_size > 0 ? nil : "is empty"
+    }
+}
