@@ -1,4 +1,5 @@
 import Foundation
+import Production
 
 /// The meaningful lines of a template text file (`steps/*.step`, `rules/*`): numbered from 1,
 /// trimmed, without blank lines and `#` comments.
@@ -8,6 +9,10 @@ public struct TemplateLines: Sequence {
 
     /// Reads `path`; a file that cannot be read is a `TemplateError` saying what it was meant to be.
     public init(path: String, what: String) throws {
+        // A FIFO would block the verb (and its lock) for ever: never opened.
+        if let kind = specialFileKind(atPath: path) {
+            throw TemplateError(file: path, line: 0, message: "\(what) is a \(kind), not a regular file; not read")
+        }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw TemplateError(file: path, line: 0, message: "\(what) cannot be read")
         }

@@ -1,5 +1,6 @@
-/// A rectangle on the sky in ICRS degrees: `raMin < ra < raMax`, `decMin < dec < decMax`.
-/// RA does not wrap through 0; Stripe 82's DC2013 region (5 < RA < 55) does not need it.
+/// A rectangle on the sky in ICRS degrees: `decMin < dec < decMax`, and `raMin < ra < raMax`, or,
+/// when `raMin > raMax`, the RA range through 0: `ra > raMin` or `ra < raMax` (Stripe 82 in full,
+/// −60 < RA < 60, is `300 60`). DC2013's region (5 < RA < 55) does not wrap.
 public struct Region: Equatable, Sendable, Codable, CustomStringConvertible {
     public var raMin: Double
     public var raMax: Double
@@ -16,8 +17,15 @@ public struct Region: Equatable, Sendable, Codable, CustomStringConvertible {
     /// DC2013's part of Stripe 82.
     public static let stripe82 = Region(raMin: 5, raMax: 55, decMin: -1.26, decMax: 1.26)
 
+    /// True when the RA range runs through 0 (RAMIN above RAMAX).
+    public var wrapsRA: Bool { raMin > raMax }
+
+    /// Whether a position is inside; its RA is taken into [0, 360) first (wcslib may give −0.1 or 360.1).
     public func contains(ra: Double, dec: Double) -> Bool {
-        ra > raMin && ra < raMax && dec > decMin && dec < decMax
+        guard ra.isFinite, dec > decMin, dec < decMax else { return false }
+        let rest = ra.truncatingRemainder(dividingBy: 360)
+        let turned = rest < 0 ? rest + 360 : rest
+        return wrapsRA ? turned > raMin || turned < raMax : turned > raMin && turned < raMax
     }
 
     /// Why these bounds cannot describe a region, or nil when they can.
@@ -28,7 +36,9 @@ public struct Region: Equatable, Sendable, Codable, CustomStringConvertible {
         if !(-90...90).contains(decMin) || !(-90...90).contains(decMax) {
             return "Dec bounds must lie in [-90, 90] degrees"
         }
-        if raMin >= raMax { return "RA minimum \(Self.format(raMin)) is not below RA maximum \(Self.format(raMax))" }
+        if raMin == raMax || (raMin == 360 && raMax == 0) {
+            return "RA minimum \(Self.format(raMin)) and maximum \(Self.format(raMax)) enclose no RA (a range through 0 is RAMIN above RAMAX, e.g. 300 60)"
+        }
         if decMin >= decMax { return "Dec minimum \(Self.format(decMin)) is not below Dec maximum \(Self.format(decMax))" }
         return nil
     }

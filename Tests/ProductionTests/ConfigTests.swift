@@ -12,6 +12,17 @@ let seedConfig = """
     """
 
 @Suite struct ConfigParsing {
+    /// Stripe 82 runs from RA −60 to 60: a REGION whose RAMIN is above its RAMAX runs through RA 0.
+    @Test func aRegionThroughRAZeroWraps() throws {
+        let config = try ConfigParser.parse(text: seedConfig + "\nREGION 359.5 0.5 -1.26 1.26\n", file: "fichconfig.txt")
+        #expect(config.region.wrapsRA && config.region.description == "359.5 0.5 -1.26 1.26")
+        #expect(config.region.contains(ra: 359.9, dec: 0) && config.region.contains(ra: 0.2, dec: 0) && config.region.contains(ra: -0.1, dec: 0))
+        #expect(!config.region.contains(ra: 180, dec: 0) && !config.region.contains(ra: 0.6, dec: 0))
+        let full = try ConfigParser.parse(text: seedConfig + "\nREGION 300 60 -1.26 1.26\n", file: "fichconfig.txt")
+        #expect(full.region.contains(ra: 330, dec: 1) && full.region.contains(ra: 30, dec: -1) && !full.region.contains(ra: 90, dec: 0))
+        #expect(try ConfigParser.parse(text: full.frozenText(preparedFrom: "f"), file: "production.conf").region == full.region)
+    }
+
     @Test func theFiveSeedKeysAreEnough() throws {
         let config = try ConfigParser.parse(text: seedConfig, file: "fichconfig.txt")
         #expect(config.treeRoot.path == "/sps/lsst/dev/lsstprod/DC_2013")
@@ -142,7 +153,7 @@ let badConfigs: [BadConfig] = [
     BadConfig(name: "relative INPUT", text: base + "\nINPUT frames", line: 4, words: ["INPUT", "absolute path"]),
     BadConfig(name: "missing required key", text: "DCNAME DC\nDATAMAIN /d", line: 2, words: ["required key MAINDIR is missing"]),
     BadConfig(name: "empty file", text: "", line: 1, words: ["required key MAINDIR is missing"]),
-    BadConfig(name: "region RA reversed", text: base + "\nREGION 55 5 -1.26 1.26", line: 4, words: ["impossible REGION", "RA minimum 55 is not below RA maximum 5"]),
+    BadConfig(name: "region of no RA", text: base + "\nREGION 5 5 -1.26 1.26", line: 4, words: ["impossible REGION", "RA minimum 5 and maximum 5 enclose no RA"]),
     BadConfig(name: "region Dec beyond the pole", text: base + "\nREGION 5 55 -1.26 91", line: 4, words: ["impossible REGION", "[-90, 90]"]),
     BadConfig(name: "region with three numbers", text: base + "\nREGION 5 55 -1.26", line: 4, words: ["four numbers", "got 3"]),
     BadConfig(name: "region not a number", text: base + "\nREGION 5 55 south 1.26", line: 4, words: ["'south' is not a number"]),
