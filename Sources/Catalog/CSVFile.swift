@@ -89,11 +89,14 @@ public struct ValidatedCSV: Sendable {
 
     /// Reads and checks `path` against `tableColumns`.
     ///
-    /// The file is read whole into memory and parsed as RFC 4180. It is refused unless it is UTF-8,
-    /// ends with a newline (a file cut by a crash or a full disk does not), has a header line naming
-    /// only columns of the table, and has rows with exactly as many fields as the header and a finite
-    /// decimal number (`isDecimal(_:)`) or nothing in each numeric column. Blank lines are skipped and a
-    /// `\r` outside quotes is ignored, so CRLF files pass; so is a UTF-8 byte-order mark.
+    /// The file is read whole into memory and parsed as RFC 4180. It is refused unless it is UTF-8
+    /// text without control characters (but tab and line ends), ends with a newline (a file cut by a
+    /// crash or a full disk does not), has a header line naming only columns of the table and each
+    /// once, and has rows with exactly as many fields as the header, each as its column takes it: a
+    /// finite decimal number (`isDecimal(_:)`) in a numeric column, an integer of the type's range in an
+    /// integer one, a value of the column's `domain` where it has one, and not empty where the column
+    /// refuses NULL. Blank lines are skipped and a `\r` outside quotes is ignored, so CRLF files pass;
+    /// so is a UTF-8 byte-order mark.
     ///
     /// - Parameters:
     ///   - path: The CSV file.

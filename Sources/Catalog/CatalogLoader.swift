@@ -30,9 +30,9 @@ import Production
 public struct CatalogLoader {
     /// A file the loader refused, and why.
     ///
-    /// The line is that of the CSV problem, from 1; 0 when the problem is not at a line (no table for the
-    /// file name, a file with rows of several filters, a failed insert). The message is the CSV check's, or
-    /// the engine's. The state store keeps it as it is (`StateStore.recordLoad(rejections:loaded:)`).
+    /// The line is that of the CSV problem, or of the row the engine refused, from 1; 0 when the problem
+    /// is not at a line (no table for the file name, a symbolic link out of the data tree, a file with rows
+    /// of several filters, a file changed since it was loaded). The message is the CSV check's, or the engine's. The state store keeps it as it is (`StateStore.recordLoad(rejections:loaded:)`).
     public typealias Rejection = LoadRejection
 
     /// What one load did.

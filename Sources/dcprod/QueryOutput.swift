@@ -43,7 +43,12 @@ final class QueryOutput {
     func begin(columns: [String]) {
         self.columns = columns
         switch format {
-        case .csv: write(columns.map(Self.csvField).joined(separator: ",") + "\n")
+        case .csv:
+            for (index, column) in columns.enumerated() {
+                if index > 0 { buffer.append(0x2C) }
+                appendCSV(column)
+            }
+            buffer.append(0x0A)
         case .json:
             sortedColumns = columns.indices.sorted { columns[$0] < columns[$1] }
             keys = sortedColumns.enumerated().map { position, index in
@@ -218,17 +223,6 @@ final class QueryOutput {
         let head = value.prefix(width)
         guard head.endIndex < value.endIndex else { return value }
         return String(head.dropLast()) + "…"
-    }
-
-    static func csvField(_ value: String) -> String {
-        // Bytes, not Characters: this runs for every value of every row.
-        let special = value.utf8.contains { byte in
-            switch byte {
-            case 0x2C, 0x22, 0x0A, 0x0D: true  // , " LF CR
-            default: false
-            }
-        }
-        return special ? "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : value
     }
 
     /// True for RFC 8259's number grammar: `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
