@@ -9,7 +9,9 @@ public struct CoaddFailure: Error, CustomStringConvertible, Sendable {
         case noInput = "no-input"
         /// Fewer overlapping calexps than the coadd needs.
         case tooFewInputs = "too-few-inputs"
-        /// A calexp that cannot be read (missing, no WCS, no zero point).
+        /// A calexp that cannot be read (missing, no WCS, no zero point), or that is another
+        /// filter's (`wrong input:`): either way the coadd cannot be made until the calexp is
+        /// made again, so retrying it alone would only fail again.
         case unreadableInput = "unreadable-input"
     }
 
@@ -110,7 +112,8 @@ public struct Coadd {
     ///
     /// - Parameter calexps: The calexps of processCcd that may overlap the patch (those that do not are left out).
     /// - Returns: What went in and what came out.
-    /// - Throws: `CoaddFailure` when an input cannot be read or too few overlap; file system errors writing the outputs.
+    /// - Throws: `CoaddFailure` when an input cannot be read or is not of the coadd's filter (its FILTER keyword), or
+    ///   too few overlap; file system errors writing the outputs.
     public func run(calexps: [String]) throws -> Result {
         guard !calexps.isEmpty else { throw CoaddFailure(.noInput, "no input calexp: none given for \(options.patch)") }
         let map = options.skyMap
@@ -263,6 +266,11 @@ public struct Coadd {
             guard size.count == 2 else { throw CoaddFailure(.unreadableInput, "unreadable input: \(path) is not a 2-D image") }
             guard let magzero = try file.double("MAGZERO") else {
                 throw CoaddFailure(.unreadableInput, "unreadable input: \(path) has no MAGZERO (not a calexp)")
+            }
+            // Another filter's calexp (one replaced after it was planned) would be stacked into this
+            // filter's coadd without a word: the event fails instead, so that the manager sees it.
+            if let mismatch = try file.filterMismatch(with: options.filter, required: true) {
+                throw CoaddFailure(.unreadableInput, "wrong input: \(path): \(mismatch) (the coadd's --filter)")
             }
             let image = Image(width: size[0], height: size[1], pixels: try file.readImage())
             let scale = pow(10, 0.4 * (options.zeroPoint - magzero))

@@ -47,7 +47,8 @@ public struct ForcedPhot {
     /// - Parameter calexp: processCcd's `calexp-RRRRRR-Fc-FFFF.fits`.
     /// - Returns: How many positions were measured.
     /// - Throws: `ProcessCcdFailure` (`missing file:`, `unreadable header:`) when the calexp or the
-    ///   positions cannot be read.
+    ///   positions cannot be read; `inconsistent header:` when the calexp's RUN, CAMCOL, FIELD or FILTER
+    ///   is not its name's (FILTER must be there).
     public func run(calexp path: String) throws -> Result {
         let fileName = URL(fileURLWithPath: path).lastPathComponent
         guard let name = FrameName(fileName: fileName.replacingOccurrences(of: "calexp-", with: "fpC-").replacingOccurrences(of: ".fits", with: ".fit")) else {
@@ -66,6 +67,13 @@ public struct ForcedPhot {
         do {
             let file = try FITSFile.open(path)
             defer { try? file.close() }
+            // The calexp's name says which frame and filter its measurements are catalogued as; its
+            // header must say the same (processCcd writes all four keywords).
+            let mismatches = try file.identityMismatches(with: name, requiringFilter: true)
+            guard mismatches.isEmpty else {
+                throw ProcessCcdFailure(.unreadableHeader, "inconsistent header: \(path): "
+                                        + mismatches.map { "\($0) (the file name's)" }.joined(separator: "; "))
+            }
             let size = try file.imageSize()
             guard size.count == 2 else { throw ProcessCcdFailure(.unreadableHeader, "unreadable header: \(path) is not a 2-D image") }
             let image = Image(width: size[0], height: size[1], pixels: try file.readImage())

@@ -94,6 +94,13 @@ public struct ProcessCcd: Sendable {
         let gain: Double
         do {
             file = try FITSFile.open(path)
+            // Inventory made the event from this name and header; a frame replaced since (another
+            // filter's) would be calibrated against the wrong magnitudes and catalogued as this one.
+            let mismatches = try file.identityMismatches(with: name)
+            guard mismatches.isEmpty else {
+                throw ProcessCcdFailure(.unreadableHeader, "inconsistent header: \(path): "
+                                        + mismatches.map { "\($0) (the file name's)" }.joined(separator: "; "))
+            }
             let size = try file.imageSize()
             guard size.count == 2 else { throw ProcessCcdFailure(.unreadableHeader, "unreadable header: NAXIS is \(size.count), not 2") }
             guard size[0] >= 64, size[1] >= 64 else {

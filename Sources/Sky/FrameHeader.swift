@@ -76,17 +76,63 @@ extension FrameHeader {
 
     /// The header's RUN, CAMCOL, FIELD and FILTER, where present, must agree with the file name.
     private static func checkIdentity(_ file: FITSFile, _ name: FrameName) throws {
-        var disagreements: [String] = []
+        let disagreements = try file.identityMismatches(with: name)
+        if !disagreements.isEmpty {
+            throw FrameProblem(reason: .inconsistent, message: disagreements.map {
+                "\($0.keyword) = \($0.foundText) but the name says \($0.expected)"
+            }.joined(separator: "; "))
+        }
+    }
+}
+
+/// A header keyword that says other than what its file is taken for: a frame or calexp whose RUN,
+/// CAMCOL, FIELD or FILTER is not its name's, a calexp given to another filter's coadd.
+///
+/// Inventory refuses such a frame, but a file can be replaced after inventory (a calexp by another
+/// filter's): the payloads check their inputs again, so that a wrong file fails its event instead of
+/// being measured or stacked as what it is not.
+public struct IdentityMismatch: Sendable, Equatable, CustomStringConvertible {
+    public var keyword: String
+    /// The header's value; nil when the keyword is absent.
+    public var found: String?
+    public var expected: String
+    /// A string keyword's values are quoted as a header writes them.
+    public var quoted: Bool
+
+    /// The header's value as a header shows it, or `absent`.
+    public var foundText: String { found.map { quoted ? "'\($0)'" : $0 } ?? "absent" }
+    public var expectedText: String { quoted ? "'\(expected)'" : expected }
+
+    /// `FILTER = 'g', expected 'r'`, or `FILTER absent, expected 'r'`.
+    public var description: String {
+        found == nil ? "\(keyword) absent, expected \(expectedText)" : "\(keyword) = \(foundText), expected \(expectedText)"
+    }
+}
+
+extension FITSFile {
+    /// The header's RUN, CAMCOL, FIELD and FILTER that disagree with a frame's name (a calexp's name
+    /// is its frame's).
+    ///
+    /// - Parameter requiringFilter: Whether a header without FILTER disagrees too: a calexp's must
+    ///   say it (processCcd writes it), a frame from elsewhere may not; other absent keywords say nothing.
+    /// - Throws: `FITSError` when a keyword is there but not of its type (RUN = 'abc').
+    public func identityMismatches(with name: FrameName, requiringFilter: Bool = false) throws -> [IdentityMismatch] {
+        var out: [IdentityMismatch] = []
         for (key, expected) in [("RUN", name.run), ("CAMCOL", name.camcol), ("FIELD", name.field)] {
-            if let value = try file.integer(key), value != expected {
-                disagreements.append("\(key) = \(value) but the name says \(expected)")
+            if let value = try integer(key), value != expected {
+                out.append(IdentityMismatch(keyword: key, found: String(value), expected: String(expected), quoted: false))
             }
         }
-        if let value = try file.string("FILTER"), value != name.filter.rawValue {
-            disagreements.append("FILTER = '\(value)' but the name says \(name.filter.rawValue)")
-        }
-        if !disagreements.isEmpty {
-            throw FrameProblem(reason: .inconsistent, message: disagreements.joined(separator: "; "))
-        }
+        if let filter = try filterMismatch(with: name.filter, required: requiringFilter) { out.append(filter) }
+        return out
+    }
+
+    /// The header's FILTER when it is not `filter`; an absent FILTER when `required`.
+    ///
+    /// - Throws: `FITSError` when FILTER cannot be read.
+    public func filterMismatch(with filter: Filter, required: Bool) throws -> IdentityMismatch? {
+        let value = try string("FILTER")
+        guard value != filter.rawValue, value != nil || required else { return nil }
+        return IdentityMismatch(keyword: "FILTER", found: value, expected: filter.rawValue, quoted: true)
     }
 }
