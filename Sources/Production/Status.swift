@@ -67,7 +67,7 @@ extension StateStore {
         try pool.read { db in
             try AttemptSummary.fetchAll(db, sql: """
                 SELECT j.name AS job, a.number, a.backend, a.backendId, a.state, a.rawState, a.host, a.submittedAt, a.endedAt,
-                       a.exitCode, a.signal, a.node, a.elapsed, a.cpuTime, a.maxRSS
+                       a.exitCode, a.signal, a.node, a.elapsed, a.cpuTime, a.maxRSS, a.maxVMem
                 FROM attempt a JOIN job j ON j.id = a.jobId ORDER BY j.step, j.filter, j.name, a.number
                 """)
         }
@@ -102,4 +102,7 @@ public struct AttemptSummary: Codable, Sendable, FetchableRecord {
     public var elapsed: String?
     public var cpuTime: String?
     public var maxRSS: String?
+    /// Peak virtual memory, which Grid Engine gives instead of a resident set (its `maxvmem`, what
+    /// `h_vmem` limits): shown beside maxrss, never in its place.
+    public var maxVMem: String?
 }

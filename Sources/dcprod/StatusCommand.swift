@@ -16,7 +16,7 @@ struct Status: ProductionCommand {
     @Flag(help: "List every inventory failure with its file and message.")
     var failures = false
 
-    @Flag(help: "List every job attempt: backend id, state, host, times, exit code.")
+    @Flag(help: "List every job attempt: backend id, state, host, times, memory (maxrss; maxvmem on Grid Engine), exit code.")
     var jobs = false
 
     @Flag(help: ArgumentHelp(
@@ -55,10 +55,11 @@ struct StatusText {
     /// `status --jobs`: a line per attempt.
     static func attempts(_ rows: [AttemptSummary]) -> String {
         guard !rows.isEmpty else { return "No job has been submitted." }
-        var cells = [["job", "attempt", "backend", "id", "state", "raw state", "node", "elapsed", "cpu", "maxrss", "ended", "exit"]]
+        var cells = [["job", "attempt", "backend", "id", "state", "raw state", "node", "elapsed", "cpu", "maxrss", "maxvmem", "ended", "exit"]]
         for a in rows {
             cells.append([a.job, String(a.number), a.backend, a.backendId ?? "-", a.state.rawValue, a.rawState ?? "-",
-                          a.node ?? a.host ?? "-", a.elapsed ?? "-", a.cpuTime ?? "-", a.maxRSS ?? "-", a.endedAt ?? "-",
+                          a.node ?? a.host ?? "-", a.elapsed ?? "-", a.cpuTime ?? "-", a.maxRSS ?? "-", a.maxVMem ?? "-",
+                          a.endedAt ?? "-",
                           a.signal.map { "signal \($0)" } ?? a.exitCode.map(String.init) ?? "-"])
         }
         return "\n" + table(cells).joined(separator: "\n")
