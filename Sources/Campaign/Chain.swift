@@ -98,7 +98,13 @@ public struct Chain {
             var pass = Progress()
             let bundles = byPatch ? try Planner(production: production, dcprod: planning.dcprod).planBundles(filters: filters) : [:]
             for step in Step.allCases.reversed() {
-                let planned = byPatch ? bundles[step] ?? Planner.Summary() : try planning.plan(step: step, filters: filters)
+                var planned = byPatch ? bundles[step] ?? Planner.Summary() : try planning.plan(step: step, filters: filters)
+                if byPatch {
+                    // What a bundle made on inputs that have since been redone is planned again on its own.
+                    let again = try planning.replanStale(step: step, filters: filters)
+                    planned.jobs.merge(again.jobs, uniquingKeysWith: +)
+                    planned.events.merge(again.events, uniquingKeysWith: +)
+                }
                 // No poll of its own: the room that ends freed is the pass's, given in this order.
                 let submission = try submitter.submit(step: step, filters: filters, wait: false, polling: false)
                 let (verification, load) = (verifications[step]!, loads[step]!)

@@ -20,30 +20,51 @@ public struct StepPlanning {
         self.defaultsFile = defaultsFile
     }
 
-    /// Plans a step's new events into jobs, per filter.
+    /// Plans a step's new events into jobs, per filter, and again those that are stale: planned on
+    /// inputs that have another outcome since (`StateStore.staleEvents`), they get new jobs and run
+    /// again on what their inputs are now.
     ///
-    /// - Returns: The jobs and events planned per filter.
+    /// - Returns: The jobs and events planned per filter, stale ones included.
     /// - Throws: `TemplateError` for a broken template; `CatalogError` when forcedPhot's positions
     ///   cannot be read from the catalog (no catalog, or no schema: load the coadds first).
     public func plan(step: Step, filters: [Filter]) throws -> Planner.Summary {
-        let planner = Planner(production: production, dcprod: dcprod)
-        if step == .forcedPhot {
-            let catalog = try CatalogConnection.open(production, readOnly: true, defaultsFile: defaultsFile)
-            try CatalogSchema.require(catalog)
-            for filter in filters {
-                try planner.derive(step: step, filter: filter)
-                try writePositions(step: step, filter: filter, from: catalog)
-            }
-        }
-        return try planner.plan(step: step, filters: filters)
+        let again = try replanStale(step: step, filters: filters)
+        var summary = try Planner(production: production, dcprod: dcprod).plan(step: step, filters: filters)
+        summary.jobs.merge(again.jobs, uniquingKeysWith: +)
+        summary.events.merge(again.events, uniquingKeysWith: +)
+        return summary
     }
 
-    /// For each unplanned event of the step, `jobs/positions/KEY.csv`: the DeepSource rows of the
-    /// filter inside the frame's footprint (its bounding box in RA and Dec), `deepSourceId,ra,decl`.
-    func writePositions(step: Step, filter: Filter, from catalog: CatalogDatabase) throws {
+    /// New jobs for the stale events of a later step (`StateStore.staleEvents`), after its events
+    /// are derived again from what their inputs are now; forcedPhot's positions are written for
+    /// them and for its unplanned events.
+    ///
+    /// - Returns: The jobs and events planned again, per filter.
+    /// - Throws: As `plan(step:filters:)`.
+    public func replanStale(step: Step, filters: [Filter]) throws -> Planner.Summary {
+        var again = Planner.Summary()
+        guard step.inputStep != nil else { return again }
+        let planner = Planner(production: production, dcprod: dcprod)
+        let catalog = step == .forcedPhot ? try CatalogConnection.open(production, readOnly: true, defaultsFile: defaultsFile) : nil
+        if let catalog { try CatalogSchema.require(catalog) }
+        for filter in filters {
+            try planner.derive(step: step, filter: filter)
+            let stale = try production.store.staleEvents(step: step, filter: filter)
+            if let catalog { try writePositions(step: step, filter: filter, from: catalog, stale: Set(stale.map(\.key))) }
+            guard !stale.isEmpty else { continue }
+            again.jobs[filter] = try planner.replan(step: step, filter: filter, eventIds: stale.map(\.id))
+            again.events[filter] = stale.count
+        }
+        return again
+    }
+
+    /// For each unplanned event of the step, and each of `stale`, `jobs/positions/KEY.csv`: the
+    /// DeepSource rows of the filter inside the frame's footprint (its bounding box in RA and Dec),
+    /// `deepSourceId,ra,decl`.
+    func writePositions(step: Step, filter: Filter, from catalog: CatalogDatabase, stale: Set<String>) throws {
         try FileManager.default.createDirectory(at: production.tree.jobsDirectory(step, filter).appendingPathComponent("positions"),
                                                 withIntermediateDirectories: true)
-        let unplanned = Set(try production.store.frameEvents(step: step, filter: filter, .unplanned).map(\.key))
+        let unplanned = Set(try production.store.frameEvents(step: step, filter: filter, .unplanned).map(\.key)).union(stale)
         for frame in try production.store.verifiedFrames(step: .processCcd, filter: filter) where unplanned.contains(frame.key) {
             let ras = frame.footprint.map(\.ra), decs = frame.footprint.map(\.dec)
             // Numbers only, formatted here: nothing from a file reaches the SQL as text.

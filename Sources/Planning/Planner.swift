@@ -75,7 +75,7 @@ public struct Planner {
         return summary
     }
 
-    /// New jobs for chosen events (resubmission); their earlier jobs and outcomes stay as history.
+    /// New jobs for chosen events (resubmission, stale events); their earlier jobs and outcomes stay as history.
     public func replan(step: Step, filter: Filter, eventIds: [Int64]) throws -> Int {
         let definition = try StepDefinition.load(step: step, templates: templates)
         let commands = try definition.specialized(shared: sharedVariables(step: step, filter: filter), perEvent: Self.perEventVariables)
@@ -90,17 +90,25 @@ public struct Planner {
         switch step.unit {
         case .patch: try derivePatches(step: step, filter: filter)
         case .frame:
-            var frames = try production.store.verifiedFrames(step: .processCcd, filter: filter)
+            let frames = try production.store.verifiedFrames(step: .processCcd, filter: filter)
+            var events = frames.map { DerivedEvent(key: $0.key, inputIds: [$0.eventId], frameId: $0.frameId) }
             if let positions = step.positionsStep {
-                // A frame's positions are complete once every patch it touches has its coadd settled.
+                // A frame's positions are complete once every patch it touches has its coadd settled;
+                // those coadds are inputs too, so that one redone makes the frame's event stale.
                 let map = try SkyMap.of(production)
+                // A coadd that is stale is to be made again: not settled.
                 let settled = try production.store.verifiedKeys(step: positions, filter: filter)
-                frames = try frames.filter { frame in
-                    try map.patches(touching: frame.footprint).allSatisfy { settled.contains($0.description) }
+                    .subtracting(try production.store.staleEvents(step: positions, filter: filter).map(\.key))
+                let coadds = try production.store.eventIds(step: positions, filter: filter)
+                events = try zip(frames, events).compactMap { frame, event in
+                    let patches = try map.patches(touching: frame.footprint).map(\.description)
+                    guard patches.allSatisfy(settled.contains) else { return nil }
+                    var event = event
+                    event.inputIds += patches.compactMap { coadds[$0] }
+                    return event
                 }
             }
-            try production.store.recordDerivedEvents(frames.map { DerivedEvent(key: $0.key, inputIds: [$0.eventId], frameId: $0.frameId) },
-                                                     step: step, filter: filter)
+            try production.store.recordDerivedEvents(events, step: step, filter: filter)
         }
     }
 

@@ -97,8 +97,9 @@ extension StateStore {
     }
 
     /// Records a later step's events and their inputs, in one transaction: an event not yet known is
-    /// created `new`; a `new` event gets the inputs it does not have yet. A planned event keeps the
-    /// inputs it was planned with.
+    /// created `new` with its inputs; an event already known gets the inputs it does not have yet. An
+    /// input added to an event that was planned is recorded `absent` from its planning, which makes
+    /// the event stale (`staleEvents`) once the input has an outcome.
     ///
     /// - Parameters:
     ///   - events: The events, each with its inputs.
@@ -112,20 +113,65 @@ extension StateStore {
             var created = 0
             let find = try db.cachedStatement(sql: "SELECT id, state FROM event WHERE step = ? AND filter = ? AND key = ?")
             let insert = try db.cachedStatement(sql: "INSERT INTO event (step, filter, key, frameId, state) VALUES (?, ?, ?, ?, ?)")
-            let input = try db.cachedStatement(sql: "INSERT OR IGNORE INTO event_input (eventId, inputId) VALUES (?, ?)")
+            let input = try db.cachedStatement(sql: "INSERT OR IGNORE INTO event_input (eventId, inputId, state) VALUES (?, ?, ?)")
             for event in events {
                 var id: Int64
+                var absent: String?
                 if let row = try Row.fetchOne(find, arguments: [step, filter, event.key]) {
-                    guard EventState(rawValue: row["state"]) == .new else { continue }
                     id = row["id"]
+                    if EventState(rawValue: row["state"]) != .new { absent = Self.absentInput }
                 } else {
                     try insert.execute(arguments: [step, filter, event.key, event.frameId, EventState.new])
                     id = db.lastInsertedRowID
                     created += 1
                 }
-                for inputId in event.inputIds { try input.execute(arguments: [id, inputId]) }
+                for inputId in event.inputIds { try input.execute(arguments: [id, inputId, absent]) }
             }
             return created
+        }
+    }
+
+    /// `event_input.state` of an input an event was not planned with.
+    static let absentInput = "absent"
+
+    /// The events of a step and filter that are stale: planned, then verified (or withdrawn), on inputs
+    /// of which one has another outcome now — it failed or did not run and is now ok, or was redone —
+    /// or one that was not there when they were planned. Their results are not what their inputs
+    /// would now give: `dcprod run` and `plan` plan them again. An event whose job is still to end,
+    /// or whose input is being redone, is not stale yet.
+    ///
+    /// - Returns: The events (id and key), by key.
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func staleEvents(step: Step, filter: Filter) throws -> [JobMember] {
+        let settled = [EventState.ok, .failed, .notRun]
+        return try pool.read { db in
+            try JobMember.fetchAll(db, SQLRequest(literal: """
+                SELECT e.id, e.key FROM event e WHERE e.step = \(step) AND e.filter = \(filter) AND e.jobId IS NOT NULL
+                AND e.state IN \(settled + [.withdrawn])
+                AND EXISTS (SELECT 1 FROM event_input ei JOIN event i ON i.id = ei.inputId
+                            WHERE ei.eventId = e.id AND ei.state IS NOT NULL AND i.state IN \(settled)
+                            AND (ei.state != i.state OR ei.attemptId IS NOT i.attemptId))
+                ORDER BY e.key
+                """))
+        }
+    }
+
+    /// How many events of a step and filter are stale (`staleEvents`).
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func staleEventCount(step: Step, filter: Filter) throws -> Int {
+        try staleEvents(step: step, filter: filter).count
+    }
+
+    /// The ids of a step and filter's events, by key.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func eventIds(step: Step, filter: Filter) throws -> [String: Int64] {
+        try pool.read { db in
+            var ids: [String: Int64] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT key, id FROM event WHERE step = ? AND filter = ?", arguments: [step, filter])
+            while let row = try rows.next() { ids[row[0]] = row[1] }
+            return ids
         }
     }
 

@@ -54,8 +54,20 @@ extension StateStore {
     public func recordJobs(_ jobs: [PlannedJob], step: Step, filter: Filter) throws {
         let now = Self.now()
         try pool.write { db in
-            for job in jobs { _ = try Self.insert(job, step: step, filter: filter, leadId: nil, at: now, db) }
+            for job in jobs {
+                let jobId = try Self.insert(job, step: step, filter: filter, leadId: nil, at: now, db)
+                if step.inputStep != nil { try Self.snapshotInputs(ofJob: jobId, db) }
+            }
         }
+    }
+
+    /// Records, for each event of a job, what its inputs were when it was planned (`event_input.state`
+    /// and `attemptId`): an input whose outcome is another one later makes the event stale.
+    private static func snapshotInputs(ofJob jobId: Int64, _ db: Database) throws {
+        try db.cachedStatement(sql: """
+            UPDATE event_input SET state = i.state, attemptId = i.attemptId FROM event i
+            WHERE i.id = event_input.inputId AND event_input.eventId IN (SELECT eventId FROM job_event WHERE jobId = ?)
+            """).execute(arguments: [jobId])
     }
 
     /// Records the jobs of one batch job (`run --by-patch`) in one transaction: the first is the

@@ -83,7 +83,20 @@ extension StateStore {
                 try verified.execute(arguments: [reading.damaged.isEmpty ? nil : reading.damaged.joined(separator: "\n"), reading.attemptId])
             }
             try db.execute(sql: "DROP TRIGGER temp.outcome_sets_event")
+            try Self.settleInputsOfBundles(db, read: readings.flatMap { $0.outcomes.map(\.eventId) })
             try Self.withdrawUnfounded(db, read: readings.flatMap { $0.outcomes.map(\.eventId) })
+        }
+    }
+
+    /// A bundle follower (`run --by-patch`) is planned before its inputs are made, on what its batch
+    /// job's lead is to make: what they became is what it ran with, recorded when its outcome is read.
+    private static func settleInputsOfBundles(_ db: Database, read eventIds: [Int64]) throws {
+        guard !eventIds.isEmpty, try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM event_input WHERE state IS NULL)") == true else { return }
+        for chunk in stride(from: 0, to: eventIds.count, by: 10_000).map({ Array(eventIds[$0..<min($0 + 10_000, eventIds.count)]) }) {
+            try db.execute(literal: """
+                UPDATE event_input SET state = i.state, attemptId = i.attemptId FROM event i
+                WHERE i.id = event_input.inputId AND event_input.state IS NULL AND event_input.eventId IN \(chunk)
+                """)
         }
     }
 

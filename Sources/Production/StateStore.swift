@@ -261,6 +261,18 @@ public final class StateStore: Sendable {
                 ALTER TABLE attempt ADD COLUMN damaged TEXT;
                 """)
         }
+        migrator.registerMigration("v11: what derived events were planned on") { db in
+            try db.execute(sql: """
+                -- The input's state and attempt when the event was planned: an input with another
+                -- outcome since makes the event stale (StateStore.staleEvents). NULL: not planned yet,
+                -- or planned in a bundle on what its lead is to make; 'absent': an input added after
+                -- the event was planned. Stores of before v11 take their inputs as they are now.
+                ALTER TABLE event_input ADD COLUMN state TEXT;
+                ALTER TABLE event_input ADD COLUMN attemptId INTEGER;
+                UPDATE event_input SET state = i.state, attemptId = i.attemptId FROM event i
+                WHERE i.id = event_input.inputId AND EXISTS (SELECT 1 FROM event e WHERE e.id = event_input.eventId AND e.jobId IS NOT NULL);
+                """)
+        }
         return migrator
     }
 }

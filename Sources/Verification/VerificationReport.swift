@@ -36,6 +36,9 @@ public struct VerificationReport: Sendable {
     public var requeued: [String: Int] = [:]
     /// The lines of the outcome files that verify did not believe of any event, `file:line: reason`.
     public var damaged: [String] = []
+    /// Events planned on inputs that have another outcome since (`StateStore.staleEvents`): counted
+    /// under their outcome, and to be made again by `dcprod run` or `plan`.
+    public var stale = 0
 
     /// The number of events counted under a class name or a state.
     ///
@@ -71,6 +74,7 @@ public struct VerificationReport: Sendable {
         lines.append("Crashed: \(crashed)")
         if inProgress > 0 { lines.append("In progress: \(inProgress)") }
         lines.append("To resubmit: \(retry.count)")
+        if stale > 0 { lines.append("Stale, their inputs redone since they were planned: \(stale) (`dcprod run` or `plan` makes them again)") }
         if let requeuedLine { lines.append("Jobs submitted again by dcprod: " + requeuedLine) }
         if !another.isEmpty {
             lines.append("Another problem, first messages:")
@@ -112,7 +116,7 @@ public struct VerificationReport: Sendable {
     ///
     /// Keys: `step`, `filter`, `events` (the total), `processed`, `classes` (every class of the list with
     /// `name`, `label`, `count` and `percent`, crash and not-run included), `notRun`, `crashed`,
-    /// `inProgress`, `retry`, `anotherProblem` (`event`, `message`), `requeued` and `damagedLines` (`file:line: reason`). Empty data if the
+    /// `inProgress`, `retry`, `anotherProblem` (`event`, `message`), `requeued`, `damagedLines` (`file:line: reason`) and `stale`. Empty data if the
     /// encoder were to fail, which it does not for these types.
     public var json: Data {
         struct Line: Codable { var name: String; var label: String; var count: Int; var percent: String }
@@ -124,12 +128,13 @@ public struct VerificationReport: Sendable {
             var anotherProblem: [Message]
             var requeued: [String: Int]
             var damagedLines: [String]
+            var stale: Int
         }
         let document = Document(
             step: step.rawValue, filter: filter.rawValue, events: total, processed: processed,
             classes: classes.classes.map { Line(name: $0.name, label: $0.label, count: count($0.name), percent: Self.percent(count($0.name), of: total)) },
             notRun: notRun, crashed: crashed, inProgress: inProgress, retry: retry, anotherProblem: another, requeued: requeued,
-            damagedLines: damaged)
+            damagedLines: damaged, stale: stale)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return (try? encoder.encode(document)) ?? Data()

@@ -140,7 +140,8 @@ public struct Verifier {
                                   inProgress: try store.inProgressEventCount(step: step, filter: filter), classes: classes,
                                   retry: retry, another: another,
                                   requeued: Dictionary(uniqueKeysWithValues: requeued.map { ($0.key.rawValue, $0.value) }),
-                                  damaged: try store.damagedLines(step: step, filter: filter))
+                                  damaged: try store.damagedLines(step: step, filter: filter),
+                                  stale: try store.staleEventCount(step: step, filter: filter))
     }
 
     /// What `dcprod verify` does: reads the step's new outcome records, writes each filter's report
