@@ -59,22 +59,9 @@ public final class StateStore: Sendable {
         }
     }
 
-    /// A read-only pool on `path`, `immutable` where SQLite cannot share the WAL index read-only.
+    /// A read-only pool on `path` (`SQLiteReadOnly.path(_:)`).
     private static func openReadOnly(path: String, configuration: Configuration) throws -> DatabasePool {
-        do {
-            let pool = try DatabasePool(path: path, configuration: configuration)
-            _ = try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM sqlite_master") }
-            return pool
-        } catch let error as DatabaseError where error.resultCode == .SQLITE_CANTOPEN {
-            let directory = (path as NSString).deletingLastPathComponent
-            guard access(directory.isEmpty ? "." : directory, W_OK) != 0,
-                  !FileManager.default.fileExists(atPath: path + "-wal") else { throw error }
-            var uri = URLComponents()
-            uri.scheme = "file"
-            uri.path = path
-            uri.queryItems = [URLQueryItem(name: "immutable", value: "1")]
-            return try DatabasePool(path: uri.string ?? path, configuration: configuration)
-        }
+        try DatabasePool(path: SQLiteReadOnly.path(path), configuration: configuration)
     }
 
     /// The number of migrations applied: the schema version.
@@ -298,5 +285,25 @@ public enum StateStoreError: Error, CustomStringConvertible, Equatable {
         case .otherVersion(let path, let found, let expected):
             "\(path): the state store has schema v\(found), newer than this dcprod's v\(expected): use the dcprod that wrote it"
         }
+    }
+}
+
+/// Opening an SQLite file read-only where nothing may be written beside it.
+public enum SQLiteReadOnly {
+    /// What to open for reading the database at `path`: the path itself, or, where SQLite could not
+    /// share a WAL database's index read-only — no `-shm` file and none can be made beside it (a
+    /// read-only file system, a directory of another user's) — and no `-wal` file holds what a writer
+    /// has not checkpointed, a `file:` URI with `immutable=1`: SQLite then reads the file as it is,
+    /// without locks. Where nothing can be written, no writer can be at work.
+    public static func path(_ path: String) -> String {
+        let directory = (path as NSString).deletingLastPathComponent
+        let fm = FileManager.default
+        guard access(directory.isEmpty ? "." : directory, W_OK) != 0, !fm.fileExists(atPath: path + "-shm"),
+              !fm.fileExists(atPath: path + "-wal") else { return path }
+        var uri = URLComponents()
+        uri.scheme = "file"
+        uri.path = path
+        uri.queryItems = [URLQueryItem(name: "immutable", value: "1")]
+        return uri.string ?? path
     }
 }
