@@ -143,17 +143,34 @@ extension StateStore {
     /// - Returns: The events (id and key), by key.
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func staleEvents(step: Step, filter: Filter) throws -> [JobMember] {
-        let settled = [EventState.ok, .failed, .notRun]
-        return try pool.read { db in
+        try pool.read { db in
             try JobMember.fetchAll(db, SQLRequest(literal: """
-                SELECT e.id, e.key FROM event e WHERE e.step = \(step) AND e.filter = \(filter) AND e.jobId IS NOT NULL
-                AND e.state IN \(settled + [.withdrawn])
-                AND EXISTS (SELECT 1 FROM event_input ei JOIN event i ON i.id = ei.inputId
-                            WHERE ei.eventId = e.id AND ei.state IS NOT NULL AND i.state IN \(settled)
-                            AND (ei.state != i.state OR ei.attemptId IS NOT i.attemptId))
-                ORDER BY e.key
+                SELECT e.id, e.key FROM event e WHERE e.step = \(step) AND e.filter = \(filter) AND \(Self.isStale) ORDER BY e.key
                 """))
         }
+    }
+
+    /// The stale events (`staleEvents`) of every step and filter, counted: what `status` shows.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func staleCounts() throws -> [ProductionStatus.StateCount] {
+        try pool.read { db in
+            try ProductionStatus.StateCount.fetchAll(db, SQLRequest(literal: """
+                SELECT e.step, e.filter, 'stale' AS state, COUNT(*) AS count FROM event e WHERE \(Self.isStale)
+                GROUP BY e.step, e.filter ORDER BY e.step, e.filter
+                """))
+        }
+    }
+
+    /// Whether the event `e` is stale: planned, settled, and an input of it settled otherwise since.
+    private static var isStale: SQL {
+        let settled = [EventState.ok, .failed, .notRun]
+        return """
+            e.jobId IS NOT NULL AND e.state IN \(settled + [.withdrawn])
+            AND EXISTS (SELECT 1 FROM event_input ei JOIN event i ON i.id = ei.inputId
+                        WHERE ei.eventId = e.id AND ei.state IS NOT NULL AND i.state IN \(settled)
+                        AND (ei.state != i.state OR ei.attemptId IS NOT i.attemptId))
+            """
     }
 
     /// How many events of a step and filter are stale (`staleEvents`).

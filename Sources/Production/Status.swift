@@ -25,6 +25,8 @@ public struct ProductionStatus: Codable, Sendable, Equatable {
     public var rejections: [RejectionCount]
     /// Jobs by the state of their latest attempt, or `unsubmitted`.
     public var jobs: [StateCount]
+    /// Events planned on inputs that have another outcome since (`StateStore.staleEvents`), state `stale`.
+    public var stale: [StateCount] = []
 }
 
 extension StateStore {
@@ -37,7 +39,7 @@ extension StateStore {
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func status(production: String, tree: String) throws -> ProductionStatus {
         let version = try schemaVersion()
-        return try pool.read { db in
+        var status = try pool.read { db in
             let events = try ProductionStatus.StateCount.fetchAll(db, sql: """
                 SELECT step, filter, state, COUNT(*) AS count FROM event GROUP BY step, filter, state
                 """)
@@ -58,6 +60,8 @@ extension StateStore {
                                     events: events.sorted { order($0) < order($1) }, rejections: rejections,
                                     jobs: jobs.sorted { order($0) < order($1) })
         }
+        status.stale = try staleCounts()
+        return status
     }
 
     /// Every attempt of every job, by step, filter, job and number: what `status --jobs` lists.

@@ -85,6 +85,11 @@ struct StatusText {
             lines.append("Jobs (latest attempt)")
             lines += Self.table(Self.pivot(status.jobs, order: Self.jobStateOrder, totals: false))
         }
+        if !status.stale.isEmpty {
+            lines.append("")
+            lines.append("Stale: planned on inputs redone since (`dcprod run` or `plan STEP` makes them again)")
+            lines += status.stale.map { "  \($0.step) \($0.filter): \($0.count)" }
+        }
         for (kind, title) in [("failure", "Inventory failures"), ("skip", "Inventory skips")] {
             let mine = status.rejections.filter { $0.kind == kind }
             lines.append("")

@@ -19,7 +19,7 @@ import Testing
                              ("RunDeepSource", "deepSourceId"), ("RunDeepForcedSource", "deepForcedSourceId")] {
             let result = try DCProd.run(["sql", "--csv", "SELECT * FROM \(table) ORDER BY \(key)"], in: work.url)
             try #require(result.status == 0, "\(table): \(result.stderr)")
-            tables[table] = result.stdout
+            tables[table] = result.stdout.replacingOccurrences(of: work.url.path, with: "$WORK")  // DeepCoadd's paths
         }
         return tables
     }
@@ -91,8 +91,15 @@ import Testing
         try dcprod(["load", "coadd"])
         for verb in [["plan"], ["submit", "--wait"], ["verify"], ["load"]] { try dcprod(verb + ["forcedPhot"], allowFailure: true) }
 
-        let resubmit = try DCProd.run(["resubmit", "coadd", "--force"], in: work.url)
+        // Its list made again by the resubmission (class no-input, named).
+        let resubmit = try DCProd.run(["resubmit", "coadd", "--class", "no-input"], in: work.url)
         try #require(resubmit.status == 0, "\(resubmit.stdout)\(resubmit.stderr)")
+        try dcprod(["verify", "coadd"])
+        // The forced photometry of the frames on that patch is stale, and says so.
+        let status = try DCProd.run(["status"], in: work.url)
+        #expect(status.stdout.contains("Stale: planned on inputs redone since") && status.stdout.contains("  forcedPhot r: "), "\(status.stdout)")
+        let report = try DCProd.run(["verify", "forcedPhot"], in: work.url)
+        #expect(report.stdout.contains("Stale, their inputs redone since they were planned: "), "\(report.stdout)")
         let repaired = try DCProd.run(["run"], in: work.url)
         #expect(repaired.status == 0, "\(repaired.stdout)\(repaired.stderr)")
         try expectSameCatalog(work, as: twin, "coadd redone")
