@@ -238,8 +238,10 @@ public protocol CatalogDatabase: AnyObject {
     /// - Parameters:
     ///   - sql: The statement, with one `?` per value.
     ///   - arguments: The values, as text (the engine converts them to the columns' types); nil for NULL.
+    /// - Returns: The number of rows the statement inserted, changed or deleted, as the engine counts them.
     /// - Throws: `CatalogError` with the engine's message.
-    func execute(_ sql: String, arguments: [String?]) throws
+    @discardableResult
+    func execute(_ sql: String, arguments: [String?]) throws -> Int
     /// Runs one statement and hands its rows over one by one as the engine gives them, keeping none:
     /// a result of any size goes through in bounded memory (`dcprod sql`). A statement that has no
     /// result set gives no columns and no rows.

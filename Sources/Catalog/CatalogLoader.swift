@@ -10,8 +10,10 @@ import Production
 /// same transaction as the file's rows, in the store that holds them: after a crash a file is
 /// either wholly in the catalog and the ledger, or in neither, and the next load takes it again.
 /// A file changed after it was loaded is refused, naming both checksums (`changedSinceLoaded`): its
-/// rows in the catalog are the old file's, and which rows those are is the table's business, not
-/// the loader's, so it never deletes them itself.
+/// rows in the catalog are the old file's. Only a file the caller names as redone (the output of an
+/// event run again on inputs that changed, `StateStore.redoneResultFiles(step:)`) replaces them: the
+/// old file's rows are deleted by the key range its ledger row records, in the savepoint that inserts
+/// the new file's rows and replaces its ledger row (see `load(_:redone:progress:)`).
 /// A refused file is not an error of the load: it is reported in the summary, and the caller
 /// records it (`StateStore.recordLoad(rejections:loaded:)`).
 ///
@@ -21,7 +23,8 @@ import Production
 /// try CatalogSchema.require(catalog)
 /// let loader = try CatalogLoader(catalog: catalog, templates: production.tree.templatesDirectory,
 ///                                splits: CatalogConnection.splits(production))
-/// let summary = try loader.load(try production.store.resultFiles(step: .processCcd))
+/// let summary = try loader.load(try production.store.resultFiles(step: .coadd),
+///                               redone: try production.store.redoneResultFiles(step: .coadd))
 /// print("\(summary.loaded) files loaded, \(summary.skipped) already in the ledger")
 /// for rejection in summary.rejected {
 ///     print("rejected \(rejection.path):\(rejection.line): \(rejection.message)")
@@ -37,23 +40,29 @@ public struct CatalogLoader {
 
     /// What one load did.
     public struct Summary: Sendable, Equatable {
-        /// The number of files loaded, each with its ledger row.
+        /// The number of files loaded, each with its ledger row; the files `replaced` among them.
         public var loaded = 0
+        /// The number of redone files loaded in place of their earlier version, whose rows they replaced.
+        public var replaced = 0
         /// The number of files skipped because the ledger already has them.
         public var skipped = 0
         /// The files refused, none of whose rows are in the catalog.
         public var rejected: [Rejection] = []
         /// Rows inserted, by table.
         public var rows: [String: Int] = [:]
+        /// Rows of the earlier versions of the `replaced` files removed, by table.
+        public var removed: [String: Int] = [:]
         /// The files loaded by this run.
         public var loadedPaths: [String] = []
 
         mutating func add(_ part: Summary) {
             loaded += part.loaded
+            replaced += part.replaced
             skipped += part.skipped
             rejected += part.rejected
             loadedPaths += part.loadedPaths
             rows.merge(part.rows, uniquingKeysWith: +)
+            removed.merge(part.removed, uniquingKeysWith: +)
         }
     }
 
@@ -127,24 +136,40 @@ public struct CatalogLoader {
     /// - Throws: `CatalogError` when a ledger table cannot be read (no schema, a store not joined).
     public func ledger() throws -> Set<String> { Set(try ledgerEntries().keys) }
 
-    /// What the ledger says of a file loaded: enough to tell whether it changed since.
+    /// What the ledger says of a file loaded: enough to tell whether it changed since, and which rows
+    /// are its.
     struct LedgerEntry {
         var size: Int
         var checksum: String
         var table: String
         /// When it was loaded, as the ledger writes it (`2026-12-06T02:33:58Z`, UTC).
         var loadedAt: String
+        var rowCount: Int
+        /// The smallest and largest key of its rows (`keyRange(_:columns:)`); nil when not recorded.
+        var keys: ClosedRange<Int64>?
+        /// The per-filter store its rows and ledger row are in (DBSPLIT filter); nil for the main catalog.
+        var split: String?
+
+        /// Whether a new version of the file can take this one's place: its rows are known by their
+        /// key range, or it had none.
+        var isReplaceable: Bool { keys != nil || rowCount == 0 }
     }
 
     /// The ledger's rows by path hash, from every store.
     func ledgerEntries() throws -> [String: LedgerEntry] {
         var out: [String: LedgerEntry] = [:]
         for split in [nil] + splits.map(Optional.some) {
-            try catalog.query("SELECT pathHash, size, checksum, tableName, loadedAt FROM \(catalog.qualified("dcprod_load", split: split))",
-                              columns: { _ in }, row: { row in
+            try catalog.query("""
+                SELECT pathHash, size, checksum, tableName, loadedAt, rowCount, firstKey, lastKey \
+                FROM \(catalog.qualified("dcprod_load", split: split))
+                """, columns: { _ in }, row: { row in
                 guard case .text(let hash) = row[0] else { return }
+                let first = row[6].text.flatMap { Int64($0) }, last = row[7].text.flatMap { Int64($0) }
+                var keys: ClosedRange<Int64>?
+                if let first, let last, first <= last { keys = first...last }
                 out[hash] = LedgerEntry(size: row[1].text.flatMap { Int($0) } ?? -1, checksum: row[2].text ?? "",
-                                        table: row[3].text ?? "", loadedAt: row[4].text ?? "")
+                                        table: row[3].text ?? "", loadedAt: row[4].text ?? "",
+                                        rowCount: row[5].text.flatMap { Int($0) } ?? -1, keys: keys, split: split)
             })
         }
         return out
@@ -165,12 +190,18 @@ public struct CatalogLoader {
         return Int(timegm(&time))
     }
 
-    /// Why a file in the ledger is refused, if it changed since it was loaded; nil when it did not
-    /// (or is gone: what was loaded stays).
+    /// A file in the ledger as it is now, when it is not the file that was loaded.
+    struct Change {
+        var size: Int
+        var checksum: String
+    }
+
+    /// What a file in the ledger is now, if it changed since it was loaded; nil when it did not (or is
+    /// gone: what was loaded stays).
     ///
     /// Only a file whose size differs from the ledger's, or that was modified at or after the second
     /// it was loaded, is read again to compare checksums: an unchanged file costs one `stat`.
-    func changedSinceLoaded(_ path: String, _ entry: LedgerEntry) -> Rejection? {
+    func changedSinceLoaded(_ path: String, _ entry: LedgerEntry) -> Change? {
         var status = stat()
         guard stat(path, &status) == 0 else { return nil }
         let size = Int(status.st_size)
@@ -178,37 +209,84 @@ public struct CatalogLoader {
         guard size != entry.size || Int(status.st_mtim.tv_sec) >= loadedAt,
               let data = FileManager.default.contents(atPath: path) else { return nil }
         let checksum = data.withUnsafeBytes { fnv1a($0) }
-        guard checksum != entry.checksum else { return nil }
-        return Rejection(path: path, line: 0, message: """
+        return checksum == entry.checksum ? nil : Change(size: size, checksum: checksum)
+    }
+
+    /// The refusal of a changed file, naming both checksums; `why` (from ", ") adds why it cannot take
+    /// the old file's place when it was to.
+    func refusal(_ path: String, _ entry: LedgerEntry, _ change: Change, why: String = "") -> Rejection {
+        Rejection(path: path, line: 0, message: """
             changed since it was loaded at \(entry.loadedAt) (checksum \(entry.checksum), \(entry.size) bytes then; \
-            \(checksum), \(size) bytes now): \(entry.table) holds the rows of the file as it was. Put that file back, \
-            or delete its rows and its dcprod_load row (`dcprod sql --write`) and load again
+            \(change.checksum), \(change.size) bytes now): \(entry.table) holds the rows of the file as it was\(why). \
+            Put that file back, or delete its rows and its dcprod_load row (`dcprod sql --write`) and load again
             """)
     }
 
-    /// Loads the files not yet in the ledger, in the order given: each in a savepoint with its ledger
-    /// row, inside transactions of about `rowsPerCommit` rows.
+    /// The single integer column of a table's primary key, or nil for a composite key or another type.
+    static func integerKey(_ columns: [CatalogColumn]) -> CatalogColumn? {
+        let keys = columns.filter(\.isPrimaryKey)
+        guard keys.count == 1, keys[0].integers != nil else { return nil }
+        return keys[0]
+    }
+
+    /// The smallest and largest key of a file's rows, for its ledger row; nil when its table's key is not
+    /// one integer column (Science_Ccd_Exposure's is run, camcol, field, filterId) or it has no rows.
+    ///
+    /// This range is what a redone file's new version deletes before its rows go in, which is right only
+    /// while no other file has a key inside it: the reference payload gives each file ids of its own
+    /// frame's or patch's in one contiguous block (`ProcessCcd.sourceId`, which forcedPhot uses too: the
+    /// frame's bits above a 16-bit running number; `Coadd.sourceId`: the patch's deepCoaddId above a
+    /// 20-bit one). `load(_:redone:progress:)` checks that the range holds exactly as many rows as the
+    /// file had, which catches a payload whose files' ids interleave.
+    ///
+    /// - Parameters:
+    ///   - csv: The file, validated against `columns` (its key values are integers of the column's type).
+    ///   - columns: Its table's columns.
+    static func keyRange(_ csv: ValidatedCSV, columns: [CatalogColumn]) -> ClosedRange<Int64>? {
+        guard integerKey(columns) != nil, csv.keyColumns.count == 1, csv.rowCount > 0 else { return nil }
+        var low = Int64.max, high = Int64.min
+        for row in 0..<csv.rowCount {
+            guard let text = csv.value(row: row, column: csv.keyColumns[0]), let key = Int64(text) else { return nil }
+            low = min(low, key)
+            high = max(high, key)
+        }
+        return low...high
+    }
+
+    /// Loads the files not yet in the ledger, and the redone files that changed since they were loaded,
+    /// in the order given: each in a savepoint with its ledger row, inside transactions of about
+    /// `rowsPerCommit` rows.
     ///
     /// Each file is checked (`ValidatedCSV`) before anything is written: a file with no table for its
     /// name, a malformed file, or (DBSPLIT filter) a file of a per-filter table whose rows are not all
     /// of one filter of the catalog is refused and writes nothing. A file whose insert fails or inserts
     /// another number of rows than it has lines is rolled back to its savepoint and refused; the other
-    /// files of the transaction stay. The ledger is read once at the start, so a path given twice is
-    /// loaded once and then refused by the ledger's key.
+    /// files of the transaction stay. A path given twice is loaded once, then skipped.
+    ///
+    /// A file in the ledger that changed since it was loaded is refused (naming both checksums), unless
+    /// it is in `redone`: then, in its savepoint, the rows of its earlier version are deleted from its
+    /// table (the base table: `RunDeepSource` under the view `DeepSource`) by the key range of its
+    /// ledger row, which must hold exactly the number of rows the ledger counts for it; its rows are
+    /// inserted and its ledger row replaced. Any failure rolls all of that back: the old rows and ledger
+    /// row stay, and the file is refused. A redone file whose ledger row has no key range (loaded before
+    /// catalog schema 3, or a table without a single integer key) is refused as any changed file is.
     ///
     /// - Parameters:
     ///   - paths: The CSV files, usually `StateStore.resultFiles(step:)`.
+    ///   - redone: The paths whose new version may replace the one loaded, usually
+    ///     `StateStore.redoneResultFiles(step:)`: outputs rewritten by a rerun, not files changed by hand.
     ///   - progress: Called after each file with the number of files done and the total.
-    /// - Returns: The files loaded, skipped and refused, and the rows per table.
+    /// - Returns: The files loaded (replaced among them), skipped and refused, and the rows per table
+    ///   inserted and removed.
     /// - Throws: `PartialLoad` only when the catalog itself fails: the ledger or a table's columns
     ///   cannot be read, a savepoint cannot be rolled back to, or a lock, deadlock or lost connection
     ///   persists after `retryDelays` (the transaction is rolled back and its files stay pending, never
     ///   recorded as rejected). Transactions committed before that stay loaded, and the error carries
     ///   their summary.
-    public func load(_ paths: [String], progress: (Int, Int) -> Void = { _, _ in }) throws -> Summary {
+    public func load(_ paths: [String], redone: Set<String> = [], progress: (Int, Int) -> Void = { _, _ in }) throws -> Summary {
         var summary = Summary()
         do {
-            try load(paths, into: &summary, progress: progress)
+            try load(paths, redone: redone, into: &summary, progress: progress)
         } catch {
             throw PartialLoad(summary: summary, error: error)
         }
@@ -229,8 +307,8 @@ public struct CatalogLoader {
         }
     }
 
-    private func load(_ paths: [String], into summary: inout Summary, progress: (Int, Int) -> Void) throws {
-        var state = LoadState(done: try ledgerEntries(), filterIds: try filterIds())
+    private func load(_ paths: [String], redone: Set<String>, into summary: inout Summary, progress: (Int, Int) -> Void) throws {
+        var state = LoadState(done: try ledgerEntries(), redone: redone, filterIds: try filterIds())
         var next = 0
         var reported = 0
         while next < paths.count {
@@ -267,10 +345,12 @@ public struct CatalogLoader {
     /// engine's own lock timeout) or a lost connection: then the load stops, its files left pending.
     static let retryDelays: [Double] = [1, 2, 4]
 
-    /// What a load keeps from one transaction to the next: the ledger read at its start and the
-    /// columns of each table.
+    /// What a load keeps from one transaction to the next: the ledger (read at its start, with the
+    /// files of each transaction committed) and the columns of each table.
     struct LoadState {
         var done: [String: LedgerEntry]
+        /// The paths that may replace their earlier version.
+        var redone: Set<String>
         /// The ids of the Filter table, which every `filterId` must be one of.
         var filterIds: [Int64]
         var columns: [String: [CatalogColumn]] = [:]
@@ -298,24 +378,32 @@ public struct CatalogLoader {
     }
 
     /// One transaction: the files from `first` on, each in a savepoint with its ledger row, until
-    /// `rowsPerCommit` rows are in or the files end; returns what it did and the index after its last file.
+    /// `rowsPerCommit` rows are in or the files end; returns what it did and the index after its last
+    /// file. The ledger rows it wrote join `state.done` once it has committed.
     private func loadTransaction(_ paths: [String], from first: Int, state: inout LoadState,
                                  progress: (Int) -> Void) throws -> (Summary, Int) {
         var part = Summary()
         var rows = 0
         var index = first
         var began = false
+        var written: [String: LedgerEntry] = [:]
         while index < paths.count, began == false || rows < rowsPerCommit {
             let path = paths[index]
             index += 1
             defer { progress(index) }
-            if let entry = state.done[fnv1a(path)] {
-                if let changed = changedSinceLoaded(path, entry) {
-                    part.rejected.append(changed)
-                } else {
+            let hash = fnv1a(path)
+            var replacing: LedgerEntry?
+            if let entry = written[hash] ?? state.done[hash] {
+                guard let change = changedSinceLoaded(path, entry) else {
                     part.skipped += 1
+                    continue
                 }
-                continue
+                guard state.redone.contains(path), entry.isReplaceable else {
+                    let why = state.redone.contains(path) ? try unreplaceable(entry, state: &state) : ""
+                    part.rejected.append(refusal(path, entry, change, why: why))
+                    continue
+                }
+                replacing = entry
             }
             let csv: ValidatedCSV, table: String, split: String?
             switch try prepare(path, state: &state) {
@@ -331,12 +419,18 @@ public struct CatalogLoader {
             }
             try catalog.execute("SAVEPOINT dcprod_file")
             do {
-                let inserted = try insert(csv, table: table, split: split)
+                let removed = try replacing.map { try remove($0, of: path, state: &state) }
+                let entry = try insert(csv, table: table, split: split, columns: try columns(of: table, state: &state))
                 try catalog.execute("RELEASE SAVEPOINT dcprod_file")
+                written[hash] = entry
                 part.loaded += 1
                 part.loadedPaths.append(path)
-                part.rows[table, default: 0] += inserted
-                rows += inserted
+                part.rows[table, default: 0] += entry.rowCount
+                rows += entry.rowCount
+                if let removed, let replacing {
+                    part.replaced += 1
+                    part.removed[replacing.table, default: 0] += removed
+                }
             } catch let error as CatalogError where error.isTransient {
                 throw error
             } catch {
@@ -352,7 +446,42 @@ public struct CatalogLoader {
             }
         }
         if began { try catalog.commit() }
+        state.done.merge(written) { _, new in new }
         return (part, index)
+    }
+
+    /// Why a redone file's earlier version cannot be replaced (from ", ", for `refusal`): its rows
+    /// cannot be told from other files'.
+    private func unreplaceable(_ entry: LedgerEntry, state: inout LoadState) throws -> String {
+        let reason = Self.integerKey(try columns(of: entry.table, state: &state)) == nil
+            ? "\(entry.table) has no single integer key"
+            : "the ledger has no key range for it (it was loaded before catalog schema 3)"
+        return ", and its rerun cannot replace them: they cannot be told from other files' rows, " + reason
+    }
+
+    /// Deletes the rows and the ledger row of a redone file's earlier version, in the open savepoint:
+    /// the rows of its table whose key is in its ledger row's range (`keyRange(_:columns:)`), which
+    /// must be as many as the ledger counts for it; returns how many.
+    private func remove(_ entry: LedgerEntry, of path: String, state: inout LoadState) throws -> Int {
+        var removed = 0
+        if let keys = entry.keys {
+            guard let key = Self.integerKey(try columns(of: entry.table, state: &state)) else {
+                throw CatalogError("\(entry.table) has no single integer key: the rows of the file as it was cannot be found")
+            }
+            removed = try catalog.execute("""
+                DELETE FROM \(catalog.qualified(entry.table, split: entry.split)) WHERE \(key.name) BETWEEN ? AND ?
+                """, arguments: [String(keys.lowerBound), String(keys.upperBound)])
+            guard removed == entry.rowCount else {
+                throw CatalogError("""
+                    \(entry.table) holds \(removed) rows with \(key.name) from \(keys.lowerBound) to \(keys.upperBound), the \
+                    keys of the file as it was, which had \(entry.rowCount): rows of other files are among them, or some \
+                    of its rows were deleted since, so they are not replaced
+                    """)
+            }
+        }
+        try catalog.execute("DELETE FROM \(catalog.qualified("dcprod_load", split: entry.split)) WHERE pathHash = ?",
+                            arguments: [fnv1a(path)])
+        return removed
     }
 
     private enum Prepared {
@@ -368,13 +497,10 @@ public struct CatalogLoader {
         if let refusal = notARegularFileWithin(path) {
             return .refused(Rejection(path: path, line: 0, message: refusal))
         }
-        if state.columns[table] == nil {
-            let columns = try catalog.columns(of: table, split: perFilterTables.contains(table) ? splits.first : nil)
-            state.columns[table] = Self.withDomains(columns, filterIds: state.filterIds)
-        }
+        let columns = try columns(of: table, state: &state)
         let csv: ValidatedCSV
         do {
-            csv = try ValidatedCSV.read(path, tableColumns: state.columns[table]!)
+            csv = try ValidatedCSV.read(path, tableColumns: columns)
         } catch let error as CSVError {
             return .refused(Rejection(path: path, line: error.line, message: error.message))
         }
@@ -403,18 +529,21 @@ public struct CatalogLoader {
         return status.st_mode & S_IFMT == S_IFREG ? nil : "not a regular file: not read"
     }
 
-    /// One file's rows and its ledger row, in the open transaction; returns the rows inserted.
-    private func insert(_ csv: ValidatedCSV, table: String, split: String?) throws -> Int {
+    /// One file's rows and its ledger row, in the open transaction; returns the ledger row.
+    private func insert(_ csv: ValidatedCSV, table: String, split: String?, columns: [CatalogColumn]) throws -> LedgerEntry {
         let inserted = try catalog.bulkInsert(csv, into: catalog.qualified(table, split: split))
         guard inserted == csv.rowCount else {
             throw CatalogError("\(inserted) rows inserted for \(csv.rowCount) lines")
         }
+        let entry = LedgerEntry(size: csv.size, checksum: csv.checksum, table: table,
+                                loadedAt: ISO8601DateFormatter().string(from: Date()), rowCount: inserted,
+                                keys: Self.keyRange(csv, columns: columns), split: split)
         try catalog.execute("""
-            INSERT INTO \(catalog.qualified("dcprod_load", split: split)) (pathHash, path, size, checksum, tableName, rowCount, loadedAt) \
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [fnv1a(csv.path), csv.path, String(csv.size), csv.checksum, table, String(inserted),
-                             ISO8601DateFormatter().string(from: Date())])
-        return inserted
+            INSERT INTO \(catalog.qualified("dcprod_load", split: split)) \
+            (pathHash, path, size, checksum, tableName, rowCount, loadedAt, firstKey, lastKey) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [fnv1a(csv.path), csv.path, String(csv.size), csv.checksum, table, String(inserted), entry.loadedAt,
+                             entry.keys.map { String($0.lowerBound) }, entry.keys.map { String($0.upperBound) }])
+        return entry
     }
 
     /// Loads `paths` over `connections` connections at once, each its own loader and share of the
@@ -426,6 +555,7 @@ public struct CatalogLoader {
     ///
     /// - Parameters:
     ///   - paths: The CSV files.
+    ///   - redone: The paths whose new version may replace the one loaded (`load(_:redone:progress:)`).
     ///   - connections: How many connections to load over; no more than there are files.
     ///   - dialect: The catalog's dialect: `.sqlite` loads over one connection whatever `connections` says.
     ///   - templates: The production's `templates/` directory, for each worker's loader.
@@ -436,7 +566,7 @@ public struct CatalogLoader {
     /// - Throws: `PartialLoad` when a worker could not open its connection or its load stopped: the
     ///   first such error (in worker order), with the sum of what every worker loaded before it stopped
     ///   or to its end; those files stay loaded.
-    public static func loadInParallel(_ paths: [String], connections: Int, dialect: SQLDialect, templates: URL,
+    public static func loadInParallel(_ paths: [String], redone: Set<String> = [], connections: Int, dialect: SQLDialect, templates: URL,
                                       splits: [String] = [], dataRoot: URL? = nil,
                                       open: @escaping @Sendable () throws -> CatalogDatabase) throws -> Summary {
         let workers = dialect == .sqlite ? 1 : max(1, min(connections, paths.count))
@@ -445,7 +575,7 @@ public struct CatalogLoader {
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             do {
                 let loader = try CatalogLoader(catalog: try open(), templates: templates, splits: splits, dataRoot: dataRoot)
-                results.set(w, .success(try loader.load(shares[w])))
+                results.set(w, .success(try loader.load(shares[w], redone: redone)))
             } catch {
                 results.set(w, .failure(error))
             }
@@ -527,6 +657,14 @@ public struct CatalogLoader {
 
     /// An index's key in `dcprod_deferred_index`: its name, after its store's for DBSPLIT.
     static func key(_ index: IndexDefinition) -> String { (index.split.map { $0 + "/" } ?? "") + index.name }
+
+    /// A table's columns, from the catalog once per load, with their domains (`withDomains(_:filterIds:)`).
+    private func columns(of table: String, state: inout LoadState) throws -> [CatalogColumn] {
+        if let known = state.columns[table] { return known }
+        let columns = try catalog.columns(of: table, split: perFilterTables.contains(table) ? splits.first : nil)
+        state.columns[table] = Self.withDomains(columns, filterIds: state.filterIds)
+        return state.columns[table]!
+    }
 
     /// Rows per table of the catalog's tables named in the CSV map.
     ///

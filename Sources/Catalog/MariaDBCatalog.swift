@@ -248,13 +248,15 @@ public final class MariaDBCatalog: CatalogDatabase {
     /// - Parameters:
     ///   - sql: The statement, with one `?` per value.
     ///   - arguments: The values; nil for NULL.
+    /// - Returns: The rows it inserted, changed or deleted (`mysql_stmt_affected_rows`).
     /// - Throws: `CatalogError` with the server's message.
-    public func execute(_ sql: String, arguments: [String?]) throws {
+    @discardableResult
+    public func execute(_ sql: String, arguments: [String?]) throws -> Int {
         try checkFileAccess(sql)
-        try onConnection { try Self.execute(sql, arguments: arguments, on: $0) }
+        return try onConnection { try Self.execute(sql, arguments: arguments, on: $0) }
     }
 
-    private static func execute(_ sql: String, arguments: [String?], on connection: UnsafeMutablePointer<MYSQL>) throws {
+    private static func execute(_ sql: String, arguments: [String?], on connection: UnsafeMutablePointer<MYSQL>) throws -> Int {
         guard let statement = mysql_stmt_init(connection) else { throw error(connection) }
         defer { mysql_stmt_close(statement) }
         func failure() -> CatalogError {
@@ -285,6 +287,7 @@ public final class MariaDBCatalog: CatalogDatabase {
         }
         let bound = binds.withUnsafeMutableBufferPointer { mysql_stmt_bind_param(statement, $0.baseAddress) }
         guard bound == 0, mysql_stmt_execute(statement) == 0 else { throw failure() }
+        return Int(mysql_stmt_affected_rows(statement))
     }
 
     /// Sends one statement and hands its rows over as they come from the server (`mysql_use_result`).

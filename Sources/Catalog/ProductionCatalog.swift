@@ -17,21 +17,27 @@ public struct ProductionCatalog {
     public let database: CatalogDatabase
     /// The MariaDB option file that holds the password, for the loaders' own connections.
     public let defaultsFile: String?
+    /// The schema version the catalog had when this writer's `open` upgraded it (`CatalogSchema.upgrade`);
+    /// nil when it did not.
+    public let upgradedFrom: Int?
 
     /// Opens the catalog of the production's config (see `CatalogConnection.open`) and makes sure
-    /// the production's `templates/` has the schema files.
+    /// the production's `templates/` has the schema files. A writable catalog of an older schema version
+    /// is upgraded (`upgradedFrom`): writers hold the production's lock, readers never change it.
     ///
     /// - Parameters:
     ///   - production: The production.
     ///   - readOnly: Open a read-only connection.
     ///   - defaultsFile: A MariaDB client option file with the password; nil: the client's own files or MYSQL_PWD.
     ///   - createDatabase: On a server, create DBNAME if it is not there.
-    /// - Throws: `CatalogError` when the catalog cannot be opened (one line naming user@host:port on a server).
+    /// - Throws: `CatalogError` when the catalog cannot be opened (one line naming user@host:port on a server)
+    ///   or cannot be upgraded.
     public static func open(_ production: Production, readOnly: Bool, defaultsFile: String? = nil,
                             createDatabase: Bool = false) throws -> ProductionCatalog {
         let database = try CatalogConnection.open(production, readOnly: readOnly, defaultsFile: defaultsFile, createDatabase: createDatabase)
         try Templates.install(into: production.tree.templatesDirectory)
-        return ProductionCatalog(production: production, database: database, defaultsFile: defaultsFile)
+        let upgradedFrom = readOnly ? nil : try CatalogSchema.upgrade(database, splits: CatalogConnection.splits(production))
+        return ProductionCatalog(production: production, database: database, defaultsFile: defaultsFile, upgradedFrom: upgradedFrom)
     }
 
     /// Where the catalog is: a file path or `user@host:port/database`.
@@ -60,6 +66,8 @@ public struct ProductionCatalog {
     }
 
     /// Loads the CSV outputs of a step's ok events, each file once, and records the refusals in the state store.
+    /// The outputs of events run again on changed inputs (`StateStore.redoneResultFiles(step:)`) replace
+    /// their earlier version's rows (`CatalogLoader.load(_:redone:progress:)`).
     ///
     /// The files are shared among DBCONNECTIONS − 1 loaders, each with its own connection (the
     /// manager's counts: with 1, the manager loads over its own); SQLite has one writer. With
@@ -79,10 +87,11 @@ public struct ProductionCatalog {
         let loader = try CatalogLoader(catalog: database, templates: templates, splits: splits, dataRoot: production.tree.dataRoot)
         var result = StepLoad(step: step)
         let files = try production.store.resultFiles(step: step)
+        let redone = try production.store.redoneResultFiles(step: step)
         if deferIndexes {
             let dropped = try loader.deferIndexes()
             do {
-                result.summary = try load(files, loader: loader)
+                result.summary = try load(files, redone: redone, loader: loader)
             } catch {
                 _ = try? loader.rebuildDeferredIndexes()
                 throw error
@@ -90,19 +99,19 @@ public struct ProductionCatalog {
             result.deferredIndexes = (dropped, try loader.rebuildDeferredIndexes())
         } else {
             result.recoveredIndexes = try loader.rebuildDeferredIndexes()
-            result.summary = try load(files, loader: loader)
+            result.summary = try load(files, redone: redone, loader: loader)
         }
         return result
     }
 
-    private func load(_ files: [String], loader: CatalogLoader) throws -> CatalogLoader.Summary {
+    private func load(_ files: [String], redone: Set<String>, loader: CatalogLoader) throws -> CatalogLoader.Summary {
         let workers = production.config.dbConnections - 1
         let production = production, defaultsFile = defaultsFile
         let summary: CatalogLoader.Summary
         do {
             summary = workers == 0
-                ? try loader.load(files)
-                : try CatalogLoader.loadInParallel(files, connections: workers, dialect: database.dialect, templates: templates,
+                ? try loader.load(files, redone: redone)
+                : try CatalogLoader.loadInParallel(files, redone: redone, connections: workers, dialect: database.dialect, templates: templates,
                                                    splits: splits, dataRoot: production.tree.dataRoot) {
                     try CatalogConnection.open(production, readOnly: false, defaultsFile: defaultsFile)
                 }

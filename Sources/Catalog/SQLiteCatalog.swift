@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+import Production
 
 /// The embedded catalog: one SQLite file in the production's data tree (WAL mode).
 ///
@@ -45,7 +46,7 @@ public final class SQLiteCatalog: CatalogDatabase {
                 if readOnly { sqlite3_limit(db.sqliteConnection, SQLITE_LIMIT_ATTACHED, 0) }
                 if !readOnly { try db.execute(sql: "PRAGMA cache_size = -\(Self.pageCacheKiB)") }
             }
-            queue = try DatabaseQueue(path: path, configuration: configuration)
+            queue = try DatabaseQueue(path: readOnly ? SQLiteReadOnly.path(path) : path, configuration: configuration)
             if !readOnly { try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") } }
         } catch {
             throw Self.catalogError(error, prefix: "\(path): ")
@@ -120,9 +121,14 @@ public final class SQLiteCatalog: CatalogDatabase {
     /// - Parameters:
     ///   - sql: The statement, with one `?` per value.
     ///   - arguments: The values; nil for NULL.
+    /// - Returns: The rows it inserted, changed or deleted (`sqlite3_changes`).
     /// - Throws: `CatalogError` with SQLite's message.
-    public func execute(_ sql: String, arguments: [String?]) throws {
-        try perform { try $0.execute(sql: sql, arguments: StatementArguments(arguments)) }
+    @discardableResult
+    public func execute(_ sql: String, arguments: [String?]) throws -> Int {
+        try perform { db in
+            try db.execute(sql: sql, arguments: StatementArguments(arguments))
+            return db.changesCount
+        }
     }
 
     /// Runs one statement and hands its rows over as SQLite steps through them: integers and reals as

@@ -210,6 +210,25 @@ extension StateStore {
         }.flatMap { $0.split(separator: "\n").map(String.init) }.filter { $0.hasSuffix(".csv") }.sorted()
     }
 
+    /// The CSV outputs of the ok events of a step that were run again after an ok attempt (replanned
+    /// because their inputs changed, `staleEvents`), from their latest outcome: the files whose new
+    /// version the catalog loader may put in place of the one it loaded (`CatalogLoader.load(_:redone:progress:)`),
+    /// since the rerun writes to the same paths. Any other file changed since it was loaded is refused.
+    ///
+    /// - Returns: The paths, as `resultFiles(step:)` gives them.
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func redoneResultFiles(step: Step) throws -> Set<String> {
+        try pool.read { db in
+            try String.fetchAll(db, sql: """
+                SELECT o.outputs FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
+                WHERE e.step = ? AND e.state = ? AND o.outputs IS NOT NULL
+                AND EXISTS (SELECT 1 FROM outcome p WHERE p.eventId = e.id AND p.status = ? AND p.attemptId < e.attemptId)
+                """, arguments: [step, EventState.ok, EventState.ok])
+        }.reduce(into: Set<String>()) { paths, outputs in
+            paths.formUnion(outputs.split(separator: "\n").map(String.init).filter { $0.hasSuffix(".csv") })
+        }
+    }
+
     /// Records the loader's refusals, and forgets those of files that have since loaded, in one transaction.
     ///
     /// - Parameters:

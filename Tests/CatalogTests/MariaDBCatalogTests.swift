@@ -105,8 +105,9 @@ struct MariaDBCatalogTests {
             #expect(columns.map(\.name) == Self.header.split(separator: ",").map(String.init))
             #expect(columns.filter { !$0.isNumeric }.isEmpty)
             let ledger = try catalog.columns(of: "dcprod_load")
-            #expect(ledger.map(\.name) == ["pathHash", "path", "size", "checksum", "tableName", "rowCount", "loadedAt"])
-            #expect(ledger.map(\.isNumeric) == [false, false, true, false, false, true, false])
+            #expect(ledger.map(\.name) == ["pathHash", "path", "size", "checksum", "tableName", "rowCount", "loadedAt", "firstKey", "lastKey"])
+            #expect(ledger.map(\.isNumeric) == [false, false, true, false, false, true, false, true, true])
+            #expect(ledger.map(\.isNullable) == [false, false, false, false, false, false, false, true, true])
             // A view has columns too; a missing table has none.
             #expect(try catalog.columns(of: "DeepSource").count == 18)
             #expect(try catalog.columns(of: "NoSuchTable").isEmpty)

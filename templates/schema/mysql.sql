@@ -1,4 +1,4 @@
--- The dcprod catalog, MariaDB/MySQL dialect, schema version 2. DC2013-compatible names: the seed's
+-- The dcprod catalog, MariaDB/MySQL dialect, schema version 3. DC2013-compatible names: the seed's
 -- queries (DeepCoadd, DeepSource, ra, decl, raVar, declVar, psfFlux, ...) run as written.
 CREATE TABLE IF NOT EXISTS Filter (
     filterId TINYINT NOT NULL PRIMARY KEY,
@@ -73,7 +73,12 @@ CREATE TABLE IF NOT EXISTS dcprod_load (
     checksum CHAR(16) NOT NULL,
     tableName VARCHAR(64) NOT NULL,
     rowCount BIGINT NOT NULL,
-    loadedAt VARCHAR(32) NOT NULL
+    loadedAt VARCHAR(32) NOT NULL,
+    -- The smallest and largest value of the table's key in the file (a single integer key only):
+    -- the rows a rerun's file replaces (`CatalogLoader`). NULL: not recorded (a composite key, or a
+    -- file loaded before schema version 3), and the file cannot be replaced.
+    firstKey BIGINT NULL,
+    lastKey BIGINT NULL
 ) ENGINE=InnoDB;
 
 -- Secondary indexes dropped by `load --defer-indexes`, recorded before the drop, so that the next
@@ -86,4 +91,4 @@ CREATE TABLE IF NOT EXISTS dcprod_deferred_index (
 -- dcprod: end
 
 CREATE TABLE IF NOT EXISTS dcprod_schema (version INT NOT NULL) ENGINE=InnoDB;
-INSERT INTO dcprod_schema (version) VALUES (2);
+INSERT INTO dcprod_schema (version) VALUES (3);

@@ -1,4 +1,4 @@
--- The dcprod catalog, SQLite dialect, schema version 2. DC2013-compatible names: the seed's
+-- The dcprod catalog, SQLite dialect, schema version 3. DC2013-compatible names: the seed's
 -- queries (DeepCoadd, DeepSource, ra, decl, raVar, declVar, psfFlux, ...) run as written.
 CREATE TABLE IF NOT EXISTS Filter (
     filterId INTEGER PRIMARY KEY,
@@ -73,7 +73,12 @@ CREATE TABLE IF NOT EXISTS dcprod_load (
     checksum TEXT NOT NULL,
     tableName TEXT NOT NULL,
     rowCount INTEGER NOT NULL,
-    loadedAt TEXT NOT NULL
+    loadedAt TEXT NOT NULL,
+    -- The smallest and largest value of the table's key in the file (a single integer key only):
+    -- the rows a rerun's file replaces (`CatalogLoader`). NULL: not recorded (a composite key, or a
+    -- file loaded before schema version 3), and the file cannot be replaced.
+    firstKey INTEGER,
+    lastKey INTEGER
 );
 
 -- Secondary indexes dropped by `load --defer-indexes`, recorded before the drop, so that the next
@@ -86,4 +91,4 @@ CREATE TABLE IF NOT EXISTS dcprod_deferred_index (
 -- dcprod: end
 
 CREATE TABLE IF NOT EXISTS dcprod_schema (version INTEGER NOT NULL);
-INSERT INTO dcprod_schema (version) VALUES (2);
+INSERT INTO dcprod_schema (version) VALUES (3);
