@@ -99,9 +99,14 @@ public struct Chain {
             let bundles = byPatch ? try Planner(production: production, dcprod: planning.dcprod).planBundles(filters: filters) : [:]
             for step in Step.allCases.reversed() {
                 var planned = byPatch ? bundles[step] ?? Planner.Summary() : try planning.plan(step: step, filters: filters)
-                if byPatch {
-                    // What a bundle made on inputs that have since been redone is planned again on its own.
-                    let again = try planning.replanStale(step: step, filters: filters)
+                if byPatch && step.inputStep != nil {
+                    // What a bundle made on inputs that have since been redone (stale) is planned again
+                    // on its own, and so is the forced photometry of a frame redone outside a bundle
+                    // (resubmitted): a frame is measured in the bundle of the last patch it touches,
+                    // so once all its patches are settled no bundle will take it. A coadd is left to
+                    // its bundle, which may not be ready yet.
+                    let again = step == .forcedPhot ? try planning.plan(step: step, filters: filters)
+                                                    : try planning.replanStale(step: step, filters: filters)
                     planned.jobs.merge(again.jobs, uniquingKeysWith: +)
                     planned.events.merge(again.events, uniquingKeysWith: +)
                 }

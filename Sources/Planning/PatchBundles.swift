@@ -87,8 +87,12 @@ extension Planner {
         // part's events read once.
         try store.recordDerivedEvents(ready.map { DerivedEvent(key: $0.patch.description, inputIds: $0.inputs.map { frames[$0].eventId }) },
                                       step: .coadd, filter: filter)
-        try store.recordDerivedEvents(ready.flatMap(\.measured).map { DerivedEvent(key: frames[$0].key, inputIds: [frames[$0].eventId], frameId: frames[$0].frameId) },
-                                      step: .forcedPhot, filter: filter)
+        // A frame's forced photometry reads the sources of the coadds of every patch it touches.
+        let coaddIds = try store.eventIds(step: .coadd, filter: filter)
+        try store.recordDerivedEvents(ready.flatMap(\.measured).map { index in
+            DerivedEvent(key: frames[index].key, inputIds: [frames[index].eventId] + patchesOf[index].compactMap { coaddIds[$0.description] },
+                         frameId: frames[index].frameId)
+        }, step: .forcedPhot, filter: filter)
         let processCcd = Dictionary(uniqueKeysWithValues: try self.frames(
             step: .processCcd, filter: filter, .unplanned, only: Set(ready.flatMap(\.own).map { frames[$0].eventId }),
             needing: steps[.processCcd]!.commands.variables).map { ($0.key, $0) })
