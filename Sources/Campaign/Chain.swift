@@ -157,6 +157,8 @@ extension Chain.StepRun {
         // Files skipped are those the ledger had before the run: the first pass's count.
         load.recoveredIndexes += again.recoveredIndexes
         load.summary.loaded += again.summary.loaded
+        load.summary.replaced += again.summary.replaced
+        load.summary.removed.merge(again.summary.removed, uniquingKeysWith: +)
         load.summary.rejected += again.summary.rejected
         load.summary.rows.merge(again.summary.rows, uniquingKeysWith: +)
         load.summary.loadedPaths += again.summary.loadedPaths

@@ -46,6 +46,11 @@ struct Load: ProductionCommand {
     func run(on production: Production) throws {
         let catalog = try ProductionCatalog.open(production, readOnly: status && !initialize && step == nil,
                                                  defaultsFile: catalogOptions.defaultsFile, createDatabase: initialize)
+        if let version = catalog.upgradedFrom {
+            let line = "load: catalog \(catalog.location) upgraded from schema v\(version) to v\(CatalogSchema.version)"
+            print(line)
+            try production.record(typedCommandLine, line)
+        }
         if initialize { try printInitialization(try catalog.initialize(), of: catalog, production) }
         if let step {
             let load: ProductionCatalog.StepLoad
@@ -97,10 +102,14 @@ extension LoadRejection {
 }
 
 extension CatalogLoader.Summary {
-    /// What `load` prints of a load: `N files loaded (R rows: Source R, ...), S already in the ledger, X rejected`.
+    /// What `load` prints of a load: `N files loaded (R rows: Source R, ...), S already in the ledger, X rejected`,
+    /// and, when a rerun's files replaced their earlier versions, `; K of them replaced a rerun's earlier file (D rows removed: ...)`.
     var text: String {
-        let perTable = rows.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        return "\(loaded) files loaded (\(rows.values.reduce(0, +)) rows\(perTable.isEmpty ? "" : ": " + perTable)), "
-            + "\(skipped) already in the ledger, \(rejected.count) rejected"
+        func list(_ counts: [String: Int]) -> String {
+            let perTable = counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            return "\(counts.values.reduce(0, +)) rows\(perTable.isEmpty ? "" : ": " + perTable)"
+        }
+        return "\(loaded) files loaded (\(list(rows))), \(skipped) already in the ledger, \(rejected.count) rejected"
+            + (replaced > 0 ? "; \(replaced) of them replaced a rerun's earlier file (\(list(removed)) removed)" : "")
     }
 }
