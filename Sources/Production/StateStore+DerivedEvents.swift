@@ -162,7 +162,9 @@ extension StateStore {
         }
     }
 
-    /// Whether the event `e` is stale: planned, settled, and an input of it settled otherwise since.
+    /// Whether the event `e` is stale: planned, settled, an input of it settled otherwise since, and
+    /// none being made (again) now — a frame touching four patches whose coadds are redone is
+    /// measured again once, after the last of them, not after each.
     private static var isStale: SQL {
         let settled = [EventState.ok, .failed, .notRun]
         return """
@@ -170,6 +172,8 @@ extension StateStore {
             AND EXISTS (SELECT 1 FROM event_input ei JOIN event i ON i.id = ei.inputId
                         WHERE ei.eventId = e.id AND ei.state IS NOT NULL AND i.state IN \(settled)
                         AND (ei.state != i.state OR ei.attemptId IS NOT i.attemptId))
+            AND NOT EXISTS (SELECT 1 FROM event_input ei JOIN event i ON i.id = ei.inputId
+                            WHERE ei.eventId = e.id AND i.state NOT IN \(settled + [.withdrawn]))
             """
     }
 

@@ -71,7 +71,7 @@ final class Workspace {
 @Suite struct EndToEnd {
     @Test func aBadConfigFailsWithFileAndLineAndCreatesNothing() throws {
         let work = try Workspace()
-        try work.write(work.seedConfig + "\nREGION 55 5 -1 1\n", to: "fichconfig.txt")
+        try work.write(work.seedConfig + "\nREGION 5 55 1 -1\n", to: "fichconfig.txt")
         let result = try DCProd.run(["prepare", "fichconfig.txt"], in: work.url)
         #expect(result.status != 0)
         #expect(result.stderr.contains("fichconfig.txt:6: impossible REGION"), "\(result.stderr)")
