@@ -96,7 +96,9 @@ public struct Planner {
                 // A frame's positions are complete once every patch it touches has its coadd settled;
                 // those coadds are inputs too, so that one redone makes the frame's event stale.
                 let map = try SkyMap.of(production)
-                // A coadd that is stale is to be made again: not settled.
+                // A coadd that is stale is to be made again: not settled. Its new inputs (a frame
+                // redone since it was made) are recorded first, so that it is known stale now.
+                try derive(step: positions, filter: filter)
                 let settled = try production.store.verifiedKeys(step: positions, filter: filter)
                     .subtracting(try production.store.staleEvents(step: positions, filter: filter).map(\.key))
                 let coadds = try production.store.eventIds(step: positions, filter: filter)

@@ -64,6 +64,12 @@ import Testing
         let repaired = try DCProd.run(run, in: work.url)
         #expect(repaired.status == 0, "\(repaired.stdout)\(repaired.stderr)")
         try expectSameCatalog(work, as: twin, "frame fixed\(byPatch ? ", by patch" : "")")
+        // Made again once, after the last of its inputs, not once per input redone.
+        let store = work.url.appendingPathComponent("lsstprod/DC_2013/state.sqlite").path
+        let most = try output(of: ["sqlite3", store, """
+            SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM outcome o JOIN event e ON e.id = o.eventId WHERE e.step != 'processCcd' GROUP BY e.id)
+            """]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(most == "2", "outcomes of the most redone coadd or forced photometry: \(most)")
         // Nothing is left stale, and a run more does nothing.
         let again = try DCProd.run(run, in: work.url)
         #expect(again.status == 0 && !again.stdout.contains("Stale"), "\(again.stdout)")
