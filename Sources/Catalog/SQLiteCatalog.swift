@@ -89,7 +89,10 @@ public final class SQLiteCatalog: CatalogDatabase {
     static func catalogError(_ error: Error, prefix: String = "") -> CatalogError {
         if let error = error as? CatalogError { return error.prefixed(prefix) }
         guard let error = error as? DatabaseError else { return CatalogError(prefix + "\(error)") }
-        let message = error.message ?? "\(error)"
+        // GRDB's advice to its programmers when a text holds several statements means nothing to a user.
+        let message = error.message.map {
+            $0.hasPrefix("Multiple statements found") ? "one statement at a time: the text holds more than one, and none was run" : $0
+        } ?? "\(error)"
         let kind: CatalogError.Kind = switch error.resultCode {
         case .SQLITE_BUSY, .SQLITE_LOCKED: .lock
         case .SQLITE_READONLY: .readOnly

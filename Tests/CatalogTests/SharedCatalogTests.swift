@@ -287,7 +287,8 @@ extension SharedCatalog {
             #expect("\(sql)", performing: { try reader.query(sql) }, throws: { ($0 as? CatalogError)?.kind == .readOnly })
         }
         // A second statement is never run: an error, and Source keeps its table.
-        #expect(throws: CatalogError.self) { try reader.query("SELECT 1; DROP TABLE Source") }
+        #expect(performing: { try reader.query("SELECT 1; DROP TABLE Source") },
+                throws: { engine != .sqlite || "\($0)".contains("one statement at a time") })
         #expect(try scratch.catalog.query("SELECT COUNT(*) FROM Source").rows == [["0"]])
     }
 }
