@@ -200,18 +200,13 @@ extension SharedCatalog {
 /// A copy of the repository's templates/ whose schema files are those of version 2 (no key range in
 /// the ledger), as a production prepared by an older dcprod has them.
 func templatesOfVersion2(in directory: URL) throws -> URL {
-    let copy = directory.appendingPathComponent("templates-v2")
-    try FileManager.default.copyItem(at: repositoryTemplates, to: copy)
-    for dialect in ["sqlite", "mysql"] {
-        let file = copy.appendingPathComponent("schema/\(dialect).sql")
-        var lines = try String(contentsOf: file, encoding: .utf8).components(separatedBy: "\n")
+    try templatesWithEditedSchemas(in: directory, named: "templates-v2") { text in
+        var lines = text.components(separatedBy: "\n")
         let first = try #require(lines.firstIndex { $0.contains("-- The smallest and largest value of the table's key") })
         lines.removeSubrange(first..<(first + 5))
         lines[first - 1] = String(lines[first - 1].dropLast())  // loadedAt ... NOT NULL, → no comma
-        let text = lines.joined(separator: "\n").replacingOccurrences(of: "VALUES (3);", with: "VALUES (2);")
-        try Data(text.utf8).write(to: file)
+        return lines.joined(separator: "\n").replacingOccurrences(of: "VALUES (3);", with: "VALUES (2);")
     }
-    return copy
 }
 
 extension SharedCatalog {

@@ -2,18 +2,24 @@ import Foundation
 import Testing
 @testable import Catalog
 
-/// A copy of the repository's templates/ whose schema files fail half-way: after the big tables and
-/// the views, before the ledger and the version row.
-func templatesFailingHalfWay(in directory: URL) throws -> URL {
-    let copy = directory.appendingPathComponent("templates-failing")
+/// A copy of the repository's templates/ (in `directory`, as `name`) whose schema files, of both
+/// dialects, are what `edit` makes of them.
+func templatesWithEditedSchemas(in directory: URL, named name: String, _ edit: (String) throws -> String) throws -> URL {
+    let copy = directory.appendingPathComponent(name)
     try FileManager.default.copyItem(at: repositoryTemplates, to: copy)
     for dialect in ["sqlite", "mysql"] {
         let file = copy.appendingPathComponent("schema/\(dialect).sql")
-        let text = try String(contentsOf: file, encoding: .utf8)
-            .replacingOccurrences(of: "-- dcprod: bookkeeping\n", with: "INSERT INTO NoSuchTable VALUES (1);\n-- dcprod: bookkeeping\n")
-        try Data(text.utf8).write(to: file)
+        try Data(try edit(try String(contentsOf: file, encoding: .utf8)).utf8).write(to: file)
     }
     return copy
+}
+
+/// A copy of the repository's templates/ whose schema files fail half-way: after the big tables and
+/// the views, before the ledger and the version row.
+func templatesFailingHalfWay(in directory: URL) throws -> URL {
+    try templatesWithEditedSchemas(in: directory, named: "templates-failing") {
+        $0.replacingOccurrences(of: "-- dcprod: bookkeeping\n", with: "INSERT INTO NoSuchTable VALUES (1);\n-- dcprod: bookkeeping\n")
+    }
 }
 
 extension SharedCatalog {
