@@ -110,4 +110,36 @@ import Testing
         #expect(repaired.status == 0, "\(repaired.stdout)\(repaired.stderr)")
         try expectSameCatalog(work, as: twin, "coadd redone")
     }
+
+    /// A node crash: the manager and every job of its production killed while the coadds run, the run
+    /// started again (it reports what the crash left failed), then `resubmit coadd` as the report
+    /// advises, then `run`: the coadds made again and the forced photometry planned on them follow.
+    @Test func aNodeCrashDuringTheCoaddsRepairedAsAdvisedEndsAsItsTwin() throws {
+        let twin = try Self.twin(byPatch: false)
+        let work = try Workspace()
+        try SeedPatch.prepare(work, filters: "r", frames: 8, seed: 21, defects: 0, extra: Self.extra + "\nMAXRUNNING 1")
+        let outcomes = work.url.appendingPathComponent("lsstprod/DC_2013/steps/coadd/r/outcomes")
+        let manager = Process()
+        manager.executableURL = DCProd.executable
+        manager.arguments = ["run"]
+        manager.currentDirectoryURL = work.url
+        manager.standardOutput = FileHandle.nullDevice
+        manager.standardError = FileHandle.nullDevice
+        try manager.run()
+        let deadline = Date().addingTimeInterval(300)
+        while ((try? FileManager.default.contentsOfDirectory(atPath: outcomes.path)) ?? []).isEmpty && manager.isRunning && Date() < deadline {
+            usleep(20_000)
+        }
+        // Everything of this production's dies at once, as on a node that fails.
+        _ = try output(of: ["pkill", "-KILL", "-f", work.url.path])
+        manager.waitUntilExit()
+
+        let after = try DCProd.run(["run"], in: work.url)
+        #expect(after.status != 0, "the crash left a coadd not run: \(after.stdout)")
+        let resubmit = try DCProd.run(["resubmit", "coadd"], in: work.url)
+        #expect(resubmit.status == 0, "\(resubmit.stdout)\(resubmit.stderr)")
+        let repaired = try DCProd.run(["run"], in: work.url)
+        #expect(repaired.status == 0, "\(repaired.stdout)\(repaired.stderr)")
+        try expectSameCatalog(work, as: twin, "after a node crash")
+    }
 }
