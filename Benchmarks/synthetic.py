@@ -1,8 +1,8 @@
 """What the benchmarks share: timing a command, a synthetic inventory written straight into a
 production's state store (frames laid on Stripe 82's runs, camcols and fields, one processCcd event
 each), so that planning tens of thousands of jobs needs no simulated images, and the outcome records
-its planned jobs would have written, so that verify needs no run."""
-import json, os, random, sqlite3, subprocess, time
+its planned jobs would have written, with the outputs their manifests expect, so that verify needs no run."""
+import errno, json, os, random, sqlite3, subprocess, time
 
 
 def measured(argv, **kw):
@@ -41,27 +41,64 @@ def inventory(state, data, filters, frames_per_filter):
     return frames_per_filter * len(filters)
 
 
+class Outputs:
+    """Output files that cost next to nothing: in each directory one small file, and every output a
+    hard link to it (a regular file with some bytes, as verify wants of an `ok` event's outputs). A
+    file has at most so many links (65,000 on ext4): then the directory gets another one."""
+
+    def __init__(self):
+        self.seeds = {}  # directory -> (the file every output there links to, its number)
+
+    def seed(self, directory, number=0):
+        path = os.path.join(directory, f".bench-output-{number}")
+        os.makedirs(directory, exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(b"synthetic output\n")
+        self.seeds[directory] = (path, number)
+        return path
+
+    def make(self, path):
+        directory = os.path.dirname(path)
+        seed, number = self.seeds.get(directory) or (self.seed(directory), 0)
+        try:
+            os.link(seed, path)
+        except FileExistsError:
+            pass  # made by an earlier run on the same tree
+        except OSError as error:
+            if error.errno != errno.EMLINK:
+                raise
+            os.link(self.seed(directory, number + 1), path)
+
+
 def outcomes(state, tree, data, step="processCcd"):
     """One finished attempt per planned job of `step`, recorded in the state store, and its outcome
-    file: one record per event, 2 % failures; returns (the files, the number of records)."""
+    file: one record per event, 2 % failures; an `ok` record gives exactly the outputs the job's
+    manifest expects of the event, made as hard links under the production's data tree (`Outputs`).
+    One job's manifest is read at a time. Returns (the files, the number of records)."""
     db = sqlite3.connect(state)
     rng = random.Random(7)
     files, records, attempts = [], 0, []
+    made = Outputs()
 
     def line(record):
         return json.dumps(record, separators=(",", ":"))
 
     def write(job, keys):
         nonlocal records
-        job_id, name, filt = job
+        job_id, name, filt, manifest = job
+        with open(manifest) as f:
+            expected = {event["key"]: event["outputs"] for event in json.load(f)["events"]}
         out = f"{tree}/steps/{step}/{filt}/outcomes/{name}.a1.jsonl"
         lines = [line({"type": "start", "version": 1, "job": name, "attempt": 1, "host": "ccwsge0042", "pid": 4242,
                        "time": "2026-11-25T00:00:00Z"})]
         failures = 0
         for key in keys:
             if rng.random() < 0.98:
+                outputs = expected[key]
+                for output in outputs:
+                    made.make(output)
                 lines.append(line({"type": "event", "event": key, "status": "ok", "class": "ok", "message": "", "seconds": 151.2,
-                                   "exit": 0, "outputs": [f"{data}/DC_2013/{step}/{filt}/calexp-{key}.fits"]}))
+                                   "exit": 0, "outputs": outputs}))
             else:
                 failures += 1
                 lines.append(line({"type": "event", "event": key, "status": "failed", "class": "astrometry", "exit": 1,
@@ -76,13 +113,13 @@ def outcomes(state, tree, data, step="processCcd"):
                          out.replace("outcomes", "logs").replace(".jsonl", ".log")))
 
     current, keys = None, []
-    for job_id, name, filt, key in db.execute(
-            "SELECT j.id, j.name, j.filter, e.key FROM job j JOIN job_event je ON je.jobId = j.id "
+    for job_id, name, filt, manifest, key in db.execute(
+            "SELECT j.id, j.name, j.filter, j.manifest, e.key FROM job j JOIN job_event je ON je.jobId = j.id "
             "JOIN event e ON e.id = je.eventId WHERE j.step = ? ORDER BY j.id, je.position", (step,)):
         if current and current[0] != job_id:
             write(current, keys)
             keys = []
-        current = (job_id, name, filt)
+        current = (job_id, name, filt, manifest)
         keys.append(key)
     if current:
         write(current, keys)
