@@ -65,3 +65,17 @@ import Testing
         #expect(records == [OutcomeRecord(type: .event, event: "a", status: "ok")])
     }
 }
+
+/// Where an output may be: under the data tree, by its path's words, `.` and `..` refused.
+@Suite struct OutputPlaces {
+    @Test func anOutputIsInsideTheDataTreeOnlyByItsOwnComponents() {
+        let root = "/data/DC_2013/"
+        for inside in ["/data/DC_2013/processCcd/r/calexp-1.fits", "/data/DC_2013/a//b.csv", "/data/DC_2013/.hidden/..x.csv"] {
+            #expect(OutcomeCheck.isInside(inside, root), "\(inside)")
+        }
+        for outside in ["/etc/passwd", "/data/DC_2013/../DC_2014/src.csv", "/data/DC_2013/r/./src.csv", "/data/DC_20134/src.csv",
+                        "/data/DC_2013", "data/DC_2013/src.csv", "/data/DC_2013/r/.."] {
+            #expect(!OutcomeCheck.isInside(outside, root), "\(outside)")
+        }
+    }
+}
