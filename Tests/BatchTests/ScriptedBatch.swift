@@ -36,6 +36,13 @@ final class ScriptedBatch: BatchSystem, @unchecked Sendable {
         set { lock.withLock { _unreachable = newValue } }
     }
     private var _unreachable = false
+    /// Seconds each submission call takes before it answers, as a slow `sbatch` does (the lock is not
+    /// held meanwhile: status calls go on).
+    var submitDelay: Double {
+        get { lock.withLock { _submitDelay } }
+        set { lock.withLock { _submitDelay = newValue } }
+    }
+    private var _submitDelay = 0.0
 
     init(throttles: Bool = false, capacity: Int = .max) {
         self.throttles = throttles
@@ -66,7 +73,8 @@ final class ScriptedBatch: BatchSystem, @unchecked Sendable {
     }
 
     func submit(_ jobs: [BatchJob], throttle: Int, hold: Bool) throws -> [String: String] {
-        try lock.withLock {
+        if submitDelay > 0 { Thread.sleep(forTimeInterval: submitDelay) }
+        return try lock.withLock {
             _calls.append(.submit(tokens: jobs.map(\.token), throttle: throttle, hold: hold))
             try answer()
             var ids: [String: String] = [:]

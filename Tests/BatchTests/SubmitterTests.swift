@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import Batch
 @testable import Production
@@ -153,6 +154,30 @@ import Testing
         let all = try submitter(throttled, arrays, limit: 2).submit(step: .processCcd, filters: [.r], wait: false)
         #expect(all.submitted == 4 && all.pending == 1)
         #expect(arrays.calls.contains(.submit(tokens: arrays.submitted.map(\.token), throttle: 2, hold: false)))
+    }
+
+    /// What `dcprod status` opens while a submission waits on a slow batch call: the production
+    /// read-only. It reads the attempts being submitted, and it cannot reconcile them (forget the
+    /// intents the batch system does not know yet): its store refuses to be written. The submission
+    /// then hands every job over once.
+    @Test func aReaderDuringASlowSubmissionCannotForgetItsIntents() throws {
+        let production = try ScriptedProduction(jobs: 3)
+        let batch = ScriptedBatch()
+        batch.submitDelay = 1.5
+        // Used by the one thread below alone, while this one only reads the store through its own connection.
+        nonisolated(unsafe) let writer = submitter(production, batch)
+        let submitted = Mutex<Submitter.Summary?>(nil)
+        let thread = Thread { submitted.withLock { $0 = try? writer.submit(step: .processCcd, filters: [.r], wait: false) } }
+        thread.start()
+        Thread.sleep(forTimeInterval: 0.5)
+        let reader = try Production.open(root: production.production.tree.root, access: .read)
+        #expect(try reader.store.attempts().map(\.state) == [.submitting, .submitting, .submitting])
+        #expect(throws: (any Error).self) { try Submitter(production: reader, backend: batch, limit: 100).refresh() }
+        #expect(try reader.store.attempts().count == 3, "the intents are still there")
+        while submitted.withLock({ $0 == nil }) { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(submitted.withLock { $0?.submitted } == 3)
+        #expect(batch.submitCalls.map(\.count) == [3], "each job handed over once")
+        #expect(try production.production.store.attempts().map(\.state).allSatisfy { $0 == .running || $0 == .queued })
     }
 
     @Test func waitFollowsEveryJobToItsEnd() throws {
