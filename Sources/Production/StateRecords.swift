@@ -229,14 +229,18 @@ public struct EventOutcome: Sendable, Equatable {
     public var seconds: Double?
     /// The outputs of an ok event.
     public var outputs: [String]?
+    /// Their sizes in bytes, in the same order, as verify found them (the accounting's data volumes).
+    public var sizes: [Int64]?
 
-    public init(eventId: Int64, state: EventState, className: String, message: String, seconds: Double?, outputs: [String]?) {
+    public init(eventId: Int64, state: EventState, className: String, message: String, seconds: Double?, outputs: [String]?,
+                sizes: [Int64]? = nil) {
         self.eventId = eventId
         self.state = state
         self.className = className
         self.message = message
         self.seconds = seconds
         self.outputs = outputs
+        self.sizes = sizes
     }
 }
 

@@ -264,13 +264,13 @@ private struct OutcomeRow {
     var attemptId: Int64
     var outcome: EventOutcome
 
-    /// 500 rows of 7 values: 3,500 of SQLite's 32,766 parameters.
+    /// 500 rows of 8 values: 4,000 of SQLite's 32,766 parameters.
     static let perStatement = 500
 
     /// `INSERT OR REPLACE` of `count` rows, in the order bound: the trigger sees them so.
     static func insert(count: Int) -> String {
-        "INSERT OR REPLACE INTO outcome (eventId, attemptId, status, class, message, seconds, outputs) VALUES "
-            + Array(repeating: "(?, ?, ?, ?, ?, ?, ?)", count: count).joined(separator: ", ")
+        "INSERT OR REPLACE INTO outcome (eventId, attemptId, status, class, message, seconds, outputs, sizes) VALUES "
+            + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?)", count: count).joined(separator: ", ")
     }
 
     /// Binds the rows' values (texts from one buffer that outlives the step: `SQLITE_STATIC`) and
@@ -288,6 +288,7 @@ private struct OutcomeRow {
             append(row.outcome.className)
             append(row.outcome.message)
             append(row.outcome.outputs?.joined(separator: "\n"))
+            append(row.outcome.sizes?.map(String.init).joined(separator: "\n"))
         }
         bytes.append(0)  // a text ending at the end still has an address inside the buffer
         try bytes.withUnsafeBufferPointer { buffer in
@@ -300,7 +301,7 @@ private struct OutcomeRow {
                         bound(sqlite3_bind_text(handle, parameter, buffer.baseAddress! + span.lowerBound, Int32(span.count), nil))
                     }
                     for (index, row) in rows.enumerated() {
-                        let parameter = Int32(index * 7), text0 = index * 4
+                        let parameter = Int32(index * 8), text0 = index * 5
                         bound(sqlite3_bind_int64(handle, parameter + 1, row.outcome.eventId))
                         bound(sqlite3_bind_int64(handle, parameter + 2, row.attemptId))
                         text(parameter + 3, texts[text0])
@@ -308,6 +309,7 @@ private struct OutcomeRow {
                         text(parameter + 5, texts[text0 + 2])
                         bound(row.outcome.seconds.map { sqlite3_bind_double(handle, parameter + 6, $0) } ?? sqlite3_bind_null(handle, parameter + 6))
                         text(parameter + 7, texts[text0 + 3])
+                        text(parameter + 8, texts[text0 + 4])
                     }
                     return failure
                 }

@@ -260,6 +260,14 @@ public final class StateStore: Sendable {
                 WHERE i.id = event_input.inputId AND EXISTS (SELECT 1 FROM event e WHERE e.id = event_input.eventId AND e.jobId IS NOT NULL);
                 """)
         }
+        migrator.registerMigration("v12: sizes of outputs") { db in
+            try db.execute(sql: """
+                -- The size in bytes of each output of an ok outcome, in the order of `outputs`, as verify
+                -- found them when it checked them: the accounting's data volumes, never found by walking
+                -- the tree again.
+                ALTER TABLE outcome ADD COLUMN sizes TEXT;
+                """)
+        }
         return migrator
     }
 }

@@ -63,14 +63,15 @@ struct OutcomeCheck {
                     result.damaged.append("\(path):\(record.line): a second record of event \(key)")
                     continue
                 }
-                let refusal = foreign ?? reason(toRefuse: record, key: key)
-                if let refusal {
+                switch foreign.map({ .failure(Refusal($0)) }) ?? verdict(on: record, key: key) {
+                case .failure(let refusal):
                     result.outcomes.append(EventOutcome(eventId: id, state: .failed, className: FailureClasses.badRecord,
-                                                        message: "\(path):\(record.line): \(refusal)", seconds: record.seconds, outputs: nil))
-                } else {
+                                                        message: "\(path):\(record.line): \(refusal.reason)", seconds: record.seconds, outputs: nil))
+                case .success(let sizes):
                     let ok = record.status == "ok"
                     result.outcomes.append(EventOutcome(eventId: id, state: ok ? .ok : .failed, className: ok ? FailureClasses.ok : record.class ?? FailureClasses.other,
-                                                        message: record.message ?? "", seconds: record.seconds, outputs: ok ? record.outputs : nil))
+                                                        message: record.message ?? "", seconds: record.seconds, outputs: ok ? record.outputs : nil,
+                                                        sizes: ok ? sizes : nil))
                 }
             }
         }
@@ -78,37 +79,47 @@ struct OutcomeCheck {
         return result
     }
 
-    /// Why an event's record cannot be believed, or nil.
-    func reason(toRefuse record: OutcomeRecord, key: String) -> String? {
+    /// Why an event's record cannot be believed (`.failure`), or the sizes of its outputs.
+    func verdict(on record: OutcomeRecord, key: String) -> Swift.Result<[Int64], Refusal> {
         switch record.status {
         case "failed":
-            return record.class == FailureClasses.ok ? "a failed event of class ok" : nil
+            return record.class == FailureClasses.ok ? .failure(Refusal("a failed event of class ok")) : .success([])
         case "ok":
-            guard let expected = expected?[key] else { return "the job's manifest cannot be read for the outputs of \(key)" }
+            guard let expected = expected?[key] else { return .failure(Refusal("the job's manifest cannot be read for the outputs of \(key)")) }
             let outputs = record.outputs ?? []
             if let stray = outputs.first(where: { !expected.contains($0) }) {
-                return "output \(stray) is not one the job's manifest expects of \(key)"
+                return .failure(Refusal("output \(stray) is not one the job's manifest expects of \(key)"))
             }
             if let absent = expected.first(where: { !outputs.contains($0) }) {
-                return "the record does not give output \(absent), which the job's manifest expects"
+                return .failure(Refusal("the record does not give output \(absent), which the job's manifest expects"))
             }
+            var sizes: [Int64] = []
             for output in outputs {
-                if let problem = Self.problem(with: output, under: dataRoot) { return "output \(output) \(problem)" }
+                switch Self.size(of: output, under: dataRoot) {
+                case .success(let size): sizes.append(size)
+                case .failure(let problem): return .failure(Refusal("output \(output) \(problem.reason)"))
+                }
             }
-            return nil
+            return .success(sizes)
         default:
-            return "status \(record.status.map { "'\($0)'" } ?? "missing"), neither ok nor failed"
+            return .failure(Refusal("status \(record.status.map { "'\($0)'" } ?? "missing"), neither ok nor failed"))
         }
     }
 
-    /// What is wrong with an output file for a loader to take it: outside the data tree, not there,
-    /// not a regular file (a link may lead anywhere), or empty; nil when nothing is.
-    static func problem(with output: String, under dataRoot: String) -> String? {
-        guard isInside(output, dataRoot) else { return "is outside \(dataRoot.dropLast())" }
+    /// Why a record is not believed.
+    struct Refusal: Error {
+        var reason: String
+        init(_ reason: String) { self.reason = reason }
+    }
+
+    /// The size of an output file a loader may take, or what is wrong with it: outside the data tree,
+    /// not there, not a regular file (a link may lead anywhere), or empty.
+    static func size(of output: String, under dataRoot: String) -> Swift.Result<Int64, Refusal> {
+        guard isInside(output, dataRoot) else { return .failure(Refusal("is outside \(dataRoot.dropLast())")) }
         var status = stat()
-        guard lstat(output, &status) == 0 else { return "does not exist" }
-        guard status.st_mode & S_IFMT == S_IFREG else { return "is not a regular file" }
-        return status.st_size > 0 ? nil : "is empty"
+        guard lstat(output, &status) == 0 else { return .failure(Refusal("does not exist")) }
+        guard status.st_mode & S_IFMT == S_IFREG else { return .failure(Refusal("is not a regular file")) }
+        return status.st_size > 0 ? .success(Int64(status.st_size)) : .failure(Refusal("is empty"))
     }
 
     /// Whether `path` names a file under `root` (which ends with `/`): it starts so and no component

@@ -16,7 +16,7 @@ struct DCProd: ParsableCommand {
             every event, load the results into the catalog and query it; the state store and the logbook keep what was done.
             """,
         subcommands: [Prepare.self, Inventory.self, Run.self, Plan.self, Submit.self, Verify.self, Resubmit.self, Cancel.self, Release.self, Load.self, Sql.self, Status.self,
-                      LogbookCommand.self, Keys.self, Job.self, Pipe.self]
+                      AccountingCommand.self, LogbookCommand.self, Keys.self, Job.self, Pipe.self]
     )
 }
 

@@ -1,0 +1,140 @@
+import Foundation
+import GRDB
+
+/// What a production used and made, per step and filter: DC2013's data-volume table, computed from
+/// what the state store recorded when outcomes were read (`outcome.sizes`), never by walking the tree.
+public struct ProductionAccounting: Codable, Sendable, Equatable {
+    /// The files of one format (the extension of their names: `fits`, `csv`, …), and their bytes.
+    public struct Volume: Codable, Sendable, Equatable {
+        public var format: String
+        public var files: Int
+        public var bytes: Int64
+    }
+
+    /// One step in one filter.
+    public struct Line: Codable, Sendable, Equatable {
+        public var step: String
+        public var filter: String
+        /// Jobs planned, and their submissions.
+        public var jobs: Int
+        public var attempts: Int
+        /// Events, and those ok.
+        public var events: Int
+        public var ok: Int
+        /// CPU hours: the batch system's accounting of each attempt where it has one, else the seconds
+        /// the job runner measured for its events.
+        public var coreHours: Double
+        /// Of the attempts counted in `coreHours`, those with the batch system's own accounting.
+        public var accountedAttempts: Int
+        /// What the step's ok events read: the raw frames for processCcd, the calexps of their inputs after it.
+        public var inputs: [Volume]
+        /// What the step's ok events wrote, by format.
+        public var outputs: [Volume]
+    }
+
+    public var lines: [Line]
+}
+
+extension StateStore {
+    /// The accounting of every step and filter that has events.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func accounting() throws -> ProductionAccounting {
+        try pool.read { db in
+            var lines: [String: ProductionAccounting.Line] = [:]
+            func line(_ step: String, _ filter: String) -> ProductionAccounting.Line {
+                lines["\(step)/\(filter)"] ?? ProductionAccounting.Line(step: step, filter: filter, jobs: 0, attempts: 0, events: 0, ok: 0,
+                                                                        coreHours: 0, accountedAttempts: 0, inputs: [], outputs: [])
+            }
+            func update(_ step: String, _ filter: String, _ change: (inout ProductionAccounting.Line) -> Void) {
+                var current = line(step, filter)
+                change(&current)
+                lines["\(step)/\(filter)"] = current
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT step, filter, COUNT(*), SUM(state = 'ok') FROM event GROUP BY step, filter") {
+                update(row[0], row[1]) { $0.events = row[2]; $0.ok = row[3] }
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT step, filter, COUNT(*) FROM job GROUP BY step, filter") {
+                update(row[0], row[1]) { $0.jobs = row[2] }
+            }
+            // Each attempt: the batch system's CPU time, or the seconds of its events' outcomes.
+            let attempts = try Row.fetchCursor(db, sql: """
+                SELECT j.step, j.filter, a.cpuTime, (SELECT SUM(o.seconds) FROM outcome o WHERE o.attemptId = a.id)
+                FROM attempt a JOIN job j ON j.id = a.jobId
+                """)
+            while let row = try attempts.next() {
+                let accounted = (row[2] as String?).flatMap(Self.seconds(ofDuration:))
+                let seconds = accounted ?? (row[3] as Double?) ?? 0
+                update(row[0], row[1]) {
+                    $0.attempts += 1
+                    $0.coreHours += seconds / 3600
+                    if accounted != nil { $0.accountedAttempts += 1 }
+                }
+            }
+            // What the ok events wrote, from their latest outcome.
+            var outputs: [String: [String: (files: Int, bytes: Int64)]] = [:]
+            let written = try Row.fetchCursor(db, sql: """
+                SELECT e.step, e.filter, o.outputs, o.sizes FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
+                WHERE e.state = 'ok' AND o.sizes IS NOT NULL
+                """)
+            while let row = try written.next() {
+                Self.add(paths: row[2], sizes: row[3], to: &outputs["\(row[0] as String)/\(row[1] as String)", default: [:]])
+            }
+            // What they read: processCcd its frames; a later step the FITS outputs (calexps) of its processCcd inputs.
+            var inputs: [String: [String: (files: Int, bytes: Int64)]] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT e.step, e.filter, COUNT(*), SUM(f.size) FROM event e JOIN frame f ON f.id = e.frameId
+                WHERE e.step = 'processCcd' AND e.state = 'ok' GROUP BY e.step, e.filter
+                """) {
+                inputs["\(row[0] as String)/\(row[1] as String)", default: [:]]["fits"] = (row[2], row[3])
+            }
+            let read = try Row.fetchCursor(db, sql: """
+                SELECT e.step, e.filter, o.outputs, o.sizes FROM event e JOIN event_input ei ON ei.eventId = e.id
+                JOIN event i ON i.id = ei.inputId AND i.step = 'processCcd' AND i.state = 'ok'
+                JOIN outcome o ON o.eventId = i.id AND o.attemptId = i.attemptId
+                WHERE e.state = 'ok' AND o.sizes IS NOT NULL
+                """)
+            while let row = try read.next() {
+                Self.add(paths: row[2], sizes: row[3], to: &inputs["\(row[0] as String)/\(row[1] as String)", default: [:]], only: "fits")
+            }
+            func volumes(_ byFormat: [String: (files: Int, bytes: Int64)]?) -> [ProductionAccounting.Volume] {
+                (byFormat ?? [:]).sorted { $0.key < $1.key }.map { ProductionAccounting.Volume(format: $0.key, files: $0.value.files, bytes: $0.value.bytes) }
+            }
+            for key in lines.keys {
+                lines[key]!.outputs = volumes(outputs[key])
+                lines[key]!.inputs = volumes(inputs[key])
+            }
+            let order = { (l: ProductionAccounting.Line) in
+                (Step(rawValue: l.step).flatMap { Step.allCases.firstIndex(of: $0) } ?? 99, Filter(rawValue: l.filter)?.filterId ?? 99)
+            }
+            return ProductionAccounting(lines: lines.values.sorted { order($0) < order($1) })
+        }
+    }
+
+    /// Adds an outcome's outputs and their sizes (both `\n`-separated, in the same order) to the
+    /// files and bytes of their formats; only those of format `only`, when given.
+    static func add(paths: String?, sizes: String?, to volumes: inout [String: (files: Int, bytes: Int64)], only: String? = nil) {
+        guard let paths, let sizes else { return }
+        for (path, size) in zip(paths.split(separator: "\n"), sizes.split(separator: "\n")) {
+            let format = path.split(separator: ".").last.map { $0.lowercased() } ?? ""
+            guard only == nil || format == only, let bytes = Int64(size) else { continue }
+            volumes[format, default: (0, 0)].files += 1
+            volumes[format, default: (0, 0)].bytes += bytes
+        }
+    }
+
+    /// Seconds of a batch system's duration: `[D-]HH:MM:SS[.fff]`, `MM:SS[.fff]` (Slurm) or seconds (Grid Engine).
+    static func seconds(ofDuration text: String) -> Double? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let plain = Double(trimmed) { return plain.isFinite && plain >= 0 ? plain : nil }
+        var days = 0.0, clock = Substring(trimmed)
+        if let dash = clock.firstIndex(of: "-") {
+            guard let d = Double(clock[..<dash]) else { return nil }
+            days = d
+            clock = clock[clock.index(after: dash)...]
+        }
+        let parts = clock.split(separator: ":").map { Double($0) }
+        guard (2...3).contains(parts.count), parts.allSatisfy({ $0 != nil && $0! >= 0 }) else { return nil }
+        return days * 86_400 + parts.reduce(0) { $0 * 60 + $1! }
+    }
+}
