@@ -265,7 +265,7 @@ public struct GridEngineBatch: BatchSystem {
     static func exhaustion(failedCode: Int, exit: Int32, fields: [String: String]) -> Exhaustion? {
         let requests = requests(fields["category"] ?? "")
         if failedCode == 37 {
-            if let limit = requests["h_rt"].flatMap(seconds), let ran = fields["ru_wallclock"].flatMap(seconds), ran >= limit - 1 {
+            if let limit = requests["h_rt"].flatMap(BatchResources.duration), let ran = fields["ru_wallclock"].flatMap(BatchResources.duration), ran >= limit - 1 {
                 return .time
             }
             return requests["h_vmem"] != nil ? .memory : nil
@@ -295,14 +295,6 @@ public struct GridEngineBatch: BatchSystem {
     /// 1–12 (shepherd, configuration, prolog, parallel environment start), 19 (before writing the exit
     /// status), 21 (job not recognised), 24 (migrating), 25 (rescheduled).
     static let nodeFailures: Set<Int> = Set(1...12).union([19, 21, 24, 25])
-
-    /// `4`, `0:0:4`, `01:00:00`, `5s`, `11.020s` in seconds.
-    static func seconds(_ text: String) -> Double? {
-        let trimmed = text.hasSuffix("s") ? String(text.dropLast()) : text
-        let parts = trimmed.split(separator: ":").map { Double($0) }
-        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil }) else { return nil }
-        return parts.reduce(0) { $0 * 60 + $1! }
-    }
 
     /// `300M`, `4G`, `3.434MB`, `812.000K`, `0.000B` in bytes (Grid Engine's K/M/G are powers of 1024).
     static func bytes(_ text: String) -> Double {

@@ -2,6 +2,22 @@ import Foundation
 
 /// Walltimes and memory sizes as batch systems write them (Slurm's and Grid Engine's common forms).
 public enum BatchResources {
+    /// The seconds of a duration a batch system reports as used: seconds alone (`11.020`, Grid Engine's
+    /// `11.020s`), `MM:SS[.fff]`, `HH:MM:SS[.fff]` or `D-HH:MM:SS` (Slurm's TotalCPU and Elapsed, qacct's).
+    /// Unlike a walltime's (`seconds(_:)`), a number alone is seconds, not minutes.
+    public static func duration(_ text: String) -> Double? {
+        var clock = Substring(text.trimmingCharacters(in: .whitespaces))
+        if clock.hasSuffix("s") { clock = clock.dropLast() }
+        var days = 0.0
+        if let dash = clock.firstIndex(of: "-") {
+            guard let d = Double(clock[..<dash]), d >= 0 else { return nil }
+            (days, clock) = (d, clock[clock.index(after: dash)...])
+        }
+        let parts = clock.split(separator: ":", omittingEmptySubsequences: false).map { Double($0) }
+        guard (1...3).contains(parts.count), parts.allSatisfy({ $0 != nil && $0!.isFinite && $0! >= 0 }) else { return nil }
+        return days * 86_400 + parts.reduce(0) { $0 * 60 + $1! }
+    }
+
     /// The seconds of a walltime: `[D-]HH:MM:SS`, `MM:SS`, or minutes alone (Slurm's forms).
     public static func seconds(_ walltime: String) -> Int? {
         var days = 0, clock = Substring(walltime)

@@ -51,7 +51,7 @@ extension StateStore {
                 change(&current)
                 lines["\(step)/\(filter)"] = current
             }
-            for row in try Row.fetchAll(db, sql: "SELECT step, filter, COUNT(*), SUM(state = 'ok') FROM event GROUP BY step, filter") {
+            for row in try Row.fetchAll(db, SQLRequest(literal: "SELECT step, filter, COUNT(*), SUM(state = \(EventState.ok)) FROM event GROUP BY step, filter")) {
                 update(row[0], row[1]) { $0.events = row[2]; $0.ok = row[3] }
             }
             for row in try Row.fetchAll(db, sql: "SELECT step, filter, COUNT(*) FROM job GROUP BY step, filter") {
@@ -63,7 +63,7 @@ extension StateStore {
                 FROM attempt a JOIN job j ON j.id = a.jobId
                 """)
             while let row = try attempts.next() {
-                let accounted = (row[2] as String?).flatMap(Self.seconds(ofDuration:))
+                let accounted = (row[2] as String?).flatMap(BatchResources.duration)
                 let seconds = accounted ?? (row[3] as Double?) ?? 0
                 update(row[0], row[1]) {
                     $0.attempts += 1
@@ -73,27 +73,27 @@ extension StateStore {
             }
             // What the ok events wrote, from their latest outcome.
             var outputs: [String: [String: (files: Int, bytes: Int64)]] = [:]
-            let written = try Row.fetchCursor(db, sql: """
+            let written = try Row.fetchCursor(db, SQLRequest(literal: """
                 SELECT e.step, e.filter, o.outputs, o.sizes FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
-                WHERE e.state = 'ok' AND o.sizes IS NOT NULL
-                """)
+                WHERE e.state = \(EventState.ok) AND o.sizes IS NOT NULL
+                """))
             while let row = try written.next() {
                 Self.add(paths: row[2], sizes: row[3], to: &outputs["\(row[0] as String)/\(row[1] as String)", default: [:]])
             }
             // What they read: processCcd its frames; a later step the FITS outputs (calexps) of its processCcd inputs.
             var inputs: [String: [String: (files: Int, bytes: Int64)]] = [:]
-            for row in try Row.fetchAll(db, sql: """
+            for row in try Row.fetchAll(db, SQLRequest(literal: """
                 SELECT e.step, e.filter, COUNT(*), SUM(f.size) FROM event e JOIN frame f ON f.id = e.frameId
-                WHERE e.step = 'processCcd' AND e.state = 'ok' GROUP BY e.step, e.filter
-                """) {
+                WHERE e.step = \(Step.processCcd) AND e.state = \(EventState.ok) GROUP BY e.step, e.filter
+                """)) {
                 inputs["\(row[0] as String)/\(row[1] as String)", default: [:]]["fits"] = (row[2], row[3])
             }
-            let read = try Row.fetchCursor(db, sql: """
+            let read = try Row.fetchCursor(db, SQLRequest(literal: """
                 SELECT e.step, e.filter, o.outputs, o.sizes FROM event e JOIN event_input ei ON ei.eventId = e.id
-                JOIN event i ON i.id = ei.inputId AND i.step = 'processCcd' AND i.state = 'ok'
+                JOIN event i ON i.id = ei.inputId AND i.step = \(Step.processCcd) AND i.state = \(EventState.ok)
                 JOIN outcome o ON o.eventId = i.id AND o.attemptId = i.attemptId
-                WHERE e.state = 'ok' AND o.sizes IS NOT NULL
-                """)
+                WHERE e.state = \(EventState.ok) AND o.sizes IS NOT NULL
+                """))
             while let row = try read.next() {
                 Self.add(paths: row[2], sizes: row[3], to: &inputs["\(row[0] as String)/\(row[1] as String)", default: [:]], only: "fits")
             }
@@ -121,20 +121,5 @@ extension StateStore {
             volumes[format, default: (0, 0)].files += 1
             volumes[format, default: (0, 0)].bytes += bytes
         }
-    }
-
-    /// Seconds of a batch system's duration: `[D-]HH:MM:SS[.fff]`, `MM:SS[.fff]` (Slurm) or seconds (Grid Engine).
-    static func seconds(ofDuration text: String) -> Double? {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
-        if let plain = Double(trimmed) { return plain.isFinite && plain >= 0 ? plain : nil }
-        var days = 0.0, clock = Substring(trimmed)
-        if let dash = clock.firstIndex(of: "-") {
-            guard let d = Double(clock[..<dash]) else { return nil }
-            days = d
-            clock = clock[clock.index(after: dash)...]
-        }
-        let parts = clock.split(separator: ":").map { Double($0) }
-        guard (2...3).contains(parts.count), parts.allSatisfy({ $0 != nil && $0! >= 0 }) else { return nil }
-        return days * 86_400 + parts.reduce(0) { $0 * 60 + $1! }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Batch
+import Production
 
 /// What the Grid Engine backend reads from Grid Engine's answers, as Grid Engine 8.1.9 gives them
 /// (seen on the single-node cell of scripts/sge-test-cluster.sh).
@@ -153,7 +154,9 @@ import Testing
         #expect(GridEngineBatch.bytes("300M") == 300 * 1024 * 1024)
         #expect(GridEngineBatch.bytes("3.5G") == 3.5 * 1024 * 1024 * 1024)
         #expect(GridEngineBatch.bytes("0.000B") == 0)
-        #expect(GridEngineBatch.seconds("01:00:00") == 3600 && GridEngineBatch.seconds("11.5s") == 11.5 && GridEngineBatch.seconds("4") == 4)
+        #expect(BatchResources.duration("01:00:00") == 3600 && BatchResources.duration("11.5s") == 11.5 && BatchResources.duration("4") == 4)
+        // Slurm's TotalCPU and Elapsed forms, which the accounting reads with the same parser.
+        #expect(BatchResources.duration("01:30.500") == 90.5 && BatchResources.duration("1-00:00:10") == 86_410 && BatchResources.duration("x") == nil)
         #expect(GridEngineBatch.taskNumbers("1-7:2,10") == [1, 3, 5, 7, 10])
     }
 }
