@@ -28,8 +28,10 @@ public struct StepPlanning {
     /// - Throws: `TemplateError` for a broken template; `CatalogError` when forcedPhot's positions
     ///   cannot be read from the catalog (no catalog, or no schema: load the coadds first).
     public func plan(step: Step, filters: [Filter]) throws -> Planner.Summary {
+        // replanStale derives the step's events first (their stale ones are found after the inputs
+        // they did not have are recorded): the planner need not again.
         let again = try replanStale(step: step, filters: filters)
-        var summary = try Planner(production: production, dcprod: dcprod).plan(step: step, filters: filters)
+        var summary = try Planner(production: production, dcprod: dcprod).plan(step: step, filters: filters, deriving: step.inputStep == nil)
         summary.jobs.merge(again.jobs, uniquingKeysWith: +)
         summary.events.merge(again.events, uniquingKeysWith: +)
         return summary

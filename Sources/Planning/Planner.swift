@@ -53,7 +53,10 @@ public struct Planner {
     var templates: URL { production.tree.templatesDirectory }
 
     /// Plans every event of `step` not yet in a job, per filter.
-    public func plan(step: Step, filters: [Filter]) throws -> Summary {
+    ///
+    /// - Parameter deriving: Record the step's events from the earlier step's first (`derive`); false
+    ///   when the caller has just done so.
+    public func plan(step: Step, filters: [Filter], deriving: Bool = true) throws -> Summary {
         try Templates.install(into: templates)
         let definition = try StepDefinition.load(step: step, templates: templates)
         var summary = Summary()
@@ -61,7 +64,7 @@ public struct Planner {
         // with the production (313,000 frames a filter in DC2013); the jobs are those one read would make.
         let page = (production.config.eventsPerJob[step] ?? 100) * transactionSize
         for filter in filters {
-            try derive(step: step, filter: filter)
+            if deriving { try derive(step: step, filter: filter) }
             let commands = try definition.specialized(shared: sharedVariables(step: step, filter: filter), perEvent: Self.perEventVariables)
             var after: String?
             while true {
