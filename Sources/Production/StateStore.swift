@@ -45,7 +45,7 @@ public final class StateStore: Sendable {
         self.path = path
         do {
             if access == .read {
-                pool = try Self.openReadOnly(path: path, configuration: configuration)
+                pool = try DatabasePool(path: SQLiteReadOnly.path(path), configuration: configuration)
                 let applied = try pool.read { db in try Self.migrator.appliedIdentifiers(db).count }
                 guard applied == Self.latestSchemaVersion else {
                     throw StateStoreError.otherVersion(path, found: applied, expected: Self.latestSchemaVersion)
@@ -57,11 +57,6 @@ public final class StateStore: Sendable {
         } catch let error as DatabaseError {
             throw StateStoreError.unreadable(path, error.message ?? "\(error)")
         }
-    }
-
-    /// A read-only pool on `path` (`SQLiteReadOnly.path(_:)`).
-    private static func openReadOnly(path: String, configuration: Configuration) throws -> DatabasePool {
-        try DatabasePool(path: SQLiteReadOnly.path(path), configuration: configuration)
     }
 
     /// The number of migrations applied: the schema version.
