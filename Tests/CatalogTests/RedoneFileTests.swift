@@ -18,6 +18,18 @@ func ids(_ scratch: ScratchCatalog, _ column: String, from table: String) throws
     try scratch.catalog.query("SELECT \(column) FROM \(table) ORDER BY \(column)").rows.map { $0[0] ?? "NULL" }
 }
 
+/// A schema, a loader and two Source files loaded: ids 100–109 (`src-000094-r1-0011.csv`, the one the
+/// tests redo) and 200–209 (its neighbour, `…-0012.csv`).
+func twoLoadedFiles(_ engine: Engine) throws -> (scratch: ScratchCatalog, loader: CatalogLoader, file: String, neighbour: String) {
+    let scratch = try ScratchCatalog(engine)
+    try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
+    let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
+    let file = try scratch.write("src-000094-r1-0011.csv", sourceHeader + "\n" + sourceRows(100, 10))
+    let neighbour = try scratch.write("src-000094-r1-0012.csv", sourceHeader + "\n" + sourceRows(200, 10))
+    #expect(try loader.load([file, neighbour]).loaded == 2)
+    return (scratch, loader, file, neighbour)
+}
+
 let forcedHeader = "deepForcedSourceId,deepSourceId,run,camcol,field,filterId,ra,decl,psfFlux,psfFluxSigma,modelFlux,modelFluxSigma"
 
 func forcedRows(_ ids: [Int], filterId: Int = 1, flux: Double = 100.5) -> String {
@@ -31,12 +43,7 @@ extension SharedCatalog {
     /// new file's rows beside the other files', and the ledger the new checksum and key range.
     @Test(arguments: Engine.available)
     func aRedoneFileReplacesItsRowsAndLedgerRow(_ engine: Engine) throws {
-        let scratch = try ScratchCatalog(engine)
-        try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
-        let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
-        let file = try scratch.write("src-000094-r1-0011.csv", sourceHeader + "\n" + sourceRows(100, 10))
-        let neighbour = try scratch.write("src-000094-r1-0012.csv", sourceHeader + "\n" + sourceRows(200, 10))
-        #expect(try loader.load([file, neighbour]).loaded == 2)
+        let (scratch, loader, file, neighbour) = try twoLoadedFiles(engine)
         #expect(try ledgerRow(scratch, file) == [try checksum(scratch, file), "10", "100", "109"])
 
         // Fewer rows, other values.
@@ -72,12 +79,7 @@ extension SharedCatalog {
     /// is not a rerun. Its old rows stay.
     @Test(arguments: Engine.available)
     func aChangedFileNotRedoneIsStillRefused(_ engine: Engine) throws {
-        let scratch = try ScratchCatalog(engine)
-        try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
-        let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
-        let file = try scratch.write("src-000094-r1-0011.csv", sourceHeader + "\n" + sourceRows(100, 10))
-        let other = try scratch.write("src-000094-r1-0012.csv", sourceHeader + "\n" + sourceRows(200, 10))
-        #expect(try loader.load([file, other]).loaded == 2)
+        let (scratch, loader, file, other) = try twoLoadedFiles(engine)
         let loaded = try checksum(scratch, file)
         _ = try scratch.write("src-000094-r1-0011.csv", sourceHeader + "\n" + sourceRows(100, 4))
         let summary = try loader.load([file, other], redone: [other])
@@ -96,12 +98,7 @@ extension SharedCatalog {
     /// and ledger row as they were, and the file is refused.
     @Test(arguments: Engine.available)
     func aReplacementThatFailsLeavesTheOldRowsAndLedgerRow(_ engine: Engine) throws {
-        let scratch = try ScratchCatalog(engine)
-        try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
-        let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
-        let file = try scratch.write("src-000094-r1-0011.csv", sourceHeader + "\n" + sourceRows(100, 10))
-        let neighbour = try scratch.write("src-000094-r1-0012.csv", sourceHeader + "\n" + sourceRows(200, 10))
-        #expect(try loader.load([file, neighbour]).loaded == 2)
+        let (scratch, loader, file, _) = try twoLoadedFiles(engine)
         let loaded = try ledgerRow(scratch, file)
         func unchanged() throws {
             #expect(try ids(scratch, "sourceId", from: "Source") == (100..<110).map(String.init) + (200..<210).map(String.init))
