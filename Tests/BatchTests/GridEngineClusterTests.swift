@@ -18,7 +18,7 @@ import Testing
     }
 
     /// Someone else's held array counts as one job against max_jobs, as Grid Engine counts it.
-    @Test(.enabled(if: started || inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    @Test(.enabled(if: started || inCI, "no test Grid Engine cell (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SGE_DIR", exclusive: true))
     func capacityCountsEveryJobOfTheCell() throws {
         try requireCell()
         let before = try GridEngineBatch(templates: Self.templates).capacity()
@@ -29,7 +29,7 @@ import Testing
     }
 
     /// qacct's maxvmem is kept as the attempt's virtual memory, and no resident set size is made up.
-    @Test(.enabled(if: started || inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    @Test(.enabled(if: started || inCI, "no test Grid Engine cell (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SGE_DIR"))
     func maxvmemIsRecordedAsVirtualMemory() throws {
         try requireCell()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-sge-\(UUID().uuidString)/jobs")

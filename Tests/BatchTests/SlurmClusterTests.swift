@@ -45,7 +45,7 @@ import Testing
 
     /// Jobs that are not dcprod's count against MaxJobCount as much as its own, and so do the user's
     /// against the MaxSubmitJobs of the user's association.
-    @Test(.enabled(if: started || inCI, "no test Slurm cluster (Tests/run starts one)"))
+    @Test(.enabled(if: started || inCI, "no test Slurm cluster (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SLURM_DIR", exclusive: true))
     func capacityCountsEveryJobOfTheCluster() throws {
         try requireCluster()
         let config = try Command.run("scontrol", ["show", "config"])
@@ -69,7 +69,7 @@ import Testing
 
     /// More arrays than MAXRUNNING: one task at a time each, and the arrays beyond MAXRUNNING wait
     /// for an earlier one (`--dependency=afterany`), so that no more than MAXRUNNING tasks run at once.
-    @Test(.enabled(if: started || inCI, "no test Slurm cluster (Tests/run starts one)"))
+    @Test(.enabled(if: started || inCI, "no test Slurm cluster (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SLURM_DIR"))
     func moreArraysThanMaxRunningWaitForEachOther() throws {
         try requireCluster()
         try withDirectory { root in

@@ -366,27 +366,28 @@ extension BatchScenarios {
 @Suite(.serialized) struct SlurmProduction {
     static let cluster = TestCluster.slurm
 
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SLURM_DIR"))
     func aProductionRunsOnSlurmAndGivesTheSameReport() throws { try BatchScenarios.productionGivesTheSameReport(on: Self.cluster) }
 
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"),
+          .usingCluster("DCPROD_TEST_SLURM_DIR", exclusive: true))
     func aControllerThatIsDownChangesNothingAndTheNextRunCarriesOn() throws { try BatchScenarios.controllerDownChangesNothing(on: Self.cluster) }
 
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SLURM_DIR"))
     func aManagerKilledMidSubmissionAdoptsItsSlurmJobs() throws { try BatchScenarios.killedManagerAdoptsItsJobs(on: Self.cluster) }
 
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SLURM_DIR"))
     func aRefusedArrayLeavesTheAcceptedOnesSubmittedAndNothingElse() throws { try BatchScenarios.refusalKeepsWhatWasAccepted(on: Self.cluster) }
 
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SLURM_DIR"))
     func aJobKilledOverItsMemoryIsSubmittedAgainWithTwiceTheMemory() throws {
         try BatchScenarios.jobOverItsMemoryGetsTwiceTheMemory(on: Self.cluster)
     }
 
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SLURM_DIR"))
     func theWholeChainRunsOnSlurm() throws { try BatchScenarios.chainRuns(on: Self.cluster) }
 
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SLURM_DIR"))
     func pathsAShellWouldInterpretAreOnlyPathsOnSlurm() throws {
         try #require(Self.cluster.started, "the test Slurm cluster of Tests/run did not start")
         try HostileInput.runWithPathsAShellWouldInterpret(backend: "slurm", extra: "QUEUE test\nMEMORY processCcd 300M")
@@ -396,7 +397,7 @@ extension BatchScenarios {
     /// are followed with squeue and their outcome records, dcprod says so once, and the report is the
     /// same. The cluster's clients are given a slurm.conf without AccountingStorage*, as such a
     /// cluster's have.
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SLURM_DIR"))
     func aSlurmWithoutAccountingRunsTheProductionToTheSameReport() throws {
         let work = try Workspace()
         let input = try Self.cluster.prepare(work, filters: "r", eventsPerJob: 2, frames: 12, defects: 0.2, extra: "MAXRUNNING 4")
@@ -417,7 +418,7 @@ extension BatchScenarios {
         #expect(rows.count == 6 && rows.allSatisfy { $0.contains("(no accounting)") || $0.contains(" gone ") }, "\(jobs.stdout)")
     }
 
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SLURM_DIR"))
     func theWholeChainRunsByPatchOnSlurm() throws { try BatchScenarios.chainRuns(on: Self.cluster, byPatch: true) }
 }
 
@@ -425,38 +426,39 @@ extension BatchScenarios {
 @Suite(.serialized) struct GridEngineProduction {
     static let cluster = TestCluster.gridEngine
 
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SGE_DIR"))
     func aProductionRunsOnGridEngineAndGivesTheSameReport() throws { try BatchScenarios.productionGivesTheSameReport(on: Self.cluster) }
 
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"),
+          .usingCluster("DCPROD_TEST_SGE_DIR", exclusive: true))
     func aQmasterThatIsDownChangesNothingAndTheNextRunCarriesOn() throws { try BatchScenarios.controllerDownChangesNothing(on: Self.cluster) }
 
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SGE_DIR"))
     func aManagerKilledMidSubmissionAdoptsItsGridEngineJobs() throws { try BatchScenarios.killedManagerAdoptsItsJobs(on: Self.cluster) }
 
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SGE_DIR"))
     func aRefusedArrayLeavesTheAcceptedOnesSubmittedAndNothingElse() throws { try BatchScenarios.refusalKeepsWhatWasAccepted(on: Self.cluster) }
 
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SGE_DIR"))
     func aJobKilledOverItsVirtualMemoryIsSubmittedAgainWithTwiceTheMemory() throws {
         try BatchScenarios.jobOverItsMemoryGetsTwiceTheMemory(on: Self.cluster)
     }
 
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SGE_DIR"))
     func theWholeChainRunsOnGridEngine() throws { try BatchScenarios.chainRuns(on: Self.cluster) }
 
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SGE_DIR"))
     func pathsAShellWouldInterpretAreOnlyPathsOnGridEngine() throws {
         try #require(Self.cluster.started, "the test Grid Engine cell of Tests/run did not start")
         try HostileInput.runWithPathsAShellWouldInterpret(backend: "sge", extra: "QUEUE test\nMEMORY processCcd 300M")
     }
 
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SGE_DIR"))
     func theWholeChainRunsByPatchOnGridEngine() throws { try BatchScenarios.chainRuns(on: Self.cluster, byPatch: true) }
 
     /// A task Grid Engine cannot start (its output directory is gone: `Eqw`) is deleted and reported
     /// failed, not left for an operator's `qmod -cj` to run after dcprod submitted it again.
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SGE_DIR"))
     func aTaskInErrorStateIsDeletedAndReportedFailed() throws {
         let work = try Workspace()
         _ = try Self.cluster.prepare(work, filters: "r", eventsPerJob: 1, frames: 2, size: "128x93")
@@ -476,7 +478,7 @@ extension BatchScenarios {
     /// Resource learning of time, where the batch system counts seconds (Slurm counts minutes): a
     /// payload of 7 s under `h_rt` 5 s is killed by Grid Engine (failure 37) and submitted again with
     /// 10 s, where it succeeds.
-    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"))
+    @Test(.enabled(if: cluster.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"), .usingCluster("DCPROD_TEST_SGE_DIR"))
     func aJobKilledAtItsWalltimeIsSubmittedAgainWithTwiceTheTime() throws {
         let work = try Workspace()
         _ = try Self.cluster.prepare(work, filters: "r", eventsPerJob: 1, frames: 1, size: "128x93",

@@ -87,7 +87,7 @@ import Testing
         return (bin.path + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"), log)
     }
 
-    @Test(arguments: [TestCluster.slurm, TestCluster.gridEngine])
+    @Test(.usingCluster("DCPROD_TEST_SLURM_DIR", "DCPROD_TEST_SGE_DIR"), arguments: [TestCluster.slurm, TestCluster.gridEngine])
     func statusDuringASlowSubmitHandsNothingOverTwice(cluster: TestCluster) throws {
         let work = try Workspace()
         _ = try cluster.prepare(work, filters: "g r", eventsPerJob: 1, frames: 4, embeddedCatalog: true)
