@@ -4,6 +4,7 @@ import Foundation
 import Planning
 import Production
 import Verification
+import Views
 
 /// `dcprod run`: processCcd → coadd → forcedPhot, each event planned and submitted as soon as what
 /// it needs is verified ok — a patch's coadd as soon as the calexps that touch it are, a frame's
@@ -73,6 +74,7 @@ public struct Chain {
         let catalog = try ProductionCatalog.open(production, readOnly: false, defaultsFile: planning.defaultsFile, createDatabase: true)
         _ = try catalog.initialize()
         let submitter = Submitter(production: production)
+        let reports = try ReportWriter(production: production)
         // A poll sees every step's attempts end: which step's they were is counted from the store.
         let ended = AttemptState.allCases.filter { !$0.isActive && $0 != .cancelled }
         let endedBefore = Set(try production.store.attempts(in: ended).map(\.id))
@@ -89,6 +91,8 @@ public struct Chain {
             var verifications: [Step: Verification] = [:], loads: [Step: ProductionCatalog.StepLoad] = [:]
             for step in Step.allCases {
                 let verification = try Verifier(production: production, step: step).verify(filters: filters)
+                // The step's page follows what was read; the whole report is written when the run ends.
+                if verification.reading.attempts > 0 { try reports.writeStep(step) }
                 let load = try catalog.load(step: step, deferIndexes: false)
                 (verifications[step], loads[step]) = (verification, load)
                 changed = changed || verification.reading.attempts > 0 || load.summary.loaded > 0

@@ -101,6 +101,7 @@ public struct ProductionCatalog {
             result.recoveredIndexes = try loader.rebuildDeferredIndexes()
             result.summary = try load(files, redone: redone, loader: loader)
         }
+        try recordLoadedEvents(of: step, loader: loader)
         return result
     }
 
@@ -122,6 +123,12 @@ public struct ProductionCatalog {
         }
         try production.store.recordLoad(rejections: summary.rejected, loaded: summary.loadedPaths)
         return summary
+    }
+
+    /// Marks the step's ok events whose every CSV output the ledger now holds (`StateStore.recordLoaded`).
+    private func recordLoadedEvents(of step: Step, loader: CatalogLoader) throws {
+        let ledger = try loader.ledgerEntries()
+        try production.store.recordLoaded(step: step) { ledger[CatalogLoader.pathHash($0)]?.rowCount }
     }
 
     /// The catalog's account, as `dcprod load --status` prints it.

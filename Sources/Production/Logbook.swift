@@ -98,6 +98,30 @@ public struct Logbook: Sendable {
             .map { directory.appendingPathComponent($0) }
     }
 
+    /// Every entry of the logbook, newest first, as its Markdown holds it: what the logbook page shows.
+    ///
+    /// - Throws: A file system error when a day's file cannot be read.
+    public func records() throws -> [LogbookRecord] {
+        var records: [LogbookRecord] = []
+        for file in try days() {
+            let day = String(file.lastPathComponent.prefix(10))
+            let text = try String(contentsOf: file, encoding: .utf8)
+            for block in text.components(separatedBy: "\n### ").dropFirst() {
+                var lines = block.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                let heading = lines.removeFirst().components(separatedBy: " UTC · ")
+                let body = lines.joined(separator: "\n").trimmingCharacters(in: .whitespacesAndNewlines)
+                var command = "", summary = body
+                if body.hasPrefix("`"), let end = body.dropFirst().firstIndex(of: "`") {
+                    command = String(body[body.index(after: body.startIndex)..<end])
+                    summary = body[body.index(after: end)...].trimmingCharacters(in: .whitespacesAndNewlines)
+                }
+                records.append(LogbookRecord(day: day, time: heading.first ?? "", who: heading.count > 1 ? heading[1] : "",
+                                             command: command, summary: summary))
+            }
+        }
+        return records.reversed()
+    }
+
     public static func isDay(_ text: String) -> Bool {
         dayFormatter.date(from: text) != nil && text.count == 10
     }
@@ -107,4 +131,16 @@ public struct LogbookError: Error, CustomStringConvertible {
     public var path: String
     public var reason: String
     public var description: String { "\(path): cannot append to the logbook: \(reason)" }
+}
+
+/// One entry of the logbook as read back from its Markdown (`Logbook.records()`).
+public struct LogbookRecord: Codable, Sendable, Equatable {
+    /// `YYYY-MM-DD` and `HH:MM:SS`, UTC.
+    public var day: String
+    public var time: String
+    /// `user@host`.
+    public var who: String
+    /// The command line as typed (passwords redacted when written).
+    public var command: String
+    public var summary: String
 }

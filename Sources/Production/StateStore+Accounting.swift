@@ -30,9 +30,21 @@ public struct ProductionAccounting: Codable, Sendable, Equatable {
         public var inputs: [Volume]
         /// What the step's ok events wrote, by format.
         public var outputs: [Volume]
+        /// Catalog rows of the step's loaded events (`event.loadedRows`).
+        public var rowsLoaded: Int
     }
 
     public var lines: [Line]
+
+    /// `8 fits 96.1 MB, 16 csv 512.0 kB`, or `-` for none.
+    public static func text(_ volumes: [Volume]) -> String {
+        volumes.isEmpty ? "-" : volumes.map { "\($0.files) \($0.format) \(bytes($0.bytes))" }.joined(separator: ", ")
+    }
+
+    /// A size in decimal units, as data-volume tables give them: `96.1 MB`.
+    public static func bytes(_ count: Int64) -> String {
+        ByteCountFormatter.string(fromByteCount: count, countStyle: .decimal)
+    }
 }
 
 extension StateStore {
@@ -44,7 +56,7 @@ extension StateStore {
             var lines: [String: ProductionAccounting.Line] = [:]
             func line(_ step: String, _ filter: String) -> ProductionAccounting.Line {
                 lines["\(step)/\(filter)"] ?? ProductionAccounting.Line(step: step, filter: filter, jobs: 0, attempts: 0, events: 0, ok: 0,
-                                                                        coreHours: 0, accountedAttempts: 0, inputs: [], outputs: [])
+                                                                        coreHours: 0, accountedAttempts: 0, inputs: [], outputs: [], rowsLoaded: 0)
             }
             func update(_ step: String, _ filter: String, _ change: (inout ProductionAccounting.Line) -> Void) {
                 var current = line(step, filter)
@@ -53,6 +65,9 @@ extension StateStore {
             }
             for row in try Row.fetchAll(db, SQLRequest(literal: "SELECT step, filter, COUNT(*), SUM(state = \(EventState.ok)) FROM event GROUP BY step, filter")) {
                 update(row[0], row[1]) { $0.events = row[2]; $0.ok = row[3] }
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT step, filter, SUM(loadedRows) FROM event WHERE loadedRows IS NOT NULL GROUP BY step, filter") {
+                update(row[0], row[1]) { $0.rowsLoaded = row[2] }
             }
             for row in try Row.fetchAll(db, sql: "SELECT step, filter, COUNT(*) FROM job GROUP BY step, filter") {
                 update(row[0], row[1]) { $0.jobs = row[2] }

@@ -165,7 +165,7 @@ extension StateStore {
     /// Whether the event `e` is stale: planned, settled, an input of it settled otherwise since, and
     /// none being made (again) now — a frame touching four patches whose coadds are redone is
     /// measured again once, after the last of them, not after each.
-    private static var isStale: SQL {
+    static var isStale: SQL {
         let settled = [EventState.ok, .failed, .notRun]
         return """
             e.jobId IS NOT NULL AND e.state IN \(settled + [.withdrawn])

@@ -67,7 +67,7 @@ extension StateStore {
             try db.execute(sql: """
                 CREATE TEMP TRIGGER outcome_sets_event AFTER INSERT ON main.outcome BEGIN
                     UPDATE event SET state = NEW.status, class = NEW.class, message = NEW.message, attemptId = NEW.attemptId,
-                        attempts = attempts + 1
+                        attempts = attempts + 1, loadedRows = NULL
                     WHERE id = NEW.eventId AND (attemptId IS NULL OR attemptId <= NEW.attemptId);
                 END
                 """)
@@ -243,6 +243,38 @@ extension StateStore {
                 try db.execute(sql: "INSERT OR REPLACE INTO load_rejection (path, line, message, recordedAt) VALUES (?, ?, ?, ?)",
                                arguments: [r.path, r.line, r.message, now])
             }
+        }
+    }
+
+    /// Records which ok events of a step the catalog holds: each whose every CSV output is in the
+    /// catalog's ledger gets the rows they gave (`event.loadedRows`), for the task summary's `loaded`
+    /// column and the accounting. Only events not recorded yet are looked at; an event run again
+    /// loses its mark with its new outcome.
+    ///
+    /// - Parameters:
+    ///   - step: The step loaded.
+    ///   - rows: The rows the ledger says a file gave, or nil when the file is not in the ledger.
+    /// - Returns: The number of events marked now.
+    /// - Throws: A GRDB `DatabaseError`; then nothing is marked.
+    @discardableResult
+    public func recordLoaded(step: Step, rows: (String) -> Int?) throws -> Int {
+        try pool.write { db in
+            var loaded: [(id: Int64, rows: Int)] = []
+            let events = try Row.fetchCursor(db, sql: """
+                SELECT e.id, o.outputs FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
+                WHERE e.step = ? AND e.state = ? AND e.loadedRows IS NULL AND o.outputs IS NOT NULL
+                """, arguments: [step, EventState.ok])
+            eventLoop: while let event = try events.next() {
+                var total = 0
+                for path in (event[1] as String).split(separator: "\n") where path.hasSuffix(".csv") {
+                    guard let count = rows(String(path)) else { continue eventLoop }
+                    total += count
+                }
+                loaded.append((event[0], total))
+            }
+            let mark = try db.cachedStatement(sql: "UPDATE event SET loadedRows = ? WHERE id = ?")
+            for event in loaded { try mark.execute(arguments: [event.rows, event.id]) }
+            return loaded.count
         }
     }
 

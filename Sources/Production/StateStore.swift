@@ -263,6 +263,15 @@ public final class StateStore: Sendable {
                 ALTER TABLE outcome ADD COLUMN sizes TEXT;
                 """)
         }
+        migrator.registerMigration("v13: events loaded into the catalog") { db in
+            try db.execute(sql: """
+                -- The rows the catalog took from the event's CSV outputs, set by `load` once every one
+                -- of them is in the catalog's ledger; NULL: not loaded yet, or run again since. The task
+                -- summary's `loaded` column and the accounting's rows per step read it, never the catalog.
+                ALTER TABLE event ADD COLUMN loadedRows INTEGER;
+                CREATE INDEX event_loaded ON event(step, filter) WHERE loadedRows IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

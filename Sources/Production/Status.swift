@@ -27,6 +27,8 @@ public struct ProductionStatus: Codable, Sendable, Equatable {
     public var jobs: [StateCount]
     /// Events planned on inputs that have another outcome since (`StateStore.staleEvents`), state `stale`.
     public var stale: [StateCount] = []
+    /// The task summary: events per step, filter and state, as the report's landing page shows them.
+    public var summary: TaskSummary
 }
 
 extension StateStore {
@@ -39,6 +41,7 @@ extension StateStore {
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func status(production: String, tree: String) throws -> ProductionStatus {
         let version = try schemaVersion()
+        let summary = try taskSummary()
         var status = try pool.read { db in
             let events = try ProductionStatus.StateCount.fetchAll(db, sql: """
                 SELECT step, filter, state, COUNT(*) AS count FROM event GROUP BY step, filter, state
@@ -58,7 +61,7 @@ extension StateStore {
             }
             return ProductionStatus(production: production, tree: tree, schemaVersion: version, frames: frames,
                                     events: events.sorted { order($0) < order($1) }, rejections: rejections,
-                                    jobs: jobs.sorted { order($0) < order($1) })
+                                    jobs: jobs.sorted { order($0) < order($1) }, summary: summary)
         }
         status.stale = try staleCounts()
         return status

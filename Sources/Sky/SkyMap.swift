@@ -25,6 +25,15 @@ public struct PatchId: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     public static func < (a: PatchId, b: PatchId) -> Bool { (a.tract, a.y, a.x) < (b.tract, b.y, b.x) }
+
+    /// The patch of an event key `tract-x,y`; nil when the key is not one.
+    public init?(key: String) {
+        let parts = key.split(separator: "-", maxSplits: 1)
+        guard parts.count == 2, let tract = Int(parts[0]) else { return nil }
+        let xy = parts[1].split(separator: ",", omittingEmptySubsequences: false)
+        guard xy.count == 2, let x = Int(xy[0]), let y = Int(xy[1]) else { return nil }
+        self.init(tract: tract, x: x, y: y)
+    }
 }
 
 /// A sky map: the sky cut into tracts, each one projection with its own pixel grid, and each tract

@@ -4,7 +4,7 @@ import Production
 /// The DC2013 verification report of one step and filter.
 ///
 /// Made by `Verifier.report(step:filter:)` from the state store; `text` is what `dcprod verify` prints,
-/// `json` its machine-readable form, and `ReportPage` renders the HTML page of a step from these.
+/// `json` its machine-readable form; the Views library draws the HTML page of a step from these.
 public struct VerificationReport: Sendable {
     /// An event and the message of its latest outcome.
     public struct Message: Codable, Sendable, Equatable {

@@ -145,28 +145,21 @@ public struct Verifier {
     }
 
     /// What `dcprod verify` does: reads the step's new outcome records, writes each filter's report
-    /// (`reports/STEP-FILTER.txt` and `.json`) and the step's page of every filter (`reports/STEP.html`).
+    /// (`reports/STEP-FILTER.txt` and `.json`); the step's page (`reports/STEP.html`) is the Views
+    /// library's, which the verbs write after this.
     ///
     /// - Parameter filters: The filters whose reports to write and return.
     /// - Returns: What was read, and the report of each of `filters`, in order.
-    /// - Throws: A GRDB `DatabaseError`, a file system error writing the reports, or `TemplateError`
-    ///   when the report page's template is broken.
+    /// - Throws: A GRDB `DatabaseError`, or a file system error writing the reports.
     public func verify(filters: [Filter]) throws -> Verification {
         let reading = try read(filters: filters)
         let directory = production.tree.reportsDirectory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        // Every filter of the production, for the step's page; those asked for are also returned.
-        let all = try production.config.filters.map { try report(filter: $0) }
-        let byFilter = Dictionary(uniqueKeysWithValues: all.map { ($0.filter, $0) })
-        let reports = try filters.map { try byFilter[$0] ?? report(filter: $0) }
+        let reports = try filters.map { try report(filter: $0) }
         for report in reports {
             let base = directory.appendingPathComponent("\(step.rawValue)-\(report.filter.rawValue)")
             try AtomicFile.write(Data(report.text.utf8), to: base.appendingPathExtension("txt"))
             try AtomicFile.write(report.json, to: base.appendingPathExtension("json"))
-        }
-        if let page = try ReportPage(templates: production.tree.templatesDirectory)
-            .render(production: production.config.dcName, step: step, reports: all) {
-            try AtomicFile.write(Data(page.utf8), to: directory.appendingPathComponent("\(step.rawValue).html"))
         }
         return Verification(step: step, reading: reading, reports: reports)
     }

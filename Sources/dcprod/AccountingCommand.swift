@@ -34,23 +34,14 @@ struct AccountingCommand: ProductionCommand {
             print(String(decoding: try encoder.encode(Document(lines: accounting.lines, rows: rows)), as: UTF8.self))
             return
         }
-        var cells = [["step", "filter", "jobs", "attempts", "events", "ok", "core-hours", "read", "written"]]
+        var cells = [["step", "filter", "jobs", "attempts", "events", "ok", "core-hours", "read", "written", "rows loaded"]]
         for line in accounting.lines {
             cells.append([line.step, line.filter, String(line.jobs), String(line.attempts), String(line.events), String(line.ok),
-                          String(format: "%.3f", line.coreHours), Self.volumes(line.inputs), Self.volumes(line.outputs)])
+                          String(format: "%.3f", line.coreHours), ProductionAccounting.text(line.inputs), ProductionAccounting.text(line.outputs),
+                          String(line.rowsLoaded)])
         }
         print(StatusText.table(cells).joined(separator: "\n"))
         let loaded = rows.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-        print("\nRows loaded: " + (loaded.isEmpty ? "none" : loaded))
-    }
-
-    /// `8 fits 96.1 MB, 16 csv 512.0 kB`.
-    static func volumes(_ volumes: [ProductionAccounting.Volume]) -> String {
-        volumes.isEmpty ? "-" : volumes.map { "\($0.files) \($0.format) \(bytes($0.bytes))" }.joined(separator: ", ")
-    }
-
-    /// A size in decimal units, as data-volume tables give them.
-    static func bytes(_ count: Int64) -> String {
-        ByteCountFormatter.string(fromByteCount: count, countStyle: .decimal)
+        print("\nCatalog rows per table: " + (loaded.isEmpty ? "none" : loaded))
     }
 }

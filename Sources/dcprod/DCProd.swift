@@ -7,7 +7,7 @@ import Production
 /// from `String(describing:)` of its type, runtime conformance lookups that were a fifth of the
 /// instructions of a short verb's run, paid again by every job that starts `dcprod`.
 @main
-struct DCProd: ParsableCommand {
+struct DCProd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dcprod",
         abstract: "A production manager for astronomical data challenges.",
@@ -16,7 +16,7 @@ struct DCProd: ParsableCommand {
             every event, load the results into the catalog and query it; the state store and the logbook keep what was done.
             """,
         subcommands: [Prepare.self, Inventory.self, Run.self, Plan.self, Submit.self, Verify.self, Resubmit.self, Cancel.self, Release.self, Load.self, Sql.self, Status.self,
-                      AccountingCommand.self, LogbookCommand.self, Keys.self, Job.self, Pipe.self]
+                      AccountingCommand.self, ForecastCommand.self, Report.self, Serve.self, LogbookCommand.self, Keys.self, Job.self, Pipe.self]
     )
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Campaign
 import Foundation
 import Production
+import Views
 import Verification
 
 struct Run: ProductionCommand {
@@ -46,6 +47,7 @@ struct Run: ProductionCommand {
                            elapsed: Date().timeIntervalSince(start))
             }
         bar.finish()
+        try ReportWriter(production: production).writeAll()
         var worst: Int32 = 0
         for run in runs {
             let step = run.step.rawValue

@@ -48,8 +48,7 @@ struct Status: ProductionCommand {
 struct StatusText {
     let status: ProductionStatus
 
-    /// The order states appear in, as a production goes.
-    static let stateOrder = EventState.allCases.map(\.rawValue)
+    /// The order job states appear in, as a production goes.
     static let jobStateOrder = JobState.allCases.map(\.rawValue)
 
     /// `status --jobs`: a line per attempt.
@@ -77,13 +76,13 @@ struct StatusText {
         if status.events.isEmpty {
             lines.append("No events yet: put frames under INPUT and run `dcprod inventory`.")
         } else {
-            lines.append("Events")
-            lines += Self.table(Self.pivot(status.events, order: Self.stateOrder, totals: true))
+            lines.append("Events (the task summary of `dcprod report`: reports/index.html)")
+            lines += Self.table(status.summary.cells)
         }
         if !status.jobs.isEmpty {
             lines.append("")
             lines.append("Jobs (latest attempt)")
-            lines += Self.table(Self.pivot(status.jobs, order: Self.jobStateOrder, totals: false))
+            lines += Self.table(Self.pivot(status.jobs, order: Self.jobStateOrder))
         }
         if !status.stale.isEmpty {
             lines.append("")
@@ -100,7 +99,7 @@ struct StatusText {
     }
 
     /// One row per step and filter, one column per state (in `order`), and a total column.
-    static func pivot(_ counts: [ProductionStatus.StateCount], order: [String], totals: Bool) -> [[String]] {
+    static func pivot(_ counts: [ProductionStatus.StateCount], order: [String]) -> [[String]] {
         let states = Set(counts.map(\.state)).sorted {
             (order.firstIndex(of: $0) ?? 99, $0) < (order.firstIndex(of: $1) ?? 99, $1)
         }
@@ -111,10 +110,6 @@ struct StatusText {
             let mine = counts.filter { $0.step == count.step && $0.filter == count.filter }
             let values = states.map { state in mine.first { $0.state == state }?.count ?? 0 }
             rows.append([count.step, count.filter] + values.map(String.init) + [String(values.reduce(0, +))])
-        }
-        if totals {
-            let sums = states.map { state in counts.filter { $0.state == state }.map(\.count).reduce(0, +) }
-            rows.append(["all", ""] + sums.map(String.init) + [String(sums.reduce(0, +))])
         }
         return rows
     }

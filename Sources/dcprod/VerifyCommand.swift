@@ -2,13 +2,15 @@ import ArgumentParser
 import Foundation
 import Production
 import Verification
+import Views
 
 struct Verify: ProductionCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Read the outcome records of a step and print DC2013's verification report per filter.",
         discussion: """
-            Writes reports/STEP-FILTER.txt and .json, and the step's page of every filter, reports/STEP.html. Exit status 0 \
+            Writes reports/STEP-FILTER.txt and .json, and the report's pages (reports/index.html, STEP.html, …: see \
+            `dcprod report`). Exit status 0 \
             when every event is ok, 1 when some failed, 2 when some never ran.
             """)
 
@@ -17,6 +19,7 @@ struct Verify: ProductionCommand {
 
     func run(on production: Production) throws {
         let verification = try Verifier(production: production, step: target.step).verify(filters: target.filters(of: production))
+        try ReportWriter(production: production).writeAll()
         print(verification.reports.map(\.text).joined(separator: "\n"), terminator: "")
         let reading = verification.reading
         if reading.attempts > 0 {

@@ -7,7 +7,7 @@ import Testing
     struct Document: Decodable {
         struct Volume: Decodable { var format: String; var files: Int; var bytes: Int64 }
         struct Line: Decodable {
-            var step: String, filter: String, jobs: Int, attempts: Int, events: Int, ok: Int, coreHours: Double
+            var step: String, filter: String, jobs: Int, attempts: Int, events: Int, ok: Int, coreHours: Double, rowsLoaded: Int
             var inputs: [Volume], outputs: [Volume]
         }
         var lines: [Line]
@@ -47,8 +47,10 @@ import Testing
             #expect(count.stdout.split(separator: "\n").last.map(String.init) == String(rows), "\(table)")
         }
         #expect(document.rows["Source"] ?? 0 > 0)
+        // Every row of the catalog is counted once, with the step and filter of the event that made it.
+        #expect(document.lines.map(\.rowsLoaded).reduce(0, +) == document.rows.values.reduce(0, +))
         // The text form has a line per step.
         let text = try DCProd.run(["accounting"], in: work.url)
-        #expect(text.status == 0 && text.stdout.contains("coadd") && text.stdout.contains("Rows loaded: "), "\(text.stdout)")
+        #expect(text.status == 0 && text.stdout.contains("coadd") && text.stdout.contains("Catalog rows per table: "), "\(text.stdout)")
     }
 }

@@ -43,7 +43,7 @@ struct DCProd {
     }
 }
 
-final class Workspace {
+final class Workspace: Sendable {
     let url: URL
     init() throws {
         url = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-e2e-\(UUID().uuidString)")

@@ -119,35 +119,3 @@ struct VerificationReportTests {
         #expect(document.anotherProblem.last?.message == "0: Message: Unable to find object with ID == 1337")
     }
 }
-
-@Suite("Verification report page")
-struct ReportPageTests {
-    @Test("The step's HTML page has every filter's counts, and payload messages escaped")
-    func page() throws {
-        let classes = try FailureClasses(contentsOf: classesPath)
-        let r = VerificationReport(step: .processCcd, filter: .r, total: 200,
-                                   counts: ["ok": 190, "astrometry": 5, "other": 5], inProgress: 0, classes: classes,
-                                   retry: ["94-r1-0031"],
-                                   another: [VerificationReport.Message(event: "94-r1-0031", message: "<script>alert(1)</script> & co")],
-                                   requeued: ["memory": 2])
-        let g = VerificationReport(step: .processCcd, filter: .g, total: 10, counts: ["ok": 10], inProgress: 0, classes: classes,
-                                   retry: [], another: [])
-        let page = try #require(try ReportPage(templates: templatesDirectory).render(production: "DC_2013", step: .processCcd, reports: [g, r]))
-        #expect(page.hasPrefix("<!DOCTYPE html>") && page.contains("<title>DC_2013 — processCcd verification</title>"))
-        #expect(page.contains("<h2 id=\"g\">Filter g: 10 of 10 events processed</h2>"))
-        #expect(page.contains("<h2 id=\"r\">Filter r: 200 of 200 events processed</h2>"))
-        #expect(page.contains("<tr><td>ok</td><td class=\"count\">190</td><td class=\"percent\">95.0</td>"))
-        #expect(page.contains("<tr><td>astrometry problem</td><td class=\"count\">5</td><td class=\"percent\">2.5</td>"))
-        #expect(page.contains("Jobs submitted again by dcprod: memory doubled 2, walltime doubled 0, node lost 0"))
-        #expect(page.contains("94-r1-0031: &lt;script&gt;alert(1)&lt;/script&gt; &amp; co"))
-        #expect(!page.contains("<script>"))
-        // Filter g has no failures and no messages: no "Another problem" block of its own.
-        #expect(page.components(separatedBy: "Another problem, first messages").count == 2)
-    }
-
-    @Test("A production whose templates have no report page gets none")
-    func noTemplate() throws {
-        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-no-templates-\(UUID().uuidString)")
-        #expect(try ReportPage(templates: empty).render(production: "DC", step: .processCcd, reports: []) == nil)
-    }
-}

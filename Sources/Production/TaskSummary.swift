@@ -1,0 +1,174 @@
+import Foundation
+import GRDB
+
+/// The task summary of a production, after SLAC's Pipeline-II: one row per step and filter, one
+/// column per state an event can be in, totals. `dcprod status` prints it and the report's landing
+/// page (`reports/index.html`, `dcprod serve`) draws it from the same value, so that the terminal and
+/// the page can never disagree.
+///
+/// The state columns partition the events: each event is counted in exactly one of them, and their
+/// sum is `total`. `loaded` (ok events whose CSV outputs the catalog holds) and `stale` (events planned
+/// on inputs redone since) count events already in a state column.
+public struct TaskSummary: Codable, Sendable, Equatable {
+    /// One column: a state of the events, or a failure class of the failed ones.
+    public struct Column: Codable, Sendable, Equatable, Hashable {
+        /// What links and the JSON API call it: `new`, `planned`, `queued`, `running`, `ended`, `ok`,
+        /// `failed.CLASS`, `not-run`, `withdrawn`, `loaded`, `stale`.
+        public var key: String
+        /// The heading: the state, or the failure class's name.
+        public var label: String
+        /// True for a failure class or `not-run`: a count a person on shift must look at.
+        public var isFailure: Bool
+
+        public static let new = Column(key: "new", label: "new", isFailure: false)
+        /// Planned: in a job not yet with the batch system (unsubmitted, or its submission unanswered).
+        public static let planned = Column(key: "planned", label: "planned", isFailure: false)
+        public static let queued = Column(key: "queued", label: "queued", isFailure: false)
+        public static let running = Column(key: "running", label: "running", isFailure: false)
+        /// Their job's attempt has ended; verify has not read its outcomes yet.
+        public static let ended = Column(key: "ended", label: "to verify", isFailure: false)
+        public static let ok = Column(key: "ok", label: "ok", isFailure: false)
+        public static let notRun = Column(key: EventState.notRun.rawValue, label: "not run", isFailure: true)
+        public static let withdrawn = Column(key: "withdrawn", label: "withdrawn", isFailure: false)
+        public static let loaded = Column(key: "loaded", label: "loaded", isFailure: false)
+        public static let stale = Column(key: "stale", label: "stale", isFailure: false)
+
+        /// The column of failed events of a class.
+        public static func failed(_ className: String) -> Column {
+            Column(key: "failed." + className, label: className, isFailure: true)
+        }
+
+        /// The failure class of a `failed.CLASS` column.
+        public var failureClass: String? { key.hasPrefix("failed.") ? String(key.dropFirst("failed.".count)) : nil }
+    }
+
+    /// One step in one filter.
+    public struct Row: Codable, Sendable, Equatable {
+        public var step: String
+        public var filter: String
+        /// One count per column of `TaskSummary.columns`, in order.
+        public var counts: [Int]
+        /// The events of the step and filter: the sum of `counts`.
+        public var total: Int
+        public var loaded: Int
+        public var stale: Int
+        /// The latest submission or end of an attempt of the step and filter (ISO 8601, UTC); nil before any.
+        public var lastActivity: String?
+    }
+
+    /// The state columns, in the order a production goes: new, planned, queued, running, to verify
+    /// (only when some are), ok, the failure classes that occur (by name), not run, withdrawn.
+    public var columns: [Column]
+    public var rows: [Row]
+
+    /// The totals row: one count per column, the total, loaded and stale; its last activity the latest.
+    public var totals: Row {
+        Row(step: "all", filter: "",
+            counts: columns.indices.map { column in rows.map { $0.counts[column] }.reduce(0, +) },
+            total: rows.map(\.total).reduce(0, +), loaded: rows.map(\.loaded).reduce(0, +), stale: rows.map(\.stale).reduce(0, +),
+            lastActivity: rows.compactMap(\.lastActivity).max())
+    }
+
+    /// The count of a column (a state column's key, `loaded` or `stale`) in a row.
+    public func count(_ key: String, in row: Row) -> Int? {
+        switch key {
+        case Column.loaded.key: row.loaded
+        case Column.stale.key: row.stale
+        default: columns.firstIndex { $0.key == key }.map { row.counts[$0] }
+        }
+    }
+
+    /// The table as text cells: a heading row, a row per step and filter, the totals row. Both
+    /// `dcprod status` and the summary page print these cells.
+    public var cells: [[String]] {
+        var table = [["step", "filter"] + columns.map(\.label) + ["total", "loaded", "stale", "last activity"]]
+        for row in rows + [totals] {
+            table.append([row.step, row.filter] + row.counts.map(String.init)
+                         + [String(row.total), String(row.loaded), String(row.stale), row.lastActivity ?? "-"])
+        }
+        return table
+    }
+}
+
+extension StateStore {
+    /// The task summary of the production (see `TaskSummary`).
+    ///
+    /// The counts come from the index of events by step, filter, state and class, and from the
+    /// attempts the batch system has (or has ended and verify has not read): neither grows with the
+    /// events done.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func taskSummary() throws -> TaskSummary {
+        let stale = try staleCounts()
+        return try pool.read { db in
+            struct Key: Hashable { var step: String; var filter: String }
+            var counts: [Key: [TaskSummary.Column: Int]] = [:]
+            var failureClasses = Set<String>()
+            let byState = try Row.fetchCursor(db, sql: "SELECT step, filter, state, class, COUNT(*) FROM event GROUP BY step, filter, state, class")
+            while let row = try byState.next() {
+                let key = Key(step: row[0], filter: row[1])
+                let column: TaskSummary.Column
+                switch EventState(rawValue: row[2]) {
+                case .new: column = .new
+                case .planned: column = .planned
+                case .ok: column = .ok
+                case .failed:
+                    let className: String = row[3] ?? "failed"
+                    failureClasses.insert(className)
+                    column = .failed(className)
+                case .notRun: column = .notRun
+                case .withdrawn: column = .withdrawn
+                case nil: column = TaskSummary.Column(key: row[2], label: row[2], isFailure: true)
+                }
+                counts[key, default: [:]][column, default: 0] += row[4]
+            }
+            // Planned events whose job's latest attempt the batch system has, or has ended unread: few
+            // at any time, found from the attempts' index rather than by reading every planned event.
+            var ended = false
+            let withBatch = try Row.fetchCursor(db, SQLRequest(literal: """
+                SELECT j.step, j.filter, a.state, COUNT(*) FROM attempt a JOIN job j ON j.id = a.jobId
+                JOIN job_event je ON je.jobId = j.id JOIN event e ON e.id = je.eventId AND e.jobId = j.id AND e.state = \(EventState.planned)
+                WHERE (a.state IN \([AttemptState.queued, .running]) OR (a.state IN \(AttemptState.verifiable) AND a.verified = 0))
+                AND a.id = (SELECT MAX(id) FROM attempt WHERE jobId = a.jobId)
+                GROUP BY j.step, j.filter, a.state
+                """))
+            while let row = try withBatch.next() {
+                let key = Key(step: row[0], filter: row[1])
+                let column: TaskSummary.Column
+                switch AttemptState(rawValue: row[2]) {
+                case .queued: column = .queued
+                case .running: column = .running
+                default: column = .ended; ended = true
+                }
+                let count: Int = row[3]
+                counts[key, default: [:]][column, default: 0] += count
+                counts[key, default: [:]][.planned, default: 0] -= count
+            }
+            var loaded: [Key: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT step, filter, COUNT(*) FROM event WHERE loadedRows IS NOT NULL GROUP BY step, filter") {
+                loaded[Key(step: row[0], filter: row[1])] = row[2]
+            }
+            var lastActivity: [Key: String] = [:]
+            for row in try Row.fetchAll(db, sql: """
+                SELECT j.step, j.filter, MAX(MAX(COALESCE(a.endedAt, ''), COALESCE(a.submittedAt, '')))
+                FROM attempt a JOIN job j ON j.id = a.jobId GROUP BY j.step, j.filter
+                """) {
+                if let time: String = row[2], !time.isEmpty { lastActivity[Key(step: row[0], filter: row[1])] = time }
+            }
+
+            let columns: [TaskSummary.Column] = [.new, .planned, .queued, .running] + (ended ? [.ended] : []) + [.ok]
+                + failureClasses.sorted().map(TaskSummary.Column.failed) + [.notRun, .withdrawn]
+            let order = { (key: Key) in
+                (Step(rawValue: key.step).flatMap { Step.allCases.firstIndex(of: $0) } ?? 99, Filter(rawValue: key.filter)?.filterId ?? 99)
+            }
+            let rows = counts.keys.sorted { order($0) < order($1) }.map { key in
+                let values = columns.map { counts[key]?[$0] ?? 0 }
+                return TaskSummary.Row(step: key.step, filter: key.filter, counts: values, total: values.reduce(0, +),
+                                       loaded: loaded[key] ?? 0,
+                                       stale: stale.first { $0.step == key.step && $0.filter == key.filter }?.count ?? 0,
+                                       lastActivity: lastActivity[key])
+            }
+            return TaskSummary(columns: columns, rows: rows)
+        }
+    }
+}

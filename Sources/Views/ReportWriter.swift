@@ -1,0 +1,72 @@
+import Foundation
+import Production
+
+/// Writes the report's pages under the production's `reports/` (`dcprod report`, and `verify` and
+/// `run` when they end), each file written whole under a temporary name and renamed.
+public struct ReportWriter {
+    public let site: ReportSite
+
+    /// The pages of each event list written as files; `dcprod serve` lists every page.
+    public static let writtenEventPages = 5
+
+    public init(production: Production) throws {
+        site = try ReportSite(production: production)
+    }
+
+    var directory: URL { site.production.tree.reportsDirectory }
+
+    /// Writes every page: the summary, each step's page, the events behind each count (up to
+    /// `writtenEventPages` pages per list), the logbook, the accounting and the forecast. The event
+    /// lists are made in a new directory that then takes the old one's place, so that no list of an
+    /// earlier report is left behind.
+    ///
+    /// - Returns: The number of pages written.
+    /// - Throws: A GRDB `DatabaseError`, `TemplateError`, or a file system error.
+    @discardableResult
+    public func writeAll(generated: Date = Date()) throws -> Int {
+        let fm = FileManager.default
+        try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+        let staging = directory.appendingPathComponent(".events.tmp-\(getpid())")
+        try? fm.removeItem(at: staging)
+        try fm.createDirectory(at: staging, withIntermediateDirectories: true)
+        var written = 0
+        let summary = try site.production.store.taskSummary()
+        for row in summary.rows {
+            guard let step = Step(rawValue: row.step), let filter = Filter(rawValue: row.filter) else { continue }
+            let counts = zip(summary.columns.map(\.key), row.counts) + [(TaskSummary.Column.loaded.key, row.loaded), (TaskSummary.Column.stale.key, row.stale)]
+            for (column, count) in counts where count > 0 {
+                let pages = min(Self.writtenEventPages, (count + EventList.defaultPageSize - 1) / EventList.defaultPageSize)
+                for number in 1...max(pages, 1) {
+                    let page = ReportSite.Page.events(step: step, filter: filter, column: column, page: number)
+                    guard let html = try site.html(page, staticPages: Self.writtenEventPages, generated: generated) else { continue }
+                    try AtomicFile.write(Data(html.utf8), to: staging.appendingPathComponent(String(page.path.dropFirst("events/".count))))
+                    written += 1
+                }
+            }
+        }
+        let events = directory.appendingPathComponent("events")
+        try? fm.removeItem(at: events)
+        try fm.moveItem(at: staging, to: events)
+        var pages: [ReportSite.Page] = [.logbook, .accounting, .forecast]
+        pages += Step.allCases.filter { step in summary.rows.contains { $0.step == step.rawValue } }.map(ReportSite.Page.step)
+        for page in pages + [.summary] {
+            try write(page, generated: generated)
+            written += 1
+        }
+        return written
+    }
+
+    /// Writes the page of a step alone: what each pass of `run` changes, between the whole reports
+    /// that `verify` and the end of `run` write.
+    ///
+    /// - Throws: A GRDB `DatabaseError`, `TemplateError`, or a file system error.
+    public func writeStep(_ step: Step, generated: Date = Date()) throws {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try write(.step(step), generated: generated)
+    }
+
+    private func write(_ page: ReportSite.Page, generated: Date) throws {
+        guard let html = try site.html(page, generated: generated) else { return }
+        try AtomicFile.write(Data(html.utf8), to: directory.appendingPathComponent(page.path))
+    }
+}
