@@ -54,6 +54,11 @@ public struct TaskSummary: Codable, Sendable, Equatable {
         public var stale: Int
         /// The latest submission or end of an attempt of the step and filter (ISO 8601, UTC); nil before any.
         public var lastActivity: String?
+
+        /// `lastActivity` as the table prints it: `2026-12-06 05:01:10`, UTC; `-` before any.
+        public var lastActivityText: String {
+            lastActivity.map { $0.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: "") } ?? "-"
+        }
     }
 
     /// The state columns, in the order a production goes: new, planned, queued, running, to verify
@@ -81,10 +86,10 @@ public struct TaskSummary: Codable, Sendable, Equatable {
     /// The table as text cells: a heading row, a row per step and filter, the totals row. Both
     /// `dcprod status` and the summary page print these cells.
     public var cells: [[String]] {
-        var table = [["step", "filter"] + columns.map(\.label) + ["total", "loaded", "stale", "last activity"]]
+        var table = [["step", "filter"] + columns.map(\.label) + ["total", "loaded", "stale", "last activity (UTC)"]]
         for row in rows + [totals] {
             table.append([row.step, row.filter] + row.counts.map(String.init)
-                         + [String(row.total), String(row.loaded), String(row.stale), row.lastActivity ?? "-"])
+                         + [String(row.total), String(row.loaded), String(row.stale), row.lastActivityText])
         }
         return table
     }

@@ -33,20 +33,16 @@ struct StepPage {
         let listed = reports.first?.listedClasses ?? []
         var series = listed.map { c in
             Figure.Series(label: c.label, color: Figure.color(forClass: c.name), values: reports.map { Double($0.count(c.name)) })
-        }
+        }.filter { $0.values.contains { $0 > 0 } }
         series.append(Figure.Series(label: "not run", color: Figure.color(forClass: EventState.notRun.rawValue),
                                     values: reports.map { Double($0.notRun + $0.inProgress) }))
         let bars = Figure.stackedBars(title: "Outcomes per filter", categories: reports.map(\.filter.rawValue), series: series)
 
         let map = try skyMap(activity)
-        let seconds = activity.attempts.compactMap(\.seconds)
-        let walltime = activity.attempts.compactMap(\.requestedSeconds).max().map(Double.init)
-        let runTimes = Figure.histogram(title: "Run time of the jobs", axis: "seconds", values: seconds,
-                                        marker: walltime, markerLabel: walltime.map { _ in "walltime asked" })
-        let memory = activity.attempts.compactMap(\.peakBytes).map { $0 / 1_048_576 }
-        let asked = activity.attempts.compactMap(\.requestedBytes).max().map { $0 / 1_048_576 }
-        let peaks = Figure.histogram(title: "Peak memory of the jobs", axis: "MiB", values: memory,
-                                     marker: asked, markerLabel: asked.map { _ in "memory asked" })
+        let runTimes = Self.histogram("Run time of the jobs", axis: "seconds", values: activity.attempts.compactMap(\.seconds),
+                                      limit: activity.attempts.compactMap(\.requestedSeconds).max().map(Double.init), limitName: "walltime asked")
+        let peaks = Self.histogram("Peak memory of the jobs", axis: "MiB", values: activity.attempts.compactMap(\.peakBytes).map { $0 / 1_048_576 },
+                                   limit: activity.attempts.compactMap(\.requestedBytes).max().map { $0 / 1_048_576 }, limitName: "memory asked")
         let formatter = ISO8601DateFormatter()
         let done = Figure.cumulative(title: "Events done over time", times: activity.endTimes.compactMap { formatter.date(from: $0) }, axis: "events")
         return [("Outcomes per filter", bars), ("Where: events on the sky, by outcome", map),
@@ -54,7 +50,19 @@ struct StepPage {
             .map { ["title": $0.0, "svg": $0.1] }
     }
 
-    /// Frames at their centres; patches as the sky map's boxes, coloured by outcome.
+    /// A histogram of what the jobs used, with the limit they asked for drawn where it is in reach (up
+    /// to three times the largest use); a limit far beyond (a generous walltime) is said in the title
+    /// instead, so that the uses are not squeezed into one bar.
+    static func histogram(_ title: String, axis: String, values: [Double], limit: Double?, limitName: String) -> String {
+        guard let limit, let largest = values.max(), limit > 3 * largest else {
+            return Figure.histogram(title: title, axis: axis, values: values, marker: limit, markerLabel: limit.map { _ in limitName })
+        }
+        return Figure.histogram(title: "\(title) (\(limitName): \(String(format: "%.0f", limit)) \(axis))", axis: axis, values: values,
+                                marker: nil, markerLabel: nil)
+    }
+
+    /// Frames at their centres; patches as the sky map's boxes, coloured by outcome; failures drawn
+    /// last, over the ok events of the same place.
     private func skyMap(_ activity: StepActivity) throws -> String {
         func color(_ event: StepActivity.Event) -> String {
             Figure.color(forClass: event.state == .ok ? "ok" : event.state == .failed ? event.className ?? "failed" : event.state.rawValue)
@@ -63,7 +71,7 @@ struct StepPage {
         var boxes: [Figure.SkyBox] = []
         var seen: [String: String] = [:]
         let skyMap = step.unit == .patch ? try SkyMap.of(production) : nil
-        for event in activity.events {
+        for event in activity.events.sorted(by: { ($0.state == .ok ? 0 : 1) < ($1.state == .ok ? 0 : 1) }) {
             let outcome = event.state == .failed ? event.className ?? "failed" : event.state.rawValue
             seen[outcome] = color(event)
             let title = "\(event.key) \(event.filter): \(outcome)"

@@ -22,7 +22,7 @@ struct SummaryPage {
                 "step": row.step, "filter": row.filter,
                 "cells": zip(summary.columns, row.counts).map { link(row, $0, $1) },
                 "total": row.total, "loaded": link(row, .loaded, row.loaded), "stale": link(row, .stale, row.stale),
-                "lastActivity": row.lastActivity ?? "-",
+                "lastActivity": row.lastActivityText,
             ]
         }
         var totals = rowContext(summary.totals)
