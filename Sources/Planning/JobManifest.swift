@@ -128,6 +128,9 @@ public struct OutcomeLine: Codable, Sendable, Equatable {
     // end (and event: the payload's exit code)
     public var exit: Int32?
     public var events: Int?
+    /// end: the largest resident set of the job's payloads, in KiB (`getrusage(RUSAGE_CHILDREN)`): the
+    /// peak memory of a job whose batch system keeps no accounting (the local backend).
+    public var maxrss: Int?
 
     public init(type: Kind) { self.type = type }
 }

@@ -210,11 +210,15 @@ public struct AttemptReading: Sendable {
     public var outcomes: [EventOutcome]
     /// `file:line: reason` for each line of the file not believed of any event.
     public var damaged: [String]
+    /// The peak resident set of the job's payloads that its runner measured (its `end` line), in KiB:
+    /// the attempt's maxrss where the batch system's accounting has none.
+    public var runnerPeakKiB: Int?
 
-    public init(attemptId: Int64, outcomes: [EventOutcome], damaged: [String] = []) {
+    public init(attemptId: Int64, outcomes: [EventOutcome], damaged: [String] = [], runnerPeakKiB: Int? = nil) {
         self.attemptId = attemptId
         self.outcomes = outcomes
         self.damaged = damaged
+        self.runnerPeakKiB = runnerPeakKiB
     }
 }
 

@@ -80,6 +80,8 @@ public struct JobRunner {
         end.exit = failures == 0 ? 0 : 1
         end.events = manifest.events.count
         end.time = Self.now()
+        var usage = rusage()
+        if getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0, usage.ru_maxrss > 0 { end.maxrss = Int(usage.ru_maxrss) }
         try outcomes.append(end)
         outcomes.sync()
         return end.exit!

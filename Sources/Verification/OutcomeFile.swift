@@ -13,6 +13,8 @@ struct OutcomeRecord: Equatable {
     // start
     var job: String?
     var attempt: Int?
+    // end: the payloads' peak resident set, KiB
+    var maxrss: Int?
     /// The line's number in its file, from 1.
     var line = 0
 }
@@ -102,6 +104,10 @@ struct JSONScanner {
                     if takeWord("null") { continue }
                     guard let value = number(), let whole = Int(exactly: value) else { return nil }
                     record.attempt = whole
+                case .maxrss:
+                    if takeWord("null") { continue }
+                    guard let value = number(), let whole = Int(exactly: value), whole >= 0 else { return nil }
+                    record.maxrss = whole
                 case .event: guard let value = optionalString() else { return nil }; record.event = value
                 case .status: guard let value = optionalString() else { return nil }; record.status = value
                 case .class: guard let value = optionalString() else { return nil }; record.class = value
@@ -145,11 +151,12 @@ struct JSONScanner {
 
     /// The keys whose values verify reads.
     enum Key: String {
-        case type, event, status, `class`, message, seconds, outputs, job, attempt, key, other
+        case type, event, status, `class`, message, seconds, outputs, job, attempt, maxrss, key, other
 
         static let names: [(name: StaticString, key: Key)] = [
             ("type", .type), ("event", .event), ("status", .status), ("class", .class),
-            ("message", .message), ("seconds", .seconds), ("outputs", .outputs), ("job", .job), ("attempt", .attempt), ("key", .key),
+            ("message", .message), ("seconds", .seconds), ("outputs", .outputs), ("job", .job), ("attempt", .attempt),
+            ("maxrss", .maxrss), ("key", .key),
         ]
     }
 

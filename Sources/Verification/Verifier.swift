@@ -89,7 +89,8 @@ public struct Verifier {
             outcomes += missing.map {
                 EventOutcome(eventId: $0.id, state: .notRun, className: FailureClasses.notRun, message: why, seconds: nil, outputs: nil)
             }
-            readings.append(AttemptReading(attemptId: attempt.id, outcomes: outcomes, damaged: checked.damaged))
+            let peak = contents.records.last { $0.type == .end }?.maxrss
+            readings.append(AttemptReading(attemptId: attempt.id, outcomes: outcomes, damaged: checked.damaged, runnerPeakKiB: peak))
             reading.attempts += 1
             reading.records += checked.recorded
             reading.missing += missing.count

@@ -102,6 +102,11 @@ import Testing
         let step = try String(contentsOf: reports.appendingPathComponent("processCcd.html"), encoding: .utf8)
         #expect(step.components(separatedBy: "<svg").count - 1 == 5, "five figures")
         #expect(!step.contains("<script"), "no JavaScript")
+        // The local backend keeps no accounting: the runner's own peak memory is the attempt's.
+        let store = work.url.appendingPathComponent("lsstprod/DC_2013/state.sqlite").path
+        let unmeasured = try output(of: ["sqlite3", store, "SELECT COUNT(*) FROM attempt WHERE verified = 1 AND maxRSS IS NULL"])
+        #expect(unmeasured.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "0")
+        #expect(step.contains("Peak memory of the jobs") && !step.contains("no data"), "the memory figure has data")
         // Each filter's heading has the numbers of its report.
         struct Report: Decodable { var events: Int; var processed: Int }
         for filter in ["g", "r"] {
