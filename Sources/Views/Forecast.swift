@@ -107,7 +107,7 @@ extension Forecast {
                 let standing = try standing(of: production, step: step, filter: filter, patchInputs: &patchInputs)
                 var measures = measured[key] ?? EventMeasures()
                 let done = measures.events
-                var basis = measures.events == 0 ? "no event done yet" : "\(measures.events) event\(measures.events == 1 ? "" : "s") done"
+                var basis = measures.events == 0 ? noSample : "\(measures.events) event\(measures.events == 1 ? "" : "s") done"
                 if let sample, let sampled = sample.measures[key], sampled.events > measures.events {
                     measures = sampled
                     if step == .coadd, let expected = patchInputs[filter].flatMap(Self.mean), let measured = Self.mean(sampled.inputs),
@@ -168,17 +168,27 @@ extension Forecast {
             walls.append(spread.value >= longest.value ? spread : longest)
         }
         let done = lines.map(\.eventsDone).reduce(0, +)
+        // The totals leave out what nothing forecasts: say which lines those are.
+        let unknown = lines.filter { $0.eventsToDo > 0 && $0.coreHours.value == 0 && $0.coreHours.uncertainty == 0 }
+        var basis = Set(lines.map(\.basis)).count == 1 ? lines.first?.basis ?? noSample
+            : lines.contains { $0.basis.hasPrefix("sample run") } ? "sample run and \(done) events done" : "\(done) events done"
+        if !unknown.isEmpty && unknown.count < lines.count {
+            basis += "; without " + unknown.map { "\($0.step) \($0.filter)" }.joined(separator: ", ") + " (no event done yet)"
+        }
         return Line(step: "all", filter: "all", eventsDone: done, eventsToDo: lines.map(\.eventsToDo).reduce(0, +),
                     eventsToDoEstimated: lines.contains(where: \.eventsToDoEstimated),
                     jobs: sum(lines.map(\.jobs)), coreHours: sum(lines.map(\.coreHours)), wallHours: sum(walls),
                     bytes: sum(lines.map(\.bytes)), rows: sum(lines.map(\.rows)),
-                    basis: Set(lines.map(\.basis)).count == 1 ? lines.first?.basis ?? "no event done yet" : "\(done) events done")
+                    basis: basis)
     }
 }
 
 // MARK: - What is done and what is to do
 
 extension Forecast {
+    /// The basis of a line with nothing to extrapolate from.
+    static let noSample = "no event done yet"
+
     struct LineKey: Hashable, Sendable {
         var step: Step
         var filter: Filter

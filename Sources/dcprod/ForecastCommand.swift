@@ -47,9 +47,15 @@ struct ForecastCommand: ProductionCommand {
         }
         var cells = [["step", "filter", "done", "to do", "jobs", "core-hours", "wall hours", "written", "rows", "basis"]]
         for line in forecast.lines + [forecast.totals] {
+            // Nothing to extrapolate from: unknown, not zero.
+            let unknown = line.eventsToDo > 0 && line.eventsDone == 0 && !line.basis.hasPrefix("sample")
+            func show(_ estimate: Forecast.Estimate, _ format: (Double) -> String) -> String {
+                unknown && line.step != "all" ? "?" : estimate.value == 0 && estimate.uncertainty == 0 ? "-"
+                    : format(estimate.value) + " ± " + format(estimate.uncertainty)
+            }
             cells.append([line.step, line.filter, String(line.eventsDone), String(line.eventsToDo) + (line.eventsToDoEstimated ? "*" : ""),
-                          String(Int(line.jobs.value)), Self.hours(line.coreHours), Self.hours(line.wallHours),
-                          Self.bytes(line.bytes), Self.count(line.rows), line.basis])
+                          String(Int(line.jobs.value)), show(line.coreHours, Self.hours), show(line.wallHours, Self.hours),
+                          show(line.bytes, Self.bytes), show(line.rows, Self.count), line.basis])
         }
         print(StatusText.table(cells).joined(separator: "\n"))
         let limit = forecast.maxRunning > 0 ? "\(forecast.maxRunning) jobs at a time" : "every job at once"
@@ -57,17 +63,17 @@ struct ForecastCommand: ProductionCommand {
               + (forecast.lines.contains(where: \.eventsToDoEstimated) ? " *: estimated from the processCcd frames." : ""))
     }
 
-    static func hours(_ estimate: Forecast.Estimate) -> String {
-        String(format: "%.3f ± %.3f", estimate.value, estimate.uncertainty)
+    /// Hours to three significant figures, whole hours from 1,000 on.
+    static func hours(_ value: Double) -> String {
+        value >= 1000 ? String(format: "%.0f", value) : String(format: "%.3g", value)
     }
 
-    static func bytes(_ estimate: Forecast.Estimate) -> String {
-        // Decimal units, as the accounting's data volumes.
-        let format = { (count: Double) in ByteCountFormatter.string(fromByteCount: Int64(count), countStyle: .decimal) }
-        return format(estimate.value) + " ± " + format(estimate.uncertainty)
+    /// Bytes in decimal units, as the accounting's data volumes.
+    static func bytes(_ value: Double) -> String {
+        ByteCountFormatter.string(fromByteCount: Int64(value), countStyle: .decimal)
     }
 
-    static func count(_ estimate: Forecast.Estimate) -> String {
-        String(format: "%.0f ± %.0f", estimate.value, estimate.uncertainty)
+    static func count(_ value: Double) -> String {
+        String(format: "%.0f", value)
     }
 }
