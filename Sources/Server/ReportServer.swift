@@ -98,7 +98,7 @@ public struct ReportServer: Sendable {
 
     static func json(_ value: some Encodable) throws -> Response {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return response(.ok, "application/json", String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 

@@ -1,14 +1,15 @@
 import Foundation
 import Testing
 
-/// Readers never write: `status`, `logbook`, `sql`, `load --status` open the state store and the
+/// Readers never write: `status`, `logbook`, `sql`, `load --status`, `accounting`, `forecast` (and
+/// `report`, but for its pages) open the state store and the
 /// catalog read-only (no migration, no adoption, no deletion), so that they can never undo what a
 /// writer does under the lock, and work for a colleague who may not write.
 @Suite(.serialized) struct ReadersNeverWrite {
     /// Every reading verb, as a person on shift types them.
     static let readers: [[String]] = [
         ["status"], ["status", "--json"], ["status", "--jobs"], ["status", "--failures"], ["logbook"],
-        ["sql", "SELECT COUNT(*) FROM Source"], ["load", "--status"],
+        ["sql", "SELECT COUNT(*) FROM Source"], ["load", "--status"], ["accounting"], ["forecast", "--json"],
     ]
 
     /// A small production run to its end on the local backend with the embedded catalog.
@@ -26,7 +27,8 @@ import Testing
         let work = try finishedProduction()
         let catalog = work.url.appendingPathComponent("lsstprod-data/DC_2013/catalog.sqlite")
         let before = try [Data(contentsOf: store(work)), Data(contentsOf: catalog)]
-        for reader in Self.readers {
+        // `report` writes its pages, and only them.
+        for reader in Self.readers + [["report"]] {
             let result = try DCProd.run(reader, in: work.url)
             #expect(result.status == 0, "\(reader): \(result.stderr)")
             #expect(try [Data(contentsOf: store(work)), Data(contentsOf: catalog)] == before, "\(reader) changed a file")
