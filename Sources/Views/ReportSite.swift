@@ -87,7 +87,7 @@ public struct ReportSite: Sendable {
             context = try StepPage(production: production, step: step).context(generated: generated)
         case .events(let step, let filter, let column, let number):
             guard let list = try production.store.eventList(step: step, filter: filter, column: column, page: number) else { return nil }
-            context = EventListPage.context(list, staticPages: staticPages)
+            context = EventListPage.context(list, staticPages: staticPages, tree: production.tree.root.path)
         case .logbook:
             context = ["entries": try production.logbook.records().map(LogbookPage.context)]
         case .accounting:

@@ -42,7 +42,7 @@ struct SummaryPage {
 enum EventListPage {
     /// `step`, `filter`, `column`, `count`, `page`, `pages`, `entries`, `previous`/`next` links, and
     /// for a written list whose later pages were not written, `moreServed`.
-    static func context(_ list: EventList, staticPages: Int?) -> [String: Any] {
+    static func context(_ list: EventList, staticPages: Int?, tree: String) -> [String: Any] {
         func href(_ page: Int) -> String? {
             guard let step = Step(rawValue: list.step), let filter = Filter(rawValue: list.filter), (1...list.pages).contains(page),
                   staticPages.map({ page <= $0 }) ?? true else { return nil }
@@ -50,14 +50,15 @@ enum EventListPage {
             return String(ReportSite.Page.events(step: step, filter: filter, column: list.column, page: page).path.dropFirst("events/".count))
         }
         var context: [String: Any] = [
-            "step": list.step, "filter": list.filter, "column": list.column, "count": list.count,
+            "step": list.step, "filter": list.filter, "column": list.column, "count": list.count, "tree": tree,
+            "label": TaskSummary.Column(key: list.column, label: list.column, isFailure: false).failureClass.map { "failed: \($0)" } ?? list.column,
             "page": list.page, "pages": list.pages, "first": (list.page - 1) * list.pageSize + 1,
             "entries": list.entries.map { entry -> [String: Any] in
                 [
                     "key": entry.key, "job": entry.job ?? "-", "attempt": entry.attempt.map(String.init) ?? "-",
                     "host": entry.host ?? "-", "seconds": entry.seconds.map { String(format: "%.1f", $0) } ?? "-",
                     "peakMemory": entry.peakMemory ?? "-", "className": entry.className ?? "-",
-                    "message": entry.message ?? "", "log": entry.log ?? "-",
+                    "message": entry.message ?? "", "log": entry.log.map { Self.relative($0, to: tree) } ?? "-",
                 ]
             },
         ]
@@ -67,6 +68,11 @@ enum EventListPage {
             context["moreServed"] = list.pages - staticPages
         }
         return context
+    }
+
+    /// A path under the production's tree as relative to it, to keep the table narrow.
+    static func relative(_ path: String, to tree: String) -> String {
+        path.hasPrefix(tree + "/") ? String(path.dropFirst(tree.count + 1)) : path
     }
 }
 
