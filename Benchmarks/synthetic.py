@@ -130,12 +130,13 @@ def outcomes(state, tree, data, step="processCcd"):
     return files, records
 
 
-def result(work, size, unit, seconds, floor, floor_seconds, goal, rss=None):
+def result(work, size, unit, seconds, floor, floor_seconds, goal, rss=None, errors=None):
     """One line of `Benchmarks/run`'s table, appended as JSON to the file $DCPROD_BENCH_RESULTS when it
     is set (a benchmark run alone only prints). `goal`: {"ratio": R} (floor time / dcprod time at
-    least R), {"rate": N} (at least N units/s) or {"seconds": S} (at most S)."""
+    least R), {"rate": N} (at least N units/s), {"seconds": S} (at most S), {"mib": M} (peak RSS at
+    most M MiB) or {"errors": N} (at most N failed requests: `errors`)."""
     path = os.environ.get("DCPROD_BENCH_RESULTS")
     if path:
         with open(path, "a") as f:
             f.write(json.dumps({"work": work, "size": size, "unit": unit, "seconds": seconds, "rss": rss, "floor": floor,
-                                "floor_seconds": floor_seconds, "goal": goal}) + "\n")
+                                "floor_seconds": floor_seconds, "goal": goal, "errors": errors}) + "\n")

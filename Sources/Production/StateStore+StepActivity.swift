@@ -4,7 +4,9 @@ import GRDB
 /// What a step's page draws beside its reports: where its events are on the sky and how they came
 /// out, what each attempt used against what it asked for, when events ended, and what was retried.
 public struct StepActivity: Sendable {
-    /// One event: its outcome, and its frame's centre (nil for a patch: the sky map places it).
+    /// One event: its outcome, and its frame's centre (nil for a patch: the sky map places it); or,
+    /// for a step of many frames, the events of one outcome whose frames' centres round to one place
+    /// (`count` of them, `key` and `filter` empty).
     public struct Event: Sendable {
         public var key: String
         public var filter: String
@@ -12,6 +14,8 @@ public struct StepActivity: Sendable {
         public var className: String?
         public var ra: Double?
         public var dec: Double?
+        /// The events it stands for: 1 for an event of its own.
+        public var count: Int = 1
     }
 
     /// One ended attempt: what it used, and what it asked for.
@@ -28,33 +32,64 @@ public struct StepActivity: Sendable {
 
     public var events: [Event]
     public var attempts: [Attempt]
-    /// When each verified event's attempt ended (ISO 8601, UTC), one per event, for events done over time.
-    public var endTimes: [String]
+    /// When verified events' attempts ended (ISO 8601, UTC), in order, each with the events it ended,
+    /// for events done over time.
+    public var endTimes: [(time: String, events: Int)]
     /// Outcomes that were run again, by the class of the earlier outcome: what resubmission took.
     public var resubmittedByClass: [String: Int]
 }
 
 extension StateStore {
+    /// Frames' centres are rounded to this many degrees when a step's frames are counted together
+    /// (`stepActivity`): a fiftieth of a degree, a tenth of the sky map's cells over Stripe 82.
+    public static let skyPlace = 0.02
+
     /// What the step's page draws (`StepActivity`).
+    ///
+    /// A step with more events than `separately` has its frame events counted in SQL by outcome and place
+    /// (their centres rounded to `skyPlace` degrees) rather than read one by one: the sky map draws so
+    /// many in cells anyway, and DC2013's 1.57M events would be 1.57M rows read and kept.
     ///
     /// - Parameters:
     ///   - walltime: The config's WALLTIME of the step, for attempts that recorded none.
     ///   - memory: The config's MEMORY of the step.
+    ///   - separately: The most events given one by one (the sky map's limit of points).
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
-    public func stepActivity(step: Step, walltime: String?, memory: String?) throws -> StepActivity {
+    public func stepActivity(step: Step, walltime: String?, memory: String?, separately: Int = .max) throws -> StepActivity {
         try pool.read { db in
             var events: [StepActivity.Event] = []
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT e.key, e.filter, e.state, e.class, f.centerRa, f.centerDecl FROM event e LEFT JOIN frame f ON f.id = e.frameId
-                WHERE e.step = ? ORDER BY e.filter, e.key
-                """, arguments: [step])
-            while let row = try rows.next() {
-                events.append(StepActivity.Event(key: row[0], filter: row[1], state: EventState(rawValue: row[2]) ?? .new,
-                                                 className: row[3], ra: row[4], dec: row[5]))
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event WHERE step = ?", arguments: [step]) ?? 0
+            if total <= separately {
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT e.key, e.filter, e.state, e.class, f.centerRa, f.centerDecl FROM event e LEFT JOIN frame f ON f.id = e.frameId
+                    WHERE e.step = ? ORDER BY e.filter, e.key
+                    """, arguments: [step])
+                while let row = try rows.next() {
+                    events.append(StepActivity.Event(key: row[0], filter: row[1], state: EventState(rawValue: row[2]) ?? .new,
+                                                     className: row[3], ra: row[4], dec: row[5]))
+                }
+            } else {
+                // Frame events counted by place and outcome; an event without a frame (a patch) is a
+                // group of its own, with its key.
+                let rows = try Row.fetchCursor(db, sql: """
+                    SELECT CASE WHEN f.id IS NULL THEN e.filter END, CASE WHEN f.id IS NULL THEN e.key END,
+                           ROUND(f.centerRa / ?), ROUND(f.centerDecl / ?), e.state, e.class, COUNT(*)
+                    FROM event e LEFT JOIN frame f ON f.id = e.frameId WHERE e.step = ?
+                    GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2
+                    """, arguments: [Self.skyPlace, Self.skyPlace, step])
+                while let row = try rows.next() {
+                    events.append(StepActivity.Event(key: row[1] ?? "", filter: row[0] ?? "", state: EventState(rawValue: row[4]) ?? .new,
+                                                     className: row[5], ra: (row[2] as Double?).map { $0 * Self.skyPlace },
+                                                     dec: (row[3] as Double?).map { $0 * Self.skyPlace }, count: row[6]))
+                }
             }
             var attempts: [StepActivity.Attempt] = []
+            // The runner's seconds of an attempt from its job's events' outcomes: the outcome table has
+            // no index by attempt, and a sum over it per attempt read all of it for each.
             let used = try Row.fetchCursor(db, SQLRequest(literal: """
-                SELECT j.filter, a.elapsed, (SELECT SUM(o.seconds) FROM outcome o WHERE o.attemptId = a.id),
+                SELECT j.filter, a.elapsed,
+                       (SELECT SUM(o.seconds) FROM job_event je JOIN outcome o ON o.eventId = je.eventId AND o.attemptId = a.id
+                        WHERE je.jobId = a.jobId),
                        COALESCE(a.maxRSS, a.maxVMem), a.walltime, a.memory
                 FROM attempt a JOIN job j ON j.id = a.jobId WHERE j.step = \(step) AND a.state NOT IN \(AttemptState.active)
                 """))
@@ -66,10 +101,10 @@ extension StateStore {
                                                      requestedSeconds: requestedTime.flatMap(BatchResources.seconds),
                                                      requestedBytes: requestedMemory.flatMap(BatchResources.bytes)))
             }
-            let endTimes = try String.fetchAll(db, SQLRequest(literal: """
-                SELECT a.endedAt FROM event e JOIN attempt a ON a.id = e.attemptId
-                WHERE e.step = \(step) AND e.attemptId IS NOT NULL AND a.endedAt IS NOT NULL ORDER BY a.endedAt
-                """))
+            let endTimes = try Row.fetchAll(db, SQLRequest(literal: """
+                SELECT a.endedAt, COUNT(*) FROM event e JOIN attempt a ON a.id = e.attemptId
+                WHERE e.step = \(step) AND e.attemptId IS NOT NULL AND a.endedAt IS NOT NULL GROUP BY a.endedAt ORDER BY a.endedAt
+                """)).map { (time: $0[0] as String, events: $0[1] as Int) }
             var resubmitted: [String: Int] = [:]
             for row in try Row.fetchAll(db, SQLRequest(literal: """
                 SELECT o.class, COUNT(*) FROM outcome o JOIN event e ON e.id = o.eventId

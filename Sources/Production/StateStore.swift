@@ -6,6 +6,8 @@ import GRDB
 public final class StateStore: Sendable {
     public let pool: DatabasePool
     public let path: String
+    /// Values kept until the store changes (`dcprod serve`'s summary and metrics).
+    public let readings: StoreReadings
 
     /// How a verb opens the store.
     public enum Access: Sendable, Equatable {
@@ -43,6 +45,7 @@ public final class StateStore: Sendable {
         configuration.busyMode = .timeout(30)
         configuration.readonly = access == .read
         self.path = path
+        readings = StoreReadings(path: access == .read ? SQLiteReadOnly.path(path) : path)
         do {
             if access == .read {
                 pool = try DatabasePool(path: SQLiteReadOnly.path(path), configuration: configuration)

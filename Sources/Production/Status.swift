@@ -50,11 +50,7 @@ extension StateStore {
                 SELECT kind, reason, COUNT(*) AS count FROM inventory_rejection GROUP BY kind, reason ORDER BY kind, count DESC, reason
                 """)
             let frames = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM frame") ?? 0
-            let jobs = try ProductionStatus.StateCount.fetchAll(db, sql: """
-                SELECT j.step, j.filter, COALESCE(a.state, ?) AS state, COUNT(*) AS count
-                FROM job j LEFT JOIN attempt a ON a.id = (SELECT MAX(id) FROM attempt WHERE jobId = j.id)
-                GROUP BY j.step, j.filter, state
-                """, arguments: [JobState.unsubmitted])
+            let jobs = try Self.jobCounts(db)
             let order = { (e: ProductionStatus.StateCount) -> (Int, Int, String) in
                 (Step(rawValue: e.step).map { Step.allCases.firstIndex(of: $0)! } ?? 99,
                  Filter(rawValue: e.filter)?.filterId ?? 99, e.state)

@@ -20,6 +20,12 @@ public struct TaskSummary: Codable, Sendable, Equatable {
         /// True for a failure class or `not-run`: a count a person on shift must look at.
         public var isFailure: Bool
 
+        public init(key: String, label: String, isFailure: Bool) {
+            self.key = key
+            self.label = label
+            self.isFailure = isFailure
+        }
+
         public static let new = Column(key: "new", label: "new", isFailure: false)
         /// Planned: in a job not yet with the batch system (unsubmitted, or its submission unanswered).
         public static let planned = Column(key: "planned", label: "planned", isFailure: false)
@@ -102,8 +108,16 @@ extension StateStore {
     /// attempts the batch system has (or has ended and verify has not read): neither grows with the
     /// events done.
     ///
+    /// The summary is kept until the store changes (`StoreReadings`): `dcprod serve` counts the events
+    /// once for every request that comes before the next commit.
+    ///
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func taskSummary() throws -> TaskSummary {
+        try readings.value("taskSummary") { try readTaskSummary() }
+    }
+
+    /// The task summary, counted now.
+    private func readTaskSummary() throws -> TaskSummary {
         let stale = try staleCounts()
         return try pool.read { db in
             struct Key: Hashable { var step: String; var filter: String }

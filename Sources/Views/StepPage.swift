@@ -17,7 +17,8 @@ struct StepPage {
         let verifier = try Verifier(production: production, step: step)
         let reports = try production.config.filters.map { try verifier.report(filter: $0) }
         let config = production.config
-        let activity = try production.store.stepActivity(step: step, walltime: config.walltime[step], memory: config.memory[step])
+        let activity = try production.store.stepActivity(step: step, walltime: config.walltime[step], memory: config.memory[step],
+                                                         separately: Figure.skyMapPointLimit)
         let resubmitted = activity.resubmittedByClass.sorted { $0.key < $1.key }.map { ["className": $0.key, "count": $0.value] as [String: Any] }
         return [
             "step": step.rawValue,
@@ -44,7 +45,9 @@ struct StepPage {
         let peaks = Self.histogram("Peak memory of the jobs", axis: "MiB", values: activity.attempts.compactMap(\.peakBytes).map { $0 / 1_048_576 },
                                    limit: activity.attempts.compactMap(\.requestedBytes).max().map { $0 / 1_048_576 }, limitName: "memory asked")
         let formatter = ISO8601DateFormatter()
-        let done = Figure.cumulative(title: "Events done over time", times: activity.endTimes.compactMap { formatter.date(from: $0) }, axis: "events")
+        let done = Figure.cumulative(title: "Events done over time",
+                                     counted: activity.endTimes.compactMap { end in formatter.date(from: end.time).map { ($0, end.events) } },
+                                     axis: "events")
         return [("Outcomes per filter", bars), ("Where: events on the sky, by outcome", map),
                 ("Run time", runTimes), ("Peak memory", peaks), ("Events done over time", done)]
             .map { ["title": $0.0, "svg": $0.1] }
@@ -74,9 +77,9 @@ struct StepPage {
         for event in activity.events.sorted(by: { ($0.state == .ok ? 0 : 1) < ($1.state == .ok ? 0 : 1) }) {
             let outcome = event.state == .failed ? event.className ?? "failed" : event.state.rawValue
             seen[outcome] = color(event)
-            let title = "\(event.key) \(event.filter): \(outcome)"
+            let title = event.count == 1 ? "\(event.key) \(event.filter): \(outcome)" : "\(event.count) events: \(outcome)"
             if let ra = event.ra, let dec = event.dec {
-                points.append(Figure.SkyPoint(ra: ra, dec: dec, color: color(event), title: title, href: nil))
+                points.append(Figure.SkyPoint(ra: ra, dec: dec, color: color(event), title: title, href: nil, count: event.count))
             } else if let skyMap, let patch = PatchId(key: event.key), let corners = try? skyMap.corners(of: patch) {
                 boxes.append(Figure.SkyBox(corners: corners, color: color(event), title: title))
             }

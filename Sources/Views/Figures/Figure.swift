@@ -49,13 +49,17 @@ public enum Figure {
         public var title: String
         /// Where a click on it leads, e.g. the page of its event; nil for none.
         public var href: String?
+        /// The points it stands for at its place (more than 1: events counted together, which a map of
+        /// so many draws in cells anyway).
+        public var count: Int
 
-        public init(ra: Double, dec: Double, color: String, title: String, href: String? = nil) {
+        public init(ra: Double, dec: Double, color: String, title: String, href: String? = nil, count: Int = 1) {
             self.ra = ra
             self.dec = dec
             self.color = color
             self.title = title
             self.href = href
+            self.count = count
         }
     }
 

@@ -32,11 +32,11 @@ struct SkyGrid {
         rows = max(Int((data.height / side).rounded(.up)), 1)
     }
 
-    /// Counts a point in its cell.
-    mutating func add(ra: Double, dec: Double, color: String) {
+    /// Counts a point (or `count` at one place) in its cell.
+    mutating func add(ra: Double, dec: Double, color: String, count: Int = 1) {
         let column = Self.clamp((projection.x(ra) - origin.x) / side, columns)
         let row = Self.clamp((projection.y(dec) - origin.y) / side, rows)
-        cells[row * columns + column, default: [:]][color, default: 0] += 1
+        cells[row * columns + column, default: [:]][color, default: 0] += count
     }
 
     /// The cell of a position along an axis of `count` cells; a point on the far edge is in the last.

@@ -38,7 +38,8 @@ extension Figure {
             }
         let corners = boxes.flatMap(\.corners)
         guard !points.isEmpty || !corners.isEmpty else { return Canvas.noData(title: title) }
-        let binned = points.count > skyMapPointLimit
+        let total = points.reduce(0) { $0 + $1.count }
+        let binned = total > skyMapPointLimit
 
         var canvas = Canvas(title: title, legend: legend, bottomMargin: binned ? 54 : 44)
         let sky = SkyProjection(ras: points.map(\.ra) + corners.map(\.ra),
@@ -59,11 +60,11 @@ extension Figure {
         }
         if binned {
             var grid = SkyGrid(projection: sky)
-            for point in points { grid.add(ra: point.ra, dec: point.dec, color: point.color) }
+            for point in points { grid.add(ra: point.ra, dec: point.dec, color: point.color, count: point.count) }
             canvas.append(grid.markup(labels: Dictionary(legend.map { ($0.color, $0.label) }, uniquingKeysWith: { first, _ in first })))
             let cell = SVGText.trimmed(grid.side / sky.scale, 3)
             canvas.append(Canvas.text(x: 4, y: Canvas.height - 4,
-                                      "\(points.count) points in cells of \(cell)°: a cell has the colour of most of its points, a square in the middle if some failed",
+                                      "\(total) points in cells of \(cell)°: a cell has the colour of most of its points, a square in the middle if some failed",
                                       attributes: " font-size=\"9\" fill=\"#666\""))
         } else {
             for point in points {
