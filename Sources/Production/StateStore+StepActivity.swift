@@ -69,18 +69,30 @@ extension StateStore {
                                                      className: row[3], ra: row[4], dec: row[5]))
                 }
             } else {
-                // Frame events counted by place and outcome; an event without a frame (a patch) is a
-                // group of its own, with its key.
+                // Frame events counted by place and outcome, in a dictionary: SQLite's GROUP BY sorts
+                // the 1.57M rows first, three times as long as reading them. An event without a frame
+                // (a patch) is given alone, with its key.
+                struct Place: Hashable { var ra: Double; var dec: Double; var state: String; var className: String? }
+                var places: [Place: Int] = [:]
                 let rows = try Row.fetchCursor(db, sql: """
-                    SELECT CASE WHEN f.id IS NULL THEN e.filter END, CASE WHEN f.id IS NULL THEN e.key END,
-                           ROUND(f.centerRa / ?), ROUND(f.centerDecl / ?), e.state, e.class, COUNT(*)
+                    SELECT ROUND(f.centerRa / ?), ROUND(f.centerDecl / ?), e.state, e.class, e.key, e.filter
                     FROM event e LEFT JOIN frame f ON f.id = e.frameId WHERE e.step = ?
-                    GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2
                     """, arguments: [Self.skyPlace, Self.skyPlace, step])
+                var patches: [StepActivity.Event] = []
                 while let row = try rows.next() {
-                    events.append(StepActivity.Event(key: row[1] ?? "", filter: row[0] ?? "", state: EventState(rawValue: row[4]) ?? .new,
-                                                     className: row[5], ra: (row[2] as Double?).map { $0 * Self.skyPlace },
-                                                     dec: (row[3] as Double?).map { $0 * Self.skyPlace }, count: row[6]))
+                    let state: String = row[2]
+                    if let ra = row[0] as Double?, let dec = row[1] as Double? {
+                        places[Place(ra: ra, dec: dec, state: state, className: row[3]), default: 0] += 1
+                    } else {
+                        patches.append(StepActivity.Event(key: row[4], filter: row[5], state: EventState(rawValue: state) ?? .new,
+                                                          className: row[3], ra: nil, dec: nil))
+                    }
+                }
+                events = patches.sorted { ($0.filter, $0.key) < ($1.filter, $1.key) }
+                // In a fixed order (a dictionary's is not), so that the same store draws the same map.
+                for (place, count) in places.sorted(by: { ($0.key.ra, $0.key.dec, $0.key.state, $0.key.className ?? "") < ($1.key.ra, $1.key.dec, $1.key.state, $1.key.className ?? "") }) {
+                    events.append(StepActivity.Event(key: "", filter: "", state: EventState(rawValue: place.state) ?? .new, className: place.className,
+                                                     ra: place.ra * Self.skyPlace, dec: place.dec * Self.skyPlace, count: count))
                 }
             }
             var attempts: [StepActivity.Attempt] = []
