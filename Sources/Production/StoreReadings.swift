@@ -21,6 +21,8 @@ public final class StoreReadings: Sendable {
         /// Opened on first use: most verbs never ask for a kept value.
         var versionConnection: DatabaseQueue?
         var values: [String: (version: Int, value: any Sendable)] = [:]
+        /// The keys being read anew by a request.
+        var reading: Set<String> = []
         /// The runner's seconds of each verified attempt: its outcomes are recorded in the transaction
         /// that marks it verified and never change after (`StateStore.coreHours()`).
         var runnerSeconds: [Int64: Double] = [:]
@@ -45,14 +47,28 @@ public final class StoreReadings: Sendable {
 
     /// The value kept under `key` if the store has not changed since it was read, else `read()`'s, kept.
     ///
+    /// While one caller reads a changed value anew, the others are given the value kept, read before
+    /// the latest commits: fifty clients of a production at work (a commit every few hundred
+    /// milliseconds) would otherwise count its events again all at once, each waiting for the others
+    /// longer than an HTTP client waits. The first caller after a change, and any caller once that
+    /// reading is done, gets the value as of its request.
+    ///
     /// - Throws: What `read` throws, or a GRDB `DatabaseError` if the store cannot be opened.
     public func value<T: Sendable>(_ key: String, read: () throws -> T) throws -> T {
         let version = try version()
-        if let kept = state.withLock({ $0.values[key] }), kept.version == version, let value = kept.value as? T {
-            return value
+        let kept: T? = state.withLock { state in
+            guard let kept = state.values[key], let value = kept.value as? T else { return nil }
+            if kept.version == version { return value }
+            if state.reading.contains(key) { return value }
+            state.reading.insert(key)
+            return nil
         }
+        if let kept { return kept }
+        defer { state.withLock { _ = $0.reading.remove(key) } }
         let value = try read()
-        state.withLock { $0.values[key] = (version, value) }
+        state.withLock { state in
+            if (state.values[key]?.version ?? .min) <= version { state.values[key] = (version, value) }
+        }
         return value
     }
 
