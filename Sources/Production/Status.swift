@@ -42,10 +42,9 @@ extension StateStore {
     public func status(production: String, tree: String) throws -> ProductionStatus {
         let version = try schemaVersion()
         let summary = try taskSummary()
-        var status = try pool.read { db in
-            let events = try ProductionStatus.StateCount.fetchAll(db, sql: """
-                SELECT step, filter, state, COUNT(*) AS count FROM event GROUP BY step, filter, state
-                """)
+        // The events by state and the stale ones are the summary's own counts, added up: counting them
+        // again would read every event twice more.
+        return try pool.read { db in
             let rejections = try ProductionStatus.RejectionCount.fetchAll(db, sql: """
                 SELECT kind, reason, COUNT(*) AS count FROM inventory_rejection GROUP BY kind, reason ORDER BY kind, count DESC, reason
                 """)
@@ -56,11 +55,12 @@ extension StateStore {
                  Filter(rawValue: e.filter)?.filterId ?? 99, e.state)
             }
             return ProductionStatus(production: production, tree: tree, schemaVersion: version, frames: frames,
-                                    events: events.sorted { order($0) < order($1) }, rejections: rejections,
-                                    jobs: jobs.sorted { order($0) < order($1) }, summary: summary)
+                                    events: summary.eventStateCounts.sorted { order($0) < order($1) }, rejections: rejections,
+                                    jobs: jobs.sorted { order($0) < order($1) },
+                                    stale: summary.rows.filter { $0.stale > 0 }
+                                        .map { ProductionStatus.StateCount(step: $0.step, filter: $0.filter, state: "stale", count: $0.stale) },
+                                    summary: summary)
         }
-        status.stale = try staleCounts()
-        return status
     }
 
     /// Every attempt of every job, by step, filter, job and number: what `status --jobs` lists.

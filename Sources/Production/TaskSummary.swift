@@ -80,12 +80,20 @@ public struct TaskSummary: Codable, Sendable, Equatable {
             lastActivity: rows.compactMap(\.lastActivity).max())
     }
 
-    /// The count of a column (a state column's key, `loaded` or `stale`) in a row.
-    public func count(_ key: String, in row: Row) -> Int? {
-        switch key {
-        case Column.loaded.key: row.loaded
-        case Column.stale.key: row.stale
-        default: columns.firstIndex { $0.key == key }.map { row.counts[$0] }
+    /// The counts by `event.state` that the columns split: planned for planned, queued, running
+    /// and to verify, failed for every class; a state no column names under its own name. Only
+    /// non-zero counts, a step and filter's in the rows' order.
+    var eventStateCounts: [ProductionStatus.StateCount] {
+        rows.flatMap { row in
+            var byState: [String: Int] = [:]
+            for (column, count) in zip(columns, row.counts) where count > 0 {
+                let state: String = switch column {
+                case .planned, .queued, .running, .ended: EventState.planned.rawValue
+                default: column.failureClass == nil ? column.key : EventState.failed.rawValue
+                }
+                byState[state, default: 0] += count
+            }
+            return byState.map { ProductionStatus.StateCount(step: row.step, filter: row.filter, state: $0.key, count: $0.value) }
         }
     }
 

@@ -86,6 +86,12 @@ import Testing
             let rows = page.components(separatedBy: "<tr><td class=\"when\">").count - 1
             #expect(rows == min(cell.count, 200), "\(href): \(rows) rows for \(cell.count)")
         }
+        // Its events by state, and the store's own count of them.
+        struct Counts: Decodable { struct Count: Decodable { var step: String; var filter: String; var state: String; var count: Int }; var events: [Count] }
+        let counts = try JSONDecoder().decode(Counts.self, from: Data(try DCProd.run(["status", "--json"], in: work.url).stdout.utf8))
+        let store = try output(of: ["sqlite3", work.url.appendingPathComponent("lsstprod/DC_2013/state.sqlite").path,
+                                    "SELECT step || '/' || filter || '/' || state || '=' || COUNT(*) FROM event GROUP BY step, filter, state"])
+        #expect(Set(counts.events.map { "\($0.step)/\($0.filter)/\($0.state)=\($0.count)" }) == Set(store.stdout.split(separator: "\n").map(String.init)))
         // The text of `status` is the same table.
         let text = try DCProd.run(["status"], in: work.url)
         for row in summary.rows {
