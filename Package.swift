@@ -61,7 +61,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .testTarget(name: "ProductionTests", dependencies: ["Production"]),
+        .testTarget(name: "ProductionTests", dependencies: ["Production", grdb]),
         .testTarget(name: "SkyTests", dependencies: ["Sky", "Pipeline", "Production", grdb]),
         .testTarget(name: "BatchTests", dependencies: ["Batch", "Production"]),
         .testTarget(name: "PlanningTests", dependencies: ["Planning", "Production", "Sky"]),

@@ -50,12 +50,15 @@ extension Planner {
         let store = production.store
         let frames = try store.frameStandings(step: .processCcd, filter: filter)
         var patchesOf: [[PatchId]] = [], framesOf: [PatchId: [Int]] = [:], orphans: [Int64] = []
+        var framePatches = FramePatches(map: map)
         for (index, frame) in frames.enumerated() {
-            let touched = try map.patches(touching: frame.footprint).sorted(by: Self.runsBefore)
+            let touched = try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches)
+                .sorted(by: Self.runsBefore)
             patchesOf.append(touched)
             for patch in touched { framesOf[patch, default: []].append(index) }
             if touched.isEmpty && !frame.planned { orphans.append(frame.eventId) }
         }
+        try framePatches.keep(in: store)
         let coadds = try store.eventStandings(step: .coadd, filter: filter)
         let forced = try store.eventStandings(step: .forcedPhot, filter: filter)
         // Settled: its coadd verified, or it will have none (every frame on it verified, none ok).

@@ -105,13 +105,16 @@ public struct Planner {
                 let settled = try production.store.verifiedKeys(step: positions, filter: filter)
                     .subtracting(try production.store.staleEvents(step: positions, filter: filter).map(\.key))
                 let coadds = try production.store.eventIds(step: positions, filter: filter)
+                var framePatches = FramePatches(map: map)
                 events = try zip(frames, events).compactMap { frame, event in
-                    let patches = try map.patches(touching: frame.footprint).map(\.description)
+                    let patches = try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches)
+                        .map(\.description)
                     guard patches.allSatisfy(settled.contains) else { return nil }
                     var event = event
                     event.inputIds += patches.compactMap { coadds[$0] }
                     return event
                 }
+                try framePatches.keep(in: production.store)
             }
             try production.store.recordDerivedEvents(events, step: step, filter: filter)
         }
@@ -121,19 +124,22 @@ public struct Planner {
     /// step's events with those frames as their inputs — never a frame that failed.
     ///
     /// A patch is recorded as soon as no frame that touches it awaits verification, not when the
-    /// whole filter is verified; and not before, since an event once planned keeps its inputs.
+    /// whole filter is verified; and not before, since an event once planned keeps its inputs. The
+    /// frames' patches are the store's (`FramePatches`), never asked of wcslib again.
     func derivePatches(step: Step, filter: Filter) throws {
-        let map = try SkyMap.of(production)
+        var framePatches = FramePatches(map: try SkyMap.of(production))
         var awaited = Set<PatchId>()
-        for footprint in try production.store.awaitedFootprints(step: .processCcd, filter: filter) {
-            awaited.formUnion(try map.patches(touching: footprint))
+        for frame in try production.store.awaitedFrames(step: .processCcd, filter: filter) {
+            awaited.formUnion(try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches))
         }
         var inputs: [PatchId: [Int64]] = [:]
         for frame in try production.store.verifiedFrames(step: .processCcd, filter: filter) {
-            for patch in try map.patches(touching: frame.footprint) where !awaited.contains(patch) {
+            for patch in try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches)
+            where !awaited.contains(patch) {
                 inputs[patch, default: []].append(frame.eventId)
             }
         }
+        try framePatches.keep(in: production.store)
         try production.store.recordDerivedEvents(inputs.keys.sorted().map { DerivedEvent(key: $0.description, inputIds: inputs[$0]!) },
                                                  step: step, filter: filter)
     }

@@ -13,9 +13,12 @@ public struct FrameRecord: Sendable {
     public var center: (ra: Double, dec: Double)
     public var size: Int
     public var mtime: Double
+    /// The sky map patches the frame touches (`PatchId`s, space-separated); nil when not found.
+    public var patches: String?
 
     public init(path: String, run: Int, camcol: Int, field: Int, filter: Filter, eventKey: String, width: Int, height: Int,
-                corners: [(ra: Double, dec: Double)], center: (ra: Double, dec: Double), size: Int, mtime: Double) {
+                corners: [(ra: Double, dec: Double)], center: (ra: Double, dec: Double), size: Int, mtime: Double,
+                patches: String? = nil) {
         self.path = path
         self.run = run
         self.camcol = camcol
@@ -28,6 +31,7 @@ public struct FrameRecord: Sendable {
         self.center = center
         self.size = size
         self.mtime = mtime
+        self.patches = patches
     }
 }
 
@@ -105,8 +109,8 @@ extension StateStore {
             let insertFrame = try db.cachedStatement(sql: """
                 INSERT INTO frame (path, run, camcol, field, filter, width, height,
                     corner1Ra, corner1Decl, corner2Ra, corner2Decl, corner3Ra, corner3Decl, corner4Ra, corner4Decl,
-                    centerRa, centerDecl, size, mtime, recordedAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    centerRa, centerDecl, size, mtime, recordedAt, patches)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             let insertEvent = try db.cachedStatement(sql: "INSERT INTO event (step, filter, key, frameId, state) VALUES (?, ?, ?, ?, ?)")
             let forget = try db.cachedStatement(sql: "DELETE FROM inventory_rejection WHERE path = ?")
@@ -121,7 +125,7 @@ extension StateStore {
                 try insertFrame.execute(arguments: [frame.path, frame.run, frame.camcol, frame.field, frame.filter,
                                                     frame.width, frame.height, c[0].ra, c[0].dec, c[1].ra, c[1].dec,
                                                     c[2].ra, c[2].dec, c[3].ra, c[3].dec, frame.center.ra, frame.center.dec,
-                                                    frame.size, frame.mtime, now])
+                                                    frame.size, frame.mtime, now, frame.patches])
                 let frameId = db.lastInsertedRowID
                 try insertEvent.execute(arguments: [Step.processCcd, frame.filter, frame.eventKey, frameId, EventState.new])
                 try forget.execute(arguments: [frame.path])
@@ -135,6 +139,29 @@ extension StateStore {
                                                rejection.size, rejection.mtime, now])
             }
             return duplicates
+        }
+    }
+
+    /// Up to `limit` frames after the frame id `after` whose patches the store does not know (recorded
+    /// before schema v14), with their footprints, by id.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func framesWithoutPatches(after: Int64, limit: Int) throws -> [(frameId: Int64, footprint: [(ra: Double, dec: Double)])] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT f.id, \(VerifiedFrame.footprintColumns) FROM frame f WHERE f.patches IS NULL AND f.id > ? ORDER BY f.id LIMIT ?
+                """, arguments: [after, limit]).map { (frameId: $0["id"], footprint: VerifiedFrame.footprint($0)) }
+        }
+    }
+
+    /// Keeps the patches found for frames, by frame id (`FrameRecord.patches`' text), in one transaction.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be written.
+    public func recordFramePatches(_ patches: [Int64: String]) throws {
+        guard !patches.isEmpty else { return }
+        try pool.write { db in
+            let update = try db.cachedStatement(sql: "UPDATE frame SET patches = ? WHERE id = ?")
+            for (frameId, text) in patches { try update.execute(arguments: [text, frameId]) }
         }
     }
 }

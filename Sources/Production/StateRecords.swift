@@ -249,7 +249,7 @@ public struct EventOutcome: Sendable, Equatable {
 }
 
 /// How many events of one step and filter are in one state with one class.
-public struct EventCount: Codable, Sendable, Equatable, FetchableRecord {
+public struct EventCount: Codable, Sendable, Equatable {
     public var state: EventState
     /// The class of verified events; nil for new and planned ones.
     public var className: String?

@@ -63,11 +63,12 @@ extension StateStore {
                 change(&current)
                 lines["\(step)/\(filter)"] = current
             }
-            for row in try Row.fetchAll(db, SQLRequest(literal: "SELECT step, filter, COUNT(*), SUM(state = \(EventState.ok)) FROM event GROUP BY step, filter")) {
-                update(row[0], row[1]) { $0.events = row[2]; $0.ok = row[3] }
-            }
-            for row in try Row.fetchAll(db, sql: "SELECT step, filter, SUM(loadedRows) FROM event WHERE loadedRows IS NOT NULL GROUP BY step, filter") {
-                update(row[0], row[1]) { $0.rowsLoaded = row[2] }
+            for tally in try Self.eventTallies(db) {
+                update(tally.step, tally.filter) { line in
+                    line.events += tally.events
+                    if tally.state == EventState.ok.rawValue { line.ok += tally.events }
+                    line.rowsLoaded += tally.loadedRows
+                }
             }
             for row in try Row.fetchAll(db, sql: "SELECT step, filter, COUNT(*) FROM job GROUP BY step, filter") {
                 update(row[0], row[1]) { $0.jobs = row[2] }

@@ -10,6 +10,8 @@ public struct VerifiedFrame: Sendable, Equatable, FetchableRecord {
     public var key: String
     /// The frame's corners then its centre, (RA, Dec) in degrees, as inventory computed them.
     public var footprint: [(ra: Double, dec: Double)]
+    /// The sky map patches the frame touches as the store keeps them (`frame.patches`); nil when not known yet.
+    public var patches: String?
     /// The outputs of its latest (ok) outcome.
     public var outputs: [String]
 
@@ -18,13 +20,14 @@ public struct VerifiedFrame: Sendable, Equatable, FetchableRecord {
         frameId = row["frameId"]
         key = row["key"]
         footprint = Self.footprint(row)
+        patches = row["patches"]
         outputs = (row["outputs"] as String?)?.split(separator: "\n").map(String.init) ?? []
     }
 
-    /// The footprint columns of `frame f`, as `footprint(_:)` reads them.
+    /// The footprint columns of `frame f`, as `footprint(_:)` reads them, and its patches.
     static let footprintColumns = """
         f.corner1Ra, f.corner1Decl, f.corner2Ra, f.corner2Decl, f.corner3Ra, f.corner3Decl, f.corner4Ra, f.corner4Decl, \
-        f.centerRa, f.centerDecl
+        f.centerRa, f.centerDecl, f.patches
         """
 
     /// A frame's corners then its centre, from a row with `footprintColumns`.
@@ -33,7 +36,7 @@ public struct VerifiedFrame: Sendable, Equatable, FetchableRecord {
     }
 
     public static func == (a: VerifiedFrame, b: VerifiedFrame) -> Bool {
-        a.eventId == b.eventId && a.frameId == b.frameId && a.key == b.key && a.outputs == b.outputs
+        a.eventId == b.eventId && a.frameId == b.frameId && a.key == b.key && a.outputs == b.outputs && a.patches == b.patches
             && a.footprint.elementsEqual(b.footprint) { $0.ra == $1.ra && $0.dec == $1.dec }
     }
 }
@@ -68,19 +71,19 @@ extension StateStore {
         }
     }
 
-    /// The footprints of a step and filter's frame events that await verification (in no job yet,
-    /// or in one whose outcome has not been read): the frames that may still become a later step's
-    /// inputs.
+    /// The frame events of a step and filter that await verification (in no job yet, or in one whose
+    /// outcome has not been read): the frames that may still become a later step's inputs. Without
+    /// outputs.
     ///
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
-    public func awaitedFootprints(step: Step, filter: Filter) throws -> [[(ra: Double, dec: Double)]] {
+    public func awaitedFrames(step: Step, filter: Filter) throws -> [VerifiedFrame] {
         let awaited = EventState.allCases.filter { !$0.isVerified }
         return try pool.read { db in
             try VerifiedFrame.fetchAll(db, SQLRequest(literal: """
                 SELECT e.id, e.frameId, e.key, \(sql: VerifiedFrame.footprintColumns), NULL AS outputs
                 FROM event e JOIN frame f ON f.id = e.frameId
                 WHERE e.step = \(step) AND e.filter = \(filter) AND e.state IN \(awaited)
-                """)).map(\.footprint)
+                """))
         }
     }
 
@@ -240,12 +243,15 @@ public struct FrameStanding: Sendable, FetchableRecord {
     public var state: EventState
     /// True once the event is in a job.
     public var planned: Bool
+    /// The sky map patches the frame touches as the store keeps them (`frame.patches`); nil when not known yet.
+    public var patches: String?
 
     public init(row: Row) {
         eventId = row["id"]
         frameId = row["frameId"]
         key = row["key"]
         footprint = VerifiedFrame.footprint(row)
+        patches = row["patches"]
         state = row["state"]
         planned = row["planned"]
     }

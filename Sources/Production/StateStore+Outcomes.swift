@@ -129,11 +129,9 @@ extension StateStore {
     ///
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func eventCounts(step: Step, filter: Filter) throws -> [EventCount] {
-        try pool.read { db in
-            try EventCount.fetchAll(db, sql: """
-                SELECT state, class AS className, COUNT(*) AS count FROM event WHERE step = ? AND filter = ? AND state != ?
-                GROUP BY state, class
-                """, arguments: [step, filter, EventState.withdrawn])
+        try eventTallies(step: step, filter: filter).compactMap { tally in
+            guard let state = EventState(rawValue: tally.state), state != .withdrawn else { return nil }
+            return EventCount(state: state, className: tally.className, count: tally.events)
         }
     }
 

@@ -275,6 +275,56 @@ public final class StateStore: Sendable {
                 CREATE INDEX event_loaded ON event(step, filter) WHERE loadedRows IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v14: events counted as they change; the patches of frames") { db in
+            try db.execute(sql: """
+                -- The events of each step, filter, state and class (class '' for none), of them those loaded
+                -- and the rows the catalog took from them, kept by the triggers below in the transaction that
+                -- changes an event. The task summary, verify's report and /metrics read these few rows
+                -- instead of counting DC2013's 1.57M events again after every commit. Rows at 0 stay.
+                CREATE TABLE event_count (
+                    step TEXT NOT NULL,
+                    filter TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    class TEXT NOT NULL,
+                    events INTEGER NOT NULL,
+                    loaded INTEGER NOT NULL,
+                    loadedRows INTEGER NOT NULL,
+                    PRIMARY KEY (step, filter, state, class)
+                ) WITHOUT ROWID;
+                INSERT INTO event_count
+                SELECT step, filter, state, COALESCE(class, ''), COUNT(*), COUNT(loadedRows), COALESCE(SUM(loadedRows), 0)
+                FROM event GROUP BY step, filter, state, COALESCE(class, '');
+                CREATE TRIGGER event_counted AFTER INSERT ON event BEGIN
+                    INSERT INTO event_count VALUES (new.step, new.filter, new.state, COALESCE(new.class, ''), 1,
+                                                    new.loadedRows IS NOT NULL, COALESCE(new.loadedRows, 0))
+                    ON CONFLICT DO UPDATE SET events = events + 1, loaded = loaded + excluded.loaded,
+                                              loadedRows = loadedRows + excluded.loadedRows;
+                END;
+                CREATE TRIGGER event_uncounted AFTER DELETE ON event BEGIN
+                    UPDATE event_count SET events = events - 1, loaded = loaded - (old.loadedRows IS NOT NULL),
+                                           loadedRows = loadedRows - COALESCE(old.loadedRows, 0)
+                    WHERE step = old.step AND filter = old.filter AND state = old.state AND class = COALESCE(old.class, '');
+                END;
+                CREATE TRIGGER event_recounted AFTER UPDATE OF step, filter, state, class, loadedRows ON event
+                WHEN old.step IS NOT new.step OR old.filter IS NOT new.filter OR old.state IS NOT new.state
+                     OR old.class IS NOT new.class OR old.loadedRows IS NOT new.loadedRows
+                BEGIN
+                    UPDATE event_count SET events = events - 1, loaded = loaded - (old.loadedRows IS NOT NULL),
+                                           loadedRows = loadedRows - COALESCE(old.loadedRows, 0)
+                    WHERE step = old.step AND filter = old.filter AND state = old.state AND class = COALESCE(old.class, '');
+                    INSERT INTO event_count VALUES (new.step, new.filter, new.state, COALESCE(new.class, ''), 1,
+                                                    new.loadedRows IS NOT NULL, COALESCE(new.loadedRows, 0))
+                    ON CONFLICT DO UPDATE SET events = events + 1, loaded = loaded + excluded.loaded,
+                                              loadedRows = loadedRows + excluded.loadedRows;
+                END;
+                -- The sky map patches a frame's footprint touches (`PatchId`s, space-separated), found with
+                -- wcslib once, when inventory records the frame, and never asked again: coadd planning, bundles
+                -- and the forecast read them. NULL: not known yet (a frame of a store before v14, found and
+                -- kept by the next planning).
+                ALTER TABLE frame ADD COLUMN patches TEXT;
+                CREATE INDEX frame_without_patches ON frame(id) WHERE patches IS NULL;
+                """)
+        }
         return migrator
     }
 }

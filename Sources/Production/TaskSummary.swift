@@ -112,7 +112,7 @@ public struct TaskSummary: Codable, Sendable, Equatable {
 extension StateStore {
     /// The task summary of the production (see `TaskSummary`).
     ///
-    /// The counts come from the index of events by step, filter, state and class, and from the
+    /// The counts come from the events the store keeps counted (`eventTallies`), and from the
     /// attempts the batch system has (or has ended and verify has not read): neither grows with the
     /// events done.
     ///
@@ -130,24 +130,25 @@ extension StateStore {
         return try pool.read { db in
             struct Key: Hashable { var step: String; var filter: String }
             var counts: [Key: [TaskSummary.Column: Int]] = [:]
+            var loaded: [Key: Int] = [:]
             var failureClasses = Set<String>()
-            let byState = try Row.fetchCursor(db, sql: "SELECT step, filter, state, class, COUNT(*) FROM event GROUP BY step, filter, state, class")
-            while let row = try byState.next() {
-                let key = Key(step: row[0], filter: row[1])
+            for tally in try Self.eventTallies(db) {
+                let key = Key(step: tally.step, filter: tally.filter)
                 let column: TaskSummary.Column
-                switch EventState(rawValue: row[2]) {
+                switch EventState(rawValue: tally.state) {
                 case .new: column = .new
                 case .planned: column = .planned
                 case .ok: column = .ok
                 case .failed:
-                    let className: String = row[3] ?? "failed"
+                    let className = tally.className ?? "failed"
                     failureClasses.insert(className)
                     column = .failed(className)
                 case .notRun: column = .notRun
                 case .withdrawn: column = .withdrawn
-                case nil: column = TaskSummary.Column(key: row[2], label: row[2], isFailure: true)
+                case nil: column = TaskSummary.Column(key: tally.state, label: tally.state, isFailure: true)
                 }
-                counts[key, default: [:]][column, default: 0] += row[4]
+                counts[key, default: [:]][column, default: 0] += tally.events
+                loaded[key, default: 0] += tally.loaded
             }
             // Planned events whose job's latest attempt the batch system has, or has ended unread: few
             // at any time, found from the attempts' index rather than by reading every planned event.
@@ -170,10 +171,6 @@ extension StateStore {
                 let count: Int = row[3]
                 counts[key, default: [:]][column, default: 0] += count
                 counts[key, default: [:]][.planned, default: 0] -= count
-            }
-            var loaded: [Key: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT step, filter, COUNT(*) FROM event WHERE loadedRows IS NOT NULL GROUP BY step, filter") {
-                loaded[Key(step: row[0], filter: row[1])] = row[2]
             }
             var lastActivity: [Key: String] = [:]
             for row in try Row.fetchAll(db, sql: """

@@ -3,8 +3,9 @@ import Production
 import Synchronization
 
 /// Finds the frames under INPUT, reads each header and footprint, keeps those inside REGION
-/// and FILTERS, and records one processCcd event per frame. Files already recorded are not
-/// read again; rejected files are read again only when their size or mtime changed.
+/// and FILTERS, and records one processCcd event per frame with the sky map patches it touches.
+/// Files already recorded are not read again; rejected files are read again only when their size or
+/// mtime changed. Frames recorded before the store kept patches get theirs.
 public struct Inventory: Sendable {
     public struct Progress: Sendable {
         public var done: Int
@@ -53,7 +54,10 @@ public struct Inventory: Sendable {
     /// Walks INPUT in batches of `batchSize` files (only a batch and one directory's names in memory),
     /// reads the files not seen before and records each batch in one transaction. `progress` counts
     /// the files walked, of all those with a frame's name under INPUT.
-    public func run(progress: (Progress) -> Void = { _ in }) throws -> Summary {
+    ///
+    /// - Parameter skyMap: The production's sky map: each frame is recorded with the patches it touches
+    ///   (`FramePatches`). Without one, or where wcslib cannot place a frame, planning finds them.
+    public func run(skyMap: SkyMap? = nil, progress: (Progress) -> Void = { _ in }) throws -> Summary {
         let start = Date()
         var summary = Summary()
         let total = FrameFile.count(under: config.input)
@@ -67,7 +71,12 @@ public struct Inventory: Sendable {
             var rejections: [RejectionRecord] = []
             for verdict in examine(todo[...]) {
                 switch verdict {
-                case .accepted(let frame): frames.append(frame)
+                case .accepted(var frame):
+                    // Here, one frame at a time: a wcslib projection is not to be shared between threads.
+                    if let patches = try? skyMap?.patches(touching: frame.corners + [frame.center]) {
+                        frame.patches = FramePatches.text(patches)
+                    }
+                    frames.append(frame)
                 case .rejected(let rejection): rejections.append(rejection)
                 }
             }
@@ -84,6 +93,7 @@ public struct Inventory: Sendable {
             progress(Progress(done: min(summary.candidates, total), total: max(total, summary.candidates),
                               elapsed: Date().timeIntervalSince(start)))
         }
+        if let skyMap { _ = try FramePatches.fill(in: store, map: skyMap) }
         return summary
     }
 

@@ -224,11 +224,17 @@ extension Forecast {
     /// yet, an estimate from the processCcd frames (see the type's discussion). `patchInputs` gets,
     /// when coadd's patches are counted, the frames expected on each patch.
     static func standing(of production: Production, step: Step, filter: Filter, patchInputs: inout [Filter: [Double]]) throws -> Standing {
+        let tallies = try production.store.eventTallies(step: step, filter: filter)
         let (byState, plannedJobs) = try production.store.pool.read { db -> ([EventState: (events: Int, inJobs: Int)], Int) in
             var byState: [EventState: (events: Int, inJobs: Int)] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*), SUM(jobId IS NOT NULL) FROM event WHERE step = ? AND filter = ? GROUP BY state",
-                                        arguments: [step, filter]) {
-                if let state = EventState(rawValue: row[0] as String) { byState[state] = (row[1] as Int, row[2] as Int) }
+            for tally in tallies {
+                if let state = EventState(rawValue: tally.state) { byState[state, default: (0, 0)].events += tally.events }
+            }
+            // Of the events to do, those already in a job: read event by event, but only those to do.
+            for row in try Row.fetchAll(db, sql: """
+                SELECT state, SUM(jobId IS NOT NULL) FROM event WHERE step = ? AND filter = ? AND state IN (?, ?) GROUP BY state
+                """, arguments: [step, filter, EventState.new, EventState.planned]) {
+                if let state = EventState(rawValue: row[0] as String) { byState[state, default: (0, 0)].inJobs = row[1] as Int }
             }
             let jobs = try Int.fetchOne(db, sql: """
                 SELECT COUNT(DISTINCT jobId) FROM event WHERE step = ? AND filter = ? AND state IN (?, ?) AND jobId IS NOT NULL
@@ -242,14 +248,10 @@ extension Forecast {
         let existing = byState.values.map(\.events).reduce(0, +)
         let verified = existing - pending
         // The processCcd frames of the filter: ok, to do, and the fraction of those verified that came out ok.
-        // Counted from the index (event_by_state), not read event by event: 313,000 frames a filter.
-        let frames = try production.store.pool.read { db -> [EventState: Int] in
-            var counts: [EventState: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) FROM event WHERE step = ? AND filter = ? GROUP BY state",
-                                        arguments: [Step.processCcd, filter]) {
-                if let state = EventState(rawValue: row[0] as String) { counts[state] = row[1] as Int }
-            }
-            return counts
+        // As the store keeps them counted, not read event by event: 313,000 frames a filter.
+        var frames: [EventState: Int] = [:]
+        for tally in try production.store.eventTallies(step: .processCcd, filter: filter) {
+            if let state = EventState(rawValue: tally.state) { frames[state, default: 0] += tally.events }
         }
         let framesOk = frames[.ok] ?? 0
         let framesToDo = (frames[.new] ?? 0) + (frames[.planned] ?? 0)
@@ -272,11 +274,15 @@ extension Forecast {
         case .frame:
             expected = framesOk + Int((Double(framesToDo) * okFraction).rounded())
         case .patch:
-            let map = try SkyMap.of(production)
+            // The patches the store keeps for each frame; a reader finds those of an older store's frames
+            // without keeping them.
+            var framePatches = FramePatches(map: try SkyMap.of(production))
             var inputs: [PatchId: Int] = [:]
             for frame in try production.store.frameStandings(step: .processCcd, filter: filter)
             where frame.state == .ok || frame.state == .new || frame.state == .planned {
-                for patch in try map.patches(touching: frame.footprint) { inputs[patch, default: 0] += 1 }
+                for patch in try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches) {
+                    inputs[patch, default: 0] += 1
+                }
             }
             expected = inputs.count
             patchInputs[filter] = inputs.values.map(Double.init)

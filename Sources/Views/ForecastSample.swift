@@ -78,7 +78,7 @@ public struct ForecastSample: Sendable {
             let templates = sample.tree.templatesDirectory
             try fm.removeItem(at: templates)
             try fm.copyItem(at: production.tree.templatesDirectory, to: templates)
-            _ = try Inventory(config: config, store: sample.store).run()
+            _ = try Inventory(config: config, store: sample.store).run(skyMap: try? SkyMap.of(sample))
         }
 
         // The chain, as `dcprod run` runs it: its output is kept for the error, if any.

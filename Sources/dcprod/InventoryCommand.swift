@@ -13,7 +13,7 @@ struct Inventory: ProductionCommand {
 
     func run(on production: Production) throws {
         var bar = ProgressBar(label: "inventory", unit: "frames")
-        let summary = try Sky.Inventory(config: production.config, store: production.store).run {
+        let summary = try Sky.Inventory(config: production.config, store: production.store).run(skyMap: try? SkyMap.of(production)) {
             bar.update(done: $0.done, total: $0.total, elapsed: $0.elapsed)
         }
         bar.finish()

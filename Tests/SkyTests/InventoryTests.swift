@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Pipeline
 import Production
 import Sky
@@ -486,5 +487,81 @@ extension InventoryTests {
         }
         try #require(bound == 0, "bind: \(String(cString: strerror(errno)))")
         return descriptor
+    }
+}
+
+/// Each frame's sky map patches are found with wcslib once, by inventory, and kept in the state store
+/// (`frame.patches`): planning and the forecast read them from there at every pass.
+@Suite("the patches of frames")
+struct FramePatchesTests {
+    @Test("inventory keeps each frame's patches; an older store's frames get theirs at the next inventory")
+    func inventoryKeepsThePatches() throws {
+        try withTemporaryDirectory { root in
+            let input = root.appendingPathComponent("input")
+            let options = smallOptions(input, frames: 24, defects: 0)
+            try simulate(options)
+            let production = try prepareProduction(root: root, input: input, region: options.region)
+            let map = try SkyMap.of(production)
+            let summary = try Inventory(config: production.config, store: production.store).run(skyMap: map)
+            #expect(summary.newEventCount == 24)
+
+            func kept() throws -> [Int64: String?] {
+                try production.store.pool.read { db in
+                    var patches: [Int64: String?] = [:]
+                    for row in try Row.fetchAll(db, sql: "SELECT id, patches FROM frame") { patches[row[0]] = row[1] as String? }
+                    return patches
+                }
+            }
+            // What wcslib says of each frame's footprint, as the store has it.
+            let frames = try production.store.frameStandings(step: .processCcd, filter: .r)
+                + Filter.allCases.filter { $0 != .r }.flatMap { try production.store.frameStandings(step: .processCcd, filter: $0) }
+            #expect(frames.count == 24)
+            var expected: [Int64: String?] = [:]
+            for frame in frames { expected[frame.frameId] = FramePatches.text(try map.patches(touching: frame.footprint)) }
+            #expect(try kept() == expected)
+            #expect(expected.values.allSatisfy { ($0?.isEmpty ?? true) == false })
+
+            // A store of before v14 knows no frame's patches: the next inventory finds them, reading no file again.
+            try production.store.pool.write { db in try db.execute(sql: "UPDATE frame SET patches = NULL") }
+            #expect(try production.store.framesWithoutPatches(after: 0, limit: 100).count == 24)
+            let again = try Inventory(config: production.config, store: production.store).run(skyMap: map)
+            #expect(again.alreadyKnown == 24 && again.newEventCount == 0)
+            #expect(try kept() == expected)
+            #expect(try production.store.framesWithoutPatches(after: 0, limit: 100).isEmpty)
+        }
+    }
+
+    @Test("kept patches are read, never asked of wcslib again; found ones are kept by a writer")
+    func keptPatchesAreRead() throws {
+        try withTemporaryDirectory { root in
+            let input = root.appendingPathComponent("input")
+            let options = smallOptions(input, frames: 6, defects: 0)
+            try simulate(options)
+            let production = try prepareProduction(root: root, input: input, region: options.region)
+            _ = try Inventory(config: production.config, store: production.store).run()
+            let map = try SkyMap.of(production)
+            var patches = FramePatches(map: map)
+
+            // A footprint wcslib cannot project: the kept text is the answer, so wcslib is not asked.
+            let nowhere = [(ra: Double.nan, dec: 0.0)]
+            #expect(try patches.patches(frameId: 1, footprint: nowhere, kept: "0-380,5 0-381,5")
+                    == [PatchId(tract: 0, x: 380, y: 5), PatchId(tract: 0, x: 381, y: 5)])
+            #expect(try patches.patches(frameId: 1, footprint: nowhere, kept: "").isEmpty)
+            #expect(patches.found.isEmpty)
+            #expect(throws: WCSError.self) { try patches.patches(frameId: 1, footprint: nowhere, kept: nil) }
+
+            // Not kept (an inventory without the sky map): found, and kept by `keep(in:)`.
+            let frame = try #require(try production.store.framesWithoutPatches(after: 0, limit: 1).first)
+            let found = try patches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: nil)
+            #expect(found == (try map.patches(touching: frame.footprint)) && !found.isEmpty)
+            #expect(patches.found == [frame.frameId: FramePatches.text(found)])
+            try patches.keep(in: production.store)
+            #expect(patches.found.isEmpty)
+            let stored = try production.store.pool.read { db in
+                try String.fetchOne(db, sql: "SELECT patches FROM frame WHERE id = ?", arguments: [frame.frameId])
+            }
+            #expect(stored == FramePatches.text(found))
+            #expect(try production.store.framesWithoutPatches(after: 0, limit: 100).count == 5)
+        }
     }
 }
