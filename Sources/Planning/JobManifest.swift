@@ -131,6 +131,9 @@ public struct OutcomeLine: Codable, Sendable, Equatable {
     /// end: the largest resident set of the job's payloads, in KiB (`getrusage(RUSAGE_CHILDREN)`): the
     /// peak memory of a job whose batch system keeps no accounting (the local backend).
     public var maxrss: Int?
+    /// end: the CPU seconds, user and system, of the job's payloads (`getrusage(RUSAGE_CHILDREN)`): the
+    /// CPU time of a job whose batch system keeps no accounting.
+    public var cpu: Double?
 
     public init(type: Kind) { self.type = type }
 }

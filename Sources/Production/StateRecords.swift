@@ -213,12 +213,17 @@ public struct AttemptReading: Sendable {
     /// The peak resident set of the job's payloads that its runner measured (its `end` line), in KiB:
     /// the attempt's maxrss where the batch system's accounting has none.
     public var runnerPeakKiB: Int?
+    /// The CPU seconds (user and system) of the job's payloads that its runner measured (its `end`
+    /// line): the attempt's CPU time where the batch system's accounting has none.
+    public var runnerCPUSeconds: Double?
 
-    public init(attemptId: Int64, outcomes: [EventOutcome], damaged: [String] = [], runnerPeakKiB: Int? = nil) {
+    public init(attemptId: Int64, outcomes: [EventOutcome], damaged: [String] = [], runnerPeakKiB: Int? = nil,
+                runnerCPUSeconds: Double? = nil) {
         self.attemptId = attemptId
         self.outcomes = outcomes
         self.damaged = damaged
         self.runnerPeakKiB = runnerPeakKiB
+        self.runnerCPUSeconds = runnerCPUSeconds
     }
 }
 

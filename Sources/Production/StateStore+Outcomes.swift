@@ -78,11 +78,15 @@ extension StateStore {
                 try OutcomeRow.run(chunk.count == OutcomeRow.perStatement ? db.cachedStatement(sql: sql) : db.makeStatement(sql: sql),
                                    binding: chunk, in: db)
             }
-            // The runner's own peak memory stands in for the batch system's accounting where there is none.
-            let verified = try db.cachedStatement(sql: "UPDATE attempt SET verified = 1, damaged = ?, maxRSS = COALESCE(maxRSS, ?) WHERE id = ?")
+            // The runner's own peak memory and CPU time stand in for the batch system's accounting where
+            // there is none (the local backend).
+            let verified = try db.cachedStatement(sql: """
+                UPDATE attempt SET verified = 1, damaged = ?, maxRSS = COALESCE(maxRSS, ?), cpuTime = COALESCE(cpuTime, ?) WHERE id = ?
+                """)
             for reading in readings {
                 try verified.execute(arguments: [reading.damaged.isEmpty ? nil : reading.damaged.joined(separator: "\n"),
-                                                 reading.runnerPeakKiB.map { "\($0)K" }, reading.attemptId])
+                                                 reading.runnerPeakKiB.map { "\($0)K" },
+                                                 reading.runnerCPUSeconds.map { String(format: "%.3fs", $0) }, reading.attemptId])
             }
             try db.execute(sql: "DROP TRIGGER temp.outcome_sets_event")
             try Self.settleInputsOfBundles(db, read: readings.flatMap { $0.outcomes.map(\.eventId) })

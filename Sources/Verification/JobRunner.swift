@@ -81,7 +81,10 @@ public struct JobRunner {
         end.events = manifest.events.count
         end.time = Self.now()
         var usage = rusage()
-        if getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0, usage.ru_maxrss > 0 { end.maxrss = Int(usage.ru_maxrss) }
+        if getrusage(RUSAGE_CHILDREN.rawValue, &usage) == 0 {
+            if usage.ru_maxrss > 0 { end.maxrss = Int(usage.ru_maxrss) }
+            end.cpu = ((Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6) * 1000).rounded() / 1000
+        }
         try outcomes.append(end)
         outcomes.sync()
         return end.exit!

@@ -13,8 +13,9 @@ struct OutcomeRecord: Equatable {
     // start
     var job: String?
     var attempt: Int?
-    // end: the payloads' peak resident set, KiB
+    // end: the payloads' peak resident set, KiB, and their CPU seconds
     var maxrss: Int?
+    var cpu: Double?
     /// The line's number in its file, from 1.
     var line = 0
 }
@@ -108,6 +109,10 @@ struct JSONScanner {
                     if takeWord("null") { continue }
                     guard let value = number(), let whole = Int(exactly: value), whole >= 0 else { return nil }
                     record.maxrss = whole
+                case .cpu:
+                    if takeWord("null") { continue }
+                    guard let value = number(), value.isFinite, value >= 0 else { return nil }
+                    record.cpu = value
                 case .event: guard let value = optionalString() else { return nil }; record.event = value
                 case .status: guard let value = optionalString() else { return nil }; record.status = value
                 case .class: guard let value = optionalString() else { return nil }; record.class = value
@@ -151,12 +156,12 @@ struct JSONScanner {
 
     /// The keys whose values verify reads.
     enum Key: String {
-        case type, event, status, `class`, message, seconds, outputs, job, attempt, maxrss, key, other
+        case type, event, status, `class`, message, seconds, outputs, job, attempt, maxrss, cpu, key, other
 
         static let names: [(name: StaticString, key: Key)] = [
             ("type", .type), ("event", .event), ("status", .status), ("class", .class),
             ("message", .message), ("seconds", .seconds), ("outputs", .outputs), ("job", .job), ("attempt", .attempt),
-            ("maxrss", .maxrss), ("key", .key),
+            ("maxrss", .maxrss), ("cpu", .cpu), ("key", .key),
         ]
     }
 

@@ -89,8 +89,9 @@ public struct Verifier {
             outcomes += missing.map {
                 EventOutcome(eventId: $0.id, state: .notRun, className: FailureClasses.notRun, message: why, seconds: nil, outputs: nil)
             }
-            let peak = contents.records.last { $0.type == .end }?.maxrss
-            readings.append(AttemptReading(attemptId: attempt.id, outcomes: outcomes, damaged: checked.damaged, runnerPeakKiB: peak))
+            let end = contents.records.last { $0.type == .end }
+            readings.append(AttemptReading(attemptId: attempt.id, outcomes: outcomes, damaged: checked.damaged,
+                                           runnerPeakKiB: end?.maxrss, runnerCPUSeconds: end?.cpu))
             reading.attempts += 1
             reading.records += checked.recorded
             reading.missing += missing.count

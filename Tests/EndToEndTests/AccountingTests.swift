@@ -39,6 +39,11 @@ import Testing
             #expect(line.ok == line.events && line.attempts == line.jobs && line.coreHours > 0, "\(line.step)")
             #expect(line.inputs.first?.format == "fits" && (line.inputs.first?.files ?? 0) >= line.ok, "\(line.step): \(line.inputs)")
         }
+        // The local backend keeps no accounting: each attempt's CPU time is what its runner measured.
+        let unaccounted = try output(of: ["sqlite3", work.url.appendingPathComponent("lsstprod/DC_2013/state.sqlite").path,
+                                          "SELECT COUNT(*), SUM(cpuTime IS NULL) FROM attempt WHERE verified = 1"])
+        let counts = unaccounted.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|")
+        #expect(counts.count == 2 && counts[0] != "0" && counts[1] == "0", "\(unaccounted.stdout)")
         // The frames processCcd read, as inventory recorded them.
         let frames = try output(of: ["sqlite3", work.url.appendingPathComponent("lsstprod/DC_2013/state.sqlite").path, "SELECT SUM(size) FROM frame"])
         #expect(document.lines.first?.inputs.first?.bytes == Int64(frames.stdout.trimmingCharacters(in: .whitespacesAndNewlines)))

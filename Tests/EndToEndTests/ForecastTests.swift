@@ -52,13 +52,12 @@ import Testing
     /// what the whole step then used. The frames arrive in two deliveries (INPUT gets a fifth of them,
     /// then the rest), as a campaign's data do.
     ///
-    /// The local backend's core-hours are the payloads' wall seconds, so what the step "then used"
-    /// moves with the machine's load: the jobs run one at a time so as not to slow each other, but the
+    /// The local backend's core-hours are the payloads' CPU seconds as their runner measured them
+    /// (getrusage), which move less with the machine's load than wall seconds but still move: the
     /// other suites of the run (and other users of a shared machine) start and stop while the fifth
-    /// and the rest run, a dozen seconds apart, and a compiler starting between them doubles the
-    /// seconds of one and not the other. Bytes do not move: every trial must be within 15 % for them.
-    /// Core-hours must be within 15 % on one of up to three trials, each a new production; every
-    /// trial's figures are printed.
+    /// and the rest run, a dozen seconds apart, and share the caches and the memory bus. Bytes do not
+    /// move: every trial must be within 15 % for them. Core-hours must be within 15 % on one of up to
+    /// three trials, each a new production; every trial's figures are printed.
     @Test func aForecastAfterAFifthOfProcessCcdIsWithinFifteenPercentOfWhatTheStepUsed() throws {
         var trials: [String] = []
         for _ in 1...3 {

@@ -105,6 +105,8 @@ struct JobRunnerTests {
             #expect(end.exit == 1)
             #expect(end.events == events.count)
             #expect(end.time != nil)
+            // The payloads' CPU seconds, as getrusage gives them: the local backend's accounting.
+            #expect((end.cpu ?? -1) >= 0)
 
             // The log: each event's header, then what its payload printed on stdout and stderr.
             let log = try String(contentsOfFile: manifest.logFile(attempt: 1), encoding: .utf8)
