@@ -282,4 +282,25 @@ extension StateStore {
             return standings
         }
     }
+
+    /// The frame events of a step and filter in `states` by the patches their frames touch, as the store
+    /// keeps them (`frame.patches`): how many frames have each set of patches — frames along a run share
+    /// theirs, so DC2013's 313,000 frames a filter come as a few thousand sets, grouped by SQLite — and the
+    /// frames whose patches it does not know yet (a store of before v14), with their footprints.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func framePatchSets(step: Step, filter: Filter, states: [EventState]) throws -> (sets: [(patches: String, frames: Int)], unknown: [FrameStanding]) {
+        try pool.read { db in
+            let sets = try Row.fetchAll(db, SQLRequest(literal: """
+                SELECT f.patches, COUNT(*) FROM event e JOIN frame f ON f.id = e.frameId
+                WHERE e.step = \(step) AND e.filter = \(filter) AND e.state IN \(states) AND f.patches IS NOT NULL GROUP BY f.patches
+                """)).map { (patches: $0[0] as String, frames: $0[1] as Int) }
+            let unknown = try FrameStanding.fetchAll(db, SQLRequest(literal: """
+                SELECT e.id, e.frameId, e.key, e.state, e.jobId IS NOT NULL AS planned, \(sql: VerifiedFrame.footprintColumns)
+                FROM event e JOIN frame f ON f.id = e.frameId
+                WHERE e.step = \(step) AND e.filter = \(filter) AND e.state IN \(states) AND f.patches IS NULL
+                """))
+            return (sets, unknown)
+        }
+    }
 }

@@ -48,7 +48,7 @@ extension StateStore {
             let rejections = try ProductionStatus.RejectionCount.fetchAll(db, sql: """
                 SELECT kind, reason, COUNT(*) AS count FROM inventory_rejection GROUP BY kind, reason ORDER BY kind, count DESC, reason
                 """)
-            let frames = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM frame") ?? 0
+            let frames = try Self.frameCount(db)
             let jobs = try Self.jobCounts(db)
             let order = { (e: ProductionStatus.StateCount) -> (Int, Int, String) in
                 (Step(rawValue: e.step).map { Step.allCases.firstIndex(of: $0)! } ?? 99,

@@ -39,7 +39,7 @@ public struct FramePatches {
     }
 
     /// The patches of the store's text; nil when a word of it is not a patch key.
-    static func patches(_ text: String) -> [PatchId]? {
+    public static func patches(_ text: String) -> [PatchId]? {
         var patches: [PatchId] = []
         for word in text.split(separator: " ") {
             guard let patch = PatchId(key: String(word)) else { return nil }

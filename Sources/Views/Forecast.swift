@@ -274,13 +274,16 @@ extension Forecast {
         case .frame:
             expected = framesOk + Int((Double(framesToDo) * okFraction).rounded())
         case .patch:
-            // The patches the store keeps for each frame; a reader finds those of an older store's frames
-            // without keeping them.
+            // The patches the store keeps for the frames, by set; a reader finds those of an older store's
+            // frames without keeping them.
             var framePatches = FramePatches(map: try SkyMap.of(production))
             var inputs: [PatchId: Int] = [:]
-            for frame in try production.store.frameStandings(step: .processCcd, filter: filter)
-            where frame.state == .ok || frame.state == .new || frame.state == .planned {
-                for patch in try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches) {
+            let (sets, unknown) = try production.store.framePatchSets(step: .processCcd, filter: filter, states: [.ok, .new, .planned])
+            for set in sets {
+                for patch in FramePatches.patches(set.patches) ?? [] { inputs[patch, default: 0] += set.frames }
+            }
+            for frame in unknown {
+                for patch in try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: nil) {
                     inputs[patch, default: 0] += 1
                 }
             }

@@ -1,9 +1,10 @@
 import Foundation
 import Production
+import Synchronization
 
 /// Writes the report's pages under the production's `reports/` (`dcprod report`, and `verify` and
 /// `run` when they end), each file written whole under a temporary name and renamed.
-public struct ReportWriter {
+public struct ReportWriter: Sendable {
     public let site: ReportSite
 
     /// The pages of each event list written as files; `dcprod serve` lists every page.
@@ -14,6 +15,11 @@ public struct ReportWriter {
     }
 
     var directory: URL { site.production.tree.reportsDirectory }
+
+    /// True once a report has been written: its summary page exists.
+    public var hasWritten: Bool {
+        FileManager.default.fileExists(atPath: directory.appendingPathComponent(ReportSite.Page.summary.path).path)
+    }
 
     /// Writes every page: the summary, each step's page, the events behind each count (up to
     /// `writtenEventPages` pages per list), the logbook, the accounting and the forecast. The event
@@ -47,13 +53,17 @@ public struct ReportWriter {
         let events = directory.appendingPathComponent("events")
         try? fm.removeItem(at: events)
         try fm.moveItem(at: staging, to: events)
-        var pages: [ReportSite.Page] = [.logbook, .accounting, .forecast]
-        pages += Step.allCases.filter { step in summary.rows.contains { $0.step == step.rawValue } }.map(ReportSite.Page.step)
-        for page in pages + [.summary] {
-            try write(page, generated: generated)
-            written += 1
+        // The pages that read every event or outcome (the forecast, the accounting, each step's figures:
+        // seconds each at DC2013's size) are drawn on every core; the summary comes last.
+        let pages: [ReportSite.Page] = [.forecast, .accounting]
+            + Step.allCases.filter { step in summary.rows.contains { $0.step == step.rawValue } }.map(ReportSite.Page.step) + [.logbook]
+        let failures = Mutex([Int: any Error]())
+        DispatchQueue.concurrentPerform(iterations: pages.count) { index in
+            do { try write(pages[index], generated: generated) } catch { failures.withLock { $0[index] = error } }
         }
-        return written
+        if let first = failures.withLock({ $0 }).min(by: { $0.key < $1.key }) { throw first.value }
+        try write(.summary, generated: generated)
+        return written + pages.count + 1
     }
 
     /// Writes the page of a step alone: what each pass of `run` changes, between the whole reports
