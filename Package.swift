@@ -2,6 +2,8 @@
 import PackageDescription
 
 let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
+let grdbSQLite = Target.Dependency.product(name: "GRDBSQLite", package: "GRDB.swift")
+let mustache = Target.Dependency.product(name: "Mustache", package: "swift-mustache")
 
 let package = Package(
     name: "dcprod",
@@ -18,57 +20,56 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
-        // System libraries: module maps only (see SERVICES.md).
+        // System libraries: module maps only (their Debian packages: scripts/system-packages.sh).
         .systemLibrary(name: "CFITSIO", pkgConfig: "cfitsio",
                        providers: [.apt(["libcfitsio-dev"])]),
         .systemLibrary(name: "CWCSLIB", providers: [.apt(["wcslib-dev"])]),
         .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb",
                        providers: [.apt(["libmariadb-dev"])]),
 
+        // The vocabulary and utilities every library shares: steps, filters, regions, config and
+        // template errors, outcome lines; child processes, atomic files, JSON text.
+        .target(name: "Basics"),
         // Config, tree, state store, logbook.
-        .target(name: "Production", dependencies: [grdb, .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Production", dependencies: ["Basics", grdb, grdbSQLite]),
         // FITS and WCS wrappers, regions, frame names, inventory.
-        .target(name: "Sky", dependencies: ["Production", "CFITSIO", "CWCSLIB"]),
+        .target(name: "Sky", dependencies: ["Basics", "Production", "CFITSIO", "CWCSLIB"]),
         // Steps, events into jobs, manifests and batch scripts from templates/.
-        .target(name: "Planning", dependencies: [
-            "Production", "Sky", grdb, .product(name: "Mustache", package: "swift-mustache"),
-        ]),
+        .target(name: "Planning", dependencies: ["Basics", "Production", "Sky", mustache]),
         // BatchSystem protocol and its backends: local, Slurm, Grid Engine.
-        .target(name: "Batch", dependencies: ["Planning", "Production", grdb]),
+        .target(name: "Batch", dependencies: ["Basics", "Production"]),
         // Outcome records: the job runner that writes them, classes and rules, verify and its reports (text, JSON).
-        .target(name: "Verification", dependencies: ["Planning", "Production", grdb]),
+        .target(name: "Verification", dependencies: ["Basics", "Planning", "Production"]),
         // The catalog: CatalogDatabase protocol, SQLite and MariaDB engines, schema, exactly-once CSV loading.
-        .target(name: "Catalog", dependencies: ["Planning", "Production", "CMariaDB", grdb]),
+        .target(name: "Catalog", dependencies: ["Basics", "Production", "CMariaDB", grdb, grdbSQLite]),
         // What people look at: the task summary, step pages with SVG figures, logbook and accounting
         // pages, the forecast; rendered from templates/reports/ for `dcprod report` and `dcprod serve`.
-        .target(name: "Views", dependencies: [
-            "Verification", "Planning", "Sky", "Production", grdb, .product(name: "Mustache", package: "swift-mustache"),
-        ]),
+        .target(name: "Views", dependencies: ["Basics", "Verification", "Sky", "Production", grdb, mustache]),
         // The chain of steps: what is ready to plan, submit, verify, load; resubmission.
-        .target(name: "Campaign", dependencies: ["Batch", "Verification", "Catalog", "Planning", "Production", "Views"]),
+        .target(name: "Campaign", dependencies: ["Basics", "Batch", "Verification", "Catalog", "Planning", "Production", "Views"]),
         // `dcprod serve`: the pages and a JSON API over HTTP, and /metrics for Prometheus.
         .target(name: "Server", dependencies: [
-            "Views", "Production",
+            "Basics", "Views", "Verification", "Production",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
-        // The reference payload: simulate, processCcd.
-        .target(name: "Pipeline", dependencies: ["Sky"]),
+        // The reference payload: simulate, processCcd, coadd, forcedPhot.
+        .target(name: "Pipeline", dependencies: ["Basics", "Sky"]),
         // The command line: argument parsing and printing only.
         .executableTarget(name: "dcprod", dependencies: [
-            "Production", "Sky", "Planning", "Batch", "Verification", "Catalog", "Campaign", "Pipeline", "Views", "Server",
+            "Basics", "Production", "Sky", "Planning", "Batch", "Verification", "Catalog", "Campaign", "Pipeline", "Views", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .testTarget(name: "ProductionTests", dependencies: ["Production", grdb]),
-        .testTarget(name: "SkyTests", dependencies: ["Sky", "Pipeline", "Production", grdb]),
-        .testTarget(name: "BatchTests", dependencies: ["Batch", "Production"]),
-        .testTarget(name: "PlanningTests", dependencies: ["Planning", "Production", "Sky"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Sky", "Production"]),
-        .testTarget(name: "VerificationTests", dependencies: ["Verification", "Planning", "Production"], exclude: ["Fixtures"]),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog", "Production"]),
-        .testTarget(name: "ViewsTests", dependencies: ["Views", "Verification", "Production"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["dcprod", "Production"], exclude: ["Fixtures"]),
+        .testTarget(name: "ProductionTests", dependencies: ["Basics", "Production", grdb]),
+        .testTarget(name: "SkyTests", dependencies: ["Basics", "Sky", "Pipeline", "Production", grdb]),
+        .testTarget(name: "BatchTests", dependencies: ["Basics", "Batch", "Planning", "Production"]),
+        .testTarget(name: "PlanningTests", dependencies: ["Basics", "Planning", "Production", "Sky"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Basics", "Pipeline", "Sky"]),
+        .testTarget(name: "VerificationTests", dependencies: ["Basics", "Verification", "Planning"], exclude: ["Fixtures"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
+        .testTarget(name: "ViewsTests", dependencies: ["Views", "Verification"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["dcprod"], exclude: ["Fixtures"]),
     ]
 )

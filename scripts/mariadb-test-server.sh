@@ -28,7 +28,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 . "$HERE/scripts/service-helpers.sh"
 PROG="mariadb-test-server"
-# Ports tried: 3307 (SERVICES.md), else 3308-3399, else random ones.
+# Ports tried: 3307, else 3308-3399, else random ones.
 PORT_CANDIDATES="3307 $(seq 3308 3399) $(shuf -i 20000-60000 -n 50)"
 TEST_USER="dcprod_test"
 FILE_USER="dcprod_file"

@@ -1,5 +1,4 @@
 import Foundation
-import Production
 
 /// The meaningful lines of a template text file (`steps/*.step`, `rules/*`): numbered from 1,
 /// trimmed, without blank lines and `#` comments.
@@ -30,5 +29,20 @@ public struct TemplateLines: Sequence {
     /// An error at a line of this file.
     public func error(_ line: Int, _ message: String) -> TemplateError {
         TemplateError(file: path, line: line, message: message)
+    }
+}
+
+/// A problem in a template file, located.
+public struct TemplateError: Error, CustomStringConvertible, Sendable {
+    public var file: String
+    public var line: Int
+    public var message: String
+    /// `file:line: message`, or `file: message` for a problem of the whole file (line 0).
+    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
+
+    public init(file: String, line: Int, message: String) {
+        self.file = file
+        self.line = line
+        self.message = message
     }
 }

@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import Production
 
 /// How a batch system with job arrays gets dcprod's jobs: the jobs of one step and filter (one
 /// directory of batch scripts) with the same learnt resources form an array, split at the cluster's

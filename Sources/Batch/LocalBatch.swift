@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import Production
 
 /// The local backend: each job is `/bin/sh SCRIPT` in a session of its own on this machine, so
 /// that it outlives a manager that is killed. Its backend id is its pid; its token is in its

@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import Planning
 import Production
 
 /// Submits a step's jobs to a batch system and follows them, with the state store as the only truth.

@@ -1,3 +1,4 @@
+import Basics
 import Batch
 import Catalog
 import Foundation

@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import Planning
 
 /// The catalog's schema: `templates/schema/DIALECT.sql`, versioned in `dcprod_schema`.
 ///

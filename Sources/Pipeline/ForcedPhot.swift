@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import Production
 import Sky
 
 /// `dcprod pipe forcedPhot`: measures a calexp at given sky positions (DeepSource's, from the

@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import Production
 import Sky
 
 /// A processCcd failure, with the words its class's rule recognises in the log.

@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import Production
 
 /// The reference catalog `simulate` writes (`refcat.csv`: id, ra, decl, isStar, u, g, r, i, z).
 struct ReferenceCatalog {

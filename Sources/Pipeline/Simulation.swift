@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import Production
 import Sky
 
 /// A defect injected into a simulated frame, so that every failure class occurs.

@@ -1,5 +1,4 @@
 import Foundation
-import Production
 
 /// A star or galaxy of the simulated sky.
 public struct SkyObject: Sendable {

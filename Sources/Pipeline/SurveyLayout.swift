@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import Production
 import Sky
 
 /// Where a Stripe 82-like drift-scan survey puts its frames inside a region: strips of

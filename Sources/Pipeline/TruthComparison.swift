@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import Production
 
 /// Measured fluxes of bright stars against the simulator's truth (`refcat.csv`), per filter: how
 /// processCcd, coadd and forcedPhot are checked, and what the README's photometry figures are.

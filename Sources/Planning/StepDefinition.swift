@@ -1,21 +1,7 @@
+import Basics
 import Foundation
 import Mustache
 import Production
-
-/// A problem in a template file, located.
-public struct TemplateError: Error, CustomStringConvertible, Sendable {
-    public var file: String
-    public var line: Int
-    public var message: String
-    /// `file:line: message`, or `file: message` for a problem of the whole file (line 0).
-    public var description: String { line > 0 ? "\(file):\(line): \(message)" : "\(file): \(message)" }
-
-    public init(file: String, line: Int, message: String) {
-        self.file = file
-        self.line = line
-        self.message = message
-    }
-}
 
 /// Compiles Mustache text for plain-text output (no HTML escaping: these are paths and scripts).
 func textTemplate(_ text: String, file: String, line: Int) throws -> MustacheTemplate {

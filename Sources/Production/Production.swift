@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// An opened production: its frozen config, its tree, its state store and its logbook.

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// A production's configuration with every default resolved.

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// The directories and files of one production (see DESIGN.md, "The production tree").

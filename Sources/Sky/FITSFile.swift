@@ -1,6 +1,6 @@
+import Basics
 import CFITSIO
 import Foundation
-import Production
 
 /// A cfitsio error, with cfitsio's own words and the file it concerns.
 public struct FITSError: Error, CustomStringConvertible, Sendable {

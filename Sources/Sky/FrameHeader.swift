@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import Production
 
 /// What inventory learns from one frame: its identity, its size and its footprint on the sky.
 public struct FrameHeader: Sendable {

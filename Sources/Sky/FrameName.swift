@@ -1,4 +1,4 @@
-import Production
+import Basics
 
 /// An SDSS corrected-frame name, `fpC-RRRRRR-Fc-FFFF.fit`: run, filter letter, camcol, field.
 public struct FrameName: Hashable, Sendable, CustomStringConvertible {

@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import Planning
 
 /// The failure classes of `templates/rules/classes`, in report order: name, retry policy, label.
 ///

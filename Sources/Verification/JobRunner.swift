@@ -1,6 +1,6 @@
+import Basics
 import Foundation
 import Planning
-import Production
 
 /// `dcprod job run MANIFEST`: what every batch script calls. Runs each event's command as an
 /// argument vector with a time limit, its output appended to the attempt's log, and appends one

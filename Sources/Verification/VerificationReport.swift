@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import Production
 
 /// The DC2013 verification report of one step and filter.
 ///

@@ -1,6 +1,6 @@
+import Basics
 import Foundation
 import Mustache
-import Planning
 import Production
 
 /// The Mustache templates of the report pages: every `templates/reports/NAME.mustache` of the

@@ -1,7 +1,7 @@
 import ArgumentParser
+import Basics
 import Foundation
 import Pipeline
-import Production
 import Sky
 
 struct Pipe: ParsableCommand {

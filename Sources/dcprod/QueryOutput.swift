@@ -1,6 +1,6 @@
+import Basics
 import Catalog
 import Foundation
-import Production
 
 /// Prints a query's rows as the engine hands them over, keeping none but the table's first ones:
 /// `dcprod sql` answers a result of any size in bounded memory.

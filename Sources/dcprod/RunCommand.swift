@@ -1,4 +1,5 @@
 import ArgumentParser
+import Basics
 import Campaign
 import Foundation
 import Production

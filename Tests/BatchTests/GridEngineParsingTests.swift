@@ -1,7 +1,7 @@
+import Basics
 import Foundation
 import Testing
 @testable import Batch
-import Production
 
 /// What the Grid Engine backend reads from Grid Engine's answers, as Grid Engine 8.1.9 gives them
 /// (seen on the single-node cell of scripts/sge-test-cluster.sh).

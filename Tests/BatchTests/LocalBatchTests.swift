@@ -2,7 +2,6 @@ import Foundation
 import Testing
 @testable import Batch
 import Planning
-import Production
 
 /// The local backend with real processes: a cancelled job leaves nothing running, and a restarted
 /// manager adopts a job's runner, never a payload that inherited its token.

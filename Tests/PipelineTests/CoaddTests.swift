@@ -1,7 +1,7 @@
+import Basics
 import Foundation
 import Testing
 @testable import Pipeline
-import Production
 import Sky
 
 /// The reference coadd on the simulated sky: the seed's patch `0-380,5` made from repeated epochs.

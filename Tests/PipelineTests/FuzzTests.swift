@@ -1,7 +1,7 @@
+import Basics
 import Foundation
 import Testing
 @testable import Pipeline
-import Production
 import Sky
 
 /// Mutated frames never crash inventory's header reading or processCcd: each case either reads or

@@ -1,7 +1,7 @@
+import Basics
 import Foundation
 import Testing
 @testable import Pipeline
-import Production
 import Sky
 
 /// A file whose header says it is another frame or filter than its event's fails the event, naming

@@ -1,7 +1,7 @@
+import Basics
 import Foundation
 import Testing
 @testable import Pipeline
-import Production
 import Sky
 
 /// The photometry of the three steps against the simulator's truth: for stars with S/N > 100, the

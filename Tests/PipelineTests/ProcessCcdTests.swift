@@ -1,7 +1,7 @@
+import Basics
 import Foundation
 import Testing
 @testable import Pipeline
-import Production
 import Sky
 
 /// processCcd on simulated frames: its fitted WCS against the truth, and one failure per defect.

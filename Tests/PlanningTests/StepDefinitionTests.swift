@@ -1,7 +1,7 @@
+import Basics
 import Foundation
 import Testing
 @testable import Planning
-import Production
 
 /// Step definitions render the same arguments whether a word is rendered once, substituted,
 /// or rendered by Mustache for each event.

@@ -1,7 +1,7 @@
+import Basics
 import Foundation
 import GRDB
 import Pipeline
-import Production
 import Sky
 import Testing
 

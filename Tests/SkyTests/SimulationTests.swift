@@ -1,6 +1,6 @@
+import Basics
 import Foundation
 import Pipeline
-import Production
 import Sky
 import Testing
 

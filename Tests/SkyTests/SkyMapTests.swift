@@ -1,6 +1,6 @@
+import Basics
 import Foundation
 import Testing
-import Production
 @testable import Sky
 
 /// DC2013's sky map of Stripe 82 (templates/skymap/dc2013.skymap): the seed's patch `0-380,5` and

@@ -1,6 +1,6 @@
+import Basics
 import Foundation
 import Testing
-@testable import Planning
 @testable import Verification
 
 /// Verify reads outcome lines with its own scanner of JSON: it must read what the runner writes

@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import Planning
 import Testing
 import Verification
 

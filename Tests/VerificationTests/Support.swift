@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import Planning
 
 // Paths shared by the VerificationTests, found from this file's location (no bundle resources):
 // Tests/VerificationTests/Support.swift → Tests/VerificationTests/Fixtures and ../../templates.

@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import Production
 import Testing
 @testable import Verification
 

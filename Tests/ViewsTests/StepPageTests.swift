@@ -1,5 +1,4 @@
 import Foundation
-import Production
 import Testing
 @testable import Verification
 @testable import Views
