@@ -32,9 +32,11 @@ let package = Package(
         .target(name: "Basics"),
         // Config, tree, state store, logbook.
         .target(name: "Production", dependencies: ["Basics", grdb, grdbSQLite]),
-        // FITS and WCS wrappers, regions, frame names, inventory.
-        .target(name: "Sky", dependencies: ["Basics", "Production", "CFITSIO", "CWCSLIB"]),
-        // Steps, events into jobs, manifests and batch scripts from templates/.
+        // FITS and WCS wrappers, the sky map (tracts, patches), frame names and headers: what the
+        // payload needs of the sky, without the state store.
+        .target(name: "Sky", dependencies: ["Basics", "CFITSIO", "CWCSLIB"]),
+        // Inventory (input frames into processCcd events, with their sky map patches), events into
+        // jobs, manifests and batch scripts from templates/.
         .target(name: "Planning", dependencies: ["Basics", "Production", "Sky", mustache]),
         // BatchSystem protocol and its backends: local, Slurm, Grid Engine.
         .target(name: "Batch", dependencies: ["Basics", "Production"]),
@@ -44,7 +46,7 @@ let package = Package(
         .target(name: "Catalog", dependencies: ["Basics", "Production", "CMariaDB", grdb, grdbSQLite]),
         // What people look at: the task summary, step pages with SVG figures, logbook and accounting
         // pages, the forecast; rendered from templates/reports/ for `dcprod report` and `dcprod serve`.
-        .target(name: "Views", dependencies: ["Basics", "Verification", "Sky", "Production", grdb, mustache]),
+        .target(name: "Views", dependencies: ["Basics", "Verification", "Planning", "Sky", "Production", grdb, mustache]),
         // The chain of steps: what is ready to plan, submit, verify, load; resubmission.
         .target(name: "Campaign", dependencies: ["Basics", "Batch", "Verification", "Catalog", "Planning", "Production", "Views"]),
         // `dcprod serve`: the pages and a JSON API over HTTP, and /metrics for Prometheus.
@@ -63,7 +65,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "ProductionTests", dependencies: ["Basics", "Production", grdb]),
-        .testTarget(name: "SkyTests", dependencies: ["Basics", "Sky", "Pipeline", "Production", grdb]),
+        .testTarget(name: "SkyTests", dependencies: ["Basics", "Sky", "Pipeline", "Planning", "Production", grdb]),
         .testTarget(name: "BatchTests", dependencies: ["Basics", "Batch", "Planning", "Production"]),
         .testTarget(name: "PlanningTests", dependencies: ["Basics", "Planning", "Production", "Sky"]),
         .testTarget(name: "PipelineTests", dependencies: ["Basics", "Pipeline", "Sky"]),

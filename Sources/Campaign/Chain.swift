@@ -86,38 +86,17 @@ public struct Chain {
             // Every attempt that ended since the last pass is recorded, whatever its step.
             let polled = try submitter.refresh()
             finished += polled.finished
-            var changed = polled.adopted + polled.finished > 0, active = false
-            // What ended is read and loaded, earliest step first, so that what it makes ready is
-            // planned in this same pass.
-            var verifications: [Step: Verification] = [:], loads: [Step: ProductionCatalog.StepLoad] = [:]
-            for step in Step.allCases {
-                let verification = try Verifier(production: production, step: step).verify(filters: filters)
-                // The step's page follows what was read; the whole report is written when the run ends.
-                if verification.reading.attempts > 0 { try reports.writeStep(step) }
-                let load = try catalog.load(step: step, deferIndexes: false)
-                (verifications[step], loads[step]) = (verification, load)
-                changed = changed || verification.reading.attempts > 0 || load.summary.loaded > 0
-            }
+            let read = try readEnded(filters: filters, catalog: catalog, reports: reports)
+            var changed = polled.adopted + polled.finished > 0 || read.changed, active = false
             // Later steps first: what became ready takes the free room (MAXRUNNING) before more of
             // the earlier steps' jobs do.
             var pass = Progress()
             let bundles = byPatch ? try Planner(production: production, dcprod: planning.dcprod).planBundles(filters: filters) : [:]
             for step in Step.allCases.reversed() {
-                var planned = byPatch ? bundles[step] ?? Planner.Summary() : try planning.plan(step: step, filters: filters)
-                if byPatch && step.inputStep != nil {
-                    // What a bundle made on inputs that have since been redone (stale) is planned again
-                    // on its own, and so is the forced photometry of a frame redone outside a bundle
-                    // (resubmitted): a frame is measured in the bundle of the last patch it touches,
-                    // so once all its patches are settled no bundle will take it. A coadd is left to
-                    // its bundle, which may not be ready yet.
-                    let again = step == .forcedPhot ? try planning.plan(step: step, filters: filters)
-                                                    : try planning.replanStale(step: step, filters: filters)
-                    planned.jobs.merge(again.jobs, uniquingKeysWith: +)
-                    planned.events.merge(again.events, uniquingKeysWith: +)
-                }
+                let planned = try plan(step: step, filters: filters, byPatch: byPatch, bundled: bundles[step])
                 // No poll of its own: the room that ends freed is the pass's, given in this order.
                 let submission = try submitter.submit(step: step, filters: filters, wait: false, polling: false)
-                let (verification, load) = (verifications[step]!, loads[step]!)
+                let (verification, load) = (read.verifications[step]!, read.loads[step]!)
                 if var run = runs[step] {
                     run.add(planned: planned, submission: submission, verification: verification, load: load)
                     runs[step] = run
@@ -143,6 +122,40 @@ public struct Chain {
             runs[step] = run
         }
         return Step.allCases.compactMap { runs[$0] }.filter { run in run.verification.reports.contains { $0.total > 0 } }
+    }
+
+    /// Reads and loads what ended, earliest step first, so that what it makes ready is planned in the
+    /// same pass; a step's page follows what was read (the whole report is written when the run ends).
+    ///
+    /// - Returns: Each step's verification and load, and whether anything was read or loaded.
+    private func readEnded(filters: [Filter], catalog: ProductionCatalog, reports: ReportWriter) throws
+        -> (verifications: [Step: Verification], loads: [Step: ProductionCatalog.StepLoad], changed: Bool) {
+        var verifications: [Step: Verification] = [:], loads: [Step: ProductionCatalog.StepLoad] = [:], changed = false
+        for step in Step.allCases {
+            let verification = try Verifier(production: production, step: step).verify(filters: filters)
+            if verification.reading.attempts > 0 { try reports.writeStep(step) }
+            let load = try catalog.load(step: step, deferIndexes: false)
+            (verifications[step], loads[step]) = (verification, load)
+            changed = changed || verification.reading.attempts > 0 || load.summary.loaded > 0
+        }
+        return (verifications, loads, changed)
+    }
+
+    /// Plans what is ready of a step: its events in jobs of EVENTSPERJOB, or, by patch, what the pass's
+    /// bundles planned of it (`bundled`) and what no bundle will take.
+    private func plan(step: Step, filters: [Filter], byPatch: Bool, bundled: Planner.Summary?) throws -> Planner.Summary {
+        guard byPatch else { return try planning.plan(step: step, filters: filters) }
+        var planned = bundled ?? Planner.Summary()
+        guard step.inputStep != nil else { return planned }
+        // What a bundle made on inputs that have since been redone (stale) is planned again on its own,
+        // and so is the forced photometry of a frame redone outside a bundle (resubmitted): a frame is
+        // measured in the bundle of the last patch it touches, so once all its patches are settled no
+        // bundle will take it. A coadd is left to its bundle, which may not be ready yet.
+        let again = step == .forcedPhot ? try planning.plan(step: step, filters: filters)
+                                        : try planning.replanStale(step: step, filters: filters)
+        planned.jobs.merge(again.jobs, uniquingKeysWith: +)
+        planned.events.merge(again.events, uniquingKeysWith: +)
+        return planned
     }
 }
 

@@ -196,11 +196,9 @@ public struct ValidatedCSV: Sendable {
         /// Unquotes the values in place (each is moved to where the one before it ends) and records their ends.
         mutating func parse(_ bytes: UnsafeMutableBufferPointer<UInt8>, from first: Int) throws {
             start = first
-            var written = first, fieldStart = first
-            var recordFirst = 0
+            var written = first, fieldStart = first, recordFirst = 0, index = first
             var quoted = false, wasQuoted = false
             var line = 1, recordLine = 1
-            var index = first
             while index < bytes.count {
                 let c = bytes[index]
                 index += 1

@@ -417,11 +417,10 @@ public struct CatalogLoader {
                 try catalog.begin()
                 began = true
             }
-            try catalog.execute("SAVEPOINT dcprod_file")
-            do {
-                let removed = try replacing.map { try remove($0, of: path, state: &state) }
-                let entry = try insert(csv, table: table, split: split, columns: try columns(of: table, state: &state))
-                try catalog.execute("RELEASE SAVEPOINT dcprod_file")
+            switch try loadFile(path, csv, table: table, split: split, replacing: replacing, state: &state) {
+            case .rejected(let rejection):
+                part.rejected.append(rejection)
+            case .loaded(let entry, let removed):
                 written[hash] = entry
                 part.loaded += 1
                 part.loadedPaths.append(path)
@@ -431,23 +430,43 @@ public struct CatalogLoader {
                     part.replaced += 1
                     part.removed[replacing.table, default: 0] += removed
                 }
-            } catch let error as CatalogError where error.isTransient {
-                throw error
-            } catch {
-                do {
-                    try catalog.execute("ROLLBACK TO SAVEPOINT dcprod_file")
-                    try catalog.execute("RELEASE SAVEPOINT dcprod_file")
-                } catch let rollback {
-                    throw CatalogError("\(catalog.location): \(path) failed (\(error)) and could not be rolled back: \(rollback)")
-                }
-                // The engine's word on a row names its line.
-                let line = (error as? CatalogError)?.row.map(csv.line(ofRow:)) ?? 0
-                part.rejected.append(Rejection(path: path, line: line, message: "\(error)"))
             }
         }
         if began { try catalog.commit() }
         state.done.merge(written) { _, new in new }
         return (part, index)
+    }
+
+    /// What became of one file in its savepoint.
+    private enum FileLoad {
+        /// In, with its ledger row; `removed`: the rows of its earlier version taken out.
+        case loaded(LedgerEntry, removed: Int?)
+        case rejected(Rejection)
+    }
+
+    /// Loads one validated file in a savepoint with its ledger row, after taking out the rows of the
+    /// earlier version it replaces. An error of the engine rolls the savepoint back and is the file's
+    /// rejection, with the line of the row it names; a transient one (a lost connection) is thrown.
+    private func loadFile(_ path: String, _ csv: ValidatedCSV, table: String, split: String?, replacing: LedgerEntry?,
+                          state: inout LoadState) throws -> FileLoad {
+        try catalog.execute("SAVEPOINT dcprod_file")
+        do {
+            let removed = try replacing.map { try remove($0, of: path, state: &state) }
+            let entry = try insert(csv, table: table, split: split, columns: try columns(of: table, state: &state))
+            try catalog.execute("RELEASE SAVEPOINT dcprod_file")
+            return .loaded(entry, removed: removed)
+        } catch let error as CatalogError where error.isTransient {
+            throw error
+        } catch {
+            do {
+                try catalog.execute("ROLLBACK TO SAVEPOINT dcprod_file")
+                try catalog.execute("RELEASE SAVEPOINT dcprod_file")
+            } catch let rollback {
+                throw CatalogError("\(catalog.location): \(path) failed (\(error)) and could not be rolled back: \(rollback)")
+            }
+            let line = (error as? CatalogError)?.row.map(csv.line(ofRow:)) ?? 0
+            return .rejected(Rejection(path: path, line: line, message: "\(error)"))
+        }
     }
 
     /// Why a redone file's earlier version cannot be replaced (from ", ", for `refusal`): its rows

@@ -48,93 +48,80 @@ extension Planner {
     }
 
     private func planBundles(filter: Filter, map: SkyMap) throws -> [Step: (jobs: Int, events: Int)] {
-        let store = production.store
-        let frames = try store.frameStandings(step: .processCcd, filter: filter)
-        var patchesOf: [[PatchId]] = [], framesOf: [PatchId: [Int]] = [:], orphans: [Int64] = []
-        var framePatches = FramePatches(map: map)
-        for (index, frame) in frames.enumerated() {
-            let touched = try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches)
-                .sorted(by: Self.runsBefore)
-            patchesOf.append(touched)
-            for patch in touched { framesOf[patch, default: []].append(index) }
-            if touched.isEmpty && !frame.planned { orphans.append(frame.eventId) }
-        }
-        try framePatches.keep(in: store)
-        let coadds = try store.eventStandings(step: .coadd, filter: filter)
-        let forced = try store.eventStandings(step: .forcedPhot, filter: filter)
-        // Settled: its coadd verified, or it will have none (every frame on it verified, none ok).
-        func settled(_ patch: PatchId) -> Bool {
-            if let coadd = coadds[patch.description] { return coadd.state.isVerified }
-            return framesOf[patch]!.allSatisfy { frames[$0].state.isVerified && frames[$0].state != .ok }
-        }
-
-        let steps = try Dictionary(uniqueKeysWithValues: [Step.processCcd, .coadd, .forcedPhot].map { step in
+        let layout = try BundleLayout(store: production.store, filter: filter, map: map)
+        let ready = try layout.ready(coadds: production.store.eventStandings(step: .coadd, filter: filter),
+                                     forced: production.store.eventStandings(step: .forcedPhot, filter: filter))
+        guard !ready.isEmpty || !layout.orphans.isEmpty else { return [:] }
+        let writers = try Dictionary(uniqueKeysWithValues: [Step.processCcd, .coadd, .forcedPhot].map { step in
             let definition = try StepDefinition.load(step: step, templates: templates)
             let commands = try definition.specialized(shared: sharedVariables(step: step, filter: filter), perEvent: Self.perEventVariables)
             return (step, try JobWriter(planner: self, definition: definition, commands: commands, filter: filter))
         })
-        // Which patches are ready, and what each takes: its frames' processCcd, its coadd's inputs
-        // (verified ok, or made in the same job), the frames whose forced photometry it runs.
-        var ready: [(patch: PatchId, own: [Int], inputs: [Int], measured: [Int])] = []
-        for patch in framesOf.keys.sorted(by: Self.runsBefore) where coadds[patch.description]?.planned != true {
-            let mine = framesOf[patch]!
-            let own = mine.filter { !frames[$0].planned && patchesOf[$0].first == patch }
-            guard mine.allSatisfy({ frames[$0].state.isVerified || own.contains($0) }),
-                  Set(mine.flatMap { patchesOf[$0] }).allSatisfy({ !Self.runsBefore($0, patch) || settled($0) }) else { continue }
-            let inputs = mine.filter { frames[$0].state == .ok || own.contains($0) }
-            guard !inputs.isEmpty else { continue }
-            ready.append((patch, own, inputs, inputs.filter { patchesOf[$0].last == patch && forced[frames[$0].key]?.planned != true }))
+        try recordDerivedEvents(of: ready, layout, filter: filter)
+        var counts = try writeBundles(ready, layout, writers: writers, filter: filter)
+        if !layout.orphans.isEmpty {
+            counts[.processCcd, default: (0, 0)].jobs += try replan(step: .processCcd, filter: filter, eventIds: layout.orphans)
+            counts[.processCcd, default: (0, 0)].events += layout.orphans.count
         }
-        guard !ready.isEmpty || !orphans.isEmpty else { return [:] }
+        return counts
+    }
 
-        // The events of the coadds and forced photometry, recorded with their inputs; then every
-        // part's events read once.
+    /// Records the coadd events of the ready patches with their inputs, and the forced photometry
+    /// events of the frames they measure: a frame's forced photometry reads the sources of the coadds
+    /// of every patch it touches.
+    private func recordDerivedEvents(of ready: [ReadyBundle], _ layout: BundleLayout, filter: Filter) throws {
+        let store = production.store
+        let frames = layout.frames
         try store.recordDerivedEvents(ready.map { DerivedEvent(key: $0.patch.description, inputIds: $0.inputs.map { frames[$0].eventId }) },
                                       step: .coadd, filter: filter)
-        // A frame's forced photometry reads the sources of the coadds of every patch it touches.
         let coaddIds = try store.eventIds(step: .coadd, filter: filter)
         try store.recordDerivedEvents(ready.flatMap(\.measured).map { index in
-            DerivedEvent(key: frames[index].key, inputIds: [frames[index].eventId] + patchesOf[index].compactMap { coaddIds[$0.description] },
+            DerivedEvent(key: frames[index].key, inputIds: [frames[index].eventId] + layout.patchesOf[index].compactMap { coaddIds[$0.description] },
                          frameId: frames[index].frameId)
         }, step: .forcedPhot, filter: filter)
+    }
+
+    /// Writes each ready patch's bundle — its parts' jobs and, for more than one part, the bundle's
+    /// script — and records it; every part's events are read once.
+    ///
+    /// - Returns: The jobs and events planned, per step.
+    private func writeBundles(_ ready: [ReadyBundle], _ layout: BundleLayout, writers: [Step: JobWriter],
+                              filter: Filter) throws -> [Step: (jobs: Int, events: Int)] {
+        let store = production.store
+        let frames = layout.frames
         let processCcd = Dictionary(uniqueKeysWithValues: try self.frames(
             step: .processCcd, filter: filter, .unplanned, only: Set(ready.flatMap(\.own).map { frames[$0].eventId }),
-            needing: steps[.processCcd]!.commands.variables).map { ($0.key, $0) })
+            needing: writers[.processCcd]!.commands.variables).map { ($0.key, $0) })
         var calexps: [String: [String]] = [:]
         for bundle in ready {
-            calexps[bundle.patch.description] = bundle.own.flatMap { steps[.processCcd]!.commands.render(processCcd[frames[$0].key]!.variables).outputs }
+            calexps[bundle.patch.description] = bundle.own.flatMap { writers[.processCcd]!.commands.render(processCcd[frames[$0].key]!.variables).outputs }
                 .filter(Self.isCalexp)
         }
         let coadd = Dictionary(uniqueKeysWithValues: try patches(step: .coadd, filter: filter, .unplanned, only: nil,
-                                                                 needing: steps[.coadd]!.commands.variables, optional: calexps).map { ($0.key, $0) })
+                                                                 needing: writers[.coadd]!.commands.variables, optional: calexps).map { ($0.key, $0) })
         let forcedPhot = Dictionary(uniqueKeysWithValues: try self.frames(step: .forcedPhot, filter: filter, .unplanned, only: nil,
-                                                                          needing: steps[.forcedPhot]!.commands.variables).map { ($0.key, $0) })
-
-        var next = try Dictionary(uniqueKeysWithValues: steps.keys.map { ($0, try store.jobCount(step: $0, filter: filter) + 1) })
+                                                                          needing: writers[.forcedPhot]!.commands.variables).map { ($0.key, $0) })
+        var next = try Dictionary(uniqueKeysWithValues: writers.keys.map { ($0, try store.jobCount(step: $0, filter: filter) + 1) })
         var counts: [Step: (jobs: Int, events: Int)] = [:]
         for bundle in ready {
             var measured: [PlannableEvent] = []
             for index in bundle.measured {
                 guard var event = forcedPhot[frames[index].key] else { continue }
-                event.variables["positions"] = try writeSources(frame: frames[index], patches: patchesOf[index], coadd: steps[.coadd]!.commands,
-                                                                filter: filter).path
+                event.variables["positions"] = try writeSources(frame: frames[index], patches: layout.patchesOf[index],
+                                                                coadd: writers[.coadd]!.commands, filter: filter).path
                 measured.append(event)
             }
             let parts: [(Step, [PlannableEvent])] = [(.processCcd, bundle.own.compactMap { processCcd[frames[$0].key] }),
                                                      (.coadd, coadd[bundle.patch.description].map { [$0] } ?? []), (.forcedPhot, measured)]
             var jobs: [(job: PlannedJob, step: Step)] = []
             for (step, events) in parts where !events.isEmpty {
-                jobs.append((try steps[step]!.write(number: next[step]!, events: events[...]), step))
+                jobs.append((try writers[step]!.write(number: next[step]!, events: events[...]), step))
                 next[step]! += 1
                 counts[step, default: (0, 0)].jobs += 1
                 counts[step, default: (0, 0)].events += events.count
             }
             if jobs.count > 1 { try writeBundleScript(jobs, filter: filter, events: parts.map(\.1.count).reduce(0, +)) }
             try store.recordBundle(jobs, filter: filter)
-        }
-        if !orphans.isEmpty {
-            counts[.processCcd, default: (0, 0)].jobs += try replan(step: .processCcd, filter: filter, eventIds: orphans)
-            counts[.processCcd, default: (0, 0)].events += orphans.count
         }
         return counts
     }
@@ -174,5 +161,62 @@ extension Planner {
         context["shellManifests"] = bundle.map { Self.shellWord($0.job.manifest) }.joined(separator: " ")
         let url = URL(fileURLWithPath: lead.job.manifest).deletingLastPathComponent().appendingPathComponent("\(lead.job.name).bundle.\(backend).sh")
         try AtomicFile.write(Data(try batchTemplate(backend).render(context).utf8), to: url, mode: 0o755)
+    }
+}
+
+/// A patch ready to be bundled: the frames (indices into `BundleLayout.frames`) whose processCcd it
+/// runs, its coadd's inputs (verified ok, or made in the same job), and the frames whose forced
+/// photometry it runs.
+private struct ReadyBundle {
+    var patch: PatchId
+    var own: [Int]
+    var inputs: [Int]
+    var measured: [Int]
+}
+
+/// The processCcd frames of a filter with the patches each touches (from the state store's kept
+/// patches), in bundle order (`Planner.runsBefore`), and the frames on each patch.
+private struct BundleLayout {
+    var frames: [FrameStanding]
+    /// Per frame, the patches it touches, in bundle order.
+    var patchesOf: [[PatchId]] = []
+    var framesOf: [PatchId: [Int]] = [:]
+    /// Unplanned frames that touch no patch of the sky map: planned in jobs of their own.
+    var orphans: [Int64] = []
+
+    init(store: StateStore, filter: Filter, map: SkyMap) throws {
+        frames = try store.frameStandings(step: .processCcd, filter: filter)
+        var framePatches = FramePatches(map: map)
+        for (index, frame) in frames.enumerated() {
+            let touched = try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches)
+                .sorted(by: Planner.runsBefore)
+            patchesOf.append(touched)
+            for patch in touched { framesOf[patch, default: []].append(index) }
+            if touched.isEmpty && !frame.planned { orphans.append(frame.eventId) }
+        }
+        try framePatches.keep(in: store)
+    }
+
+    /// The patches whose bundle can be planned now, in bundle order: every frame on it verified or
+    /// made in its own bundle, and every patch before it that shares a frame with it settled.
+    func ready(coadds: [String: (state: EventState, planned: Bool)],
+               forced: [String: (state: EventState, planned: Bool)]) -> [ReadyBundle] {
+        // Settled: its coadd verified, or it will have none (every frame on it verified, none ok).
+        func settled(_ patch: PatchId) -> Bool {
+            if let coadd = coadds[patch.description] { return coadd.state.isVerified }
+            return framesOf[patch]!.allSatisfy { frames[$0].state.isVerified && frames[$0].state != .ok }
+        }
+        var ready: [ReadyBundle] = []
+        for patch in framesOf.keys.sorted(by: Planner.runsBefore) where coadds[patch.description]?.planned != true {
+            let mine = framesOf[patch]!
+            let own = mine.filter { !frames[$0].planned && patchesOf[$0].first == patch }
+            guard mine.allSatisfy({ frames[$0].state.isVerified || own.contains($0) }),
+                  Set(mine.flatMap { patchesOf[$0] }).allSatisfy({ !Planner.runsBefore($0, patch) || settled($0) }) else { continue }
+            let inputs = mine.filter { frames[$0].state == .ok || own.contains($0) }
+            guard !inputs.isEmpty else { continue }
+            ready.append(ReadyBundle(patch: patch, own: own, inputs: inputs,
+                                     measured: inputs.filter { patchesOf[$0].last == patch && forced[frames[$0].key]?.planned != true }))
+        }
+        return ready
     }
 }

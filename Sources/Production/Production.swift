@@ -69,7 +69,6 @@ extension Production {
     /// DATAMAIN/DCNAME belongs to the first tree prepared onto it (`ProductionTree.ownerFile`): another
     /// tree's prepare onto it is refused at the config's DATAMAIN line, and nothing is created.
     public static func prepare(config: ProductionConfig, source: String, commandLine: [String]) throws -> (Production, PrepareOutcome) {
-        let fm = FileManager.default
         let tree = ProductionTree(config: config)
         for (key, path) in [("MAINDIR", config.treeRoot.path), ("DATAMAIN", config.dataRoot.path), ("INPUT", config.input)] {
             if let obstacle = DirectoryPath.obstacle(to: path) {
@@ -77,7 +76,7 @@ extension Production {
                                   message: "\(key): cannot make \(path): \(obstacle)")
             }
         }
-        if fm.fileExists(atPath: tree.configFile.path) {
+        if FileManager.default.fileExists(atPath: tree.configFile.path) {
             let existing = try ConfigParser.parse(contentsOf: tree.configFile.path)
             let differences = config.differences(from: existing)
             guard differences.isEmpty else {
@@ -90,12 +89,26 @@ extension Production {
         if let owner = owner(ofDataOf: tree), owner != tree.root.standardizedFileURL.path {
             throw dataTaken(tree, by: owner, source: source)
         }
+        try makeTree(tree, config: config, source: source)
+        let production = try Production(config: config, tree: tree)
+        let directories = ProductionTree.directories(filters: config.filters).count
+        try production.record(commandLine, "prepare: production \(config.dcName) created at \(tree.root.path) "
+            + "(\(directories) directories, \(config.filters.count) filters, backend \(config.backend.rawValue), "
+            + "catalog \(config.usesEmbeddedCatalog ? "sqlite" : "\(config.dbHost)/\(config.dbName)"))")
+        return (production, .created)
+    }
+
+    /// Makes the tree in a staging directory beside it — directories, frozen config, templates, state
+    /// store — claims the data tree and makes its directories, then renames the staging directory into
+    /// place: a prepare that fails leaves no half-made tree. An empty directory in the tree's place is
+    /// taken; one with contents is refused.
+    private static func makeTree(_ tree: ProductionTree, config: ProductionConfig, source: String) throws {
+        let fm = FileManager.default
         if fm.fileExists(atPath: tree.root.path) {
             let contents = (try? fm.contentsOfDirectory(atPath: tree.root.path)) ?? ["?"]
             guard contents.isEmpty else { throw ProductionError.occupied(tree.root.path) }
             try fm.removeItem(at: tree.root)
         }
-
         let parent = tree.root.deletingLastPathComponent()
         try fm.createDirectory(at: parent, withIntermediateDirectories: true)
         let staging = parent.appendingPathComponent(".\(config.dcName).preparing-\(getpid())")
@@ -124,12 +137,6 @@ extension Production {
             try? fm.removeItem(at: staging)
             throw error
         }
-        let production = try Production(config: config, tree: tree)
-        let directories = ProductionTree.directories(filters: config.filters).count
-        try production.record(commandLine, "prepare: production \(config.dcName) created at \(tree.root.path) "
-            + "(\(directories) directories, \(config.filters.count) filters, backend \(config.backend.rawValue), "
-            + "catalog \(config.usesEmbeddedCatalog ? "sqlite" : "\(config.dbHost)/\(config.dbName)"))")
-        return (production, .created)
     }
 }
 

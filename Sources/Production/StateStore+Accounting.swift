@@ -91,32 +91,7 @@ extension StateStore {
                     if accounted != nil { $0.accountedAttempts += 1 }
                 }
             }
-            // What the ok events wrote, from their latest outcome.
-            var outputs: [String: [String: (files: Int, bytes: Int64)]] = [:]
-            let written = try Row.fetchCursor(db, SQLRequest(literal: """
-                SELECT e.step, e.filter, o.outputs, o.sizes FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
-                WHERE e.state = \(EventState.ok) AND o.sizes IS NOT NULL
-                """))
-            while let row = try written.next() {
-                Self.add(paths: row[2], sizes: row[3], to: &outputs["\(row[0] as String)/\(row[1] as String)", default: [:]])
-            }
-            // What they read: processCcd its frames; a later step the FITS outputs (calexps) of its processCcd inputs.
-            var inputs: [String: [String: (files: Int, bytes: Int64)]] = [:]
-            for row in try Row.fetchAll(db, SQLRequest(literal: """
-                SELECT e.step, e.filter, COUNT(*), SUM(f.size) FROM event e JOIN frame f ON f.id = e.frameId
-                WHERE e.step = \(Step.processCcd) AND e.state = \(EventState.ok) GROUP BY e.step, e.filter
-                """)) {
-                inputs["\(row[0] as String)/\(row[1] as String)", default: [:]]["fits"] = (row[2], row[3])
-            }
-            let read = try Row.fetchCursor(db, SQLRequest(literal: """
-                SELECT e.step, e.filter, o.outputs, o.sizes FROM event e JOIN event_input ei ON ei.eventId = e.id
-                JOIN event i ON i.id = ei.inputId AND i.step = \(Step.processCcd) AND i.state = \(EventState.ok)
-                JOIN outcome o ON o.eventId = i.id AND o.attemptId = i.attemptId
-                WHERE e.state = \(EventState.ok) AND o.sizes IS NOT NULL
-                """))
-            while let row = try read.next() {
-                Self.add(paths: row[2], sizes: row[3], to: &inputs["\(row[0] as String)/\(row[1] as String)", default: [:]], only: "fits")
-            }
+            let (inputs, outputs) = try Self.dataVolumes(db)
             func volumes(_ byFormat: [String: (files: Int, bytes: Int64)]?) -> [ProductionAccounting.Volume] {
                 (byFormat ?? [:]).sorted { $0.key < $1.key }.map { ProductionAccounting.Volume(format: $0.key, files: $0.value.files, bytes: $0.value.bytes) }
             }
@@ -124,11 +99,42 @@ extension StateStore {
                 lines[key]!.outputs = volumes(outputs[key])
                 lines[key]!.inputs = volumes(inputs[key])
             }
-            let order = { (l: ProductionAccounting.Line) in
-                (Step(rawValue: l.step).flatMap { Step.allCases.firstIndex(of: $0) } ?? 99, Filter(rawValue: l.filter)?.filterId ?? 99)
-            }
-            return ProductionAccounting(lines: lines.values.sorted { order($0) < order($1) })
+            return ProductionAccounting(lines: lines.values.sorted { tableOrder(step: $0.step, filter: $0.filter) < tableOrder(step: $1.step, filter: $1.filter) })
         }
+    }
+
+    /// The files and bytes by format that the ok events of each step and filter (`STEP/FILTER`) read
+    /// and wrote, from their latest outcomes: processCcd reads its frames, a later step the FITS
+    /// outputs (calexps) of its processCcd inputs.
+    static func dataVolumes(_ db: Database) throws -> (inputs: [String: [String: (files: Int, bytes: Int64)]],
+                                                       outputs: [String: [String: (files: Int, bytes: Int64)]]) {
+        // What they wrote.
+        var outputs: [String: [String: (files: Int, bytes: Int64)]] = [:]
+        let written = try Row.fetchCursor(db, SQLRequest(literal: """
+            SELECT e.step, e.filter, o.outputs, o.sizes FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
+            WHERE e.state = \(EventState.ok) AND o.sizes IS NOT NULL
+            """))
+        while let row = try written.next() {
+            Self.add(paths: row[2], sizes: row[3], to: &outputs["\(row[0] as String)/\(row[1] as String)", default: [:]])
+        }
+        // What they read.
+        var inputs: [String: [String: (files: Int, bytes: Int64)]] = [:]
+        for row in try Row.fetchAll(db, SQLRequest(literal: """
+            SELECT e.step, e.filter, COUNT(*), SUM(f.size) FROM event e JOIN frame f ON f.id = e.frameId
+            WHERE e.step = \(Step.processCcd) AND e.state = \(EventState.ok) GROUP BY e.step, e.filter
+            """)) {
+            inputs["\(row[0] as String)/\(row[1] as String)", default: [:]]["fits"] = (row[2], row[3])
+        }
+        let read = try Row.fetchCursor(db, SQLRequest(literal: """
+            SELECT e.step, e.filter, o.outputs, o.sizes FROM event e JOIN event_input ei ON ei.eventId = e.id
+            JOIN event i ON i.id = ei.inputId AND i.step = \(Step.processCcd) AND i.state = \(EventState.ok)
+            JOIN outcome o ON o.eventId = i.id AND o.attemptId = i.attemptId
+            WHERE e.state = \(EventState.ok) AND o.sizes IS NOT NULL
+            """))
+        while let row = try read.next() {
+            Self.add(paths: row[2], sizes: row[3], to: &inputs["\(row[0] as String)/\(row[1] as String)", default: [:]], only: "fits")
+        }
+        return (inputs, outputs)
     }
 
     /// Adds an outcome's outputs and their sizes (both `\n`-separated, in the same order) to the

@@ -75,10 +75,7 @@ extension StateStore {
                 let used = attempt.cpuTime.flatMap(BatchResources.duration) ?? seconds[attempt.id] ?? 0
                 hours["\(attempt.step)/\(attempt.filter)", default: (attempt.step, attempt.filter, 0)].hours += used / 3600
             }
-            let order = { (line: (step: String, filter: String, hours: Double)) in
-                (Step(rawValue: line.step).flatMap { Step.allCases.firstIndex(of: $0) } ?? 99, Filter(rawValue: line.filter)?.filterId ?? 99)
-            }
-            return hours.values.sorted { order($0) < order($1) }
+            return hours.values.sorted { tableOrder(step: $0.step, filter: $0.filter) < tableOrder(step: $1.step, filter: $1.filter) }
         }
     }
 }

@@ -58,62 +58,9 @@ extension StateStore {
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func stepActivity(step: Step, walltime: String?, memory: String?, separately: Int = .max) throws -> StepActivity {
         try pool.read { db in
-            var events: [StepActivity.Event] = []
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM event WHERE step = ?", arguments: [step]) ?? 0
-            if total <= separately {
-                let rows = try Row.fetchCursor(db, sql: """
-                    SELECT e.key, e.filter, e.state, e.class, f.centerRa, f.centerDecl FROM event e LEFT JOIN frame f ON f.id = e.frameId
-                    WHERE e.step = ? ORDER BY e.filter, e.key
-                    """, arguments: [step])
-                while let row = try rows.next() {
-                    events.append(StepActivity.Event(key: row[0], filter: row[1], state: EventState(rawValue: row[2]) ?? .new,
-                                                     className: row[3], ra: row[4], dec: row[5]))
-                }
-            } else {
-                // Frame events counted by place and outcome, in a dictionary: SQLite's GROUP BY sorts
-                // the 1.57M rows first, three times as long as reading them. An event without a frame
-                // (a patch) is given alone, with its key.
-                struct Place: Hashable { var ra: Double; var dec: Double; var state: String; var className: String? }
-                var places: [Place: Int] = [:]
-                let rows = try Row.fetchCursor(db, sql: """
-                    SELECT ROUND(f.centerRa / ?), ROUND(f.centerDecl / ?), e.state, e.class, e.key, e.filter
-                    FROM event e LEFT JOIN frame f ON f.id = e.frameId WHERE e.step = ?
-                    """, arguments: [Self.skyPlace, Self.skyPlace, step])
-                var patches: [StepActivity.Event] = []
-                while let row = try rows.next() {
-                    let state: String = row[2]
-                    if let ra = row[0] as Double?, let dec = row[1] as Double? {
-                        places[Place(ra: ra, dec: dec, state: state, className: row[3]), default: 0] += 1
-                    } else {
-                        patches.append(StepActivity.Event(key: row[4], filter: row[5], state: EventState(rawValue: state) ?? .new,
-                                                          className: row[3], ra: nil, dec: nil))
-                    }
-                }
-                events = patches.sorted { ($0.filter, $0.key) < ($1.filter, $1.key) }
-                // In a fixed order (a dictionary's is not), so that the same store draws the same map.
-                for (place, count) in places.sorted(by: { ($0.key.ra, $0.key.dec, $0.key.state, $0.key.className ?? "") < ($1.key.ra, $1.key.dec, $1.key.state, $1.key.className ?? "") }) {
-                    events.append(StepActivity.Event(key: "", filter: "", state: EventState(rawValue: place.state) ?? .new, className: place.className,
-                                                     ra: place.ra * Self.skyPlace, dec: place.dec * Self.skyPlace, count: count))
-                }
-            }
-            var attempts: [StepActivity.Attempt] = []
-            // The runner's seconds of an attempt from its job's events' outcomes: the outcome table has
-            // no index by attempt, and a sum over it per attempt read all of it for each.
-            let used = try Row.fetchCursor(db, SQLRequest(literal: """
-                SELECT j.filter, a.elapsed,
-                       (SELECT SUM(o.seconds) FROM job_event je JOIN outcome o ON o.eventId = je.eventId AND o.attemptId = a.id
-                        WHERE je.jobId = a.jobId),
-                       COALESCE(a.maxRSS, a.maxVMem), a.walltime, a.memory
-                FROM attempt a JOIN job j ON j.id = a.jobId WHERE j.step = \(step) AND a.state NOT IN \(AttemptState.active)
-                """))
-            while let row = try used.next() {
-                let seconds = (row[1] as String?).flatMap(BatchResources.duration) ?? (row[2] as Double?)
-                let requestedTime = (row[4] as String?) ?? walltime
-                let requestedMemory = (row[5] as String?) ?? memory
-                attempts.append(StepActivity.Attempt(filter: row[0], seconds: seconds, peakBytes: (row[3] as String?).flatMap(BatchResources.bytes),
-                                                     requestedSeconds: requestedTime.flatMap(BatchResources.seconds),
-                                                     requestedBytes: requestedMemory.flatMap(BatchResources.bytes)))
-            }
+            let total = try Self.eventTallies(db, step: step).map(\.events).reduce(0, +)
+            let events = try total <= separately ? Self.activityEvents(db, step: step) : Self.activityPlaces(db, step: step)
+            let attempts = try Self.activityAttempts(db, step: step, walltime: walltime, memory: memory)
             let endTimes = try Row.fetchAll(db, SQLRequest(literal: """
                 SELECT a.endedAt, COUNT(*) FROM event e JOIN attempt a ON a.id = e.attemptId
                 WHERE e.step = \(step) AND e.attemptId IS NOT NULL AND a.endedAt IS NOT NULL GROUP BY a.endedAt ORDER BY a.endedAt
@@ -127,5 +74,71 @@ extension StateStore {
             }
             return StepActivity(events: events, attempts: attempts, endTimes: endTimes, resubmittedByClass: resubmitted)
         }
+    }
+
+    /// Every event of a step with its frame's centre, by filter and key.
+    static func activityEvents(_ db: Database, step: Step) throws -> [StepActivity.Event] {
+        var events: [StepActivity.Event] = []
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT e.key, e.filter, e.state, e.class, f.centerRa, f.centerDecl FROM event e LEFT JOIN frame f ON f.id = e.frameId
+            WHERE e.step = ? ORDER BY e.filter, e.key
+            """, arguments: [step])
+        while let row = try rows.next() {
+            events.append(StepActivity.Event(key: row[0], filter: row[1], state: EventState(rawValue: row[2]) ?? .new,
+                                             className: row[3], ra: row[4], dec: row[5]))
+        }
+        return events
+    }
+
+    /// The frame events of a step counted by place and outcome, in a dictionary: SQLite's GROUP BY
+    /// sorts the 1.57M rows first, three times as long as reading them. An event without a frame (a
+    /// patch) is given alone, with its key.
+    static func activityPlaces(_ db: Database, step: Step) throws -> [StepActivity.Event] {
+        struct Place: Hashable { var ra: Double; var dec: Double; var state: String; var className: String? }
+        var places: [Place: Int] = [:]
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT ROUND(f.centerRa / ?), ROUND(f.centerDecl / ?), e.state, e.class, e.key, e.filter
+            FROM event e LEFT JOIN frame f ON f.id = e.frameId WHERE e.step = ?
+            """, arguments: [Self.skyPlace, Self.skyPlace, step])
+        var patches: [StepActivity.Event] = []
+        while let row = try rows.next() {
+            let state: String = row[2]
+            if let ra = row[0] as Double?, let dec = row[1] as Double? {
+                places[Place(ra: ra, dec: dec, state: state, className: row[3]), default: 0] += 1
+            } else {
+                patches.append(StepActivity.Event(key: row[4], filter: row[5], state: EventState(rawValue: state) ?? .new,
+                                                  className: row[3], ra: nil, dec: nil))
+            }
+        }
+        var events = patches.sorted { ($0.filter, $0.key) < ($1.filter, $1.key) }
+        // In a fixed order (a dictionary's is not), so that the same store draws the same map.
+        for (place, count) in places.sorted(by: { ($0.key.ra, $0.key.dec, $0.key.state, $0.key.className ?? "") < ($1.key.ra, $1.key.dec, $1.key.state, $1.key.className ?? "") }) {
+            events.append(StepActivity.Event(key: "", filter: "", state: EventState(rawValue: place.state) ?? .new, className: place.className,
+                                             ra: place.ra * Self.skyPlace, dec: place.dec * Self.skyPlace, count: count))
+        }
+        return events
+    }
+
+    /// The ended attempts of a step: their seconds, peak memory and what they asked for.
+    static func activityAttempts(_ db: Database, step: Step, walltime: String?, memory: String?) throws -> [StepActivity.Attempt] {
+        var attempts: [StepActivity.Attempt] = []
+        // The runner's seconds of an attempt from its job's events' outcomes: the outcome table has
+        // no index by attempt, and a sum over it per attempt read all of it for each.
+        let used = try Row.fetchCursor(db, SQLRequest(literal: """
+            SELECT j.filter, a.elapsed,
+                   (SELECT SUM(o.seconds) FROM job_event je JOIN outcome o ON o.eventId = je.eventId AND o.attemptId = a.id
+                    WHERE je.jobId = a.jobId),
+                   COALESCE(a.maxRSS, a.maxVMem), a.walltime, a.memory
+            FROM attempt a JOIN job j ON j.id = a.jobId WHERE j.step = \(step) AND a.state NOT IN \(AttemptState.active)
+            """))
+        while let row = try used.next() {
+            let seconds = (row[1] as String?).flatMap(BatchResources.duration) ?? (row[2] as Double?)
+            let requestedTime = (row[4] as String?) ?? walltime
+            let requestedMemory = (row[5] as String?) ?? memory
+            attempts.append(StepActivity.Attempt(filter: row[0], seconds: seconds, peakBytes: (row[3] as String?).flatMap(BatchResources.bytes),
+                                                 requestedSeconds: requestedTime.flatMap(BatchResources.seconds),
+                                                 requestedBytes: requestedMemory.flatMap(BatchResources.bytes)))
+        }
+        return attempts
     }
 }

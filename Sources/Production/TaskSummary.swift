@@ -129,71 +129,86 @@ extension StateStore {
     private func readTaskSummary() throws -> TaskSummary {
         let stale = try staleCounts()
         return try pool.read { db in
-            struct Key: Hashable { var step: String; var filter: String }
-            var counts: [Key: [TaskSummary.Column: Int]] = [:]
-            var loaded: [Key: Int] = [:]
-            var failureClasses = Set<String>()
-            for tally in try Self.eventTallies(db) {
-                let key = Key(step: tally.step, filter: tally.filter)
-                let column: TaskSummary.Column
-                switch EventState(rawValue: tally.state) {
-                case .new: column = .new
-                case .planned: column = .planned
-                case .ok: column = .ok
-                case .failed:
-                    let className = tally.className ?? "failed"
-                    failureClasses.insert(className)
-                    column = .failed(className)
-                case .notRun: column = .notRun
-                case .withdrawn: column = .withdrawn
-                case nil: column = TaskSummary.Column(key: tally.state, label: tally.state, isFailure: true)
-                }
-                counts[key, default: [:]][column, default: 0] += tally.events
-                loaded[key, default: 0] += tally.loaded
-            }
-            // Planned events whose job's latest attempt the batch system has, or has ended unread: few
-            // at any time, found from the attempts' index rather than by reading every planned event.
-            var ended = false
-            let withBatch = try Row.fetchCursor(db, SQLRequest(literal: """
-                SELECT j.step, j.filter, a.state, COUNT(*) FROM attempt a JOIN job j ON j.id = a.jobId
-                JOIN job_event je ON je.jobId = j.id JOIN event e ON e.id = je.eventId AND e.jobId = j.id AND e.state = \(EventState.planned)
-                WHERE (a.state IN \([AttemptState.queued, .running]) OR (a.state IN \(AttemptState.verifiable) AND a.verified = 0))
-                AND a.id = (SELECT MAX(id) FROM attempt WHERE jobId = a.jobId)
-                GROUP BY j.step, j.filter, a.state
-                """))
-            while let row = try withBatch.next() {
-                let key = Key(step: row[0], filter: row[1])
-                let column: TaskSummary.Column
-                switch AttemptState(rawValue: row[2]) {
-                case .queued: column = .queued
-                case .running: column = .running
-                default: column = .ended; ended = true
-                }
-                let count: Int = row[3]
-                counts[key, default: [:]][column, default: 0] += count
-                counts[key, default: [:]][.planned, default: 0] -= count
-            }
-            var lastActivity: [Key: String] = [:]
+            var counts = SummaryCounts()
+            for tally in try Self.eventTallies(db) { counts.add(tally) }
+            try counts.splitPlanned(db)
+            var lastActivity: [SummaryCounts.Key: String] = [:]
             for row in try Row.fetchAll(db, sql: """
                 SELECT j.step, j.filter, MAX(MAX(COALESCE(a.endedAt, ''), COALESCE(a.submittedAt, '')))
                 FROM attempt a JOIN job j ON j.id = a.jobId GROUP BY j.step, j.filter
                 """) {
-                if let time: String = row[2], !time.isEmpty { lastActivity[Key(step: row[0], filter: row[1])] = time }
+                if let time: String = row[2], !time.isEmpty { lastActivity[SummaryCounts.Key(step: row[0], filter: row[1])] = time }
             }
-
-            let columns: [TaskSummary.Column] = [.new, .planned, .queued, .running] + (ended ? [.ended] : []) + [.ok]
-                + failureClasses.sorted().map(TaskSummary.Column.failed) + [.notRun, .withdrawn]
-            let order = { (key: Key) in
-                (Step(rawValue: key.step).flatMap { Step.allCases.firstIndex(of: $0) } ?? 99, Filter(rawValue: key.filter)?.filterId ?? 99)
-            }
-            let rows = counts.keys.sorted { order($0) < order($1) }.map { key in
-                let values = columns.map { counts[key]?[$0] ?? 0 }
-                return TaskSummary.Row(step: key.step, filter: key.filter, counts: values, total: values.reduce(0, +),
-                                       loaded: loaded[key] ?? 0,
-                                       stale: stale.first { $0.step == key.step && $0.filter == key.filter }?.count ?? 0,
-                                       lastActivity: lastActivity[key])
-            }
-            return TaskSummary(columns: columns, rows: rows)
+            return counts.summary(stale: stale, lastActivity: lastActivity)
         }
+    }
+}
+
+/// A task summary's counts as they are read: per step and filter, per column.
+private struct SummaryCounts {
+    struct Key: Hashable { var step: String; var filter: String }
+    var counts: [Key: [TaskSummary.Column: Int]] = [:]
+    var loaded: [Key: Int] = [:]
+    var failureClasses = Set<String>()
+    /// True when some events are to verify: the column is shown only then.
+    var ended = false
+
+    /// Counts the events of a tally in the column of its state (or failure class).
+    mutating func add(_ tally: EventTally) {
+        let key = Key(step: tally.step, filter: tally.filter)
+        let column: TaskSummary.Column
+        switch EventState(rawValue: tally.state) {
+        case .new: column = .new
+        case .planned: column = .planned
+        case .ok: column = .ok
+        case .failed:
+            let className = tally.className ?? "failed"
+            failureClasses.insert(className)
+            column = .failed(className)
+        case .notRun: column = .notRun
+        case .withdrawn: column = .withdrawn
+        case nil: column = TaskSummary.Column(key: tally.state, label: tally.state, isFailure: true)
+        }
+        counts[key, default: [:]][column, default: 0] += tally.events
+        loaded[key, default: 0] += tally.loaded
+    }
+
+    /// Moves from planned to queued, running or to verify the planned events whose job's latest
+    /// attempt the batch system has, or has ended unread: few at any time, found from the attempts'
+    /// index rather than by reading every planned event.
+    mutating func splitPlanned(_ db: Database) throws {
+        let withBatch = try Row.fetchCursor(db, SQLRequest(literal: """
+            SELECT j.step, j.filter, a.state, COUNT(*) FROM attempt a JOIN job j ON j.id = a.jobId
+            JOIN job_event je ON je.jobId = j.id JOIN event e ON e.id = je.eventId AND e.jobId = j.id AND e.state = \(EventState.planned)
+            WHERE (a.state IN \([AttemptState.queued, .running]) OR (a.state IN \(AttemptState.verifiable) AND a.verified = 0))
+            AND a.id = (SELECT MAX(id) FROM attempt WHERE jobId = a.jobId)
+            GROUP BY j.step, j.filter, a.state
+            """))
+        while let row = try withBatch.next() {
+            let key = Key(step: row[0], filter: row[1])
+            let column: TaskSummary.Column
+            switch AttemptState(rawValue: row[2]) {
+            case .queued: column = .queued
+            case .running: column = .running
+            default: column = .ended; ended = true
+            }
+            let count: Int = row[3]
+            counts[key, default: [:]][column, default: 0] += count
+            counts[key, default: [:]][.planned, default: 0] -= count
+        }
+    }
+
+    /// The summary: its columns in the order a production goes, its rows in step and filter order.
+    func summary(stale: [ProductionStatus.StateCount], lastActivity: [Key: String]) -> TaskSummary {
+        let columns: [TaskSummary.Column] = [.new, .planned, .queued, .running] + (ended ? [.ended] : []) + [.ok]
+            + failureClasses.sorted().map(TaskSummary.Column.failed) + [.notRun, .withdrawn]
+        let rows = counts.keys.sorted { tableOrder(step: $0.step, filter: $0.filter) < tableOrder(step: $1.step, filter: $1.filter) }.map { key in
+            let values = columns.map { counts[key]?[$0] ?? 0 }
+            return TaskSummary.Row(step: key.step, filter: key.filter, counts: values, total: values.reduce(0, +),
+                                   loaded: loaded[key] ?? 0,
+                                   stale: stale.first { $0.step == key.step && $0.filter == key.filter }?.count ?? 0,
+                                   lastActivity: lastActivity[key])
+        }
+        return TaskSummary(columns: columns, rows: rows)
     }
 }

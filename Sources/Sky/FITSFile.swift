@@ -75,7 +75,7 @@ public final class FITSFile {
     }
 
     /// Empties cfitsio's error-message stack, which is one for the whole process.
-    static func clearMessages() { ffcmsg() }
+    public static func clearMessages() { ffcmsg() }
 
     public func close() throws {
         guard let h = handle else { return }

@@ -1,6 +1,5 @@
 import Basics
 import Foundation
-import Production
 
 /// One patch of a sky map: tract `tract`, patch `x,y` (DC2013's `patch` column is the text `"x,y"`).
 public struct PatchId: Hashable, Comparable, Sendable, CustomStringConvertible {
@@ -204,11 +203,6 @@ public final class SkyMap {
         } catch {
             throw ConfigError(file: path, line: projection.line, message: "wcslib refuses the projection \(projection.words[0]): \(error)")
         }
-    }
-
-    /// The sky map a production uses: its `templates/skymap/dc2013.skymap`.
-    public static func of(_ production: Production) throws -> SkyMap {
-        try load(contentsOf: production.tree.templatesDirectory.appendingPathComponent("skymap/dc2013.skymap").path)
     }
 
     // MARK: - Geometry

@@ -1,6 +1,7 @@
 import Basics
 import Foundation
 import GRDB
+import Planning
 import Production
 import Sky
 

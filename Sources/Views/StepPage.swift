@@ -1,5 +1,6 @@
 import Basics
 import Foundation
+import Planning
 import Production
 import Sky
 import Verification

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Planning
 import Production
 import Sky
 
@@ -13,7 +14,7 @@ struct Inventory: ProductionCommand {
 
     func run(on production: Production) throws {
         var bar = ProgressBar(label: "inventory", unit: "frames")
-        let summary = try Sky.Inventory(config: production.config, store: production.store).run(skyMap: try? SkyMap.of(production)) {
+        let summary = try Planning.Inventory(config: production.config, store: production.store).run(skyMap: try? SkyMap.of(production)) {
             bar.update(done: $0.done, total: $0.total, elapsed: $0.elapsed)
         }
         bar.finish()

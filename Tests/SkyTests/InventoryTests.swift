@@ -2,6 +2,7 @@ import Basics
 import Foundation
 import GRDB
 import Pipeline
+import Planning
 import Sky
 import Testing
 

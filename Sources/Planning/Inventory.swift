@@ -1,6 +1,7 @@
 import Basics
 import Foundation
 import Production
+import Sky
 import Synchronization
 
 /// Finds the frames under INPUT, reads each header and footprint, keeps those inside REGION

@@ -1,5 +1,6 @@
 import Foundation
 import Production
+import Sky
 
 /// The sky map patches of frames. Inventory finds them with wcslib once, when it records a frame, and
 /// the state store keeps them (`frame.patches`); coadd planning, `--by-patch` bundles and the forecast
