@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Where a step and filter, as the state store writes them, go in a table: steps in the order a
