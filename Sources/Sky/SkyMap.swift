@@ -127,73 +127,37 @@ public final class SkyMap {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ConfigError(file: path, line: 0, message: "cannot read the sky map")
         }
-        var values: [String: (line: Int, words: [String])] = [:]
-        let keys = ["TRACTS", "PROJECTION", "PIXELSCALE", "PATCHES", "PATCHSIZE", "BORDER", "CRPIX"]
-        var lineNumber = 0
-        // LF or CRLF ends a line (Swift reads "\r\n" as one character, so both are named).
-        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            lineNumber += 1
-            let words = raw.prefix { $0 != "#" }.split(whereSeparator: \.isWhitespace).map(String.init)
-            guard let key = words.first else { continue }
-            guard keys.contains(key) else {
-                throw ConfigError(file: path, line: lineNumber, message: "unknown sky map key '\(key)'; keys: \(keys.joined(separator: " "))")
-            }
-            guard values[key] == nil else { throw ConfigError(file: path, line: lineNumber, message: "\(key) is given twice") }
-            values[key] = (lineNumber, Array(words.dropFirst()))
-        }
-        func found(_ key: String) throws -> (line: Int, words: [String]) {
-            guard let found = values[key] else { throw ConfigError(file: path, line: lineNumber + 1, message: "missing \(key)") }
-            return found
-        }
-        /// `count` finite numbers within `range`, said as `what`.
-        func numbers(_ key: String, _ count: Int, _ range: ClosedRange<Double>, _ what: String) throws -> [Double] {
-            let (line, words) = try found(key)
-            let parsed = words.compactMap(Double.init)
-            guard parsed.count == count, words.count == count, parsed.allSatisfy({ range.contains($0) }) else {
-                throw ConfigError(file: path, line: line, message: "\(key) takes \(count == 1 ? "one" : String(count)) \(what), got '\(words.joined(separator: " "))'")
-            }
-            return parsed
-        }
-        /// `count` whole numbers within `range`.
-        func integers(_ key: String, _ count: Int, _ range: ClosedRange<Int>, _ what: String = "whole number") throws -> [Int] {
-            let phrase = "\(count == 1 ? what : what + "s") from \(range.lowerBound) to \(range.upperBound)"
-            let parsed = try numbers(key, count, Double(range.lowerBound)...Double(range.upperBound), phrase)
-            guard parsed.allSatisfy({ $0 == $0.rounded() }) else {
-                let (line, words) = try found(key)
-                throw ConfigError(file: path, line: line, message: "\(key) takes \(count == 1 ? "one" : String(count)) \(phrase), got '\(words.joined(separator: " "))'")
-            }
-            return parsed.map { Int($0) }
-        }
-        let projection = try found("PROJECTION")
+        let file = try SkyMapFile(path: path, text: text)
+        let projection = try file.found("PROJECTION")
         guard projection.words.count == 1, projection.words[0].utf8.count == 3,
               projection.words[0].utf8.allSatisfy({ (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) }) else {
             throw ConfigError(file: path, line: projection.line, message: "PROJECTION takes a three-letter wcslib projection code, e.g. CEA")
         }
-        let tracts = try integers("TRACTS", 1, Limits.tracts)[0]
-        let pixelScale = try numbers("PIXELSCALE", 1, Limits.pixelScale,
+        let tracts = try file.integers("TRACTS", 1, Limits.tracts)[0]
+        let pixelScale = try file.numbers("PIXELSCALE", 1, Limits.pixelScale,
                                      "number of arcseconds per pixel from \(Limits.pixelScale.lowerBound) to \(Limits.pixelScale.upperBound)")[0]
-        let patches = try integers("PATCHES", 2, Limits.patchesPerAxis)
+        let patches = try file.integers("PATCHES", 2, Limits.patchesPerAxis)
         guard patches[0] * patches[1] <= Limits.patchesPerTract else {
-            throw ConfigError(file: path, line: try found("PATCHES").line,
+            throw ConfigError(file: path, line: try file.found("PATCHES").line,
                               message: "PATCHES \(patches[0]) × \(patches[1]) is more than \(Limits.patchesPerTract) patches in a tract")
         }
-        let size = try integers("PATCHSIZE", 2, 1...Limits.patchPixels, "pixel count")
-        let border = try integers("BORDER", 1, 0...Limits.patchPixels, "pixel count")[0]
+        let size = try file.integers("PATCHSIZE", 2, 1...Limits.patchPixels, "pixel count")
+        let border = try file.integers("BORDER", 1, 0...Limits.patchPixels, "pixel count")[0]
         // Each factor is below 2²⁵ + 2²⁶, so the product cannot overflow.
         let outer = (size[0] + 2 * border) * (size[1] + 2 * border)
         guard outer <= Limits.patchPixels else {
             // The border's line when the inner box alone would do, else PATCHSIZE's.
             let culprit = size[0] * size[1] <= Limits.patchPixels ? "BORDER" : "PATCHSIZE"
-            throw ConfigError(file: path, line: try found(culprit).line,
+            throw ConfigError(file: path, line: try file.found(culprit).line,
                               message: "a patch of PATCHSIZE \(size[0]) × \(size[1]) with BORDER \(border) has \(outer) pixels, more than \(Limits.patchPixels)")
         }
         // The tract's reference point lies on its own grid (DC2013: its centre); the grid is at most
         // 8192 × 2²⁵ pixels wide, so every pixel coordinate of the sky stays far within an Int.
         let grid = (x: Double(patches[0] * size[0]), y: Double(patches[1] * size[1]))
-        let crpix = try numbers("CRPIX", 2, -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude, "numbers")
+        let crpix = try file.numbers("CRPIX", 2, -Double.greatestFiniteMagnitude...Double.greatestFiniteMagnitude, "numbers")
         guard (0.5...(grid.x + 0.5)).contains(crpix[0]), (0.5...(grid.y + 0.5)).contains(crpix[1]) else {
-            throw ConfigError(file: path, line: try found("CRPIX").line,
-                              message: "CRPIX must lie on the tract's pixel grid, x from 0.5 to \(grid.x + 0.5) and y from 0.5 to \(grid.y + 0.5) (PATCHES × PATCHSIZE), got '\(try found("CRPIX").words.joined(separator: " "))'")
+            throw ConfigError(file: path, line: try file.found("CRPIX").line,
+                              message: "CRPIX must lie on the tract's pixel grid, x from 0.5 to \(grid.x + 0.5) and y from 0.5 to \(grid.y + 0.5) (PATCHES × PATCHSIZE), got '\(try file.found("CRPIX").words.joined(separator: " "))'")
         }
         let geometry = Geometry(tracts: tracts, projection: projection.words[0], pixelScale: pixelScale,
                                 patches: (patches[0], patches[1]), patchSize: (size[0], size[1]), border: border,
@@ -347,5 +311,58 @@ public final class SkyMap {
         _ = try tractWCS(of: patch)
         let box = outerBox(of: patch)
         return (Int(box.xMin + 0.5), Int(box.yMin + 0.5))
+    }
+}
+
+/// A sky map file's `KEY value` lines, read: each known key once, with its line, and the checks of
+/// its values that name the file and line of a wrong one.
+private struct SkyMapFile {
+    static let keys = ["TRACTS", "PROJECTION", "PIXELSCALE", "PATCHES", "PATCHSIZE", "BORDER", "CRPIX"]
+    let path: String
+    var values: [String: (line: Int, words: [String])] = [:]
+    /// The number of lines: a missing key is reported after the last.
+    var lines = 0
+
+    /// - Throws: `ConfigError` for an unknown or repeated key.
+    init(path: String, text: String) throws {
+        self.path = path
+        // LF or CRLF ends a line (Swift reads "\r\n" as one character, so both are named).
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+            lines += 1
+            let words = raw.prefix { $0 != "#" }.split(whereSeparator: \.isWhitespace).map(String.init)
+            guard let key = words.first else { continue }
+            guard Self.keys.contains(key) else {
+                throw ConfigError(file: path, line: lines, message: "unknown sky map key '\(key)'; keys: \(Self.keys.joined(separator: " "))")
+            }
+            guard values[key] == nil else { throw ConfigError(file: path, line: lines, message: "\(key) is given twice") }
+            values[key] = (lines, Array(words.dropFirst()))
+        }
+    }
+
+    /// The line and words of `key`.
+    func found(_ key: String) throws -> (line: Int, words: [String]) {
+        guard let found = values[key] else { throw ConfigError(file: path, line: lines + 1, message: "missing \(key)") }
+        return found
+    }
+
+    /// `count` finite numbers within `range`, said as `what`.
+    func numbers(_ key: String, _ count: Int, _ range: ClosedRange<Double>, _ what: String) throws -> [Double] {
+        let (line, words) = try found(key)
+        let parsed = words.compactMap(Double.init)
+        guard parsed.count == count, words.count == count, parsed.allSatisfy({ range.contains($0) }) else {
+            throw ConfigError(file: path, line: line, message: "\(key) takes \(count == 1 ? "one" : String(count)) \(what), got '\(words.joined(separator: " "))'")
+        }
+        return parsed
+    }
+
+    /// `count` whole numbers within `range`.
+    func integers(_ key: String, _ count: Int, _ range: ClosedRange<Int>, _ what: String = "whole number") throws -> [Int] {
+        let phrase = "\(count == 1 ? what : what + "s") from \(range.lowerBound) to \(range.upperBound)"
+        let parsed = try numbers(key, count, Double(range.lowerBound)...Double(range.upperBound), phrase)
+        guard parsed.allSatisfy({ $0 == $0.rounded() }) else {
+            let (line, words) = try found(key)
+            throw ConfigError(file: path, line: line, message: "\(key) takes \(count == 1 ? "one" : String(count)) \(phrase), got '\(words.joined(separator: " "))'")
+        }
+        return parsed.map { Int($0) }
     }
 }

@@ -222,12 +222,12 @@ extension Forecast {
         var estimated = false
     }
 
-    /// The events a step has to do in a filter; for a later step whose events are not all recorded
-    /// yet, an estimate from the processCcd frames (see the type's discussion). `patchInputs` gets,
-    /// when coadd's patches are counted, the frames expected on each patch.
-    static func standing(of production: Production, step: Step, filter: Filter, patchInputs: inout [Filter: [Double]]) throws -> Standing {
-        let tallies = try production.store.eventTallies(step: step, filter: filter)
-        let (byState, plannedJobs) = try production.store.pool.read { db -> ([EventState: (events: Int, inJobs: Int)], Int) in
+    /// The events of a step and filter by state, with those of them already in a job, and the jobs of
+    /// the events to do.
+    static func eventsByState(in store: StateStore, step: Step, filter: Filter) throws
+        -> (byState: [EventState: (events: Int, inJobs: Int)], jobs: Int) {
+        let tallies = try store.eventTallies(step: step, filter: filter)
+        return try store.pool.read { db -> ([EventState: (events: Int, inJobs: Int)], Int) in
             var byState: [EventState: (events: Int, inJobs: Int)] = [:]
             for tally in tallies {
                 if let state = EventState(rawValue: tally.state) { byState[state, default: (0, 0)].events += tally.events }
@@ -243,6 +243,13 @@ extension Forecast {
                 """, arguments: [step, filter, EventState.new, EventState.planned]) ?? 0
             return (byState, jobs)
         }
+    }
+
+    /// The events a step has to do in a filter; for a later step whose events are not all recorded
+    /// yet, an estimate from the processCcd frames (see the type's discussion). `patchInputs` gets,
+    /// when coadd's patches are counted, the frames expected on each patch.
+    static func standing(of production: Production, step: Step, filter: Filter, patchInputs: inout [Filter: [Double]]) throws -> Standing {
+        let (byState, plannedJobs) = try eventsByState(in: production.store, step: step, filter: filter)
         let pending = (byState[.new]?.events ?? 0) + (byState[.planned]?.events ?? 0)
         var standing = Standing(toDo: pending, planned: (byState[.new]?.inJobs ?? 0) + (byState[.planned]?.inJobs ?? 0),
                                 plannedJobs: plannedJobs)
@@ -276,19 +283,7 @@ extension Forecast {
         case .frame:
             expected = framesOk + Int((Double(framesToDo) * okFraction).rounded())
         case .patch:
-            // The patches the store keeps for the frames, by set; a reader finds those of an older store's
-            // frames without keeping them.
-            var framePatches = FramePatches(map: try SkyMap.of(production))
-            var inputs: [PatchId: Int] = [:]
-            let (sets, unknown) = try production.store.framePatchSets(step: .processCcd, filter: filter, states: [.ok, .new, .planned])
-            for set in sets {
-                for patch in FramePatches.patches(set.patches) ?? [] { inputs[patch, default: 0] += set.frames }
-            }
-            for frame in unknown {
-                for patch in try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: nil) {
-                    inputs[patch, default: 0] += 1
-                }
-            }
+            let inputs = try framesOnPatches(of: production, filter: filter)
             expected = inputs.count
             patchInputs[filter] = inputs.values.map(Double.init)
         }
@@ -297,26 +292,27 @@ extension Forecast {
         return standing
     }
 
+    /// The processCcd frames of a filter ok or to do on each sky map patch they touch: the patches the
+    /// store keeps for them, by set; a reader finds those of an older store's frames without keeping them.
+    static func framesOnPatches(of production: Production, filter: Filter) throws -> [PatchId: Int] {
+        var framePatches = FramePatches(map: try SkyMap.of(production))
+        var inputs: [PatchId: Int] = [:]
+        let (sets, unknown) = try production.store.framePatchSets(step: .processCcd, filter: filter, states: [.ok, .new, .planned])
+        for set in sets {
+            for patch in FramePatches.patches(set.patches) ?? [] { inputs[patch, default: 0] += set.frames }
+        }
+        for frame in unknown {
+            for patch in try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: nil) {
+                inputs[patch, default: 0] += 1
+            }
+        }
+        return inputs
+    }
+
     /// The measures of every done event of the store, by step and filter (see the type's discussion).
     static func measures(of store: StateStore) throws -> [LineKey: EventMeasures] {
         try store.pool.read { db in
-            // Each attempt: the batch system's CPU and elapsed time, and its events' seconds.
-            struct Attempt { var cpu: Double?; var elapsed: Double?; var seconds: Double; var outcomes: Int }
-            var attempts: [Int64: Attempt] = [:]
-            let attemptRows = try Row.fetchCursor(db, sql: """
-                SELECT a.id, a.cpuTime, a.elapsed, SUM(o.seconds), COUNT(o.eventId)
-                FROM attempt a JOIN outcome o ON o.attemptId = a.id GROUP BY a.id
-                """)
-            while let row = try attemptRows.next() {
-                attempts[row[0] as Int64] = Attempt(cpu: (row[1] as String?).flatMap(BatchResources.duration),
-                                           elapsed: (row[2] as String?).flatMap(BatchResources.duration),
-                                           seconds: (row[3] as Double?) ?? 0, outcomes: row[4] as Int)
-            }
-            /// An outcome's share of its attempt's accounted `total`: in proportion to its seconds.
-            func share(_ total: Double?, seconds: Double, of attempt: Attempt) -> Double {
-                guard let total else { return seconds }
-                return attempt.seconds > 0 ? total * seconds / attempt.seconds : total / Double(max(attempt.outcomes, 1))
-            }
+            let attempts = try AttemptTimes.all(db)
             // The frames each done coadd stacked.
             var stacked: [Int64: Double] = [:]
             let inputs = try Row.fetchCursor(db, sql: """
@@ -355,8 +351,8 @@ extension Forecast {
                 guard current != nil else { continue }
                 let seconds = (row[6] as Double?) ?? 0
                 if let attempt = attempts[row[5] as Int64] {
-                    current!.core += share(attempt.cpu, seconds: seconds, of: attempt)
-                    current!.wall += share(attempt.elapsed, seconds: seconds, of: attempt)
+                    current!.core += attempt.share(attempt.cpu, seconds: seconds)
+                    current!.wall += attempt.share(attempt.elapsed, seconds: seconds)
                 } else {
                     current!.core += seconds
                     current!.wall += seconds
@@ -482,5 +478,36 @@ struct Moments: Sendable, Equatable {
 extension Forecast.Estimate {
     func scaled(by factor: Double) -> Forecast.Estimate {
         Forecast.Estimate(value: value * factor, uncertainty: uncertainty * abs(factor))
+    }
+}
+
+/// What the batch system accounted of an attempt (CPU and elapsed time) and the seconds its events'
+/// outcomes add up to: an event's share of the attempt's time goes by its seconds.
+private struct AttemptTimes {
+    var cpu: Double?
+    var elapsed: Double?
+    var seconds: Double
+    var outcomes: Int
+
+    /// Every attempt with outcomes, by id.
+    static func all(_ db: Database) throws -> [Int64: AttemptTimes] {
+        var attempts: [Int64: AttemptTimes] = [:]
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT a.id, a.cpuTime, a.elapsed, SUM(o.seconds), COUNT(o.eventId)
+            FROM attempt a JOIN outcome o ON o.attemptId = a.id GROUP BY a.id
+            """)
+        while let row = try rows.next() {
+            attempts[row[0] as Int64] = AttemptTimes(cpu: (row[1] as String?).flatMap(BatchResources.duration),
+                                                     elapsed: (row[2] as String?).flatMap(BatchResources.duration),
+                                                     seconds: (row[3] as Double?) ?? 0, outcomes: row[4] as Int)
+        }
+        return attempts
+    }
+
+    /// An outcome's share of the attempt's accounted `total`: in proportion to its seconds; its own
+    /// seconds where nothing was accounted.
+    func share(_ total: Double?, seconds: Double) -> Double {
+        guard let total else { return seconds }
+        return self.seconds > 0 ? total * seconds / self.seconds : total / Double(max(outcomes, 1))
     }
 }

@@ -37,9 +37,21 @@ public struct ForecastSample: Sendable {
         let scratch = directory.appendingPathComponent("dcprod-forecast-\(UUID().uuidString)")
         try fm.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? fm.removeItem(at: scratch) }
-
-        // N frames per filter, linked with their masks under the scratch INPUT.
         let input = scratch.appendingPathComponent("input")
+        guard try linkFrames(frames, of: production, into: input) > 0 else { throw ForecastSampleError.noFrames }
+        let root = try prepareScratch(of: production, in: scratch, input: input, frames: frames)
+        let tail = try runChain(dcprod: dcprod, root: root, log: scratch.appendingPathComponent("run.log"))
+        let measures = try Forecast.measures(of: Production.open(root: root, access: .read).store)
+        guard !measures.isEmpty else { throw ForecastSampleError.runFailed("no outcome was read", tail()) }
+        return ForecastSample(framesPerFilter: frames, measures: measures)
+    }
+
+    /// Links `frames` frames per filter from the middle of the production's, with their masks, under
+    /// `input`, each at its place under INPUT (RUN/CAMCOL/…); a frame elsewhere gets a directory of its own.
+    ///
+    /// - Returns: The frames linked.
+    private static func linkFrames(_ frames: Int, of production: Production, into input: URL) throws -> Int {
+        let fm = FileManager.default
         let realInput = URL(fileURLWithPath: production.config.input).standardizedFileURL.path
         var linked = 0
         for filter in production.config.filters {
@@ -47,7 +59,6 @@ public struct ForecastSample: Sendable {
             let start = max(0, (events.count - frames) / 2)
             for (index, event) in events.dropFirst(start).prefix(frames).enumerated() {
                 let frame = URL(fileURLWithPath: event.path)
-                // The frame's place under INPUT is kept (RUN/CAMCOL/…); a frame elsewhere gets a directory of its own.
                 let relative = event.path.hasPrefix(realInput + "/") ? String(event.path.dropFirst(realInput.count + 1))
                                                                      : "\(filter.rawValue)-\(index)/\(frame.lastPathComponent)"
                 let link = input.appendingPathComponent(relative)
@@ -61,8 +72,16 @@ public struct ForecastSample: Sendable {
                 linked += 1
             }
         }
-        guard linked > 0 else { throw ForecastSampleError.noFrames }
+        return linked
+    }
 
+    /// Prepares the scratch production — the production's config with its trees, INPUT, the local
+    /// backend and the embedded catalog in `scratch`, and the production's own templates — and runs
+    /// its inventory.
+    ///
+    /// - Returns: The scratch production's root.
+    private static func prepareScratch(of production: Production, in scratch: URL, input: URL, frames: Int) throws -> URL {
+        let fm = FileManager.default
         var config = production.config
         config.mainDir = scratch.appendingPathComponent("main").path
         config.dataMain = scratch.appendingPathComponent("data").path
@@ -72,20 +91,22 @@ public struct ForecastSample: Sendable {
         config.dbSplit = .none
         let source = scratch.appendingPathComponent("fichconfig.txt")
         try Data(config.frozenText(preparedFrom: "the config of \(production.tree.root.path)").utf8).write(to: source)
-        let root: URL
-        do {
-            let (sample, _) = try Production.prepare(config: config, source: source.path,
-                                                     commandLine: ["dcprod", "forecast", "--sample", String(frames)])
-            root = sample.tree.root
-            let templates = sample.tree.templatesDirectory
-            try fm.removeItem(at: templates)
-            try fm.copyItem(at: production.tree.templatesDirectory, to: templates)
-            _ = try Inventory(config: config, store: sample.store).run(skyMap: try? SkyMap.of(sample))
-        }
+        let (sample, _) = try Production.prepare(config: config, source: source.path,
+                                                 commandLine: ["dcprod", "forecast", "--sample", String(frames)])
+        let templates = sample.tree.templatesDirectory
+        try fm.removeItem(at: templates)
+        try fm.copyItem(at: production.tree.templatesDirectory, to: templates)
+        _ = try Inventory(config: config, store: sample.store).run(skyMap: try? SkyMap.of(sample))
+        return sample.tree.root
+    }
 
-        // The chain, as `dcprod run` runs it: its output is kept for the error, if any.
-        let log = scratch.appendingPathComponent("run.log")
-        _ = fm.createFile(atPath: log.path, contents: nil)
+    /// Runs the chain on the scratch production, as `dcprod run` runs it, its output kept in `log`.
+    ///
+    /// - Returns: The end of the log, for an error.
+    /// - Throws: `ForecastSampleError.runFailed` unless the run ended with status 0, 1 (some events
+    ///   failed) or 2 (some never ran).
+    private static func runChain(dcprod: String, root: URL, log: URL) throws -> () -> String {
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let handle = try FileHandle(forWritingTo: log)
         let result = ChildProcess.run([dcprod, "run", "--production", root.path], output: handle.fileDescriptor,
                                       timeLimit: 7 * 86_400)
@@ -98,9 +119,7 @@ public struct ForecastSample: Sendable {
         case .timedOut: throw ForecastSampleError.runFailed("timed out", tail())
         case .couldNotStart(let reason): throw ForecastSampleError.runFailed("could not start \(dcprod): \(reason)", tail())
         }
-        let measures = try Forecast.measures(of: Production.open(root: root, access: .read).store)
-        guard !measures.isEmpty else { throw ForecastSampleError.runFailed("no outcome was read", tail()) }
-        return ForecastSample(framesPerFilter: frames, measures: measures)
+        return tail
     }
 }
 
