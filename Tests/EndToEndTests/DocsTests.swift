@@ -1,0 +1,311 @@
+import Foundation
+import Testing
+
+/// The manual cannot drift from the code: every `$ dcprod` line of a ```` ```console ```` block in
+/// README.md and docs/*.md is run, and the code map of docs/architecture.md names exactly the targets
+/// under Sources/. docs/architecture.md ("The manual is tested") says how a block is marked.
+@Suite struct TheManual {
+    /// The repository: README.md, docs/, Package.swift, Sources/, prepare.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    // MARK: - The code map
+
+    @Test func theCodeMapNamesEveryTargetUnderSources() throws {
+        let map = try String(contentsOf: Self.root.appendingPathComponent("docs/architecture.md"), encoding: .utf8)
+        let mapped = Set(map.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("Sources/") else { return nil }
+            return String(line.dropFirst("Sources/".count).prefix { !$0.isWhitespace && $0 != "/" })
+        })
+        let directories = Set(try FileManager.default.contentsOfDirectory(atPath: Self.root.appendingPathComponent("Sources").path)
+            .filter { name in
+                var isDirectory: ObjCBool = false
+                return !name.hasPrefix(".") && FileManager.default.fileExists(
+                    atPath: Self.root.appendingPathComponent("Sources/\(name)").path, isDirectory: &isDirectory) && isDirectory.boolValue
+            })
+        let targets = try Self.packageTargets()
+        #expect(!mapped.isEmpty, "docs/architecture.md has no `Sources/NAME` lines")
+        for directory in directories.subtracting(mapped).sorted() {
+            Issue.record("Sources/\(directory) is not in docs/architecture.md's code map")
+        }
+        for name in mapped.subtracting(directories).sorted() {
+            Issue.record("docs/architecture.md's code map names Sources/\(name), which does not exist")
+        }
+        for name in mapped.subtracting(targets).sorted() {
+            Issue.record("docs/architecture.md's code map names \(name), which is not a target of Package.swift")
+        }
+        for name in targets.subtracting(mapped).sorted() {
+            Issue.record("Package.swift's target \(name) is not in docs/architecture.md's code map")
+        }
+    }
+
+    /// The names of Package.swift's targets that are not tests, as the manifest gives them.
+    static func packageTargets() throws -> Set<String> {
+        let manifest = try String(contentsOf: root.appendingPathComponent("Package.swift"), encoding: .utf8)
+        let pattern = try NSRegularExpression(pattern: #"\.(target|executableTarget|systemLibrary|macro|plugin|binaryTarget)\(\s*name:\s*"([^"]+)""#)
+        let text = manifest as NSString
+        return Set(pattern.matches(in: manifest, range: NSRange(location: 0, length: text.length))
+            .map { text.substring(with: $0.range(at: 2)) })
+    }
+
+    // MARK: - The commands
+
+    /// README.md's tour makes the demo production (the config of `./prepare --demo`), and every
+    /// command of every block that needs no service runs in it, in the order of the files.
+    @Test func everyCommandOfTheManualRunsOnTheDemoProduction() throws {
+        let all = try Manual.blocks()
+        for block in all where block.language == "console" && !block.services.isSubset(of: Manual.services) {
+            Issue.record("\(block.file):\(block.line): a console block for \(block.services.sorted()), which no test runs")
+        }
+        let blocks = all.filter { $0.services.isEmpty }
+        let tour = try blocks.filter { $0.file == "README.md" && $0.language == "console" }.flatMap { try $0.commands }
+        #expect(!tour.isEmpty, "README.md's tour has no console block")
+        let work = try Workspace()
+        try work.write(try Manual.demoConfig(in: work), to: "fichconfig.txt")
+        try Manual.run(blocks, in: work)
+    }
+
+    @Test(.enabled(if: TestCluster.slurm.started || TestCluster.inCI, "no test Slurm cluster (Tests/run starts one)"),
+          .usingCluster("DCPROD_TEST_SLURM_DIR"))
+    func theSlurmCommandsRunOnTheTestCluster() throws {
+        try Manual.runOnCluster(.slurm, service: "slurm")
+    }
+
+    @Test(.enabled(if: TestCluster.gridEngine.started || TestCluster.inCI, "no test Grid Engine cell (Tests/run starts one)"),
+          .usingCluster("DCPROD_TEST_SGE_DIR"))
+    func theGridEngineCommandsRunOnTheTestCell() throws {
+        try Manual.runOnCluster(.gridEngine, service: "sge")
+    }
+
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["DCPROD_TEST_MARIADB_DEFAULTS"] != nil || TestCluster.inCI,
+                   "no private MariaDB (Tests/run starts one)"))
+    func theMariaDBCommandsRunOnThePrivateServer() throws {
+        let blocks = try Manual.blocks().filter { $0.services == ["mariadb"] }
+        try #require(!blocks.isEmpty, "no ```console mariadb block in the manual")
+        let catalog = try ProductionRun.catalogConfig("mariadb")
+        let defaults = try #require(ProcessInfo.processInfo.environment["DCPROD_TEST_MARIADB_DEFAULTS"])
+        // As a user keeps it: the password in the client's environment, not on the command line.
+        let password = try #require(try ProductionRun.password(inDefaultsFile: defaults), "no password in \(defaults)")
+        let work = try Workspace()
+        try SeedPatch.prepare(work, filters: "r", frames: 3, seed: 5, defects: 0, extra: catalog.lines)
+        try Manual.run(blocks, in: work, environment: ["MYSQL_PWD": password])
+    }
+}
+
+/// The manual's blocks and how they are run.
+enum Manual {
+    /// What a ```` ```console ```` block may name after its language: the services it needs.
+    static let services: Set<String> = ["slurm", "sge", "mariadb"]
+
+    /// One fenced block of a file: its info string's words after the language, and its lines.
+    struct Block {
+        var file: String
+        var line: Int
+        var language: String
+        var services: Set<String>
+        var lines: [(number: Int, text: String)]
+
+        /// The `$ dcprod` lines, each with what follows it up to the next command.
+        var commands: [Command] {
+            get throws {
+                var commands: [Command] = []
+                for (number, text) in lines {
+                    if text.hasPrefix("$ ") {
+                        commands.append(try Command(text, at: "\(file):\(number)"))
+                    } else if text.hasPrefix("dcprod: error:"), !commands.isEmpty {
+                        commands[commands.count - 1].errors.append(text)
+                    }
+                }
+                return commands
+            }
+        }
+    }
+
+    /// A `$ dcprod …` line: its words, and what its comment says of its exit status.
+    struct Command {
+        var place: String
+        var arguments: [String]
+        var status: Int32 = 0
+        /// `# … until stopped …`: it runs until a signal ends it (`dcprod serve`).
+        var runsUntilStopped = false
+        /// The `dcprod: error:` lines shown after it, which its standard error must hold.
+        var errors: [String] = []
+
+        init(_ line: String, at place: String) throws {
+            self.place = place
+            let (words, comment) = try Manual.words(of: String(line.dropFirst(2)), at: place)
+            guard words.first == "dcprod", words.count > 1 else {
+                throw TestFailure("\(place): a console block runs dcprod only; show other commands in a ```text block: \(line)")
+            }
+            arguments = Array(words.dropFirst())
+            if let comment {
+                if let match = comment.range(of: #"exit status (\d+)"#, options: .regularExpression) {
+                    status = Int32(comment[match].split(separator: " ").last!)!
+                }
+                runsUntilStopped = comment.contains("until stopped")
+            }
+        }
+    }
+
+    /// The files of the manual, in the order their commands run: README.md, then docs/ by name.
+    static func files() throws -> [String] {
+        let docs = try FileManager.default.contentsOfDirectory(atPath: TheManual.root.appendingPathComponent("docs").path)
+            .filter { $0.hasSuffix(".md") }.sorted()
+        return ["README.md"] + docs.map { "docs/\($0)" }
+    }
+
+    /// Every fenced block of the manual.
+    static func blocks() throws -> [Block] {
+        var blocks: [Block] = []
+        for file in try files() {
+            let text = try String(contentsOf: TheManual.root.appendingPathComponent(file), encoding: .utf8)
+            var current: Block?
+            for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                // A fence, as CommonMark has it: three backquotes or more, and none in its info string.
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                if trimmed.hasPrefix("```"), !trimmed.drop(while: { $0 == "`" }).contains("`") {
+                    if let block = current {
+                        blocks.append(block)
+                        current = nil
+                    } else {
+                        let info = trimmed.drop(while: { $0 == "`" }).split(separator: " ").map(String.init)
+                        current = Block(file: file, line: index + 1, language: info.first ?? "",
+                                        services: Set(info.dropFirst()), lines: [])
+                    }
+                } else if current != nil {
+                    current!.lines.append((index + 1, String(line)))
+                }
+            }
+            if let open = current { throw TestFailure("\(file):\(open.line): a block that is never closed") }
+        }
+        return blocks
+    }
+
+    /// The config `./prepare --demo` writes (its here-document), for a demo in `work`.
+    static func demoConfig(in work: Workspace) throws -> String {
+        let script = try String(contentsOf: TheManual.root.appendingPathComponent("prepare"), encoding: .utf8)
+        guard let start = script.range(of: "<<CONF\n"), let end = script.range(of: "\nCONF\n", range: start.upperBound..<script.endIndex) else {
+            throw TestFailure("prepare has no `<<CONF` here-document: the demo's config is not where the test reads it")
+        }
+        return script[start.upperBound..<end.lowerBound].replacingOccurrences(of: "$dir", with: work.url.path) + "\n"
+    }
+
+    /// Runs the commands of `blocks` in `work`, after writing the files of the ```` ```text NAME ```` blocks.
+    static func run(_ blocks: [Block], in work: Workspace, environment: [String: String] = [:]) throws {
+        for block in try Self.blocks() where block.language == "text" && block.services.count == 1 {
+            let name = block.services.first!
+            guard !name.contains("/"), name.contains("."),
+                  !FileManager.default.fileExists(atPath: work.url.appendingPathComponent(name).path) else { continue }
+            try work.write(block.lines.map(\.text).joined(separator: "\n") + "\n", to: name)
+        }
+        for block in blocks where block.language == "console" {
+            for command in try block.commands {
+                try run(command, in: work, environment: environment)
+            }
+        }
+    }
+
+    static func run(_ command: Command, in work: Workspace, environment: [String: String]) throws {
+        let shown = "dcprod " + command.arguments.joined(separator: " ")
+        if command.runsUntilStopped {
+            let status = try runUntilItSpeaks(command.arguments, in: work.url, environment: environment)
+            #expect(status == command.status, "\(command.place): `\(shown)` stopped by SIGINT exited \(status)")
+            return
+        }
+        let result = try DCProd.run(command.arguments, in: work.url, environment: environment)
+        #expect(result.status == command.status,
+                "\(command.place): `\(shown)` exited \(result.status), the manual says \(command.status)\n\(result.stderr)")
+        for error in command.errors {
+            #expect(result.stderr.contains(error), "\(command.place): `\(shown)` did not say \(error)\n\(result.stderr)")
+        }
+    }
+
+    /// Starts a command that runs until stopped, waits for its first line (at most 60 s), stops it
+    /// with SIGINT and returns its exit status.
+    static func runUntilItSpeaks(_ arguments: [String], in directory: URL, environment: [String: String]) throws -> Int32 {
+        let process = Process()
+        process.executableURL = DCProd.executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "DCPROD_PRODUCTION")
+        env.merge(environment) { $1 }
+        process.environment = env
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        let spoke = DispatchSemaphore(value: 0)
+        out.fileHandleForReading.readabilityHandler = { handle in
+            if !handle.availableData.isEmpty { spoke.signal() }
+        }
+        try process.run()
+        let answered = spoke.wait(timeout: .now() + 60) == .success
+        out.fileHandleForReading.readabilityHandler = nil
+        process.interrupt()
+        process.waitUntilExit()
+        if !answered { Issue.record("dcprod \(arguments.joined(separator: " ")) printed nothing in 60 s") }
+        return process.terminationStatus
+    }
+
+    /// The words of a command line as a POSIX shell splits them (quotes, backslashes), and its comment.
+    /// The line is one simple command: an unquoted `|` ends what is run (`| head -8` shows less of it);
+    /// `;`, `&`, `<`, `>`, `$` and backquotes unquoted are refused, since the test would not do what a
+    /// shell does with them.
+    static func words(of line: String, at place: String) throws -> (words: [String], comment: String?) {
+        var words: [String] = []
+        var word: String?
+        var characters = Substring(line)
+        func refuse(_ what: Character) -> TestFailure {
+            TestFailure("\(place): `\(what)` outside quotes: write one simple dcprod command a line")
+        }
+        while let c = characters.popFirst() {
+            switch c {
+            case " ", "\t":
+                if let w = word { words.append(w); word = nil }
+            case "#" where word == nil:
+                return (words, String(characters))
+            case "|":
+                if let w = word { words.append(w) }
+                let rest = characters.firstIndex(of: "#").map { String(characters[characters.index(after: $0)...]) }
+                return (words, rest)
+            case ";", "&", "<", ">", "$", "`", "(", ")":
+                throw refuse(c)
+            case "'":
+                guard let end = characters.firstIndex(of: "'") else { throw TestFailure("\(place): an unclosed ' quote") }
+                word = (word ?? "") + characters[..<end]
+                characters = characters[characters.index(after: end)...]
+            case "\"":
+                var quoted = ""
+                var closed = false
+                while let d = characters.popFirst() {
+                    if d == "\"" { closed = true; break }
+                    if d == "\\", let next = characters.first, "$`\"\\".contains(next) {
+                        quoted.append(characters.removeFirst())
+                    } else if d == "$" || d == "`" {
+                        throw refuse(d)
+                    } else {
+                        quoted.append(d)
+                    }
+                }
+                guard closed else { throw TestFailure("\(place): an unclosed \" quote") }
+                word = (word ?? "") + quoted
+            case "\\":
+                if let next = characters.popFirst() { word = (word ?? "") + String(next) }
+            default:
+                word = (word ?? "") + String(c)
+            }
+        }
+        if let w = word { words.append(w) }
+        return (words, nil)
+    }
+
+    /// The blocks of a batch system, on a production of a few frames on its test cluster (inventoried,
+    /// not planned, with the embedded catalog).
+    static func runOnCluster(_ cluster: TestCluster, service: String) throws {
+        let blocks = try Manual.blocks().filter { $0.services == [service] }
+        try #require(!blocks.isEmpty, "no ```console \(service) block in the manual")
+        let work = try Workspace()
+        _ = try cluster.prepare(work, filters: "r", eventsPerJob: 2, frames: 4, plan: false, embeddedCatalog: true)
+        try run(blocks, in: work)
+    }
+}
