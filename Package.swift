@@ -55,20 +55,23 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
-        // The reference payload: simulate, processCcd, coadd, forcedPhot.
+        // The reference payload: processCcd, coadd, forcedPhot, and its photometry against the truth.
         .target(name: "Pipeline", dependencies: ["Basics", "Sky"]),
+        // `dcprod pipe simulate`: seeded SDSS-like frames, their reference catalog and truth, drawn
+        // with the payload's PSF model.
+        .target(name: "Simulation", dependencies: ["Basics", "Pipeline", "Sky"]),
         // The command line: argument parsing and printing only.
         .executableTarget(name: "dcprod", dependencies: [
-            "Basics", "Production", "Sky", "Planning", "Batch", "Verification", "Catalog", "Campaign", "Pipeline", "Views", "Server",
+            "Basics", "Production", "Sky", "Planning", "Batch", "Verification", "Catalog", "Campaign", "Pipeline", "Simulation", "Views", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
 
         .testTarget(name: "ProductionTests", dependencies: ["Basics", "Production", grdb]),
-        .testTarget(name: "SkyTests", dependencies: ["Basics", "Sky", "Pipeline", "Planning", "Production", grdb]),
+        .testTarget(name: "SkyTests", dependencies: ["Basics", "Sky", "Simulation", "Planning", "Production", grdb]),
         .testTarget(name: "BatchTests", dependencies: ["Basics", "Batch", "Planning", "Production"]),
         .testTarget(name: "PlanningTests", dependencies: ["Basics", "Planning", "Production", "Sky"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Basics", "Pipeline", "Sky"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Basics", "Pipeline", "Simulation", "Sky"]),
         .testTarget(name: "VerificationTests", dependencies: ["Basics", "Verification", "Planning"], exclude: ["Fixtures"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
         .testTarget(name: "ViewsTests", dependencies: ["Views", "Verification"]),

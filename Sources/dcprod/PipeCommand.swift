@@ -2,6 +2,7 @@ import ArgumentParser
 import Basics
 import Foundation
 import Pipeline
+import Simulation
 import Sky
 
 struct Pipe: ParsableCommand {

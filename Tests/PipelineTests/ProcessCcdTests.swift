@@ -1,5 +1,6 @@
 import Basics
 import Foundation
+@testable import Simulation
 import Testing
 @testable import Pipeline
 import Sky

@@ -1,6 +1,5 @@
 import Basics
 import Foundation
-import Pipeline
 import Sky
 import Testing
 

@@ -1,8 +1,8 @@
 import Basics
 import Foundation
 import GRDB
-import Pipeline
 import Planning
+import Simulation
 import Sky
 import Testing
 

@@ -1,6 +1,6 @@
 import Basics
 import Foundation
-import Pipeline
+import Simulation
 import Sky
 import Testing
 

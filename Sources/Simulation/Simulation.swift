@@ -1,5 +1,6 @@
 import Basics
 import Foundation
+import Pipeline
 import Sky
 
 /// A defect injected into a simulated frame, so that every failure class occurs.
@@ -223,7 +224,7 @@ public struct Simulation: Sendable {
         try file.write("GAIN", Camera.gain, comment: "electrons per count")
         try file.write("EXPTIME", Camera.exposure, comment: "exposure time (s)")
         try file.write("SKY", Camera.skyCounts[plan.name.filter.filterId], comment: "sky level (counts)")
-        try plan.headerWCS.write(to: file)
+        for card in plan.headerWCS.cards { try file.write(card) }
         try file.writePixels(pixels)
         try file.close()
         if plan.defect == .corruptedHeader { try corruptFirstCard(temporary) }
