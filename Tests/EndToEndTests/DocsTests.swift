@@ -48,6 +48,39 @@ import Testing
             .map { text.substring(with: $0.range(at: 2)) })
     }
 
+    // MARK: - The synopses
+
+    /// The verbs and options named in the text (`dcprod pipe coadd --tract 0 …`, `submit --hold`) exist:
+    /// `dcprod VERB --help` answers, and lists each option.
+    @Test func everyVerbAndOptionTheTextNamesExists() throws {
+        let spans = try Manual.inlineCommands()
+        #expect(spans.count > 20, "\(spans.count) synopses found")
+        let verbs = Set(spans.filter { $0.words.first == "dcprod" }.compactMap { $0.words.dropFirst().first })
+        var help: [[String]: DCProd.Result] = [:]
+        for span in spans {
+            var words = span.words
+            if words.first == "dcprod" {
+                words.removeFirst()
+            } else if !(words.count > 1 && verbs.contains(words[0]) && words[1].hasPrefix("--")) {
+                continue
+            }
+            // `dcprod help VERB` is ArgumentParser's own; a capitalised word is a placeholder.
+            guard let verb = words.first, verb.first?.isLowercase == true, verb != "help" else { continue }
+            let path = ["pipe", "job"].contains(verb) && words.count > 1 && words[1].first?.isLowercase == true
+                ? Array(words.prefix(2)) : [verb]
+            if help[path] == nil { help[path] = try DCProd.run(path + ["--help"], in: FileManager.default.temporaryDirectory) }
+            let answer = help[path]!
+            // An unknown verb's --help is the top-level help: its usage line names no verb.
+            #expect(answer.status == 0 && answer.stdout.contains("USAGE: dcprod \(path.joined(separator: " "))"),
+                    "\(span.place): `dcprod \(path.joined(separator: " "))` is not a verb\n\(answer.stderr)")
+            for option in words.dropFirst(path.count) where option.hasPrefix("--") {
+                let name = String(option.prefix { $0 != "=" })
+                #expect(answer.stdout.range(of: NSRegularExpression.escapedPattern(for: name) + "(?![-A-Za-z0-9])", options: .regularExpression) != nil,
+                        "\(span.place): `dcprod \(path.joined(separator: " "))` has no option \(name)")
+            }
+        }
+    }
+
     // MARK: - The commands
 
     /// README.md's tour makes the demo production (the config of `./prepare --demo`), and every
@@ -179,6 +212,30 @@ enum Manual {
             if let open = current { throw TestFailure("\(file):\(open.line): a block that is never closed") }
         }
         return blocks
+    }
+
+    /// The inline code spans of the text (outside fenced blocks) that are commands: each part of
+    /// `a && b`, as words (quotes kept out of the way: only verbs and options are read).
+    static func inlineCommands() throws -> [(place: String, words: [String])] {
+        var spans: [(String, [String])] = []
+        let pattern = try NSRegularExpression(pattern: "`([^`]+)`")
+        for file in try files() {
+            let text = try String(contentsOf: TheManual.root.appendingPathComponent(file), encoding: .utf8)
+            var fenced = false
+            for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let trimmed = line.trimmingCharacters(in: .whitespaces)
+                if trimmed.hasPrefix("```"), !trimmed.drop(while: { $0 == "`" }).contains("`") { fenced.toggle(); continue }
+                guard !fenced else { continue }
+                let string = String(line) as NSString
+                for match in pattern.matches(in: String(line), range: NSRange(location: 0, length: string.length)) {
+                    for part in string.substring(with: match.range(at: 1)).components(separatedBy: "&&") {
+                        let words = part.split(separator: " ").map(String.init)
+                        if !words.isEmpty { spans.append(("\(file):\(index + 1)", words)) }
+                    }
+                }
+            }
+        }
+        return spans
     }
 
     /// The config `./prepare --demo` writes (its here-document), for a demo in `work`.
