@@ -5,6 +5,7 @@ let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
 let grdbSQLite = Target.Dependency.product(name: "GRDBSQLite", package: "GRDB.swift")
 let mustache = Target.Dependency.product(name: "Mustache", package: "swift-mustache")
 
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let package = Package(
     name: "dcprod",
     platforms: [.macOS(.v13)],
@@ -13,7 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
@@ -37,16 +38,16 @@ let package = Package(
         .target(name: "Sky", dependencies: ["Basics", "CFITSIO", "CWCSLIB"]),
         // Inventory (input frames into processCcd events, with their sky map patches), events into
         // jobs, manifests and batch scripts from templates/.
-        .target(name: "Planning", dependencies: ["Basics", "Production", "Sky", mustache]),
+        .target(name: "Planning", dependencies: ["Basics", "Production", "Sky", logging, mustache]),
         // BatchSystem protocol and its backends: local, Slurm, Grid Engine.
-        .target(name: "Batch", dependencies: ["Basics", "Production"]),
+        .target(name: "Batch", dependencies: ["Basics", "Production", logging]),
         // Outcome records: the job runner that writes them, classes and rules, verify and its reports (text, JSON).
-        .target(name: "Verification", dependencies: ["Basics", "Planning", "Production"]),
+        .target(name: "Verification", dependencies: ["Basics", "Planning", "Production", logging]),
         // The catalog: CatalogDatabase protocol, SQLite and MariaDB engines, schema, exactly-once CSV loading.
-        .target(name: "Catalog", dependencies: ["Basics", "Production", "CMariaDB", grdb, grdbSQLite]),
+        .target(name: "Catalog", dependencies: ["Basics", "Production", "CMariaDB", grdb, grdbSQLite, logging]),
         // What people look at: the task summary, step pages with SVG figures, logbook and accounting
         // pages, the forecast; rendered from templates/reports/ for `dcprod report` and `dcprod serve`.
-        .target(name: "Views", dependencies: ["Basics", "Verification", "Planning", "Sky", "Production", grdb, mustache]),
+        .target(name: "Views", dependencies: ["Basics", "Verification", "Planning", "Sky", "Production", grdb, logging, mustache]),
         // The chain of steps: what is ready to plan, submit, verify, load; resubmission.
         .target(name: "Campaign", dependencies: ["Basics", "Batch", "Verification", "Catalog", "Planning", "Production", "Views"]),
         // `dcprod serve`: the pages and a JSON API over HTTP, and /metrics for Prometheus.
@@ -63,8 +64,7 @@ let package = Package(
         // The command line: argument parsing and printing only.
         .executableTarget(name: "dcprod", dependencies: [
             "Basics", "Production", "Sky", "Planning", "Batch", "Verification", "Catalog", "Campaign", "Pipeline", "Simulation", "Views", "Server",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"), logging,
         ]),
 
         .testTarget(name: "ProductionTests", dependencies: ["Basics", "Production", grdb]),

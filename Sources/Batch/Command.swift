@@ -17,6 +17,7 @@ enum Command {
     ///   that `acceptingFailure` does not accept; its message is the first three non-empty lines of the
     ///   error output, or the exit status.
     static func run(_ program: String, _ arguments: [String], acceptingFailure: (String) -> Bool = { _ in false }) throws -> String {
+        logger.debug("run \(([program] + arguments).joined(separator: " "))")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [program] + arguments
@@ -35,6 +36,7 @@ enum Command {
         let output = out.fileHandleForReading.readDataToEndOfFile()
         let errors = String(decoding: errorOutput.wait(), as: UTF8.self)
         process.waitUntilExit()
+        logger.debug("\(program): exit status \(process.terminationStatus), \(output.count) bytes out, \(errors.utf8.count) bytes of errors")
         guard process.terminationStatus == 0 || acceptingFailure(errors) else {
             let lines = errors.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             let message = lines.isEmpty ? "exit status \(process.terminationStatus)" : lines.prefix(3).joined(separator: "; ")

@@ -150,13 +150,12 @@ public struct SlurmBatch: BatchSystem {
         errors.range(of: "accounting storage is disabled", options: .caseInsensitive) != nil
     }
 
-    /// Said once per process, on standard error, when sacct first says the cluster keeps no accounting.
-    static let saidAccountingIsDisabled: Void = FileHandle.standardError.write(Data("""
-        dcprod: slurm: accounting storage is disabled (sacct): jobs are followed with squeue and their outcome \
+    /// Said once per process, as a warning, when sacct first says the cluster keeps no accounting.
+    static let saidAccountingIsDisabled: Void = logger.warning("""
+        slurm: accounting storage is disabled (sacct): jobs are followed with squeue and their outcome \
         records; node, elapsed and CPU time, MaxRSS and the memory and time a job ran out of are not known \
         (a job squeue shows ended OUT_OF_MEMORY or TIMEOUT is still submitted again with more)
-
-        """.utf8))
+        """)
 
     /// What squeue said of the ended tasks is all there is without accounting: their state, marked
     /// `(no accounting)`. A task squeue no longer lists is left out, and the submitter goes by its

@@ -235,6 +235,7 @@ public struct Submitter {
             accepted = (error as? BatchError)?.accepted ?? [:]
             refusal = error
         }
+        logger.debug("handed \(batch.count) batch jobs to \(backend.name): \(accepted.count) accepted\(refusal.map { ", then refused: \($0)" } ?? "")")
         try store.apply(Self.submission(of: intents, accepted: accepted, refused: refusal != nil, host: ProcessInfo.processInfo.hostName))
         if let refusal { throw refusal }
         return batch.count

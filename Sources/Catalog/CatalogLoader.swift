@@ -408,6 +408,7 @@ public struct CatalogLoader {
             let csv: ValidatedCSV, table: String, split: String?
             switch try prepare(path, state: &state) {
             case .refused(let rejection):
+                logger.debug("refused \(path):\(rejection.line): \(rejection.message)")
                 part.rejected.append(rejection)
                 continue
             case .ready(let file, let fileTable, let fileSplit):
@@ -419,8 +420,10 @@ public struct CatalogLoader {
             }
             switch try loadFile(path, csv, table: table, split: split, replacing: replacing, state: &state) {
             case .rejected(let rejection):
+                logger.debug("refused \(path):\(rejection.line): \(rejection.message)")
                 part.rejected.append(rejection)
             case .loaded(let entry, let removed):
+                logger.debug("loaded \(path) into \(table): \(entry.rowCount) rows\(removed.map { ", \($0) rows of its earlier version removed" } ?? "")")
                 written[hash] = entry
                 part.loaded += 1
                 part.loadedPaths.append(path)

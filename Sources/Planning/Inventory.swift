@@ -83,6 +83,7 @@ public struct Inventory: Sendable {
                 }
             }
             let duplicates = try store.recordInventory(frames: frames, rejections: rejections)
+            logger.debug("inventory: \(files.count) files from \(files.first?.path ?? "-"): \(todo.count) read, \(frames.count - duplicates.count) new frames, \(rejections.count + duplicates.count) rejected")
             for frame in frames where !duplicates.contains(where: { $0.path == frame.path }) {
                 summary.newEvents[frame.filter, default: 0] += 1
             }

@@ -295,6 +295,7 @@ public struct Planner {
             try AtomicFile.write(manifest.jsonData(), toPath: manifestPath)
             let text = script.render(Planner.jobScriptContext(job: name, events: events.count, manifest: manifestPath), shared: sharedContext)
             try AtomicFile.write(Data(text.utf8), toPath: "\(jobs)/\(name).\(backend).sh", mode: 0o755)
+            logger.debug("wrote job \(name): \(events.count) events, \(manifestPath)")
             return PlannedJob(name: name, manifest: manifestPath, eventIds: events.map(\.id))
         }
     }

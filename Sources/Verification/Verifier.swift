@@ -91,6 +91,7 @@ public struct Verifier {
                 EventOutcome(eventId: $0.id, state: .notRun, className: FailureClasses.notRun, message: why, seconds: nil, outputs: nil)
             }
             let end = contents.records.last { $0.type == .end }
+            logger.debug("read \(attempt.outcomes): \(checked.recorded) records for \(members.count) events, \(missing.count) missing, \(checked.damaged.count) damaged lines")
             readings.append(AttemptReading(attemptId: attempt.id, outcomes: outcomes, damaged: checked.damaged,
                                            runnerPeakKiB: end?.maxrss, runnerCPUSeconds: end?.cpu))
             reading.attempts += 1

@@ -64,6 +64,7 @@ public struct ReportWriter: Sendable {
         }
         if let first = failures.withLock({ $0 }).min(by: { $0.key < $1.key }) { throw first.value }
         try write(.summary, generated: generated)
+        logger.debug("wrote \(written + pages.count + 1) pages under \(directory.path)")
         return written + pages.count + 1
     }
 

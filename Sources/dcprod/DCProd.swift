@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Logging
 import Production
 
 /// Every command names itself (`commandName:`): ArgumentParser would otherwise derive each name
@@ -8,6 +7,13 @@ import Production
 /// instructions of a short verb's run, paid again by every job that starts `dcprod`.
 @main
 struct DCProd: AsyncParsableCommand {
+    /// Bootstraps logging before any verb runs: every library's logger then writes to standard error,
+    /// at the level `--verbose` sets once the options are parsed.
+    static func main() async {
+        Verbosity.bootstrap()
+        await main(nil)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "dcprod",
         abstract: "A production manager for astronomical data challenges.",
@@ -27,7 +33,9 @@ struct ProductionOptions: ParsableArguments {
         discussion: "Default: $DCPROD_PRODUCTION, else the nearest directory at or above the current one holding production.conf, else ./fichconfig.txt."))
     var production: String?
 
-    @Flag(name: .shortAndLong, help: "Log what is done, on standard error.")
+    @Flag(name: .shortAndLong, help: ArgumentHelp(
+        "Log what is done, on standard error.",
+        discussion: "Which files are read and written, which batch commands run and what they answer, which CSV files are loaded."))
     var verbose = false
 
     @Flag(name: .customLong("no-wait"), help: ArgumentHelp(
@@ -37,7 +45,7 @@ struct ProductionOptions: ParsableArguments {
 
     /// Opens the production: read-only (`StateStore.Access.read`) unless `writing`.
     func open(writing: Bool = true) throws -> Production {
-        bootstrapLogging(verbose: verbose)
+        if verbose { Verbosity.debug.store(true, ordering: .relaxed) }
         return try Production.open(root: try root(), access: writing ? .write : .read)
     }
 
@@ -48,13 +56,6 @@ struct ProductionOptions: ParsableArguments {
     }
 }
 
-func bootstrapLogging(verbose: Bool) {
-    LoggingSystem.bootstrap { label in
-        var handler = StreamLogHandler.standardError(label: label)
-        handler.logLevel = verbose ? .debug : .warning
-        return handler
-    }
-}
 
 /// A verb that works on a production: its `run()` finds and opens the production, runs the verb's
 /// body on it, and reports an error once, as one line and exit status 1.

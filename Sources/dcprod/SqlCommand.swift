@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import Foundation
+import Logging
 import Production
 
 struct Sql: ProductionCommand {
@@ -50,6 +51,7 @@ struct Sql: ProductionCommand {
 
     func run(on production: Production) throws {
         let catalog = try CatalogConnection.open(production, readOnly: !write, defaultsFile: catalogOptions.defaultsFile)
+        Logger(label: "dcprod.sql").debug("on \(catalog.location)\(write ? ", writing" : ""): \(statement)")
         let output = QueryOutput(csv ? .csv : json ? .json : .table(maximumWidth: maxWidth ?? Self.terminalWidth))
         var columns: [String] = []
         do {
