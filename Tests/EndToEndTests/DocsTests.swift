@@ -48,6 +48,56 @@ import Testing
             .map { text.substring(with: $0.range(at: 2)) })
     }
 
+    // MARK: - The guarantees
+
+    /// Each promise of docs/guarantees.md names the tests that hold it, in its last column: each named
+    /// suite (a type, or a test file) and test function (`Suite.test`, `test`, `prefix…`) exists under Tests/.
+    @Test func everyTestAGuaranteeNamesExists() throws {
+        let text = try String(contentsOf: Self.root.appendingPathComponent("docs/guarantees.md"), encoding: .utf8)
+        var sources = ""
+        let tests = Self.root.appendingPathComponent("Tests")
+        let walker = FileManager.default.enumerator(at: tests, includingPropertiesForKeys: nil)
+        var files: Set<String> = []
+        while let url = walker?.nextObject() as? URL {
+            guard url.pathExtension == "swift" else { continue }
+            sources += try String(contentsOf: url, encoding: .utf8) + "\n"
+            files.insert(url.deletingPathExtension().lastPathComponent)
+        }
+        let code = try NSRegularExpression(pattern: "`([^`]+)`")
+        var named = 0
+        for line in text.split(separator: "\n") where line.hasPrefix("| ") && !line.hasPrefix("| promise") {
+            // `\|` is a `|` inside a cell.
+            guard let column = line.replacingOccurrences(of: "\\|", with: "¦").split(separator: "|").last.map(String.init) else { continue }
+            for match in code.matches(in: column, range: NSRange(location: 0, length: (column as NSString).length)) {
+                let token = (column as NSString).substring(with: match.range(at: 1))
+                let parts = token.split(separator: ".").map(String.init)
+                if token.hasSuffix(".swift") {
+                    let file = URL(fileURLWithPath: token).deletingPathExtension().lastPathComponent
+                    #expect(files.contains(file), "docs/guarantees.md names \(token): no such file under Tests/")
+                    named += 1
+                    continue
+                }
+                // A suite, `Suite.test`, or a test function (camelCase: `load` is a verb, not a test).
+                guard token.range(of: #"^([A-Z][A-Za-z]*(\.[a-z][A-Za-z]*)?|[a-z]+[A-Z][A-Za-z]*)…?$"#, options: .regularExpression) != nil else { continue }
+                var function: String?
+                if parts.count == 2 || parts[0].first!.isLowercase { function = parts.last! }
+                if parts[0].first!.isUppercase {
+                    let suite = parts[0].replacingOccurrences(of: "…", with: "")
+                    #expect(files.contains(suite) || sources.range(of: #"(struct|enum|extension|class) "# + suite + #"\b"#, options: .regularExpression) != nil,
+                            "docs/guarantees.md names \(token): no suite or test file \(suite) under Tests/")
+                }
+                if let function {
+                    let name = function.replacingOccurrences(of: "…", with: "")
+                    let pattern = "func " + name + (function.hasSuffix("…") ? "" : #"\("#)
+                    #expect(sources.range(of: pattern, options: .regularExpression) != nil,
+                            "docs/guarantees.md names \(token): no test function \(name) under Tests/")
+                }
+                named += 1
+            }
+        }
+        #expect(named > 30, "\(named) tests named")
+    }
+
     // MARK: - The synopses
 
     /// The verbs and options named in the text (`dcprod pipe coadd --tract 0 …`, `submit --hold`) exist:
