@@ -15,7 +15,29 @@ struct Match {
     var signalToNoise: Double
 }
 
-/// Fits a TAN WCS (shift + full linear part) to matched sources, with 3-sigma clipping.
+/// The tunables of the WCS fit.
+public struct AstrometricFitConfig: Sendable, Equatable {
+    /// Fits made, each after clipping the previous one's outliers (fewer when a clipping removes nothing).
+    public var iterations = 4
+    /// Matches whose residual exceeds this many times the RMS are clipped.
+    public var clip = 3.0
+    /// Residuals below this are never clipped, arcsec (a fit that is already good keeps its matches).
+    public var clipFloor = 0.05
+    /// The fewest matches a fit is made from.
+    public var minimumMatches = 3
+
+    public init() {}
+}
+
+/// The WCS fit stage: a TAN WCS (shift and full linear part, the CD matrix) fitted to matched
+/// sources by linear least squares on the tangent plane, with σ-clipping.
+///
+/// The matches' reference positions are projected onto the plane tangent at the current centre
+/// (gnomonic projection, through wcslib; Calabretta & Greisen 2002), and ξ and η are each fitted
+/// as a linear function of the pixel offsets from CRPIX (normal equations, Gaussian elimination
+/// with partial pivoting): the constant terms move the centre, the others are the CD matrix.
+/// Residuals are measured on the sky; matches beyond `clip` × RMS (or `clipFloor`) are dropped and
+/// the fit made again, as LSST's `FitTanSipWcsTask` does (without its SIP terms).
 struct AstrometricFit {
     var wcs: TangentWCS
     /// RMS of the accepted residuals, arcsec.
@@ -31,12 +53,12 @@ struct AstrometricFit {
         return try plane.wcs(width: 1, height: 1)
     }
 
-    init(matches: [Match], start: TangentWCS) throws {
+    init(matches: [Match], start: TangentWCS, config: AstrometricFitConfig = .init()) throws {
         var current = start
         var kept = matches
         var rms = Double.infinity
-        for iteration in 0..<4 {
-            guard kept.count >= 3 else { throw ProcessCcdFailure(.astrometry, "astrometry problem: too few matches to fit (\(kept.count))") }
+        for iteration in 0..<config.iterations {
+            guard kept.count >= config.minimumMatches else { throw ProcessCcdFailure(.astrometry, "astrometry problem: too few matches to fit (\(kept.count))") }
             let plane = try Self.tangentPlane(at: (current.crval1, current.crval2))
             let xi = try plane.pixels(kept.map { ($0.ra, $0.dec) })
             let dx = kept.map { $0.x - current.crpix1 }, dy = kept.map { $0.y - current.crpix2 }
@@ -50,8 +72,8 @@ struct AstrometricFit {
             let fitted = try current.wcs(width: 1, height: 1).sky(kept.map { ($0.x, $0.y) })
             let residuals = zip(fitted, kept).map { Self.separation($0.0, ($0.1.ra, $0.1.dec)) * 3600 }
             rms = (residuals.map { $0 * $0 }.reduce(0, +) / Double(residuals.count)).squareRoot()
-            if iteration < 3 {
-                let next = zip(kept, residuals).filter { $0.1 <= max(3 * rms, 0.05) }.map(\.0)
+            if iteration < config.iterations - 1 {
+                let next = zip(kept, residuals).filter { $0.1 <= max(config.clip * rms, config.clipFloor) }.map(\.0)
                 if next.count == kept.count { break }
                 kept = next
             }

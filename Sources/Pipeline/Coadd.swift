@@ -26,41 +26,54 @@ public struct CoaddFailure: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// `dcprod pipe coadd`: the reference coaddition of one (tract, patch, filter).
+/// `dcprod pipe coadd`: the reference coaddition of one (tract, patch, filter), a composition of
+/// stages (LSST's `MakeWarpTask`, `AssembleCoaddTask`, then detection and measurement as on a calexp):
 ///
-/// Each calexp that overlaps the patch's outer box is warped onto the patch's pixel grid and
-/// scaled to a common zero point (`Options.zeroPoint`, DC2013's fluxMag0 of 10^(0.4·27)); the
-/// warped frames are stacked as a weighted mean (weights 1/σ², σ the frame's background noise after
-/// scaling) with σ-clipping; sources are detected and measured on the stack as processCcd does.
+/// 1. overlaps: each calexp that overlaps the patch's outer box, its noise at the common zero point
+///    (`CoaddConfig.zeroPoint`) once warped (`overlaps`);
+/// 2. warp: `Warper`, through the mapping wcslib gives at a grid of nodes (`warp`);
+/// 3. stack: `Stack`, a weighted mean in two passes with clipping (`stack`);
+/// 4. background: `Background`, subtracted;
+/// 5. detection: `CoaddDetection`, on the significance image;
+/// 6. PSF model, aperture correction, measurement: `PSFModeling` with the coadd's own PSF
+///    (`CoaddPSF`), each source with the noise where it is, times the warp's correlation (`measure`);
+/// 7. outputs: the deepCoadd FITS, the DeepSource CSV, the DeepCoadd row CSV.
 ///
-/// Warping: the mapping from a patch pixel to a calexp pixel goes through wcslib (patch pixel → sky
-/// → calexp pixel) at the nodes of a grid every `Options.mappingStep` pixels, and is interpolated
-/// bilinearly in between (at 16 pixels the interpolation error is below 10⁻⁵ pixel for these
-/// projections); the calexp is then sampled with a bilinear kernel (4 nearest pixels). A bilinear
-/// kernel correlates neighbouring pixels and lowers the per-pixel noise of each warped frame by the
-/// same factor whatever the number of frames, so the coadd's noise still falls as 1/√N.
-///
-/// Clipping: a first pass makes the unclipped weighted mean; the second leaves out, pixel by pixel,
-/// a frame whose value is more than `Options.clip` times its noise plus 1.5 times the mean away from
-/// that mean: satellite trails and cosmic rays on the sky. The second term keeps stars whole: a star's
-/// core seen in the best seeing is two or three times the mean of its epochs, and clipping it (as a
-/// tolerance of 10 % of the mean did) made bright stars' fluxes wrong by several percent.
+/// Every tunable is a field of `CoaddConfig`, with its default.
 public struct Coadd {
     public struct Options {
         public var skyMap: SkyMap
         public var patch: PatchId
         public var filter: Filter
         public var outputDirectory: URL
-        /// The common zero point, magnitudes (fluxMag0 = 10^(0.4·zeroPoint)).
-        public var zeroPoint = 27.0
-        /// Detection threshold, in sigma of the stack's background.
-        public var threshold = 5.0
-        /// Clipping threshold, in sigma of each frame.
-        public var clip = 4.0
-        /// The fewest overlapping calexps a coadd is made of.
-        public var minimumInputs = 1
-        /// Pixels between the nodes where the warp's mapping is computed by wcslib.
-        public var mappingStep = 16
+        /// Every stage's tunables.
+        public var config = CoaddConfig()
+
+        /// The common zero point, magnitudes (`config.zeroPoint`).
+        public var zeroPoint: Double {
+            get { config.zeroPoint }
+            set { config.zeroPoint = newValue }
+        }
+        /// Detection threshold, in sigma of the stack's background (`config.detection.detection.threshold`).
+        public var threshold: Double {
+            get { config.detection.detection.threshold }
+            set { config.detection.detection.threshold = newValue }
+        }
+        /// Clipping threshold, in sigma of each frame (`config.stack.clip`).
+        public var clip: Double {
+            get { config.stack.clip }
+            set { config.stack.clip = newValue }
+        }
+        /// The fewest overlapping calexps a coadd is made of (`config.minimumInputs`).
+        public var minimumInputs: Int {
+            get { config.minimumInputs }
+            set { config.minimumInputs = newValue }
+        }
+        /// Pixels between the nodes where the warp's mapping is computed by wcslib (`config.mappingStep`).
+        public var mappingStep: Int {
+            get { config.mappingStep }
+            set { config.mappingStep = newValue }
+        }
 
         public init(skyMap: SkyMap, patch: PatchId, filter: Filter, outputDirectory: URL) {
             self.skyMap = skyMap
@@ -116,35 +129,70 @@ public struct Coadd {
     ///   too few overlap; file system errors writing the outputs.
     public func run(calexps: [String]) throws -> Result {
         guard !calexps.isEmpty else { throw CoaddFailure(.noInput, "no input calexp: none given for \(options.patch)") }
-        let map = options.skyMap
-        let patch = options.patch
-        let grid = try WCS(header: map.header(of: patch))
-        let (width, height) = map.size(of: patch)
+        let patch = options.patch, config = options.config
+        let grid = try WCS(header: options.skyMap.header(of: patch))
+        let (width, height) = options.skyMap.size(of: patch)
+        let overlaps = try self.overlaps(calexps, grid: grid, width: width, height: height)
+        guard !overlaps.inputs.isEmpty else { throw CoaddFailure(.noInput, "no input calexp: none of \(calexps.count) overlaps \(patch)") }
+        guard overlaps.inputs.count >= config.minimumInputs else {
+            throw CoaddFailure(.tooFewInputs, "too few inputs: \(overlaps.inputs.count) calexps overlap \(patch), \(config.minimumInputs) needed")
+        }
+        let (stack, variance) = try self.stack(overlaps.inputs, grid: grid, width: width, height: height)
+        var image = Image(width: width, height: height, pixels: stack.map { $0.isNaN ? 0 : $0 })
+        let background = Background(of: image, config: config.background)
+        for k in image.pixels.indices { image.pixels[k] -= background.model[k] }
+        guard let found = CoaddDetection(config: config.detection).detect(image, variance: variance, valid: { !stack[$0].isNaN }) else {
+            throw CoaddFailure(.noInput, "no input calexp: none of \(calexps.count) covers a pixel of \(patch)")
+        }
+        let measured = measure(image, found, overlaps, grid: grid, noiseMap: { found.noiseScale * Double(variance[$0]).squareRoot() },
+                               valid: { !stack[$0].isNaN })
+        let sky = try grid.sky(measured.map { (x: $0.x + 1, y: $0.y + 1) })
 
-        // Only where each overlapping calexp falls is kept between the passes, not its pixels: a patch
-        // of Stripe 82 has ~80 epochs per filter.
+        let outputs = Self.outputs(for: patch, filter: options.filter, in: options.outputDirectory)
+        try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
+        try writeImage(image.pixels, variance: variance, inputs: overlaps.inputs.count, to: outputs[0])
+        try writeSources(measured, sky: sky, to: outputs[1])
+        try writeRow(inputs: overlaps.inputs.count, image: outputs[0], to: outputs[2])
+        return Result(inputs: overlaps.inputs.count, sources: measured.count, noise: found.noise, outputs: outputs.map(\.path))
+    }
+
+    /// The calexps that overlap the patch: where each falls and its noise on the patch's grid (its
+    /// pixels are read again by each pass: a patch of Stripe 82 has ~80 epochs per filter), their
+    /// PSF models, and what the stack's effective gain is made of.
+    struct Overlaps {
         var inputs: [(path: String, region: Region, sigma: Double)] = []
+        /// Each input's PSF model on the grid; nil for a calexp without one.
         var components: [CoaddPSF.Component?] = []
-        // Σw and Σw²·(patch counts per electron) over the inputs, for the stack's effective gain.
-        var weightSum = 0.0, sourceVariance = 0.0
+        /// Σw over the inputs.
+        var weightSum = 0.0
+        /// Σw²·(patch counts per electron) over the inputs.
+        var sourceVariance = 0.0
+
+        /// A source's own noise: counts of the stack per electron, as if every input covered it.
+        var gain: Double { weightSum * weightSum / sourceVariance }
+    }
+
+    /// Reads each calexp once: whether and where it overlaps the patch, its noise once warped.
+    func overlaps(_ calexps: [String], grid: WCS, width: Int, height: Int) throws -> Overlaps {
+        var out = Overlaps()
         for path in calexps {
             let input = try read(path)
             guard let region = try overlap(of: input, on: grid, width: width, height: height) else { continue }
             // Noise of a warped pixel: the calexp's, times the calexp pixels one patch pixel holds.
             let jacobian = try Self.jacobian(of: input, on: grid, at: region)
             let sigma = input.sigma * jacobian, weight = 1 / (sigma * sigma)
-            inputs.append((path, region, sigma))
-            components.append(input.psf.map { CoaddPSF.Component(wcs: input.wcs, psf: $0, width: input.image.width,
-                                                                  height: input.image.height, weight: weight) })
-            weightSum += weight
-            sourceVariance += weight * weight * input.scale * jacobian / input.gain
+            out.inputs.append((path, region, sigma))
+            out.components.append(input.psf.map { CoaddPSF.Component(wcs: input.wcs, psf: $0, width: input.image.width,
+                                                                      height: input.image.height, weight: weight) })
+            out.weightSum += weight
+            out.sourceVariance += weight * weight * input.scale * jacobian / input.gain
         }
-        guard !inputs.isEmpty else { throw CoaddFailure(.noInput, "no input calexp: none of \(calexps.count) overlaps \(patch)") }
-        guard inputs.count >= options.minimumInputs else {
-            throw CoaddFailure(.tooFewInputs, "too few inputs: \(inputs.count) calexps overlap \(patch), \(options.minimumInputs) needed")
-        }
+        return out
+    }
 
-        // Two passes: the unclipped weighted mean, then the mean of what is near it.
+    /// The stack stage's two passes: the unclipped weighted mean, then the mean of what `Stack.keeps`;
+    /// the stack and its variance.
+    func stack(_ inputs: [(path: String, region: Region, sigma: Double)], grid: WCS, width: Int, height: Int) throws -> (mean: [Float], variance: [Float]) {
         var first = Stack(width: width, height: height)
         for input in inputs {
             let weight = 1 / (input.sigma * input.sigma)
@@ -152,85 +200,47 @@ public struct Coadd {
         }
         let reference = first.mean()
         var second = Stack(width: width, height: height)
+        let config = options.config.stack
         for input in inputs {
-            let weight = 1 / (input.sigma * input.sigma), cut = options.clip * input.sigma
+            let weight = 1 / (input.sigma * input.sigma)
             try warp(try read(input.path, measuringNoise: false), input.region, grid: grid, width: width) { k, value in
-                let mean = reference[k]
-                if mean.isNaN || abs(Double(value) - Double(mean)) <= cut + 1.5 * abs(Double(mean)) {
-                    second.add(k, value, weight: weight)
-                }
+                if Stack.keeps(value, mean: reference[k], sigma: input.sigma, config: config) { second.add(k, value, weight: weight) }
             }
         }
-        let stack = second.mean()
-        let variance = second.variance()
+        return (second.mean(), second.variance())
+    }
 
-        // Detection and measurement on the stack, where it has data.
-        var image = Image(width: width, height: height, pixels: stack.map { $0.isNaN ? 0 : $0 })
-        let background = Background(of: image)
-        for k in image.pixels.indices { image.pixels[k] -= background.model[k] }
-        // The stack's depth varies across the patch (fewer frames at the edges of the survey): each
-        // pixel's noise is its variance plane's, scaled by what the pixels show (warping correlates
-        // neighbours). Detection runs on the signal-to-noise image; each source is measured with the
-        // noise where it is.
-        var significance = Image(width: width, height: height, pixels: [Float](repeating: 0, count: width * height))
-        var ratios: [Float] = []
-        for k in stack.indices where !stack[k].isNaN && variance[k] > 0 {
-            significance.pixels[k] = image.pixels[k] / variance[k].squareRoot()
-            if k % 3 == 0 { ratios.append(significance.pixels[k]) }
-        }
-        guard !ratios.isEmpty else {
-            throw CoaddFailure(.noInput, "no input calexp: none of \(calexps.count) covers a pixel of \(patch)")
-        }
-        let scale = Background.robustSigma(ratios)
-        let noiseMap = { (k: Int) -> Double in scale * Double(variance[k]).squareRoot() }
-        // The detector cuts its 3×3 mean at threshold·σ/3, as if pixels were independent; warped pixels
-        // are not, so σ is given as three times the noise of that mean, measured.
-        var means: [Float] = []
-        for k in stride(from: width + 1, to: stack.count - width - 1, by: 5) where !stack[k].isNaN {
-            var sum: Float = 0
-            for d in [-width - 1, -width, -width + 1, -1, 0, 1, width - 1, width, width + 1] { sum += significance.pixels[k + d] }
-            means.append(sum / 9)
-        }
-        let smoothedNoise = Background.robustSigma(means)
-        let detections = SourceDetector.detect(significance, sigma: 3 * smoothedNoise, threshold: options.threshold).compactMap { found -> Detection? in
-            let k = found.peakY * width + found.peakX
-            guard !stack[k].isNaN else { return nil }
-            return Detection(peakX: found.peakX, peakY: found.peakY, peak: image.pixels[k], pixels: found.pixels)
-        }
-        let noise = Background.median(stack.indices.filter { $0 % 7 == 0 && !stack[$0].isNaN }.map { Float(noiseMap($0)) })
-        // A source's own noise: counts of the stack per electron, as if every input covered it.
-        let gain = weightSum * weightSum / sourceVariance
+    /// The measurement on the stack: the PSF model (the coadd's own, `CoaddPSF`, where every input
+    /// has one) and each detection measured with the noise where it is, times the correlation.
+    func measure(_ image: Image, _ found: CoaddDetection.Result, _ overlaps: Overlaps, grid: WCS,
+                 noiseMap: (Int) -> Double, valid: (Int) -> Bool) -> [Measurement] {
+        let components = overlaps.components
         let coaddPSF = components.contains { $0 == nil } ? nil : CoaddPSF(grid: grid, components: components.compactMap { $0 })
-        let photometer = Photometer.calibrated(image: image, noise: noise, gain: gain, detections: detections,
-                                               localPSF: coaddPSF.map { psf in { c, r in try? psf.stamp(at: c, radius: r) } })
-        let correlation = Self.noiseCorrelation(of: photometer, noiseMap: noiseMap, valid: { !stack[$0].isNaN })
-        let measured = detections.compactMap { detection in
+        let photometer = PSFModeling(config: options.config.photometry)
+            .photometer(image: image, noise: found.noise, gain: overlaps.gain, detections: found.detections,
+                        localPSF: coaddPSF.map { psf in { c, r in try? psf.stamp(at: c, radius: r) } })
+        let correlation = noiseCorrelation(of: photometer, noiseMap: noiseMap, valid: valid)
+        return found.detections.compactMap { detection in
             var local = photometer
-            local.noise = correlation * noiseMap(detection.peakY * width + detection.peakX)
+            local.noise = correlation * noiseMap(detection.peakY * image.width + detection.peakX)
             return local.measure(detection)
-        }.filter { $0.signalToNoise >= options.threshold }
-        let sky = try grid.sky(measured.map { (x: $0.x + 1, y: $0.y + 1) })
-
-        let outputs = Self.outputs(for: patch, filter: options.filter, in: options.outputDirectory)
-        try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
-        try writeImage(image.pixels, variance: variance, inputs: inputs.count, to: outputs[0])
-        try writeSources(measured, sky: sky, to: outputs[1])
-        try writeRow(inputs: inputs.count, image: outputs[0], to: outputs[2])
-        return Result(inputs: inputs.count, sources: measured.count, noise: noise, outputs: outputs.map(\.path))
+        }.filter { $0.signalToNoise >= options.config.detection.detection.threshold }
     }
 
     /// How much more a PSF flux varies than its pixels' noise says: warped pixels are correlated,
     /// so a sum over them is noisier than over independent pixels. It is the robust spread of PSF
     /// fluxes measured on a grid of positions, over their predicted σ (a few sources on the
     /// grid are outliers the median ignores); 1 when the grid is too small.
-    static func noiseCorrelation(of photometer: Photometer, noiseMap: (Int) -> Double, valid: (Int) -> Bool) -> Double {
+    func noiseCorrelation(of photometer: Photometer, noiseMap: (Int) -> Double, valid: (Int) -> Bool) -> Double {
+        let config = options.config
         var blank = photometer
         blank.localPSF = nil
         blank.apertureCorrection = 1
         let (width, height) = (blank.image.width, blank.image.height)
-        // About 2,000 positions, a PSF apart at least.
-        let margin = Int(3 * blank.psf.fwhm) + 2
-        let step = max(Int(3 * blank.psf.fwhm) + 1, Int((Double(width * height) / 2000).squareRoot()))
+        // About `correlationPositions` positions, `correlationSpacing` FWHMs apart at least.
+        let margin = Int(config.correlationSpacing * blank.psf.fwhm) + 2
+        let step = max(Int(config.correlationSpacing * blank.psf.fwhm) + 1,
+                       Int((Double(width * height) / Double(config.correlationPositions)).squareRoot()))
         var ratios: [Float] = []
         for y in stride(from: margin, to: height - margin, by: step) {
             for x in stride(from: margin, to: width - margin, by: step) where valid(y * width + x) {
@@ -239,8 +249,8 @@ public struct Coadd {
                 if fit.sigma > 0, fit.sigma.isFinite { ratios.append(Float(fit.flux / fit.sigma)) }
             }
         }
-        guard ratios.count >= 100 else { return 1 }
-        return max(1, Background.robustSigma(ratios))
+        guard ratios.count >= config.minimumCorrelationPositions else { return 1 }
+        return max(1, RobustStatistics.sigma(ratios))
     }
 
     // MARK: - Inputs and warping
@@ -273,8 +283,8 @@ public struct Coadd {
                 throw CoaddFailure(.unreadableInput, "wrong input: \(path): \(mismatch) (the coadd's --filter)")
             }
             let image = Image(width: size[0], height: size[1], pixels: try file.readImage())
-            let scale = pow(10, 0.4 * (options.zeroPoint - magzero))
-            let noise = measuringNoise ? Self.robustSigma(image.pixels) * scale : 0
+            let scale = pow(10, 0.4 * (options.config.zeroPoint - magzero))
+            let noise = measuringNoise ? Self.robustSigma(image.pixels, sampling: options.config.inputNoiseSampling) * scale : 0
             guard !measuringNoise || noise > 0, noise.isFinite else { throw CoaddFailure(.unreadableInput, "unreadable input: \(path) has no noise (a blank image)") }
             return Input(path: path, image: image, wcs: try WCS(file: file), scale: scale, sigma: noise,
                          psf: try MoffatPSF.read(from: file), gain: try file.double("GAIN") ?? .infinity)
@@ -285,11 +295,12 @@ public struct Coadd {
         }
     }
 
-    /// The noise of a background-subtracted calexp's pixels: 1.4826 × the median absolute deviation
-    /// of one pixel in 11 (its sources bias it by little, and a full background model costs 20 times more).
-    static func robustSigma(_ pixels: [Float]) -> Double {
-        let sample = stride(from: 0, to: pixels.count, by: 11).map { pixels[$0] }
-        return sample.isEmpty ? 0 : Background.robustSigma(sample)
+    /// The noise of a background-subtracted calexp's pixels: `MAD.toSigma` × the median absolute
+    /// deviation of one pixel in `sampling` (its sources bias it by little, and a full background
+    /// model costs 20 times more).
+    static func robustSigma(_ pixels: [Float], sampling: Int) -> Double {
+        let sample = stride(from: 0, to: pixels.count, by: sampling).map { pixels[$0] }
+        return sample.isEmpty ? 0 : RobustStatistics.sigma(sample)
     }
 
     /// Calexp pixels per patch pixel at the middle of the region: the factor that keeps a warped
@@ -297,13 +308,7 @@ public struct Coadd {
     static func jacobian(of input: Input, on grid: WCS, at region: Region) throws -> Double {
         let (x, y) = (Double(region.x.lowerBound + region.x.count / 2) + 1, Double(region.y.lowerBound + region.y.count / 2) + 1)
         let p = try input.wcs.pixels(try grid.sky([(x, y), (x + 1, y), (x, y + 1)]))
-        return area(p[0], p[1], p[2])
-    }
-
-    /// The area of the parallelogram on a corner `a` and its neighbours `b` and `c`: how many calexp
-    /// pixels the patch pixels between them map onto.
-    static func area(_ a: (x: Double, y: Double), _ b: (x: Double, y: Double), _ c: (x: Double, y: Double)) -> Double {
-        abs((b.x - a.x) * (c.y - a.y) - (b.y - a.y) * (c.x - a.x))
+        return Warper.area(p[0], p[1], p[2])
     }
 
     /// The patch pixels (0-based, half-open) an input may cover.
@@ -316,7 +321,8 @@ public struct Coadd {
     func overlap(of input: Input, on grid: WCS, width: Int, height: Int) throws -> Region? {
         let (w, h) = (Double(input.image.width), Double(input.image.height))
         var edge: [(x: Double, y: Double)] = []
-        for t in stride(from: 0.0, through: 1.0, by: 0.125) {
+        let last = Double(options.config.edgePoints - 1)
+        for t in (0..<options.config.edgePoints).map({ Double($0) / last }) {
             edge += [(0.5 + t * w, 0.5), (0.5 + t * w, h + 0.5), (0.5, 0.5 + t * h), (w + 0.5, 0.5 + t * h)]
         }
         let onGrid = try grid.pixels(try input.wcs.sky(edge))
@@ -331,64 +337,16 @@ public struct Coadd {
     }
 
     /// Calls `add(index, value)` for every pixel of the region whose mapping falls on the calexp,
-    /// with the calexp's bilinearly interpolated value at the common zero point.
+    /// with the calexp's bilinearly interpolated value at the common zero point (`Warper`), the
+    /// mapping computed by wcslib at nodes every `mappingStep` pixels.
     func warp(_ input: Input, _ region: Region, grid: WCS, width: Int, add: (Int, Float) -> Void) throws {
-        let step = options.mappingStep
-        let nodesX = Array(stride(from: region.x.lowerBound, to: region.x.upperBound, by: step)) + [region.x.upperBound]
-        let nodesY = Array(stride(from: region.y.lowerBound, to: region.y.upperBound, by: step)) + [region.y.upperBound]
+        let nodesX = Warper.nodes(region.x, step: options.config.mappingStep)
+        let nodesY = Warper.nodes(region.y, step: options.config.mappingStep)
         var nodes: [(x: Double, y: Double)] = []
         nodes.reserveCapacity(nodesX.count * nodesY.count)
         for y in nodesY { for x in nodesX { nodes.append((Double(x + 1), Double(y + 1))) } }
         let mapped = try input.wcs.pixels(try grid.sky(nodes)).map { (x: $0.x - 1, y: $0.y - 1) }
-        let image = input.image
-        let (w, h) = (image.width, image.height)
-        let scale = Float(input.scale)
-        for (j, y0) in nodesY.dropLast().enumerated() {
-            let y1 = nodesY[j + 1]
-            for (i, x0) in nodesX.dropLast().enumerated() {
-                let x1 = nodesX[i + 1]
-                let a = mapped[j * nodesX.count + i], b = mapped[j * nodesX.count + i + 1]
-                let c = mapped[(j + 1) * nodesX.count + i], d = mapped[(j + 1) * nodesX.count + i + 1]
-                // Calexp pixels per patch pixel in this cell: sampling keeps surface brightness, this keeps flux.
-                let jacobian = Self.area(a, b, c) / Double((x1 - x0) * (y1 - y0))
-                let factor = scale * Float(jacobian)
-                for y in y0..<y1 {
-                    let ty = Double(y - y0) / Double(y1 - y0)
-                    for x in x0..<x1 {
-                        let tx = Double(x - x0) / Double(x1 - x0)
-                        let u = (a.x * (1 - tx) + b.x * tx) * (1 - ty) + (c.x * (1 - tx) + d.x * tx) * ty
-                        let v = (a.y * (1 - tx) + b.y * tx) * (1 - ty) + (c.y * (1 - tx) + d.y * tx) * ty
-                        guard u >= 0, v >= 0, u <= Double(w - 1), v <= Double(h - 1) else { continue }
-                        let ix = min(Int(u), w - 2), iy = min(Int(v), h - 2)
-                        let fx = Float(u - Double(ix)), fy = Float(v - Double(iy))
-                        let top = image[ix, iy] * (1 - fx) + image[ix + 1, iy] * fx
-                        let bottom = image[ix, iy + 1] * (1 - fx) + image[ix + 1, iy + 1] * fx
-                        add(y * width + x, (top * (1 - fy) + bottom * fy) * factor)
-                    }
-                }
-            }
-        }
-    }
-
-    /// Running weighted sums per pixel.
-    struct Stack {
-        var weights: [Double]
-        var sums: [Double]
-
-        init(width: Int, height: Int) {
-            weights = [Double](repeating: 0, count: width * height)
-            sums = weights
-        }
-
-        mutating func add(_ k: Int, _ value: Float, weight: Double) {
-            weights[k] += weight
-            sums[k] += weight * Double(value)
-        }
-
-        /// The weighted mean; NaN where no frame gave a value.
-        func mean() -> [Float] { zip(sums, weights).map { $1 > 0 ? Float($0 / $1) : .nan } }
-        /// The variance of the mean, 1/Σw; NaN where no frame gave a value.
-        func variance() -> [Float] { weights.map { $0 > 0 ? Float(1 / $0) : .nan } }
+        Warper(image: input.image, scale: input.scale).resample(nodesX: nodesX, nodesY: nodesY, mapped: mapped, width: width, add: add)
     }
 
     // MARK: - Outputs

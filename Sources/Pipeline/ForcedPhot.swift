@@ -14,6 +14,8 @@ public struct ForcedPhot {
     public struct Options: Sendable {
         public var positions: String
         public var outputDirectory: URL
+        /// The tunables: the edge margin, the noise's sampling, the photometry's.
+        public var config = ForcedPhotConfig()
 
         public init(positions: String, outputDirectory: URL) {
             self.positions = positions
@@ -63,7 +65,19 @@ public struct ForcedPhot {
         }
         let positions = options.positions.hasSuffix(".sources") ? try Self.positions(fromSources: listed, file: options.positions)
                                                                 : try Self.positions(listed, file: options.positions)
-        let wcs: WCS, photometer: Photometer
+        let (wcs, photometer) = try readCalexp(path, name: name)
+        let pixels = try wcs.pixels(positions.map { (ra: $0.ra, dec: $0.dec) })
+        let (text, measured) = measure(positions, at: pixels, with: photometer, name: name)
+        try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
+        let output = Self.output(for: name, in: options.outputDirectory)
+        try AtomicFile.write(Data(text.utf8), to: output)
+        return Result(measured: measured, positions: positions.count, outputs: [output.path])
+    }
+
+    /// The calexp's WCS and photometer: the PSF model and aperture correction processCcd fitted; a
+    /// calexp written before it fitted them gets its own, from what it shows.
+    func readCalexp(_ path: String, name: FrameName) throws -> (WCS, Photometer) {
+        let config = options.config
         do {
             let file = try FITSFile.open(path)
             defer { try? file.close() }
@@ -77,37 +91,38 @@ public struct ForcedPhot {
             let size = try file.imageSize()
             guard size.count == 2 else { throw ProcessCcdFailure(.unreadableHeader, "unreadable header: \(path) is not a 2-D image") }
             let image = Image(width: size[0], height: size[1], pixels: try file.readImage())
-            wcs = try WCS(file: file)
-            // The PSF model and aperture correction processCcd fitted; a calexp written before it
-            // fitted them gets its own, from what it shows.
-            let noise = Coadd.robustSigma(image.pixels)
-            photometer = try Photometer.read(from: file, image: image, noise: noise)
-                ?? Photometer.calibrated(image: image, noise: noise, gain: .infinity,
-                                         detections: SourceDetector.detect(image, sigma: noise, threshold: 5))
+            let wcs = try WCS(file: file)
+            let noise = Coadd.robustSigma(image.pixels, sampling: config.noiseSampling)
+            let photometer = try Photometer.read(from: file, image: image, noise: noise, config: config.photometry.measurement)
+                ?? PSFModeling(config: config.photometry)
+                    .photometer(image: image, noise: noise, gain: .infinity,
+                                detections: SourceDetector.detect(image, sigma: noise, config: config.detection))
+            return (wcs, photometer)
         } catch let failure as ProcessCcdFailure {
             throw failure
         } catch {
             throw ProcessCcdFailure(.unreadableHeader, "unreadable header: \(path): \(error)")
         }
-        let image = photometer.image
-        let pixels = try wcs.pixels(positions.map { (ra: $0.ra, dec: $0.dec) })
-        let psfSigma = photometer.psfSigma
+    }
+
+    /// The CSV text of the positions that lie `edgeMargin` inside the calexp, each with its PSF
+    /// flux at the fixed position and its model flux, and how many they are.
+    func measure(_ positions: [(id: Int64, ra: Double, dec: Double)], at pixels: [(x: Double, y: Double)],
+                 with photometer: Photometer, name: FrameName) -> (text: String, measured: Int) {
+        let image = photometer.image, psfSigma = photometer.psfSigma, m = photometer.config
         var text = Self.columns + "\n"
         var measured = 0
         for (position, pixel) in zip(positions, pixels) {
             // FITS pixel p is 0-based p - 1; a position must lie a PSF away from the edges.
-            let c = (x: pixel.x - 1, y: pixel.y - 1), margin = 3 * psfSigma
+            let c = (x: pixel.x - 1, y: pixel.y - 1), margin = options.config.edgeMargin * psfSigma
             guard c.x >= margin, c.y >= margin, c.x <= Double(image.width - 1) - margin, c.y <= Double(image.height - 1) - margin else { continue }
             let psf = photometer.psf(at: c)
-            let model = photometer.aperture(at: c, radius: max(5, 3 * 2.3548 * psfSigma))
+            let model = photometer.aperture(at: c, radius: max(m.minimumModelRadius, m.modelRadius * Gaussian.sigmaToFWHM * psfSigma))
             text += "\(ProcessCcd.sourceId(name, measured)),\(position.id),\(name.run),\(name.camcol),\(name.field),\(name.filter.filterId),"
             text += String(format: "%.8f,%.8f,%.3f,%.3f,%.3f,%.3f\n", position.ra, position.dec, psf.flux, psf.sigma, model.flux, model.sigma)
             measured += 1
         }
-        try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
-        let output = Self.output(for: name, in: options.outputDirectory)
-        try AtomicFile.write(Data(text.utf8), to: output)
-        return Result(measured: measured, positions: positions.count, outputs: [output.path])
+        return (text, measured)
     }
 
     /// The positions of a `.sources` file: a `box RAMIN RAMAX DECMIN DECMAX` line, then deepsrc

@@ -23,18 +23,42 @@ public struct ProcessCcdFailure: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// `dcprod pipe processCcd`: the reference single-frame processing. Background, detection,
-/// centroids, aperture/PSF/model fluxes, match to the reference catalog, WCS refit (shift and
-/// linear terms), photometric zero point; writes a calexp FITS, a source CSV and a CCD summary CSV.
+/// `dcprod pipe processCcd`: the reference single-frame processing, a composition of stages
+/// (LSST's `ProcessCcdTask`: `CharacterizeImageTask` then `CalibrateTask`), each in its own type:
+///
+/// 1. read: the frame, its header's identity, bias, gain and WCS (`readFrame`);
+/// 2. background: `Background`, subtracted;
+/// 3. detection: `SourceDetector`;
+/// 4. PSF model and aperture correction: `PSFModeling` (`PSFModelFit`, `ApertureCorrection`);
+/// 5. measurement: `Photometer.measure`, sources below the detection threshold's S/N dropped;
+/// 6. reference catalog: the objects on the frame through the header's WCS;
+/// 7. astrometry: `AstrometricMatcher` (voted shift, then matches) and `AstrometricFit`, twice;
+/// 8. zero point: `PhotometricCalibration`;
+/// 9. outputs: a calexp FITS, a source CSV and a CCD summary CSV.
+///
+/// Every tunable is a field of `ProcessCcdConfig`, with its default.
 public struct ProcessCcd: Sendable {
     public struct Options: Sendable {
         public var referenceCatalog: String
         public var outputDirectory: URL
-        /// Detection threshold, in sigma of the smoothed background.
-        public var threshold = 5.0
-        public var minimumMatches = 6
-        /// Largest accepted RMS of the astrometric residuals, arcsec.
-        public var maximumResidual = 0.5
+        /// Every stage's tunables.
+        public var config = ProcessCcdConfig()
+
+        /// Detection threshold, in sigma of the smoothed background (`config.detection.threshold`).
+        public var threshold: Double {
+            get { config.detection.threshold }
+            set { config.detection.threshold = newValue }
+        }
+        /// The fewest reference matches (`config.astrometry.minimumMatches`).
+        public var minimumMatches: Int {
+            get { config.astrometry.minimumMatches }
+            set { config.astrometry.minimumMatches = newValue }
+        }
+        /// Largest accepted RMS of the astrometric residuals, arcsec (`config.astrometry.maximumResidual`).
+        public var maximumResidual: Double {
+            get { config.astrometry.maximumResidual }
+            set { config.astrometry.maximumResidual = newValue }
+        }
 
         public init(referenceCatalog: String, outputDirectory: URL) {
             self.referenceCatalog = referenceCatalog
@@ -77,6 +101,58 @@ public struct ProcessCcd: Sendable {
     }
 
     public func run(frame path: String) throws -> Result {
+        let config = options.config
+        var timings = StageTimings()
+        var frame = try readFrame(path)
+        timings.lap("read")
+        let background = Background(of: frame.image, config: config.background)
+        for k in frame.image.pixels.indices { frame.image.pixels[k] -= background.model[k] }
+        timings.lap("background")
+        let detections = SourceDetector.detect(frame.image, sigma: background.sigma, config: config.detection)
+        timings.lap("detection")
+        let photometer = PSFModeling(config: config.photometry).photometer(image: frame.image, noise: background.sigma,
+                                                                          gain: frame.gain, detections: detections)
+        timings.lap("PSF model")
+        let measured = detections.compactMap { photometer.measure($0) }.filter { $0.signalToNoise >= config.detection.threshold }
+        timings.lap("measurement")
+        let references = try referenceObjects(on: frame)
+        timings.lap("reference catalog")
+        let (fit, matches) = try astrometry(measured, references, on: frame)
+        let calibration = PhotometricCalibration(config: config.calibration)
+        guard let zeroPoint = calibration.zeroPoint(matches)?.value else {
+            throw ProcessCcdFailure(.matches, "matches problem: \(calibration.zeroPoints(matches).count) photometric matches (need \(config.calibration.minimumStars))")
+        }
+        timings.lap("astrometry and zero point")
+        let fwhm = Gaussian.sigmaToFWHM * photometer.psfSigma * frame.scale
+        let urls = try writeOutputs(frame, photometer: photometer, measured: measured, fit: fit, zeroPoint: zeroPoint, fwhm: fwhm)
+        timings.lap("outputs")
+        return Result(sources: measured.count, matches: fit.used, residualArcsec: fit.rms, zeroPoint: zeroPoint,
+                      fwhmArcsec: fwhm, wcs: fit.wcs, outputs: urls.map(\.path), timings: timings)
+    }
+
+    // MARK: - Read
+
+    /// A frame read, its bias subtracted, with what the stages need of its header.
+    struct Frame {
+        var name: FrameName
+        var image: Image
+        /// Electrons per count.
+        var gain: Double
+        /// The header's WCS, through wcslib.
+        var headerWCS: WCS
+        /// The header's WCS as a TAN WCS with a CD matrix: the fit's start.
+        var start: TangentWCS
+        /// The header's pixel scale, arcsec.
+        var scale: Double
+
+        /// The FITS pixels of the image's corners.
+        var corners: [(x: Double, y: Double)] {
+            [(1, 1), (Double(image.width), 1), (Double(image.width), Double(image.height)), (1, Double(image.height))]
+        }
+    }
+
+    /// The frame at `path` and its mask beside it, each failure with its class.
+    func readFrame(_ path: String) throws -> Frame {
         let fileName = URL(fileURLWithPath: path).lastPathComponent
         guard let name = FrameName(fileName: fileName) else {
             throw ProcessCcdFailure(.other, "\(fileName) is not an fpC frame name")
@@ -85,40 +161,11 @@ public struct ProcessCcd: Sendable {
         guard fm.fileExists(atPath: path) else { throw ProcessCcdFailure(.missingFiles, "missing file: \(path)") }
         let mask = Self.maskPath(for: path)
         guard fm.fileExists(atPath: mask) else { throw ProcessCcdFailure(.missingFiles, "missing file: mask \(mask)") }
-
-        // Header, image and initial WCS.
-        var timings = StageTimings()
         let file: FITSFile
-        let headerWCS: WCS
-        var image: Image
-        let gain: Double
+        let read: (image: Image, gain: Double, wcs: WCS)
         do {
             file = try FITSFile.open(path)
-            // Inventory made the event from this name and header; a frame replaced since (another
-            // filter's) would be calibrated against the wrong magnitudes and catalogued as this one.
-            let mismatches = try file.identityMismatches(with: name)
-            guard mismatches.isEmpty else {
-                throw ProcessCcdFailure(.unreadableHeader, "inconsistent header: \(path): "
-                                        + mismatches.map { "\($0) (the file name's)" }.joined(separator: "; "))
-            }
-            let size = try file.imageSize()
-            guard size.count == 2 else { throw ProcessCcdFailure(.unreadableHeader, "unreadable header: NAXIS is \(size.count), not 2") }
-            guard size[0] >= 64, size[1] >= 64 else {
-                throw ProcessCcdFailure(.unreadableHeader, "unreadable header: an image of \(size[0]) × \(size[1]) pixels is too small for a frame")
-            }
-            let bias = try file.double("SOFTBIAS") ?? 0
-            gain = try file.double("GAIN") ?? 1
-            guard bias.isFinite, gain.isFinite, gain > 0 else {
-                throw ProcessCcdFailure(.unreadableHeader, "unreadable header: SOFTBIAS \(bias) or GAIN \(gain) is not a finite (positive) number")
-            }
-            headerWCS = try WCS(file: file)
-            image = Image(width: size[0], height: size[1], pixels: try file.readImage().map { $0 - Float(bias) })
-            // A pixel that is not a number (a masked one) is the image's median: nothing downstream
-            // has to think about NaN.
-            if image.pixels.contains(where: { !$0.isFinite }) {
-                let median = Float(Background.median(image.pixels.filter(\.isFinite)))
-                for k in image.pixels.indices where !image.pixels[k].isFinite { image.pixels[k] = median }
-            }
+            read = try readImage(file, name: name, path: path)
         } catch let failure as ProcessCcdFailure {
             throw failure
         } catch let error as WCSError {
@@ -127,88 +174,97 @@ public struct ProcessCcd: Sendable {
             throw ProcessCcdFailure(.unreadableHeader, "unreadable header: \(error.message)")
         }
         try? file.close()
-        timings.lap("read")
-        let start = try Self.tangentWCS(headerWCS, width: image.width, height: image.height)
+        let start = try Self.tangentWCS(read.wcs, width: read.image.width, height: read.image.height)
         let scale = (abs(start.cd[0] * start.cd[3] - start.cd[1] * start.cd[2])).squareRoot() * 3600
         // A header whose pixels are no size (or the whole sky) has no WCS to start from.
-        guard scale.isFinite, scale > 0.001, scale < 3600 else {
+        guard scale.isFinite, scale > options.config.minimumPixelScale, scale < options.config.maximumPixelScale else {
             throw ProcessCcdFailure(.astrometry, "astrometry problem: no initial WCS: the header's pixel scale is \(scale) arcsec")
         }
+        return Frame(name: name, image: read.image, gain: read.gain, headerWCS: read.wcs, start: start, scale: scale)
+    }
 
-        // Background, detection, measurement.
-        let background = Background(of: image)
-        for k in image.pixels.indices { image.pixels[k] -= background.model[k] }
-        timings.lap("background")
-        let detections = SourceDetector.detect(image, sigma: background.sigma, threshold: options.threshold)
-        timings.lap("detection")
-        let photometer = Photometer.calibrated(image: image, noise: background.sigma, gain: gain, detections: detections)
-        timings.lap("PSF model")
-        let measured = detections.compactMap { photometer.measure($0) }.filter { $0.signalToNoise >= options.threshold }
-        timings.lap("measurement")
-        let bright = measured.filter { $0.signalToNoise >= 10 }.sorted { $0.psfFlux > $1.psfFlux }.prefix(200)
+    /// The image of an open frame, its bias subtracted and its NaNs replaced; its gain and WCS.
+    func readImage(_ file: FITSFile, name: FrameName, path: String) throws -> (image: Image, gain: Double, wcs: WCS) {
+        // Inventory made the event from this name and header; a frame replaced since (another
+        // filter's) would be calibrated against the wrong magnitudes and catalogued as this one.
+        let mismatches = try file.identityMismatches(with: name)
+        guard mismatches.isEmpty else {
+            throw ProcessCcdFailure(.unreadableHeader, "inconsistent header: \(path): "
+                                    + mismatches.map { "\($0) (the file name's)" }.joined(separator: "; "))
+        }
+        let size = try file.imageSize()
+        guard size.count == 2 else { throw ProcessCcdFailure(.unreadableHeader, "unreadable header: NAXIS is \(size.count), not 2") }
+        let side = options.config.minimumImageSide
+        guard size[0] >= side, size[1] >= side else {
+            throw ProcessCcdFailure(.unreadableHeader, "unreadable header: an image of \(size[0]) × \(size[1]) pixels is too small for a frame")
+        }
+        let bias = try file.double("SOFTBIAS") ?? 0
+        let gain = try file.double("GAIN") ?? 1
+        guard bias.isFinite, gain.isFinite, gain > 0 else {
+            throw ProcessCcdFailure(.unreadableHeader, "unreadable header: SOFTBIAS \(bias) or GAIN \(gain) is not a finite (positive) number")
+        }
+        let wcs = try WCS(file: file)
+        var image = Image(width: size[0], height: size[1], pixels: try file.readImage().map { $0 - Float(bias) })
+        // A pixel that is not a number (a masked one) is the image's median: nothing downstream
+        // has to think about NaN.
+        if image.pixels.contains(where: { !$0.isFinite }) {
+            let median = Float(RobustStatistics.median(image.pixels.filter(\.isFinite)))
+            for k in image.pixels.indices where !image.pixels[k].isFinite { image.pixels[k] = median }
+        }
+        return (image, gain, wcs)
+    }
 
-        // Reference objects on the frame, through the header WCS.
-        let footprint = try headerWCS.sky([(1, 1), (Double(image.width), 1), (Double(image.width), Double(image.height)), (1, Double(image.height))])
-        let margin = 20.0 / 3600
-        let cosDec = cos(start.crval2 * .pi / 180)
+    // MARK: - Astrometry
+
+    /// The reference objects on the frame (its header's footprint and `referenceMargin`) brighter
+    /// than `referenceMagnitudeLimit`, brightest first, and their FITS pixels through the header's WCS.
+    func referenceObjects(on frame: Frame) throws -> (entries: [ReferenceCatalog.Entry], pixels: [(x: Double, y: Double)]) {
+        let astrometry = options.config.astrometry
+        let footprint = try frame.headerWCS.sky(frame.corners)
+        let margin = astrometry.referenceMargin / 3600
+        let cosDec = cos(frame.start.crval2 * .pi / 180)
         let catalog = try ReferenceCatalog(path: options.referenceCatalog,
                                            raMin: footprint.map(\.ra).min()! - margin / cosDec, raMax: footprint.map(\.ra).max()! + margin / cosDec,
                                            decMin: footprint.map(\.dec).min()! - margin, decMax: footprint.map(\.dec).max()! + margin)
-        let filter = name.filter.filterId
-        let references = catalog.entries.filter { $0.magnitudes[filter] < 22.5 }.sorted { $0.magnitudes[filter] < $1.magnitudes[filter] }.prefix(400)
-        let referencePixels = try headerWCS.pixels(references.map { ($0.ra, $0.dec) })
-        timings.lap("reference catalog")
+        let filter = frame.name.filter.filterId
+        let references = catalog.entries.filter { $0.magnitudes[filter] < astrometry.referenceMagnitudeLimit }
+            .sorted { $0.magnitudes[filter] < $1.magnitudes[filter] }.prefix(astrometry.references)
+        return (Array(references), try frame.headerWCS.pixels(references.map { ($0.ra, $0.dec) }))
+    }
 
-        // Coarse shift by voting, then matches, fit, re-match, re-fit.
-        let brightPixels = bright.map { (x: $0.x + 1, y: $0.y + 1) }
-        let shift = Self.votedShift(from: brightPixels, to: referencePixels, radius: 8 / scale, bin: 1 / scale)
+    /// The WCS fitted to the matches and the matches: a coarse shift voted for by the bright
+    /// detections, their matches and a first fit, then every source matched through that fit and
+    /// fitted again.
+    func astrometry(_ measured: [Measurement], _ references: (entries: [ReferenceCatalog.Entry], pixels: [(x: Double, y: Double)]),
+                    on frame: Frame) throws -> (fit: AstrometricFit, matches: [Match]) {
+        let config = options.config.astrometry, scale = frame.scale, filter = frame.name.filter.filterId
+        let bright = Array(measured.filter { $0.signalToNoise >= config.brightSignalToNoise }.sorted { $0.psfFlux > $1.psfFlux }
+            .prefix(config.brightest))
         func insufficient(_ matches: Int) -> ProcessCcdFailure {
-            bright.count < 10
-                ? ProcessCcdFailure(.matches, "matches problem: \(matches) reference matches for \(bright.count) bright detections (need \(options.minimumMatches))")
+            bright.count < config.starPoorFrame
+                ? ProcessCcdFailure(.matches, "matches problem: \(matches) reference matches for \(bright.count) bright detections (need \(config.minimumMatches))")
                 : ProcessCcdFailure(.astrometry, "astrometry problem: no solution: \(matches) reference matches among \(bright.count) bright detections")
         }
-        guard let shift, shift.votes >= options.minimumMatches else { throw insufficient(shift?.votes ?? 0) }
-        let shiftedReferences = referencePixels.map { (x: $0.x - shift.dx, y: $0.y - shift.dy) }
-        var matches = Self.match(bright.map { $0 }, brightPixels, shiftedReferences, references.map { $0 },
-                                 filter: filter, radius: 1.5 / scale, wcs: headerWCS)
-        guard matches.count >= options.minimumMatches else { throw insufficient(matches.count) }
-        var fit = try AstrometricFit(matches: matches, start: start)
-        let fitted = try fit.wcs.wcs(width: image.width, height: image.height)
+        let brightPixels = bright.map { (x: $0.x + 1, y: $0.y + 1) }
+        let shift = AstrometricMatcher.votedShift(from: brightPixels, to: references.pixels,
+                                                  radius: config.shiftSearchRadius / scale, bin: config.shiftBin / scale)
+        guard let shift, shift.votes >= config.minimumMatches else { throw insufficient(shift?.votes ?? 0) }
+        let shiftedReferences = references.pixels.map { (x: $0.x - shift.dx, y: $0.y - shift.dy) }
+        var matches = AstrometricMatcher.match(bright, brightPixels, shiftedReferences, references.entries,
+                                               filter: filter, radius: config.firstMatchRadius / scale)
+        guard matches.count >= config.minimumMatches else { throw insufficient(matches.count) }
+        var fit = try AstrometricFit(matches: matches, start: frame.start, config: config.fit)
+        let fitted = try fit.wcs.wcs(width: frame.image.width, height: frame.image.height)
         let measuredPixels = measured.map { (x: $0.x + 1, y: $0.y + 1) }
-        let refitPixels = try fitted.pixels(references.map { ($0.ra, $0.dec) })
-        matches = Self.match(Array(measured), measuredPixels, refitPixels, references.map { $0 },
-                             filter: filter, radius: 1.0 / scale, wcs: fitted)
-        guard matches.count >= options.minimumMatches else { throw insufficient(matches.count) }
-        fit = try AstrometricFit(matches: matches, start: fit.wcs)
-        guard fit.rms <= options.maximumResidual else {
+        let refitPixels = try fitted.pixels(references.entries.map { ($0.ra, $0.dec) })
+        matches = AstrometricMatcher.match(measured, measuredPixels, refitPixels, references.entries,
+                                           filter: filter, radius: config.secondMatchRadius / scale)
+        guard matches.count >= config.minimumMatches else { throw insufficient(matches.count) }
+        fit = try AstrometricFit(matches: matches, start: fit.wcs, config: config.fit)
+        guard fit.rms <= config.maximumResidual else {
             throw ProcessCcdFailure(.astrometry, String(format: "astrometry problem: residual too large: %.3f arcsec rms over %d matches", fit.rms, fit.used))
         }
-
-        // Photometric zero point from matched stars measured well: a galaxy's PSF flux is not its
-        // total flux, and faint sources would weigh noise.
-        let zeroPoints = matches.filter { $0.isStar && $0.signalToNoise >= 20 && $0.referenceMagnitude < 30 }
-            .map { $0.referenceMagnitude + 2.5 * log10($0.instrumentalFlux) }.sorted()
-        guard zeroPoints.count >= 3 else {
-            throw ProcessCcdFailure(.matches, "matches problem: \(zeroPoints.count) photometric matches (need 3)")
-        }
-        let zeroPoint = zeroPoints[zeroPoints.count / 2]
-        timings.lap("astrometry and zero point")
-
-        // Outputs.
-        let finalWCS = try fit.wcs.wcs(width: image.width, height: image.height)
-        let sky = try finalWCS.sky(measuredPixels)
-        let urls = Self.outputs(for: name, in: options.outputDirectory)
-        try fm.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
-        let fwhm = 2.3548 * photometer.psfSigma * scale
-        try writeCalexp(image, name: name, wcs: fit.wcs, zeroPoint: zeroPoint, fwhm: fwhm, photometer: photometer, sources: measured.count,
-                        matches: fit.used, rms: fit.rms, to: urls[0])
-        try writeSources(measured, sky: sky, name: name, scale: scale, to: urls[1])
-        let corners = try finalWCS.sky([(1, 1), (Double(image.width), 1), (Double(image.width), Double(image.height)), (1, Double(image.height))])
-        try writeSummary(name: name, center: (fit.wcs.crval1, fit.wcs.crval2), corners: corners, zeroPoint: zeroPoint,
-                         fwhm: fwhm, sources: measured.count, matches: fit.used, rms: fit.rms, to: urls[2])
-        timings.lap("outputs")
-        return Result(sources: measured.count, matches: fit.used, residualArcsec: fit.rms, zeroPoint: zeroPoint,
-                      fwhmArcsec: fwhm, wcs: fit.wcs, outputs: urls.map(\.path), timings: timings)
+        return (fit, matches)
     }
 
     /// The header's WCS as a TAN WCS with a CD matrix (read back through wcslib).
@@ -222,60 +278,24 @@ public struct ProcessCcd: Sendable {
         return out
     }
 
-    /// The reference-minus-detection offset most detections agree on, from a 2-D histogram.
-    static func votedShift(from detections: [(x: Double, y: Double)], to references: [(x: Double, y: Double)],
-                           radius: Double, bin: Double) -> (dx: Double, dy: Double, votes: Int)? {
-        let n = Int((radius / bin).rounded(.up))
-        let side = 2 * n + 1
-        var histogram = [[(Double, Double)]](repeating: [], count: side * side)
-        for d in detections {
-            for r in references {
-                let dx = r.x - d.x, dy = r.y - d.y
-                guard abs(dx) <= radius, abs(dy) <= radius else { continue }
-                let i = Int((dx / bin).rounded()) + n, j = Int((dy / bin).rounded()) + n
-                histogram[j * side + i].append((dx, dy))
-            }
-        }
-        var best: (count: Int, i: Int, j: Int) = (0, 0, 0)
-        for j in 0..<side {
-            for i in 0..<side {
-                var count = 0
-                for b in max(0, j - 1)...min(side - 1, j + 1) { for a in max(0, i - 1)...min(side - 1, i + 1) { count += histogram[b * side + a].count } }
-                if count > best.count { best = (count, i, j) }
-            }
-        }
-        guard best.count > 0 else { return nil }
-        var sx = 0.0, sy = 0.0, count = 0
-        for b in max(0, best.j - 1)...min(side - 1, best.j + 1) {
-            for a in max(0, best.i - 1)...min(side - 1, best.i + 1) {
-                for (dx, dy) in histogram[b * side + a] { sx += dx; sy += dy; count += 1 }
-            }
-        }
-        return (sx / Double(count), sy / Double(count), best.count)
-    }
-
-    /// Each detection's nearest reference within `radius` pixels; a reference is used once.
-    static func match(_ measurements: [Measurement], _ pixels: [(x: Double, y: Double)], _ referencePixels: [(x: Double, y: Double)],
-                      _ references: [ReferenceCatalog.Entry], filter: Int, radius: Double, wcs: WCS) -> [Match] {
-        var used = Set<Int>()
-        var out: [Match] = []
-        for (k, p) in pixels.enumerated() {
-            var best: (index: Int, d2: Double)?
-            for (i, r) in referencePixels.enumerated() where !used.contains(i) {
-                let d2 = (r.x - p.x) * (r.x - p.x) + (r.y - p.y) * (r.y - p.y)
-                if d2 <= radius * radius, d2 < (best?.d2 ?? .infinity) { best = (i, d2) }
-            }
-            guard let best else { continue }
-            used.insert(best.index)
-            let ref = references[best.index]
-            out.append(Match(x: p.x, y: p.y, ra: ref.ra, dec: ref.dec, referenceMagnitude: ref.magnitudes[filter],
-                             isStar: ref.isStar, instrumentalFlux: measurements[k].psfFlux,
-                             signalToNoise: measurements[k].signalToNoise))
-        }
-        return out
-    }
-
     // MARK: - Outputs
+
+    /// Writes the calexp, the source CSV and the CCD summary; their URLs.
+    func writeOutputs(_ frame: Frame, photometer: Photometer, measured: [Measurement], fit: AstrometricFit,
+                      zeroPoint: Double, fwhm: Double) throws -> [URL] {
+        let (image, name) = (frame.image, frame.name)
+        let finalWCS = try fit.wcs.wcs(width: image.width, height: image.height)
+        let sky = try finalWCS.sky(measured.map { (x: $0.x + 1, y: $0.y + 1) })
+        let urls = Self.outputs(for: name, in: options.outputDirectory)
+        try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
+        try writeCalexp(image, name: name, wcs: fit.wcs, zeroPoint: zeroPoint, fwhm: fwhm, photometer: photometer, sources: measured.count,
+                        matches: fit.used, rms: fit.rms, to: urls[0])
+        try writeSources(measured, sky: sky, name: name, scale: frame.scale, to: urls[1])
+        let corners = try finalWCS.sky(frame.corners)
+        try writeSummary(name: name, center: (fit.wcs.crval1, fit.wcs.crval2), corners: corners, zeroPoint: zeroPoint,
+                         fwhm: fwhm, sources: measured.count, matches: fit.used, rms: fit.rms, to: urls[2])
+        return urls
+    }
 
     func writeCalexp(_ image: Image, name: FrameName, wcs: TangentWCS, zeroPoint: Double, fwhm: Double, photometer: Photometer,
                      sources: Int, matches: Int, rms: Double, to url: URL) throws {

@@ -60,8 +60,8 @@ import Sky
             }
             for name in names {
                 let bytes = try Data(contentsOf: base.appendingPathComponent(name))
-                let text = String(decoding: bytes, as: UTF8.self)
-                let content = name.hasSuffix(".csv") ? Data(text.replacingOccurrences(of: out.path, with: "$OUT").utf8) : bytes
+                let content = name.hasSuffix(".csv")
+                    ? Data(String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: out.path, with: "$OUT").utf8) : bytes
                 digests["\(base.lastPathComponent)/\(name)"] = SHA256.hex(content)
             }
         }
@@ -94,6 +94,13 @@ import Sky
         #expect(SHA256.hex(Data()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
         #expect(SHA256.hex(Data("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq".utf8))
                 == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
+        // Lengths about the block boundaries (Python's hashlib).
+        let expected = [55: "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318",
+                        56: "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a",
+                        64: "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb",
+                        119: "31eba51c313a5c08226adf18d4a359cfdfd8d2e816b13f4af952f7ea6584dcfb",
+                        1000: "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3"]
+        for (count, digest) in expected { #expect(SHA256.hex(Data(repeating: 0x61, count: count)) == digest, "\(count) bytes") }
     }
 
     /// A Swift string literal of `text` (no character here needs more than `\"` and `\\`).
@@ -119,30 +126,39 @@ enum SHA256 {
     /// The digest of `data` as 64 lowercase hexadecimal digits.
     static func hex(_ data: Data) -> String {
         var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
-        var message = [UInt8](data)
-        let bits = UInt64(message.count) * 8
-        message.append(0x80)
-        while message.count % 64 != 56 { message.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) { message.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
-        var w = [UInt32](repeating: 0, count: 64)
-        for chunk in stride(from: 0, to: message.count, by: 64) {
-            for t in 0..<16 {
-                w[t] = (0..<4).reduce(0) { $0 << 8 | UInt32(message[chunk + 4 * t + $1]) }
-            }
-            for t in 16..<64 {
-                let s0 = rotate(w[t - 15], 7) ^ rotate(w[t - 15], 18) ^ (w[t - 15] >> 3)
-                let s1 = rotate(w[t - 2], 17) ^ rotate(w[t - 2], 19) ^ (w[t - 2] >> 10)
-                w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
-            }
-            var (a, b, c, d, e, f, g, hh) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
-            for t in 0..<64 {
-                let t1 = hh &+ (rotate(e, 6) ^ rotate(e, 11) ^ rotate(e, 25)) &+ ((e & f) ^ (~e & g)) &+ k[t] &+ w[t]
-                let t2 = (rotate(a, 2) ^ rotate(a, 13) ^ rotate(a, 22)) &+ ((a & b) ^ (a & c) ^ (b & c))
-                (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
-            }
-            for (i, v) in [a, b, c, d, e, f, g, hh].enumerated() { h[i] = h[i] &+ v }
+        let whole = data.count / 64 * 64
+        data.withUnsafeBytes { bytes in
+            for chunk in stride(from: 0, to: whole, by: 64) { compress(UnsafeRawBufferPointer(rebasing: bytes[chunk..<(chunk + 64)]), &h) }
+        }
+        // The last bytes, a 1 bit, zeros and the length in bits fill one or two more blocks.
+        var tail = [UInt8](data[(data.startIndex + whole)...]) + [0x80]
+        while tail.count % 64 != 56 { tail.append(0) }
+        let bits = UInt64(data.count) * 8
+        for shift in stride(from: 56, through: 0, by: -8) { tail.append(UInt8(truncatingIfNeeded: bits >> UInt64(shift))) }
+        tail.withUnsafeBytes { bytes in
+            for chunk in stride(from: 0, to: bytes.count, by: 64) { compress(UnsafeRawBufferPointer(rebasing: bytes[chunk..<(chunk + 64)]), &h) }
         }
         return h.map { String(format: "%08x", $0) }.joined()
+    }
+
+    /// One 64-byte block into the state `h`.
+    static func compress(_ block: UnsafeRawBufferPointer, _ h: inout [UInt32]) {
+        var w = [UInt32](repeating: 0, count: 64)
+        for t in 0..<16 {
+            w[t] = UInt32(block[4 * t]) << 24 | UInt32(block[4 * t + 1]) << 16 | UInt32(block[4 * t + 2]) << 8 | UInt32(block[4 * t + 3])
+        }
+        for t in 16..<64 {
+            let s0 = rotate(w[t - 15], 7) ^ rotate(w[t - 15], 18) ^ (w[t - 15] >> 3)
+            let s1 = rotate(w[t - 2], 17) ^ rotate(w[t - 2], 19) ^ (w[t - 2] >> 10)
+            w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
+        }
+        var (a, b, c, d, e, f, g, hh) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
+        for t in 0..<64 {
+            let t1 = hh &+ (rotate(e, 6) ^ rotate(e, 11) ^ rotate(e, 25)) &+ ((e & f) ^ (~e & g)) &+ k[t] &+ w[t]
+            let t2 = (rotate(a, 2) ^ rotate(a, 13) ^ rotate(a, 22)) &+ ((a & b) ^ (a & c) ^ (b & c))
+            (hh, g, f, e, d, c, b, a) = (g, f, e, d &+ t1, c, b, a, t1 &+ t2)
+        }
+        for (i, v) in [a, b, c, d, e, f, g, hh].enumerated() { h[i] = h[i] &+ v }
     }
 
     static func rotate(_ x: UInt32, _ n: UInt32) -> UInt32 { x >> n | x << (32 - n) }

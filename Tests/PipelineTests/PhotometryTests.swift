@@ -69,13 +69,13 @@ import Sky
                 let sorted = values.sorted()
                 for k in Set([0, count / 2, count - 1]) {
                     var copy = values
-                    #expect(Background.select(k, in: &copy) == sorted[k], "k \(k) of \(count)")
+                    #expect(RobustStatistics.select(k, in: &copy) == sorted[k], "k \(k) of \(count)")
                 }
-                #expect(Background.median(values) == Double(sorted[count / 2]))
-                #expect(Background.sorted(values) == sorted)
+                #expect(RobustStatistics.median(values) == Double(sorted[count / 2]))
+                #expect(RobustStatistics.sorted(values) == sorted)
             }
         }
-        #expect(Background.sorted([0.5, -0.0, -3, .greatestFiniteMagnitude, -1e-30, 2]) == [-3, -1e-30, -0.0, 0.5, 2, .greatestFiniteMagnitude])
+        #expect(RobustStatistics.sorted([0.5, -0.0, -3, .greatestFiniteMagnitude, -1e-30, 2]) == [-3, -1e-30, -0.0, 0.5, 2, .greatestFiniteMagnitude])
     }
 
     /// The clipped median of a sorted run is the one that quickselect on the clipped arrays gives
@@ -84,23 +84,23 @@ import Sky
         func byArrays(_ values: [Float]) -> Double {
             var kept = values
             for _ in 0..<2 {
-                let m = Background.median(kept)
-                let s = 1.4826 * Background.median(kept.map { abs($0 - Float(m)) })
+                let m = RobustStatistics.median(kept)
+                let s = MAD.toSigma * RobustStatistics.median(kept.map { abs($0 - Float(m)) })
                 guard s > 0 else { return m }
                 let next = kept.filter { abs(Double($0) - m) < 3 * s }
                 if next.count < 5 { break }
                 kept = next
             }
-            return Background.median(kept)
+            return RobustStatistics.median(kept)
         }
         var random = SeededRandom(seed: 5, stream: [2])
         for count in [1, 2, 5, 64, 4096] {
             for stars in [0, 3, 40] {
                 var values = (0..<count).map { _ in Float(100 + 5 * random.gaussian()) }
                 for k in 0..<min(stars, count) { values[k * 7 % count] += Float(500 + 100 * k) }
-                #expect(Background.clippedMedian(values) == byArrays(values), "\(count) values, \(stars) stars")
+                #expect(SigmaClipping().median(values) == byArrays(values), "\(count) values, \(stars) stars")
                 let integers = values.map { $0.rounded() }
-                #expect(Background.clippedMedian(integers) == byArrays(integers), "\(count) integer values, \(stars) stars")
+                #expect(SigmaClipping().median(integers) == byArrays(integers), "\(count) integer values, \(stars) stars")
             }
         }
     }

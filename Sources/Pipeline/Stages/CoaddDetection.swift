@@ -1,0 +1,66 @@
+import Foundation
+
+/// The tunables of detection on a coadd.
+public struct CoaddDetectionConfig: Sendable, Equatable {
+    /// The detection stage's, run on the significance image.
+    public var detection = DetectionConfig()
+    /// The significance's robust σ is measured on one pixel in this many.
+    public var significanceSampling = 3
+    /// The noise of the significance's 3×3 means is measured on one pixel in this many.
+    public var smoothedSampling = 5
+    /// The coadd's typical noise (its `noise`) is the median of one pixel's noise in this many.
+    public var noiseSampling = 7
+
+    public init() {}
+}
+
+/// Detection on a coadd, whose depth varies across the patch (fewer frames at the edges of the
+/// survey): detection runs on the significance image, each pixel over its own noise.
+///
+/// A pixel's noise is its variance plane's σ scaled by what the pixels show (`noiseScale`, the
+/// significance's robust σ): warping correlates neighbours, which the variance plane does not
+/// know. The detector cuts its 3×3 mean at threshold·σ/3, as if pixels were independent; warped
+/// pixels are not, so σ is given as three times the measured noise of that mean (sep's
+/// `extract(..., err=)` with a noise map and `filter_type='matched'` does the same in one step).
+struct CoaddDetection {
+    var config = CoaddDetectionConfig()
+
+    /// The detections and the noise of a coadd.
+    struct Result {
+        /// Detections, each with its peak on the background-subtracted image.
+        var detections: [Detection]
+        /// A pixel's noise is `noiseScale` × its variance plane's σ.
+        var noiseScale: Double
+        /// The median pixel noise where the stack has data.
+        var noise: Double
+    }
+
+    /// Detections on `image` (background-subtracted) where the stack has data (`valid`), with its
+    /// `variance` plane; nil when no pixel has data.
+    func detect(_ image: Image, variance: [Float], valid: (Int) -> Bool) -> Result? {
+        let width = image.width
+        var significance = Image(width: width, height: image.height, pixels: [Float](repeating: 0, count: image.pixels.count))
+        var ratios: [Float] = []
+        for k in image.pixels.indices where valid(k) && variance[k] > 0 {
+            significance.pixels[k] = image.pixels[k] / variance[k].squareRoot()
+            if k % config.significanceSampling == 0 { ratios.append(significance.pixels[k]) }
+        }
+        guard !ratios.isEmpty else { return nil }
+        let scale = RobustStatistics.sigma(ratios)
+        var means: [Float] = []
+        for k in stride(from: width + 1, to: image.pixels.count - width - 1, by: config.smoothedSampling) where valid(k) {
+            var sum: Float = 0
+            for d in [-width - 1, -width, -width + 1, -1, 0, 1, width - 1, width, width + 1] { sum += significance.pixels[k + d] }
+            means.append(sum / 9)
+        }
+        let smoothedNoise = RobustStatistics.sigma(means)
+        let detections = SourceDetector.detect(significance, sigma: 3 * smoothedNoise, config: config.detection).compactMap { found -> Detection? in
+            let k = found.peakY * width + found.peakX
+            guard valid(k) else { return nil }
+            return Detection(peakX: found.peakX, peakY: found.peakY, peak: image.pixels[k], pixels: found.pixels)
+        }
+        let noise = RobustStatistics.median(image.pixels.indices.filter { $0 % config.noiseSampling == 0 && valid($0) }
+            .map { Float(scale * Double(variance[$0]).squareRoot()) })
+        return Result(detections: detections, noiseScale: scale, noise: noise)
+    }
+}
