@@ -4,15 +4,15 @@ import Sky
 
 /// A coadd failure, with the words its class's rule recognises in the log.
 public struct CoaddFailure: Error, CustomStringConvertible, Sendable {
-    public enum Kind: String, Sendable {
+    public enum Kind: Sendable {
         /// No calexp given, or none of them overlaps the patch.
-        case noInput = "no-input"
+        case noInput
         /// Fewer overlapping calexps than the coadd needs.
-        case tooFewInputs = "too-few-inputs"
+        case tooFewInputs
         /// A calexp that cannot be read (missing, no WCS, no zero point), or that is another
         /// filter's (`wrong input:`): either way the coadd cannot be made until the calexp is
         /// made again, so retrying it alone would only fail again.
-        case unreadableInput = "unreadable-input"
+        case unreadableInput
     }
 
     public var kind: Kind
@@ -103,7 +103,7 @@ public struct Coadd {
     /// The output files of a patch in a filter: the deepCoadd FITS, the DeepSource CSV, the DeepCoadd row CSV.
     public static func outputs(for patch: PatchId, filter: Filter, in directory: URL) -> [URL] {
         let stem = "\(patch.tract)-\(patch.x),\(patch.y)-\(filter.rawValue)"
-        return ["deepCoadd-\(stem).fits", "deepsrc-\(stem).csv", "coadd-\(stem).csv"].map { directory.appendingPathComponent($0) }
+        return Step.coadd.outputs.map { directory.appendingPathComponent($0.fileName(stem)) }
     }
 
     /// A calexp read for warping.

@@ -4,9 +4,9 @@ import Sky
 
 /// A processCcd failure, with the words its class's rule recognises in the log.
 public struct ProcessCcdFailure: Error, CustomStringConvertible, Sendable {
-    public enum Kind: String, Sendable {
-        case missingFiles = "missing-files"
-        case unreadableHeader = "unreadable-header"
+    public enum Kind: Sendable {
+        case missingFiles
+        case unreadableHeader
         case astrometry
         case matches
         case other
@@ -90,7 +90,7 @@ public struct ProcessCcd: Sendable {
     /// The output file names of a frame: calexp, source CSV, CCD summary CSV.
     public static func outputs(for name: FrameName, in directory: URL) -> [URL] {
         let stem = name.stem
-        return ["calexp-\(stem).fits", "src-\(stem).csv", "ccd-\(stem).csv"].map { directory.appendingPathComponent($0) }
+        return Step.processCcd.outputs.map { directory.appendingPathComponent($0.fileName(stem)) }
     }
 
     /// The SDSS mask file that goes with a frame (`fpM-...`), which processing needs.

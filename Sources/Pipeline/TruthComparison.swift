@@ -127,14 +127,17 @@ public struct TruthComparison: Sendable {
             guard lines.count >= 2, let column = lines[0].split(separator: ",").firstIndex(of: "zeroPoint") else { return nil }
             return Double(CSVLine.fields(lines[1])[column])
         }
-        let steps = [("processCcd", "src-", "ccd-"), ("coadd", "deepsrc-", "coadd-"), ("forcedPhot", "forced-", "ccd-")]
-        return try steps.map { step, prefix, calibration in
+        // Each step's measurements, and the summary whose zero point calibrates them.
+        let steps: [(step: Step, measured: StepOutput, calibration: StepOutput)] =
+            [(.processCcd, .src, .ccd), (.coadd, .deepsrc, .coadd), (.forcedPhot, .forced, .ccd)]
+        return try steps.map { step, measured, calibration in
             var out: [Measurement] = []
-            for (name, path) in files.sorted(by: { $0.key < $1.key }) where name.hasPrefix(prefix) {
-                guard let zeroPoint = try zeroPoint(files[calibration + name.dropFirst(prefix.count)]) else { continue }
+            for (name, path) in files.sorted(by: { $0.key < $1.key }) {
+                guard let stem = measured.stem(of: name),
+                      let zeroPoint = try zeroPoint(files[calibration.fileName(stem)]) else { continue }
                 out += try measurements(csv: path, zeroPoint: zeroPoint)
             }
-            return (step, out)
+            return (step.rawValue, out)
         }
     }
 

@@ -126,7 +126,7 @@ extension Planner {
         return counts
     }
 
-    static func isCalexp(_ path: String) -> Bool { URL(fileURLWithPath: path).lastPathComponent.hasPrefix("calexp-") }
+    static func isCalexp(_ path: String) -> Bool { URL(fileURLWithPath: path).lastPathComponent.hasPrefix(StepOutput.calexp.prefix) }
 
     /// `jobs/positions/KEY.sources` of a frame measured in a bundle: the box of its footprint (as
     /// `StepPlanning` asks the catalog for it) and the deepsrc files of the coadds of the patches it
@@ -139,7 +139,7 @@ extension Planner {
         text += String(format: "box %.10f %.10f %.10f %.10f\n", ras.min()!, ras.max()!, decs.min()!, decs.max()!)
         for patch in patches {
             let variables = ["key": patch.description, "tract": String(patch.tract), "patch": patch.name]
-            for output in coadd.render(variables).outputs where URL(fileURLWithPath: output).lastPathComponent.hasPrefix("deepsrc-") {
+            for output in coadd.render(variables).outputs where URL(fileURLWithPath: output).lastPathComponent.hasPrefix(StepOutput.deepsrc.prefix) {
                 text += output + "\n"
             }
         }

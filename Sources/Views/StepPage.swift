@@ -70,7 +70,7 @@ struct StepPage {
     /// last, over the ok events of the same place.
     private func skyMap(_ activity: StepActivity) throws -> String {
         func color(_ event: StepActivity.Event) -> String {
-            Figure.color(forClass: event.state == .ok ? "ok" : event.state == .failed ? event.className ?? "failed" : event.state.rawValue)
+            Figure.color(forClass: event.state == .ok ? FailureClasses.ok : event.state == .failed ? event.className ?? "failed" : event.state.rawValue)
         }
         var points: [Figure.SkyPoint] = []
         var boxes: [Figure.SkyBox] = []

@@ -1,3 +1,5 @@
+import Verification
+
 extension Figure {
     /// The colour of `ok`: green.
     static let okColor = "#2ca02c"
@@ -25,8 +27,8 @@ extension Figure {
     /// - Returns: An SVG colour, `#rrggbb`.
     public static func color(forClass name: String) -> String {
         switch name {
-        case "ok": return okColor
-        case "not-run": return notRunColor
+        case FailureClasses.ok: return okColor
+        case FailureClasses.notRun: return notRunColor
         default:
             var hash: UInt64 = 0xcbf2_9ce4_8422_2325
             for byte in name.utf8 {
