@@ -149,22 +149,25 @@ extension StateStore {
     public func staleEvents(step: Step, filter: Filter) throws -> [JobMember] {
         try pool.read { db in
             try JobMember.fetchAll(db, SQLRequest(literal: """
-                SELECT e.id, e.key FROM event e WHERE e.step = \(step) AND e.filter = \(filter) AND \(Self.isStale) ORDER BY e.key
+                SELECT e.id, e.key FROM event e
+                WHERE e.id IN (SELECT eventId FROM input_change) AND e.step = \(step) AND e.filter = \(filter) AND \(Self.isStale)
+                ORDER BY e.key
                 """))
         }
     }
 
     /// The stale events (`staleEvents`) of every step and filter, counted: what `status` shows.
     ///
-    /// Only events with inputs can be stale: they are found from `event_input` rather than by
-    /// testing each of the production's events (1.57M processCcd events have none).
+    /// Only events one of whose inputs changed since they were planned can be stale: they are found
+    /// from `input_change` (schema v15) rather than by testing each event with inputs (1.57M
+    /// forced-photometry events at DC2013's size).
     ///
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func staleCounts() throws -> [ProductionStatus.StateCount] {
         try pool.read { db in
             try ProductionStatus.StateCount.fetchAll(db, SQLRequest(literal: """
                 SELECT e.step, e.filter, 'stale' AS state, COUNT(*) AS count FROM event e
-                WHERE e.id IN (SELECT eventId FROM event_input) AND \(Self.isStale)
+                WHERE e.id IN (SELECT eventId FROM input_change) AND \(Self.isStale)
                 GROUP BY e.step, e.filter ORDER BY e.step, e.filter
                 """))
         }

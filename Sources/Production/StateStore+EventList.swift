@@ -69,7 +69,7 @@ extension StateStore {
         case TaskSummary.Column.notRun.key: condition = "e.state = \(EventState.notRun)"
         case TaskSummary.Column.withdrawn.key: condition = "e.state = \(EventState.withdrawn)"
         case TaskSummary.Column.loaded.key: condition = "e.loadedRows IS NOT NULL"
-        case TaskSummary.Column.stale.key: condition = Self.isStale
+        case TaskSummary.Column.stale.key: condition = "e.id IN (SELECT eventId FROM input_change) AND \(Self.isStale)"
         default:
             guard let className = TaskSummary.Column(key: column, label: "", isFailure: true).failureClass else { return nil }
             condition = "e.state = \(EventState.failed) AND e.class = \(className)"
