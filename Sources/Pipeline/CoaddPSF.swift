@@ -88,20 +88,3 @@ struct CoaddPSF {
         return PSFStamp(x0: x0, y0: y0, side: side, values: zip(sums, weights).map { $1 > 0 ? $0 / $1 : 0 })
     }
 }
-
-extension MoffatPSF {
-    /// The FWHMs (pixels) a calexp's header may give: processCcd fits from half a pixel up; the
-    /// stamps and apertures measured with a PSF are a few FWHMs wide, so a header's 10³⁰⁰ would
-    /// ask for an image of more pixels than there are.
-    static let readableFWHM = 0.01...100.0
-    /// The Moffat βs a header may give: a profile with β ≤ 1 has no finite flux; processCcd fits up to 12.
-    static let readableBeta = 1.0.nextUp...100.0
-
-    /// The PSF model processCcd wrote in a calexp's header (`PSFFWHM`, `PSFBETA`), or nil when it
-    /// is absent or outside `readableFWHM` and `readableBeta` (NaN included).
-    static func read(from file: FITSFile) throws -> MoffatPSF? {
-        guard let fwhm = try file.double("PSFFWHM"), let beta = try file.double("PSFBETA"),
-              readableFWHM.contains(fwhm), readableBeta.contains(beta) else { return nil }
-        return MoffatPSF(fwhm: fwhm, beta: beta)
-    }
-}

@@ -39,7 +39,7 @@ public struct ForcedPhot {
 
     /// The output of a calexp: `forced-STEM.csv`.
     public static func output(for name: FrameName, in directory: URL) -> URL {
-        directory.appendingPathComponent(StepOutput.forced.fileName(name.stem))
+        directory.appendingPathComponent("forced-\(name.stem).csv")
     }
 
     public static let columns = "deepForcedSourceId,deepSourceId,run,camcol,field,filterId,ra,decl,psfFlux,psfFluxSigma,modelFlux,modelFluxSigma"
@@ -53,7 +53,7 @@ public struct ForcedPhot {
     ///   is not its name's (FILTER must be there).
     public func run(calexp path: String) throws -> Result {
         let fileName = URL(fileURLWithPath: path).lastPathComponent
-        guard let name = FrameName(fileName: fileName.replacingOccurrences(of: StepOutput.calexp.prefix, with: "fpC-").replacingOccurrences(of: ".fits", with: ".fit")) else {
+        guard let name = FrameName(fileName: fileName.replacingOccurrences(of: "calexp-", with: "fpC-").replacingOccurrences(of: ".fits", with: ".fit")) else {
             throw ProcessCcdFailure(.other, "\(fileName) is not a calexp name")
         }
         guard FileManager.default.fileExists(atPath: path) else { throw ProcessCcdFailure(.missingFiles, "missing file: \(path)") }
@@ -117,6 +117,8 @@ public struct ForcedPhot {
             let c = (x: pixel.x - 1, y: pixel.y - 1), margin = options.config.edgeMargin * psfSigma
             guard c.x >= margin, c.y >= margin, c.x <= Double(image.width - 1) - margin, c.y <= Double(image.height - 1) - margin else { continue }
             let psf = photometer.psf(at: c)
+            // (3 × 2.3548) × σ where `Photometer.measure` has 3 × (2.3548 × σ): the same radius but
+            // for its last bit, which decides a pixel on the edge now and then; kept as it was.
             let model = photometer.aperture(at: c, radius: max(m.minimumModelRadius, m.modelRadius * Gaussian.sigmaToFWHM * psfSigma))
             text += "\(ProcessCcd.sourceId(name, measured)),\(position.id),\(name.run),\(name.camcol),\(name.field),\(name.filter.filterId),"
             text += String(format: "%.8f,%.8f,%.3f,%.3f,%.3f,%.3f\n", position.ra, position.dec, psf.flux, psf.sigma, model.flux, model.sigma)
