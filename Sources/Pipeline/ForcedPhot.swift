@@ -39,7 +39,7 @@ public struct ForcedPhot {
 
     /// The output of a calexp: `forced-STEM.csv`.
     public static func output(for name: FrameName, in directory: URL) -> URL {
-        directory.appendingPathComponent("forced-\(name.stem).csv")
+        directory.appendingPathComponent(StepOutput.forced.fileName(name.stem))
     }
 
     public static let columns = "deepForcedSourceId,deepSourceId,run,camcol,field,filterId,ra,decl,psfFlux,psfFluxSigma,modelFlux,modelFluxSigma"
@@ -53,7 +53,7 @@ public struct ForcedPhot {
     ///   is not its name's (FILTER must be there).
     public func run(calexp path: String) throws -> Result {
         let fileName = URL(fileURLWithPath: path).lastPathComponent
-        guard let name = FrameName(fileName: fileName.replacingOccurrences(of: "calexp-", with: "fpC-").replacingOccurrences(of: ".fits", with: ".fit")) else {
+        guard let name = FrameName(fileName: fileName.replacingOccurrences(of: StepOutput.calexp.prefix, with: "fpC-").replacingOccurrences(of: ".fits", with: ".fit")) else {
             throw ProcessCcdFailure(.other, "\(fileName) is not a calexp name")
         }
         guard FileManager.default.fileExists(atPath: path) else { throw ProcessCcdFailure(.missingFiles, "missing file: \(path)") }
