@@ -4,8 +4,8 @@ import PackageDescription
 let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
 let grdbSQLite = Target.Dependency.product(name: "GRDBSQLite", package: "GRDB.swift")
 let mustache = Target.Dependency.product(name: "Mustache", package: "swift-mustache")
-
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+
 let package = Package(
     name: "dcprod",
     platforms: [.macOS(.v13)],
@@ -28,8 +28,9 @@ let package = Package(
         .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb",
                        providers: [.apt(["libmariadb-dev"])]),
 
-        // The vocabulary and utilities every library shares: steps, filters, regions, config and
-        // template errors, outcome lines; child processes, atomic files, JSON text.
+        // The vocabulary and utilities every library, the payload's included, shares: steps and the
+        // names of their output files, filters, regions, config and template errors, template lines,
+        // outcome lines; child processes, atomic files, JSON text, walltimes and memory sizes.
         .target(name: "Basics"),
         // Config, tree, state store, logbook.
         .target(name: "Production", dependencies: ["Basics", grdb, grdbSQLite]),
