@@ -13,9 +13,10 @@ import Sky
 /// The method, per step and filter:
 ///
 /// - **The sample** is the events with an outcome read (ok, failed or not run). Each gives its
-///   core-seconds (the CPU time the batch system accounted for each of its attempts, shared among the
-///   attempt's events in proportion to the seconds the job runner measured for each; the runner's own
-///   seconds where the batch system keeps none, as on the local backend), its wall seconds (the same
+///   core-seconds (the CPU time accounted for each of its attempts — by the batch system, or where it
+///   keeps none, as on the local backend, by the job runner from its payloads' rusage — shared among the
+///   attempt's events in proportion to the seconds the runner measured for each; those seconds alone
+///   for an attempt with no CPU time at all), its wall seconds (the same
 ///   with the attempt's elapsed time), its bytes (the sizes verify recorded for the outputs of its
 ///   latest outcome if ok, else 0) and its catalog rows (`event.loadedRows` if ok and loaded, 0 if it
 ///   failed; an ok event not loaded yet is left out of the rows sample). Failures are thus priced in:
