@@ -145,14 +145,14 @@ final class Workspace: Sendable {
 @Suite struct Documentation {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    @Test func theReadmeDocumentsEveryConfigKeyThatDcprodKnows() throws {
-        let readme = try String(contentsOf: Self.root.appendingPathComponent("README.md"), encoding: .utf8)
+    @Test func theManualDocumentsEveryConfigKeyThatDcprodKnows() throws {
+        let manual = try String(contentsOf: Self.root.appendingPathComponent("docs/config.md"), encoding: .utf8)
         let work = try Workspace()
         let keys = try DCProd.run(["keys"], in: work.url)
         let names = keys.stdout.split(separator: "\n").filter { !$0.hasPrefix(" ") }.compactMap { $0.split(separator: " ").first }
         #expect(names.count >= 20)
         for name in names {
-            #expect(readme.contains("| `\(name)"), "README.md does not document \(name)")
+            #expect(manual.contains("| `\(name)"), "docs/config.md does not document \(name)")
         }
     }
 }
