@@ -53,23 +53,7 @@ struct CoaddPSF {
             let reach = Double(radius) * (abs(a.x) + abs(a.y) + abs(b.x) + abs(b.y))
             guard center.x > -reach, center.y > -reach, center.x < Double(w) + reach, center.y < Double(h) + reach else { continue }
             let jacobian = abs(a.x * b.y - a.y * b.x)
-            // The model at the calexp pixels the stamp reaches, each computed once (neighbouring
-            // patch pixels interpolate between the same ones).
-            let span = Int(reach.rounded(.up)) + 2
-            let (px0, py0) = (Int(center.x.rounded(.down)) - span, Int(center.y.rounded(.down)) - span)
-            let grid = 2 * span + 2
-            var values = [Double](repeating: 0, count: grid * grid)
-            for j in 0..<grid {
-                let dy = Double(py0 + j) - center.y
-                for i in 0..<grid {
-                    let dx = Double(px0 + i) - center.x
-                    values[j * grid + i] = component.psf.value(dx * dx + dy * dy)
-                }
-            }
-            func model(_ px: Int, _ py: Int) -> Double {
-                let i = px - px0, j = py - py0
-                return i >= 0 && j >= 0 && i < grid && j < grid ? values[j * grid + i] : 0
-            }
+            let model = Samples(component.psf, around: center, span: Int(reach.rounded(.up)) + 2)
             for j in 0..<side {
                 let dy = Double(y0 + j) - c.y
                 for i in 0..<side {
@@ -86,5 +70,33 @@ struct CoaddPSF {
             }
         }
         return PSFStamp(x0: x0, y0: y0, side: side, values: zip(sums, weights).map { $1 > 0 ? $0 / $1 : 0 })
+    }
+
+    /// A calexp's PSF model at the calexp pixels a stamp reaches, each computed once (neighbouring
+    /// patch pixels interpolate between the same ones); 0 beyond.
+    struct Samples {
+        /// The calexp pixel (0-based) of `values[0]`.
+        let px0: Int, py0: Int
+        let side: Int
+        var values: [Double]
+
+        /// The model at the calexp pixels within `span` (and one more) of `center`.
+        init(_ psf: MoffatPSF, around center: (x: Double, y: Double), span: Int) {
+            (px0, py0) = (Int(center.x.rounded(.down)) - span, Int(center.y.rounded(.down)) - span)
+            side = 2 * span + 2
+            values = [Double](repeating: 0, count: side * side)
+            for j in 0..<side {
+                let dy = Double(py0 + j) - center.y
+                for i in 0..<side {
+                    let dx = Double(px0 + i) - center.x
+                    values[j * side + i] = psf.value(dx * dx + dy * dy)
+                }
+            }
+        }
+
+        func callAsFunction(_ px: Int, _ py: Int) -> Double {
+            let i = px - px0, j = py - py0
+            return i >= 0 && j >= 0 && i < side && j < side ? values[j * side + i] : 0
+        }
     }
 }
