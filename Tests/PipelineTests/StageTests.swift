@@ -109,6 +109,30 @@ import Sky
                                   noise: 1, gain: .infinity) == nil)
     }
 
+    /// Six noiseless stars of a Moffat of FWHM 3.2 pixels and β 3.5 and a galaxy twice as wide:
+    /// the PSF model stage takes the stars, not the galaxy, as point sources, fits their Moffat and
+    /// measures an aperture correction of the flux within 4 FWHMs.
+    @Test func thePSFModelStageFitsTheStarsAndLeavesOutTheGalaxy() throws {
+        let truth = MoffatPSF(fwhm: 3.2, beta: 3.5)
+        var image = Self.flat(180, 90)
+        for k in 0..<6 { image = Self.star(image, at: (x: 20 + 25 * Double(k) + 0.2, y: 30.3), flux: 5000 + 1000 * Double(k), psf: truth) }
+        image = Self.star(image, at: (x: 82.4, y: 65.1), flux: 50_000, psf: MoffatPSF(fwhm: 8, beta: 2.5))
+        let detections = SourceDetector.detect(image, sigma: 1)
+        #expect(detections.count == 7)
+        let modeling = PSFModeling()
+        let photometer = modeling.photometer(image: image, noise: 1, gain: .infinity, detections: detections)
+        #expect(abs(photometer.psf.fwhm / truth.fwhm - 1) < 0.01 && abs(photometer.psf.beta - truth.beta) < 0.1,
+                "FWHM \(photometer.psf.fwhm), β \(photometer.psf.beta)")
+        // The point sources as the stage picks them: by second moments, before the fit.
+        var first = Photometer(image: image, noise: 1, gain: .infinity, psfSigma: 1.5, beta: 3)
+        first.psfSigma = modeling.estimatePSFSigma(detections, first)
+        let stars = modeling.pointSources(detections, first)
+        #expect(stars.count == 6 && stars.allSatisfy { abs($0.y - 30.3) < 0.05 }, "\(stars)")
+        let radius = 4 * truth.fwhm
+        let enclosed = 1 - pow(1 + radius * radius / (truth.alpha * truth.alpha), 1 - truth.beta)
+        #expect(abs(photometer.apertureCorrection - enclosed) < 0.005, "correction \(photometer.apertureCorrection), enclosed \(enclosed)")
+    }
+
     /// Stars of a Moffat measured with their own model: the aperture correction is the flux within
     /// 4 FWHMs, 1 − (1 + R²/α²)^(1−β); with fewer than five stars it is 1.
     @Test func theApertureCorrectionOfAnExactModelIsItsEnclosedFlux() {
