@@ -36,21 +36,8 @@ public struct ReportWriter: Sendable {
         let staging = directory.appendingPathComponent(".events.tmp-\(getpid())")
         try? fm.removeItem(at: staging)
         try fm.createDirectory(at: staging, withIntermediateDirectories: true)
-        var written = 0
         let summary = try site.production.store.taskSummary()
-        for row in summary.rows {
-            guard let step = Step(rawValue: row.step), let filter = Filter(rawValue: row.filter) else { continue }
-            let counts = zip(summary.columns.map(\.key), row.counts) + [(TaskSummary.Column.loaded.key, row.loaded), (TaskSummary.Column.stale.key, row.stale)]
-            for (column, count) in counts where count > 0 {
-                let pages = min(Self.writtenEventPages, (count + EventList.defaultPageSize - 1) / EventList.defaultPageSize)
-                for number in 1...max(pages, 1) {
-                    let page = ReportSite.Page.events(step: step, filter: filter, column: column, page: number)
-                    guard let html = try site.html(page, staticPages: Self.writtenEventPages, generated: generated) else { continue }
-                    try AtomicFile.write(Data(html.utf8), to: staging.appendingPathComponent(String(page.path.dropFirst("events/".count))))
-                    written += 1
-                }
-            }
-        }
+        let written = try writeEventLists(of: summary.rows, in: summary, into: staging, generated: generated)
         let events = directory.appendingPathComponent("events")
         try? fm.removeItem(at: events)
         try fm.moveItem(at: staging, to: events)
@@ -68,8 +55,50 @@ public struct ReportWriter: Sendable {
         return written + pages.count + 1
     }
 
+    /// Writes what a verify of `step` changes: the step's page, its event lists and the summary. The
+    /// forecast and the accounting, which read every outcome of the production (seconds at DC2013's
+    /// size), wait for `dcprod report` or the end of `run`.
+    ///
+    /// - Throws: A GRDB `DatabaseError`, `TemplateError`, or a file system error.
+    public func writeVerified(_ step: Step, generated: Date = Date()) throws {
+        let fm = FileManager.default
+        let events = directory.appendingPathComponent("events")
+        try fm.createDirectory(at: events, withIntermediateDirectories: true)
+        // The step's earlier lists go first: a count now at 0 leaves no page behind.
+        for name in (try? fm.contentsOfDirectory(atPath: events.path)) ?? [] where name.hasPrefix(step.rawValue + "-") {
+            try fm.removeItem(at: events.appendingPathComponent(name))
+        }
+        let summary = try site.production.store.taskSummary()
+        let written = try writeEventLists(of: summary.rows.filter { $0.step == step.rawValue }, in: summary, into: events, generated: generated)
+        try write(.step(step), generated: generated)
+        try write(.summary, generated: generated)
+        logger.debug("wrote \(written + 2) pages of \(step.rawValue) under \(directory.path)")
+    }
+
+    /// Writes the lists of events behind each non-zero count of `rows` (up to `writtenEventPages`
+    /// pages per list) into `directory`.
+    ///
+    /// - Returns: The number of pages written.
+    private func writeEventLists(of rows: [TaskSummary.Row], in summary: TaskSummary, into directory: URL, generated: Date) throws -> Int {
+        var written = 0
+        for row in rows {
+            guard let step = Step(rawValue: row.step), let filter = Filter(rawValue: row.filter) else { continue }
+            let counts = zip(summary.columns.map(\.key), row.counts) + [(TaskSummary.Column.loaded.key, row.loaded), (TaskSummary.Column.stale.key, row.stale)]
+            for (column, count) in counts where count > 0 {
+                let pages = min(Self.writtenEventPages, (count + EventList.defaultPageSize - 1) / EventList.defaultPageSize)
+                for number in 1...max(pages, 1) {
+                    let page = ReportSite.Page.events(step: step, filter: filter, column: column, page: number)
+                    guard let html = try site.html(page, staticPages: Self.writtenEventPages, generated: generated) else { continue }
+                    try AtomicFile.write(Data(html.utf8), to: directory.appendingPathComponent(String(page.path.dropFirst("events/".count))))
+                    written += 1
+                }
+            }
+        }
+        return written
+    }
+
     /// Writes the page of a step alone: what each pass of `run` changes, between the whole reports
-    /// that `verify` and the end of `run` write.
+    /// that `dcprod report` and the end of `run` write.
     ///
     /// - Throws: A GRDB `DatabaseError`, `TemplateError`, or a file system error.
     public func writeStep(_ step: Step, generated: Date = Date()) throws {
