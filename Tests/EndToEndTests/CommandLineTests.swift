@@ -23,14 +23,7 @@ struct DCProd {
 
     @discardableResult
     static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> Result {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "DCPROD_PRODUCTION")
-        env.merge(environment) { $1 }
-        process.environment = env
+        let process = process(arguments, in: directory, environment: environment)
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -40,6 +33,20 @@ struct DCProd {
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                       stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// dcprod with `arguments`, to run in `directory`: the test's environment without
+    /// DCPROD_PRODUCTION, and `environment` over it.
+    static func process(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) -> Process {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "DCPROD_PRODUCTION")
+        env.merge(environment) { $1 }
+        process.environment = env
+        return process
     }
 }
 

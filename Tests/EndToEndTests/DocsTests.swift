@@ -330,14 +330,7 @@ enum Manual {
     /// Starts a command that runs until stopped, waits for its first line (at most 60 s), stops it
     /// with SIGINT and returns its exit status.
     static func runUntilItSpeaks(_ arguments: [String], in directory: URL, environment: [String: String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = DCProd.executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        var env = ProcessInfo.processInfo.environment
-        env.removeValue(forKey: "DCPROD_PRODUCTION")
-        env.merge(environment) { $1 }
-        process.environment = env
+        let process = DCProd.process(arguments, in: directory, environment: environment)
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice

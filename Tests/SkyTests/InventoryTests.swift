@@ -2,6 +2,7 @@ import Basics
 import Foundation
 import GRDB
 import Planning
+import Production
 import Simulation
 import Sky
 import Testing
@@ -495,13 +496,18 @@ extension InventoryTests {
 /// (`frame.patches`): planning and the forecast read them from there at every pass.
 @Suite("the patches of frames")
 struct FramePatchesTests {
+    /// A production prepared on `frames` simulated frames without defects, not inventoried yet.
+    static func simulatedProduction(frames: Int, in root: URL) throws -> Production {
+        let input = root.appendingPathComponent("input")
+        let options = smallOptions(input, frames: frames, defects: 0)
+        try simulate(options)
+        return try prepareProduction(root: root, input: input, region: options.region)
+    }
+
     @Test("inventory keeps each frame's patches; an older store's frames get theirs at the next inventory")
     func inventoryKeepsThePatches() throws {
         try withTemporaryDirectory { root in
-            let input = root.appendingPathComponent("input")
-            let options = smallOptions(input, frames: 24, defects: 0)
-            try simulate(options)
-            let production = try prepareProduction(root: root, input: input, region: options.region)
+            let production = try Self.simulatedProduction(frames: 24, in: root)
             let map = try SkyMap.of(production)
             let summary = try Inventory(config: production.config, store: production.store).run(skyMap: map)
             #expect(summary.newEventCount == 24)
@@ -535,10 +541,7 @@ struct FramePatchesTests {
     @Test("kept patches are read, never asked of wcslib again; found ones are kept by a writer")
     func keptPatchesAreRead() throws {
         try withTemporaryDirectory { root in
-            let input = root.appendingPathComponent("input")
-            let options = smallOptions(input, frames: 6, defects: 0)
-            try simulate(options)
-            let production = try prepareProduction(root: root, input: input, region: options.region)
+            let production = try Self.simulatedProduction(frames: 6, in: root)
             _ = try Inventory(config: production.config, store: production.store).run()
             let map = try SkyMap.of(production)
             var patches = FramePatches(map: map)
