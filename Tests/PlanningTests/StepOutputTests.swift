@@ -18,6 +18,15 @@ import Testing
         #expect(outputs == step.outputs.map { "/out/" + $0.fileName(stem) })
     }
 
+    /// The loader finds a CSV's table by the start of its name (`templates/schema/csv-tables`): every
+    /// CSV the payload writes has its line there, and no other prefix is listed.
+    @Test func theLoaderKnowsTheTableOfEveryCSVThePayloadWrites() throws {
+        let text = try String(contentsOf: templates.appendingPathComponent("schema/csv-tables"), encoding: .utf8)
+        let prefixes = text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { $0.split(separator: " ").first.map(String.init) }
+        #expect(Set(prefixes) == Set(StepOutput.allCases.filter { $0.fileExtension == "csv" }.map(\.prefix)))
+        #expect(prefixes.count == Set(prefixes).count)
+    }
+
     @Test func aFileNameGivesBackItsStem() {
         #expect(StepOutput.calexp.stem(of: "calexp-000094-r1-0011.fits") == "000094-r1-0011")
         #expect(StepOutput.calexp.stem(of: "src-000094-r1-0011.csv") == nil)
