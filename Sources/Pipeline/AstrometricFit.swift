@@ -38,11 +38,20 @@ public struct AstrometricFitConfig: Sendable, Equatable {
 /// with partial pivoting): the constant terms move the centre, the others are the CD matrix.
 /// Residuals are measured on the sky; matches beyond `clip` × RMS (or `clipFloor`) are dropped and
 /// the fit made again, as LSST's `FitTanSipWcsTask` does (without its SIP terms).
+///
+/// The fitted WCS's own error at a pixel is the least-squares prediction variance
+/// σ²·xᵀ(XᵀX)⁻¹x, x = (1, x − CRPIX1, y − CRPIX2), σ² the residuals' variance per axis
+/// (Σ|residual|²/(2(N − 3)), the accepted matches' centroid errors and their references' alike):
+/// `variance(atPixel:)`, which processCcd adds to each source's centroid variance.
 struct AstrometricFit {
     var wcs: TangentWCS
     /// RMS of the accepted residuals, arcsec.
     var rms: Double
     var used: Int
+    /// (XᵀX)⁻¹ of the last fit, row-major 3 × 3, x = (1, x − CRPIX1, y − CRPIX2) in FITS pixels.
+    var inverseNormal: [Double] = [Double](repeating: 0, count: 9)
+    /// The residuals' variance on each axis of the sky, arcsec².
+    var residualVariance = 0.0
 
     /// The plane tangent at `center`, in degrees: a WCS whose "pixels" are (ξ, η).
     static func tangentPlane(at center: (ra: Double, dec: Double)) throws -> WCS {
@@ -57,6 +66,7 @@ struct AstrometricFit {
         var current = start
         var kept = matches
         var rms = Double.infinity
+        var sumOfSquares = 0.0
         for iteration in 0..<config.iterations {
             guard kept.count >= config.minimumMatches else { throw ProcessCcdFailure(.astrometry, "astrometry problem: too few matches to fit (\(kept.count))") }
             let plane = try Self.tangentPlane(at: (current.crval1, current.crval2))
@@ -71,7 +81,8 @@ struct AstrometricFit {
             // Residuals in arcsec, on the sky, through wcslib.
             let fitted = try current.wcs(width: 1, height: 1).sky(kept.map { ($0.x, $0.y) })
             let residuals = zip(fitted, kept).map { Self.separation($0.0, ($0.1.ra, $0.1.dec)) * 3600 }
-            rms = (residuals.map { $0 * $0 }.reduce(0, +) / Double(residuals.count)).squareRoot()
+            sumOfSquares = residuals.map { $0 * $0 }.reduce(0, +)
+            rms = (sumOfSquares / Double(residuals.count)).squareRoot()
             if iteration < config.iterations - 1 {
                 let next = zip(kept, residuals).filter { $0.1 <= max(config.clip * rms, config.clipFloor) }.map(\.0)
                 if next.count == kept.count { break }
@@ -81,6 +92,35 @@ struct AstrometricFit {
         wcs = current
         self.rms = rms
         used = kept.count
+        inverseNormal = Self.inverseNormalMatrix(kept.map { $0.x - current.crpix1 }, kept.map { $0.y - current.crpix2 })
+        residualVariance = kept.count > 3 ? sumOfSquares / Double(2 * (kept.count - 3)) : rms * rms
+    }
+
+    /// The variance of the fitted WCS's position at a FITS pixel, on each axis, pixels²:
+    /// σ²·xᵀ(XᵀX)⁻¹x over the pixel scale².
+    func variance(atPixel p: (x: Double, y: Double)) -> Double {
+        let scale = (abs(wcs.cd[0] * wcs.cd[3] - wcs.cd[1] * wcs.cd[2])).squareRoot() * 3600
+        let row = [1, p.x - wcs.crpix1, p.y - wcs.crpix2]
+        var quadratic = 0.0
+        for i in 0..<3 { for j in 0..<3 { quadratic += row[i] * inverseNormal[i * 3 + j] * row[j] } }
+        return residualVariance * max(quadratic, 0) / (scale * scale)
+    }
+
+    /// (XᵀX)⁻¹ for the rows (1, dx, dy), row-major; zeros when it is singular.
+    static func inverseNormalMatrix(_ dx: [Double], _ dy: [Double]) -> [Double] {
+        var m = [Double](repeating: 0, count: 9)
+        for (x, y) in zip(dx, dy) {
+            let row = [1, x, y]
+            for i in 0..<3 { for j in 0..<3 { m[i * 3 + j] += row[i] * row[j] } }
+        }
+        // The adjugate over the determinant.
+        let c00 = m[4] * m[8] - m[5] * m[7], c01 = m[5] * m[6] - m[3] * m[8], c02 = m[3] * m[7] - m[4] * m[6]
+        let det = m[0] * c00 + m[1] * c01 + m[2] * c02
+        guard abs(det) > 1e-300 else { return [Double](repeating: 0, count: 9) }
+        let inverse = [c00, m[2] * m[7] - m[1] * m[8], m[1] * m[5] - m[2] * m[4],
+                       c01, m[0] * m[8] - m[2] * m[6], m[2] * m[3] - m[0] * m[5],
+                       c02, m[1] * m[6] - m[0] * m[7], m[0] * m[4] - m[1] * m[3]]
+        return inverse.map { $0 / det }
     }
 
     /// Least squares for v = c0 + c1·dx + c2·dy (normal equations, Gaussian elimination).

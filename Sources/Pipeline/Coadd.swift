@@ -119,6 +119,8 @@ public struct Coadd {
         var psf: MoffatPSF?
         /// Electrons per calexp count (infinite when the header does not say).
         var gain: Double
+        /// The σ of the calexp's zero point, magnitudes (`MAGZERR`; 0 when the header does not say).
+        var zeroPointSigma = 0.0
     }
 
     /// Coadds the calexps, writes the outputs.
@@ -167,9 +169,14 @@ public struct Coadd {
         var weightSum = 0.0
         /// Σw²·(patch counts per electron) over the inputs.
         var sourceVariance = 0.0
+        /// Σw²·σ²_zp over the inputs, magnitudes².
+        var zeroPointVariance = 0.0
 
         /// A source's own noise: counts of the stack per electron, as if every input covered it.
         var gain: Double { weightSum * weightSum / sourceVariance }
+        /// The σ of the stack's zero point, magnitudes: each input's flux enters a source's with
+        /// its weight, so σ²_zp = Σw²σ²_zp,i/(Σw)² (as if every input covered it).
+        var zeroPointSigma: Double { zeroPointVariance.squareRoot() / weightSum }
     }
 
     /// Reads each calexp once: whether and where it overlaps the patch, its noise once warped.
@@ -186,6 +193,7 @@ public struct Coadd {
                                                                       height: input.image.height, weight: weight) })
             out.weightSum += weight
             out.sourceVariance += weight * weight * input.scale * jacobian / input.gain
+            out.zeroPointVariance += weight * weight * input.zeroPointSigma * input.zeroPointSigma
         }
         return out
     }
@@ -220,11 +228,16 @@ public struct Coadd {
             .photometer(image: image, noise: found.noise, gain: overlaps.gain, detections: found.detections,
                         localPSF: coaddPSF.map { psf in { c, r in try? psf.stamp(at: c, radius: r) } })
         let correlation = noiseCorrelation(of: photometer, noiseMap: noiseMap, valid: valid)
+        // Common to every flux of the coadd: its inputs' zero points' error and its own aperture
+        // correction's (relative), added to each flux σ once the S/N cut is made on the noise alone.
+        let zeroPoint = relativeFluxError(magnitudes: overlaps.zeroPointSigma)
+        let correction = photometer.apertureCorrectionSigma / photometer.apertureCorrection
+        let relative = (zeroPoint * zeroPoint + correction * correction).squareRoot()
         return found.detections.compactMap { detection in
             var local = photometer
             local.noise = correlation * noiseMap(detection.peakY * image.width + detection.peakX)
             return local.measure(detection)
-        }.filter { $0.signalToNoise >= options.config.detection.detection.threshold }
+        }.filter { $0.signalToNoise >= options.config.detection.detection.threshold }.map { $0.addingRelativeFluxError(relative) }
     }
 
     /// How much more a PSF flux varies than its pixels' noise says: warped pixels are correlated,
@@ -286,8 +299,9 @@ public struct Coadd {
             let scale = pow(10, 0.4 * (options.config.zeroPoint - magzero))
             let noise = measuringNoise ? Self.robustSigma(image.pixels, sampling: options.config.inputNoiseSampling) * scale : 0
             guard !measuringNoise || noise > 0, noise.isFinite else { throw CoaddFailure(.unreadableInput, "unreadable input: \(path) has no noise (a blank image)") }
+            let zeroPointSigma = try file.double("MAGZERR").flatMap { $0.isFinite && $0 >= 0 ? $0 : nil } ?? 0
             return Input(path: path, image: image, wcs: try WCS(file: file), scale: scale, sigma: noise,
-                         psf: try MoffatPSF.read(from: file), gain: try file.double("GAIN") ?? .infinity)
+                         psf: try MoffatPSF.read(from: file), gain: try file.double("GAIN") ?? .infinity, zeroPointSigma: zeroPointSigma)
         } catch let failure as CoaddFailure {
             throw failure
         } catch {

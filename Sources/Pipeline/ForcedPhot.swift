@@ -93,10 +93,13 @@ public struct ForcedPhot {
             let image = Image(width: size[0], height: size[1], pixels: try file.readImage())
             let wcs = try WCS(file: file)
             let noise = Coadd.robustSigma(image.pixels, sampling: config.noiseSampling)
-            let photometer = try Photometer.read(from: file, image: image, noise: noise, config: config.photometry.measurement)
+            var photometer = try Photometer.read(from: file, image: image, noise: noise, config: config.photometry.measurement)
                 ?? PSFModeling(config: config.photometry)
                     .photometer(image: image, noise: noise, gain: .infinity,
                                 detections: SourceDetector.detect(image, sigma: noise, config: config.detection))
+            // The fluxes are quoted at the calexp's zero point: its σ (MAGZERR; none before processCcd
+            // wrote it) is part of each flux's σ.
+            if let sigma = try file.double("MAGZERR"), sigma.isFinite, sigma >= 0 { photometer.zeroPointSigma = sigma }
             return (wcs, photometer)
         } catch let failure as ProcessCcdFailure {
             throw failure

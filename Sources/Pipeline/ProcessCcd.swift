@@ -119,12 +119,22 @@ public struct ProcessCcd: Sendable {
         timings.lap("reference catalog")
         let (fit, matches) = try astrometry(measured, references, on: frame)
         let calibration = PhotometricCalibration(config: config.calibration)
-        guard let zeroPoint = calibration.zeroPoint(matches)?.value else {
+        guard let calibrated = calibration.zeroPoint(matches) else {
             throw ProcessCcdFailure(.matches, "matches problem: \(calibration.zeroPoints(matches).count) photometric matches (need \(config.calibration.minimumStars))")
+        }
+        let zeroPoint = calibrated.value
+        // What is written is calibrated: each position's variance has the fitted WCS's at the source
+        // added (pixels², FITS pixel = 0-based + 1), each flux σ the zero point's (σ_zp·ln10/2.5 of the flux).
+        let relative = relativeFluxError(magnitudes: calibrated.sigma)
+        let sources = measured.map { source in
+            var out = source.addingRelativeFluxError(relative)
+            out.positionVariance += fit.variance(atPixel: (source.x + 1, source.y + 1))
+            return out
         }
         timings.lap("astrometry and zero point")
         let fwhm = Gaussian.sigmaToFWHM * photometer.psfSigma * frame.scale
-        let urls = try writeOutputs(frame, photometer: photometer, measured: measured, fit: fit, zeroPoint: zeroPoint, fwhm: fwhm)
+        let urls = try writeOutputs(frame, photometer: photometer, measured: sources, fit: fit, zeroPoint: zeroPoint,
+                                    zeroPointSigma: calibrated.sigma, fwhm: fwhm)
         timings.lap("outputs")
         return Result(sources: measured.count, matches: fit.used, residualArcsec: fit.rms, zeroPoint: zeroPoint,
                       fwhmArcsec: fwhm, wcs: fit.wcs, outputs: urls.map(\.path), timings: timings)
@@ -282,22 +292,25 @@ public struct ProcessCcd: Sendable {
 
     /// Writes the calexp, the source CSV and the CCD summary; their URLs.
     func writeOutputs(_ frame: Frame, photometer: Photometer, measured: [Measurement], fit: AstrometricFit,
-                      zeroPoint: Double, fwhm: Double) throws -> [URL] {
+                      zeroPoint: Double, zeroPointSigma: Double = 0, fwhm: Double) throws -> [URL] {
         let (image, name) = (frame.image, frame.name)
         let finalWCS = try fit.wcs.wcs(width: image.width, height: image.height)
         let sky = try finalWCS.sky(measured.map { (x: $0.x + 1, y: $0.y + 1) })
         let urls = Self.outputs(for: name, in: options.outputDirectory)
         try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
-        try writeCalexp(image, name: name, wcs: fit.wcs, zeroPoint: zeroPoint, fwhm: fwhm, photometer: photometer, sources: measured.count,
+        try writeCalexp(image, name: name, wcs: fit.wcs, zeroPoint: (zeroPoint, zeroPointSigma), fwhm: fwhm, photometer: photometer, sources: measured.count,
                         matches: fit.used, rms: fit.rms, to: urls[0])
         try writeSources(measured, sky: sky, name: name, scale: frame.scale, to: urls[1])
         let corners = try finalWCS.sky(frame.corners)
-        try writeSummary(name: name, center: (fit.wcs.crval1, fit.wcs.crval2), corners: corners, zeroPoint: zeroPoint,
+        try writeSummary(name: name, center: (fit.wcs.crval1, fit.wcs.crval2), corners: corners, zeroPoint: (zeroPoint, zeroPointSigma),
                          fwhm: fwhm, sources: measured.count, matches: fit.used, rms: fit.rms, to: urls[2])
         return urls
     }
 
-    func writeCalexp(_ image: Image, name: FrameName, wcs: TangentWCS, zeroPoint: Double, fwhm: Double, photometer: Photometer,
+    /// The calexp: the background-subtracted image, its identity, fitted WCS, zero point and its σ
+    /// (`MAGZERO`, `MAGZERR`: forcedPhot adds the latter to its fluxes' σ, coadd combines them), the
+    /// photometer's keywords.
+    func writeCalexp(_ image: Image, name: FrameName, wcs: TangentWCS, zeroPoint: (value: Double, sigma: Double), fwhm: Double, photometer: Photometer,
                      sources: Int, matches: Int, rms: Double, to url: URL) throws {
         let tmp = AtomicFile.temporary(for: url)
         let file = try FITSFile.create(tmp.path)
@@ -308,7 +321,8 @@ public struct ProcessCcd: Sendable {
         try file.write("FIELD", name.field)
         try file.write("FILTER", name.filter.rawValue)
         try wcs.write(to: file)
-        try file.write("MAGZERO", zeroPoint, comment: "magnitude of one count")
+        try file.write("MAGZERO", zeroPoint.value, comment: "magnitude of one count")
+        try file.write("MAGZERR", zeroPoint.sigma, comment: "sigma of MAGZERO (mag)")
         try file.write("FWHM", fwhm, comment: "PSF FWHM (arcsec)")
         try photometer.write(to: file)
         try file.write("NSOURCE", sources, comment: "sources measured")
@@ -339,14 +353,18 @@ public struct ProcessCcd: Sendable {
         try AtomicFile.write(Data(text.utf8), to: url)
     }
 
-    public static let summaryColumns = "run,camcol,field,filterId,ra,decl,corner1Ra,corner1Decl,corner2Ra,corner2Decl,corner3Ra,corner3Decl,corner4Ra,corner4Decl,zeroPoint,fwhm,nSources,nMatches,astromRms"
+    /// The CCD summary's columns: DC2013's Science_Ccd_Exposure, `fluxMag0` the counts of a
+    /// magnitude-0 source (10^(0.4·zeroPoint)) and `fluxMag0Sigma` its σ (fluxMag0·ln10/2.5·σ_zp).
+    public static let summaryColumns = "run,camcol,field,filterId,ra,decl,corner1Ra,corner1Decl,corner2Ra,corner2Decl,corner3Ra,corner3Decl,corner4Ra,corner4Decl,zeroPoint,fwhm,nSources,nMatches,astromRms,fluxMag0,fluxMag0Sigma"
 
-    func writeSummary(name: FrameName, center: (Double, Double), corners: [(ra: Double, dec: Double)], zeroPoint: Double,
+    func writeSummary(name: FrameName, center: (Double, Double), corners: [(ra: Double, dec: Double)], zeroPoint: (value: Double, sigma: Double),
                       fwhm: Double, sources: Int, matches: Int, rms: Double, to url: URL) throws {
         var fields = ["\(name.run)", "\(name.camcol)", "\(name.field)", "\(name.filter.filterId)",
                       String(format: "%.8f", center.0), String(format: "%.8f", center.1)]
         for c in corners { fields += [String(format: "%.8f", c.ra), String(format: "%.8f", c.dec)] }
-        fields += [String(format: "%.4f", zeroPoint), String(format: "%.3f", fwhm), "\(sources)", "\(matches)", String(format: "%.4f", rms)]
+        fields += [String(format: "%.4f", zeroPoint.value), String(format: "%.3f", fwhm), "\(sources)", "\(matches)", String(format: "%.4f", rms)]
+        let fluxMag0 = pow(10, 0.4 * zeroPoint.value)
+        fields += [String(format: "%.6e", fluxMag0), String(format: "%.6e", fluxMag0 * relativeFluxError(magnitudes: zeroPoint.sigma))]
         try AtomicFile.write(Data((Self.summaryColumns + "\n" + fields.joined(separator: ",") + "\n").utf8), to: url)
     }
 }

@@ -17,6 +17,10 @@ public struct TruthComparison: Sendable {
         public var flux: Double
         public var fluxSigma: Double
         public var zeroPoint: Double
+        /// The variance of the RA coordinate and of the declination, deg² (NaN where the CSV has none:
+        /// forcedPhot's positions are given, not measured).
+        public var raVar = Double.nan
+        public var declVar = Double.nan
 
         public init(ra: Double, dec: Double, filterId: Int, flux: Double, fluxSigma: Double, zeroPoint: Double) {
             self.ra = ra
@@ -160,6 +164,7 @@ public struct TruthComparison: Sendable {
             guard let index = header.firstIndex(of: name) else { throw ProcessCcdFailure(.other, "\(path): no column \(name)") }
             return index
         }
+        let variances = (header.firstIndex(of: "raVar"), header.firstIndex(of: "declVar"))
         var out: [Measurement] = []
         while let line = lines.next() {
             let fields = CSVLine.fields(line)
@@ -167,7 +172,123 @@ public struct TruthComparison: Sendable {
                   let filterId = Int(fields[columns[2]]), let value = Double(fields[columns[3]]), let sigma = Double(fields[columns[4]]) else {
                 throw ProcessCcdFailure(.other, "\(path): unreadable line: \(line)")
             }
-            out.append(Measurement(ra: ra, dec: dec, filterId: filterId, flux: value, fluxSigma: sigma, zeroPoint: zeroPoint))
+            var measurement = Measurement(ra: ra, dec: dec, filterId: filterId, flux: value, fluxSigma: sigma, zeroPoint: zeroPoint)
+            if let ra = variances.0, let dec = variances.1 {
+                measurement.raVar = Double(fields[ra]) ?? .nan
+                measurement.declVar = Double(fields[dec]) ?? .nan
+            }
+            out.append(measurement)
+        }
+        return out
+    }
+}
+
+// MARK: - Pulls
+
+extension TruthComparison {
+    /// The S/N bins pulls are figured in: 5–20, 20–100, 100–300 and above 300.
+    public static let signalToNoiseBins: [Range<Double>] = [5..<20, 20..<100, 100..<300, 300..<Double.infinity]
+
+    /// What a pull is of: a flux, or a coordinate.
+    public enum PullQuantity: String, Sendable, CaseIterable {
+        case flux, ra, decl
+    }
+
+    /// The pulls (measured − true)/σ of one quantity of one filter's stars in one S/N bin.
+    public struct Pulls: Sendable {
+        public var filter: Filter
+        public var quantity: PullQuantity
+        /// The bin, in the true flux over the quoted σ (binning on the measured S/N would cut
+        /// each bin's pulls at its edges).
+        public var bin: Range<Double>
+        public var values: [Double]
+        /// Their median.
+        public var median: Double { Self.median(values) }
+        /// Their robust standard deviation: the standard deviation about the median of those within
+        /// 4 robust σ (1.4826 × MAD) of it. A blend or a mismatch does not set it, and it is nearly
+        /// as efficient as the plain one (the MAD alone would need 2.7 times the stars for the same
+        /// precision), 1/√(2N) relative.
+        public var sigma: Double { Self.clippedSigma(values) }
+        /// The relative standard error of `sigma`, 1/√(2N).
+        public var sigmaError: Double { 1 / (2 * Double(max(values.count, 1))).squareRoot() }
+
+        public var line: String {
+            let top = bin.upperBound.isFinite ? String(format: "%.0f", bin.upperBound) : "∞"
+            return String(format: "%@ %-4@ S/N %3.0f–%@: %5d, pull median %+.2f, σ %.2f ± %.2f",
+                          filter.rawValue, quantity.rawValue, bin.lowerBound, top, values.count, median, sigma, sigma * sigmaError)
+        }
+
+        static func median(_ values: [Double]) -> Double {
+            guard !values.isEmpty else { return .nan }
+            let sorted = values.sorted()
+            return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        }
+
+        static func clippedSigma(_ values: [Double]) -> Double {
+            guard values.count >= 2 else { return .nan }
+            let m = median(values), mad = MAD.toSigma * median(values.map { abs($0 - m) })
+            let kept = values.filter { abs($0 - m) <= 4 * mad }
+            guard kept.count >= 2 else { return mad }
+            return (kept.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(kept.count - 1)).squareRoot()
+        }
+    }
+
+    /// The pulls of the measurements matched to a star within `radiusArcsec`, by filter, quantity
+    /// and S/N bin (`signalToNoiseBins`): the flux's (measured − true)/fluxSigma, the true flux at
+    /// the measurement's zero point; the RA's (ra − true ra)/√raVar and the declination's alike
+    /// where the measurement has variances (raVar the RA coordinate's own, in deg²).
+    public func pulls(_ measurements: [Measurement], radiusArcsec: Double = 1) -> [Pulls] {
+        var values: [String: Pulls] = [:]
+        let radius = radiusArcsec / 3600
+        for m in measurements where m.fluxSigma > 0 {
+            guard let star = nearestStar(to: m, within: radius) else { continue }
+            let truth = pow(10, -0.4 * (star.magnitudes[m.filterId] - m.zeroPoint))
+            guard let bin = Self.signalToNoiseBins.first(where: { $0.contains(truth / m.fluxSigma) }),
+                  let filter = Filter.allCases.first(where: { $0.filterId == m.filterId }) else { continue }
+            var pulls: [(PullQuantity, Double)] = [(.flux, (m.flux - truth) / m.fluxSigma)]
+            if m.raVar > 0, m.declVar > 0 {
+                pulls += [(.ra, (m.ra - star.ra) / m.raVar.squareRoot()), (.decl, (m.dec - star.dec) / m.declVar.squareRoot())]
+            }
+            for (quantity, pull) in pulls where pull.isFinite {
+                let key = "\(filter.filterId) \(quantity.rawValue) \(bin.lowerBound)"
+                values[key, default: Pulls(filter: filter, quantity: quantity, bin: bin, values: [])].values.append(pull)
+            }
+        }
+        return values.values.sorted { ($0.filter.filterId, $0.quantity.rawValue, $0.bin.lowerBound) < ($1.filter.filterId, $1.quantity.rawValue, $1.bin.lowerBound) }
+    }
+
+    /// A coadd's fluxes against the inverse-variance mean of its inputs' calibrated fluxes, per
+    /// filter, for the coadd's sources of S/N at least `minimumSignalToNoise` that have `minimumInputs`
+    /// input measurements within `radiusArcsec`; the inputs' fluxes brought to the coadd's zero point.
+    ///
+    /// - Returns: Each filter's relative differences coadd/mean − 1 and their pulls, the difference
+    ///   over the coadd's quoted σ.
+    public static func coaddAgainstInputs(_ coadd: [Measurement], inputs: [Measurement], minimumSignalToNoise: Double = 100,
+                                          minimumInputs: Int = 2, radiusArcsec: Double = 1) -> [Filter: (offsets: [Double], pulls: [Double])] {
+        var cells: [Int64: [Measurement]] = [:]
+        for m in inputs { cells[cell(m.ra, m.dec), default: []].append(m) }
+        let radius = radiusArcsec / 3600
+        var out: [Filter: (offsets: [Double], pulls: [Double])] = [:]
+        for c in coadd where c.fluxSigma > 0 && c.flux / c.fluxSigma >= minimumSignalToNoise {
+            guard let filter = Filter.allCases.first(where: { $0.filterId == c.filterId }) else { continue }
+            let scale = cos(c.dec * .pi / 180)
+            var sum = 0.0, weights = 0.0, count = 0
+            for i in -1...1 {
+                for j in -1...1 {
+                    for m in cells[cell(c.ra + Double(i) * cellSize, c.dec + Double(j) * cellSize)] ?? [] where m.filterId == c.filterId {
+                        let dx = (m.ra - c.ra) * scale, dy = m.dec - c.dec
+                        guard dx * dx + dy * dy <= radius * radius, m.fluxSigma > 0 else { continue }
+                        let factor = pow(10, 0.4 * (c.zeroPoint - m.zeroPoint)), sigma = m.fluxSigma * factor
+                        sum += m.flux * factor / (sigma * sigma)
+                        weights += 1 / (sigma * sigma)
+                        count += 1
+                    }
+                }
+            }
+            guard count >= minimumInputs else { continue }
+            let mean = sum / weights
+            out[filter, default: ([], [])].offsets.append(c.flux / mean - 1)
+            out[filter, default: ([], [])].pulls.append((c.flux - mean) / c.fluxSigma)
         }
         return out
     }

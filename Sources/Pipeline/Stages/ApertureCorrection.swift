@@ -25,6 +25,15 @@ struct ApertureCorrection {
 
     /// The correction of the photometer's image, measured on `stars` (0-based centroids).
     func factor(of photometer: Photometer, at stars: [(x: Double, y: Double)]) -> Double {
+        measure(of: photometer, at: stars).factor
+    }
+
+    /// The correction and its σ: the median of the stars' ratios and the median's standard error,
+    /// √(π/2) × their robust standard deviation over √N (each ratio's noise is mostly the total
+    /// aperture's sky); σ 0 when there are too few stars and the factor is 1. A common factor of
+    /// every PSF flux of the image: processCcd's zero point, fitted to corrected fluxes, takes its
+    /// error in; a coadd, at a fixed zero point, adds it to its fluxes' σ.
+    func measure(of photometer: Photometer, at stars: [(x: Double, y: Double)]) -> (factor: Double, sigma: Double) {
         let image = photometer.image
         let radius = max(config.minimumRadius, config.totalFluxRadius * photometer.psf.fwhm)
         let ratios = stars.compactMap { c -> Float? in
@@ -33,8 +42,10 @@ struct ApertureCorrection {
             guard model.flux > config.minimumSignalToNoise * model.sigma else { return nil }
             return Float(total.flux / model.flux)
         }
-        guard ratios.count >= config.minimumStars else { return 1 }
-        return RobustStatistics.median(ratios)
+        guard ratios.count >= config.minimumStars else { return (1, 0) }
+        let median = RobustStatistics.median(ratios)
+        let scatter = RobustStatistics.sigma(ratios.map { $0 - Float(median) })
+        return (median, (Double.pi / 2).squareRoot() * scatter / Double(ratios.count).squareRoot())
     }
 
     /// How far from the image's edges a star must be for its total flux to be measured, pixels,

@@ -5,10 +5,32 @@ struct Measurement: Sendable, Equatable {
     /// Centroid, 0-based pixels.
     var x: Double
     var y: Double
-    /// Variance of the centroid on each axis, pixels².
+    /// Variance of the centroid on each axis, pixels²: the mean of `xVariance` and `yVariance`,
+    /// plus (processCcd) the fitted WCS's variance at the source. The catalog's declVar is this
+    /// times (pixel scale in degrees)², its raVar that over cos²(decl).
     var positionVariance: Double
     var apFlux: Double, apFluxSigma: Double
     var psfFlux: Double, psfFluxSigma: Double
     var modelFlux: Double, modelFluxSigma: Double
+    /// The centroid's own variance along x and along y, pixels² (`Photometer.centroidVariance`).
+    var xVariance = 0.0
+    var yVariance = 0.0
     var signalToNoise: Double { psfFluxSigma > 0 ? psfFlux / psfFluxSigma : 0 }
+
+    /// The measurement with a relative error common to all of an image's fluxes (a zero point's,
+    /// an aperture correction's) added to each flux σ in quadrature: σ² + (flux · `relative`)².
+    /// A zero point's σ of σ_zp magnitudes is a relative error of σ_zp · ln 10 / 2.5.
+    func addingRelativeFluxError(_ relative: Double) -> Measurement {
+        guard relative > 0 else { return self }
+        var out = self
+        func add(_ sigma: Double, _ flux: Double) -> Double { (sigma * sigma + flux * flux * relative * relative).squareRoot() }
+        out.psfFluxSigma = add(psfFluxSigma, psfFlux)
+        out.apFluxSigma = add(apFluxSigma, apFlux)
+        out.modelFluxSigma = add(modelFluxSigma, modelFlux)
+        return out
+    }
 }
+
+/// Magnitudes to a relative flux error: a zero point's σ of `sigma` magnitudes is a flux's
+/// relative σ of `sigma` · ln 10 / 2.5.
+func relativeFluxError(magnitudes sigma: Double) -> Double { sigma * log(10) / 2.5 }

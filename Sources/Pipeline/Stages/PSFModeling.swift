@@ -72,7 +72,9 @@ struct PSFModeling {
             photometer.psfSigma = fitted.fwhm / Gaussian.sigmaToFWHM
         }
         photometer.localPSF = localPSF
-        photometer.apertureCorrection = ApertureCorrection(config: config.apertureCorrection).factor(of: photometer, at: stars)
+        let correction = ApertureCorrection(config: config.apertureCorrection).measure(of: photometer, at: stars)
+        photometer.apertureCorrection = correction.factor
+        photometer.apertureCorrectionSigma = correction.sigma
         return photometer
     }
 
