@@ -99,11 +99,27 @@ struct AstrometricFit {
     /// The variance of the fitted WCS's position at a FITS pixel, on each axis, pixels²:
     /// σ²·xᵀ(XᵀX)⁻¹x over the pixel scale².
     func variance(atPixel p: (x: Double, y: Double)) -> Double {
+        Self.variance(pixelCovariance, dx: p.x - wcs.crpix1, dy: p.y - wcs.crpix2)
+    }
+
+    /// The covariance of the fitted position's terms on each axis, pixels²: σ²(XᵀX)⁻¹ over the
+    /// pixel scale², row-major 3 × 3 for x = (1, x − CRPIX1, y − CRPIX2) (`variance(atPixel:)` is xᵀCx).
+    var pixelCovariance: [Double] {
         let scale = (abs(wcs.cd[0] * wcs.cd[3] - wcs.cd[1] * wcs.cd[2])).squareRoot() * 3600
-        let row = [1, p.x - wcs.crpix1, p.y - wcs.crpix2]
+        return inverseNormal.map { $0 * residualVariance / (scale * scale) }
+    }
+
+    /// The covariance's keywords in a calexp's header, the upper triangle of `pixelCovariance`.
+    static let covarianceKeywords = ["ASTCV11", "ASTCV12", "ASTCV13", "ASTCV22", "ASTCV23", "ASTCV33"]
+    /// The indices of those elements in the row-major 3 × 3.
+    static let covarianceIndices = [0, 1, 2, 4, 5, 8]
+
+    /// The variance xᵀCx at FITS pixel offsets (dx, dy) from CRPIX of a covariance C (row-major 3 × 3).
+    static func variance(_ covariance: [Double], dx: Double, dy: Double) -> Double {
+        let row = [1, dx, dy]
         var quadratic = 0.0
-        for i in 0..<3 { for j in 0..<3 { quadratic += row[i] * inverseNormal[i * 3 + j] * row[j] } }
-        return residualVariance * max(quadratic, 0) / (scale * scale)
+        for i in 0..<3 { for j in 0..<3 { quadratic += row[i] * covariance[i * 3 + j] * row[j] } }
+        return max(quadratic, 0)
     }
 
     /// (XᵀX)⁻¹ for the rows (1, dx, dy), row-major; zeros when it is singular.

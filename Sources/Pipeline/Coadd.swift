@@ -119,8 +119,12 @@ public struct Coadd {
         var psf: MoffatPSF?
         /// Electrons per calexp count (infinite when the header does not say).
         var gain: Double
-        /// The σ of the calexp's zero point, magnitudes (`MAGZERR`; 0 when the header does not say).
+        /// The σ of the calexp's scale, magnitudes: its zero point's (`MAGZERR`) and its aperture
+        /// correction's (`APCERR`, relative): the zero point was fitted to corrected PSF fluxes, so
+        /// the image's counts are off by the correction's error (0 when the header does not say).
         var zeroPointSigma = 0.0
+        /// The fitted WCS's covariance (`AstrometricFit.pixelCovariance`, pixels², about CRPIX), nil when the header has none.
+        var astrometry: (covariance: [Double], crpix: (x: Double, y: Double))?
     }
 
     /// Coadds the calexps, writes the outputs.
@@ -146,13 +150,14 @@ public struct Coadd {
         guard let found = CoaddDetection(config: config.detection).detect(image, variance: variance, valid: { !stack[$0].isNaN }) else {
             throw CoaddFailure(.noInput, "no input calexp: none of \(calexps.count) covers a pixel of \(patch)")
         }
-        let measured = measure(image, found, overlaps, grid: grid, noiseMap: { found.noiseScale * Double(variance[$0]).squareRoot() },
+        let measuredOnStack = measure(image, found, overlaps, grid: grid, noiseMap: { found.noiseScale * Double(variance[$0]).squareRoot() },
                                valid: { !stack[$0].isNaN })
-        let sky = try grid.sky(measured.map { (x: $0.x + 1, y: $0.y + 1) })
+        let sky = try grid.sky(measuredOnStack.map { (x: $0.x + 1, y: $0.y + 1) })
+        let measured = try addingInputAstrometry(measuredOnStack, sky: sky, overlaps)
 
         let outputs = Self.outputs(for: patch, filter: options.filter, in: options.outputDirectory)
         try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
-        try writeImage(image.pixels, variance: variance, inputs: overlaps.inputs.count, to: outputs[0])
+        try writeImage(image.pixels, variance: variance, inputs: overlaps.inputs.count, zeroPointSigma: overlaps.zeroPointSigma, to: outputs[0])
         try writeSources(measured, sky: sky, to: outputs[1])
         try writeRow(inputs: overlaps.inputs.count, image: outputs[0], to: outputs[2])
         return Result(inputs: overlaps.inputs.count, sources: measured.count, noise: found.noise, outputs: outputs.map(\.path))
@@ -171,6 +176,9 @@ public struct Coadd {
         var sourceVariance = 0.0
         /// Σw²·σ²_zp over the inputs, magnitudes².
         var zeroPointVariance = 0.0
+        /// Each input's WCS, its fit's covariance about its CRPIX (calexp pixels²), size, weight and
+        /// calexp pixels per patch pixel, for the error its WCS adds to a source's position.
+        var astrometry: [(wcs: WCS, covariance: [Double], crpix: (x: Double, y: Double), size: (Int, Int), weight: Double, jacobian: Double)] = []
 
         /// A source's own noise: counts of the stack per electron, as if every input covered it.
         var gain: Double { weightSum * weightSum / sourceVariance }
@@ -194,6 +202,9 @@ public struct Coadd {
             out.weightSum += weight
             out.sourceVariance += weight * weight * input.scale * jacobian / input.gain
             out.zeroPointVariance += weight * weight * input.zeroPointSigma * input.zeroPointSigma
+            if let astrometry = input.astrometry {
+                out.astrometry.append((input.wcs, astrometry.covariance, astrometry.crpix, (input.image.width, input.image.height), weight, jacobian))
+            }
         }
         return out
     }
@@ -299,13 +310,52 @@ public struct Coadd {
             let scale = pow(10, 0.4 * (options.config.zeroPoint - magzero))
             let noise = measuringNoise ? Self.robustSigma(image.pixels, sampling: options.config.inputNoiseSampling) * scale : 0
             guard !measuringNoise || noise > 0, noise.isFinite else { throw CoaddFailure(.unreadableInput, "unreadable input: \(path) has no noise (a blank image)") }
-            let zeroPointSigma = try file.double("MAGZERR").flatMap { $0.isFinite && $0 >= 0 ? $0 : nil } ?? 0
+            let magzerr = try file.double("MAGZERR").flatMap { $0.isFinite && $0 >= 0 ? $0 : nil } ?? 0
+            let correction = try (file.double("APCERR") ?? 0) / (file.double("APCORR") ?? 1)
+            let correctionMagnitudes = correction.isFinite && correction >= 0 ? correction * 2.5 / log(10) : 0
+            let zeroPointSigma = (magzerr * magzerr + correctionMagnitudes * correctionMagnitudes).squareRoot()
             return Input(path: path, image: image, wcs: try WCS(file: file), scale: scale, sigma: noise,
-                         psf: try MoffatPSF.read(from: file), gain: try file.double("GAIN") ?? .infinity, zeroPointSigma: zeroPointSigma)
+                         psf: try MoffatPSF.read(from: file), gain: try file.double("GAIN") ?? .infinity, zeroPointSigma: zeroPointSigma,
+                         astrometry: try Self.astrometricCovariance(file))
         } catch let failure as CoaddFailure {
             throw failure
         } catch {
             throw CoaddFailure(.unreadableInput, "unreadable input: \(path): \(error)")
+        }
+    }
+
+    /// The WCS fit's covariance a calexp's header gives (`ASTCV11`…`ASTCV33`, about `CRPIX1`, `CRPIX2`), nil without it.
+    static func astrometricCovariance(_ file: FITSFile) throws -> (covariance: [Double], crpix: (x: Double, y: Double))? {
+        var covariance = [Double](repeating: 0, count: 9)
+        for (key, index) in zip(AstrometricFit.covarianceKeywords, AstrometricFit.covarianceIndices) {
+            guard let value = try file.double(key), value.isFinite else { return nil }
+            covariance[index] = value
+            covariance[(index % 3) * 3 + index / 3] = value
+        }
+        guard let x = try file.double("CRPIX1"), let y = try file.double("CRPIX2") else { return nil }
+        return (covariance, (x, y))
+    }
+
+    /// The sources with their inputs' WCS errors added to their position variance: each input's
+    /// warp puts its pixels where its fitted WCS says, so a source's position on the stack is the
+    /// weighted mean of its inputs' WCS errors there, of variance Σw_i²·V_i/(Σw_i)² over the inputs
+    /// that cover it, V_i the input's `AstrometricFit` variance at the source (calexp pixels²) over
+    /// its calexp pixels per patch pixel (patch pixels²).
+    func addingInputAstrometry(_ sources: [Measurement], sky: [(ra: Double, dec: Double)], _ overlaps: Overlaps) throws -> [Measurement] {
+        guard !sources.isEmpty else { return sources }
+        var sums = [Double](repeating: 0, count: sources.count), weights = sums
+        for input in overlaps.astrometry {
+            let pixels = try input.wcs.pixels(sky)
+            for (k, p) in pixels.enumerated() where p.x >= 0.5 && p.y >= 0.5 && p.x <= Double(input.size.0) + 0.5 && p.y <= Double(input.size.1) + 0.5 {
+                let variance = AstrometricFit.variance(input.covariance, dx: p.x - input.crpix.x, dy: p.y - input.crpix.y) / input.jacobian
+                sums[k] += input.weight * input.weight * variance
+                weights[k] += input.weight
+            }
+        }
+        return sources.enumerated().map { k, source in
+            var out = source
+            if weights[k] > 0 { out.positionVariance += sums[k] / (weights[k] * weights[k]) }
+            return out
         }
     }
 
@@ -365,7 +415,7 @@ public struct Coadd {
 
     // MARK: - Outputs
 
-    func writeImage(_ pixels: [Float], variance: [Float], inputs: Int, to url: URL) throws {
+    func writeImage(_ pixels: [Float], variance: [Float], inputs: Int, zeroPointSigma: Double = 0, to url: URL) throws {
         let tmp = AtomicFile.temporary(for: url)
         let file = try FITSFile.create(tmp.path)
         let size = options.skyMap.size(of: options.patch)
@@ -376,6 +426,7 @@ public struct Coadd {
         try file.write("FILTER", options.filter.rawValue)
         for card in try options.skyMap.wcsCards(of: options.patch) { try file.write(card) }
         try file.write("MAGZERO", options.zeroPoint, comment: "magnitude of one count")
+        try file.write("MAGZERR", zeroPointSigma, comment: "sigma of the inputs' zero points in it (mag)")
         try file.write("NCALEXP", inputs, comment: "calexps stacked")
         try file.writePixels(pixels)
         try file.createImage(width: size.x, height: size.y)

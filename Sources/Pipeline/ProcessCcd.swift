@@ -299,7 +299,7 @@ public struct ProcessCcd: Sendable {
         let urls = Self.outputs(for: name, in: options.outputDirectory)
         try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
         try writeCalexp(image, name: name, wcs: fit.wcs, zeroPoint: (zeroPoint, zeroPointSigma), fwhm: fwhm, photometer: photometer, sources: measured.count,
-                        matches: fit.used, rms: fit.rms, to: urls[0])
+                        matches: fit.used, rms: fit.rms, astrometricCovariance: fit.pixelCovariance, to: urls[0])
         try writeSources(measured, sky: sky, name: name, scale: frame.scale, to: urls[1])
         let corners = try finalWCS.sky(frame.corners)
         try writeSummary(name: name, center: (fit.wcs.crval1, fit.wcs.crval2), corners: corners, zeroPoint: (zeroPoint, zeroPointSigma),
@@ -309,9 +309,11 @@ public struct ProcessCcd: Sendable {
 
     /// The calexp: the background-subtracted image, its identity, fitted WCS, zero point and its σ
     /// (`MAGZERO`, `MAGZERR`: forcedPhot adds the latter to its fluxes' σ, coadd combines them), the
-    /// photometer's keywords.
+    /// photometer's keywords and the aperture correction's σ (`APCERR`: the zero point, fitted to
+    /// corrected fluxes, takes that error into the image's scale, which the coadd inherits), the WCS
+    /// fit's covariance (`ASTCV11`…`ASTCV33`).
     func writeCalexp(_ image: Image, name: FrameName, wcs: TangentWCS, zeroPoint: (value: Double, sigma: Double), fwhm: Double, photometer: Photometer,
-                     sources: Int, matches: Int, rms: Double, to url: URL) throws {
+                     sources: Int, matches: Int, rms: Double, astrometricCovariance: [Double] = [], to url: URL) throws {
         let tmp = AtomicFile.temporary(for: url)
         let file = try FITSFile.create(tmp.path)
         try file.createImage(width: image.width, height: image.height)
@@ -325,9 +327,16 @@ public struct ProcessCcd: Sendable {
         try file.write("MAGZERR", zeroPoint.sigma, comment: "sigma of MAGZERO (mag)")
         try file.write("FWHM", fwhm, comment: "PSF FWHM (arcsec)")
         try photometer.write(to: file)
+        try file.write("APCERR", photometer.apertureCorrectionSigma, comment: "sigma of APCORR")
         try file.write("NSOURCE", sources, comment: "sources measured")
         try file.write("NMATCH", matches, comment: "reference matches in the WCS fit")
         try file.write("ASTRMS", rms, comment: "astrometric residual rms (arcsec)")
+        // The fitted WCS's covariance (`AstrometricFit.pixelCovariance`): the coadd adds its inputs' error at each source.
+        if astrometricCovariance.count == 9 {
+            for (key, index) in zip(AstrometricFit.covarianceKeywords, AstrometricFit.covarianceIndices) {
+                try file.write(key, astrometricCovariance[index], comment: "WCS fit covariance (pixels^2)")
+            }
+        }
         try file.writePixels(image.pixels)
         try file.close()
         try AtomicFile.commit(tmp, to: url)

@@ -261,14 +261,14 @@ extension TruthComparison {
     /// filter, for the coadd's sources of S/N at least `minimumSignalToNoise` that have `minimumInputs`
     /// input measurements within `radiusArcsec`; the inputs' fluxes brought to the coadd's zero point.
     ///
-    /// - Returns: Each filter's relative differences coadd/mean − 1 and their pulls, the difference
-    ///   over the coadd's quoted σ.
+    /// - Returns: Each filter's relative differences coadd/mean − 1, their pulls (the difference
+    ///   over the coadd's quoted σ) and the coadd's quoted σ over the mean's (1/√Σσ⁻²).
     public static func coaddAgainstInputs(_ coadd: [Measurement], inputs: [Measurement], minimumSignalToNoise: Double = 100,
-                                          minimumInputs: Int = 2, radiusArcsec: Double = 1) -> [Filter: (offsets: [Double], pulls: [Double])] {
+                                          minimumInputs: Int = 2, radiusArcsec: Double = 1) -> [Filter: (offsets: [Double], pulls: [Double], sigmaRatios: [Double])] {
         var cells: [Int64: [Measurement]] = [:]
         for m in inputs { cells[cell(m.ra, m.dec), default: []].append(m) }
         let radius = radiusArcsec / 3600
-        var out: [Filter: (offsets: [Double], pulls: [Double])] = [:]
+        var out: [Filter: (offsets: [Double], pulls: [Double], sigmaRatios: [Double])] = [:]
         for c in coadd where c.fluxSigma > 0 && c.flux / c.fluxSigma >= minimumSignalToNoise {
             guard let filter = Filter.allCases.first(where: { $0.filterId == c.filterId }) else { continue }
             let scale = cos(c.dec * .pi / 180)
@@ -287,8 +287,9 @@ extension TruthComparison {
             }
             guard count >= minimumInputs else { continue }
             let mean = sum / weights
-            out[filter, default: ([], [])].offsets.append(c.flux / mean - 1)
-            out[filter, default: ([], [])].pulls.append((c.flux - mean) / c.fluxSigma)
+            out[filter, default: ([], [], [])].offsets.append(c.flux / mean - 1)
+            out[filter, default: ([], [], [])].pulls.append((c.flux - mean) / c.fluxSigma)
+            out[filter, default: ([], [], [])].sigmaRatios.append(c.fluxSigma * weights.squareRoot())
         }
         return out
     }
