@@ -2,7 +2,7 @@ import Foundation
 
 /// The tunables of the aperture correction stage.
 public struct ApertureCorrectionConfig: Sendable, Equatable {
-    /// Radius of the aperture that holds a star's total flux, in FWHMs of the PSF: a Moffat profile (β = 3) leaves 0.3 % of its flux outside 4 FWHMs, a Gaussian nothing.
+    /// Radius of the aperture the model is checked on, in FWHMs of the PSF (a Moffat profile of β = 3 has 99.7 % of its flux within 4 FWHMs).
     public var totalFluxRadius = 4.0
     /// The smallest total-flux aperture radius, pixels.
     public var minimumRadius = 6.0
@@ -12,24 +12,31 @@ public struct ApertureCorrectionConfig: Sendable, Equatable {
     public var minimumStars = 5
     /// A star whose ratio is further than this many of its σ from the stars' median is left out (a galaxy, a blend).
     public var clip = 4.0
+    /// Fits made, each on the stars the previous one keeps.
+    public var iterations = 3
 
     public init() {}
 }
 
 /// The aperture correction stage: the factor from the PSF model's flux to a star's total flux.
 ///
-/// Over the bright point sources, the ratio of their flux within `totalFluxRadius` FWHMs to the
-/// flux of the PSF model (LSST's `ApertureCorrectionTask`, one number for the image rather than a
-/// field over it). The model's wings are fitted where the stars are bright; what it misses beyond,
-/// or where the PSF is not quite a Moffat (a coadd's mix of seeings), this puts back.
+/// Over the bright point sources, the ratio of their flux within `totalFluxRadius` FWHMs to what
+/// the fitted model puts there, its flux times its own sum over those pixels (LSST's
+/// `ApertureCorrectionTask`, one number for the image rather than a field over it; the model has
+/// unit total flux, so an exact model's correction is 1 and the flux the aperture misses is the
+/// model's). Dividing by the model's own sum, not by its flux alone, takes out the sampling: on an
+/// undersampled frame a star's pixel-centre samples sum to its flux ± 1–2 % depending on where it
+/// falls in its pixel, and the brightest stars' phases set a plain ratio. What the model misses
+/// within the aperture, or where the PSF is not quite a Moffat (a coadd's mix of seeings), this puts back.
 ///
-/// The estimator is the inverse-variance weighted mean of the ratios, each of σ_k = σ(total_k)/model_k
-/// (the total aperture's sky and Poisson noise; the model flux's noise is mostly the same pixels'),
-/// after leaving out those `clip` σ_k from the median; its σ is 1/√Σw, times √(χ²/(n − 1)) when the
-/// ratios scatter more than that. It was the plain median, whose error (the S/N 50 stars' 2 % each)
-/// was 0.4–0.7 %: a coadd, at its fixed zero point, carries its own correction's error and each
-/// input's (an input's zero point is fitted to corrected fluxes, so its image is off by the error
-/// of its correction), and those were what made the coadd 0.1–0.7 % brighter than its inputs.
+/// The estimator is the weighted mean of the ratios, each of σ_k = σ(total_k)/expected_k (the total
+/// aperture's sky and Poisson noise; the model flux's noise is mostly the same pixels') and of the
+/// stars' scatter beyond that, σ_f, fitted so that the normalised residuals scatter as a normal variable, from the median, stars `clip` of
+/// their σ from it left out (`PhotometricCalibration.clippedMean`). Its σ is 1/√Σw. It was the
+/// plain median of total/model, whose error (the S/N 50 stars' 2 % each) was 0.4–0.7 %: a coadd, at
+/// its fixed zero point, carries its own correction's error and each input's (an input's zero
+/// point is fitted to corrected fluxes, so its image is off by the error of its correction), and
+/// those were what made the coadd 0.1–0.7 % brighter than its inputs.
 struct ApertureCorrection {
     var config = ApertureCorrectionConfig()
 
@@ -49,20 +56,13 @@ struct ApertureCorrection {
             guard c.x >= radius, c.y >= radius, c.x < Double(image.width) - 1 - radius, c.y < Double(image.height) - 1 - radius else { return nil }
             let model = photometer.psfFit(at: c), total = photometer.aperture(at: c, radius: radius)
             guard model.flux > config.minimumSignalToNoise * model.sigma else { return nil }
-            return (total.flux / model.flux, total.sigma / model.flux)
+            let expected = model.flux * photometer.modelAperture(at: c, radius: radius)
+            guard expected > 0 else { return nil }
+            return (total.flux / expected, total.sigma / expected)
         }
         guard ratios.count >= config.minimumStars else { return (1, 0) }
-        let median = RobustStatistics.median(ratios.map { Float($0.value) })
-        let kept = ratios.filter { abs($0.value - median) <= config.clip * $0.sigma }
-        guard kept.count >= config.minimumStars else {
-            // Too few agree with their σ: the median, and its σ from the ratios' scatter.
-            let scatter = RobustStatistics.sigma(ratios.map { Float($0.value - median) })
-            return (median, (Double.pi / 2).squareRoot() * scatter / Double(ratios.count).squareRoot())
-        }
-        let weights = kept.map { 1 / ($0.sigma * $0.sigma) }, sum = weights.reduce(0, +)
-        let mean = zip(kept, weights).map { $0.value * $1 }.reduce(0, +) / sum
-        let chiSquare = zip(kept, weights).map { ($0.value - mean) * ($0.value - mean) * $1 }.reduce(0, +)
-        return (mean, max(1, chiSquare / Double(kept.count - 1)).squareRoot() / sum.squareRoot())
+        let fit = PhotometricCalibration.clippedMean(ratios, clip: config.clip, iterations: config.iterations, minimum: config.minimumStars)
+        return (fit.value, fit.sigma)
     }
 
     /// How far from the image's edges a star must be for its total flux to be measured, pixels,

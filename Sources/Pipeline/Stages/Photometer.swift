@@ -244,6 +244,22 @@ struct Photometer {
         return (flux, (Double(count) * noise * noise + max(flux, 0) / gain + calibration * calibration).squareRoot())
     }
 
+    /// The sum of the PSF model (unit total flux) over the pixels `aperture(at:radius:)` sums: the
+    /// fraction of a star's flux that aperture holds, as this image samples the star there.
+    func modelAperture(at c: (x: Double, y: Double), radius: Double) -> Double {
+        let r = Int(radius.rounded(.up))
+        let stamp = localPSF?(c, r)
+        var sum = 0.0
+        let (ix, iy) = (Int(c.x.rounded()), Int(c.y.rounded()))
+        for y in max(0, iy - r)...min(image.height - 1, iy + r) {
+            for x in max(0, ix - r)...min(image.width - 1, ix + r) {
+                let dx = Double(x) - c.x, dy = Double(y) - c.y
+                if dx * dx + dy * dy <= radius * radius { sum += stamp?[x, y] ?? psf.value(dx * dx + dy * dy) }
+            }
+        }
+        return sum
+    }
+
     /// The PSF flux at a fixed position: the model's, aperture-corrected, its σ with the zero point's.
     func psf(at c: (x: Double, y: Double)) -> (flux: Double, sigma: Double) {
         let fit = psfFit(at: c)

@@ -24,8 +24,8 @@ public struct PhotometricCalibrationConfig: Sendable, Equatable {
 ///
 /// Each star's zero point has the σ of its flux, σ_k = 2.5/ln10 / (S/N), and the stars may scatter
 /// more than that (the reference's own errors, which are not given; blends): that scatter σ_f is
-/// fitted to the data, the one that makes χ²/(N − 1) = 1 (0 when the fluxes' σ explain the
-/// scatter). The zero point is the mean weighted by 1/(σ_k² + σ_f²), its σ 1/√Σw; stars beyond
+/// fitted to the data, the one that makes the normalised residuals' median absolute value a normal
+/// variable's (0 when the fluxes' σ explain the scatter). The zero point is the mean weighted by 1/(σ_k² + σ_f²), its σ 1/√Σw; stars beyond
 /// `clip` of their σ are left out and the fit made again, from the median. The aperture correction's
 /// error is not in it: the zero point is fitted to corrected fluxes, so calibrated fluxes are free
 /// of it (the image's counts are not: `APCERR`). The median it was had 2.5 times the error (the
@@ -48,34 +48,50 @@ struct PhotometricCalibration {
     func zeroPoint(_ matches: [Match]) -> (value: Double, sigma: Double, stars: Int)? {
         let stars = calibrators(matches)
         guard stars.count >= config.minimumStars else { return nil }
-        let sorted = stars.map(\.value).sorted()
-        var fit = (value: sorted[sorted.count / 2], sigma: 0.0, scatter: 0.0)
-        var kept = stars
-        for _ in 0..<config.iterations {
-            let next = Self.weightedMean(kept)
-            fit = next
-            let keptNow = stars.filter { abs($0.value - next.value) <= config.clip * ($0.sigma * $0.sigma + next.scatter * next.scatter).squareRoot() }
-            guard keptNow.count >= config.minimumStars, keptNow.count != kept.count else { break }
-            kept = keptNow
-        }
-        return (fit.value, fit.sigma, kept.count)
+        let fit = Self.clippedMean(stars, clip: config.clip, iterations: config.iterations, minimum: config.minimumStars)
+        return (fit.value, fit.sigma, fit.kept)
     }
 
-    /// The mean of values weighted by 1/(σ² + σ_f²), its σ, and σ_f: the scatter beyond the values'
-    /// σ that makes χ²/(N − 1) = 1 (bisection; 0 when χ² is already below).
+    /// The weighted mean with the scatter beyond the values' σ fitted (`weightedMean`) of the values
+    /// within `clip` of their σ (their own and that scatter) of the median, made again on those
+    /// within `clip` of the mean, `iterations` times at most or until nothing changes or fewer than
+    /// `minimum` would be kept.
+    static func clippedMean(_ values: [(value: Double, sigma: Double)], clip: Double, iterations: Int,
+                            minimum: Int) -> (value: Double, sigma: Double, scatter: Double, kept: Int) {
+        // From the median, with the values' robust scatter as the first scatter beyond their σ: a few
+        // outliers (blends) do not set the first clip.
+        let median = RobustStatistics.median(values.map { Float($0.value) })
+        let spread = RobustStatistics.sigma(values.map { Float($0.value - median) })
+        var kept = values.filter { abs($0.value - median) <= clip * ($0.sigma * $0.sigma + spread * spread).squareRoot() }
+        if kept.count < minimum { kept = values }
+        var fit = weightedMean(kept)
+        for _ in 1..<max(iterations, 1) {
+            let next = values.filter { abs($0.value - fit.value) <= clip * ($0.sigma * $0.sigma + fit.scatter * fit.scatter).squareRoot() }
+            guard next.count >= minimum, next.count != kept.count else { break }
+            kept = next
+            fit = weightedMean(kept)
+        }
+        return (fit.value, fit.sigma, fit.scatter, kept.count)
+    }
+
+    /// The mean of values weighted by 1/(σ² + σ_f²), its σ (1/√Σw), and σ_f: the scatter beyond the
+    /// values' σ that makes the median of their normalised residuals |v − mean|/√(σ² + σ_f²) that
+    /// of a normal variable, 0.6745 (bisection; 0 when it is already below). A median, not χ²: a
+    /// blend or two among stars measured to 0.02 % would otherwise set σ_f, and with it the weights.
     static func weightedMean(_ values: [(value: Double, sigma: Double)]) -> (value: Double, sigma: Double, scatter: Double) {
-        func mean(_ f: Double) -> (value: Double, sigma: Double, chiSquare: Double) {
+        func mean(_ f: Double) -> (value: Double, sigma: Double, spread: Double) {
             let weights = values.map { 1 / ($0.sigma * $0.sigma + f * f) }, sum = weights.reduce(0, +)
             let m = zip(values, weights).map { $0.value * $1 }.reduce(0, +) / sum
-            return (m, 1 / sum.squareRoot(), zip(values, weights).map { ($0.value - m) * ($0.value - m) * $1 }.reduce(0, +))
+            let z = zip(values, weights).map { Float(abs($0.value - m) * $1.squareRoot()) }
+            return (m, 1 / sum.squareRoot(), RobustStatistics.median(z))
         }
-        let dof = Double(max(values.count - 1, 1))
-        guard mean(0).chiSquare > dof else { let m = mean(0); return (m.value, m.sigma, 0) }
-        let spread = values.map(\.value).max()! - values.map(\.value).min()!
-        var (low, high) = (0.0, max(spread, 1e-6))
+        let normal = 1 / MAD.toSigma
+        guard mean(0).spread > normal else { let m = mean(0); return (m.value, m.sigma, 0) }
+        let range = values.map(\.value).max()! - values.map(\.value).min()!
+        var (low, high) = (0.0, max(range, 1e-6))
         for _ in 0..<60 {
             let f = (low + high) / 2
-            if mean(f).chiSquare > dof { low = f } else { high = f }
+            if mean(f).spread > normal { low = f } else { high = f }
         }
         let m = mean(high)
         return (m.value, m.sigma, high)
