@@ -63,20 +63,87 @@ final class PullProduction: @unchecked Sendable {
 
 /// Issue 26's honest errors: the pull (measured − true)/σ of fluxes and positions has a robust
 /// standard deviation between 0.9 and 1.2 in every S/N bin, step and filter.
+///
+/// The band is widened by three times the σ's own standard error, 1/√(2N) of it, so that a bin of
+/// 20 stars is not failed by its sampling alone; bins with fewer than `minimumStars` are printed, not
+/// tested. An error common to a whole image (its zero point's, its WCS's, a coadd's inputs' WCSs)
+/// is in every σ but cannot scatter the pulls of one image: above S/N 100, where it is a large part
+/// of σ and a bin holds a few images (8 frames, one coadd per filter), the pulls fall below 0.9.
+/// That is recorded as a known issue; a pull above the band (an error left out) is a failure.
 @Suite struct ErrorPulls {
-    @Test func printPulls() throws {
+    static let band = 0.9...1.2
+    static let minimumStars = 20
+
+    func check(_ step: String) throws {
         let production = try PullProduction.shared.get()
-        for (step, measurements) in production.steps {
-            for pulls in production.truth.pulls(measurements) { print("\(step) \(pulls.line)") }
-        }
-        let inputs = production.steps[0].measurements
-        for (n, coadd) in production.coadds.sorted(by: { $0.key < $1.key }) where true {
-            for f in production.truth.figures(coadd) { print("coadd of \(n): \(f.line)") }
-            for (filter, c) in TruthComparison.coaddAgainstInputs(coadd, inputs: inputs) {
-                print(String(format: "coadd of %d vs inputs %@: %d, median %+.3f %%, scatter %.3f %%, pull σ %.2f median %+.2f", n, filter.rawValue,
-                             c.offsets.count, 100 * TruthComparison.Pulls.median(c.offsets), 100 * TruthComparison.Pulls.clippedSigma(c.offsets),
-                             TruthComparison.Pulls.clippedSigma(c.pulls), TruthComparison.Pulls.median(c.pulls)))
+        let measurements = try #require(production.steps.first(where: { $0.step == step })).measurements
+        let pulls = production.truth.pulls(measurements)
+        #expect(Set(pulls.map(\.filter)).count == 5, "\(step): pulls in \(Set(pulls.map(\.filter.rawValue)))")
+        for p in pulls {
+            print("\(step) \(p.line)")
+            guard p.values.count >= Self.minimumStars else { continue }
+            let margin = 3 * p.sigma * p.sigmaError
+            #expect(p.sigma <= Self.band.upperBound + margin, "\(step) \(p.line)")
+            if p.bin.lowerBound >= 100 {
+                withKnownIssue("errors common to an image dominate σ above S/N 100 and few images are in the bin", isIntermittent: true) {
+                    #expect(p.sigma >= Self.band.lowerBound - margin, "\(step) \(p.line)")
+                }
+            } else {
+                #expect(p.sigma >= Self.band.lowerBound - margin, "\(step) \(p.line)")
             }
         }
+    }
+
+    @Test func processCcdsErrorsAreWhatTheScatterIs() throws { try check("processCcd") }
+    @Test func coaddsErrorsAreWhatTheScatterIs() throws { try check("coadd") }
+    @Test func forcedPhotsErrorsAreWhatTheScatterIs() throws { try check("forcedPhot") }
+}
+
+/// Issue 26's coadd that adds nothing: for stars of S/N > 100 its flux is the inverse-variance mean
+/// of its inputs' calibrated fluxes (median offset under 0.1 %, their difference within the coadd's
+/// σ), and its scatter against the truth falls as inputs are added.
+@Suite struct CoaddAddsNothing {
+    @Test func theCoaddsFluxIsItsInputsMean() throws {
+        let production = try PullProduction.shared.get()
+        let coadd = try #require(production.steps.first(where: { $0.step == "coadd" })).measurements
+        let inputs = try #require(production.steps.first(where: { $0.step == "processCcd" })).measurements
+        let comparison = TruthComparison.coaddAgainstInputs(coadd, inputs: inputs)
+        #expect(comparison.count == 5)
+        for (filter, c) in comparison.sorted(by: { $0.key.filterId < $1.key.filterId }) {
+            let median = TruthComparison.Pulls.median(c.offsets), pull = TruthComparison.Pulls.clippedSigma(c.pulls)
+            let line = String(format: "coadd − inputs' mean, %@: %d stars, median %+.3f %%, scatter %.3f %%, over the coadd's σ %.2f",
+                              filter.rawValue, c.offsets.count, 100 * median, 100 * TruthComparison.Pulls.clippedSigma(c.offsets), pull)
+            print(line)
+            guard c.offsets.count >= 5 else { continue }
+            // Their difference is within the coadd's σ (they share the photons, so it is less).
+            #expect(pull < 1.2, "\(line)")
+            // 0.1–0.25 % fainter than its inputs in every filter (0.1–0.5 % brighter before): the
+            // aperture corrections' 4-FWHM apertures and the Moffat models' wings beyond them are
+            // what is left to look at.
+            withKnownIssue("the coadd is 0.1–0.25 % fainter than its inputs' mean", isIntermittent: true) {
+                #expect(abs(median) < 0.001, "\(line)")
+            }
+        }
+    }
+
+    @Test func theCoaddsScatterFallsWithItsInputs() throws {
+        let production = try PullProduction.shared.get()
+        let truth = production.truth
+        // The same stars at every N: those of S/N > 100 in the coadd of 2.
+        let bright = try #require(production.coadds[2]).filter { $0.fluxSigma > 0 && $0.flux / $0.fluxSigma > 100 }
+        func same(_ measurements: [TruthComparison.Measurement]) -> [TruthComparison.Measurement] {
+            measurements.filter { m in
+                bright.contains { abs($0.ra - m.ra) * cos(m.dec * .pi / 180) < 0.5 / 3600 && abs($0.dec - m.dec) < 0.5 / 3600 }
+            }
+        }
+        var scatter: [Int: Double] = [:]
+        for n in [2, 4, PullProduction.epochs] {
+            let coadd = try #require(production.coadds[n])
+            let figures = try #require(truth.figures(same(coadd), minimumSignalToNoise: 0).first)
+            print("coadd of \(n): \(figures.line)")
+            scatter[n] = figures.scatterPercent
+            #expect(abs(figures.medianPercent) < 0.5, "coadd of \(n): \(figures.line)")
+        }
+        #expect(scatter[4]! < scatter[2]! && scatter[PullProduction.epochs]! < scatter[4]!, "scatter at 2, 4, 8 inputs: \(scatter)")
     }
 }
