@@ -103,7 +103,7 @@ import Sky
             .run(calexps: calexps)
         struct Star { var ra: Double; var dec: Double; var r: Double }
         var stars: [Star] = []
-        for line in try String(contentsOf: directory.url.appendingPathComponent("in/refcat.csv"), encoding: .utf8).split(separator: "\n").dropFirst() {
+        for line in try String(contentsOf: directory.url.appendingPathComponent("in/truth-objects.csv"), encoding: .utf8).split(separator: "\n").dropFirst() {
             let v = line.split(separator: ",")
             if v[3] == "1", let ra = Double(v[1]), let dec = Double(v[2]), let r = Double(v[6]) { stars.append(Star(ra: ra, dec: dec, r: r)) }
         }
