@@ -288,7 +288,10 @@ struct PhotometryCommand: ParsableCommand {
             (with the zero points of ccd-*.csv and coadd-*.csv beside them), matches each source with S/N above \
             --min-snr to the nearest star of the simulator's exact objects (--truth) within 1 arcsec, and prints per step and filter \
             the median of measured/true flux − 1 and its robust scatter, with the median flux error of the same \
-            stars (what noise alone would scatter).
+            stars (what noise alone would scatter). Under each filter: completeness at S/N 5–6 (of the true stars, and \
+            of all objects, whose S/N expected from the file's own flux errors is there, the fraction with a source within \
+            1″) and the S/N where it crosses 50 %, purity (of the sources above S/N 5, the fraction within 1″ of a true \
+            object), and the star/galaxy accuracy above S/N 20 when the files have an extendedness column.
             """)
 
     @Option(help: "The simulator's exact objects (truth-objects.csv of simulate).")
@@ -306,10 +309,19 @@ struct PhotometryCommand: ParsableCommand {
     var directories: [String]
 
     func run() throws {
-        let truth = try TruthComparison(truth: self.truth)
-        for (step, measurements) in try TruthComparison.measurements(under: directories.map { URL(fileURLWithPath: $0) }) {
+        let urls = directories.map { URL(fileURLWithPath: $0) }
+        let comparison = try TruthComparison(truth: truth), quality = try CatalogQuality(truth: truth)
+        let catalogs = try CatalogQuality.samples(under: urls)
+        for ((step, measurements), (_, samples)) in zip(try TruthComparison.measurements(under: urls), catalogs.steps) {
             print("\(step), stars with S/N > \(minSnr.formatted()), measured/true − 1:")
-            for figures in truth.figures(measurements, minimumSignalToNoise: minSnr) { print("  " + figures.line) }
+            let photometry = comparison.figures(measurements, minimumSignalToNoise: minSnr)
+            // Completeness within the calexps' footprints: a coadd's patch reaches beyond its inputs.
+            let lines = quality.lines(samples, coverage: step == Step.coadd.rawValue ? catalogs.calexps : nil)
+            for filter in Filter.allCases {
+                if let figures = photometry.first(where: { $0.filter == filter }) { print("  " + figures.line) }
+                // The pulls (measured − true)/σ by S/N bin go here, one line each, indented as below.
+                for line in lines[filter] ?? [] { print("     " + line) }
+            }
         }
     }
 }

@@ -1,0 +1,96 @@
+import Basics
+import Foundation
+@testable import Simulation
+import Testing
+@testable import Pipeline
+import Sky
+
+/// Completeness, purity and the reference catalog's columns, on made-up catalogs whose answers are
+/// known, then on the simulated sky: single frames at least 50 % complete at S/N 5.5 (issue 26).
+@Suite struct CatalogQualityAgainstTheTruth {
+    /// A square footprint of 0.1° at RA 10, Dec 0.
+    static let footprint = CatalogQuality.Footprint(corners: [(10, 0), (10.1, 0), (10.1, 0.1), (10, 0.1)])
+
+    /// 100 stars on a grid of 30″, each of flux 55 at zero point 27 (S/N 5.5 with σ = 10); every
+    /// other one detected 0.5″ away, and 10 detections of nothing: completeness 50 % in the bin
+    /// 5–6, purity 50 of 60.
+    @Test func completenessAndPurityCountWhatTheyShould() {
+        let magnitude = 27 - 2.5 * log10(55.0)
+        var objects: [CatalogQuality.Object] = [], sources: [CatalogQuality.Source] = []
+        for k in 0..<100 {
+            let ra = 10.01 + Double(k % 10) * 30 / 3600, dec = 0.01 + Double(k / 10) * 30 / 3600
+            objects.append(.init(ra: ra, dec: dec, isStar: true, magnitudes: Array(repeating: magnitude, count: 5)))
+            if k % 2 == 0 { sources.append(.init(ra: ra + 0.5 / 3600, dec: dec, flux: 55, fluxSigma: 10)) }
+        }
+        for k in 0..<10 { sources.append(.init(ra: 10.01 + (Double(k) * 30 + 15) / 3600, dec: 0.095, flux: 60, fluxSigma: 10)) }
+        let quality = CatalogQuality(objects: objects)
+        let sample = CatalogQuality.Sample(filterId: 2, zeroPoint: 27, footprint: [Self.footprint], sources: sources)
+        #expect(abs(sample.noise.sigma(55) - 10) < 1e-9)
+        let bins = quality.completeness([sample], filterId: 2)
+        let reported = bins.first { $0.range == 5..<6 }
+        #expect(reported?.stars == CatalogQuality.Fraction(found: 50, total: 100))
+        #expect(reported?.all == CatalogQuality.Fraction(found: 50, total: 100))
+        #expect(bins.filter { $0.range != 5..<6 }.allSatisfy { $0.all.total == 0 })
+        #expect(quality.purity([sample], filterId: 2) == CatalogQuality.Fraction(found: 50, total: 60))
+        #expect(quality.starGalaxy([sample], filterId: 2) == nil)
+        // Another filter has no sample.
+        #expect(quality.completeness([sample], filterId: 1).allSatisfy { $0.all.total == 0 })
+        let lines = quality.lines([sample])[.r] ?? []
+        #expect(lines.first?.hasPrefix("completeness at S/N 5–6: stars 50 % of 100, all 50 % of 100;") == true, "\(lines)")
+        #expect(lines.dropFirst().first == "purity at S/N > 5: 83 % of 60 within 1″ of a true object")
+    }
+
+    /// Objects closer than the margin to the footprint's edge, or outside it, are not counted.
+    @Test func theFootprintLeavesOutItsEdges() {
+        #expect(Self.footprint.contains(10.05, 0.05, margin: 3 / 3600.0))
+        #expect(!Self.footprint.contains(10.0005, 0.05, margin: 3 / 3600.0))
+        #expect(!Self.footprint.contains(10.2, 0.05, margin: 0))
+        // Across RA 0.
+        let across = CatalogQuality.Footprint(corners: [(359.95, 0), (0.05, 0), (0.05, 0.1), (359.95, 0.1)])
+        #expect(across.contains(0.01, 0.05, margin: 0) && across.contains(359.99, 0.05, margin: 0))
+        #expect(!across.contains(0.1, 0.05, margin: 0))
+    }
+
+    /// The S/N of 50 % completeness is interpolated between the bins around it.
+    @Test func halfCompletenessIsInterpolated() {
+        var bins = [4.0, 5, 6, 7].map { CatalogQuality.CompletenessBin(range: $0..<($0 + 1)) }
+        for (k, found) in [10, 30, 70, 90].enumerated() { bins[k].stars = .init(found: found, total: 100) }
+        #expect(abs(CatalogQuality.halfCompleteness(bins, stars: true)! - 6) < 1e-9)
+        #expect(CatalogQuality.halfCompleteness(bins, stars: false) == nil)
+    }
+
+    /// Star/galaxy accuracy scores `extendedness` against the truth above S/N 20.
+    @Test func starGalaxyAccuracyScoresExtendedness() {
+        let objects = (0..<4).map { k in
+            CatalogQuality.Object(ra: 10.01 + Double(k) * 0.01, dec: 0.05, isStar: k < 2, magnitudes: Array(repeating: 20, count: 5), size: k < 2 ? 0 : 1)
+        }
+        // Star, star called extended, galaxy, galaxy called a point.
+        let sources = zip(objects, [0.0, 1, 1, 0]).map { CatalogQuality.Source(ra: $0.ra, dec: $0.dec, flux: 1000, fluxSigma: 10, extendedness: $1) }
+        let sample = CatalogQuality.Sample(filterId: 2, zeroPoint: 27, footprint: [Self.footprint], sources: sources)
+        let scored = CatalogQuality(objects: objects).starGalaxy([sample], filterId: 2)
+        #expect(scored?.stars == .init(found: 1, total: 2) && scored?.galaxies == .init(found: 1, total: 2))
+    }
+
+    /// The reference catalog is read by its header's names: the old nine columns, the new ones with
+    /// errors, the truth's with sizes; a line short of its header's fields is named by file and line.
+    @Test func catalogsAreReadByColumnName() throws {
+        let directory = Directory()
+        try FileManager.default.createDirectory(at: directory.url, withIntermediateDirectories: true)
+        func read(_ text: String) throws -> [ReferenceCatalog.Entry] {
+            let file = directory.url.appendingPathComponent("catalog.csv")
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            return try ReferenceCatalog(path: file.path, raMin: -.infinity, raMax: .infinity, decMin: -.infinity, decMax: .infinity).entries
+        }
+        let old = try read("id,ra,decl,isStar,u,g,r,i,z\n7,10.5,0.25,1,21,20,19.5,19.25,19\n")
+        #expect(old.count == 1 && old[0].magnitudes == [21, 20, 19.5, 19.25, 19] && old[0].errors == nil && old[0].isStar)
+        let withErrors = try read("id,ra,decl,isStar,u,g,r,i,z,uErr,gErr,rErr,iErr,zErr\n7,10.5,0.25,0,21,20,19.5,19.25,99,0.1,0.05,0.02,0.02,99\n")
+        #expect(withErrors[0].errors == [0.1, 0.05, 0.02, 0.02, 99] && !withErrors[0].isStar)
+        let reordered = try read("decl,ra,size,z,i,r,g,u\n0.25,10.5,1.5,19,19.25,19.5,20,21\n")
+        #expect(reordered[0].ra == 10.5 && reordered[0].dec == 0.25 && reordered[0].size == 1.5 && reordered[0].magnitudes == [21, 20, 19.5, 19.25, 19])
+        let path = directory.url.appendingPathComponent("catalog.csv").path
+        let short = #expect(throws: ProcessCcdFailure.self) { try read("id,ra,decl,isStar,u,g,r,i,z\n7,10.5,0.25,1,21,20,19.5,19.25,19\n8,10.5\n") }
+        #expect(short?.message.hasPrefix("reference catalog \(path):3: expected 9 fields") == true, "\(short?.message ?? "")")
+        let missing = #expect(throws: ProcessCcdFailure.self) { try read("id,ra,isStar,u,g,r,i,z\n") }
+        #expect(missing?.message.hasPrefix("reference catalog \(path):1: no column decl") == true, "\(missing?.message ?? "")")
+    }
+}
