@@ -225,17 +225,20 @@ public struct Coadd {
             local.noise = correlation * noiseMap(detection.peakY * image.width + detection.peakX)
             return local.measure(detection)
         }.filter { $0.signalToNoise >= options.config.detection.detection.threshold }
-        return classified(measured, photometer: photometer, detections: found.detections, valid: valid)
+        return classified(measured, photometer: photometer, detections: found.detections, valid: valid) { m in
+            correlation * noiseMap(Int(m.y.rounded()) * image.width + Int(m.x.rounded()))
+        }
     }
 
     /// The measured sources with their flags (`SourceFlagging`: a footprint over pixels no input
     /// covers is at the survey's edge) and extendedness (`Extendedness`).
-    func classified(_ measured: [Measurement], photometer: Photometer, detections: [Detection], valid: (Int) -> Bool) -> [Measurement] {
+    func classified(_ measured: [Measurement], photometer: Photometer, detections: [Detection], valid: (Int) -> Bool,
+                    noise: (Measurement) -> Double) -> [Measurement] {
         withoutActuallyEscaping(valid) { valid in
             let flagging = SourceFlagging(width: photometer.image.width, height: photometer.image.height,
                                           radius: photometer.footprintRadius, valid: valid, saturation: nil)
             return Extendedness(config: options.config.extendedness)
-                .classified(flagging.flagged(measured, image: photometer.image, detections: detections))
+                .classified(flagging.flagged(measured, image: photometer.image, detections: detections), photometer: photometer, noise: noise)
         }
     }
 

@@ -335,7 +335,7 @@ public struct ProcessCcd: Sendable {
         let flagging = SourceFlagging(width: frame.image.width, height: frame.image.height, radius: photometer.footprintRadius,
                                       valid: nil, saturation: frame.saturation)
         return Extendedness(config: options.config.extendedness)
-            .classified(flagging.flagged(measured, image: frame.image, detections: detections))
+            .classified(flagging.flagged(measured, image: frame.image, detections: detections), photometer: photometer) { _ in photometer.noise }
     }
 
     public static let sourceColumns = "sourceId,scienceCcdExposureId,run,camcol,field,filterId,ra,decl,raVar,declVar,x,y,"

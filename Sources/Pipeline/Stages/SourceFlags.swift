@@ -103,54 +103,6 @@ struct DetectionGrid {
     }
 }
 
-/// The tunables of star/galaxy separation.
-public struct ExtendednessConfig: Sendable, Equatable {
-    /// The PSF S/N the sources that set the point sources' ratio need.
-    public var minimumSignalToNoise = 50.0
-    /// The quantile of those sources' modelFlux/psfFlux taken as a point source's: stars are the
-    /// smallest ratios (as `PSFModelConfig.sizeQuantile` picks the stellar locus by size).
-    public var starQuantile = 0.25
-    /// The fewest sources the point sources' ratio is measured on; with fewer it is 1.
-    public var minimumSources = 5
-    /// A source is extended when its ratio exceeds the stars' by this many σ of the difference …
-    public var significance = 3.0
-    /// … and by at least this fraction (the PSF model's own error, which no S/N beats).
-    public var minimumExcess = 0.03
-
-    public init() {}
-}
-
-/// Star/galaxy separation: `extendedness` 1 when a source's modelFlux/psfFlux exceeds a point
-/// source's, 0 otherwise (LSST's `ClassificationExtendedness`, which compares the PSF flux with a
-/// model flux, here the large aperture's).
-///
-/// A point source's ratio is measured on the image's own bright sources. The difference
-/// modelFlux − ratio·psfFlux has the noise of the pixels the large aperture holds beyond the PSF
-/// fit's, σ² ≈ modelFluxSigma² − (ratio·psfFluxSigma)², the two fluxes sharing the core's pixels.
-struct Extendedness {
-    var config = ExtendednessConfig()
-
-    /// The point sources' modelFlux/psfFlux on these sources.
-    func pointSourceRatio(_ measured: [Measurement]) -> Double {
-        let ratios = measured.filter { $0.signalToNoise >= config.minimumSignalToNoise && $0.psfFlux > 0 }
-            .map { $0.modelFlux / $0.psfFlux }.sorted()
-        guard ratios.count >= config.minimumSources else { return 1 }
-        return ratios[Int(Double(ratios.count) * config.starQuantile)]
-    }
-
-    /// The sources with their extendedness.
-    func classified(_ measured: [Measurement]) -> [Measurement] {
-        let ratio = pointSourceRatio(measured)
-        return measured.map { m in
-            var m = m
-            let excess = m.modelFlux - ratio * m.psfFlux
-            let sigma = max(0, m.modelFluxSigma * m.modelFluxSigma - ratio * ratio * m.psfFluxSigma * m.psfFluxSigma).squareRoot()
-            m.extendedness = m.psfFlux > 0 && excess > config.significance * sigma && excess > config.minimumExcess * ratio * m.psfFlux ? 1 : 0
-            return m
-        }
-    }
-}
-
 extension Photometer {
     /// Half-width of a source's footprint, pixels: the box its PSF flux is fitted over.
     var footprintRadius: Int { Int((config.psfFitRadius * psf.fwhm).rounded(.up)) + 1 }
