@@ -113,7 +113,8 @@ public struct ProcessCcd: Sendable {
         let photometer = PSFModeling(config: config.photometry).photometer(image: frame.image, noise: background.sigma,
                                                                           gain: frame.gain, detections: detections)
         timings.lap("PSF model")
-        let measured = detections.compactMap { photometer.measure($0) }.filter { $0.signalToNoise >= config.detection.threshold }
+        let measured = classified(detections.compactMap { photometer.measure($0) }.filter { $0.signalToNoise >= config.detection.threshold },
+                                  on: frame, photometer: photometer, detections: detections)
         timings.lap("measurement")
         let references = try referenceObjects(on: frame)
         timings.lap("reference catalog")
@@ -144,6 +145,9 @@ public struct ProcessCcd: Sendable {
         var start: TangentWCS
         /// The header's pixel scale, arcsec.
         var scale: Double
+        /// The level at and above which a pixel (bias subtracted) is saturated: the header's
+        /// `SATURATE`; nil when it does not say.
+        var saturation: Float?
 
         /// The FITS pixels of the image's corners.
         var corners: [(x: Double, y: Double)] {
@@ -162,7 +166,7 @@ public struct ProcessCcd: Sendable {
         let mask = Self.maskPath(for: path)
         guard fm.fileExists(atPath: mask) else { throw ProcessCcdFailure(.missingFiles, "missing file: mask \(mask)") }
         let file: FITSFile
-        let read: (image: Image, gain: Double, wcs: WCS)
+        let read: (image: Image, gain: Double, wcs: WCS, saturation: Float?)
         do {
             file = try FITSFile.open(path)
             read = try readImage(file, name: name, path: path)
@@ -180,11 +184,12 @@ public struct ProcessCcd: Sendable {
         guard scale.isFinite, scale > options.config.minimumPixelScale, scale < options.config.maximumPixelScale else {
             throw ProcessCcdFailure(.astrometry, "astrometry problem: no initial WCS: the header's pixel scale is \(scale) arcsec")
         }
-        return Frame(name: name, image: read.image, gain: read.gain, headerWCS: read.wcs, start: start, scale: scale)
+        return Frame(name: name, image: read.image, gain: read.gain, headerWCS: read.wcs, start: start, scale: scale,
+                     saturation: read.saturation)
     }
 
-    /// The image of an open frame, its bias subtracted and its NaNs replaced; its gain and WCS.
-    func readImage(_ file: FITSFile, name: FrameName, path: String) throws -> (image: Image, gain: Double, wcs: WCS) {
+    /// The image of an open frame, its bias subtracted and its NaNs replaced; its gain, WCS and saturation level.
+    func readImage(_ file: FITSFile, name: FrameName, path: String) throws -> (image: Image, gain: Double, wcs: WCS, saturation: Float?) {
         // Inventory made the event from this name and header; a frame replaced since (another
         // filter's) would be calibrated against the wrong magnitudes and catalogued as this one.
         let mismatches = try file.identityMismatches(with: name)
@@ -211,7 +216,8 @@ public struct ProcessCcd: Sendable {
             let median = Float(RobustStatistics.median(image.pixels.filter(\.isFinite)))
             for k in image.pixels.indices where !image.pixels[k].isFinite { image.pixels[k] = median }
         }
-        return (image, gain, wcs)
+        let saturation = try file.double("SATURATE").flatMap { $0.isFinite ? Float($0 - bias) : nil }
+        return (image, gain, wcs, saturation)
     }
 
     // MARK: - Astrometry
@@ -324,17 +330,28 @@ public struct ProcessCcd: Sendable {
         ((((Int64(name.run) * 8 + Int64(name.camcol)) * 16384 + Int64(name.field)) * 8 + Int64(name.filter.filterId)) << 16) | Int64(index & 0xFFFF)
     }
 
-    public static let sourceColumns = "sourceId,run,camcol,field,filterId,ra,decl,raVar,declVar,x,y,psfFlux,psfFluxSigma,apFlux,apFluxSigma,modelFlux,modelFluxSigma"
+    /// The measured sources with their flags (`SourceFlagging`) and extendedness (`Extendedness`).
+    func classified(_ measured: [Measurement], on frame: Frame, photometer: Photometer, detections: [Detection]) -> [Measurement] {
+        let flagging = SourceFlagging(width: frame.image.width, height: frame.image.height, radius: photometer.footprintRadius,
+                                      valid: nil, saturation: frame.saturation)
+        return Extendedness(config: options.config.extendedness)
+            .classified(flagging.flagged(measured, image: frame.image, detections: detections), photometer: photometer) { _ in photometer.noise }
+    }
+
+    public static let sourceColumns = "sourceId,scienceCcdExposureId,run,camcol,field,filterId,ra,decl,raVar,declVar,x,y,"
+        + "psfFlux,psfFluxSigma,apFlux,apFluxSigma,modelFlux,modelFluxSigma,extendedness,"
+        + SourceFlags.columns.map(\.name).joined(separator: ",")
 
     func writeSources(_ sources: [Measurement], sky: [(ra: Double, dec: Double)], name: FrameName, scale: Double, to url: URL) throws {
         var text = Self.sourceColumns + "\n"
-        let degreesPerPixel = scale / 3600
+        let flags = SourceFlags.columns.map(\.name)
         for (k, (s, p)) in zip(sources, sky).enumerated() {
-            let variance = s.positionVariance * degreesPerPixel * degreesPerPixel
-            text += "\(Self.sourceId(name, k)),\(name.run),\(name.camcol),\(name.field),\(name.filter.filterId),"
-            text += String(format: "%.8f,%.8f,%.4e,%.4e,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f\n",
-                           p.ra, p.dec, variance, variance, s.x + 1, s.y + 1, s.psfFlux, s.psfFluxSigma,
-                           s.apFlux, s.apFluxSigma, s.modelFlux, s.modelFluxSigma)
+            let variance = PositionVariance(pixels: s.positionVariance, scale: scale, declination: p.dec)
+            text += "\(Self.sourceId(name, k)),\(name.scienceCcdExposureId),\(name.run),\(name.camcol),\(name.field),\(name.filter.filterId),"
+            text += String(format: "%.8f,%.8f,%.4e,%.4e,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.0f,",
+                           p.ra, p.dec, variance.ra, variance.dec, s.x + 1, s.y + 1, s.psfFlux, s.psfFluxSigma,
+                           s.apFlux, s.apFluxSigma, s.modelFlux, s.modelFluxSigma, s.extendedness)
+            text += s.flags.fields(flags) + "\n"
         }
         try AtomicFile.write(Data(text.utf8), to: url)
     }

@@ -43,7 +43,7 @@ extension SharedCatalog {
         #expect(try CatalogSchema.installedVersion(scratch.catalog) == CatalogSchema.version)
         #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM Filter") == "5")
         #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM dcprod_schema") == "1")
-        #expect(try scratch.catalog.columns(of: "DeepSource").count == 18)
+        #expect(try scratch.catalog.columns(of: "DeepSource").count == 24)
         let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
         let file = try scratch.write("src-000094-r1-0011.csv", sourceHeader + "\n" + sourceRows(1, 10))
         #expect(try loader.load([file]).loaded == 1)

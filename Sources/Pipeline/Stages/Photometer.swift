@@ -61,10 +61,11 @@ struct Photometer {
         psf = MoffatPSF(fwhm: Gaussian.sigmaToFWHM * psfSigma, beta: beta)
     }
 
-    /// The source at a detection: its centroid, aperture, model and PSF fluxes; nil when the
-    /// centroid wanders off or the PSF flux is not positive.
+    /// The source at a detection: its centroid, aperture, model and PSF fluxes; nil when the PSF
+    /// flux is not positive. A centroid that wanders off is replaced by the peak, flagged.
     func measure(_ detection: Detection) -> Measurement? {
-        guard let c = centroid(from: detection) else { return nil }
+        let centroid = centroid(from: detection)
+        let c = centroid ?? (Double(detection.peakX), Double(detection.peakY))
         let fwhm = Gaussian.sigmaToFWHM * psfSigma
         let ap = aperture(at: c, radius: max(config.minimumApertureRadius, config.apertureRadius * fwhm))
         let model = aperture(at: c, radius: max(config.minimumModelRadius, config.modelRadius * fwhm))
@@ -74,7 +75,7 @@ struct Photometer {
         let positionSigma = psfSigma / max(snr, 1)
         return Measurement(x: c.x, y: c.y, positionVariance: positionSigma * positionSigma,
                            apFlux: ap.flux, apFluxSigma: ap.sigma, psfFlux: psf.flux, psfFluxSigma: psf.sigma,
-                           modelFlux: model.flux, modelFluxSigma: model.sigma)
+                           modelFlux: model.flux, modelFluxSigma: model.sigma, flags: centroid == nil ? .badCentroid : [])
     }
 
     /// Gaussian-weighted centroid, iterated from the peak; nil when it leaves the image or ends
