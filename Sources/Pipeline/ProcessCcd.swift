@@ -28,8 +28,9 @@ public struct ProcessCcdFailure: Error, CustomStringConvertible, Sendable {
 ///
 /// 1. read: the frame, its header's identity, bias, gain and WCS (`readFrame`);
 /// 2. background: `Background`, subtracted;
-/// 3. detection: `SourceDetector`;
-/// 4. PSF model and aperture correction: `PSFModeling` (`PSFModelFit`, `ApertureCorrection`);
+/// 3. detection: `SourceDetector`, a first pass for the bright stars the PSF is modelled on;
+/// 4. PSF model and aperture correction: `PSFModeling` (`PSFModelFit`, `ApertureCorrection`), then
+///    detection again on the image filtered by that PSF (counted in the measurement's time);
 /// 5. measurement: `Photometer.measure`, sources below the detection threshold's S/N dropped;
 /// 6. reference catalog: the objects on the frame through the header's WCS;
 /// 7. astrometry: `AstrometricMatcher` (voted shift, then matches) and `AstrometricFit`, twice;
@@ -108,11 +109,14 @@ public struct ProcessCcd: Sendable {
         let background = Background(of: frame.image, config: config.background)
         for k in frame.image.pixels.indices { frame.image.pixels[k] -= background.model[k] }
         timings.lap("background")
-        let detections = SourceDetector.detect(frame.image, sigma: background.sigma, config: config.detection)
+        let firstPass = SourceDetector.detect(frame.image, sigma: background.sigma, config: config.detection)
         timings.lap("detection")
         let photometer = PSFModeling(config: config.photometry).photometer(image: frame.image, noise: background.sigma,
-                                                                          gain: frame.gain, detections: detections)
+                                                                          gain: frame.gain, detections: firstPass)
         timings.lap("PSF model")
+        // The first pass finds the bright stars the PSF is modelled on; the sources are those of the image filtered by that PSF.
+        let detections = !config.detection.matchedFilter ? firstPass
+            : SourceDetector.detect(frame.image, sigma: background.sigma, psfSigma: photometer.psfSigma, config: config.detection)
         let measured = classified(detections.compactMap { photometer.measure($0) }.filter { $0.signalToNoise >= config.detection.threshold },
                                   on: frame, photometer: photometer, detections: detections)
         timings.lap("measurement")

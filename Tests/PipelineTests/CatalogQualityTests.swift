@@ -94,3 +94,73 @@ import Sky
         #expect(missing?.message.hasPrefix("reference catalog \(path):1: no column decl") == true, "\(missing?.message ?? "")")
     }
 }
+
+/// Detection matched to the PSF (issue 26): its noise known exactly from the kernel, faint stars
+/// the 3×3 boxcar misses, and single frames of the simulated sky at least 50 % complete at S/N 5.5.
+@Suite struct MatchedDetection {
+    /// On pure noise of σ 1 the filtered image's noise is σ·Σk², and nothing is detected at 5σ.
+    @Test func theFilteredNoiseIsWhatTheKernelSays() {
+        let noise = Stages.noisy(Stages.flat(300, 300), sigma: 1, seed: 4)
+        let kernel = SourceDetector.gaussianKernel(sigma: 1.2, radius: 5)
+        #expect(abs(kernel.reduce(0, +) - 1) < 1e-12)
+        let filtered = SourceDetector.convolved(noise, kernel)
+        let inner = (20..<280).flatMap { y in (20..<280).map { filtered.pixels[y * 300 + $0] } }
+        let expected = kernel.map { $0 * $0 }.reduce(0, +)
+        #expect(abs(RobustStatistics.sigma(inner) / expected - 1) < 0.05, "filtered noise \(RobustStatistics.sigma(inner)), expected \(expected)")
+        #expect(SourceDetector.detect(noise, sigma: 1, psfSigma: 1.2).isEmpty)
+    }
+
+    /// Twenty stars of PSF S/N 6 on noise of σ 1: the matched filter finds most, the boxcar few;
+    /// each matched detection is within a pixel of its star.
+    @Test func faintStarsTheBoxcarMissesAreFound() {
+        let psf = MoffatPSF(fwhm: 2.8, beta: 3)
+        // A PSF fit's S/N on white noise is F √(Σp²) / σ.
+        var sumP2 = 0.0
+        for y in -15...15 { for x in -15...15 { sumP2 += pow(psf.value(Double(x * x + y * y)), 2) } }
+        let flux = 6 / sumP2.squareRoot()
+        var image = Stages.flat(400, 100)
+        let centres: [(x: Double, y: Double)] = (0..<20).map { (k: Int) -> (x: Double, y: Double) in
+            let x: Double = 15.3 + 19 * Double(k), y: Double = 25.6 + 50 * Double(k % 2)
+            return (x, y)
+        }
+        for c in centres { image = Stages.star(image, at: c, flux: flux, psf: psf) }
+        image = Stages.noisy(image, sigma: 1, seed: 9)
+        let matched = SourceDetector.detect(image, sigma: 1, psfSigma: psf.fwhm / Gaussian.sigmaToFWHM)
+        let boxcar = SourceDetector.detect(image, sigma: 1)
+        func found(_ detections: [Detection]) -> Int {
+            centres.filter { (c: (x: Double, y: Double)) -> Bool in
+                detections.contains { (d: Detection) -> Bool in abs(Double(d.peakX) - c.x) <= 1.5 && abs(Double(d.peakY) - c.y) <= 1.5 }
+            }.count
+        }
+        #expect(found(matched) >= 14, "matched filter: \(found(matched)) of 20")
+        #expect(found(boxcar) < found(matched), "boxcar \(found(boxcar)), matched \(found(matched))")
+        #expect(matched.count <= found(matched) + 1, "\(matched.count) detections, \(found(matched)) stars")
+    }
+
+    /// Eight single frames of the simulated sky in r through processCcd: the stars whose expected
+    /// S/N is 5–6 are found at least half the time, the 50 % point is at S/N ≤ 5.5, and nearly every
+    /// source above S/N 5 is a true object.
+    @Test func singleFramesAreHalfCompleteAtSignalToNoise5_5() throws {
+        let directory = Directory()
+        let input = directory.url.appendingPathComponent("in"), output = directory.url.appendingPathComponent("out")
+        let simulation = Simulation(options: .init(directory: input, frames: 8, seed: 11, defects: 0,
+                                                   region: Region(raMin: 6.2, raMax: 6.6, decMin: -0.2, decMax: 0),
+                                                   width: 1024, height: 744, pixelScale: 0.8, filters: [.r]))
+        _ = try simulation.run()
+        let processor = ProcessCcd(options: .init(referenceCatalog: input.appendingPathComponent("refcat.csv").path, outputDirectory: output))
+        for plan in simulation.plans() { _ = try processor.run(frame: input.appendingPathComponent(plan.relativePath).path) }
+        let quality = try CatalogQuality(truth: input.appendingPathComponent("truth-objects.csv").path)
+        let samples = try CatalogQuality.samples(under: [output]).steps[0].samples
+        #expect(samples.count == 8)
+        let bins = quality.completeness(samples, filterId: 2)
+        for bin in bins { print("S/N \(bin.range): stars \(bin.stars.found)/\(bin.stars.total), all \(bin.all.found)/\(bin.all.total)") }
+        let reported = try #require(bins.first { $0.range == 5..<6 })
+        #expect(reported.stars.total >= 40)
+        #expect((reported.stars.value ?? 0) >= 0.5, "stars at S/N 5–6: \(reported.stars.found) of \(reported.stars.total)")
+        #expect((CatalogQuality.halfCompleteness(bins, stars: true) ?? 99) <= 5.5)
+        // Bright stars are all found.
+        #expect(bins.filter { $0.range.lowerBound >= 20 }.allSatisfy { ($0.stars.value ?? 1) >= 0.95 })
+        let purity = quality.purity(samples, filterId: 2)
+        #expect((purity.value ?? 0) >= 0.97, "purity \(purity.found) of \(purity.total)")
+    }
+}
