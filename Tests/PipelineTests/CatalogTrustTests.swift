@@ -47,7 +47,7 @@ import Sky
     }
 
     /// The simulator's objects, exact.
-    func truth() throws -> TruthIndex { try TruthIndex(path: input.appendingPathComponent("refcat.csv").path) }
+    func truth() throws -> TruthIndex { try TruthIndex(path: input.appendingPathComponent("truth-objects.csv").path) }
 
     /// The chain is made once (each test of a suite has its own instance) and checked three ways.
     @Test func aCatalogRowSaysWhenItIsUnreliable() throws {
