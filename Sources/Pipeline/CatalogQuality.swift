@@ -10,8 +10,8 @@ import Foundation
 /// further cut to where some calexp of its filter lies. Its noise is the file's own: the PSF flux
 /// errors it quotes are fitted as σ² = a + b·F (sky and read noise, then the source's Poisson term),
 /// so that a truth object's expected S/N in that file is F / √(a + b·F), F its true flux at the
-/// file's zero point; a galaxy's is what a PSF fit sees of it, 2σₚ² / (2σₚ² + s²) of its total flux
-/// for a Gaussian PSF of σₚ (the summary's `fwhm`, the calexps' median for a coadd) and a galaxy of σ s.
+/// file's zero point; a galaxy's F is what a PSF fit sees of it (`psfFractions`, from the summary's
+/// `fwhm`, the calexps' median for a coadd).
 ///
 /// - Completeness: of the truth objects in the footprint whose expected S/N is in a bin, the
 ///   fraction with a source of the file within `radius` (1″). Reported in the bin around S/N 5.5
@@ -108,6 +108,32 @@ public struct CatalogQuality: Sendable {
         return out.sorted { $0.d2 < $1.d2 }
     }
 
+    /// The sizes of `psfFractions`' table, arcsec apart.
+    static let sizeStep = 0.05
+    /// The simulator's stars' Moffat β.
+    static let simulatedBeta = 3.0
+
+    /// What a PSF fit sees of a simulated galaxy, a Gaussian of σ² = (FWHM/2.3548)² + s², for s = 0,
+    /// `sizeStep`, … 5″: Σ p g / Σ p², p the stars' Moffat of this FWHM and β 3 (the PSF flux of a star,
+    /// its aperture correction included, is its total flux), integrated over radius since both are
+    /// round and concentric.
+    static func psfFractions(fwhm: Double) -> [Double] {
+        let beta = simulatedBeta, alpha = fwhm / (2 * (pow(2, 1 / beta) - 1).squareRoot())
+        let p2 = (beta - 1) * (beta - 1) / (.pi * alpha * alpha * (2 * beta - 1))
+        let psfVariance = pow(fwhm / Gaussian.sigmaToFWHM, 2)
+        return (0...Int((5 / sizeStep).rounded())).map { k in
+            let t2 = psfVariance + pow(Double(k) * sizeStep, 2)
+            let steps = 2000, h = 10 * (fwhm + t2.squareRoot()) / Double(steps)
+            var sum = 0.0
+            for i in 0..<steps {
+                let r = (Double(i) + 0.5) * h, r2 = r * r
+                let p = (beta - 1) / (.pi * alpha * alpha) * pow(1 + r2 / (alpha * alpha), -beta)
+                sum += r * p * exp(-r2 / (2 * t2)) / t2 * h
+            }
+            return sum / p2
+        }
+    }
+
     /// An RA difference in (−180, 180].
     static func turnDifference(_ d: Double) -> Double {
         let rest = d.truncatingRemainder(dividingBy: 360)
@@ -147,11 +173,16 @@ extension CatalogQuality {
         public var footprint: [Footprint]
         public var sources: [Source]
         public var noise: NoiseModel
-        /// The PSF's Gaussian σ, arcsec (nil: galaxies are expected at their total flux).
-        public var psfSigma: Double?
+        /// The PSF's FWHM, arcsec (nil: galaxies are expected at their total flux).
+        public var fwhm: Double? {
+            didSet { galaxyFractions = fwhm.map { CatalogQuality.psfFractions(fwhm: $0) } ?? [] }
+        }
+        /// What a PSF fit sees of a galaxy of size 0, `sizeStep`, 2 `sizeStep`, … (`psfFractions`).
+        var galaxyFractions: [Double]
 
-        public init(filterId: Int, zeroPoint: Double, footprint: [Footprint], sources: [Source], psfSigma: Double? = nil) {
-            self.psfSigma = psfSigma
+        public init(filterId: Int, zeroPoint: Double, footprint: [Footprint], sources: [Source], fwhm: Double? = nil) {
+            self.fwhm = fwhm
+            galaxyFractions = fwhm.map { CatalogQuality.psfFractions(fwhm: $0) } ?? []
             self.filterId = filterId
             self.zeroPoint = zeroPoint
             self.footprint = footprint
@@ -162,7 +193,10 @@ extension CatalogQuality {
         /// A truth object's expected S/N in this file.
         func expectedSignalToNoise(_ object: Object) -> Double {
             var flux = pow(10, -0.4 * (object.magnitudes[filterId] - zeroPoint))
-            if let psfSigma, object.size > 0 { flux *= 2 * psfSigma * psfSigma / (2 * psfSigma * psfSigma + object.size * object.size) }
+            if !object.isStar, !galaxyFractions.isEmpty {
+                let x = object.size / CatalogQuality.sizeStep, k = min(Int(x), galaxyFractions.count - 2), t = min(x - Double(k), 1)
+                flux *= galaxyFractions[k] * (1 - t) + galaxyFractions[k + 1] * t
+            }
             return flux / noise.sigma(flux)
         }
     }
@@ -252,11 +286,11 @@ extension CatalogQuality {
         var calexps: [Int: [Footprint]] = [:], seeing: [Int: [Float]] = [:]
         for sample in out[0].1 {
             calexps[sample.filterId, default: []] += sample.footprint
-            if let psfSigma = sample.psfSigma { seeing[sample.filterId, default: []].append(Float(psfSigma)) }
+            if let fwhm = sample.fwhm { seeing[sample.filterId, default: []].append(Float(fwhm)) }
         }
         // A coadd's PSF is about its inputs' median.
-        for k in out[1].1.indices where out[1].1[k].psfSigma == nil {
-            out[1].1[k].psfSigma = seeing[out[1].1[k].filterId].map { RobustStatistics.median($0) }
+        for k in out[1].1.indices where out[1].1[k].fwhm == nil {
+            out[1].1[k].fwhm = seeing[out[1].1[k].filterId].map { RobustStatistics.median($0) }
         }
         return (out, calexps)
     }
@@ -283,7 +317,7 @@ extension CatalogQuality {
             return Source(ra: ra, dec: dec, flux: flux, fluxSigma: sigma, extendedness: extendedness.flatMap { Double(fields[$0]) })
         }
         return Sample(filterId: filterId, zeroPoint: zeroPoint, footprint: [Footprint(corners: corners)], sources: sources,
-                      psfSigma: value("fwhm").map { $0 / Gaussian.sigmaToFWHM })
+                      fwhm: value("fwhm"))
     }
 
     /// A CSV file's header and rows (each of the header's field count).

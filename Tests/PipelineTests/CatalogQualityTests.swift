@@ -51,6 +51,18 @@ import Sky
         #expect(!across.contains(0.1, 0.05, margin: 0))
     }
 
+    /// What a PSF fit sees of a galaxy falls with its size. A point-like one, a Gaussian as wide as
+    /// the PSF, lacks the Moffat's wings, so the fit (scaled to a star's total flux) sees more than
+    /// its total, 1.28 times; one of σ 1″ under 1.4″ seeing gives about 0.58, where Gaussian PSFs
+    /// would say 2σₚ²/(2σₚ² + s²) = 0.41.
+    @Test func aPSFFitSeesLessOfLargerGalaxies() {
+        let fractions = CatalogQuality.psfFractions(fwhm: 1.4)
+        #expect(zip(fractions, fractions.dropFirst()).allSatisfy { $0.0 > $0.1 })
+        #expect((1.2...1.35).contains(fractions[0]), "\(fractions[0])")
+        #expect((0.5...0.65).contains(fractions[20]), "\(fractions[20])")
+        #expect(fractions.count == 101 && fractions[100] < 0.05)
+    }
+
     /// The S/N of 50 % completeness is interpolated between the bins around it.
     @Test func halfCompletenessIsInterpolated() {
         var bins = [4.0, 5, 6, 7].map { CatalogQuality.CompletenessBin(range: $0..<($0 + 1)) }
