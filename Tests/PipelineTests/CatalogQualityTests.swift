@@ -176,3 +176,34 @@ import Sky
         #expect((purity.value ?? 0) >= 0.97, "purity \(purity.found) of \(purity.total)")
     }
 }
+
+/// The Stripe 82-dense sky through processCcd and coadd (issue 26, item 8): crowded frames still
+/// calibrate, and eight epochs of the seed's patch give several times the sparse sky's DeepSources.
+@Suite struct DenseSky {
+    @Test func eightEpochsOfTheSeedsPatchAreCrowded() throws {
+        let directory = Directory()
+        let input = directory.url.appendingPathComponent("in"), output = directory.url.appendingPathComponent("out")
+        let simulation = Simulation(options: .init(directory: input, frames: 8, seed: 11, defects: 0,
+                                                   region: Region(raMin: 6.37, raMax: 6.41, decMin: -0.125, decMax: -0.085),
+                                                   width: 1024, height: 744, pixelScale: 0.8, filters: [.r], density: .stripe82))
+        _ = try simulation.run()
+        let processor = ProcessCcd(options: .init(referenceCatalog: input.appendingPathComponent("refcat.csv").path, outputDirectory: output))
+        let calexps = try simulation.plans().map { try processor.run(frame: input.appendingPathComponent($0.relativePath).path).outputs[0] }
+        let map = try SkyMap.load(contentsOf: skyMapFile)
+        _ = try Coadd(options: .init(skyMap: map, patch: PatchId(tract: 0, x: 380, y: 5), filter: .r, outputDirectory: output)).run(calexps: calexps)
+        let quality = try CatalogQuality(truth: input.appendingPathComponent("truth-objects.csv").path)
+        let catalogs = try CatalogQuality.samples(under: [output])
+        // Primary DeepSources per arcmin² where every calexp overlaps the patch (10″ inside).
+        let frames = catalogs.calexps[2] ?? [], coadd = try #require(catalogs.steps[1].samples.first)
+        let inner = coadd.sources.filter { s in frames.allSatisfy { $0.contains(s.ra, s.dec, margin: 10 / 3600.0) } }
+        let box = frames.map(\.box)
+        let raSpan = box.map(\.ra.upperBound).min()! - box.map(\.ra.lowerBound).max()! - 20 / 3600.0
+        let decSpan = box.map(\.dec.upperBound).min()! - box.map(\.dec.lowerBound).max()! - 20 / 3600.0
+        let density = Double(inner.count) / (raSpan * decSpan * 3600)
+        print("dense sky: \(inner.count) DeepSources, \(density) per arcmin²")
+        #expect(density > 8, "\(density) DeepSources per arcmin²")
+        let bins = quality.completeness(catalogs.steps[0].samples, filterId: 2)
+        #expect(bins.filter { $0.range.lowerBound >= 20 }.allSatisfy { ($0.stars.value ?? 1) >= 0.95 })
+        #expect((quality.purity(catalogs.steps[0].samples, filterId: 2).value ?? 0) >= 0.9)
+    }
+}
