@@ -2,7 +2,8 @@ import Foundation
 
 /// The tunables of the detection stage.
 public struct DetectionConfig: Sendable, Equatable {
-    /// Detection threshold in σ of the background noise; processCcd and coadd also drop measured sources whose PSF S/N is below it.
+    /// Detection threshold in σ of the filtered image's noise (of the 3×3 mean, or of the image
+    /// filtered by the PSF); processCcd and coadd also drop measured sources whose PSF S/N is below it.
     public var threshold = 5.0
     /// The fewest connected pixels above threshold a detection has (sep's `minarea`, 5 there).
     public var minimumPixels = 4
