@@ -26,16 +26,22 @@ extension CatalogQuality {
     }
 
     /// The completeness curve of one filter's samples, by expected S/N (`config.binEdges`).
+    ///
+    /// With `coverage` (a coadd's calexps), an object counts only where some calexp lies, and its
+    /// expected S/N is scaled by √(n / n₀), n the calexps over it and n₀ the median over the file's
+    /// sources: a coadd is shallower where fewer frames overlap, which one noise model cannot say.
     public func completeness(_ samples: [Sample], filterId: Int, coverage: [Footprint]? = nil) -> [CompletenessBin] {
         let edges = config.binEdges
         var bins = zip(edges, edges.dropFirst()).map { CompletenessBin(range: $0..<$1) }
         let radius = config.radius / 3600, margin = config.edgeMargin / 3600
+        func depth(_ ra: Double, _ dec: Double) -> Int { coverage?.filter { $0.contains(ra, dec, margin: margin) }.count ?? 1 }
         for sample in samples where sample.filterId == filterId {
             let detected = SourceIndex(sample.sources)
+            let typical = coverage == nil ? 1 : max(1, RobustStatistics.median(sample.sources.map { Float(depth($0.ra, $0.dec)) }))
             for k in objectIndices(in: sample.footprint, margin: margin) {
-                let object = objects[k]
-                if let coverage, !coverage.contains(where: { $0.contains(object.ra, object.dec, margin: margin) }) { continue }
-                let snr = sample.expectedSignalToNoise(object)
+                let object = objects[k], n = depth(object.ra, object.dec)
+                guard n > 0 else { continue }
+                let snr = sample.expectedSignalToNoise(object) * (Double(n) / typical).squareRoot()
                 guard let b = bins.firstIndex(where: { $0.range.contains(snr) }) else { continue }
                 let found = detected.any(near: object.ra, object.dec, within: radius)
                 bins[b].all.count(found)
