@@ -149,6 +149,21 @@ import Sky
         #expect(matched.count <= found(matched) + 1, "\(matched.count) detections, \(found(matched)) stars")
     }
 
+    /// Two stars 2 FWHM apart are one group of the filtered image but two detections; a bright star
+    /// on noise stays one; without deblending the pair is one.
+    @Test func aPairOfStarsIsTwoDetections() {
+        let psf = MoffatPSF(fwhm: 3, beta: 3), psfSigma = 3 / Gaussian.sigmaToFWHM
+        var pair = Stages.star(Stages.flat(80, 60), at: (x: 37.2, y: 30.4), flux: 3000, psf: psf)
+        pair = Stages.noisy(Stages.star(pair, at: (x: 43.2, y: 30.4), flux: 2000, psf: psf), sigma: 1, seed: 5)
+        let detections = SourceDetector.detect(pair, sigma: 1, psfSigma: psfSigma)
+        #expect(Set(detections.map { [$0.peakX, $0.peakY] }) == [[37, 30], [43, 30]], "\(detections)")
+        var config = DetectionConfig()
+        config.deblend = false
+        #expect(SourceDetector.detect(pair, sigma: 1, psfSigma: psfSigma, config: config).count == 1)
+        let bright = Stages.noisy(Stages.star(Stages.flat(80, 60), at: (x: 40.3, y: 29.8), flux: 200_000, psf: psf), sigma: 1, seed: 6)
+        #expect(SourceDetector.detect(bright, sigma: 1, psfSigma: psfSigma).count == 1)
+    }
+
     /// Eight single frames of the simulated sky in r through processCcd: the stars whose expected
     /// S/N is 5–6 are found at least half the time, the 50 % point is at S/N ≤ 5.5, and nearly every
     /// source above S/N 5 is a true object.

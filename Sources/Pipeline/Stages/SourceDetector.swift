@@ -15,6 +15,16 @@ public struct DetectionConfig: Sendable, Equatable {
     /// The fewest connected pixels above threshold on the filtered image: its noise is correlated
     /// over the PSF, so one pixel at 5σ is already a PSF-sized excursion (LSST's `minPixels` is 1).
     public var matchedMinimumPixels = 1
+    /// Whether a group of the filtered image with several peaks is several detections (crowded
+    /// fields: the Stripe 82-dense sky), as sep's and SExtractor's deblending splits them.
+    public var deblend = true
+    /// A second peak is a detection when it rises above the lowest point on the line to every
+    /// brighter peak by this fraction of its own filtered height…
+    public var deblendContrast = 0.15
+    /// …and by this many σ of the filtered noise (noise makes peaks on a faint source's plateau).
+    public var deblendNoiseDip = 3.0
+    /// Peaks closer than this, in PSF FWHM, are one detection (a PSF fit does not separate them).
+    public var deblendMinimumSeparation = 1.0
 
     public init() {}
 }
@@ -60,11 +70,61 @@ enum SourceDetector {
         let filtered = convolved(image, kernel)
         let noise = sigma * kernel.map { $0 * $0 }.reduce(0, +)
         let cut = Float(config.threshold * noise)
-        return groups(filtered.pixels.map { $0 > cut }, in: filtered, minimumPixels: config.matchedMinimumPixels).map { found in
+        let found = groups(filtered.pixels.map { $0 > cut }, in: filtered, minimumPixels: config.matchedMinimumPixels)
+        let split = config.deblend ? deblended(found, filtered: filtered, cut: cut, noise: noise, psfSigma: psfSigma, config: config) : found
+        return split.map { found in
             var detection = found
             detection.peak = image.pixels[found.peakY * image.width + found.peakX]
             return detection
         }
+    }
+
+    /// The groups' detections and, after them, the other peaks of the filtered image that stand out
+    /// from every brighter peak near them: each local maximum above `cut`, brightest first, kept when
+    /// it is at least `deblendMinimumSeparation` FWHM from every kept peak and the filtered image dips
+    /// between them, on the straight line, by `deblendContrast` of its height and `deblendNoiseDip` σ.
+    static func deblended(_ groups: [Detection], filtered: Image, cut: Float, noise: Double, psfSigma: Double,
+                          config: DetectionConfig) -> [Detection] {
+        let (w, h) = (filtered.width, filtered.height), f = filtered.pixels
+        var candidates: [Int] = []
+        for y in 0..<h {
+            for x in 0..<w where f[y * w + x] > cut {
+                let k = y * w + x
+                var isPeak = true
+                for dy in -1...1 where isPeak {
+                    for dx in -1...1 where (dx != 0 || dy != 0) && x + dx >= 0 && x + dx < w && y + dy >= 0 && y + dy < h {
+                        let n = (y + dy) * w + x + dx
+                        if f[n] > f[k] || (f[n] == f[k] && n < k) { isPeak = false }
+                    }
+                }
+                if isPeak { candidates.append(k) }
+            }
+        }
+        var kept = groups.map { $0.peakY * w + $0.peakX }
+        let fwhm = Gaussian.sigmaToFWHM * psfSigma
+        let separation = config.deblendMinimumSeparation * fwhm, reach = 10 * fwhm
+        var out = groups
+        for k in candidates.sorted(by: { f[$0] > f[$1] }) where !kept.contains(k) {
+            let (x, y) = (Double(k % w), Double(k / w))
+            let dip = max(config.deblendContrast * Double(f[k]), config.deblendNoiseDip * noise)
+            let distinct = kept.allSatisfy { other in
+                let (ox, oy) = (Double(other % w), Double(other / w))
+                let distance = ((x - ox) * (x - ox) + (y - oy) * (y - oy)).squareRoot()
+                guard distance < reach else { return true }
+                guard distance >= separation else { return false }
+                let steps = Int((2 * distance).rounded(.up))
+                let lowest = (1..<steps).map { j -> Float in
+                    let t = Double(j) / Double(steps)
+                    return f[Int((y + t * (oy - y)).rounded()) * w + Int((x + t * (ox - x)).rounded())]
+                }.min() ?? f[k]
+                return Double(f[k] - lowest) >= dip
+            }
+            if distinct {
+                kept.append(k)
+                out.append(Detection(peakX: k % w, peakY: k / w, peak: f[k], pixels: 1))
+            }
+        }
+        return out
     }
 
     /// A Gaussian of σ `sigma` sampled at −radius…radius, summing to one.
