@@ -193,7 +193,7 @@ import Sky
 }
 
 /// The Stripe 82-dense sky through processCcd and coadd (issue 26, item 8): crowded frames still
-/// calibrate, and eight epochs of the seed's patch give several times the sparse sky's DeepSources.
+/// calibrate, and eight epochs of the seed's patch give about five times the sparse sky's DeepSources (14 per arcmin², 2.8).
 @Suite struct DenseSky {
     @Test func eightEpochsOfTheSeedsPatchAreCrowded() throws {
         let directory = Directory()
@@ -216,7 +216,7 @@ import Sky
         let decSpan = box.map(\.dec.upperBound).min()! - box.map(\.dec.lowerBound).max()! - 20 / 3600.0
         let density = Double(inner.count) / (raSpan * decSpan * 3600)
         print("dense sky: \(inner.count) DeepSources, \(density) per arcmin²")
-        #expect(density > 8, "\(density) DeepSources per arcmin²")
+        #expect(density > 11, "\(density) DeepSources per arcmin²")
         let bins = quality.completeness(catalogs.steps[0].samples, filterId: 2)
         #expect(bins.filter { $0.range.lowerBound >= 20 }.allSatisfy { ($0.stars.value ?? 1) >= 0.95 })
         #expect((quality.purity(catalogs.steps[0].samples, filterId: 2).value ?? 0) >= 0.9)
