@@ -62,8 +62,8 @@ public struct StepPlanning {
     }
 
     /// For each unplanned event of the step, and each of `stale`, `jobs/positions/KEY.csv`: the
-    /// DeepSource rows of the filter inside the frame's footprint (its bounding box in RA and Dec),
-    /// `deepSourceId,ra,decl`.
+    /// primary DeepSource rows of the filter inside the frame's footprint (its bounding box in RA and
+    /// Dec), `deepSourceId,ra,decl` — one position per object, so that no frame measures an object twice.
     func writePositions(step: Step, filter: Filter, from catalog: CatalogDatabase, stale: Set<String>) throws {
         try FileManager.default.createDirectory(at: production.tree.jobsDirectory(step, filter).appendingPathComponent("positions"),
                                                 withIntermediateDirectories: true)
@@ -71,7 +71,7 @@ public struct StepPlanning {
         for frame in try production.store.verifiedFrames(step: .processCcd, filter: filter) where unplanned.contains(frame.key) {
             let ras = frame.footprint.map(\.ra), decs = frame.footprint.map(\.dec)
             // Numbers only, formatted here: nothing from a file reaches the SQL as text.
-            let query = String(format: "SELECT deepSourceId, ra, decl FROM DeepSource WHERE filterId = %d AND ra BETWEEN %.10f AND %.10f AND decl BETWEEN %.10f AND %.10f ORDER BY deepSourceId",
+            let query = String(format: "SELECT deepSourceId, ra, decl FROM DeepSource WHERE filterId = %d AND isPrimary = 1 AND ra BETWEEN %.10f AND %.10f AND decl BETWEEN %.10f AND %.10f ORDER BY deepSourceId",
                                filter.filterId, ras.min()!, ras.max()!, decs.min()!, decs.max()!)
             let rows = try catalog.query(query).rows
             let text = "deepSourceId,ra,decl\n" + rows.map { $0.map { $0 ?? "" }.joined(separator: ",") + "\n" }.joined()

@@ -1,5 +1,6 @@
 import Basics
 import Foundation
+import Production
 
 /// The catalog's schema: `templates/schema/DIALECT.sql`, versioned in `dcprod_schema`.
 ///
@@ -8,12 +9,14 @@ import Foundation
 /// deferred indexes), which DBSPLIT filter places in each per-filter store as well as in the main catalog.
 public enum CatalogSchema {
     /// The schema version this dcprod creates and accepts; a catalog of any other is refused, but one
-    /// of `upgradable` is upgraded by a writer (`upgrade(_:splits:)`).
+    /// of `upgradable` is upgraded by a writer (`upgrade(_:splits:templates:)`).
     /// Version 2 gave DeepCoadd its fluxMag0 and path, and RunDeepSource its deepCoaddId and isPrimary;
-    /// version 3 gave the ledger (`dcprod_load`) each file's key range, `firstKey` and `lastKey`.
-    public static let version = 3
+    /// version 3 gave the ledger (`dcprod_load`) each file's key range, `firstKey` and `lastKey`;
+    /// version 4 gave the tables DC2013's `scienceCcdExposureId`, `fluxMag0Sigma`, `filterName` and
+    /// `objectId`, the sources their `extendedness` and flags, and the catalog `dcprod_column`.
+    public static let version = 4
 
-    /// The versions `upgrade(_:splits:)` brings to `version`.
+    /// The versions `upgrade(_:splits:templates:)` brings to `version`.
     public static let upgradable = 2..<version
 
     /// The installed version, or nil when the catalog has no dcprod schema yet.
@@ -27,7 +30,7 @@ public enum CatalogSchema {
     }
 
     /// Creates the schema if absent; true if it did. A catalog of an `upgradable` version is upgraded
-    /// (`upgrade(_:splits:)`), one of another version refused.
+    /// (`upgrade(_:splits:templates:)`), one of another version refused.
     /// With `splits` (DBSPLIT filter), the per-filter tables go into a store per filter and the
     /// main catalog gets views of their union.
     ///
@@ -55,7 +58,7 @@ public enum CatalogSchema {
     @discardableResult
     public static func initialize(_ catalog: CatalogDatabase, templates: URL, splits: [String] = []) throws -> Bool {
         if try installedVersion(catalog) != nil {
-            try upgrade(catalog, splits: splits)
+            if try upgrade(catalog, splits: splits, templates: templates) == nil { try describeColumns(catalog, templates: templates) }
             try require(catalog)
             return false
         }
@@ -73,44 +76,96 @@ public enum CatalogSchema {
         }
         // A production's templates/ is its own copy, made when it was prepared: one of an older
         // dcprod makes the schema of its version, brought to this one here.
-        try upgrade(catalog, splits: splits)
+        if try upgrade(catalog, splits: splits, templates: templates) == nil { try describeColumns(catalog, templates: templates) }
         return true
     }
 
-    /// The ledger columns each version added, in the dialect's types: what `upgrade(_:splits:)` adds.
-    private static func ledgerColumns(_ dialect: SQLDialect) -> [(name: String, type: String)] {
-        let integer = dialect == .sqlite ? "INTEGER" : "BIGINT NULL"
-        return [("firstKey", integer), ("lastKey", integer)]
+    /// Fills `dcprod_column` from the templates' column descriptions (dcprod's own for a production
+    /// prepared before its templates had them), in one transaction.
+    static func describeColumns(_ catalog: CatalogDatabase, templates: URL?) throws {
+        let descriptions = try templates.map { try ColumnDescriptions.of(templates: $0) } ?? ColumnDescriptions(templates: Templates.source())
+        try transaction(catalog) { try descriptions.store(in: catalog) }
+    }
+
+    /// A column a version added to a table, in each dialect's type.
+    struct AddedColumn {
+        var version: Int
+        var table: String
+        var name: String
+        var sqlite: String
+        var mysql: String
+
+        func type(_ dialect: SQLDialect) -> String { dialect == .sqlite ? sqlite : mysql }
+    }
+
+    /// The columns each version added, which `upgrade(_:splits:templates:)` adds to an older catalog.
+    static let addedColumns: [AddedColumn] = {
+        var out = ["firstKey", "lastKey"].map { AddedColumn(version: 3, table: "dcprod_load", name: $0, sqlite: "INTEGER", mysql: "BIGINT NULL") }
+        func add(_ table: String, _ columns: [(String, String, String)]) {
+            out += columns.map { AddedColumn(version: 4, table: table, name: $0.0, sqlite: $0.1, mysql: $0.2) }
+        }
+        let real = ("REAL", "DOUBLE"), id = ("INTEGER", "BIGINT"), flag = ("INTEGER", "TINYINT")
+        let flags = ["flagPixEdge", "flagPixSaturCen", "flagBlended", "flagBadCentroid", "flagBadPsfFlux"].map { ($0, flag.0, flag.1) }
+        add("Science_Ccd_Exposure", [("scienceCcdExposureId", id.0, id.1), ("fluxMag0", real.0, real.1), ("fluxMag0Sigma", real.0, real.1)])
+        add("DeepCoadd", [("filterName", "TEXT", "CHAR(1)")])
+        add("Source", [("scienceCcdExposureId", id.0, id.1), ("extendedness", real.0, real.1)] + flags)
+        add("RunDeepSource", [("extendedness", real.0, real.1)] + flags)
+        add("RunDeepForcedSource", [("objectId", id.0, id.1), ("scienceCcdExposureId", id.0, id.1)]
+            + flags.filter { ["flagPixEdge", "flagPixSaturCen", "flagBadPsfFlux"].contains($0.0) })
+        return out
+    }()
+
+    /// The tables each store of the catalog holds that a version added columns to: with DBSPLIT filter
+    /// the big tables and a ledger in each filter's store, the rest in the main catalog.
+    private static func tables(in split: String?, splitting: Bool) -> Set<String> {
+        let perFilter: Set = ["Source", "RunDeepSource", "RunDeepForcedSource"]
+        let all = Set(addedColumns.map(\.table))
+        guard splitting else { return all }
+        return split == nil ? all.subtracting(perFilter) : perFilter.union(["dcprod_load"])
     }
 
     /// Brings a catalog of an `upgradable` version to `version`, in place; nothing for one of `version`
     /// or without a schema. Only a writer calls it, under the production's lock (`ProductionCatalog.open`).
     ///
-    /// 2 → 3 adds the ledger's `firstKey` and `lastKey`, NULL for the files already loaded: those cannot
-    /// be replaced by a rerun's file (`CatalogLoader.load(_:redone:progress:)` refuses them, as it refused
-    /// every changed file before). With DBSPLIT filter every per-filter store's ledger gets them too.
+    /// - 2 → 3 adds the ledger's `firstKey` and `lastKey`, NULL for the files already loaded: those cannot
+    ///   be replaced by a rerun's file (`CatalogLoader.load(_:redone:progress:)` refuses them, as it refused
+    ///   every changed file before).
+    /// - 3 → 4 adds DC2013's columns, the sources' extendedness and flags (`addedColumns`), NULL in the
+    ///   rows already loaded, and `dcprod_column`; MariaDB's views, whose `*` was expanded when they were
+    ///   made, are made again to show the new columns.
     ///
-    /// Each column is added only if absent and the version row is written last, so an upgrade cut
-    /// short (MariaDB commits each `ALTER TABLE` by itself; SQLite's attached stores in WAL mode commit
-    /// file by file) is completed by the next one. On SQLite the rest is one transaction.
+    /// With DBSPLIT filter every per-filter store's tables get them too. Each column is added only if
+    /// absent and the version row is written last, so an upgrade cut short (MariaDB commits each
+    /// `ALTER TABLE` by itself; SQLite's attached stores in WAL mode commit file by file) is completed
+    /// by the next one. On SQLite the schema's part is one transaction.
     ///
     /// - Parameters:
     ///   - catalog: A writable catalog, its per-filter stores joined.
     ///   - splits: The filters that have a store (`CatalogConnection.splits(_:)`); empty for one catalog.
+    ///   - templates: The production's `templates/`, for the column descriptions; nil: dcprod's own.
     /// - Returns: The version the catalog had when it was upgraded; nil when nothing was done.
     /// - Throws: `CatalogError` when a statement fails; the catalog keeps its old version row then.
     @discardableResult
-    public static func upgrade(_ catalog: CatalogDatabase, splits: [String] = []) throws -> Int? {
+    public static func upgrade(_ catalog: CatalogDatabase, splits: [String] = [], templates: URL? = nil) throws -> Int? {
         guard let installed = try installedVersion(catalog), upgradable.contains(installed) else { return nil }
+        let own = try SchemaScript(templates: Templates.source(), dialect: catalog.dialect)
         try allOrNothing(catalog) {
             for split in [nil] + splits.map(Optional.some) {
-                let present = Set(try catalog.columns(of: "dcprod_load", split: split).map { $0.name.lowercased() })
-                for column in ledgerColumns(catalog.dialect) where !present.contains(column.name.lowercased()) {
-                    try catalog.execute("ALTER TABLE \(catalog.qualified("dcprod_load", split: split)) ADD COLUMN \(column.name) \(column.type)")
+                for table in tables(in: split, splitting: !splits.isEmpty) {
+                    let present = Set(try catalog.columns(of: table, split: split).map { $0.name.lowercased() })
+                    for column in addedColumns where column.table == table && !present.contains(column.name.lowercased()) {
+                        try catalog.execute("ALTER TABLE \(catalog.qualified(table, split: split)) ADD COLUMN \(column.name) \(column.type(catalog.dialect))")
+                    }
                 }
             }
-            try catalog.execute("INSERT INTO dcprod_schema (version) VALUES (?)", arguments: [String(version)])
+            try catalog.run(script: own.statement(creating: "dcprod_column"))
         }
+        if catalog.dialect == .mysql {
+            let views = own.block("views").replacingOccurrences(of: "CREATE VIEW IF NOT EXISTS", with: "CREATE OR REPLACE VIEW")
+            if splits.isEmpty { try catalog.run(script: views) } else { try catalog.joinSplits(splits, tables: own.perFilterTables, views: views) }
+        }
+        try describeColumns(catalog, templates: templates)
+        try catalog.execute("INSERT INTO dcprod_schema (version) VALUES (?)", arguments: [String(version)])
         return installed
     }
 
@@ -118,6 +173,11 @@ public enum CatalogSchema {
     /// whose schema statements are idempotent instead: see `initialize`).
     private static func allOrNothing(_ catalog: CatalogDatabase, _ body: () throws -> Void) throws {
         guard catalog.dialect == .sqlite else { return try body() }
+        try transaction(catalog, body)
+    }
+
+    /// Runs `body` in one transaction, on either engine (rows, not schema: MariaDB commits DDL by itself).
+    static func transaction(_ catalog: CatalogDatabase, _ body: () throws -> Void) throws {
         try catalog.begin()
         do {
             try body()
@@ -210,6 +270,15 @@ struct SchemaScript {
 
     func withoutBlocks(_ names: Set<String>) -> String {
         blocks.filter { !names.contains($0.name) }.map(\.line).joined(separator: "\n")
+    }
+
+    /// The statement of the script that creates `table` (`CREATE TABLE IF NOT EXISTS TABLE (` … `;`).
+    func statement(creating table: String) throws -> String {
+        guard let start = text.range(of: "CREATE TABLE IF NOT EXISTS \(table) ("),
+              let end = text.range(of: ";", range: start.upperBound..<text.endIndex) else {
+            throw CatalogError("the catalog schema has no table \(table)")
+        }
+        return String(text[start.lowerBound..<end.upperBound])
     }
 
     /// The tables the per-filter block creates (`CREATE TABLE [IF NOT EXISTS] NAME`).

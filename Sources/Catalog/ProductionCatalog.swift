@@ -37,7 +37,8 @@ public struct ProductionCatalog {
                             createDatabase: Bool = false) throws -> ProductionCatalog {
         let database = try CatalogConnection.open(production, readOnly: readOnly, defaultsFile: defaultsFile, createDatabase: createDatabase)
         try Templates.install(into: production.tree.templatesDirectory)
-        let upgradedFrom = readOnly ? nil : try CatalogSchema.upgrade(database, splits: CatalogConnection.splits(production))
+        let upgradedFrom = readOnly ? nil : try CatalogSchema.upgrade(database, splits: CatalogConnection.splits(production),
+                                                                            templates: production.tree.templatesDirectory)
         return ProductionCatalog(production: production, database: database, defaultsFile: defaultsFile, upgradedFrom: upgradedFrom)
     }
 

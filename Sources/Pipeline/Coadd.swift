@@ -245,19 +245,34 @@ public struct Coadd {
         // correlation too, the bright stars' flux pulls fell to 0.6, unscaled they are 1.1–1.3.)
         var correlated = photometer
         correlated.noise = correlation * found.noise
-        let measured = ApertureCorrection(config: options.config.photometry.apertureCorrection)
+        let correctionFit = ApertureCorrection(config: options.config.photometry.apertureCorrection)
             .measure(of: correlated, at: modeling.pointSources(found.detections, photometer))
-        (photometer.apertureCorrection, photometer.apertureCorrectionSigma) = measured
+        (photometer.apertureCorrection, photometer.apertureCorrectionSigma) = correctionFit
         // Common to every flux of the coadd: its inputs' zero points' error and its own aperture
         // correction's (relative), added to each flux σ once the S/N cut is made on the noise alone.
         let zeroPoint = relativeFluxError(magnitudes: overlaps.zeroPointSigma)
         let correction = photometer.apertureCorrectionSigma / photometer.apertureCorrection
         let relative = (zeroPoint * zeroPoint + correction * correction).squareRoot()
-        return found.detections.compactMap { detection in
+        let measured = found.detections.compactMap { detection in
             var local = photometer
             local.noise = correlation * noiseMap(detection.peakY * image.width + detection.peakX)
             return local.measure(detection)
-        }.filter { $0.signalToNoise >= options.config.detection.detection.threshold }.map { $0.addingRelativeFluxError(relative) }
+        }.filter { $0.signalToNoise >= options.config.detection.detection.threshold }
+        return classified(measured, photometer: photometer, detections: found.detections, valid: valid) { m in
+            correlation * noiseMap(Int(m.y.rounded()) * image.width + Int(m.x.rounded()))
+        }.map { $0.addingRelativeFluxError(relative) }
+    }
+
+    /// The measured sources with their flags (`SourceFlagging`: a footprint over pixels no input
+    /// covers is at the survey's edge) and extendedness (`Extendedness`).
+    func classified(_ measured: [Measurement], photometer: Photometer, detections: [Detection], valid: (Int) -> Bool,
+                    noise: (Measurement) -> Double) -> [Measurement] {
+        withoutActuallyEscaping(valid) { valid in
+            let flagging = SourceFlagging(width: photometer.image.width, height: photometer.image.height,
+                                          radius: photometer.footprintRadius, valid: valid, saturation: nil)
+            return Extendedness(config: options.config.extendedness)
+                .classified(flagging.flagged(measured, image: photometer.image, detections: detections), photometer: photometer, noise: noise)
+        }
     }
 
     /// How much more a PSF flux varies than its pixels' noise says: warped pixels are correlated,
@@ -445,7 +460,9 @@ public struct Coadd {
         try AtomicFile.commit(tmp, to: url)
     }
 
-    public static let sourceColumns = "deepSourceId,deepCoaddId,tract,patch,filterId,ra,decl,raVar,declVar,x,y,psfFlux,psfFluxSigma,apFlux,apFluxSigma,modelFlux,modelFluxSigma,isPrimary"
+    public static let sourceColumns = "deepSourceId,deepCoaddId,tract,patch,filterId,ra,decl,raVar,declVar,x,y,"
+        + "psfFlux,psfFluxSigma,apFlux,apFluxSigma,modelFlux,modelFluxSigma,isPrimary,extendedness,"
+        + SourceFlags.columns.map(\.name).joined(separator: ",")
 
     /// Source ids: the patch's deepCoaddId and a running number.
     static func sourceId(_ patch: PatchId, _ filter: Filter, _ index: Int) -> Int64 {
@@ -454,25 +471,26 @@ public struct Coadd {
 
     func writeSources(_ sources: [Measurement], sky: [(ra: Double, dec: Double)], to url: URL) throws {
         var text = Self.sourceColumns + "\n"
-        let degreesPerPixel = options.skyMap.geometry.pixelScale / 3600
+        let flags = SourceFlags.columns.map(\.name)
         let patch = options.patch
         // A source in the patch's border is also in its neighbour's: isPrimary marks the copy whose
         // centroid is in the patch's inner box, so that `WHERE isPrimary = 1` counts each source once.
         let (border, size) = (Double(options.skyMap.geometry.border), options.skyMap.geometry.patchSize)
         let inner = (x: (border - 0.5)..<(border - 0.5 + Double(size.x)), y: (border - 0.5)..<(border - 0.5 + Double(size.y)))
         for (k, (s, p)) in zip(sources, sky).enumerated() {
-            let variance = s.positionVariance * degreesPerPixel * degreesPerPixel
+            let variance = PositionVariance(pixels: s.positionVariance, scale: options.skyMap.geometry.pixelScale, declination: p.dec)
             let primary = inner.x.contains(s.x) && inner.y.contains(s.y)
             text += "\(Self.sourceId(patch, options.filter, k)),\(patch.deepCoaddId(filterId: options.filter.filterId)),"
             text += "\(patch.tract),\"\(patch.name)\",\(options.filter.filterId),"
-            text += String(format: "%.8f,%.8f,%.4e,%.4e,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%d\n",
-                           p.ra, p.dec, variance, variance, s.x + 1, s.y + 1, s.psfFlux, s.psfFluxSigma,
-                           s.apFlux, s.apFluxSigma, s.modelFlux, s.modelFluxSigma, primary ? 1 : 0)
+            text += String(format: "%.8f,%.8f,%.4e,%.4e,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%d,%.0f,",
+                           p.ra, p.dec, variance.ra, variance.dec, s.x + 1, s.y + 1, s.psfFlux, s.psfFluxSigma,
+                           s.apFlux, s.apFluxSigma, s.modelFlux, s.modelFluxSigma, primary ? 1 : 0, s.extendedness)
+            text += s.flags.fields(flags) + "\n"
         }
         try AtomicFile.write(Data(text.utf8), to: url)
     }
 
-    public static let rowColumns = "deepCoaddId,tract,patch,filterId,ra,decl,corner1Ra,corner1Decl,corner2Ra,corner2Decl,corner3Ra,corner3Decl,corner4Ra,corner4Decl,zeroPoint,fluxMag0,nCalexps,path"
+    public static let rowColumns = "deepCoaddId,tract,patch,filterId,filterName,ra,decl,corner1Ra,corner1Decl,corner2Ra,corner2Decl,corner3Ra,corner3Decl,corner4Ra,corner4Decl,zeroPoint,fluxMag0,nCalexps,path"
 
     /// The DeepCoadd row: the patch's centre and corners, its zero point as DC2013's fluxMag0 (the
     /// flux of a magnitude 0 source, in coadd counts), the calexps stacked and the deepCoadd's path.
@@ -480,7 +498,7 @@ public struct Coadd {
         let patch = options.patch
         let center = try options.skyMap.center(of: patch)
         var fields = ["\(patch.deepCoaddId(filterId: options.filter.filterId))", "\(patch.tract)", "\"\(patch.name)\"",
-                      "\(options.filter.filterId)", String(format: "%.8f", center.ra), String(format: "%.8f", center.dec)]
+                      "\(options.filter.filterId)", options.filter.rawValue, String(format: "%.8f", center.ra), String(format: "%.8f", center.dec)]
         for c in try options.skyMap.corners(of: patch) { fields += [String(format: "%.8f", c.ra), String(format: "%.8f", c.dec)] }
         let quotedPath = "\"" + image.path.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         fields += [String(format: "%.4f", options.zeroPoint), String(format: "%.6e", pow(10, 0.4 * options.zeroPoint)), "\(inputs)", quotedPath]

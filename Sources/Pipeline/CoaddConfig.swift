@@ -20,6 +20,8 @@ public struct CoaddConfig: Sendable, Equatable {
     public var detection = CoaddDetectionConfig()
     /// The PSF model, aperture correction and measurement stages'.
     public var photometry = PhotometryConfig()
+    /// Star/galaxy separation's.
+    public var extendedness = ExtendednessConfig()
     /// The spacing of the positions the warped pixels' noise correlation is measured at, and their margin from the edges, in FWHMs of the PSF at least.
     public var correlationSpacing = 3.0
     /// Positions the warped pixels' noise correlation is measured at, about.

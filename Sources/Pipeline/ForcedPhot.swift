@@ -42,7 +42,12 @@ public struct ForcedPhot {
         directory.appendingPathComponent(StepOutput.forced.fileName(name.stem))
     }
 
-    public static let columns = "deepForcedSourceId,deepSourceId,run,camcol,field,filterId,ra,decl,psfFlux,psfFluxSigma,modelFlux,modelFluxSigma"
+    /// The flags a forced measurement carries: where its footprint lies and what its pixels are; it
+    /// has no centroid of its own, and its neighbours are the DeepSource's business.
+    static let flagColumns = ["flagPixEdge", "flagPixSaturCen", "flagBadPsfFlux"]
+
+    public static let columns = "deepForcedSourceId,deepSourceId,run,camcol,field,filterId,ra,decl,psfFlux,psfFluxSigma,modelFlux,modelFluxSigma,"
+        + "objectId,scienceCcdExposureId," + flagColumns.joined(separator: ",")
 
     /// Measures the calexp at the positions that fall on it and writes `forced-STEM.csv`.
     ///
@@ -111,8 +116,11 @@ public struct ForcedPhot {
     /// The CSV text of the positions that lie `edgeMargin` inside the calexp, each with its PSF
     /// flux at the fixed position and its model flux, and how many they are.
     func measure(_ positions: [(id: Int64, ra: Double, dec: Double)], at pixels: [(x: Double, y: Double)],
-                 with photometer: Photometer, name: FrameName) -> (text: String, measured: Int) {
+                 with photometer: Photometer, name: FrameName, saturation: Float? = nil) -> (text: String, measured: Int) {
         let image = photometer.image, psfSigma = photometer.psfSigma, m = photometer.config
+        let flagging = SourceFlagging(width: image.width, height: image.height, radius: photometer.footprintRadius,
+                                      valid: nil, saturation: saturation)
+        let none = DetectionGrid([], cell: 1)
         var text = Self.columns + "\n"
         var measured = 0
         for (position, pixel) in zip(positions, pixels) {
@@ -123,15 +131,18 @@ public struct ForcedPhot {
             // (3 × 2.3548) × σ where `Photometer.measure` has 3 × (2.3548 × σ): the same radius but
             // for its last bit, which decides a pixel on the edge now and then; kept as it was.
             let model = photometer.aperture(at: c, radius: max(m.minimumModelRadius, m.modelRadius * Gaussian.sigmaToFWHM * psfSigma))
+            let at = Measurement(x: c.x, y: c.y, positionVariance: 0, apFlux: 0, apFluxSigma: 0, psfFlux: psf.flux, psfFluxSigma: psf.sigma,
+                                 modelFlux: model.flux, modelFluxSigma: model.sigma)
             text += "\(ProcessCcd.sourceId(name, measured)),\(position.id),\(name.run),\(name.camcol),\(name.field),\(name.filter.filterId),"
-            text += String(format: "%.8f,%.8f,%.3f,%.3f,%.3f,%.3f\n", position.ra, position.dec, psf.flux, psf.sigma, model.flux, model.sigma)
+            text += String(format: "%.8f,%.8f,%.3f,%.3f,%.3f,%.3f,", position.ra, position.dec, psf.flux, psf.sigma, model.flux, model.sigma)
+            text += "\(position.id),\(name.scienceCcdExposureId)," + flagging.flags(at, image: image, neighbours: none).fields(Self.flagColumns) + "\n"
             measured += 1
         }
         return (text, measured)
     }
 
     /// The positions of a `.sources` file: a `box RAMIN RAMAX DECMIN DECMAX` line, then deepsrc
-    /// files (`Coadd.sourceColumns`); the rows inside the box (bounds included), by deepSourceId —
+    /// files (`Coadd.sourceColumns`); the primary rows inside the box (bounds included), by deepSourceId —
     /// what the manager would have read from the catalog's DeepSource. A deepsrc file that is not
     /// there is a coadd that failed, whose sources the catalog would not have either.
     static func positions(fromSources text: String, file: String) throws -> [(id: Int64, ra: Double, dec: Double)] {
@@ -152,12 +163,16 @@ public struct ForcedPhot {
                   let dec = columns.firstIndex(of: "decl") else {
                 throw ProcessCcdFailure(.other, "\(line):1: no deepSourceId, ra and decl columns")
             }
+            // The primary copies only, as the manager's query takes them: a border copy is the same
+            // object as its neighbour patch's primary one, and measuring both counts an epoch twice.
+            let primary = columns.firstIndex(of: "isPrimary")
             for (number, row) in rows.enumerated().dropFirst() {
                 let fields = CSVLine.fields(row)
                 guard fields.count == columns.count, let sourceId = Int64(fields[id]), let r = Double(fields[ra]), let d = Double(fields[dec]),
                       r.isFinite, d.isFinite else {
                     throw ProcessCcdFailure(.other, "\(line):\(number + 1): expected a DeepSource row")
                 }
+                guard primary.map({ fields[$0] == "1" }) ?? true else { continue }
                 if (box[0]...box[1]).contains(r) && (box[2]...box[3]).contains(d) { out.append((sourceId, r, d)) }
             }
         }

@@ -28,8 +28,9 @@ public struct ProcessCcdFailure: Error, CustomStringConvertible, Sendable {
 ///
 /// 1. read: the frame, its header's identity, bias, gain and WCS (`readFrame`);
 /// 2. background: `Background`, subtracted;
-/// 3. detection: `SourceDetector`;
-/// 4. PSF model and aperture correction: `PSFModeling` (`PSFModelFit`, `ApertureCorrection`);
+/// 3. detection: `SourceDetector`, a first pass for the bright stars the PSF is modelled on;
+/// 4. PSF model and aperture correction: `PSFModeling` (`PSFModelFit`, `ApertureCorrection`), then
+///    detection again on the image filtered by that PSF (counted in the measurement's time);
 /// 5. measurement: `Photometer.measure`, sources below the detection threshold's S/N dropped;
 /// 6. reference catalog: the objects on the frame through the header's WCS;
 /// 7. astrometry: `AstrometricMatcher` (voted shift, then matches) and `AstrometricFit`, twice;
@@ -108,12 +109,16 @@ public struct ProcessCcd: Sendable {
         let background = Background(of: frame.image, config: config.background)
         for k in frame.image.pixels.indices { frame.image.pixels[k] -= background.model[k] }
         timings.lap("background")
-        let detections = SourceDetector.detect(frame.image, sigma: background.sigma, config: config.detection)
+        let firstPass = SourceDetector.detect(frame.image, sigma: background.sigma, config: config.detection)
         timings.lap("detection")
         let photometer = PSFModeling(config: config.photometry).photometer(image: frame.image, noise: background.sigma,
-                                                                          gain: frame.gain, detections: detections)
+                                                                          gain: frame.gain, detections: firstPass)
         timings.lap("PSF model")
-        let measured = detections.compactMap { photometer.measure($0) }.filter { $0.signalToNoise >= config.detection.threshold }
+        // The first pass finds the bright stars the PSF is modelled on; the sources are those of the image filtered by that PSF.
+        let detections = !config.detection.matchedFilter ? firstPass
+            : SourceDetector.detect(frame.image, sigma: background.sigma, psfSigma: photometer.psfSigma, config: config.detection)
+        let measured = classified(detections.compactMap { photometer.measure($0) }.filter { $0.signalToNoise >= config.detection.threshold },
+                                  on: frame, photometer: photometer, detections: detections)
         timings.lap("measurement")
         let references = try referenceObjects(on: frame)
         timings.lap("reference catalog")
@@ -154,6 +159,9 @@ public struct ProcessCcd: Sendable {
         var start: TangentWCS
         /// The header's pixel scale, arcsec.
         var scale: Double
+        /// The level at and above which a pixel (bias subtracted) is saturated: the header's
+        /// `SATURATE`; nil when it does not say.
+        var saturation: Float?
 
         /// The FITS pixels of the image's corners.
         var corners: [(x: Double, y: Double)] {
@@ -172,7 +180,7 @@ public struct ProcessCcd: Sendable {
         let mask = Self.maskPath(for: path)
         guard fm.fileExists(atPath: mask) else { throw ProcessCcdFailure(.missingFiles, "missing file: mask \(mask)") }
         let file: FITSFile
-        let read: (image: Image, gain: Double, wcs: WCS)
+        let read: (image: Image, gain: Double, wcs: WCS, saturation: Float?)
         do {
             file = try FITSFile.open(path)
             read = try readImage(file, name: name, path: path)
@@ -190,11 +198,12 @@ public struct ProcessCcd: Sendable {
         guard scale.isFinite, scale > options.config.minimumPixelScale, scale < options.config.maximumPixelScale else {
             throw ProcessCcdFailure(.astrometry, "astrometry problem: no initial WCS: the header's pixel scale is \(scale) arcsec")
         }
-        return Frame(name: name, image: read.image, gain: read.gain, headerWCS: read.wcs, start: start, scale: scale)
+        return Frame(name: name, image: read.image, gain: read.gain, headerWCS: read.wcs, start: start, scale: scale,
+                     saturation: read.saturation)
     }
 
-    /// The image of an open frame, its bias subtracted and its NaNs replaced; its gain and WCS.
-    func readImage(_ file: FITSFile, name: FrameName, path: String) throws -> (image: Image, gain: Double, wcs: WCS) {
+    /// The image of an open frame, its bias subtracted and its NaNs replaced; its gain, WCS and saturation level.
+    func readImage(_ file: FITSFile, name: FrameName, path: String) throws -> (image: Image, gain: Double, wcs: WCS, saturation: Float?) {
         // Inventory made the event from this name and header; a frame replaced since (another
         // filter's) would be calibrated against the wrong magnitudes and catalogued as this one.
         let mismatches = try file.identityMismatches(with: name)
@@ -221,7 +230,8 @@ public struct ProcessCcd: Sendable {
             let median = Float(RobustStatistics.median(image.pixels.filter(\.isFinite)))
             for k in image.pixels.indices where !image.pixels[k].isFinite { image.pixels[k] = median }
         }
-        return (image, gain, wcs)
+        let saturation = try file.double("SATURATE").flatMap { $0.isFinite ? Float($0 - bias) : nil }
+        return (image, gain, wcs, saturation)
     }
 
     // MARK: - Astrometry
@@ -347,17 +357,28 @@ public struct ProcessCcd: Sendable {
         ((((Int64(name.run) * 8 + Int64(name.camcol)) * 16384 + Int64(name.field)) * 8 + Int64(name.filter.filterId)) << 16) | Int64(index & 0xFFFF)
     }
 
-    public static let sourceColumns = "sourceId,run,camcol,field,filterId,ra,decl,raVar,declVar,x,y,psfFlux,psfFluxSigma,apFlux,apFluxSigma,modelFlux,modelFluxSigma"
+    /// The measured sources with their flags (`SourceFlagging`) and extendedness (`Extendedness`).
+    func classified(_ measured: [Measurement], on frame: Frame, photometer: Photometer, detections: [Detection]) -> [Measurement] {
+        let flagging = SourceFlagging(width: frame.image.width, height: frame.image.height, radius: photometer.footprintRadius,
+                                      valid: nil, saturation: frame.saturation)
+        return Extendedness(config: options.config.extendedness)
+            .classified(flagging.flagged(measured, image: frame.image, detections: detections), photometer: photometer) { _ in photometer.noise }
+    }
+
+    public static let sourceColumns = "sourceId,scienceCcdExposureId,run,camcol,field,filterId,ra,decl,raVar,declVar,x,y,"
+        + "psfFlux,psfFluxSigma,apFlux,apFluxSigma,modelFlux,modelFluxSigma,extendedness,"
+        + SourceFlags.columns.map(\.name).joined(separator: ",")
 
     func writeSources(_ sources: [Measurement], sky: [(ra: Double, dec: Double)], name: FrameName, scale: Double, to url: URL) throws {
         var text = Self.sourceColumns + "\n"
-        let degreesPerPixel = scale / 3600
+        let flags = SourceFlags.columns.map(\.name)
         for (k, (s, p)) in zip(sources, sky).enumerated() {
-            let variance = s.positionVariance * degreesPerPixel * degreesPerPixel
-            text += "\(Self.sourceId(name, k)),\(name.run),\(name.camcol),\(name.field),\(name.filter.filterId),"
-            text += String(format: "%.8f,%.8f,%.4e,%.4e,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f\n",
-                           p.ra, p.dec, variance, variance, s.x + 1, s.y + 1, s.psfFlux, s.psfFluxSigma,
-                           s.apFlux, s.apFluxSigma, s.modelFlux, s.modelFluxSigma)
+            let variance = PositionVariance(pixels: s.positionVariance, scale: scale, declination: p.dec)
+            text += "\(Self.sourceId(name, k)),\(name.scienceCcdExposureId),\(name.run),\(name.camcol),\(name.field),\(name.filter.filterId),"
+            text += String(format: "%.8f,%.8f,%.4e,%.4e,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.0f,",
+                           p.ra, p.dec, variance.ra, variance.dec, s.x + 1, s.y + 1, s.psfFlux, s.psfFluxSigma,
+                           s.apFlux, s.apFluxSigma, s.modelFlux, s.modelFluxSigma, s.extendedness)
+            text += s.flags.fields(flags) + "\n"
         }
         try AtomicFile.write(Data(text.utf8), to: url)
     }

@@ -15,6 +15,8 @@ public struct ProcessCcdConfig: Sendable, Equatable {
     public var detection = DetectionConfig()
     /// The PSF model, aperture correction and measurement stages'.
     public var photometry = PhotometryConfig()
+    /// Star/galaxy separation's.
+    public var extendedness = ExtendednessConfig()
     /// The astrometric match and WCS fit's.
     public var astrometry = AstrometryConfig()
     /// The zero point's.

@@ -1,7 +1,7 @@
 import Basics
 import Foundation
 
-/// Measured fluxes of bright stars against the simulator's truth (`refcat.csv`), per filter: how
+/// Measured fluxes of bright stars against the simulator's truth (`truth-objects.csv`), per filter: how
 /// processCcd, coadd and forcedPhot are checked, and what the README's photometry figures are.
 ///
 /// A measurement is matched to the nearest reference star within `radius`; galaxies are left out
@@ -59,11 +59,13 @@ public struct TruthComparison: Sendable {
     let cells: [Int64: [Star]]
     static let cellSize = 1.0 / 360
 
-    /// Reads the stars of a reference catalog.
+    /// Reads the stars of the simulator's exact objects (`truth-objects.csv`; any catalog with the
+    /// columns `ReferenceCatalog` reads, but only the truth makes the comparison mean something:
+    /// `refcat.csv` has errors of its own).
     ///
-    /// - Throws: `ProcessCcdFailure` when the catalog cannot be read or a line is not
-    ///   `id,ra,decl,isStar,u,g,r,i,z`.
-    public init(referenceCatalog path: String) throws {
+    /// - Throws: `ProcessCcdFailure` when the file cannot be read, lacks a column or a line has
+    ///   not its header's fields.
+    public init(truth path: String) throws {
         let catalog = try ReferenceCatalog(path: path, raMin: -.infinity, raMax: .infinity, decMin: -.infinity, decMax: .infinity)
         var cells: [Int64: [Star]] = [:]
         for entry in catalog.entries where entry.isStar {

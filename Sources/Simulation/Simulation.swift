@@ -37,8 +37,9 @@ public enum Camera {
     public static let sdssScale = 0.396
 }
 
-/// `dcprod pipe simulate`: SDSS-like `fpC` frames over a region, a reference catalog and a
-/// truth file. The same options and seed give byte-identical files.
+/// `dcprod pipe simulate`: SDSS-like `fpC` frames over a region, a reference catalog with its own
+/// errors (`refcat.csv`), the exact objects (`truth-objects.csv`) and the frames' truth (`truth.csv`).
+/// The same options and seed give byte-identical files.
 public struct Simulation: Sendable {
     public struct Options: Sendable {
         public var directory: URL
@@ -51,9 +52,14 @@ public struct Simulation: Sendable {
         /// Arcsec per pixel.
         public var pixelScale: Double
         public var filters: [Filter]
+        /// The sky's number counts and galaxy sizes (`--density`).
+        public var density: SkyDensity
+        /// How the reference catalog departs from the truth.
+        public var reference = ReferenceCatalogErrors()
 
         public init(directory: URL, frames: Int, seed: UInt64 = 7, defects: Double = 0, region: Region = .stripe82,
-                    width: Int = 2048, height: Int = 1489, pixelScale: Double = Camera.sdssScale, filters: [Filter] = Filter.allCases) {
+                    width: Int = 2048, height: Int = 1489, pixelScale: Double = Camera.sdssScale, filters: [Filter] = Filter.allCases,
+                    density: SkyDensity = .sparse) {
             self.directory = directory
             self.frames = frames
             self.seed = seed
@@ -63,6 +69,7 @@ public struct Simulation: Sendable {
             self.height = height
             self.pixelScale = pixelScale
             self.filters = filters
+            self.density = density
         }
     }
 
@@ -95,7 +102,7 @@ public struct Simulation: Sendable {
 
     public init(options: Options) {
         self.options = options
-        sky = SkyModel(seed: options.seed)
+        sky = SkyModel(seed: options.seed, density: options.density)
     }
 
     var scaleDegrees: Double { options.pixelScale / 3600 }
@@ -279,21 +286,6 @@ public struct Simulation: Sendable {
     }
 
     // MARK: - Catalogs
-
-    /// `refcat.csv`: every object of the cells the frames touch, brighter than r = 23.
-    func writeReferenceCatalog(cells: Set<[Int]>) throws -> Int {
-        var text = "id,ra,decl,isStar,u,g,r,i,z\n"
-        var count = 0
-        for cell in cells.sorted(by: { ($0[1], $0[0]) < ($1[1], $1[0]) }) {
-            for object in sky.cell(i: cell[0], j: cell[1]) where object.magnitudes[2] < 23 {
-                text += "\(object.id),\(String(format: "%.8f,%.8f", object.ra, object.dec)),\(object.isStar ? 1 : 0),"
-                text += object.magnitudes.map { String(format: "%.4f", $0) }.joined(separator: ",") + "\n"
-                count += 1
-            }
-        }
-        try AtomicFile.write(Data(text.utf8), to: options.directory.appendingPathComponent("refcat.csv"))
-        return count
-    }
 
     /// `truth.csv`: every planned frame, its defect, what inventory must make of it, and its true WCS.
     func writeTruth(_ plans: [Plan]) throws {

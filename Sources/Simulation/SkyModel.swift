@@ -12,18 +12,90 @@ public struct SkyObject: Sendable {
     public var size: Double
 }
 
+/// How many stars and galaxies the sky holds, how faint and how large (`pipe simulate --density`).
+public enum SkyDensity: String, CaseIterable, Sendable {
+    /// The original test sky: 4,000 stars (r 14–22.5) and 8,000 galaxies (r 16–23) per deg², galaxies
+    /// of 0.4–1.6″ whatever their magnitude. About 3 DeepSources per arcmin² per filter: small and
+    /// fast, what the demo and the tests' figures are made of.
+    case sparse
+    /// Stripe 82's number counts down past the deep coadd's limit, so that crowding and blending
+    /// occur: galaxies with dN/dm = 10^4.5 per deg² per mag at r = 23, rising as 10^(0.4 m) to r = 25.5
+    /// (about 95 per arcmin² in all, 38 brighter than r = 24.5, what DC2013's 80-epoch coadd reached:
+    /// about 40 DeepSources per arcmin² per filter in the seed's box); stars as at Stripe 82's galactic
+    /// latitude (b ≈ −60°), 5,000 per deg² to r = 24 with a flattening halo slope. Galaxies shrink with
+    /// magnitude (median half-light radius 2″ at r = 17.7 as SDSS's spectroscopic sample, 1.1″ at r = 20,
+    /// 0.4″ at r = 24 as HST's faint galaxies, 0.15 dex of scatter), and none is of lower mean surface
+    /// brightness within its half-light radius than 26.5 mag/arcsec² in r.
+    case stripe82
+
+    /// The counts and sizes of the density.
+    public var counts: SkyCounts {
+        switch self {
+        case .sparse:
+            SkyCounts(starDensity: 4000, starBright: 14, starFaint: 22.5, starSlope: 0.25,
+                      galaxyDensity: 8000, galaxyBright: 16, galaxyFaint: 23, galaxySlope: 0.4, sizes: nil)
+        case .stripe82:
+            // ∫ 10^4.5 · 10^(0.4 (m − 23)) dm from 14 to 25.5 = 10^4.5 / (0.4 ln 10) · (10^1 − 10^−3.6).
+            SkyCounts(starDensity: 5000, starBright: 14, starFaint: 24, starSlope: 0.2,
+                      galaxyDensity: pow(10, 4.5) / (0.4 * log(10)) * (10 - pow(10, -3.6)), galaxyBright: 14, galaxyFaint: 25.5,
+                      galaxySlope: 0.4, sizes: GalaxySizes())
+        }
+    }
+}
+
+/// Galaxies' sizes that shrink with magnitude, under a surface-brightness limit.
+public struct GalaxySizes: Sendable, Equatable {
+    /// log₁₀ of the median half-light radius (arcsec) at r = 20.
+    public var logRadiusAt20 = 0.05
+    /// Change of log₁₀ of the half-light radius per magnitude fainter.
+    public var logRadiusPerMagnitude = -0.11
+    /// Scatter of log₁₀ of the half-light radius.
+    public var logRadiusScatter = 0.15
+    /// The faintest mean surface brightness within the half-light radius, mag/arcsec² in r: a larger
+    /// galaxy is shrunk to it (fainter ones are not in a survey's counts).
+    public var surfaceBrightnessLimit = 26.5
+
+    public init() {}
+
+    /// The Gaussian σ (arcsec) of a galaxy of magnitude `r`, one Gaussian deviate drawn.
+    func sigma(r: Double, _ random: inout SeededRandom) -> Double {
+        let drawn = pow(10, logRadiusAt20 + logRadiusPerMagnitude * (r - 20) + logRadiusScatter * random.gaussian())
+        // Mean surface brightness within r_e: r + 2.5 log₁₀(2π r_e²) (half the flux over π r_e²).
+        let largest = (pow(10, 0.4 * (surfaceBrightnessLimit - r)) / (2 * .pi)).squareRoot()
+        // A 2-D Gaussian's half-light radius is σ √(2 ln 2) = 1.1774 σ.
+        return min(drawn, largest) / (2 * log(2.0)).squareRoot()
+    }
+}
+
+/// Stars and galaxies per square degree, with counts rising as 10^(slope·m) between the bright and
+/// faint r magnitudes; `sizes` nil draws galaxies of 0.4–1.6″ whatever their magnitude.
+public struct SkyCounts: Sendable, Equatable {
+    public var starDensity: Double
+    public var starBright: Double
+    public var starFaint: Double
+    public var starSlope: Double
+    public var galaxyDensity: Double
+    public var galaxyBright: Double
+    public var galaxyFaint: Double
+    public var galaxySlope: Double
+    public var sizes: GalaxySizes?
+}
+
 /// A seeded sky, made cell by cell (0.1° × 0.1°) so that any part of it is the same
 /// whatever region or number of frames is simulated.
 public struct SkyModel: Sendable {
     public let seed: UInt64
+    public let density: SkyDensity
+    let counts: SkyCounts
     public static let cellSize = 0.1
     /// Cells around a turn of RA: a column beyond them is the same column taken modulo a turn.
     public static let cellsPerTurn = Int((360 / cellSize).rounded())
-    /// Objects per square degree down to the faint limits below.
-    public static let starDensity = 4000.0
-    public static let galaxyDensity = 8000.0
 
-    public init(seed: UInt64) { self.seed = seed }
+    public init(seed: UInt64, density: SkyDensity = .sparse) {
+        self.seed = seed
+        self.density = density
+        counts = density.counts
+    }
 
     /// The objects of the cells that overlap the box; callers cut to what they need.
     public func objects(raMin: Double, raMax: Double, decMin: Double, decMax: Double) -> [SkyObject] {
@@ -41,19 +113,19 @@ public struct SkyModel: Sendable {
     public func cell(i: Int, j: Int) -> [SkyObject] {
         let i = Self.column(i)
         var random = SeededRandom(seed: seed, stream: [0x5C7, i, j])
-        let size = Self.cellSize
+        let size = Self.cellSize, c = counts
         let decCenter = (Double(j) + 0.5) * size - 90
         let area = size * size * cos(decCenter * .pi / 180)
-        let stars = random.poisson(Self.starDensity * area)
-        let galaxies = random.poisson(Self.galaxyDensity * area)
+        let stars = random.poisson(c.starDensity * area)
+        let galaxies = random.poisson(c.galaxyDensity * area)
         var out: [SkyObject] = []
         out.reserveCapacity(stars + galaxies)
         for n in 0..<(stars + galaxies) {
             let isStar = n < stars
             let ra = (Double(i) + random.uniform()) * size
             let dec = (Double(j) + random.uniform()) * size - 90
-            let r = isStar ? Self.magnitude(&random, bright: 14, faint: 22.5, slope: 0.25)
-                           : Self.magnitude(&random, bright: 16, faint: 23, slope: 0.4)
+            let r = isStar ? Self.magnitude(&random, bright: c.starBright, faint: c.starFaint, slope: c.starSlope)
+                           : Self.magnitude(&random, bright: c.galaxyBright, faint: c.galaxyFaint, slope: c.galaxySlope)
             let gr = isStar ? random.uniform(0.2, 1.4) : random.uniform(0.4, 1.0)
             let gMag = r + gr
             let uMag = gMag + (isStar ? 1.0 + 0.9 * gr : 1.4)
@@ -61,8 +133,9 @@ public struct SkyModel: Sendable {
             let zMag = iMag - (isStar ? 0.2 * gr : 0.3)
             let magnitudes = [uMag, gMag, r, iMag, zMag]
             let id = Int64(j) << 40 | Int64(i & 0xFFFFF) << 16 | Int64(n)
-            out.append(SkyObject(id: id, ra: ra, dec: dec, isStar: isStar, magnitudes: magnitudes,
-                                 size: isStar ? 0 : random.uniform(0.4, 1.6)))
+            // Stars draw no size: the sparse sky's draws stay those it was made with.
+            let galaxySize = isStar ? 0 : c.sizes.map { $0.sigma(r: r, &random) } ?? random.uniform(0.4, 1.6)
+            out.append(SkyObject(id: id, ra: ra, dec: dec, isStar: isStar, magnitudes: magnitudes, size: galaxySize))
         }
         return out
     }

@@ -14,6 +14,13 @@ public struct FrameName: Hashable, Sendable, CustomStringConvertible {
         self.field = field
     }
 
+    /// The exposure's id in the catalog (`Science_Ccd_Exposure.scienceCcdExposureId`, and the
+    /// `scienceCcdExposureId` of its Source and DeepForcedSource rows), packed as LSST's SDSS
+    /// camera packs it: ((run·10 + filterId)·10 + camcol)·10000 + field.
+    public var scienceCcdExposureId: Int64 {
+        ((Int64(run) * 10 + Int64(filter.filterId)) * 10 + Int64(camcol)) * 10_000 + Int64(field)
+    }
+
     /// Parses a file name (not a path); `.fit`, `.fits`, and either gzipped are accepted.
     ///
     /// The name is read byte by byte: inventory parses every file name under INPUT, and a regular

@@ -12,15 +12,22 @@ struct Pipe: ParsableCommand {
         subcommands: [Simulate.self, ProcessCcdCommand.self, CoaddCommand.self, ForcedPhotCommand.self, PhotometryCommand.self])
 }
 
+extension SkyDensity: ExpressibleByArgument {}
+
 struct Simulate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Write SDSS-like fpC frames, a reference catalog (refcat.csv) and a truth file (truth.csv).",
+        abstract: "Write SDSS-like fpC frames, a reference catalog (refcat.csv), the true objects (truth-objects.csv) and the frames' truth (truth.csv).",
         discussion: """
             Frames are laid along a Stripe 82-like region: camcol strips across Dec, fields along RA, new runs once the \
             region is covered; each pointing is imaged in every filter. --frames counts frame files over all filters. A \
             fraction --defects of them carry a defect (missing file, broken WCS, few stars, corrupted header), listed in \
-            truth.csv. The same options give byte-identical files.
+            truth.csv. refcat.csv is an SDSS-like reference catalog with errors of its own (noisy magnitudes with \
+            uErr…zErr, r < 22, a few per cent missing, 0.05″ position errors): what processCcd calibrates on. \
+            truth-objects.csv holds every simulated object exactly (with galaxies' size): what `pipe photometry --truth` \
+            checks against. --density stripe82 makes a sky as dense as Stripe 82 (galaxies to r = 25.5, sizes \
+            shrinking with magnitude); the default, sparse, is about 14 times sparser. The same options give \
+            byte-identical files.
             """)
 
     @Argument(help: "Directory to write into (INPUT of the production, usually).")
@@ -46,6 +53,9 @@ struct Simulate: ParsableCommand {
 
     @Option(help: "Filters, e.g. ugriz or gri.")
     var filters: String = "ugriz"
+
+    @Option(help: "The sky's number counts: sparse (the default, about 3 DeepSources per arcmin² per filter) or stripe82 (Stripe 82's, to r = 25.5).")
+    var density: SkyDensity = .sparse
 
     func parsedRegion() throws -> Region {
         let numbers = region.split(whereSeparator: { $0 == " " || $0 == "," }).compactMap { Double($0) }
@@ -93,13 +103,14 @@ struct Simulate: ParsableCommand {
             let directoryURL = URL(fileURLWithPath: directory, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
             let simulation = Simulation(options: .init(
                 directory: directoryURL.standardizedFileURL, frames: frames, seed: seed, defects: defects,
-                region: try parsedRegion(), width: width, height: height, pixelScale: pixelScale, filters: try parsedFilters()))
+                region: try parsedRegion(), width: width, height: height, pixelScale: pixelScale, filters: try parsedFilters(),
+                density: density))
             var bar = ProgressBar(label: "simulate", unit: "frames")
             let start = Date()
             let summary = try simulation.run { done, total in bar.update(done: done, total: total, elapsed: Date().timeIntervalSince(start)) }
             bar.finish()
             print(summary.line)
-            print("  frames under \(directoryURL.standardizedFileURL.path), refcat.csv and truth.csv beside them")
+            print("  frames under \(directoryURL.standardizedFileURL.path), refcat.csv, truth-objects.csv and truth.csv beside them")
         }
     }
 }
@@ -275,13 +286,16 @@ struct PhotometryCommand: ParsableCommand {
         discussion: """
             Reads processCcd's src-*.csv, coadd's deepsrc-*.csv and forcedPhot's forced-*.csv under the directories \
             (with the zero points of ccd-*.csv and coadd-*.csv beside them), matches each source with S/N above \
-            --min-snr to the nearest star of the reference catalog within 1 arcsec, and prints per step and filter \
+            --min-snr to the nearest star of the simulator's exact objects (--truth) within 1 arcsec, and prints per step and filter \
             the median of measured/true flux − 1 and its robust scatter, with the median flux error of the same \
-            stars (what noise alone would scatter).
+            stars (what noise alone would scatter). Under each filter: completeness at S/N 5–6 (of the true stars, and \
+            of all objects, whose S/N expected from the file's own flux errors is there, the fraction with a source within \
+            1″) and the S/N where it crosses 50 %, purity (of the sources above S/N 5, the fraction within 1″ of a true \
+            object), and the star/galaxy accuracy above S/N 20 when the files have an extendedness column.
             """)
 
-    @Option(help: "The simulator's reference catalog (refcat.csv).")
-    var refcat: String
+    @Option(help: "The simulator's exact objects (truth-objects.csv of simulate).")
+    var truth: String
 
     @Option(help: "The smallest PSF signal-to-noise of a star compared, from 0 to 1,000,000.")
     var minSnr = 100.0
@@ -295,10 +309,19 @@ struct PhotometryCommand: ParsableCommand {
     var directories: [String]
 
     func run() throws {
-        let truth = try TruthComparison(referenceCatalog: refcat)
-        for (step, measurements) in try TruthComparison.measurements(under: directories.map { URL(fileURLWithPath: $0) }) {
+        let urls = directories.map { URL(fileURLWithPath: $0) }
+        let comparison = try TruthComparison(truth: truth), quality = try CatalogQuality(truth: truth)
+        let catalogs = try CatalogQuality.samples(under: urls)
+        for ((step, measurements), (_, samples)) in zip(try TruthComparison.measurements(under: urls), catalogs.steps) {
             print("\(step), stars with S/N > \(minSnr.formatted()), measured/true − 1:")
-            for figures in truth.figures(measurements, minimumSignalToNoise: minSnr) { print("  " + figures.line) }
+            let photometry = comparison.figures(measurements, minimumSignalToNoise: minSnr)
+            // Completeness within the calexps' footprints: a coadd's patch reaches beyond its inputs.
+            let lines = quality.lines(samples, coverage: step == Step.coadd.rawValue ? catalogs.calexps : nil)
+            for filter in Filter.allCases {
+                if let figures = photometry.first(where: { $0.filter == filter }) { print("  " + figures.line) }
+                // The pulls (measured − true)/σ by S/N bin go here, one line each, indented as below.
+                for line in lines[filter] ?? [] { print("     " + line) }
+            }
         }
     }
 }

@@ -198,12 +198,29 @@ extension SharedCatalog {
 /// the ledger), as a production prepared by an older dcprod has them.
 func templatesOfVersion2(in directory: URL) throws -> URL {
     try templatesWithEditedSchemas(in: directory, named: "templates-v2") { text in
-        var lines = text.components(separatedBy: "\n")
+        var lines = schemaOfVersion3(text).components(separatedBy: "\n")
         let first = try #require(lines.firstIndex { $0.contains("-- The smallest and largest value of the table's key") })
         lines.removeSubrange(first..<(first + 5))
         lines[first - 1] = String(lines[first - 1].dropLast())  // loadedAt ... NOT NULL, → no comma
         return lines.joined(separator: "\n").replacingOccurrences(of: "VALUES (3);", with: "VALUES (2);")
     }
+}
+
+/// A schema file of this version as version 3 had it: without the columns version 4 added
+/// (`CatalogSchema.addedColumns`) and `dcprod_column`.
+func schemaOfVersion3(_ text: String) -> String {
+    var out = text
+    for column in CatalogSchema.addedColumns where column.version == 4 {
+        for type in [column.sqlite, column.mysql] {
+            out = out.replacingOccurrences(of: ", \(column.name) \(type)", with: "")
+                .replacingOccurrences(of: "\(column.name) \(type), ", with: "")
+                .replacingOccurrences(of: "\n    \(column.name) \(type),", with: "")
+                .replacingOccurrences(of: "\n    \(column.name) \(type)\n", with: "\n")
+        }
+    }
+    let table = out.range(of: "-- What each column holds")!.lowerBound..<out.range(of: "CREATE TABLE IF NOT EXISTS dcprod_schema")!.lowerBound
+    out.removeSubrange(table)
+    return out.replacingOccurrences(of: ",\n)", with: "\n)").replacingOccurrences(of: "VALUES (4);", with: "VALUES (3);")
 }
 
 extension SharedCatalog {
@@ -228,9 +245,9 @@ extension SharedCatalog {
 
         #expect(try CatalogSchema.installedVersion(scratch.catalog) == 2)
         #expect(performing: { try CatalogSchema.require(scratch.catalog) },
-                throws: { "\($0)".contains("catalog schema version 2, older than this dcprod's 3; run `dcprod load --init` to upgrade it") })
+                throws: { "\($0)".contains("catalog schema version 2, older than this dcprod's 4; run `dcprod load --init` to upgrade it") })
         #expect(try CatalogSchema.upgrade(scratch.catalog) == 2)
-        #expect(try CatalogSchema.installedVersion(scratch.catalog) == 3)
+        #expect(try CatalogSchema.installedVersion(scratch.catalog) == 4)
         #expect(try CatalogSchema.upgrade(scratch.catalog) == nil)
         #expect(try !CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates))
         try CatalogSchema.require(scratch.catalog)
@@ -246,7 +263,7 @@ extension SharedCatalog {
         #expect(try ledgerRow(scratch, next)[1...] == ["5", "200", "204"])
     }
 
-    /// A production's templates/ of version 2 (prepared by an older dcprod) makes a catalog of version 3,
+    /// A production's templates/ of version 2 (prepared by an older dcprod) makes a catalog of version 4,
     /// with DBSPLIT filter each per-filter store's ledger too.
     @Test(arguments: Engine.available)
     func olderTemplatesMakeACatalogOfThisVersion(_ engine: Engine) throws {
@@ -254,7 +271,7 @@ extension SharedCatalog {
         let old = try templatesOfVersion2(in: scratch.directory)
         let splits = ["g", "r"]
         #expect(try CatalogSchema.initialize(scratch.catalog, templates: old, splits: splits))
-        #expect(try CatalogSchema.installedVersion(scratch.catalog) == 3)
+        #expect(try CatalogSchema.installedVersion(scratch.catalog) == 4)
         for split in [nil] + splits.map(Optional.some) {
             let columns = try scratch.catalog.columns(of: "dcprod_load", split: split).map(\.name)
             #expect(columns.suffix(2) == ["firstKey", "lastKey"], "\(split ?? "main"): \(columns)")
@@ -263,5 +280,52 @@ extension SharedCatalog {
         let file = try scratch.write("src-000094-g1-0011.csv", sourceHeader + "\n" + sourceRows(1, 10, filterId: 1))
         #expect(try loader.load([file]).loaded == 1)
         #expect(try ledgerRow(scratch, file, split: "g")[2...] == ["1", "10"])
+    }
+}
+
+extension SharedCatalog {
+    /// A catalog of schema version 3 with rows in it gains DC2013's columns, the sources' flags and
+    /// `dcprod_column` in place: the rows stay (their new columns NULL), the views show the new
+    /// columns (MariaDB's too, whose `*` was expanded when the view was made), and new files load them.
+    @Test(arguments: Engine.available)
+    func aCatalogOfVersion3GainsTheNewColumnsInPlace(_ engine: Engine) throws {
+        let scratch = try ScratchCatalog(engine)
+        let old = try templatesWithEditedSchemas(in: scratch.directory, named: "templates-v3") { schemaOfVersion3($0) }
+        try scratch.catalog.run(script: try String(contentsOf: old.appendingPathComponent("schema/\(scratch.catalog.dialect.rawValue).sql"), encoding: .utf8))
+        #expect(try CatalogSchema.installedVersion(scratch.catalog) == 3)
+        let loader3 = try CatalogLoader(catalog: scratch.catalog, templates: old)
+        let file = try scratch.write("src-000094-r1-0011.csv", sourceHeader + "\n" + sourceRows(100, 3))
+        #expect(try loader3.load([file]).loaded == 1)
+        #expect(try !(scratch.catalog.columns(of: "DeepSource").map(\.name).contains("extendedness")))
+
+        #expect(try CatalogSchema.upgrade(scratch.catalog) == 3)
+        #expect(try CatalogSchema.installedVersion(scratch.catalog) == 4)
+        let view = try scratch.catalog.columns(of: "DeepSource").map(\.name)
+        #expect(view.suffix(6) == ["extendedness", "flagPixEdge", "flagPixSaturCen", "flagBlended", "flagBadCentroid", "flagBadPsfFlux"], "\(view)")
+        #expect(try scratch.catalog.columns(of: "DeepForcedSource").map(\.name).contains("objectId"))
+        #expect(try scratch.catalog.query("SELECT sourceId, scienceCcdExposureId, flagPixEdge FROM Source ORDER BY sourceId").rows
+                == [["100", nil, nil], ["101", nil, nil], ["102", nil, nil]])
+        #expect(try scratch.catalog.scalar("SELECT unit FROM dcprod_column WHERE tableName = 'Source' AND columnName = 'raVar'") == "deg2")
+        let next = try scratch.write("src-000094-r1-0012.csv", "sourceId,scienceCcdExposureId,run,camcol,field,filterId,ra,decl,flagPixEdge\n"
+                                     + "200,940210012,94,1,12,2,6.3,-0.1,1\n")
+        #expect(try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates).load([next]).loaded == 1)
+        #expect(try scratch.catalog.query("SELECT scienceCcdExposureId, flagPixEdge FROM Source WHERE sourceId = 200").rows == [["940210012", "1"]])
+        #expect(try CatalogSchema.upgrade(scratch.catalog) == nil)
+    }
+
+    /// Every column of every catalog table has its unit, UCD and meaning in `dcprod_column`, and
+    /// nothing there names a column that is not.
+    @Test(arguments: Engine.available)
+    func everyColumnIsDescribed(_ engine: Engine) throws {
+        let scratch = try ScratchCatalog(engine)
+        try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
+        let tables = ["Filter", "Science_Ccd_Exposure", "DeepCoadd", "Source", "RunDeepSource", "RunDeepForcedSource"]
+        var columns: Set<String> = []
+        for table in tables {
+            for column in try scratch.catalog.columns(of: table) { columns.insert("\(table).\(column.name)") }
+        }
+        let described = try scratch.catalog.query("SELECT tableName, columnName, description FROM dcprod_column").rows
+        #expect(Set(described.map { "\($0[0]!).\($0[1]!)" }) == columns)
+        #expect(described.allSatisfy { ($0[2] ?? "").count > 10 })
     }
 }

@@ -43,7 +43,7 @@ extension SharedCatalog {
         #expect(try CatalogSchema.installedVersion(scratch.catalog) == CatalogSchema.version)
         #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM Filter") == "5")
         #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM dcprod_schema") == "1")
-        #expect(try scratch.catalog.columns(of: "DeepSource").count == 18)
+        #expect(try scratch.catalog.columns(of: "DeepSource").count == 24)
         let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
         let file = try scratch.write("src-000094-r1-0011.csv", sourceHeader + "\n" + sourceRows(1, 10))
         #expect(try loader.load([file]).loaded == 1)
@@ -198,5 +198,24 @@ extension SharedCatalog {
         #expect(link.path == passwd && link.line == 0 && link.message.hasPrefix("a symbolic link to /etc/passwd, outside ")
                 && !link.message.contains("root"), "\(link.message)")
         #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM Source") == "5")
+    }
+}
+
+/// docs/catalog.md shows `templates/schema/columns` as it is: every column, its unit, UCD and meaning.
+@Suite struct ColumnDocumentation {
+    @Test func theManualsTableIsTheTemplate() throws {
+        let manual = repositoryTemplates.deletingLastPathComponent().appendingPathComponent("docs/catalog.md")
+        let text = try String(contentsOf: manual, encoding: .utf8)
+        let start = try #require(text.range(of: "<!-- templates/schema/columns: start -->"))
+        let end = try #require(text.range(of: "<!-- templates/schema/columns: end -->"))
+        var table = "", documented: [String] = []
+        for line in text[start.upperBound..<end.lowerBound].split(separator: "\n") {
+            if line.hasPrefix("**") { table = line.trimmingCharacters(in: CharacterSet(charactersIn: "*")); continue }
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count == 6, cells[1] != "column", !cells[1].hasPrefix("---") else { continue }
+            documented.append([table, cells[1], cells[2].isEmpty ? "-" : cells[2], cells[3], cells[4]].joined(separator: " "))
+        }
+        let columns = try ColumnDescriptions(templates: repositoryTemplates).columns
+        #expect(documented == columns.map { [$0.table, $0.name, $0.unit ?? "-", $0.ucd, $0.description].joined(separator: " ") })
     }
 }

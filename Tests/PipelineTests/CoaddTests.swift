@@ -64,25 +64,32 @@ import Sky
         let fields = row[1].split(separator: ",").map(String.init)
         #expect(fields[0] == String(seedPatch.deepCoaddId(filterId: 2)))
         #expect(fields[2] == "\"380" && fields[3] == "5\"", "the patch is quoted: \(fields)")
-        #expect(fields[7] == "6.27664427" || fields[7].hasPrefix("6.27664"), "corner1Ra \(fields[7])")
-        // DC2013's fluxMag0 for zero point 27, the calexps stacked, and the deepCoadd's path (quoted: it has a comma).
+        // DC2013's filterName and corners, fluxMag0 for zero point 27, the calexps stacked, and the
+        // deepCoadd's path (quoted: it has a comma).
+        let names = Coadd.rowColumns.split(separator: ",").map(String.init)
         let columns = CSVLine.fields(row[1])
-        #expect(columns.count == Coadd.rowColumns.split(separator: ",").count)
-        #expect(abs(Double(columns[15])! / pow(10, 0.4 * 27) - 1) < 1e-6, "fluxMag0 \(columns[15])")
-        #expect(columns[16] == "4" && columns[17] == "\"\(result.outputs[0])\"", "\(columns)")
+        #expect(columns.count == names.count)
+        let value = { (name: String) in columns[names.firstIndex(of: name)!] }
+        #expect(value("filterName") == "r")
+        #expect(value("corner1Ra").hasPrefix("6.27664"), "corner1Ra \(value("corner1Ra"))")
+        #expect(abs(Double(value("fluxMag0"))! / pow(10, 0.4 * 27) - 1) < 1e-6, "fluxMag0 \(value("fluxMag0"))")
+        #expect(value("nCalexps") == "4" && value("path") == "\"\(result.outputs[0])\"", "\(columns)")
         let sources = try String(contentsOfFile: result.outputs[1], encoding: .utf8).split(separator: "\n")
         #expect(sources.first.map(String.init) == Coadd.sourceColumns)
         #expect(sources.count == result.sources + 1)
         // Every source lies on the patch, border included.
         let corners = try map.corners(of: seedPatch)
+        let header = Coadd.sourceColumns.split(separator: ",").map(String.init)
+        let column = { (name: String) in header.firstIndex(of: name)! }
         for line in sources.dropFirst() {
             let values = line.split(separator: ",")
-            #expect(values[1] == "\(seedPatch.deepCoaddId(filterId: 2))")
-            let (ra, dec) = (Double(values[6])!, Double(values[7])!)
+            #expect(values[column("deepCoaddId")] == "\(seedPatch.deepCoaddId(filterId: 2))")
+            // (The patch's quoted "x,y" is two fields when split on commas.)
+            let (ra, dec) = (Double(values[column("ra") + 1])!, Double(values[column("decl") + 1])!)
             // isPrimary: the centroid (1-based x, y) inside the inner box of 2000 × 1907 pixels.
-            let (x, y) = (Double(values[10])!, Double(values[11])!)
+            let (x, y) = (Double(values[column("x") + 1])!, Double(values[column("y") + 1])!)
             let inner = x > 30.5 && x <= 2030.5 && y > 30.5 && y <= 1937.5
-            #expect(values.last == (inner ? "1" : "0"), "\(line)")
+            #expect(values[column("isPrimary") + 1] == (inner ? "1" : "0"), "\(line)")
             #expect(ra > corners[0].ra && ra < corners[2].ra && dec > corners[0].dec && dec < corners[1].dec)
         }
         let image = try FITSFile.open(result.outputs[0])
@@ -103,7 +110,7 @@ import Sky
             .run(calexps: calexps)
         struct Star { var ra: Double; var dec: Double; var r: Double }
         var stars: [Star] = []
-        for line in try String(contentsOf: directory.url.appendingPathComponent("in/refcat.csv"), encoding: .utf8).split(separator: "\n").dropFirst() {
+        for line in try String(contentsOf: directory.url.appendingPathComponent("in/truth-objects.csv"), encoding: .utf8).split(separator: "\n").dropFirst() {
             let v = line.split(separator: ",")
             if v[3] == "1", let ra = Double(v[1]), let dec = Double(v[2]), let r = Double(v[6]) { stars.append(Star(ra: ra, dec: dec, r: r)) }
         }

@@ -120,9 +120,13 @@ struct SimulationTests {
             // The reference catalog: its header and as many objects as the summary says.
             let refcat = try String(contentsOf: root.appendingPathComponent("refcat.csv"), encoding: .utf8)
             let lines = refcat.split(separator: "\n")
-            #expect(lines.first == "id,ra,decl,isStar,u,g,r,i,z")
+            #expect(lines.first == "id,ra,decl,isStar,u,g,r,i,z,uErr,gErr,rErr,iErr,zErr")
             #expect(lines.count - 1 == summary.referenceObjects)
             #expect(summary.referenceObjects > 0)
+            // The exact objects beside it: more of them (no limit, none missed), each with a size.
+            let objects = try String(contentsOf: root.appendingPathComponent("truth-objects.csv"), encoding: .utf8).split(separator: "\n")
+            #expect(objects.first == "id,ra,decl,isStar,u,g,r,i,z,size")
+            #expect(objects.count > lines.count)
         }
     }
 
@@ -233,4 +237,92 @@ extension SimulationTests {
             #expect(!refcat.isEmpty && refcat.allSatisfy { (0..<360).contains($0) })
         }
     }
+}
+
+extension SimulationTests {
+    /// The reference catalog is the truth seen through an SDSS-like survey: its magnitudes scatter
+    /// about the truth as their quoted errors say, a few per cent of the objects are missing, the
+    /// positions are off by about 0.05″, and nothing fainter than its limit is in it.
+    @Test("refcat.csv has errors of its own, as its error columns say; truth-objects.csv is exact")
+    func referenceCatalogErrors() throws {
+        try withTemporaryDirectory { root in
+            let options = smallOptions(root, frames: 12, defects: 0, filters: [.r])
+            try simulate(options)
+            func rows(_ file: String) throws -> [String: [Substring]] {
+                let lines = try String(contentsOf: root.appendingPathComponent(file), encoding: .utf8).split(separator: "\n").dropFirst()
+                return Dictionary(uniqueKeysWithValues: lines.map { line in
+                    let fields = line.split(separator: ",")
+                    return (String(fields[0]), fields)
+                })
+            }
+            let truth = try rows("truth-objects.csv"), reference = try rows("refcat.csv")
+            var pulls: [Double] = [], offsets: [Double] = []
+            var bright = 0, brightMissing = 0
+            for (id, t) in truth {
+                let r = Double(t[6])!
+                guard let ref = reference[id] else {
+                    if r < 21 { bright += 1; brightMissing += 1 }
+                    continue
+                }
+                if r < 21 { bright += 1 }
+                #expect(Double(ref[6])! < options.reference.limit)
+                pulls.append((Double(ref[6])! - r) / Double(ref[11])!)
+                let dec = Double(t[2])!
+                offsets.append((Double(ref[1])! - Double(t[1])!) * cos(dec * .pi / 180) * 3600)
+                offsets.append((Double(ref[2])! - dec) * 3600)
+            }
+            #expect(reference.keys.allSatisfy { truth[$0] != nil })
+            try #require(pulls.count > 200, "\(pulls.count) reference objects")
+            let pullSigma = robustSigma(pulls), positionSigma = robustSigma(offsets)
+            #expect((0.85...1.15).contains(pullSigma), "r pull robust σ \(pullSigma) over \(pulls.count) objects")
+            #expect((0.04...0.06).contains(positionSigma), "position error robust σ \(positionSigma)″")
+            let missing = Double(brightMissing) / Double(bright)
+            #expect((0.01...0.06).contains(missing), "\(brightMissing) of \(bright) objects brighter than r = 21 missing")
+        }
+    }
+
+    /// The Stripe 82-dense sky: galaxy counts of about 38 per arcmin² brighter than r = 24.5
+    /// (what a deep coadd detects as about 40 DeepSources per arcmin²), stars of a few thousand per
+    /// deg², galaxies shrinking with magnitude and none below the surface-brightness limit.
+    @Test("--density stripe82 has Stripe 82's counts, galaxy sizes shrinking with magnitude")
+    func stripe82Density() throws {
+        let sky = SkyModel(seed: 7, density: .stripe82)
+        let objects = (0..<4).flatMap { i in sky.cell(i: 100 + i, j: 899) }
+        let area = 4 * 0.1 * 0.1 * cos(0.05 * .pi / 180) * 3600
+        let galaxies = objects.filter { !$0.isStar }, stars = objects.filter(\.isStar)
+        let deep = Double(galaxies.filter { $0.magnitudes[2] < 24.5 }.count) / area
+        #expect((33...43).contains(deep), "\(deep) galaxies per arcmin² brighter than r = 24.5")
+        let starsPerDegree = Double(stars.count) / area * 3600
+        #expect((4000...6000).contains(starsPerDegree), "\(starsPerDegree) stars per deg²")
+        func medianSize(_ range: ClosedRange<Double>) -> Double {
+            let sizes = galaxies.filter { range.contains($0.magnitudes[2]) }.map(\.size).sorted()
+            return sizes[sizes.count / 2]
+        }
+        #expect(medianSize(19...20) > 1.5 * medianSize(23...24), "\(medianSize(19...20))″ at r 19–20, \(medianSize(23...24))″ at r 23–24")
+        let limit = GalaxySizes().surfaceBrightnessLimit
+        let halfLight = (2 * log(2.0)).squareRoot()
+        #expect(galaxies.allSatisfy { $0.magnitudes[2] + 2.5 * log10(2 * .pi * pow($0.size * halfLight, 2)) <= limit + 1e-9 })
+        // The same seed gives the same dense sky, byte for byte.
+        try withTemporaryDirectory { root in
+            func files(_ name: String) throws -> [Data] {
+                var options = smallOptions(root.appendingPathComponent(name), frames: 2, defects: 0, filters: [.r])
+                options.density = .stripe82
+                try simulate(options)
+                return try relativeFiles(under: options.directory).map { try Data(contentsOf: options.directory.appendingPathComponent($0)) }
+            }
+            let a = try files("a"), b = try files("b")
+            #expect(!a.isEmpty && a == b)
+        }
+        // The sparse sky is what it was: the same objects as before densities existed.
+        let sparse = SkyModel(seed: 7).cell(i: 100, j: 899)
+        #expect(sparse.count == SkyModel(seed: 7, density: .sparse).cell(i: 100, j: 899).count)
+        #expect(sparse.allSatisfy { $0.isStar ? $0.size == 0 : (0.4..<1.6).contains($0.size) })
+    }
+}
+
+/// 1.4826 × the median absolute deviation from the median.
+private func robustSigma(_ values: [Double]) -> Double {
+    let sorted = values.sorted(), median = sorted[sorted.count / 2]
+    let deviations = values.map { abs($0 - median) }.sorted()
+    return 1.4826 * deviations[deviations.count / 2]
 }

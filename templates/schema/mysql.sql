@@ -1,4 +1,4 @@
--- The dcprod catalog, MariaDB/MySQL dialect, schema version 3. DC2013-compatible names: the seed's
+-- The dcprod catalog, MariaDB/MySQL dialect, schema version 4. DC2013-compatible names: the seed's
 -- queries (DeepCoadd, DeepSource, ra, decl, raVar, declVar, psfFlux, ...) run as written.
 CREATE TABLE IF NOT EXISTS Filter (
     filterId TINYINT NOT NULL PRIMARY KEY,
@@ -12,6 +12,7 @@ CREATE TABLE IF NOT EXISTS Science_Ccd_Exposure (
     corner1Ra DOUBLE, corner1Decl DOUBLE, corner2Ra DOUBLE, corner2Decl DOUBLE,
     corner3Ra DOUBLE, corner3Decl DOUBLE, corner4Ra DOUBLE, corner4Decl DOUBLE,
     zeroPoint DOUBLE, fwhm DOUBLE, nSources INT, nMatches INT, astromRms DOUBLE,
+    scienceCcdExposureId BIGINT, fluxMag0 DOUBLE, fluxMag0Sigma DOUBLE,
     PRIMARY KEY (run, camcol, field, filterId)
 ) ENGINE=InnoDB;
 
@@ -21,7 +22,7 @@ CREATE TABLE IF NOT EXISTS DeepCoadd (
     ra DOUBLE, decl DOUBLE,
     corner1Ra DOUBLE, corner1Decl DOUBLE, corner2Ra DOUBLE, corner2Decl DOUBLE,
     corner3Ra DOUBLE, corner3Decl DOUBLE, corner4Ra DOUBLE, corner4Decl DOUBLE,
-    zeroPoint DOUBLE, fluxMag0 DOUBLE, nCalexps INT, path VARCHAR(4096),
+    zeroPoint DOUBLE, fluxMag0 DOUBLE, nCalexps INT, path VARCHAR(4096), filterName CHAR(1),
     INDEX DeepCoadd_tract_patch (tract, patch, filterId)
 ) ENGINE=InnoDB;
 
@@ -35,6 +36,7 @@ CREATE TABLE IF NOT EXISTS Source (
     run INT NOT NULL, camcol TINYINT NOT NULL, field INT NOT NULL, filterId TINYINT NOT NULL,
     ra DOUBLE NOT NULL, decl DOUBLE NOT NULL, raVar DOUBLE, declVar DOUBLE, x DOUBLE, y DOUBLE,
     psfFlux DOUBLE, psfFluxSigma DOUBLE, apFlux DOUBLE, apFluxSigma DOUBLE, modelFlux DOUBLE, modelFluxSigma DOUBLE,
+    scienceCcdExposureId BIGINT, extendedness DOUBLE, flagPixEdge TINYINT, flagPixSaturCen TINYINT, flagBlended TINYINT, flagBadCentroid TINYINT, flagBadPsfFlux TINYINT,
     INDEX Source_radec (ra, decl),
     INDEX Source_ccd (run, camcol, field, filterId)
 ) ENGINE=InnoDB;
@@ -45,6 +47,7 @@ CREATE TABLE IF NOT EXISTS RunDeepSource (
     tract INT NOT NULL, patch VARCHAR(16) NOT NULL, filterId TINYINT NOT NULL,
     ra DOUBLE NOT NULL, decl DOUBLE NOT NULL, raVar DOUBLE, declVar DOUBLE, x DOUBLE, y DOUBLE,
     psfFlux DOUBLE, psfFluxSigma DOUBLE, apFlux DOUBLE, apFluxSigma DOUBLE, modelFlux DOUBLE, modelFluxSigma DOUBLE, isPrimary TINYINT NOT NULL,
+    extendedness DOUBLE, flagPixEdge TINYINT, flagPixSaturCen TINYINT, flagBlended TINYINT, flagBadCentroid TINYINT, flagBadPsfFlux TINYINT,
     INDEX RunDeepSource_radec (ra, decl)
 ) ENGINE=InnoDB;
 
@@ -54,14 +57,15 @@ CREATE TABLE IF NOT EXISTS RunDeepForcedSource (
     run INT NOT NULL, camcol TINYINT NOT NULL, field INT NOT NULL, filterId TINYINT NOT NULL,
     ra DOUBLE NOT NULL, decl DOUBLE NOT NULL,
     psfFlux DOUBLE, psfFluxSigma DOUBLE, modelFlux DOUBLE, modelFluxSigma DOUBLE,
+    objectId BIGINT, scienceCcdExposureId BIGINT, flagPixEdge TINYINT, flagPixSaturCen TINYINT, flagBadPsfFlux TINYINT,
     INDEX RunDeepForcedSource_object (deepSourceId)
 ) ENGINE=InnoDB;
 -- dcprod: end
 
 -- dcprod: views
 -- The DC2013 views, over the tables above or over their per-filter unions.
-CREATE VIEW IF NOT EXISTS DeepSource AS SELECT * FROM RunDeepSource;
-CREATE VIEW IF NOT EXISTS DeepForcedSource AS SELECT * FROM RunDeepForcedSource;
+CREATE OR REPLACE VIEW DeepSource AS SELECT * FROM RunDeepSource;
+CREATE OR REPLACE VIEW DeepForcedSource AS SELECT * FROM RunDeepForcedSource;
 -- dcprod: end
 
 -- dcprod: bookkeeping
@@ -90,5 +94,15 @@ CREATE TABLE IF NOT EXISTS dcprod_deferred_index (
 ) ENGINE=InnoDB;
 -- dcprod: end
 
+-- What each column holds: unit, UCD, meaning (templates/schema/columns, copied by `load --init`).
+CREATE TABLE IF NOT EXISTS dcprod_column (
+    tableName VARCHAR(64) NOT NULL,
+    columnName VARCHAR(64) NOT NULL,
+    unit VARCHAR(16),
+    ucd VARCHAR(64),
+    description VARCHAR(255) NOT NULL,
+    PRIMARY KEY (tableName, columnName)
+) ENGINE=InnoDB;
+
 CREATE TABLE IF NOT EXISTS dcprod_schema (version INT NOT NULL) ENGINE=InnoDB;
-INSERT INTO dcprod_schema (version) VALUES (3);
+INSERT INTO dcprod_schema (version) VALUES (4);

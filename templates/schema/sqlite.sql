@@ -1,4 +1,4 @@
--- The dcprod catalog, SQLite dialect, schema version 3. DC2013-compatible names: the seed's
+-- The dcprod catalog, SQLite dialect, schema version 4. DC2013-compatible names: the seed's
 -- queries (DeepCoadd, DeepSource, ra, decl, raVar, declVar, psfFlux, ...) run as written.
 CREATE TABLE IF NOT EXISTS Filter (
     filterId INTEGER PRIMARY KEY,
@@ -12,6 +12,7 @@ CREATE TABLE IF NOT EXISTS Science_Ccd_Exposure (
     corner1Ra REAL, corner1Decl REAL, corner2Ra REAL, corner2Decl REAL,
     corner3Ra REAL, corner3Decl REAL, corner4Ra REAL, corner4Decl REAL,
     zeroPoint REAL, fwhm REAL, nSources INTEGER, nMatches INTEGER, astromRms REAL,
+    scienceCcdExposureId INTEGER, fluxMag0 REAL, fluxMag0Sigma REAL,
     PRIMARY KEY (run, camcol, field, filterId)
 );
 
@@ -21,7 +22,7 @@ CREATE TABLE IF NOT EXISTS DeepCoadd (
     ra REAL, decl REAL,
     corner1Ra REAL, corner1Decl REAL, corner2Ra REAL, corner2Decl REAL,
     corner3Ra REAL, corner3Decl REAL, corner4Ra REAL, corner4Decl REAL,
-    zeroPoint REAL, fluxMag0 REAL, nCalexps INTEGER, path TEXT
+    zeroPoint REAL, fluxMag0 REAL, nCalexps INTEGER, path TEXT, filterName TEXT
 );
 CREATE INDEX IF NOT EXISTS DeepCoadd_tract_patch ON DeepCoadd (tract, patch, filterId);
 
@@ -34,7 +35,8 @@ CREATE TABLE IF NOT EXISTS Source (
     sourceId INTEGER PRIMARY KEY,
     run INTEGER NOT NULL, camcol INTEGER NOT NULL, field INTEGER NOT NULL, filterId INTEGER NOT NULL,
     ra REAL NOT NULL, decl REAL NOT NULL, raVar REAL, declVar REAL, x REAL, y REAL,
-    psfFlux REAL, psfFluxSigma REAL, apFlux REAL, apFluxSigma REAL, modelFlux REAL, modelFluxSigma REAL
+    psfFlux REAL, psfFluxSigma REAL, apFlux REAL, apFluxSigma REAL, modelFlux REAL, modelFluxSigma REAL,
+    scienceCcdExposureId INTEGER, extendedness REAL, flagPixEdge INTEGER, flagPixSaturCen INTEGER, flagBlended INTEGER, flagBadCentroid INTEGER, flagBadPsfFlux INTEGER
 );
 CREATE INDEX IF NOT EXISTS Source_radec ON Source (ra, decl);
 CREATE INDEX IF NOT EXISTS Source_ccd ON Source (run, camcol, field, filterId);
@@ -44,7 +46,8 @@ CREATE TABLE IF NOT EXISTS RunDeepSource (
     deepCoaddId INTEGER NOT NULL,
     tract INTEGER NOT NULL, patch TEXT NOT NULL, filterId INTEGER NOT NULL,
     ra REAL NOT NULL, decl REAL NOT NULL, raVar REAL, declVar REAL, x REAL, y REAL,
-    psfFlux REAL, psfFluxSigma REAL, apFlux REAL, apFluxSigma REAL, modelFlux REAL, modelFluxSigma REAL, isPrimary INTEGER NOT NULL
+    psfFlux REAL, psfFluxSigma REAL, apFlux REAL, apFluxSigma REAL, modelFlux REAL, modelFluxSigma REAL, isPrimary INTEGER NOT NULL,
+    extendedness REAL, flagPixEdge INTEGER, flagPixSaturCen INTEGER, flagBlended INTEGER, flagBadCentroid INTEGER, flagBadPsfFlux INTEGER
 );
 CREATE INDEX IF NOT EXISTS RunDeepSource_radec ON RunDeepSource (ra, decl);
 
@@ -53,7 +56,8 @@ CREATE TABLE IF NOT EXISTS RunDeepForcedSource (
     deepSourceId INTEGER NOT NULL,
     run INTEGER NOT NULL, camcol INTEGER NOT NULL, field INTEGER NOT NULL, filterId INTEGER NOT NULL,
     ra REAL NOT NULL, decl REAL NOT NULL,
-    psfFlux REAL, psfFluxSigma REAL, modelFlux REAL, modelFluxSigma REAL
+    psfFlux REAL, psfFluxSigma REAL, modelFlux REAL, modelFluxSigma REAL,
+    objectId INTEGER, scienceCcdExposureId INTEGER, flagPixEdge INTEGER, flagPixSaturCen INTEGER, flagBadPsfFlux INTEGER
 );
 CREATE INDEX IF NOT EXISTS RunDeepForcedSource_object ON RunDeepForcedSource (deepSourceId);
 -- dcprod: end
@@ -90,5 +94,15 @@ CREATE TABLE IF NOT EXISTS dcprod_deferred_index (
 );
 -- dcprod: end
 
+-- What each column holds: unit, UCD, meaning (templates/schema/columns, copied by `load --init`).
+CREATE TABLE IF NOT EXISTS dcprod_column (
+    tableName TEXT NOT NULL,
+    columnName TEXT NOT NULL,
+    unit TEXT,
+    ucd TEXT,
+    description TEXT NOT NULL,
+    PRIMARY KEY (tableName, columnName)
+);
+
 CREATE TABLE IF NOT EXISTS dcprod_schema (version INTEGER NOT NULL);
-INSERT INTO dcprod_schema (version) VALUES (3);
+INSERT INTO dcprod_schema (version) VALUES (4);

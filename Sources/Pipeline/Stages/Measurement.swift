@@ -15,6 +15,10 @@ struct Measurement: Sendable, Equatable {
     /// The centroid's own variance along x and along y, pixels² (`Photometer.centroidVariance`).
     var xVariance = 0.0
     var yVariance = 0.0
+    /// What makes it unreliable (`SourceFlagging`).
+    var flags: SourceFlags = []
+    /// 1 for a source wider than the PSF, 0 for a point source (`Extendedness`).
+    var extendedness = 0.0
     var signalToNoise: Double { psfFluxSigma > 0 ? psfFlux / psfFluxSigma : 0 }
 
     /// The measurement with a relative error common to all of an image's fluxes (a zero point's,
@@ -34,3 +38,18 @@ struct Measurement: Sendable, Equatable {
 /// Magnitudes to a relative flux error: a zero point's σ of `sigma` magnitudes is a flux's
 /// relative σ of `sigma` · ln 10 / 2.5.
 func relativeFluxError(magnitudes sigma: Double) -> Double { sigma * log(10) / 2.5 }
+/// A position's variance on the sky, as the catalog's raVar and declVar hold it: deg² of each
+/// coordinate itself, so that raVar is the variance of `ra` (a position's σ in arcsec on the sky
+/// along RA is 3600·√raVar·cos decl).
+struct PositionVariance {
+    var ra: Double
+    var dec: Double
+
+    /// The variance of a centroid of variance `pixels` (px² on each axis) on an image of `scale` arcsec per pixel, at declination `declination`.
+    init(pixels: Double, scale: Double, declination: Double) {
+        let degreesPerPixel = scale / 3600
+        dec = pixels * degreesPerPixel * degreesPerPixel
+        let cosine = cos(declination * .pi / 180)
+        ra = dec / (cosine * cosine)
+    }
+}

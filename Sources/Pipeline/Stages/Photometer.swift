@@ -77,11 +77,11 @@ struct Photometer {
         psf = MoffatPSF(fwhm: Gaussian.sigmaToFWHM * psfSigma, beta: beta)
     }
 
-    /// The source at a detection: its centroid, aperture, model and PSF fluxes; nil when the
-    /// centroid wanders off or the PSF flux is not positive.
+    /// The source at a detection: its centroid, aperture, model and PSF fluxes; nil when the PSF
+    /// flux is not positive. A centroid that wanders off is replaced by the peak, flagged.
     func measure(_ detection: Detection) -> Measurement? {
-        guard let windowed = centroid(from: detection) else { return nil }
-        let c = config.debiasCentroids ? debiased(windowed) : windowed
+        let centroid = centroid(from: detection)
+        let c = centroid.map { config.debiasCentroids ? debiased($0) : $0 } ?? (x: Double(detection.peakX), y: Double(detection.peakY))
         let fwhm = Gaussian.sigmaToFWHM * psfSigma
         let ap = aperture(at: c, radius: max(config.minimumApertureRadius, config.apertureRadius * fwhm))
         let model = aperture(at: c, radius: max(config.minimumModelRadius, config.modelRadius * fwhm))
@@ -96,7 +96,8 @@ struct Photometer {
         }
         return Measurement(x: c.x, y: c.y, positionVariance: (variance.x + variance.y) / 2,
                            apFlux: ap.flux, apFluxSigma: ap.sigma, psfFlux: psf.flux, psfFluxSigma: psf.sigma,
-                           modelFlux: model.flux, modelFluxSigma: model.sigma, xVariance: variance.x, yVariance: variance.y)
+                           modelFlux: model.flux, modelFluxSigma: model.sigma, xVariance: variance.x, yVariance: variance.y,
+                           flags: centroid == nil ? .badCentroid : [])
     }
 
     /// The variance of the windowed centroid on each axis, pixels², by linear propagation of the
