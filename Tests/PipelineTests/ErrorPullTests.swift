@@ -57,7 +57,7 @@ final class PullProduction: @unchecked Sendable {
         }
         self.coadds = coadds
         steps = try TruthComparison.measurements(under: outputs)
-        truth = try TruthComparison(referenceCatalog: input.appendingPathComponent("refcat.csv").path)
+        truth = try TruthComparison(truth: input.appendingPathComponent("truth-objects.csv").path)
     }
 }
 
