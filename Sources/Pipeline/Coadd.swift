@@ -174,8 +174,8 @@ public struct Coadd {
         var weightSum = 0.0
         /// Σw²·(patch counts per electron) over the inputs.
         var sourceVariance = 0.0
-        /// Σw²·σ²_zp over the inputs, magnitudes².
-        var zeroPointVariance = 0.0
+        /// Σw·σ_zp over the inputs, magnitudes.
+        var zeroPointSum = 0.0
         /// Each input's WCS, its fit's covariance about its CRPIX (calexp pixels²), size, weight and
         /// calexp pixels per patch pixel, for the error its WCS adds to a source's position.
         var astrometry: [(wcs: WCS, covariance: [Double], crpix: (x: Double, y: Double), size: (Int, Int), weight: Double, jacobian: Double)] = []
@@ -183,8 +183,11 @@ public struct Coadd {
         /// A source's own noise: counts of the stack per electron, as if every input covered it.
         var gain: Double { weightSum * weightSum / sourceVariance }
         /// The σ of the stack's zero point, magnitudes: each input's flux enters a source's with
-        /// its weight, so σ²_zp = Σw²σ²_zp,i/(Σw)² (as if every input covered it).
-        var zeroPointSigma: Double { zeroPointVariance.squareRoot() / weightSum }
+        /// its weight, and the inputs' zero points were fitted to the same reference stars where they
+        /// overlap, whose own errors (0.02 mag or so each) are most of theirs: their errors are taken
+        /// as one, σ_zp = Σw·σ_zp,i/Σw. (As independent, Σw²σ²_zp,i/(Σw)², they left the bright
+        /// stars' pulls at 1.3–1.5 with the reference's errors in; as if every input covered it.)
+        var zeroPointSigma: Double { zeroPointSum / weightSum }
     }
 
     /// Reads each calexp once: whether and where it overlaps the patch, its noise once warped.
@@ -201,7 +204,7 @@ public struct Coadd {
                                                                       height: input.image.height, weight: weight) })
             out.weightSum += weight
             out.sourceVariance += weight * weight * input.scale * jacobian / input.gain
-            out.zeroPointVariance += weight * weight * input.zeroPointSigma * input.zeroPointSigma
+            out.zeroPointSum += weight * input.zeroPointSigma
             if let astrometry = input.astrometry {
                 out.astrometry.append((input.wcs, astrometry.covariance, astrometry.crpix, (input.image.width, input.image.height), weight, jacobian))
             }

@@ -108,7 +108,8 @@ final class PullProduction: @unchecked Sendable {
         let coadd = try #require(production.steps.first(where: { $0.step == "coadd" })).measurements
         let inputs = try #require(production.steps.first(where: { $0.step == "processCcd" })).measurements
         let comparison = TruthComparison.coaddAgainstInputs(coadd, inputs: inputs)
-        #expect(comparison.count == 5)
+        // u's coadd has few stars above S/N 100 once its zero point's σ (the reference's errors) is in.
+        #expect(comparison.count >= 4, "filters compared: \(comparison.keys.map(\.rawValue))")
         for (filter, c) in comparison.sorted(by: { $0.key.filterId < $1.key.filterId }) {
             let median = TruthComparison.Pulls.median(c.offsets), pull = TruthComparison.Pulls.clippedSigma(c.pulls)
             let line = String(format: "coadd − inputs' mean, %@: %d stars, median %+.3f %%, scatter %.3f %%, over the coadd's σ %.2f",
