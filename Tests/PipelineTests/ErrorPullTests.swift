@@ -19,9 +19,17 @@ final class PullProduction: @unchecked Sendable {
     /// The r coadds of the first 2, 4 and all epochs' calexps: their measurements.
     let coadds: [Int: [TruthComparison.Measurement]]
 
+    /// The shared production's directory (450 MB), removed when the test process exits: a static
+    /// is never released, so its `Directory` would not remove it.
+    nonisolated(unsafe) static var made: String?
+
     init() throws {
         let directory = Directory()
         self.directory = directory
+        Self.made = directory.url.path
+        atexit {
+            if let path = PullProduction.made { try? FileManager.default.removeItem(atPath: path) }
+        }
         let input = directory.url.appendingPathComponent("in")
         let simulation = Simulation(options: .init(directory: input, frames: 5 * Self.epochs, seed: 11, defects: 0,
                                                    region: Region(raMin: 6.37, raMax: 6.41, decMin: -0.125, decMax: -0.085),
