@@ -26,8 +26,8 @@ struct Simulate: ParsableCommand {
             uErr…zErr, r < 22, a few per cent missing, 0.05″ position errors): what processCcd calibrates on. \
             truth-objects.csv holds every simulated object exactly (with galaxies' size): what `pipe photometry --truth` \
             checks against. --density stripe82 makes a sky as dense as Stripe 82 (galaxies to r = 25.5, sizes \
-            shrinking with magnitude); the default, sparse, is about 14 times sparser. The same options give \
-            byte-identical files.
+            shrinking with magnitude); the default, sparse, stops at r = 23 and gives a coadd a fifth of its DeepSources. \
+            The same options give byte-identical files.
             """)
 
     @Argument(help: "Directory to write into (INPUT of the production, usually).")

@@ -189,6 +189,7 @@ import Sky
         #expect(bins.filter { $0.range.lowerBound >= 20 }.allSatisfy { ($0.stars.value ?? 1) >= 0.95 })
         let purity = quality.purity(samples, filterId: 2)
         #expect((purity.value ?? 0) >= 0.97, "purity \(purity.found) of \(purity.total)")
+        withExtendedLifetime(directory) {}  // its files are removed when it is released
     }
 }
 
@@ -220,5 +221,6 @@ import Sky
         let bins = quality.completeness(catalogs.steps[0].samples, filterId: 2)
         #expect(bins.filter { $0.range.lowerBound >= 20 }.allSatisfy { ($0.stars.value ?? 1) >= 0.95 })
         #expect((quality.purity(catalogs.steps[0].samples, filterId: 2).value ?? 0) >= 0.9)
+        withExtendedLifetime(directory) {}  // its files are removed when it is released
     }
 }

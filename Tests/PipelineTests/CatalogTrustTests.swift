@@ -46,7 +46,7 @@ import Sky
         made = (calexps, deepsrc, forced)
     }
 
-    /// The simulator's objects, exact.
+    /// The simulator's objects, exact (`truth-objects.csv`; `refcat.csv` has its own errors).
     func truth() throws -> TruthIndex { try TruthIndex(path: input.appendingPathComponent("truth-objects.csv").path) }
 
     /// The chain is made once (each test of a suite has its own instance) and checked three ways.

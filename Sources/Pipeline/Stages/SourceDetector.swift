@@ -63,7 +63,8 @@ enum SourceDetector {
     /// sum of one, gives filtered noise σ·Σk², exactly, for independent pixels; the image is taken
     /// as zero beyond its edges (the background is), so edge pixels' filtered noise is lower and
     /// their cut conservative. A detection is at its group's brightest filtered pixel (a noisy
-    /// faint source's brightest raw pixel may be a neighbour), its `peak` the image's value there.
+    /// faint source's brightest raw pixel may be a neighbour), its `peak` the image's value there;
+    /// with `deblend`, each other peak that stands out is a detection too (`deblended`).
     static func detect(_ image: Image, sigma: Double, psfSigma: Double, config: DetectionConfig = .init()) -> [Detection] {
         guard image.width >= 3, image.height >= 3, psfSigma > 0 else { return [] }
         let kernel = gaussianKernel(sigma: psfSigma, radius: max(1, Int((config.matchedKernelRadius * psfSigma).rounded(.up))))
