@@ -101,7 +101,7 @@ struct PSFModeling {
                   c.x >= radius, c.y >= radius, c.x < Double(image.width) - 1 - radius, c.y < Double(image.height) - 1 - radius,
                   let size = photometer.momentSigma(at: c, radius: psf.momentRadius),
                   size < psf.maximumSizeRatio * photometer.psfSigma else { return nil }
-            return c
+            return photometer.config.debiasCentroids ? photometer.debiased(c) : c
         }
     }
 }
