@@ -70,9 +70,9 @@ public struct ForcedPhot {
         }
         let positions = options.positions.hasSuffix(".sources") ? try Self.positions(fromSources: listed, file: options.positions)
                                                                 : try Self.positions(listed, file: options.positions)
-        let (wcs, photometer) = try readCalexp(path, name: name)
+        let (wcs, photometer, saturation) = try readCalexp(path, name: name)
         let pixels = try wcs.pixels(positions.map { (ra: $0.ra, dec: $0.dec) })
-        let (text, measured) = measure(positions, at: pixels, with: photometer, name: name)
+        let (text, measured) = measure(positions, at: pixels, with: photometer, name: name, saturation: saturation)
         try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
         let output = Self.output(for: name, in: options.outputDirectory)
         try AtomicFile.write(Data(text.utf8), to: output)
@@ -80,8 +80,9 @@ public struct ForcedPhot {
     }
 
     /// The calexp's WCS and photometer: the PSF model and aperture correction processCcd fitted; a
-    /// calexp written before it fitted them gets its own, from what it shows.
-    func readCalexp(_ path: String, name: FrameName) throws -> (WCS, Photometer) {
+    /// calexp written before it fitted them gets its own, from what it shows; and its saturation
+    /// level (`SATURATE`), when it has one.
+    func readCalexp(_ path: String, name: FrameName) throws -> (WCS, Photometer, Float?) {
         let config = options.config
         do {
             let file = try FITSFile.open(path)
@@ -105,7 +106,7 @@ public struct ForcedPhot {
             // The fluxes are quoted at the calexp's zero point: its σ (MAGZERR; none before processCcd
             // wrote it) is part of each flux's σ.
             if let sigma = try file.double("MAGZERR"), sigma.isFinite, sigma >= 0 { photometer.zeroPointSigma = sigma }
-            return (wcs, photometer)
+            return (wcs, photometer, try file.double("SATURATE").flatMap { $0.isFinite ? Float($0) : nil })
         } catch let failure as ProcessCcdFailure {
             throw failure
         } catch {

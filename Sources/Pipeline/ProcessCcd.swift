@@ -309,7 +309,7 @@ public struct ProcessCcd: Sendable {
         let urls = Self.outputs(for: name, in: options.outputDirectory)
         try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
         try writeCalexp(image, name: name, wcs: fit.wcs, zeroPoint: (zeroPoint, zeroPointSigma), fwhm: fwhm, photometer: photometer, sources: measured.count,
-                        matches: fit.used, rms: fit.rms, astrometricCovariance: fit.pixelCovariance, to: urls[0])
+                        matches: fit.used, rms: fit.rms, astrometricCovariance: fit.pixelCovariance, saturation: frame.saturation, to: urls[0])
         try writeSources(measured, sky: sky, name: name, scale: frame.scale, to: urls[1])
         let corners = try finalWCS.sky(frame.corners)
         try writeSummary(name: name, center: (fit.wcs.crval1, fit.wcs.crval2), corners: corners, zeroPoint: (zeroPoint, zeroPointSigma),
@@ -323,7 +323,8 @@ public struct ProcessCcd: Sendable {
     /// corrected fluxes, takes that error into the image's scale, which the coadd inherits), the WCS
     /// fit's covariance (`ASTCV11`…`ASTCV33`).
     func writeCalexp(_ image: Image, name: FrameName, wcs: TangentWCS, zeroPoint: (value: Double, sigma: Double), fwhm: Double, photometer: Photometer,
-                     sources: Int, matches: Int, rms: Double, astrometricCovariance: [Double] = [], to url: URL) throws {
+                     sources: Int, matches: Int, rms: Double, astrometricCovariance: [Double] = [], saturation: Float? = nil,
+                     to url: URL) throws {
         let tmp = AtomicFile.temporary(for: url)
         let file = try FITSFile.create(tmp.path)
         try file.createImage(width: image.width, height: image.height)
@@ -335,6 +336,8 @@ public struct ProcessCcd: Sendable {
         try wcs.write(to: file)
         try file.write("MAGZERO", zeroPoint.value, comment: "magnitude of one count")
         try file.write("MAGZERR", zeroPoint.sigma, comment: "sigma of MAGZERO (mag)")
+        // The frame's saturation level, bias subtracted, for forcedPhot's flagPixSaturCen.
+        if let saturation { try file.write("SATURATE", Double(saturation), comment: "saturation level (counts)") }
         try file.write("FWHM", fwhm, comment: "PSF FWHM (arcsec)")
         try photometer.write(to: file)
         try file.write("APCERR", photometer.apertureCorrectionSigma, comment: "sigma of APCORR")
@@ -385,11 +388,11 @@ public struct ProcessCcd: Sendable {
 
     /// The CCD summary's columns: DC2013's Science_Ccd_Exposure, `fluxMag0` the counts of a
     /// magnitude-0 source (10^(0.4·zeroPoint)) and `fluxMag0Sigma` its σ (fluxMag0·ln10/2.5·σ_zp).
-    public static let summaryColumns = "run,camcol,field,filterId,ra,decl,corner1Ra,corner1Decl,corner2Ra,corner2Decl,corner3Ra,corner3Decl,corner4Ra,corner4Decl,zeroPoint,fwhm,nSources,nMatches,astromRms,fluxMag0,fluxMag0Sigma"
+    public static let summaryColumns = "scienceCcdExposureId,run,camcol,field,filterId,ra,decl,corner1Ra,corner1Decl,corner2Ra,corner2Decl,corner3Ra,corner3Decl,corner4Ra,corner4Decl,zeroPoint,fwhm,nSources,nMatches,astromRms,fluxMag0,fluxMag0Sigma"
 
     func writeSummary(name: FrameName, center: (Double, Double), corners: [(ra: Double, dec: Double)], zeroPoint: (value: Double, sigma: Double),
                       fwhm: Double, sources: Int, matches: Int, rms: Double, to url: URL) throws {
-        var fields = ["\(name.run)", "\(name.camcol)", "\(name.field)", "\(name.filter.filterId)",
+        var fields = ["\(name.scienceCcdExposureId)", "\(name.run)", "\(name.camcol)", "\(name.field)", "\(name.filter.filterId)",
                       String(format: "%.8f", center.0), String(format: "%.8f", center.1)]
         for c in corners { fields += [String(format: "%.8f", c.ra), String(format: "%.8f", c.dec)] }
         fields += [String(format: "%.4f", zeroPoint.value), String(format: "%.3f", fwhm), "\(sources)", "\(matches)", String(format: "%.4f", rms)]
