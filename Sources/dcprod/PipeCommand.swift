@@ -288,7 +288,9 @@ struct PhotometryCommand: ParsableCommand {
             (with the zero points of ccd-*.csv and coadd-*.csv beside them), matches each source with S/N above \
             --min-snr to the nearest star of the simulator's exact objects (--truth) within 1 arcsec, and prints per step and filter \
             the median of measured/true flux − 1 and its robust scatter, with the median flux error of the same \
-            stars (what noise alone would scatter). Under each filter: completeness at S/N 5–6 (of the true stars, and \
+            stars (what noise alone would scatter). Under each filter: the pulls (measured − true)/σ of every star's \
+            flux, ra and decl (with raVar, declVar), their robust σ in the S/N bins 5–20, 20–100, 100–300 and above \
+            (1 when the quoted errors are what the scatter is); completeness at S/N 5–6 (of the true stars, and \
             of all objects, whose S/N expected from the file's own flux errors is there, the fraction with a source within \
             1″) and the S/N where it crosses 50 %, purity (of the sources above S/N 5, the fraction within 1″ of a true \
             object), and the star/galaxy accuracy above S/N 20 when the files have an extendedness column.
@@ -308,6 +310,19 @@ struct PhotometryCommand: ParsableCommand {
     @Argument(help: "Directories of the steps' outputs.")
     var directories: [String]
 
+    /// One line per quantity: the pulls' robust σ in each S/N bin with their count, e.g.
+    /// `pull σ flux: S/N 5–20 1.02 (310), 20–100 0.97 (402), 100–300 0.95 (61)`.
+    static func pullLines(_ pulls: [TruthComparison.Pulls]) -> [String] {
+        TruthComparison.PullQuantity.allCases.compactMap { quantity in
+            let bins = pulls.filter { $0.quantity == quantity && $0.values.count >= 2 }.sorted { $0.bin.lowerBound < $1.bin.lowerBound }
+            guard !bins.isEmpty else { return nil }
+            return "pull σ \(quantity.rawValue): " + bins.map { p in
+                let top = p.bin.upperBound.isFinite ? String(format: "–%.0f", p.bin.upperBound) : "+"
+                return String(format: "S/N %.0f%@ %.2f (%d)", p.bin.lowerBound, top, p.sigma, p.values.count)
+            }.joined(separator: ", ")
+        }
+    }
+
     func run() throws {
         let urls = directories.map { URL(fileURLWithPath: $0) }
         let comparison = try TruthComparison(truth: truth), quality = try CatalogQuality(truth: truth)
@@ -317,10 +332,14 @@ struct PhotometryCommand: ParsableCommand {
             let photometry = comparison.figures(measurements, minimumSignalToNoise: minSnr)
             // Completeness within the calexps' footprints: a coadd's patch reaches beyond its inputs.
             let lines = quality.lines(samples, coverage: step == Step.coadd.rawValue ? catalogs.calexps : nil)
+            let pulls = comparison.pulls(measurements)
             for filter in Filter.allCases {
-                if let figures = photometry.first(where: { $0.filter == filter }) { print("  " + figures.line) }
-                // The pulls (measured − true)/σ by S/N bin go here, one line each, indented as below.
-                for line in lines[filter] ?? [] { print("     " + line) }
+                if let figures = photometry.first(where: { $0.filter == filter }) {
+                    print("  " + figures.line)
+                } else if lines[filter] != nil {
+                    print("  \(filter.rawValue): no star with S/N > \(minSnr.formatted())")
+                }
+                for line in Self.pullLines(pulls.filter { $0.filter == filter }) + (lines[filter] ?? []) { print("     " + line) }
             }
         }
     }
