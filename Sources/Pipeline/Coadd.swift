@@ -250,9 +250,12 @@ public struct Coadd {
         correlated.noise = correlation * found.noise
         let correctionFit = ApertureCorrection(config: options.config.photometry.apertureCorrection)
             .measure(of: correlated, at: modeling.pointSources(found.detections, photometer))
-        (photometer.apertureCorrection, photometer.apertureCorrectionSigma) = correctionFit
+        (photometer.apertureCorrection, photometer.apertureCorrectionSigma) = (correctionFit.factor, correctionFit.sigma)
         // Common to every flux of the coadd: its inputs' zero points' error and its own aperture
         // correction's (relative), added to each flux σ once the S/N cut is made on the noise alone.
+        // Each PSF flux's own: how far the coadd's PSF model is from a star's profile where it is (a
+        // mix of seelings, changing wherever the set of inputs does), the stars' scatter beyond
+        // their noise in the correction's fit; without it the bright stars' pulls were 1.1–1.3.
         let zeroPoint = relativeFluxError(magnitudes: overlaps.zeroPointSigma)
         let correction = photometer.apertureCorrectionSigma / photometer.apertureCorrection
         let relative = (zeroPoint * zeroPoint + correction * correction).squareRoot()
@@ -263,7 +266,7 @@ public struct Coadd {
         }.filter { $0.signalToNoise >= options.config.detection.detection.threshold }
         return classified(measured, photometer: photometer, detections: found.detections, valid: valid) { m in
             correlation * noiseMap(Int(m.y.rounded()) * image.width + Int(m.x.rounded()))
-        }.map { $0.addingRelativeFluxError(relative) }
+        }.map { $0.addingRelativeFluxError(relative).addingPSFModelError(correctionFit.scatter) }
     }
 
     /// The measured sources with their flags (`SourceFlagging`: a footprint over pixels no input

@@ -26,7 +26,7 @@ let outputIdentityFixture: [String: String] = [
     "out/ccd-004094-r1-0011.csv": "e5d8877aad89893dac93f06e8bdecfdd9fb6dc2173293d28f0d2c8b42e1ac93c",
     "out/coadd-0-380,5-r.csv": "8162e35d1ec26d80a52f8d0acab917a2a5e2374796ee8f2807209dae1b9e3769",
     "out/deepCoadd-0-380,5-r.fits": "2563a6c617b792688a2e428cca7d8c096609e4da430831a6ebca74448969f1cf",
-    "out/deepsrc-0-380,5-r.csv": "36e9dda10cfb435738a95c07de1e58d99c720db9ddd66a17b07c5aabc128c01c",
+    "out/deepsrc-0-380,5-r.csv": "b37e26d4df6b7284591ca46a23f99efc20358c741fa91c4245afc87e6005ea4d",
     "out/forced-000094-r1-0011.csv": "b92be46425941aec659964bf8c292862918d757fe4bc0a4188ad86d930b76e04",
     "out/forced-002094-r1-0011.csv": "8610488f0e55fd5fab969a372ac3ef59ac626a3a77dc6fb1e8b8fbaaae46af50",
     "out/forced-004094-r1-0011.csv": "a2e59f2a8e2d4ee8d976e907aea53f95526b6fc441bf8a2734211b47545a5511",
