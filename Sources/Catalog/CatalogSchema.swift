@@ -240,6 +240,8 @@ public enum CatalogSchema {
 /// A schema file cut into its marked blocks (`-- dcprod: NAME` … `-- dcprod: end`).
 struct SchemaScript {
     let text: String
+    /// The schema file it was read from.
+    let path: String
     private let lines: [Substring]
 
     init(templates: URL, dialect: SQLDialect) throws {
@@ -248,6 +250,7 @@ struct SchemaScript {
             throw CatalogError("\(file.path): the catalog schema cannot be read")
         }
         self.text = text
+        path = file.path
         lines = text.split(separator: "\n", omittingEmptySubsequences: false)
     }
 
@@ -276,7 +279,7 @@ struct SchemaScript {
     func statement(creating table: String) throws -> String {
         guard let start = text.range(of: "CREATE TABLE IF NOT EXISTS \(table) ("),
               let end = text.range(of: ";", range: start.upperBound..<text.endIndex) else {
-            throw CatalogError("the catalog schema has no table \(table)")
+            throw CatalogError("\(path): the catalog schema has no table \(table); restore dcprod's templates/schema")
         }
         return String(text[start.lowerBound..<end.upperBound])
     }

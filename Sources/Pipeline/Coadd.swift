@@ -274,10 +274,8 @@ public struct Coadd {
     func classified(_ measured: [Measurement], photometer: Photometer, detections: [Detection], valid: (Int) -> Bool,
                     noise: (Measurement) -> Double) -> [Measurement] {
         withoutActuallyEscaping(valid) { valid in
-            let flagging = SourceFlagging(width: photometer.image.width, height: photometer.image.height,
-                                          radius: photometer.footprintRadius, valid: valid, saturation: nil)
-            return Extendedness(config: options.config.extendedness)
-                .classified(flagging.flagged(measured, image: photometer.image, detections: detections), photometer: photometer, noise: noise)
+            SourceFlagging.classified(measured, photometer: photometer, detections: detections, valid: valid, saturation: nil,
+                                      extendedness: options.config.extendedness, noise: noise)
         }
     }
 

@@ -119,9 +119,7 @@ public struct ForcedPhot {
     func measure(_ positions: [(id: Int64, ra: Double, dec: Double)], at pixels: [(x: Double, y: Double)],
                  with photometer: Photometer, name: FrameName, saturation: Float? = nil) -> (text: String, measured: Int) {
         let image = photometer.image, psfSigma = photometer.psfSigma, m = photometer.config
-        let flagging = SourceFlagging(width: image.width, height: image.height, radius: photometer.footprintRadius,
-                                      valid: nil, saturation: saturation)
-        let none = DetectionGrid([], cell: 1)
+        let flagging = SourceFlagging(photometer: photometer, saturation: saturation)
         var text = Self.columns + "\n"
         var measured = 0
         for (position, pixel) in zip(positions, pixels) {
@@ -136,7 +134,7 @@ public struct ForcedPhot {
                                  modelFlux: model.flux, modelFluxSigma: model.sigma)
             text += "\(ProcessCcd.sourceId(name, measured)),\(position.id),\(name.run),\(name.camcol),\(name.field),\(name.filter.filterId),"
             text += String(format: "%.8f,%.8f,%.3f,%.3f,%.3f,%.3f,", position.ra, position.dec, psf.flux, psf.sigma, model.flux, model.sigma)
-            text += "\(position.id),\(name.scienceCcdExposureId)," + flagging.flags(at, image: image, neighbours: none).fields(Self.flagColumns) + "\n"
+            text += "\(position.id),\(name.scienceCcdExposureId)," + flagging.flags(at, image: image, neighbours: nil).fields(Self.flagColumns) + "\n"
             measured += 1
         }
         return (text, measured)

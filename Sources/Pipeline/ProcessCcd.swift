@@ -362,10 +362,8 @@ public struct ProcessCcd: Sendable {
 
     /// The measured sources with their flags (`SourceFlagging`) and extendedness (`Extendedness`).
     func classified(_ measured: [Measurement], on frame: Frame, photometer: Photometer, detections: [Detection]) -> [Measurement] {
-        let flagging = SourceFlagging(width: frame.image.width, height: frame.image.height, radius: photometer.footprintRadius,
-                                      valid: nil, saturation: frame.saturation)
-        return Extendedness(config: options.config.extendedness)
-            .classified(flagging.flagged(measured, image: frame.image, detections: detections), photometer: photometer) { _ in photometer.noise }
+        SourceFlagging.classified(measured, photometer: photometer, detections: detections, saturation: frame.saturation,
+                                  extendedness: options.config.extendedness) { _ in photometer.noise }
     }
 
     public static let sourceColumns = "sourceId,scienceCcdExposureId,run,camcol,field,filterId,ra,decl,raVar,declVar,x,y,"

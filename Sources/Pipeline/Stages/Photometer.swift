@@ -269,13 +269,17 @@ struct Photometer {
         return (flux, (sigma * sigma + calibration * calibration).squareRoot())
     }
 
+    /// Half-width of a source's footprint, pixels: the box its PSF flux is fitted over, which the
+    /// flags and the star/galaxy statistic look at too.
+    var footprintRadius: Int { Int((config.psfFitRadius * psf.fwhm).rounded(.up)) + 1 }
+
     /// Flux of the PSF model at a fixed position: the unweighted least-squares amplitude
     /// F = Σp·I/Σp² over the box, p the model as sampled (unit total flux), and its σ,
     /// Var F = Σp²(noise² + F·p/gain)/(Σp²)² = noise²/Σp² + (F/gain)·Σp³/(Σp²)² (the source's
     /// Poisson term is the true profile's, F·p, on each pixel; not F/gain, which is the optimal
     /// weighted estimator's only in the sky-free limit).
     func psfFit(at c: (x: Double, y: Double)) -> (flux: Double, sigma: Double) {
-        let r = Int((config.psfFitRadius * psf.fwhm).rounded(.up)) + 1
+        let r = footprintRadius
         let stamp = localPSF?(c, r)
         var pi = 0.0, pp = 0.0, ppp = 0.0
         let (ix, iy) = (Int(c.x.rounded()), Int(c.y.rounded()))

@@ -43,8 +43,9 @@ struct SourceFlagging {
     /// The pixel value at and above which a pixel is saturated; nil when the image does not say.
     var saturation: Float?
 
-    /// The flags of a source measured at `m` from `detection`, among `neighbours`.
-    func flags(_ m: Measurement, image: Image, neighbours: DetectionGrid) -> SourceFlags {
+    /// The flags of a source measured at `m`, among the detections `neighbours` (nil: a forced
+    /// measurement, which has no detection of its own, is never called blended).
+    func flags(_ m: Measurement, image: Image, neighbours: DetectionGrid?) -> SourceFlags {
         var flags = m.flags
         let (cx, cy) = (Int(m.x.rounded()), Int(m.y.rounded()))
         let xs = (cx - radius)...(cx + radius), ys = (cy - radius)...(cy + radius)
@@ -56,7 +57,7 @@ struct SourceFlagging {
         if good < box { flags.insert(.pixEdge) }
         if 2 * good < box || !m.psfFlux.isFinite || !m.psfFluxSigma.isFinite { flags.insert(.badPsfFlux) }
         if let saturation, saturated(around: (cx, cy), image: image, level: saturation) { flags.insert(.saturatedCenter) }
-        if neighbours.count(inBoxOfHalfWidth: radius, around: (cx, cy)) > 1 { flags.insert(.blended) }
+        if let neighbours, neighbours.count(inBoxOfHalfWidth: radius, around: (cx, cy)) > 1 { flags.insert(.blended) }
         return flags
     }
 
@@ -67,6 +68,15 @@ struct SourceFlagging {
         return false
     }
 
+    /// The classification stage of processCcd and coadd: the measured sources with their flags and
+    /// their extendedness (`Extendedness`), `noise` the background noise where each is.
+    static func classified(_ measured: [Measurement], photometer: Photometer, detections: [Detection], valid: ((Int) -> Bool)? = nil,
+                           saturation: Float?, extendedness: ExtendednessConfig, noise: (Measurement) -> Double) -> [Measurement] {
+        let flagging = SourceFlagging(photometer: photometer, valid: valid, saturation: saturation)
+        return Extendedness(config: extendedness)
+            .classified(flagging.flagged(measured, image: photometer.image, detections: detections), photometer: photometer, noise: noise)
+    }
+
     /// The sources with their flags.
     func flagged(_ measured: [Measurement], image: Image, detections: [Detection]) -> [Measurement] {
         let grid = DetectionGrid(detections, cell: max(1, radius))
@@ -75,6 +85,14 @@ struct SourceFlagging {
             m.flags = flags(m, image: image, neighbours: grid)
             return m
         }
+    }
+}
+
+extension SourceFlagging {
+    /// Flagging on the photometer's image, the footprint its PSF fit's box.
+    init(photometer: Photometer, valid: ((Int) -> Bool)? = nil, saturation: Float?) {
+        (width, height, radius) = (photometer.image.width, photometer.image.height, photometer.footprintRadius)
+        (self.valid, self.saturation) = (valid, saturation)
     }
 }
 
@@ -103,7 +121,3 @@ struct DetectionGrid {
     }
 }
 
-extension Photometer {
-    /// Half-width of a source's footprint, pixels: the box its PSF flux is fitted over.
-    var footprintRadius: Int { Int((config.psfFitRadius * psf.fwhm).rounded(.up)) + 1 }
-}
