@@ -118,7 +118,7 @@ public struct CatalogQuality: Sendable {
     /// its aperture correction included, is its total flux), integrated over radius since both are
     /// round and concentric.
     static func psfFractions(fwhm: Double) -> [Double] {
-        let beta = simulatedBeta, alpha = fwhm / (2 * (pow(2, 1 / beta) - 1).squareRoot())
+        let psf = MoffatPSF(fwhm: fwhm, beta: simulatedBeta), beta = psf.beta, alpha = psf.alpha
         let p2 = (beta - 1) * (beta - 1) / (.pi * alpha * alpha * (2 * beta - 1))
         let psfVariance = pow(fwhm / Gaussian.sigmaToFWHM, 2)
         return (0...Int((5 / sizeStep).rounded())).map { k in
@@ -127,7 +127,7 @@ public struct CatalogQuality: Sendable {
             var sum = 0.0
             for i in 0..<steps {
                 let r = (Double(i) + 0.5) * h, r2 = r * r
-                let p = (beta - 1) / (.pi * alpha * alpha) * pow(1 + r2 / (alpha * alpha), -beta)
+                let p = psf.value(r2)
                 sum += r * p * exp(-r2 / (2 * t2)) / t2 * h
             }
             return sum / p2
