@@ -62,6 +62,9 @@ let package = Package(
         // `dcprod pipe simulate`: seeded SDSS-like frames, their reference catalog and truth, drawn
         // with the payload's PSF model.
         .target(name: "Simulation", dependencies: ["Basics", "Pipeline", "Sky"]),
+        // What a scientist does with the catalog: a region's rows (CatalogSelection), their crossmatch
+        // against a reference catalog, the comparison of two productions.
+        .target(name: "CatalogAnalysis", dependencies: ["Basics", "Catalog", "Sky"]),
         // The command line: argument parsing and printing only.
         .executableTarget(name: "dcprod", dependencies: [
             "Basics", "Production", "Sky", "Planning", "Batch", "Verification", "Catalog", "Campaign", "Pipeline", "Simulation", "Views", "Server",
