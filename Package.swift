@@ -64,10 +64,10 @@ let package = Package(
         .target(name: "Simulation", dependencies: ["Basics", "Pipeline", "Sky"]),
         // What a scientist does with the catalog: a region's rows (CatalogSelection), their crossmatch
         // against a reference catalog, the comparison of two productions.
-        .target(name: "CatalogAnalysis", dependencies: ["Basics", "Catalog", "Sky"]),
+        .target(name: "CatalogAnalysis", dependencies: ["Basics", "Catalog", "Sky", "Views"]),
         // The command line: argument parsing and printing only.
         .executableTarget(name: "dcprod", dependencies: [
-            "Basics", "Production", "Sky", "Planning", "Batch", "Verification", "Catalog", "Campaign", "Pipeline", "Simulation", "Views", "Server",
+            "Basics", "Production", "Sky", "Planning", "Batch", "Verification", "Catalog", "Campaign", "Pipeline", "Simulation", "Views", "Server", "CatalogAnalysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"), logging,
         ]),
 
@@ -78,6 +78,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Basics", "Pipeline", "Simulation", "Sky"]),
         .testTarget(name: "VerificationTests", dependencies: ["Basics", "Verification", "Planning"], exclude: ["Fixtures"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
+        .testTarget(name: "CatalogAnalysisTests", dependencies: ["CatalogAnalysis"]),
         .testTarget(name: "ViewsTests", dependencies: ["Views", "Verification"]),
         .testTarget(name: "EndToEndTests", dependencies: ["dcprod"], exclude: ["Fixtures"]),
     ]
