@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "PlanningTests", dependencies: ["Basics", "Planning", "Production", "Sky"]),
         .testTarget(name: "PipelineTests", dependencies: ["Basics", "Pipeline", "Simulation", "Sky"]),
         .testTarget(name: "VerificationTests", dependencies: ["Basics", "Verification", "Planning"], exclude: ["Fixtures"]),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Basics", "Catalog", "CatalogAnalysis", "Sky"]),
         .testTarget(name: "CatalogAnalysisTests", dependencies: ["CatalogAnalysis"]),
         .testTarget(name: "ViewsTests", dependencies: ["Views", "Verification"]),
         .testTarget(name: "EndToEndTests", dependencies: ["dcprod"], exclude: ["Fixtures"]),
