@@ -52,27 +52,40 @@ public struct Crossmatch: Sendable {
 
     /// The crossmatch of one filter.
     public struct Result: Sendable {
-        public var filter: Filter
+        public let filter: Filter
         /// The reference objects inside the selection's area with a magnitude in this filter.
-        public var reference: [ReferenceObjects.Object]
+        public let reference: [ReferenceObjects.Object]
         /// The catalog's selected sources in this filter.
-        public var sources: [Source]
+        public let sources: [Source]
         /// The matched pairs (indexes into `reference` and `sources`), by reference.
-        public var pairs: [SkyMatch.Pair]
+        public let pairs: [SkyMatch.Pair]
         /// Reference objects inside the area without a magnitude in this filter (not matched, not counted).
         public var referenceWithoutMagnitude: Int
+        /// Whether each reference object, and each source, is in a pair.
+        public let isReferenceMatched: [Bool], isSourceMatched: [Bool]
+
+        public init(filter: Filter, reference: [ReferenceObjects.Object], sources: [Source], pairs: [SkyMatch.Pair],
+                    referenceWithoutMagnitude: Int) {
+            self.filter = filter
+            self.reference = reference
+            self.sources = sources
+            self.pairs = pairs
+            self.referenceWithoutMagnitude = referenceWithoutMagnitude
+            var isReferenceMatched = [Bool](repeating: false, count: reference.count)
+            var isSourceMatched = [Bool](repeating: false, count: sources.count)
+            for pair in pairs {
+                isReferenceMatched[pair.reference] = true
+                isSourceMatched[pair.catalog] = true
+            }
+            self.isReferenceMatched = isReferenceMatched
+            self.isSourceMatched = isSourceMatched
+        }
 
         /// The reference objects no source matched, in the file's order.
-        public var unmatchedReference: [Int] {
-            let matched = Set(pairs.map(\.reference))
-            return reference.indices.filter { !matched.contains($0) }
-        }
+        public var unmatchedReference: [Int] { reference.indices.filter { !isReferenceMatched[$0] } }
 
         /// The sources no reference object matched, in the catalog's order.
-        public var unmatchedSources: [Int] {
-            let matched = Set(pairs.map(\.catalog))
-            return sources.indices.filter { !matched.contains($0) }
-        }
+        public var unmatchedSources: [Int] { sources.indices.filter { !isSourceMatched[$0] } }
 
         /// The catalog's 5σ limit here: the median over its faint sources (S/N under 20, where the sky's
         /// noise dominates σ) of the magnitude S/N 5 would have; nil without such sources.

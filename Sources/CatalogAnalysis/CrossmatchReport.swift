@@ -5,13 +5,12 @@ import Views
 extension Crossmatch.Result {
     /// The fraction of reference objects matched, in bins of `width` magnitudes: (bin centre, fraction, count).
     public func completeness(width: Double = 0.5, starsOnly: Bool = false) -> [(magnitude: Double, fraction: Double, count: Int)] {
-        let matched = Set(pairs.map(\.reference))
         var bins: [Int: (found: Int, all: Int)] = [:]
         for (index, object) in reference.enumerated() where !starsOnly || object.isStar == true {
             guard let m = object.magnitude(in: filter) else { continue }
             let bin = Int((m / width).rounded(.down))
             bins[bin, default: (0, 0)].all += 1
-            if matched.contains(index) { bins[bin, default: (0, 0)].found += 1 }
+            if isReferenceMatched[index] { bins[bin, default: (0, 0)].found += 1 }
         }
         return bins.keys.sorted().map { bin in
             let b = bins[bin]!
@@ -23,12 +22,11 @@ extension Crossmatch.Result {
     /// magnitude's error where the reference gives one (so that a faint u star whose reference magnitude
     /// is 1.5 mag too bright is not counted as missed), stars only when asked and known.
     public func matchedFraction(brighterThan magnitude: Double, starsOnly: Bool = false) -> (matched: Int, total: Int) {
-        let matched = Set(pairs.map(\.reference))
         var total = 0, found = 0
         for (index, object) in reference.enumerated() where !starsOnly || object.isStar == true {
             guard let m = object.magnitude(in: filter), m + 3 * (object.magnitudeError(in: filter) ?? 0) < magnitude else { continue }
             total += 1
-            if matched.contains(index) { found += 1 }
+            if isReferenceMatched[index] { found += 1 }
         }
         return (found, total)
     }
@@ -36,17 +34,18 @@ extension Crossmatch.Result {
     /// What `dcprod crossmatch` prints for the filter: the seed's three counts, then the completeness
     /// above the catalog's 5σ limit and the pairs' offsets.
     public var lines: [String] {
-        let unmatched = unmatchedReference
+        let unmatched = unmatchedReference.prefix(1)
+        let unmatchedCount = reference.count - pairs.count
         let percent = reference.isEmpty ? "–" : String(format: "%.1f %%", 100 * Double(pairs.count) / Double(reference.count))
         var out = ["filter \(filter.rawValue):",
                    "reference objects in the region: \(reference.count)",
                    "catalog sources matched (unique): \(pairs.count) (\(percent))"]
-        let first = unmatched.prefix(1).map { i -> String in
+        let first = unmatched.map { i -> String in
             let o = reference[i]
             return String(format: "first: ra %.6f dec %.6f mag %.2f, …", o.position.ra, o.position.dec, o.magnitude(in: filter) ?? .nan)
         }
-        out.append("reference objects unmatched: \(unmatched.count)" + (first.isEmpty ? "" : " (\(first[0]))"))
-        out.append("catalog sources unmatched: \(unmatchedSources.count) of \(sources.count)")
+        out.append("reference objects unmatched: \(unmatchedCount)" + (first.isEmpty ? "" : " (\(first[0]))"))
+        out.append("catalog sources unmatched: \(sources.count - pairs.count) of \(sources.count)")
         if referenceWithoutMagnitude > 0 {
             out.append("reference objects in the region without a \(filter.rawValue) magnitude (left out): \(referenceWithoutMagnitude)")
         }
@@ -99,33 +98,41 @@ public struct CrossmatchFiles: Sendable {
                                     unmatchedReference: directory.appendingPathComponent("unmatched-reference-\(f).csv"),
                                     unmatchedSources: directory.appendingPathComponent("unmatched-catalog-\(f).csv"),
                                     figure: directory.appendingPathComponent("crossmatch-\(f).svg"))
-        try write(matchedLines(result, idColumn: idColumn), to: files.matched)
-        var reference = ["referenceId,ra,decl,mag,isStar"]
+        try AtomicFile.write(Data(matchedText(result, idColumn: idColumn).utf8), to: files.matched)
+        var reference = CSVText(header: "referenceId,ra,decl,mag,isStar")
         for i in result.unmatchedReference {
             let o = result.reference[i]
-            reference.append("\(o.id),\(o.position.ra),\(o.position.dec),\(Self.text(o.magnitude(in: result.filter))),\(o.isStar.map { $0 ? "1" : "0" } ?? "")")
+            reference.row { row in
+                row.text(o.id); row.position(o.position); row.fixed(o.magnitude(in: result.filter), 4)
+                row.text(o.isStar.map { $0 ? "1" : "0" } ?? "")
+            }
         }
-        try write(reference, to: files.unmatchedReference)
-        var sources = ["\(idColumn),ra,decl,mag,psfFlux,psfFluxSigma"]
+        try AtomicFile.write(Data(reference.text.utf8), to: files.unmatchedReference)
+        var sources = CSVText(header: "\(idColumn),ra,decl,mag,psfFlux,psfFluxSigma")
         for i in result.unmatchedSources {
             let s = result.sources[i]
-            sources.append("\(s.id),\(s.position.ra),\(s.position.dec),\(Self.text(s.magnitude)),\(Self.text(s.flux)),\(Self.text(s.fluxSigma))")
+            sources.row { row in
+                row.text(s.id); row.position(s.position); row.fixed(s.magnitude, 4); row.number(s.flux); row.number(s.fluxSigma)
+            }
         }
-        try write(sources, to: files.unmatchedSources)
+        try AtomicFile.write(Data(sources.text.utf8), to: files.unmatchedSources)
         try AtomicFile.write(Data(figure(result).utf8), to: files.figure)
         return files
     }
 
-    static func matchedLines(_ result: Crossmatch.Result, idColumn: String) -> [String] {
-        var lines = ["referenceId,referenceRa,referenceDecl,referenceMag,\(idColumn),ra,decl,mag,psfFlux,psfFluxSigma,dRaCosDecl,dDecl,dMag"]
+    static func matchedText(_ result: Crossmatch.Result, idColumn: String) -> String {
+        var csv = CSVText(header: "referenceId,referenceRa,referenceDecl,referenceMag,\(idColumn),ra,decl,mag,psfFlux,psfFluxSigma,dRaCosDecl,dDecl,dMag")
         for pair in result.pairs {
             let o = result.reference[pair.reference], s = result.sources[pair.catalog]
-            let dMag = s.magnitude.flatMap { m in o.magnitude(in: result.filter).map { m - $0 } }
-            lines.append("\(o.id),\(o.position.ra),\(o.position.dec),\(Self.text(o.magnitude(in: result.filter))),\(s.id),"
-                         + "\(s.position.ra),\(s.position.dec),\(Self.text(s.magnitude)),\(Self.text(s.flux)),\(Self.text(s.fluxSigma)),"
-                         + String(format: "%.4f,%.4f,", pair.east * 3600, pair.north * 3600) + Self.text(dMag))
+            let reference = o.magnitude(in: result.filter)
+            csv.row { row in
+                row.text(o.id); row.position(o.position); row.fixed(reference, 4)
+                row.text(s.id); row.position(s.position); row.fixed(s.magnitude, 4); row.number(s.flux); row.number(s.fluxSigma)
+                row.fixed(pair.east * 3600, 4); row.fixed(pair.north * 3600, 4)
+                row.fixed(s.magnitude.flatMap { m in reference.map { m - $0 } }, 4)
+            }
         }
-        return lines
+        return csv.text
     }
 
     /// ΔRA·cos Dec against ΔDec, Δmag against the reference's magnitude, and the completeness against it.
@@ -149,9 +156,65 @@ public struct CrossmatchFiles: Sendable {
         ])
     }
 
-    private static func text(_ value: Double?) -> String { value.map { String($0) } ?? "" }
+}
 
-    private static func write(_ lines: [String], to url: URL) throws {
-        try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: url)
+/// CSV text built row by row, numbers written with fixed decimals by integer arithmetic: Foundation's
+/// `String(format:)` takes a microsecond a number, which is seconds for a million pairs.
+struct CSVText {
+    private(set) var text: String
+
+    init(header: String) { text = header + "\n" }
+
+    /// One row: `body` appends its fields, which are separated by commas.
+    mutating func row(_ body: (inout Row) -> Void) {
+        var row = Row()
+        body(&row)
+        text += row.text
+        text += "\n"
+    }
+
+    struct Row {
+        fileprivate var text = ""
+        private var first = true
+
+        private mutating func separate() {
+            if !first { text += "," }
+            first = false
+        }
+
+        /// A field as it is (the ids, which come from the catalog or the reference's CSV).
+        mutating func text(_ field: String) {
+            separate()
+            text += field
+        }
+
+        /// RA and Dec, degrees to 8 decimals (0.04 mas).
+        mutating func position(_ p: SkyPosition) {
+            fixed(p.ra, 8)
+            fixed(p.dec, 8)
+        }
+
+        /// A number as Swift writes it, exactly; empty for nil.
+        mutating func number(_ value: Double?) {
+            separate()
+            if let value { text += value.description }
+        }
+
+        /// A number to `decimals` decimals; empty for nil or not finite.
+        mutating func fixed(_ value: Double?, _ decimals: Int) {
+            separate()
+            guard let value, value.isFinite else { return }
+            let scale = Self.powers[decimals], units = (abs(value) * Double(scale)).rounded()
+            guard units < 9e15 else { text += value.description; return }
+            let n = Int64(units), whole = n / scale, fraction = String(n % scale)
+            if value < 0 && n != 0 { text += "-" }
+            text += String(whole)
+            guard decimals > 0 else { return }
+            text += "."
+            text += String(repeating: "0", count: decimals - fraction.count)
+            text += fraction
+        }
+
+        private static let powers: [Int64] = (0...12).map { Int64(pow(10, Double($0))) }
     }
 }

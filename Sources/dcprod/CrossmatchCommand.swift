@@ -2,6 +2,7 @@ import ArgumentParser
 import Catalog
 import CatalogAnalysis
 import Foundation
+import Logging
 import Planning
 import Production
 import Sky
@@ -61,9 +62,19 @@ struct CrossmatchCommand: ProductionCommand {
     func run(on production: Production) throws {
         let selection = try selectionOptions.selection()
         let columns = ReferenceObjects.Columns(ra: raColumn, dec: decColumn, magnitude: magColumn, magnitudeError: magErrorColumn, id: idColumn, star: starColumn)
+        let logger = Logger(label: "dcprod.crossmatch")
+        var clock = ContinuousClock.now
+        /// Logs how long the phase just ended took (`--verbose`; Benchmarks/crossmatch reads it).
+        func lap(_ what: String) {
+            let now = ContinuousClock.now, spent = (now - clock).components
+            logger.debug("\(what) in \(String(format: "%.3f", Double(spent.seconds) + Double(spent.attoseconds) / 1e18)) s")
+            clock = now
+        }
         let reference = try ReferenceObjects(path: reference, columns: columns)
+        lap("read \(reference.objects.count) reference objects")
         let catalog = try CatalogConnection.open(production, readOnly: true, defaultsFile: catalogOptions.defaultsFile)
         let sources = try Crossmatch.sources(of: selection, in: catalog)
+        lap("read \(sources.count) catalog sources")
         let skyMap: SkyMap? = if case .patches = selection.area { try SkyMap.of(production) } else { nil }
         let match = Crossmatch(tolerances: .init(position: tolerance, magnitude: positionOnly ? nil : magTolerance))
         let filters = selection.selectedFilters.filter(reference.filters.contains)
@@ -73,11 +84,13 @@ struct CrossmatchCommand: ProductionCommand {
         let results = try match.run(sources: sources, reference: reference, filters: filters) {
             try selection.contains($0, skyMap: skyMap)
         }
+        lap("matched")
         let directory = URL(fileURLWithPath: output)
         for result in results {
             result.lines.forEach { print($0) }
             let files = try CrossmatchFiles.write(result, to: directory, idColumn: selection.table.idColumn)
             print("files: \(files.matched.path), \(files.unmatchedReference.path), \(files.unmatchedSources.path), \(files.figure.path)")
         }
+        lap("wrote the files")
     }
 }

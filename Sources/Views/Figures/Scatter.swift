@@ -46,7 +46,10 @@ extension Figure {
         else { return Canvas.noData(title: title) }
         let every = max(1, (all.count + maximumPoints - 1) / maximumPoints)
         var canvas = Canvas(title: every > 1 ? "\(title) (every \(every)th point)" : title,
-                            legend: kept.filter { !$0.label.isEmpty }.map { Key(label: "\($0.label) (\($0.points.count))", color: $0.color) })
+                            legend: kept.filter { !$0.label.isEmpty }.map {
+                                // A curve's points are bins, not objects: they are not counted.
+                                Key(label: $0.joined ? $0.label : "\($0.label) (\($0.points.count))", color: $0.color)
+                            })
         let xTicks = Ticks(covering: xLow, xHigh, count: 6), yTicks = Ticks(covering: yLow, yHigh, count: 5)
         let x = LinearScale(domain: (xTicks.lower, xTicks.upper), range: (canvas.plot.x, canvas.plot.maxX))
         let y = LinearScale(domain: (yTicks.lower, yTicks.upper), range: (canvas.plot.maxY, canvas.plot.y))
