@@ -64,7 +64,7 @@ let package = Package(
         .target(name: "Simulation", dependencies: ["Basics", "Pipeline", "Sky"]),
         // What a scientist does with the catalog: a region's rows (CatalogSelection), their crossmatch
         // against a reference catalog, the comparison of two productions.
-        .target(name: "CatalogAnalysis", dependencies: ["Basics", "Catalog", "Sky", "Views"]),
+        .target(name: "CatalogAnalysis", dependencies: ["Basics", "Catalog", "Production", "Sky", "Views"]),
         // The command line: argument parsing and printing only.
         .executableTarget(name: "dcprod", dependencies: [
             "Basics", "Production", "Sky", "Planning", "Batch", "Verification", "Catalog", "Campaign", "Pipeline", "Simulation", "Views", "Server", "CatalogAnalysis",

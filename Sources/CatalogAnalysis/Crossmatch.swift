@@ -36,6 +36,8 @@ public struct Crossmatch: Sendable {
         public var flux: Double?
         public var fluxSigma: Double?
         public var zeroPoint: Double?
+        /// The coadd (deepCoaddId) or exposure (scienceCcdExposureId) it was measured on.
+        public var group: Int64 = 0
 
         /// zeroPoint − 2.5 log10(psfFlux); nil without a positive flux or a zero point.
         public var magnitude: Double? {
@@ -111,7 +113,7 @@ public struct Crossmatch: Sendable {
                   let ra = text[2].flatMap(Double.init), let dec = text[3].flatMap(Double.init) else { return }
             sources.append(Source(id: id, filter: Filter.allCases[filterId], position: SkyPosition(ra: ra, dec: dec),
                                   flux: text[4].flatMap(Double.init), fluxSigma: text[5].flatMap(Double.init),
-                                  zeroPoint: text[6].flatMap(Double.init)))
+                                  zeroPoint: text[6].flatMap(Double.init), group: text[7].flatMap { Int64($0) } ?? 0))
         })
         return sources
     }
@@ -149,6 +151,8 @@ extension CatalogSelection {
     /// - Throws: `ReferenceError` when patches are asked without a sky map; what wcslib throws.
     public func contains(_ position: SkyPosition, skyMap: SkyMap?) throws -> Bool {
         switch area {
+        case .everywhere:
+            return true
         case .region(let region):
             return region.contains(ra: position.ra, dec: position.dec)
         case .patches(let patches):

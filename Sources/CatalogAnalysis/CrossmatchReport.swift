@@ -58,18 +58,13 @@ extension Crossmatch.Result {
         if !pairs.isEmpty {
             let east = pairs.map { $0.east * 3600 }, north = pairs.map { $0.north * 3600 }
             out.append(String(format: "offsets (catalog − reference): ΔRA·cos Dec median %+.3f″ rms %.3f″, ΔDec median %+.3f″ rms %.3f″",
-                              Self.median(east), Self.rms(east), Self.median(north), Self.rms(north)))
+                              Statistics.median(east) ?? .nan, Self.rms(east), Statistics.median(north) ?? .nan, Self.rms(north)))
         }
         return out
     }
 
     static func fraction(_ f: (matched: Int, total: Int)) -> String {
         f.total == 0 ? "0 of 0" : String(format: "%d of %d (%.1f %%)", f.matched, f.total, 100 * Double(f.matched) / Double(f.total))
-    }
-
-    static func median(_ values: [Double]) -> Double {
-        let sorted = values.sorted()
-        return sorted.isEmpty ? .nan : sorted[sorted.count / 2]
     }
 
     static func rms(_ values: [Double]) -> Double {
