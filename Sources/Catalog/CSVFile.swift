@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// A malformed CSV line: the file and line, and what is wrong.
@@ -321,19 +322,4 @@ public struct ValidatedCSV: Sendable {
             return nil
         }
     }
-}
-
-func fnv1a(_ bytes: UnsafeRawBufferPointer) -> String {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for byte in bytes {
-        hash ^= UInt64(byte)
-        hash = hash &* 0x100_0000_01b3
-    }
-    let hex = String(hash, radix: 16)
-    return String(repeating: "0", count: 16 - hex.count) + hex
-}
-
-func fnv1a(_ text: String) -> String {
-    var text = text
-    return text.withUTF8 { fnv1a(UnsafeRawBufferPointer($0)) }
 }

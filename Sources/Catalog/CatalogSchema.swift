@@ -13,8 +13,9 @@ public enum CatalogSchema {
     /// Version 2 gave DeepCoadd its fluxMag0 and path, and RunDeepSource its deepCoaddId and isPrimary;
     /// version 3 gave the ledger (`dcprod_load`) each file's key range, `firstKey` and `lastKey`;
     /// version 4 gave the tables DC2013's `scienceCcdExposureId`, `fluxMag0Sigma`, `filterName` and
-    /// `objectId`, the sources their `extendedness` and flags, and the catalog `dcprod_column`.
-    public static let version = 4
+    /// `objectId`, the sources their `extendedness` and flags, and the catalog `dcprod_column`;
+    /// version 5 gave the catalog the provenance of its files, `dcprod_provenance` and `dcprod_provenance_input`.
+    public static let version = 5
 
     /// The versions `upgrade(_:splits:templates:)` brings to `version`.
     public static let upgradable = 2..<version
@@ -115,6 +116,10 @@ public enum CatalogSchema {
         return out
     }()
 
+    /// The tables of the main catalog that versions after 2 added, which `upgrade(_:splits:templates:)`
+    /// makes in an older catalog.
+    static let addedTables = ["dcprod_column", "dcprod_provenance", "dcprod_provenance_input"]
+
     /// The tables each store of the catalog holds that a version added columns to: with DBSPLIT filter
     /// the big tables and a ledger in each filter's store, the rest in the main catalog.
     private static func tables(in split: String?, splitting: Bool) -> Set<String> {
@@ -133,6 +138,8 @@ public enum CatalogSchema {
     /// - 3 → 4 adds DC2013's columns, the sources' extendedness and flags (`addedColumns`), NULL in the
     ///   rows already loaded, and `dcprod_column`; MariaDB's views, whose `*` was expanded when they were
     ///   made, are made again to show the new columns.
+    /// - 4 → 5 adds `dcprod_provenance` and `dcprod_provenance_input`, which the next load fills for the
+    ///   files it loads (the files loaded before have no provenance: their jobs' setups were not kept).
     ///
     /// With DBSPLIT filter every per-filter store's tables get them too. Each column is added only if
     /// absent and the version row is written last, so an upgrade cut short (MariaDB commits each
@@ -158,7 +165,7 @@ public enum CatalogSchema {
                     }
                 }
             }
-            try catalog.run(script: own.statement(creating: "dcprod_column"))
+            for table in addedTables { try catalog.run(script: own.statements(creating: table).joined(separator: "\n")) }
         }
         if catalog.dialect == .mysql {
             let views = own.block("views").replacingOccurrences(of: "CREATE VIEW IF NOT EXISTS", with: "CREATE OR REPLACE VIEW")
@@ -282,6 +289,18 @@ struct SchemaScript {
             throw CatalogError("\(path): the catalog schema has no table \(table); restore dcprod's templates/schema")
         }
         return String(text[start.lowerBound..<end.upperBound])
+    }
+
+    /// The statements of the script that create `table` and its indexes.
+    func statements(creating table: String) throws -> [String] {
+        var out = [try statement(creating: table)]
+        var rest = text[...]
+        while let start = rest.range(of: "CREATE INDEX IF NOT EXISTS "), let end = rest.range(of: ";", range: start.upperBound..<rest.endIndex) {
+            let statement = rest[start.lowerBound..<end.upperBound]
+            if statement.contains(" ON \(table) (") { out.append(String(statement)) }
+            rest = rest[end.upperBound...]
+        }
+        return out
     }
 
     /// The tables the per-filter block creates (`CREATE TABLE [IF NOT EXISTS] NAME`).

@@ -104,7 +104,48 @@ public struct ProductionCatalog {
             result.summary = try load(files, redone: redone, loader: loader)
         }
         try recordLoadedEvents(of: step, loader: loader)
+        try recordProvenance(of: step, loaded: result.summary.loadedPaths, loader: loader)
         return result
+    }
+
+    /// Writes the provenance (`dcprod_provenance`, `dcprod_provenance_input`) of the step's files that
+    /// the ledger holds without one — those this load put in, those of a load cut short, those loaded
+    /// before schema v5 — and again of those this load replaced, in one transaction.
+    private func recordProvenance(of step: Step, loaded: [String], loader: CatalogLoader) throws {
+        let ledger = try loader.ledgerEntries()
+        var recorded = Set<String>()
+        try database.query("SELECT pathHash FROM dcprod_provenance", columns: { _ in }, row: { if let hash = $0[0].text { recorded.insert(hash) } })
+        let replaced = Set(loaded)
+        let missing = Set(try production.store.resultFiles(step: step).filter { path in
+            let hash = CatalogLoader.pathHash(path)
+            return ledger[hash] != nil && (!recorded.contains(hash) || replaced.contains(path))
+        })
+        let files = try production.store.fileProvenance(step: step, paths: missing)
+        guard !files.isEmpty else { return }
+        try CatalogSchema.transaction(database) {
+            for file in files {
+                try record(file, hash: CatalogLoader.pathHash(file.path), ledger: ledger[CatalogLoader.pathHash(file.path)])
+            }
+        }
+    }
+
+    private func record(_ file: FileProvenance, hash: String, ledger entry: CatalogLoader.LedgerEntry?) throws {
+        for table in ["dcprod_provenance", "dcprod_provenance_input"] {
+            _ = try database.execute("DELETE FROM \(table) WHERE pathHash = ?", arguments: [hash])
+        }
+        let values: [String?] = [hash, file.path, entry?.table ?? "", entry?.keys.map { String($0.lowerBound) }, entry?.keys.map { String($0.upperBound) },
+                                 file.step, file.filter, file.eventKey, file.jobName, String(file.attempt), file.batchId, file.host,
+                                 file.startedAt, file.endedAt, file.exitCode.map(String.init), file.dcprodVersion, file.templateHash,
+                                 file.batchHash, file.configHash]
+        _ = try database.execute("""
+            INSERT INTO dcprod_provenance (pathHash, path, tableName, firstKey, lastKey, step, filterName, eventKey, jobName, attempt, \
+            batchId, host, startedAt, endedAt, exitCode, dcprodVersion, templateHash, batchHash, configHash) \
+            VALUES (\(Array(repeating: "?", count: values.count).joined(separator: ", ")))
+            """, arguments: values)
+        for (position, input) in file.inputs.enumerated() {
+            _ = try database.execute("INSERT INTO dcprod_provenance_input (pathHash, position, input, madeFrom) VALUES (?, ?, ?, ?)",
+                                     arguments: [hash, String(position), input.path, input.madeFrom])
+        }
     }
 
     private func load(_ files: [String], redone: Set<String>, loader: CatalogLoader) throws -> CatalogLoader.Summary {

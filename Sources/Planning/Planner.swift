@@ -254,11 +254,17 @@ public struct Planner {
         let logs: String
         let jobs: String
         let backend: String
+        /// The step's template, the batch script's and the config, as the jobs are planned with them.
+        let setupId: Int64
 
         init(planner: Planner, definition: StepDefinition, commands: StepDefinition.Specialized, filter: Filter) throws {
             (self.definition, self.commands, self.filter) = (definition, commands, filter)
             let (step, tree, templates) = (definition.step, planner.production.tree, planner.templates)
             backend = planner.production.config.backend.rawValue
+            func text(_ url: URL) -> String { (try? String(contentsOf: url, encoding: .utf8)) ?? "" }
+            setupId = try planner.production.store.recordSetup(JobSetup(
+                template: text(templates.appendingPathComponent("steps/\(step.rawValue).step")),
+                batch: text(templates.appendingPathComponent("batch/\(backend).sh.mustache")), config: text(tree.configFile)))
             sharedContext = planner.sharedScriptContext(step: step, filter: filter)
             script = StepDefinition.Specialized.Word(try planner.batchTemplate(backend), shared: sharedContext,
                                                      perEvent: Planner.jobScriptVariables)
@@ -296,7 +302,7 @@ public struct Planner {
             let text = script.render(Planner.jobScriptContext(job: name, events: events.count, manifest: manifestPath), shared: sharedContext)
             try AtomicFile.write(Data(text.utf8), toPath: "\(jobs)/\(name).\(backend).sh", mode: 0o755)
             logger.debug("wrote job \(name): \(events.count) events, \(manifestPath)")
-            return PlannedJob(name: name, manifest: manifestPath, eventIds: events.map(\.id))
+            return PlannedJob(name: name, manifest: manifestPath, eventIds: events.map(\.id), setupId: setupId)
         }
     }
 

@@ -118,11 +118,14 @@ public struct PlannedJob: Sendable {
     public var manifest: String
     /// The job's events, in the manifest's order.
     public var eventIds: [Int64]
+    /// What it was planned with (`StateStore.recordSetup(_:)`); nil: not recorded.
+    public var setupId: Int64?
 
-    public init(name: String, manifest: String, eventIds: [Int64]) {
+    public init(name: String, manifest: String, eventIds: [Int64], setupId: Int64? = nil) {
         self.name = name
         self.manifest = manifest
         self.eventIds = eventIds
+        self.setupId = setupId
     }
 }
 

@@ -95,8 +95,8 @@ extension StateStore {
     /// Inserts a job and its events, which become `planned`; returns its id.
     private static func insert(_ job: PlannedJob, step: Step, filter: Filter, leadId: Int64?, at now: String,
                                _ db: Database) throws -> Int64 {
-        try db.cachedStatement(sql: "INSERT INTO job (name, step, filter, manifest, events, createdAt, leadId) VALUES (?, ?, ?, ?, ?, ?, ?)")
-            .execute(arguments: [job.name, step, filter, job.manifest, job.eventIds.count, now, leadId])
+        try db.cachedStatement(sql: "INSERT INTO job (name, step, filter, manifest, events, createdAt, leadId, setupId) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+            .execute(arguments: [job.name, step, filter, job.manifest, job.eventIds.count, now, leadId, job.setupId])
         let jobId = db.lastInsertedRowID
         // One INSERT and one UPDATE per job, whatever its size: planning a million events is then
         // thousands of statements, not millions. The ids go as one JSON array, unpacked by SQLite.

@@ -257,5 +257,20 @@ extension StateStore {
                 INSERT OR IGNORE INTO input_change VALUES (new.eventId);
             END;
             """),
+        Migration(name: "v16: what each job was planned with", sql: """
+            -- The texts a job was planned with (the step's template, the batch script's, the config), each
+            -- kept once by its hash; a setup names them with the dcprod version; a job its setup. What
+            -- the catalog's provenance (dcprod_provenance) cites by hash, and `dcprod provenance` prints.
+            CREATE TABLE provenance_text (hash TEXT PRIMARY KEY, kind TEXT NOT NULL, text TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE job_setup (
+                id INTEGER PRIMARY KEY,
+                dcprodVersion TEXT NOT NULL,
+                templateHash TEXT NOT NULL REFERENCES provenance_text(hash),
+                batchHash TEXT NOT NULL REFERENCES provenance_text(hash),
+                configHash TEXT NOT NULL REFERENCES provenance_text(hash),
+                UNIQUE (dcprodVersion, templateHash, batchHash, configHash)
+            );
+            ALTER TABLE job ADD COLUMN setupId INTEGER REFERENCES job_setup(id);
+            """),
     ]
 }

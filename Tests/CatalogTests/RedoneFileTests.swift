@@ -206,10 +206,18 @@ func templatesOfVersion2(in directory: URL) throws -> URL {
     }
 }
 
+/// A schema file of this version as version 4 had it: without the provenance tables version 5 added.
+func schemaOfVersion4(_ text: String) -> String {
+    var out = text
+    let tables = out.range(of: "-- Where each loaded file came from")!.lowerBound..<out.range(of: "CREATE TABLE IF NOT EXISTS dcprod_schema")!.lowerBound
+    out.removeSubrange(tables)
+    return out.replacingOccurrences(of: "VALUES (5);", with: "VALUES (4);")
+}
+
 /// A schema file of this version as version 3 had it: without the columns version 4 added
 /// (`CatalogSchema.addedColumns`) and `dcprod_column`.
 func schemaOfVersion3(_ text: String) -> String {
-    var out = text
+    var out = schemaOfVersion4(text)
     for column in CatalogSchema.addedColumns where column.version == 4 {
         for type in [column.sqlite, column.mysql] {
             out = out.replacingOccurrences(of: ", \(column.name) \(type)", with: "")
@@ -245,9 +253,9 @@ extension SharedCatalog {
 
         #expect(try CatalogSchema.installedVersion(scratch.catalog) == 2)
         #expect(performing: { try CatalogSchema.require(scratch.catalog) },
-                throws: { "\($0)".contains("catalog schema version 2, older than this dcprod's 4; run `dcprod load --init` to upgrade it") })
+                throws: { "\($0)".contains("catalog schema version 2, older than this dcprod's \(CatalogSchema.version); run `dcprod load --init` to upgrade it") })
         #expect(try CatalogSchema.upgrade(scratch.catalog) == 2)
-        #expect(try CatalogSchema.installedVersion(scratch.catalog) == 4)
+        #expect(try CatalogSchema.installedVersion(scratch.catalog) == CatalogSchema.version)
         #expect(try CatalogSchema.upgrade(scratch.catalog) == nil)
         #expect(try !CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates))
         try CatalogSchema.require(scratch.catalog)
@@ -263,7 +271,7 @@ extension SharedCatalog {
         #expect(try ledgerRow(scratch, next)[1...] == ["5", "200", "204"])
     }
 
-    /// A production's templates/ of version 2 (prepared by an older dcprod) makes a catalog of version 4,
+    /// A production's templates/ of version 2 (prepared by an older dcprod) makes a catalog of this version,
     /// with DBSPLIT filter each per-filter store's ledger too.
     @Test(arguments: Engine.available)
     func olderTemplatesMakeACatalogOfThisVersion(_ engine: Engine) throws {
@@ -271,7 +279,7 @@ extension SharedCatalog {
         let old = try templatesOfVersion2(in: scratch.directory)
         let splits = ["g", "r"]
         #expect(try CatalogSchema.initialize(scratch.catalog, templates: old, splits: splits))
-        #expect(try CatalogSchema.installedVersion(scratch.catalog) == 4)
+        #expect(try CatalogSchema.installedVersion(scratch.catalog) == CatalogSchema.version)
         for split in [nil] + splits.map(Optional.some) {
             let columns = try scratch.catalog.columns(of: "dcprod_load", split: split).map(\.name)
             #expect(columns.suffix(2) == ["firstKey", "lastKey"], "\(split ?? "main"): \(columns)")
@@ -299,7 +307,7 @@ extension SharedCatalog {
         #expect(try !(scratch.catalog.columns(of: "DeepSource").map(\.name).contains("extendedness")))
 
         #expect(try CatalogSchema.upgrade(scratch.catalog) == 3)
-        #expect(try CatalogSchema.installedVersion(scratch.catalog) == 4)
+        #expect(try CatalogSchema.installedVersion(scratch.catalog) == CatalogSchema.version)
         let view = try scratch.catalog.columns(of: "DeepSource").map(\.name)
         #expect(view.suffix(6) == ["extendedness", "flagPixEdge", "flagPixSaturCen", "flagBlended", "flagBadCentroid", "flagBadPsfFlux"], "\(view)")
         #expect(try scratch.catalog.columns(of: "DeepForcedSource").map(\.name).contains("objectId"))
@@ -311,6 +319,24 @@ extension SharedCatalog {
         #expect(try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates).load([next]).loaded == 1)
         #expect(try scratch.catalog.query("SELECT scienceCcdExposureId, flagPixEdge FROM Source WHERE sourceId = 200").rows == [["940210012", "1"]])
         #expect(try CatalogSchema.upgrade(scratch.catalog) == nil)
+    }
+
+    /// A catalog of schema version 4 gains the provenance tables in place, its rows and ledger kept.
+    @Test(arguments: Engine.available)
+    func aCatalogOfVersion4GainsTheProvenanceTables(_ engine: Engine) throws {
+        let scratch = try ScratchCatalog(engine)
+        let old = try templatesWithEditedSchemas(in: scratch.directory, named: "templates-v4") { schemaOfVersion4($0) }
+        try scratch.catalog.run(script: try String(contentsOf: old.appendingPathComponent("schema/\(scratch.catalog.dialect.rawValue).sql"), encoding: .utf8))
+        #expect(try CatalogSchema.installedVersion(scratch.catalog) == 4)
+        #expect(try scratch.catalog.columns(of: "dcprod_provenance").isEmpty)
+        let file = try scratch.write("src-000094-r1-0011.csv", sourceHeader + "\n" + sourceRows(100, 3))
+        #expect(try CatalogLoader(catalog: scratch.catalog, templates: old).load([file]).loaded == 1)
+        #expect(try CatalogSchema.upgrade(scratch.catalog) == 4)
+        #expect(try CatalogSchema.installedVersion(scratch.catalog) == 5)
+        #expect(try scratch.catalog.columns(of: "dcprod_provenance").map(\.name).prefix(3) == ["pathHash", "path", "tableName"])
+        #expect(try scratch.catalog.columns(of: "dcprod_provenance_input").map(\.name) == ["pathHash", "position", "input", "madeFrom"])
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM Source") == "3")
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM dcprod_load") == "1")
     }
 
     /// Every column of every catalog table has its unit, UCD and meaning in `dcprod_column`, and

@@ -1,4 +1,4 @@
--- The dcprod catalog, MariaDB/MySQL dialect, schema version 4. DC2013-compatible names: the seed's
+-- The dcprod catalog, MariaDB/MySQL dialect, schema version 5. DC2013-compatible names: the seed's
 -- queries (DeepCoadd, DeepSource, ra, decl, raVar, declVar, psfFlux, ...) run as written.
 CREATE TABLE IF NOT EXISTS Filter (
     filterId TINYINT NOT NULL PRIMARY KEY,
@@ -104,5 +104,41 @@ CREATE TABLE IF NOT EXISTS dcprod_column (
     PRIMARY KEY (tableName, columnName)
 ) ENGINE=InnoDB;
 
+-- Where each loaded file came from (schema v5), one row per file of dcprod_load, written after its load:
+-- the table and key range of its rows (so that a row finds its file: tableName and firstKey <= key <=
+-- lastKey), the event and attempt that wrote it, and what its job was planned with (the texts are in
+-- the state store's provenance_text, by hash). `dcprod provenance` prints it.
+CREATE TABLE IF NOT EXISTS dcprod_provenance (
+    pathHash CHAR(16) NOT NULL PRIMARY KEY,
+    path TEXT NOT NULL,
+    tableName VARCHAR(64) NOT NULL,
+    firstKey BIGINT NULL,
+    lastKey BIGINT NULL,
+    step VARCHAR(32) NOT NULL,
+    filterName CHAR(1) NOT NULL,
+    eventKey VARCHAR(255) NOT NULL,
+    jobName VARCHAR(255) NOT NULL,
+    attempt INT NOT NULL,
+    batchId VARCHAR(64) NULL,
+    host VARCHAR(255) NULL,
+    startedAt VARCHAR(32) NULL,
+    endedAt VARCHAR(32) NULL,
+    exitCode INT NULL,
+    dcprodVersion VARCHAR(32) NULL,
+    templateHash CHAR(16) NULL,
+    batchHash CHAR(16) NULL,
+    configHash CHAR(16) NULL,
+    INDEX dcprod_provenance_keys (tableName, firstKey)
+) ENGINE=InnoDB;
+
+-- The files each loaded file's event read: a processCcd frame, a coadd's calexps with their frames.
+CREATE TABLE IF NOT EXISTS dcprod_provenance_input (
+    pathHash CHAR(16) NOT NULL,
+    position INT NOT NULL,
+    input TEXT NOT NULL,
+    madeFrom TEXT NULL,
+    PRIMARY KEY (pathHash, position)
+) ENGINE=InnoDB;
+
 CREATE TABLE IF NOT EXISTS dcprod_schema (version INT NOT NULL) ENGINE=InnoDB;
-INSERT INTO dcprod_schema (version) VALUES (4);
+INSERT INTO dcprod_schema (version) VALUES (5);

@@ -1,4 +1,4 @@
--- The dcprod catalog, SQLite dialect, schema version 4. DC2013-compatible names: the seed's
+-- The dcprod catalog, SQLite dialect, schema version 5. DC2013-compatible names: the seed's
 -- queries (DeepCoadd, DeepSource, ra, decl, raVar, declVar, psfFlux, ...) run as written.
 CREATE TABLE IF NOT EXISTS Filter (
     filterId INTEGER PRIMARY KEY,
@@ -104,5 +104,41 @@ CREATE TABLE IF NOT EXISTS dcprod_column (
     PRIMARY KEY (tableName, columnName)
 );
 
+-- Where each loaded file came from (schema v5), one row per file of dcprod_load, written after its load:
+-- the table and key range of its rows (so that a row finds its file: tableName and firstKey <= key <=
+-- lastKey), the event and attempt that wrote it, and what its job was planned with (the texts are in
+-- the state store's provenance_text, by hash). `dcprod provenance` prints it.
+CREATE TABLE IF NOT EXISTS dcprod_provenance (
+    pathHash TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    tableName TEXT NOT NULL,
+    firstKey INTEGER,
+    lastKey INTEGER,
+    step TEXT NOT NULL,
+    filterName TEXT NOT NULL,
+    eventKey TEXT NOT NULL,
+    jobName TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    batchId TEXT,
+    host TEXT,
+    startedAt TEXT,
+    endedAt TEXT,
+    exitCode INTEGER,
+    dcprodVersion TEXT,
+    templateHash TEXT,
+    batchHash TEXT,
+    configHash TEXT
+);
+CREATE INDEX IF NOT EXISTS dcprod_provenance_keys ON dcprod_provenance (tableName, firstKey);
+
+-- The files each loaded file's event read: a processCcd frame, a coadd's calexps with their frames.
+CREATE TABLE IF NOT EXISTS dcprod_provenance_input (
+    pathHash TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    input TEXT NOT NULL,
+    madeFrom TEXT,
+    PRIMARY KEY (pathHash, position)
+);
+
 CREATE TABLE IF NOT EXISTS dcprod_schema (version INTEGER NOT NULL);
-INSERT INTO dcprod_schema (version) VALUES (4);
+INSERT INTO dcprod_schema (version) VALUES (5);
