@@ -27,6 +27,7 @@ let package = Package(
         .systemLibrary(name: "CWCSLIB", providers: [.apt(["wcslib-dev"])]),
         .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb",
                        providers: [.apt(["libmariadb-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
 
         // The vocabulary and utilities every library, the payload's included, shares: steps and the
         // names of their output files, filters, regions, config and template errors, template lines,
@@ -62,13 +63,16 @@ let package = Package(
         // `dcprod pipe simulate`: seeded SDSS-like frames, their reference catalog and truth, drawn
         // with the payload's PSF model.
         .target(name: "Simulation", dependencies: ["Basics", "Pipeline", "Sky"]),
+        // `dcprod export`: a selection's rows streamed into a FITS binary table or an astropy HDF5 table.
+        .target(name: "CatalogExport", dependencies: ["Basics", "Catalog", "CatalogAnalysis", "Sky", "CHDF5"]),
         // What a scientist does with the catalog: a region's rows (CatalogSelection), their crossmatch
         // against a reference catalog, the comparison of two productions.
         .target(name: "CatalogAnalysis", dependencies: ["Basics", "Catalog", "Sky"]),
         // The command line: argument parsing and printing only.
         .executableTarget(name: "dcprod", dependencies: [
-            "Basics", "Production", "Sky", "Planning", "Batch", "Verification", "Catalog", "Campaign", "Pipeline", "Simulation", "Views", "Server",
+            "Basics", "Production", "Sky", "Planning", "Batch", "Verification", "Catalog", "Campaign", "Pipeline", "Simulation", "Views", "Server", "CatalogAnalysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"), logging,
+            "CatalogExport",
         ]),
 
         .testTarget(name: "ProductionTests", dependencies: ["Basics", "Production", grdb]),
@@ -78,6 +82,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Basics", "Pipeline", "Simulation", "Sky"]),
         .testTarget(name: "VerificationTests", dependencies: ["Basics", "Verification", "Planning"], exclude: ["Fixtures"]),
         .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
+        .testTarget(name: "CatalogExportTests", dependencies: ["Basics", "Catalog", "CatalogAnalysis", "CatalogExport"]),
         .testTarget(name: "ViewsTests", dependencies: ["Views", "Verification"]),
         .testTarget(name: "EndToEndTests", dependencies: ["dcprod"], exclude: ["Fixtures"]),
     ]

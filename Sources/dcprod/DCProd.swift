@@ -22,7 +22,7 @@ struct DCProd: AsyncParsableCommand {
             every event, load the results into the catalog and query it; the state store and the logbook keep what was done.
             """,
         subcommands: [Prepare.self, Inventory.self, Run.self, Plan.self, Submit.self, Verify.self, Resubmit.self, Cancel.self, Release.self, Load.self, Sql.self, Status.self,
-                      AccountingCommand.self, ForecastCommand.self, Report.self, Serve.self, LogbookCommand.self, Keys.self, Job.self, Pipe.self]
+                      AccountingCommand.self, ForecastCommand.self, Report.self, Serve.self, LogbookCommand.self, Keys.self, Job.self, Pipe.self, ExportCommand.self]
     )
 }
 
