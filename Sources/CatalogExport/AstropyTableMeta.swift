@@ -22,7 +22,8 @@ struct AstropyTableMeta {
         }
         lines.append("meta: !!omap")
         for (key, value) in metadata.entries { lines.append("- {\(key): \(Self.scalar(value))}") }
-        let masked = columns.filter(\.hasIntegerNulls)
+        // Sorted, as PyYAML writes a dict's keys.
+        let masked = columns.filter(\.hasIntegerNulls).sorted { $0.name < $1.name }
         if !masked.isEmpty {
             lines.append("- __serialized_columns__:")
             for column in masked {
@@ -43,7 +44,9 @@ struct AstropyTableMeta {
         guard let ucd = column.ucd else {
             return ["- {" + fields.map { "\($0.0): \(Self.scalar($0.1))" }.joined(separator: ", ") + "}"]
         }
-        var lines = fields.enumerated().map { ($0.offset == 0 ? "- " : "  ") + "\($0.element.0): \(Self.scalar($0.element.1))" }
+        var lines = fields.enumerated().map {
+            ($0.offset == 0 ? "- " : "  ") + "\($0.element.0): \(Self.scalar($0.element.1, inFlow: false))"
+        }
         lines += ["  meta: !!omap", "  - {ucd: \(Self.scalar(ucd))}"]
         return lines
     }
@@ -58,15 +61,16 @@ struct AstropyTableMeta {
         }
     }
 
-    /// A string as a YAML flow scalar: plain when nothing in it means something to YAML (letters,
-    /// digits, spaces and `_ . ; ( ) / + -` not starting with a sign, not a number, boolean or null),
-    /// else single-quoted (`'` doubled), or double-quoted with escapes when it has control characters.
-    static func scalar(_ text: String) -> String {
-        let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_ .;()/+-")
+    /// A string as a YAML scalar: plain when nothing in it means something to YAML (it starts with a
+    /// letter, digit or `_`, then has only those, spaces and `_ . ; ( ) / + -`, and also `,` and `'`
+    /// outside a flow collection; it is not a number, boolean or null), else single-quoted (`'`
+    /// doubled), or double-quoted with escapes when it has control characters.
+    static func scalar(_ text: String, inFlow: Bool = true) -> String {
+        let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_ .;()/+-" + (inFlow ? "" : ",'"))
+        let first = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
         let special: Set<String> = ["", "~", "null", "true", "false", "yes", "no", "on", "off", "y", "n"]
-        let plain = text.allSatisfy(safe.contains) && !special.contains(text.lowercased()) && Double(text) == nil
-            && !text.hasPrefix(" ") && !text.hasSuffix(" ") && !text.hasPrefix("-") && !text.hasPrefix("+")
-            && !text.hasPrefix("(") && !text.hasPrefix(".")
+        let plain = text.first.map(first.contains) == true && text.allSatisfy(safe.contains)
+            && !special.contains(text.lowercased()) && Double(text) == nil && !text.hasSuffix(" ")
         if plain { return text }
         if text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
             var out = "\""
