@@ -53,6 +53,10 @@ public struct CatalogExport: Sendable {
             try writer.finish()
             try AtomicFile.commit(temporary, to: URL(fileURLWithPath: path))
             return Summary(path: path, format: format, rows: rows, columns: columns, query: query)
+        } catch let error as ExportError {
+            unlink(temporary.path)
+            // The writers name the file they write; the user asked for the other name.
+            throw ExportError(error.message.replacingOccurrences(of: temporary.path, with: path))
         } catch {
             unlink(temporary.path)
             throw error

@@ -66,17 +66,19 @@ func catalogFigures(_ catalog: CatalogDatabase, _ selection: CatalogSelection, _
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.directory.path).allSatisfy { !$0.hasSuffix(".tmp") })
     }
 
-    /// An empty selection is an empty table, not an error.
+    /// An empty selection is an empty table, not an error; metadata that YAML or FITS could misread
+    /// (quotes, a colon, a hash, a tab, a number) comes back as written.
     @Test(Astropy.usableOrCI)
-    func anEmptySelectionIsAnEmptyTable() throws {
+    func anEmptySelectionIsAnEmptyTableAndOddMetadataComesBackAsWritten() throws {
         let scratch = try ExportScratch(.sqlite)
         let selection = CatalogSelection(area: .region(Region(raMin: 100, raMax: 101, decMin: 10, decMax: 11)))
-        for name in ["empty.fits", "empty.h5"] {
-            let summary = try CatalogExport(selection: selection).write(scratch.catalog, to: scratch.path(name), production: "DCtest", software: "t")
+        for (name, production) in [("empty.fits", "DC 'odd': #1"), ("empty.h5", "DC 'odd': \"#1\"\tend"), ("number.h5", "2026")] {
+            let summary = try CatalogExport(selection: selection).write(scratch.catalog, to: scratch.path(name), production: production, software: "t")
             #expect(summary.rows == 0)
             let read = try Astropy.read(scratch.path(name))
             #expect(read.rows == 0)
             #expect(read.columns.count == 24)
+            #expect(read.meta["DCNAME"] == production)
         }
     }
 
