@@ -2,6 +2,7 @@ import ArgumentParser
 import Catalog
 import CatalogExport
 import Foundation
+import Logging
 import Production
 
 struct ExportCommand: ProductionCommand {
@@ -47,6 +48,7 @@ struct ExportCommand: ProductionCommand {
         let catalog = try CatalogConnection.open(production, readOnly: true, defaultsFile: catalogOptions.defaultsFile)
         let summary = try CatalogExport(selection: selection)
             .write(catalog, to: output, production: production.config.dcName, software: Self.software)
+        Logger(label: "dcprod.export").debug("on \(catalog.location): \(summary.query)")
         if json {
             let object: [String: Any] = ["path": summary.path, "format": summary.format.rawValue, "rows": summary.rows,
                                          "table": selection.table.rawValue, "columns": summary.columns.map(\.name), "query": summary.query]
