@@ -67,7 +67,7 @@ let package = Package(
         .target(name: "CatalogExport", dependencies: ["Basics", "Catalog", "CatalogAnalysis", "Sky", "CHDF5"]),
         // What a scientist does with the catalog: a region's rows (CatalogSelection), their crossmatch
         // against a reference catalog, the comparison of two productions.
-        .target(name: "CatalogAnalysis", dependencies: ["Basics", "Catalog", "Sky"]),
+        .target(name: "CatalogAnalysis", dependencies: ["Basics", "Catalog", "Production", "Sky", "Views"]),
         // The command line: argument parsing and printing only.
         .executableTarget(name: "dcprod", dependencies: [
             "Basics", "Production", "Sky", "Planning", "Batch", "Verification", "Catalog", "Campaign", "Pipeline", "Simulation", "Views", "Server", "CatalogAnalysis",
@@ -81,7 +81,8 @@ let package = Package(
         .testTarget(name: "PlanningTests", dependencies: ["Basics", "Planning", "Production", "Sky"]),
         .testTarget(name: "PipelineTests", dependencies: ["Basics", "Pipeline", "Simulation", "Sky"]),
         .testTarget(name: "VerificationTests", dependencies: ["Basics", "Verification", "Planning"], exclude: ["Fixtures"]),
-        .testTarget(name: "CatalogTests", dependencies: ["Catalog"]),
+        .testTarget(name: "CatalogTests", dependencies: ["Basics", "Catalog", "CatalogAnalysis", "Sky"]),
+        .testTarget(name: "CatalogAnalysisTests", dependencies: ["CatalogAnalysis"]),
         .testTarget(name: "CatalogExportTests", dependencies: ["Basics", "Catalog", "CatalogAnalysis", "CatalogExport"]),
         .testTarget(name: "ViewsTests", dependencies: ["Views", "Verification"]),
         .testTarget(name: "EndToEndTests", dependencies: ["dcprod"], exclude: ["Fixtures"]),

@@ -27,6 +27,16 @@ public struct CatalogSelection: Sendable, Equatable {
             }
         }
 
+        /// What a row's measurement belongs to, an integer: its coadd (deepCoaddId) or its exposure
+        /// (scienceCcdExposureId, computed so that a catalog older than schema v4 has it too). Two
+        /// productions' rows are matched within the same one.
+        var groupExpression: String {
+            switch self {
+            case .deepSource: "t.deepCoaddId"
+            case .deepForcedSource, .source: "((t.run * 10 + t.filterId) * 10 + t.camcol) * 10000 + t.field"
+            }
+        }
+
         /// The join that gives each row the zero point of the image its fluxes are counts of: its
         /// coadd's (DeepCoadd) or its calexp's (Science_Ccd_Exposure), aliased `z`.
         var zeroPointJoin: String {
@@ -41,6 +51,8 @@ public struct CatalogSelection: Sendable, Equatable {
 
     /// Where on the sky.
     public enum Area: Sendable, Equatable {
+        /// The whole catalog (`dcprod compare`).
+        case everywhere
         /// An RA/Dec box (through RA 0 when RAMIN is above RAMAX).
         case region(Region)
         /// The inner boxes of these patches: the rows of DeepSource with these `tract` and `patch`,
@@ -81,6 +93,7 @@ public struct CatalogSelection: Sendable, Equatable {
     public var condition: String {
         var parts = ["t.filterId IN (\(selectedFilters.map { String($0.filterId) }.joined(separator: ", ")))"]
         switch area {
+        case .everywhere: break
         case .region(let region):
             parts.append("t.decl > \(region.decMin) AND t.decl < \(region.decMax)")
             parts.append(region.wrapsRA ? "(t.ra > \(region.raMin) OR t.ra < \(region.raMax))"
@@ -107,10 +120,11 @@ public struct CatalogSelection: Sendable, Equatable {
     }
 
     /// A query of what a crossmatch needs of each selected row: its id, filter id, position, PSF flux
-    /// and its σ, and the zero point of the image they are counts of (NULL when that image has no
-    /// row), ordered by the table's key.
+    /// and its σ, the zero point of the image they are counts of (NULL when that image has no row),
+    /// and the coadd or exposure it was measured on, ordered by the table's key.
     public var photometryQuery: String {
-        "SELECT t.\(table.idColumn), t.filterId, t.ra, t.decl, t.psfFlux, t.psfFluxSigma, z.zeroPoint FROM \(table.rawValue) t "
+        "SELECT t.\(table.idColumn), t.filterId, t.ra, t.decl, t.psfFlux, t.psfFluxSigma, z.zeroPoint, \(table.groupExpression) "
+            + "FROM \(table.rawValue) t "
             + "\(table.zeroPointJoin) WHERE \(condition) ORDER BY t.\(table.idColumn)"
     }
 

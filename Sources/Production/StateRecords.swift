@@ -276,3 +276,13 @@ public struct EventMessage: Codable, Sendable, Equatable, FetchableRecord {
     public var key: String
     public var message: String?
 }
+
+/// An event's outcome as `dcprod compare` sets two productions' side by side: its state, or for a
+/// failed event its failure class.
+public struct EventResult: Codable, Sendable, Equatable, FetchableRecord {
+    public var step: String
+    public var filter: String
+    public var key: String
+    /// `ok`, `new`, `planned`, `not-run`, `withdrawn`, or the failure class of a failed event.
+    public var outcome: String
+}

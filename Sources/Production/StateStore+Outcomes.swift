@@ -166,6 +166,19 @@ extension StateStore {
         }
     }
 
+    /// Every event's outcome, by step, filter and key: what `dcprod compare` sets beside another
+    /// production's. An event in a job not yet verified counts as `planned`.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func eventResults() throws -> [EventResult] {
+        try pool.read { db in
+            try EventResult.fetchAll(db, sql: """
+                SELECT step, filter, key, CASE WHEN state = ? THEN COALESCE(class, state) ELSE state END AS outcome
+                FROM event ORDER BY step, filter, key
+                """, arguments: [EventState.failed])
+        }
+    }
+
     /// The events of a step and filter that a resubmission takes: failed or never run
     /// (`EventState.isRetryable`), in one of `classes`, tried at most `maxRetry` times after the first.
     ///

@@ -56,6 +56,10 @@ public struct Simulation: Sendable {
         public var density: SkyDensity
         /// How the reference catalog departs from the truth.
         public var reference = ReferenceCatalogErrors()
+        /// Seeds the headers' pointing errors alone (`--pointing-seed`): the same sky, pixels and noise
+        /// with other starting WCSs, as two productions of the same frames that `dcprod compare` can
+        /// tell apart only by their noise. nil: `seed` does.
+        public var pointingSeed: UInt64?
 
         public init(directory: URL, frames: Int, seed: UInt64 = 7, defects: Double = 0, region: Region = .stripe82,
                     width: Int = 2048, height: Int = 1489, pixelScale: Double = Camera.sdssScale, filters: [Filter] = Filter.allCases,
@@ -123,10 +127,16 @@ public struct Simulation: Sendable {
                 let rotation = random.uniform(-0.05, 0.05)
                 let truth = TangentWCS(center: pointing.center, width: options.width, height: options.height,
                                        scale: scaleDegrees, rotation: rotation)
-                // Pointing error: ~1.5 arcsec rms on each axis.
+                // Pointing error: ~1.5 arcsec rms on each axis, drawn from the frame's stream whatever
+                // seeds it, so that the draws after it (the seeing) do not change with the pointing seed.
+                var error = (dec: random.gaussian(), ra: random.gaussian())
+                if let seed = options.pointingSeed {
+                    var own = SeededRandom(seed: seed, stream: [0xF4B, name.run, name.camcol, name.field, filter.filterId])
+                    error = (own.gaussian(), own.gaussian())
+                }
                 var header = truth
-                header.crval2 += random.gaussian() * 1.5 / 3600
-                header.crval1 = SurveyLayout.turn(header.crval1 + random.gaussian() * 1.5 / 3600 / cos(truth.crval2 * .pi / 180))
+                header.crval2 += error.dec * 1.5 / 3600
+                header.crval1 = SurveyLayout.turn(header.crval1 + error.ra * 1.5 / 3600 / cos(truth.crval2 * .pi / 180))
                 out.append(Plan(name: name, trueWCS: truth, headerWCS: header,
                                 fwhm: random.uniform(1.0, 1.8), defect: nil))
             }

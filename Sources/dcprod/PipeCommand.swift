@@ -54,6 +54,9 @@ struct Simulate: ParsableCommand {
     @Option(help: "Filters, e.g. ugriz or gri.")
     var filters: String = "ugriz"
 
+    @Option(help: "Seed of the pointing errors alone (default: --seed): the same frames with other header WCSs.")
+    var pointingSeed: UInt64?
+
     @Option(help: "The sky's number counts: sparse (the default, about 3 DeepSources per arcmin² per filter) or stripe82 (Stripe 82's, to r = 25.5).")
     var density: SkyDensity = .sparse
 
@@ -101,10 +104,12 @@ struct Simulate: ParsableCommand {
         try reporting {
             let (width, height) = try parsedSize()
             let directoryURL = URL(fileURLWithPath: directory, relativeTo: URL(fileURLWithPath: FileManager.default.currentDirectoryPath))
-            let simulation = Simulation(options: .init(
+            var options = Simulation.Options(
                 directory: directoryURL.standardizedFileURL, frames: frames, seed: seed, defects: defects,
                 region: try parsedRegion(), width: width, height: height, pixelScale: pixelScale, filters: try parsedFilters(),
-                density: density))
+                density: density)
+            options.pointingSeed = pointingSeed
+            let simulation = Simulation(options: options)
             var bar = ProgressBar(label: "simulate", unit: "frames")
             let start = Date()
             let summary = try simulation.run { done, total in bar.update(done: done, total: total, elapsed: Date().timeIntervalSince(start)) }

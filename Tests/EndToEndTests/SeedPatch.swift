@@ -10,7 +10,7 @@ enum SeedPatch {
     static let neighbourhood = "6.06 6.72 -0.42 0.21"
 
     static func prepare(_ work: Workspace, filters: String, frames: Int, seed: Int, defects: Double, extra: String,
-                        region: String = region) throws {
+                        region: String = region, simulate: [String] = []) throws {
         try work.write(work.seedConfig.replacingOccurrences(of: "DBHOST 127.0.0.1\nDBUSER lsst_prod", with: "") + """
 
             REGION \(region)
@@ -20,7 +20,7 @@ enum SeedPatch {
         for arguments in [["prepare", "fichconfig.txt"],
                           ["pipe", "simulate", "--frames", String(frames), "--seed", String(seed), "--defects", String(defects),
                            "--size", "1024x744", "--pixel-scale", "0.8", "--filters", filters.replacingOccurrences(of: " ", with: ""),
-                           "--region", region, "\(work.url.path)/lsstprod-data/DC_2013/input"],
+                           "--region", region] + simulate + ["\(work.url.path)/lsstprod-data/DC_2013/input"],
                           ["inventory"]] {
             let result = try DCProd.run(arguments, in: work.url)
             try #require(result.status == 0, "\(arguments): \(result.stderr)")

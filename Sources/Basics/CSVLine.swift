@@ -1,4 +1,4 @@
-/// Lines of the CSV files the payloads write (RFC 4180 quoting as they use it: a quoted field such
+/// Lines of the CSV files the payloads write and reference catalogs come in (RFC 4180 quoting as they use it: a quoted field such
 /// as a patch, `"x,y"`, keeps its comma).
 public enum CSVLine {
     /// A CSV line's fields; a quoted field (a patch, `"x,y"`) keeps its comma.
