@@ -91,14 +91,31 @@ public struct CatalogExport: Sendable {
         return total
     }
 
-    /// The base tables of the DC2013 views (in the main catalog unless DBSPLIT filter spreads them over per-filter stores).
+    /// The base tables of the DC2013 views.
     static let baseTable = ["DeepSource": "RunDeepSource", "DeepForcedSource": "RunDeepForcedSource"]
+
+    /// The columns of the table the rows are stored in, which say which columns take NULL: a view's
+    /// all do, as the engines describe them. That table is in the per-filter store of each filter
+    /// under DBSPLIT filter (the main catalog then has union views of the same names), else in the
+    /// main catalog (DeepSource's and DeepForcedSource's base tables, Source itself).
+    private func baseColumns(_ catalog: CatalogDatabase) throws -> [CatalogColumn] {
+        let table = selection.table.rawValue
+        let base = Self.baseTable[table] ?? table
+        for filter in selection.selectedFilters {
+            // A store that is not there is an empty answer or an error, by engine: either way, not split.
+            if let columns = try? catalog.columns(of: base, split: filter.rawValue), !columns.isEmpty { return columns }
+        }
+        return base == table ? [] : try catalog.columns(of: base)
+    }
 
     /// The table's columns as the engine declares them, with what `dcprod_column` says of each and
     /// each text column's width: the longest value of the selection, in bytes.
     func exportColumns(_ catalog: CatalogDatabase) throws -> [ExportColumn] {
         let table = selection.table.rawValue
-        let declared = try catalog.columns(of: table)
+        // SQLite describes no TEMP view (DBSPLIT filter's union views): its base table in a store does.
+        let base = try baseColumns(catalog)
+        let view = try catalog.columns(of: table)
+        let declared = view.isEmpty ? base : view
         guard !declared.isEmpty else {
             throw ExportError("\(catalog.location): the catalog has no table \(table): load the step that fills it first (dcprod load)")
         }
@@ -112,8 +129,6 @@ public struct CatalogExport: Sendable {
             for (name, value) in zip(texts, row) { widths[name] = value.flatMap { Int($0) } ?? 1 }
         }
         let notes = try CatalogColumnNotes(catalog: catalog)
-        // A view's columns all take NULL as the engine describes them: its base table's say which do not.
-        let base = try Self.baseTable[table].map { try catalog.columns(of: $0) } ?? []
         return declared.map { column in
             var export = ExportColumn(column, textWidth: widths[column.name] ?? 1)
             if let own = base.first(where: { $0.name == column.name }) { export.isNullable = own.isNullable }

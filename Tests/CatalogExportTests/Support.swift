@@ -31,7 +31,11 @@ final class ExportScratch {
     let directory: URL
     private let database: String?
 
-    init(_ engine: Engine) throws {
+    /// The filters with a store of their own (DBSPLIT filter), or none.
+    let splits: [String]
+
+    init(_ engine: Engine, splits: [String] = []) throws {
+        self.splits = splits
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-export-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         database = engine == .mariadb ? "dcprod_test_\(UUID().uuidString.prefix(8).lowercased())" : nil
@@ -48,26 +52,29 @@ final class ExportScratch {
                                          user: env["DCPROD_TEST_MARIADB_USER"] ?? "", database: database ?? "",
                                          defaultsFile: defaults, readOnly: false, createDatabase: true)
         }
-        try CatalogSchema.initialize(catalog, templates: repository.appendingPathComponent("templates"))
+        try CatalogSchema.initialize(catalog, templates: repository.appendingPathComponent("templates"), splits: splits)
         try insertRows()
     }
 
     deinit {
-        if let database { try? catalog.execute("DROP DATABASE IF EXISTS `\(database)`") }
+        if let database {
+            for suffix in [""] + splits.map({ "_\($0)" }) { try? catalog.execute("DROP DATABASE IF EXISTS `\(database)\(suffix)`") }
+        }
         try? FileManager.default.removeItem(at: directory)
     }
 
     /// 300 DeepSources: patches 380,5 and 381,5 of tract 0, filters g r i, every fifth non-primary,
     /// every seventh with NULL flags and extendedness; one DeepForcedSource per primary DeepSource,
-    /// every third with a NULL objectId and model flux.
+    /// every third with a NULL objectId and model flux. Into each filter's store when split.
     private func insertRows() throws {
         try catalog.begin()
         for id in 1...300 {
             let patch = id % 2 == 0 ? "380,5" : "381,5", filterId = 1 + id % 3
             let ra = 6.30 + Double(id) * 0.0005, decl = -0.15 + Double(id % 40) * 0.003
             let nulls = id % 7 == 0
+            let split = splits.isEmpty ? nil : ["u", "g", "r", "i", "z"][filterId]
             try catalog.execute("""
-                INSERT INTO RunDeepSource (deepSourceId, deepCoaddId, tract, patch, filterId, ra, decl, raVar, declVar, x, y, \
+                INSERT INTO \(catalog.qualified("RunDeepSource", split: split)) (deepSourceId, deepCoaddId, tract, patch, filterId, ra, decl, raVar, declVar, x, y, \
                 psfFlux, psfFluxSigma, apFlux, apFluxSigma, modelFlux, modelFluxSigma, isPrimary, extendedness, flagPixEdge, \
                 flagPixSaturCen, flagBlended, flagBadCentroid, flagBadPsfFlux) VALUES (?, ?, 0, ?, ?, ?, ?, 1e-10, 2e-10, ?, ?, \
                 ?, 10.5, ?, 11.5, 1010.25, 12.0, ?, ?, ?, 0, 0, 0, 0)
@@ -76,7 +83,7 @@ final class ExportScratch {
                                  id % 5 == 0 ? "0" : "1", nulls ? nil : String(Double(id % 3) * 0.5), nulls ? nil : String(id % 2)])
             guard id % 5 != 0 else { continue }
             try catalog.execute("""
-                INSERT INTO RunDeepForcedSource (deepForcedSourceId, deepSourceId, run, camcol, field, filterId, ra, decl, \
+                INSERT INTO \(catalog.qualified("RunDeepForcedSource", split: split)) (deepForcedSourceId, deepSourceId, run, camcol, field, filterId, ra, decl, \
                 psfFlux, psfFluxSigma, modelFlux, modelFluxSigma, objectId, scienceCcdExposureId, flagPixEdge, flagPixSaturCen, \
                 flagBadPsfFlux) VALUES (?, ?, 94, 1, 11, ?, ?, ?, ?, 9.5, ?, 10.0, ?, 942011, 0, 0, 0)
                 """, arguments: [String(10_000 + id), String(id), String(filterId), String(ra), String(decl), String(50.0 + Double(id)),
@@ -97,6 +104,7 @@ struct AstropyTable: Decodable {
         var description: String?
         var ucd: String?
         var masked: Int
+        var maskedColumn: Bool
         var nan: Int
         var sum: Double?
         var first: String?

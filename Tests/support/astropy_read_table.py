@@ -1,6 +1,6 @@
 """Reads an exported table with astropy.table.Table.read, as a scientist would, and prints what it
-found as JSON: the row count, each column's name, dtype, unit, description, UCD, masked and NaN
-counts and the sum of its values, and the table's meta. Used by Tests/CatalogExportTests.
+found as JSON: the row count, each column's name, dtype, unit, description, UCD, whether it is a
+masked column, its masked and NaN counts and the sum of its values, and the table's meta. Used by Tests/CatalogExportTests.
 
 usage: astropy_read_table.py FILE   (.fits or .h5)
 """
@@ -8,7 +8,7 @@ import json
 import sys
 
 import numpy as np
-from astropy.table import Table
+from astropy.table import MaskedColumn, Table
 
 
 def describe(path):
@@ -31,6 +31,7 @@ def describe(path):
             "dtype": f"{data.dtype.kind}{data.dtype.itemsize}",
             "unit": None if column.unit is None else str(column.unit),
             "masked": int(mask.sum()),
+            "maskedColumn": isinstance(column, MaskedColumn),
             "nan": int(np.isnan(data).sum()) if data.dtype.kind == "f" else 0,
         }
         if is_fits:
