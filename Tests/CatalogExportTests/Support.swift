@@ -36,24 +36,36 @@ final class ExportScratch {
 
     init(_ engine: Engine, splits: [String] = []) throws {
         self.splits = splits
+        let defaults = Engine.environment["DCPROD_TEST_MARIADB_DEFAULTS"]
+        if engine == .mariadb && defaults == nil {
+            throw ExportTestError(description: "the private MariaDB of Tests/run did not start (DCPROD_TEST_MARIADB_DEFAULTS is not set)")
+        }
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-export-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        database = engine == .mariadb ? "dcprod_test_\(UUID().uuidString.prefix(8).lowercased())" : nil
-        switch engine {
-        case .sqlite:
-            catalog = try SQLiteCatalog(path: directory.appendingPathComponent("catalog.sqlite").path, readOnly: false)
-        case .mariadb:
-            let env = Engine.environment
-            guard let defaults = env["DCPROD_TEST_MARIADB_DEFAULTS"] else {
-                throw ExportTestError(description: "the private MariaDB of Tests/run did not start (DCPROD_TEST_MARIADB_DEFAULTS is not set)")
-            }
-            catalog = try MariaDBCatalog(host: env["DCPROD_TEST_MARIADB_HOST"] ?? "127.0.0.1",
-                                         port: Int(env["DCPROD_TEST_MARIADB_PORT"] ?? "") ?? 3306,
-                                         user: env["DCPROD_TEST_MARIADB_USER"] ?? "", database: database ?? "",
-                                         defaultsFile: defaults, readOnly: false, createDatabase: true)
+        let database = engine == .mariadb ? "dcprod_test_\(UUID().uuidString.prefix(8).lowercased())" : nil
+        self.database = database
+        do {
+            catalog = try Self.open(engine, directory: directory, database: database, defaults: defaults)
+        } catch {
+            // Not fully initialized, so no deinit: the directory goes here.
+            try? FileManager.default.removeItem(at: directory)
+            throw error
         }
         try CatalogSchema.initialize(catalog, templates: repository.appendingPathComponent("templates"), splits: splits)
         try insertRows()
+    }
+
+    private static func open(_ engine: Engine, directory: URL, database: String?, defaults: String?) throws -> CatalogDatabase {
+        switch engine {
+        case .sqlite:
+            return try SQLiteCatalog(path: directory.appendingPathComponent("catalog.sqlite").path, readOnly: false)
+        case .mariadb:
+            let env = Engine.environment
+            return try MariaDBCatalog(host: env["DCPROD_TEST_MARIADB_HOST"] ?? "127.0.0.1",
+                                      port: Int(env["DCPROD_TEST_MARIADB_PORT"] ?? "") ?? 3306,
+                                      user: env["DCPROD_TEST_MARIADB_USER"] ?? "", database: database ?? "",
+                                      defaultsFile: defaults, readOnly: false, createDatabase: true)
+        }
     }
 
     deinit {
