@@ -27,6 +27,7 @@ let package = Package(
         .systemLibrary(name: "CWCSLIB", providers: [.apt(["wcslib-dev"])]),
         .systemLibrary(name: "CMariaDB", pkgConfig: "libmariadb",
                        providers: [.apt(["libmariadb-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
 
         // The vocabulary and utilities every library, the payload's included, shares: steps and the
         // names of their output files, filters, regions, config and template errors, template lines,
@@ -62,6 +63,8 @@ let package = Package(
         // `dcprod pipe simulate`: seeded SDSS-like frames, their reference catalog and truth, drawn
         // with the payload's PSF model.
         .target(name: "Simulation", dependencies: ["Basics", "Pipeline", "Sky"]),
+        // `dcprod export`: a selection's rows streamed into a FITS binary table or an astropy HDF5 table.
+        .target(name: "CatalogExport", dependencies: ["Basics", "Catalog", "CatalogAnalysis", "Sky", "CHDF5"]),
         // What a scientist does with the catalog: a region's rows (CatalogSelection), their crossmatch
         // against a reference catalog, the comparison of two productions.
         .target(name: "CatalogAnalysis", dependencies: ["Basics", "Catalog", "Production", "Sky", "Views"]),
@@ -69,6 +72,7 @@ let package = Package(
         .executableTarget(name: "dcprod", dependencies: [
             "Basics", "Production", "Sky", "Planning", "Batch", "Verification", "Catalog", "Campaign", "Pipeline", "Simulation", "Views", "Server", "CatalogAnalysis",
             .product(name: "ArgumentParser", package: "swift-argument-parser"), logging,
+            "CatalogExport",
         ]),
 
         .testTarget(name: "ProductionTests", dependencies: ["Basics", "Production", grdb]),
@@ -79,6 +83,7 @@ let package = Package(
         .testTarget(name: "VerificationTests", dependencies: ["Basics", "Verification", "Planning"], exclude: ["Fixtures"]),
         .testTarget(name: "CatalogTests", dependencies: ["Basics", "Catalog", "CatalogAnalysis", "Sky"]),
         .testTarget(name: "CatalogAnalysisTests", dependencies: ["CatalogAnalysis"]),
+        .testTarget(name: "CatalogExportTests", dependencies: ["Basics", "Catalog", "CatalogAnalysis", "CatalogExport"]),
         .testTarget(name: "ViewsTests", dependencies: ["Views", "Verification"]),
         .testTarget(name: "EndToEndTests", dependencies: ["dcprod"], exclude: ["Fixtures"]),
     ]

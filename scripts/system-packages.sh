@@ -1,7 +1,7 @@
 # Debian packages dcprod needs, and a function that installs the missing ones.
 # Sourced by ./prepare and Tests/run; installs only when asked, and says what it installs.
 
-DCPROD_BUILD_PACKAGES="pkg-config libcfitsio-dev wcslib-dev libmariadb-dev libsqlite3-dev"
+DCPROD_BUILD_PACKAGES="pkg-config libcfitsio-dev wcslib-dev libmariadb-dev libsqlite3-dev libhdf5-dev"
 
 # missing_packages PKG... : prints the packages of the list that are not installed.
 missing_packages() {

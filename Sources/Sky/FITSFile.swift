@@ -36,7 +36,7 @@ public struct FITSError: Error, CustomStringConvertible, Sendable {
 /// One FITS file, opened through cfitsio's disk-file entry points so that no part of a file
 /// name is ever read as cfitsio's extended syntax (brackets, filters, URLs).
 public final class FITSFile {
-    private var handle: UnsafeMutablePointer<fitsfile>?
+    var handle: UnsafeMutablePointer<fitsfile>?
     public let path: String
 
     private init(handle: UnsafeMutablePointer<fitsfile>?, path: String) {
@@ -85,7 +85,7 @@ public final class FITSFile {
         guard status == 0 else { throw FITSError(path: path, status: status, context: "cannot close") }
     }
 
-    private func check(_ status: Int32, _ context: @autoclosure () -> String) throws {
+    func check(_ status: Int32, _ context: @autoclosure () -> String) throws {
         guard status == 0 else { throw FITSError(path: path, status: status, context: context()) }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Basics
 import Foundation
 import Production
 
@@ -21,7 +22,8 @@ struct DCProd: AsyncParsableCommand {
             Prepare a production tree from a short config file, inventory the input frames, plan and submit jobs, verify \
             every event, load the results into the catalog and query it; the state store and the logbook keep what was done.
             """,
-        subcommands: [Prepare.self, Inventory.self, Run.self, Plan.self, Submit.self, Verify.self, Resubmit.self, Cancel.self, Release.self, Load.self, Sql.self, CrossmatchCommand.self, CompareCommand.self, ProvenanceCommand.self, Status.self,
+        version: DCProdVersion.current,
+        subcommands: [Prepare.self, Inventory.self, Run.self, Plan.self, Submit.self, Verify.self, Resubmit.self, Cancel.self, Release.self, Load.self, Sql.self, CrossmatchCommand.self, CompareCommand.self, ExportCommand.self, ProvenanceCommand.self, Status.self,
                       AccountingCommand.self, ForecastCommand.self, Report.self, Serve.self, LogbookCommand.self, Keys.self, Job.self, Pipe.self]
     )
 }
