@@ -87,16 +87,21 @@ public struct Provenance: Sendable {
                    "event: \(value("step")) \(value("filterName")) \(value("eventKey"))",
                    "job: \(value("jobName")) attempt \(value("attempt")), batch id \(value("batchId")) on \(value("host")), "
                        + "\(value("startedAt")) → \(value("endedAt")), exit \(value("exitCode"))"]
-        out.append("planned with: dcprod \(value("dcprodVersion"))")
+        guard let version = self["dcprodVersion"] else {
+            out.append("planned with: not recorded (the job was planned before dcprod kept its setup)")
+            return out + inputLines
+        }
+        out.append("planned with: dcprod \(version)")
         for (name, label) in [("templateHash", "step template"), ("batchHash", "batch script template"), ("configHash", "config")] {
-            guard let hash = self[name] else { out.append("  \(label): not recorded (planned before dcprod kept it)"); continue }
+            guard let hash = self[name] else { continue }
             let size = texts(hash).map { "\($0.text.utf8.count) bytes, kept in the state store" } ?? "not in this production's state store"
             out.append("  \(label) \(hash) (\(size))")
         }
-        out.append("inputs: \(inputs.count)")
-        for input in inputs {
-            out.append("  \(input.path)" + (input.madeFrom.map { " (from \($0))" } ?? ""))
-        }
-        return out
+        return out + inputLines
+    }
+
+    /// The files the event read, one a line, each calexp with the frame it came from.
+    var inputLines: [String] {
+        ["inputs: \(inputs.count)"] + inputs.map { "  \($0.path)" + ($0.madeFrom.map { " (from \($0))" } ?? "") }
     }
 }
