@@ -62,10 +62,9 @@ public struct CatalogQuality: Sendable {
     }
 
     public let objects: [Object]
-    let cells: [Int64: [Int]]
+    /// The objects' positions (`SkyIndex`).
+    let index: SkyIndex
     public var config = Config()
-    static let cellSize = 1.0 / 360
-    static let cellsPerTurn = Int64((360 / cellSize).rounded())
 
     /// Reads the exact objects, stars and galaxies.
     ///
@@ -76,36 +75,13 @@ public struct CatalogQuality: Sendable {
     }
 
     public init(objects: [Object]) {
-        var cells: [Int64: [Int]] = [:]
-        for (k, object) in objects.enumerated() { cells[Self.cell(object.ra, object.dec), default: []].append(k) }
         self.objects = objects
-        self.cells = cells
-    }
-
-    static func cell(_ ra: Double, _ dec: Double) -> Int64 {
-        cellKey(Int64((ra / cellSize).rounded(.down)), Int64((dec / cellSize).rounded(.down)))
-    }
-
-    /// A cell's key, its RA column taken modulo a turn.
-    static func cellKey(_ i: Int64, _ j: Int64) -> Int64 {
-        ((i % cellsPerTurn + cellsPerTurn) % cellsPerTurn) << 20 + j + 1 << 19
+        index = SkyIndex(objects.map { ($0.ra, $0.dec) })
     }
 
     /// The indices of the objects within `radius` degrees of a position, nearest first.
     func objects(near ra: Double, _ dec: Double, within radius: Double) -> [(index: Int, d2: Double)] {
-        let scale = cos(dec * .pi / 180)
-        let i0 = Int64((ra / Self.cellSize).rounded(.down)), j0 = Int64((dec / Self.cellSize).rounded(.down))
-        var out: [(index: Int, d2: Double)] = []
-        for i in (i0 - 1)...(i0 + 1) {
-            for j in (j0 - 1)...(j0 + 1) {
-                for k in cells[Self.cellKey(i, j)] ?? [] {
-                    let dx = Self.turnDifference(objects[k].ra - ra) * scale, dy = objects[k].dec - dec
-                    let d2 = dx * dx + dy * dy
-                    if d2 <= radius * radius { out.append((k, d2)) }
-                }
-            }
-        }
-        return out.sorted { $0.d2 < $1.d2 }
+        index.near(ra, dec, within: radius)
     }
 
     /// The sizes of `psfFractions`' table, arcsec apart.
@@ -134,11 +110,8 @@ public struct CatalogQuality: Sendable {
         }
     }
 
-    /// An RA difference in (−180, 180].
-    static func turnDifference(_ d: Double) -> Double {
-        let rest = d.truncatingRemainder(dividingBy: 360)
-        return rest > 180 ? rest - 360 : rest <= -180 ? rest + 360 : rest
-    }
+    /// An RA difference in (−180, 180] (`SkyIndex.turnDifference`).
+    static func turnDifference(_ d: Double) -> Double { SkyIndex.turnDifference(d) }
 }
 
 // MARK: - The files

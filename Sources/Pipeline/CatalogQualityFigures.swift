@@ -36,14 +36,14 @@ extension CatalogQuality {
         let radius = config.radius / 3600, margin = config.edgeMargin / 3600
         func depth(_ ra: Double, _ dec: Double) -> Int { coverage?.filter { $0.contains(ra, dec, margin: margin) }.count ?? 1 }
         for sample in samples where sample.filterId == filterId {
-            let detected = SourceIndex(sample.sources)
+            let detected = SkyIndex(sample.sources.map { ($0.ra, $0.dec) })
             let typical = coverage == nil ? 1 : max(1, RobustStatistics.median(sample.sources.map { Float(depth($0.ra, $0.dec)) }))
             for k in objectIndices(in: sample.footprint, margin: margin) {
                 let object = objects[k], n = depth(object.ra, object.dec)
                 guard n > 0 else { continue }
                 let snr = sample.expectedSignalToNoise(object) * (Double(n) / typical).squareRoot()
                 guard let b = bins.firstIndex(where: { $0.range.contains(snr) }) else { continue }
-                let found = detected.any(near: object.ra, object.dec, within: radius)
+                let found = detected.nearest(object.ra, object.dec, within: radius) != nil
                 bins[b].all.count(found)
                 if object.isStar { bins[b].stars.count(found) }
             }
@@ -55,15 +55,7 @@ extension CatalogQuality {
     func objectIndices(in footprints: [Footprint], margin: Double) -> [Int] {
         guard let footprint = footprints.first else { return [] }
         let box = footprint.box
-        let iRange = Int64((box.ra.lowerBound / Self.cellSize).rounded(.down))...Int64((box.ra.upperBound / Self.cellSize).rounded(.down))
-        let jRange = Int64((box.dec.lowerBound / Self.cellSize).rounded(.down))...Int64((box.dec.upperBound / Self.cellSize).rounded(.down))
-        var out: [Int] = []
-        for j in jRange {
-            for i in iRange {
-                out += (cells[Self.cellKey(i, j)] ?? []).filter { footprint.contains(objects[$0].ra, objects[$0].dec, margin: margin) }
-            }
-        }
-        return out
+        return index.indices(inCellsOf: box.ra, box.dec).filter { footprint.contains(objects[$0].ra, objects[$0].dec, margin: margin) }
     }
 
     /// The S/N where a completeness curve first rises through 50 %, interpolated between the bins'
@@ -134,30 +126,5 @@ extension CatalogQuality {
             out[filter] = lines
         }
         return out
-    }
-}
-
-/// Sources by cell, to ask whether one is near a position.
-struct SourceIndex {
-    let cells: [Int64: [(ra: Double, dec: Double)]]
-
-    init(_ sources: [CatalogQuality.Source]) {
-        var cells: [Int64: [(ra: Double, dec: Double)]] = [:]
-        for s in sources { cells[CatalogQuality.cell(s.ra, s.dec), default: []].append((s.ra, s.dec)) }
-        self.cells = cells
-    }
-
-    func any(near ra: Double, _ dec: Double, within radius: Double) -> Bool {
-        let scale = cos(dec * .pi / 180)
-        let i0 = Int64((ra / CatalogQuality.cellSize).rounded(.down)), j0 = Int64((dec / CatalogQuality.cellSize).rounded(.down))
-        for i in (i0 - 1)...(i0 + 1) {
-            for j in (j0 - 1)...(j0 + 1) {
-                for s in cells[CatalogQuality.cellKey(i, j)] ?? [] {
-                    let dx = CatalogQuality.turnDifference(s.ra - ra) * scale, dy = s.dec - dec
-                    if dx * dx + dy * dy <= radius * radius { return true }
-                }
-            }
-        }
-        return false
     }
 }

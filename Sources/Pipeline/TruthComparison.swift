@@ -55,9 +55,9 @@ public struct TruthComparison: Sendable {
         var magnitudes: [Double]
     }
 
-    /// Stars by cell of `cellSize` degrees, for matching.
-    let cells: [Int64: [Star]]
-    static let cellSize = 1.0 / 360
+    /// The stars, and their positions for matching (`SkyIndex`: correct across RA 0).
+    let stars: [Star]
+    let index: SkyIndex
 
     /// Reads the stars of the simulator's exact objects (`truth-objects.csv`; any catalog with the
     /// columns `ReferenceCatalog` reads, but only the truth makes the comparison mean something:
@@ -67,15 +67,8 @@ public struct TruthComparison: Sendable {
     ///   not its header's fields.
     public init(truth path: String) throws {
         let catalog = try ReferenceCatalog(path: path, raMin: -.infinity, raMax: .infinity, decMin: -.infinity, decMax: .infinity)
-        var cells: [Int64: [Star]] = [:]
-        for entry in catalog.entries where entry.isStar {
-            cells[Self.cell(entry.ra, entry.dec), default: []].append(Star(ra: entry.ra, dec: entry.dec, magnitudes: entry.magnitudes))
-        }
-        self.cells = cells
-    }
-
-    static func cell(_ ra: Double, _ dec: Double) -> Int64 {
-        Int64((ra / cellSize).rounded(.down)) << 20 + Int64((dec / cellSize).rounded(.down)) + 1 << 19
+        stars = catalog.entries.filter(\.isStar).map { Star(ra: $0.ra, dec: $0.dec, magnitudes: $0.magnitudes) }
+        index = SkyIndex(stars.map { ($0.ra, $0.dec) })
     }
 
     /// The figures of every filter measured, for stars of at least `minimumSignalToNoise`.
@@ -96,19 +89,9 @@ public struct TruthComparison: Sendable {
         }
     }
 
+    /// The star nearest a measurement within `radius` degrees.
     func nearestStar(to m: Measurement, within radius: Double) -> Star? {
-        let scale = cos(m.dec * .pi / 180)
-        var best: (star: Star, d2: Double)?
-        for i in -1...1 {
-            for j in -1...1 {
-                for star in cells[Self.cell(m.ra + Double(i) * Self.cellSize, m.dec + Double(j) * Self.cellSize)] ?? [] {
-                    let dx = (star.ra - m.ra) * scale, dy = star.dec - m.dec
-                    let d2 = dx * dx + dy * dy
-                    if d2 <= radius * radius, d2 < (best?.d2 ?? .infinity) { best = (star, d2) }
-                }
-            }
-        }
-        return best?.star
+        index.nearest(m.ra, m.dec, within: radius).map { stars[$0] }
     }
 
     /// The PSF fluxes of the three steps' CSV files under some directories, by step.
@@ -267,25 +250,18 @@ extension TruthComparison {
     ///   over the coadd's quoted σ) and the coadd's quoted σ over the mean's (1/√Σσ⁻²).
     public static func coaddAgainstInputs(_ coadd: [Measurement], inputs: [Measurement], minimumSignalToNoise: Double = 100,
                                           minimumInputs: Int = 2, radiusArcsec: Double = 1) -> [Filter: (offsets: [Double], pulls: [Double], sigmaRatios: [Double])] {
-        var cells: [Int64: [Measurement]] = [:]
-        for m in inputs { cells[cell(m.ra, m.dec), default: []].append(m) }
+        let index = SkyIndex(inputs.map { ($0.ra, $0.dec) })
         let radius = radiusArcsec / 3600
         var out: [Filter: (offsets: [Double], pulls: [Double], sigmaRatios: [Double])] = [:]
         for c in coadd where c.fluxSigma > 0 && c.flux / c.fluxSigma >= minimumSignalToNoise {
             guard let filter = Filter.allCases.first(where: { $0.filterId == c.filterId }) else { continue }
-            let scale = cos(c.dec * .pi / 180)
             var sum = 0.0, weights = 0.0, count = 0
-            for i in -1...1 {
-                for j in -1...1 {
-                    for m in cells[cell(c.ra + Double(i) * cellSize, c.dec + Double(j) * cellSize)] ?? [] where m.filterId == c.filterId {
-                        let dx = (m.ra - c.ra) * scale, dy = m.dec - c.dec
-                        guard dx * dx + dy * dy <= radius * radius, m.fluxSigma > 0 else { continue }
-                        let factor = pow(10, 0.4 * (c.zeroPoint - m.zeroPoint)), sigma = m.fluxSigma * factor
-                        sum += m.flux * factor / (sigma * sigma)
-                        weights += 1 / (sigma * sigma)
-                        count += 1
-                    }
-                }
+            for (k, _) in index.near(c.ra, c.dec, within: radius) where inputs[k].filterId == c.filterId && inputs[k].fluxSigma > 0 {
+                let m = inputs[k]
+                let factor = pow(10, 0.4 * (c.zeroPoint - m.zeroPoint)), sigma = m.fluxSigma * factor
+                sum += m.flux * factor / (sigma * sigma)
+                weights += 1 / (sigma * sigma)
+                count += 1
             }
             guard count >= minimumInputs else { continue }
             let mean = sum / weights

@@ -224,3 +224,15 @@ import Sky
         withExtendedLifetime(directory) {}  // its files are removed when it is released
     }
 }
+
+/// The one spatial index of the truth comparisons finds its neighbours across RA 0.
+@Suite struct SkyIndexAcrossRAZero {
+    @Test func aPositionJustBelowRA360FindsOneJustAboveRA0() {
+        let index = SkyIndex([(ra: 0.00001, dec: 1.0), (ra: 180, dec: 1.0), (ra: 359.99995, dec: 1.0001)])
+        let found = index.near(359.99999, 1.0, within: 1.0 / 3600)
+        #expect(found.map(\.index) == [0, 2])
+        #expect(index.nearest(0.000001, 1.0, within: 1.0 / 3600) == 0)
+        #expect(index.nearest(359.9999, 1.0001, within: 0.5 / 3600) == 2)
+        #expect(index.nearest(90, 1.0, within: 1.0 / 3600) == nil)
+    }
+}

@@ -137,7 +137,7 @@ struct CSVRows {
     }
 }
 
-/// The simulator's objects by cell of 1″·100, for nearest-object lookups.
+/// The simulator's objects, for nearest-object lookups (through `SkyIndex`, correct across RA 0).
 struct TruthIndex {
     struct Object {
         var id: Int64
@@ -146,34 +146,18 @@ struct TruthIndex {
         var isStar: Bool
     }
 
-    let cells: [Int64: [Object]]
-    static let cell = 100.0 / 3600
+    let objects: [Object]
+    let index: SkyIndex
 
     init(path: String) throws {
-        var cells: [Int64: [Object]] = [:]
-        for row in try CSVRows(path: path).rows {
-            let object = Object(id: Int64(row["id"]!)!, ra: Double(row["ra"]!)!, dec: Double(row["decl"]!)!, isStar: row["isStar"] == "1")
-            cells[Self.key(object.ra, object.dec), default: []].append(object)
+        objects = try CSVRows(path: path).rows.map { row in
+            Object(id: Int64(row["id"]!)!, ra: Double(row["ra"]!)!, dec: Double(row["decl"]!)!, isStar: row["isStar"] == "1")
         }
-        self.cells = cells
-    }
-
-    static func key(_ ra: Double, _ dec: Double) -> Int64 {
-        Int64((ra / cell).rounded(.down)) << 32 + Int64((dec / cell).rounded(.down) + 1e6)
+        index = SkyIndex(objects.map { ($0.ra, $0.dec) })
     }
 
     /// The object nearest (ra, dec) within `arcsec`, if any.
     func nearest(ra: Double, dec: Double, within arcsec: Double) -> Object? {
-        var best: (Object, Double)?
-        let scale = cos(dec * .pi / 180)
-        for i in -1...1 {
-            for j in -1...1 {
-                for o in cells[Self.key(ra + Double(i) * Self.cell, dec + Double(j) * Self.cell)] ?? [] {
-                    let d = hypot((o.ra - ra) * scale, o.dec - dec) * 3600
-                    if d <= arcsec, d < (best?.1 ?? .infinity) { best = (o, d) }
-                }
-            }
-        }
-        return best?.0
+        index.nearest(ra, dec, within: arcsec / 3600).map { objects[$0] }
     }
 }

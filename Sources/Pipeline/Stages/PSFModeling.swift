@@ -64,15 +64,25 @@ struct PSFModeling {
                                     beta: psf.fit.initialBeta, config: config.measurement)
         photometer.psfSigma = estimatePSFSigma(detections, photometer)
         photometer.psf = MoffatPSF(fwhm: Gaussian.sigmaToFWHM * photometer.psfSigma, beta: psf.fit.initialBeta)
-        let stars = pointSources(detections, photometer)
-        if let fitted = PSFModelFit(config: psf.fit).fit(image, stars: Array(stars.prefix(psf.fitStars)), fwhm: photometer.psf.fwhm,
+        // The stars chosen with the first estimate, each centroided with the window of the PSF it is
+        // measured with and debiased with that model, once (`Photometer.measure` does the same to
+        // every source): the fit's with the first estimate, the aperture correction's with the fitted
+        // model. Centroided with the first window and debiased with the fitted model (or debiased
+        // twice), an undersampled star's position was a few hundredths of a pixel off, its model flux
+        // 0.1–0.4 % high: the calexp's correction was as much low, its zero point put that into its
+        // scale, and the coadd was 0.1–0.2 % brighter than its inputs' mean.
+        let stars = pointSourceDetections(detections, photometer)
+        let fitStars = stars.prefix(psf.fitStars).compactMap { photometer.centroid(from: $0) }
+            .map { photometer.config.debiasCentroids ? photometer.debiased($0) : $0 }
+        if let fitted = PSFModelFit(config: psf.fit).fit(image, stars: fitStars, fwhm: photometer.psf.fwhm,
                                                          radius: max(psf.minimumFitRadius, psf.fitRadius * photometer.psf.fwhm),
                                                          noise: noise, gain: gain) {
             photometer.psf = fitted
             photometer.psfSigma = fitted.fwhm / Gaussian.sigmaToFWHM
         }
         photometer.localPSF = localPSF
-        let correction = ApertureCorrection(config: config.apertureCorrection).measure(of: photometer, at: stars)
+        let correction = ApertureCorrection(config: config.apertureCorrection)
+            .measure(of: photometer, at: stars.compactMap { photometer.centroid(from: $0) })
         photometer.apertureCorrection = correction.factor
         photometer.apertureCorrectionSigma = correction.sigma
         return photometer
@@ -90,23 +100,28 @@ struct PSFModeling {
         return max(psf.minimumSigma, sigmas[Int(Double(sigmas.count) * psf.sizeQuantile)])
     }
 
-    /// Centroids of the detections peaking above `minimumPeakSignificance` σ whose second moments
-    /// are within `maximumSizeRatio` of the PSF's, brightest first, far enough from the edges for
-    /// the aperture correction to measure them, and alone within that distance: in a crowded field
-    /// (Stripe 82's density) a neighbour's light in the correction's aperture made the coadd's PSF
-    /// fluxes 16 % too bright.
+    /// Windowed centroids (not debiased: `ApertureCorrection` debiases them with its model) of
+    /// `pointSourceDetections`, found with the photometer's window.
     func pointSources(_ detections: [Detection], _ photometer: Photometer) -> [(x: Double, y: Double)] {
+        pointSourceDetections(detections, photometer).compactMap { photometer.centroid(from: $0) }
+    }
+
+    /// The detections peaking above `minimumPeakSignificance` σ whose second moments are within
+    /// `maximumSizeRatio` of the PSF's, brightest first, far enough from the edges for the aperture
+    /// correction to measure them, and alone within that distance: in a crowded field (Stripe 82's
+    /// density) a neighbour's light in the correction's aperture made the coadd's PSF fluxes 16 %
+    /// too bright.
+    func pointSourceDetections(_ detections: [Detection], _ photometer: Photometer) -> [Detection] {
         let psf = config.psf, image = photometer.image
         let radius = ApertureCorrection(config: config.apertureCorrection).edgeDistance(psfSigma: photometer.psfSigma)
         let neighbours = DetectionGrid(detections, cell: max(1, Int(radius)))
-        return detections.sorted { $0.peak > $1.peak }.prefix(psf.starCandidates).compactMap { detection in
+        return detections.sorted { $0.peak > $1.peak }.prefix(psf.starCandidates).filter { detection in
             guard Double(detection.peak) > psf.minimumPeakSignificance * photometer.noise,
                   neighbours.count(inBoxOfHalfWidth: Int(radius.rounded(.up)), around: (detection.peakX, detection.peakY)) == 1,
                   let c = photometer.centroid(from: detection),
                   c.x >= radius, c.y >= radius, c.x < Double(image.width) - 1 - radius, c.y < Double(image.height) - 1 - radius,
-                  let size = photometer.momentSigma(at: c, radius: psf.momentRadius),
-                  size < psf.maximumSizeRatio * photometer.psfSigma else { return nil }
-            return photometer.config.debiasCentroids ? photometer.debiased(c) : c
+                  let size = photometer.momentSigma(at: c, radius: psf.momentRadius) else { return false }
+            return size < psf.maximumSizeRatio * photometer.psfSigma
         }
     }
 }
