@@ -89,6 +89,8 @@ extension ProductionComparison {
                                c.bright().count, 100 * flux, 100 * scatter, moved, spread)
             }
             out.append(line)
+            let bins = c.byMagnitude().map { String(format: "%.0f–%.0f %+.2f ± %.2f %% (%d)", $0.magnitude - 0.5, $0.magnitude + 0.5, 100 * $0.median, 100 * $0.scatter, $0.count) }
+            if !bins.isEmpty { out.append("    flux B/A − 1 by magnitude: " + bins.joined(separator: ", ")) }
         }
         return out
     }
