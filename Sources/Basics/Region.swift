@@ -23,8 +23,7 @@ public struct Region: Equatable, Sendable, Codable, CustomStringConvertible {
     /// Whether a position is inside; its RA is taken into [0, 360) first (wcslib may give −0.1 or 360.1).
     public func contains(ra: Double, dec: Double) -> Bool {
         guard ra.isFinite, dec > decMin, dec < decMax else { return false }
-        let rest = ra.truncatingRemainder(dividingBy: 360)
-        let turned = rest < 0 ? rest + 360 : rest
+        let turned = RightAscension.turned(ra)
         return wrapsRA ? turned > raMin || turned < raMax : turned > raMin && turned < raMax
     }
 

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// A position on the sky, ICRS degrees.
@@ -13,8 +14,7 @@ public struct SkyPosition: Sendable, Equatable {
     /// The offset of `other` from this position in the tangent plane here, degrees: (ΔRA·cos Dec, ΔDec),
     /// ΔRA taken the short way round (an object at RA 359.9999 is 0.0002° from one at 0.0001).
     public func offset(to other: SkyPosition) -> (east: Double, north: Double) {
-        var dRA = other.ra - ra
-        if dRA > 180 { dRA -= 360 } else if dRA < -180 { dRA += 360 }
+        let dRA = RightAscension.difference(other.ra - ra)
         return (dRA * cos((dec + other.dec) / 2 * .pi / 180), other.dec - dec)
     }
 }
@@ -37,7 +37,7 @@ public struct ZoneIndex: Sendable {
     public init(_ positions: [SkyPosition], radius: Double) {
         precondition(radius > 0, "a zone index needs a positive radius")
         self.radius = radius
-        let unsorted: [Double] = positions.map { Self.key(zone: Self.zone($0.dec, radius), ra: Self.turn($0.ra)) }
+        let unsorted: [Double] = positions.map { Self.key(zone: Self.zone($0.dec, radius), ra: RightAscension.turned($0.ra)) }
         let sorted: [Int32] = (0..<Int32(positions.count)).sorted { a, b in
             let ka = unsorted[Int(a)], kb = unsorted[Int(b)]
             return ka < kb || (ka == kb && a < b)
@@ -49,7 +49,7 @@ public struct ZoneIndex: Sendable {
     /// Calls `body` with the index of every position that may lie within `radius` of `point` (each
     /// once; the caller measures the offsets).
     public func candidates(near point: SkyPosition, _ body: (Int) -> Void) {
-        let ra = Self.turn(point.ra)
+        let ra = RightAscension.turned(point.ra)
         let low = Self.zone(point.dec - radius, radius), high = Self.zone(point.dec + radius, radius)
         let poleward = min(90, abs(point.dec) + 2 * radius)
         let cosine = cos(poleward * .pi / 180)
@@ -90,10 +90,6 @@ public struct ZoneIndex: Sendable {
     private static func zone(_ dec: Double, _ height: Double) -> Int { Int(((dec + 90) / height).rounded(.down)) }
     /// A zone's keys span [zone·360, zone·360 + 360]: 361 keeps the next zone's apart.
     private static func key(zone: Int, ra: Double) -> Double { Double(zone) * 361 + ra }
-    private static func turn(_ ra: Double) -> Double {
-        let rest = ra.truncatingRemainder(dividingBy: 360)
-        return rest < 0 ? rest + 360 : rest
-    }
 }
 
 /// One-to-one matching of two lists of positions within a box tolerance, nearest first.

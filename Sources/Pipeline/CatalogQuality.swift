@@ -109,9 +109,6 @@ public struct CatalogQuality: Sendable {
             return sum / p2
         }
     }
-
-    /// An RA difference in (−180, 180] (`SkyIndex.turnDifference`).
-    static func turnDifference(_ d: Double) -> Double { SkyIndex.turnDifference(d) }
 }
 
 // MARK: - The files
@@ -185,7 +182,7 @@ extension CatalogQuality {
         func contains(_ ra: Double, _ dec: Double, margin: Double) -> Bool {
             let origin = corners[0], scale = cos(origin.dec * .pi / 180)
             func plane(_ p: (ra: Double, dec: Double)) -> (x: Double, y: Double) {
-                (CatalogQuality.turnDifference(p.ra - origin.ra) * scale, p.dec - origin.dec)
+                (RightAscension.difference(p.ra - origin.ra) * scale, p.dec - origin.dec)
             }
             let points = corners.map(plane), p = plane((ra, dec))
             var sign = 0.0
@@ -202,7 +199,7 @@ extension CatalogQuality {
 
         /// The box around the corners: RA (unwrapped from the first corner's) and Dec ranges.
         var box: (ra: ClosedRange<Double>, dec: ClosedRange<Double>) {
-            let ras = corners.map { corners[0].ra + CatalogQuality.turnDifference($0.ra - corners[0].ra) }
+            let ras = corners.map { corners[0].ra + RightAscension.difference($0.ra - corners[0].ra) }
             return (ras.min()!...ras.max()!, corners.map(\.dec).min()!...corners.map(\.dec).max()!)
         }
     }

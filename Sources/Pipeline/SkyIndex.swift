@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Positions by cell of `cellSize` degrees (10″), to find those near a point: the one spatial index
@@ -33,12 +34,6 @@ struct SkyIndex: Sendable {
         ((i % cellsPerTurn + cellsPerTurn) % cellsPerTurn) << 20 + j + 1 << 19
     }
 
-    /// An RA difference in (−180, 180].
-    static func turnDifference(_ d: Double) -> Double {
-        let rest = d.truncatingRemainder(dividingBy: 360)
-        return rest > 180 ? rest - 360 : rest <= -180 ? rest + 360 : rest
-    }
-
     /// The indices of the positions within `radius` degrees (at most `cellSize`) of a point, nearest first.
     func near(_ ra: Double, _ dec: Double, within radius: Double) -> [(index: Int, d2: Double)] {
         let scale = cos(dec * .pi / 180)
@@ -47,7 +42,7 @@ struct SkyIndex: Sendable {
         for i in (i0 - 1)...(i0 + 1) {
             for j in (j0 - 1)...(j0 + 1) {
                 for k in cells[Self.cellKey(i, j)] ?? [] {
-                    let dx = Self.turnDifference(positions[k].ra - ra) * scale, dy = positions[k].dec - dec
+                    let dx = RightAscension.difference(positions[k].ra - ra) * scale, dy = positions[k].dec - dec
                     let d2 = dx * dx + dy * dy
                     if d2 <= radius * radius { out.append((k, d2)) }
                 }

@@ -72,7 +72,7 @@ extension Simulation {
         }
         let scale = model.positionError / 3600
         let dec = object.dec + scale * random.gaussian()
-        let ra = SurveyLayout.turn(object.ra + scale * random.gaussian() / cos(object.dec * .pi / 180))
+        let ra = RightAscension.turned(object.ra + scale * random.gaussian() / cos(object.dec * .pi / 180))
         guard !missed, magnitudes[2] < model.limit else { return nil }
         return Self.row(object.id, ra, dec, object.isStar, magnitudes) + "," + errors.map { String(format: "%.4f", $0) }.joined(separator: ",")
     }

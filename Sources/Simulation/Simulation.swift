@@ -136,7 +136,7 @@ public struct Simulation: Sendable {
                 }
                 var header = truth
                 header.crval2 += error.dec * 1.5 / 3600
-                header.crval1 = SurveyLayout.turn(header.crval1 + error.ra * 1.5 / 3600 / cos(truth.crval2 * .pi / 180))
+                header.crval1 = RightAscension.turned(header.crval1 + error.ra * 1.5 / 3600 / cos(truth.crval2 * .pi / 180))
                 out.append(Plan(name: name, trueWCS: truth, headerWCS: header,
                                 fwhm: random.uniform(1.0, 1.8), defect: nil))
             }

@@ -56,11 +56,6 @@ public struct SurveyLayout: Sendable {
     }
 
     /// `ra` taken into [0, 360): where every RA the simulator writes lies.
-    public static func turn(_ ra: Double) -> Double {
-        let rest = ra.truncatingRemainder(dividingBy: 360)
-        let wrapped = rest < 0 ? rest + 360 : rest
-        return wrapped < 360 ? wrapped : 0  // -1e-20 + 360 rounds to 360
-    }
 
     /// Tiles of size `tile` every `step`, all inside [low, high] and centred there; one if none fits.
     /// Each centre is computed when asked for: a fine pixel scale over a wide region gives millions.
@@ -102,6 +97,6 @@ public struct SurveyLayout: Sendable {
         let fieldIndex = inEpoch / strips.count, strip = inEpoch % strips.count
         let run = Self.firstRuns[strip % 2] + Self.runsPerEpoch * epoch + Self.runsPerBlock * (strip / Self.stripsPerBlock)
         return Pointing(run: run, camcol: (strip / 2) % 6 + 1, field: Self.firstField + fieldIndex,
-                        center: (Self.turn(fields[fieldIndex]), strips[strip]))
+                        center: (RightAscension.turned(fields[fieldIndex]), strips[strip]))
     }
 }

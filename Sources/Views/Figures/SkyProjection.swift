@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// How a sky map places RA and Dec on its plot: a plate carrée around the middle of the data, RA
@@ -50,10 +51,7 @@ struct SkyProjection {
     }
 
     /// `ra` in `0..<360`.
-    static func turn(_ ra: Double) -> Double {
-        let turned = ra.truncatingRemainder(dividingBy: 360)
-        return turned < 0 ? turned + 360 : turned
-    }
+    static func turn(_ ra: Double) -> Double { RightAscension.turned(ra) }
 
     /// `dec` within −90...90: a Dec beyond a pole is taken as the pole.
     static func clamp(dec: Double) -> Double { min(max(dec, -90), 90) }
