@@ -103,28 +103,31 @@ public struct ProductionCatalog {
             result.recoveredIndexes = try loader.rebuildDeferredIndexes()
             result.summary = try load(files, redone: redone, loader: loader)
         }
-        try recordLoadedEvents(of: step, loader: loader)
-        try recordProvenance(of: step, loaded: result.summary.loadedPaths, loader: loader)
+        // One read of the ledger: the step's ok events whose every CSV output it now holds are marked
+        // loaded (`StateStore.recordLoaded`), and the files it holds without provenance get theirs.
+        let ledger = try loader.ledgerEntries()
+        try production.store.recordLoaded(step: step) { ledger[CatalogLoader.pathHash($0)]?.rowCount }
+        try recordProvenance(of: files, loaded: result.summary.loadedPaths, ledger: ledger, step: step)
         return result
     }
 
     /// Writes the provenance (`dcprod_provenance`, `dcprod_provenance_input`) of the step's files that
     /// the ledger holds without one — those this load put in, those of a load cut short, those loaded
     /// before schema v5 — and again of those this load replaced, in one transaction.
-    private func recordProvenance(of step: Step, loaded: [String], loader: CatalogLoader) throws {
-        let ledger = try loader.ledgerEntries()
+    private func recordProvenance(of files: [String], loaded: [String], ledger: [String: CatalogLoader.LedgerEntry], step: Step) throws {
         var recorded = Set<String>()
         try database.query("SELECT pathHash FROM dcprod_provenance", columns: { _ in }, row: { if let hash = $0[0].text { recorded.insert(hash) } })
         let replaced = Set(loaded)
-        let missing = Set(try production.store.resultFiles(step: step).filter { path in
+        let missing = Set(files.filter { path in
             let hash = CatalogLoader.pathHash(path)
             return ledger[hash] != nil && (!recorded.contains(hash) || replaced.contains(path))
         })
-        let files = try production.store.fileProvenance(step: step, paths: missing)
-        guard !files.isEmpty else { return }
+        let provenance = try production.store.fileProvenance(step: step, paths: missing)
+        guard !provenance.isEmpty else { return }
         try CatalogSchema.transaction(database) {
-            for file in files {
-                try record(file, hash: CatalogLoader.pathHash(file.path), ledger: ledger[CatalogLoader.pathHash(file.path)])
+            for file in provenance {
+                let hash = CatalogLoader.pathHash(file.path)
+                try record(file, hash: hash, ledger: ledger[hash])
             }
         }
     }
@@ -166,12 +169,6 @@ public struct ProductionCatalog {
         }
         try production.store.recordLoad(rejections: summary.rejected, loaded: summary.loadedPaths)
         return summary
-    }
-
-    /// Marks the step's ok events whose every CSV output the ledger now holds (`StateStore.recordLoaded`).
-    private func recordLoadedEvents(of step: Step, loader: CatalogLoader) throws {
-        let ledger = try loader.ledgerEntries()
-        try production.store.recordLoaded(step: step) { ledger[CatalogLoader.pathHash($0)]?.rowCount }
     }
 
     /// The catalog's account, as `dcprod load --status` prints it.
