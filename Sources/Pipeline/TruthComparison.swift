@@ -203,11 +203,7 @@ extension TruthComparison {
                           filter.rawValue, quantity.rawValue, bin.lowerBound, top, values.count, median, sigma, sigma * sigmaError)
         }
 
-        static func median(_ values: [Double]) -> Double {
-            guard !values.isEmpty else { return .nan }
-            let sorted = values.sorted()
-            return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        }
+        static func median(_ values: [Double]) -> Double { Statistics.median(values) ?? .nan }
 
         static func clippedSigma(_ values: [Double]) -> Double {
             guard values.count >= 2 else { return .nan }

@@ -60,10 +60,7 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         let failed = try reporting { () -> Bool in
-            let selected = try (filters ?? "").map { letter in
-                guard let filter = Filter(rawValue: String(letter)) else { throw ValidationError("--filters: \(letter) is not one of u g r i z") }
-                return filter
-            }
+            let selected = try SelectionOptions.filters(filters ?? "", option: "--filters")
             let sides = try [a, b].map { path -> (production: Production, catalog: CatalogDatabase) in
                 let production = try ProductionOptions.parse(["--production", path]).open(writing: false)
                 return (production, try CatalogConnection.open(production, readOnly: true, defaultsFile: catalogOptions.defaultsFile))

@@ -28,6 +28,16 @@ struct SelectionOptions: ParsableArguments {
 
     func validate() throws { _ = try selection() }
 
+    /// The filters of letters such as `gri` (empty: none named).
+    ///
+    /// - Throws: `ValidationError` naming `option` and the letter that is not a filter.
+    static func filters(_ letters: String, option: String) throws -> [Filter] {
+        try letters.map { letter in
+            guard let filter = Filter(rawValue: String(letter)) else { throw ValidationError("\(option) \(letters): \(letter) is not one of u g r i z") }
+            return filter
+        }
+    }
+
     /// The selection the options describe.
     func selection() throws -> CatalogSelection {
         if forced && single { throw ValidationError("--forced and --single: choose one table") }
@@ -47,12 +57,7 @@ struct SelectionOptions: ParsableArguments {
                 return id
             })
         }
-        let letters = try (filters ?? "").map { letter in
-            guard let filter = Filter(rawValue: String(letter)) else {
-                throw ValidationError("--filter \(filters ?? ""): \(letter) is not one of u g r i z")
-            }
-            return filter
-        }
+        let letters = try Self.filters(filters ?? "", option: "--filter")
         let selection = CatalogSelection(table: forced ? .deepForcedSource : single ? .source : .deepSource, area: area,
                                          filters: letters, includeNonPrimary: includeNonPrimary)
         if let why = selection.impossibility { throw ValidationError(why) }
