@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Basics", "Pipeline", "Simulation", "Sky"]),
         .testTarget(name: "VerificationTests", dependencies: ["Basics", "Verification", "Planning"], exclude: ["Fixtures"]),
         .testTarget(name: "CatalogTests", dependencies: ["Basics", "Catalog", "CatalogAnalysis", "Sky"]),
-        .testTarget(name: "CatalogAnalysisTests", dependencies: ["CatalogAnalysis"]),
+        .testTarget(name: "CatalogAnalysisTests", dependencies: ["Basics", "CatalogAnalysis"]),
         .testTarget(name: "CatalogExportTests", dependencies: ["Basics", "Catalog", "CatalogAnalysis", "CatalogExport"]),
         .testTarget(name: "ViewsTests", dependencies: ["Views", "Verification"]),
         .testTarget(name: "EndToEndTests", dependencies: ["dcprod", "Basics"], exclude: ["Fixtures"]),

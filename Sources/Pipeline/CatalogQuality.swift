@@ -62,8 +62,8 @@ public struct CatalogQuality: Sendable {
     }
 
     public let objects: [Object]
-    /// The objects' positions (`SkyIndex`).
-    let index: SkyIndex
+    /// The objects' positions.
+    let index: ZoneIndex
     public var config = Config()
 
     /// Reads the exact objects, stars and galaxies.
@@ -76,12 +76,12 @@ public struct CatalogQuality: Sendable {
 
     public init(objects: [Object]) {
         self.objects = objects
-        index = SkyIndex(objects.map { ($0.ra, $0.dec) })
+        index = ZoneIndex(objects.map { SkyPosition(ra: $0.ra, dec: $0.dec) }, radius: TruthComparison.searchRadius)
     }
 
     /// The indices of the objects within `radius` degrees of a position, nearest first.
     func objects(near ra: Double, _ dec: Double, within radius: Double) -> [(index: Int, d2: Double)] {
-        index.near(ra, dec, within: radius)
+        index.near(SkyPosition(ra: ra, dec: dec), within: radius)
     }
 
     /// The sizes of `psfFractions`' table, arcsec apart.

@@ -36,14 +36,14 @@ extension CatalogQuality {
         let radius = config.radius / 3600, margin = config.edgeMargin / 3600
         func depth(_ ra: Double, _ dec: Double) -> Int { coverage?.filter { $0.contains(ra, dec, margin: margin) }.count ?? 1 }
         for sample in samples where sample.filterId == filterId {
-            let detected = SkyIndex(sample.sources.map { ($0.ra, $0.dec) })
+            let detected = ZoneIndex(sample.sources.map { SkyPosition(ra: $0.ra, dec: $0.dec) }, radius: TruthComparison.searchRadius)
             let typical = coverage == nil ? 1 : max(1, RobustStatistics.median(sample.sources.map { Float(depth($0.ra, $0.dec)) }))
             for k in objectIndices(in: sample.footprint, margin: margin) {
                 let object = objects[k], n = depth(object.ra, object.dec)
                 guard n > 0 else { continue }
                 let snr = sample.expectedSignalToNoise(object) * (Double(n) / typical).squareRoot()
                 guard let b = bins.firstIndex(where: { $0.range.contains(snr) }) else { continue }
-                let found = detected.nearest(object.ra, object.dec, within: radius) != nil
+                let found = detected.nearest(SkyPosition(ra: object.ra, dec: object.dec), within: radius) != nil
                 bins[b].all.count(found)
                 if object.isStar { bins[b].stars.count(found) }
             }
@@ -55,7 +55,7 @@ extension CatalogQuality {
     func objectIndices(in footprints: [Footprint], margin: Double) -> [Int] {
         guard let footprint = footprints.first else { return [] }
         let box = footprint.box
-        return index.indices(inCellsOf: box.ra, box.dec).filter { footprint.contains(objects[$0].ra, objects[$0].dec, margin: margin) }
+        return index.indices(inRA: box.ra, dec: box.dec).filter { footprint.contains(objects[$0].ra, objects[$0].dec, margin: margin) }
     }
 
     /// The S/N where a completeness curve first rises through 50 %, interpolated between the bins'

@@ -9,6 +9,10 @@ import Foundation
 /// over its true flux, minus one; the scatter is the robust standard deviation of the offsets
 /// (1.4826 × their median absolute deviation), so that a blend or two do not set it.
 public struct TruthComparison: Sendable {
+    /// The largest radius the comparisons with the simulator's objects search within (10″): their
+    /// indexes' zone height.
+    static let searchRadius = 1.0 / 360
+
     /// One measured source, its flux in counts at `zeroPoint` (the magnitude of one count).
     public struct Measurement: Sendable {
         public var ra: Double
@@ -55,9 +59,9 @@ public struct TruthComparison: Sendable {
         var magnitudes: [Double]
     }
 
-    /// The stars, and their positions for matching (`SkyIndex`: correct across RA 0).
+    /// The stars, and their positions for matching (a `ZoneIndex`: correct across RA 0).
     let stars: [Star]
-    let index: SkyIndex
+    let index: ZoneIndex
 
     /// Reads the stars of the simulator's exact objects (`truth-objects.csv`; any catalog with the
     /// columns `ReferenceCatalog` reads, but only the truth makes the comparison mean something:
@@ -68,7 +72,7 @@ public struct TruthComparison: Sendable {
     public init(truth path: String) throws {
         let catalog = try ReferenceCatalog(path: path, raMin: -.infinity, raMax: .infinity, decMin: -.infinity, decMax: .infinity)
         stars = catalog.entries.filter(\.isStar).map { Star(ra: $0.ra, dec: $0.dec, magnitudes: $0.magnitudes) }
-        index = SkyIndex(stars.map { ($0.ra, $0.dec) })
+        index = ZoneIndex(stars.map { SkyPosition(ra: $0.ra, dec: $0.dec) }, radius: Self.searchRadius)
     }
 
     /// The figures of every filter measured, for stars of at least `minimumSignalToNoise`.
@@ -91,7 +95,7 @@ public struct TruthComparison: Sendable {
 
     /// The star nearest a measurement within `radius` degrees.
     func nearestStar(to m: Measurement, within radius: Double) -> Star? {
-        index.nearest(m.ra, m.dec, within: radius).map { stars[$0] }
+        index.nearest(SkyPosition(ra: m.ra, dec: m.dec), within: radius).map { stars[$0] }
     }
 
     /// The PSF fluxes of the three steps' CSV files under some directories, by step.
@@ -246,13 +250,13 @@ extension TruthComparison {
     ///   over the coadd's quoted σ) and the coadd's quoted σ over the mean's (1/√Σσ⁻²).
     public static func coaddAgainstInputs(_ coadd: [Measurement], inputs: [Measurement], minimumSignalToNoise: Double = 100,
                                           minimumInputs: Int = 2, radiusArcsec: Double = 1) -> [Filter: (offsets: [Double], pulls: [Double], sigmaRatios: [Double])] {
-        let index = SkyIndex(inputs.map { ($0.ra, $0.dec) })
+        let index = ZoneIndex(inputs.map { SkyPosition(ra: $0.ra, dec: $0.dec) }, radius: searchRadius)
         let radius = radiusArcsec / 3600
         var out: [Filter: (offsets: [Double], pulls: [Double], sigmaRatios: [Double])] = [:]
         for c in coadd where c.fluxSigma > 0 && c.flux / c.fluxSigma >= minimumSignalToNoise {
             guard let filter = Filter.allCases.first(where: { $0.filterId == c.filterId }) else { continue }
             var sum = 0.0, weights = 0.0, count = 0
-            for (k, _) in index.near(c.ra, c.dec, within: radius) where inputs[k].filterId == c.filterId && inputs[k].fluxSigma > 0 {
+            for (k, _) in index.near(SkyPosition(ra: c.ra, dec: c.dec), within: radius) where inputs[k].filterId == c.filterId && inputs[k].fluxSigma > 0 {
                 let m = inputs[k]
                 let factor = pow(10, 0.4 * (c.zeroPoint - m.zeroPoint)), sigma = m.fluxSigma * factor
                 sum += m.flux * factor / (sigma * sigma)

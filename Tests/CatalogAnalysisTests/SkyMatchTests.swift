@@ -1,3 +1,4 @@
+import Basics
 import CatalogAnalysis
 import Foundation
 import Testing

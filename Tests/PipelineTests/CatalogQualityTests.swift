@@ -225,14 +225,20 @@ import Sky
     }
 }
 
-/// The one spatial index of the truth comparisons finds its neighbours across RA 0.
-@Suite struct SkyIndexAcrossRAZero {
+/// The one spatial index of the truth comparisons and the crossmatch finds its neighbours, and the
+/// positions in a box, across RA 0.
+@Suite struct ZoneIndexAcrossRAZero {
     @Test func aPositionJustBelowRA360FindsOneJustAboveRA0() {
-        let index = SkyIndex([(ra: 0.00001, dec: 1.0), (ra: 180, dec: 1.0), (ra: 359.99995, dec: 1.0001)])
-        let found = index.near(359.99999, 1.0, within: 1.0 / 3600)
+        let index = ZoneIndex([SkyPosition(ra: 0.00001, dec: 1.0), SkyPosition(ra: 180, dec: 1.0), SkyPosition(ra: 359.99995, dec: 1.0001)],
+                              radius: TruthComparison.searchRadius)
+        let found = index.near(SkyPosition(ra: 359.99999, dec: 1.0), within: 1.0 / 3600)
         #expect(found.map(\.index) == [0, 2])
-        #expect(index.nearest(0.000001, 1.0, within: 1.0 / 3600) == 0)
-        #expect(index.nearest(359.9999, 1.0001, within: 0.5 / 3600) == 2)
-        #expect(index.nearest(90, 1.0, within: 1.0 / 3600) == nil)
+        #expect(index.nearest(SkyPosition(ra: 0.000001, dec: 1.0), within: 1.0 / 3600) == 0)
+        #expect(index.nearest(SkyPosition(ra: 359.9999, dec: 1.0001), within: 0.5 / 3600) == 2)
+        #expect(index.nearest(SkyPosition(ra: 90, dec: 1.0), within: 1.0 / 3600) == nil)
+        #expect(index.indices(inRA: 359.9...360.1, dec: 0.9...1.1) == [0, 2])
+        #expect(index.indices(inRA: -0.1...0.1, dec: 0.9...1.1) == [0, 2])
+        #expect(index.indices(inRA: 0...359.99, dec: 0...2) == [0, 1])
+        #expect(index.indices(inRA: 0...360, dec: 1.00005...2) == [2])
     }
 }

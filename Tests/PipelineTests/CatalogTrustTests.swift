@@ -137,7 +137,7 @@ struct CSVRows {
     }
 }
 
-/// The simulator's objects, for nearest-object lookups (through `SkyIndex`, correct across RA 0).
+/// The simulator's objects, for nearest-object lookups (through a `ZoneIndex`, correct across RA 0).
 struct TruthIndex {
     struct Object {
         var id: Int64
@@ -147,17 +147,17 @@ struct TruthIndex {
     }
 
     let objects: [Object]
-    let index: SkyIndex
+    let index: ZoneIndex
 
     init(path: String) throws {
         objects = try CSVRows(path: path).rows.map { row in
             Object(id: Int64(row["id"]!)!, ra: Double(row["ra"]!)!, dec: Double(row["decl"]!)!, isStar: row["isStar"] == "1")
         }
-        index = SkyIndex(objects.map { ($0.ra, $0.dec) })
+        index = ZoneIndex(objects.map { SkyPosition(ra: $0.ra, dec: $0.dec) }, radius: TruthComparison.searchRadius)
     }
 
     /// The object nearest (ra, dec) within `arcsec`, if any.
     func nearest(ra: Double, dec: Double, within arcsec: Double) -> Object? {
-        index.nearest(ra, dec, within: arcsec / 3600).map { objects[$0] }
+        index.nearest(SkyPosition(ra: ra, dec: dec), within: arcsec / 3600).map { objects[$0] }
     }
 }
