@@ -153,15 +153,14 @@ public enum StateStoreError: Error, CustomStringConvertible, Equatable {
 /// Opening an SQLite file read-only where nothing may be written beside it.
 public enum SQLiteReadOnly {
     /// What to open for reading the database at `path`: the path itself, or, where SQLite could not
-    /// share a WAL database's index read-only — no `-shm` file and none can be made beside it (a
-    /// read-only file system, a directory of another user's) — and no `-wal` file holds what a writer
-    /// has not checkpointed, a `file:` URI with `immutable=1`: SQLite then reads the file as it is,
-    /// without locks. Where nothing can be written, no writer can be at work.
+    /// make or grow a WAL database's index (`-shm`) beside it — a read-only file system, a directory of
+    /// another user's, a full file system — and no `-wal` file holds what a writer has not
+    /// checkpointed (none, or an empty one that a writer which failed on a full disk left), a `file:`
+    /// URI with `immutable=1`: SQLite then reads the file as it is, without locks. Where nothing can be
+    /// written, no writer can be at work.
     public static func path(_ path: String) -> String {
-        let directory = (path as NSString).deletingLastPathComponent
-        let fm = FileManager.default
-        guard access(directory.isEmpty ? "." : directory, W_OK) != 0, !fm.fileExists(atPath: path + "-shm"),
-              !fm.fileExists(atPath: path + "-wal") else { return path }
+        let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+        guard wal == 0, FileSystemProblem.diagnose(path: path + "-shm", needed: 64 << 10) != nil else { return path }
         var uri = URLComponents()
         uri.scheme = "file"
         uri.path = path

@@ -181,7 +181,8 @@ struct FullDisk {
     }
 
     /// A full MAINDIR: the verb that would change the state store fails naming the store and its file
-    /// system; the store is as it was (nothing half-written), and the verb goes on once space is freed.
+    /// system; the store is as it was (nothing half-written), readers read it, and the verb goes on
+    /// once space is freed.
     @Test func aFullStateStoreSaysSoChangesNothingAndGoesOnOnceSpaceIsFreed() throws {
         let work = try Workspace()
         let main = try Tmpfs(at: work.url.appendingPathComponent("main"), size: "16m")
@@ -194,6 +195,9 @@ struct FullDisk {
         #expect(full.stderr.contains("the state store is as it was before this command\nfree space on \(main.path), then run the command again"),
                 "\(full.stderr)")
         #expect(!full.stderr.contains("SQLite error") && !full.stderr.contains("restore it from a backup"), "\(full.stderr)")
+        // Readers read it as it is, full disk or not.
+        let status = try DCProd.run(["status", "--json"], in: work.url)
+        #expect(status.status == 0 && status.stdout.contains("\"frames\" : 0"), "\(status.stdout)\(status.stderr)")
 
         try main.unfill()
         #expect(try output(of: ["sqlite3", store, "PRAGMA integrity_check; SELECT COUNT(*) FROM event"]).stdout == "ok\n0\n")
@@ -253,5 +257,19 @@ struct FullDisk {
                 "\(plan.stderr)")
         #expect(plan.stderr.contains("\nask root to run it, or to give you write permission"), "\(plan.stderr)")
         #expect(try output(of: ["ls", "-laR", "--time-style=full-iso", tree]).stdout == before)
+    }
+
+    /// Foundation's errors are said in the user's words, never as Foundation's dump of an `NSError`:
+    /// `pipe simulate` into a directory of a file system mounted read-only.
+    @Test func aFoundationErrorIsSaidInTheUsersWords() throws {
+        let work = try Workspace()
+        let mount = try Tmpfs(at: work.url.appendingPathComponent("ro"), size: "1m")
+        try mount.remount("ro")
+        defer { try? mount.remount("rw") }
+        let simulated = try DCProd.run(["pipe", "simulate", "--frames", "1", "--size", "256x186", "--region", Self.region, "\(mount.path)/input"], in: work.url)
+        #expect(simulated.status == 1)
+        #expect(simulated.stderr == "dcprod: error: \(mount.path)/input: read-only: \(mount.path) is mounted read-only "
+                + "(\(mount.path) belongs to root)\nremount \(mount.path) read-write (or work on a copy where you can write), then run the command again\n",
+                "\(simulated.stderr)")
     }
 }
