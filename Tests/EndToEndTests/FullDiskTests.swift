@@ -180,6 +180,39 @@ struct FullDisk {
         #expect(run.stdout.contains("Step forcedPhot, filter r\nEvents processed: "), "\(run.stdout)")
     }
 
+    /// DATAMAIN mounted read-only: each job's event fails as `read-only`, naming the file system and
+    /// whose the directory is; `run` stops at the embedded catalog before it hands a job over; `sql`
+    /// reads the catalog. Once remounted read-write, `resubmit --force` and `run` finish the production.
+    @Test func aReadOnlyDataTreeIsReadAndItsWritersSaySo() throws {
+        let work = try Workspace()
+        let data = try Tmpfs(at: work.url.appendingPathComponent("data"), size: "320m")
+        try prepare(work)
+        for arguments in [["load", "--init"], ["plan", "processCcd"]] {
+            let result = try DCProd.run(arguments, in: work.url)
+            try #require(result.status == 0, "\(arguments): \(result.stderr)")
+        }
+        try data.remount("ro")
+        defer { try? data.remount("rw") }
+        #expect(try DCProd.run(["submit", "processCcd"], in: work.url).status == 0)
+        #expect(try DCProd.run(["verify", "processCcd"], in: work.url).status == 1)
+        let failed = try report(work, "processCcd")
+        #expect(failed.events == 4 && failed.count("read-only") == 4, "\(failed)")
+        let log = try logs(work, "processCcd")
+        #expect(log.contains("calexp-000094-r1-0011.fits: read-only: \(data.path) is mounted read-only (\(data.path)/DC_2013/processCcd/r belongs to root)"),
+                "\(log)")
+        let run = try DCProd.run(["run"], in: work.url)
+        #expect(run.status == 1)
+        #expect(run.stderr.contains("/DC_2013/catalog.sqlite: read-only: \(data.path) is mounted read-only (the file belongs to root)"), "\(run.stderr)")
+        let sql = try DCProd.run(["sql", "--csv", "SELECT COUNT(*) FROM Source"], in: work.url)
+        #expect(sql.status == 0 && sql.stdout.hasSuffix("\n0\n"), "\(sql.stdout)\(sql.stderr)")
+
+        try data.remount("rw")
+        let resubmit = try DCProd.run(["resubmit", "processCcd", "--force"], in: work.url)
+        #expect(resubmit.status == 0, "\(resubmit.stdout)\(resubmit.stderr)")
+        let rerun = try DCProd.run(["run"], in: work.url)
+        #expect(rerun.status == 0, "\(rerun.stdout)\(rerun.stderr)")
+    }
+
     /// A full MAINDIR: the verb that would change the state store fails naming the store and its file
     /// system; the store is as it was (nothing half-written), readers read it, and the verb goes on
     /// once space is freed.
