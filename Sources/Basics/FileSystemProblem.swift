@@ -139,9 +139,10 @@ extension FileSystemProblem {
     public static func diagnose(path: String, needed: Int64?) -> FileSystemProblem? {
         let existing = FileSystemFacts.existingAncestor(of: path)
         if FileSystemFacts.isMountedReadOnly(existing) { return FileSystemProblem(errno: EROFS, path: path) }
-        let target = existing == path ? path : existing
-        if access(target, W_OK) != 0, errno == EACCES || errno == EPERM || errno == EROFS {
-            return FileSystemProblem(errno: errno, path: path)
+        // An existing file, and its directory, where files are made beside it (SQLite's -wal, -shm).
+        let targets = existing == path ? [path, (path as NSString).deletingLastPathComponent] : [existing]
+        for target in targets where !target.isEmpty && access(target, W_OK) != 0 {
+            if let problem = FileSystemProblem(errno: errno, path: path) { return problem }
         }
         let free = FileSystemFacts.freeBytes(at: path)
         guard free < (needed ?? 64 << 10) else { return nil }
