@@ -293,10 +293,11 @@ struct FullDisk {
     }
 
     /// Foundation's errors are said in the user's words, never as Foundation's dump of an `NSError`:
-    /// `pipe simulate` into a directory of a file system mounted read-only.
+    /// `pipe simulate` into a directory of a file system mounted read-only (whose mount point has a
+    /// space, which /proc/self/mountinfo writes `\040`).
     @Test func aFoundationErrorIsSaidInTheUsersWords() throws {
         let work = try Workspace()
-        let mount = try Tmpfs(at: work.url.appendingPathComponent("ro"), size: "1m")
+        let mount = try Tmpfs(at: work.url.appendingPathComponent("read only"), size: "1m")
         try mount.remount("ro")
         defer { try? mount.remount("rw") }
         let simulated = try DCProd.run(["pipe", "simulate", "--frames", "1", "--size", "256x186", "--region", Self.region, "\(mount.path)/input"], in: work.url)
