@@ -168,6 +168,9 @@ public struct CatalogError: Error, CustomStringConvertible, Sendable {
         /// `VACUUM INTO`; MariaDB `INTO OUTFILE`, `LOAD_FILE`, `LOAD DATA`), refused on a read-only
         /// connection before it runs.
         case fileAccess
+        /// The catalog's file system is full or read-only (`FileSystemProblem`): not a file's fault,
+        /// the load stops and leaves the files pending.
+        case fileSystem
     }
 
     /// The whole message, usually prefixed with the catalog's location or the file concerned.

@@ -459,7 +459,7 @@ public struct CatalogLoader {
             let entry = try insert(csv, table: table, split: split, columns: try columns(of: table, state: &state))
             try catalog.execute("RELEASE SAVEPOINT dcprod_file")
             return .loaded(entry, removed: removed)
-        } catch let error as CatalogError where error.isTransient {
+        } catch let error as CatalogError where error.isTransient || error.kind == .fileSystem {
             throw error
         } catch {
             do {

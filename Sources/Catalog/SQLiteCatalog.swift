@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -49,7 +50,7 @@ public final class SQLiteCatalog: CatalogDatabase {
             queue = try DatabaseQueue(path: readOnly ? SQLiteReadOnly.path(path) : path, configuration: configuration)
             if !readOnly { try queue.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") } }
         } catch {
-            throw Self.catalogError(error, prefix: "\(path): ")
+            throw Self.catalogError(error, prefix: "\(path): ", location: path, readOnly: readOnly)
         }
         location = path
         self.readOnly = readOnly
@@ -86,9 +87,18 @@ public final class SQLiteCatalog: CatalogDatabase {
     /// An error of SQLite's as a `CatalogError`, its kind from the result code: SQLITE_BUSY and
     /// SQLITE_LOCKED a lock, SQLITE_READONLY a read-only connection, SQLITE_CANTOPEN a catalog that
     /// cannot be reached; "no such table/column" the schema.
-    static func catalogError(_ error: Error, prefix: String = "") -> CatalogError {
+    ///
+    /// With the catalog's `location`, a full or read-only file system is said as such, naming the file
+    /// (`FileSystemProblem`, kind `fileSystem`) — except the SQLITE_READONLY of a `readOnly` connection,
+    /// which is its own refusal to write.
+    static func catalogError(_ error: Error, prefix: String = "", location: String? = nil, readOnly: Bool = false) -> CatalogError {
         if let error = error as? CatalogError { return error.prefixed(prefix) }
         guard let error = error as? DatabaseError else { return CatalogError(prefix + "\(error)") }
+        if let location, !(readOnly && error.resultCode == .SQLITE_READONLY),
+           let problem = FileSystemProblem(sqliteResultCode: error.resultCode.rawValue, path: location) {
+            return CatalogError("\(problem); the catalog keeps what was committed before: \(problem.remedy)",
+                                kind: .fileSystem, code: Int(error.extendedResultCode.rawValue))
+        }
         // GRDB's advice to its programmers when a text holds several statements means nothing to a user.
         let message = error.message.map {
             $0.hasPrefix("Multiple statements found") ? "one statement at a time: the text holds more than one, and none was run" : $0
@@ -107,7 +117,7 @@ public final class SQLiteCatalog: CatalogDatabase {
         do {
             return try queue.inDatabase(body)
         } catch {
-            throw fileAccessError(Self.catalogError(error))
+            throw fileAccessError(Self.catalogError(error, location: location, readOnly: readOnly))
         }
     }
 
@@ -238,7 +248,7 @@ public final class SQLiteCatalog: CatalogDatabase {
                     let statement = try db.cachedStatement(sql: head + Array(repeating: tuple, count: rows).joined(separator: ", "))
                     do {
                         try Self.run(statement, binding: first * width..<(first + rows) * width, of: csv, text: text, in: db)
-                    } catch let error as DatabaseError where ![.SQLITE_BUSY, .SQLITE_LOCKED].contains(error.resultCode) {
+                    } catch let error as DatabaseError where ![.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_FULL, .SQLITE_IOERR].contains(error.resultCode) {
                         // SQLite does not say which row of the statement it refused, and undid only that
                         // statement: its rows one by one find it.
                         let single = try db.cachedStatement(sql: head + tuple)

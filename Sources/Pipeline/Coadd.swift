@@ -156,10 +156,11 @@ public struct Coadd {
         let measured = try addingInputAstrometry(measuredOnStack, sky: sky, overlaps)
 
         let outputs = Self.outputs(for: patch, filter: options.filter, in: options.outputDirectory)
-        try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
-        try writeImage(image.pixels, variance: variance, inputs: overlaps.inputs.count, zeroPointSigma: overlaps.zeroPointSigma, to: outputs[0])
-        try writeSources(measured, sky: sky, to: outputs[1])
-        try writeRow(inputs: overlaps.inputs.count, image: outputs[0], to: outputs[2])
+        try OutputFiles.writeAll(outputs, in: options.outputDirectory) {
+            try writeImage(image.pixels, variance: variance, inputs: overlaps.inputs.count, zeroPointSigma: overlaps.zeroPointSigma, to: outputs[0])
+            try writeSources(measured, sky: sky, to: outputs[1])
+            try writeRow(inputs: overlaps.inputs.count, image: outputs[0], to: outputs[2])
+        }
         return Result(inputs: overlaps.inputs.count, sources: measured.count, noise: found.noise, outputs: outputs.map(\.path))
     }
 
@@ -446,24 +447,24 @@ public struct Coadd {
     // MARK: - Outputs
 
     func writeImage(_ pixels: [Float], variance: [Float], inputs: Int, zeroPointSigma: Double = 0, to url: URL) throws {
-        let tmp = AtomicFile.temporary(for: url)
-        let file = try FITSFile.create(tmp.path)
         let size = options.skyMap.size(of: options.patch)
-        try file.createImage(width: size.x, height: size.y)
-        try file.write("ORIGIN", "dcprod pipe coadd")
-        try file.write("TRACT", options.patch.tract)
-        try file.write("PATCH", options.patch.name)
-        try file.write("FILTER", options.filter.rawValue)
-        for card in try options.skyMap.wcsCards(of: options.patch) { try file.write(card) }
-        try file.write("MAGZERO", options.zeroPoint, comment: "magnitude of one count")
-        try file.write("MAGZERR", zeroPointSigma, comment: "sigma of the inputs' zero points in it (mag)")
-        try file.write("NCALEXP", inputs, comment: "calexps stacked")
-        try file.writePixels(pixels)
-        try file.createImage(width: size.x, height: size.y)
-        try file.write("EXTNAME", "VARIANCE")
-        try file.writePixels(variance)
-        try file.close()
-        try AtomicFile.commit(tmp, to: url)
+        try AtomicFile.write(to: url, size: 2 * OutputFiles.imageBytes(width: size.x, height: size.y)) { tmp in
+            let file = try FITSFile.create(tmp.path)
+            try file.createImage(width: size.x, height: size.y)
+            try file.write("ORIGIN", "dcprod pipe coadd")
+            try file.write("TRACT", options.patch.tract)
+            try file.write("PATCH", options.patch.name)
+            try file.write("FILTER", options.filter.rawValue)
+            for card in try options.skyMap.wcsCards(of: options.patch) { try file.write(card) }
+            try file.write("MAGZERO", options.zeroPoint, comment: "magnitude of one count")
+            try file.write("MAGZERR", zeroPointSigma, comment: "sigma of the inputs' zero points in it (mag)")
+            try file.write("NCALEXP", inputs, comment: "calexps stacked")
+            try file.writePixels(pixels)
+            try file.createImage(width: size.x, height: size.y)
+            try file.write("EXTNAME", "VARIANCE")
+            try file.writePixels(variance)
+            try file.close()
+        }
     }
 
     public static let sourceColumns = "deepSourceId,deepCoaddId,tract,patch,filterId,ra,decl,raVar,declVar,x,y,"

@@ -73,9 +73,8 @@ public struct ForcedPhot {
         let (wcs, photometer, saturation) = try readCalexp(path, name: name)
         let pixels = try wcs.pixels(positions.map { (ra: $0.ra, dec: $0.dec) })
         let (text, measured) = measure(positions, at: pixels, with: photometer, name: name, saturation: saturation)
-        try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
         let output = Self.output(for: name, in: options.outputDirectory)
-        try AtomicFile.write(Data(text.utf8), to: output)
+        try OutputFiles.writeAll([output], in: options.outputDirectory) { try AtomicFile.write(Data(text.utf8), to: output) }
         return Result(measured: measured, positions: positions.count, outputs: [output.path])
     }
 

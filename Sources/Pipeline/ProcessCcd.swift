@@ -307,13 +307,14 @@ public struct ProcessCcd: Sendable {
         let finalWCS = try fit.wcs.wcs(width: image.width, height: image.height)
         let sky = try finalWCS.sky(measured.map { (x: $0.x + 1, y: $0.y + 1) })
         let urls = Self.outputs(for: name, in: options.outputDirectory)
-        try FileManager.default.createDirectory(at: options.outputDirectory, withIntermediateDirectories: true)
-        try writeCalexp(image, name: name, wcs: fit.wcs, zeroPoint: (zeroPoint, zeroPointSigma), fwhm: fwhm, photometer: photometer, sources: measured.count,
-                        matches: fit.used, rms: fit.rms, astrometricCovariance: fit.pixelCovariance, saturation: frame.saturation, to: urls[0])
-        try writeSources(measured, sky: sky, name: name, scale: frame.scale, to: urls[1])
         let corners = try finalWCS.sky(frame.corners)
-        try writeSummary(name: name, center: (fit.wcs.crval1, fit.wcs.crval2), corners: corners, zeroPoint: (zeroPoint, zeroPointSigma),
-                         fwhm: fwhm, sources: measured.count, matches: fit.used, rms: fit.rms, to: urls[2])
+        try OutputFiles.writeAll(urls, in: options.outputDirectory) {
+            try writeCalexp(image, name: name, wcs: fit.wcs, zeroPoint: (zeroPoint, zeroPointSigma), fwhm: fwhm, photometer: photometer, sources: measured.count,
+                            matches: fit.used, rms: fit.rms, astrometricCovariance: fit.pixelCovariance, saturation: frame.saturation, to: urls[0])
+            try writeSources(measured, sky: sky, name: name, scale: frame.scale, to: urls[1])
+            try writeSummary(name: name, center: (fit.wcs.crval1, fit.wcs.crval2), corners: corners, zeroPoint: (zeroPoint, zeroPointSigma),
+                             fwhm: fwhm, sources: measured.count, matches: fit.used, rms: fit.rms, to: urls[2])
+        }
         return urls
     }
 
@@ -325,34 +326,34 @@ public struct ProcessCcd: Sendable {
     func writeCalexp(_ image: Image, name: FrameName, wcs: TangentWCS, zeroPoint: (value: Double, sigma: Double), fwhm: Double, photometer: Photometer,
                      sources: Int, matches: Int, rms: Double, astrometricCovariance: [Double] = [], saturation: Float? = nil,
                      to url: URL) throws {
-        let tmp = AtomicFile.temporary(for: url)
-        let file = try FITSFile.create(tmp.path)
-        try file.createImage(width: image.width, height: image.height)
-        try file.write("ORIGIN", "dcprod pipe processCcd")
-        try file.write("RUN", name.run)
-        try file.write("CAMCOL", name.camcol)
-        try file.write("FIELD", name.field)
-        try file.write("FILTER", name.filter.rawValue)
-        try wcs.write(to: file)
-        try file.write("MAGZERO", zeroPoint.value, comment: "magnitude of one count")
-        try file.write("MAGZERR", zeroPoint.sigma, comment: "sigma of MAGZERO (mag)")
-        // The frame's saturation level, bias subtracted, for forcedPhot's flagPixSaturCen.
-        if let saturation { try file.write("SATURATE", Double(saturation), comment: "saturation level (counts)") }
-        try file.write("FWHM", fwhm, comment: "PSF FWHM (arcsec)")
-        try photometer.write(to: file)
-        try file.write("APCERR", photometer.apertureCorrectionSigma, comment: "sigma of APCORR")
-        try file.write("NSOURCE", sources, comment: "sources measured")
-        try file.write("NMATCH", matches, comment: "reference matches in the WCS fit")
-        try file.write("ASTRMS", rms, comment: "astrometric residual rms (arcsec)")
-        // The fitted WCS's covariance (`AstrometricFit.pixelCovariance`): the coadd adds its inputs' error at each source.
-        if astrometricCovariance.count == 9 {
-            for (key, index) in zip(AstrometricFit.covarianceKeywords, AstrometricFit.covarianceIndices) {
-                try file.write(key, astrometricCovariance[index], comment: "WCS fit covariance (pixels^2)")
-            }
+        try AtomicFile.write(to: url, size: OutputFiles.imageBytes(width: image.width, height: image.height)) { tmp in
+            let file = try FITSFile.create(tmp.path)
+            try file.createImage(width: image.width, height: image.height)
+            try file.write("ORIGIN", "dcprod pipe processCcd")
+            try file.write("RUN", name.run)
+            try file.write("CAMCOL", name.camcol)
+            try file.write("FIELD", name.field)
+            try file.write("FILTER", name.filter.rawValue)
+            try wcs.write(to: file)
+            try file.write("MAGZERO", zeroPoint.value, comment: "magnitude of one count")
+            try file.write("MAGZERR", zeroPoint.sigma, comment: "sigma of MAGZERO (mag)")
+            // The frame's saturation level, bias subtracted, for forcedPhot's flagPixSaturCen.
+            if let saturation { try file.write("SATURATE", Double(saturation), comment: "saturation level (counts)") }
+            try file.write("FWHM", fwhm, comment: "PSF FWHM (arcsec)")
+            try photometer.write(to: file)
+            try file.write("APCERR", photometer.apertureCorrectionSigma, comment: "sigma of APCORR")
+            try file.write("NSOURCE", sources, comment: "sources measured")
+            try file.write("NMATCH", matches, comment: "reference matches in the WCS fit")
+            try file.write("ASTRMS", rms, comment: "astrometric residual rms (arcsec)")
+            // The fitted WCS's covariance (`AstrometricFit.pixelCovariance`): the coadd adds its inputs' error at each source.
+            if astrometricCovariance.count == 9 {
+                for (key, index) in zip(AstrometricFit.covarianceKeywords, AstrometricFit.covarianceIndices) {
+                    try file.write(key, astrometricCovariance[index], comment: "WCS fit covariance (pixels^2)")
+                }
         }
         try file.writePixels(image.pixels)
         try file.close()
-        try AtomicFile.commit(tmp, to: url)
+        }
     }
 
     /// Source ids: run, camcol, field, filter and a running number packed in 64 bits.

@@ -103,7 +103,7 @@ extension StateStore {
     @discardableResult
     public func recordInventory(frames: [FrameRecord], rejections: [RejectionRecord]) throws -> [RejectionRecord] {
         let now = Self.now()
-        return try pool.write { db in
+        return try write { db in
             var duplicates: [RejectionRecord] = []
             // Cached statements: parsing the SQL again for every frame was a tenth of inventory.
             let same = try db.cachedStatement(sql: "SELECT path FROM frame WHERE run = ? AND camcol = ? AND field = ? AND filter = ?")
@@ -160,7 +160,7 @@ extension StateStore {
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be written.
     public func recordFramePatches(_ patches: [Int64: String]) throws {
         guard !patches.isEmpty else { return }
-        try pool.write { db in
+        try write { db in
             let update = try db.cachedStatement(sql: "UPDATE frame SET patches = ? WHERE id = ?")
             for (frameId, text) in patches { try update.execute(arguments: [text, frameId]) }
         }

@@ -62,7 +62,7 @@ extension StateStore {
     public func recordIntents(for jobs: [JobRecord], backend: String,
                               _ intent: (JobRecord, _ number: Int, _ previous: AttemptRecord?) throws -> AttemptIntent) throws -> [AttemptRecord] {
         let now = Self.now()
-        return try pool.write { db in
+        return try write { db in
             try jobs.map { job in
                 let previous = try AttemptRecord.fetchOne(db, sql: """
                     SELECT * FROM attempt WHERE jobId = ? ORDER BY number DESC LIMIT 1
@@ -86,7 +86,7 @@ extension StateStore {
     public func apply(_ transitions: [(attemptId: Int64, transition: AttemptTransition)]) throws {
         guard !transitions.isEmpty else { return }
         let now = Self.now()
-        try pool.write { db in
+        try write { db in
             for (id, transition) in transitions {
                 switch transition {
                 case .adopted(let backendId):

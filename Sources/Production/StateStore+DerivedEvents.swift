@@ -113,7 +113,7 @@ extension StateStore {
     /// - Throws: A GRDB `DatabaseError`; then nothing is recorded.
     @discardableResult
     public func recordDerivedEvents(_ events: [DerivedEvent], step: Step, filter: Filter) throws -> Int {
-        try pool.write { db in
+        try write { db in
             var created = 0
             let find = try db.cachedStatement(sql: "SELECT id, state FROM event WHERE step = ? AND filter = ? AND key = ?")
             let insert = try db.cachedStatement(sql: "INSERT INTO event (step, filter, key, frameId, state) VALUES (?, ?, ?, ?, ?)")

@@ -54,7 +54,7 @@ extension StateStore {
     /// - Throws: A GRDB `DatabaseError`; then none of these jobs is recorded.
     public func recordJobs(_ jobs: [PlannedJob], step: Step, filter: Filter) throws {
         let now = Self.now()
-        try pool.write { db in
+        try write { db in
             for job in jobs {
                 let jobId = try Self.insert(job, step: step, filter: filter, leadId: nil, at: now, db)
                 if step.inputStep != nil { try Self.snapshotInputs(ofJob: jobId, db) }
@@ -83,7 +83,7 @@ extension StateStore {
     /// - Throws: A GRDB `DatabaseError`; then none of these jobs is recorded.
     public func recordBundle(_ bundle: [(job: PlannedJob, step: Step)], filter: Filter) throws {
         let now = Self.now()
-        try pool.write { db in
+        try write { db in
             var leadId: Int64?
             for part in bundle {
                 let id = try Self.insert(part.job, step: part.step, filter: filter, leadId: leadId, at: now, db)

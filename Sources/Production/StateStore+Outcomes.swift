@@ -62,7 +62,7 @@ extension StateStore {
     /// - Parameter readings: The attempts read, each with one outcome per event of its job.
     /// - Throws: A GRDB `DatabaseError`; then none of these attempts is marked verified.
     public func recordOutcomes(_ readings: [AttemptReading]) throws {
-        try pool.write { db in
+        try write { db in
             // The event follows its outcome in a trigger of this connection's, for the time of the
             // transaction (it is rolled back with it), row by row in the order inserted.
             try db.execute(sql: """
@@ -255,7 +255,7 @@ extension StateStore {
     /// - Throws: A GRDB `DatabaseError`; then nothing is recorded.
     public func recordLoad(rejections: [LoadRejection], loaded: [String]) throws {
         let now = Self.now()
-        try pool.write { db in
+        try write { db in
             for path in loaded { try db.execute(sql: "DELETE FROM load_rejection WHERE path = ?", arguments: [path]) }
             for r in rejections {
                 try db.execute(sql: "INSERT OR REPLACE INTO load_rejection (path, line, message, recordedAt) VALUES (?, ?, ?, ?)",
@@ -276,7 +276,7 @@ extension StateStore {
     /// - Throws: A GRDB `DatabaseError`; then nothing is marked.
     @discardableResult
     public func recordLoaded(step: Step, rows: (String) -> Int?) throws -> Int {
-        try pool.write { db in
+        try write { db in
             var loaded: [(id: Int64, rows: Int)] = []
             let events = try Row.fetchCursor(db, sql: """
                 SELECT e.id, o.outputs FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId

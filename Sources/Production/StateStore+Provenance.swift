@@ -55,7 +55,7 @@ extension StateStore {
     /// - Throws: A GRDB `DatabaseError`.
     public func recordSetup(_ setup: JobSetup) throws -> Int64 {
         let hashes = [("template", setup.template), ("batch", setup.batch), ("config", setup.config)].map { (kind: $0.0, text: $0.1, hash: fnv1a($0.1)) }
-        return try pool.write { db in
+        return try write { db in
             for text in hashes {
                 try db.execute(sql: "INSERT OR IGNORE INTO provenance_text (hash, kind, text) VALUES (?, ?, ?)",
                                arguments: [text.hash, text.kind, text.text])

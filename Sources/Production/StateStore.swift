@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import GRDB
 
@@ -32,6 +33,10 @@ public final class StateStore: Sendable {
     /// closed cleanly on a read-only file system, where no writer can be at work) it is opened
     /// `immutable`.
     ///
+    /// A writer is refused a store it cannot write (`requireWritable(_:)`) before SQLite opens it, and a
+    /// full file system is said as such (`StateStoreError.full`), for a reader too: SQLite cannot make
+    /// the index of a WAL database (`-shm`) on it.
+    ///
     /// - Throws: `StateStoreError` naming the file and how to recover.
     public init(path: String, access: Access = .write) throws {
         if access != .create {
@@ -41,6 +46,7 @@ public final class StateStore: Sendable {
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
             guard size > 0 else { throw StateStoreError.empty(path) }
         }
+        if access == .write { try Self.requireWritable(path) }
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.readonly = access == .read
@@ -58,7 +64,35 @@ public final class StateStore: Sendable {
                 try Self.migrator.migrate(pool)
             }
         } catch let error as DatabaseError {
-            throw StateStoreError.unreadable(path, error.message ?? "\(error)")
+            throw Self.fileSystemError(error, path: path) ?? StateStoreError.unreadable(path, error.message ?? "\(error)")
+        }
+    }
+
+    /// Runs `updates` in one write transaction (`DatabasePool.write`): every change of the store goes
+    /// through here, so that a full or read-only file system is said as such, naming the store
+    /// (`StateStoreError.full`, `.readOnly`); the transaction was rolled back and nothing changed.
+    public func write<T>(_ updates: (Database) throws -> T) throws -> T {
+        do {
+            return try pool.write(updates)
+        } catch let error as DatabaseError {
+            throw Self.fileSystemError(error, path: path) ?? error
+        }
+    }
+
+    /// SQLite's error as the file system's problem (`FileSystemProblem`), when it is one.
+    static func fileSystemError(_ error: DatabaseError, path: String) -> StateStoreError? {
+        FileSystemProblem(sqliteResultCode: error.resultCode.rawValue, path: path).map(StateStoreError.init)
+    }
+
+    /// Refuses a store this user cannot write — its file system mounted read-only, or the file or its
+    /// directory (where SQLite makes its `-wal` and `-shm` files) not writable — before anything is
+    /// written: a writing verb checks this before it takes the production's lock.
+    ///
+    /// - Throws: `StateStoreError.readOnly`, with the file's owner.
+    public static func requireWritable(_ path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        for target in [path, directory.isEmpty ? "." : directory] where access(target, W_OK) != 0 {
+            if let problem = FileSystemProblem(errno: errno, path: path) { throw StateStoreError.readOnly(problem) }
         }
     }
 
@@ -85,6 +119,15 @@ public enum StateStoreError: Error, CustomStringConvertible, Equatable {
     case unreadable(String, String)
     /// A reader found a store of another schema version: readers never migrate.
     case otherVersion(String, found: Int, expected: Int)
+    /// Its file system is full: the change was not made.
+    case full(FileSystemProblem)
+    /// A writer found it read-only: on a file system mounted read-only, or not this user's to write.
+    case readOnly(FileSystemProblem)
+
+    /// The store's file system problem: `.full` or `.readOnly`.
+    init(_ problem: FileSystemProblem) {
+        if case .full = problem.kind { self = .full(problem) } else { self = .readOnly(problem) }
+    }
 
     static let recovery = "restore it from a backup (one file: copy it while no verb runs), or prepare a new production under another DCNAME; dcprod does not recreate it, which would lose what was done"
 
@@ -98,6 +141,11 @@ public enum StateStoreError: Error, CustomStringConvertible, Equatable {
                 + "`dcprod status --refresh` (or any verb that changes the production) upgrades it"
         case .otherVersion(let path, let found, let expected):
             "\(path): the state store has schema v\(found), newer than this dcprod's v\(expected): use the dcprod that wrote it"
+        case .full(let problem):
+            "\(problem); the state store is as it was before this command\n\(problem.remedy): it goes on where it stopped"
+        case .readOnly(let problem):
+            "\(problem); a command that changes the production cannot run, and nothing was changed; "
+                + "`dcprod status`, `logbook` and `sql` read it as it is\n\(problem.remedy)"
         }
     }
 }
@@ -105,15 +153,14 @@ public enum StateStoreError: Error, CustomStringConvertible, Equatable {
 /// Opening an SQLite file read-only where nothing may be written beside it.
 public enum SQLiteReadOnly {
     /// What to open for reading the database at `path`: the path itself, or, where SQLite could not
-    /// share a WAL database's index read-only — no `-shm` file and none can be made beside it (a
-    /// read-only file system, a directory of another user's) — and no `-wal` file holds what a writer
-    /// has not checkpointed, a `file:` URI with `immutable=1`: SQLite then reads the file as it is,
-    /// without locks. Where nothing can be written, no writer can be at work.
+    /// make or grow a WAL database's index (`-shm`) beside it — a read-only file system, a directory of
+    /// another user's, a full file system — and no `-wal` file holds what a writer has not
+    /// checkpointed (none, or an empty one that a writer which failed on a full disk left), a `file:`
+    /// URI with `immutable=1`: SQLite then reads the file as it is, without locks. Where nothing can be
+    /// written, no writer can be at work.
     public static func path(_ path: String) -> String {
-        let directory = (path as NSString).deletingLastPathComponent
-        let fm = FileManager.default
-        guard access(directory.isEmpty ? "." : directory, W_OK) != 0, !fm.fileExists(atPath: path + "-shm"),
-              !fm.fileExists(atPath: path + "-wal") else { return path }
+        let wal = (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0
+        guard wal == 0, FileSystemProblem.diagnose(path: path + "-shm", needed: 64 << 10) != nil else { return path }
         var uri = URLComponents()
         uri.scheme = "file"
         uri.path = path

@@ -228,24 +228,24 @@ public struct Simulation: Sendable {
     func write(_ plan: Plan) throws {
         let url = options.directory.appendingPathComponent(plan.relativePath)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let temporary = AtomicFile.temporary(for: url)
         let pixels = try render(plan)
-        let file = try FITSFile.create(temporary.path)
-        try file.createImage(width: options.width, height: options.height)
-        try file.write("ORIGIN", "dcprod pipe simulate")
-        try file.write("RUN", plan.name.run, comment: "imaging run")
-        try file.write("CAMCOL", plan.name.camcol, comment: "camera column")
-        try file.write("FIELD", plan.name.field, comment: "field number")
-        try file.write("FILTER", plan.name.filter.rawValue, comment: "filter")
-        try file.write("SOFTBIAS", Camera.softBias, comment: "software bias added to all pixels")
-        try file.write("GAIN", Camera.gain, comment: "electrons per count")
-        try file.write("EXPTIME", Camera.exposure, comment: "exposure time (s)")
-        try file.write("SKY", Camera.skyCounts[plan.name.filter.filterId], comment: "sky level (counts)")
-        for card in plan.headerWCS.cards { try file.write(card) }
-        try file.writePixels(pixels)
-        try file.close()
-        if plan.defect == .corruptedHeader { try corruptFirstCard(temporary) }
-        try AtomicFile.commit(temporary, to: url)
+        try AtomicFile.write(to: url, size: Int64(pixels.count) * 4 + 2 * 2880) { temporary in
+            let file = try FITSFile.create(temporary.path)
+            try file.createImage(width: options.width, height: options.height)
+            try file.write("ORIGIN", "dcprod pipe simulate")
+            try file.write("RUN", plan.name.run, comment: "imaging run")
+            try file.write("CAMCOL", plan.name.camcol, comment: "camera column")
+            try file.write("FIELD", plan.name.field, comment: "field number")
+            try file.write("FILTER", plan.name.filter.rawValue, comment: "filter")
+            try file.write("SOFTBIAS", Camera.softBias, comment: "software bias added to all pixels")
+            try file.write("GAIN", Camera.gain, comment: "electrons per count")
+            try file.write("EXPTIME", Camera.exposure, comment: "exposure time (s)")
+            try file.write("SKY", Camera.skyCounts[plan.name.filter.filterId], comment: "sky level (counts)")
+            for card in plan.headerWCS.cards { try file.write(card) }
+            try file.writePixels(pixels)
+            try file.close()
+            if plan.defect == .corruptedHeader { try corruptFirstCard(temporary) }
+        }
     }
 
     /// The frame's mask file, `fpM-...` beside it: an empty primary HDU saying no pixel is masked.
@@ -254,18 +254,17 @@ public struct Simulation: Sendable {
     }
 
     func writeMask(_ plan: Plan) throws {
-        let url = maskURL(plan)
-        let temporary = AtomicFile.temporary(for: url)
-        let file = try FITSFile.create(temporary.path)
-        try file.createImage(width: 0, height: 0)
-        try file.write("ORIGIN", "dcprod pipe simulate")
-        try file.write("RUN", plan.name.run)
-        try file.write("CAMCOL", plan.name.camcol)
-        try file.write("FIELD", plan.name.field)
-        try file.write("FILTER", plan.name.filter.rawValue)
-        try file.write("NMASK", 0, comment: "masked regions")
-        try file.close()
-        try AtomicFile.commit(temporary, to: url)
+        try AtomicFile.write(to: maskURL(plan), size: 2880) { temporary in
+            let file = try FITSFile.create(temporary.path)
+            try file.createImage(width: 0, height: 0)
+            try file.write("ORIGIN", "dcprod pipe simulate")
+            try file.write("RUN", plan.name.run)
+            try file.write("CAMCOL", plan.name.camcol)
+            try file.write("FIELD", plan.name.field)
+            try file.write("FILTER", plan.name.filter.rawValue)
+            try file.write("NMASK", 0, comment: "masked regions")
+            try file.close()
+        }
     }
 
     private func corruptFirstCard(_ url: URL) throws {

@@ -3,10 +3,13 @@ import CFITSIO
 import Foundation
 
 /// A cfitsio error, with cfitsio's own words and the file it concerns.
-public struct FITSError: Error, CustomStringConvertible, Sendable {
+public struct FITSError: Error, CustomStringConvertible, Sendable, ErrnoCarrying {
     public var path: String
     public var status: Int32
     public var message: String
+    /// errno when cfitsio failed to create, write or close the file (FILE_NOT_CREATED, WRITE_ERROR,
+    /// FILE_NOT_CLOSED), so that `FileSystemProblem` tells a full or read-only file system.
+    public var systemErrno: Int32?
 
     public var description: String { status == 0 ? "\(path): \(message)" : "\(path): \(message) (cfitsio status \(status))" }
 
@@ -18,6 +21,7 @@ public struct FITSError: Error, CustomStringConvertible, Sendable {
     }
 
     init(path: String, status: Int32, context: String) {
+        systemErrno = [FILE_NOT_CREATED, WRITE_ERROR, FILE_NOT_CLOSED].contains(status) ? errno : nil
         var text = [CChar](repeating: 0, count: 31)
         ffgerr(status, &text)
         var detail = [CChar](repeating: 0, count: 81)

@@ -82,6 +82,8 @@ extension ProductionCommand {
             guard FileManager.default.fileExists(atPath: root.appendingPathComponent(ProductionTree.configFileName).path) else {
                 throw ProductionError.notPrepared(root.path)
             }
+            // A store this user cannot write is refused before the lock's file is touched.
+            if changesProduction { try StateStore.requireWritable(root.appendingPathComponent(ProductionTree.stateFileName).path) }
             let lock = changesProduction
                 ? try ProductionLock(root: root, verb: typedCommandLine.joined(separator: " "), wait: !options.noWait) { holder in
                     FileHandle.standardError.write(Data("dcprod: waiting for the production, held by \(holder)\n".utf8))
@@ -96,14 +98,17 @@ extension ProductionCommand {
 /// The command line as typed, for the logbook.
 var typedCommandLine: [String] { ["dcprod"] + CommandLine.arguments.dropFirst() }
 
-/// Runs a verb's body, turning the library's errors into one clear line and exit status 1.
+/// Runs a verb's body, turning the library's errors into one clear line (and a remedy's) and exit
+/// status 1. Foundation's and the system's errors are said in the user's words
+/// (`FileSystemProblem.userWords(for:)`), never as Foundation's dump of an `NSError`.
 func reporting<T>(_ body: () throws -> T) throws -> T {
     do {
         return try body()
     } catch let error as ExitCode {
         throw error
     } catch {
-        FileHandle.standardError.write(Data("dcprod: error: \(error)\n".utf8))
+        let message = FileSystemProblem.userWords(for: error) ?? "\(error)"
+        FileHandle.standardError.write(Data("dcprod: error: \(message)\n".utf8))
         throw ExitCode.failure
     }
 }

@@ -27,8 +27,10 @@ struct ShippedRuleSetTests {
     func classList() throws {
         #expect(classes.classes.map(\.name) == [
             "ok", "astrometry", "matches", "missing-files", "new-ExposureF", "new-MaskedImageF",
-            "unreadable-header", "timeout", "other", "bad-record", "crash", "not-run",
+            "unreadable-header", "no-space", "read-only", "timeout", "other", "bad-record", "crash", "not-run",
         ])
+        #expect(classes.named("no-space")?.retry == .retry)
+        #expect(classes.named("read-only")?.retry == .force)
         #expect(classes.named("bad-record")?.retry == .retry)
         let missing = try #require(classes.named("missing-files"))
         #expect(missing.retry == .force)
@@ -110,7 +112,7 @@ struct ShippedRuleSetTests {
     @Test("Rules are tried in file order: the first rule matching any line names the class")
     func ruleOrder() throws {
         let rules = try LogRules(contentsOf: referenceRulesPath, classes: classes)
-        #expect(rules.rules.map(\.className) == ["missing-files", "unreadable-header", "astrometry", "matches"])
+        #expect(rules.rules.map(\.className) == ["missing-files", "unreadable-header", "astrometry", "matches", "no-space", "read-only"])
         // Two frames of one command: the matches problem comes first in the log, but the
         // astrometry rule comes first in the rule set.
         let log = """

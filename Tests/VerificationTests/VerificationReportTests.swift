@@ -130,7 +130,8 @@ struct VerificationReportTests {
         #expect(document.classes.map(\.name) == report.classes.classes.map(\.name))
         let counts = Dictionary(uniqueKeysWithValues: document.classes.map { ($0.name, $0.count) })
         #expect(counts == ["ok": 188, "astrometry": 5, "matches": 2, "missing-files": 3, "new-ExposureF": 0,
-                           "new-MaskedImageF": 0, "unreadable-header": 0, "timeout": 0, "other": 2, "bad-record": 0, "crash": 0, "not-run": 0])
+                           "new-MaskedImageF": 0, "unreadable-header": 0, "no-space": 0, "read-only": 0, "timeout": 0, "other": 2, "bad-record": 0,
+                           "crash": 0, "not-run": 0])
         let ok = try #require(document.classes.first)
         #expect(ok.label == "ok")
         #expect(ok.percent == "94.0")
