@@ -39,6 +39,10 @@ public struct FailureClasses: Sendable {
     public static let badRecord = "bad-record"
     static let badRecordClass = Class(name: badRecord, retry: .retry, label: "bad outcome record")
 
+    /// The classes DC2013's report did not have, which a report lists only when some event is in
+    /// them: a bad outcome record, a full file system, a read-only one.
+    public static let listedOnlyWhenSeen: Set<String> = [badRecord, "no-space", "read-only"]
+
     /// Reads a class list.
     ///
     /// Blank lines and lines starting with `#` are skipped.

@@ -60,10 +60,11 @@ public struct VerificationReport: Sendable {
 
     /// The classes that have a line of their own, in DC2013's order: all but crash and not-run, which
     /// the report counts apart.
-    /// `bad-record` has a line only when some event is in it: DC2013's report, which users know, had none.
+    /// `bad-record`, `no-space` and `read-only` have a line only when some event is in them:
+    /// DC2013's report, which users know, had none (`FailureClasses.listedOnlyWhenSeen`).
     public var listedClasses: [FailureClasses.Class] {
         classes.classes.filter { ![FailureClasses.crash, FailureClasses.notRun].contains($0.name) }
-            .filter { $0.name != FailureClasses.badRecord || count($0.name) > 0 }
+            .filter { !FailureClasses.listedOnlyWhenSeen.contains($0.name) || count($0.name) > 0 }
     }
 
     /// DC2013's wording and order; then Not run, Crashed, what resubmit would take, and the
