@@ -63,9 +63,11 @@ struct Simulate: ParsableCommand {
     func parsedRegion() throws -> Region {
         let numbers = region.split(whereSeparator: { $0 == " " || $0 == "," }).compactMap { Double($0) }
         guard numbers.count == 4 else { throw ValidationError("--region needs four numbers RAMIN RAMAX DECMIN DECMAX") }
-        let parsed = Region(raMin: numbers[0], raMax: numbers[1], decMin: numbers[2], decMax: numbers[3])
-        if let why = parsed.impossibility { throw ValidationError("impossible --region: \(why)") }
-        return parsed
+        do {
+            return try Region.written(numbers[0], numbers[1], numbers[2], numbers[3])
+        } catch {
+            throw ValidationError("impossible --region: \(error)")
+        }
     }
 
     func parsedSize() throws -> (Int, Int) {

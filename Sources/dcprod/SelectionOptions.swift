@@ -50,7 +50,11 @@ struct SelectionOptions: ParsableArguments {
             guard bounds.count == 4, bounds.allSatisfy({ $0 != nil }) else {
                 throw ValidationError("--region \(box): four numbers RAMIN,RAMAX,DECMIN,DECMAX in degrees")
             }
-            area = .region(Region(raMin: bounds[0]!, raMax: bounds[1]!, decMin: bounds[2]!, decMax: bounds[3]!))
+            do {
+                area = .region(try Region.written(bounds[0]!, bounds[1]!, bounds[2]!, bounds[3]!))
+            } catch {
+                throw ValidationError("region \(box): \(error)")
+            }
         case (nil, false):
             area = .patches(try patch.map { text in
                 guard let id = PatchId(key: text) else { throw ValidationError("--patch \(text): a patch is TRACT-X,Y, e.g. 0-380,5") }
