@@ -42,7 +42,8 @@ struct Simulate: ParsableCommand {
     @Option(help: "Fraction of frames with a defect, 0 to 1.")
     var defects: Double = 0
 
-    @Option(help: "RAMIN RAMAX DECMIN DECMAX in degrees, as in the config.")
+    // Unconditional: a region written from −180, "-0.5 0.5 -1 1", is a value, not an option.
+    @Option(parsing: .unconditional, help: "RAMIN RAMAX DECMIN DECMAX in degrees, as in the config (RA in [0, 360], or in [-180, 180]; through RA 0 when RAMIN is above RAMAX).")
     var region: String = Region.stripe82.description
 
     @Option(help: "Image size WIDTHxHEIGHT (SDSS: 2048x1489).")

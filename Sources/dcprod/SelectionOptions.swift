@@ -6,7 +6,9 @@ import Sky
 
 /// Which catalog rows a verb reads (`crossmatch`, `export`): a region or patches, filters, a table.
 struct SelectionOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("An RA/Dec box: RAMIN,RAMAX,DECMIN,DECMAX in degrees (through RA 0 when RAMIN is above RAMAX).",
+    // Unconditional: a box written from −180, "-0.5,0.5,-1,1", is a value, not an option.
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("An RA/Dec box: RAMIN,RAMAX,DECMIN,DECMAX in degrees, RA in [0, 360] or in [-180, 180] (through RA 0 when RAMIN is above RAMAX).",
                                valueName: "box"))
     var region: String?
 
