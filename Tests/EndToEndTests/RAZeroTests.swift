@@ -17,10 +17,10 @@ import Testing
 
     static let skies = [(name: "RA 6", region: SeedPatch.region), (name: "RA 0", region: "-0.14 0.14 -0.24 0.03")]
 
-    func produce(region: String) throws -> Outcome {
+    func produce(region: String, byPatch: Bool = false) throws -> Outcome {
         let work = try Workspace()
         try SeedPatch.prepare(work, filters: "g r", frames: 12, seed: 3, defects: 0, extra: "EVENTSPERJOB processCcd 6", region: region)
-        let run = try DCProd.run(["run"], in: work.url)
+        let run = try DCProd.run(["run"] + (byPatch ? ["--by-patch"] : []), in: work.url)
         try #require(run.status == 0, "\(region): \(run.stdout.suffix(3000))\(run.stderr)")
         var reports: [String: String] = [:]
         for step in ["processCcd", "coadd", "forcedPhot"] {
@@ -92,6 +92,14 @@ import Testing
         }
         try crossmatchFindsTheReferenceStars(zero, covered: "-0.07,0.07,-0.2,-0.01")
         try crossmatchFindsTheReferenceStars(six, covered: "6.32,6.46,-0.2,-0.01")
+
+        // By patch, each frame's forced photometry reads its patches' deepsrc files inside its box, which
+        // runs through 0 (359.9 to 0.1, not 0.1 to 359.9): the same measurements as step by step.
+        let byPatch = try produce(region: Self.skies[1].region, byPatch: true)
+        #expect(byPatch.reports == zero.reports)
+        let forced = "SELECT COUNT(*), ROUND(SUM(psfFlux), 3) FROM DeepForcedSource"
+        let sums = try [zero, byPatch].map { try DCProd.run(["sql", "--csv", forced], in: $0.work.url).stdout }
+        #expect(sums[0] == sums[1] && !sums[0].hasSuffix("\n0,\n"), "step by step, by patch: \(sums)")
     }
 
     /// `crossmatch` of the region the frames' common pointing covers: at least 95 % of the reference
