@@ -1,6 +1,7 @@
 /// A rectangle on the sky in ICRS degrees: `decMin < dec < decMax`, and `raMin < ra < raMax`, or,
 /// when `raMin > raMax`, the RA range through 0: `ra > raMin` or `ra < raMax` (Stripe 82 in full,
-/// −60 < RA < 60, is `300 60`). DC2013's region (5 < RA < 55) does not wrap.
+/// −60 < RA < 60, is `300 60`, which a config may also write `-60 60`: see `written`). DC2013's
+/// region (5 < RA < 55) does not wrap.
 public struct Region: Equatable, Sendable, Codable, CustomStringConvertible {
     public var raMin: Double
     public var raMax: Double
@@ -12,6 +13,28 @@ public struct Region: Equatable, Sendable, Codable, CustomStringConvertible {
         self.raMax = raMax
         self.decMin = decMin
         self.decMax = decMax
+    }
+
+    /// Bounds that describe no region, and why (`Region.written`).
+    public struct Impossible: Error, Sendable, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// The region RAMIN RAMAX DECMIN DECMAX describe as a config's REGION or an option writes them.
+    /// An RA may be written in [0, 360] or in [−180, 180]: one below 0 is taken a turn up, so that
+    /// `-0.5 0.5` is `359.5 0.5`, the range through 0, and `-60 60` is Stripe 82 in full (`300 60`);
+    /// bounds a whole turn apart (`-180 180`) are the whole turn, `0 360`.
+    ///
+    /// - Throws: `Impossible`, saying why, when the bounds describe no region.
+    public static func written(_ raMin: Double, _ raMax: Double, _ decMin: Double, _ decMax: Double) throws(Impossible) -> Region {
+        guard (-180...360).contains(raMin), (-180...360).contains(raMax) else {
+            throw Impossible(description: "RA bounds must lie in [0, 360] degrees (or in [-180, 180])")
+        }
+        let region = raMax - raMin == 360
+            ? Region(raMin: 0, raMax: 360, decMin: decMin, decMax: decMax)
+            : Region(raMin: raMin < 0 ? raMin + 360 : raMin, raMax: raMax < 0 ? raMax + 360 : raMax, decMin: decMin, decMax: decMax)
+        if let why = region.impossibility { throw Impossible(description: why) }
+        return region
     }
 
     /// DC2013's part of Stripe 82.

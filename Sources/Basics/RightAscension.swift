@@ -13,4 +13,23 @@ public enum RightAscension {
         let rest = d.truncatingRemainder(dividingBy: 360)
         return rest > 180 ? rest - 360 : rest <= -180 ? rest + 360 : rest
     }
+
+    /// The smallest RA range holding every one of `ras` (the corners of a frame or a patch, far less than
+    /// half a turn apart), in [0, 360): `low` above `high` when it runs through 0, as a REGION's RAMIN
+    /// and RAMAX do (a frame across RA 0 spans 359.9 to 0.1, not 0.1 to 359.9). A range that does not
+    /// run through 0 is the RAs' own minimum and maximum, unchanged.
+    public static func span(_ ras: [Double]) -> (low: Double, high: Double) {
+        let turnedRAs = ras.map(turned)
+        guard let low = turnedRAs.min(), let high = turnedRAs.max() else { return (0, 0) }
+        if high - low <= 180 { return (low, high) }
+        let offsets = turnedRAs.map { difference($0 - low) }
+        return (turned(low + offsets.min()!), turned(low + offsets.max()!))
+    }
+
+    /// Whether `ra` (any turn) lies in the range `low`...`high` of `span`, bounds included; `low` above
+    /// `high` is the range through 0.
+    public static func isWithin(_ ra: Double, _ low: Double, _ high: Double) -> Bool {
+        let ra = turned(ra)
+        return low <= high ? ra >= low && ra <= high : ra >= low || ra <= high
+    }
 }

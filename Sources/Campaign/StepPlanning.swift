@@ -69,10 +69,12 @@ public struct StepPlanning {
                                                 withIntermediateDirectories: true)
         let unplanned = Set(try production.store.frameEvents(step: step, filter: filter, .unplanned).map(\.key)).union(stale)
         for frame in try production.store.verifiedFrames(step: .processCcd, filter: filter) where unplanned.contains(frame.key) {
-            let ras = frame.footprint.map(\.ra), decs = frame.footprint.map(\.dec)
-            // Numbers only, formatted here: nothing from a file reaches the SQL as text.
-            let query = String(format: "SELECT deepSourceId, ra, decl FROM DeepSource WHERE filterId = %d AND isPrimary = 1 AND ra BETWEEN %.10f AND %.10f AND decl BETWEEN %.10f AND %.10f ORDER BY deepSourceId",
-                               filter.filterId, ras.min()!, ras.max()!, decs.min()!, decs.max()!)
+            let ras = RightAscension.span(frame.footprint.map(\.ra)), decs = frame.footprint.map(\.dec)
+            // Numbers only, formatted here: nothing from a file reaches the SQL as text. A frame across
+            // RA 0 holds RA from its low bound up to 360 or from 0 up to its high one.
+            let inRA = String(format: ras.low <= ras.high ? "ra BETWEEN %.10f AND %.10f" : "(ra >= %.10f OR ra <= %.10f)", ras.low, ras.high)
+            let query = "SELECT deepSourceId, ra, decl FROM DeepSource WHERE filterId = \(filter.filterId) AND isPrimary = 1 AND \(inRA) AND "
+                + String(format: "decl BETWEEN %.10f AND %.10f ORDER BY deepSourceId", decs.min()!, decs.max()!)
             let rows = try catalog.query(query).rows
             let text = "deepSourceId,ra,decl\n" + rows.map { $0.map { $0 ?? "" }.joined(separator: ",") + "\n" }.joined()
             try AtomicFile.write(Data(text.utf8), to: Planner.positionsFile(step: step, filter: filter, key: frame.key, tree: production.tree))

@@ -482,11 +482,13 @@ public struct Coadd {
         let patch = options.patch
         // A source in the patch's border is also in its neighbour's: isPrimary marks the copy whose
         // centroid is in the patch's inner box, so that `WHERE isPrimary = 1` counts each source once.
+        // Tracts overlap too (a tract's patches reach past its RA range, as across RA 0 tract 0's last
+        // patches and the last tract's first): the copy of the tract whose RA range holds the source.
         let (border, size) = (Double(options.skyMap.geometry.border), options.skyMap.geometry.patchSize)
         let inner = (x: (border - 0.5)..<(border - 0.5 + Double(size.x)), y: (border - 0.5)..<(border - 0.5 + Double(size.y)))
         for (k, (s, p)) in zip(sources, sky).enumerated() {
             let variance = PositionVariance(pixels: s.positionVariance, scale: options.skyMap.geometry.pixelScale, declination: p.dec)
-            let primary = inner.x.contains(s.x) && inner.y.contains(s.y)
+            let primary = inner.x.contains(s.x) && inner.y.contains(s.y) && options.skyMap.tract(ofRA: p.ra) == patch.tract
             text += "\(Self.sourceId(patch, options.filter, k)),\(patch.deepCoaddId(filterId: options.filter.filterId)),"
             text += "\(patch.tract),\"\(patch.name)\",\(options.filter.filterId),"
             text += String(format: "%.8f,%.8f,%.4e,%.4e,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%.3f,%d,%.0f,",

@@ -139,8 +139,8 @@ public struct ForcedPhot {
         return (text, measured)
     }
 
-    /// The positions of a `.sources` file: a `box RAMIN RAMAX DECMIN DECMAX` line, then deepsrc
-    /// files (`Coadd.sourceColumns`); the primary rows inside the box (bounds included), by deepSourceId —
+    /// The positions of a `.sources` file: a `box RAMIN RAMAX DECMIN DECMAX` line (RAMIN above RAMAX
+    /// through RA 0), then deepsrc files (`Coadd.sourceColumns`); the primary rows inside the box (bounds included), by deepSourceId —
     /// what the manager would have read from the catalog's DeepSource. A deepsrc file that is not
     /// there is a coadd that failed, whose sources the catalog would not have either.
     static func positions(fromSources text: String, file: String) throws -> [(id: Int64, ra: Double, dec: Double)] {
@@ -171,7 +171,7 @@ public struct ForcedPhot {
                     throw ProcessCcdFailure(.other, "\(line):\(number + 1): expected a DeepSource row")
                 }
                 guard primary.map({ fields[$0] == "1" }) ?? true else { continue }
-                if (box[0]...box[1]).contains(r) && (box[2]...box[3]).contains(d) { out.append((sourceId, r, d)) }
+                if RightAscension.isWithin(r, box[0], box[1]) && d >= box[2] && d <= box[3] { out.append((sourceId, r, d)) }
             }
         }
         return out.sorted { $0.id < $1.id }

@@ -243,8 +243,10 @@ public struct ProcessCcd: Sendable {
         let footprint = try frame.headerWCS.sky(frame.corners)
         let margin = astrometry.referenceMargin / 3600
         let cosDec = cos(frame.start.crval2 * .pi / 180)
-        let catalog = try ReferenceCatalog(path: options.referenceCatalog,
-                                           raMin: footprint.map(\.ra).min()! - margin / cosDec, raMax: footprint.map(\.ra).max()! + margin / cosDec,
+        // A frame across RA 0 spans 359.9 to 0.1, not 0.1 to 359.9 (which would hold all but it).
+        let span = RightAscension.span(footprint.map(\.ra))
+        let raMin = RightAscension.turned(span.low - margin / cosDec), raMax = RightAscension.turned(span.high + margin / cosDec)
+        let catalog = try ReferenceCatalog(path: options.referenceCatalog, raMin: raMin, raMax: raMax,
                                            decMin: footprint.map(\.dec).min()! - margin, decMax: footprint.map(\.dec).max()! + margin)
         let filter = frame.name.filter.filterId
         let references = catalog.entries.filter { $0.magnitudes[filter] < astrometry.referenceMagnitudeLimit }

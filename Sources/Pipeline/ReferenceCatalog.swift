@@ -54,7 +54,8 @@ struct ReferenceCatalog {
 
     var entries: [Entry]
 
-    /// Reads the entries inside a box, streaming the file line by line.
+    /// Reads the entries inside a box, streaming the file line by line: `raMin` above `raMax` is a
+    /// box through RA 0 (as in a REGION), and an entry's RA is taken into [0, 360) to be compared.
     init(path: String, raMin: Double, raMax: Double, decMin: Double, decMax: Double) throws {
         if let kind = specialFileKind(atPath: path) {
             throw ProcessCcdFailure(.missingFiles, "missing file: reference catalog \(path) is a \(kind), not a regular file; not opened")
@@ -84,7 +85,7 @@ struct ReferenceCatalog {
             guard let entry = Self.entry(text, columns) else {
                 throw ProcessCcdFailure(.other, "reference catalog \(path):\(number): expected \(columns.count) fields as in its header (id,ra,decl,isStar,u,g,r,i,z…)")
             }
-            guard entry.ra >= raMin, entry.ra <= raMax, entry.dec >= decMin, entry.dec <= decMax else { continue }
+            guard RightAscension.isWithin(entry.ra, raMin, raMax), entry.dec >= decMin, entry.dec <= decMax else { continue }
             entries.append(entry)
         }
         self.entries = entries

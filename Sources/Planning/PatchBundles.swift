@@ -134,9 +134,9 @@ extension Planner {
     private func writeSources(frame: FrameStanding, patches: [PatchId], coadd: StepDefinition.Specialized, filter: Filter) throws -> URL {
         let url = Self.positionsFile(step: .forcedPhot, filter: filter, key: frame.key, tree: production.tree, bundled: true)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let ras = frame.footprint.map(\.ra), decs = frame.footprint.map(\.dec)
-        var text = "# DeepSource rows of these deepsrc files inside the box: RA from, to; Dec from, to.\n"
-        text += String(format: "box %.10f %.10f %.10f %.10f\n", ras.min()!, ras.max()!, decs.min()!, decs.max()!)
+        let ras = RightAscension.span(frame.footprint.map(\.ra)), decs = frame.footprint.map(\.dec)
+        var text = "# DeepSource rows of these deepsrc files inside the box: RA from, to (through 0 when from is above to); Dec from, to.\n"
+        text += String(format: "box %.10f %.10f %.10f %.10f\n", ras.low, ras.high, decs.min()!, decs.max()!)
         for patch in patches {
             let variables = ["key": patch.description, "tract": String(patch.tract), "patch": patch.name]
             for output in coadd.render(variables).outputs where URL(fileURLWithPath: output).lastPathComponent.hasPrefix(StepOutput.deepsrc.prefix) {

@@ -44,7 +44,7 @@ public struct ConfigKey: Sendable {
         ConfigKey(name: "FILTERS", shape: .single, required: false,
                   summary: "filters to process, e.g. `u g r i z` or `gri`", defaultText: "u g r i z"),
         ConfigKey(name: "REGION", shape: .single, required: false,
-                  summary: "RAMIN RAMAX DECMIN DECMAX in degrees (RAMIN above RAMAX: through RA 0, e.g. 300 60); a frame is kept when its centre is inside",
+                  summary: "RAMIN RAMAX DECMIN DECMAX in degrees, RA in [0, 360] or from -180 (RAMIN above RAMAX: through RA 0, e.g. 300 60 or -60 60); a frame is kept when its centre is inside",
                   defaultText: "5 55 -1.26 1.26"),
         ConfigKey(name: "BACKEND", shape: .single, required: false,
                   summary: "batch system: `local`, `slurm` or `sge`", defaultText: "local"),

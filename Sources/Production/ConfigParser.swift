@@ -291,9 +291,11 @@ struct RawConfig {
             }
             return number
         }
-        let region = Region(raMin: numbers[0], raMax: numbers[1], decMin: numbers[2], decMax: numbers[3])
-        if let why = region.impossibility { throw error(found.line, "impossible REGION: \(why)") }
-        return region
+        do {
+            return try Region.written(numbers[0], numbers[1], numbers[2], numbers[3])
+        } catch {
+            throw self.error(found.line, "impossible REGION: \(error)")
+        }
     }
 
     private func perStepValues<T>(_ key: String, defaults: [Step: T], check: (String) -> T?, expected: String) throws -> [Step: T] {

@@ -55,8 +55,6 @@ public struct SurveyLayout: Sendable {
         fields = Tiles(from: region.raMin, to: raMax, tile: tile, step: tile * 1361 / 1489)
     }
 
-    /// `ra` taken into [0, 360): where every RA the simulator writes lies.
-
     /// Tiles of size `tile` every `step`, all inside [low, high] and centred there; one if none fits.
     /// Each centre is computed when asked for: a fine pixel scale over a wide region gives millions.
     struct Tiles: Sendable {

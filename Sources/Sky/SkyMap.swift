@@ -174,8 +174,7 @@ public final class SkyMap {
     /// The tract whose RA range holds `ra` (degrees, any turn), or nil for a RA that is not a finite number.
     public func tract(ofRA ra: Double) -> Int? {
         guard ra.isFinite else { return nil }
-        let wrapped = ra.truncatingRemainder(dividingBy: 360) + (ra < 0 ? 360 : 0)
-        return min(geometry.tracts - 1, Int(wrapped / (360 / Double(geometry.tracts))))
+        return min(geometry.tracts - 1, Int(RightAscension.turned(ra) / (360 / Double(geometry.tracts))))
     }
 
     /// True when `patch` is one of the map's: its tract and its x and y within the map's counts.

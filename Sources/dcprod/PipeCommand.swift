@@ -42,7 +42,8 @@ struct Simulate: ParsableCommand {
     @Option(help: "Fraction of frames with a defect, 0 to 1.")
     var defects: Double = 0
 
-    @Option(help: "RAMIN RAMAX DECMIN DECMAX in degrees, as in the config.")
+    // Unconditional: a region written from −180, "-0.5 0.5 -1 1", is a value, not an option.
+    @Option(parsing: .unconditional, help: "RAMIN RAMAX DECMIN DECMAX in degrees, as in the config (RA in [0, 360], or in [-180, 180]; through RA 0 when RAMIN is above RAMAX).")
     var region: String = Region.stripe82.description
 
     @Option(help: "Image size WIDTHxHEIGHT (SDSS: 2048x1489).")
@@ -63,9 +64,11 @@ struct Simulate: ParsableCommand {
     func parsedRegion() throws -> Region {
         let numbers = region.split(whereSeparator: { $0 == " " || $0 == "," }).compactMap { Double($0) }
         guard numbers.count == 4 else { throw ValidationError("--region needs four numbers RAMIN RAMAX DECMIN DECMAX") }
-        let parsed = Region(raMin: numbers[0], raMax: numbers[1], decMin: numbers[2], decMax: numbers[3])
-        if let why = parsed.impossibility { throw ValidationError("impossible --region: \(why)") }
-        return parsed
+        do {
+            return try Region.written(numbers[0], numbers[1], numbers[2], numbers[3])
+        } catch {
+            throw ValidationError("impossible --region: \(error)")
+        }
     }
 
     func parsedSize() throws -> (Int, Int) {

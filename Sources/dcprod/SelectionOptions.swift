@@ -6,7 +6,9 @@ import Sky
 
 /// Which catalog rows a verb reads (`crossmatch`, `export`): a region or patches, filters, a table.
 struct SelectionOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("An RA/Dec box: RAMIN,RAMAX,DECMIN,DECMAX in degrees (through RA 0 when RAMIN is above RAMAX).",
+    // Unconditional: a box written from −180, "-0.5,0.5,-1,1", is a value, not an option.
+    @Option(parsing: .unconditional,
+            help: ArgumentHelp("An RA/Dec box: RAMIN,RAMAX,DECMIN,DECMAX in degrees, RA in [0, 360] or in [-180, 180] (through RA 0 when RAMIN is above RAMAX).",
                                valueName: "box"))
     var region: String?
 
@@ -50,7 +52,11 @@ struct SelectionOptions: ParsableArguments {
             guard bounds.count == 4, bounds.allSatisfy({ $0 != nil }) else {
                 throw ValidationError("--region \(box): four numbers RAMIN,RAMAX,DECMIN,DECMAX in degrees")
             }
-            area = .region(Region(raMin: bounds[0]!, raMax: bounds[1]!, decMin: bounds[2]!, decMax: bounds[3]!))
+            do {
+                area = .region(try Region.written(bounds[0]!, bounds[1]!, bounds[2]!, bounds[3]!))
+            } catch {
+                throw ValidationError("region \(box): \(error)")
+            }
         case (nil, false):
             area = .patches(try patch.map { text in
                 guard let id = PatchId(key: text) else { throw ValidationError("--patch \(text): a patch is TRACT-X,Y, e.g. 0-380,5") }

@@ -24,6 +24,25 @@ let seedConfig = """
         #expect(try ConfigParser.parse(text: full.frozenText(preparedFrom: "f"), file: "production.conf").region == full.region)
     }
 
+    /// An RA may be written in [−180, 180] as well: `-0.5 0.5` is the range through 0 `359.5 0.5`,
+    /// `-60 60` Stripe 82 in full, and `-180 180` the whole turn; beyond both ranges it is refused.
+    @Test func aRegionWrittenFromMinus180IsTurnedIntoOne() throws {
+        func region(_ text: String) throws -> Region {
+            try ConfigParser.parse(text: seedConfig + "\nREGION \(text)\n", file: "fichconfig.txt").region
+        }
+        let through = try region("-0.5 0.5 -1.26 1.26")
+        #expect(through == Region(raMin: 359.5, raMax: 0.5, decMin: -1.26, decMax: 1.26) && through.wrapsRA)
+        #expect(through.contains(ra: 359.9, dec: 0) && through.contains(ra: -0.1, dec: 0) && !through.contains(ra: 0.6, dec: 0))
+        #expect(try region("-60 60 -1.26 1.26").description == "300 60 -1.26 1.26")
+        #expect(try region("-180 180 -1 1") == Region(raMin: 0, raMax: 360, decMin: -1, decMax: 1))
+        #expect(try region("-5 355 -1 1") == Region(raMin: 0, raMax: 360, decMin: -1, decMax: 1))
+        #expect(try region("-10 -5 -1 1") == Region(raMin: 350, raMax: 355, decMin: -1, decMax: 1))
+        #expect(try region("5 55 -1.26 1.26") == .stripe82)
+        // Written back as it is kept, and read again the same.
+        let config = try ConfigParser.parse(text: seedConfig + "\nREGION -0.5 0.5 -1.26 1.26\n", file: "fichconfig.txt")
+        #expect(try ConfigParser.parse(text: config.frozenText(preparedFrom: "f"), file: "production.conf").region == through)
+    }
+
     @Test func theFiveSeedKeysAreEnough() throws {
         let config = try ConfigParser.parse(text: seedConfig, file: "fichconfig.txt")
         #expect(config.treeRoot.path == "/sps/lsst/dev/lsstprod/DC_2013")
@@ -188,6 +207,8 @@ let badConfigs: [BadConfig] = [
     BadConfig(name: "no connections", text: base + "\nDBCONNECTIONS 0", line: 4, words: ["DBCONNECTIONS '0'", "from 1 to 1000"]),
     BadConfig(name: "a port of -0", text: base + "\nDBPORT -0", line: 4, words: ["DBPORT '-0'", "1 to 65535"]),
     BadConfig(name: "REGION of 1e300", text: base + "\nREGION 1e300 55 -1.26 1.26", line: 4, words: ["impossible REGION", "[0, 360]"]),
+    BadConfig(name: "REGION below -180", text: base + "\nREGION -200 55 -1.26 1.26", line: 4,
+              words: ["impossible REGION: RA bounds must lie in [0, 360] degrees (or in [-180, 180])"]),
     BadConfig(name: "REGION of nan", text: base + "\nREGION nan 55 -1.26 1.26", line: 4, words: ["'nan' is not a number"]),
 ]
 

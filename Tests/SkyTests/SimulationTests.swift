@@ -219,7 +219,9 @@ extension SimulationTests {
     @Test("a region through RA 0 has frames on both sides, every RA in [0, 360)")
     func regionThroughRAZero() throws {
         try withTemporaryDirectory { root in
-            let region = Region(raMin: 359.95, raMax: 0.05, decMin: -0.02, decMax: 0.02)
+            // Written as a config may write it, RA from −180: the range 359.95 to 0.05.
+            let region = try Region.written(-0.05, 0.05, -0.02, 0.02)
+            #expect(region == Region(raMin: 359.95, raMax: 0.05, decMin: -0.02, decMax: 0.02))
             try simulate(smallOptions(root, frames: 8, defects: 0, region: region, filters: [.r]))
             let truth = try readTruth(root)
             #expect(truth.count == 8)
@@ -235,6 +237,10 @@ extension SimulationTests {
             let refcat = try String(contentsOf: root.appendingPathComponent("refcat.csv"), encoding: .utf8)
                 .split(separator: "\n").dropFirst().map { Double($0.split(separator: ",")[1])! }
             #expect(!refcat.isEmpty && refcat.allSatisfy { (0..<360).contains($0) })
+            #expect(refcat.contains { $0 > 359.9 } && refcat.contains { $0 < 0.1 })
+            let truthObjects = try String(contentsOf: root.appendingPathComponent("truth-objects.csv"), encoding: .utf8)
+                .split(separator: "\n").dropFirst().map { Double($0.split(separator: ",")[1])! }
+            #expect(!truthObjects.isEmpty && truthObjects.allSatisfy { (0..<360).contains($0) })
         }
     }
 }

@@ -69,6 +69,36 @@ import Testing
         #expect(throws: WCSError.self) { try map.corners(of: PatchId(tract: 4, x: 0, y: 0)) }
     }
 
+    /// Stripe 82 crosses RA 0, where tract 3 ends and tract 0 begins: each tract's patches reach
+    /// 0.1° past its RA range, so a frame across RA 0 touches the last patch column of tract 0 (409)
+    /// and the first of tract 3 (0), and a position belongs to the tract whose RA range holds it.
+    @Test func aFrameAcrossRAZeroTouchesTractsThreeAndZero() throws {
+        let frame = [(ra: 359.95, dec: -0.15), (ra: 0.05, dec: -0.15), (ra: 0.05, dec: -0.05), (ra: 359.95, dec: -0.05)]
+        #expect(try map.patches(touching: frame) == [PatchId(tract: 0, x: 409, y: 5), PatchId(tract: 3, x: 0, y: 5)])
+        #expect(try map.patch(containing: (ra: 359.99, dec: -0.1)) == PatchId(tract: 3, x: 0, y: 5))
+        #expect(try map.patch(containing: (ra: 0.01, dec: -0.1)) == PatchId(tract: 0, x: 409, y: 5))
+        #expect(try map.patch(containing: (ra: -0.01, dec: -0.1)) == PatchId(tract: 3, x: 0, y: 5))
+        // The patches' corners are in [0, 360) and run the short way round RA 0.
+        for patch in [PatchId(tract: 0, x: 409, y: 5), PatchId(tract: 3, x: 0, y: 5)] {
+            let ras = try map.corners(of: patch).map(\.ra)
+            #expect(ras.allSatisfy { (0..<360).contains($0) }, "\(patch): \(ras)")
+            let span = RightAscension.span(ras)
+            #expect(span.low > span.high && span.low > 359.8 && span.high < 0.2, "\(patch): \(span)")
+        }
+    }
+
+    /// A set of RAs spans the short way round: across RA 0 from the highest to the lowest, else
+    /// their own minimum and maximum, unchanged to the last bit.
+    @Test func rightAscensionsSpanTheShortWayRound() {
+        #expect(RightAscension.span([6.25, 6.53, 6.4]) == (6.25, 6.53))
+        #expect(RightAscension.span([359.9, 0.1, 0.05]) == (359.9, 0.1))
+        #expect(RightAscension.span([-0.1, 0.1]) == (359.9, 0.1))
+        #expect(RightAscension.span([0.2, 359.95]).low == 359.95)
+        #expect(RightAscension.isWithin(359.95, 359.9, 0.1) && RightAscension.isWithin(0.1, 359.9, 0.1) && RightAscension.isWithin(-0.05, 359.9, 0.1))
+        #expect(!RightAscension.isWithin(0.2, 359.9, 0.1) && !RightAscension.isWithin(180, 359.9, 0.1))
+        #expect(RightAscension.isWithin(6.25, 6.25, 6.53) && !RightAscension.isWithin(6.54, 6.25, 6.53))
+    }
+
     @Test func aPatchHeaderPutsItsFirstPixelAtTheBoxCorner() throws {
         let patchWCS = try WCS(header: map.header(of: seedPatch))
         let first = try patchWCS.sky([(x: 0.5, y: 0.5)])[0]
