@@ -172,6 +172,12 @@ extension FileSystemProblem {
         }
     }
 
+    /// Any error as a message says it: Foundation's and the system's in the user's words
+    /// (`userWords(for:)`), dcprod's own as they describe themselves.
+    public static func text(of error: Error) -> String {
+        userWords(for: error) ?? "\(error)"
+    }
+
     /// An error of Foundation's or the system's in the user's words — `PATH: what happened` — never
     /// Foundation's dump of an `NSError`; nil for an error that is neither (dcprod's own say it already).
     public static func userWords(for error: Error) -> String? {

@@ -23,7 +23,7 @@ enum Command {
         do {
             run = try ProgramRun.run([program] + arguments)
         } catch {
-            throw BatchError(command: program, message: "cannot start: \(error)")
+            throw BatchError(command: program, message: "cannot start: \(FileSystemProblem.text(of: error))")
         }
         let errors = run.stderr
         logger.debug("\(program): exit status \(run.status), \(run.output.count) bytes out, \(run.errors.count) bytes of errors")

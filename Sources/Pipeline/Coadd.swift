@@ -349,7 +349,7 @@ public struct Coadd {
         } catch let failure as CoaddFailure {
             throw failure
         } catch {
-            throw CoaddFailure(.unreadableInput, "unreadable input: \(path): \(error)")
+            throw CoaddFailure(.unreadableInput, "unreadable input: \(path): \(FileSystemProblem.text(of: error))")
         }
     }
 

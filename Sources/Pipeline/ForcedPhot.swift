@@ -109,7 +109,7 @@ public struct ForcedPhot {
         } catch let failure as ProcessCcdFailure {
             throw failure
         } catch {
-            throw ProcessCcdFailure(.unreadableHeader, "unreadable header: \(path): \(error)")
+            throw ProcessCcdFailure(.unreadableHeader, "unreadable header: \(path): \(FileSystemProblem.text(of: error))")
         }
     }
 

@@ -53,7 +53,7 @@ public struct ReportServer: Sendable {
         do {
             return try route(request) ?? Self.text(.notFound, "not found: \(request.uri.path)\n")
         } catch {
-            return Self.text(.internalServerError, "dcprod: \(error)\n")
+            return Self.text(.internalServerError, "dcprod: \(FileSystemProblem.text(of: error))\n")
         }
     }
 

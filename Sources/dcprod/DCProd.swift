@@ -107,8 +107,7 @@ func reporting<T>(_ body: () throws -> T) throws -> T {
     } catch let error as ExitCode {
         throw error
     } catch {
-        let message = FileSystemProblem.userWords(for: error) ?? "\(error)"
-        FileHandle.standardError.write(Data("dcprod: error: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("dcprod: error: \(FileSystemProblem.text(of: error))\n".utf8))
         throw ExitCode.failure
     }
 }

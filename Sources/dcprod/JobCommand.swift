@@ -1,4 +1,5 @@
 import ArgumentParser
+import Basics
 import Foundation
 import Planning
 import Verification
@@ -39,7 +40,7 @@ struct JobRun: ParsableCommand {
                 let manifest = try JobManifest.read(path)
                 worst = max(worst, try JobRunner(manifest: manifest, attempt: attempt).run())
             } catch {
-                FileHandle.standardError.write(Data("dcprod job run: \(error)\n".utf8))
+                FileHandle.standardError.write(Data("dcprod job run: \(FileSystemProblem.text(of: error))\n".utf8))
                 // 3 outranks 1, never 143: a terminated run says so whatever the manifests after it.
                 worst = max(worst, 3)
             }

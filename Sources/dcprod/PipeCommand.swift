@@ -233,7 +233,7 @@ struct CoaddCommand: ParsableCommand {
             options.minimumInputs = minimumInputs
             print("\(try patchId()): \(try Coadd(options: options).run(calexps: listed).line)")
         } catch {
-            FileHandle.standardError.write(Data("coadd: \(patch): \(error)\n".utf8))
+            FileHandle.standardError.write(Data("coadd: \(patch): \(FileSystemProblem.text(of: error))\n".utf8))
             throw ExitCode.failure
         }
     }
@@ -281,7 +281,7 @@ private func eachFile(_ files: [String], payload: String, _ body: (String) throw
             print("\(file): \(try body(file))")
         } catch {
             failed = true
-            FileHandle.standardError.write(Data("\(payload): \(file): \(error)\n".utf8))
+            FileHandle.standardError.write(Data("\(payload): \(file): \(FileSystemProblem.text(of: error))\n".utf8))
         }
     }
     if failed { throw ExitCode.failure }
