@@ -184,18 +184,20 @@ public final class SQLiteCatalog: CatalogDatabase {
     public func query(_ sql: String, columns: ([String]) throws -> Void, row: ([QueryValue]) throws -> Void) throws {
         try perform { db in
             let statement = try db.makeStatement(sql: sql)
-            // SQLite's own word on what a statement writes, before it runs: a read-only connection
-            // would otherwise fail some of them only half-way (`PRAGMA journal_mode = DELETE` as a
-            // disk I/O error).
-            if readOnly && !statement.isReadonly {
-                throw CatalogError("this statement writes, and the connection is read-only", kind: .readOnly)
-            }
             try columns(statement.columnNames)
             let handle = statement.sqliteStatement
             let count = Int32(statement.columnCount)
-            let cursor = try Row.fetchCursor(statement)
-            while try cursor.next() != nil {
-                try row((0..<count).map { Self.value(handle, column: $0) })
+            do {
+                let cursor = try Row.fetchCursor(statement)
+                while try cursor.next() != nil {
+                    try row((0..<count).map { Self.value(handle, column: $0) })
+                }
+            } catch let error as DatabaseError where readOnly && !statement.isReadonly
+                                                     && [.SQLITE_IOERR, .SQLITE_READONLY].contains(error.resultCode) {
+                // A statement SQLite says writes, failing on a read-only connection: `PRAGMA journal_mode
+                // = DELETE` fails as a disk I/O error, which it is not.
+                throw CatalogError("this statement writes, and the connection is read-only", kind: .readOnly,
+                                   code: Int(error.extendedResultCode.rawValue))
             }
         }
     }
