@@ -85,6 +85,6 @@ let package = Package(
         .testTarget(name: "CatalogAnalysisTests", dependencies: ["CatalogAnalysis"]),
         .testTarget(name: "CatalogExportTests", dependencies: ["Basics", "Catalog", "CatalogAnalysis", "CatalogExport"]),
         .testTarget(name: "ViewsTests", dependencies: ["Views", "Verification"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["dcprod"], exclude: ["Fixtures"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["dcprod", "Basics"], exclude: ["Fixtures"]),
     ]
 )

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Running a batch system's command as an argument vector and reading its answer.
@@ -18,49 +19,19 @@ enum Command {
     ///   error output, or the exit status.
     static func run(_ program: String, _ arguments: [String], acceptingFailure: (String) -> Bool = { _ in false }) throws -> String {
         logger.debug("run \(([program] + arguments).joined(separator: " "))")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [program] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        let run: ProgramRun
         do {
-            try process.run()
+            run = try ProgramRun.run([program] + arguments)
         } catch {
             throw BatchError(command: program, message: "cannot start: \(error)")
         }
-        // Both pipes are read at once: a command that fills one while dcprod waits on the other
-        // (64 KiB of errors before its output ends) would otherwise never finish.
-        let errorOutput = PipeReader(err.fileHandleForReading)
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = String(decoding: errorOutput.wait(), as: UTF8.self)
-        process.waitUntilExit()
-        logger.debug("\(program): exit status \(process.terminationStatus), \(output.count) bytes out, \(errors.utf8.count) bytes of errors")
-        guard process.terminationStatus == 0 || acceptingFailure(errors) else {
+        let errors = run.stderr
+        logger.debug("\(program): exit status \(run.status), \(run.output.count) bytes out, \(run.errors.count) bytes of errors")
+        guard run.status == 0 || acceptingFailure(errors) else {
             let lines = errors.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            let message = lines.isEmpty ? "exit status \(process.terminationStatus)" : lines.prefix(3).joined(separator: "; ")
+            let message = lines.isEmpty ? "exit status \(run.status)" : lines.prefix(3).joined(separator: "; ")
             throw BatchError(command: ([program] + arguments.prefix(3)).joined(separator: " "), message: message)
         }
-        return String(decoding: output, as: UTF8.self)
-    }
-}
-
-/// Reads a pipe to its end on a thread of its own.
-private final class PipeReader: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var data = Data()
-
-    init(_ handle: FileHandle) {
-        Thread.detachNewThread { [self] in
-            data = handle.readDataToEndOfFile()
-            done.signal()
-        }
-    }
-
-    /// Everything the pipe gave, once its writer closed it.
-    func wait() -> Data {
-        done.wait()
-        return data
+        return run.stdout
     }
 }

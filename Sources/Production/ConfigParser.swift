@@ -148,6 +148,8 @@ struct RawConfig {
         let defaultInput = URL(fileURLWithPath: dataMain).appendingPathComponent(dcName.value).appendingPathComponent("input").path
         let input = try absolutePath("INPUT", required: false) ?? defaultInput
         let refcat = try absolutePath("REFCAT", required: false) ?? URL(fileURLWithPath: input).appendingPathComponent("refcat.csv").path
+        try checkSeparate(tree: (mainDir as NSString).appendingPathComponent(dcName.value),
+                          data: (dataMain as NSString).appendingPathComponent(dcName.value), input: input)
 
         let dbHost = try word("DBHOST") ?? "sqlite"
         let dbUser = try name("DBUSER", extra: "_.-$", length: 80) ?? ProcessInfo.processInfo.environment["USER"] ?? NSUserName()
@@ -197,7 +199,34 @@ struct RawConfig {
         guard found.raw.hasPrefix("/") else {
             throw error(found.line, "\(key) '\(found.raw)' must be an absolute path (starting with /)")
         }
+        // A TAB would split the path where job-array lists and outcome lines are tab-separated.
+        if found.raw.contains("\t") {
+            throw error(found.line, "\(key) contains a TAB; a path may hold spaces but no TAB or other control character")
+        }
         return URL(fileURLWithPath: found.raw).standardizedFileURL.path
+    }
+
+    /// The production tree (`MAINDIR/DCNAME`), the data tree (`DATAMAIN/DCNAME`) and INPUT are kept
+    /// apart: the tree and the data tree neither equal nor hold one another (preparing would move one
+    /// into the other), and INPUT is not in the production tree, nor does it hold either tree, where
+    /// inventory would take the production's own outputs for frames. INPUT in the data tree (its
+    /// default, `DATAMAIN/DCNAME/input`) is allowed.
+    private func checkSeparate(tree: String, data: String, input: String) throws {
+        func within(_ path: String, _ directory: String) -> Bool { path == directory || path.hasPrefix(directory.hasSuffix("/") ? directory : directory + "/") }
+        if within(data, tree) || within(tree, data) {
+            let relation = data == tree ? "is" : within(data, tree) ? "is inside" : "holds"
+            throw error(at: "DATAMAIN", "DATAMAIN: the data tree \(data) \(relation) the production tree \(tree); give DATAMAIN and MAINDIR separate directories")
+        }
+        guard single["INPUT"] != nil else { return }
+        if within(input, tree) {
+            throw error(at: "INPUT", "INPUT \(input) is inside the production tree \(tree); frames live outside it")
+        }
+        for (name, directory) in [("production", tree), ("data", data)] where within(directory, input) && directory != input {
+            throw error(at: "INPUT", "INPUT \(input) holds the \(name) tree \(directory): inventory would read the production's own files as frames")
+        }
+        if input == data {
+            throw error(at: "INPUT", "INPUT \(input) is the data tree itself: inventory would read the production's own files as frames; use a directory of its own, such as \(data)/input")
+        }
     }
 
     private func word(_ key: String) throws -> String? {

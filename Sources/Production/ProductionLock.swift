@@ -39,11 +39,10 @@ public final class ProductionLock: @unchecked Sendable {
             throw Failure(message: "\(path): cannot open the production lock: \(String(cString: strerror(errno)))")
         }
         descriptor = fd
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let holder = Holder(text: Self.read(fd))
+        if flock(fd, LOCK_EX | LOCK_NB) != 0, let holder = Self.holder(fd) {
             guard wait else {
                 close(fd)
-                throw Failure(message: "the production is busy: \(path) is held by \(holder)")
+                throw Failure(message: "the production is busy: \(path) is held by \(holder); run again when it ends, or without --no-wait to wait for it")
             }
             waiting(holder)
             while flock(fd, LOCK_EX) != 0 {
@@ -63,6 +62,20 @@ public final class ProductionLock: @unchecked Sendable {
         _ = ftruncate(descriptor, 0)
         flock(descriptor, LOCK_UN)
         close(descriptor)
+    }
+
+    /// Who holds the lock, or nil when it was released meanwhile and is now taken by this process.
+    /// A holder writes its line just after it takes the lock: a verb started in the same instant can
+    /// find the file still empty, so it reads again for up to a second while the lock is held, rather
+    /// than name no one.
+    private static func holder(_ fd: Int32) -> Holder? {
+        for _ in 0..<100 {
+            let text = read(fd)
+            if !text.isEmpty { return Holder(text: text) }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return nil }
+            usleep(10_000)
+        }
+        return Holder(text: read(fd))
     }
 
     private static func read(_ fd: Int32) -> String {

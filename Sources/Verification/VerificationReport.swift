@@ -31,6 +31,9 @@ public struct VerificationReport: Sendable {
     public var retry: [String]
     /// The first events of class `other` (by key, at most 10), so that a person can write the next rule.
     public var another: [Message]
+    /// The first events (by key, at most `firstShown`) of each class that failed but `other`, which
+    /// `another` lists: what a person looks at before choosing the class's remedy (`remedy(for:)`).
+    public var firstFailures: [String: [Message]] = [:]
     /// Job attempts the batch system ended for want of memory, time or a node, which dcprod
     /// submitted again with more (resource learning), by reason.
     public var requeued: [String: Int] = [:]
@@ -76,6 +79,14 @@ public struct VerificationReport: Sendable {
         lines.append("To resubmit: \(retry.count)")
         if stale > 0 { lines.append("Stale, their inputs redone since they were planned: \(stale) (`dcprod run` or `plan` makes them again)") }
         if let requeuedLine { lines.append("Jobs submitted again by dcprod: " + requeuedLine) }
+        let failing = classes.classes.filter { firstFailures[$0.name]?.isEmpty == false }
+        if !failing.isEmpty {
+            lines.append("Failures, first events and what to do:")
+            for c in failing {
+                lines.append("  \(c.label): \(count(c.name)) - \(remedy(for: c))")
+                lines += firstFailures[c.name, default: []].map { "    \($0.event): \($0.message)" }
+            }
+        }
         if !another.isEmpty {
             lines.append("Another problem, first messages:")
             lines += another.map { "  \($0.event): \($0.message)" }
@@ -86,6 +97,21 @@ public struct VerificationReport: Sendable {
             if damaged.count > Self.damagedShown { lines.append("  … and \(damaged.count - Self.damagedShown) more (reports/\(step.rawValue)-\(filter.rawValue).json)") }
         }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The events of a failed class the report lists.
+    public static let firstShown = 5
+
+    /// What takes a failed class's events again: `resubmit` alone for a class whose policy is `retry`,
+    /// with `--class NAME --force` for `force` (missing files: once they are back), and for `never` (the
+    /// input is at fault) the input fixed first, then `--class NAME`.
+    public func remedy(for failed: FailureClasses.Class) -> String {
+        let resubmit = "`dcprod resubmit \(step.rawValue) --filter \(filter.rawValue)"
+        switch failed.retry {
+        case .retry: return "\(resubmit)` takes them (up to MAXRETRY retries)"
+        case .force: return "\(resubmit) --class \(failed.name) --force` takes them once their files are back (`resubmit` alone does not)"
+        case .never: return "the input is at fault: fix it, then \(resubmit) --class \(failed.name)`"
+        }
     }
 
     /// The damaged lines the text names; the JSON has all.
@@ -116,7 +142,7 @@ public struct VerificationReport: Sendable {
     ///
     /// Keys: `step`, `filter`, `events` (the total), `processed`, `classes` (every class of the list with
     /// `name`, `label`, `count` and `percent`, crash and not-run included), `notRun`, `crashed`,
-    /// `inProgress`, `retry`, `anotherProblem` (`event`, `message`), `requeued`, `damagedLines` (`file:line: reason`) and `stale`. Empty data if the
+    /// `inProgress`, `retry`, `anotherProblem` (`event`, `message`), `firstFailures` (the same, by class), `requeued`, `damagedLines` (`file:line: reason`) and `stale`. Empty data if the
     /// encoder were to fail, which it does not for these types.
     public var json: Data {
         struct Line: Codable { var name: String; var label: String; var count: Int; var percent: String }
@@ -126,6 +152,7 @@ public struct VerificationReport: Sendable {
             var notRun: Int, crashed: Int, inProgress: Int
             var retry: [String]
             var anotherProblem: [Message]
+            var firstFailures: [String: [Message]]
             var requeued: [String: Int]
             var damagedLines: [String]
             var stale: Int
@@ -133,7 +160,7 @@ public struct VerificationReport: Sendable {
         let document = Document(
             step: step.rawValue, filter: filter.rawValue, events: total, processed: processed,
             classes: classes.classes.map { Line(name: $0.name, label: $0.label, count: count($0.name), percent: Self.percent(count($0.name), of: total)) },
-            notRun: notRun, crashed: crashed, inProgress: inProgress, retry: retry, anotherProblem: another, requeued: requeued,
+            notRun: notRun, crashed: crashed, inProgress: inProgress, retry: retry, anotherProblem: another, firstFailures: firstFailures, requeued: requeued,
             damagedLines: damaged, stale: stale)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

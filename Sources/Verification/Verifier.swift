@@ -137,12 +137,18 @@ public struct Verifier {
         let another = try store.events(step: step, filter: filter, className: FailureClasses.other, limit: 10).map {
             VerificationReport.Message(event: $0.key, message: $0.message ?? "")
         }
+        var firstFailures: [String: [VerificationReport.Message]] = [:]
+        for c in classes.classes where ![FailureClasses.ok, FailureClasses.other, FailureClasses.notRun].contains(c.name) && counts[c.name, default: 0] > 0 {
+            firstFailures[c.name] = try store.events(step: step, filter: filter, className: c.name, limit: VerificationReport.firstShown).map {
+                VerificationReport.Message(event: $0.key, message: $0.message ?? "")
+            }
+        }
         let retryable = classes.classes.filter { $0.retry == .retry }.map(\.name)
         let retry = try store.retryableEvents(step: step, filter: filter, classes: retryable, maxRetry: production.config.maxRetry).map(\.key)
         let requeued = try store.requeuedAttemptCounts(step: step, filter: filter)
         return VerificationReport(step: step, filter: filter, total: total, counts: counts,
                                   inProgress: try store.inProgressEventCount(step: step, filter: filter), classes: classes,
-                                  retry: retry, another: another,
+                                  retry: retry, another: another, firstFailures: firstFailures,
                                   requeued: Dictionary(uniqueKeysWithValues: requeued.map { ($0.key.rawValue, $0.value) }),
                                   damaged: try store.damagedLines(step: step, filter: filter),
                                   stale: try store.staleEventCount(step: step, filter: filter))

@@ -104,6 +104,11 @@ struct StepPage {
             },
             "hasAnother": !report.another.isEmpty,
             "another": report.another.map { ["event": $0.event, "message": $0.message] },
+            "failures": report.classes.classes.compactMap { c -> [String: Any]? in
+                guard let first = report.firstFailures[c.name], !first.isEmpty else { return nil }
+                return ["label": c.label, "count": report.count(c.name), "remedy": report.remedy(for: c),
+                        "events": first.map { ["event": $0.event, "message": $0.message] }]
+            },
         ]
         if report.inProgress > 0 { context["inProgress"] = report.inProgress }
         if let line = report.requeuedLine { context["requeued"] = line }

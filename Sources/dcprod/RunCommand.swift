@@ -2,6 +2,7 @@ import ArgumentParser
 import Basics
 import Campaign
 import Foundation
+import Planning
 import Production
 import Views
 import Verification
@@ -36,7 +37,16 @@ struct Run: ProductionCommand {
     @Flag(help: "One batch job per (tract, patch) and filter: its processCcd, coadd and forcedPhot in succession.")
     var byPatch = false
 
+    @Flag(help: "Go on when INPUT is missing or empty, or no frame was inventoried, instead of exiting 1.")
+    var allowEmpty = false
+
     func run(on production: Production) throws {
+        if !allowEmpty {
+            if let problem = InputDirectory(production: production).problem() { throw problem }
+            if try production.store.eventTallies(step: .processCcd).isEmpty {
+                throw ValidationError("no frame is inventoried yet: run `dcprod inventory` first (it reads the frames under INPUT \(production.config.input))")
+            }
+        }
         let filters = filters.isEmpty ? production.config.filters : filters.sorted()
         // One progress bar for the run: the jobs ended over those known so far (the total grows as
         // later steps are planned).

@@ -1,3 +1,4 @@
+import Basics
 import Catalog
 import Foundation
 import Testing
@@ -138,19 +139,8 @@ enum Astropy {
 
     /// Runs python with these arguments; its status, standard output and error.
     static func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Standard error first would block on a full standard output: read both to the end, output first, small as they are.
-        let output = out.fileHandleForReading.readDataToEndOfFile()
-        let error = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self), String(decoding: error, as: UTF8.self))
+        let run = try ProgramRun.run([python] + arguments)
+        return (run.status, run.stdout, run.stderr)
     }
 
     /// Why python with astropy and h5py cannot be used, or nil; asked once per run.

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Testing
 
@@ -100,15 +101,8 @@ extension TestCluster {
 
 /// Standard output of a command run as an argument vector (found on PATH), and its exit status.
 func output(of arguments: [String]) throws -> (status: Int32, stdout: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let stdout = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    return (process.terminationStatus, stdout)
+    let run = try ProgramRun.run(arguments)
+    return (run.status, run.stdout)
 }
 
 /// The scenarios every batch backend passes, on its test cluster.

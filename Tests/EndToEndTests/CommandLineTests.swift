@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Testing
 
@@ -23,16 +24,8 @@ struct DCProd {
 
     @discardableResult
     static func run(_ arguments: [String], in directory: URL, environment: [String: String] = [:]) throws -> Result {
-        let process = process(arguments, in: directory, environment: environment)
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        let run = try ProgramRun.run(process(arguments, in: directory, environment: environment))
+        return Result(status: run.status, stdout: run.stdout, stderr: run.stderr)
     }
 
     /// dcprod with `arguments`, to run in `directory`: the test's environment without

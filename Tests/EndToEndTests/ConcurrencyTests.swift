@@ -54,6 +54,23 @@ import Testing
         }
     }
 
+    /// Two writers started in the same instant: the one refused always names the holder (user@host,
+    /// pid, command line, since when), though the holder writes its line just after it takes the lock.
+    @Test func aRefusedWriterAlwaysNamesTheHolder() throws {
+        let work = try Workspace()
+        try SeedPatch.prepare(work, filters: "r", frames: 2, seed: 5, defects: 0, extra: "")
+        var refused = 0
+        for trial in 0..<20 {
+            for result in together(["inventory", "--no-wait"], ["inventory", "--no-wait"], in: work.url) where result?.status == 1 {
+                refused += 1
+                let words = result?.stderr ?? ""
+                #expect(words.contains("the production is busy") && words.contains(" pid ") && words.contains("(dcprod inventory --no-wait) since "),
+                        "trial \(trial): \(words)")
+            }
+        }
+        print("\(refused) of 20 trials refused a writer")
+    }
+
     @Test func aWriterWithNoWaitExitsAtOnceAndAReaderNeverWaits() throws {
         let work = try Workspace()
         try SeedPatch.prepare(work, filters: "r", frames: 2, seed: 3, defects: 0, extra: "")

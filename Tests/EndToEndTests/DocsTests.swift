@@ -53,49 +53,32 @@ import Testing
     /// Each promise of docs/guarantees.md names the tests that hold it, in its last column: each named
     /// suite (a type, or a test file) and test function (`Suite.test`, `test`, `prefix…`) exists under Tests/.
     @Test func everyTestAGuaranteeNamesExists() throws {
-        let text = try String(contentsOf: Self.root.appendingPathComponent("docs/guarantees.md"), encoding: .utf8)
-        var sources = ""
-        let tests = Self.root.appendingPathComponent("Tests")
-        let walker = FileManager.default.enumerator(at: tests, includingPropertiesForKeys: nil)
-        var files: Set<String> = []
-        while let url = walker?.nextObject() as? URL {
-            guard url.pathExtension == "swift" else { continue }
-            sources += try String(contentsOf: url, encoding: .utf8) + "\n"
-            files.insert(url.deletingPathExtension().lastPathComponent)
-        }
-        let code = try NSRegularExpression(pattern: "`([^`]+)`")
-        var named = 0
-        for line in text.split(separator: "\n") where line.hasPrefix("| ") && !line.hasPrefix("| promise") {
-            // `\|` is a `|` inside a cell.
-            guard let column = line.replacingOccurrences(of: "\\|", with: "¦").split(separator: "|").last.map(String.init) else { continue }
-            for match in code.matches(in: column, range: NSRange(location: 0, length: (column as NSString).length)) {
-                let token = (column as NSString).substring(with: match.range(at: 1))
-                let parts = token.split(separator: ".").map(String.init)
-                if token.hasSuffix(".swift") {
-                    let file = URL(fileURLWithPath: token).deletingPathExtension().lastPathComponent
-                    #expect(files.contains(file), "docs/guarantees.md names \(token): no such file under Tests/")
-                    named += 1
-                    continue
-                }
-                // A suite, `Suite.test`, or a test function (camelCase: `load` is a verb, not a test).
-                guard token.range(of: #"^([A-Z][A-Za-z]*(\.[a-z][A-Za-z]*)?|[a-z]+[A-Z][A-Za-z]*)…?$"#, options: .regularExpression) != nil else { continue }
-                var function: String?
-                if parts.count == 2 || parts[0].first!.isLowercase { function = parts.last! }
-                if parts[0].first!.isUppercase {
-                    let suite = parts[0].replacingOccurrences(of: "…", with: "")
-                    #expect(files.contains(suite) || sources.range(of: #"(struct|enum|extension|class) "# + suite + #"\b"#, options: .regularExpression) != nil,
-                            "docs/guarantees.md names \(token): no suite or test file \(suite) under Tests/")
-                }
-                if let function {
-                    let name = function.replacingOccurrences(of: "…", with: "")
-                    let pattern = "func " + name + (function.hasSuffix("…") ? "" : #"\("#)
-                    #expect(sources.range(of: pattern, options: .regularExpression) != nil,
-                            "docs/guarantees.md names \(token): no test function \(name) under Tests/")
-                }
-                named += 1
+        let named = try TestNames.check(document: "docs/guarantees.md", header: "| promise")
+        #expect(named > 30, "\(named) tests named")
+    }
+
+    /// Each row of docs/errors.md names the test that provokes its error (its last column), and the
+    /// words its message column quotes (`…`) are checked by a test: they appear in a test's source.
+    @Test func everyErrorTheTableNamesIsTested() throws {
+        let named = try TestNames.check(document: "docs/errors.md", header: "| kind")
+        let text = try String(contentsOf: Self.root.appendingPathComponent("docs/errors.md"), encoding: .utf8)
+        let sources = try TestNames.sources().text
+        var rows = 0
+        for line in text.split(separator: "\n") where line.hasPrefix("| ") && !line.hasPrefix("| kind") && !line.hasPrefix("| ---") {
+            let cells = line.replacingOccurrences(of: "\\|", with: "¦").split(separator: "|", omittingEmptySubsequences: false)
+            guard cells.count >= 6 else {
+                Issue.record("docs/errors.md: a row without its five cells: \(line)")
+                continue
+            }
+            rows += 1
+            let quoted = TestNames.codeSpans(in: String(cells[3]))
+            #expect(!quoted.isEmpty, "docs/errors.md: the message of row \(cells[1].trimmingCharacters(in: .whitespaces)) quotes no words")
+            for words in quoted {
+                #expect(sources.contains(words.replacingOccurrences(of: "¦", with: "|")),
+                        "docs/errors.md quotes the message `\(words)`: no test checks these words")
             }
         }
-        #expect(named > 30, "\(named) tests named")
+        #expect(named >= rows, "\(named) tests named for \(rows) rows")
     }
 
     // MARK: - The synopses
@@ -407,5 +390,69 @@ enum Manual {
         let work = try Workspace()
         _ = try cluster.prepare(work, filters: "r", eventsPerJob: 2, frames: 4, plan: false, embeddedCatalog: true)
         try run(blocks, in: work)
+    }
+}
+
+/// The tests a document's table names in its last column.
+enum TestNames {
+    static var root: URL { TheManual.root }
+
+    /// Every Swift source under Tests/, joined, and the names of its files.
+    static func sources() throws -> (text: String, files: Set<String>) {
+        var text = ""
+        var files: Set<String> = []
+        let walker = FileManager.default.enumerator(at: root.appendingPathComponent("Tests"), includingPropertiesForKeys: nil)
+        while let url = walker?.nextObject() as? URL {
+            guard url.pathExtension == "swift" else { continue }
+            text += try String(contentsOf: url, encoding: .utf8) + "\n"
+            files.insert(url.deletingPathExtension().lastPathComponent)
+        }
+        return (text, files)
+    }
+
+    /// The text of each `…` span of `text`.
+    static func codeSpans(in text: String) -> [String] {
+        let code = try! NSRegularExpression(pattern: "`([^`]+)`")
+        return code.matches(in: text, range: NSRange(location: 0, length: (text as NSString).length))
+            .map { (text as NSString).substring(with: $0.range(at: 1)) }
+    }
+
+    /// Checks that each suite (a type, or a test file) and test function (`Suite.test`, `test`,
+    /// `prefix…`) named in the last column of the table rows of `document` exists under Tests/;
+    /// returns how many were named. `header` starts the table's header row.
+    static func check(document: String, header: String) throws -> Int {
+        let text = try String(contentsOf: root.appendingPathComponent(document), encoding: .utf8)
+        let (sources, files) = try sources()
+        var named = 0
+        for line in text.split(separator: "\n") where line.hasPrefix("| ") && !line.hasPrefix(header) {
+            // `\|` is a `|` inside a cell.
+            guard let column = line.replacingOccurrences(of: "\\|", with: "¦").split(separator: "|").last.map(String.init) else { continue }
+            for token in codeSpans(in: column) {
+                let parts = token.split(separator: ".").map(String.init)
+                if token.hasSuffix(".swift") {
+                    let file = URL(fileURLWithPath: token).deletingPathExtension().lastPathComponent
+                    #expect(files.contains(file), "\(document) names \(token): no such file under Tests/")
+                    named += 1
+                    continue
+                }
+                // A suite, `Suite.test`, or a test function (camelCase: `load` is a verb, not a test).
+                guard token.range(of: #"^([A-Z][A-Za-z]*(\.[a-z][A-Za-z]*)?|[a-z]+[A-Z][A-Za-z]*)…?$"#, options: .regularExpression) != nil else { continue }
+                var function: String?
+                if parts.count == 2 || parts[0].first!.isLowercase { function = parts.last! }
+                if parts[0].first!.isUppercase {
+                    let suite = parts[0].replacingOccurrences(of: "…", with: "")
+                    #expect(files.contains(suite) || sources.range(of: #"(struct|enum|extension|class) "# + suite + #"\b"#, options: .regularExpression) != nil,
+                            "\(document) names \(token): no suite or test file \(suite) under Tests/")
+                }
+                if let function {
+                    let name = function.replacingOccurrences(of: "…", with: "")
+                    let pattern = "func " + name + (function.hasSuffix("…") ? "" : #"\("#)
+                    #expect(sources.range(of: pattern, options: .regularExpression) != nil,
+                            "\(document) names \(token): no test function \(name) under Tests/")
+                }
+                named += 1
+            }
+        }
+        return named
     }
 }

@@ -144,13 +144,21 @@ import Testing
         let first = try DCProd.run(["verify", "processCcd", "--filter", "r"], in: work.url)
         #expect(first.status == 1)
         #expect(first.stdout.contains("missing files: 4 - 100.0 %"), "\(first.stdout)")
+        // The report lists the first events with their message, and the command that takes them.
+        let advice = "missing files: 4 - `dcprod resubmit processCcd --filter r --class missing-files --force` takes them once their files are back"
+        #expect(first.stdout.contains("Failures, first events and what to do:\n  " + advice), "\(first.stdout)")
+        #expect(first.stdout.contains("refcat.csv"), "the event lines name the missing file: \(first.stdout)")
+        let page = try String(contentsOfFile: "\(work.url.path)/lsstprod/DC_2013/reports/processCcd.html", encoding: .utf8)
+        #expect(page.contains("--class missing-files --force"), "the step's page gives the command too")
 
         try FileManager.default.moveItem(at: away, to: refcat)
         let refused = try DCProd.run(["resubmit", "processCcd"], in: work.url)
         #expect(refused.stdout.contains("nothing to resubmit"), "missing files need --force: \(refused.stdout)")
+        let advised = try DCProd.run(["resubmit", "processCcd", "--filter", "r", "--class", "missing-files", "--force"], in: work.url)
+        #expect(advised.status == 0 && advised.stdout.contains("4 events in 1 new jobs"), "\(advised.stdout)\(advised.stderr)")
         let forced = try DCProd.run(["resubmit", "processCcd", "--force"], in: work.url)
         #expect(forced.status == 0, "\(forced.stderr)")
-        #expect(forced.stdout.contains("12 events in 3 new jobs"), "\(forced.stdout)")
+        #expect(forced.stdout.contains("8 events in 2 new jobs"), "\(forced.stdout)")
         let second = try DCProd.run(["verify", "processCcd"], in: work.url)
         #expect(second.status == 0, "\(second.stdout)")
         for filter in ["g", "r", "i"] {

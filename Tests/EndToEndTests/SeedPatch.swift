@@ -21,7 +21,8 @@ enum SeedPatch {
                           ["pipe", "simulate", "--frames", String(frames), "--seed", String(seed), "--defects", String(defects),
                            "--size", "1024x744", "--pixel-scale", "0.8", "--filters", filters.replacingOccurrences(of: " ", with: ""),
                            "--region", region] + simulate + ["\(work.url.path)/lsstprod-data/DC_2013/input"],
-                          ["inventory"]] {
+                          // An INPUT of the config's own may be filled later: empty is then allowed.
+                          ["inventory"] + (extra.contains("INPUT ") ? ["--allow-empty"] : [])] {
             let result = try DCProd.run(arguments, in: work.url)
             try #require(result.status == 0, "\(arguments): \(result.stderr)")
         }

@@ -84,6 +84,7 @@ final class Scratch {
             Issue.record("a different config was accepted")
         } catch let error as ProductionError {
             #expect(error == .differentConfig(tree: config.treeRoot.path, differences: ["BACKEND: local → sge", "MAXRETRY: 2 → 5"]))
+            #expect(error.description.contains("was prepared from a different config; refusing to change it. Keys that differ:"))
         }
     }
 
@@ -92,9 +93,10 @@ final class Scratch {
         let config = try ConfigParser.parse(text: scratch.config(), file: "fichconfig.txt")
         try FileManager.default.createDirectory(at: config.treeRoot, withIntermediateDirectories: true)
         try Data("someone's notes".utf8).write(to: config.treeRoot.appendingPathComponent("notes.txt"))
-        #expect(throws: ProductionError.occupied(config.treeRoot.path)) {
+        let error = #expect(throws: ProductionError.occupied(config.treeRoot.path)) {
             try Production.prepare(config: config, source: "a", commandLine: ["dcprod", "prepare"])
         }
+        #expect(error?.description.contains("exists and is not a dcprod production; choose another MAINDIR or DCNAME") == true)
     }
 
     /// One DATAMAIN/DCNAME holds one production's outputs: a second tree (another MAINDIR) prepared
@@ -121,7 +123,7 @@ final class Scratch {
             #expect(error.file == secondPath)
             #expect(error.line == 4, "DATAMAIN is on line 4 of \(secondPath)")
             #expect(error.message.hasPrefix("DATAMAIN: \(second.dataRoot.path)"))
-            #expect(error.message.contains(owner))
+            #expect(error.message.contains(owner) && error.message.contains("a data tree belongs to one production"))
         }
         #expect(scratch.listing() == before, "nothing of the second production is created")
         #expect(try String(contentsOf: ownerFile, encoding: .utf8) == owner + "\n")

@@ -35,6 +35,26 @@ struct VerificationReportTests {
             ])
     }
 
+    /// Each failed class lists its first events and the command that takes them again.
+    @Test("Each failed class has its first events and its remedy")
+    func remedies() throws {
+        var report = try seedReport()
+        report.firstFailures = [
+            "astrometry": [VerificationReport.Message(event: "94-r1-0040", message: "no astrometric solution: 3 matches")],
+            "missing-files": [VerificationReport.Message(event: "94-r1-0041", message: "/x/fpC-000094-r1-0041.fit: no such file")],
+        ]
+        #expect(report.text.contains("""
+            Failures, first events and what to do:
+              astrometry problem: 5 - the input is at fault: fix it, then `dcprod resubmit processCcd --filter r --class astrometry`
+                94-r1-0040: no astrometric solution: 3 matches
+              missing files: 3 - `dcprod resubmit processCcd --filter r --class missing-files --force` takes them once their files are back (`resubmit` alone does not)
+                94-r1-0041: /x/fpC-000094-r1-0041.fit: no such file
+
+            """))
+        let classes = try FailureClasses(contentsOf: classesPath)
+        #expect(report.remedy(for: classes.named("timeout")!) == "`dcprod resubmit processCcd --filter r` takes them (up to MAXRETRY retries)")
+    }
+
     @Test("The text starts with the seed's lines, then Not run, Crashed, resubmission and the first messages")
     func text() throws {
         let report = try seedReport()
