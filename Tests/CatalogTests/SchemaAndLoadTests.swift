@@ -153,6 +153,34 @@ final class OpenCount: @unchecked Sendable {
     func next() -> Int { lock.withLock { defer { count += 1 }; return count } }
 }
 
+extension SharedCatalog {
+    /// Hostile files are refused at their file and line with what is wrong, on both engines, in the
+    /// same words (the table of `LoaderMessages`); what the engine alone can see (a key already in the
+    /// table) names the row's line too, and a link to /etc/passwd is never read.
+    @Test(arguments: Engine.available)
+    func hostileFilesAreRefusedAtTheirLineWithWhatIsWrong(_ engine: Engine) throws {
+        let scratch = try ScratchCatalog(engine)
+        try CatalogSchema.initialize(scratch.catalog, templates: repositoryTemplates)
+        let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
+        let first = try scratch.write("src-000094-r1-0010.csv", sourceHeader + "\n" + sourceRows(1, 5))
+        #expect(try loader.load([first]).loaded == 1)
+        let passwd = scratch.directory.appendingPathComponent("src-000094-r1-0099.csv").path
+        try FileManager.default.createSymbolicLink(atPath: passwd, withDestinationPath: "/etc/passwd")
+        let bad = LoaderMessages.hostile + [("src-key-in-table.csv", sourceHeader + "\n" + LoaderMessages.row("160") + LoaderMessages.row("3"), 3,
+                                             "column 1 (sourceId): '3' is already in Source, loaded from \(first)")]
+        let summary = try loader.load(try bad.map { try scratch.write($0.name, $0.text) } + [passwd])
+        #expect(summary.loaded == 0 && summary.rejected.count == bad.count + 1)
+        for case let (rejection, expected) in zip(summary.rejected, bad) {
+            #expect(rejection.path.hasSuffix(expected.name) && rejection.line == expected.line && rejection.message == expected.message,
+                    "\(expected.name): \(rejection)")
+        }
+        let link = try #require(summary.rejected.last)
+        #expect(link.path == passwd && link.line == 0 && link.message.hasPrefix("a symbolic link to /etc/passwd, not read")
+                && !link.message.contains("root"), "\(link.message)")
+        #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM Source") == "5")
+    }
+}
+
 /// docs/catalog.md shows `templates/schema/columns` as it is: every column, its unit, UCD and meaning.
 @Suite struct ColumnDocumentation {
     @Test func theManualsTableIsTheTemplate() throws {
