@@ -114,6 +114,8 @@ public struct Chain {
             pause = changed ? interval : min(pause * 1.5, maximumInterval)
             Thread.sleep(forTimeInterval: pause)
         }
+        // A catalog file deleted after the last pass's load took its rows with it: said, not left unseen.
+        try catalog.database.requireFile()
         for (step, var run) in runs {
             let endedNow = try production.store.attempts(in: ended, step: step, filters: filters).filter { !endedBefore.contains($0.id) }
             run.submission.finished = endedNow.count

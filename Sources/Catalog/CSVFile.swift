@@ -7,7 +7,8 @@ public struct CSVError: Error, CustomStringConvertible, Sendable, Equatable {
     public var file: String
     /// The line, from 1, of the problem or of the record it is in; 0 when the file cannot be read at all.
     public var line: Int
-    /// What is wrong, in a few words (`truncated: the last line has no end`).
+    /// What is wrong, in a few words (`truncated: the last line has no end`); a problem with a field
+    /// names its column by number and name and quotes its value (`column 6 (ra): '400' is not …`).
     public var message: String
     /// `FILE:LINE: MESSAGE`, as compilers word it.
     public var description: String { "\(file):\(line): \(message)" }
@@ -92,21 +93,23 @@ public struct ValidatedCSV: Sendable {
     ///
     /// The file is read whole into memory and parsed as RFC 4180. It is refused unless it is UTF-8
     /// text without control characters (but tab and line ends), ends with a newline (a file cut by a
-    /// crash or a full disk does not), has a header line naming only columns of the table and each
-    /// once, and has rows with exactly as many fields as the header, each as its column takes it: a
-    /// finite decimal number (`isDecimal(_:)`) in a numeric column, an integer of the type's range in an
-    /// integer one, a value of the column's `domain` where it has one, and not empty where the column
-    /// refuses NULL. Blank lines are skipped and a `\r` outside quotes is ignored, so CRLF files pass;
-    /// so is a UTF-8 byte-order mark.
+    /// crash or a full disk does not), has a header line naming only columns of the table, each
+    /// once, and every column that refuses NULL, and has rows with exactly as many fields as the
+    /// header, each as its column takes it: a finite decimal number (`isDecimal(_:)`) in a numeric
+    /// column, an integer of the type's range in an integer one, a value of the column's `domain` where
+    /// it has one, and not empty where the column refuses NULL; no two rows may have the same primary
+    /// key. Blank lines are skipped and a `\r` outside quotes is ignored, so CRLF files pass; so is a
+    /// UTF-8 byte-order mark. These checks are the same whatever the engine, and so are their messages.
     ///
     /// - Parameters:
     ///   - path: The CSV file.
     ///   - tableColumns: The destination table's columns, from `CatalogDatabase.columns(of:split:)`.
+    ///   - table: The table's name, for the messages.
     /// - Returns: The file's columns, values, size and checksum.
     /// - Throws: `CSVError` naming the file, the line and the first problem found (a misplaced or
     ///   unclosed quote anywhere first, then the header, then the rows in order); nothing of the file
     ///   is returned then.
-    public static func read(_ path: String, tableColumns: [CatalogColumn]) throws -> ValidatedCSV {
+    public static func read(_ path: String, tableColumns: [CatalogColumn], table: String = "the table") throws -> ValidatedCSV {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CSVError(file: path, line: 0, message: "cannot be read")
         }
@@ -119,14 +122,51 @@ public struct ValidatedCSV: Sendable {
         }
         let checksum = text.withUnsafeBytes { fnv1a($0) }
         let byteOrderMark = text.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
-        var parser = Parser(file: path, tableColumns: tableColumns)
+        var parser = Parser(file: path, tableColumns: tableColumns, table: table)
         try text.withUnsafeMutableBufferPointer { try parser.parse($0, from: byteOrderMark) }
         guard let header = parser.header else { throw CSVError(file: path, line: 1, message: "empty: no header line") }
         if let problem = parser.problem { throw problem }
-        return ValidatedCSV(path: path, columns: header, size: text.count, checksum: checksum,
-                            hasEmptyField: parser.hasEmptyField, text: text, ends: parser.ends, start: parser.start,
-                            rowLines: parser.rowLines,
-                            keyColumns: keyColumns(of: tableColumns, in: header))
+        let csv = ValidatedCSV(path: path, columns: header, size: text.count, checksum: checksum,
+                               hasEmptyField: parser.hasEmptyField, text: text, ends: parser.ends, start: parser.start,
+                               rowLines: parser.rowLines,
+                               keyColumns: keyColumns(of: tableColumns, in: header))
+        if let (row, earlier) = csv.repeatedKey(integer: csv.keyColumns.count == 1 && tableColumns.contains { $0.isPrimaryKey && $0.integers != nil }) {
+            throw CSVError(file: path, line: csv.line(ofRow: row), message: "\(csv.key(ofRow: row)) is the key of line \(csv.line(ofRow: earlier)) too")
+        }
+        return csv
+    }
+
+    /// `column 1 (sourceId): '170'`, or for a key of several columns `columns 1, 2, 3, 4 (run, camcol,
+    /// field, filterId): '94, 1, 11, 2'`: the key of a row, as a message names it.
+    func key(ofRow row: Int) -> String {
+        let numbers = keyColumns.map { String($0 + 1) }.joined(separator: ", ")
+        let names = keyColumns.map { columns[$0] }.joined(separator: ", ")
+        let values = keyColumns.map { Self.quotable(value(row: row, column: $0) ?? "") }.joined(separator: ", ")
+        return "column\(keyColumns.count == 1 ? "" : "s") \(numbers) (\(names)): '\(values)'"
+    }
+
+    /// A value as a message quotes it: its first 40 characters, then `…`.
+    static func quotable(_ value: String) -> String { value.count > 40 ? value.prefix(40) + "…" : value }
+
+    /// The first row whose primary key an earlier row has, and that earlier row; nil when every key
+    /// is once in the file. An integer key is compared as a number (the payload writes them in order,
+    /// which costs one pass), any other as its text.
+    private func repeatedKey(integer: Bool) -> (row: Int, earlier: Int)? {
+        guard !keyColumns.isEmpty, rowCount > 1 else { return nil }
+        if integer {
+            let keys = (0..<rowCount).map { Int64(value(row: $0, column: keyColumns[0]).map { $0.hasPrefix("+") ? String($0.dropFirst()) : $0 } ?? "") ?? 0 }
+            if zip(keys, keys.dropFirst()).allSatisfy({ $0 < $1 }) { return nil }
+            var first: [Int64: Int] = [:]
+            for (row, key) in keys.enumerated() {
+                if let earlier = first.updateValue(row, forKey: key) { return (row, earlier) }
+            }
+            return nil
+        }
+        var first: [[String?]: Int] = [:]
+        for row in 0..<rowCount {
+            if let earlier = first.updateValue(row, forKey: keyColumns.map { value(row: row, column: $0) }) { return (row, earlier) }
+        }
+        return nil
     }
 
     /// The header's columns of the table's primary key, in the table's order; none unless all are there.
@@ -176,6 +216,8 @@ public struct ValidatedCSV: Sendable {
     private struct Parser {
         let file: String
         let tableColumns: [CatalogColumn]
+        /// The table's name, for the messages.
+        let table: String
         /// The header's names, once its line has ended.
         var header: [String]?
         /// The table's column of each header name.
@@ -189,9 +231,16 @@ public struct ValidatedCSV: Sendable {
         /// Where the first field starts: after a byte-order mark until the header has ended, then after the header.
         var start = 0
 
-        init(file: String, tableColumns: [CatalogColumn]) {
+        init(file: String, tableColumns: [CatalogColumn], table: String) {
             self.file = file
             self.tableColumns = tableColumns
+            self.table = table
+        }
+
+        /// `column 6 (ra)`: a field's column by number, from 1, and by its header's name once the header is read.
+        func column(_ index: Int) -> String {
+            guard let header, index < header.count else { return "column \(index + 1)" }
+            return "column \(index + 1) (\(ValidatedCSV.quotable(header[index])))"
         }
 
         /// Unquotes the values in place (each is moved to where the one before it ends) and records their ends.
@@ -205,7 +254,8 @@ public struct ValidatedCSV: Sendable {
                 index += 1
                 // Text has no control characters but tab and line ends; a NUL would cut every message after it.
                 if c < 0x20, c != 0x09, c != 0x0A, c != 0x0D {
-                    throw CSVError(file: file, line: line, message: "a control character (byte \(c)) where text is expected")
+                    throw CSVError(file: file, line: line,
+                                   message: "\(column(ends.count - recordFirst)): a control character (byte \(c)) where text is expected")
                 }
                 if quoted {
                     if c == 0x22 {  // "
@@ -264,20 +314,7 @@ public struct ValidatedCSV: Sendable {
             }
             guard let header else {
                 let names = (first..<ends.count).map { span($0).map { String(decoding: bytes[$0], as: UTF8.self) } ?? "" }
-                header = names
-                let byName = Dictionary(tableColumns.map { ($0.name.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
-                var seen: Set<String> = []
-                for name in names {
-                    guard let column = byName[name.lowercased()] else {
-                        problem = CSVError(file: file, line: 1, message: "column '\(name.prefix(64))' is not in the table")
-                        break
-                    }
-                    guard seen.insert(name.lowercased()).inserted else {
-                        problem = CSVError(file: file, line: 1, message: "column '\(name)' is named twice in the header")
-                        break
-                    }
-                    columns.append(column)
-                }
+                readHeader(names)
                 start = ValidatedCSV.position(ends[ends.count - 1])
                 ends.removeAll(keepingCapacity: true)
                 return
@@ -292,20 +329,42 @@ public struct ValidatedCSV: Sendable {
                 guard let span = span(first + index) else {
                     hasEmptyField = true
                     guard column.isNullable else {
-                        problem = CSVError(file: file, line: line, message: "column \(header[index]): empty, and the column is NOT NULL")
+                        problem = CSVError(file: file, line: line, message: "\(self.column(index)): empty, and the column is NOT NULL")
                         return
                     }
                     continue
                 }
                 if let complaint = Self.check(UnsafeBufferPointer(rebasing: bytes[span]), against: column) {
-                    let value = String(decoding: bytes[span].prefix(40), as: UTF8.self)
-                    problem = CSVError(file: file, line: line, message: "column \(header[index]): '\(value)' \(complaint)")
+                    let value = ValidatedCSV.quotable(String(decoding: bytes[span], as: UTF8.self))
+                    problem = CSVError(file: file, line: line, message: "\(self.column(index)): '\(value)' \(complaint)")
                     return
                 }
             }
         }
 
         private func span(_ index: Int) -> Range<Int>? { ValidatedCSV.span(index, ends: ends, start: start) }
+
+        /// Takes the header's names: each a column of the table, once, and every column that refuses NULL among them.
+        private mutating func readHeader(_ names: [String]) {
+            header = names
+            let byName = Dictionary(tableColumns.map { ($0.name.lowercased(), $0) }, uniquingKeysWith: { a, _ in a })
+            var seen: [String: Int] = [:]
+            for (index, name) in names.enumerated() {
+                guard let column = byName[name.lowercased()] else {
+                    problem = CSVError(file: file, line: 1, message: "column \(index + 1): '\(ValidatedCSV.quotable(name))' is not a column of \(table)")
+                    return
+                }
+                if let earlier = seen.updateValue(index, forKey: name.lowercased()) {
+                    problem = CSVError(file: file, line: 1, message: "column \(index + 1): '\(name)' is named twice in the header (column \(earlier + 1) too)")
+                    return
+                }
+                columns.append(column)
+            }
+            // A column left out would be NULL in every row: the engines would refuse it far from the file.
+            if let missing = tableColumns.first(where: { !$0.isNullable && seen[$0.name.lowercased()] == nil }) {
+                problem = CSVError(file: file, line: 1, message: "the header has no column \(missing.name), which \(table) needs in every row (NOT NULL)")
+            }
+        }
 
         /// What is wrong with a value for its column, or nil: a number where the column is numeric, an
         /// integer its type holds where it is an integer column, and in the column's domain.

@@ -17,14 +17,17 @@ public enum CatalogConnection {
     ///   - production: The production whose config names the catalog.
     ///   - readOnly: A read-only connection (the engine refuses writes).
     ///   - defaultsFile: A MariaDB client option file with the password; nil: the client's own files or MYSQL_PWD.
-    ///   - createDatabase: On a server, create DBNAME if it is not there.
+    ///   - createDatabase: Create the catalog if it is not there: DBNAME on a server, the file of the
+    ///     embedded catalog (without it a missing file is an error).
     /// - Returns: The connection.
     /// - Throws: `CatalogError` when the catalog cannot be opened (one line naming user@host:port on a server).
     public static func open(_ production: Production, readOnly: Bool, defaultsFile: String? = nil,
                             createDatabase: Bool = false) throws -> CatalogDatabase {
         let config = production.config
         if config.usesEmbeddedCatalog {
-            let catalog = try SQLiteCatalog(path: sqlitePath(production), readOnly: readOnly)
+            // Only a command that makes the catalog makes its file: another would make an empty one
+            // where a deleted catalog was, and say the schema is missing rather than the file.
+            let catalog = try SQLiteCatalog(path: sqlitePath(production), readOnly: readOnly, create: createDatabase)
             // Attached per-filter files and TEMP views live as long as the connection.
             try CatalogSchema.join(catalog, templates: production.tree.templatesDirectory, splits: splits(production))
             return catalog

@@ -162,6 +162,9 @@ public struct CatalogError: Error, CustomStringConvertible, Sendable {
         case readOnly
         /// A table or column the statement names does not exist.
         case schema
+        /// A row whose key the table holds already (SQLite's PRIMARY KEY or UNIQUE constraint, MariaDB's
+        /// error 1062): the loader names the row and the file that has the key.
+        case duplicateKey
         /// Anything else the engine refused: the statement, or the data it carries.
         case statement
         /// A statement that would read or write a file other than the catalog's (SQLite `ATTACH`,
@@ -292,6 +295,13 @@ public protocol CatalogDatabase: AnyObject {
     /// - Throws: `CatalogError` when the engine cannot be asked (connection lost, no database selected).
     func columns(of table: String, split: String?) throws -> [CatalogColumn]
 
+    /// Checks that the catalog is still where it was opened: an SQLite file deleted or replaced while
+    /// a long `dcprod run` holds it open would take the rows loaded into it with it, unseen. Nothing
+    /// to check on a server.
+    ///
+    /// - Throws: `CatalogError` naming the file, and how to make the catalog again, when it is gone.
+    func requireFile() throws
+
     /// Inserts the rows of a validated CSV file into `table`, inside the open transaction, the
     /// engine's fast way; returns the number of rows the engine says it inserted.
     ///
@@ -365,6 +375,9 @@ public protocol CatalogDatabase: AnyObject {
 }
 
 extension CatalogDatabase {
+    /// A server's catalog has no file of dcprod's to lose.
+    public func requireFile() throws {}
+
     /// The columns of a table (or view) of the main catalog, in order; empty if it does not exist.
     ///
     /// - Parameter table: The table's bare name.

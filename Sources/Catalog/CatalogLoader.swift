@@ -35,8 +35,11 @@ public struct CatalogLoader {
     /// A file the loader refused, and why.
     ///
     /// The line is that of the CSV problem, or of the row the engine refused, from 1; 0 when the problem
-    /// is not at a line (no table for the file name, a symbolic link out of the data tree, a file with rows
-    /// of several filters, a file changed since it was loaded). The message is the CSV check's, or the engine's. The state store keeps it as it is (`StateStore.recordLoad(rejections:loaded:)`).
+    /// is not at a line (no table for the file name, a symbolic link, a file with rows of several
+    /// filters, a file changed since it was loaded). The message names the column by number and name
+    /// and quotes the value, never more of the file; it is the CSV check's (the same on both engines), or
+    /// says what the engine refused in a row (`engineRefusal(_:of:table:)`). The state store keeps it as
+    /// it is (`StateStore.recordLoad(rejections:loaded:)`).
     public typealias Rejection = LoadRejection
 
     /// What one load did.
@@ -74,9 +77,8 @@ public struct CatalogLoader {
     /// DBSPLIT filter: the per-filter stores, and the tables that live in them.
     public let splits: [String]
     let perFilterTables: Set<String>
-    /// The directory the files must be in, symbolic links resolved (the production's data tree); nil:
-    /// each file's own directory.
-    public let dataRoot: URL?
+    /// What each column holds, whose UCDs give the values a column takes (`withDomains(_:of:filterIds:)`).
+    let descriptions: ColumnDescriptions
 
     /// Makes a loader for a catalog whose schema is installed.
     ///
@@ -86,16 +88,14 @@ public struct CatalogLoader {
     ///   - templates: The production's `templates/` directory, for `schema/csv-tables` and, with
     ///     splits, the schema's per-filter tables.
     ///   - splits: The filters with a per-filter store (`CatalogConnection.splits(_:)`); empty without DBSPLIT filter.
-    ///   - dataRoot: The production's data tree: a file that is a symbolic link to something outside it
-    ///     is refused unread. Nil: outside the file's own directory.
-    /// - Throws: `TemplateError` when `schema/csv-tables` cannot be read or has a malformed line;
-    ///   `CatalogError` when, with splits, the schema file cannot be read.
-    public init(catalog: CatalogDatabase, templates: URL, splits: [String] = [], dataRoot: URL? = nil) throws {
+    /// - Throws: `TemplateError` when `schema/csv-tables` or `schema/columns` cannot be read or has a
+    ///   malformed line; `CatalogError` when, with splits, the schema file cannot be read.
+    public init(catalog: CatalogDatabase, templates: URL, splits: [String] = []) throws {
         self.catalog = catalog
         self.splits = splits
-        self.dataRoot = dataRoot
         rowsPerCommit = catalog.dialect == .sqlite ? 250_000 : 0
         tables = try CatalogSchema.tables(templates: templates)
+        descriptions = try ColumnDescriptions.of(templates: templates)
         perFilterTables = splits.isEmpty ? [] : Set(try SchemaScript(templates: templates, dialect: catalog.dialect).perFilterTables)
     }
 
@@ -362,16 +362,21 @@ public struct CatalogLoader {
         try catalog.query("SELECT filterId FROM Filter ORDER BY filterId").rows.compactMap { $0.first.flatMap { $0.flatMap { Int64($0) } } }
     }
 
-    /// A table's columns with what the catalog says of their values beyond their types: `ra` from 0 to
-    /// 360 (excluded), `decl` from -90 to 90, `filterId` one of the Filter table's ids. (Corners are
-    /// left to the engine: a patch's corner may be written past 360 where a tract crosses RA 0.)
-    static func withDomains(_ columns: [CatalogColumn], filterIds: [Int64]) -> [CatalogColumn] {
+    /// A table's columns with the values they take beyond their types, from what each holds: its UCD
+    /// in `templates/schema/columns`. A declination (`pos.eq.dec`) is from -90 to 90; a right
+    /// ascension that is a position's own (`pos.eq.ra;meta.main`) from 0 to 360 (excluded); a filter's
+    /// number (`meta.id;instr.filter`, an integer column) one of the Filter table's ids. (A corner's
+    /// right ascension, `pos.eq.ra` alone, is left free: a patch's corner may be written past 360 where
+    /// a tract crosses RA 0.)
+    static func withDomains(_ columns: [CatalogColumn], of table: String, descriptions: ColumnDescriptions,
+                            filterIds: [Int64]) -> [CatalogColumn] {
         columns.map { column in
             var column = column
-            switch column.name.lowercased() {
-            case "ra": column.domain = .interval(lower: 0, upper: 360, upperIncluded: false)
-            case "decl": column.domain = .interval(lower: -90, upper: 90, upperIncluded: true)
-            case "filterid": column.domain = .oneOf(filterIds, table: "Filter")
+            let words = (descriptions.column(column.name, of: table)?.ucd ?? "").split(separator: ";")
+            switch words.first {
+            case "pos.eq.dec": column.domain = .interval(lower: -90, upper: 90, upperIncluded: true)
+            case "pos.eq.ra" where words.contains("meta.main"): column.domain = .interval(lower: 0, upper: 360, upperIncluded: false)
+            case "meta.id" where words.contains("instr.filter") && column.integers != nil: column.domain = .oneOf(filterIds, table: "Filter")
             default: break
             }
             return column
@@ -468,9 +473,38 @@ public struct CatalogLoader {
             } catch let rollback {
                 throw CatalogError("\(catalog.location): \(path) failed (\(error)) and could not be rolled back: \(rollback)")
             }
-            let line = (error as? CatalogError)?.row.map(csv.line(ofRow:)) ?? 0
-            return .rejected(Rejection(path: path, line: line, message: "\(error)"))
+            return .rejected(engineRefusal(error, of: csv, table: table, split: split))
         }
+    }
+
+    /// What the engine refused of a file, said as the CSV check says it: a key the table holds already
+    /// names the file it came from (the ledger's key ranges); another refusal of a row names its line,
+    /// and its column where the engine names one, with the engine's reason (`Data too long for column
+    /// 'patch'`); anything else (the row count, a redone file's old rows) is dcprod's own message.
+    private func engineRefusal(_ error: Error, of csv: ValidatedCSV, table: String, split: String?) -> Rejection {
+        guard let error = error as? CatalogError, let row = error.row else { return Rejection(path: csv.path, line: 0, message: "\(error)") }
+        let line = csv.line(ofRow: row)
+        if error.kind == .duplicateKey, !csv.keyColumns.isEmpty {
+            let holder = (try? fileHolding(csv, row: row, table: table, split: split)) ?? nil
+            return Rejection(path: csv.path, line: line, message: "\(csv.key(ofRow: row)) is already in \(table)"
+                             + (holder.map { ", loaded from \($0)" } ?? ""))
+        }
+        // The engine counts rows its own way (MariaDB from the first after the header): the line says where.
+        let reason = error.message.replacingOccurrences(of: #" at row \d+$"#, with: "", options: .regularExpression)
+        guard let column = csv.columns.firstIndex(where: { reason.contains("'\($0)'") }) else {
+            return Rejection(path: csv.path, line: line, message: "\(table) refused the row: \(reason)")
+        }
+        let value = ValidatedCSV.quotable(csv.value(row: row, column: column) ?? "")
+        return Rejection(path: csv.path, line: line, message: "column \(column + 1) (\(csv.columns[column])): '\(value)' refused by \(table): \(reason)")
+    }
+
+    /// The file of the ledger whose key range holds a row's key (a single integer key), or nil.
+    private func fileHolding(_ csv: ValidatedCSV, row: Int, table: String, split: String?) throws -> String? {
+        guard csv.keyColumns.count == 1, let key = csv.value(row: row, column: csv.keyColumns[0]).flatMap({ Int64($0) }) else { return nil }
+        return try catalog.scalar("""
+            SELECT path FROM \(catalog.qualified("dcprod_load", split: split)) \
+            WHERE tableName = '\(table)' AND firstKey <= \(key) AND lastKey >= \(key) ORDER BY loadedAt LIMIT 1
+            """)
     }
 
     /// Why a redone file's earlier version cannot be replaced (from ", ", for `refusal`): its rows
@@ -517,13 +551,13 @@ public struct CatalogLoader {
         guard let table = table(for: path) else {
             return .refused(Rejection(path: path, line: 0, message: "no table for this file name (templates/schema/csv-tables)"))
         }
-        if let refusal = notARegularFileWithin(path) {
+        if let refusal = Self.notARegularFile(path) {
             return .refused(Rejection(path: path, line: 0, message: refusal))
         }
         let columns = try columns(of: table, state: &state)
         let csv: ValidatedCSV
         do {
-            csv = try ValidatedCSV.read(path, tableColumns: columns)
+            csv = try ValidatedCSV.read(path, tableColumns: columns, table: table)
         } catch let error as CSVError {
             return .refused(Rejection(path: path, line: error.line, message: error.message))
         }
@@ -534,20 +568,15 @@ public struct CatalogLoader {
         }
     }
 
-    /// Why a result file is not read, or nil: a symbolic link to something outside `dataRoot` (a
-    /// `src-*.csv` link to /etc/passwd must not have its first line shown as a bad header), or not a
-    /// regular file (a FIFO would block the load forever).
-    func notARegularFileWithin(_ path: String) -> String? {
+    /// Why a result file is not read, or nil: a symbolic link, wherever it points (a `src-*.csv` link to
+    /// /etc/passwd must not have its first line shown as a bad header, and MariaDB's `LOAD DATA` would
+    /// read the file again through it), or not a regular file (a FIFO would block the load forever).
+    static func notARegularFile(_ path: String) -> String? {
         var status = stat()
         guard lstat(path, &status) == 0 else { return nil }  // missing: ValidatedCSV says it cannot be read
         if status.st_mode & S_IFMT == S_IFLNK {
-            let url = URL(fileURLWithPath: path)
-            let root = (dataRoot ?? url.deletingLastPathComponent()).resolvingSymlinksInPath().path
-            let target = url.resolvingSymlinksInPath().path
-            guard target.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
-                return "a symbolic link to \(target), outside \(root): not read"
-            }
-            guard stat(path, &status) == 0 else { return "a symbolic link to nothing" }
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)).map { " to \($0)" } ?? ""
+            return "a symbolic link\(target), not read: a step's result must be the file itself"
         }
         return status.st_mode & S_IFMT == S_IFREG ? nil : "not a regular file: not read"
     }
@@ -583,21 +612,20 @@ public struct CatalogLoader {
     ///   - dialect: The catalog's dialect: `.sqlite` loads over one connection whatever `connections` says.
     ///   - templates: The production's `templates/` directory, for each worker's loader.
     ///   - splits: The filters with a per-filter store.
-    ///   - dataRoot: The production's data tree, as `init(catalog:templates:splits:dataRoot:)` takes it.
     ///   - open: Opens one writable connection; called once per worker, from that worker's thread.
     /// - Returns: The sum of the workers' summaries.
     /// - Throws: `PartialLoad` when a worker could not open its connection or its load stopped: the
     ///   first such error (in worker order), with the sum of what every worker loaded before it stopped
     ///   or to its end; those files stay loaded.
     public static func loadInParallel(_ paths: [String], redone: Set<String> = [], connections: Int, dialect: SQLDialect, templates: URL,
-                                      splits: [String] = [], dataRoot: URL? = nil,
+                                      splits: [String] = [],
                                       open: @escaping @Sendable () throws -> CatalogDatabase) throws -> Summary {
         let workers = dialect == .sqlite ? 1 : max(1, min(connections, paths.count))
         let shares = (0..<workers).map { w in stride(from: w, to: paths.count, by: workers).map { paths[$0] } }
         let results = Results(count: workers)
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             do {
-                let loader = try CatalogLoader(catalog: try open(), templates: templates, splits: splits, dataRoot: dataRoot)
+                let loader = try CatalogLoader(catalog: try open(), templates: templates, splits: splits)
                 results.set(w, .success(try loader.load(shares[w], redone: redone)))
             } catch {
                 results.set(w, .failure(error))
@@ -685,7 +713,7 @@ public struct CatalogLoader {
     private func columns(of table: String, state: inout LoadState) throws -> [CatalogColumn] {
         if let known = state.columns[table] { return known }
         let columns = try catalog.columns(of: table, split: perFilterTables.contains(table) ? splits.first : nil)
-        state.columns[table] = Self.withDomains(columns, filterIds: state.filterIds)
+        state.columns[table] = Self.withDomains(columns, of: table, descriptions: descriptions, filterIds: state.filterIds)
         return state.columns[table]!
     }
 

@@ -210,12 +210,14 @@ public enum CatalogSchema {
         try catalog.joinSplits(splits, tables: script.perFilterTables, views: script.block("views"))
     }
 
-    /// Checks that the schema is there, with a clear word if not.
+    /// Checks that the catalog's file is still there (`CatalogDatabase.requireFile()`) and that the
+    /// schema is, with a clear word if not.
     ///
     /// - Parameter catalog: An open catalog.
-    /// - Throws: `CatalogError` telling to run `dcprod load --init` when there is no schema or one of an
+    /// - Throws: `CatalogError` naming the file when it was deleted or replaced; telling to run `dcprod load --init` when there is no schema or one of an
     ///   `upgradable` version (which `init` upgrades), or naming both versions when the catalog's is another.
     public static func require(_ catalog: CatalogDatabase) throws {
+        try catalog.requireFile()
         guard let installed = try installedVersion(catalog) else {
             throw CatalogError("\(catalog.location): no catalog schema; run `dcprod load --init`")
         }

@@ -198,12 +198,13 @@ public final class MariaDBCatalog: CatalogDatabase {
     }
 
     /// What a MariaDB error number says failed: client errors 2002–2013 and 2055 (no server, connection
-    /// lost), 1205 and 1213 (lock wait timeout, deadlock), 1792 and 1290 (read-only transaction or
+    /// lost), 1205 and 1213 (lock wait timeout, deadlock), 1062 (duplicate key), 1792 and 1290 (read-only transaction or
     /// server), 1146, 1054 and 1049 (no such table, column or database).
     static func kind(ofError code: Int) -> CatalogError.Kind {
         switch code {
         case 2002, 2003, 2005, 2006, 2013, 2055: .connection
         case 1205, 1213: .lock
+        case 1062: .duplicateKey
         case 1792, 1290: .readOnly
         case 1146, 1054, 1049: .schema
         default: .statement
@@ -311,8 +312,14 @@ public final class MariaDBCatalog: CatalogDatabase {
         } catch let error as CatalogError where error.kind == .connection && !started {
             // Nothing was handed over: read once more, on a new connection.
             try onConnection { try Self.query(sql, on: $0, columns: columns, row: row) }
+        } catch let error as CatalogError where error.code == 1064 && MariaDBFileAccess.holdsSeveralStatements(sql) {
+            // A syntax error "near" the second statement: the connection takes one at a time, as SQLite's does.
+            throw CatalogError(Self.severalStatements, kind: .statement, code: error.code)
         }
     }
+
+    /// What either engine says of a text with more than one statement, of which none was run.
+    static let severalStatements = "one statement at a time: the text holds more than one, and none was run"
 
     private static func query(_ sql: String, on connection: UnsafeMutablePointer<MYSQL>, columns: ([String]) throws -> Void,
                               row: ([QueryValue]) throws -> Void) throws {
@@ -421,7 +428,8 @@ public final class MariaDBCatalog: CatalogDatabase {
     ///   - table: The destination, as `qualified(_:split:)` gives it (quoted here when it is not yet).
     /// - Returns: The number of rows the server says it inserted.
     /// - Throws: `CatalogError` when `csv` has no columns; naming the file and table when the server
-    ///   refuses the statement or answers with warnings (their number and the first one).
+    ///   refuses the statement; with the first warning's words, number, kind and row (`row(of:in:)`)
+    ///   when it answers with warnings.
     public func bulkInsert(_ csv: ValidatedCSV, into table: String) throws -> Int {
         guard !csv.columns.isEmpty else { throw CatalogError("\(csv.path): no columns") }
         // An empty field, quoted or not, is NULL: read into a variable and set through NULLIF. That
@@ -451,10 +459,11 @@ public final class MariaDBCatalog: CatalogDatabase {
             return (inserted, mysql_warning_count(connection))
         }
         if warnings > 0 {
+            // The first warning is the row's: its words and number, as an error's (1062, a duplicate key).
             let first = try query("SHOW WARNINGS LIMIT 1").rows.first
-            let text = first.map { "\($0[0] ?? "Warning") \($0[1] ?? "?"): \($0[2] ?? "")" } ?? "(not shown)"
-            throw CatalogError("\(csv.path) into \(table): \(warnings) warning\(warnings == 1 ? "" : "s"), the first: \(text)",
-                               row: first.flatMap { Self.row(of: $0[2] ?? "", in: csv) })
+            let code = first.flatMap { $0[1].flatMap { Int($0) } }
+            throw CatalogError(first.flatMap { $0[2] } ?? "\(warnings) warnings, none shown", kind: code.map(Self.kind(ofError:)) ?? .statement,
+                               code: code, row: first.flatMap { Self.row(of: $0[2] ?? "", in: csv) })
         }
         return Int(inserted)
     }

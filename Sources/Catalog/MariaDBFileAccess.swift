@@ -26,6 +26,14 @@ enum MariaDBFileAccess {
         return refusal(in: words(bytes, backslashEscapes: true)) ?? refusal(in: words(bytes, backslashEscapes: false))
     }
 
+    /// Whether the text holds a statement after a `;` (outside literals and comments): the server
+    /// refuses it as a syntax error near the second, which `MariaDBCatalog` says as what it is.
+    static func holdsSeveralStatements(_ sql: String) -> Bool {
+        let words = words(Array(sql.utf8), backslashEscapes: true)
+        guard let end = words.firstIndex(of: ";") else { return false }
+        return words[(end + 1)...].contains { $0 != nil && $0 != ";" }
+    }
+
     /// The first construct of `words` that touches a file.
     private static func refusal(in words: [String?]) -> String? {
         for (index, word) in words.enumerated() {
@@ -42,8 +50,8 @@ enum MariaDBFileAccess {
         return nil
     }
 
-    /// The statement's unquoted words, upper-cased, in order; nil between two words that something
-    /// else than blanks and comments separates (a sign, a literal), so that only adjacent words pair up.
+    /// The statement's unquoted words, upper-cased, in order, and each `;`; nil between two words that
+    /// something else than blanks and comments separates (a sign, a literal), so that only adjacent words pair up.
     /// The marks of an executable comment separate nothing: the server reads `LOAD/*!*/ DATA` as `LOAD DATA`.
     private static func words(_ sql: [UInt8], backslashEscapes: Bool) -> [String?] {
         var words: [String?] = []
@@ -93,6 +101,9 @@ enum MariaDBFileAccess {
                 words.append(String(decoding: sql[start..<index], as: UTF8.self).uppercased())
             case 0x20, 0x09, 0x0A, 0x0D, 0x0B, 0x0C:
                 index += 1
+            case 0x3B:  // ;
+                index += 1
+                words.append(";")
             default:
                 index += 1
                 separate()

@@ -86,7 +86,7 @@ public struct ProductionCatalog {
     ///   cannot be written.
     public func load(step: Step, deferIndexes: Bool) throws -> StepLoad {
         try CatalogSchema.require(database)
-        let loader = try CatalogLoader(catalog: database, templates: templates, splits: splits, dataRoot: production.tree.dataRoot)
+        let loader = try CatalogLoader(catalog: database, templates: templates, splits: splits)
         var result = StepLoad(step: step)
         let files = try production.store.resultFiles(step: step)
         let redone = try production.store.redoneResultFiles(step: step)
@@ -159,7 +159,7 @@ public struct ProductionCatalog {
             summary = workers == 0
                 ? try loader.load(files, redone: redone)
                 : try CatalogLoader.loadInParallel(files, redone: redone, connections: workers, dialect: database.dialect, templates: templates,
-                                                   splits: splits, dataRoot: production.tree.dataRoot) {
+                                                   splits: splits) {
                     try CatalogConnection.open(production, readOnly: false, defaultsFile: defaultsFile)
                 }
         } catch let partial as CatalogLoader.PartialLoad {

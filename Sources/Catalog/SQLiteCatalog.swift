@@ -17,6 +17,8 @@ public final class SQLiteCatalog: CatalogDatabase {
     private let queue: DatabaseQueue
     /// True for a connection opened read-only (`dcprod sql` without --write, `load --status`).
     private let readOnly: Bool
+    /// The device and inode of the file opened, to tell it from one put in its place (`requireFile()`).
+    private let identity: (device: UInt, inode: UInt)?
 
     /// Opens the catalog file, creating it when it is absent and `readOnly` is false.
     ///
@@ -25,19 +27,18 @@ public final class SQLiteCatalog: CatalogDatabase {
     ///
     /// - Parameters:
     ///   - path: The catalog file, normally `CatalogConnection.sqlitePath(_:)`.
-    ///   - readOnly: True to open it read-only: every write then fails, and a missing file is an error
-    ///     rather than an empty catalog.
-    /// - Throws: `CatalogError` when `readOnly` is true and the file does not exist (with the advice to
-    ///   run `dcprod load --init`), or when SQLite cannot open the file or set WAL mode.
-    public init(path: String, readOnly: Bool = false) throws {
+    ///   - readOnly: True to open it read-only: every write then fails.
+    ///   - create: Make the file when it is absent (`dcprod load --init`, `dcprod run`); otherwise, and
+    ///     always when `readOnly`, a missing file is an error rather than an empty catalog.
+    /// - Throws: `CatalogError` when the file does not exist and is not to be made (`missingFile(_:)`), or
+    ///   when SQLite cannot open the file or set WAL mode.
+    public init(path: String, readOnly: Bool = false, create: Bool = true) throws {
         var configuration = Configuration()
         configuration.readonly = readOnly
         configuration.busyMode = .timeout(30)
         // The loader's transactions span several calls (begin, insert, ledger row, commit).
         configuration.allowsUnsafeTransactions = true
-        if readOnly && !FileManager.default.fileExists(atPath: path) {
-            throw CatalogError("\(path): no catalog yet; run `dcprod load --init`")
-        }
+        if readOnly || !create, !FileManager.default.fileExists(atPath: path) { throw Self.missingFile(path) }
         do {
             // No value longer than `maximumValueLength`: `SELECT zeroblob(1000000000)` is an error,
             // not a gigabyte in memory.
@@ -54,6 +55,41 @@ public final class SQLiteCatalog: CatalogDatabase {
         }
         location = path
         self.readOnly = readOnly
+        identity = Self.identity(of: path)
+    }
+
+    /// The refusal to open a catalog file that is not there, with how to make it.
+    static func missingFile(_ path: String) -> CatalogError {
+        CatalogError("""
+            the catalog file \(path) does not exist; run `dcprod load --init` to make it, then `dcprod load STEP` \
+            for each step: the results are loaded from their files
+            """, kind: .connection)
+    }
+
+    private static func identity(of path: String) -> (device: UInt, inode: UInt)? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return (UInt(status.st_dev), UInt(status.st_ino))
+    }
+
+    /// Checks that the file opened is still at `location`: one deleted under an open connection lives
+    /// on for it alone, and is lost, with every row loaded into it since, when the connection closes.
+    ///
+    /// - Throws: `CatalogError` naming the file and how to make the catalog again when it was deleted,
+    ///   or that another file is in its place.
+    public func requireFile() throws {
+        guard let identity, let now = Self.identity(of: location) else {
+            guard identity != nil else { return }
+            throw CatalogError("""
+                the catalog file \(location) was deleted while dcprod had it open, and what was loaded into it went \
+                with it; run `dcprod run` again, which makes it anew and loads every step's results from their files \
+                (as `dcprod load --init` then `dcprod load STEP` for each step do)
+                """, kind: .connection)
+        }
+        guard now == identity else {
+            throw CatalogError("the catalog file \(location) was replaced by another while dcprod had it open; run the command again to use it",
+                               kind: .connection)
+        }
     }
 
     // A read-only connection reads the catalog and its per-filter files, and no other file: `ATTACH`
@@ -101,9 +137,10 @@ public final class SQLiteCatalog: CatalogDatabase {
         }
         // GRDB's advice to its programmers when a text holds several statements means nothing to a user.
         let message = error.message.map {
-            $0.hasPrefix("Multiple statements found") ? "one statement at a time: the text holds more than one, and none was run" : $0
+            $0.hasPrefix("Multiple statements found") ? MariaDBCatalog.severalStatements : $0
         } ?? "\(error)"
         let kind: CatalogError.Kind = switch error.resultCode {
+        case .SQLITE_CONSTRAINT where [.SQLITE_CONSTRAINT_PRIMARYKEY, .SQLITE_CONSTRAINT_UNIQUE].contains(error.extendedResultCode): .duplicateKey
         case .SQLITE_BUSY, .SQLITE_LOCKED: .lock
         case .SQLITE_READONLY: .readOnly
         case .SQLITE_CANTOPEN: .connection
@@ -160,9 +197,17 @@ public final class SQLiteCatalog: CatalogDatabase {
             try columns(statement.columnNames)
             let handle = statement.sqliteStatement
             let count = Int32(statement.columnCount)
-            let cursor = try Row.fetchCursor(statement)
-            while try cursor.next() != nil {
-                try row((0..<count).map { Self.value(handle, column: $0) })
+            do {
+                let cursor = try Row.fetchCursor(statement)
+                while try cursor.next() != nil {
+                    try row((0..<count).map { Self.value(handle, column: $0) })
+                }
+            } catch let error as DatabaseError where readOnly && !statement.isReadonly
+                                                     && [.SQLITE_IOERR, .SQLITE_READONLY].contains(error.resultCode) {
+                // A statement SQLite says writes, failing on a read-only connection: `PRAGMA journal_mode
+                // = DELETE` fails as a disk I/O error, which it is not.
+                throw CatalogError("this statement writes, and the connection is read-only", kind: .readOnly,
+                                   code: Int(error.extendedResultCode.rawValue))
             }
         }
     }

@@ -57,7 +57,8 @@ struct Sql: ProductionCommand {
         do {
             try catalog.query(statement, columns: { columns = $0; if !$0.isEmpty { output.begin(columns: $0) } }, row: output.row)
         } catch let error as CatalogError where error.kind == .readOnly {
-            throw CatalogError("refused: this statement writes, and `dcprod sql` is read-only without --write (\(error.message))",
+            // The engine's words for it (`attempt to write a readonly database`) say nothing more.
+            throw CatalogError("refused: this statement writes, and `dcprod sql` is read-only without --write; `dcprod sql --write` runs it",
                                kind: .readOnly, code: error.code)
         }
         guard columns.isEmpty else { return output.finish() }

@@ -175,7 +175,7 @@ func sourceRows(_ first: Int, _ count: Int, filterId: Int = 2) -> String {
             ("src-truncated-crlf.csv", sourceHeader + "\r\n410,94\r\n411,9", 3, "truncated"),
             // A misplaced quote anywhere is what is reported, before a short row above it.
             ("src-bad-late-quote.csv", sourceHeader + "\n420,94\n" + sourceRows(421, 1) + "4\"22,94,1,11,2,6.3,0,0,0,0,0,0,0,0,0,0,0\n", 4, "quote inside an unquoted field"),
-            ("src-bad-header.csv", "sourceId,run,colour\n1,2,3\n", 1, "column 'colour' is not in the table"),
+            ("src-bad-header.csv", "sourceId,run,colour\n1,2,3\n", 1, "column 3: 'colour' is not a column of Source"),
         ]
         let loader = try CatalogLoader(catalog: scratch.catalog, templates: repositoryTemplates)
         let summary = try loader.load([good] + (try bad.map { try scratch.write($0.name, $0.text) }))
@@ -340,7 +340,7 @@ extension SharedCatalog {
         for code in [1205, 1213] { #expect(MariaDBCatalog.kind(ofError: code) == .lock, "\(code)") }
         #expect(MariaDBCatalog.kind(ofError: 1792) == .readOnly)
         #expect(MariaDBCatalog.kind(ofError: 1146) == .schema && MariaDBCatalog.kind(ofError: 1054) == .schema)
-        #expect(MariaDBCatalog.kind(ofError: 1064) == .statement && MariaDBCatalog.kind(ofError: 1062) == .statement)
+        #expect(MariaDBCatalog.kind(ofError: 1064) == .statement && MariaDBCatalog.kind(ofError: 1062) == .duplicateKey)
         #expect(CatalogError("x", kind: .lock).isTransient && CatalogError("x", kind: .connection).isTransient)
         #expect(!CatalogError("x", kind: .statement).isTransient && !CatalogError("x", kind: .schema).isTransient)
     }
@@ -412,7 +412,7 @@ extension SharedCatalog {
         let huge = String(repeating: "x", count: SQLiteCatalog.maximumValueLength + 1)
         let file = try scratch.write("coadd-0-380,5-r.csv", "deepCoaddId,tract,patch,filterId,path\n1,0,\"380,5\",2,\(huge)\n")
         let summary = try loader.load([file])
-        #expect(summary.loaded == 0 && summary.rejected.count == 1 && summary.rejected.first?.message == "string or blob too big",
+        #expect(summary.loaded == 0 && summary.rejected.count == 1 && summary.rejected.first?.message == "DeepCoadd refused the row: string or blob too big",
                 "\(summary.rejected.map { String($0.message.prefix(200)) })")
         #expect(try scratch.catalog.scalar("SELECT COUNT(*) FROM DeepCoadd") == "0")
     }

@@ -94,6 +94,26 @@ import Testing
         #expect(written.status == 0 && FileManager.default.fileExists(atPath: copy), "\(written.stderr)")
     }
 
+    /// A second statement, or a PRAGMA that writes, is refused in dcprod's words: neither GRDB's advice
+    /// to its programmers nor SQLite's `disk I/O error`.
+    @Test func twoStatementsOrAWritingPragmaAreRefusedInTheUsersWords() throws {
+        let work = try production()
+        let two = try DCProd.run(["sql", "SELECT 1; DELETE FROM Filter"], in: work.url)
+        #expect(two.status == 1 && two.stderr == "dcprod: error: one statement at a time: the text holds more than one, and none was run\n",
+                "\(two.stderr)")
+        for pragma in ["PRAGMA journal_mode=DELETE", "PRAGMA user_version = 3"] {
+            let refused = try DCProd.run(["sql", pragma], in: work.url)
+            #expect(refused.status == 1 && refused.stderr == """
+                dcprod: error: refused: this statement writes, and `dcprod sql` is read-only without --write; `dcprod sql --write` runs it
+
+                """, "\(pragma): \(refused.stderr)")
+        }
+        let filters = try DCProd.run(["sql", "--csv", "SELECT COUNT(*) AS n FROM Filter"], in: work.url)
+        #expect(filters.stdout == "n\n5\n", "\(filters.stdout)\(filters.stderr)")
+        let mode = try DCProd.run(["sql", "--csv", "PRAGMA journal_mode"], in: work.url)
+        #expect(mode.stdout == "journal_mode\nwal\n", "\(mode.stdout)\(mode.stderr)")
+    }
+
     @Test func aWriteIsRefusedByTheEngine() throws {
         let work = try production()
         let refused = try DCProd.run(["sql", "DELETE FROM Source"], in: work.url)
