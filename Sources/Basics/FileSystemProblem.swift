@@ -137,16 +137,23 @@ extension FileSystemProblem {
     /// read-only, the file or its directory not writable, or less space free than the write needed
     /// (64 KiB when `needed` is not known); nil when none holds.
     public static func diagnose(path: String, needed: Int64?) -> FileSystemProblem? {
+        if let problem = unwritable(path) { return problem }
+        let free = FileSystemFacts.freeBytes(at: path)
+        guard free < (needed ?? 64 << 10) else { return nil }
+        return FileSystemProblem(.full(needed: needed, free: free), path: path)
+    }
+
+    /// Why this user cannot write `path`: its file system is mounted read-only, or the file or the
+    /// directory it is in (where files are made beside it: SQLite's -wal and -shm) is not writable —
+    /// for a file not made yet, the nearest directory above it; nil when it can be written.
+    public static func unwritable(_ path: String) -> FileSystemProblem? {
         let existing = FileSystemFacts.existingAncestor(of: path)
         if FileSystemFacts.isMountedReadOnly(existing) { return FileSystemProblem(errno: EROFS, path: path) }
-        // An existing file, and its directory, where files are made beside it (SQLite's -wal, -shm).
         let targets = existing == path ? [path, (path as NSString).deletingLastPathComponent] : [existing]
         for target in targets where !target.isEmpty && access(target, W_OK) != 0 {
             if let problem = FileSystemProblem(errno: errno, path: path) { return problem }
         }
-        let free = FileSystemFacts.freeBytes(at: path)
-        guard free < (needed ?? 64 << 10) else { return nil }
-        return FileSystemProblem(.full(needed: needed, free: free), path: path)
+        return nil
     }
 
     /// SQLite's primary result code `code` of a write to the database `path`: SQLITE_FULL (13) is a full

@@ -90,10 +90,7 @@ public final class StateStore: Sendable {
     ///
     /// - Throws: `StateStoreError.readOnly`, with the file's owner.
     public static func requireWritable(_ path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        for target in [path, directory.isEmpty ? "." : directory] where access(target, W_OK) != 0 {
-            if let problem = FileSystemProblem(errno: errno, path: path) { throw StateStoreError.readOnly(problem) }
-        }
+        if let problem = FileSystemProblem.unwritable(path) { throw StateStoreError.readOnly(problem) }
     }
 
     /// The number of migrations applied: the schema version.
