@@ -47,6 +47,18 @@ public enum AtomicFile {
         try write(data, toPath: url.path, mode: mode)
     }
 
+    /// Writes `data` to `url` as `write(_:to:mode:)` does, unless the file already holds exactly
+    /// `data`: then it is left as it is (its inode and mtime too), so that a page or report that did
+    /// not change is not written again at every pass of `dcprod run`.
+    ///
+    /// - Returns: True when the file was written.
+    @discardableResult
+    public static func replace(_ data: Data, at url: URL, mode: mode_t = 0o644) throws -> Bool {
+        if let old = FileManager.default.contents(atPath: url.path), old == data { return false }
+        try write(data, toPath: url.path, mode: mode)
+        return true
+    }
+
     /// `write(_:to:mode:)` on a path, with the system calls themselves: planning writes two files
     /// per job, and Foundation's URL and file machinery cost more than the writing.
     public static func write(_ data: Data, toPath path: String, mode: mode_t = 0o644) throws {

@@ -60,6 +60,10 @@ public struct Chain {
     /// changed, up to `maximumInterval`.
     public var interval = 0.2
     public var maximumInterval = 5.0
+    /// Least seconds between two writes of a step's page during the run: the page draws every event of
+    /// the step (seconds at DC2013's size), so it is written again only after this long, or twenty
+    /// times what its last write took if that is longer. The run's end writes every page.
+    public var pageInterval = 10.0
 
     /// Runs the chain on some filters.
     ///
@@ -82,11 +86,12 @@ public struct Chain {
         var runs: [Step: StepRun] = [:]
         var pause = interval
         var finished = 0
+        var pages = PageSchedule(least: pageInterval)
         while true {
             // Every attempt that ended since the last pass is recorded, whatever its step.
             let polled = try submitter.refresh()
             finished += polled.finished
-            let read = try readEnded(filters: filters, catalog: catalog, reports: reports)
+            let read = try readEnded(filters: filters, catalog: catalog, reports: reports, pages: &pages)
             var changed = polled.adopted + polled.finished > 0 || read.changed, active = false
             // Later steps first: what became ready takes the free room (MAXRUNNING) before more of
             // the earlier steps' jobs do.
@@ -130,12 +135,13 @@ public struct Chain {
     /// same pass; a step's page follows what was read (the whole report is written when the run ends).
     ///
     /// - Returns: Each step's verification and load, and whether anything was read or loaded.
-    private func readEnded(filters: [Filter], catalog: ProductionCatalog, reports: ReportWriter) throws
+    private func readEnded(filters: [Filter], catalog: ProductionCatalog, reports: ReportWriter, pages: inout PageSchedule) throws
         -> (verifications: [Step: Verification], loads: [Step: ProductionCatalog.StepLoad], changed: Bool) {
         var verifications: [Step: Verification] = [:], loads: [Step: ProductionCatalog.StepLoad] = [:], changed = false
         for step in Step.allCases {
             let verification = try Verifier(production: production, step: step).verify(filters: filters)
-            if verification.reading.attempts > 0 { try reports.writeStep(step) }
+            if verification.reading.attempts > 0 { pages.unwritten.insert(step) }
+            if pages.unwritten.contains(step), pages.isDue(step) { try pages.write(step, with: reports) }
             let load = try catalog.load(step: step, deferIndexes: false)
             (verifications[step], loads[step]) = (verification, load)
             changed = changed || verification.reading.attempts > 0 || load.summary.loaded > 0
@@ -158,6 +164,32 @@ public struct Chain {
         planned.jobs.merge(again.jobs, uniquingKeysWith: +)
         planned.events.merge(again.events, uniquingKeysWith: +)
         return planned
+    }
+}
+
+/// When each step's page is written during a run: when something of the step was read since its
+/// last write, and `least` seconds or twenty times that write's cost have passed since.
+struct PageSchedule {
+    let least: Double
+    /// The steps read since their page was last written.
+    var unwritten: Set<Step> = []
+    /// When each page was last written, and how long that took.
+    private var last: [Step: (at: Date, seconds: Double)] = [:]
+
+    init(least: Double) {
+        self.least = least
+    }
+
+    func isDue(_ step: Step, now: Date = Date()) -> Bool {
+        guard let last = last[step] else { return true }
+        return now.timeIntervalSince(last.at) >= max(least, 20 * last.seconds)
+    }
+
+    mutating func write(_ step: Step, with reports: ReportWriter) throws {
+        let start = Date()
+        try reports.writeStep(step)
+        last[step] = (start, Date().timeIntervalSince(start))
+        unwritten.remove(step)
     }
 }
 

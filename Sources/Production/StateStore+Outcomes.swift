@@ -152,7 +152,10 @@ extension StateStore {
         }
     }
 
-    /// The events of a step and filter in one class, with their latest messages, by key.
+    /// The verified events of a step and filter in one class, with their latest messages, by key. The
+    /// states are named so that the index on (step, filter, state, class) finds the class's events
+    /// alone: the report asks this of every failed class at every pass of `run`, and without them
+    /// SQLite reads every event of the filter (313,000 at DC2013's size).
     ///
     /// - Parameters:
     ///   - className: The class (e.g. `other`, whose messages the report shows for a person to write the next rule).
@@ -160,9 +163,11 @@ extension StateStore {
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func events(step: Step, filter: Filter, className: String, limit: Int) throws -> [EventMessage] {
         try pool.read { db in
-            try EventMessage.fetchAll(db, sql: """
-                SELECT id, key, message FROM event WHERE step = ? AND filter = ? AND class = ? ORDER BY key LIMIT ?
-                """, arguments: [step, filter, className, limit])
+            try EventMessage.fetchAll(db, SQLRequest(literal: """
+                SELECT id, key, message FROM event
+                WHERE step = \(step) AND filter = \(filter) AND state IN \(EventState.allCases.filter(\.isVerified)) AND class = \(className)
+                ORDER BY key LIMIT \(limit)
+                """))
         }
     }
 

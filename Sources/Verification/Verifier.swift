@@ -39,6 +39,9 @@ public struct Verifier {
         public var missing = 0
         /// Lines of those files not believed of any event (`OutcomeCheck`).
         public var damaged = 0
+        /// The events given an outcome (`not-run` included), by filter: what a later step's planning
+        /// looks at again (`StepPlanning.plan(step:filters:changed:)`), instead of the whole production.
+        public var recorded: [Filter: Set<Int64>] = [:]
     }
 
     /// Reads the outcome files of ended, unverified attempts of the step, oldest first, and records
@@ -66,6 +69,7 @@ public struct Verifier {
             reading.records += recorded.reading.records
             reading.missing += recorded.reading.missing
             reading.damaged += recorded.reading.damaged
+            reading.recorded.merge(recorded.reading.recorded) { $0.union($1) }
         }
         return reading
     }
@@ -98,6 +102,7 @@ public struct Verifier {
             reading.records += checked.recorded
             reading.missing += missing.count
             reading.damaged += checked.damaged.count
+            reading.recorded[job.filter, default: []].formUnion(outcomes.map(\.eventId))
         }
         return (readings, reading)
     }
@@ -155,7 +160,8 @@ public struct Verifier {
     }
 
     /// What `dcprod verify` does: reads the step's new outcome records, writes each filter's report
-    /// (`reports/STEP-FILTER.txt` and `.json`); the step's page (`reports/STEP.html`) is the Views
+    /// (`reports/STEP-FILTER.txt` and `.json`) where it changed — a pass of `run` with nothing new
+    /// writes none (`AtomicFile.replace`); the step's page (`reports/STEP.html`) is the Views
     /// library's, which the verbs write after this.
     ///
     /// - Parameter filters: The filters whose reports to write and return.
@@ -168,8 +174,8 @@ public struct Verifier {
         let reports = try filters.map { try report(filter: $0) }
         for report in reports {
             let base = directory.appendingPathComponent("\(step.rawValue)-\(report.filter.rawValue)")
-            try AtomicFile.write(Data(report.text.utf8), to: base.appendingPathExtension("txt"))
-            try AtomicFile.write(report.json, to: base.appendingPathExtension("json"))
+            try AtomicFile.replace(Data(report.text.utf8), at: base.appendingPathExtension("txt"))
+            try AtomicFile.replace(report.json, at: base.appendingPathExtension("json"))
         }
         return Verification(step: step, reading: reading, reports: reports)
     }

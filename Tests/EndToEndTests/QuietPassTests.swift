@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+
+/// Issue 29: a pass of `dcprod run` costs what changed, not the size of the production. While one
+/// processCcd job is held back and everything else is done, the run's passes have nothing new: they
+/// must read no outcome or result file, ask nothing of the sky map (wcslib) and write no report — shown
+/// here by taking those files away during such passes, which a pass that read them would stumble on.
+@Suite(.serialized) struct QuietPass {
+    @Test func aPassWithNothingNewReadsNoOutcomeFileAsksWcslibNothingAndRewritesNoReport() throws {
+        let work = try Workspace()
+        try SeedPatch.prepare(work, filters: "r", frames: 12, seed: 3, defects: 0, extra: """
+            EVENTSPERJOB processCcd 1
+            EVENTSPERJOB forcedPhot 1
+            """, region: SeedPatch.neighbourhood)
+        let tree = work.url.appendingPathComponent("lsstprod/DC_2013")
+        let store = tree.appendingPathComponent("state.sqlite").path
+        func query(_ sql: String) throws -> String {
+            try output(of: ["sqlite3", store, sql]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        // The first frame's processCcd waits while the hold file exists; every other command runs at once.
+        let held = URL(fileURLWithPath: try query("SELECT path FROM frame ORDER BY path LIMIT 1")).lastPathComponent
+        let hold = work.url.appendingPathComponent("hold"), waiting = work.url.appendingPathComponent("hold.waiting")
+        try work.write("""
+            case "$*" in *\(held)*) touch '\(waiting.path)'; while [ -e '\(hold.path)' ]; do sleep 0.05; done ;; esac
+            exec "$@"
+
+            """, to: "hold.sh")
+        try work.write("", to: "hold")
+        let step = tree.appendingPathComponent("templates/steps/processCcd.step")
+        let definition = try String(contentsOf: step, encoding: .utf8)
+        try definition.replacingOccurrences(of: "command {{dcprod}}", with: "command /bin/sh \(work.url.path)/hold.sh {{dcprod}}")
+            .write(to: step, atomically: true, encoding: .utf8)
+
+        let manager = DCProd.process(["run"], in: work.url)
+        let log = work.url.appendingPathComponent("run.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: log)
+        manager.standardOutput = handle
+        manager.standardError = handle
+        try manager.run()
+        defer { if manager.isRunning { kill(manager.processIdentifier, SIGKILL) } }
+        try waitUntilOnlyTheHeldJobIsLeft(query: query, manager: manager, waiting: waiting)
+
+        // What a pass with nothing new must not touch: every report, the sky map, the verified
+        // attempts' outcome files and the loaded results, taken away (and the reports' inodes kept).
+        let reports = try reportStamps(tree)
+        #expect(!reports.isEmpty)
+        let away = work.url.appendingPathComponent("away")
+        try FileManager.default.createDirectory(at: away, withIntermediateDirectories: true)
+        let outcomes = try query("SELECT outcomes FROM attempt WHERE verified = 1").split(separator: "\n").map(String.init)
+        let results = try query("""
+            SELECT o.outputs FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId WHERE e.loadedRows IS NOT NULL
+            """).split(separator: "\n").map(String.init).filter { $0.hasSuffix(".csv") }
+        let skymap = tree.appendingPathComponent("templates/skymap/dc2013.skymap").path
+        let taken = [skymap] + outcomes + results
+        #expect(outcomes.count > 10 && results.count > 10, "\(outcomes.count) outcome files, \(results.count) results")
+        for (index, path) in taken.enumerated() { try FileManager.default.moveItem(atPath: path, toPath: away.path + "/\(index)") }
+        Thread.sleep(forTimeInterval: 6)  // passes of 0.2 s and more apart, growing ×1.5 while nothing changes
+        #expect(isAlive(manager), "the run stopped while a job was held: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        #expect(try reportStamps(tree) == reports, "a pass with nothing new wrote a report")
+        #expect(try query("SELECT COUNT(*) FROM load_rejection") == "0", "a pass with nothing new opened a loaded result")
+        for (index, path) in taken.enumerated() { try FileManager.default.moveItem(atPath: away.path + "/\(index)", toPath: path) }
+
+        // Let the held job go: the run plans what it made ready and ends with every event ok.
+        try FileManager.default.removeItem(at: hold)
+        manager.waitUntilExit()
+        let said = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+        #expect(manager.terminationStatus == 0, "\(said)")
+        #expect(try query("SELECT COUNT(*) FROM event WHERE state != 'ok'") == "0")
+        #expect(try query("SELECT COUNT(*) > 0 FROM event WHERE step = 'forcedPhot'") == "1")
+    }
+
+    /// Waits until the held processCcd job is the only one not verified, every ok event's results
+    /// are loaded and the run has planned nothing for two seconds: its passes have nothing new.
+    private func waitUntilOnlyTheHeldJobIsLeft(query: (String) throws -> String, manager: Process, waiting: URL) throws {
+        let deadline = Date().addingTimeInterval(600)
+        var last = "", since = Date()
+        while Date() < deadline {
+            try #require(isAlive(manager), "the run ended while a job was held")
+            let now = try query("""
+                SELECT (SELECT COUNT(*) FROM attempt WHERE verified = 0), (SELECT COUNT(*) FROM job),
+                (SELECT COUNT(*) FROM event WHERE state = 'ok' AND loadedRows IS NULL)
+                """)
+            if now != last { (last, since) = (now, Date()) }
+            if FileManager.default.fileExists(atPath: waiting.path), now.hasPrefix("1|"), now.hasSuffix("|0"),
+               Date().timeIntervalSince(since) > 2 { return }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        Issue.record("the run did not settle with only the held job left: \(last)")
+    }
+
+    /// Whether the process still runs: not ended, nor ended and not yet waited for (a zombie), which
+    /// `Process.isRunning` may not have seen yet.
+    private func isAlive(_ process: Process) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        return !stat[close...].dropFirst(2).hasPrefix("Z")
+    }
+
+    /// Each file under `reports/` with its inode and modification time.
+    private func reportStamps(_ tree: URL) throws -> [String: String] {
+        let reports = tree.appendingPathComponent("reports")
+        var stamps: [String: String] = [:]
+        for case let name as String in FileManager.default.enumerator(atPath: reports.path)! {
+            var info = stat()
+            guard stat(reports.path + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            stamps[name] = "\(info.st_ino) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec)"
+        }
+        return stamps
+    }
+}
