@@ -272,5 +272,13 @@ extension StateStore {
             );
             ALTER TABLE job ADD COLUMN setupId INTEGER REFERENCES job_setup(id);
             """),
+        Migration(name: "v20: what a pass of run looks for, found without reading the rest", sql: """
+            -- Each pass of `dcprod run` asks, per step and filter, for the events in no job yet and the
+            -- ended attempts not yet verified. By the end of a campaign these are a handful among
+            -- millions: these indexes hold only them, so a pass does not read every event of a filter
+            -- (313,000 at DC2013's size) or every attempt to find none.
+            CREATE INDEX event_unplanned ON event(step, filter, key) WHERE jobId IS NULL;
+            CREATE INDEX attempt_unverified ON attempt(state) WHERE verified = 0;
+            """),
     ]
 }

@@ -6,13 +6,15 @@ import GRDBSQLite
 // MARK: - Verification: outcomes read, reports, retries
 
 extension StateStore {
-    /// The ended attempts of a step's jobs whose outcome files verify has not read yet, oldest first.
+    /// The ended attempts of a step's jobs whose outcome files verify has not read yet, oldest first:
+    /// found among the unverified attempts alone (the index `attempt_unverified`, read first: CROSS
+    /// JOIN keeps SQLite from reading every job of the step instead).
     ///
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func unverifiedAttempts(step: Step, filters: [Filter]) throws -> [AttemptRecord] {
         try pool.read { db in
             try AttemptRecord.fetchAll(db, SQLRequest(literal: """
-                SELECT a.* FROM attempt a JOIN job j ON j.id = a.jobId
+                SELECT a.* FROM attempt a CROSS JOIN job j ON j.id = a.jobId
                 WHERE j.step = \(step) AND j.filter IN \(filters) AND a.verified = 0 AND a.state IN \(AttemptState.verifiable)
                 ORDER BY a.id
                 """))
