@@ -189,6 +189,8 @@ public struct ProductionCatalog {
     }
 
     private func load(_ outputs: Outputs, loader: CatalogLoader) throws -> CatalogLoader.Summary {
+        // Nothing new (most passes of `run`): no loader opens a connection.
+        guard !outputs.files.isEmpty else { return CatalogLoader.Summary() }
         let workers = production.config.dbConnections - 1
         let production = production, defaultsFile = defaultsFile
         let (files, redone) = (outputs.files, outputs.redone)
