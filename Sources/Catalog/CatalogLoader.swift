@@ -159,10 +159,39 @@ public struct CatalogLoader {
     /// The ledger's rows by path hash, from every store.
     func ledgerEntries() throws -> [String: LedgerEntry] {
         var out: [String: LedgerEntry] = [:]
+        try readLedger(into: &out, where: "")
+        return out
+    }
+
+    /// The ledger's rows of some files by path hash, from every store: what a load of these files
+    /// needs, read by key (`pathHash IN (...)`, `hashesPerQuery` at a time) rather than the whole
+    /// ledger, which holds every file of the production.
+    ///
+    /// - Parameter paths: The files, as the state store records them.
+    func ledgerEntries(of paths: [String]) throws -> [String: LedgerEntry] {
+        var out: [String: LedgerEntry] = [:]
+        for list in Self.hashLists(of: paths) { try readLedger(into: &out, where: "WHERE pathHash IN (\(list))") }
+        return out
+    }
+
+    /// The path hashes of some files, quoted, in lists of `hashesPerQuery` for `pathHash IN (...)`: the
+    /// hashes are hex digits (`pathHash(_:)`), safe to write into a statement.
+    static func hashLists(of paths: [String]) -> [String] {
+        let hashes = Array(Set(paths.map(fnv1a))).sorted()
+        return stride(from: 0, to: hashes.count, by: hashesPerQuery).map { first in
+            hashes[first..<min(first + hashesPerQuery, hashes.count)].map { "'\($0)'" }.joined(separator: ", ")
+        }
+    }
+
+    /// Path hashes a query names at once: a statement of about 20 kB.
+    static let hashesPerQuery = 1_000
+
+    /// Adds the ledger's rows that `condition` (a WHERE clause, or empty) selects, from every store.
+    private func readLedger(into out: inout [String: LedgerEntry], where condition: String) throws {
         for split in [nil] + splits.map(Optional.some) {
             try catalog.query("""
                 SELECT pathHash, size, checksum, tableName, loadedAt, rowCount, firstKey, lastKey \
-                FROM \(catalog.qualified("dcprod_load", split: split))
+                FROM \(catalog.qualified("dcprod_load", split: split)) \(condition)
                 """, columns: { _ in }, row: { row in
                 guard case .text(let hash) = row[0] else { return }
                 let first = row[6].text.flatMap { Int64($0) }, last = row[7].text.flatMap { Int64($0) }
@@ -173,11 +202,10 @@ public struct CatalogLoader {
                                         rowCount: row[5].text.flatMap { Int($0) } ?? -1, keys: keys, split: split)
             })
         }
-        return out
     }
 
     /// Seconds since 1970 of a time as the ledger writes it (`2026-12-06T02:33:58Z`, UTC), or nil
-    /// for another form. Read by hand: this runs for every file of the ledger at every load.
+    /// for another form. Read by hand: this runs for every file a load finds in the ledger.
     static func utcSeconds(_ text: String) -> Int? {
         let bytes = Array(text.utf8)
         guard bytes.count == 20, bytes[4] == 0x2D, bytes[7] == 0x2D, bytes[10] == 0x54, bytes[13] == 0x3A,
@@ -309,7 +337,7 @@ public struct CatalogLoader {
     }
 
     private func load(_ paths: [String], redone: Set<String>, into summary: inout Summary, progress: (Int, Int) -> Void) throws {
-        var state = LoadState(done: try ledgerEntries(), redone: redone, filterIds: try filterIds())
+        var state = LoadState(done: try ledgerEntries(of: paths), redone: redone, filterIds: try filterIds())
         var next = 0
         var reported = 0
         while next < paths.count {
@@ -346,8 +374,8 @@ public struct CatalogLoader {
     /// engine's own lock timeout) or a lost connection: then the load stops, its files left pending.
     static let retryDelays: [Double] = [1, 2, 4]
 
-    /// What a load keeps from one transaction to the next: the ledger (read at its start, with the
-    /// files of each transaction committed) and the columns of each table.
+    /// What a load keeps from one transaction to the next: the ledger's rows of its files (read at its
+    /// start, with the files of each transaction committed) and the columns of each table.
     struct LoadState {
         var done: [String: LedgerEntry]
         /// The paths that may replace their earlier version.

@@ -39,6 +39,9 @@ public struct ProductionCatalog {
         try Templates.install(into: production.tree.templatesDirectory)
         let upgradedFrom = readOnly ? nil : try CatalogSchema.upgrade(database, splits: CatalogConnection.splits(production),
                                                                             templates: production.tree.templatesDirectory)
+        // An upgraded catalog's files are looked at once more by the next load, which gives those of
+        // before schema v5 their provenance.
+        if upgradedFrom != nil { try production.store.forgetLoaded() }
         return ProductionCatalog(production: production, database: database, defaultsFile: defaultsFile, upgradedFrom: upgradedFrom)
     }
 
@@ -47,12 +50,17 @@ public struct ProductionCatalog {
     var templates: URL { production.tree.templatesDirectory }
     var splits: [String] { CatalogConnection.splits(production) }
 
-    /// Creates the schema of `templates/schema/DIALECT.sql` if the catalog does not have it.
+    /// Creates the schema of `templates/schema/DIALECT.sql` if the catalog does not have it. A catalog
+    /// made now holds none of the events the state store marks loaded (its predecessor was deleted):
+    /// the marks are forgotten (`StateStore.forgetLoaded()`), and the next load takes every file again.
     ///
     /// - Returns: True when it was created, false when the catalog had it already.
-    /// - Throws: `CatalogError` when a statement fails; `TemplateError` when the schema file cannot be read.
+    /// - Throws: `CatalogError` when a statement fails; `TemplateError` when the schema file cannot be read;
+    ///   a GRDB `DatabaseError` when the state store cannot be written.
     public func initialize() throws -> Bool {
-        try CatalogSchema.initialize(database, templates: templates, splits: splits)
+        let created = try CatalogSchema.initialize(database, templates: templates, splits: splits)
+        if created { try production.store.forgetLoaded() }
+        return created
     }
 
     /// What one `load(step:deferIndexes:)` did.
@@ -71,6 +79,13 @@ public struct ProductionCatalog {
     /// The outputs of events run again on changed inputs (`StateStore.redoneResultFiles(step:)`) replace
     /// their earlier version's rows (`CatalogLoader.load(_:redone:progress:)`).
     ///
+    /// Without `everyFile` only the outputs of the events not marked loaded yet are looked at
+    /// (`StateStore.unloadedEvents(step:)`: new, refused, or run again since), with their ledger rows and
+    /// provenance: a load costs what changed since the last one, not the size of the production (a pass
+    /// of `dcprod run`). A file loaded before is then not opened again, so one changed by hand since is
+    /// not seen; `everyFile` looks at every file of the step (as `dcprod load STEP` does), refuses
+    /// those, and sets every event's mark to what the ledger says.
+    ///
     /// The files are shared among DBCONNECTIONS − 1 loaders, each with its own connection (the
     /// manager's counts: with 1, the manager loads over its own); SQLite has one writer. With
     /// `deferIndexes`, the base tables' secondary indexes are dropped first and rebuilt after, also
@@ -79,21 +94,21 @@ public struct ProductionCatalog {
     /// - Parameters:
     ///   - step: The step whose results to load.
     ///   - deferIndexes: Drop the secondary indexes for the load (never on views).
+    ///   - everyFile: Look at the outputs of every ok event of the step, not only those not loaded yet.
     /// - Returns: The load's account; refused files are in `summary.rejected` (nothing of them is loaded).
     /// - Throws: `CatalogLoader.PartialLoad` when a connection or the catalog fails during the load: the
     ///   files loaded before (by every loader) are recorded in the state store and carried in it;
     ///   `CatalogError` when the catalog has no schema; a GRDB `DatabaseError` when the state store
     ///   cannot be written.
-    public func load(step: Step, deferIndexes: Bool) throws -> StepLoad {
+    public func load(step: Step, deferIndexes: Bool, everyFile: Bool = true) throws -> StepLoad {
         try CatalogSchema.require(database)
         let loader = try CatalogLoader(catalog: database, templates: templates, splits: splits)
         var result = StepLoad(step: step)
-        let files = try production.store.resultFiles(step: step)
-        let redone = try production.store.redoneResultFiles(step: step)
+        let outputs = try Outputs.of(step, in: production.store, everyFile: everyFile)
         if deferIndexes {
             let dropped = try loader.deferIndexes()
             do {
-                result.summary = try load(files, redone: redone, loader: loader)
+                result.summary = try load(outputs, loader: loader)
             } catch {
                 _ = try? loader.rebuildDeferredIndexes()
                 throw error
@@ -101,28 +116,50 @@ public struct ProductionCatalog {
             result.deferredIndexes = (dropped, try loader.rebuildDeferredIndexes())
         } else {
             result.recoveredIndexes = try loader.rebuildDeferredIndexes()
-            result.summary = try load(files, redone: redone, loader: loader)
+            result.summary = try load(outputs, loader: loader)
         }
-        // One read of the ledger: the step's ok events whose every CSV output it now holds are marked
-        // loaded (`StateStore.recordLoaded`), and the files it holds without provenance get theirs.
-        let ledger = try loader.ledgerEntries()
-        try production.store.recordLoaded(step: step) { ledger[CatalogLoader.pathHash($0)]?.rowCount }
-        try recordProvenance(of: files, loaded: result.summary.loadedPaths, ledger: ledger, step: step)
+        // One read of these files' ledger rows: those the ledger holds without provenance get theirs,
+        // then the events whose every CSV output it holds are marked loaded (`StateStore.recordLoaded`),
+        // which takes them out of the next incremental load: after their provenance, never before.
+        let ledger = try loader.ledgerEntries(of: outputs.files)
+        try recordProvenance(of: outputs, loaded: result.summary.loadedPaths, ledger: ledger, step: step)
+        try production.store.recordLoaded(step: step, everyEvent: everyFile) { ledger[CatalogLoader.pathHash($0)]?.rowCount }
         return result
     }
 
-    /// Writes the provenance (`dcprod_provenance`, `dcprod_provenance_input`) of the step's files that
-    /// the ledger holds without one — those this load put in, those of a load cut short, those loaded
+    /// The files one load looks at: CSV outputs of a step's ok events, and those of them whose new
+    /// version may replace the one loaded (`CatalogLoader.load(_:redone:progress:)`).
+    struct Outputs {
+        var files: [String]
+        var redone: Set<String>
+        /// The events whose outputs these are; nil: every ok event of the step.
+        var events: [Int64]?
+
+        /// Every ok event's outputs (`everyFile`), or those of the events not marked loaded yet.
+        static func of(_ step: Step, in store: StateStore, everyFile: Bool) throws -> Outputs {
+            guard !everyFile else {
+                return Outputs(files: try store.resultFiles(step: step), redone: try store.redoneResultFiles(step: step), events: nil)
+            }
+            let unloaded = try store.unloadedEvents(step: step)
+            return Outputs(files: unloaded.flatMap(\.files).sorted(), redone: Set(unloaded.filter(\.isRedone).flatMap(\.files)),
+                           events: unloaded.map(\.id))
+        }
+    }
+
+    /// Writes the provenance (`dcprod_provenance`, `dcprod_provenance_input`) of the files that the
+    /// ledger holds without one — those this load put in, those of a load cut short, those loaded
     /// before schema v5 — and again of those this load replaced, in one transaction.
-    private func recordProvenance(of files: [String], loaded: [String], ledger: [String: CatalogLoader.LedgerEntry], step: Step) throws {
+    private func recordProvenance(of outputs: Outputs, loaded: [String], ledger: [String: CatalogLoader.LedgerEntry], step: Step) throws {
+        let held = outputs.files.filter { ledger[CatalogLoader.pathHash($0)] != nil }
         var recorded = Set<String>()
-        try database.query("SELECT pathHash FROM dcprod_provenance", columns: { _ in }, row: { if let hash = $0[0].text { recorded.insert(hash) } })
+        for list in CatalogLoader.hashLists(of: held) {
+            try database.query("SELECT pathHash FROM dcprod_provenance WHERE pathHash IN (\(list))", columns: { _ in }, row: {
+                if let hash = $0[0].text { recorded.insert(hash) }
+            })
+        }
         let replaced = Set(loaded)
-        let missing = Set(files.filter { path in
-            let hash = CatalogLoader.pathHash(path)
-            return ledger[hash] != nil && (!recorded.contains(hash) || replaced.contains(path))
-        })
-        let provenance = try production.store.fileProvenance(step: step, paths: missing)
+        let missing = Set(held.filter { !recorded.contains(CatalogLoader.pathHash($0)) || replaced.contains($0) })
+        let provenance = try production.store.fileProvenance(step: step, paths: missing, events: outputs.events)
         guard !provenance.isEmpty else { return }
         try CatalogSchema.transaction(database) {
             for file in provenance {
@@ -151,9 +188,12 @@ public struct ProductionCatalog {
         }
     }
 
-    private func load(_ files: [String], redone: Set<String>, loader: CatalogLoader) throws -> CatalogLoader.Summary {
+    private func load(_ outputs: Outputs, loader: CatalogLoader) throws -> CatalogLoader.Summary {
+        // Nothing new (most passes of `run`): no loader opens a connection.
+        guard !outputs.files.isEmpty else { return CatalogLoader.Summary() }
         let workers = production.config.dbConnections - 1
         let production = production, defaultsFile = defaultsFile
+        let (files, redone) = (outputs.files, outputs.redone)
         let summary: CatalogLoader.Summary
         do {
             summary = workers == 0
@@ -167,7 +207,9 @@ public struct ProductionCatalog {
             try production.store.recordLoad(rejections: partial.summary.rejected, loaded: partial.summary.loadedPaths)
             throw partial
         }
-        try production.store.recordLoad(rejections: summary.rejected, loaded: summary.loadedPaths)
+        if !summary.rejected.isEmpty || !summary.loadedPaths.isEmpty {
+            try production.store.recordLoad(rejections: summary.rejected, loaded: summary.loadedPaths)
+        }
         return summary
     }
 

@@ -232,7 +232,7 @@ extension StateStore {
                 SELECT o.outputs FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
                 WHERE e.step = ? AND e.state = ? AND o.outputs IS NOT NULL
                 """, arguments: [step, EventState.ok])
-        }.flatMap { $0.split(separator: "\n").map(String.init) }.filter { $0.hasSuffix(".csv") }.sorted()
+        }.flatMap(Self.csvFiles).sorted()
     }
 
     /// The CSV outputs of the ok events of a step that were run again after an ok attempt (replanned
@@ -250,7 +250,7 @@ extension StateStore {
                 AND EXISTS (SELECT 1 FROM outcome p WHERE p.eventId = e.id AND p.status = ? AND p.attemptId < e.attemptId)
                 """, arguments: [step, EventState.ok, EventState.ok])
         }.reduce(into: Set<String>()) { paths, outputs in
-            paths.formUnion(outputs.split(separator: "\n").map(String.init).filter { $0.hasSuffix(".csv") })
+            paths.formUnion(Self.csvFiles(outputs))
         }
     }
 
@@ -271,36 +271,84 @@ extension StateStore {
         }
     }
 
+    /// The condition of `event_unloaded` (schema v17), as its queries must repeat it for SQLite to
+    /// use the index: an ok event not marked loaded, of `event` named `e`.
+    static let unloaded = "e.state = 'ok' AND e.loadedRows IS NULL"
+
+    /// The ok events of a step whose CSV outputs the catalog may not hold yet (`event.loadedRows` NULL:
+    /// never loaded, refused, or run again since), by id: what an incremental load looks at. Found in
+    /// `event_unloaded`, so that it costs what changed since the last load, not the production's size.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func unloadedEvents(step: Step) throws -> [UnloadedEvent] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: Self.unloadedEventsQuery, arguments: [step]).map { row in
+                UnloadedEvent(id: row[0], files: Self.csvFiles(row[1]), isRedone: row[2])
+            }
+        }
+    }
+
+    /// `unloadedEvents(step:)`'s query, of one step (`?`): each event's id, outputs, and whether it is redone.
+    static let unloadedEventsQuery = """
+        SELECT e.id, o.outputs,
+               EXISTS (SELECT 1 FROM outcome p WHERE p.eventId = e.id AND p.status = 'ok' AND p.attemptId < e.attemptId)
+        FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
+        WHERE e.step = ? AND \(unloaded) AND o.outputs IS NOT NULL
+        """
+
+    /// `recordLoaded(step:everyEvent:rows:)`'s query, of one step (`?`): each event's id, outputs and mark.
+    static func loadMarksQuery(everyEvent: Bool) -> String {
+        """
+        SELECT e.id, o.outputs, e.loadedRows FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
+        WHERE e.step = ? AND \(everyEvent ? "e.state = 'ok'" : unloaded) AND o.outputs IS NOT NULL
+        """
+    }
+
+    /// The CSV files among an outcome's outputs (one a line).
+    static func csvFiles(_ outputs: String) -> [String] {
+        outputs.split(separator: "\n").map(String.init).filter { $0.hasSuffix(".csv") }
+    }
+
     /// Records which ok events of a step the catalog holds: each whose every CSV output is in the
     /// catalog's ledger gets the rows they gave (`event.loadedRows`), for the task summary's `loaded`
-    /// column and the accounting. Only events not recorded yet are looked at; an event run again
-    /// loses its mark with its new outcome.
+    /// column and the accounting, and leaves `unloadedEvents(step:)`. An event run again loses its
+    /// mark with its new outcome.
     ///
     /// - Parameters:
     ///   - step: The step loaded.
+    ///   - everyEvent: Look at every ok event of the step, and set each mark to what the ledger says
+    ///     now (clearing it where a file is not in the ledger); otherwise only at the events not marked
+    ///     yet (`unloadedEvents(step:)`), whose files `rows` must know.
     ///   - rows: The rows the ledger says a file gave, or nil when the file is not in the ledger.
     /// - Returns: The number of events marked now.
     /// - Throws: A GRDB `DatabaseError`; then nothing is marked.
     @discardableResult
-    public func recordLoaded(step: Step, rows: (String) -> Int?) throws -> Int {
+    public func recordLoaded(step: Step, everyEvent: Bool = false, rows: (String) -> Int?) throws -> Int {
         try write { db in
-            var loaded: [(id: Int64, rows: Int)] = []
-            let events = try Row.fetchCursor(db, sql: """
-                SELECT e.id, o.outputs FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
-                WHERE e.step = ? AND e.state = ? AND e.loadedRows IS NULL AND o.outputs IS NOT NULL
-                """, arguments: [step, EventState.ok])
-            eventLoop: while let event = try events.next() {
-                var total = 0
-                for path in (event[1] as String).split(separator: "\n") where path.hasSuffix(".csv") {
-                    guard let count = rows(String(path)) else { continue eventLoop }
-                    total += count
+            var marks: [(id: Int64, rows: Int?)] = []
+            let events = try Row.fetchCursor(db, sql: Self.loadMarksQuery(everyEvent: everyEvent), arguments: [step])
+            while let event = try events.next() {
+                var total: Int? = 0
+                for path in Self.csvFiles(event[1]) {
+                    guard let count = rows(path) else { total = nil; break }
+                    total? += count
                 }
-                loaded.append((event[0], total))
+                let marked: Int? = event[2]
+                if total != marked { marks.append((event[0], total)) }
             }
             let mark = try db.cachedStatement(sql: "UPDATE event SET loadedRows = ? WHERE id = ?")
-            for event in loaded { try mark.execute(arguments: [event.rows, event.id]) }
-            return loaded.count
+            for event in marks { try mark.execute(arguments: [event.rows, event.id]) }
+            return marks.filter { $0.rows != nil }.count
         }
+    }
+
+    /// Forgets which events the catalog holds: every ok event becomes one to load
+    /// (`unloadedEvents(step:)`). For a catalog made anew (the old one deleted) or upgraded, whose
+    /// ledger the marks may no longer tell: the next load looks at every file once.
+    ///
+    /// - Throws: A GRDB `DatabaseError`; then nothing is forgotten.
+    public func forgetLoaded() throws {
+        try write { db in try db.execute(sql: "UPDATE event SET loadedRows = NULL WHERE loadedRows IS NOT NULL") }
     }
 
     /// The files the loader refused and that have not loaded since, by path.
@@ -310,6 +358,22 @@ extension StateStore {
         try pool.read { db in
             try LoadRejection.fetchAll(db, sql: "SELECT path, line, message FROM load_rejection ORDER BY path")
         }
+    }
+}
+
+/// An ok event whose CSV outputs the catalog may not hold yet (`StateStore.unloadedEvents(step:)`).
+public struct UnloadedEvent: Sendable, Equatable {
+    public var id: Int64
+    /// Its CSV outputs, from its latest outcome.
+    public var files: [String]
+    /// Whether it had an ok outcome before its latest: run again on inputs that changed, it wrote its
+    /// files anew, and their new version may replace the one loaded (`StateStore.redoneResultFiles(step:)`).
+    public var isRedone: Bool
+
+    public init(id: Int64, files: [String], isRedone: Bool) {
+        self.id = id
+        self.files = files
+        self.isRedone = isRedone
     }
 }
 

@@ -80,30 +80,40 @@ extension StateStore {
     /// The provenance of the ok events' CSV outputs of a step that are in `paths` (as
     /// `resultFiles(step:)` gives them): the files a load has just put in the catalog.
     ///
+    /// - Parameters:
+    ///   - events: Only these events' (`UnloadedEvent.id`), so that an incremental load reads what it
+    ///     loaded, not every ok event of the step; nil: every ok event's.
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
-    public func fileProvenance(step: Step, paths: Set<String>) throws -> [FileProvenance] {
+    public func fileProvenance(step: Step, paths: Set<String>, events: [Int64]? = nil) throws -> [FileProvenance] {
         guard !paths.isEmpty else { return [] }
+        let chunks: [[Int64]?] = events.map { ids in stride(from: 0, to: ids.count, by: 10_000).map { Array(ids[$0..<min($0 + 10_000, ids.count)]) } }
+            ?? [nil]
         return try pool.read { db in
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT e.id, e.step, e.filter, e.key, f.path AS frame, o.outputs, j.name, a.number, a.backendId, COALESCE(a.node, a.host) AS host,
-                       a.startedAt, a.endedAt, a.exitCode, s.dcprodVersion, s.templateHash, s.batchHash, s.configHash
-                FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
-                JOIN attempt a ON a.id = e.attemptId JOIN job j ON j.id = a.jobId
-                LEFT JOIN job_setup s ON s.id = j.setupId LEFT JOIN frame f ON f.id = e.frameId
-                WHERE e.step = ? AND e.state = ? AND o.outputs IS NOT NULL
-                """, arguments: [step, EventState.ok])
-            return try rows.flatMap { row -> [FileProvenance] in
-                let outputs: String = row["outputs"]
-                let files = outputs.split(separator: "\n").map(String.init).filter(paths.contains)
-                guard !files.isEmpty else { return [] }
-                let inputs = try Self.inputs(ofEvent: row["id"], frame: row["frame"], db)
-                return files.map { path in
-                    FileProvenance(path: path, step: row["step"], filter: row["filter"], eventKey: row["key"], jobName: row["name"],
-                                   attempt: row["number"], batchId: row["backendId"], host: row["host"], startedAt: row["startedAt"],
-                                   endedAt: row["endedAt"], exitCode: row["exitCode"], dcprodVersion: row["dcprodVersion"],
-                                   templateHash: row["templateHash"], batchHash: row["batchHash"], configHash: row["configHash"], inputs: inputs)
-                }
+            try chunks.flatMap { chunk in
+                let among: SQL = chunk.map { ids -> SQL in "AND e.id IN \(ids)" } ?? ""
+                return try Row.fetchAll(db, SQLRequest(literal: """
+                    SELECT e.id, e.step, e.filter, e.key, f.path AS frame, o.outputs, j.name, a.number, a.backendId, COALESCE(a.node, a.host) AS host,
+                           a.startedAt, a.endedAt, a.exitCode, s.dcprodVersion, s.templateHash, s.batchHash, s.configHash
+                    FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
+                    JOIN attempt a ON a.id = e.attemptId JOIN job j ON j.id = a.jobId
+                    LEFT JOIN job_setup s ON s.id = j.setupId LEFT JOIN frame f ON f.id = e.frameId
+                    WHERE e.step = \(step) AND e.state = \(EventState.ok) AND o.outputs IS NOT NULL \(among)
+                    """)).flatMap { row in try Self.provenance(of: row, among: paths, db) }
             }
+        }
+    }
+
+    /// The provenance of those of an event's outputs that are in `paths`, from its row of `fileProvenance`'s query.
+    private static func provenance(of row: Row, among paths: Set<String>, _ db: Database) throws -> [FileProvenance] {
+        let outputs: String = row["outputs"]
+        let files = outputs.split(separator: "\n").map(String.init).filter(paths.contains)
+        guard !files.isEmpty else { return [] }
+        let inputs = try inputs(ofEvent: row["id"], frame: row["frame"], db)
+        return files.map { path in
+            FileProvenance(path: path, step: row["step"], filter: row["filter"], eventKey: row["key"], jobName: row["name"],
+                           attempt: row["number"], batchId: row["backendId"], host: row["host"], startedAt: row["startedAt"],
+                           endedAt: row["endedAt"], exitCode: row["exitCode"], dcprodVersion: row["dcprodVersion"],
+                           templateHash: row["templateHash"], batchHash: row["batchHash"], configHash: row["configHash"], inputs: inputs)
         }
     }
 
