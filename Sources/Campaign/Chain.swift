@@ -142,7 +142,7 @@ public struct Chain {
             let verification = try Verifier(production: production, step: step).verify(filters: filters)
             if verification.reading.attempts > 0 { pages.unwritten.insert(step) }
             if pages.unwritten.contains(step), pages.isDue(step) { try pages.write(step, with: reports) }
-            let load = try catalog.load(step: step, deferIndexes: false)
+            let load = try catalog.load(step: step, deferIndexes: false, everyFile: false)
             (verifications[step], loads[step]) = (verification, load)
             changed = changed || verification.reading.attempts > 0 || load.summary.loaded > 0
         }
