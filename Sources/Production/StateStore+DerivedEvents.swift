@@ -315,6 +315,9 @@ extension StateStore {
     /// The frame events of a step and filter among `ids` (those of other steps and filters are left
     /// out), with their footprints, kept patches and states, by key.
     ///
+    /// These queries of a few events write `+e.step`: SQLite then finds them by id (or frame, key)
+    /// instead of walking every event of the step and filter (313,000 frames a filter at DC2013's size).
+    ///
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func frameStandings(step: Step, filter: Filter, ids: Set<Int64>) throws -> [FrameStanding] {
         guard !ids.isEmpty else { return [] }
@@ -323,7 +326,7 @@ extension StateStore {
             try FrameStanding.fetchAll(db, SQLRequest(literal: """
                 SELECT e.id, e.frameId, e.key, e.state, e.jobId IS NOT NULL AS planned, \(sql: VerifiedFrame.footprintColumns)
                 FROM event e JOIN frame f ON f.id = e.frameId
-                WHERE e.id IN (SELECT value FROM json_each(\(json))) AND e.step = \(step) AND e.filter = \(filter) ORDER BY e.key
+                WHERE e.id IN (SELECT value FROM json_each(\(json))) AND +e.step = \(step) AND +e.filter = \(filter) ORDER BY e.key
                 """))
         }
     }
@@ -343,7 +346,7 @@ extension StateStore {
                 SELECT e.id, e.frameId, e.key, e.state, e.jobId IS NOT NULL AS planned, \(sql: VerifiedFrame.footprintColumns)
                 FROM event e JOIN frame f ON f.id = e.frameId
                 WHERE e.frameId IN (SELECT frameId FROM frame_patch WHERE filter = \(filter) AND patch IN (SELECT value FROM json_each(\(json))))
-                AND e.step = \(step) AND e.filter = \(filter) ORDER BY e.key
+                AND +e.step = \(step) AND +e.filter = \(filter) ORDER BY e.key
                 """))
         }
     }
@@ -363,7 +366,7 @@ extension StateStore {
                 JOIN frame f ON f.id = p.frameId
                 WHERE e.id IN (SELECT id FROM event WHERE step = \(step) AND filter = \(filter) AND state = \(EventState.new) AND jobId IS NULL
                                UNION SELECT value FROM json_each(\(json)))
-                AND e.step = \(step) AND e.filter = \(filter) AND p.state = \(EventState.ok) ORDER BY e.key
+                AND +e.step = \(step) AND +e.filter = \(filter) AND p.state = \(EventState.ok) ORDER BY e.key
                 """))
         }
     }
@@ -390,7 +393,7 @@ extension StateStore {
         let json = "[" + ids.map(String.init).joined(separator: ",") + "]"
         return try pool.read { db in
             Set(try String.fetchAll(db, SQLRequest(literal: """
-                SELECT key FROM event WHERE id IN (SELECT value FROM json_each(\(json))) AND step = \(step) AND filter = \(filter)
+                SELECT key FROM event WHERE id IN (SELECT value FROM json_each(\(json))) AND +step = \(step) AND +filter = \(filter)
                 """)))
         }
     }
@@ -410,7 +413,7 @@ extension StateStore {
             let rows = try Row.fetchCursor(db, SQLRequest(literal: """
                 SELECT e.key, e.id FROM event e
                 WHERE e.step = \(step) AND e.filter = \(filter) AND e.key IN (SELECT value FROM json_each(\(json)))
-                AND e.state IN \(verified) AND NOT (e.id IN (SELECT eventId FROM input_change) AND \(Self.isStale))
+                AND +e.state IN \(verified) AND NOT (e.id IN (SELECT eventId FROM input_change) AND \(Self.isStale))
                 """))
             while let row = try rows.next() { ids[row[0]] = row[1] }
             return ids

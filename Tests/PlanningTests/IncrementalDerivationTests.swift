@@ -182,4 +182,17 @@ import Sky
         let error = #expect(throws: ConfigError.self) { try grid.planner.derive(step: .coadd, filter: .r) }
         #expect(error?.description.contains("cannot read the sky map") == true)
     }
+
+    @Test func bundlesWaitForAnOutcome() throws {
+        let grid = try Grid()
+        #expect((try grid.planner.planBundles(filters: [.r])[.processCcd]?.jobs[.r] ?? 0) > 0)
+        // What lets `run --by-patch` skip a filter with no new outcome: a call right after plans nothing.
+        #expect(try grid.planner.planBundles(filters: [.r]).isEmpty)
+        // With no outcome since, nothing is read, not even the sky map; with one, the filter is planned.
+        let skymap = grid.production.tree.templatesDirectory.appendingPathComponent("skymap/dc2013.skymap")
+        try FileManager.default.removeItem(at: skymap)
+        #expect(try grid.planner.planBundles(filters: [.r], changed: [:]).isEmpty)
+        #expect(try grid.planner.planBundles(filters: [.r], changed: [.r: [], .g: [1]]).isEmpty)
+        #expect(throws: ConfigError.self) { try grid.planner.planBundles(filters: [.r], changed: [.r: [1]]) }
+    }
 }
