@@ -371,6 +371,19 @@ extension StateStore {
         }
     }
 
+    /// Whether a step and filter has an event in no job yet. Such an event is `new` (planning makes it
+    /// `planned`), so the index of states answers, where reading the unplanned events walks every
+    /// event of the step and filter in key order: most passes of `dcprod run` find none.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func hasUnplannedEvents(step: Step, filter: Filter) throws -> Bool {
+        try pool.read { db in
+            try Bool.fetchOne(db, SQLRequest(literal: """
+                SELECT EXISTS (SELECT 1 FROM event WHERE step = \(step) AND filter = \(filter) AND state = \(EventState.new) AND jobId IS NULL)
+                """)) ?? false
+        }
+    }
+
     /// Whether a frame whose patches the store does not know (`frame.patches` NULL) has its event of
     /// `step` and filter in one of `states`: such a frame is missing from `frame_patch`.
     ///
