@@ -8,19 +8,32 @@ import Sky
 /// production's life. A frame the store has no patches for (one recorded before schema v14) has them
 /// found now; a writer then keeps them (`keep(in:)`), a reader only uses them.
 public struct FramePatches {
-    public let map: SkyMap
+    /// The sky map, once a frame's patches had to be found.
+    private var map: SkyMap?
+    /// Reads the sky map: only when a frame's patches are not kept, so that planning what changed
+    /// reads no sky map file when the store knows every patch.
+    private let load: () throws -> SkyMap
     /// The patches found here for frames the store had none for, by frame id, as the store keeps them.
     public private(set) var found: [Int64: String] = [:]
 
     public init(map: SkyMap) {
         self.map = map
+        load = { map }
+    }
+
+    /// Patches of a production's frames, its sky map (`SkyMap.of`) read the first time one is not kept.
+    public init(production: Production) {
+        load = { try SkyMap.of(production) }
     }
 
     /// The patches of the frame `frameId` with `footprint`: `kept`, the store's text, when there is one.
     ///
-    /// - Throws: `WCSError` when the patches must be found and wcslib cannot project the footprint.
+    /// - Throws: `WCSError` when the patches must be found and wcslib cannot project the footprint; the
+    ///   sky map's error when it must be read and cannot.
     public mutating func patches(frameId: Int64, footprint: [(ra: Double, dec: Double)], kept: String?) throws -> [PatchId] {
         if let kept, let patches = Self.patches(kept) { return patches }
+        let map = try map ?? load()
+        self.map = map
         let patches = try map.patches(touching: footprint)
         found[frameId] = Self.text(patches)
         return patches

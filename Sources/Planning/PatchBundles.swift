@@ -31,13 +31,21 @@ extension Planner {
     /// Plans the bundles of every patch that is ready, per filter; frames that touch no patch of the
     /// sky map are planned in jobs of their own (EVENTSPERJOB) so that none is left out.
     ///
+    /// A patch's bundle becomes ready only when an outcome is recorded — of a frame on it, or of a
+    /// coadd that settles a patch before it — and a call plans every bundle ready then: a filter with
+    /// no outcome since the last call has none to plan, and is not read at all.
+    ///
+    /// - Parameter changed: Per filter, the ids of the events (of any step) whose outcome was recorded
+    ///   since the last call (a filter not in it: none); nil when not known: every filter is looked at.
     /// - Returns: The jobs and events planned, per step.
     /// - Throws: `TemplateError` for a broken template or sky map, a GRDB `DatabaseError`.
-    public func planBundles(filters: [Filter]) throws -> [Step: Summary] {
+    public func planBundles(filters: [Filter], changed: [Filter: Set<Int64>]? = nil) throws -> [Step: Summary] {
+        let due = filters.filter { filter in changed.map { !($0[filter] ?? []).isEmpty } ?? true }
+        guard !due.isEmpty else { return [:] }
         try Templates.install(into: templates)
         let map = try SkyMap.of(production)
         var summaries: [Step: Summary] = [:]
-        for filter in filters {
+        for filter in due {
             let planned = try planBundles(filter: filter, map: map)
             for (step, count) in planned {
                 summaries[step, default: Summary()].jobs[filter, default: 0] += count.jobs

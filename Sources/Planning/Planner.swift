@@ -66,6 +66,7 @@ public struct Planner {
         let page = (production.config.eventsPerJob[step] ?? 100) * transactionSize
         for filter in filters {
             if deriving { try derive(step: step, filter: filter) }
+            guard try production.store.hasUnplannedEvents(step: step, filter: filter) else { continue }
             let commands = try definition.specialized(shared: sharedVariables(step: step, filter: filter), perEvent: Self.perEventVariables)
             var after: String?
             while true {
@@ -89,35 +90,76 @@ public struct Planner {
 
     /// Records the events of a step made from an earlier one's verified events (see `Step.inputStep`):
     /// a coadd's patches, forcedPhot's frames. Nothing for the first step.
-    public func derive(step: Step, filter: Filter) throws {
+    ///
+    /// - Parameter changed: The ids of the earlier steps' events (processCcd's, and for forcedPhot
+    ///   coadd's too) whose outcome was recorded since the step was last derived: only what they touch
+    ///   is derived again, and nothing at all, not a frame read, when the set is empty. nil when not known
+    ///   (the first pass of a run, `dcprod plan`): everything is derived.
+    public func derive(step: Step, filter: Filter, changed: Set<Int64>? = nil) throws {
         guard step.inputStep != nil else { return }
-        switch step.unit {
-        case .patch: try derivePatches(step: step, filter: filter)
-        case .frame:
-            let frames = try production.store.verifiedFrames(step: .processCcd, filter: filter)
-            var events = frames.map { DerivedEvent(key: $0.key, inputIds: [$0.eventId], frameId: $0.frameId) }
-            if let positions = step.positionsStep {
-                // A frame's positions are complete once every patch it touches has its coadd settled;
-                // those coadds are inputs too, so that one redone makes the frame's event stale.
-                let map = try SkyMap.of(production)
-                // A coadd that is stale is to be made again: not settled. Its new inputs (a frame
-                // redone since it was made) are recorded first, so that it is known stale now.
-                try derive(step: positions, filter: filter)
-                let settled = try production.store.verifiedKeys(step: positions, filter: filter)
-                    .subtracting(try production.store.staleEvents(step: positions, filter: filter).map(\.key))
-                let coadds = try production.store.eventIds(step: positions, filter: filter)
-                var framePatches = FramePatches(map: map)
-                events = try zip(frames, events).compactMap { frame, event in
-                    let patches = try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches)
-                        .map(\.description)
-                    guard patches.allSatisfy(settled.contains) else { return nil }
-                    var event = event
-                    event.inputIds += patches.compactMap { coadds[$0] }
-                    return event
-                }
-                try framePatches.keep(in: production.store)
-            }
-            try production.store.recordDerivedEvents(events, step: step, filter: filter)
+        switch (step.unit, changed) {
+        case (.patch, nil): try derivePatches(step: step, filter: filter)
+        case (.patch, let changed?): try derivePatches(step: step, filter: filter, changed: changed)
+        case (.frame, nil): try deriveFrames(step: step, filter: filter)
+        case (.frame, let changed?): try deriveFrames(step: step, filter: filter, changed: changed)
+        }
+    }
+
+    /// Every frame processCcd verified ok, recorded as the step's event with that frame's event as
+    /// its input; for forcedPhot (`Step.positionsStep`) only once the coadds of all the patches it
+    /// touches are settled, those coadds then inputs too (`positioned`).
+    func deriveFrames(step: Step, filter: Filter) throws {
+        let frames = try production.store.verifiedFrames(step: .processCcd, filter: filter)
+        var events = frames.map { DerivedEvent(key: $0.key, inputIds: [$0.eventId], frameId: $0.frameId) }
+        if let positions = step.positionsStep {
+            // A coadd that is stale is to be made again: not settled. Its new inputs (a frame
+            // redone since it was made) are recorded first, so that it is known stale now.
+            try derive(step: positions, filter: filter)
+            let settled = try production.store.verifiedKeys(step: positions, filter: filter)
+                .subtracting(try production.store.staleEvents(step: positions, filter: filter).map(\.key))
+            let coadds = try production.store.eventIds(step: positions, filter: filter).filter { settled.contains($0.key) }
+            events = try positioned(frames, settled: { _ in coadds })
+        }
+        try production.store.recordDerivedEvents(events, step: step, filter: filter)
+    }
+
+    /// `deriveFrames(step:filter:)` for what changed: the frames whose processCcd event changed and, for
+    /// forcedPhot, those touching the patches whose coadd changed — the only frames whose event can
+    /// have become due. (New inputs recorded now to a coadd can only make it stale, never settled.)
+    func deriveFrames(step: Step, filter: Filter, changed: Set<Int64>) throws {
+        guard !changed.isEmpty else { return }
+        let store = production.store
+        var frames = try store.frameStandings(step: .processCcd, filter: filter, ids: changed)
+        var events: [DerivedEvent]
+        if let positions = step.positionsStep {
+            try derive(step: positions, filter: filter, changed: changed)
+            frames += try store.frameStandings(step: .processCcd, filter: filter,
+                                               touching: try store.eventKeys(step: positions, filter: filter, ids: changed))
+            var seen = Set<Int64>()
+            frames = frames.filter { $0.state == .ok && seen.insert($0.eventId).inserted }
+            events = try positioned(frames, settled: { try store.settledEventIds(step: positions, filter: filter, keys: $0) })
+        } else {
+            events = frames.filter { $0.state == .ok }.map { DerivedEvent(key: $0.key, inputIds: [$0.eventId], frameId: $0.frameId) }
+        }
+        guard !events.isEmpty else { return }
+        try store.recordDerivedEvents(events, step: step, filter: filter)
+    }
+
+    /// The events of `frames` whose positions are complete: every patch each touches has its coadd
+    /// settled, and those coadds are inputs too, so that one redone makes the frame's event stale.
+    ///
+    /// - Parameter settled: Of the patch keys given, those whose coadd is settled, with its event id.
+    func positioned<Frame: PlacedFrame>(_ frames: [Frame], settled: (Set<String>) throws -> [String: Int64]) throws -> [DerivedEvent] {
+        var framePatches = FramePatches(production: production)
+        let patches = try frames.map { frame in
+            try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches).map(\.description)
+        }
+        try framePatches.keep(in: production.store)
+        let coadds = try settled(Set(patches.joined()))
+        return zip(frames, patches).compactMap { frame, patches in
+            let inputs = patches.compactMap { coadds[$0] }
+            guard inputs.count == patches.count else { return nil }
+            return DerivedEvent(key: frame.key, inputIds: [frame.eventId] + inputs, frameId: frame.frameId)
         }
     }
 
@@ -128,7 +170,7 @@ public struct Planner {
     /// whole filter is verified; and not before, since an event once planned keeps its inputs. The
     /// frames' patches are the store's (`FramePatches`), never asked of wcslib again.
     func derivePatches(step: Step, filter: Filter) throws {
-        var framePatches = FramePatches(map: try SkyMap.of(production))
+        var framePatches = FramePatches(production: production)
         var awaited = Set<PatchId>()
         for frame in try production.store.awaitedFrames(step: .processCcd, filter: filter) {
             awaited.formUnion(try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches))
@@ -143,6 +185,38 @@ public struct Planner {
         try framePatches.keep(in: production.store)
         try production.store.recordDerivedEvents(inputs.keys.sorted().map { DerivedEvent(key: $0.description, inputIds: inputs[$0]!) },
                                                  step: step, filter: filter)
+    }
+
+    /// `derivePatches(step:filter:)` for what changed: only the patches that the frames of changed
+    /// processCcd events touch can have become due or gained an input. Each is derived again from all
+    /// the frames that touch it (`frame_patch`), by the same rule.
+    func derivePatches(step: Step, filter: Filter, changed: Set<Int64>) throws {
+        let store = production.store
+        let frames = try store.frameStandings(step: .processCcd, filter: filter, ids: changed)
+        guard !frames.isEmpty else { return }
+        var framePatches = FramePatches(production: production)
+        var affected = Set<PatchId>()
+        for frame in frames {
+            affected.formUnion(try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches))
+        }
+        try framePatches.keep(in: store)
+        // A frame whose patches the store does not know (a store of before v14 whose frames were not all
+        // placed yet) is in no patch's frames: then all is derived, which places it.
+        let placed = EventState.allCases.filter { !$0.isVerified } + [.ok]
+        if try store.hasFramesWithoutPatches(step: .processCcd, filter: filter, states: placed) {
+            return try derivePatches(step: step, filter: filter)
+        }
+        var awaited = Set<PatchId>()
+        var inputs: [PatchId: [Int64]] = [:]
+        for frame in try store.frameStandings(step: .processCcd, filter: filter, touching: Set(affected.map(\.description))) {
+            let patches = try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches)
+                .filter(affected.contains)
+            if !frame.state.isVerified { awaited.formUnion(patches) }
+            if frame.state == .ok { for patch in patches { inputs[patch, default: []].append(frame.eventId) } }
+        }
+        let due = inputs.keys.filter { !awaited.contains($0) }.sorted()
+        guard !due.isEmpty else { return }
+        try store.recordDerivedEvents(due.map { DerivedEvent(key: $0.description, inputIds: inputs[$0]!) }, step: step, filter: filter)
     }
 
     /// The events of a step and filter with the variables of their commands that are their own.
@@ -347,3 +421,16 @@ public struct Planner {
 
     static let jobScriptVariables = ["job", "events", "manifest", "shellManifest", "shellManifests"]
 }
+
+/// A frame event with its frame, as derivation reads it.
+protocol PlacedFrame {
+    var eventId: Int64 { get }
+    var frameId: Int64 { get }
+    var key: String { get }
+    var footprint: [(ra: Double, dec: Double)] { get }
+    /// The frame's patches as the store keeps them; nil when not known yet.
+    var patches: String? { get }
+}
+
+extension VerifiedFrame: PlacedFrame {}
+extension FrameStanding: PlacedFrame {}

@@ -128,6 +128,7 @@ extension StateStore {
                                                     c[2].ra, c[2].dec, c[3].ra, c[3].dec, frame.center.ra, frame.center.dec,
                                                     frame.size, frame.mtime, now, frame.patches])
                 let frameId = db.lastInsertedRowID
+                try Self.indexPatches(db, frameId: frameId, filter: frame.filter, old: nil, new: frame.patches)
                 try insertEvent.execute(arguments: [Step.processCcd, frame.filter, frame.eventKey, frameId, EventState.new])
                 try forget.execute(arguments: [frame.path])
             }
@@ -161,8 +162,24 @@ extension StateStore {
     public func recordFramePatches(_ patches: [Int64: String]) throws {
         guard !patches.isEmpty else { return }
         try write { db in
+            let find = try db.cachedStatement(sql: "SELECT filter, patches FROM frame WHERE id = ?")
             let update = try db.cachedStatement(sql: "UPDATE frame SET patches = ? WHERE id = ?")
-            for (frameId, text) in patches { try update.execute(arguments: [text, frameId]) }
+            for (frameId, text) in patches {
+                guard let row = try Row.fetchOne(find, arguments: [frameId]) else { continue }
+                try update.execute(arguments: [text, frameId])
+                try Self.indexPatches(db, frameId: frameId, filter: row["filter"], old: row["patches"], new: text)
+            }
         }
+    }
+
+    /// Keeps `frame_patch` (schema v18), the frames of each patch, as a frame's patches go from the
+    /// text `old` to `new` (`FrameRecord.patches`' text; nil for none).
+    static func indexPatches(_ db: Database, frameId: Int64, filter: Filter, old: String?, new: String?) throws {
+        let words = { (text: String?) in Set((text ?? "").split(separator: " ").map(String.init)) }
+        let (before, after) = (words(old), words(new))
+        let forget = try db.cachedStatement(sql: "DELETE FROM frame_patch WHERE filter = ? AND patch = ? AND frameId = ?")
+        for patch in before.subtracting(after) { try forget.execute(arguments: [filter, patch, frameId]) }
+        let keep = try db.cachedStatement(sql: "INSERT OR IGNORE INTO frame_patch (filter, patch, frameId) VALUES (?, ?, ?)")
+        for patch in after.subtracting(before) { try keep.execute(arguments: [filter, patch, frameId]) }
     }
 }

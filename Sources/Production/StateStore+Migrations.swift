@@ -279,6 +279,28 @@ extension StateStore {
             -- (StateStore.unloaded): `state = 'ok'` as a literal, not a bound value.
             CREATE INDEX event_unloaded ON event(step, filter) WHERE state = 'ok' AND loadedRows IS NULL;
             """),
+        Migration(name: "v18: the frames of each patch", sql: """
+            -- The frames that touch each sky map patch, per filter: `frame.patches` turned around, so that
+            -- `dcprod run` finds the frames of the patches a newly verified frame touches without reading
+            -- every frame of the filter (313,000 at DC2013's size) at each pass. Kept with `frame.patches`
+            -- by its writers (inventory, StateStore.recordFramePatches); filled here from the text.
+            CREATE TABLE frame_patch (
+                filter TEXT NOT NULL,
+                patch TEXT NOT NULL,
+                frameId INTEGER NOT NULL REFERENCES frame(id),
+                PRIMARY KEY (filter, patch, frameId)
+            ) WITHOUT ROWID;
+            INSERT OR IGNORE INTO frame_patch (filter, patch, frameId)
+            WITH RECURSIVE word(frameId, filter, patch, rest) AS (
+                SELECT id, filter, '', patches || ' ' FROM frame WHERE patches IS NOT NULL
+                UNION ALL
+                SELECT frameId, filter, substr(rest, 1, instr(rest, ' ') - 1), substr(rest, instr(rest, ' ') + 1)
+                FROM word WHERE rest != ''
+            )
+            SELECT filter, patch, frameId FROM word WHERE patch != '';
+            -- A frame's events (its processCcd event, found from the frames of a patch).
+            CREATE INDEX event_by_frame ON event(frameId);
+            """),
         Migration(name: "v20: what a pass of run looks for, found without reading the rest", sql: """
             -- Each pass of `dcprod run` asks, per step and filter, for the events in no job yet and the
             -- ended attempts not yet verified. By the end of a campaign these are a handful among
