@@ -31,6 +31,13 @@ public struct TruthComparison: Sendable {
         /// (`measurements(under:)`); 0 where they do not.
         public var image = ""
         public var commonSigma = 0.0
+        /// The FITS pixel it was measured at, where the CSV says (NaN elsewhere).
+        public var x = Double.nan
+        public var y = Double.nan
+        /// The part of raVar and declVar that is its image's WCS fit's (deg²): processCcd's, from its
+        /// calexp's `ASTCV11`…`ASTCV33` at (x, y) (`measurements(under:)`); NaN where not known.
+        public var commonRaVar = Double.nan
+        public var commonDeclVar = Double.nan
 
         /// The flux's own σ: the catalog's with the image's common error taken out,
         /// √(σ² − (F·σ_common)²), as processCcd, coadd and forcedPhot put it in (`addingRelativeFluxError`).
@@ -141,13 +148,41 @@ public struct TruthComparison: Sendable {
             for (name, path) in files.sorted(by: { $0.key < $1.key }) {
                 guard let stem = measured.stem(of: name),
                       let image = try Calibration.read(files[calibration.fileName(stem)], image: files[StepOutput.deepCoadd.fileName(stem)]) else { continue }
+                let astrometry = step == .processCcd ? try WCSFitError.read(files[StepOutput.calexp.fileName(stem)]) : nil
                 out += try measurements(csv: path, zeroPoint: image.zeroPoint).map { m in
                     var m = m
                     (m.image, m.commonSigma) = (stem, image.commonSigma)
+                    if let astrometry { (m.commonRaVar, m.commonDeclVar) = astrometry.variance(at: m) }
                     return m
                 }
             }
             return (step.rawValue, out)
+        }
+    }
+
+    /// A calexp's WCS fit's error as its header states it: the fit's covariance about CRPIX
+    /// (`AstrometricFit.pixelCovariance`, pixels² on each axis) and the pixel scale.
+    struct WCSFitError {
+        var covariance: [Double]
+        var crpix: (x: Double, y: Double)
+        var scale: Double
+
+        /// The variance the fit adds to a measurement's RA and declination at its pixel, deg² (as
+        /// processCcd adds it: `PositionVariance`).
+        func variance(at m: Measurement) -> (ra: Double, dec: Double) {
+            let pixels = AstrometricFit.variance(covariance, dx: m.x - crpix.x, dy: m.y - crpix.y)
+            let variance = PositionVariance(pixels: pixels, scale: scale, declination: m.dec)
+            return (variance.ra, variance.dec)
+        }
+
+        /// The calexp's, nil when it or its keywords are missing.
+        static func read(_ path: String?) throws -> WCSFitError? {
+            guard let path, let file = try? FITSFile.open(path) else { return nil }
+            defer { try? file.close() }
+            guard let fit = try Coadd.astrometricCovariance(file) else { return nil }
+            let cd = try ["CD1_1", "CD1_2", "CD2_1", "CD2_2"].compactMap { try file.double($0) }
+            guard cd.count == 4 else { return nil }
+            return WCSFitError(covariance: fit.covariance, crpix: fit.crpix, scale: abs(cd[0] * cd[3] - cd[1] * cd[2]).squareRoot() * 3600)
         }
     }
 
@@ -199,6 +234,7 @@ public struct TruthComparison: Sendable {
             return index
         }
         let variances = (header.firstIndex(of: "raVar"), header.firstIndex(of: "declVar"))
+        let pixel = (header.firstIndex(of: "x"), header.firstIndex(of: "y"))
         var out: [Measurement] = []
         while let line = lines.next() {
             let fields = CSVLine.fields(line)
@@ -210,6 +246,10 @@ public struct TruthComparison: Sendable {
             if let ra = variances.0, let dec = variances.1 {
                 measurement.raVar = Double(fields[ra]) ?? .nan
                 measurement.declVar = Double(fields[dec]) ?? .nan
+            }
+            if let x = pixel.0, let y = pixel.1 {
+                measurement.x = Double(fields[x]) ?? .nan
+                measurement.y = Double(fields[y]) ?? .nan
             }
             out.append(measurement)
         }

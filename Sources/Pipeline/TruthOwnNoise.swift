@@ -19,7 +19,13 @@ import Foundation
 ///   outside it σ_own² + (true·s)², and the pull's denominator says so (a median's noise, 1.25 s,
 ///   would have added 10–20 % to the brightest stars' pulls).
 /// - The common part: each image's ô over √(σ_common² + s²) (`ImageOffset.pull`). There is one
-///   value per image, so its spread is known only to 1/√(2·images).
+///   value per image, so its spread is known only to 1/√(2·images) — fewer where images share
+///   their calibration's errors (the epochs of one pointing, calibrated on the same reference stars).
+/// - Positions alike where the outputs state the WCS fit's share of raVar and declVar (processCcd's,
+///   `positionPulls`): the WCS's error is a field, a shift and a linear part, so the image's common
+///   error is an affine function of position fitted to its bright stars, not one offset. A coadd's
+///   is its inputs' fits' weighted at each source, which its outputs do not state apart: its
+///   positions are not split.
 extension TruthComparison {
     /// Stars of at least this own S/N set their image's common offset.
     public static let brightSignalToNoise = 50.0
@@ -50,7 +56,8 @@ extension TruthComparison {
         }
     }
 
-    /// The own-noise flux pulls by filter and bin of own S/N, and each image's common offset.
+    /// The own-noise pulls (fluxes, and positions where `positionPulls` has them) by filter,
+    /// quantity and bin of the flux's own S/N, and each image's common flux offset.
     public func ownNoise(_ measurements: [Measurement], radiusArcsec: Double = 1) -> (pulls: [Pulls], images: [ImageOffset]) {
         let byImage = Dictionary(grouping: matched(measurements, radiusArcsec: radiusArcsec).filter { $0.measurement.ownFluxSigma > 0 },
                                  by: \.measurement.image)
@@ -66,6 +73,12 @@ extension TruthComparison {
                 guard let bin = Self.signalToNoiseBins.first(where: { $0.contains(star.truth / own) }) else { continue }
                 let variance = own * own + (common.kept.contains(k) ? -1 : 1) * shared * shared
                 values.append((star.filter, .flux, bin, (star.measurement.flux - star.truth * (1 + common.offset)) / variance.squareRoot()))
+            }
+            for quantity in [PullQuantity.ra, .decl] {
+                for (k, pull) in Self.positionPulls(stars, quantity) {
+                    guard let bin = Self.signalToNoiseBins.first(where: { $0.contains(stars[k].truth / stars[k].measurement.ownFluxSigma) }) else { continue }
+                    values.append((stars[k].filter, quantity, bin, pull))
+                }
             }
         }
         return (Self.grouped(values), images)
@@ -91,5 +104,48 @@ extension TruthComparison {
         }
         let fit = mean(kept)
         return (fit.offset, fit.noise, Set(kept))
+    }
+
+    /// The own-noise pulls of one image's positions on one axis, by star index: where the outputs
+    /// state the WCS fit's part of the variance (`Measurement.commonRaVar`), the residual from the true
+    /// position less the image's common error, over √(var − var_WCS). That error is the fit's, a shift
+    /// and a linear part: the affine function of the position fitted to the bright stars' residuals
+    /// (weights 1/var_own, clipped at `clip` σ once), of covariance C = (XᵀWX)⁻¹, so that a star in the
+    /// fit has a residual of variance var_own − xᵀCx and one outside it var_own + xᵀCx.
+    static func positionPulls(_ stars: [Match], _ quantity: PullQuantity) -> [(Int, Double)] {
+        let ra = quantity == .ra
+        let own = stars.map { s in
+            let m = s.measurement
+            return ra ? m.raVar - m.commonRaVar : m.declVar - m.commonDeclVar
+        }
+        let usable = stars.indices.filter { own[$0] > 0 }
+        guard let first = usable.first else { return [] }
+        // The residual on the axis and the affine terms' offsets, arcsec from the first star.
+        let origin = stars[first].measurement, cosine = cos(origin.dec * .pi / 180)
+        let residual = stars.map { ra ? $0.measurement.ra - $0.star.ra : $0.measurement.dec - $0.star.dec }
+        let u = stars.map { ($0.measurement.ra - origin.ra) * cosine * 3600 }, w = stars.map { ($0.measurement.dec - origin.dec) * 3600 }
+        var kept = usable.filter { stars[$0].truth / stars[$0].measurement.ownFluxSigma >= brightSignalToNoise }
+        guard kept.count >= minimumBrightStars else { return [] }
+        func fit(_ kept: [Int]) -> (c: [Double], beta: [Double]) {
+            let c = AstrometricFit.inverseNormalMatrix(kept.map { u[$0] }, kept.map { w[$0] }, weights: kept.map { 1 / own[$0] })
+            var b = [0.0, 0, 0]
+            for k in kept {
+                let weighted: Double = residual[k] / own[k]
+                b[0] += weighted
+                b[1] += u[k] * weighted
+                b[2] += w[k] * weighted
+            }
+            let beta: [Double] = (0..<3).map { (i: Int) -> Double in c[i * 3] * b[0] + c[i * 3 + 1] * b[1] + c[i * 3 + 2] * b[2] }
+            return (c, beta)
+        }
+        func model(_ f: (c: [Double], beta: [Double]), _ k: Int) -> Double { f.beta[0] + f.beta[1] * u[k] + f.beta[2] * w[k] }
+        var result = fit(kept)
+        let clipped = kept.filter { abs(residual[$0] - model(result, $0)) <= clip * own[$0].squareRoot() }
+        if clipped.count >= minimumBrightStars, clipped.count < kept.count { kept = clipped; result = fit(kept) }
+        let inFit = Set(kept)
+        return usable.map { k in
+            let shared = AstrometricFit.variance(result.c, dx: u[k], dy: w[k])
+            return (k, (residual[k] - model(result, k)) / (own[k] + (inFit.contains(k) ? -1 : 1) * shared).squareRoot())
+        }
     }
 }
