@@ -122,12 +122,13 @@ struct AstrometricFit {
         return max(quadratic, 0)
     }
 
-    /// (XᵀX)⁻¹ for the rows (1, dx, dy), row-major; zeros when it is singular.
-    static func inverseNormalMatrix(_ dx: [Double], _ dy: [Double]) -> [Double] {
+    /// (XᵀWX)⁻¹ for the rows (1, dx, dy), row-major, W the rows' weights (all 1 when nil); zeros
+    /// when it is singular.
+    static func inverseNormalMatrix(_ dx: [Double], _ dy: [Double], weights: [Double]? = nil) -> [Double] {
         var m = [Double](repeating: 0, count: 9)
-        for (x, y) in zip(dx, dy) {
-            let row = [1, x, y]
-            for i in 0..<3 { for j in 0..<3 { m[i * 3 + j] += row[i] * row[j] } }
+        for (k, (x, y)) in zip(dx, dy).enumerated() {
+            let row = [1, x, y], w = weights?[k] ?? 1
+            for i in 0..<3 { for j in 0..<3 { m[i * 3 + j] += w * row[i] * row[j] } }
         }
         // The adjugate over the determinant.
         let c00 = m[4] * m[8] - m[5] * m[7], c01 = m[5] * m[6] - m[3] * m[8], c02 = m[3] * m[7] - m[4] * m[6]

@@ -1,5 +1,6 @@
 import Basics
 import Foundation
+import Sky
 
 /// Measured fluxes of bright stars against the simulator's truth (`truth-objects.csv`), per filter: how
 /// processCcd, coadd and forcedPhot are checked, and what the README's photometry figures are.
@@ -25,6 +26,25 @@ public struct TruthComparison: Sendable {
         /// forcedPhot's positions are given, not measured).
         public var raVar = Double.nan
         public var declVar = Double.nan
+        /// The image it was measured on (its outputs' stem: a calexp's, a coadd's), and the relative
+        /// σ of the flux scale common to every flux of that image as its outputs state it
+        /// (`measurements(under:)`); 0 where they do not.
+        public var image = ""
+        public var commonSigma = 0.0
+        /// The FITS pixel it was measured at, where the CSV says (NaN elsewhere).
+        public var x = Double.nan
+        public var y = Double.nan
+        /// The part of raVar and declVar that is its image's WCS fit's (deg²): processCcd's, from its
+        /// calexp's `ASTCV11`…`ASTCV33` at (x, y) (`measurements(under:)`); NaN where not known.
+        public var commonRaVar = Double.nan
+        public var commonDeclVar = Double.nan
+
+        /// The flux's own σ: the catalog's with the image's common error taken out,
+        /// √(σ² − (F·σ_common)²), as processCcd, coadd and forcedPhot put it in (`addingRelativeFluxError`).
+        public var ownFluxSigma: Double {
+            let common = flux * commonSigma
+            return (max(fluxSigma * fluxSigma - common * common, 0)).squareRoot()
+        }
 
         public init(ra: Double, dec: Double, filterId: Int, flux: Double, fluxSigma: Double, zeroPoint: Double) {
             self.ra = ra
@@ -75,11 +95,13 @@ public struct TruthComparison: Sendable {
         index = ZoneIndex(stars.map { SkyPosition(ra: $0.ra, dec: $0.dec) }, radius: Self.searchRadius)
     }
 
-    /// The figures of every filter measured, for stars of at least `minimumSignalToNoise`.
+    /// The figures of every filter measured, for stars of at least `minimumSignalToNoise` in their
+    /// own noise (`Measurement.ownFluxSigma`): a star's brightness, not its image's calibration (whose
+    /// error, common to the image, caps the S/N of σ near 1/σ_common: 95 for u's coadd of four epochs).
     public func figures(_ measurements: [Measurement], minimumSignalToNoise: Double = 100, radiusArcsec: Double = 1) -> [Figures] {
         var offsets: [Int: [Float]] = [:], errors: [Int: [Float]] = [:]
         let radius = radiusArcsec / 3600
-        for m in measurements where m.fluxSigma > 0 && m.flux / m.fluxSigma >= minimumSignalToNoise {
+        for m in measurements where m.fluxSigma > 0 && m.ownFluxSigma > 0 && m.flux / m.ownFluxSigma >= minimumSignalToNoise {
             guard let star = nearestStar(to: m, within: radius) else { continue }
             let truth = pow(10, -0.4 * (star.magnitudes[m.filterId] - m.zeroPoint))
             offsets[m.filterId, default: []].append(Float(m.flux / truth - 1))
@@ -98,11 +120,15 @@ public struct TruthComparison: Sendable {
         index.nearest(SkyPosition(ra: m.ra, dec: m.dec), within: radius).map { stars[$0] }
     }
 
-    /// The PSF fluxes of the three steps' CSV files under some directories, by step.
+    /// The PSF fluxes of the three steps' CSV files under some directories, by step, each with its
+    /// image and that image's common error.
     ///
     /// processCcd's `src-STEM.csv` and forcedPhot's `forced-STEM.csv` take their zero point from
-    /// processCcd's `ccd-STEM.csv`, coadd's `deepsrc-STEM.csv` from its `coadd-STEM.csv`; a file
-    /// whose zero point is not found is left out.
+    /// processCcd's `ccd-STEM.csv`, and their common error from its `fluxMag0Sigma` over `fluxMag0`
+    /// (the zero point's σ: the calibrated fluxes are free of the aperture correction's, which the
+    /// zero point was fitted through); coadd's `deepsrc-STEM.csv` from its `coadd-STEM.csv` and its
+    /// `deepCoadd-STEM.fits`'s `MAGZERR` (`Calibration.read`). A file whose zero point is not found
+    /// is left out.
     ///
     /// - Returns: The measurements of `processCcd`, `coadd` and `forcedPhot`, in that order.
     /// - Throws: `ProcessCcdFailure` when a file cannot be read.
@@ -111,14 +137,8 @@ public struct TruthComparison: Sendable {
         for directory in directories {
             let walk = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil)
             while let url = walk?.nextObject() as? URL {
-                if url.pathExtension == "csv" { files[url.lastPathComponent] = url.path }
+                if ["csv", "fits"].contains(url.pathExtension) { files[url.lastPathComponent] = url.path }
             }
-        }
-        func zeroPoint(_ file: String?) throws -> Double? {
-            guard let file else { return nil }
-            let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
-            guard lines.count >= 2, let column = lines[0].split(separator: ",").firstIndex(of: "zeroPoint") else { return nil }
-            return Double(CSVLine.fields(lines[1])[column])
         }
         // Each step's measurements, and the summary whose zero point calibrates them.
         let steps: [(step: Step, measured: StepOutput, calibration: StepOutput)] =
@@ -127,10 +147,70 @@ public struct TruthComparison: Sendable {
             var out: [Measurement] = []
             for (name, path) in files.sorted(by: { $0.key < $1.key }) {
                 guard let stem = measured.stem(of: name),
-                      let zeroPoint = try zeroPoint(files[calibration.fileName(stem)]) else { continue }
-                out += try measurements(csv: path, zeroPoint: zeroPoint)
+                      let image = try Calibration.read(files[calibration.fileName(stem)], image: files[StepOutput.deepCoadd.fileName(stem)]) else { continue }
+                let astrometry = step == .processCcd ? try WCSFitError.read(files[StepOutput.calexp.fileName(stem)]) : nil
+                out += try measurements(csv: path, zeroPoint: image.zeroPoint).map { m in
+                    var m = m
+                    (m.image, m.commonSigma) = (stem, image.commonSigma)
+                    if let astrometry { (m.commonRaVar, m.commonDeclVar) = astrometry.variance(at: m) }
+                    return m
+                }
             }
             return (step.rawValue, out)
+        }
+    }
+
+    /// A calexp's WCS fit's error as its header states it: the fit's covariance about CRPIX
+    /// (`AstrometricFit.pixelCovariance`, pixels² on each axis) and the pixel scale.
+    struct WCSFitError {
+        var covariance: [Double]
+        var crpix: (x: Double, y: Double)
+        var scale: Double
+
+        /// The variance the fit adds to a measurement's RA and declination at its pixel, deg² (as
+        /// processCcd adds it: `PositionVariance`).
+        func variance(at m: Measurement) -> (ra: Double, dec: Double) {
+            let pixels = AstrometricFit.variance(covariance, dx: m.x - crpix.x, dy: m.y - crpix.y)
+            let variance = PositionVariance(pixels: pixels, scale: scale, declination: m.dec)
+            return (variance.ra, variance.dec)
+        }
+
+        /// The calexp's, nil when it or its keywords are missing.
+        static func read(_ path: String?) throws -> WCSFitError? {
+            guard let path, let file = try? FITSFile.open(path) else { return nil }
+            defer { try? file.close() }
+            guard let fit = try Coadd.astrometricCovariance(file) else { return nil }
+            let cd = try ["CD1_1", "CD1_2", "CD2_1", "CD2_2"].compactMap { try file.double($0) }
+            guard cd.count == 4 else { return nil }
+            return WCSFitError(covariance: fit.covariance, crpix: fit.crpix, scale: abs(cd[0] * cd[3] - cd[1] * cd[2]).squareRoot() * 3600)
+        }
+    }
+
+    /// An image's calibration as its outputs state it: the zero point (magnitude of one count) and
+    /// the relative σ common to its fluxes.
+    struct Calibration {
+        var zeroPoint: Double
+        var commonSigma: Double
+
+        /// The summary's `zeroPoint`, and the common σ from its `fluxMag0Sigma`/`fluxMag0` (a CCD
+        /// summary) or from the coadd image's `MAGZERR` (a coadd's summary has no σ); 0 when neither
+        /// says. Nil without a summary or its zero point.
+        static func read(_ summary: String?, image: String?) throws -> Calibration? {
+            guard let summary else { return nil }
+            let lines = try String(contentsOfFile: summary, encoding: .utf8).split(separator: "\n")
+            guard lines.count >= 2 else { return nil }
+            let header = lines[0].split(separator: ",").map(String.init), fields = CSVLine.fields(lines[1])
+            func value(_ name: String) -> Double? {
+                header.firstIndex(of: name).flatMap { $0 < fields.count ? Double(fields[$0]) : nil }
+            }
+            guard let zeroPoint = value("zeroPoint") else { return nil }
+            if let fluxMag0 = value("fluxMag0"), let sigma = value("fluxMag0Sigma"), fluxMag0 > 0 {
+                return Calibration(zeroPoint: zeroPoint, commonSigma: sigma / fluxMag0)
+            }
+            guard let image, let file = try? FITSFile.open(image) else { return Calibration(zeroPoint: zeroPoint, commonSigma: 0) }
+            defer { try? file.close() }
+            let magnitudes = (try? file.double("MAGZERR")).flatMap { $0 } ?? 0
+            return Calibration(zeroPoint: zeroPoint, commonSigma: relativeFluxError(magnitudes: magnitudes.isFinite ? magnitudes : 0))
         }
     }
 
@@ -154,6 +234,7 @@ public struct TruthComparison: Sendable {
             return index
         }
         let variances = (header.firstIndex(of: "raVar"), header.firstIndex(of: "declVar"))
+        let pixel = (header.firstIndex(of: "x"), header.firstIndex(of: "y"))
         var out: [Measurement] = []
         while let line = lines.next() {
             let fields = CSVLine.fields(line)
@@ -165,6 +246,10 @@ public struct TruthComparison: Sendable {
             if let ra = variances.0, let dec = variances.1 {
                 measurement.raVar = Double(fields[ra]) ?? .nan
                 measurement.declVar = Double(fields[dec]) ?? .nan
+            }
+            if let x = pixel.0, let y = pixel.1 {
+                measurement.x = Double(fields[x]) ?? .nan
+                measurement.y = Double(fields[y]) ?? .nan
             }
             out.append(measurement)
         }
@@ -187,8 +272,8 @@ extension TruthComparison {
     public struct Pulls: Sendable {
         public var filter: Filter
         public var quantity: PullQuantity
-        /// The bin, in the true flux over the quoted σ (binning on the measured S/N would cut
-        /// each bin's pulls at its edges).
+        /// The bin, in the true flux over the quoted σ, or over the own σ for `ownNoise` (binning on
+        /// the measured S/N would cut each bin's pulls at its edges).
         public var bin: Range<Double>
         public var values: [Double]
         /// Their median.
@@ -223,23 +308,47 @@ extension TruthComparison {
     /// the measurement's zero point; the RA's (ra − true ra)/√raVar and the declination's alike
     /// where the measurement has variances (raVar the RA coordinate's own, in deg²).
     public func pulls(_ measurements: [Measurement], radiusArcsec: Double = 1) -> [Pulls] {
-        var values: [String: Pulls] = [:]
-        let radius = radiusArcsec / 3600
-        for m in measurements where m.fluxSigma > 0 {
-            guard let star = nearestStar(to: m, within: radius) else { continue }
-            let truth = pow(10, -0.4 * (star.magnitudes[m.filterId] - m.zeroPoint))
-            guard let bin = Self.signalToNoiseBins.first(where: { $0.contains(truth / m.fluxSigma) }),
-                  let filter = Filter.allCases.first(where: { $0.filterId == m.filterId }) else { continue }
-            var pulls: [(PullQuantity, Double)] = [(.flux, (m.flux - truth) / m.fluxSigma)]
+        var values: [(Filter, PullQuantity, Range<Double>, Double)] = []
+        for match in matched(measurements, radiusArcsec: radiusArcsec) {
+            let (m, star, truth) = (match.measurement, match.star, match.truth)
+            guard let bin = Self.signalToNoiseBins.first(where: { $0.contains(truth / m.fluxSigma) }) else { continue }
+            values.append((match.filter, .flux, bin, (m.flux - truth) / m.fluxSigma))
             if m.raVar > 0, m.declVar > 0 {
-                pulls += [(.ra, (m.ra - star.ra) / m.raVar.squareRoot()), (.decl, (m.dec - star.dec) / m.declVar.squareRoot())]
-            }
-            for (quantity, pull) in pulls where pull.isFinite {
-                let key = "\(filter.filterId) \(quantity.rawValue) \(bin.lowerBound)"
-                values[key, default: Pulls(filter: filter, quantity: quantity, bin: bin, values: [])].values.append(pull)
+                values += [(match.filter, .ra, bin, (m.ra - star.ra) / m.raVar.squareRoot()),
+                           (match.filter, .decl, bin, (m.dec - star.dec) / m.declVar.squareRoot())]
             }
         }
-        return values.values.sorted { ($0.filter.filterId, $0.quantity.rawValue, $0.bin.lowerBound) < ($1.filter.filterId, $1.quantity.rawValue, $1.bin.lowerBound) }
+        return Self.grouped(values)
+    }
+
+    /// A measurement matched to a star, with the star's true flux at its zero point.
+    struct Match {
+        var measurement: Measurement
+        var star: Star
+        var truth: Double
+        var filter: Filter
+        /// measured/true − 1.
+        var offset: Double { measurement.flux / truth - 1 }
+    }
+
+    /// The measurements of positive σ matched to a star within `radiusArcsec`.
+    func matched(_ measurements: [Measurement], radiusArcsec: Double) -> [Match] {
+        let radius = radiusArcsec / 3600
+        return measurements.compactMap { m in
+            guard m.fluxSigma > 0, let star = nearestStar(to: m, within: radius),
+                  let filter = Filter.allCases.first(where: { $0.filterId == m.filterId }) else { return nil }
+            return Match(measurement: m, star: star, truth: pow(10, -0.4 * (star.magnitudes[m.filterId] - m.zeroPoint)), filter: filter)
+        }
+    }
+
+    /// Pull values gathered by filter, quantity and bin, in that order; non-finite ones left out.
+    static func grouped(_ values: [(filter: Filter, quantity: PullQuantity, bin: Range<Double>, value: Double)]) -> [Pulls] {
+        var out: [String: Pulls] = [:]
+        for v in values where v.value.isFinite {
+            let key = "\(v.filter.filterId) \(v.quantity.rawValue) \(v.bin.lowerBound)"
+            out[key, default: Pulls(filter: v.filter, quantity: v.quantity, bin: v.bin, values: [])].values.append(v.value)
+        }
+        return out.values.sorted { ($0.filter.filterId, $0.quantity.rawValue, $0.bin.lowerBound) < ($1.filter.filterId, $1.quantity.rawValue, $1.bin.lowerBound) }
     }
 
     /// A coadd's fluxes against the inverse-variance mean of its inputs' calibrated fluxes, per

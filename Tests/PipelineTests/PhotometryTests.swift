@@ -52,17 +52,9 @@ import Sky
             for f in figures { print("\(step) \(f.line)") }
             let measured = Set(figures.map(\.filter))
             #expect(measured.isSuperset(of: [.g, .r, .i, .z]), "\(step): \(figures.map(\.line))")
-            // u's coadd of four epochs reaches S/N 100 only just, its σ capped by the zero points' (0.69 %),
-            // its aperture correction's (0.36 %) and its PSF model's (0.70 %, the scatter of a handful of u
-            // stars): at S/N 95 since processCcd's corrections are measured at the fitted PSF's centroids
-            // (105 before: 3–6 stars). A threshold, not an error; recorded until the u coadd is deeper.
-            if step == "coadd" {
-                withKnownIssue("u's coadd of four epochs has no star of S/N ≥ 100 (its σ caps it at about 95)", isIntermittent: true) {
-                    #expect(measured.contains(.u), "\(step): \(figures.map(\.line))")
-                }
-            } else {
-                #expect(measured.contains(.u), "\(step): \(figures.map(\.line))")
-            }
+            // Stars of S/N ≥ 100 in their own noise (`TruthComparison.figures`): u's coadd of four epochs,
+            // whose σ its zero point's error (0.69 %) capped near S/N 95, has 6.
+            #expect(measured.contains(.u), "\(step): \(figures.map(\.line))")
             for f in figures {
                 // u's coadd of four epochs has only 3–6 stars above S/N 100, its σ holding its PSF model's error.
                 #expect(f.stars >= (f.filter == .u ? 3 : 5), "\(step) \(f.line)")
