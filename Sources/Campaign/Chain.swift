@@ -87,18 +87,21 @@ public struct Chain {
         var pause = interval
         var finished = 0
         var pages = PageSchedule(least: pageInterval)
+        var unseen = UnseenOutcomes()
         while true {
             // Every attempt that ended since the last pass is recorded, whatever its step.
             let polled = try submitter.refresh()
             finished += polled.finished
             let read = try readEnded(filters: filters, catalog: catalog, reports: reports, pages: &pages)
             var changed = polled.adopted + polled.finished > 0 || read.changed, active = false
+            for (step, verification) in read.verifications { unseen.add(verification.reading.recorded, of: step) }
             // Later steps first: what became ready takes the free room (MAXRUNNING) before more of
             // the earlier steps' jobs do.
             var pass = Progress()
-            let bundles = byPatch ? try Planner(production: production, dcprod: planning.dcprod).planBundles(filters: filters) : [:]
+            let bundles = byPatch ? try Planner(production: production, dcprod: planning.dcprod)
+                .planBundles(filters: filters, changed: unseen.take(for: nil)) : [:]
             for step in Step.allCases.reversed() {
-                let planned = try plan(step: step, filters: filters, byPatch: byPatch, bundled: bundles[step])
+                let planned = try plan(step: step, filters: filters, changed: unseen.take(for: step), byPatch: byPatch, bundled: bundles[step])
                 // No poll of its own: the room that ends freed is the pass's, given in this order.
                 let submission = try submitter.submit(step: step, filters: filters, wait: false, polling: false)
                 let (verification, load) = (read.verifications[step]!, read.loads[step]!)
@@ -151,19 +154,44 @@ public struct Chain {
 
     /// Plans what is ready of a step: its events in jobs of EVENTSPERJOB, or, by patch, what the pass's
     /// bundles planned of it (`bundled`) and what no bundle will take.
-    private func plan(step: Step, filters: [Filter], byPatch: Bool, bundled: Planner.Summary?) throws -> Planner.Summary {
-        guard byPatch else { return try planning.plan(step: step, filters: filters) }
+    ///
+    /// - Parameter changed: What the step's planning is to look at (`UnseenOutcomes`); nil: everything.
+    private func plan(step: Step, filters: [Filter], changed: [Filter: Set<Int64>]?, byPatch: Bool,
+                      bundled: Planner.Summary?) throws -> Planner.Summary {
+        guard byPatch else { return try planning.plan(step: step, filters: filters, changed: changed) }
         var planned = bundled ?? Planner.Summary()
         guard step.inputStep != nil else { return planned }
         // What a bundle made on inputs that have since been redone (stale) is planned again on its own,
         // and so is the forced photometry of a frame redone outside a bundle (resubmitted): a frame is
         // measured in the bundle of the last patch it touches, so once all its patches are settled no
         // bundle will take it. A coadd is left to its bundle, which may not be ready yet.
-        let again = step == .forcedPhot ? try planning.plan(step: step, filters: filters)
-                                        : try planning.replanStale(step: step, filters: filters)
+        let again = step == .forcedPhot ? try planning.plan(step: step, filters: filters, changed: changed)
+                                        : try planning.replanStale(step: step, filters: filters, changed: changed)
         planned.jobs.merge(again.jobs, uniquingKeysWith: +)
         planned.events.merge(again.events, uniquingKeysWith: +)
         return planned
+    }
+}
+
+/// What each later step's planning has yet to look at during a run — the events of the steps it is
+/// made from (`Step.inputStep`, `positionsStep`) that verify gave an outcome since it was last
+/// planned, by filter — so that a pass derives from what changed, not from the whole production.
+/// Before a step's first planning in the run nothing is known (nil): that planning derives
+/// everything, once. `--by-patch` bundles (the step nil) look at every step's outcomes.
+struct UnseenOutcomes {
+    private var recorded: [Step?: [Filter: Set<Int64>]] = [:]
+
+    /// Adds the events of `step` that a pass's verify gave an outcome (`Verifier.Reading.recorded`).
+    mutating func add(_ events: [Filter: Set<Int64>], of step: Step) {
+        for later in [nil] + Step.allCases where later == nil || later?.inputStep == step || later?.positionsStep == step {
+            recorded[later]?.merge(events) { $0.union($1) }
+        }
+    }
+
+    /// What the planning of `step` (nil: the bundles) is to look at now, forgotten once given.
+    mutating func take(for step: Step?) -> [Filter: Set<Int64>]? {
+        defer { recorded[step] = [:] }
+        return recorded[step]
     }
 }
 
