@@ -288,8 +288,8 @@ extension StateStore {
             -- paths with the event's stem replaced by char(1), once per step and filter) and the stem
             -- (OutputForms); the view `outcome` gives them back as they were written, exact to the byte,
             -- so that every reader, `dcprod sql` and the catalog's ledger (keyed on the paths) see the same
-            -- outputs as before. Outcomes are written to `outcome_record`; a plain INSERT into `outcome`
-            -- (a script's) keeps its text as it is.
+            -- outputs as before. Outcomes are written to `outcome_record`; a script's INSERT, UPDATE or DELETE on
+            -- `outcome` goes through the view's triggers.
             CREATE TABLE output_form (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
             ALTER TABLE outcome RENAME TO outcome_record;
             ALTER TABLE outcome_record ADD COLUMN form INTEGER REFERENCES output_form(id);
@@ -308,14 +308,23 @@ extension StateStore {
 extension StateStore {
     /// Schema v19's conversion: the view `outcome` over `outcome_record`, with the columns it has (a
     /// migration before it may have added some), and each outcome's outputs kept by form and stem.
+    ///
+    /// The view's triggers let a statement written for the table (a script's, a benchmark's) insert,
+    /// update and delete through it: the outputs it writes are kept as they are (no form).
     static func keepOutputsByForm(_ db: Database) throws {
         let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('outcome_record') WHERE name != 'form' ORDER BY cid")
         let shown = columns.map { $0 == "outputs" ? OutcomeView.outputs : "o.\($0)" }
+        let set = columns.map { $0 == "outputs" ? OutcomeView.outputsUpdated : "\($0) = new.\($0)" }
+        let row = "eventId = old.eventId AND attemptId = old.attemptId"
         try db.execute(sql: """
             CREATE VIEW outcome AS SELECT \(shown.joined(separator: ", ")) FROM outcome_record o;
-            CREATE TRIGGER outcome_written INSTEAD OF INSERT ON outcome BEGIN
+            CREATE TRIGGER outcome_inserted INSTEAD OF INSERT ON outcome BEGIN
                 INSERT INTO outcome_record (\(columns.joined(separator: ", "))) VALUES (\(columns.map { "new.\($0)" }.joined(separator: ", ")));
             END;
+            CREATE TRIGGER outcome_updated INSTEAD OF UPDATE ON outcome BEGIN
+                UPDATE outcome_record SET \(set.joined(separator: ", ")) WHERE \(row);
+            END;
+            CREATE TRIGGER outcome_deleted INSTEAD OF DELETE ON outcome BEGIN DELETE FROM outcome_record WHERE \(row); END;
             """)
         var forms = OutputForms()
         var after: (eventId: Int64, attemptId: Int64) = (0, 0)
@@ -361,5 +370,11 @@ enum OutcomeView {
     static let outputs = """
         CASE WHEN o.form IS NULL THEN o.outputs \
         ELSE (SELECT replace(f.text, char(1), o.outputs) FROM output_form f WHERE f.id = o.form) END AS outputs
+        """
+
+    /// The `SET` of `outputs` in an `UPDATE` through the view: outputs changed are kept as they are.
+    static let outputsUpdated = """
+        form = CASE WHEN new.outputs IS old.outputs THEN form END, \
+        outputs = CASE WHEN new.outputs IS old.outputs THEN outputs ELSE new.outputs END
         """
 }

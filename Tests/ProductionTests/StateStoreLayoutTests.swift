@@ -100,11 +100,20 @@ import Testing
         #expect(try store.inventoryMemory(of: frames + ["/elsewhere/fpC-000094-r1-0011.fit"]).frames == Set(frames))
         #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM frame") } == 3)
 
-        // A script's INSERT into `outcome` still works, its text kept as it is.
+        // A script's INSERT, UPDATE and DELETE on `outcome` still work, the outputs it writes kept as they are.
+        let outcome = { (event: Int) in
+            try store.pool.read { db in try Row.fetchOne(db, sql: "SELECT status, outputs FROM outcome WHERE eventId = ?", arguments: [event]) }
+        }
         try store.write { db in
             try db.execute(sql: "INSERT OR REPLACE INTO outcome (eventId, attemptId, status, class, message, outputs) VALUES (5, 2, 'ok', 'ok', '', '/y.csv')")
+            try db.execute(sql: "UPDATE outcome SET status = 'failed' WHERE eventId = 1")
+            try db.execute(sql: "UPDATE outcome SET outputs = '/z.csv' WHERE eventId = 2 AND attemptId = 3")
+            try db.execute(sql: "DELETE FROM outcome WHERE eventId = 4")
         }
-        #expect(try store.pool.read { db in try String.fetchOne(db, sql: "SELECT outputs FROM outcome WHERE eventId = 5") } == "/y.csv")
+        #expect(try outcome(5) == ["status": "ok", "outputs": "/y.csv"])
+        #expect(try outcome(1) == ["status": "failed", "outputs": csv(1).joined(separator: "\n")])
+        #expect(try store.pool.read { db in try String.fetchOne(db, sql: "SELECT outputs FROM outcome WHERE eventId = 2 AND attemptId = 3") } == "/z.csv")
+        #expect(try outcome(4) == nil)
     }
 
     @Test func verifyKeepsOutputsByFormAndTheyReadBackByteForByte() throws {
