@@ -85,8 +85,11 @@ extension StateStore {
         JSONText.append(paths, to: &list)
         let json = String(decoding: list, as: UTF8.self)
         return try pool.read { db in
-            let frames = try Set(String.fetchAll(db.cachedStatement(sql: "SELECT path FROM frame WHERE path IN (SELECT value FROM json_each(?))"),
-                                                 arguments: [json]))
+            // Found by the end of their paths (`frame_by_path_end`, schema v19), then compared whole.
+            let frames = try Set(String.fetchAll(db.cachedStatement(sql: """
+                SELECT path FROM frame WHERE substr(path, -24) IN (SELECT substr(value, -24) FROM json_each(?1))
+                AND path IN (SELECT value FROM json_each(?1))
+                """), arguments: [json]))
             var rejections: [String: (size: Int, mtime: Double)] = [:]
             let rejected = try db.cachedStatement(sql: "SELECT * FROM inventory_rejection WHERE path IN (SELECT value FROM json_each(?))")
             for rejection in try RejectionRecord.fetchAll(rejected, arguments: [json]) {

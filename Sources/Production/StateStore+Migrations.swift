@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 
 /// One step of the state store's schema: applied once, in order, inside a transaction (GRDB's
 /// `DatabaseMigrator`); the schema version is the number applied. A migration is never edited once
@@ -6,6 +7,15 @@ import Foundation
 struct Migration: Sendable {
     var name: String
     var sql: String
+    /// What SQL cannot do, run after `sql` in the same transaction: converting the rows a store of
+    /// before the migration holds.
+    var convert: (@Sendable (Database) throws -> Void)?
+
+    init(name: String, sql: String, convert: (@Sendable (Database) throws -> Void)? = nil) {
+        self.name = name
+        self.sql = sql
+        self.convert = convert
+    }
 }
 
 extension StateStore {
@@ -301,6 +311,26 @@ extension StateStore {
             -- A frame's events (its processCcd event, found from the frames of a patch).
             CREATE INDEX event_by_frame ON event(frameId);
             """),
+        Migration(name: "v19: a smaller state store", sql: """
+            -- Schema v19 brings the store from 741 to 528 bytes an event (Benchmarks/campaign at 1/100 of DC2013).
+            -- The outputs of an outcome, 150 bytes of absolute paths, are kept as the id of their form (the
+            -- paths with the event's stem replaced by char(1), once per step and filter) and the stem
+            -- (OutputForms); the view `outcome` gives them back as they were written, exact to the byte,
+            -- so that every reader, `dcprod sql` and the catalog's ledger (keyed on the paths) see the same
+            -- outputs as before. Outcomes are written to `outcome_record`; a script's INSERT, UPDATE or DELETE on
+            -- `outcome` goes through the view's triggers.
+            CREATE TABLE output_form (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
+            ALTER TABLE outcome RENAME TO outcome_record;
+            ALTER TABLE outcome_record ADD COLUMN form INTEGER REFERENCES output_form(id);
+            -- Indexes no query reads: events are counted and their loaded rows summed from event_count
+            -- (v14), and no event is ever looked up by its jobs or deleted. The frame table loses its index of
+            -- whole paths (StateStore.findFramesByPathEnd).
+            DROP INDEX event_loaded;
+            DROP INDEX job_event_by_event;
+            """, convert: { db in
+                try StateStore.keepOutputsByForm(db)
+                try StateStore.findFramesByPathEnd(db)
+            }),
         Migration(name: "v20: what a pass of run looks for, found without reading the rest", sql: """
             -- Each pass of `dcprod run` asks, per step and filter, for the events in no job yet and the
             -- ended attempts not yet verified. By the end of a campaign these are a handful among
@@ -310,4 +340,78 @@ extension StateStore {
             CREATE INDEX attempt_unverified ON attempt(state) WHERE verified = 0;
             """),
     ]
+}
+
+extension StateStore {
+    /// Schema v19's conversion: the view `outcome` over `outcome_record`, with the columns it has (a
+    /// migration before it may have added some), and each outcome's outputs kept by form and stem.
+    ///
+    /// The view's triggers let a statement written for the table (a script's, a benchmark's) insert,
+    /// update and delete through it: the outputs it writes are kept as they are (no form).
+    static func keepOutputsByForm(_ db: Database) throws {
+        let columns = try String.fetchAll(db, sql: "SELECT name FROM pragma_table_info('outcome_record') WHERE name != 'form' ORDER BY cid")
+        let shown = columns.map { $0 == "outputs" ? OutcomeView.outputs : "o.\($0)" }
+        let set = columns.map { $0 == "outputs" ? OutcomeView.outputsUpdated : "\($0) = new.\($0)" }
+        let row = "eventId = old.eventId AND attemptId = old.attemptId"
+        try db.execute(sql: """
+            CREATE VIEW outcome AS SELECT \(shown.joined(separator: ", ")) FROM outcome_record o;
+            CREATE TRIGGER outcome_inserted INSTEAD OF INSERT ON outcome BEGIN
+                INSERT INTO outcome_record (\(columns.joined(separator: ", "))) VALUES (\(columns.map { "new.\($0)" }.joined(separator: ", ")));
+            END;
+            CREATE TRIGGER outcome_updated INSTEAD OF UPDATE ON outcome BEGIN
+                UPDATE outcome_record SET \(set.joined(separator: ", ")) WHERE \(row);
+            END;
+            CREATE TRIGGER outcome_deleted INSTEAD OF DELETE ON outcome BEGIN DELETE FROM outcome_record WHERE \(row); END;
+            """)
+        var forms = OutputForms()
+        var after: (eventId: Int64, attemptId: Int64) = (0, 0)
+        let update = try db.makeStatement(sql: "UPDATE outcome_record SET form = ?, outputs = ? WHERE eventId = ? AND attemptId = ?")
+        while true {
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT eventId, attemptId, outputs FROM outcome_record WHERE (eventId, attemptId) > (?, ?) AND outputs IS NOT NULL
+                ORDER BY eventId, attemptId LIMIT 10000
+                """, arguments: [after.eventId, after.attemptId])
+            guard let last = rows.last else { return }
+            for row in rows {
+                let (form, outputs) = try forms.encode(row[2], db)
+                if form != nil { try update.execute(arguments: [form, outputs, row[0], row[1]]) }
+            }
+            after = (last[0], last[1])
+        }
+    }
+}
+
+extension StateStore {
+    /// Schema v19's frame table without the index of whole paths (`UNIQUE`, 80 bytes a frame), which
+    /// `UNIQUE (run, camcol, field, filter)` makes redundant (a path's name gives these four): inventory
+    /// finds the paths it has seen by their last 24 bytes (`frame_by_path_end`, 30 bytes a frame), then
+    /// compares them whole. SQLite drops a constraint only with its table: the table is made again with
+    /// the columns, indexes and triggers it has (an earlier migration may have added some), and its rows.
+    static func findFramesByPathEnd(_ db: Database) throws {
+        guard let table = try String.fetchOne(db, sql: "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'frame'"),
+              table.contains("path TEXT NOT NULL UNIQUE"), table.hasPrefix("CREATE TABLE frame (") else { return }
+        let dependents = try String.fetchAll(db, sql: """
+            SELECT sql FROM sqlite_schema WHERE tbl_name = 'frame' AND type IN ('index', 'trigger') AND sql IS NOT NULL
+            """)
+        try db.execute(sql: table.replacingOccurrences(of: "path TEXT NOT NULL UNIQUE", with: "path TEXT NOT NULL")
+            .replacingOccurrences(of: "CREATE TABLE frame (", with: "CREATE TABLE frame_v19 ("))
+        try db.execute(sql: "INSERT INTO frame_v19 SELECT * FROM frame; DROP TABLE frame; ALTER TABLE frame_v19 RENAME TO frame")
+        for sql in dependents { try db.execute(sql: sql) }
+        try db.execute(sql: "CREATE INDEX frame_by_path_end ON frame(substr(path, -24))")
+    }
+}
+
+/// The view `outcome` (schema v19): an outcome's outputs as written, from `outcome_record`.
+enum OutcomeView {
+    /// The outputs of `outcome_record o`: its text, or its form with each char(1) replaced by its stem.
+    static let outputs = """
+        CASE WHEN o.form IS NULL THEN o.outputs \
+        ELSE (SELECT replace(f.text, char(1), o.outputs) FROM output_form f WHERE f.id = o.form) END AS outputs
+        """
+
+    /// The `SET` of `outputs` in an `UPDATE` through the view: outputs changed are kept as they are.
+    static let outputsUpdated = """
+        form = CASE WHEN new.outputs IS old.outputs THEN form END, \
+        outputs = CASE WHEN new.outputs IS old.outputs THEN outputs ELSE new.outputs END
+        """
 }

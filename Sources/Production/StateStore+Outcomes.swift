@@ -68,13 +68,16 @@ extension StateStore {
             // The event follows its outcome in a trigger of this connection's, for the time of the
             // transaction (it is rolled back with it), row by row in the order inserted.
             try db.execute(sql: """
-                CREATE TEMP TRIGGER outcome_sets_event AFTER INSERT ON main.outcome BEGIN
+                CREATE TEMP TRIGGER outcome_sets_event AFTER INSERT ON main.outcome_record BEGIN
                     UPDATE event SET state = NEW.status, class = NEW.class, message = NEW.message, attemptId = NEW.attemptId,
                         attempts = attempts + 1, loadedRows = NULL
                     WHERE id = NEW.eventId AND (attemptId IS NULL OR attemptId <= NEW.attemptId);
                 END
                 """)
-            let rows = readings.flatMap { reading in reading.outcomes.map { OutcomeRow(attemptId: reading.attemptId, outcome: $0) } }
+            var forms = OutputForms()
+            let rows = try readings.flatMap { reading in
+                try reading.outcomes.map { try OutcomeRow(attemptId: reading.attemptId, outcome: $0, forms: &forms, db) }
+            }
             for first in stride(from: 0, to: rows.count, by: OutcomeRow.perStatement) {
                 let chunk = rows[first..<min(first + OutcomeRow.perStatement, rows.count)]
                 let sql = OutcomeRow.insert(count: chunk.count)
@@ -377,21 +380,30 @@ public struct UnloadedEvent: Sendable, Equatable {
     }
 }
 
-/// A row of `outcome` as verify inserts it: many in one statement, their values bound in place.
+/// A row of `outcome_record` as verify inserts it: many in one statement, their values bound in place.
 ///
 /// One statement per outcome cost twice what SQLite itself takes to record them (its step, reset and
 /// statement journal, and GRDB's arguments, which cast every value to an existential first).
 private struct OutcomeRow {
     var attemptId: Int64
     var outcome: EventOutcome
+    /// The outputs as the store keeps them (`OutputForms`): their form's id and stem, or their text.
+    var form: Int64?
+    var outputs: String?
 
-    /// 500 rows of 8 values: 4,000 of SQLite's 32,766 parameters.
+    init(attemptId: Int64, outcome: EventOutcome, forms: inout OutputForms, _ db: Database) throws {
+        self.attemptId = attemptId
+        self.outcome = outcome
+        (form, outputs) = try forms.encode(outcome.outputs?.joined(separator: "\n"), db)
+    }
+
+    /// 500 rows of 9 values: 4,500 of SQLite's 32,766 parameters.
     static let perStatement = 500
 
     /// `INSERT OR REPLACE` of `count` rows, in the order bound: the trigger sees them so.
     static func insert(count: Int) -> String {
-        "INSERT OR REPLACE INTO outcome (eventId, attemptId, status, class, message, seconds, outputs, sizes) VALUES "
-            + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?)", count: count).joined(separator: ", ")
+        "INSERT OR REPLACE INTO outcome_record (eventId, attemptId, status, class, message, seconds, outputs, sizes, form) VALUES "
+            + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: count).joined(separator: ", ")
     }
 
     /// Binds the rows' values (texts from one buffer that outlives the step: `SQLITE_STATIC`) and
@@ -408,7 +420,7 @@ private struct OutcomeRow {
             append(row.outcome.state.rawValue)
             append(row.outcome.className)
             append(row.outcome.message)
-            append(row.outcome.outputs?.joined(separator: "\n"))
+            append(row.outputs)
             append(row.outcome.sizes?.map(String.init).joined(separator: "\n"))
         }
         bytes.append(0)  // a text ending at the end still has an address inside the buffer
@@ -422,7 +434,7 @@ private struct OutcomeRow {
                         bound(sqlite3_bind_text(handle, parameter, buffer.baseAddress! + span.lowerBound, Int32(span.count), nil))
                     }
                     for (index, row) in rows.enumerated() {
-                        let parameter = Int32(index * 8), text0 = index * 5
+                        let parameter = Int32(index * 9), text0 = index * 5
                         bound(sqlite3_bind_int64(handle, parameter + 1, row.outcome.eventId))
                         bound(sqlite3_bind_int64(handle, parameter + 2, row.attemptId))
                         text(parameter + 3, texts[text0])
@@ -431,6 +443,7 @@ private struct OutcomeRow {
                         bound(row.outcome.seconds.map { sqlite3_bind_double(handle, parameter + 6, $0) } ?? sqlite3_bind_null(handle, parameter + 6))
                         text(parameter + 7, texts[text0 + 3])
                         text(parameter + 8, texts[text0 + 4])
+                        bound(row.form.map { sqlite3_bind_int64(handle, parameter + 9, $0) } ?? sqlite3_bind_null(handle, parameter + 9))
                     }
                     return failure
                 }

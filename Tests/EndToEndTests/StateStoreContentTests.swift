@@ -100,11 +100,16 @@ import Testing
     /// mostly ok, failures in several classes, an event missing, a damaged line, and one attempt
     /// whose outcome file is not there.
     func writeOutcomes(store: String) throws {
-        let rows = try sqlite(store, """
-            SELECT j.id, j.name, j.filter, group_concat(e.key, ' '), j.manifest FROM job j JOIN job_event je ON je.jobId = j.id
+        // Each job with its events' keys in the order of their ids (group_concat's order is SQLite's choice).
+        var rows: [[String]] = []
+        for line in try sqlite(store, """
+            SELECT j.id, j.name, j.filter, e.key, j.manifest FROM job j JOIN job_event je ON je.jobId = j.id
             JOIN event e ON e.id = je.eventId WHERE j.id NOT IN (SELECT MAX(id) FROM job GROUP BY filter)
-            GROUP BY j.id ORDER BY j.id
-            """).split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+            ORDER BY j.id, e.id
+            """).split(separator: "\n") {
+            let row = line.split(separator: "|", omittingEmptySubsequences: false).map(String.init)
+            if rows.last?[0] == row[0] { rows[rows.count - 1][3] += " " + row[3] } else { rows.append(row) }
+        }
         var inserts = ""
         for (index, row) in rows.enumerated() {
             let (id, name, filter, keys) = (row[0], row[1], row[2], row[3].split(separator: " ").map(String.init))
@@ -145,11 +150,11 @@ import Testing
         try sqlite(store, inserts)
     }
 
-    /// Every row of the state store but the times it was written at, then every file under the
+    /// Every row of the state store's tables and views but the times it was written at, then every file under the
     /// tree's steps/ and reports/, each after its name.
     func dump(store: String, tree: URL) throws -> String {
         var out = ""
-        let tables = try sqlite(store, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name NOT LIKE 'grdb%' ORDER BY name")
+        let tables = try sqlite(store, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite%' AND name NOT LIKE 'grdb%' ORDER BY name")
             .split(separator: "\n").map(String.init)
         for table in tables {
             let columns = try sqlite(store, "SELECT name FROM pragma_table_info('\(table)') ORDER BY cid").split(separator: "\n")
