@@ -21,12 +21,12 @@ import Testing
         (5, 2, "ok", "/data/x.csv", "7"),  // no stem of 4 bytes: kept as it is
     ]
 
-    /// A store at the schema before v19 (every migration but the last), with three processCcd frames of
+    /// A store at the schema before v19 (every migration before it), with three processCcd frames of
     /// filter r, a coadd patch made from them, their jobs, attempts and `outcomes`.
     static func storeBeforeV19(at path: String) throws {
         let pool = try DatabasePool(path: path)
         var migrator = DatabaseMigrator()
-        for migration in StateStore.migrations.dropLast() {
+        for migration in StateStore.migrations.prefix(while: { !$0.name.hasPrefix("v19:") }) {
             migrator.registerMigration(migration.name) { db in
                 try db.execute(sql: migration.sql)
                 try migration.convert?(db)
