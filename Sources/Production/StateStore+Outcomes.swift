@@ -102,8 +102,10 @@ extension StateStore {
 
     /// A bundle follower (`run --by-patch`) is planned before its inputs are made, on what its batch
     /// job's lead is to make: what they became is what it ran with, recorded when its outcome is read.
+    /// Nothing in a production without bundles (found by `job_by_lead`: a test of every input of the
+    /// production would read millions of rows at every batch of outcomes).
     private static func settleInputsOfBundles(_ db: Database, read eventIds: [Int64]) throws {
-        guard !eventIds.isEmpty, try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM event_input WHERE state IS NULL)") == true else { return }
+        guard !eventIds.isEmpty, try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM job WHERE leadId IS NOT NULL)") == true else { return }
         for chunk in stride(from: 0, to: eventIds.count, by: 10_000).map({ Array(eventIds[$0..<min($0 + 10_000, eventIds.count)]) }) {
             try db.execute(literal: """
                 UPDATE event_input SET state = i.state, attemptId = i.attemptId FROM event i
@@ -158,9 +160,10 @@ extension StateStore {
     }
 
     /// The verified events of a step and filter in one class, with their latest messages, by key. The
-    /// states are named so that the index on (step, filter, state, class) finds the class's events
-    /// alone: the report asks this of every failed class at every pass of `run`, and without them
-    /// SQLite reads every event of the filter (313,000 at DC2013's size).
+    /// states are named, and the order by key kept from the index on keys (`+key`), so that the index on
+    /// (step, filter, state, class) finds the class's events alone: the report asks this of every class
+    /// at every pass of `run`, and otherwise SQLite reads every event of the filter (313,000 at
+    /// DC2013's size) in key order to find none.
     ///
     /// - Parameters:
     ///   - className: The class (e.g. `other`, whose messages the report shows for a person to write the next rule).
@@ -171,7 +174,7 @@ extension StateStore {
             try EventMessage.fetchAll(db, SQLRequest(literal: """
                 SELECT id, key, message FROM event
                 WHERE step = \(step) AND filter = \(filter) AND state IN \(EventState.allCases.filter(\.isVerified)) AND class = \(className)
-                ORDER BY key LIMIT \(limit)
+                ORDER BY +key LIMIT \(limit)
                 """))
         }
     }
@@ -195,7 +198,8 @@ extension StateStore {
     /// - Parameters:
     ///   - classes: The class names whose events to take.
     ///   - maxRetry: MAXRETRY: attempts after the first.
-    /// - Returns: The events, by key.
+    /// - Returns: The events, by key (sorted after they are found through the index on state and class,
+    ///   `+key`: every report of every pass of `run` asks, and usually none is found).
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func retryableEvents(step: Step, filter: Filter, classes: [String], maxRetry: Int) throws -> [EventMessage] {
         guard !classes.isEmpty else { return [] }
@@ -203,7 +207,7 @@ extension StateStore {
             try EventMessage.fetchAll(db, SQLRequest(literal: """
                 SELECT id, key, message FROM event WHERE step = \(step) AND filter = \(filter)
                 AND state IN \(EventState.allCases.filter(\.isRetryable)) AND class IN \(classes) AND attempts <= \(maxRetry)
-                ORDER BY key
+                ORDER BY +key
                 """))
         }
     }

@@ -18,19 +18,13 @@ import Sky
         var planner: Planner { Planner(production: production, dcprod: "/opt/dcprod") }
 
         init() throws {
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-incremental-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let text = """
-                MAINDIR \(directory.path)/prod
-                DCNAME DC_2013
-                DATAMAIN \(directory.path)/data
+            (directory, production) = try preparedProduction("incremental", """
                 FILTERS r
                 EVENTSPERJOB processCcd 1
                 EVENTSPERJOB coadd 1
                 EVENTSPERJOB forcedPhot 4
-                """
-            let config = try ConfigParser.parse(text: text, file: "fichconfig.txt")
-            production = try Production.prepare(config: config, source: "fichconfig.txt", commandLine: ["dcprod", "prepare"]).0
+                """)
+            let config = production.config
             try Templates.install(into: production.tree.templatesDirectory)
             let map = try SkyMap.of(production)
             let records = try (0..<48).map { k in

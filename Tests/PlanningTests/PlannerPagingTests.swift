@@ -13,17 +13,11 @@ import Sky
         let production: Production
 
         init(frames: Int) throws {
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-paging-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let text = """
-                MAINDIR \(directory.path)/prod
-                DCNAME DC_2013
-                DATAMAIN \(directory.path)/data
+            (directory, production) = try preparedProduction("paging", """
                 FILTERS r
                 EVENTSPERJOB processCcd 3
-                """
-            let config = try ConfigParser.parse(text: text, file: "fichconfig.txt")
-            production = try Production.prepare(config: config, source: "fichconfig.txt", commandLine: ["dcprod", "prepare"]).0
+                """)
+            let config = production.config
             // Recorded in an order other than the keys', which planning sorts by.
             let records = (0..<frames).reversed().map { k in
                 let (run, camcol, field) = (94 + 1000 * (k % 2), 1 + k % 6, 11 + k)
