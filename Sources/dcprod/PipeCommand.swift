@@ -298,7 +298,7 @@ struct PhotometryCommand: ParsableCommand {
             the median of measured/true flux − 1 and its robust scatter, with the median flux error of the same \
             stars (what noise alone would scatter). Under each filter: the pulls (measured − true)/σ of every star's \
             flux, ra and decl (with raVar, declVar), their robust σ in the S/N bins 5–20, 20–100, 100–300 and above \
-            (1 when the quoted errors are what the scatter is); completeness at S/N 5–6 (of the true stars, and \
+            (1 when the quoted errors are what the scatter is), and again for the source's own noise alone, about             its image's common offset (the zero point's and WCS's errors taken out; docs/algorithms.md); completeness at S/N 5–6 (of the true stars, and \
             of all objects, whose S/N expected from the file's own flux errors is there, the fraction with a source within \
             1″) and the S/N where it crosses 50 %, purity (of the sources above S/N 5, the fraction within 1″ of a true \
             object), and the star/galaxy accuracy above S/N 20 when the files have an extendedness column.
@@ -340,14 +340,15 @@ struct PhotometryCommand: ParsableCommand {
             let photometry = comparison.figures(measurements, minimumSignalToNoise: minSnr)
             // Completeness within the calexps' footprints: a coadd's patch reaches beyond its inputs.
             let lines = quality.lines(samples, coverage: step == Step.coadd.rawValue ? catalogs.calexps : nil)
-            let pulls = comparison.pulls(measurements)
+            let pulls = comparison.pulls(measurements), own = comparison.ownNoise(measurements).pulls
             for filter in Filter.allCases {
                 if let figures = photometry.first(where: { $0.filter == filter }) {
                     print("  " + figures.line)
                 } else if lines[filter] != nil {
                     print("  \(filter.rawValue): no star with S/N > \(minSnr.formatted())")
                 }
-                for line in Self.pullLines(pulls.filter { $0.filter == filter }) + (lines[filter] ?? []) { print("     " + line) }
+                let ownLines = Self.pullLines(own.filter { $0.filter == filter }).map { "own noise, " + $0 }
+                for line in Self.pullLines(pulls.filter { $0.filter == filter }) + ownLines + (lines[filter] ?? []) { print("     " + line) }
             }
         }
     }
