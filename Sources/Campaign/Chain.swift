@@ -142,7 +142,7 @@ public struct Chain {
         -> (verifications: [Step: Verification], loads: [Step: ProductionCatalog.StepLoad], changed: Bool) {
         var verifications: [Step: Verification] = [:], loads: [Step: ProductionCatalog.StepLoad] = [:], changed = false
         for step in Step.allCases {
-            let verification = try Verifier(production: production, step: step).verify(filters: filters)
+            let verification = try Verifier(production: production, step: step).verify(filters: filters, namingEvents: true)
             if verification.reading.attempts > 0 { pages.unwritten.insert(step) }
             if pages.unwritten.contains(step), pages.isDue(step) { try pages.write(step, with: reports) }
             let load = try catalog.load(step: step, deferIndexes: false, everyFile: false)
@@ -208,9 +208,10 @@ struct PageSchedule {
         self.least = least
     }
 
-    func isDue(_ step: Step, now: Date = Date()) -> Bool {
+    /// Whether the page of `step` may be written now: never written in this run, or long enough ago.
+    func isDue(_ step: Step) -> Bool {
         guard let last = last[step] else { return true }
-        return now.timeIntervalSince(last.at) >= max(least, 20 * last.seconds)
+        return Date().timeIntervalSince(last.at) >= max(least, 20 * last.seconds)
     }
 
     mutating func write(_ step: Step, with reports: ReportWriter) throws {

@@ -39,8 +39,9 @@ public struct Verifier {
         public var missing = 0
         /// Lines of those files not believed of any event (`OutcomeCheck`).
         public var damaged = 0
-        /// The events given an outcome (`not-run` included), by filter: what a later step's planning
-        /// looks at again (`StepPlanning.plan(step:filters:changed:)`), instead of the whole production.
+        /// With `namingEvents`, the events given an outcome (`not-run` included), by filter: what a later
+        /// step's planning looks at again (`StepPlanning.plan(step:filters:changed:)`) instead of the
+        /// whole production. Empty otherwise: `dcprod verify` of millions of records needs no list of them.
         public var recorded: [Filter: Set<Int64>] = [:]
     }
 
@@ -49,11 +50,13 @@ public struct Verifier {
     /// read on one core while the last 32 are recorded on the other: recording is two thirds of the
     /// work, and only the state store's writer can do it.
     ///
-    /// - Parameter filters: The filters whose attempts to read.
+    /// - Parameters:
+    ///   - filters: The filters whose attempts to read.
+    ///   - namingEvents: Also name the events given an outcome (`Reading.recorded`).
     /// - Returns: How many attempts, records and missing records were read.
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be written; the attempts already
     ///   recorded stay verified, the others are read again next time.
-    public func read(filters: [Filter]) throws -> Reading {
+    public func read(filters: [Filter], namingEvents: Bool = false) throws -> Reading {
         let store = production.store
         let dataRoot = production.tree.dataRoot.standardizedFileURL.path + "/"
         let attempts = try store.unverifiedAttempts(step: step, filters: filters)
@@ -69,7 +72,7 @@ public struct Verifier {
             reading.records += recorded.reading.records
             reading.missing += recorded.reading.missing
             reading.damaged += recorded.reading.damaged
-            reading.recorded.merge(recorded.reading.recorded) { $0.union($1) }
+            if namingEvents { reading.recorded.merge(recorded.reading.recorded) { $0.union($1) } }
         }
         return reading
     }
@@ -164,11 +167,13 @@ public struct Verifier {
     /// writes none (`AtomicFile.replace`); the step's page (`reports/STEP.html`) is the Views
     /// library's, which the verbs write after this.
     ///
-    /// - Parameter filters: The filters whose reports to write and return.
+    /// - Parameters:
+    ///   - filters: The filters whose reports to write and return.
+    ///   - namingEvents: Also name the events given an outcome (`Reading.recorded`), as `run` does.
     /// - Returns: What was read, and the report of each of `filters`, in order.
     /// - Throws: A GRDB `DatabaseError`, or a file system error writing the reports.
-    public func verify(filters: [Filter]) throws -> Verification {
-        let reading = try read(filters: filters)
+    public func verify(filters: [Filter], namingEvents: Bool = false) throws -> Verification {
+        let reading = try read(filters: filters, namingEvents: namingEvents)
         let directory = production.tree.reportsDirectory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let reports = try filters.map { try report(filter: $0) }
