@@ -66,7 +66,6 @@ public struct Planner {
         let page = (production.config.eventsPerJob[step] ?? 100) * transactionSize
         for filter in filters {
             if deriving { try derive(step: step, filter: filter) }
-            guard try production.store.hasUnplannedEvents(step: step, filter: filter) else { continue }
             let commands = try definition.specialized(shared: sharedVariables(step: step, filter: filter), perEvent: Self.perEventVariables)
             var after: String?
             while true {

@@ -81,9 +81,7 @@ extension StateStore {
         guard !paths.isEmpty else { return InventoryMemory(frames: [], rejections: [:]) }
         // The paths as one JSON array that SQLite unpacks: GRDB's expansion of a list of a few hundred
         // values cost as much as the queries.
-        var list: [UInt8] = []
-        JSONText.append(paths, to: &list)
-        let json = String(decoding: list, as: UTF8.self)
+        let json = Self.jsonArray(paths)
         return try pool.read { db in
             // Found by the end of their paths (`frame_by_path_end`, schema v19), then compared whole.
             let frames = try Set(String.fetchAll(db.cachedStatement(sql: """

@@ -315,6 +315,18 @@ extension StateStore {
 // MARK: - What changed: the few frames and events that a pass of `dcprod run` derives again
 
 extension StateStore {
+    /// Ids as one JSON array, which SQLite unpacks (`json_each`): one bound value for any number of them.
+    static func jsonArray(_ ids: some Sequence<Int64>) -> String {
+        "[" + ids.map(String.init).joined(separator: ",") + "]"
+    }
+
+    /// Texts as one JSON array, which SQLite unpacks (`json_each`).
+    static func jsonArray(_ texts: [String]) -> String {
+        var list: [UInt8] = []
+        JSONText.append(texts, to: &list)
+        return String(decoding: list, as: UTF8.self)
+    }
+
     /// The frame events of a step and filter among `ids` (those of other steps and filters are left
     /// out), with their footprints, kept patches and states, by key.
     ///
@@ -324,7 +336,7 @@ extension StateStore {
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func frameStandings(step: Step, filter: Filter, ids: Set<Int64>) throws -> [FrameStanding] {
         guard !ids.isEmpty else { return [] }
-        let json = "[" + ids.map(String.init).joined(separator: ",") + "]"
+        let json = Self.jsonArray(ids)
         return try pool.read { db in
             try FrameStanding.fetchAll(db, SQLRequest(literal: """
                 SELECT e.id, e.frameId, e.key, e.state, e.jobId IS NOT NULL AS planned, \(sql: VerifiedFrame.footprintColumns)
@@ -341,9 +353,7 @@ extension StateStore {
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func frameStandings(step: Step, filter: Filter, touching patches: Set<String>) throws -> [FrameStanding] {
         guard !patches.isEmpty else { return [] }
-        var list: [UInt8] = []
-        JSONText.append(patches.sorted(), to: &list)
-        let json = String(decoding: list, as: UTF8.self)
+        let json = Self.jsonArray(patches.sorted())
         return try pool.read { db in
             try FrameStanding.fetchAll(db, SQLRequest(literal: """
                 SELECT e.id, e.frameId, e.key, e.state, e.jobId IS NOT NULL AS planned, \(sql: VerifiedFrame.footprintColumns)
@@ -361,7 +371,7 @@ extension StateStore {
     ///
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func framesToPlan(step: Step, filter: Filter, stale: Set<Int64>) throws -> [VerifiedFrame] {
-        let json = "[" + stale.map(String.init).joined(separator: ",") + "]"
+        let json = Self.jsonArray(stale)
         return try pool.read { db in
             try VerifiedFrame.fetchAll(db, SQLRequest(literal: """
                 SELECT p.id, p.frameId, p.key, \(sql: VerifiedFrame.footprintColumns), NULL AS outputs
@@ -371,19 +381,6 @@ extension StateStore {
                                UNION SELECT value FROM json_each(\(json)))
                 AND +e.step = \(step) AND +e.filter = \(filter) AND p.state = \(EventState.ok) ORDER BY e.key
                 """))
-        }
-    }
-
-    /// Whether a step and filter has an event in no job yet. Such an event is `new` (planning makes it
-    /// `planned`), so the index of states answers, where reading the unplanned events walks every
-    /// event of the step and filter in key order: most passes of `dcprod run` find none.
-    ///
-    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
-    public func hasUnplannedEvents(step: Step, filter: Filter) throws -> Bool {
-        try pool.read { db in
-            try Bool.fetchOne(db, SQLRequest(literal: """
-                SELECT EXISTS (SELECT 1 FROM event WHERE step = \(step) AND filter = \(filter) AND state = \(EventState.new) AND jobId IS NULL)
-                """)) ?? false
         }
     }
 
@@ -406,7 +403,7 @@ extension StateStore {
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func eventKeys(step: Step, filter: Filter, ids: Set<Int64>) throws -> Set<String> {
         guard !ids.isEmpty else { return [] }
-        let json = "[" + ids.map(String.init).joined(separator: ",") + "]"
+        let json = Self.jsonArray(ids)
         return try pool.read { db in
             Set(try String.fetchAll(db, SQLRequest(literal: """
                 SELECT key FROM event WHERE id IN (SELECT value FROM json_each(\(json))) AND +step = \(step) AND +filter = \(filter)
@@ -420,9 +417,7 @@ extension StateStore {
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func settledEventIds(step: Step, filter: Filter, keys: Set<String>) throws -> [String: Int64] {
         guard !keys.isEmpty else { return [:] }
-        var list: [UInt8] = []
-        JSONText.append(keys.sorted(), to: &list)
-        let json = String(decoding: list, as: UTF8.self)
+        let json = Self.jsonArray(keys.sorted())
         let verified = EventState.allCases.filter(\.isVerified)
         return try pool.read { db in
             var ids: [String: Int64] = [:]

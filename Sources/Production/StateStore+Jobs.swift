@@ -101,7 +101,7 @@ extension StateStore {
         // One INSERT and one UPDATE per job, whatever its size: planning a million events is then
         // thousands of statements, not millions. The ids go as one JSON array, unpacked by SQLite.
         try db.cachedStatement(sql: "INSERT INTO job_event (jobId, position, eventId) SELECT ?, key, value FROM json_each(?)")
-            .execute(arguments: [jobId, "[" + job.eventIds.map(String.init).joined(separator: ",") + "]"])
+            .execute(arguments: [jobId, Self.jsonArray(job.eventIds)])
         try db.cachedStatement(sql: "UPDATE event SET jobId = ?, state = ? WHERE id IN (SELECT eventId FROM job_event WHERE jobId = ?)")
             .execute(arguments: [jobId, EventState.planned, jobId])
         return jobId
