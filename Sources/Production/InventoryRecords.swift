@@ -83,11 +83,7 @@ extension StateStore {
         // values cost as much as the queries.
         let json = Self.jsonArray(paths)
         return try pool.read { db in
-            // Found by the end of their paths (`frame_by_path_end`, schema v19), then compared whole.
-            let frames = try Set(String.fetchAll(db.cachedStatement(sql: """
-                SELECT path FROM frame WHERE substr(path, -24) IN (SELECT substr(value, -24) FROM json_each(?1))
-                AND path IN (SELECT value FROM json_each(?1))
-                """), arguments: [json]))
+            let frames = try Set(String.fetchAll(db.cachedStatement(sql: Self.knownPaths), arguments: [json]))
             var rejections: [String: (size: Int, mtime: Double)] = [:]
             let rejected = try db.cachedStatement(sql: "SELECT * FROM inventory_rejection WHERE path IN (SELECT value FROM json_each(?))")
             for rejection in try RejectionRecord.fetchAll(rejected, arguments: [json]) {
@@ -96,6 +92,21 @@ extension StateStore {
             return InventoryMemory(frames: frames, rejections: rejections)
         }
     }
+
+    /// The paths of a JSON array `?1` that are frames' (schema v21, FrameLayout): by their directory and
+    /// the run, camcol, field and filter their name gives, through the index of these four, when it is
+    /// SDSS's; by their name (`frame_named`) when it is not.
+    static let knownPaths = """
+        WITH p(path, directory, name) AS (
+            SELECT value, \(FrameLayout.directory("value")), \(FrameLayout.name("value")) FROM json_each(?1))
+        SELECT p.path FROM p JOIN frame_directory d ON d.path = p.directory
+        JOIN frame_record f ON f.run = CAST(substr(p.name, 5, 6) AS INTEGER) AND f.camcol = CAST(substr(p.name, 13, 1) AS INTEGER)
+            AND f.field = CAST(substr(p.name, 15, 4) AS INTEGER) AND f.filter = substr(p.name, 12, 1)
+        WHERE f.directory = d.id AND f.name IS NULL AND p.name = \(FrameLayout.sdssName("f."))
+        UNION ALL
+        SELECT p.path FROM p JOIN frame_record f ON f.name = p.name JOIN frame_directory d ON d.id = f.directory
+        WHERE d.path = p.directory
+        """
 
     /// Records one batch of inventory results in one transaction: each frame with its
     /// processCcd event, each rejection replacing an earlier one for the same path.
@@ -108,11 +119,14 @@ extension StateStore {
             var duplicates: [RejectionRecord] = []
             // Cached statements: parsing the SQL again for every frame was a tenth of inventory.
             let same = try db.cachedStatement(sql: "SELECT path FROM frame WHERE run = ? AND camcol = ? AND field = ? AND filter = ?")
+            // Kept as FrameLayout says: the directory once, the name only when it is not SDSS's, the time once.
+            try db.execute(sql: "INSERT OR IGNORE INTO frame_recording (at) VALUES (?)", arguments: [now])
+            let recorded = try Int64.fetchOne(db, sql: "SELECT id FROM frame_recording WHERE at = ?", arguments: [now])
+            let insertDirectory = try db.cachedStatement(sql: "INSERT OR IGNORE INTO frame_directory (path) VALUES (\(FrameLayout.directory("?1")))")
             let insertFrame = try db.cachedStatement(sql: """
-                INSERT INTO frame (path, run, camcol, field, filter, width, height,
-                    corner1Ra, corner1Decl, corner2Ra, corner2Decl, corner3Ra, corner3Decl, corner4Ra, corner4Decl,
-                    centerRa, centerDecl, size, mtime, recordedAt, patches)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO frame_record (\(FrameLayout.columns.joined(separator: ", ")), directory, name, recorded)
+                VALUES (\(FrameLayout.columns.map { ":\($0)" }.joined(separator: ", ")),
+                    (SELECT id FROM frame_directory WHERE path = \(FrameLayout.directory(":path"))), \(FrameLayout.keptName(":path", ":")), :recorded)
                 """)
             let insertEvent = try db.cachedStatement(sql: "INSERT INTO event (step, filter, key, frameId, state) VALUES (?, ?, ?, ?, ?)")
             let forget = try db.cachedStatement(sql: "DELETE FROM inventory_rejection WHERE path = ?")
@@ -123,11 +137,8 @@ extension StateStore {
                                                       size: frame.size, mtime: frame.mtime))
                     continue
                 }
-                let c = frame.corners
-                try insertFrame.execute(arguments: [frame.path, frame.run, frame.camcol, frame.field, frame.filter,
-                                                    frame.width, frame.height, c[0].ra, c[0].dec, c[1].ra, c[1].dec,
-                                                    c[2].ra, c[2].dec, c[3].ra, c[3].dec, frame.center.ra, frame.center.dec,
-                                                    frame.size, frame.mtime, now, frame.patches])
+                try insertDirectory.execute(arguments: [frame.path])
+                try insertFrame.execute(arguments: Self.frameArguments(frame, recorded: recorded))
                 let frameId = db.lastInsertedRowID
                 try Self.indexPatches(db, frameId: frameId, filter: frame.filter, old: nil, new: frame.patches)
                 try insertEvent.execute(arguments: [Step.processCcd, frame.filter, frame.eventKey, frameId, EventState.new])
@@ -143,6 +154,19 @@ extension StateStore {
             }
             return duplicates
         }
+    }
+
+    /// The values of `frame_record`'s columns for a frame inventory records, by name.
+    private static func frameArguments(_ frame: FrameRecord, recorded: Int64?) -> StatementArguments {
+        let c = frame.corners
+        let values: [String: (any DatabaseValueConvertible)?] = [
+            "path": frame.path, "run": frame.run, "camcol": frame.camcol, "field": frame.field, "filter": frame.filter,
+            "width": frame.width, "height": frame.height, "corner1Ra": c[0].ra, "corner1Decl": c[0].dec, "corner2Ra": c[1].ra,
+            "corner2Decl": c[1].dec, "corner3Ra": c[2].ra, "corner3Decl": c[2].dec, "corner4Ra": c[3].ra, "corner4Decl": c[3].dec,
+            "centerRa": frame.center.ra, "centerDecl": frame.center.dec, "size": frame.size, "mtime": frame.mtime,
+            "patches": frame.patches, "recorded": recorded,
+        ]
+        return StatementArguments(values)
     }
 
     /// Up to `limit` frames after the frame id `after` whose patches the store does not know (recorded
@@ -164,7 +188,7 @@ extension StateStore {
         guard !patches.isEmpty else { return }
         try write { db in
             let find = try db.cachedStatement(sql: "SELECT filter, patches FROM frame WHERE id = ?")
-            let update = try db.cachedStatement(sql: "UPDATE frame SET patches = ? WHERE id = ?")
+            let update = try db.cachedStatement(sql: "UPDATE frame_record SET patches = ? WHERE id = ?")
             for (frameId, text) in patches {
                 guard let row = try Row.fetchOne(find, arguments: [frameId]) else { continue }
                 try update.execute(arguments: [text, frameId])
