@@ -83,7 +83,7 @@ extension StateStore {
             try VerifiedFrame.fetchAll(db, SQLRequest(literal: """
                 SELECT e.id, e.frameId, e.key, \(sql: VerifiedFrame.footprintColumns), NULL AS outputs
                 FROM event e JOIN frame f ON f.id = e.frameId
-                WHERE e.step = \(step) AND e.filter = \(filter) AND e.state IN \(awaited)
+                WHERE e.step = \(step) AND e.filter = \(filter) AND e.state IN \(awaited) AND \(Self.notOk("e."))
                 """))
         }
     }

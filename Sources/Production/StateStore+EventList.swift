@@ -55,28 +55,31 @@ extension StateStore {
         let unverified: SQL = "(SELECT verified = 0 FROM attempt WHERE id = \(latest))"
         let condition: SQL
         switch column {
-        case TaskSummary.Column.new.key: condition = "e.state = \(EventState.new)"
-        case TaskSummary.Column.queued.key: condition = "e.state = \(EventState.planned) AND \(withBatch) = \(AttemptState.queued)"
-        case TaskSummary.Column.running.key: condition = "e.state = \(EventState.planned) AND \(withBatch) = \(AttemptState.running)"
+        case TaskSummary.Column.new.key: condition = "e.state = \(EventState.new) AND \(Self.notOk("e."))"
+        case TaskSummary.Column.queued.key: condition = "e.state = \(EventState.planned) AND \(withBatch) = \(AttemptState.queued) AND \(Self.notOk("e."))"
+        case TaskSummary.Column.running.key: condition = "e.state = \(EventState.planned) AND \(withBatch) = \(AttemptState.running) AND \(Self.notOk("e."))"
         case TaskSummary.Column.ended.key:
-            condition = "e.state = \(EventState.planned) AND \(withBatch) IN \(AttemptState.verifiable) AND \(unverified)"
+            condition = "e.state = \(EventState.planned) AND \(withBatch) IN \(AttemptState.verifiable) AND \(unverified) AND \(Self.notOk("e."))"
         case TaskSummary.Column.planned.key:
             condition = """
-                e.state = \(EventState.planned) AND NOT COALESCE(\(withBatch) IN \([AttemptState.queued, .running])
+                e.state = \(EventState.planned) AND \(Self.notOk("e.")) AND NOT COALESCE(\(withBatch) IN \([AttemptState.queued, .running])
                     OR (\(withBatch) IN \(AttemptState.verifiable) AND \(unverified)), 0)
                 """
         case TaskSummary.Column.ok.key: condition = "e.state = \(EventState.ok)"
-        case TaskSummary.Column.notRun.key: condition = "e.state = \(EventState.notRun)"
-        case TaskSummary.Column.withdrawn.key: condition = "e.state = \(EventState.withdrawn)"
+        case TaskSummary.Column.notRun.key: condition = "e.state = \(EventState.notRun) AND \(Self.notOk("e."))"
+        case TaskSummary.Column.withdrawn.key: condition = "e.state = \(EventState.withdrawn) AND \(Self.notOk("e."))"
         case TaskSummary.Column.loaded.key: condition = "e.loadedRows IS NOT NULL"
         case TaskSummary.Column.stale.key: condition = "e.id IN (SELECT eventId FROM input_change) AND \(Self.isStale)"
         default:
             guard let className = TaskSummary.Column(key: column, label: "", isFailure: true).failureClass else { return nil }
-            condition = "e.state = \(EventState.failed) AND e.class = \(className)"
+            condition = "e.state = \(EventState.failed) AND e.class = \(className) AND \(Self.notOk("e."))"
         }
         let page = max(page, 1)
         return try pool.read { db in
-            let count = try Int.fetchOne(db, SQLRequest(literal: """
+            // The ok events, most of a step and no longer in the index by state (schema v22), are counted in event_count.
+            let count = try Int.fetchOne(db, column == TaskSummary.Column.ok.key ? SQLRequest(literal: """
+                SELECT COALESCE(SUM(events), 0) FROM event_count WHERE step = \(step) AND filter = \(filter) AND state = \(EventState.ok)
+                """) : SQLRequest(literal: """
                 SELECT COUNT(*) FROM event e WHERE e.step = \(step) AND e.filter = \(filter) AND \(condition)
                 """)) ?? 0
             let entries = try EventList.Entry.fetchAll(db, SQLRequest(literal: """

@@ -153,7 +153,7 @@ extension StateStore {
     public func inProgressEventCount(step: Step, filter: Filter) throws -> Int {
         try pool.read { db in
             try Int.fetchOne(db, SQLRequest(literal: """
-                SELECT COUNT(*) FROM event e WHERE e.step = \(step) AND e.filter = \(filter) AND e.state = \(EventState.planned)
+                SELECT COUNT(*) FROM event e WHERE e.step = \(step) AND e.filter = \(filter) AND e.state = \(EventState.planned) AND \(Self.notOk("e."))
                 AND EXISTS (SELECT 1 FROM attempt a WHERE a.jobId = e.jobId AND a.state IN \(AttemptState.active))
                 """)) ?? 0
         }
@@ -170,10 +170,12 @@ extension StateStore {
     ///   - limit: At most this many.
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func events(step: Step, filter: Filter, className: String, limit: Int) throws -> [EventMessage] {
-        try pool.read { db in
+        // An ok event's class is `ok` (Verification's FailureClasses.ok): those of another class are among those not ok.
+        let notOk: SQL = className == EventState.ok.rawValue ? "" : "AND \(Self.notOk())"
+        return try pool.read { db in
             try EventMessage.fetchAll(db, SQLRequest(literal: """
                 SELECT id, key, message FROM event
-                WHERE step = \(step) AND filter = \(filter) AND state IN \(EventState.allCases.filter(\.isVerified)) AND class = \(className)
+                WHERE step = \(step) AND filter = \(filter) AND state IN \(EventState.allCases.filter(\.isVerified)) AND class = \(className) \(notOk)
                 ORDER BY +key LIMIT \(limit)
                 """))
         }
@@ -206,7 +208,7 @@ extension StateStore {
         return try pool.read { db in
             try EventMessage.fetchAll(db, SQLRequest(literal: """
                 SELECT id, key, message FROM event WHERE step = \(step) AND filter = \(filter)
-                AND state IN \(EventState.allCases.filter(\.isRetryable)) AND class IN \(classes) AND attempts <= \(maxRetry)
+                AND state IN \(EventState.allCases.filter(\.isRetryable)) AND \(Self.notOk()) AND class IN \(classes) AND attempts <= \(maxRetry)
                 ORDER BY +key
                 """))
         }
@@ -281,6 +283,10 @@ extension StateStore {
     /// The condition of `event_unloaded` (schema v17), as its queries must repeat it for SQLite to
     /// use the index: an ok event not marked loaded, of `event` named `e`.
     static let unloaded = "e.state = 'ok' AND e.loadedRows IS NULL"
+
+    /// The condition of the partial index `event_by_state` (schema v22) on events whose alias is
+    /// `alias` (`e.`, or `""`): a query of events in states other than ok repeats it for SQLite to use it.
+    static func notOk(_ alias: String = "") -> SQL { SQL(sql: "\(alias)state != 'ok'") }
 
     /// The ok events of a step whose CSV outputs the catalog may not hold yet (`event.loadedRows` NULL:
     /// never loaded, refused, or run again since), by id: what an incremental load looks at. Found in

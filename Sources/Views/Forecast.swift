@@ -235,12 +235,12 @@ extension Forecast {
             }
             // Of the events to do, those already in a job: read event by event, but only those to do.
             for row in try Row.fetchAll(db, sql: """
-                SELECT state, SUM(jobId IS NOT NULL) FROM event WHERE step = ? AND filter = ? AND state IN (?, ?) GROUP BY state
+                SELECT state, SUM(jobId IS NOT NULL) FROM event WHERE step = ? AND filter = ? AND state IN (?, ?) AND state != 'ok' GROUP BY state
                 """, arguments: [step, filter, EventState.new, EventState.planned]) {
                 if let state = EventState(rawValue: row[0] as String) { byState[state, default: (0, 0)].inJobs = row[1] as Int }
             }
             let jobs = try Int.fetchOne(db, sql: """
-                SELECT COUNT(DISTINCT jobId) FROM event WHERE step = ? AND filter = ? AND state IN (?, ?) AND jobId IS NOT NULL
+                SELECT COUNT(DISTINCT jobId) FROM event WHERE step = ? AND filter = ? AND state IN (?, ?) AND state != 'ok' AND jobId IS NOT NULL
                 """, arguments: [step, filter, EventState.new, EventState.planned]) ?? 0
             return (byState, jobs)
         }
