@@ -150,14 +150,15 @@ public struct Coadd {
         guard let found = CoaddDetection(config: config.detection).detect(image, variance: variance, valid: { !stack[$0].isNaN }) else {
             throw CoaddFailure(.noInput, "no input calexp: none of \(calexps.count) covers a pixel of \(patch)")
         }
-        let measuredOnStack = measure(image, found, overlaps, grid: grid, noiseMap: { found.noiseScale * Double(variance[$0]).squareRoot() },
-                               valid: { !stack[$0].isNaN })
+        let (measuredOnStack, correction) = measure(image, found, overlaps, grid: grid,
+                                                    noiseMap: { found.noiseScale * Double(variance[$0]).squareRoot() }, valid: { !stack[$0].isNaN })
         let sky = try grid.sky(measuredOnStack.map { (x: $0.x + 1, y: $0.y + 1) })
         let measured = try addingInputAstrometry(measuredOnStack, sky: sky, overlaps)
 
         let outputs = Self.outputs(for: patch, filter: options.filter, in: options.outputDirectory)
         try OutputFiles.writeAll(outputs, in: options.outputDirectory) {
-            try writeImage(image.pixels, variance: variance, inputs: overlaps.inputs.count, zeroPointSigma: overlaps.zeroPointSigma, to: outputs[0])
+            try writeImage(image.pixels, variance: variance, inputs: overlaps.inputs.count, zeroPointSigma: overlaps.zeroPointSigma,
+                           correction: correction, to: outputs[0])
             try writeSources(measured, sky: sky, to: outputs[1])
             try writeRow(inputs: overlaps.inputs.count, image: outputs[0], to: outputs[2])
         }
@@ -173,7 +174,7 @@ public struct Coadd {
         var components: [CoaddPSF.Component?] = []
         /// Σw over the inputs.
         var weightSum = 0.0
-        /// Σw²·(patch counts per electron) over the inputs.
+        /// Σw²·(coadd counts per electron of a flux) over the inputs.
         var sourceVariance = 0.0
         /// Σw·σ_zp over the inputs, magnitudes.
         var zeroPointSum = 0.0
@@ -181,7 +182,12 @@ public struct Coadd {
         /// calexp pixels per patch pixel, for the error its WCS adds to a source's position.
         var astrometry: [(wcs: WCS, covariance: [Double], crpix: (x: Double, y: Double), size: (Int, Int), weight: Double, jacobian: Double)] = []
 
-        /// A source's own noise: counts of the stack per electron, as if every input covered it.
+        /// A source's own noise: counts of the stack per electron, as if every input covered it, of
+        /// a sum over many pixels (an aperture's): the warp spreads an input pixel's photons over
+        /// 1/J patch pixels (J its area in calexp pixels), so its sum's variance is its input's,
+        /// s·F/gain, not J times that as its pixels' own variances say (with J in, the aperture
+        /// correction's bright stars scattered beyond their σ, by 0.7 % in z and 0.9 % in u, which
+        /// went into every PSF flux's σ as the model's error).
         var gain: Double { weightSum * weightSum / sourceVariance }
         /// The σ of the stack's zero point, magnitudes: each input's flux enters a source's with
         /// its weight, and the inputs' zero points were fitted to the same reference stars where they
@@ -202,9 +208,10 @@ public struct Coadd {
             let sigma = input.sigma * jacobian, weight = 1 / (sigma * sigma)
             out.inputs.append((path, region, sigma))
             out.components.append(input.psf.map { CoaddPSF.Component(wcs: input.wcs, psf: $0, width: input.image.width,
-                                                                      height: input.image.height, weight: weight) })
+                                                                      height: input.image.height, weight: weight,
+                                                                      countsPerElectron: input.gain.isFinite ? input.scale / input.gain : 0) })
             out.weightSum += weight
-            out.sourceVariance += weight * weight * input.scale * jacobian / input.gain
+            out.sourceVariance += weight * weight * input.scale / input.gain
             out.zeroPointSum += weight * input.zeroPointSigma
             if let astrometry = input.astrometry {
                 out.astrometry.append((input.wcs, astrometry.covariance, astrometry.crpix, (input.image.width, input.image.height), weight, jacobian))
@@ -234,19 +241,24 @@ public struct Coadd {
     }
 
     /// The measurement on the stack: the PSF model (the coadd's own, `CoaddPSF`, where every input
-    /// has one) and each detection measured with the noise where it is, times the correlation.
+    /// has one) and each detection measured with the noise where it is, times the correlation; and
+    /// the aperture correction with its σ, common to every PSF flux (the image's `APCORR`, `APCERR`).
     func measure(_ image: Image, _ found: CoaddDetection.Result, _ overlaps: Overlaps, grid: WCS,
-                 noiseMap: (Int) -> Double, valid: (Int) -> Bool) -> [Measurement] {
+                 noiseMap: (Int) -> Double, valid: (Int) -> Bool) -> (measurements: [Measurement], correction: (factor: Double, sigma: Double)) {
         let components = overlaps.components
         let coaddPSF = components.contains { $0 == nil } ? nil : CoaddPSF(grid: grid, components: components.compactMap { $0 })
         let modeling = PSFModeling(config: options.config.photometry)
         var photometer = modeling.photometer(image: image, noise: found.noise, gain: overlaps.gain, detections: found.detections,
                                              localPSF: coaddPSF.map { psf in { c, r in try? psf.stamp(at: c, radius: r) } })
+        if let coaddPSF {
+            let radius = photometer.footprintRadius
+            photometer.sourceVariance = { c, flux in (try? coaddPSF.sourceVariance(at: c, flux: flux, radius: radius)) ?? nil }
+        }
         let correlation = noiseCorrelation(of: photometer, noiseMap: noiseMap, valid: valid)
         // The aperture correction again, its stars' sky noise with the warp's correlation: it weighs
         // them by their σ and fits their scatter beyond it, which the uncorrelated noise made 2–5 %.
-        // (The sources' own Poisson term is left as the effective gain gives it: scaled by the
-        // correlation too, the bright stars' flux pulls fell to 0.6, unscaled they are 1.1–1.3.)
+        // (A PSF flux's own Poisson term is its inputs', `CoaddPSF.sourceVariance`, which the
+        // correlation does not scale.)
         var correlated = photometer
         correlated.noise = correlation * found.noise
         let correctionFit = ApertureCorrection(config: options.config.photometry.apertureCorrection)
@@ -254,9 +266,11 @@ public struct Coadd {
         (photometer.apertureCorrection, photometer.apertureCorrectionSigma) = (correctionFit.factor, correctionFit.sigma)
         // Common to every flux of the coadd: its inputs' zero points' error and its own aperture
         // correction's (relative), added to each flux σ once the S/N cut is made on the noise alone.
-        // Each PSF flux's own: how far the coadd's PSF model is from a star's profile where it is (a
-        // mix of seelings, changing wherever the set of inputs does), the stars' scatter beyond
-        // their noise in the correction's fit; without it the bright stars' pulls were 1.1–1.3.
+        // (The correction's stars' scatter beyond their noise was added to each PSF flux's σ as the
+        // model's error while the source's own noise was a third too small. With that noise right,
+        // the bright stars' own pulls are 0.8–1.2 in g, r, i without it, and the scatter, 0.6–0.7 %
+        // in u and z, is their total apertures' (background and neighbours over 4 FWHMs), not their
+        // PSF fluxes': with it z's pulls above S/N 100 were 0.5.)
         let zeroPoint = relativeFluxError(magnitudes: overlaps.zeroPointSigma)
         let correction = photometer.apertureCorrectionSigma / photometer.apertureCorrection
         let relative = (zeroPoint * zeroPoint + correction * correction).squareRoot()
@@ -265,9 +279,10 @@ public struct Coadd {
             local.noise = correlation * noiseMap(detection.peakY * image.width + detection.peakX)
             return local.measure(detection)
         }.filter { $0.signalToNoise >= options.config.detection.detection.threshold }
-        return classified(measured, photometer: photometer, detections: found.detections, valid: valid) { m in
+        let out = classified(measured, photometer: photometer, detections: found.detections, valid: valid) { m in
             correlation * noiseMap(Int(m.y.rounded()) * image.width + Int(m.x.rounded()))
-        }.map { $0.addingRelativeFluxError(relative).addingPSFModelError(correctionFit.scatter) }
+        }.map { $0.addingRelativeFluxError(relative) }
+        return (out, (correctionFit.factor, correctionFit.sigma))
     }
 
     /// The measured sources with their flags (`SourceFlagging`: a footprint over pixels no input
@@ -288,6 +303,7 @@ public struct Coadd {
         let config = options.config
         var blank = photometer
         blank.localPSF = nil
+        blank.sourceVariance = nil
         blank.apertureCorrection = 1
         let (width, height) = (blank.image.width, blank.image.height)
         // About `correlationPositions` positions, `correlationSpacing` FWHMs apart at least.
@@ -446,7 +462,11 @@ public struct Coadd {
 
     // MARK: - Outputs
 
-    func writeImage(_ pixels: [Float], variance: [Float], inputs: Int, zeroPointSigma: Double = 0, to url: URL) throws {
+    /// The deepCoadd: the stack and its variance, the patch's WCS, the zero point and the σ common to
+    /// its fluxes: its inputs' zero points' (`MAGZERR`) and its own aperture correction's (`APCORR`,
+    /// `APCERR`, PSF fluxes only).
+    func writeImage(_ pixels: [Float], variance: [Float], inputs: Int, zeroPointSigma: Double = 0,
+                    correction: (factor: Double, sigma: Double), to url: URL) throws {
         let size = options.skyMap.size(of: options.patch)
         try AtomicFile.write(to: url, size: 2 * OutputFiles.imageBytes(width: size.x, height: size.y)) { tmp in
             let file = try FITSFile.create(tmp.path)
@@ -458,6 +478,8 @@ public struct Coadd {
             for card in try options.skyMap.wcsCards(of: options.patch) { try file.write(card) }
             try file.write("MAGZERO", options.zeroPoint, comment: "magnitude of one count")
             try file.write("MAGZERR", zeroPointSigma, comment: "sigma of the inputs' zero points in it (mag)")
+            try file.write("APCORR", correction.factor, comment: "PSF flux to total flux")
+            try file.write("APCERR", correction.sigma, comment: "sigma of APCORR")
             try file.write("NCALEXP", inputs, comment: "calexps stacked")
             try file.writePixels(pixels)
             try file.createImage(width: size.x, height: size.y)

@@ -34,6 +34,9 @@ struct CoaddPSF {
         var height: Int
         /// The input's weight in the stack.
         var weight: Double
+        /// Coadd counts per electron of its flux: its zero point's scale over its gain (0 when the
+        /// gain is not known).
+        var countsPerElectron = 0.0
     }
 
     let grid: WCS
@@ -70,6 +73,28 @@ struct CoaddPSF {
             }
         }
         return PSFStamp(x0: x0, y0: y0, side: side, values: zip(sums, weights).map { $1 > 0 ? $0 / $1 : 0 })
+    }
+
+    /// The variance of a PSF flux `flux` (coadd counts) at a 0-based patch position from the
+    /// source's own photons, its inputs': the coadd's flux is their fluxes' mean with the stack's
+    /// weights a_k = w_k/Σw (over those that reach there), so its variance is Σ a_k²·F·s_k·q_k, s_k
+    /// the input's coadd counts per electron and q_k the Poisson factor of a PSF fit with its model on
+    /// its own pixels where the source falls (`PSFTemplates.poissonFactor`). From one effective gain
+    /// on the stacked pixels, which the warp has correlated, a bright star's σ was 0.67–0.78 of its
+    /// inputs' mean's (g, r, i), its own pulls 1.3–1.6. Nil where no input reaches.
+    func sourceVariance(at c: (x: Double, y: Double), flux: Double, radius: Int) throws -> Double? {
+        let sky = try grid.sky([(c.x + 1, c.y + 1)])
+        var sum = 0.0, weights = 0.0
+        for component in components {
+            let p = try component.wcs.pixels(sky)[0]
+            let at = (x: p.x - 1, y: p.y - 1)
+            guard at.x >= 0, at.y >= 0, at.x <= Double(component.width - 1), at.y <= Double(component.height - 1),
+                  let q = PSFTemplates.poissonFactor(component.psf, at: at, radius: radius) else { continue }
+            sum += component.weight * component.weight * component.countsPerElectron * q
+            weights += component.weight
+        }
+        guard weights > 0 else { return nil }
+        return flux * sum / (weights * weights)
     }
 
     /// A calexp's PSF model at the calexp pixels a stamp reaches, each computed once (neighbouring

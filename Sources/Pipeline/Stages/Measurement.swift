@@ -24,15 +24,6 @@ struct Measurement: Sendable, Equatable {
     /// The measurement with a relative error common to all of an image's fluxes (a zero point's,
     /// an aperture correction's) added to each flux σ in quadrature: σ² + (flux · `relative`)².
     /// A zero point's σ of σ_zp magnitudes is a relative error of σ_zp · ln 10 / 2.5.
-    /// The measurement with a PSF model's error, `relative` of the PSF flux, added to its σ: the
-    /// apertures do not depend on the model.
-    func addingPSFModelError(_ relative: Double) -> Measurement {
-        guard relative > 0 else { return self }
-        var out = self
-        out.psfFluxSigma = (psfFluxSigma * psfFluxSigma + psfFlux * psfFlux * relative * relative).squareRoot()
-        return out
-    }
-
     func addingRelativeFluxError(_ relative: Double) -> Measurement {
         guard relative > 0 else { return self }
         var out = self

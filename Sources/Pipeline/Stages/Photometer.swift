@@ -42,8 +42,10 @@ public struct MeasurementConfig: Sendable, Equatable {
 ///   `sum_circle` with `subpix=0`); its variance ΣV_i = N·noise² + max(F, 0)/gain exactly (the
 ///   background model's own error, ~1/√(cell pixels) of the noise, is left out: under 3 % of σ).
 /// - PSF flux: the unweighted least-squares amplitude of the PSF model p (unit total flux, as it
-///   is sampled) at the fixed centroid, F = Σp·I/Σp², whose variance is Σp²V_i/(Σp²)² =
-///   noise²/Σp² + (F/gain)·Σp³/(Σp²)² (`psfFit`), both times the aperture correction.
+///   is sampled) at the centroid, fitted with the model's two shift derivatives beside it so that a
+///   position a few hundredths of a pixel off does not move it to first order, F = Σw_i·I_i, whose
+///   variance is Σw_i²V_i (`psfFit`; for the model alone, w = p/Σp², noise²/Σp² + (F/gain)·Σp³/(Σp²)²),
+///   both times the aperture correction; a coadd's source term is its inputs' (`sourceVariance`).
 /// - Calibration: `zeroPointSigma` (the calexp's MAGZERR, read by forcedPhot) adds
 ///   (F·ln10/2.5·σ_zp)² to each flux's variance; processCcd and coadd add theirs once known.
 struct Photometer {
@@ -57,6 +59,10 @@ struct Photometer {
     var psf: MoffatPSF
     /// The PSF where it changes across the image (a coadd's), in place of `psf`.
     var localPSF: ((_ center: (x: Double, y: Double), _ radius: Int) -> PSFStamp?)?
+    /// The variance a PSF flux `flux` at a position has from the source's own photons, where the
+    /// image's pixels do not say it (a coadd's: its inputs', `CoaddPSF.sourceVariance`); nil: the
+    /// pixels' own, F·p/gain each.
+    var sourceVariance: ((_ center: (x: Double, y: Double), _ flux: Double) -> Double?)?
     /// The factor that turns the flux of the PSF model into a star's total flux
     /// (`ApertureCorrection`): 1 when the model is exact.
     var apertureCorrection = 1.0
@@ -273,28 +279,132 @@ struct Photometer {
     /// flags and the star/galaxy statistic look at too.
     var footprintRadius: Int { Int((config.psfFitRadius * psf.fwhm).rounded(.up)) + 1 }
 
-    /// Flux of the PSF model at a fixed position: the unweighted least-squares amplitude
-    /// F = Σp·I/Σp² over the box, p the model as sampled (unit total flux), and its σ,
-    /// Var F = Σp²(noise² + F·p/gain)/(Σp²)² = noise²/Σp² + (F/gain)·Σp³/(Σp²)² (the source's
-    /// Poisson term is the true profile's, F·p, on each pixel; not F/gain, which is the optimal
-    /// weighted estimator's only in the sky-free limit).
+    /// Flux of the PSF model at a position known to a few hundredths of a pixel, and its σ.
+    ///
+    /// The unweighted least-squares fit over the box of the model p (unit total flux, as it is
+    /// sampled) and its two shift derivatives g_x = ∂p/∂x₀, g_y = ∂p/∂y₀: I ≈ F·p + A·g_x + B·g_y,
+    /// the model moved by (A/F, B/F) to first order, and F is the flux. On an undersampled frame the
+    /// model's fit alone (F = Σp·I/Σp²) moves to first order with its position, by F·Σp·g/Σp² a
+    /// pixel (the sampled Σp² changes with where the star falls in its pixel): for stars above S/N
+    /// 300 a position a few hundredths of a pixel off (forcedPhot's, from the coadd; a centroid's own
+    /// noise) was 0.1–0.25 % of flux, more than its σ. With the derivatives fitted beside it, F does
+    /// not move to first order; for a well-sampled star Σp·g = 0 and F is the model's fit alone.
+    ///
+    /// F = Σ w_i I_i with w_i = u·t_i, t_i = (p, g_x, g_y) at pixel i and u the first column of
+    /// (Σ t tᵀ)⁻¹, so Var F = Σ w_i² (noise² + F·p_i/gain) = noise²·u₀ + (F/gain)·uᵀ(Σ p t tᵀ)u (the
+    /// source's Poisson term is the true profile's, F·p, on each pixel; for the model alone this is
+    /// noise²/Σp² + (F/gain)·Σp³/(Σp²)²).
     func psfFit(at c: (x: Double, y: Double)) -> (flux: Double, sigma: Double) {
         let r = footprintRadius
-        let stamp = localPSF?(c, r)
-        var pi = 0.0, pp = 0.0, ppp = 0.0
+        let templates = PSFTemplates(self, at: c, radius: r)
+        var normal = SymmetricMatrix3(), poisson = SymmetricMatrix3(), b = [0.0, 0, 0]
         let (ix, iy) = (Int(c.x.rounded()), Int(c.y.rounded()))
         for y in max(0, iy - r)...min(image.height - 1, iy + r) {
             for x in max(0, ix - r)...min(image.width - 1, ix + r) {
-                let dx = Double(x) - c.x, dy = Double(y) - c.y
-                let p = stamp?[x, y] ?? psf.value(dx * dx + dy * dy)
-                pi += p * Double(image[x, y])
-                pp += p * p
-                ppp += p * p * p
+                let t = templates.at(x, y), value = Double(image[x, y])
+                normal.add(t, weight: 1)
+                poisson.add(t, weight: t[0])
+                for k in 0..<3 { b[k] += t[k] * value }
             }
         }
-        guard pp > 0 else { return (0, .infinity) }
-        let flux = pi / pp
-        let variance = noise * noise / pp + max(flux, 0) / gain * ppp / (pp * pp)
-        return (flux, variance.squareRoot())
+        guard normal.a[0] > 0 else { return (0, .infinity) }
+        // Without a usable shift (a box cut by the edge to a line, a flat model): the model alone.
+        guard let u = normal.firstColumnOfInverse(), u[0] > 0 else {
+            let flux = b[0] / normal.a[0]
+            return (flux, (noise * noise / normal.a[0] + max(flux, 0) / gain * poisson.a[0] / (normal.a[0] * normal.a[0])).squareRoot())
+        }
+        let flux = u[0] * b[0] + u[1] * b[1] + u[2] * b[2]
+        let source = sourceVariance?(c, max(flux, 0)) ?? max(flux, 0) / gain * poisson.quadratic(u)
+        return (flux, (noise * noise * u[0] + source).squareRoot())
+    }
+}
+
+/// The PSF model and its shift derivatives at the pixels around a position: the Moffat's analytic
+/// ones (∂p/∂x₀ = p·2β·dx/(α² + r²)), or a local stamp's by a central difference of two stamps a
+/// tenth of a pixel apart on each axis.
+struct PSFTemplates {
+    let psf: MoffatPSF
+    let center: (x: Double, y: Double)
+    let stamps: [PSFStamp]?
+    static let step = 0.05
+
+    init(_ photometer: Photometer, at c: (x: Double, y: Double), radius r: Int) {
+        psf = photometer.psf
+        center = c
+        let h = Self.step
+        stamps = photometer.localPSF.flatMap { local in
+            let shifted = [c, (c.x + h, c.y), (c.x - h, c.y), (c.x, c.y + h), (c.x, c.y - h)].compactMap { local($0, r + 1) }
+            return shifted.count == 5 ? shifted : nil
+        }
+    }
+
+    /// (p, ∂p/∂x₀, ∂p/∂y₀) at a pixel.
+    func at(_ x: Int, _ y: Int) -> [Double] {
+        if let s = stamps {
+            let h2 = 2 * Self.step
+            return [s[0][x, y], (s[1][x, y] - s[2][x, y]) / h2, (s[3][x, y] - s[4][x, y]) / h2]
+        }
+        return Self.moffat(psf, dx: Double(x) - center.x, dy: Double(y) - center.y)
+    }
+
+    /// The source's Poisson factor of `Photometer.psfFit` with a Moffat on its own pixels, the
+    /// star at (x, y): uᵀ(Σ p t tᵀ)u, so that a flux F (counts) has a variance of F/gain times it
+    /// (Σp³/(Σp²)² for the model alone); nil where the fit has no shift (a flat model).
+    static func poissonFactor(_ psf: MoffatPSF, at c: (x: Double, y: Double), radius r: Int) -> Double? {
+        var normal = SymmetricMatrix3(), poisson = SymmetricMatrix3()
+        let (ix, iy) = (Int(c.x.rounded()), Int(c.y.rounded()))
+        for y in (iy - r)...(iy + r) {
+            for x in (ix - r)...(ix + r) {
+                let t = moffat(psf, dx: Double(x) - c.x, dy: Double(y) - c.y)
+                normal.add(t, weight: 1)
+                poisson.add(t, weight: t[0])
+            }
+        }
+        return normal.firstColumnOfInverse().map { poisson.quadratic($0) }
+    }
+
+    /// (p, ∂p/∂x₀, ∂p/∂y₀) of a Moffat at an offset (dx, dy) from its centre.
+    static func moffat(_ psf: MoffatPSF, dx: Double, dy: Double) -> [Double] {
+        let r2 = dx * dx + dy * dy
+        let p = psf.value(r2), scale = 2 * psf.beta / (psf.alpha * psf.alpha + r2)
+        return [p, p * scale * dx, p * scale * dy]
+    }
+}
+
+/// A symmetric 3 × 3 matrix summed from outer products, for the PSF fit's normal equations.
+struct SymmetricMatrix3 {
+    /// Row-major, all nine entries.
+    var a = [Double](repeating: 0, count: 9)
+
+    mutating func add(_ t: [Double], weight: Double) {
+        for i in 0..<3 { for j in 0..<3 { a[i * 3 + j] += weight * t[i] * t[j] } }
+    }
+
+    /// vᵀ A v.
+    func quadratic(_ v: [Double]) -> Double {
+        var sum = 0.0
+        for i in 0..<3 { for j in 0..<3 { sum += v[i] * a[i * 3 + j] * v[j] } }
+        return sum
+    }
+
+    /// The inverse (by cofactors, row-major), nil when the matrix is singular to 1e-12 of its
+    /// diagonal's product.
+    func inverse() -> [Double]? {
+        let cofactors = [a[4] * a[8] - a[5] * a[7], a[5] * a[6] - a[3] * a[8], a[3] * a[7] - a[4] * a[6],
+                         a[2] * a[7] - a[1] * a[8], a[0] * a[8] - a[2] * a[6], a[1] * a[6] - a[0] * a[7],
+                         a[1] * a[5] - a[2] * a[4], a[2] * a[3] - a[0] * a[5], a[0] * a[4] - a[1] * a[3]]
+        let determinant = a[0] * cofactors[0] + a[1] * cofactors[1] + a[2] * cofactors[2]
+        guard determinant > 1e-12 * a[0] * a[4] * a[8], determinant.isFinite else { return nil }
+        return cofactors.map { $0 / determinant }
+    }
+
+    /// The first column of the inverse; nil as `inverse`.
+    func firstColumnOfInverse() -> [Double]? {
+        inverse().map { [$0[0], $0[3], $0[6]] }
+    }
+
+    /// x with A x = b; nil as `inverse`.
+    func solve(_ b: [Double]) -> [Double]? {
+        inverse().map { m in (0..<3).map { i in m[i * 3] * b[0] + m[i * 3 + 1] * b[1] + m[i * 3 + 2] * b[2] } }
     }
 }
