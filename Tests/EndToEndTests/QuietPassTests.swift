@@ -33,7 +33,7 @@ import Testing
 
         let manager = DCProd.process(["run"], in: work.url)
         let log = work.url.appendingPathComponent("run.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        try Data().write(to: log)
         let handle = try FileHandle(forWritingTo: log)
         manager.standardOutput = handle
         manager.standardError = handle
