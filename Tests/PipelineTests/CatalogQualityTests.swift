@@ -210,8 +210,8 @@ import Sky
 }
 
 /// The Stripe 82-dense sky through processCcd and coadd (issue 26, item 8): crowded frames still
-/// calibrate, eight epochs of the seed's patch give about five times the sparse sky's DeepSources
-/// (14 per arcmin², 2.8), and `extendedness` is right for at least 95 % of the sources above S/N 20
+/// calibrate, eight epochs of the seed's patch give about four times the sparse sky's DeepSources
+/// (11 per arcmin², against 2.8), and `extendedness` is right for at least 95 % of the sources above S/N 20
 /// on single frames and on the coadd, though most of them are faint galaxies not much wider than the PSF.
 @Suite struct DenseSky {
     @Test func eightEpochsOfTheSeedsPatchAreCrowded() throws {
