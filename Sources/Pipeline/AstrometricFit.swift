@@ -9,6 +9,8 @@ struct Match {
     var ra: Double
     var dec: Double
     var referenceMagnitude: Double
+    /// The reference magnitude's own σ (0 when the catalog gives none).
+    var referenceError = 0.0
     /// Whether the reference is a star: only stars calibrate PSF fluxes.
     var isStar: Bool
     var instrumentalFlux: Double

@@ -89,22 +89,20 @@ public struct CatalogQuality: Sendable {
     /// The simulator's stars' Moffat β.
     static let simulatedBeta = 3.0
 
-    /// What a PSF fit sees of a simulated galaxy, a Gaussian of σ² = (FWHM/2.3548)² + s², for s = 0,
-    /// `sizeStep`, … 5″: Σ p g / Σ p², p the stars' Moffat of this FWHM and β 3 (the PSF flux of a star,
-    /// its aperture correction included, is its total flux), integrated over radius since both are
-    /// round and concentric.
+    /// What a PSF fit sees of a simulated galaxy, its Gaussian of σ s = 0, `sizeStep`, … 5″ seen through
+    /// the stars' Moffat of this FWHM and β 3 (`SeenGalaxy`): Σ p g / Σ p² (the PSF flux of a star, its
+    /// aperture correction included, is its total flux), integrated over radius since both are round
+    /// and concentric. 1 for s = 0: a point-like galaxy is seen as a star.
     static func psfFractions(fwhm: Double) -> [Double] {
         let psf = MoffatPSF(fwhm: fwhm, beta: simulatedBeta), beta = psf.beta, alpha = psf.alpha
         let p2 = (beta - 1) * (beta - 1) / (.pi * alpha * alpha * (2 * beta - 1))
-        let psfVariance = pow(fwhm / Gaussian.sigmaToFWHM, 2)
         return (0...Int((5 / sizeStep).rounded())).map { k in
-            let t2 = psfVariance + pow(Double(k) * sizeStep, 2)
-            let steps = 2000, h = 10 * (fwhm + t2.squareRoot()) / Double(steps)
+            let galaxy = SeenGalaxy(psf: psf, sigma: Double(k) * sizeStep)
+            let steps = 2000, h = 10 * (fwhm + galaxy.sigma) / Double(steps)
             var sum = 0.0
             for i in 0..<steps {
                 let r = (Double(i) + 0.5) * h, r2 = r * r
-                let p = psf.value(r2)
-                sum += r * p * exp(-r2 / (2 * t2)) / t2 * h
+                sum += 2 * .pi * r * psf.value(r2) * galaxy.value(r2) * h
             }
             return sum / p2
         }

@@ -210,8 +210,7 @@ public struct Simulation: Sendable {
             let flux = pow(10, -0.4 * (object.magnitudes[filter] - Camera.zeroPoint[filter])) * transparency
             let profile: Profile = object.isStar
                 ? .moffat(MoffatPSF(fwhm: fwhmPixels, beta: 3))
-                : .gaussian(sigma: ((fwhmPixels / 2.3548) * (fwhmPixels / 2.3548)
-                                   + pow(object.size / options.pixelScale, 2)).squareRoot())
+                : .galaxy(SeenGalaxy(psf: MoffatPSF(fwhm: fwhmPixels, beta: 3), sigma: object.size / options.pixelScale))
             profile.add(flux: flux, at: (position.x - 1, position.y - 1), to: &image, width: w, height: h)
         }
 
@@ -312,15 +311,16 @@ public struct Simulation: Sendable {
     }
 }
 
-/// A point-spread or galaxy profile, normalised to unit total flux.
+/// A point-spread or galaxy profile, normalised to unit total flux: a star is the PSF, a galaxy
+/// the PSF convolved with its own Gaussian (`SeenGalaxy`).
 enum Profile {
     case moffat(MoffatPSF)
-    case gaussian(sigma: Double)
+    case galaxy(SeenGalaxy)
 
     var radius: Int {
         switch self {
         case .moffat(let psf): Int((4 * psf.fwhm).rounded(.up)) + 2
-        case .gaussian(let sigma): Int((4 * sigma).rounded(.up)) + 2
+        case .galaxy(let galaxy): galaxy.radius
         }
     }
 
@@ -328,8 +328,8 @@ enum Profile {
         switch self {
         case .moffat(let psf):
             return psf.value(r2)
-        case .gaussian(let sigma):
-            return exp(-r2 / (2 * sigma * sigma)) / (2 * .pi * sigma * sigma)
+        case .galaxy(let galaxy):
+            return galaxy.value(r2)
         }
     }
 

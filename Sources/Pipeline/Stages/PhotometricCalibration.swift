@@ -22,10 +22,18 @@ public struct PhotometricCalibrationConfig: Sendable, Equatable {
 /// clipping (LSST's `PhotoCalTask` without its colour terms): galaxies are left out, a galaxy's PSF
 /// flux not being its total flux.
 ///
-/// Each star's zero point has the σ of its flux, σ_k = 2.5/ln10 / (S/N), and the stars may scatter
-/// more than that (the reference's own errors, which are not given; blends): that scatter σ_f is
+/// Each star's zero point has the σ of its flux, 2.5/ln10 / (S/N), and of its reference magnitude
+/// (`refcat.csv`'s `uErr` … `zErr`; 0 where a catalog gives none), in quadrature: σ_k. The stars may
+/// scatter more than that (blends, a catalog without errors): that scatter σ_f is
 /// fitted to the data, the one that makes the normalised residuals' median absolute value a normal
-/// variable's (0 when the fluxes' σ explain the scatter). The zero point is the mean weighted by 1/(σ_k² + σ_f²), its σ 1/√Σw; stars beyond
+/// variable's (0 when the σ_k explain the scatter). The reference's errors had been left to σ_f, one
+/// scatter fitted per frame to a dozen u stars whose references are 0.02–0.3 mag uncertain: the same
+/// stars gave a stated σ of 0.3 to 1.4 % from one epoch to the next, and the test sky's u zero points
+/// were 2.2–3.4 of it off. Not a bias: those stars' reference magnitudes happen to average 0.026 mag
+/// faint (a 2σ draw; over eight seeds the calibrators' mean reference error is −0.003 mag, of either
+/// sign, u's errors being drawn apart from r's, where the catalog's limit is). As SDSS's and LSST's
+/// calibrations do, each star now weighs by its own reference error: the stated σ is 0.8–1.2 % there,
+/// and over eight seeds u's offsets over it have mean +0.01 and rms 1.08. The zero point is the mean weighted by 1/(σ_k² + σ_f²), its σ 1/√Σw; stars beyond
 /// `clip` of their σ are left out and the fit made again, from the median. The aperture correction's
 /// error is not in it: the zero point is fitted to corrected fluxes, so calibrated fluxes are free
 /// of it (the image's counts are not: `APCERR`). The median it was had 2.5 times the error (the
@@ -38,10 +46,14 @@ struct PhotometricCalibration {
         calibrators(matches).map(\.value).sorted()
     }
 
-    /// Each calibrating star's zero point and its σ from its flux's S/N, magnitudes.
+    /// Each calibrating star's zero point and its σ, magnitudes: its flux's, 2.5/ln10 / (S/N), and its
+    /// reference magnitude's own in quadrature.
     func calibrators(_ matches: [Match]) -> [(value: Double, sigma: Double)] {
         matches.filter { $0.isStar && $0.signalToNoise >= config.minimumSignalToNoise && $0.referenceMagnitude < config.maximumReferenceMagnitude }
-            .map { ($0.referenceMagnitude + 2.5 * log10($0.instrumentalFlux), 2.5 / log(10) / $0.signalToNoise) }
+            .map { m in
+                let flux = 2.5 / log(10) / m.signalToNoise
+                return (m.referenceMagnitude + 2.5 * log10(m.instrumentalFlux), (flux * flux + m.referenceError * m.referenceError).squareRoot())
+            }
     }
 
     /// The zero point and its σ (magnitudes), nil with fewer than `minimumStars` stars.
