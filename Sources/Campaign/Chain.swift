@@ -89,7 +89,6 @@ public struct Chain {
         var pause = interval
         var finished = 0
         let pages = PageSchedule(least: pageInterval)
-        // A run that stops on an error leaves no page half-drawn behind it.
         defer { try? pages.finish() }
         var unseen = UnseenOutcomes()
         while true {
@@ -255,7 +254,7 @@ final class PageSchedule: Sendable {
         }
     }
 
-    /// Waits for the pages being drawn.
+    /// Waits for the pages being drawn: a run leaves none half-drawn behind it, even one that stops on an error.
     ///
     /// - Throws: What a drawing threw.
     func finish() throws {
