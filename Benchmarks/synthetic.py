@@ -2,7 +2,69 @@
 production's state store (frames laid on Stripe 82's runs, camcols and fields, one processCcd event
 each), so that planning tens of thousands of jobs needs no simulated images, and the outcome records
 its planned jobs would have written, with the outputs their manifests expect, so that verify needs no run."""
-import errno, json, os, random, sqlite3, subprocess, time
+import errno, json, os, random, signal, sqlite3, subprocess, time
+
+HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Each step's template pointed at Benchmarks/campaign-payload: rules, timeout, the payload's arguments, outputs.
+STEP_TEMPLATES = {
+    "processCcd": ("reference", 600, "{{run}} {{camcol}} {{field}} {{filterId}}", "{{out}} {{stem}}",
+                   ["calexp-{{stem}}.fits", "src-{{stem}}.csv", "ccd-{{stem}}.csv"]),
+    "coadd": ("coadd", 1800, "{{tract}} {{patch}} {{filter}} {{filterId}}", "{{out}} {{key}}",
+              ["deepCoadd-{{key}}-{{filter}}.fits", "deepsrc-{{key}}-{{filter}}.csv", "coadd-{{key}}-{{filter}}.csv"]),
+    "forcedPhot": ("forced", 600, "{{run}} {{camcol}} {{field}} {{filterId}}", "{{out}} {{stem}}", ["forced-{{stem}}.csv"]),
+}
+TICK = os.sysconf("SC_CLK_TCK")
+SLEEPS = {"35", "230"}  # nanosleep, clock_nanosleep (x86_64): Thread.sleep between passes
+
+
+def synthetic_payload(tree):
+    """Points each step's template of the production at Benchmarks/campaign-payload, which writes only
+    small valid outputs with shell builtins."""
+    payload = os.path.join(HERE, "Benchmarks/campaign-payload")
+    for step, (rules, timeout, ids, head, outputs) in STEP_TEMPLATES.items():
+        with open(f"{tree}/templates/steps/{step}.step", "w") as f:
+            f.write(f"# Benchmarks/campaign: small valid outputs only\nrules {rules}\ntimeout {timeout}\n"
+                    f"command /bin/sh {payload} {step} {head} {ids}\n" + "".join(f"output {{{{out}}}}/{o}\n" for o in outputs))
+
+
+def first_pass(argv, **kw):
+    """The first pass of `dcprod run` (argv): runs it, sampled every 10 ms in /proc, until its passes'
+    thread first sleeps (nanosleep, at least 0.1 s), then kills it (a run can be killed at any moment)
+    and waits for it. Returns (seconds to that sleep, its own CPU seconds then, peak RSS in MiB), or
+    those of the whole run when it ends without sleeping (a run with nothing to do makes one pass)."""
+    start = time.perf_counter()
+    p = subprocess.Popen(argv, **kw)
+    asleep_since, seen = None, None
+    while True:
+        pid, _, usage = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            p.returncode = 0  # reaped here: Popen must not wait for it again
+            return time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+        try:
+            with open(f"/proc/{p.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            cpu = (int(fields[11]) + int(fields[12])) / TICK
+            with open(f"/proc/{p.pid}/status") as f:
+                hwm = next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:"))
+            asleep = False
+            for task in os.listdir(f"/proc/{p.pid}/task"):
+                try:
+                    with open(f"/proc/{p.pid}/task/{task}/syscall") as f:
+                        asleep = asleep or f.read().split(" ", 1)[0].strip() in SLEEPS
+                except OSError:
+                    pass  # a thread that ended since the listing
+        except (OSError, IndexError, StopIteration):
+            continue  # ending: wait4 reaps it next
+        now = time.perf_counter()
+        if asleep and asleep_since is None:
+            asleep_since, seen = now, (now - start, cpu, hwm)
+        elif not asleep:
+            asleep_since = None
+        if asleep_since is not None and now - asleep_since >= 0.1:
+            p.kill()
+            p.wait()
+            return seen
+        time.sleep(0.01)
 
 
 def measured(argv, **kw):

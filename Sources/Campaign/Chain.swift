@@ -4,6 +4,7 @@ import Catalog
 import Foundation
 import Planning
 import Production
+import Synchronization
 import Verification
 import Views
 
@@ -62,7 +63,8 @@ public struct Chain {
     public var maximumInterval = 5.0
     /// Least seconds between two writes of a step's page during the run: the page draws every event of
     /// the step (seconds at DC2013's size), so it is written again only after this long, or twenty
-    /// times what its last write took if that is longer. The run's end writes every page.
+    /// times what its last write took if that is longer, and on a thread of its own (`PageSchedule`):
+    /// no pass waits for it. The run's end writes every page.
     public var pageInterval = 10.0
 
     /// Runs the chain on some filters.
@@ -86,13 +88,14 @@ public struct Chain {
         var runs: [Step: StepRun] = [:]
         var pause = interval
         var finished = 0
-        var pages = PageSchedule(least: pageInterval)
+        let pages = PageSchedule(least: pageInterval)
+        defer { try? pages.finish() }
         var unseen = UnseenOutcomes()
         while true {
             // Every attempt that ended since the last pass is recorded, whatever its step.
             let polled = try submitter.refresh()
             finished += polled.finished
-            let read = try readEnded(filters: filters, catalog: catalog, reports: reports, pages: &pages)
+            let read = try readEnded(filters: filters, catalog: catalog, reports: reports, pages: pages)
             var changed = polled.adopted + polled.finished > 0 || read.changed, active = false
             for (step, verification) in read.verifications { unseen.add(verification.reading.recorded, of: step) }
             // Later steps first: what became ready takes the free room (MAXRUNNING) before more of
@@ -122,6 +125,7 @@ public struct Chain {
             pause = changed ? interval : min(pause * 1.5, maximumInterval)
             Thread.sleep(forTimeInterval: pause)
         }
+        try pages.finish()
         // A catalog file deleted after the last pass's load took its rows with it: said, not left unseen.
         try catalog.database.requireFile()
         for (step, var run) in runs {
@@ -135,16 +139,17 @@ public struct Chain {
     }
 
     /// Reads and loads what ended, earliest step first, so that what it makes ready is planned in the
-    /// same pass; a step's page follows what was read (the whole report is written when the run ends).
+    /// same pass; a step's page follows what was read, drawn beside the pass (the whole report is
+    /// written when the run ends).
     ///
     /// - Returns: Each step's verification and load, and whether anything was read or loaded.
-    private func readEnded(filters: [Filter], catalog: ProductionCatalog, reports: ReportWriter, pages: inout PageSchedule) throws
+    private func readEnded(filters: [Filter], catalog: ProductionCatalog, reports: ReportWriter, pages: PageSchedule) throws
         -> (verifications: [Step: Verification], loads: [Step: ProductionCatalog.StepLoad], changed: Bool) {
         var verifications: [Step: Verification] = [:], loads: [Step: ProductionCatalog.StepLoad] = [:], changed = false
         for step in Step.allCases {
             let verification = try Verifier(production: production, step: step).verify(filters: filters, namingEvents: true)
-            if verification.reading.attempts > 0 { pages.unwritten.insert(step) }
-            if pages.unwritten.contains(step), pages.isDue(step) { try pages.write(step, with: reports) }
+            if verification.reading.attempts > 0 { pages.read(step) }
+            try pages.writeIfDue(step, with: reports)
             let load = try catalog.load(step: step, deferIndexes: false, everyFile: false)
             (verifications[step], loads[step]) = (verification, load)
             changed = changed || verification.reading.attempts > 0 || load.summary.loaded > 0
@@ -196,29 +201,65 @@ struct UnseenOutcomes {
 }
 
 /// When each step's page is written during a run: when something of the step was read since its
-/// last write, and `least` seconds or twenty times that write's cost have passed since.
-struct PageSchedule {
+/// last write, and `least` seconds or twenty times that write's cost have passed since. A page draws
+/// every event of its step (seconds at DC2013's size), so it is drawn on a thread of its own: the pass
+/// that asked for it goes on verifying, loading, planning and submitting without waiting, and a page
+/// still being drawn is not asked for again until it is done.
+final class PageSchedule: Sendable {
     let least: Double
-    /// The steps read since their page was last written.
-    var unwritten: Set<Step> = []
-    /// When each page was last written, and how long that took.
-    private var last: [Step: (at: Date, seconds: Double)] = [:]
+    private struct State {
+        /// The steps read since their page was last asked for.
+        var unwritten: Set<Step> = []
+        /// When each page was last asked for, and how long its drawing took (nil: not done yet).
+        var last: [Step: (at: Date, seconds: Double?)] = [:]
+        /// The first error a drawing met, given to the pass that comes next.
+        var error: (any Error)?
+    }
+    private let state = Mutex(State())
+    private let queue = DispatchQueue(label: "dcprod.run.pages")
 
     init(least: Double) {
         self.least = least
     }
 
-    /// Whether the page of `step` may be written now: never written in this run, or long enough ago.
-    func isDue(_ step: Step) -> Bool {
-        guard let last = last[step] else { return true }
-        return Date().timeIntervalSince(last.at) >= max(least, 20 * last.seconds)
+    /// Notes that something of `step` was read: its page is to be drawn again.
+    func read(_ step: Step) {
+        state.withLock { _ = $0.unwritten.insert(step) }
     }
 
-    mutating func write(_ step: Step, with reports: ReportWriter) throws {
-        let start = Date()
-        try reports.writeStep(step)
-        last[step] = (start, Date().timeIntervalSince(start))
-        unwritten.remove(step)
+    /// Has the page of `step` drawn, on the pages' thread, if something of it was read since it was
+    /// last asked for and that drawing is done and long enough ago.
+    ///
+    /// - Throws: What an earlier drawing threw (a GRDB `DatabaseError`, `TemplateError`, a file system error).
+    func writeIfDue(_ step: Step, with reports: ReportWriter) throws {
+        let due = try state.withLock { state -> Bool in
+            if let error = state.error { throw error }
+            guard state.unwritten.contains(step) else { return false }
+            if let last = state.last[step] {
+                guard let seconds = last.seconds, Date().timeIntervalSince(last.at) >= max(least, 20 * seconds) else { return false }
+            }
+            state.unwritten.remove(step)
+            state.last[step] = (Date(), nil)
+            return true
+        }
+        guard due else { return }
+        queue.async { [self] in
+            let start = Date()
+            do {
+                try reports.writeStep(step)
+            } catch {
+                state.withLock { if $0.error == nil { $0.error = error } }
+            }
+            state.withLock { $0.last[step] = (start, Date().timeIntervalSince(start)) }
+        }
+    }
+
+    /// Waits for the pages being drawn: a run leaves none half-drawn behind it, even one that stops on an error.
+    ///
+    /// - Throws: What a drawing threw.
+    func finish() throws {
+        queue.sync {}
+        if let error = state.withLock({ $0.error }) { throw error }
     }
 }
 
