@@ -240,20 +240,23 @@ public struct Planner {
                  needing: Set<String>, optional: [String: [String]] = [:]) throws -> [PlannableEvent] {
         let directory = production.tree.jobsDirectory(step, filter).appendingPathComponent("inputs")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return try production.store.derivedEvents(step: step, filter: filter, selection).filter { only?.contains($0.id) ?? true }.map { event in
-            var variables = ["key": event.key]
-            if let dash = event.key.firstIndex(of: "-") {
-                variables["tract"] = String(event.key[..<dash])
-                variables["patch"] = String(event.key[event.key.index(after: dash)...])
+        var events: [PlannableEvent] = []
+        let withInputs = needing.contains("inputs")
+        try production.store.forEachDerivedEvent(step: step, filter: filter, selection, only: only, withInputs: withInputs) { id, key, inputs in
+            var variables = ["key": key]
+            if let dash = key.firstIndex(of: "-") {
+                variables["tract"] = String(key[..<dash])
+                variables["patch"] = String(key[key.index(after: dash)...])
             }
-            if needing.contains("inputs") {
-                let list = directory.appendingPathComponent("\(event.key).txt")
-                let calexps = event.inputs.filter(Self.isCalexp) + (optional[event.key] ?? []).map { "?" + $0 }
+            if withInputs {
+                let list = directory.appendingPathComponent("\(key).txt")
+                let calexps = inputs.filter(Self.isCalexp) + (optional[key] ?? []).map { "?" + $0 }
                 try AtomicFile.write(Data(calexps.map { $0 + "\n" }.joined().utf8), to: list)
                 variables["inputs"] = list.path
             }
-            return PlannableEvent(id: event.id, key: event.key, variables: variables)
+            events.append(PlannableEvent(id: id, key: key, variables: variables))
         }
+        return events
     }
 
     /// Where a frame's forced-photometry positions are written: `jobs/positions/KEY.csv` (from the

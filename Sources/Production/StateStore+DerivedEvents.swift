@@ -210,30 +210,34 @@ extension StateStore {
         }
     }
 
-    /// The events of a step and filter that are not frames (a coadd's patches), with the outputs of
-    /// their inputs' latest outcomes.
+    /// Visits the events of a step and filter that are not frames (a coadd's patches), by key, each
+    /// with the outputs of its inputs' latest outcomes, one event at a time: a filter's inputs are
+    /// never held at once (at DC2013's size, about a million outcomes a filter, 1.5 GB when they were).
     ///
     /// - Parameters:
     ///   - selection: Only the events in no job yet, or all of them.
-    /// - Returns: Each event's id and key with its inputs' outputs, by key.
-    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
-    public func derivedEvents(step: Step, filter: Filter, _ selection: EventSelection) throws -> [(id: Int64, key: String, inputs: [String])] {
+    ///   - only: When given, only these events: the others' inputs are not read.
+    ///   - withInputs: Whether the inputs' outputs are read (an empty list is given otherwise).
+    ///   - body: Given each event's id and key and its inputs' outputs, in the inputs' key order.
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read, or what `body` throws.
+    public func forEachDerivedEvent(step: Step, filter: Filter, _ selection: EventSelection, only: Set<Int64>? = nil, withInputs: Bool = true,
+                                    _ body: (_ id: Int64, _ key: String, _ inputs: [String]) throws -> Void) throws {
         let unplanned: SQL = selection == .unplanned ? "AND e.jobId IS NULL" : ""
-        return try pool.read { db in
+        try pool.read { db in
             let events = try JobMember.fetchAll(db, SQLRequest(literal: """
                 SELECT e.id, e.key FROM event e WHERE e.step = \(step) AND e.filter = \(filter) AND e.frameId IS NULL \(unplanned)
                 ORDER BY e.key
                 """))
-            var inputs: [Int64: [String]] = [:]
-            let rows = try Row.fetchCursor(db, SQLRequest(literal: """
-                SELECT ei.eventId, o.outputs FROM event e JOIN event_input ei ON ei.eventId = e.id
-                JOIN event i ON i.id = ei.inputId JOIN outcome o ON o.eventId = i.id AND o.attemptId = i.attemptId
-                WHERE e.step = \(step) AND e.filter = \(filter) AND i.state = \(EventState.ok) \(unplanned) ORDER BY i.key
-                """))
-            while let row = try rows.next() {
-                inputs[row[0], default: []] += ((row[1] as String?) ?? "").split(separator: "\n").map(String.init)
+            let inputs = try db.cachedStatement(sql: """
+                SELECT o.outputs FROM event_input ei JOIN event i ON i.id = ei.inputId
+                JOIN outcome o ON o.eventId = i.id AND o.attemptId = i.attemptId
+                WHERE ei.eventId = ? AND i.state = ? ORDER BY i.key
+                """)
+            for event in events where only?.contains(event.id) ?? true {
+                let outputs = withInputs ? try String?.fetchAll(inputs, arguments: [event.id, EventState.ok])
+                    .flatMap { ($0 ?? "").split(separator: "\n").map(String.init) } : []
+                try body(event.id, event.key, outputs)
             }
-            return events.map { ($0.id, $0.key, inputs[$0.id] ?? []) }
         }
     }
 }

@@ -177,9 +177,10 @@ final class ScriptedProduction {
         }
         for (index, event) in events.enumerated() {
             try production.store.recordDerivedEvents([DerivedEvent(key: "0-\(index),5", inputIds: [event.id])], step: .coadd, filter: .r)
-            let coadd = try production.store.derivedEvents(step: .coadd, filter: .r, .unplanned)[0]
+            var coaddIds: [Int64] = []
+            try production.store.forEachDerivedEvent(step: .coadd, filter: .r, .unplanned, withInputs: false) { id, _, _ in coaddIds.append(id) }
             try production.store.recordBundle([(try job(.processCcd, index + 1, eventId: event.id, bundle: true), .processCcd),
-                                               (try job(.coadd, index + 1, eventId: coadd.id), .coadd)], filter: .r)
+                                               (try job(.coadd, index + 1, eventId: coaddIds[0]), .coadd)], filter: .r)
         }
     }
 

@@ -88,7 +88,9 @@ import Testing
         #expect(try store.resultFiles(step: .processCcd) == (csv(1) + csv(2) + csv(3)).filter { $0.hasSuffix(".csv") }.sorted())
         #expect(try store.redoneResultFiles(step: .processCcd) == Set(csv(3).filter { $0.hasSuffix(".csv") }))
         #expect(try store.verifiedFrames(step: .processCcd, filter: .r).map(\.outputs) == [csv(1), csv(2), csv(3)])
-        #expect(try store.derivedEvents(step: .coadd, filter: .r, .all).first?.inputs == csv(1) + csv(2) + csv(3))
+        var inputs: [[String]] = []
+        try store.forEachDerivedEvent(step: .coadd, filter: .r, .all) { _, _, outputs in inputs.append(outputs) }
+        #expect(inputs.first == csv(1) + csv(2) + csv(3))
         let coadd = try store.fileProvenance(step: .coadd, paths: Set(csv(4)))
         #expect(coadd.map(\.path) == csv(4))
         #expect(coadd.first?.inputs.map(\.path) == [csv(1)[0], csv(2)[0], csv(3)[0]])
