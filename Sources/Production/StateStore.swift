@@ -100,9 +100,13 @@ public final class StateStore: Sendable {
 
     public static var latestSchemaVersion: Int { migrator.migrations.count }
 
-    static var migrator: DatabaseMigrator {
+    static var migrator: DatabaseMigrator { migrator(before: nil) }
+
+    /// The migrations before the one whose name begins with `version` (`"v21:"`), all when nil: a
+    /// store of an earlier schema, as the tests of a migration make one.
+    static func migrator(before version: String?) -> DatabaseMigrator {
         var migrator = DatabaseMigrator()
-        for migration in migrations {
+        for migration in migrations.prefix(while: { migration in version.map { !migration.name.hasPrefix($0) } ?? true }) {
             migrator.registerMigration(migration.name) { db in
                 try db.execute(sql: migration.sql)
                 try migration.convert?(db)

@@ -18,14 +18,7 @@ import Testing
     /// whose attempt runs.
     static func storeBeforeV22(at path: String) throws {
         let pool = try DatabasePool(path: path)
-        var migrator = DatabaseMigrator()
-        for migration in StateStore.migrations.prefix(while: { !$0.name.hasPrefix("v22:") }) {
-            migrator.registerMigration(migration.name) { db in
-                try db.execute(sql: migration.sql)
-                try migration.convert?(db)
-            }
-        }
-        try migrator.migrate(pool)
+        try StateStore.migrator(before: "v22:").migrate(pool)
         try pool.write { db in
             try db.execute(sql: """
                 INSERT INTO job (name, step, filter, manifest, events, createdAt) VALUES ('processCcd-r-000001', 'processCcd', 'r', '/m', 7, '');

@@ -26,14 +26,7 @@ import Testing
     /// processCcd event and patches, recorded at two times.
     static func storeBeforeV21(at path: String) throws {
         let pool = try DatabasePool(path: path)
-        var migrator = DatabaseMigrator()
-        for migration in StateStore.migrations.prefix(while: { !$0.name.hasPrefix("v21:") }) {
-            migrator.registerMigration(migration.name) { db in
-                try db.execute(sql: migration.sql)
-                try migration.convert?(db)
-            }
-        }
-        try migrator.migrate(pool)
+        try StateStore.migrator(before: "v21:").migrate(pool)
         try pool.write { db in
             for (k, frame) in frames.enumerated() {
                 try db.execute(sql: """

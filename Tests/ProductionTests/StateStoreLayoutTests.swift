@@ -25,14 +25,7 @@ import Testing
     /// filter r, a coadd patch made from them, their jobs, attempts and `outcomes`.
     static func storeBeforeV19(at path: String) throws {
         let pool = try DatabasePool(path: path)
-        var migrator = DatabaseMigrator()
-        for migration in StateStore.migrations.prefix(while: { !$0.name.hasPrefix("v19:") }) {
-            migrator.registerMigration(migration.name) { db in
-                try db.execute(sql: migration.sql)
-                try migration.convert?(db)
-            }
-        }
-        try migrator.migrate(pool)
+        try StateStore.migrator(before: "v19:").migrate(pool)
         try pool.write { db in
             for field in 11...13 {
                 try db.execute(sql: """
