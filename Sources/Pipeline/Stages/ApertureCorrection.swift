@@ -45,12 +45,12 @@ struct ApertureCorrection {
         measure(of: photometer, at: stars).factor
     }
 
-    /// The correction, its σ (the weighted mean above) and the stars' scatter beyond their noise
-    /// (σ_f: how far the model is from one star's profile, relative); 1, 0 and 0 when there are too few stars.
+    /// The correction and its σ (the weighted mean above, with the stars' scatter beyond their noise
+    /// fitted); 1 and 0 when there are too few stars.
     /// A common factor of every PSF flux of the image: processCcd's zero point, fitted to
     /// corrected fluxes, takes its error in (and passes it to its image: `APCERR`); a coadd, at a
     /// fixed zero point, adds its own to its fluxes' σ.
-    func measure(of photometer: Photometer, at stars: [(x: Double, y: Double)]) -> (factor: Double, sigma: Double, scatter: Double) {
+    func measure(of photometer: Photometer, at stars: [(x: Double, y: Double)]) -> (factor: Double, sigma: Double) {
         let image = photometer.image
         let radius = max(config.minimumRadius, config.totalFluxRadius * photometer.psf.fwhm)
         let ratios = stars.compactMap { windowed -> (value: Double, sigma: Double)? in
@@ -64,9 +64,9 @@ struct ApertureCorrection {
             guard expected > 0 else { return nil }
             return (total.flux / expected, total.sigma / expected)
         }
-        guard ratios.count >= config.minimumStars else { return (1, 0, 0) }
+        guard ratios.count >= config.minimumStars else { return (1, 0) }
         let fit = PhotometricCalibration.clippedMean(ratios, clip: config.clip, iterations: config.iterations, minimum: config.minimumStars)
-        return (fit.value, fit.sigma, fit.scatter / fit.value)
+        return (fit.value, fit.sigma)
     }
 
     /// How far from the image's edges a star must be for its total flux to be measured, pixels,
