@@ -39,38 +39,36 @@ import Testing
     }
 
     @Test func aStoreOfBeforeV22IsMigratedAndTheEventsNotOkAreFoundThroughTheIndex() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-state-index-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("state.sqlite").path
-        try Self.storeBeforeV22(at: path)
+        try withStorePath { path in
+            try Self.storeBeforeV22(at: path)
 
-        let store = try StateStore(path: path)  // a writer: migrated
-        #expect(try store.schemaVersion() == StateStore.latestSchemaVersion)
-        let keys = { (states: Set<String>) in Self.events.filter { states.contains($0.state) }.map(\.key) }
-        #expect(try store.retryableEvents(step: .processCcd, filter: .r, classes: ["astrometry", "not-run"], maxRetry: 3).map(\.key)
-                == ["000094-1-0012", "000094-1-0013"])
-        #expect(try store.events(step: .processCcd, filter: .r, className: "astrometry", limit: 10).map(\.message)
-                == ["astrometry of 000094-1-0012", "astrometry of 000094-1-0017"])
-        #expect(try store.events(step: .processCcd, filter: .r, className: "ok", limit: 10).map(\.key) == keys(["ok"]))
-        #expect(try store.inProgressEventCount(step: .processCcd, filter: .r) == 1)
-        #expect(try store.awaitedFrames(step: .processCcd, filter: .r).map(\.key).sorted() == keys(["planned", "new"]))
-        #expect(try store.verifiedKeys(step: .processCcd, filter: .r) == Set(keys(["ok", "failed", "not-run"])))
-        let counts = try ["new", "running", "ok", "not-run", "failed.astrometry"].map {
-            try store.eventList(step: .processCcd, filter: .r, column: $0, page: 1).map { "\($0.count) \($0.entries.map(\.key))" }
-        }
-        #expect(counts == ["1 [\"000094-1-0015\"]", "1 [\"000094-1-0014\"]", "2 [\"000094-1-0011\", \"000094-1-0016\"]",
-                           "1 [\"000094-1-0013\"]", "2 [\"000094-1-0012\", \"000094-1-0017\"]"])
+            let store = try StateStore(path: path)  // a writer: migrated
+            #expect(try store.schemaVersion() == StateStore.latestSchemaVersion)
+            let keys = { (states: Set<String>) in Self.events.filter { states.contains($0.state) }.map(\.key) }
+            #expect(try store.retryableEvents(step: .processCcd, filter: .r, classes: ["astrometry", "not-run"], maxRetry: 3).map(\.key)
+                    == ["000094-1-0012", "000094-1-0013"])
+            #expect(try store.events(step: .processCcd, filter: .r, className: "astrometry", limit: 10).map(\.message)
+                    == ["astrometry of 000094-1-0012", "astrometry of 000094-1-0017"])
+            #expect(try store.events(step: .processCcd, filter: .r, className: "ok", limit: 10).map(\.key) == keys(["ok"]))
+            #expect(try store.inProgressEventCount(step: .processCcd, filter: .r) == 1)
+            #expect(try store.awaitedFrames(step: .processCcd, filter: .r).map(\.key).sorted() == keys(["planned", "new"]))
+            #expect(try store.verifiedKeys(step: .processCcd, filter: .r) == Set(keys(["ok", "failed", "not-run"])))
+            let counts = try ["new", "running", "ok", "not-run", "failed.astrometry"].map {
+                try store.eventList(step: .processCcd, filter: .r, column: $0, page: 1).map { "\($0.count) \($0.entries.map(\.key))" }
+            }
+            #expect(counts == ["1 [\"000094-1-0015\"]", "1 [\"000094-1-0014\"]", "2 [\"000094-1-0011\", \"000094-1-0016\"]",
+                               "1 [\"000094-1-0013\"]", "2 [\"000094-1-0012\", \"000094-1-0017\"]"])
 
-        // The index holds the events not ok alone, and a query that repeats its condition reads it.
-        let indexed = try store.pool.read { db in
-            try String.fetchAll(db, sql: """
-                SELECT key FROM event INDEXED BY event_by_state WHERE step = 'processCcd' AND filter = 'r' AND state != 'ok' ORDER BY key
-                """)
+            // The index holds the events not ok alone, and a query that repeats its condition reads it.
+            let indexed = try store.pool.read { db in
+                try String.fetchAll(db, sql: """
+                    SELECT key FROM event INDEXED BY event_by_state WHERE step = 'processCcd' AND filter = 'r' AND state != 'ok' ORDER BY key
+                    """)
+            }
+            #expect(indexed == keys(["failed", "not-run", "planned", "new"]))
+            try store.write { db in try db.execute(sql: "UPDATE event SET state = 'ok', class = 'ok' WHERE key = '000094-1-0012'") }
+            #expect(try store.events(step: .processCcd, filter: .r, className: "astrometry", limit: 10).map(\.key) == ["000094-1-0017"])
+            #expect(try store.eventList(step: .processCcd, filter: .r, column: "ok", page: 1)?.count == 3)
         }
-        #expect(indexed == keys(["failed", "not-run", "planned", "new"]))
-        try store.write { db in try db.execute(sql: "UPDATE event SET state = 'ok', class = 'ok' WHERE key = '000094-1-0012'") }
-        #expect(try store.events(step: .processCcd, filter: .r, className: "astrometry", limit: 10).map(\.key) == ["000094-1-0017"])
-        #expect(try store.eventList(step: .processCcd, filter: .r, column: "ok", page: 1)?.count == 3)
     }
 }

@@ -28,44 +28,42 @@ import Testing
     }
 
     @Test func theMigrationFillsTheFramesOfEachPatchFromAnOlderStore() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-frame-patch-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("state.db").path
+        try withStorePath { path in
 
-        // A store made at the schema before: frames with several patches, one, none (""), and not known (NULL).
-        let mine = try #require(StateStore.migrations.firstIndex { $0.name.hasSuffix("the frames of each patch") })
-        do {
-            let pool = try DatabasePool(path: path)
-            var migrator = DatabaseMigrator()
-            for migration in StateStore.migrations[..<mine] {
-                migrator.registerMigration(migration.name) { db in try db.execute(sql: migration.sql) }
-            }
-            try migrator.migrate(pool)
-            try pool.write { db in
-                let texts: [String?] = ["0-380,5 0-381,5 0-380,6", "0-381,5", "", nil, "1-2,3 1-2,4"]
-                for (k, text) in texts.enumerated() {
-                    try db.execute(sql: """
-                        INSERT INTO frame (path, run, camcol, field, filter, width, height, corner1Ra, corner1Decl, corner2Ra,
-                            corner2Decl, corner3Ra, corner3Decl, corner4Ra, corner4Decl, centerRa, centerDecl, size, mtime, recordedAt, patches)
-                        VALUES (?, 94, 1, ?, ?, 2048, 1489, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 'now', ?)
-                        """, arguments: ["/input/\(k).fit", k, k == 4 ? "g" : "r", text])
+            // A store made at the schema before: frames with several patches, one, none (""), and not known (NULL).
+            let mine = try #require(StateStore.migrations.firstIndex { $0.name.hasSuffix("the frames of each patch") })
+            do {
+                let pool = try DatabasePool(path: path)
+                var migrator = DatabaseMigrator()
+                for migration in StateStore.migrations[..<mine] {
+                    migrator.registerMigration(migration.name) { db in try db.execute(sql: migration.sql) }
+                }
+                try migrator.migrate(pool)
+                try pool.write { db in
+                    let texts: [String?] = ["0-380,5 0-381,5 0-380,6", "0-381,5", "", nil, "1-2,3 1-2,4"]
+                    for (k, text) in texts.enumerated() {
+                        try db.execute(sql: """
+                            INSERT INTO frame (path, run, camcol, field, filter, width, height, corner1Ra, corner1Decl, corner2Ra,
+                                corner2Decl, corner3Ra, corner3Decl, corner4Ra, corner4Decl, centerRa, centerDecl, size, mtime, recordedAt, patches)
+                            VALUES (?, 94, 1, ?, ?, 2048, 1489, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 'now', ?)
+                            """, arguments: ["/input/\(k).fit", k, k == 4 ? "g" : "r", text])
+                    }
                 }
             }
-        }
-        let store = try StateStore(path: path)
-        #expect(try store.schemaVersion() == StateStore.latestSchemaVersion)
-        let (kept, text) = try Self.index(store.pool)
-        #expect(kept == text)
-        #expect(kept == ["g 1-2,3 5", "g 1-2,4 5", "r 0-380,5 1", "r 0-380,6 1", "r 0-381,5 1", "r 0-381,5 2"])
+            let store = try StateStore(path: path)
+            #expect(try store.schemaVersion() == StateStore.latestSchemaVersion)
+            let (kept, text) = try Self.index(store.pool)
+            #expect(kept == text)
+            #expect(kept == ["g 1-2,3 5", "g 1-2,4 5", "r 0-380,5 1", "r 0-380,6 1", "r 0-381,5 1", "r 0-381,5 2"])
 
-        // Kept by the store's writers: inventory's new frames, and the patches found later for a frame.
-        try store.recordInventory(frames: [Self.frame(7, filter: .i, patches: "0-10,1 0-11,1"), Self.frame(8, filter: .r, patches: nil)],
-                                  rejections: [])
-        let unknown = try #require(try store.framesWithoutPatches(after: 0, limit: 10).map(\.frameId).last)
-        try store.recordFramePatches([unknown: "0-380,5", 1: "0-381,5"])
-        let (after, afterText) = try Self.index(store.pool)
-        #expect(after == afterText)
-        #expect(after.contains("r 0-380,5 \(unknown)") && !after.contains("r 0-380,6 1") && after.contains("i 0-11,1 6"))
+            // Kept by the store's writers: inventory's new frames, and the patches found later for a frame.
+            try store.recordInventory(frames: [Self.frame(7, filter: .i, patches: "0-10,1 0-11,1"), Self.frame(8, filter: .r, patches: nil)],
+                                      rejections: [])
+            let unknown = try #require(try store.framesWithoutPatches(after: 0, limit: 10).map(\.frameId).last)
+            try store.recordFramePatches([unknown: "0-380,5", 1: "0-381,5"])
+            let (after, afterText) = try Self.index(store.pool)
+            #expect(after == afterText)
+            #expect(after.contains("r 0-380,5 \(unknown)") && !after.contains("r 0-380,6 1") && after.contains("i 0-11,1 6"))
+        }
     }
 }

@@ -59,79 +59,75 @@ import Testing
     }
 
     @Test func aStoreOfBeforeV19IsMigratedInPlaceAndItsReadersGiveTheSamePaths() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-layout-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("state.sqlite").path
-        try Self.storeBeforeV19(at: path)
+        try withStorePath { path in
+            try Self.storeBeforeV19(at: path)
 
-        let store = try StateStore(path: path)  // a writer: migrated
-        #expect(try store.schemaVersion() == StateStore.latestSchemaVersion)
-        let kept = try store.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT eventId, attemptId, outputs, sizes FROM outcome ORDER BY eventId, attemptId")
-                .map { "\($0[0] as Int64) \($0[1] as Int64) \($0[2] as String? ?? "NULL") \($0[3] as String? ?? "NULL")" }
+            let store = try StateStore(path: path)  // a writer: migrated
+            #expect(try store.schemaVersion() == StateStore.latestSchemaVersion)
+            let kept = try store.pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT eventId, attemptId, outputs, sizes FROM outcome ORDER BY eventId, attemptId")
+                    .map { "\($0[0] as Int64) \($0[1] as Int64) \($0[2] as String? ?? "NULL") \($0[3] as String? ?? "NULL")" }
+            }
+            #expect(kept == Self.outcomes.map { "\($0.event) \($0.attempt) \($0.outputs ?? "NULL") \($0.sizes ?? "NULL")" })
+            // Kept by form: one for the calexps of `data`, one in the tab's directory, one for the coadd; /data/x.csv as it was.
+            #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM output_form") } == 3)
+            #expect(try store.pool.read { db in try String.fetchOne(db, sql: "SELECT outputs FROM outcome_record WHERE eventId = 1") } == "-000094-r1-0011.")
+            #expect(try store.pool.read { db in try String.fetchOne(db, sql: "SELECT outputs FROM outcome_record WHERE eventId = 5") } == "/data/x.csv")
+
+            let csv = { (event: Int) in Self.outcomes.filter { $0.event == event }.last!.outputs!.split(separator: "\n").map(String.init) }
+            #expect(try store.resultFiles(step: .processCcd) == (csv(1) + csv(2) + csv(3)).filter { $0.hasSuffix(".csv") }.sorted())
+            #expect(try store.redoneResultFiles(step: .processCcd) == Set(csv(3).filter { $0.hasSuffix(".csv") }))
+            #expect(try store.verifiedFrames(step: .processCcd, filter: .r).map(\.outputs) == [csv(1), csv(2), csv(3)])
+            var inputs: [[String]] = []
+            try store.forEachDerivedEvent(step: .coadd, filter: .r, .all) { _, _, outputs in inputs.append(outputs) }
+            #expect(inputs.first == csv(1) + csv(2) + csv(3))
+            let coadd = try store.fileProvenance(step: .coadd, paths: Set(csv(4)))
+            #expect(coadd.map(\.path) == csv(4))
+            #expect(coadd.first?.inputs.map(\.path) == [csv(1)[0], csv(2)[0], csv(3)[0]])
+            let volumes = try store.accounting().lines.first { $0.step == "processCcd" }?.outputs
+            #expect(volumes == [.init(format: "csv", files: 6, bytes: 20 + 3 + 21 + 4 + 22 + 5), .init(format: "fits", files: 3, bytes: 303)])
+
+            // Inventory knows the frames by their paths without the index of whole paths, not a path that ends alike.
+            let frames = (11...13).map { "/data/DC_2013 é/input/fpC-000094-r1-00\($0).fit" }
+            #expect(try store.inventoryMemory(of: frames + ["/elsewhere/fpC-000094-r1-0011.fit"]).frames == Set(frames))
+            #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM frame") } == 3)
+
+            // A script's INSERT, UPDATE and DELETE on `outcome` still work, the outputs it writes kept as they are.
+            let outcome = { (event: Int) in
+                try store.pool.read { db in try Row.fetchOne(db, sql: "SELECT status, outputs FROM outcome WHERE eventId = ?", arguments: [event]) }
+            }
+            try store.write { db in
+                try db.execute(sql: "INSERT OR REPLACE INTO outcome (eventId, attemptId, status, class, message, outputs) VALUES (5, 2, 'ok', 'ok', '', '/y.csv')")
+                try db.execute(sql: "UPDATE outcome SET status = 'failed' WHERE eventId = 1")
+                try db.execute(sql: "UPDATE outcome SET outputs = '/z.csv' WHERE eventId = 2 AND attemptId = 3")
+                try db.execute(sql: "DELETE FROM outcome WHERE eventId = 4")
+            }
+            #expect(try outcome(5) == ["status": "ok", "outputs": "/y.csv"])
+            #expect(try outcome(1) == ["status": "failed", "outputs": csv(1).joined(separator: "\n")])
+            #expect(try store.pool.read { db in try String.fetchOne(db, sql: "SELECT outputs FROM outcome WHERE eventId = 2 AND attemptId = 3") } == "/z.csv")
+            #expect(try outcome(4) == nil)
         }
-        #expect(kept == Self.outcomes.map { "\($0.event) \($0.attempt) \($0.outputs ?? "NULL") \($0.sizes ?? "NULL")" })
-        // Kept by form: one for the calexps of `data`, one in the tab's directory, one for the coadd; /data/x.csv as it was.
-        #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM output_form") } == 3)
-        #expect(try store.pool.read { db in try String.fetchOne(db, sql: "SELECT outputs FROM outcome_record WHERE eventId = 1") } == "-000094-r1-0011.")
-        #expect(try store.pool.read { db in try String.fetchOne(db, sql: "SELECT outputs FROM outcome_record WHERE eventId = 5") } == "/data/x.csv")
-
-        let csv = { (event: Int) in Self.outcomes.filter { $0.event == event }.last!.outputs!.split(separator: "\n").map(String.init) }
-        #expect(try store.resultFiles(step: .processCcd) == (csv(1) + csv(2) + csv(3)).filter { $0.hasSuffix(".csv") }.sorted())
-        #expect(try store.redoneResultFiles(step: .processCcd) == Set(csv(3).filter { $0.hasSuffix(".csv") }))
-        #expect(try store.verifiedFrames(step: .processCcd, filter: .r).map(\.outputs) == [csv(1), csv(2), csv(3)])
-        var inputs: [[String]] = []
-        try store.forEachDerivedEvent(step: .coadd, filter: .r, .all) { _, _, outputs in inputs.append(outputs) }
-        #expect(inputs.first == csv(1) + csv(2) + csv(3))
-        let coadd = try store.fileProvenance(step: .coadd, paths: Set(csv(4)))
-        #expect(coadd.map(\.path) == csv(4))
-        #expect(coadd.first?.inputs.map(\.path) == [csv(1)[0], csv(2)[0], csv(3)[0]])
-        let volumes = try store.accounting().lines.first { $0.step == "processCcd" }?.outputs
-        #expect(volumes == [.init(format: "csv", files: 6, bytes: 20 + 3 + 21 + 4 + 22 + 5), .init(format: "fits", files: 3, bytes: 303)])
-
-        // Inventory knows the frames by their paths without the index of whole paths, not a path that ends alike.
-        let frames = (11...13).map { "/data/DC_2013 é/input/fpC-000094-r1-00\($0).fit" }
-        #expect(try store.inventoryMemory(of: frames + ["/elsewhere/fpC-000094-r1-0011.fit"]).frames == Set(frames))
-        #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM frame") } == 3)
-
-        // A script's INSERT, UPDATE and DELETE on `outcome` still work, the outputs it writes kept as they are.
-        let outcome = { (event: Int) in
-            try store.pool.read { db in try Row.fetchOne(db, sql: "SELECT status, outputs FROM outcome WHERE eventId = ?", arguments: [event]) }
-        }
-        try store.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO outcome (eventId, attemptId, status, class, message, outputs) VALUES (5, 2, 'ok', 'ok', '', '/y.csv')")
-            try db.execute(sql: "UPDATE outcome SET status = 'failed' WHERE eventId = 1")
-            try db.execute(sql: "UPDATE outcome SET outputs = '/z.csv' WHERE eventId = 2 AND attemptId = 3")
-            try db.execute(sql: "DELETE FROM outcome WHERE eventId = 4")
-        }
-        #expect(try outcome(5) == ["status": "ok", "outputs": "/y.csv"])
-        #expect(try outcome(1) == ["status": "failed", "outputs": csv(1).joined(separator: "\n")])
-        #expect(try store.pool.read { db in try String.fetchOne(db, sql: "SELECT outputs FROM outcome WHERE eventId = 2 AND attemptId = 3") } == "/z.csv")
-        #expect(try outcome(4) == nil)
     }
 
     @Test func verifyKeepsOutputsByFormAndTheyReadBackByteForByte() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-layout-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("state.sqlite").path
-        try Self.storeBeforeV19(at: path)
-        let store = try StateStore(path: path)
+        try withStorePath { path in
+            try Self.storeBeforeV19(at: path)
+            let store = try StateStore(path: path)
 
-        // Outputs a stem cannot describe, or only just: the placeholder itself, a stem in the directory
-        // too, overlapping runs, names in several scripts.
-        let texts = ["/d/a\u{1}b.csv", "/d/000094-r1-0011/calexp-000094-r1-0011.fits\n/d/000094-r1-0011/src-000094-r1-0011.csv",
-                     "/d/aaaaaa.fits\n/d/aaaaa.csv", "/d/星雲-0001-λ.fits\n/d/src-星雲-0001-λ.csv", "/d/ab.fits\n/d/cd.csv"]
-        try store.recordOutcomes(texts.enumerated().map { index, text in
-            AttemptReading(attemptId: 3, outcomes: [EventOutcome(eventId: Int64(index + 1), state: .ok, className: "ok", message: "", seconds: 1,
-                                                                 outputs: text.split(separator: "\n").map(String.init))])
-        })
-        let read = try store.pool.read { db in
-            try String.fetchAll(db, sql: "SELECT outputs FROM outcome WHERE attemptId = 3 ORDER BY eventId")
+            // Outputs a stem cannot describe, or only just: the placeholder itself, a stem in the directory
+            // too, overlapping runs, names in several scripts.
+            let texts = ["/d/a\u{1}b.csv", "/d/000094-r1-0011/calexp-000094-r1-0011.fits\n/d/000094-r1-0011/src-000094-r1-0011.csv",
+                         "/d/aaaaaa.fits\n/d/aaaaa.csv", "/d/星雲-0001-λ.fits\n/d/src-星雲-0001-λ.csv", "/d/ab.fits\n/d/cd.csv"]
+            try store.recordOutcomes(texts.enumerated().map { index, text in
+                AttemptReading(attemptId: 3, outcomes: [EventOutcome(eventId: Int64(index + 1), state: .ok, className: "ok", message: "", seconds: 1,
+                                                                     outputs: text.split(separator: "\n").map(String.init))])
+            })
+            let read = try store.pool.read { db in
+                try String.fetchAll(db, sql: "SELECT outputs FROM outcome WHERE attemptId = 3 ORDER BY eventId")
+            }
+            #expect(read == texts)
+            let forms = try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(form) FROM outcome_record WHERE attemptId = 3") }
+            #expect(forms == 3)  // neither the placeholder's text nor names without 4 bytes in common
         }
-        #expect(read == texts)
-        let forms = try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(form) FROM outcome_record WHERE attemptId = 3") }
-        #expect(forms == 3)  // neither the placeholder's text nor names without 4 bytes in common
     }
 }

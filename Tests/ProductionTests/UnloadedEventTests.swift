@@ -9,39 +9,37 @@ import Testing
     /// A store of v16 with loaded, unloaded, redone and failed events gets the index when a writer
     /// opens it; the loads' queries use it, and find exactly the ok events not marked loaded.
     @Test func aStoreOfV16GetsTheIndexAndTheLoadsQueriesUseIt() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dcprod-unloaded-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("state.db").path
-        let v16 = try #require(StateStore.migrations.first { $0.name.hasPrefix("v16:") }).name
-        let ids = try makeStore(at: path, upTo: v16)
+        try withStorePath { path in
+            let v16 = try #require(StateStore.migrations.first { $0.name.hasPrefix("v16:") }).name
+            let ids = try makeStore(at: path, upTo: v16)
 
-        let store = try StateStore(path: path, access: .write)
-        #expect(try store.schemaVersion() == StateStore.latestSchemaVersion)
-        let index = try store.pool.read { db in try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'event_unloaded'") }
-        #expect(index == "CREATE INDEX event_unloaded ON event(step, filter) WHERE state = 'ok' AND loadedRows IS NULL")
-        for query in [StateStore.unloadedEventsQuery, StateStore.loadMarksQuery(everyEvent: false)] {
-            let plan = try store.pool.read { db in
-                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + query, arguments: ["processCcd"]).map { $0["detail"] as String }
+            let store = try StateStore(path: path, access: .write)
+            #expect(try store.schemaVersion() == StateStore.latestSchemaVersion)
+            let index = try store.pool.read { db in try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'event_unloaded'") }
+            #expect(index == "CREATE INDEX event_unloaded ON event(step, filter) WHERE state = 'ok' AND loadedRows IS NULL")
+            for query in [StateStore.unloadedEventsQuery, StateStore.loadMarksQuery(everyEvent: false)] {
+                let plan = try store.pool.read { db in
+                    try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + query, arguments: ["processCcd"]).map { $0["detail"] as String }
+                }
+                #expect(plan.contains("SEARCH e USING INDEX event_unloaded (step=?)"), "\(plan)")
             }
-            #expect(plan.contains("SEARCH e USING INDEX event_unloaded (step=?)"), "\(plan)")
-        }
-        #expect(try store.unloadedEvents(step: .processCcd) == [
-            UnloadedEvent(id: ids.unloaded, files: ["/d/src-1.csv"], isRedone: false),
-            UnloadedEvent(id: ids.redone, files: ["/d/src-4.csv"], isRedone: true),
-        ])
-        #expect(try store.unloadedEvents(step: .coadd).map(\.id) == [ids.coadd])
+            #expect(try store.unloadedEvents(step: .processCcd) == [
+                UnloadedEvent(id: ids.unloaded, files: ["/d/src-1.csv"], isRedone: false),
+                UnloadedEvent(id: ids.redone, files: ["/d/src-4.csv"], isRedone: true),
+            ])
+            #expect(try store.unloadedEvents(step: .coadd).map(\.id) == [ids.coadd])
 
-        // Marked loaded, they leave it; forgotten (a catalog made anew), every ok event is back.
-        #expect(try store.recordLoaded(step: .processCcd) { $0 == "/d/src-1.csv" ? 5 : 7 } == 2)
-        #expect(try store.unloadedEvents(step: .processCcd).isEmpty)
-        try store.forgetLoaded()
-        #expect(try store.unloadedEvents(step: .processCcd).map(\.id).sorted() == [ids.unloaded, ids.loaded, ids.redone].sorted())
-        // Every event's mark set to what the ledger says, then again once one file has left it.
-        #expect(try store.recordLoaded(step: .processCcd, everyEvent: true) { _ in 3 } == 3)
-        #expect(try store.recordLoaded(step: .processCcd, everyEvent: true) { $0 == "/d/src-1.csv" ? nil : 3 } == 0)
-        #expect(try store.unloadedEvents(step: .processCcd).map(\.id) == [ids.unloaded])
-        #expect(try store.eventTallies(step: .processCcd).map(\.loadedRows).reduce(0, +) == 6)
+            // Marked loaded, they leave it; forgotten (a catalog made anew), every ok event is back.
+            #expect(try store.recordLoaded(step: .processCcd) { $0 == "/d/src-1.csv" ? 5 : 7 } == 2)
+            #expect(try store.unloadedEvents(step: .processCcd).isEmpty)
+            try store.forgetLoaded()
+            #expect(try store.unloadedEvents(step: .processCcd).map(\.id).sorted() == [ids.unloaded, ids.loaded, ids.redone].sorted())
+            // Every event's mark set to what the ledger says, then again once one file has left it.
+            #expect(try store.recordLoaded(step: .processCcd, everyEvent: true) { _ in 3 } == 3)
+            #expect(try store.recordLoaded(step: .processCcd, everyEvent: true) { $0 == "/d/src-1.csv" ? nil : 3 } == 0)
+            #expect(try store.unloadedEvents(step: .processCcd).map(\.id) == [ids.unloaded])
+            #expect(try store.eventTallies(step: .processCcd).map(\.loadedRows).reduce(0, +) == 6)
+        }
     }
 
     /// A store migrated up to `last`, with a job of two attempts and its processCcd events: one ok and
