@@ -42,5 +42,5 @@ public struct SeenGalaxy: Sendable {
     }
 
     /// How far from the centre it reaches (4 of its widths, pixels).
-    public var radius: Int { Int((4 * max(psf.fwhm, (pow(psf.fwhm / 2.3548, 2) + sigma * sigma).squareRoot() * 2.3548)).rounded(.up)) + 2 }
+    public var radius: Int { Int((4 * max(psf.fwhm, (pow(psf.fwhm / Gaussian.sigmaToFWHM, 2) + sigma * sigma).squareRoot() * Gaussian.sigmaToFWHM)).rounded(.up)) + 2 }
 }
