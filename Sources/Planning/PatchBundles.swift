@@ -33,7 +33,8 @@ extension Planner {
     ///
     /// A patch's bundle becomes ready only when an outcome is recorded — of a frame on it, or of a
     /// coadd that settles a patch before it — and a call plans every bundle ready then: a filter with
-    /// no outcome since the last call has none to plan, and is not read at all.
+    /// no outcome since the last call has none to plan, and is not read at all; one with outcomes
+    /// looks only at the patches near them (`BundleLayout.init(store:filter:map:near:)`).
     ///
     /// - Parameter changed: Per filter, the ids of the events (of any step) whose outcome was recorded
     ///   since the last call (a filter not in it: none); nil when not known: every filter is looked at.
@@ -46,7 +47,7 @@ extension Planner {
         let map = try SkyMap.of(production)
         var summaries: [Step: Summary] = [:]
         for filter in due {
-            let planned = try planBundles(filter: filter, map: map)
+            let planned = try planBundles(filter: filter, map: map, changed: changed?[filter])
             for (step, count) in planned {
                 summaries[step, default: Summary()].jobs[filter, default: 0] += count.jobs
                 summaries[step, default: Summary()].events[filter, default: 0] += count.events
@@ -55,10 +56,17 @@ extension Planner {
         return summaries
     }
 
-    private func planBundles(filter: Filter, map: SkyMap) throws -> [Step: (jobs: Int, events: Int)] {
-        let layout = try BundleLayout(store: production.store, filter: filter, map: map)
-        let ready = try layout.ready(coadds: production.store.eventStandings(step: .coadd, filter: filter),
-                                     forced: production.store.eventStandings(step: .forcedPhot, filter: filter))
+    /// Plans the bundles of a filter that are ready: of every patch, or, when `changed` is given, of
+    /// the patches whose readiness those events' outcomes can have changed.
+    private func planBundles(filter: Filter, map: SkyMap, changed: Set<Int64>?) throws -> [Step: (jobs: Int, events: Int)] {
+        let store = production.store
+        let layout = try changed.map { try BundleLayout(store: store, filter: filter, map: map, near: $0) }
+            ?? BundleLayout(store: store, filter: filter, map: map)
+        // Near what changed, only the standings of the patches and frames laid out are read.
+        let near = layout.scope != nil
+        let ready = try layout.ready(
+            coadds: store.eventStandings(step: .coadd, filter: filter, keys: near ? Set(layout.framesOf.keys.map(\.description)) : nil),
+            forced: store.eventStandings(step: .forcedPhot, filter: filter, keys: near ? Set(layout.frames.map(\.key)) : nil))
         guard !ready.isEmpty || !layout.orphans.isEmpty else { return [:] }
         let writers = try Dictionary(uniqueKeysWithValues: [Step.processCcd, .coadd, .forcedPhot].map { step in
             let definition = try StepDefinition.load(step: step, templates: templates)
@@ -183,17 +191,54 @@ private struct ReadyBundle {
 }
 
 /// The processCcd frames of a filter with the patches each touches (from the state store's kept
-/// patches), in bundle order (`Planner.runsBefore`), and the frames on each patch.
+/// patches), in bundle order (`Planner.runsBefore`), and the frames on each patch: every frame of
+/// the filter, or those near some events' outcomes (`init(store:filter:map:near:)`).
 private struct BundleLayout {
-    var frames: [FrameStanding]
+    var frames: [FrameStanding] = []
     /// Per frame, the patches it touches, in bundle order.
     var patchesOf: [[PatchId]] = []
     var framesOf: [PatchId: [Int]] = [:]
     /// Unplanned frames that touch no patch of the sky map: planned in jobs of their own.
     var orphans: [Int64] = []
+    /// The patches whose readiness is looked at; nil: every patch.
+    var scope: Set<PatchId>?
 
     init(store: StateStore, filter: Filter, map: SkyMap) throws {
-        frames = try store.frameStandings(step: .processCcd, filter: filter)
+        try place(store.frameStandings(step: .processCcd, filter: filter), store: store, map: map)
+    }
+
+    /// The layout around the outcomes of `changed` (event ids of any step): a patch's readiness
+    /// depends on the frames on it and on the patches before it that share a frame with it, so an
+    /// outcome of a frame, or of a patch's coadd, can make ready only the patches of the frames on
+    /// its patches (`scope`). Their readiness is read from the frames on the patches those touch,
+    /// whose every frame is read: a few hundred frames at DC2013's depth, whatever its size.
+    init(store: StateStore, filter: Filter, map: SkyMap, near changed: Set<Int64>) throws {
+        var framePatches = FramePatches(map: map)
+        let changedFrames = try store.frameStandings(step: .processCcd, filter: filter, ids: changed)
+        var seeds = try store.eventKeys(step: .coadd, filter: filter, ids: changed)
+        for frame in changedFrames {
+            seeds.formUnion(try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches).map(\.description))
+        }
+        try framePatches.keep(in: store)
+        // Two rings of frames and patches out from the seeds: the scope, then what its readiness reads.
+        let scope = try Self.patches(of: store.frameStandings(step: .processCcd, filter: filter, touching: seeds), map: map, store: store)
+        let read = try Self.patches(of: store.frameStandings(step: .processCcd, filter: filter, touching: Set(scope.map(\.description))),
+                                    map: map, store: store)
+        try place(store.frameStandings(step: .processCcd, filter: filter, touching: Set(read.map(\.description))), store: store, map: map)
+        self.scope = scope
+    }
+
+    /// The patches the frames touch.
+    private static func patches(of frames: [FrameStanding], map: SkyMap, store: StateStore) throws -> Set<PatchId> {
+        var framePatches = FramePatches(map: map)
+        let patches = try frames.flatMap { try framePatches.patches(frameId: $0.frameId, footprint: $0.footprint, kept: $0.patches) }
+        try framePatches.keep(in: store)
+        return Set(patches)
+    }
+
+    /// Lays out `frames`: their patches, the frames on each patch, and the orphans.
+    private mutating func place(_ frames: [FrameStanding], store: StateStore, map: SkyMap) throws {
+        self.frames = frames
         var framePatches = FramePatches(map: map)
         for (index, frame) in frames.enumerated() {
             let touched = try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches)
@@ -215,7 +260,7 @@ private struct BundleLayout {
             return framesOf[patch]!.allSatisfy { frames[$0].state.isVerified && frames[$0].state != .ok }
         }
         var ready: [ReadyBundle] = []
-        for patch in framesOf.keys.sorted(by: Planner.runsBefore) where coadds[patch.description]?.planned != true {
+        for patch in framesOf.keys.sorted(by: Planner.runsBefore) where scope?.contains(patch) ?? true && coadds[patch.description]?.planned != true {
             let mine = framesOf[patch]!
             let own = mine.filter { !frames[$0].planned && patchesOf[$0].first == patch }
             guard mine.allSatisfy({ frames[$0].state.isVerified || own.contains($0) }),

@@ -33,7 +33,7 @@ public final class StoreReadings: Sendable {
     }
 
     /// The store's data version now: another value after any commit but this connection's (it never writes).
-    func version() throws -> Int {
+    public func version() throws -> Int {
         try state.withLock { state in
             if state.versionConnection == nil {
                 var configuration = Configuration()
