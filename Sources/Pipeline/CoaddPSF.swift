@@ -37,6 +37,13 @@ struct CoaddPSF {
         /// Coadd counts per electron of its flux: its zero point's scale over its gain (0 when the
         /// gain is not known).
         var countsPerElectron = 0.0
+        /// Its aperture correction (`APCORR`).
+        var apertureCorrection = 1.0
+
+        /// Whether a FITS pixel position is on the calexp (its pixels' centres, as the warp interpolates them).
+        func covers(_ p: (x: Double, y: Double)) -> Bool {
+            p.x >= 1 && p.y >= 1 && p.x <= Double(width) && p.y <= Double(height)
+        }
     }
 
     let grid: WCS
@@ -87,14 +94,26 @@ struct CoaddPSF {
         var sum = 0.0, weights = 0.0
         for component in components {
             let p = try component.wcs.pixels(sky)[0]
-            let at = (x: p.x - 1, y: p.y - 1)
-            guard at.x >= 0, at.y >= 0, at.x <= Double(component.width - 1), at.y <= Double(component.height - 1),
-                  let q = PSFTemplates.poissonFactor(component.psf, at: at, radius: radius) else { continue }
+            guard component.covers(p), let q = PSFTemplates.poissonFactor(component.psf, at: (p.x - 1, p.y - 1), radius: radius) else { continue }
             sum += component.weight * component.weight * component.countsPerElectron * q
             weights += component.weight
         }
         guard weights > 0 else { return nil }
         return flux * sum / (weights * weights)
+    }
+
+    /// The aperture correction at a 0-based patch position: its inputs' (`APCORR`), averaged with the
+    /// stack's weights over those that reach there, as the stack averages their counts (each off by
+    /// its correction's error, through its zero point: `Coadd.measure`); nil where no input reaches.
+    func apertureCorrection(at c: (x: Double, y: Double)) throws -> Double? {
+        let sky = try grid.sky([(c.x + 1, c.y + 1)])
+        var sum = 0.0, weights = 0.0
+        for component in components {
+            guard component.covers(try component.wcs.pixels(sky)[0]) else { continue }
+            sum += component.weight * component.apertureCorrection
+            weights += component.weight
+        }
+        return weights > 0 ? sum / weights : nil
     }
 
     /// A calexp's PSF model at the calexp pixels a stamp reaches, each computed once (neighbouring

@@ -192,9 +192,9 @@ public struct TruthComparison: Sendable {
         var zeroPoint: Double
         var commonSigma: Double
 
-        /// The summary's `zeroPoint`, and the common σ from its `fluxMag0Sigma`/`fluxMag0` (a CCD
-        /// summary) or from the coadd image's `MAGZERR` and `APCERR`/`APCORR` (a coadd's summary has
-        /// no σ; its PSF fluxes' σ holds both); 0 when neither says. Nil without a summary or its zero point.
+        /// The summary's `zeroPoint`, and the PSF fluxes' common σ from its `fluxMag0Sigma`/`fluxMag0`
+        /// (a CCD summary) or from the coadd image's `MAGZERR` (a coadd's summary has no σ); 0 when
+        /// neither says. Nil without a summary or its zero point.
         static func read(_ summary: String?, image: String?) throws -> Calibration? {
             guard let summary else { return nil }
             let lines = try String(contentsOfFile: summary, encoding: .utf8).split(separator: "\n")
@@ -210,9 +210,7 @@ public struct TruthComparison: Sendable {
             guard let image, let file = try? FITSFile.open(image) else { return Calibration(zeroPoint: zeroPoint, commonSigma: 0) }
             defer { try? file.close() }
             func keyword(_ name: String) -> Double? { (try? file.double(name)).flatMap { $0 }.flatMap { $0.isFinite ? $0 : nil } }
-            let zeroPointPart = relativeFluxError(magnitudes: keyword("MAGZERR") ?? 0)
-            let correctionPart = (keyword("APCERR") ?? 0) / (keyword("APCORR") ?? 1)
-            return Calibration(zeroPoint: zeroPoint, commonSigma: (zeroPointPart * zeroPointPart + correctionPart * correctionPart).squareRoot())
+            return Calibration(zeroPoint: zeroPoint, commonSigma: relativeFluxError(magnitudes: keyword("MAGZERR") ?? 0))
         }
     }
 
