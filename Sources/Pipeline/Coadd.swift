@@ -275,8 +275,7 @@ public struct Coadd {
         var photometer = modeling.photometer(image: image, noise: found.noise, gain: overlaps.gain, detections: found.detections,
                                              localPSF: coaddPSF.map { psf in { c, r in try? psf.stamp(at: c, radius: r) } })
         if let coaddPSF {
-            let radius = photometer.footprintRadius
-            photometer.sourceVariance = { c, flux in (try? coaddPSF.sourceVariance(at: c, flux: flux, radius: radius)) ?? nil }
+            photometer.sourceVariance = { c, flux, weights in (try? coaddPSF.sourceVariance(at: c, flux: flux, weights: weights)) ?? nil }
         }
         let correlation = noiseCorrelation(of: photometer, noiseMap: noiseMap, valid: valid)
         let common: CommonError
