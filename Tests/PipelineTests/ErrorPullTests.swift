@@ -313,5 +313,14 @@ final class PullProduction: @unchecked Sendable {
         #expect(c.offsets.count >= 20, "\(line)")
         #expect(pull < 1.2, "\(line)")
         #expect(abs(median) < 0.001, "\(line)")
+        // Each part of the patch that one set of calexps covers has its own common offset (`Measurement.coverage`).
+        let parts = Set(steps[1].measurements.map(\.coverage))
+        #expect(parts.count >= 3 && !parts.contains(""), "parts of the patch by the calexps covering them: \(parts.count)")
+        for p in truth.ownNoise(steps[1].measurements).pulls where p.quantity == .flux {
+            print("coadd own \(p.line)")
+            guard p.values.count >= ErrorPulls.minimumStars else { continue }
+            let band = ErrorPulls.band.lowerBound * (1 - p.sigmaError)...ErrorPulls.band.upperBound * (1 + p.sigmaError)
+            #expect(band.contains(p.sigma), "coadd own \(p.line)")
+        }
     }
 }
