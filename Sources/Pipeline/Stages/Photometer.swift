@@ -353,20 +353,21 @@ struct PSFTemplates {
         }
     }
 
-    /// (p, ∂p/∂x₀, ∂p/∂y₀) at a pixel.
-    func at(_ x: Int, _ y: Int) -> [Double] {
+    /// (p, ∂p/∂x₀, ∂p/∂y₀) at a pixel (a SIMD3, not an array: this runs for every pixel of every
+    /// PSF fit, and an array is allocated each time).
+    func at(_ x: Int, _ y: Int) -> SIMD3<Double> {
         if let s = stamps {
             let h2 = 2 * Self.step
-            return [s[0][x, y], (s[1][x, y] - s[2][x, y]) / h2, (s[3][x, y] - s[4][x, y]) / h2]
+            return SIMD3(s[0][x, y], (s[1][x, y] - s[2][x, y]) / h2, (s[3][x, y] - s[4][x, y]) / h2)
         }
         return Self.moffat(psf, dx: Double(x) - center.x, dy: Double(y) - center.y)
     }
 
     /// (p, ∂p/∂x₀, ∂p/∂y₀) of a Moffat at an offset (dx, dy) from its centre.
-    static func moffat(_ psf: MoffatPSF, dx: Double, dy: Double) -> [Double] {
+    static func moffat(_ psf: MoffatPSF, dx: Double, dy: Double) -> SIMD3<Double> {
         let r2 = dx * dx + dy * dy
         let p = psf.value(r2), scale = 2 * psf.beta / (psf.alpha * psf.alpha + r2)
-        return [p, p * scale * dx, p * scale * dy]
+        return SIMD3(p, p * scale * dx, p * scale * dy)
     }
 }
 
@@ -375,7 +376,7 @@ struct SymmetricMatrix3 {
     /// Row-major, all nine entries.
     var a = [Double](repeating: 0, count: 9)
 
-    mutating func add(_ t: [Double], weight: Double) {
+    mutating func add(_ t: SIMD3<Double>, weight: Double) {
         for i in 0..<3 { for j in 0..<3 { a[i * 3 + j] += weight * t[i] * t[j] } }
     }
 
