@@ -119,10 +119,13 @@ public struct Coadd {
         var psf: MoffatPSF?
         /// Electrons per calexp count (infinite when the header does not say).
         var gain: Double
-        /// The σ of the calexp's scale, magnitudes: its zero point's (`MAGZERR`) and its aperture
-        /// correction's (`APCERR`, relative): the zero point was fitted to corrected PSF fluxes, so
-        /// the image's counts are off by the correction's error (0 when the header does not say).
+        /// The σ of the calexp's zero point, magnitudes (`MAGZERR`; 0 when the header does not say):
+        /// its calibrated PSF fluxes' common error.
         var zeroPointSigma = 0.0
+        /// Its aperture correction (`APCORR`) and that correction's relative σ (`APCERR`/`APCORR`);
+        /// 1 and 0 when the header does not say. The zero point was fitted to corrected PSF fluxes,
+        /// so the image's counts are off by the correction's error, and its PSF fluxes are not.
+        var correction = (factor: 1.0, relativeSigma: 0.0)
         /// The fitted WCS's covariance (`AstrometricFit.pixelCovariance`, pixels², about CRPIX), nil when the header has none.
         var astrometry: (covariance: [Double], crpix: (x: Double, y: Double))?
     }
@@ -150,15 +153,14 @@ public struct Coadd {
         guard let found = CoaddDetection(config: config.detection).detect(image, variance: variance, valid: { !stack[$0].isNaN }) else {
             throw CoaddFailure(.noInput, "no input calexp: none of \(calexps.count) covers a pixel of \(patch)")
         }
-        let (measuredOnStack, correction) = measure(image, found, overlaps, grid: grid,
+        let (measuredOnStack, common) = measure(image, found, overlaps, grid: grid,
                                                     noiseMap: { found.noiseScale * Double(variance[$0]).squareRoot() }, valid: { !stack[$0].isNaN })
         let sky = try grid.sky(measuredOnStack.map { (x: $0.x + 1, y: $0.y + 1) })
         let measured = try addingInputAstrometry(measuredOnStack, sky: sky, overlaps)
 
         let outputs = Self.outputs(for: patch, filter: options.filter, in: options.outputDirectory)
         try OutputFiles.writeAll(outputs, in: options.outputDirectory) {
-            try writeImage(image.pixels, variance: variance, inputs: overlaps.inputs.count, zeroPointSigma: overlaps.zeroPointSigma,
-                           correction: correction, to: outputs[0])
+            try writeImage(image.pixels, variance: variance, inputs: overlaps.inputs.count, common: common, to: outputs[0])
             try writeSources(measured, sky: sky, to: outputs[1])
             try writeRow(inputs: overlaps.inputs.count, image: outputs[0], to: outputs[2])
         }
@@ -178,6 +180,9 @@ public struct Coadd {
         var sourceVariance = 0.0
         /// Σw·σ_zp over the inputs, magnitudes.
         var zeroPointSum = 0.0
+        /// Σw·APCORR and Σw·APCERR/APCORR over the inputs.
+        var correctionSum = 0.0
+        var correctionErrorSum = 0.0
         /// Each input's WCS, its fit's covariance about its CRPIX (calexp pixels²), size, weight and
         /// calexp pixels per patch pixel, for the error its WCS adds to a source's position.
         var astrometry: [(wcs: WCS, covariance: [Double], crpix: (x: Double, y: Double), size: (Int, Int), weight: Double, jacobian: Double)] = []
@@ -195,6 +200,9 @@ public struct Coadd {
         /// as one, σ_zp = Σw·σ_zp,i/Σw. (As independent, Σw²σ²_zp,i/(Σw)², they left the bright
         /// stars' pulls at 1.3–1.5 with the reference's errors in; as if every input covered it.)
         var zeroPointSigma: Double { zeroPointSum / weightSum }
+        /// The inputs' aperture corrections with the stack's weights, and their relative σ (taken as
+        /// one, like their zero points'): the error the stack's counts carry beside `zeroPointSigma`.
+        var correction: (factor: Double, relativeSigma: Double) { (correctionSum / weightSum, correctionErrorSum / weightSum) }
     }
 
     /// Reads each calexp once: whether and where it overlaps the patch, its noise once warped.
@@ -209,10 +217,13 @@ public struct Coadd {
             out.inputs.append((path, region, sigma))
             out.components.append(input.psf.map { CoaddPSF.Component(wcs: input.wcs, psf: $0, width: input.image.width,
                                                                       height: input.image.height, weight: weight,
-                                                                      countsPerElectron: input.gain.isFinite ? input.scale / input.gain : 0) })
+                                                                      countsPerElectron: input.gain.isFinite ? input.scale / input.gain : 0,
+                                                                      apertureCorrection: input.correction.factor) })
             out.weightSum += weight
             out.sourceVariance += weight * weight * input.scale / input.gain
             out.zeroPointSum += weight * input.zeroPointSigma
+            out.correctionSum += weight * input.correction.factor
+            out.correctionErrorSum += weight * input.correction.relativeSigma
             if let astrometry = input.astrometry {
                 out.astrometry.append((input.wcs, astrometry.covariance, astrometry.crpix, (input.image.width, input.image.height), weight, jacobian))
             }
@@ -241,48 +252,93 @@ public struct Coadd {
     }
 
     /// The measurement on the stack: the PSF model (the coadd's own, `CoaddPSF`, where every input
-    /// has one) and each detection measured with the noise where it is, times the correlation; and
-    /// the aperture correction with its σ, common to every PSF flux (the image's `APCORR`, `APCERR`).
+    /// has one) and each detection measured with the noise where it is, times the correlation; each
+    /// flux σ with the error common to the image; and the aperture correction with its σ (the image's
+    /// `APCORR`, `APCERR`).
+    ///
+    /// The aperture correction is its inputs' where the coadd has their PSF models
+    /// (`CoaddPSF.apertureCorrection`, at each source): each input's zero point was fitted to its
+    /// corrected PSF fluxes, so its counts are off by its correction's error δ_i, and the stack's by
+    /// Σa_i·δ_i where a source is; the same weighted mean of the inputs' corrections puts it back, and
+    /// the PSF flux is their calibrated fluxes' mean, its common error their zero points' alone. A
+    /// correction measured again on the coadd's dozen bright stars added its own error (0.1–0.3 %, per
+    /// patch) on top of the Σa_i·δ_i it did not take out: the coadd was up to 0.27 % off its inputs'
+    /// mean on a sky of partly covered patches. The aperture and model fluxes are not corrected, and
+    /// keep the inputs' corrections' error (`Overlaps.correction`) beside their zero points'. Without
+    /// every input's PSF model, the correction is measured on the coadd (`measuredCorrection`) and its
+    /// error is in the PSF fluxes' common σ too.
     func measure(_ image: Image, _ found: CoaddDetection.Result, _ overlaps: Overlaps, grid: WCS,
-                 noiseMap: (Int) -> Double, valid: (Int) -> Bool) -> (measurements: [Measurement], correction: (factor: Double, sigma: Double)) {
+                 noiseMap: (Int) -> Double, valid: (Int) -> Bool) -> (measurements: [Measurement], common: CommonError) {
         let components = overlaps.components
         let coaddPSF = components.contains { $0 == nil } ? nil : CoaddPSF(grid: grid, components: components.compactMap { $0 })
         let modeling = PSFModeling(config: options.config.photometry)
         var photometer = modeling.photometer(image: image, noise: found.noise, gain: overlaps.gain, detections: found.detections,
                                              localPSF: coaddPSF.map { psf in { c, r in try? psf.stamp(at: c, radius: r) } })
         if let coaddPSF {
-            let radius = photometer.footprintRadius
-            photometer.sourceVariance = { c, flux in (try? coaddPSF.sourceVariance(at: c, flux: flux, radius: radius)) ?? nil }
+            photometer.sourceVariance = { c, flux, weights in (try? coaddPSF.sourceVariance(at: c, flux: flux, weights: weights)) ?? nil }
         }
         let correlation = noiseCorrelation(of: photometer, noiseMap: noiseMap, valid: valid)
-        // The aperture correction again, its stars' sky noise with the warp's correlation: it weighs
-        // them by their σ and fits their scatter beyond it, which the uncorrelated noise made 2–5 %.
-        // (A PSF flux's own Poisson term is its inputs', `CoaddPSF.sourceVariance`, which the
-        // correlation does not scale.)
-        var correlated = photometer
-        correlated.noise = correlation * found.noise
-        let correctionFit = ApertureCorrection(config: options.config.photometry.apertureCorrection)
-            .measure(of: correlated, at: modeling.pointSources(found.detections, photometer))
-        (photometer.apertureCorrection, photometer.apertureCorrectionSigma) = (correctionFit.factor, correctionFit.sigma)
-        // Common to every flux of the coadd: its inputs' zero points' error and its own aperture
-        // correction's (relative), added to each flux σ once the S/N cut is made on the noise alone.
-        // (The correction's stars' scatter beyond their noise was added to each PSF flux's σ as the
-        // model's error while the source's own noise was a third too small. With that noise right,
-        // the bright stars' own pulls are 0.8–1.2 in g, r, i without it, and the scatter, 0.6–0.7 %
-        // in u and z, is their total apertures' (background and neighbours over 4 FWHMs), not their
-        // PSF fluxes': with it z's pulls above S/N 100 were 0.5.)
-        let zeroPoint = relativeFluxError(magnitudes: overlaps.zeroPointSigma)
-        let correction = photometer.apertureCorrectionSigma / photometer.apertureCorrection
-        let relative = (zeroPoint * zeroPoint + correction * correction).squareRoot()
+        let common: CommonError
+        if coaddPSF != nil {
+            common = CommonError(zeroPoint: overlaps.zeroPointSigma, inputCorrections: overlaps.correction)
+            photometer.apertureCorrection = overlaps.correction.factor
+        } else {
+            let own = measuredCorrection(photometer, correlation: correlation * found.noise, modeling: modeling, found.detections)
+            common = CommonError(zeroPoint: overlaps.zeroPointSigma, inputCorrections: overlaps.correction, own: own)
+            photometer.apertureCorrection = own.factor
+        }
         let measured = found.detections.compactMap { detection in
             var local = photometer
             local.noise = correlation * noiseMap(detection.peakY * image.width + detection.peakX)
+            let peak = (x: Double(detection.peakX), y: Double(detection.peakY))
+            if let correction = try? coaddPSF?.apertureCorrection(at: peak) { local.apertureCorrection = correction }
             return local.measure(detection)
         }.filter { $0.signalToNoise >= options.config.detection.detection.threshold }
+        // The common error is added to each flux σ once the S/N cut is made on the noise alone.
         let out = classified(measured, photometer: photometer, detections: found.detections, valid: valid) { m in
             correlation * noiseMap(Int(m.y.rounded()) * image.width + Int(m.x.rounded()))
-        }.map { $0.addingRelativeFluxError(relative) }
-        return (out, (correctionFit.factor, correctionFit.sigma))
+        }.map { $0.addingRelativeFluxError(common.counts, psf: common.psf) }
+        return (out, common)
+    }
+
+    /// The relative σ common to a coadd's fluxes, and the aperture correction its header states.
+    struct CommonError {
+        /// Its PSF fluxes': its inputs' zero points' (`Overlaps.zeroPointSigma`), and the correction
+        /// measured on the coadd where there is one (`measuredCorrection`).
+        var psf: Double
+        /// Its aperture and model fluxes' (the stack's counts'): its inputs' zero points' and their
+        /// aperture corrections' (`Overlaps.correction`).
+        var counts: Double
+        /// `APCORR`, `APCERR`: the inputs' corrections (the image's, with the stack's weights) or the
+        /// one measured on the coadd.
+        var correction: (factor: Double, sigma: Double)
+        /// `MAGZERR`: the PSF fluxes' common σ, magnitudes.
+        var magnitudes: Double { psf * 2.5 / log(10) }
+
+        init(zeroPoint: Double, inputCorrections: (factor: Double, relativeSigma: Double), own: (factor: Double, sigma: Double)? = nil) {
+            let zeroPoint = relativeFluxError(magnitudes: zeroPoint)
+            counts = (zeroPoint * zeroPoint + inputCorrections.relativeSigma * inputCorrections.relativeSigma).squareRoot()
+            if let own {
+                let relative = own.sigma / own.factor
+                psf = (counts * counts + relative * relative).squareRoot()
+                correction = own
+            } else {
+                psf = zeroPoint
+                correction = (inputCorrections.factor, inputCorrections.factor * inputCorrections.relativeSigma)
+            }
+        }
+    }
+
+    /// The aperture correction measured on the coadd's bright point sources, its stars' sky noise
+    /// with the warp's correlation (`noise`): it weighs them by their σ and fits their scatter beyond
+    /// it, which the uncorrelated noise made 2–5 %. (A PSF flux's own Poisson term is its inputs',
+    /// `CoaddPSF.sourceVariance`, which the correlation does not scale.)
+    func measuredCorrection(_ photometer: Photometer, correlation noise: Double, modeling: PSFModeling,
+                            _ detections: [Detection]) -> (factor: Double, sigma: Double) {
+        var correlated = photometer
+        correlated.noise = noise
+        return ApertureCorrection(config: options.config.photometry.apertureCorrection)
+            .measure(of: correlated, at: modeling.pointSources(detections, photometer))
     }
 
     /// The measured sources with their flags (`SourceFlagging`: a footprint over pixels no input
@@ -356,11 +412,11 @@ public struct Coadd {
             let noise = measuringNoise ? Self.robustSigma(image.pixels, sampling: options.config.inputNoiseSampling) * scale : 0
             guard !measuringNoise || noise > 0, noise.isFinite else { throw CoaddFailure(.unreadableInput, "unreadable input: \(path) has no noise (a blank image)") }
             let magzerr = try file.double("MAGZERR").flatMap { $0.isFinite && $0 >= 0 ? $0 : nil } ?? 0
-            let correction = try (file.double("APCERR") ?? 0) / (file.double("APCORR") ?? 1)
-            let correctionMagnitudes = correction.isFinite && correction >= 0 ? correction * 2.5 / log(10) : 0
-            let zeroPointSigma = (magzerr * magzerr + correctionMagnitudes * correctionMagnitudes).squareRoot()
+            let factor = try file.double("APCORR").flatMap { $0.isFinite && $0 > 0 ? $0 : nil } ?? 1
+            let relative = try (file.double("APCERR") ?? 0) / factor
             return Input(path: path, image: image, wcs: try WCS(file: file), scale: scale, sigma: noise,
-                         psf: try MoffatPSF.read(from: file), gain: try file.double("GAIN") ?? .infinity, zeroPointSigma: zeroPointSigma,
+                         psf: try MoffatPSF.read(from: file), gain: try file.double("GAIN") ?? .infinity, zeroPointSigma: magzerr,
+                         correction: (factor, relative.isFinite && relative >= 0 ? relative : 0),
                          astrometry: try Self.astrometricCovariance(file))
         } catch let failure as CoaddFailure {
             throw failure
@@ -462,11 +518,9 @@ public struct Coadd {
 
     // MARK: - Outputs
 
-    /// The deepCoadd: the stack and its variance, the patch's WCS, the zero point and the σ common to
-    /// its fluxes: its inputs' zero points' (`MAGZERR`) and its own aperture correction's (`APCORR`,
-    /// `APCERR`, PSF fluxes only).
-    func writeImage(_ pixels: [Float], variance: [Float], inputs: Int, zeroPointSigma: Double = 0,
-                    correction: (factor: Double, sigma: Double), to url: URL) throws {
+    /// The deepCoadd: the stack and its variance, the patch's WCS, the zero point, the σ common to its
+    /// PSF fluxes (`MAGZERR`) and the aperture correction (`APCORR`, `APCERR`: `CommonError`).
+    func writeImage(_ pixels: [Float], variance: [Float], inputs: Int, common: CommonError, to url: URL) throws {
         let size = options.skyMap.size(of: options.patch)
         try AtomicFile.write(to: url, size: 2 * OutputFiles.imageBytes(width: size.x, height: size.y)) { tmp in
             let file = try FITSFile.create(tmp.path)
@@ -477,9 +531,9 @@ public struct Coadd {
             try file.write("FILTER", options.filter.rawValue)
             for card in try options.skyMap.wcsCards(of: options.patch) { try file.write(card) }
             try file.write("MAGZERO", options.zeroPoint, comment: "magnitude of one count")
-            try file.write("MAGZERR", zeroPointSigma, comment: "sigma of the inputs' zero points in it (mag)")
-            try file.write("APCORR", correction.factor, comment: "PSF flux to total flux")
-            try file.write("APCERR", correction.sigma, comment: "sigma of APCORR")
+            try file.write("MAGZERR", common.magnitudes, comment: "sigma common to its PSF fluxes (mag)")
+            try file.write("APCORR", common.correction.factor, comment: "PSF flux to total flux")
+            try file.write("APCERR", common.correction.sigma, comment: "sigma of APCORR")
             try file.write("NCALEXP", inputs, comment: "calexps stacked")
             try file.writePixels(pixels)
             try file.createImage(width: size.x, height: size.y)

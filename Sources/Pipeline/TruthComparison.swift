@@ -31,6 +31,10 @@ public struct TruthComparison: Sendable {
         /// (`measurements(under:)`); 0 where they do not.
         public var image = ""
         public var commonSigma = 0.0
+        /// A coadd's: the calexps whose footprints hold it (`measurements(under:)`). Where
+        /// a coadd's inputs overlap only in part, each set of them has its own common error (their
+        /// zero points' errors with the stack's weights), so it is a part of the image of its own.
+        public var coverage = ""
         /// The FITS pixel it was measured at, where the CSV says (NaN elsewhere).
         public var x = Double.nan
         public var y = Double.nan
@@ -143,7 +147,7 @@ public struct TruthComparison: Sendable {
         // Each step's measurements, and the summary whose zero point calibrates them.
         let steps: [(step: Step, measured: StepOutput, calibration: StepOutput)] =
             [(.processCcd, .src, .ccd), (.coadd, .deepsrc, .coadd), (.forcedPhot, .forced, .ccd)]
-        return try steps.map { step, measured, calibration in
+        var out = try steps.map { step, measured, calibration in
             var out: [Measurement] = []
             for (name, path) in files.sorted(by: { $0.key < $1.key }) {
                 guard let stem = measured.stem(of: name),
@@ -157,6 +161,51 @@ public struct TruthComparison: Sendable {
                 }
             }
             return (step.rawValue, out)
+        }
+        let footprints = try files.compactMap { name, path in try StepOutput.ccd.stem(of: name).flatMap { try Footprint.read(path, image: $0) } }
+        out[1].1 = withCoverage(out[1].1, footprints: footprints)
+        return out
+    }
+
+    /// The coadd's measurements, each with the calexps of its filter whose footprints hold it (`Measurement.coverage`).
+    static func withCoverage(_ coadd: [Measurement], footprints: [Footprint]) -> [Measurement] {
+        coadd.map { m in
+            var m = m
+            m.coverage = footprints.filter { $0.filterId == m.filterId && $0.contains(m) }.map(\.image).sorted().joined(separator: " ")
+            return m
+        }
+    }
+
+    /// A calexp's footprint as processCcd's summary (`ccd-STEM.csv`) gives it: its four corners.
+    struct Footprint {
+        var image: String
+        var filterId: Int
+        var corners: [(ra: Double, dec: Double)]
+
+        /// Whether the quadrilateral of the corners holds the measurement (on the tangent plane at its
+        /// first corner; RA differences taken across RA 0).
+        func contains(_ m: Measurement) -> Bool {
+            let origin = corners[0], cosine = cos(origin.dec * .pi / 180)
+            func plane(_ ra: Double, _ dec: Double) -> (x: Double, y: Double) {
+                (((ra - origin.ra + 540).truncatingRemainder(dividingBy: 360) - 180) * cosine, dec - origin.dec)
+            }
+            let p = plane(m.ra, m.dec), q = corners.map { plane($0.ra, $0.dec) }
+            let sides = (0..<4).map { k -> Double in
+                let a = q[k], b = q[(k + 1) % 4]
+                return (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x)
+            }
+            return sides.allSatisfy { $0 >= 0 } || sides.allSatisfy { $0 <= 0 }
+        }
+
+        /// The summary's footprint, nil when it lacks a column.
+        static func read(_ path: String, image: String) throws -> Footprint? {
+            let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+            guard lines.count >= 2 else { return nil }
+            let header = lines[0].split(separator: ",").map(String.init), fields = CSVLine.fields(lines[1])
+            func value(_ name: String) -> Double? { header.firstIndex(of: name).flatMap { $0 < fields.count ? Double(fields[$0]) : nil } }
+            guard let filterId = value("filterId") else { return nil }
+            let corners = (1...4).compactMap { k in value("corner\(k)Ra").flatMap { ra in value("corner\(k)Decl").map { (ra: ra, dec: $0) } } }
+            return corners.count == 4 ? Footprint(image: image, filterId: Int(filterId), corners: corners) : nil
         }
     }
 
@@ -192,9 +241,9 @@ public struct TruthComparison: Sendable {
         var zeroPoint: Double
         var commonSigma: Double
 
-        /// The summary's `zeroPoint`, and the common σ from its `fluxMag0Sigma`/`fluxMag0` (a CCD
-        /// summary) or from the coadd image's `MAGZERR` and `APCERR`/`APCORR` (a coadd's summary has
-        /// no σ; its PSF fluxes' σ holds both); 0 when neither says. Nil without a summary or its zero point.
+        /// The summary's `zeroPoint`, and the PSF fluxes' common σ from its `fluxMag0Sigma`/`fluxMag0`
+        /// (a CCD summary) or from the coadd image's `MAGZERR` (a coadd's summary has no σ); 0 when
+        /// neither says. Nil without a summary or its zero point.
         static func read(_ summary: String?, image: String?) throws -> Calibration? {
             guard let summary else { return nil }
             let lines = try String(contentsOfFile: summary, encoding: .utf8).split(separator: "\n")
@@ -210,9 +259,7 @@ public struct TruthComparison: Sendable {
             guard let image, let file = try? FITSFile.open(image) else { return Calibration(zeroPoint: zeroPoint, commonSigma: 0) }
             defer { try? file.close() }
             func keyword(_ name: String) -> Double? { (try? file.double(name)).flatMap { $0 }.flatMap { $0.isFinite ? $0 : nil } }
-            let zeroPointPart = relativeFluxError(magnitudes: keyword("MAGZERR") ?? 0)
-            let correctionPart = (keyword("APCERR") ?? 0) / (keyword("APCORR") ?? 1)
-            return Calibration(zeroPoint: zeroPoint, commonSigma: (zeroPointPart * zeroPointPart + correctionPart * correctionPart).squareRoot())
+            return Calibration(zeroPoint: zeroPoint, commonSigma: relativeFluxError(magnitudes: keyword("MAGZERR") ?? 0))
         }
     }
 

@@ -18,6 +18,9 @@ import Foundation
 ///   known exactly, s² = 1/Σw: a star in the mean has (r − ô) of variance σ_own² − (true·s)², one
 ///   outside it σ_own² + (true·s)², and the pull's denominator says so (a median's noise, 1.25 s,
 ///   would have added 10–20 % to the brightest stars' pulls).
+/// - A coadd's image is each part of it that one set of calexps covers (`Measurement.coverage`): each
+///   input's zero point has its own error, so where they overlap in part the offset changes across
+///   the patch (with one per patch, the demo's coadd's own pulls above S/N 300 were 1.9–2.2 in g, r, z).
 /// - The common part: each image's ô over √(σ_common² + s²) (`ImageOffset.pull`). There is one
 ///   value per image, so its spread is known only to 1/√(2·images) — fewer where images share
 ///   their calibration's errors (the epochs of one pointing, calibrated on the same reference stars).
@@ -59,8 +62,9 @@ extension TruthComparison {
     /// The own-noise pulls (fluxes, and positions where `positionPulls` has them) by filter,
     /// quantity and bin of the flux's own S/N, and each image's common flux offset.
     public func ownNoise(_ measurements: [Measurement], radiusArcsec: Double = 1) -> (pulls: [Pulls], images: [ImageOffset]) {
-        let byImage = Dictionary(grouping: matched(measurements, radiusArcsec: radiusArcsec).filter { $0.measurement.ownFluxSigma > 0 },
-                                 by: \.measurement.image)
+        let byImage = Dictionary(grouping: matched(measurements, radiusArcsec: radiusArcsec).filter { $0.measurement.ownFluxSigma > 0 }) { match in
+            match.measurement.coverage.isEmpty ? match.measurement.image : match.measurement.image + " of " + match.measurement.coverage
+        }
         var values: [(filter: Filter, quantity: PullQuantity, bin: Range<Double>, value: Double)] = []
         var images: [ImageOffset] = []
         for (image, stars) in byImage.sorted(by: { $0.key < $1.key }) {

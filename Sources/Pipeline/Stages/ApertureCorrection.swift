@@ -48,8 +48,9 @@ struct ApertureCorrection {
     /// The correction and its σ (the weighted mean above, with the stars' scatter beyond their noise
     /// fitted); 1 and 0 when there are too few stars.
     /// A common factor of every PSF flux of the image: processCcd's zero point, fitted to
-    /// corrected fluxes, takes its error in (and passes it to its image: `APCERR`); a coadd, at a
-    /// fixed zero point, adds its own to its fluxes' σ.
+    /// corrected fluxes, takes its error in (and passes it to its image: `APCERR`); a coadd takes its
+    /// inputs' corrections (`CoaddPSF.apertureCorrection`), and measures its own only where an input
+    /// has no PSF model, adding its error to its PSF fluxes' σ.
     func measure(of photometer: Photometer, at stars: [(x: Double, y: Double)]) -> (factor: Double, sigma: Double) {
         let image = photometer.image
         let radius = max(config.minimumRadius, config.totalFluxRadius * photometer.psf.fwhm)

@@ -23,14 +23,17 @@ struct Measurement: Sendable, Equatable {
 
     /// The measurement with a relative error common to all of an image's fluxes (a zero point's,
     /// an aperture correction's) added to each flux σ in quadrature: σ² + (flux · `relative`)².
-    /// A zero point's σ of σ_zp magnitudes is a relative error of σ_zp · ln 10 / 2.5.
-    func addingRelativeFluxError(_ relative: Double) -> Measurement {
-        guard relative > 0 else { return self }
+    /// A zero point's σ of σ_zp magnitudes is a relative error of σ_zp · ln 10 / 2.5. The PSF flux's
+    /// may differ (`psf`, where not nil): a coadd's PSF fluxes take its inputs' aperture corrections,
+    /// and are free of their errors, which its other fluxes keep.
+    func addingRelativeFluxError(_ relative: Double, psf: Double? = nil) -> Measurement {
         var out = self
-        func add(_ sigma: Double, _ flux: Double) -> Double { (sigma * sigma + flux * flux * relative * relative).squareRoot() }
-        out.psfFluxSigma = add(psfFluxSigma, psfFlux)
-        out.apFluxSigma = add(apFluxSigma, apFlux)
-        out.modelFluxSigma = add(modelFluxSigma, modelFlux)
+        func add(_ sigma: Double, _ flux: Double, _ relative: Double) -> Double {
+            relative > 0 ? (sigma * sigma + flux * flux * relative * relative).squareRoot() : sigma
+        }
+        out.psfFluxSigma = add(psfFluxSigma, psfFlux, psf ?? relative)
+        out.apFluxSigma = add(apFluxSigma, apFlux, relative)
+        out.modelFluxSigma = add(modelFluxSigma, modelFlux, relative)
         return out
     }
 }

@@ -62,7 +62,8 @@ struct Photometer {
     /// The variance a PSF flux `flux` at a position has from the source's own photons, where the
     /// image's pixels do not say it (a coadd's: its inputs', `CoaddPSF.sourceVariance`); nil: the
     /// pixels' own, F·p/gain each.
-    var sourceVariance: ((_ center: (x: Double, y: Double), _ flux: Double) -> Double?)?
+    /// `weights` are the PSF fit's own over its box (`psfFit`).
+    var sourceVariance: ((_ center: (x: Double, y: Double), _ flux: Double, _ weights: PSFStamp) -> Double?)?
     /// The factor that turns the flux of the PSF model into a star's total flux
     /// (`ApertureCorrection`): 1 when the model is exact.
     var apertureCorrection = 1.0
@@ -314,8 +315,22 @@ struct Photometer {
             return (flux, (noise * noise / normal.a[0] + max(flux, 0) / gain * poisson.a[0] / (normal.a[0] * normal.a[0])).squareRoot())
         }
         let flux = u[0] * b[0] + u[1] * b[1] + u[2] * b[2]
-        let source = sourceVariance?(c, max(flux, 0)) ?? max(flux, 0) / gain * poisson.quadratic(u)
+        let given = sourceVariance.flatMap { $0(c, max(flux, 0), weights(u, templates, around: (ix, iy))) }
+        let source = given ?? max(flux, 0) / gain * poisson.quadratic(u)
         return (flux, (noise * noise * u[0] + source).squareRoot())
+    }
+
+    /// The PSF fit's weights w_i = u·t_i over its box about the pixel (ix, iy), 0 off the image.
+    func weights(_ u: [Double], _ templates: PSFTemplates, around center: (x: Int, y: Int)) -> PSFStamp {
+        let r = footprintRadius, side = 2 * footprintRadius + 1
+        var stamp = PSFStamp(x0: center.x - r, y0: center.y - r, side: side, values: [Double](repeating: 0, count: side * side))
+        for y in max(0, center.y - r)...min(image.height - 1, center.y + r) {
+            for x in max(0, center.x - r)...min(image.width - 1, center.x + r) {
+                let t = templates.at(x, y)
+                stamp.values[(y - stamp.y0) * side + x - stamp.x0] = u[0] * t[0] + u[1] * t[1] + u[2] * t[2]
+            }
+        }
+        return stamp
     }
 }
 
@@ -338,36 +353,21 @@ struct PSFTemplates {
         }
     }
 
-    /// (p, ∂p/∂x₀, ∂p/∂y₀) at a pixel.
-    func at(_ x: Int, _ y: Int) -> [Double] {
+    /// (p, ∂p/∂x₀, ∂p/∂y₀) at a pixel (a SIMD3, not an array: this runs for every pixel of every
+    /// PSF fit, and an array is allocated each time).
+    func at(_ x: Int, _ y: Int) -> SIMD3<Double> {
         if let s = stamps {
             let h2 = 2 * Self.step
-            return [s[0][x, y], (s[1][x, y] - s[2][x, y]) / h2, (s[3][x, y] - s[4][x, y]) / h2]
+            return SIMD3(s[0][x, y], (s[1][x, y] - s[2][x, y]) / h2, (s[3][x, y] - s[4][x, y]) / h2)
         }
         return Self.moffat(psf, dx: Double(x) - center.x, dy: Double(y) - center.y)
     }
 
-    /// The source's Poisson factor of `Photometer.psfFit` with a Moffat on its own pixels, the
-    /// star at (x, y): uᵀ(Σ p t tᵀ)u, so that a flux F (counts) has a variance of F/gain times it
-    /// (Σp³/(Σp²)² for the model alone); nil where the fit has no shift (a flat model).
-    static func poissonFactor(_ psf: MoffatPSF, at c: (x: Double, y: Double), radius r: Int) -> Double? {
-        var normal = SymmetricMatrix3(), poisson = SymmetricMatrix3()
-        let (ix, iy) = (Int(c.x.rounded()), Int(c.y.rounded()))
-        for y in (iy - r)...(iy + r) {
-            for x in (ix - r)...(ix + r) {
-                let t = moffat(psf, dx: Double(x) - c.x, dy: Double(y) - c.y)
-                normal.add(t, weight: 1)
-                poisson.add(t, weight: t[0])
-            }
-        }
-        return normal.firstColumnOfInverse().map { poisson.quadratic($0) }
-    }
-
     /// (p, ∂p/∂x₀, ∂p/∂y₀) of a Moffat at an offset (dx, dy) from its centre.
-    static func moffat(_ psf: MoffatPSF, dx: Double, dy: Double) -> [Double] {
+    static func moffat(_ psf: MoffatPSF, dx: Double, dy: Double) -> SIMD3<Double> {
         let r2 = dx * dx + dy * dy
         let p = psf.value(r2), scale = 2 * psf.beta / (psf.alpha * psf.alpha + r2)
-        return [p, p * scale * dx, p * scale * dy]
+        return SIMD3(p, p * scale * dx, p * scale * dy)
     }
 }
 
@@ -376,7 +376,7 @@ struct SymmetricMatrix3 {
     /// Row-major, all nine entries.
     var a = [Double](repeating: 0, count: 9)
 
-    mutating func add(_ t: [Double], weight: Double) {
+    mutating func add(_ t: SIMD3<Double>, weight: Double) {
         for i in 0..<3 { for j in 0..<3 { a[i * 3 + j] += weight * t[i] * t[j] } }
     }
 
