@@ -120,7 +120,8 @@ extension StateStore {
     ///
     /// Only the events just read and those made from them can change, so only they are looked at,
     /// and nothing at all in a production without bundles: verify reads outcomes in batches, and a
-    /// scan of every event per batch would grow with the square of the production.
+    /// scan of every event per batch would grow with the square of the production. The events made
+    /// from those read are found by the rule (`InputRule`; the ids written in are Swift's numbers).
     private static func withdrawUnfounded(_ db: Database, read eventIds: [Int64]) throws {
         guard !eventIds.isEmpty, try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM job WHERE leadId IS NOT NULL)") == true else { return }
         let unsuccessful = [EventState.failed, .notRun, .withdrawn]
@@ -128,7 +129,8 @@ extension StateStore {
             let read = Array(chunk)
             try db.execute(literal: """
                 UPDATE event SET state = \(EventState.withdrawn)
-                WHERE (id IN \(read) OR id IN (SELECT eventId FROM event_input WHERE inputId IN \(read)))
+                WHERE (id IN \(read) OR id IN (SELECT eventId FROM event_input WHERE inputId IN \(read)
+                                                 AND eventId IN (\(sql: InputRule.derived(of: "i.id IN (\(read.map(String.init).joined(separator: ",")))")))))
                 AND state IN \([EventState.failed, .notRun]) AND jobId IN (SELECT id FROM job WHERE leadId IS NOT NULL)
                 AND EXISTS (SELECT 1 FROM event_input ei WHERE ei.eventId = event.id)
                 AND NOT EXISTS (SELECT 1 FROM event_input ei JOIN event i ON i.id = ei.inputId
