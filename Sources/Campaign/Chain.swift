@@ -254,10 +254,11 @@ struct UnseenOutcomes {
 }
 
 /// When each step's page is written during a run: when something of the step was read since its
-/// last write, and `least` seconds or twenty times that write's cost have passed since. A page draws
-/// every event of its step (seconds at DC2013's size), so it is drawn on a thread of its own: the pass
-/// that asked for it goes on verifying, loading, planning and submitting without waiting, and a page
-/// still being drawn is not asked for again until it is done.
+/// last write, and `least` seconds or twenty times that write's cost have passed since. A page's first
+/// drawing reads every event of its step (seconds at DC2013's size; later ones only the filters that
+/// changed, kept by the run's `ReportWriter`), so it is drawn on a thread of its own: the pass that
+/// asked for it goes on verifying, loading, planning and submitting without waiting, and a page still
+/// being drawn is not asked for again until it is done.
 final class PageSchedule: Sendable {
     let least: Double
     private struct State {

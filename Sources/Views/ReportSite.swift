@@ -12,6 +12,10 @@ import Production
 public struct ReportSite: Sendable {
     public let production: Production
     let templates: ReportTemplates
+    /// Each filter's part of the step pages' figures as this site last drew them: a step's page drawn
+    /// again (by `run` after a pass, by `serve` at the next request) reads again only the filters that
+    /// changed since, not every event and attempt of the step (seconds at DC2013's size).
+    let kept = StepActivityParts()
 
     /// The site of a production, with the report templates of its tree.
     ///
@@ -85,7 +89,7 @@ public struct ReportSite: Sendable {
         case .summary:
             context = try SummaryPage(store: production.store).context()
         case .step(let step):
-            context = try StepPage(production: production, step: step).context(generated: generated)
+            context = try StepPage(production: production, step: step, kept: kept).context(generated: generated)
         case .events(let step, let filter, let column, let number):
             guard let list = try production.store.eventList(step: step, filter: filter, column: column, page: number) else { return nil }
             context = EventListPage.context(list, staticPages: staticPages, tree: production.tree.root.path)

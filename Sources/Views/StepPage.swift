@@ -12,6 +12,8 @@ import Verification
 struct StepPage {
     let production: Production
     let step: Step
+    /// The filters' parts of the activity as `run` last drew them (`StepActivityParts`); nil: all read.
+    var kept: StepActivityParts?
 
     /// The page's context: `production`, `step`, `generated`, one `filters` section per report (see
     /// `reportContext`), `figures` (each a `title` and its inline `svg`), `requeued` and `resubmitted`.
@@ -20,7 +22,7 @@ struct StepPage {
         let reports = try production.config.filters.map { try verifier.report(filter: $0) }
         let config = production.config
         let activity = try production.store.stepActivity(step: step, walltime: config.walltime[step], memory: config.memory[step],
-                                                         separately: Figure.skyMapPointLimit)
+                                                         separately: Figure.skyMapPointLimit, kept: kept)
         let resubmitted = activity.resubmittedByClass.sorted { $0.key < $1.key }.map { ["className": $0.key, "count": $0.value] as [String: Any] }
         return [
             "step": step.rawValue,
