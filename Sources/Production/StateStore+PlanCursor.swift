@@ -68,3 +68,40 @@ extension StateStore {
         }
     }
 }
+
+extension StateStore {
+    /// Visits `patches` (keys) of a filter one at a time, in key order, with the frame events of a step
+    /// whose frames touch them (`frame_patch`): the ids of those that are ok, by key, and whether one
+    /// awaits verification (any state but ok, failed or not run). Reads neither footprints nor keys: a
+    /// pass that changed a whole run of frames visits every patch along it, and each patch's frames are
+    /// only a few numbers.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read, or what `body` throws.
+    public func forEachPatchOfFrames(step: Step, filter: Filter, patches: Set<String>,
+                                     _ body: (_ patch: String, _ ok: [Int64], _ awaited: Bool) throws -> Void) throws {
+        guard !patches.isEmpty else { return }
+        let json = Self.jsonArray(patches.sorted())
+        let verified = EventState.allCases.filter(\.isVerified)
+        try pool.read { db in
+            let rows = try Row.fetchCursor(db, SQLRequest(literal: """
+                SELECT fp.patch, e.id, e.state = \(EventState.ok), e.state NOT IN \(verified)
+                FROM frame_patch fp CROSS JOIN event e ON e.frameId = fp.frameId
+                WHERE fp.filter = \(filter) AND fp.patch IN (SELECT value FROM json_each(\(json))) AND +e.step = \(step) AND +e.filter = \(filter)
+                ORDER BY fp.patch, e.key
+                """))
+            var current: (patch: String, ok: [Int64], awaited: Bool)?
+            while let row = try rows.next() {
+                let patch: String = row[0]
+                if let done = current, done.patch != patch {
+                    try body(done.patch, done.ok, done.awaited)
+                    current = nil
+                }
+                var standing = current ?? (patch, [], false)
+                if row[2] as Bool { standing.ok.append(row[1]) }
+                standing.awaited = standing.awaited || row[3] as Bool
+                current = standing
+            }
+            if let done = current { try body(done.patch, done.ok, done.awaited) }
+        }
+    }
+}
