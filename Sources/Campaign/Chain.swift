@@ -163,7 +163,8 @@ public struct Chain {
     /// Plans what is ready of a step: its events in jobs of EVENTSPERJOB, or, by patch, what the pass's
     /// bundles planned of it (`bundled`) and what no bundle will take.
     ///
-    /// - Parameter changed: What the step's planning is to look at (`UnseenOutcomes`); nil: everything.
+    /// - Parameter changed: By patch, what the step's planning is to look at (`UnseenOutcomes`); nil: everything.
+    ///   Step by step, a later step derives from what was verified since its cursor (`deriveVerified`).
     private func plan(step: Step, filters: [Filter], changed: [Filter: Set<Int64>]?, byPatch: Bool,
                       bundled: Planner.Summary?) throws -> Planner.Summary {
         guard byPatch else {
