@@ -96,9 +96,10 @@ public struct Chain {
             // Every attempt that ended since the last pass is recorded, whatever its step.
             let polled = try submitter.refresh()
             finished += polled.finished
-            let read = try readEnded(filters: filters, catalog: catalog, reports: reports, pages: pages, reported: &reported)
+            let read = try readEnded(filters: filters, catalog: catalog, reports: reports, pages: pages, namingEvents: byPatch,
+                                     reported: &reported)
             var changed = polled.adopted + polled.finished > 0 || read.changed, active = false
-            for (step, verification) in read.verifications { unseen.add(verification.reading.recorded, of: step) }
+            if byPatch { for (step, verification) in read.verifications { unseen.add(verification.reading.recorded, of: step) } }
             // Later steps first: what became ready takes the free room (MAXRUNNING) before more of
             // the earlier steps' jobs do.
             var pass = Progress()
@@ -143,12 +144,14 @@ public struct Chain {
     /// written when the run ends).
     ///
     /// - Returns: Each step's verification and load, and whether anything was read or loaded.
+    /// - Parameter namingEvents: Name the events given an outcome (`Verifier.Reading.recorded`): only
+    ///   `--by-patch` bundles plan from them; each step's own planning goes from the store (`deriveVerified`).
     private func readEnded(filters: [Filter], catalog: ProductionCatalog, reports: ReportWriter, pages: PageSchedule,
-                           reported: inout [Step: KeptReports]) throws
+                           namingEvents: Bool, reported: inout [Step: KeptReports]) throws
         -> (verifications: [Step: Verification], loads: [Step: ProductionCatalog.StepLoad], changed: Bool) {
         var verifications: [Step: Verification] = [:], loads: [Step: ProductionCatalog.StepLoad] = [:], changed = false
         for step in Step.allCases {
-            let verification = try verify(step: step, filters: filters, reported: &reported)
+            let verification = try verify(step: step, filters: filters, namingEvents: namingEvents, reported: &reported)
             if verification.reading.attempts > 0 { pages.read(step) }
             try pages.writeIfDue(step, with: reports)
             let load = try catalog.load(step: step, deferIndexes: false, everyFile: false)
@@ -188,16 +191,16 @@ public struct Chain {
     /// they were, and are neither made nor written. A report lists each class's first failures and the
     /// events a resubmission would take, which a pass with nothing new would otherwise read again from
     /// every failed event of the production.
-    private func verify(step: Step, filters: [Filter], reported: inout [Step: KeptReports]) throws -> Verification {
+    private func verify(step: Step, filters: [Filter], namingEvents: Bool, reported: inout [Step: KeptReports]) throws -> Verification {
         let verifier = try Verifier(production: production, step: step)
-        let reading = try verifier.read(filters: filters, namingEvents: true)
+        let reading = try verifier.read(filters: filters, namingEvents: namingEvents)
         // The version before the reports: a commit while they are made makes the next pass make them again.
         let version = try production.store.readings.version()
         if reading.attempts == 0, var kept = reported[step]?.verification, reported[step]?.version == version {
             kept.reading = reading
             return kept
         }
-        var verification = try verifier.verify(filters: filters, namingEvents: true)
+        var verification = try verifier.verify(filters: filters, namingEvents: namingEvents)
         reported[step] = KeptReports(version: version, verification: verification)
         // What this verify read arrived after the first reading: both are the pass's.
         let late = verification.reading
@@ -213,10 +216,16 @@ public struct Chain {
     /// Plans what is ready of a step: its events in jobs of EVENTSPERJOB, or, by patch, what the pass's
     /// bundles planned of it (`bundled`) and what no bundle will take.
     ///
-    /// - Parameter changed: What the step's planning is to look at (`UnseenOutcomes`); nil: everything.
+    /// - Parameter changed: By patch, what the step's planning is to look at (`UnseenOutcomes`); nil: everything.
+    ///   Step by step, a later step derives from what was verified since its cursor (`deriveVerified`).
     private func plan(step: Step, filters: [Filter], changed: [Filter: Set<Int64>]?, byPatch: Bool,
                       bundled: Planner.Summary?) throws -> Planner.Summary {
-        guard byPatch else { return try planning.plan(step: step, filters: filters, changed: changed) }
+        guard byPatch else {
+            guard step.inputStep != nil else { return try planning.plan(step: step, filters: filters) }
+            for filter in filters { try deriveVerified(step: step, filter: filter) }
+            // Derived above from what was verified since: the planning derives nothing more.
+            return try planning.plan(step: step, filters: filters, changed: [:])
+        }
         var planned = bundled ?? Planner.Summary()
         guard step.inputStep != nil else { return planned }
         // What a bundle made on inputs that have since been redone (stale) is planned again on its own,
@@ -231,7 +240,52 @@ public struct Chain {
     }
 }
 
-/// What each later step's planning has yet to look at during a run — the events of the steps it is
+extension Chain {
+    /// Attempts read at a time by `deriveVerified`: 40 jobs of 250 events, 10,000 events.
+    static let derivedAttempts = 40
+
+    /// Derives a later step's events of a filter from the outcomes verified since its planning last
+    /// derived (`StateStore.planCursor`, kept in the store), a few jobs' events at a time
+    /// (`Planner.derive(step:filter:changed:)`), and moves the cursor on after each: neither the first
+    /// pass of a run (everything verified before is new to it) nor a pass after a million outcomes holds
+    /// them at once, and a restarted run goes on where the last stopped instead of deriving everything
+    /// again. Frames whose patches the store does not know yet are placed first, a thousand at a time:
+    /// each few jobs' patches are then derived from `frame_patch`, not from every frame of the filter.
+    ///
+    /// - Throws: A GRDB `DatabaseError`; `WCSError` or the sky map's error when a frame cannot be placed.
+    func deriveVerified(step: Step, filter: Filter) throws {
+        let store = production.store
+        var cursor = try store.planCursor(step: step, filter: filter)
+        let last = try store.lastVerifiedSequence()
+        guard cursor < last else { return }
+        if try store.hasFramesWithoutPatches(step: .processCcd, filter: filter, states: EventState.allCases) { try placeFrames() }
+        let inputs = [step.inputStep, step.positionsStep].compactMap { $0 }
+        let planner = Planner(production: production, dcprod: planning.dcprod)
+        while let verified = try store.eventsVerified(steps: inputs, filter: filter, after: cursor, through: last,
+                                                      attempts: Self.derivedAttempts) {
+            try planner.derive(step: step, filter: filter, changed: verified.eventIds)
+            cursor = verified.through
+            try store.setPlanCursor(step: step, filter: filter, sequence: cursor)
+        }
+        try store.setPlanCursor(step: step, filter: filter, sequence: last)
+    }
+
+    /// Finds and keeps the patches of every frame the store has none for, a thousand at a time, as
+    /// `FramePatches.fill` does. A frame wcslib cannot place keeps none: the derivation that needs it
+    /// (`Planner.derivePatches`) says so.
+    private func placeFrames() throws {
+        var patches = FramePatches(production: production), after: Int64 = 0
+        while true {
+            let frames = try production.store.framesWithoutPatches(after: after, limit: 1000)
+            guard let last = frames.last else { return }
+            for frame in frames { _ = try? patches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: nil) }
+            try patches.keep(in: production.store)
+            after = last.frameId
+        }
+    }
+}
+
+/// What each later step's planning has yet to look at during a `--by-patch` run — the events of the steps it is
 /// made from (`Step.inputStep`, `positionsStep`) that verify gave an outcome since it was last
 /// planned, by filter — so that a pass derives from what changed, not from the whole production.
 /// Before a step's first planning in the run nothing is known (nil): that planning derives

@@ -205,17 +205,15 @@ public struct Planner {
         if try store.hasFramesWithoutPatches(step: .processCcd, filter: filter, states: placed) {
             return try derivePatches(step: step, filter: filter)
         }
-        var awaited = Set<PatchId>()
-        var inputs: [PatchId: [Int64]] = [:]
-        for frame in try store.frameStandings(step: .processCcd, filter: filter, touching: Set(affected.map(\.description))) {
-            let patches = try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches)
-                .filter(affected.contains)
-            if !frame.state.isVerified { awaited.formUnion(patches) }
-            if frame.state == .ok { for patch in patches { inputs[patch, default: []].append(frame.eventId) } }
+        // Each patch's frames as a few numbers, one patch at a time: a pass that verified a whole run of
+        // frames touches every patch along it, and their frames are most of the filter's.
+        var due: [(patch: PatchId, inputs: [Int64])] = []
+        try store.forEachPatchOfFrames(step: .processCcd, filter: filter, patches: Set(affected.map(\.description))) { key, ok, awaited in
+            if !awaited, !ok.isEmpty, let patch = PatchId(key: key) { due.append((patch, ok)) }
         }
-        let due = inputs.keys.filter { !awaited.contains($0) }.sorted()
         guard !due.isEmpty else { return }
-        try store.recordDerivedEvents(due.map { DerivedEvent(key: $0.description, inputIds: inputs[$0]!) }, step: step, filter: filter)
+        try store.recordDerivedEvents(due.sorted { $0.patch < $1.patch }.map { DerivedEvent(key: $0.patch.description, inputIds: $0.inputs) },
+                                      step: step, filter: filter)
     }
 
     /// The events of a step and filter with the variables of their commands that are their own.

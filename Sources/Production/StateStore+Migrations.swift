@@ -399,6 +399,22 @@ extension StateStore {
             \(InputRule.exceptionsKept)
             DROP INDEX event_input_by_input;
             """),
+        Migration(name: "v24: a restarted run goes on planning where it was", sql: """
+            -- Every attempt verify has read, in the order it read them (`sequence`, never reused), kept by a
+            -- trigger in the transaction that records its outcomes; and, per later step and filter, the last
+            -- of them its planning in `dcprod run` has derived from (`plan_cursor`). A pass derives from the
+            -- attempts after it only, a few thousand events at a time (StateStore+PlanCursor): neither the
+            -- first pass of a run nor a restarted run holds or derives again the whole production. An attempt
+            -- read again (verified reset) comes again, last. The attempts verified before are taken in their
+            -- order of ids, so that a store of before upgrades is derived from whole, once.
+            CREATE TABLE verified_attempt (sequence INTEGER PRIMARY KEY AUTOINCREMENT, attemptId INTEGER NOT NULL UNIQUE);
+            INSERT INTO verified_attempt (attemptId) SELECT id FROM attempt WHERE verified != 0 ORDER BY id;
+            CREATE TRIGGER attempt_verified AFTER UPDATE OF verified ON attempt WHEN old.verified = 0 AND new.verified != 0 BEGIN
+                INSERT OR REPLACE INTO verified_attempt (attemptId) VALUES (new.id);
+            END;
+            CREATE TABLE plan_cursor (step TEXT NOT NULL, filter TEXT NOT NULL, sequence INTEGER NOT NULL, PRIMARY KEY (step, filter))
+                WITHOUT ROWID;
+            """),
     ]
 }
 
