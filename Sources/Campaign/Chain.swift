@@ -96,8 +96,7 @@ public struct Chain {
             // Every attempt that ended since the last pass is recorded, whatever its step.
             let polled = try submitter.refresh()
             finished += polled.finished
-            let read = try readEnded(filters: filters, catalog: catalog, reports: reports, pages: pages, namingEvents: byPatch,
-                                     reported: &reported)
+            let read = try readEnded(filters: filters, catalog: catalog, reports: reports, pages: pages, namingEvents: byPatch, reported: &reported)
             var changed = polled.adopted + polled.finished > 0 || read.changed, active = false
             if byPatch { for (step, verification) in read.verifications { unseen.add(verification.reading.recorded, of: step) } }
             // Later steps first: what became ready takes the free room (MAXRUNNING) before more of
