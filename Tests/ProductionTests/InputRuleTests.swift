@@ -65,16 +65,15 @@ import Testing
         for step in [Step.coadd, .forcedPhot] {
             found.formUnion(try store.staleEvents(step: step, filter: .r).map { "\(step.rawValue)/\($0.key)" })
         }
-        let brute = try store.pool.read { db in
-            Set(try String.fetchAll(db, sql: """
-                SELECT e.step || '/' || e.key FROM event e WHERE e.jobId IS NOT NULL AND e.state IN ('ok', 'failed', 'not-run', 'withdrawn')
-                AND EXISTS (SELECT 1 FROM event_input ei JOIN event i ON i.id = ei.inputId WHERE ei.eventId = e.id AND ei.state IS NOT NULL
-                            AND i.state IN ('ok', 'failed', 'not-run') AND (ei.state != i.state OR ei.attemptId IS NOT i.attemptId))
-                AND NOT EXISTS (SELECT 1 FROM event_input ei JOIN event i ON i.id = ei.inputId
-                                WHERE ei.eventId = e.id AND i.state NOT IN ('ok', 'failed', 'not-run', 'withdrawn'))
-                """))
+        return (found, try staleByTestingEveryEvent(store))
+    }
+
+    /// An event done again, ok, in a second attempt of job 1.
+    static func redo(_ event: Int64, in store: StateStore) throws {
+        try store.write { db in
+            try db.execute(sql: "INSERT INTO attempt (jobId, number, backend, token, state, outcomes, log) VALUES (1, 2, 'local', 't2', 'done', '/o', '/l')")
+            try db.execute(sql: "UPDATE event SET attemptId = 2 WHERE id = ?", arguments: [event])
         }
-        return (found, brute)
     }
 
     static func exceptions(_ store: StateStore, _ ids: [String: Int64]) throws -> Set<String> {
@@ -96,10 +95,7 @@ import Testing
             #expect(try Self.stale(store) == ([], []))
 
             // The first frame redone: its coadd, its forced photometry and coadd 0-2,1 (an exception) are stale.
-            try store.write { db in
-                try db.execute(sql: "INSERT INTO attempt (jobId, number, backend, token, state, outcomes, log) VALUES (1, 2, 'local', 't2', 'done', '/o', '/l')")
-                try db.execute(sql: "UPDATE event SET attemptId = 2 WHERE id = ?", arguments: [ids["processCcd/000094-1-0011"]])
-            }
+            try Self.redo(ids["processCcd/000094-1-0011"]!, in: store)
             var stale = try Self.stale(store)
             #expect(stale.found == stale.brute)
             #expect(stale.found == ["coadd/0-1,1", "coadd/0-2,1", "forcedPhot/000094-1-0011"])
@@ -129,10 +125,7 @@ import Testing
             ])
             // Coadd 0-2,1 is stale on its new input; redone, it makes stale the forced photometry of both frames
             // that were planned on it, one of them an exception now.
-            try store.write { db in
-                try db.execute(sql: "INSERT INTO attempt (jobId, number, backend, token, state, outcomes, log) VALUES (1, 2, 'local', 't2', 'done', '/o', '/l')")
-                try db.execute(sql: "UPDATE event SET attemptId = 2 WHERE id = ?", arguments: [ids["coadd/0-2,1"]])
-            }
+            try Self.redo(ids["coadd/0-2,1"]!, in: store)
             let stale = try Self.stale(store)
             #expect(stale.found == stale.brute)
             #expect(stale.found == ["coadd/0-2,1", "forcedPhot/000094-1-0013", "forcedPhot/000094-1-0014"])

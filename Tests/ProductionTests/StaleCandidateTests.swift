@@ -33,17 +33,7 @@ import Testing
                 }
                 return (frames, coadds)
             }
-            func brute() throws -> Set<String> {
-                try store.pool.read { db in
-                    Set(try String.fetchAll(db, sql: """
-                        SELECT e.step || '/' || e.key FROM event e WHERE e.jobId IS NOT NULL AND e.state IN ('ok', 'failed', 'not-run', 'withdrawn')
-                        AND EXISTS (SELECT 1 FROM event_input ei JOIN event i ON i.id = ei.inputId WHERE ei.eventId = e.id AND ei.state IS NOT NULL
-                                    AND i.state IN ('ok', 'failed', 'not-run') AND (ei.state != i.state OR ei.attemptId IS NOT i.attemptId))
-                        AND NOT EXISTS (SELECT 1 FROM event_input ei JOIN event i ON i.id = ei.inputId
-                                        WHERE ei.eventId = e.id AND i.state NOT IN ('ok', 'failed', 'not-run', 'withdrawn'))
-                        """))
-                }
-            }
+            func brute() throws -> Set<String> { try staleByTestingEveryEvent(store) }
             func found() throws -> Set<String> {
                 var found = Set<String>()
                 for step in [Step.coadd, .forcedPhot] {
