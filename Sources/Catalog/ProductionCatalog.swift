@@ -80,9 +80,9 @@ public struct ProductionCatalog {
     /// their earlier version's rows (`CatalogLoader.load(_:redone:progress:)`).
     ///
     /// Without `everyFile` only the outputs of the events not marked loaded yet are looked at
-    /// (`StateStore.unloadedEvents(step:)`: new, refused, or run again since), with their ledger rows and
-    /// provenance: a load costs what changed since the last one, not the size of the production (a pass
-    /// of `dcprod run`). A file loaded before is then not opened again, so one changed by hand since is
+    /// (`StateStore.unloadedEvents(step:ids:)`: new, refused, or run again since), with their ledger rows and
+    /// provenance, `pageSize` events at a time: a load costs what changed since the last one, not the
+    /// size of the production (a pass of `dcprod run`), and holds one page at once. A file loaded before is then not opened again, so one changed by hand since is
     /// not seen; `everyFile` looks at every file of the step (as `dcprod load STEP` does), refuses
     /// those, and sets every event's mark to what the ledger says.
     ///
@@ -95,20 +95,23 @@ public struct ProductionCatalog {
     ///   - step: The step whose results to load.
     ///   - deferIndexes: Drop the secondary indexes for the load (never on views).
     ///   - everyFile: Look at the outputs of every ok event of the step, not only those not loaded yet.
+    ///   - pageSize: Without `everyFile`, the events loaded at once (`eventsPerPage`).
     /// - Returns: The load's account; refused files are in `summary.rejected` (nothing of them is loaded).
     /// - Throws: `CatalogLoader.PartialLoad` when a connection or the catalog fails during the load: the
     ///   files loaded before (by every loader) are recorded in the state store and carried in it;
     ///   `CatalogError` when the catalog has no schema; a GRDB `DatabaseError` when the state store
     ///   cannot be written.
-    public func load(step: Step, deferIndexes: Bool, everyFile: Bool = true) throws -> StepLoad {
+    public func load(step: Step, deferIndexes: Bool, everyFile: Bool = true, pageSize: Int = eventsPerPage) throws -> StepLoad {
         try CatalogSchema.require(database)
         let loader = try CatalogLoader(catalog: database, templates: templates, splits: splits)
         var result = StepLoad(step: step)
-        let outputs = try Outputs.of(step, in: production.store, everyFile: everyFile)
+        let loadFiles = {
+            try everyFile ? self.loadEveryFile(of: step, loader: loader) : self.loadByPages(of: step, loader: loader, pageSize: pageSize)
+        }
         if deferIndexes {
             let dropped = try loader.deferIndexes()
             do {
-                result.summary = try load(outputs, loader: loader)
+                result.summary = try loadFiles()
             } catch {
                 _ = try? loader.rebuildDeferredIndexes()
                 throw error
@@ -116,15 +119,54 @@ public struct ProductionCatalog {
             result.deferredIndexes = (dropped, try loader.rebuildDeferredIndexes())
         } else {
             result.recoveredIndexes = try loader.rebuildDeferredIndexes()
-            result.summary = try load(outputs, loader: loader)
+            result.summary = try loadFiles()
         }
-        // One read of these files' ledger rows: those the ledger holds without provenance get theirs,
-        // then the events whose every CSV output it holds are marked loaded (`StateStore.recordLoaded`),
-        // which takes them out of the next incremental load: after their provenance, never before.
-        let ledger = try loader.ledgerEntries(of: outputs.files)
-        try recordProvenance(of: outputs, loaded: result.summary.loadedPaths, ledger: ledger, step: step)
-        try production.store.recordLoaded(step: step, everyEvent: everyFile) { ledger[CatalogLoader.pathHash($0)]?.rowCount }
         return result
+    }
+
+    /// The unloaded events an incremental load takes at once (`load(step:deferIndexes:everyFile:pageSize:)`):
+    /// their outputs, ledger rows and provenance are held together, about 1 KB an event.
+    public static let eventsPerPage = 10_000
+
+    /// Loads the outputs of every ok event of the step, and sets every event's mark to what the ledger says.
+    private func loadEveryFile(of step: Step, loader: CatalogLoader) throws -> CatalogLoader.Summary {
+        let outputs = Outputs(files: try production.store.resultFiles(step: step), redone: try production.store.redoneResultFiles(step: step),
+                              events: nil)
+        return try load(outputs, of: step, loader: loader, page: nil)
+    }
+
+    /// Loads the outputs of the events not marked loaded yet, `pageSize` events at a time by id, so that
+    /// the load holds one page's files, ledger rows and provenance, however many events wait (a first load).
+    /// A page cut short (`CatalogLoader.PartialLoad`) carries the account of the pages before it too.
+    private func loadByPages(of step: Step, loader: CatalogLoader, pageSize: Int) throws -> CatalogLoader.Summary {
+        var summary = CatalogLoader.Summary()
+        var after = Int64.min
+        while let page = try production.store.unloadedEventPage(step: step, after: after, size: pageSize) {
+            let unloaded = try production.store.unloadedEvents(step: step, ids: page)
+            let outputs = Outputs(files: unloaded.flatMap(\.files).sorted(), redone: Set(unloaded.filter(\.isRedone).flatMap(\.files)),
+                                  events: unloaded.map(\.id))
+            do {
+                summary.add(try load(outputs, of: step, loader: loader, page: page))
+            } catch var partial as CatalogLoader.PartialLoad {
+                summary.add(partial.summary)
+                partial.summary = summary
+                throw partial
+            }
+            after = page.upperBound
+        }
+        return summary
+    }
+
+    /// Loads some outputs, then from one read of these files' ledger rows: those the ledger holds without
+    /// provenance get theirs, then the events whose every CSV output it holds are marked loaded
+    /// (`StateStore.recordLoaded`), which takes them out of the next incremental load: after their
+    /// provenance, never before.
+    private func load(_ outputs: Outputs, of step: Step, loader: CatalogLoader, page: ClosedRange<Int64>?) throws -> CatalogLoader.Summary {
+        let summary = try load(outputs, loader: loader)
+        let ledger = try loader.ledgerEntries(of: outputs.files)
+        try recordProvenance(of: outputs, loaded: summary.loadedPaths, ledger: ledger, step: step)
+        try production.store.recordLoaded(step: step, everyEvent: page == nil, ids: page) { ledger[CatalogLoader.pathHash($0)]?.rowCount }
+        return summary
     }
 
     /// The files one load looks at: CSV outputs of a step's ok events, and those of them whose new
@@ -134,16 +176,6 @@ public struct ProductionCatalog {
         var redone: Set<String>
         /// The events whose outputs these are; nil: every ok event of the step.
         var events: [Int64]?
-
-        /// Every ok event's outputs (`everyFile`), or those of the events not marked loaded yet.
-        static func of(_ step: Step, in store: StateStore, everyFile: Bool) throws -> Outputs {
-            guard !everyFile else {
-                return Outputs(files: try store.resultFiles(step: step), redone: try store.redoneResultFiles(step: step), events: nil)
-            }
-            let unloaded = try store.unloadedEvents(step: step)
-            return Outputs(files: unloaded.flatMap(\.files).sorted(), redone: Set(unloaded.filter(\.isRedone).flatMap(\.files)),
-                           events: unloaded.map(\.id))
-        }
     }
 
     /// Writes the provenance (`dcprod_provenance`, `dcprod_provenance_input`) of the files that the

@@ -294,16 +294,44 @@ extension StateStore {
     /// never loaded, refused, or run again since), by id: what an incremental load looks at. Found in
     /// `event_unloaded`, so that it costs what changed since the last load, not the production's size.
     ///
+    /// - Parameters:
+    ///   - step: The step.
+    ///   - ids: Only the events of these ids (a page, `unloadedEventPage(step:after:size:)`); nil: all.
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
-    public func unloadedEvents(step: Step) throws -> [UnloadedEvent] {
+    public func unloadedEvents(step: Step, ids: ClosedRange<Int64>? = nil) throws -> [UnloadedEvent] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: Self.unloadedEventsQuery, arguments: [step]).map { row in
+            try Row.fetchAll(db, sql: Self.unloadedEventsQuery + Self.idRange(ids), arguments: Self.arguments(step, ids)).map { row in
                 UnloadedEvent(id: row[0], files: Self.csvFiles(row[1]), isRedone: row[2])
             }
         }
     }
 
-    /// `unloadedEvents(step:)`'s query, of one step (`?`): each event's id, outputs, and whether it is redone.
+    /// The ids of the next page of a step's unloaded events (`unloadedEvents(step:ids:)`): the first and
+    /// last of the `size` lowest ids above `after`, or nil when there is none. An incremental load goes
+    /// page by page, so that what it holds at once does not grow with the number of events to load
+    /// (a production's first load, or the one after a catalog made anew).
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func unloadedEventPage(step: Step, after: Int64, size: Int) throws -> ClosedRange<Int64>? {
+        // `+e.id`: the id is compared, never searched, so that SQLite keeps to `event_unloaded`.
+        let ids = try pool.read { db in
+            try Int64.fetchAll(db, sql: "SELECT e.id FROM event e WHERE e.step = ? AND \(Self.unloaded) AND +e.id > ? ORDER BY e.id LIMIT ?",
+                               arguments: [step, after, size])
+        }
+        guard let first = ids.first, let last = ids.last else { return nil }
+        return first...last
+    }
+
+    /// The condition that keeps a query of `event e` to a page of ids (`+`: see `unloadedEventPage`), or none.
+    static func idRange(_ ids: ClosedRange<Int64>?) -> String { ids == nil ? "" : " AND +e.id BETWEEN ? AND ?" }
+
+    /// A step's query arguments, with a page's first and last ids when there is one.
+    static func arguments(_ step: Step, _ ids: ClosedRange<Int64>?) -> StatementArguments {
+        guard let ids else { return [step] }
+        return [step, ids.lowerBound, ids.upperBound]
+    }
+
+    /// `unloadedEvents(step:ids:)`'s query, of one step (`?`): each event's id, outputs, and whether it is redone.
     static let unloadedEventsQuery = """
         SELECT e.id, o.outputs,
                EXISTS (SELECT 1 FROM outcome p WHERE p.eventId = e.id AND p.status = 'ok' AND p.attemptId < e.attemptId)
@@ -311,7 +339,7 @@ extension StateStore {
         WHERE e.step = ? AND \(unloaded) AND o.outputs IS NOT NULL
         """
 
-    /// `recordLoaded(step:everyEvent:rows:)`'s query, of one step (`?`): each event's id, outputs and mark.
+    /// `recordLoaded(step:everyEvent:ids:rows:)`'s query, of one step (`?`): each event's id, outputs and mark.
     static func loadMarksQuery(everyEvent: Bool) -> String {
         """
         SELECT e.id, o.outputs, e.loadedRows FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
@@ -326,22 +354,24 @@ extension StateStore {
 
     /// Records which ok events of a step the catalog holds: each whose every CSV output is in the
     /// catalog's ledger gets the rows they gave (`event.loadedRows`), for the task summary's `loaded`
-    /// column and the accounting, and leaves `unloadedEvents(step:)`. An event run again loses its
+    /// column and the accounting, and leaves `unloadedEvents(step:ids:)`. An event run again loses its
     /// mark with its new outcome.
     ///
     /// - Parameters:
     ///   - step: The step loaded.
     ///   - everyEvent: Look at every ok event of the step, and set each mark to what the ledger says
     ///     now (clearing it where a file is not in the ledger); otherwise only at the events not marked
-    ///     yet (`unloadedEvents(step:)`), whose files `rows` must know.
+    ///     yet (`unloadedEvents(step:ids:)`), whose files `rows` must know.
+    ///   - ids: Only the events of these ids (a page of an incremental load); nil: all.
     ///   - rows: The rows the ledger says a file gave, or nil when the file is not in the ledger.
     /// - Returns: The number of events marked now.
     /// - Throws: A GRDB `DatabaseError`; then nothing is marked.
     @discardableResult
-    public func recordLoaded(step: Step, everyEvent: Bool = false, rows: (String) -> Int?) throws -> Int {
+    public func recordLoaded(step: Step, everyEvent: Bool = false, ids: ClosedRange<Int64>? = nil, rows: (String) -> Int?) throws -> Int {
         try write { db in
             var marks: [(id: Int64, rows: Int?)] = []
-            let events = try Row.fetchCursor(db, sql: Self.loadMarksQuery(everyEvent: everyEvent), arguments: [step])
+            let events = try Row.fetchCursor(db, sql: Self.loadMarksQuery(everyEvent: everyEvent) + Self.idRange(ids),
+                                             arguments: Self.arguments(step, ids))
             while let event = try events.next() {
                 var total: Int? = 0
                 for path in Self.csvFiles(event[1]) {
@@ -358,7 +388,7 @@ extension StateStore {
     }
 
     /// Forgets which events the catalog holds: every ok event becomes one to load
-    /// (`unloadedEvents(step:)`). For a catalog made anew (the old one deleted) or upgraded, whose
+    /// (`unloadedEvents(step:ids:)`). For a catalog made anew (the old one deleted) or upgraded, whose
     /// ledger the marks may no longer tell: the next load looks at every file once.
     ///
     /// - Throws: A GRDB `DatabaseError`; then nothing is forgotten.

@@ -1,0 +1,73 @@
+import Foundation
+import Production
+import Testing
+@testable import Catalog
+
+/// An incremental load (`dcprod run`'s pass) goes a page of unloaded events at a time, so that what it
+/// holds does not grow with the number of events to load (issue 29: a first load at DC2013's size).
+@Suite(.serialized) struct PagedLoad {
+    /// What a load left: its account, and the catalog's rows, ledger, provenance and the loaded marks,
+    /// with the production's directory taken out of the paths.
+    struct Outcome: Equatable {
+        var summaries: [String] = []
+        var catalog: [String?] = []
+        var marked: [Int] = []
+        var unloaded: [[String]] = []
+    }
+
+    /// Seven events, one of whose files is refused, loaded `pageSize` events at a time; then two of
+    /// them run again on changed inputs, and a new one, loaded likewise.
+    func loadSevenEvents(_ engine: Engine, pageSize: Int) throws -> Outcome {
+        let work = try ProductionWithResults(engine)
+        var outcome = Outcome()
+        let events = try work.addEvents(fields: 11..<18)
+        var bad = ""
+        for (index, event) in events.enumerated() {
+            let path = try work.end(event, field: 11 + index, first: 100 * (index + 1), count: 10)
+            if index == 3 { bad = path }
+        }
+        let text = try String(contentsOfFile: bad, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: "\n405,94,", with: "\nfive,94,").utf8).write(to: URL(fileURLWithPath: bad))
+        let record = { (summary: CatalogLoader.Summary) throws in
+            let prefix = work.directory.path
+            var sorted = summary
+            sorted.loadedPaths = summary.loadedPaths.sorted().map { $0.replacingOccurrences(of: prefix, with: "") }
+            sorted.rejected = summary.rejected.map { .init(path: $0.path.replacingOccurrences(of: prefix, with: ""), line: $0.line, message: $0.message.replacingOccurrences(of: prefix, with: "")) }
+            outcome.summaries.append("\(sorted)")
+            outcome.catalog += try [
+                "SELECT COUNT(*) FROM Source", "SELECT SUM(psfFlux) FROM Source", "SELECT COUNT(*) FROM dcprod_load",
+                "SELECT SUM(rowCount) FROM dcprod_load", "SELECT MIN(firstKey) FROM dcprod_load", "SELECT MAX(lastKey) FROM dcprod_load",
+                "SELECT COUNT(*) FROM dcprod_provenance", "SELECT SUM(attempt) FROM dcprod_provenance",
+                "SELECT COUNT(*) FROM dcprod_provenance_input",
+            ].map { try work.scalar($0) }
+            let marked = try work.marked()
+            outcome.marked += [marked.events, marked.rows]
+            outcome.unloaded.append(try work.production.store.unloadedEvents(step: .processCcd).map {
+                "\($0.isRedone) " + $0.files.joined().replacingOccurrences(of: prefix, with: "")
+            })
+        }
+        try record(try work.open().load(step: .processCcd, deferIndexes: false, everyFile: false, pageSize: pageSize).summary)
+
+        try Data(text.utf8).write(to: URL(fileURLWithPath: bad))
+        try work.end(events[0], field: 11, first: 100, count: 4, flux: "2000.5")
+        try work.end(events[5], field: 16, first: 600, count: 3, flux: "3000.5")
+        let later = try work.addEvents(fields: 18..<19)
+        try work.end(later[0], field: 18, first: 800, count: 5)
+        try record(try work.open().load(step: .processCcd, deferIndexes: true, everyFile: false, pageSize: pageSize).summary)
+        return outcome
+    }
+
+    /// Loaded two events or one at a time, a production gets the same rows, ledger, provenance and
+    /// marks, and the load the same account, as in one page; a refused file's event stays to be loaded.
+    @Test(arguments: Engine.available)
+    func pagesLoadWhatOnePageLoads(_ engine: Engine) throws {
+        let whole = try loadSevenEvents(engine, pageSize: ProductionCatalog.eventsPerPage)
+        #expect(whole.marked == [6, 60, 8, 62], "\(whole)")
+        #expect(whole.unloaded.first?.count == 1 && whole.unloaded.last == [], "\(whole)")
+        #expect(whole.summaries.last?.contains("replaced: 2") == true, "\(whole)")
+        for pageSize in [1, 2] {
+            let paged = try loadSevenEvents(engine, pageSize: pageSize)
+            #expect(paged == whole, "pages of \(pageSize)")
+        }
+    }
+}
