@@ -105,6 +105,11 @@ func output(of arguments: [String]) throws -> (status: Int32, stdout: String) {
     return (run.status, run.stdout)
 }
 
+/// What the sqlite3 shell prints for a statement on a state store, without the trailing newline.
+func storeQuery(_ store: String, _ sql: String) throws -> String {
+    try output(of: ["sqlite3", store, sql]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
 /// The scenarios every batch backend passes, on its test cluster.
 enum BatchScenarios {
     /// The production of the local-backend tests gives the same report; one array per filter.

@@ -81,7 +81,7 @@ import Testing
         #expect(runs[0].catalog == runs[1].catalog && runs[1].catalog.contains(",9,"), "\(runs[0].catalog) \(runs[1].catalog)")
 
         func query(_ sql: String) throws -> String {
-            try output(of: ["sqlite3", runs[1].store, sql]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try storeQuery(runs[1].store, sql)
         }
         // One batch job per patch: as many as coadd events, each follower's attempt in its lead's.
         #expect(try query("SELECT COUNT(DISTINCT backendId) = (SELECT COUNT(*) FROM event WHERE step = 'coadd') FROM attempt") == "1")

@@ -21,7 +21,7 @@ import Testing
     }
 
     func sqlite(_ store: URL, _ sql: String) throws -> String {
-        try output(of: ["sqlite3", store.path, sql]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        try storeQuery(store.path, sql)
     }
 
     @Test func twentyTrialsOfTwoWritersAtOnceNeverRunOrLoadAnythingTwice() throws {

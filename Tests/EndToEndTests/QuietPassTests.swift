@@ -15,7 +15,7 @@ import Testing
         let tree = work.url.appendingPathComponent("lsstprod/DC_2013")
         let store = tree.appendingPathComponent("state.sqlite").path
         func query(_ sql: String) throws -> String {
-            try output(of: ["sqlite3", store, sql]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try storeQuery(store, sql)
         }
         // The first frame's processCcd waits while the hold file exists; every other command runs at once.
         let held = URL(fileURLWithPath: try query("SELECT path FROM frame ORDER BY path LIMIT 1")).lastPathComponent

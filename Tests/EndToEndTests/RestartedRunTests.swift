@@ -16,7 +16,7 @@ import Testing
         let tree = work.url.appendingPathComponent("lsstprod/DC_2013")
         let store = tree.appendingPathComponent("state.sqlite").path
         func query(_ sql: String) throws -> String {
-            try output(of: ["sqlite3", store, sql]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            try storeQuery(store, sql)
         }
         let first = try DCProd.run(["run"], in: work.url)
         #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
