@@ -244,15 +244,21 @@ extension Chain {
     static let derivedAttempts = 40
 
     /// Derives a later step's events of a filter from the outcomes verified since its planning last
-    /// derived (`StateStore.planCursor`, kept in the store), a few jobs' events at a time
-    /// (`Planner.derive(step:filter:changed:)`), and moves the cursor on after each: neither the first
-    /// pass of a run (everything verified before is new to it) nor a pass after a million outcomes holds
-    /// them at once, and a restarted run goes on where the last stopped instead of deriving everything
-    /// again. Frames whose patches the store does not know yet are placed first, a thousand at a time:
-    /// each few jobs' patches are then derived from `frame_patch`, not from every frame of the filter.
+    /// derived (`StateStore.planCursor`, kept in the store), a few jobs' events at a time: neither the
+    /// first pass of a run (everything verified before is new to it) nor a pass after a million outcomes
+    /// holds them at once, and a restarted run goes on where the last stopped instead of deriving
+    /// everything again. Frames whose patches the store does not know yet are placed first, a thousand
+    /// at a time: the patches are then derived from `frame_patch`, not from every frame of the filter.
+    ///
+    /// A coadd's patches are derived once, after the last batch (`Planner.derivePatches(step:filter:changedIn:)`):
+    /// a deep patch that many batches touch is not read again for each, which made a first pass's time grow
+    /// with the square of the depth. forcedPhot's coadds are brought up to date first, from their own
+    /// cursor, and its frames derived a batch at a time from them as they are then, without deriving
+    /// the coadds again.
     ///
     /// - Throws: A GRDB `DatabaseError`; `WCSError` or the sky map's error when a frame cannot be placed.
     func deriveVerified(step: Step, filter: Filter) throws {
+        if let positions = step.positionsStep { try deriveVerified(step: positions, filter: filter) }
         let store = production.store
         var cursor = try store.planCursor(step: step, filter: filter)
         let last = try store.lastVerifiedSequence()
@@ -260,11 +266,23 @@ extension Chain {
         if try store.hasFramesWithoutPatches(step: .processCcd, filter: filter, states: EventState.allCases) { try placeFrames() }
         let inputs = [step.inputStep, step.positionsStep].compactMap { $0 }
         let planner = Planner(production: production, dcprod: planning.dcprod)
-        while let verified = try store.eventsVerified(steps: inputs, filter: filter, after: cursor, through: last,
-                                                      attempts: Self.derivedAttempts) {
-            try planner.derive(step: step, filter: filter, changed: verified.eventIds)
-            cursor = verified.through
-            try store.setPlanCursor(step: step, filter: filter, sequence: cursor)
+        func next() throws -> StateStore.VerifiedEvents? {
+            try store.eventsVerified(steps: inputs, filter: filter, after: cursor, through: last, attempts: Self.derivedAttempts)
+        }
+        switch step.unit {
+        case .patch:
+            // The cursor moves on once all is derived: a run killed before then derives those batches again.
+            try planner.derivePatches(step: step, filter: filter) {
+                guard let verified = try next() else { return nil }
+                cursor = verified.through
+                return verified.eventIds
+            }
+        case .frame:
+            while let verified = try next() {
+                try planner.derive(step: step, filter: filter, changed: verified.eventIds, positionsDerived: true)
+                cursor = verified.through
+                try store.setPlanCursor(step: step, filter: filter, sequence: cursor)
+            }
         }
         try store.setPlanCursor(step: step, filter: filter, sequence: last)
     }

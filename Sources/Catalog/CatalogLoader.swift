@@ -12,7 +12,7 @@ import Production
 /// either wholly in the catalog and the ledger, or in neither, and the next load takes it again.
 /// A file changed after it was loaded is refused, naming both checksums (`changedSinceLoaded`): its
 /// rows in the catalog are the old file's. Only a file the caller names as redone (the output of an
-/// event run again on inputs that changed, `StateStore.redoneResultFiles(step:)`) replaces them: the
+/// event run again on inputs that changed, `UnloadedEvent.isRedone`) replaces them: the
 /// old file's rows are deleted by the key range its ledger row records, in the savepoint that inserts
 /// the new file's rows and replaces its ledger row (see `load(_:redone:progress:)`).
 /// A refused file is not an error of the load: it is reported in the summary, and the caller
@@ -24,8 +24,9 @@ import Production
 /// try CatalogSchema.require(catalog)
 /// let loader = try CatalogLoader(catalog: catalog, templates: production.tree.templatesDirectory,
 ///                                splits: CatalogConnection.splits(production))
-/// let summary = try loader.load(try production.store.resultFiles(step: .coadd),
-///                               redone: try production.store.redoneResultFiles(step: .coadd))
+/// let events = try production.store.unloadedEvents(step: .coadd, everyEvent: true)
+/// let summary = try loader.load(events.flatMap(\.files).sorted(),
+///                               redone: Set(events.filter(\.isRedone).flatMap(\.files)))
 /// print("\(summary.loaded) files loaded, \(summary.skipped) already in the ledger")
 /// for rejection in summary.rejected {
 ///     print("rejected \(rejection.path):\(rejection.line): \(rejection.message)")
@@ -301,9 +302,9 @@ public struct CatalogLoader {
     /// catalog schema 3, or a table without a single integer key) is refused as any changed file is.
     ///
     /// - Parameters:
-    ///   - paths: The CSV files, usually `StateStore.resultFiles(step:)`.
-    ///   - redone: The paths whose new version may replace the one loaded, usually
-    ///     `StateStore.redoneResultFiles(step:)`: outputs rewritten by a rerun, not files changed by hand.
+    ///   - paths: The CSV files, usually those of `StateStore.unloadedEvents(step:everyEvent:ids:)`.
+    ///   - redone: The paths whose new version may replace the one loaded, usually those of the events
+    ///     among them that are `isRedone`: outputs rewritten by a rerun, not files changed by hand.
     ///   - progress: Called after each file with the number of files done and the total.
     /// - Returns: The files loaded (replaced among them), skipped and refused, and the rows per table
     ///   inserted and removed.

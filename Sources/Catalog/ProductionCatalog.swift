@@ -76,15 +76,16 @@ public struct ProductionCatalog {
     }
 
     /// Loads the CSV outputs of a step's ok events, each file once, and records the refusals in the state store.
-    /// The outputs of events run again on changed inputs (`StateStore.redoneResultFiles(step:)`) replace
-    /// their earlier version's rows (`CatalogLoader.load(_:redone:progress:)`).
+    /// The outputs of events run again on changed inputs (`UnloadedEvent.isRedone`) replace their earlier
+    /// version's rows (`CatalogLoader.load(_:redone:progress:)`).
     ///
-    /// Without `everyFile` only the outputs of the events not marked loaded yet are looked at
-    /// (`StateStore.unloadedEvents(step:ids:)`: new, refused, or run again since), with their ledger rows and
-    /// provenance, `pageSize` events at a time: a load costs what changed since the last one, not the
-    /// size of the production (a pass of `dcprod run`), and holds one page at once. A file loaded before is then not opened again, so one changed by hand since is
-    /// not seen; `everyFile` looks at every file of the step (as `dcprod load STEP` does), refuses
-    /// those, and sets every event's mark to what the ledger says.
+    /// The events are taken `pageSize` at a time, with their ledger rows and provenance, so that a load
+    /// holds one page at once however many events it looks at. Without `everyFile` only the outputs of
+    /// the events not marked loaded yet are looked at (`StateStore.unloadedEvents(step:everyEvent:ids:)`:
+    /// new, refused, or run again since): a load costs what changed since the last one, not the size of
+    /// the production (a pass of `dcprod run`). A file loaded before is then not opened again, so one
+    /// changed by hand since is not seen; `everyFile` looks at every file of the step (as `dcprod load
+    /// STEP` does), refuses those, and sets every event's mark to what the ledger says.
     ///
     /// The files are shared among DBCONNECTIONS − 1 loaders, each with its own connection (the
     /// manager's counts: with 1, the manager loads over its own); SQLite has one writer. With
@@ -95,7 +96,7 @@ public struct ProductionCatalog {
     ///   - step: The step whose results to load.
     ///   - deferIndexes: Drop the secondary indexes for the load (never on views).
     ///   - everyFile: Look at the outputs of every ok event of the step, not only those not loaded yet.
-    ///   - pageSize: Without `everyFile`, the events loaded at once (`eventsPerPage`).
+    ///   - pageSize: The events loaded at once (`eventsPerPage`).
     /// - Returns: The load's account; refused files are in `summary.rejected` (nothing of them is loaded).
     /// - Throws: `CatalogLoader.PartialLoad` when a connection or the catalog fails during the load: the
     ///   files loaded before (by every loader) are recorded in the state store and carried in it;
@@ -105,9 +106,7 @@ public struct ProductionCatalog {
         try CatalogSchema.require(database)
         let loader = try CatalogLoader(catalog: database, templates: templates, splits: splits)
         var result = StepLoad(step: step)
-        let loadFiles = {
-            try everyFile ? self.loadEveryFile(of: step, loader: loader) : self.loadByPages(of: step, loader: loader, pageSize: pageSize)
-        }
+        let loadFiles = { try self.loadByPages(of: step, everyFile: everyFile, loader: loader, pageSize: pageSize) }
         if deferIndexes {
             let dropped = try loader.deferIndexes()
             do {
@@ -124,29 +123,25 @@ public struct ProductionCatalog {
         return result
     }
 
-    /// The unloaded events an incremental load takes at once (`load(step:deferIndexes:everyFile:pageSize:)`):
-    /// their outputs, ledger rows and provenance are held together, about 1 KB an event.
+    /// The events a load takes at once (`load(step:deferIndexes:everyFile:pageSize:)`): their outputs,
+    /// ledger rows and provenance are held together, about 1 KB an event.
     public static let eventsPerPage = 10_000
 
-    /// Loads the outputs of every ok event of the step, and sets every event's mark to what the ledger says.
-    private func loadEveryFile(of step: Step, loader: CatalogLoader) throws -> CatalogLoader.Summary {
-        let outputs = Outputs(files: try production.store.resultFiles(step: step), redone: try production.store.redoneResultFiles(step: step),
-                              events: nil)
-        return try load(outputs, of: step, loader: loader, page: nil)
-    }
-
-    /// Loads the outputs of the events not marked loaded yet, `pageSize` events at a time by id, so that
-    /// the load holds one page's files, ledger rows and provenance, however many events wait (a first load).
-    /// A page cut short (`CatalogLoader.PartialLoad`) carries the account of the pages before it too.
-    private func loadByPages(of step: Step, loader: CatalogLoader, pageSize: Int) throws -> CatalogLoader.Summary {
+    /// Loads the outputs of the events not marked loaded yet (with `everyFile`, of every ok event, whose
+    /// marks are then set to what the ledger says), `pageSize` events at a time by id, so that the load
+    /// holds one page's files, ledger rows and provenance, however many events it looks at (a first
+    /// load, `dcprod load STEP`). A page cut short (`CatalogLoader.PartialLoad`) carries the account of
+    /// the pages before it too.
+    private func loadByPages(of step: Step, everyFile: Bool, loader: CatalogLoader, pageSize: Int) throws -> CatalogLoader.Summary {
         var summary = CatalogLoader.Summary()
         var after = Int64.min
-        while let page = try production.store.unloadedEventPage(step: step, after: after, size: pageSize) {
-            let unloaded = try production.store.unloadedEvents(step: step, ids: page)
-            let outputs = Outputs(files: unloaded.flatMap(\.files).sorted(), redone: Set(unloaded.filter(\.isRedone).flatMap(\.files)),
-                                  events: unloaded.map(\.id))
+        let store = production.store
+        while let page = try store.unloadedEventPage(step: step, everyEvent: everyFile, after: after, size: pageSize) {
+            let events = try store.unloadedEvents(step: step, everyEvent: everyFile, ids: page)
+            let outputs = Outputs(files: events.flatMap(\.files).sorted(), redone: Set(events.filter(\.isRedone).flatMap(\.files)),
+                                  events: events.map(\.id))
             do {
-                summary.add(try load(outputs, of: step, loader: loader, page: page))
+                summary.add(try load(outputs, of: step, loader: loader, everyEvent: everyFile, page: page))
             } catch var partial as CatalogLoader.PartialLoad {
                 summary.add(partial.summary)
                 partial.summary = summary
@@ -160,12 +155,13 @@ public struct ProductionCatalog {
     /// Loads some outputs, then from one read of these files' ledger rows: those the ledger holds without
     /// provenance get theirs, then the events whose every CSV output it holds are marked loaded
     /// (`StateStore.recordLoaded`), which takes them out of the next incremental load: after their
-    /// provenance, never before.
-    private func load(_ outputs: Outputs, of step: Step, loader: CatalogLoader, page: ClosedRange<Int64>?) throws -> CatalogLoader.Summary {
+    /// provenance, never before. `everyEvent`: every ok event of the page gets its mark as the ledger says.
+    private func load(_ outputs: Outputs, of step: Step, loader: CatalogLoader, everyEvent: Bool, page: ClosedRange<Int64>) throws
+        -> CatalogLoader.Summary {
         let summary = try load(outputs, loader: loader)
         let ledger = try loader.ledgerEntries(of: outputs.files)
         try recordProvenance(of: outputs, loaded: summary.loadedPaths, ledger: ledger, step: step)
-        try production.store.recordLoaded(step: step, everyEvent: page == nil, ids: page) { ledger[CatalogLoader.pathHash($0)]?.rowCount }
+        try production.store.recordLoaded(step: step, everyEvent: everyEvent, ids: page) { ledger[CatalogLoader.pathHash($0)]?.rowCount }
         return summary
     }
 
@@ -174,8 +170,8 @@ public struct ProductionCatalog {
     struct Outputs {
         var files: [String]
         var redone: Set<String>
-        /// The events whose outputs these are; nil: every ok event of the step.
-        var events: [Int64]?
+        /// The events whose outputs these are.
+        var events: [Int64]
     }
 
     /// Writes the provenance (`dcprod_provenance`, `dcprod_provenance_input`) of the files that the

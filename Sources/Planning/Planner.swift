@@ -90,17 +90,20 @@ public struct Planner {
     /// Records the events of a step made from an earlier one's verified events (see `Step.inputStep`):
     /// a coadd's patches, forcedPhot's frames. Nothing for the first step.
     ///
-    /// - Parameter changed: The ids of the earlier steps' events (processCcd's, and for forcedPhot
-    ///   coadd's too) whose outcome was recorded since the step was last derived: only what they touch
-    ///   is derived again, and nothing at all, not a frame read, when the set is empty. nil when not known
-    ///   (the first pass of a run, `dcprod plan`): everything is derived.
-    public func derive(step: Step, filter: Filter, changed: Set<Int64>? = nil) throws {
+    /// - Parameters:
+    ///   - changed: The ids of the earlier steps' events (processCcd's, and for forcedPhot coadd's too)
+    ///     whose outcome was recorded since the step was last derived: only what they touch is derived
+    ///     again, and nothing at all, not a frame read, when the set is empty. nil when not known (the
+    ///     first pass of a run, `dcprod plan`): everything is derived.
+    ///   - positionsDerived: With `changed`, forcedPhot's coadds (`Step.positionsStep`) are derived from
+    ///     those events already (`dcprod run`, from their own cursor): they are not derived again.
+    public func derive(step: Step, filter: Filter, changed: Set<Int64>? = nil, positionsDerived: Bool = false) throws {
         guard step.inputStep != nil else { return }
         switch (step.unit, changed) {
         case (.patch, nil): try derivePatches(step: step, filter: filter)
         case (.patch, let changed?): try derivePatches(step: step, filter: filter, changed: changed)
         case (.frame, nil): try deriveFrames(step: step, filter: filter)
-        case (.frame, let changed?): try deriveFrames(step: step, filter: filter, changed: changed)
+        case (.frame, let changed?): try deriveFrames(step: step, filter: filter, changed: changed, positionsDerived: positionsDerived)
         }
     }
 
@@ -125,13 +128,13 @@ public struct Planner {
     /// `deriveFrames(step:filter:)` for what changed: the frames whose processCcd event changed and, for
     /// forcedPhot, those touching the patches whose coadd changed — the only frames whose event can
     /// have become due. (New inputs recorded now to a coadd can only make it stale, never settled.)
-    func deriveFrames(step: Step, filter: Filter, changed: Set<Int64>) throws {
+    func deriveFrames(step: Step, filter: Filter, changed: Set<Int64>, positionsDerived: Bool) throws {
         guard !changed.isEmpty else { return }
         let store = production.store
         var frames = try store.frameStandings(step: .processCcd, filter: filter, ids: changed)
         var events: [DerivedEvent]
         if let positions = step.positionsStep {
-            try derive(step: positions, filter: filter, changed: changed)
+            if !positionsDerived { try derive(step: positions, filter: filter, changed: changed) }
             frames += try store.frameStandings(step: .processCcd, filter: filter,
                                                touching: try store.eventKeys(step: positions, filter: filter, ids: changed))
             var seen = Set<Int64>()
@@ -160,60 +163,6 @@ public struct Planner {
             guard inputs.count == patches.count else { return nil }
             return DerivedEvent(key: frame.key, inputIds: [frame.eventId] + inputs, frameId: frame.frameId)
         }
-    }
-
-    /// The patches of the sky map that the frames processCcd verified ok touch, recorded as the
-    /// step's events with those frames as their inputs — never a frame that failed.
-    ///
-    /// A patch is recorded as soon as no frame that touches it awaits verification, not when the
-    /// whole filter is verified; and not before, since an event once planned keeps its inputs. The
-    /// frames' patches are the store's (`FramePatches`), never asked of wcslib again.
-    func derivePatches(step: Step, filter: Filter) throws {
-        var framePatches = FramePatches(production: production)
-        var awaited = Set<PatchId>()
-        for frame in try production.store.awaitedFrames(step: .processCcd, filter: filter) {
-            awaited.formUnion(try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches))
-        }
-        var inputs: [PatchId: [Int64]] = [:]
-        for frame in try production.store.verifiedFrames(step: .processCcd, filter: filter) {
-            for patch in try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches)
-            where !awaited.contains(patch) {
-                inputs[patch, default: []].append(frame.eventId)
-            }
-        }
-        try framePatches.keep(in: production.store)
-        try production.store.recordDerivedEvents(inputs.keys.sorted().map { DerivedEvent(key: $0.description, inputIds: inputs[$0]!) },
-                                                 step: step, filter: filter)
-    }
-
-    /// `derivePatches(step:filter:)` for what changed: only the patches that the frames of changed
-    /// processCcd events touch can have become due or gained an input. Each is derived again from all
-    /// the frames that touch it (`frame_patch`), by the same rule.
-    func derivePatches(step: Step, filter: Filter, changed: Set<Int64>) throws {
-        let store = production.store
-        let frames = try store.frameStandings(step: .processCcd, filter: filter, ids: changed)
-        guard !frames.isEmpty else { return }
-        var framePatches = FramePatches(production: production)
-        var affected = Set<PatchId>()
-        for frame in frames {
-            affected.formUnion(try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches))
-        }
-        try framePatches.keep(in: store)
-        // A frame whose patches the store does not know (a store of before v14 whose frames were not all
-        // placed yet) is in no patch's frames: then all is derived, which places it.
-        let placed = EventState.allCases.filter { !$0.isVerified } + [.ok]
-        if try store.hasFramesWithoutPatches(step: .processCcd, filter: filter, states: placed) {
-            return try derivePatches(step: step, filter: filter)
-        }
-        // Each patch's frames as a few numbers, one patch at a time: a pass that verified a whole run of
-        // frames touches every patch along it, and their frames are most of the filter's.
-        var due: [(patch: PatchId, inputs: [Int64])] = []
-        try store.forEachPatchOfFrames(step: .processCcd, filter: filter, patches: Set(affected.map(\.description))) { key, ok, awaited in
-            if !awaited, !ok.isEmpty, let patch = PatchId(key: key) { due.append((patch, ok)) }
-        }
-        guard !due.isEmpty else { return }
-        try store.recordDerivedEvents(due.sorted { $0.patch < $1.patch }.map { DerivedEvent(key: $0.patch.description, inputIds: $0.inputs) },
-                                      step: step, filter: filter)
     }
 
     /// The events of a step and filter with the variables of their commands that are their own.

@@ -310,13 +310,25 @@ extension StateStore {
                 SELECT f.patches, COUNT(*) FROM event e JOIN frame f ON f.id = e.frameId
                 WHERE e.step = \(step) AND e.filter = \(filter) AND e.state IN \(states) AND f.patches IS NOT NULL GROUP BY f.patches
                 """)).map { (patches: $0[0] as String, frames: $0[1] as Int) }
-            let unknown = try FrameStanding.fetchAll(db, SQLRequest(literal: """
-                SELECT e.id, e.frameId, e.key, e.state, e.jobId IS NOT NULL AS planned, \(sql: VerifiedFrame.footprintColumns)
-                FROM event e JOIN frame f ON f.id = e.frameId
-                WHERE e.step = \(step) AND e.filter = \(filter) AND e.state IN \(states) AND f.patches IS NULL
-                """))
-            return (sets, unknown)
+            return (sets, try Self.framesWithoutPatches(db, step: step, filter: filter, states: states))
         }
+    }
+
+    /// The frame events of a step and filter in `states` whose frames' patches the store does not know
+    /// yet (a store of before v14), with their footprints.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func framesWithoutPatches(step: Step, filter: Filter, states: [EventState]) throws -> [FrameStanding] {
+        try pool.read { db in try Self.framesWithoutPatches(db, step: step, filter: filter, states: states) }
+    }
+
+    private static func framesWithoutPatches(_ db: Database, step: Step, filter: Filter, states: [EventState]) throws -> [FrameStanding] {
+        // Frames first, from their partial index (frame_without_patches): few or none.
+        try FrameStanding.fetchAll(db, SQLRequest(literal: """
+            SELECT e.id, e.frameId, e.key, e.state, e.jobId IS NOT NULL AS planned, \(sql: VerifiedFrame.footprintColumns)
+            FROM frame f CROSS JOIN event e ON e.frameId = f.id
+            WHERE e.step = \(step) AND e.filter = \(filter) AND e.state IN \(states) AND f.patches IS NULL
+            """))
     }
 }
 

@@ -246,25 +246,6 @@ extension StateStore {
         }.flatMap(Self.csvFiles).sorted()
     }
 
-    /// The CSV outputs of the ok events of a step that were run again after an ok attempt (replanned
-    /// because their inputs changed, `staleEvents`), from their latest outcome: the files whose new
-    /// version the catalog loader may put in place of the one it loaded (`CatalogLoader.load(_:redone:progress:)`),
-    /// since the rerun writes to the same paths. Any other file changed since it was loaded is refused.
-    ///
-    /// - Returns: The paths, as `resultFiles(step:)` gives them.
-    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
-    public func redoneResultFiles(step: Step) throws -> Set<String> {
-        try pool.read { db in
-            try String.fetchAll(db, sql: """
-                SELECT o.outputs FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
-                WHERE e.step = ? AND e.state = ? AND o.outputs IS NOT NULL
-                AND EXISTS (SELECT 1 FROM outcome p WHERE p.eventId = e.id AND p.status = ? AND p.attemptId < e.attemptId)
-                """, arguments: [step, EventState.ok, EventState.ok])
-        }.reduce(into: Set<String>()) { paths, outputs in
-            paths.formUnion(Self.csvFiles(outputs))
-        }
-    }
-
     /// Records the loader's refusals, and forgets those of files that have since loaded, in one transaction.
     ///
     /// - Parameters:
@@ -296,28 +277,33 @@ extension StateStore {
     ///
     /// - Parameters:
     ///   - step: The step.
-    ///   - ids: Only the events of these ids (a page, `unloadedEventPage(step:after:size:)`); nil: all.
+    ///   - everyEvent: Every ok event of the step, loaded or not: what `dcprod load STEP` looks at.
+    ///   - ids: Only the events of these ids (a page, `unloadedEventPage(step:everyEvent:after:size:)`); nil: all.
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
-    public func unloadedEvents(step: Step, ids: ClosedRange<Int64>? = nil) throws -> [UnloadedEvent] {
+    public func unloadedEvents(step: Step, everyEvent: Bool = false, ids: ClosedRange<Int64>? = nil) throws -> [UnloadedEvent] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: Self.unloadedEventsQuery + Self.idRange(ids), arguments: Self.arguments(step, ids)).map { row in
+            try Row.fetchAll(db, sql: Self.unloadedEventsQuery(everyEvent: everyEvent) + Self.idRange(ids),
+                             arguments: Self.arguments(step, ids)).map { row in
                 UnloadedEvent(id: row[0], files: Self.csvFiles(row[1]), isRedone: row[2])
             }
         }
     }
 
-    /// The ids of the next page of a step's unloaded events (`unloadedEvents(step:ids:)`): the first and
-    /// last of the `size` lowest ids above `after`, or nil when there is none. An incremental load goes
-    /// page by page, so that what it holds at once does not grow with the number of events to load
-    /// (a production's first load, or the one after a catalog made anew).
+    /// The ids of the next page of a step's unloaded events (`unloadedEvents(step:everyEvent:ids:)`): the
+    /// first and last of the `size` lowest ids above `after`, or nil when there is none. A load goes page
+    /// by page, so that what it holds at once does not grow with the number of events to load (a
+    /// production's first load, the one after a catalog made anew, `dcprod load STEP`).
     ///
+    /// - Parameter everyEvent: Pages of every ok event of the step, loaded or not.
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
-    public func unloadedEventPage(step: Step, after: Int64, size: Int) throws -> ClosedRange<Int64>? {
-        // `+e.id`: the id is compared, never searched, so that SQLite keeps to `event_unloaded`.
-        let ids = try pool.read { db in
-            try Int64.fetchAll(db, sql: "SELECT e.id FROM event e WHERE e.step = ? AND \(Self.unloaded) AND +e.id > ? ORDER BY e.id LIMIT ?",
-                               arguments: [step, after, size])
-        }
+    public func unloadedEventPage(step: Step, everyEvent: Bool = false, after: Int64, size: Int) throws -> ClosedRange<Int64>? {
+        // Unloaded events: `+e.id` is compared, never searched, so that SQLite keeps to `event_unloaded`.
+        // Every ok event: the events after `after` in id order, walked until the page is full (`+`: not by
+        // another index, which would read every event of the step to sort them), one walk for all the pages.
+        let query = everyEvent
+            ? "SELECT e.id FROM event e WHERE +e.step = ? AND +e.state = 'ok' AND e.id > ? ORDER BY e.id LIMIT ?"
+            : "SELECT e.id FROM event e WHERE e.step = ? AND \(Self.unloaded) AND +e.id > ? ORDER BY e.id LIMIT ?"
+        let ids = try pool.read { db in try Int64.fetchAll(db, sql: query, arguments: [step, after, size]) }
         guard let first = ids.first, let last = ids.last else { return nil }
         return first...last
     }
@@ -331,13 +317,15 @@ extension StateStore {
         return [step, ids.lowerBound, ids.upperBound]
     }
 
-    /// `unloadedEvents(step:ids:)`'s query, of one step (`?`): each event's id, outputs, and whether it is redone.
-    static let unloadedEventsQuery = """
+    /// `unloadedEvents(step:everyEvent:ids:)`'s query, of one step (`?`): each event's id, outputs, and whether it is redone.
+    static func unloadedEventsQuery(everyEvent: Bool) -> String {
+        """
         SELECT e.id, o.outputs,
                EXISTS (SELECT 1 FROM outcome p WHERE p.eventId = e.id AND p.status = 'ok' AND p.attemptId < e.attemptId)
         FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId
-        WHERE e.step = ? AND \(unloaded) AND o.outputs IS NOT NULL
+        WHERE e.step = ? AND \(everyEvent ? "e.state = 'ok'" : unloaded) AND o.outputs IS NOT NULL
         """
+    }
 
     /// `recordLoaded(step:everyEvent:ids:rows:)`'s query, of one step (`?`): each event's id, outputs and mark.
     static func loadMarksQuery(everyEvent: Bool) -> String {
@@ -412,7 +400,7 @@ public struct UnloadedEvent: Sendable, Equatable {
     /// Its CSV outputs, from its latest outcome.
     public var files: [String]
     /// Whether it had an ok outcome before its latest: run again on inputs that changed, it wrote its
-    /// files anew, and their new version may replace the one loaded (`StateStore.redoneResultFiles(step:)`).
+    /// files anew, and their new version may replace the one loaded (`CatalogLoader.load(_:redone:progress:)`).
     public var isRedone: Bool
 
     public init(id: Int64, files: [String], isRedone: Bool) {

@@ -70,6 +70,13 @@ extension StateStore {
 }
 
 extension StateStore {
+    /// The patches of a filter that some frame touches (`frame_patch`), as keys.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func patchKeys(filter: Filter) throws -> [String] {
+        try pool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT patch FROM frame_patch WHERE filter = ?", arguments: [filter]) }
+    }
+
     /// Visits `patches` (keys) of a filter one at a time, in key order, with the frame events of a step
     /// whose frames touch them (`frame_patch`): the ids of those that are ok, by key, and whether one
     /// awaits verification (any state but ok, failed or not run). Reads neither footprints nor keys: a

@@ -3,8 +3,9 @@ import Production
 import Testing
 @testable import Catalog
 
-/// An incremental load (`dcprod run`'s pass) goes a page of unloaded events at a time, so that what it
-/// holds does not grow with the number of events to load (issue 29: a first load at DC2013's size).
+/// An incremental load (`dcprod run`'s pass) goes a page of unloaded events at a time, and `dcprod load
+/// STEP` a page of ok events at a time, so that what they hold does not grow with the number of events to
+/// load (issue 29: a first load at DC2013's size).
 @Suite(.serialized) struct PagedLoad {
     /// What a load left: its account, and the catalog's rows, ledger, provenance and the loaded marks,
     /// with the production's directory taken out of the paths.
@@ -16,8 +17,8 @@ import Testing
     }
 
     /// Seven events, one of whose files is refused, loaded `pageSize` events at a time; then two of
-    /// them run again on changed inputs, and a new one, loaded likewise.
-    func loadSevenEvents(_ engine: Engine, pageSize: Int) throws -> Outcome {
+    /// them run again on changed inputs, and a new one, loaded likewise. `everyFile`: as `dcprod load STEP`.
+    func loadSevenEvents(_ engine: Engine, pageSize: Int, everyFile: Bool = false) throws -> Outcome {
         let work = try ProductionWithResults(engine)
         var outcome = Outcome()
         let events = try work.addEvents(fields: 11..<18)
@@ -46,14 +47,14 @@ import Testing
                 "\($0.isRedone) " + $0.files.joined().replacingOccurrences(of: prefix, with: "")
             })
         }
-        try record(try work.open().load(step: .processCcd, deferIndexes: false, everyFile: false, pageSize: pageSize).summary)
+        try record(try work.open().load(step: .processCcd, deferIndexes: false, everyFile: everyFile, pageSize: pageSize).summary)
 
         try Data(text.utf8).write(to: URL(fileURLWithPath: bad))
         try work.end(events[0], field: 11, first: 100, count: 4, flux: "2000.5")
         try work.end(events[5], field: 16, first: 600, count: 3, flux: "3000.5")
         let later = try work.addEvents(fields: 18..<19)
         try work.end(later[0], field: 18, first: 800, count: 5)
-        try record(try work.open().load(step: .processCcd, deferIndexes: true, everyFile: false, pageSize: pageSize).summary)
+        try record(try work.open().load(step: .processCcd, deferIndexes: true, everyFile: everyFile, pageSize: pageSize).summary)
         return outcome
     }
 
@@ -67,6 +68,21 @@ import Testing
         #expect(whole.summaries.last?.contains("replaced: 2") == true, "\(whole)")
         for pageSize in [1, 2] {
             let paged = try loadSevenEvents(engine, pageSize: pageSize)
+            #expect(paged == whole, "pages of \(pageSize)")
+        }
+    }
+
+    /// `dcprod load STEP` looks at every file by the same pages: one or two events at a time, it gives
+    /// the same rows, ledger, provenance, marks and account as in one page, and the same rows and
+    /// marks as the incremental loads.
+    @Test(arguments: Engine.available)
+    func everyFileGoesByTheSamePages(_ engine: Engine) throws {
+        let whole = try loadSevenEvents(engine, pageSize: ProductionCatalog.eventsPerPage, everyFile: true)
+        let incremental = try loadSevenEvents(engine, pageSize: ProductionCatalog.eventsPerPage)
+        #expect(whole.catalog == incremental.catalog && whole.marked == incremental.marked, "\(whole)\n\(incremental)")
+        #expect(whole.summaries.last?.contains("replaced: 2") == true, "\(whole)")
+        for pageSize in [1, 2] {
+            let paged = try loadSevenEvents(engine, pageSize: pageSize, everyFile: true)
             #expect(paged == whole, "pages of \(pageSize)")
         }
     }

@@ -104,8 +104,9 @@ import Sky
     }
 
     @Test func derivingWhatChangedRecordsWhatDerivingEverythingRecords() throws {
-        let (incremental, full) = (try Grid(), try Grid())
-        for grid in [incremental, full] { _ = try grid.planner.plan(step: .processCcd, filters: [.r]) }
+        // `batched` derives as `dcprod run` does (`Chain.deriveVerified`): what changed given a few events at a time.
+        let (incremental, full, batched) = (try Grid(), try Grid(), try Grid())
+        for grid in [incremental, full, batched] { _ = try grid.planner.plan(step: .processCcd, filters: [.r]) }
         let keys = try incremental.store.frameEvents(step: .processCcd, filter: .r, .all).map(\.key)
         let failing = Set(keys.enumerated().filter { $0.offset % 7 == 3 }.map(\.element))
         var order = Self.shuffled(try incremental.waiting(.processCcd), seed: 11)
@@ -118,7 +119,7 @@ import Sky
                 let standings = try incremental.store.frameStandings(step: .processCcd, filter: .r)
                 redone = [standings.first { $0.state == .failed }, standings.first { $0.state == .ok }].compactMap { $0?.key }
                 #expect(redone.count == 2)
-                for grid in [incremental, full] {
+                for grid in [incremental, full, batched] {
                     let again = try grid.store.frameEvents(step: .processCcd, filter: .r, .all).filter { redone.contains($0.key) }
                     _ = try grid.planner.replan(step: .processCcd, filter: .r, eventIds: again.map(\.id))
                 }
@@ -127,7 +128,7 @@ import Sky
             let names = Set(order.prefix(round >= 5 ? order.count : 8))
             order.removeAll { names.contains($0) }
             var changed: [Set<Int64>] = []
-            for grid in [incremental, full] {
+            for grid in [incremental, full, batched] {
                 var ended = try grid.end(names, step: .processCcd) { failing.contains($0) && !redone.contains($0) }
                 // The coadds planned in the pass before end too, some failing.
                 ended.formUnion(try grid.end(Set(try grid.waiting(.coadd)), step: .coadd) { $0.utf8.reduce(0) { $0 + Int($1) } % 5 == 0 })
@@ -138,10 +139,12 @@ import Sky
                 try full.planner.derive(step: step, filter: .r)
             }
             #expect(try incremental.derived() == full.derived(), "round \(round)")
+            try Self.deriveInBatches(batched, changed: changed[2])
+            #expect(try batched.derived() == full.derived(), "round \(round), in batches")
             #expect(try incremental.store.staleEvents(step: .coadd, filter: .r).map(\.key) == full.store.staleEvents(step: .coadd, filter: .r).map(\.key))
             if try !full.store.staleEvents(step: .coadd, filter: .r).isEmpty { staleSeen = true }
             if try full.derived().contains(where: { $0.contains(" absent ") }) { absentSeen = true }
-            for grid in [incremental, full] { try grid.planLaterSteps() }
+            for grid in [incremental, full, batched] { try grid.planLaterSteps() }
         }
         // The rounds went through what makes derivation hard: patches waiting for a frame, inputs
         // added to planned coadds, coadds made again, frames measured on settled coadds.
@@ -154,6 +157,37 @@ import Sky
             try incremental.planner.derive(step: step, filter: .r)
         }
         #expect(try incremental.derived() == events)
+    }
+
+    /// Derives as `dcprod run` does (`Chain.deriveVerified`), the changed events three at a time: the
+    /// coadds' patches once after the last batch, then forcedPhot's frames batch by batch from those coadds.
+    static func deriveInBatches(_ grid: Grid, changed: Set<Int64>) throws {
+        let ids = changed.sorted()
+        let batches = stride(from: 0, to: ids.count, by: 3).map { Set(ids[$0..<min($0 + 3, ids.count)]) }
+        var next = batches[...]
+        try grid.planner.derivePatches(step: .coadd, filter: .r) { next.popFirst() }
+        for batch in batches { try grid.planner.derive(step: .forcedPhot, filter: .r, changed: batch, positionsDerived: true) }
+    }
+
+    /// Derived in batches, a coadd's patches are recorded in the order that deriving each batch on its
+    /// own recorded them: the events get the same ids.
+    @Test func patchesDerivedInBatchesGetTheIdsOfBatchByBatch() throws {
+        let (once, each) = (try Grid(), try Grid())
+        var batches: [[Set<Int64>]] = []
+        for grid in [once, each] {
+            _ = try grid.planner.plan(step: .processCcd, filters: [.r])
+            let jobs = try grid.waiting(.processCcd)
+            batches.append(try stride(from: 0, to: jobs.count, by: 5).map { try grid.end(Set(jobs[$0..<min($0 + 5, jobs.count)]), step: .processCcd) })
+        }
+        var next = batches[0][...]
+        try once.planner.derivePatches(step: .coadd, filter: .r) { next.popFirst() }
+        for batch in batches[1] { try each.planner.derive(step: .coadd, filter: .r, changed: batch) }
+        let events = { (grid: Grid) in
+            try grid.store.pool.read { db in try String.fetchAll(db, sql: "SELECT id || ' ' || key FROM event WHERE step = 'coadd' ORDER BY id") }
+        }
+        #expect(try events(once) == events(each))
+        #expect(try once.derived() == each.derived())
+        #expect(try events(once).count > 1)
     }
 
     @Test func nothingChangedReadsNoFrame() throws {

@@ -12,7 +12,7 @@ import Testing
             let page = "SELECT e.id FROM event e WHERE e.step = ? AND \(StateStore.unloaded) AND +e.id > ? ORDER BY e.id LIMIT ?"
             let queries: [(String, StatementArguments)] = [
                 (page, ["processCcd", 0, 10]),
-                (StateStore.unloadedEventsQuery + StateStore.idRange(1...2), StateStore.arguments(.processCcd, 1...2)),
+                (StateStore.unloadedEventsQuery(everyEvent: false) + StateStore.idRange(1...2), StateStore.arguments(.processCcd, 1...2)),
                 (StateStore.loadMarksQuery(everyEvent: false) + StateStore.idRange(1...2), StateStore.arguments(.processCcd, 1...2)),
             ]
             for (query, arguments) in queries {

@@ -17,7 +17,7 @@ import Testing
             #expect(try store.schemaVersion() == StateStore.latestSchemaVersion)
             let index = try store.pool.read { db in try String.fetchOne(db, sql: "SELECT sql FROM sqlite_master WHERE name = 'event_unloaded'") }
             #expect(index == "CREATE INDEX event_unloaded ON event(step, filter) WHERE state = 'ok' AND loadedRows IS NULL")
-            for query in [StateStore.unloadedEventsQuery, StateStore.loadMarksQuery(everyEvent: false)] {
+            for query in [StateStore.unloadedEventsQuery(everyEvent: false), StateStore.loadMarksQuery(everyEvent: false)] {
                 let plan = try store.pool.read { db in
                     try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + query, arguments: ["processCcd"]).map { $0["detail"] as String }
                 }
