@@ -66,10 +66,7 @@ extension StateStore {
     /// and `attemptId`): an input whose outcome is another one later makes the event stale. Planned on
     /// its inputs as they are, the event is no longer one whose inputs changed (`input_change`).
     private static func snapshotInputs(ofJob jobId: Int64, _ db: Database) throws {
-        try db.cachedStatement(sql: """
-            UPDATE event_input SET state = i.state, attemptId = i.attemptId FROM event i
-            WHERE i.id = event_input.inputId AND event_input.eventId IN (SELECT eventId FROM job_event WHERE jobId = ?)
-            """).execute(arguments: [jobId])
+        try db.execute(sql: planOnInputsAsTheyAre("(SELECT eventId FROM job_event WHERE jobId = ?)", onlyUnrecorded: false), arguments: [jobId, jobId])
         try db.cachedStatement(sql: "DELETE FROM input_change WHERE eventId IN (SELECT eventId FROM job_event WHERE jobId = ?)")
             .execute(arguments: [jobId])
     }

@@ -107,10 +107,8 @@ extension StateStore {
     private static func settleInputsOfBundles(_ db: Database, read eventIds: [Int64]) throws {
         guard !eventIds.isEmpty, try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM job WHERE leadId IS NOT NULL)") == true else { return }
         for chunk in stride(from: 0, to: eventIds.count, by: 10_000).map({ Array(eventIds[$0..<min($0 + 10_000, eventIds.count)]) }) {
-            try db.execute(literal: """
-                UPDATE event_input SET state = i.state, attemptId = i.attemptId FROM event i
-                WHERE i.id = event_input.inputId AND event_input.state IS NULL AND event_input.eventId IN \(chunk)
-                """)
+            let ids = "(" + chunk.map(String.init).joined(separator: ",") + ")"
+            try db.execute(sql: planOnInputsAsTheyAre(ids, onlyUnrecorded: true))
         }
     }
 

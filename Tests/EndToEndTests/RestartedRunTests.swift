@@ -28,7 +28,7 @@ import Testing
         _ = try query("""
             CREATE TABLE probe (what TEXT);
             CREATE TRIGGER probe_event BEFORE INSERT ON event BEGIN INSERT INTO probe VALUES ('event'); END;
-            CREATE TRIGGER probe_input BEFORE INSERT ON event_input BEGIN INSERT INTO probe VALUES ('input'); END;
+            CREATE TRIGGER probe_input INSTEAD OF INSERT ON event_input BEGIN INSERT INTO probe VALUES ('input'); END;
             """)
         // What a restarted run must not read: the verified attempts' outcome files, taken away.
         let away = work.url.appendingPathComponent("away")

@@ -15,12 +15,12 @@ import Testing
         ("000094-1-0011", "0-1,1"), ("000094-1-0012", "0-1,1"), ("000094-1-0013", "0-1,1 0-2,1"), ("000094-1-0014", "0-1,1 0-2,1"),
     ]
 
-    /// A store at the schema before v23: each frame's processCcd event ok, the coadds of both patches
+    /// A store at the schema before `version` (v23 or later): each frame's processCcd event ok, the coadds of both patches
     /// and each frame's forced photometry planned on them, and coadd 0-2,1 also on the first frame,
     /// which does not touch it (an input the rule does not give). Returns the events' ids by step/key.
-    static func storeBeforeV23(at path: String) throws -> [String: Int64] {
+    static func store(before version: String, at path: String) throws -> [String: Int64] {
         let pool = try DatabasePool(path: path)
-        try StateStore.migrator(before: "v23:").migrate(pool)
+        try StateStore.migrator(before: version).migrate(pool)
         return try pool.write { db in
             try db.execute(sql: """
                 INSERT INTO job (name, step, filter, manifest, events, createdAt) VALUES ('j', 'processCcd', 'r', '/m', 4, '');
@@ -85,7 +85,7 @@ import Testing
 
     @Test func aStoreOfBeforeV23IsMigratedAndAnInputsNewOutcomeMakesStaleWhatTestingEveryEventFinds() throws {
         try withStorePath { path in
-            let ids = try Self.storeBeforeV23(at: path)
+            let ids = try Self.store(before: "v23:", at: path)
             let store = try StateStore(path: path)  // a writer: migrated
             #expect(try store.schemaVersion() == StateStore.latestSchemaVersion)
             #expect(try Self.exceptions(store, ids) == ["processCcd/000094-1-0011 → coadd/0-2,1"])
@@ -112,7 +112,7 @@ import Testing
 
     @Test func inputsTheRuleDoesNotGiveAreKeptAsExceptionsWhoeverRecordsThem() throws {
         try withStorePath { path in
-            let ids = try Self.storeBeforeV23(at: path)
+            let ids = try Self.store(before: "v23:", at: path)
             let store = try StateStore(path: path)
             // Recorded by planning: the second frame to coadd 0-2,1 (not by the rule), the third again (by it).
             try store.recordDerivedEvents([DerivedEvent(key: "0-2,1", inputIds: [ids["processCcd/000094-1-0012"]!, ids["processCcd/000094-1-0013"]!])],
