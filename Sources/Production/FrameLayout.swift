@@ -32,20 +32,72 @@ enum FrameLayout {
         "CASE WHEN \(name(path)) = \(sdssName(prefix)) AND length(\(name(path))) = 22 THEN NULL ELSE \(name(path)) END"
     }
 
-    /// The view `frame`: the columns of the frame table before v21, in their order.
-    static let view = """
-        CREATE VIEW frame AS SELECT f.id,
-            (SELECT d.path FROM frame_directory d WHERE d.id = f.directory) || COALESCE(f.name, \(sdssName("f."))) AS path,
-            f.run, f.camcol, f.field, f.filter, f.width, f.height,
-            f.corner1Ra, f.corner1Decl, f.corner2Ra, f.corner2Decl, f.corner3Ra, f.corner3Decl, f.corner4Ra, f.corner4Decl,
-            f.centerRa, f.centerDecl, f.size, f.mtime,
-            (SELECT r.at FROM frame_recording r WHERE r.id = f.recorded) AS recordedAt, f.patches
-        FROM frame_record f;
-        """
+    /// How `frame_record` keeps a frame's corners: in degrees as inventory gave them (schema v21), or as
+    /// offsets from the centre (schema v26). Each migration's SQL is made with its own: it never changes.
+    enum Corners {
+        case degrees, offsets
+    }
 
-    /// The columns of `frame_record` that the view gives as they are.
-    static let columns = ["run", "camcol", "field", "filter", "width", "height", "corner1Ra", "corner1Decl", "corner2Ra", "corner2Decl",
-                          "corner3Ra", "corner3Decl", "corner4Ra", "corner4Decl", "centerRa", "centerDecl", "size", "mtime", "patches"]
+    /// The corners' columns as the view `frame` gives them, in degrees.
+    static let corners = ["corner1Ra", "corner1Decl", "corner2Ra", "corner2Decl", "corner3Ra", "corner3Decl", "corner4Ra", "corner4Decl"]
+
+    /// A corner's offset from the centre in `frame_record` (schema v26), in `cornerUnit`ths of a degree:
+    /// 10⁻⁷ of a degree (0.36 mas, 1/1100 of an SDSS pixel), so that an offset within 0.84° of the centre takes
+    /// 3 bytes where a REAL takes 8 (40 bytes a frame). The offset is between the corner and the centre each
+    /// rounded to 7 decimals of a degree, so that a corner reads back (`corner`) as the double nearest its
+    /// value to 7 decimals: exactly as written when it has 7 decimals or fewer.
+    static let cornerUnit = 10_000_000
+
+    /// The column of `frame_record` that keeps the offset of the corner `corner` (`corner1Ra`, …).
+    static func offsetColumn(_ corner: String) -> String { corner + "Offset" }
+
+    /// The centre's column on the axis of the corner `corner`.
+    private static func center(of corner: String) -> String { corner.hasSuffix("Ra") ? "centerRa" : "centerDecl" }
+
+    /// The offset of the corner `corner` of the frame whose columns are `prefix`… (`new.`, `:`, or none).
+    static func offset(_ corner: String, _ prefix: String) -> String {
+        "CAST(round(\(prefix)\(corner) * \(cornerUnit)) - round(\(prefix)\(center(of: corner)) * \(cornerUnit)) AS INTEGER)"
+    }
+
+    /// The corner `corner` (in degrees) of `frame_record f` from its offset.
+    static func corner(_ corner: String) -> String {
+        "(round(f.\(center(of: corner)) * \(cornerUnit)) + f.\(offsetColumn(corner))) / \(cornerUnit).0"
+    }
+
+    /// Schema v26's statements that turn the corners of `frame_record` into their offsets, in place.
+    static let cornersToOffsets: String = {
+        let added: [String] = corners.map { "ALTER TABLE frame_record ADD COLUMN \(offsetColumn($0)) INTEGER NOT NULL DEFAULT 0;" }
+        let set: [String] = corners.map { "\(offsetColumn($0)) = \(offset($0, ""))" }
+        let dropped: [String] = corners.map { "ALTER TABLE frame_record DROP COLUMN \($0);" }
+        return (added + ["UPDATE frame_record SET \(set.joined(separator: ", "));"] + dropped).joined(separator: "\n")
+    }()
+
+    /// The view `frame`: the columns of the frame table before v21, in their order (`patches` last).
+    static func view(_ kept: Corners) -> String {
+        let shown: [String] = columns.map { (column: String) -> String in
+            kept == .offsets && corners.contains(column) ? "\(corner(column)) AS \(column)" : "f.\(column)"
+        }
+        return """
+            CREATE VIEW frame AS SELECT f.id,
+                (SELECT d.path FROM frame_directory d WHERE d.id = f.directory) || COALESCE(f.name, \(sdssName("f."))) AS path,
+                \(shown.dropLast().joined(separator: ", ")),
+                (SELECT r.at FROM frame_recording r WHERE r.id = f.recorded) AS recordedAt, f.patches
+            FROM frame_record f;
+            """
+    }
+
+    /// The frame table's columns that `frame_record` keeps (schema v21), in their order: all but the path
+    /// and the time recorded.
+    static let columns = ["run", "camcol", "field", "filter", "width", "height"] + corners
+        + ["centerRa", "centerDecl", "size", "mtime", "patches"]
+
+    /// Each column of `frame_record` that a frame's own columns give, with its value for the frame whose
+    /// columns are `prefix`… (`new.`, `:`): each as it is, or the corners as their offsets.
+    static func kept(_ corners: Corners, _ prefix: String) -> [(column: String, value: String)] {
+        columns.map { (column: String) -> (column: String, value: String) in
+            corners == .offsets && Self.corners.contains(column) ? (offsetColumn(column), offset(column, prefix)) : (column, prefix + column)
+        }
+    }
 
     /// What a row written through the view needs first: its directory and time recorded, each once.
     private static let keptOnce = """
@@ -56,22 +108,27 @@ enum FrameLayout {
         """
 
     /// Each column of `frame_record` with its value for the row `new` written through the view.
-    private static let values = [("id", "new.id")] + columns.map { ($0, "new.\($0)") } + [
-        ("directory", "(SELECT id FROM frame_directory WHERE path = \(directory("new.path")))"),
-        ("name", keptName("new.path", "new.")),
-        ("recorded", "(SELECT id FROM frame_recording WHERE at = new.recordedAt)"),
-    ]
+    private static func values(_ corners: Corners) -> [(column: String, value: String)] {
+        [("id", "new.id")] + kept(corners, "new.") + [
+            ("directory", "(SELECT id FROM frame_directory WHERE path = \(directory("new.path")))"),
+            ("name", keptName("new.path", "new.")),
+            ("recorded", "(SELECT id FROM frame_recording WHERE at = new.recordedAt)"),
+        ]
+    }
 
     /// The view's triggers: a statement written for the table inserts, updates and deletes through it.
-    static let triggers = """
-        CREATE TRIGGER frame_inserted INSTEAD OF INSERT ON frame BEGIN
-            \(keptOnce)
-            INSERT INTO frame_record (\(values.map(\.0).joined(separator: ", "))) VALUES (\(values.map(\.1).joined(separator: ", ")));
-        END;
-        CREATE TRIGGER frame_updated INSTEAD OF UPDATE ON frame BEGIN
-            \(keptOnce)
-            UPDATE frame_record SET \(values.map { "\($0.0) = \($0.1)" }.joined(separator: ", ")) WHERE id = old.id;
-        END;
-        CREATE TRIGGER frame_deleted INSTEAD OF DELETE ON frame BEGIN DELETE FROM frame_record WHERE id = old.id; END;
-        """
+    static func triggers(_ corners: Corners) -> String {
+        let values = values(corners)
+        return """
+            CREATE TRIGGER frame_inserted INSTEAD OF INSERT ON frame BEGIN
+                \(keptOnce)
+                INSERT INTO frame_record (\(values.map(\.column).joined(separator: ", "))) VALUES (\(values.map(\.value).joined(separator: ", ")));
+            END;
+            CREATE TRIGGER frame_updated INSTEAD OF UPDATE ON frame BEGIN
+                \(keptOnce)
+                UPDATE frame_record SET \(values.map { "\($0.column) = \($0.value)" }.joined(separator: ", ")) WHERE id = old.id;
+            END;
+            CREATE TRIGGER frame_deleted INSTEAD OF DELETE ON frame BEGIN DELETE FROM frame_record WHERE id = old.id; END;
+            """
+    }
 }

@@ -124,8 +124,8 @@ extension StateStore {
             let recorded = try Int64.fetchOne(db, sql: "SELECT id FROM frame_recording WHERE at = ?", arguments: [now])
             let insertDirectory = try db.cachedStatement(sql: "INSERT OR IGNORE INTO frame_directory (path) VALUES (\(FrameLayout.directory("?1")))")
             let insertFrame = try db.cachedStatement(sql: """
-                INSERT INTO frame_record (\(FrameLayout.columns.joined(separator: ", ")), directory, name, recorded)
-                VALUES (\(FrameLayout.columns.map { ":\($0)" }.joined(separator: ", ")),
+                INSERT INTO frame_record (\(FrameLayout.kept(.offsets, ":").map(\.column).joined(separator: ", ")), directory, name, recorded)
+                VALUES (\(FrameLayout.kept(.offsets, ":").map(\.value).joined(separator: ", ")),
                     (SELECT id FROM frame_directory WHERE path = \(FrameLayout.directory(":path"))), \(FrameLayout.keptName(":path", ":")), :recorded)
                 """)
             let insertEvent = try db.cachedStatement(sql: "INSERT INTO event (step, filter, key, frameId, state) VALUES (?, ?, ?, ?, ?)")

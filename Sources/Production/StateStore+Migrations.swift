@@ -365,8 +365,8 @@ extension StateStore {
             ALTER TABLE frame_record DROP COLUMN recordedAt;
             -- The frames whose name is not SDSS's, found by it.
             CREATE INDEX frame_named ON frame_record(name) WHERE name IS NOT NULL;
-            \(FrameLayout.view)
-            \(FrameLayout.triggers)
+            \(FrameLayout.view(.degrees))
+            \(FrameLayout.triggers(.degrees))
             """),
         Migration(name: "v22: the index of events by state holds those not ok", sql: """
             -- By the end of a campaign nearly every event is ok, and the index of events by state and class held
@@ -422,6 +422,27 @@ extension StateStore {
             -- added after planning, or not recorded. An input's event list and the planning of events keep them
             -- (InputList); the view gives every row and column as before, and takes a planner's or a script's INSERT.
             \(InputList.migration)
+            """),
+        Migration(name: "v26: frames keep their corners as offsets from their centre, outcomes their class and seconds short", sql: """
+            -- A frame's corners, 8 REALs of 8 bytes, are kept as offsets from its centre in 10⁻⁷ of a degree (FrameLayout):
+            -- 3 bytes each for a frame of under 1.6°. The view `frame` gives them back rounded to 7 decimals of a degree
+            -- (0.36 mas, 1/1100 of an SDSS pixel; exact for corners written with 7 decimals or fewer): a frame's patches
+            -- were found from its corners as inventory read them, and are kept. An outcome keeps its class only when
+            -- it is not its status, and its seconds as whole milliseconds when these give the same double back
+            -- (OutcomeLayout); the view `outcome` gives both back exact to the bit. The views are made again with their
+            -- triggers.
+            DROP VIEW frame;
+            \(FrameLayout.cornersToOffsets)
+            \(FrameLayout.view(.offsets))
+            \(FrameLayout.triggers(.offsets))
+            DROP VIEW outcome;
+            ALTER TABLE outcome_record ADD COLUMN milliseconds INTEGER;
+            ALTER TABLE outcome_record ADD COLUMN keptClass TEXT;
+            UPDATE outcome_record SET keptClass = \(OutcomeLayout.keptClass("class", status: "status")),
+                milliseconds = \(OutcomeLayout.milliseconds("seconds")), seconds = \(OutcomeLayout.seconds("seconds"));
+            ALTER TABLE outcome_record DROP COLUMN class;
+            ALTER TABLE outcome_record RENAME COLUMN keptClass TO class;
+            \(OutcomeLayout.view)
             """),
     ]
 }

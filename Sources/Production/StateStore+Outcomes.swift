@@ -69,7 +69,7 @@ extension StateStore {
             // transaction (it is rolled back with it), row by row in the order inserted.
             try db.execute(sql: """
                 CREATE TEMP TRIGGER outcome_sets_event AFTER INSERT ON main.outcome_record BEGIN
-                    UPDATE event SET state = NEW.status, class = NEW.class, message = NEW.message, attemptId = NEW.attemptId,
+                    UPDATE event SET state = NEW.status, class = \(OutcomeLayout.shownClass("NEW")), message = NEW.message, attemptId = NEW.attemptId,
                         attempts = attempts + 1, loadedRows = NULL
                     WHERE id = NEW.eventId AND (attemptId IS NULL OR attemptId <= NEW.attemptId);
                 END
@@ -428,10 +428,17 @@ private struct OutcomeRow {
     /// 500 rows of 9 values: 4,500 of SQLite's 32,766 parameters.
     static let perStatement = 500
 
-    /// `INSERT OR REPLACE` of `count` rows, in the order bound: the trigger sees them so.
+    /// `INSERT OR REPLACE` of `count` rows, in the order bound: the trigger sees them so. Each row's values
+    /// are bound as written (eventId, attemptId, status, class, message, seconds, outputs, sizes, form), and
+    /// kept as `OutcomeLayout` says.
     static func insert(count: Int) -> String {
-        "INSERT OR REPLACE INTO outcome_record (eventId, attemptId, status, class, message, seconds, outputs, sizes, form) VALUES "
-            + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: count).joined(separator: ", ")
+        let bound = ["eventId": "column1", "attemptId": "column2", "status": "column3", "class": "column4", "message": "column5",
+                     "seconds": "column6", "sizes": "column8"]
+        let kept = OutcomeLayout.kept { bound[$0] ?? "NULL" }
+        let columns: String = kept.map(\.column).joined(separator: ", ")
+        let values: String = kept.map(\.value).joined(separator: ", ")
+        let rows: String = Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?)", count: count).joined(separator: ", ")
+        return "INSERT OR REPLACE INTO outcome_record (\(columns), outputs, form) SELECT \(values), column7, column9 FROM (VALUES \(rows))"
     }
 
     /// Binds the rows' values (texts from one buffer that outlives the step: `SQLITE_STATIC`) and
