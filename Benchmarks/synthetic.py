@@ -27,11 +27,21 @@ def synthetic_payload(tree):
                     f"command /bin/sh {payload} {step} {head} {ids}\n" + "".join(f"output {{{{out}}}}/{o}\n" for o in outputs))
 
 
+def own_peak():
+    """Resets this process's peak RSS to its current RSS (Linux's /proc/self/clear_refs, 5), before a
+    command is started to be measured. A child's ru_maxrss starts from the peak of the process it was
+    forked (or vforked) from, kept across exec: without this, a command measured after this process
+    grew (writing a synthetic inventory, outcome files) is given this process's peak, not its own."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
 def first_pass(argv, **kw):
     """The first pass of `dcprod run` (argv): runs it, sampled every 10 ms in /proc, until its passes'
     thread first sleeps (nanosleep, at least 0.1 s), then kills it (a run can be killed at any moment)
     and waits for it. Returns (seconds to that sleep, its own CPU seconds then, peak RSS in MiB), or
     those of the whole run when it ends without sleeping (a run with nothing to do makes one pass)."""
+    own_peak()
     start = time.perf_counter()
     p = subprocess.Popen(argv, **kw)
     asleep_since, seen = None, None
@@ -68,7 +78,9 @@ def first_pass(argv, **kw):
 
 
 def measured(argv, **kw):
-    """Runs argv; returns (seconds, peak RSS in MiB, exit status)."""
+    """Runs argv; returns (seconds, peak RSS in MiB, exit status). The peak is the command's, or this
+    process's current RSS if larger (`own_peak`)."""
+    own_peak()
     start = time.perf_counter()
     p = subprocess.Popen(argv, **kw)
     _, status, usage = os.wait4(p.pid, 0)
