@@ -403,11 +403,8 @@ extension Chain.StepRun {
         verification = latest
         // Files skipped are those the ledger had before the run: the first pass's count.
         load.recoveredIndexes += again.recoveredIndexes
-        load.summary.loaded += again.summary.loaded
-        load.summary.replaced += again.summary.replaced
-        load.summary.removed.merge(again.summary.removed, uniquingKeysWith: +)
-        load.summary.rejected += again.summary.rejected
-        load.summary.rows.merge(again.summary.rows, uniquingKeysWith: +)
-        load.summary.loadedPaths += again.summary.loadedPaths
+        let skipped = load.summary.skipped
+        load.summary.add(later: again.summary)
+        load.summary.skipped = skipped
     }
 }

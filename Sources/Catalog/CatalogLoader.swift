@@ -51,21 +51,50 @@ public struct CatalogLoader {
         public var replaced = 0
         /// The number of files skipped because the ledger already has them.
         public var skipped = 0
-        /// The files refused, none of whose rows are in the catalog.
+        /// The files refused, none of whose rows are in the catalog; in an account of several pages or
+        /// passes (`add(later:)`), the first `filesNamed` of them (`rejectedCount` counts them all).
         public var rejected: [Rejection] = []
+        /// Files refused beyond those `rejected` names: counted, not held.
+        public var rejectedUnnamed = 0
         /// Rows inserted, by table.
         public var rows: [String: Int] = [:]
         /// Rows of the earlier versions of the `replaced` files removed, by table.
         public var removed: [String: Int] = [:]
-        /// The files loaded by this run.
+        /// The files loaded by this run; in an account of several pages or passes, the first `filesNamed`
+        /// of them (`loaded` counts them all).
         public var loadedPaths: [String] = []
 
+        /// How many loaded and refused files an account of several pages or passes names. Each page's
+        /// files go to the state store and the catalog's provenance as that page loads, and every refused
+        /// one stays in `load_rejection` (`dcprod load --status`), so the account of a first load at
+        /// DC2013's size (1.57M files) need not hold a string a file.
+        public static let filesNamed = 1_000
+
+        /// Every file refused, named or not.
+        public var rejectedCount: Int { rejected.count + rejectedUnnamed }
+
+        /// Adds a part of the same page (a parallel worker's): every file it names is kept, for the
+        /// state store's record of the page.
         mutating func add(_ part: Summary) {
+            addCounts(of: part)
+            rejected += part.rejected
+            rejectedUnnamed += part.rejectedUnnamed
+            loadedPaths += part.loadedPaths
+        }
+
+        /// Adds a later page or pass, already recorded: its counts add up, its files are named up to `filesNamed`.
+        public mutating func add(later part: Summary) {
+            addCounts(of: part)
+            let rejectedRoom = max(0, Self.filesNamed - rejected.count)
+            rejected += part.rejected.prefix(rejectedRoom)
+            rejectedUnnamed += part.rejectedCount - min(rejectedRoom, part.rejected.count)
+            loadedPaths += part.loadedPaths.prefix(max(0, Self.filesNamed - loadedPaths.count))
+        }
+
+        private mutating func addCounts(of part: Summary) {
             loaded += part.loaded
             replaced += part.replaced
             skipped += part.skipped
-            rejected += part.rejected
-            loadedPaths += part.loadedPaths
             rows.merge(part.rows, uniquingKeysWith: +)
             removed.merge(part.removed, uniquingKeysWith: +)
         }

@@ -130,7 +130,8 @@ public struct ProductionCatalog {
     /// Loads the outputs of the events not marked loaded yet (with `everyFile`, of every ok event, whose
     /// marks are then set to what the ledger says), `pageSize` events at a time by id, so that the load
     /// holds one page's files, ledger rows and provenance, however many events it looks at (a first
-    /// load, `dcprod load STEP`). A page cut short (`CatalogLoader.PartialLoad`) carries the account of
+    /// load, `dcprod load STEP`); its account names the first `CatalogLoader.Summary.filesNamed` files
+    /// loaded and refused, and counts them all. A page cut short (`CatalogLoader.PartialLoad`) carries the account of
     /// the pages before it too.
     private func loadByPages(of step: Step, everyFile: Bool, loader: CatalogLoader, pageSize: Int) throws -> CatalogLoader.Summary {
         var summary = CatalogLoader.Summary()
@@ -141,9 +142,9 @@ public struct ProductionCatalog {
             let outputs = Outputs(files: events.flatMap(\.files).sorted(), redone: Set(events.filter(\.isRedone).flatMap(\.files)),
                                   events: events.map(\.id))
             do {
-                summary.add(try load(outputs, of: step, loader: loader, everyEvent: everyFile, page: page))
+                summary.add(later: try load(outputs, of: step, loader: loader, everyEvent: everyFile, page: page))
             } catch var partial as CatalogLoader.PartialLoad {
-                summary.add(partial.summary)
+                summary.add(later: partial.summary)
                 partial.summary = summary
                 throw partial
             }

@@ -67,7 +67,7 @@ struct Load: ProductionCommand {
             if let deferred = load.deferredIndexes {
                 print("load: \(deferred.dropped) secondary indexes dropped for the load, \(deferred.rebuilt) rebuilt")
             }
-            if !load.summary.rejected.isEmpty { throw ExitCode.failure }
+            if load.summary.rejectedCount > 0 { throw ExitCode.failure }
         }
         if status { printStatus(try catalog.status(), of: catalog) }
     }
@@ -85,7 +85,10 @@ struct Load: ProductionCommand {
         let line = "load \(step.rawValue) into \(catalog.location): \(summary.text)"
         print(line)
         for r in summary.rejected { print("  rejected \(r.located)") }
-        if summary.loaded + summary.rejected.count > 0 { try production.record(typedCommandLine, line) }
+        if summary.rejectedUnnamed > 0 {
+            print("  and \(summary.rejectedUnnamed) more rejected: `dcprod load --status` names every one")
+        }
+        if summary.loaded + summary.rejectedCount > 0 { try production.record(typedCommandLine, line) }
     }
 
     private func printStatus(_ status: ProductionCatalog.Status, of catalog: ProductionCatalog) {
@@ -110,7 +113,7 @@ extension CatalogLoader.Summary {
             let perTable = counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
             return "\(counts.values.reduce(0, +)) rows\(perTable.isEmpty ? "" : ": " + perTable)"
         }
-        return "\(loaded) files loaded (\(list(rows))), \(skipped) already in the ledger, \(rejected.count) rejected"
+        return "\(loaded) files loaded (\(list(rows))), \(skipped) already in the ledger, \(rejectedCount) rejected"
             + (replaced > 0 ? "; \(replaced) of them replaced a rerun's earlier file (\(list(removed)) removed)" : "")
     }
 }

@@ -86,4 +86,27 @@ import Testing
             #expect(paged == whole, "pages of \(pageSize)")
         }
     }
+
+    /// A load's account of many pages names at most `filesNamed` files loaded and refused and counts
+    /// them all (the first load at DC2013's size held a string for each of 1.57M files and grew past
+    /// 1 GB); `dcprod load` prints the count, and says where the unnamed ones are.
+    @Test func anAccountOfManyPagesCountsWhatItDoesNotName() {
+        func page(_ number: Int, files: Int) -> CatalogLoader.Summary {
+            var part = CatalogLoader.Summary()
+            part.loaded = files
+            part.loadedPaths = (0..<files).map { "/p\(number)/loaded\($0).csv" }
+            part.rejected = (0..<files).map { .init(path: "/p\(number)/bad\($0).csv", line: 2, message: "not a number") }
+            part.rows = ["Source": 10 * files]
+            return part
+        }
+        var account = CatalogLoader.Summary()
+            for number in 0..<3 { account.add(later: page(number, files: 600)) }
+        #expect(account.loaded == 1_800 && account.rows == ["Source": 18_000])
+        #expect(account.loadedPaths.count == CatalogLoader.Summary.filesNamed && account.loadedPaths.last == "/p1/loaded399.csv")
+        #expect(account.rejected.count == CatalogLoader.Summary.filesNamed && account.rejectedCount == 1_800 && account.rejectedUnnamed == 800)
+        #expect(account.rejected.first?.path == "/p0/bad0.csv" && account.rejected.last?.path == "/p1/bad399.csv")
+        var later = CatalogLoader.Summary()
+        later.add(later: account)
+        #expect(later == account, "an account added to an empty one is itself")
+    }
 }
