@@ -264,7 +264,9 @@ public struct TruthComparison: Sendable {
     }
 
     /// The measurements of a CSV written by processCcd, coadd or forcedPhot, found by column name
-    /// (`ra`, `decl`, `filterId` and the named flux with its `Sigma`).
+    /// (`ra`, `decl`, `filterId` and the named flux with its `Sigma`). A coadd's border copies
+    /// (`isPrimary` 0) are left out, as `WHERE isPrimary = 1` leaves them: each is its neighbour
+    /// patch's primary source again, measured on the same calexps, and would count that star twice.
     ///
     /// - Parameters:
     ///   - path: The CSV file.
@@ -284,6 +286,7 @@ public struct TruthComparison: Sendable {
         }
         let variances = (header.firstIndex(of: "raVar"), header.firstIndex(of: "declVar"))
         let pixel = (header.firstIndex(of: "x"), header.firstIndex(of: "y"))
+        let primary = header.firstIndex(of: "isPrimary")
         var out: [Measurement] = []
         while let line = lines.next() {
             let fields = CSVLine.fields(line)
@@ -291,6 +294,7 @@ public struct TruthComparison: Sendable {
                   let filterId = Int(fields[columns[2]]), let value = Double(fields[columns[3]]), let sigma = Double(fields[columns[4]]) else {
                 throw ProcessCcdFailure(.other, "\(path): unreadable line: \(line)")
             }
+            if let primary, fields[primary] == "0" { continue }
             var measurement = Measurement(ra: ra, dec: dec, filterId: filterId, flux: value, fluxSigma: sigma, zeroPoint: zeroPoint)
             if let ra = variances.0, let dec = variances.1 {
                 measurement.raVar = Double(fields[ra]) ?? .nan
