@@ -300,35 +300,35 @@ extension StateStore {
 
     /// The frame events of a step and filter in `states` by the patches their frames touch, as the store
     /// keeps them (`frame.patches`): how many frames have each set of patches — frames along a run share
-    /// theirs, so DC2013's 313,000 frames a filter come as a few thousand sets, grouped by SQLite — and the
-    /// frames whose patches it does not know yet (a store of before v14), with their footprints.
+    /// theirs, so DC2013's 313,000 frames a filter come as a few thousand sets, grouped by SQLite. Frames
+    /// whose patches it does not know yet (a store of before v14) are not in them: `framesWithoutPatches`.
     ///
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
-    public func framePatchSets(step: Step, filter: Filter, states: [EventState]) throws -> (sets: [(patches: String, frames: Int)], unknown: [FrameStanding]) {
+    public func framePatchSets(step: Step, filter: Filter, states: [EventState]) throws -> [(patches: String, frames: Int)] {
         try pool.read { db in
-            let sets = try Row.fetchAll(db, SQLRequest(literal: """
+            try Row.fetchAll(db, SQLRequest(literal: """
                 SELECT f.patches, COUNT(*) FROM event e JOIN frame f ON f.id = e.frameId
                 WHERE e.step = \(step) AND e.filter = \(filter) AND e.state IN \(states) AND f.patches IS NOT NULL GROUP BY f.patches
                 """)).map { (patches: $0[0] as String, frames: $0[1] as Int) }
-            return (sets, try Self.framesWithoutPatches(db, step: step, filter: filter, states: states))
         }
     }
 
     /// The frame events of a step and filter in `states` whose frames' patches the store does not know
-    /// yet (a store of before v14), with their footprints.
+    /// yet (a store of before v14), with their footprints, by frame id: up to `limit` after the frame
+    /// id `after`, so that a reader of a store of millions of such frames holds a page of them.
     ///
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
-    public func framesWithoutPatches(step: Step, filter: Filter, states: [EventState]) throws -> [FrameStanding] {
-        try pool.read { db in try Self.framesWithoutPatches(db, step: step, filter: filter, states: states) }
-    }
-
-    private static func framesWithoutPatches(_ db: Database, step: Step, filter: Filter, states: [EventState]) throws -> [FrameStanding] {
-        // Frames first, from their partial index (frame_without_patches): few or none.
-        try FrameStanding.fetchAll(db, SQLRequest(literal: """
-            SELECT e.id, e.frameId, e.key, e.state, e.jobId IS NOT NULL AS planned, \(sql: VerifiedFrame.footprintColumns)
-            FROM frame f CROSS JOIN event e ON e.frameId = f.id
-            WHERE e.step = \(step) AND e.filter = \(filter) AND e.state IN \(states) AND f.patches IS NULL
-            """))
+    public func framesWithoutPatches(step: Step, filter: Filter, states: [EventState], after: Int64 = .min,
+                                     limit: Int = .max) throws -> [FrameStanding] {
+        try pool.read { db in
+            // Frames first, from their partial index (frame_without_patches): few or none.
+            try FrameStanding.fetchAll(db, SQLRequest(literal: """
+                SELECT e.id, e.frameId, e.key, e.state, e.jobId IS NOT NULL AS planned, \(sql: VerifiedFrame.footprintColumns)
+                FROM frame f CROSS JOIN event e ON e.frameId = f.id
+                WHERE e.step = \(step) AND e.filter = \(filter) AND e.state IN \(states) AND f.patches IS NULL AND f.id > \(after)
+                ORDER BY f.id LIMIT \(limit)
+                """))
+        }
     }
 }
 
