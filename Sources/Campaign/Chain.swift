@@ -83,8 +83,7 @@ public struct Chain {
         let submitter = Submitter(production: production)
         let reports = try ReportWriter(production: production)
         // A poll sees every step's attempts end: which step's they were is counted from the store.
-        let ended = AttemptState.allCases.filter { !$0.isActive && $0 != .cancelled }
-        let endedBefore = Set(try production.store.attempts(in: ended).map(\.id))
+        let endedBefore = Set(try production.store.attempts(in: Self.endedStates).map(\.id))
         var runs: [Step: StepRun] = [:]
         var pause = interval
         var finished = 0
@@ -128,10 +127,19 @@ public struct Chain {
         try pages.finish()
         // A catalog file deleted after the last pass's load took its rows with it: said, not left unseen.
         try catalog.database.requireFile()
+        return try finish(runs, filters: filters, endedBefore: endedBefore)
+    }
+
+    /// The states of an attempt that ended and counts as ended in a run's summary.
+    private static let endedStates = AttemptState.allCases.filter { !$0.isActive && $0 != .cancelled }
+
+    /// The steps of a run that has ended, each with its attempts ended during it counted and its reports
+    /// written as the run leaves them (also one whose file was taken away while it did not change).
+    private func finish(_ runs: [Step: StepRun], filters: [Filter], endedBefore: Set<Int64>) throws -> [StepRun] {
+        var runs = runs
         for (step, var run) in runs {
-            // Each report as the run leaves it, also one whose file was taken away while it did not change.
             try Verifier(production: production, step: step).write(run.verification.reports)
-            let endedNow = try production.store.attempts(in: ended, step: step, filters: filters).filter { !endedBefore.contains($0.id) }
+            let endedNow = try production.store.attempts(in: Self.endedStates, step: step, filters: filters).filter { !endedBefore.contains($0.id) }
             run.submission.finished = endedNow.count
             run.submission.failed = endedNow.filter { $0.state != .done }.count
             run.submission.requeued = endedNow.filter { $0.state == .requeued }.count
