@@ -208,7 +208,8 @@ def result(work, size, unit, seconds, floor, floor_seconds, goal, rss=None, erro
     """One line of `Benchmarks/run`'s table, appended as JSON to the file $DCPROD_BENCH_RESULTS when it
     is set (a benchmark run alone only prints). `goal`: {"ratio": R} (floor time / dcprod time at
     least R), {"rate": N} (at least N units/s), {"seconds": S} (at most S), {"mib": M} (peak RSS at
-    most M MiB) or {"errors": N} (at most N failed requests: `errors`)."""
+    most M MiB), {"errors": N} (at most N failed requests: `errors`) or {"bytes": B} (`seconds` and
+    `floor_seconds` are then bytes a unit, at most B)."""
     path = os.environ.get("DCPROD_BENCH_RESULTS")
     if path:
         with open(path, "a") as f:

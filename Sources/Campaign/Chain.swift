@@ -83,15 +83,14 @@ public struct Chain {
         let submitter = Submitter(production: production)
         let reports = try ReportWriter(production: production)
         // A poll sees every step's attempts end: which step's they were is counted from the store.
-        let ended = AttemptState.allCases.filter { !$0.isActive && $0 != .cancelled }
-        let endedBefore = Set(try production.store.attempts(in: ended).map(\.id))
+        let endedBefore = Set(try production.store.attempts(in: Self.endedStates).map(\.id))
         var runs: [Step: StepRun] = [:]
         var pause = interval
         var finished = 0
         let pages = PageSchedule(least: pageInterval)
         defer { try? pages.finish() }
         var unseen = UnseenOutcomes()
-        var reported: [Step: KeptReports] = [:], submitted: [Step: (version: Int, summary: Submitter.Summary)] = [:]
+        var reported: [Step: Reported] = [:], submitted: [Step: (version: Int, summary: Submitter.Summary)] = [:]
         while true {
             // Every attempt that ended since the last pass is recorded, whatever its step.
             let polled = try submitter.refresh()
@@ -128,8 +127,19 @@ public struct Chain {
         try pages.finish()
         // A catalog file deleted after the last pass's load took its rows with it: said, not left unseen.
         try catalog.database.requireFile()
+        return try finish(runs, filters: filters, endedBefore: endedBefore)
+    }
+
+    /// The states of an attempt that ended and counts as ended in a run's summary.
+    private static let endedStates = AttemptState.allCases.filter { !$0.isActive && $0 != .cancelled }
+
+    /// The steps of a run that has ended, each with its attempts ended during it counted and its reports
+    /// written as the run leaves them (also one whose file was taken away while it did not change).
+    private func finish(_ runs: [Step: StepRun], filters: [Filter], endedBefore: Set<Int64>) throws -> [StepRun] {
+        var runs = runs
         for (step, var run) in runs {
-            let endedNow = try production.store.attempts(in: ended, step: step, filters: filters).filter { !endedBefore.contains($0.id) }
+            try Verifier(production: production, step: step).write(run.verification.reports)
+            let endedNow = try production.store.attempts(in: Self.endedStates, step: step, filters: filters).filter { !endedBefore.contains($0.id) }
             run.submission.finished = endedNow.count
             run.submission.failed = endedNow.filter { $0.state != .done }.count
             run.submission.requeued = endedNow.filter { $0.state == .requeued }.count
@@ -146,11 +156,12 @@ public struct Chain {
     /// - Parameter namingEvents: Name the events given an outcome (`Verifier.Reading.recorded`): only
     ///   `--by-patch` bundles plan from them; each step's own planning goes from the store (`deriveVerified`).
     private func readEnded(filters: [Filter], catalog: ProductionCatalog, reports: ReportWriter, pages: PageSchedule,
-                           namingEvents: Bool, reported: inout [Step: KeptReports]) throws
+                           namingEvents: Bool, reported: inout [Step: Reported]) throws
         -> (verifications: [Step: Verification], loads: [Step: ProductionCatalog.StepLoad], changed: Bool) {
         var verifications: [Step: Verification] = [:], loads: [Step: ProductionCatalog.StepLoad] = [:], changed = false
         for step in Step.allCases {
-            let verification = try verify(step: step, filters: filters, namingEvents: namingEvents, reported: &reported)
+            let verification = try verify(step: step, filters: filters, namingEvents: namingEvents, kept: reports.site.keptReports,
+                                          reported: &reported)
             if verification.reading.attempts > 0 { pages.read(step) }
             try pages.writeIfDue(step, with: reports)
             let load = try catalog.load(step: step, deferIndexes: false, everyFile: false)
@@ -180,17 +191,19 @@ public struct Chain {
     }
 
     /// A step's verification as of a version of the state store (`StoreReadings.version`).
-    struct KeptReports {
+    struct Reported {
         var version: Int
         var verification: Verification
     }
 
-    /// Reads a step's new outcome files and makes its filters' reports again (`Verifier.verify`), unless
-    /// nothing was read and nothing committed to the store since they were made: then they are what
-    /// they were, and are neither made nor written. A report lists each class's first failures and the
-    /// events a resubmission would take, which a pass with nothing new would otherwise read again from
-    /// every failed event of the production.
-    private func verify(step: Step, filters: [Filter], namingEvents: Bool, reported: inout [Step: KeptReports]) throws -> Verification {
+    /// Reads a step's new outcome files and makes again those of its filters' reports that changed
+    /// (`Verifier.verify`, `kept`: a job that ended makes its own step's and filter's, and those of what
+    /// it made ready), unless nothing was read and nothing committed to the store since they were made:
+    /// then they are what they were, and not even their stamps are read. A report lists each class's
+    /// first failures and the events a resubmission would take, which a pass would otherwise read again
+    /// from every failed event of the production.
+    private func verify(step: Step, filters: [Filter], namingEvents: Bool, kept: KeptReports,
+                        reported: inout [Step: Reported]) throws -> Verification {
         let verifier = try Verifier(production: production, step: step)
         let reading = try verifier.read(filters: filters, namingEvents: namingEvents)
         // The version before the reports: a commit while they are made makes the next pass make them again.
@@ -199,8 +212,8 @@ public struct Chain {
             kept.reading = reading
             return kept
         }
-        var verification = try verifier.verify(filters: filters, namingEvents: namingEvents)
-        reported[step] = KeptReports(version: version, verification: verification)
+        var verification = try verifier.verify(filters: filters, namingEvents: namingEvents, kept: kept)
+        reported[step] = Reported(version: version, verification: verification)
         // What this verify read arrived after the first reading: both are the pass's.
         let late = verification.reading
         verification.reading = reading

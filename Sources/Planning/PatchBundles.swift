@@ -36,18 +36,24 @@ extension Planner {
     /// no outcome since the last call has none to plan, and is not read at all; one with outcomes
     /// looks only at the patches near them (`BundleLayout.init(store:filter:map:near:)`).
     ///
-    /// - Parameter changed: Per filter, the ids of the events (of any step) whose outcome was recorded
-    ///   since the last call (a filter not in it: none); nil when not known: every filter is looked at.
+    /// - Parameters:
+    ///   - changed: Per filter, the ids of the events (of any step) whose outcome was recorded since the
+    ///     last call (a filter not in it: none); nil when not known: every patch of every filter is
+    ///     looked at, `patchesAtOnce` at a time.
+    ///   - patchesAtOnce: The patches laid out at once when every patch is looked at (`patchesAtOnce`).
     /// - Returns: The jobs and events planned, per step.
     /// - Throws: `TemplateError` for a broken template or sky map, a GRDB `DatabaseError`.
-    public func planBundles(filters: [Filter], changed: [Filter: Set<Int64>]? = nil) throws -> [Step: Summary] {
+    public func planBundles(filters: [Filter], changed: [Filter: Set<Int64>]? = nil,
+                            patchesAtOnce: Int = Planner.patchesAtOnce) throws -> [Step: Summary] {
         let due = filters.filter { filter in changed.map { !($0[filter] ?? []).isEmpty } ?? true }
         guard !due.isEmpty else { return [:] }
         try Templates.install(into: templates)
         let map = try SkyMap.of(production)
         var summaries: [Step: Summary] = [:]
         for filter in due {
-            let planned = try planBundles(filter: filter, map: map, changed: changed?[filter])
+            let planned = try changed.map { try planBundles(BundleLayout(store: production.store, filter: filter, map: map, near: $0[filter] ?? []),
+                                                            filter: filter) }
+                ?? planAllBundles(filter: filter, map: map, patchesAtOnce: patchesAtOnce)
             for (step, count) in planned {
                 summaries[step, default: Summary()].jobs[filter, default: 0] += count.jobs
                 summaries[step, default: Summary()].events[filter, default: 0] += count.events
@@ -56,30 +62,55 @@ extension Planner {
         return summaries
     }
 
-    /// Plans the bundles of a filter that are ready: of every patch, or, when `changed` is given, of
-    /// the patches whose readiness those events' outcomes can have changed.
-    private func planBundles(filter: Filter, map: SkyMap, changed: Set<Int64>?) throws -> [Step: (jobs: Int, events: Int)] {
+    /// Plans the bundles of every patch of a filter that is ready, `patchesAtOnce` patches at a time in
+    /// bundle order (`runsBefore`), each page laid out from `frame_patch` with the frames its readiness
+    /// reads (`BundleLayout.init(store:filter:map:scope:)`): the filter's frames are never held at once
+    /// (313,000 at DC2013's size). The bundles and their jobs are those of one layout of the whole
+    /// filter: a patch's readiness reads only its own page's layout, and what a page plans makes no
+    /// patch of a later page ready or not (a patch sharing a frame with one planned now waits for its
+    /// coadd either way). Then the frames that touch no patch, in jobs of their own.
+    private func planAllBundles(filter: Filter, map: SkyMap, patchesAtOnce: Int) throws -> [Step: (jobs: Int, events: Int)] {
         let store = production.store
-        let layout = try changed.map { try BundleLayout(store: store, filter: filter, map: map, near: $0) }
-            ?? BundleLayout(store: store, filter: filter, map: map)
-        // Near what changed, only the standings of the patches and frames laid out are read.
-        let near = layout.scope != nil
+        // Frames of a store of before v14 are in no patch's frames until their patches are found.
+        var framePatches = FramePatches(map: map)
+        for frame in try store.framesWithoutPatches(step: .processCcd, filter: filter, states: EventState.allCases) {
+            _ = try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: nil)
+        }
+        try framePatches.keep(in: store)
+        let patches = try store.patchKeys(filter: filter).compactMap(PatchId.init(key:)).sorted(by: Self.runsBefore)
+        var counts: [Step: (jobs: Int, events: Int)] = [:]
+        func add(_ more: [Step: (jobs: Int, events: Int)]) {
+            for (step, count) in more {
+                counts[step, default: (0, 0)].jobs += count.jobs
+                counts[step, default: (0, 0)].events += count.events
+            }
+        }
+        for start in stride(from: 0, to: patches.count, by: max(patchesAtOnce, 1)) {
+            let page = Set(patches[start..<min(start + max(patchesAtOnce, 1), patches.count)])
+            add(try planBundles(BundleLayout(store: store, filter: filter, map: map, scope: page), filter: filter))
+        }
+        let orphans = try store.unplannedFramesOnNoPatch(step: .processCcd, filter: filter)
+        if !orphans.isEmpty {
+            add([.processCcd: (try replan(step: .processCcd, filter: filter, eventIds: orphans), orphans.count)])
+        }
+        return counts
+    }
+
+    /// Plans the bundles of the patches of a layout's scope that are ready.
+    private func planBundles(_ layout: BundleLayout, filter: Filter) throws -> [Step: (jobs: Int, events: Int)] {
+        let store = production.store
+        // Only the standings of the patches and frames laid out are read.
         let ready = try layout.ready(
-            coadds: store.eventStandings(step: .coadd, filter: filter, keys: near ? Set(layout.framesOf.keys.map(\.description)) : nil),
-            forced: store.eventStandings(step: .forcedPhot, filter: filter, keys: near ? Set(layout.frames.map(\.key)) : nil))
-        guard !ready.isEmpty || !layout.orphans.isEmpty else { return [:] }
+            coadds: store.eventStandings(step: .coadd, filter: filter, keys: Set(layout.framesOf.keys.map(\.description))),
+            forced: store.eventStandings(step: .forcedPhot, filter: filter, keys: Set(layout.frames.map(\.key))))
+        guard !ready.isEmpty else { return [:] }
         let writers = try Dictionary(uniqueKeysWithValues: [Step.processCcd, .coadd, .forcedPhot].map { step in
             let definition = try StepDefinition.load(step: step, templates: templates)
             let commands = try definition.specialized(shared: sharedVariables(step: step, filter: filter), perEvent: Self.perEventVariables)
             return (step, try JobWriter(planner: self, definition: definition, commands: commands, filter: filter))
         })
         try recordDerivedEvents(of: ready, layout, filter: filter)
-        var counts = try writeBundles(ready, layout, writers: writers, filter: filter)
-        if !layout.orphans.isEmpty {
-            counts[.processCcd, default: (0, 0)].jobs += try replan(step: .processCcd, filter: filter, eventIds: layout.orphans)
-            counts[.processCcd, default: (0, 0)].events += layout.orphans.count
-        }
-        return counts
+        return try writeBundles(ready, layout, writers: writers, filter: filter)
     }
 
     /// Records the coadd events of the ready patches with their inputs, and the forced photometry
@@ -191,27 +222,31 @@ private struct ReadyBundle {
 }
 
 /// The processCcd frames of a filter with the patches each touches (from the state store's kept
-/// patches), in bundle order (`Planner.runsBefore`), and the frames on each patch: every frame of
-/// the filter, or those near some events' outcomes (`init(store:filter:map:near:)`).
+/// patches), in bundle order (`Planner.runsBefore`), and the frames on each patch: those whose
+/// standing the readiness of some patches reads (`scope`) — a page of the filter's patches
+/// (`init(store:filter:map:scope:)`), or those near some events' outcomes (`init(store:filter:map:near:)`).
 private struct BundleLayout {
     var frames: [FrameStanding] = []
     /// Per frame, the patches it touches, in bundle order.
     var patchesOf: [[PatchId]] = []
     var framesOf: [PatchId: [Int]] = [:]
-    /// Unplanned frames that touch no patch of the sky map: planned in jobs of their own.
-    var orphans: [Int64] = []
-    /// The patches whose readiness is looked at; nil: every patch.
-    var scope: Set<PatchId>?
+    /// The patches whose readiness is looked at.
+    var scope: Set<PatchId> = []
 
-    init(store: StateStore, filter: Filter, map: SkyMap) throws {
-        try place(store.frameStandings(step: .processCcd, filter: filter), store: store, map: map)
+    /// The layout that the readiness of `scope`'s patches reads: a patch's readiness depends on the
+    /// frames on it and on the patches those touch (whether they are settled), so every frame on those
+    /// patches is laid out — a few hundred frames a patch at DC2013's depth, whatever its size.
+    init(store: StateStore, filter: Filter, map: SkyMap, scope: Set<PatchId>) throws {
+        let read = try Self.patches(of: store.frameStandings(step: .processCcd, filter: filter, touching: Set(scope.map(\.description))),
+                                    map: map, store: store)
+        try place(store.frameStandings(step: .processCcd, filter: filter, touching: Set(read.map(\.description))), store: store, map: map)
+        self.scope = scope
     }
 
     /// The layout around the outcomes of `changed` (event ids of any step): a patch's readiness
     /// depends on the frames on it and on the patches before it that share a frame with it, so an
     /// outcome of a frame, or of a patch's coadd, can make ready only the patches of the frames on
-    /// its patches (`scope`). Their readiness is read from the frames on the patches those touch,
-    /// whose every frame is read: a few hundred frames at DC2013's depth, whatever its size.
+    /// its patches (`scope`), laid out as `init(store:filter:map:scope:)` does.
     init(store: StateStore, filter: Filter, map: SkyMap, near changed: Set<Int64>) throws {
         var framePatches = FramePatches(map: map)
         let changedFrames = try store.frameStandings(step: .processCcd, filter: filter, ids: changed)
@@ -220,12 +255,9 @@ private struct BundleLayout {
             seeds.formUnion(try framePatches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: frame.patches).map(\.description))
         }
         try framePatches.keep(in: store)
-        // Two rings of frames and patches out from the seeds: the scope, then what its readiness reads.
+        // A ring of frames and patches out from the seeds: the scope.
         let scope = try Self.patches(of: store.frameStandings(step: .processCcd, filter: filter, touching: seeds), map: map, store: store)
-        let read = try Self.patches(of: store.frameStandings(step: .processCcd, filter: filter, touching: Set(scope.map(\.description))),
-                                    map: map, store: store)
-        try place(store.frameStandings(step: .processCcd, filter: filter, touching: Set(read.map(\.description))), store: store, map: map)
-        self.scope = scope
+        try self.init(store: store, filter: filter, map: map, scope: scope)
     }
 
     /// The patches the frames touch.
@@ -236,7 +268,7 @@ private struct BundleLayout {
         return Set(patches)
     }
 
-    /// Lays out `frames`: their patches, the frames on each patch, and the orphans.
+    /// Lays out `frames`: their patches, and the frames on each patch.
     private mutating func place(_ frames: [FrameStanding], store: StateStore, map: SkyMap) throws {
         self.frames = frames
         var framePatches = FramePatches(map: map)
@@ -245,7 +277,6 @@ private struct BundleLayout {
                 .sorted(by: Planner.runsBefore)
             patchesOf.append(touched)
             for patch in touched { framesOf[patch, default: []].append(index) }
-            if touched.isEmpty && !frame.planned { orphans.append(frame.eventId) }
         }
         try framePatches.keep(in: store)
     }
@@ -260,7 +291,7 @@ private struct BundleLayout {
             return framesOf[patch]!.allSatisfy { frames[$0].state.isVerified && frames[$0].state != .ok }
         }
         var ready: [ReadyBundle] = []
-        for patch in framesOf.keys.sorted(by: Planner.runsBefore) where scope?.contains(patch) ?? true && coadds[patch.description]?.planned != true {
+        for patch in framesOf.keys.sorted(by: Planner.runsBefore) where scope.contains(patch) && coadds[patch.description]?.planned != true {
             let mine = framesOf[patch]!
             let own = mine.filter { !frames[$0].planned && patchesOf[$0].first == patch }
             guard mine.allSatisfy({ frames[$0].state.isVerified || own.contains($0) }),

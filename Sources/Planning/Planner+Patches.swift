@@ -7,7 +7,7 @@ import Sky
 extension Planner {
     /// Patches derived at once: each one's frames are read in one query (`StateStore.forEachPatchOfFrames`)
     /// and its due events recorded in one transaction, so that memory does not grow with the filter.
-    static let patchesAtOnce = 256
+    public static let patchesAtOnce = 256
 
     /// The states of the frames that a coadd's derivation must place: those awaiting verification, which
     /// hold their patches back, and those ok, which are their inputs.

@@ -162,6 +162,24 @@ public struct Verifier {
                                   stale: try store.staleEventCount(step: step, filter: filter))
     }
 
+    /// The report of the step in one filter, made from the state store only when its stamp
+    /// (`StateStore.reportStamp`) changed since `kept` last held it; else the one kept, whose text is
+    /// what it would be.
+    ///
+    /// - Returns: The report, and whether it was made now.
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func report(filter: Filter, kept: KeptReports?) throws -> (report: VerificationReport, made: Bool) {
+        guard let kept else { return (try report(filter: filter), true) }
+        // Read before the report: a commit while it is made changes the next stamp, so it is made again then.
+        let stamp = try production.store.reportStamp(step: step, filter: filter) + " maxRetry=\(production.config.maxRetry)"
+        if let report = kept.report(step: step, filter: filter, stamp: stamp), report.classes.classes == classes.classes {
+            return (report, false)
+        }
+        let report = try report(filter: filter)
+        kept.keep(report, stamp: stamp)
+        return (report, true)
+    }
+
     /// What `dcprod verify` does: reads the step's new outcome records, writes each filter's report
     /// (`reports/STEP-FILTER.txt` and `.json`) where it changed — a pass of `run` with nothing new
     /// writes none (`AtomicFile.replace`); the step's page (`reports/STEP.html`) is the Views
@@ -170,19 +188,53 @@ public struct Verifier {
     /// - Parameters:
     ///   - filters: The filters whose reports to write and return.
     ///   - namingEvents: Also name the events given an outcome (`Reading.recorded`), as `run` does.
+    ///   - kept: The reports as last made (`report(filter:kept:)`): a filter whose report's stamp did not
+    ///     change is neither made nor written again, as `run` does after a job ended in another filter or step.
     /// - Returns: What was read, and the report of each of `filters`, in order.
     /// - Throws: A GRDB `DatabaseError`, or a file system error writing the reports.
-    public func verify(filters: [Filter], namingEvents: Bool = false) throws -> Verification {
+    public func verify(filters: [Filter], namingEvents: Bool = false, kept: KeptReports? = nil) throws -> Verification {
         let reading = try read(filters: filters, namingEvents: namingEvents)
+        var reports: [VerificationReport] = [], made: [VerificationReport] = []
+        for filter in filters {
+            let (report, isNew) = try report(filter: filter, kept: kept)
+            reports.append(report)
+            if isNew { made.append(report) }
+        }
+        try write(made)
+        return Verification(step: step, reading: reading, reports: reports)
+    }
+
+    /// Writes reports of the step (`reports/STEP-FILTER.txt` and `.json`), each only where its text
+    /// changed (`AtomicFile.replace`).
+    ///
+    /// - Throws: A file system error.
+    public func write(_ reports: [VerificationReport]) throws {
         let directory = production.tree.reportsDirectory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let reports = try filters.map { try report(filter: $0) }
         for report in reports {
             let base = directory.appendingPathComponent("\(step.rawValue)-\(report.filter.rawValue)")
             try AtomicFile.replace(Data(report.text.utf8), at: base.appendingPathExtension("txt"))
             try AtomicFile.replace(report.json, at: base.appendingPathExtension("json"))
         }
-        return Verification(step: step, reading: reading, reports: reports)
+    }
+}
+
+/// Each step's and filter's report as last made, with the stamp of the store it was made at
+/// (`StateStore.reportStamp`), kept between the passes of `run` and shared with its step pages: a
+/// report is made again only for the step and filter that changed, not for all of them after every job.
+public final class KeptReports: Sendable {
+    private let reports = Mutex<[Step: [Filter: (stamp: String, report: VerificationReport)]]>([:])
+
+    public init() {}
+
+    /// The report kept for a step and filter, if it was made at `stamp`.
+    func report(step: Step, filter: Filter, stamp: String) -> VerificationReport? {
+        reports.withLock { kept in kept[step]?[filter].flatMap { $0.stamp == stamp ? $0.report : nil } }
+    }
+
+    /// Keeps a report made at `stamp`, in place of the one kept for its step and filter.
+    func keep(_ report: VerificationReport, stamp: String) {
+        reports.withLock { $0[report.step, default: [:]][report.filter] = (stamp, report) }
     }
 }
 

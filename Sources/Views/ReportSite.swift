@@ -1,6 +1,7 @@
 import Basics
 import Foundation
 import Production
+import Verification
 
 /// The report of a production as pages: the task summary (`index.html`), a page per step
 /// (`STEP.html`), the events behind each count (`events/STEP-FILTER-COLUMN-PAGE.html`), the logbook
@@ -16,6 +17,9 @@ public struct ReportSite: Sendable {
     /// again (by `run` after a pass, by `serve` at the next request) reads again only the filters that
     /// changed since, not every event and attempt of the step (seconds at DC2013's size).
     let kept = StepActivityParts()
+    /// Each step's and filter's report as last made: a step's page drawn again makes again only the
+    /// reports whose stamp changed (`Verifier.report(filter:kept:)`); `run` shares them with its passes.
+    public let keptReports = KeptReports()
 
     /// The site of a production, with the report templates of its tree.
     ///
@@ -89,7 +93,7 @@ public struct ReportSite: Sendable {
         case .summary:
             context = try SummaryPage(store: production.store).context()
         case .step(let step):
-            context = try StepPage(production: production, step: step, kept: kept).context(generated: generated)
+            context = try StepPage(production: production, step: step, kept: kept, keptReports: keptReports).context(generated: generated)
         case .events(let step, let filter, let column, let number):
             guard let list = try production.store.eventList(step: step, filter: filter, column: column, page: number) else { return nil }
             context = EventListPage.context(list, staticPages: staticPages, tree: production.tree.root.path)

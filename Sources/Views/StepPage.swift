@@ -14,12 +14,14 @@ struct StepPage {
     let step: Step
     /// The filters' parts of the activity as `run` last drew them (`StepActivityParts`); nil: all read.
     var kept: StepActivityParts?
+    /// The filters' reports as last made (`KeptReports`); nil: all made.
+    var keptReports: KeptReports?
 
     /// The page's context: `production`, `step`, `generated`, one `filters` section per report (see
     /// `reportContext`), `figures` (each a `title` and its inline `svg`), `requeued` and `resubmitted`.
     func context(generated: Date) throws -> [String: Any] {
         let verifier = try Verifier(production: production, step: step)
-        let reports = try production.config.filters.map { try verifier.report(filter: $0) }
+        let reports = try production.config.filters.map { try verifier.report(filter: $0, kept: keptReports).report }
         let config = production.config
         let activity = try production.store.stepActivity(step: step, walltime: config.walltime[step], memory: config.memory[step],
                                                          separately: Figure.skyMapPointLimit, kept: kept)

@@ -71,6 +71,85 @@ import Testing
         #expect(try query("SELECT COUNT(*) > 0 FROM event WHERE step = 'forcedPhot'") == "1")
     }
 
+    /// A pass after one job ended makes again only the reports of what changed: the ended job's step
+    /// and filter, and what its outcome made ready. Shown with two filters: while one r processCcd job is
+    /// held back, the reports are taken away; once it ends, the pass that verifies it and plans the coadds
+    /// it made ready (held in turn) writes r's reports, and g's, whose stamp did not change, are not made
+    /// at all. The run's end writes every report again.
+    @Test func aPassAfterOneJobEndedMakesOnlyTheReportsOfTheStepAndFilterThatChanged() throws {
+        let work = try Workspace()
+        try SeedPatch.prepare(work, filters: "g r", frames: 6, seed: 5, defects: 0, extra: """
+            EVENTSPERJOB processCcd 1
+            EVENTSPERJOB forcedPhot 2
+            """, region: SeedPatch.neighbourhood)
+        let tree = work.url.appendingPathComponent("lsstprod/DC_2013")
+        let store = tree.appendingPathComponent("state.sqlite").path
+        func query(_ sql: String) throws -> String {
+            try storeQuery(store, sql)
+        }
+        // The first r frame's processCcd waits while `hold` exists, and every coadd started while `coadd-hold` exists.
+        let held = URL(fileURLWithPath: try query("""
+            SELECT f.path FROM frame f JOIN event e ON e.frameId = f.id WHERE e.step = 'processCcd' AND e.filter = 'r' ORDER BY f.path LIMIT 1
+            """)).lastPathComponent
+        let hold = work.url.appendingPathComponent("hold"), waiting = work.url.appendingPathComponent("hold.waiting")
+        let coaddHold = work.url.appendingPathComponent("coadd-hold"), coaddWaiting = work.url.appendingPathComponent("coadd-hold.waiting")
+        try work.write("""
+            case "$*" in *\(held)*) touch '\(waiting.path)'; while [ -e '\(hold.path)' ]; do sleep 0.05; done ;; esac
+            exec "$@"
+
+            """, to: "hold.sh")
+        try work.write("""
+            if [ -e '\(coaddHold.path)' ]; then touch '\(coaddWaiting.path)'; while [ -e '\(coaddHold.path)' ]; do sleep 0.05; done; fi
+            exec "$@"
+
+            """, to: "coadd-hold.sh")
+        try work.write("", to: "hold")
+        for (name, script) in [("processCcd", "hold.sh"), ("coadd", "coadd-hold.sh")] {
+            let step = tree.appendingPathComponent("templates/steps/\(name).step")
+            let definition = try String(contentsOf: step, encoding: .utf8)
+            try definition.replacingOccurrences(of: "command {{dcprod}}", with: "command /bin/sh \(work.url.path)/\(script) {{dcprod}}")
+                .write(to: step, atomically: true, encoding: .utf8)
+        }
+
+        let manager = DCProd.process(["run"], in: work.url)
+        let log = work.url.appendingPathComponent("run.log")
+        try Data().write(to: log)
+        let handle = try FileHandle(forWritingTo: log)
+        manager.standardOutput = handle
+        manager.standardError = handle
+        try manager.run()
+        defer { if manager.isRunning { kill(manager.processIdentifier, SIGKILL) } }
+        try waitUntilOnlyTheHeldJobIsLeft(query: query, manager: manager, waiting: waiting, tree: tree)
+        let reportsDirectory = tree.appendingPathComponent("reports")
+        let reports = { try FileManager.default.contentsOfDirectory(atPath: reportsDirectory.path)
+            .filter { $0.hasSuffix(".txt") || $0.hasSuffix(".json") }.sorted() }
+        let all = try reports()
+        #expect(all.count == 12, "\(all)")
+        for name in all { try FileManager.default.removeItem(at: reportsDirectory.appendingPathComponent(name)) }
+
+        // The held job ends: its pass verifies it, derives and submits the r coadds it made ready, which wait.
+        try work.write("", to: "coadd-hold")
+        try FileManager.default.removeItem(at: hold)
+        let deadline = Date().addingTimeInterval(300)
+        var last = "", since = Date()
+        while Date() < deadline {
+            try #require(isAlive(manager), "the run ended while a coadd was held: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+            let now = try query("SELECT COUNT(*), SUM(verified) FROM attempt") + " \(try reports())"
+            if now != last { (last, since) = (now, Date()) }
+            if FileManager.default.fileExists(atPath: coaddWaiting.path), Date().timeIntervalSince(since) > 3 { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        let made = try reports()
+        #expect(made.contains("processCcd-r.txt") && made.contains("processCcd-r.json") && made.contains("coadd-r.txt"), "\(made)")
+        #expect(made.allSatisfy { $0.contains("-r.") }, "after an r job ended, a pass made \(made)")
+
+        try FileManager.default.removeItem(at: coaddHold)
+        manager.waitUntilExit()
+        #expect(manager.terminationStatus == 0, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+        #expect(try reports() == all)
+        #expect(try query("SELECT COUNT(*) FROM event WHERE state != 'ok'") == "0")
+    }
+
     /// Waits until the held processCcd job is the only one not verified, every ok event's results
     /// are loaded, and neither the store nor a report has changed for longer than a step's page waits
     /// to be written again after a change (`Chain.pageInterval`, 10 s): its passes have nothing new.

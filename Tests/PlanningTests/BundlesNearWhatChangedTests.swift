@@ -43,6 +43,20 @@ import Sky
 
         deinit { try? FileManager.default.removeItem(at: directory) }
 
+        /// Records a frame far north of Stripe 82, which touches no patch of the sky map; returns its event key.
+        func addFrameOffTheMap() throws -> String {
+            let (ra, dec) = (22.0, 40.0)
+            let corners = [(ra: ra - 0.1, dec: dec - 0.07), (ra: ra + 0.1, dec: dec - 0.07),
+                           (ra: ra + 0.1, dec: dec + 0.07), (ra: ra - 0.1, dec: dec + 0.07)]
+            let name = FrameName(run: 95, filter: .r, camcol: 2, field: 11)
+            try store.recordInventory(frames: [
+                FrameRecord(path: "\(production.config.input)/fpC-\(name.stem).fit", run: 95, camcol: 2, field: 11, filter: .r,
+                            eventKey: name.eventKey, width: 2048, height: 1489, corners: corners, center: (ra: ra, dec: dec),
+                            size: 1, mtime: 0, patches: FramePatches.text([])),
+            ], rejections: [])
+            return name.eventKey
+        }
+
         /// Ends every part of the bundles whose processCcd frames lie west of `ra`, each event ok, as
         /// verify records them. Returns the ids of the events given an outcome.
         func endBundles(westOf ra: Double) throws -> Set<Int64> {
@@ -111,5 +125,31 @@ import Sky
         // The far frames were never laid out near what changed; planning every patch found their patches again.
         #expect(try near.forgotten() == forgotten)
         #expect(try whole.forgotten() == 0)
+    }
+
+    /// Planning every patch of a filter goes a page of patches at a time (`patchesAtOnce`), each laid
+    /// out with only the frames its readiness reads: the bundles, their jobs' names and events, and the
+    /// jobs of a frame on no patch, are those of one layout of the whole filter — at the start, and
+    /// after some bundles ended.
+    @Test func everyPatchPlannedAPageAtATimeGetsTheBundlesOfOneLayoutOfTheFilter() throws {
+        let paged = try Strip(), whole = try Strip()
+        let offTheMap = try paged.addFrameOffTheMap()
+        #expect(try whole.addFrameOffTheMap() == offTheMap)
+        let pages = try paged.planner.planBundles(filters: [.r], patchesAtOnce: 1)
+        let one = try whole.planner.planBundles(filters: [.r], patchesAtOnce: 10_000)
+        for step in [Step.processCcd, .coadd, .forcedPhot] {
+            #expect(pages[step]?.jobs == one[step]?.jobs && pages[step]?.events == one[step]?.events, "\(step)")
+        }
+        let before = try paged.jobs()
+        #expect(before == (try whole.jobs()))
+        #expect(before.contains { $0.hasPrefix("processCcd ") && $0.hasSuffix(" <- -: \(offTheMap)") }, "\(before)")
+        #expect(before.contains { $0.hasPrefix("coadd ") })
+
+        #expect(try paged.endBundles(westOf: 21.0).count == (try whole.endBundles(westOf: 21.0)).count)
+        _ = try paged.planner.planBundles(filters: [.r], patchesAtOnce: 1)
+        _ = try whole.planner.planBundles(filters: [.r], patchesAtOnce: 10_000)
+        let after = try paged.jobs()
+        #expect(after.count > before.count, "the ended bundles made none ready")
+        #expect(after == (try whole.jobs()))
     }
 }
