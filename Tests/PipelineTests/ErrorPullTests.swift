@@ -18,6 +18,9 @@ final class PullProduction: @unchecked Sendable {
     let steps: [(step: String, measurements: [TruthComparison.Measurement])]
     /// The r coadds of the first 2, 4 and all epochs' calexps: their measurements.
     let coadds: [Int: [TruthComparison.Measurement]]
+    /// The directories of the calexps and of those r coadds (all epochs': every filter's coadd).
+    let calexps: URL
+    let coaddDirectories: [Int: URL]
 
     /// The shared production's directory (450 MB), removed when the test process exits: a static
     /// is never released, so its `Directory` would not remove it.
@@ -43,7 +46,7 @@ final class PullProduction: @unchecked Sendable {
         }
         let map = try SkyMap.load(contentsOf: skyMapFile)
         let patch = PatchId(tract: 0, x: 380, y: 5)
-        var coadds: [Int: [TruthComparison.Measurement]] = [:]
+        var coadds: [Int: [TruthComparison.Measurement]] = [:], coaddDirectories: [Int: URL] = [:]
         for (filter, frames) in calexps.sorted(by: { $0.key.filterId < $1.key.filterId }) {
             let coadded = try Coadd(options: .init(skyMap: map, patch: patch, filter: filter, outputDirectory: outputs[1])).run(calexps: frames)
             var positions = "deepSourceId,ra,decl\n"
@@ -57,13 +60,16 @@ final class PullProduction: @unchecked Sendable {
             for frame in frames { _ = try forced.run(calexp: frame) }
             guard filter == .r else { continue }
             coadds[frames.count] = try TruthComparison.measurements(csv: coadded.outputs[1], zeroPoint: 27)
+            coaddDirectories[frames.count] = outputs[1]
             for n in [2, 4] where n < frames.count {
                 let out = directory.url.appendingPathComponent("coadd-\(n)")
                 let partial = try Coadd(options: .init(skyMap: map, patch: patch, filter: filter, outputDirectory: out)).run(calexps: Array(frames.prefix(n)))
                 coadds[n] = try TruthComparison.measurements(csv: partial.outputs[1], zeroPoint: 27)
+                coaddDirectories[n] = out
             }
         }
         self.coadds = coadds
+        (self.calexps, self.coaddDirectories) = (outputs[0], coaddDirectories)
         steps = try TruthComparison.measurements(under: outputs)
         truth = try TruthComparison(truth: input.appendingPathComponent("truth-objects.csv").path)
     }
@@ -229,6 +235,25 @@ final class PullProduction: @unchecked Sendable {
         }
         #expect(scatter[4]! < scatter[2]! && scatter[PullProduction.epochs]! < scatter[4]!, "scatter at 2, 4, 8 inputs: \(scatter)")
     }
+
+    /// A coadd of few inputs states its own noise: the r coadds of the first 2, 4 and all epochs'
+    /// calexps have their own flux pulls within `ErrorPulls`' band in every bin of 20 stars.
+    @Test func aCoaddOfFewInputsStatesItsOwnNoise() throws {
+        let production = try PullProduction.shared.get()
+        for n in [2, 4, PullProduction.epochs] {
+            // Read as `ErrorPulls` reads the coadd: with its stated common σ and the calexps covering each source.
+            let directory = try #require(production.coaddDirectories[n])
+            let coadd = try TruthComparison.measurements(under: [production.calexps, directory])[1].measurements
+            let own = production.truth.ownNoise(coadd.filter { $0.filterId == Filter.r.filterId })
+            for p in own.pulls where p.quantity == .flux {
+                print("coadd of \(n) own \(p.line)")
+                guard p.values.count >= ErrorPulls.minimumStars else { continue }
+                let band = ErrorPulls.band.lowerBound * (1 - p.sigmaError)...ErrorPulls.band.upperBound * (1 + p.sigmaError)
+                #expect(band.contains(p.sigma), "coadd of \(n) own \(p.line)")
+            }
+            for image in own.images { print("coadd of \(n) image \(image.line)") }
+        }
+    }
 }
 
 /// The two estimator errors that held no σ above S/N 300 (issue 26's honest errors at the bright end).
@@ -361,6 +386,11 @@ final class PullProduction: @unchecked Sendable {
             guard p.values.count >= ErrorPulls.minimumStars else { continue }
             let band = ErrorPulls.band.lowerBound * (1 - p.sigmaError)...ErrorPulls.band.upperBound * (1 + p.sigmaError)
             #expect(band.contains(p.sigma), "coadd own \(p.line)")
+        }
+        // By the number of calexps covering the source (the demo's coadd of 2 had g 2.87, r 2.01 above S/N 300).
+        let depth = Dictionary(grouping: steps[1].measurements) { $0.coverage.split(separator: " ").count }
+        for (n, measurements) in depth.sorted(by: { $0.key < $1.key }) {
+            for p in truth.ownNoise(measurements).pulls where p.quantity == .flux { print("coadd own, \(n) calexps: \(p.line)") }
         }
     }
 }
