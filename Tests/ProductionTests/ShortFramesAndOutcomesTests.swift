@@ -65,7 +65,7 @@ import Testing
         }
         let footprints = try store.verifiedFrames(step: .processCcd, filter: .r).map { "\($0.key) \($0.footprint) \($0.patches ?? "") \($0.outputs)" }
         return try rows(store.pool, "SELECT * FROM outcome ORDER BY eventId, attemptId") + rows(store.pool, "SELECT * FROM frame ORDER BY id")
-            + rows(store.pool, "SELECT * FROM frame_patch") + lists + footprints + ["\(try store.accounting())"]
+            + rows(store.pool, "SELECT * FROM frame_patch ORDER BY filter, patch, frameId") + lists + footprints + ["\(try store.accounting())"]
     }
 
     @Test func aStoreOfBeforeV26IsMigratedInPlaceAndReadsAsOneMadeAtV26() throws {
@@ -75,13 +75,13 @@ import Testing
             try pool.write(Self.write)
             let outcomes = try Self.rows(pool, "SELECT * FROM outcome ORDER BY eventId, attemptId")
             let frames = try Self.rows(pool, "SELECT * FROM frame ORDER BY id")
-            let patches = try Self.rows(pool, "SELECT * FROM frame_patch")
+            let patches = try Self.rows(pool, "SELECT * FROM frame_patch ORDER BY filter, patch, frameId")
 
             let store = try StateStore(path: path)  // a writer: migrated
             #expect(try store.schemaVersion() == StateStore.latestSchemaVersion)
             #expect(try Self.rows(store.pool, "PRAGMA foreign_key_check").isEmpty)
             #expect(try Self.rows(store.pool, "SELECT * FROM outcome ORDER BY eventId, attemptId") == outcomes)
-            #expect(try Self.rows(store.pool, "SELECT * FROM frame_patch") == patches)
+            #expect(try Self.rows(store.pool, "SELECT * FROM frame_patch ORDER BY filter, patch, frameId") == patches)
             // Frames of 1 decimal, and across RA 0, read back exactly; the other's corners to 7 decimals.
             let migrated = try Self.rows(store.pool, "SELECT * FROM frame ORDER BY id")
             #expect([migrated[0], migrated[2]] == [frames[0], frames[2]])
