@@ -35,7 +35,7 @@ import Testing
                     corner3Ra, corner3Decl, corner4Ra, corner4Decl, centerRa, centerDecl, size, mtime, recordedAt, patches)
                 VALUES (?, 94, 1, ?, 'r', 2048, 1489, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 12000000, 1764547200.25, '2026-12-01T00:00:00Z', ?)
                 """, arguments: StatementArguments(values))
-            try StateStore.indexPatches(db, frameId: Int64(k + 1), filter: .r, old: nil, new: patches)
+            try writePatches(db, frameId: Int64(k + 1), filter: "r", patches)
             try db.execute(sql: "INSERT INTO event (step, filter, key, frameId) VALUES ('processCcd', 'r', ?, ?)",
                            arguments: [String(format: "000094-1-%04d", 11 + k), k + 1])
         }
@@ -57,6 +57,14 @@ import Testing
     }
 
     static func rows(_ pool: DatabasePool, _ sql: String) throws -> [String] { try FrameLayoutMigration.rows(pool, sql) }
+
+    /// The rows of `frame_patch` for a frame's patches, written as a script would: into the table of a store
+    /// of before v28, through the view since (inventory writes the view's tables, which a store of before has not).
+    static func writePatches(_ db: Database, frameId: Int64, filter: String, _ patches: String?) throws {
+        for patch in (patches ?? "").split(separator: " ") {
+            try db.execute(sql: "INSERT INTO frame_patch (filter, patch, frameId) VALUES (?, ?, ?)", arguments: [filter, String(patch), frameId])
+        }
+    }
 
     /// What readers get of a store: the views' rows, and what the event lists, the accounting and planning give.
     static func readings(_ store: StateStore) throws -> [String] {
