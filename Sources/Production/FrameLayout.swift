@@ -25,6 +25,12 @@ enum FrameLayout {
         "printf('fpC-%06d-%s%d-%04d.fit', \(prefix)run, \(prefix)filter, \(prefix)camcol, \(prefix)field)"
     }
 
+    /// The stem of SDSS's name of the frame whose columns are `prefix`… (`000094-r1-0011`): what the
+    /// outputs of its events are named after (`OutputForms.framePlaceholder`).
+    static func sdssStem(_ prefix: String) -> String {
+        "printf('%06d-%s%d-%04d', \(prefix)run, \(prefix)filter, \(prefix)camcol, \(prefix)field)"
+    }
+
     /// `frame_record.name` of the path `path` for the frame of columns `prefix`…: NULL when the name is
     /// SDSS's and 22 characters long (run of 6 digits, camcol of 1, field of 4, filter of 1), so that
     /// inventory can read these four back from a path (`knownPaths`).

@@ -61,7 +61,14 @@ enum InputRule {
             INSERT OR IGNORE INTO input_exception (inputId, eventId) VALUES (new.inputId, new.eventId);
         END;
         CREATE TRIGGER input_exception_of_patch AFTER DELETE ON frame_patch BEGIN
-            INSERT OR IGNORE INTO input_exception (inputId, eventId)
+            \(exceptionsOfPatch)
+        END;
+        """
+
+    /// What the frame `old.frameId` and the patch `old.filter`, `old.patch` gave each other's events by the
+    /// rule, kept in `input_exception` as the frame stops touching the patch.
+    static let exceptionsOfPatch = """
+        INSERT OR IGNORE INTO input_exception (inputId, eventId)
             SELECT ei.inputId, ei.eventId FROM event c JOIN event f ON f.frameId = old.frameId
             JOIN event_input ei ON ei.eventId = c.id AND ei.inputId = f.id
             WHERE c.step IN \(patchSteps) AND c.filter = old.filter AND c.key = old.patch
@@ -69,7 +76,6 @@ enum InputRule {
             SELECT ei.inputId, ei.eventId FROM event c JOIN event f ON f.frameId = old.frameId
             JOIN event_input ei ON ei.eventId = f.id AND ei.inputId = c.id
             WHERE c.step IN \(patchSteps) AND c.filter = old.filter AND c.key = old.patch;
-        END;
         """
 
     /// Schema v23's trigger: an input's new state or outcome puts the planned events it is an input of

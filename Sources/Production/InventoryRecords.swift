@@ -198,13 +198,25 @@ extension StateStore {
     }
 
     /// Keeps `frame_patch` (schema v18), the frames of each patch, as a frame's patches go from the
-    /// text `old` to `new` (`FrameRecord.patches`' text; nil for none).
+    /// text `old` to `new` (`FrameRecord.patches`' text; nil for none). A patch the frame touches is
+    /// written to the view's tables (schema v28, PatchLayout) directly: through the view's trigger,
+    /// inventory took half as long again; one it no longer touches goes through the view, whose trigger
+    /// keeps the exceptions of the rule (InputRule).
     static func indexPatches(_ db: Database, frameId: Int64, filter: Filter, old: String?, new: String?) throws {
         let words = { (text: String?) in Set((text ?? "").split(separator: " ").map(String.init)) }
         let (before, after) = (words(old), words(new))
         let forget = try db.cachedStatement(sql: "DELETE FROM frame_patch WHERE filter = ? AND patch = ? AND frameId = ?")
         for patch in before.subtracting(after) { try forget.execute(arguments: [filter, patch, frameId]) }
-        let keep = try db.cachedStatement(sql: "INSERT OR IGNORE INTO frame_patch (filter, patch, frameId) VALUES (?, ?, ?)")
-        for patch in after.subtracting(before) { try keep.execute(arguments: [filter, patch, frameId]) }
+        let find = try db.cachedStatement(sql: "SELECT id FROM sky_patch WHERE filter = ? AND key = ?")
+        let add = try db.cachedStatement(sql: "INSERT INTO sky_patch (filter, key) VALUES (?, ?)")
+        let keep = try db.cachedStatement(sql: "INSERT OR IGNORE INTO patch_frame (patchId, frameId) VALUES (?, ?)")
+        for patch in after.subtracting(before) {
+            var patchId = try Int64.fetchOne(find, arguments: [filter, patch])
+            if patchId == nil {
+                try add.execute(arguments: [filter, patch])
+                patchId = db.lastInsertedRowID
+            }
+            try keep.execute(arguments: [patchId, frameId])
+        }
     }
 }

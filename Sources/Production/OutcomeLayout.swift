@@ -29,15 +29,16 @@ enum OutcomeLayout {
          ("seconds", seconds(value("seconds"))), ("milliseconds", milliseconds(value("seconds"))), ("sizes", value("sizes"))]
     }
 
-    /// The view `outcome` over `outcome_record` and its triggers (schema v26): the columns of the table before v19.
-    static let view: String = {
+    /// The view `outcome` over `outcome_record` and its triggers (schema v26), its outputs given by `outputs`
+    /// (`OutcomeView.outputs` at v26, `OutcomeView.framedOutputs` from v27): the columns of the table before v19.
+    static func view(_ outputs: String) -> String {
         let columns: String = kept { $0 }.map(\.column).joined(separator: ", ")
         let values: String = kept { "new.\($0)" }.map(\.value).joined(separator: ", ")
         let set: String = kept { "new.\($0)" }.map { "\($0.column) = \($0.value)" }.joined(separator: ", ")
         let classRequired = "SELECT RAISE(ABORT, 'NOT NULL constraint failed: outcome.class') WHERE new.class IS NULL;"
         return """
             CREATE VIEW outcome AS SELECT o.eventId, o.attemptId, o.status, \(shownClass("o")) AS class, o.message,
-                COALESCE(o.milliseconds / 1000.0, o.seconds) AS seconds, \(OutcomeView.outputs), o.sizes
+                COALESCE(o.milliseconds / 1000.0, o.seconds) AS seconds, \(outputs), o.sizes
             FROM outcome_record o;
             CREATE TRIGGER outcome_inserted INSTEAD OF INSERT ON outcome BEGIN
                 \(classRequired)
@@ -51,5 +52,5 @@ enum OutcomeLayout {
                 DELETE FROM outcome_record WHERE eventId = old.eventId AND attemptId = old.attemptId;
             END;
             """
-    }()
+    }
 }

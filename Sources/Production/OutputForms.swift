@@ -10,25 +10,51 @@ import GRDB
 /// Readers never see this: the `outcome` view gives every outcome's outputs as they were written
 /// (`replace(form, char(1), stem)`, exact to the byte), so every query and `dcprod sql` reads the
 /// absolute paths as before, and the catalog's ledger, keyed on them, is unchanged.
+///
+/// Since schema v27 the outputs of an event of a frame (processCcd's, forcedPhot's) that hold the frame's
+/// own stem (`000094-r1-0011`, `FrameLayout.sdssStem`) keep nothing of it: their form has `framePlaceholder`
+/// where the stem was, and the view takes the stem from the event's frame (20 bytes an outcome).
 struct OutputForms {
     /// What stands for the stem in a form: U+0001, which no path a manifest names holds. A text that
     /// does hold it is kept as it is.
     static let placeholder = UInt8(1)
 
+    /// What stands in a form for the stem of the event's frame (schema v27): U+0002, which no path holds
+    /// either. Its outcome keeps no stem (`outputs` NULL).
+    static let framePlaceholder = UInt8(2)
+
     /// The ids of the forms met so far, by text.
     private var ids: [String: Int64] = [:]
 
-    /// How to keep an outcome's outputs (`\n`-separated): the id of its form and its stem, or (nil, the
-    /// text itself) when no stem was found. A form is recorded the first time it is met.
-    mutating func encode(_ text: String?, _ db: Database) throws -> (form: Int64?, outputs: String?) {
-        guard let text, let (form, stem) = Self.split(text) else { return (nil, text) }
-        if let id = ids[form] { return (id, stem) }
-        try db.execute(sql: "INSERT OR IGNORE INTO output_form (text) VALUES (?)", arguments: [form])
-        guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM output_form WHERE text = ?", arguments: [form]) else {
-            return (nil, text)
-        }
-        ids[form] = id
+    /// How to keep an outcome's outputs (`\n`-separated): the id of its form and nothing when they hold
+    /// `frameStem` (the stem of the event's frame; nil for an event of no frame), else the id of its form
+    /// and its stem, or (nil, the text itself) when no stem was found. A form is recorded the first time
+    /// it is met.
+    mutating func encode(_ text: String?, frameStem: String? = nil, _ db: Database) throws -> (form: Int64?, outputs: String?) {
+        guard let text else { return (nil, nil) }
+        if let frameStem, let form = Self.framed(text, stem: frameStem), let id = try id(form, db) { return (id, nil) }
+        guard let (form, stem) = Self.split(text), let id = try id(form, db) else { return (nil, text) }
         return (id, stem)
+    }
+
+    /// The id of the form `form`, recorded if it is new; nil if it cannot be (never: `text` is unique).
+    private mutating func id(_ form: String, _ db: Database) throws -> Int64? {
+        if let id = ids[form] { return id }
+        try db.execute(sql: "INSERT OR IGNORE INTO output_form (text) VALUES (?)", arguments: [form])
+        let id = try Int64.fetchOne(db, sql: "SELECT id FROM output_form WHERE text = ?", arguments: [form])
+        ids[form] = id
+        return id
+    }
+
+    /// The form of an outputs text with each run of `stem` replaced by `framePlaceholder`, such that the
+    /// replacing back gives the text byte for byte (SQLite's `replace()`); nil when the text holds either
+    /// placeholder or not `stem`.
+    static func framed(_ text: String, stem: String) -> String? {
+        let bytes = Array(text.utf8), stemBytes = Array(stem.utf8), mark = [framePlaceholder]
+        guard stemBytes.count >= 4, !bytes.contains(placeholder), !bytes.contains(framePlaceholder) else { return nil }
+        let form = replacing(stemBytes, with: mark, in: bytes)
+        guard form != bytes, replacing(mark, with: stemBytes, in: form) == bytes else { return nil }
+        return String(decoding: form, as: UTF8.self)
     }
 
     /// The form and stem of an outputs text, such that replacing each `placeholder` of the form by the

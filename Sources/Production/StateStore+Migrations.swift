@@ -442,7 +442,24 @@ extension StateStore {
                 milliseconds = \(OutcomeLayout.milliseconds("seconds")), seconds = \(OutcomeLayout.seconds("seconds"));
             ALTER TABLE outcome_record DROP COLUMN class;
             ALTER TABLE outcome_record RENAME COLUMN keptClass TO class;
-            \(OutcomeLayout.view)
+            \(OutcomeLayout.view(OutcomeView.outputs))
+            """),
+        Migration(name: "v27: outputs named after their frame keep nothing of its stem", sql: """
+            -- The outputs of processCcd's and forcedPhot's outcomes are named after their frame (`calexp-000094-r1-0011.fits`):
+            -- where they hold the stem of the event's frame, their form has char(2) in its place and the outcome keeps no stem
+            -- (OutputForms.framePlaceholder); the view `outcome` takes it from the frame, exact to the byte as before.
+            DROP VIEW outcome;
+            CREATE TEMP TABLE framed_outputs AS \(OutcomeView.framed);
+            INSERT OR IGNORE INTO output_form (text) SELECT text FROM temp.framed_outputs GROUP BY text ORDER BY MIN(eventId);
+            UPDATE outcome_record SET form = (SELECT f.id FROM output_form f WHERE f.text = w.text), outputs = NULL
+            FROM temp.framed_outputs w WHERE outcome_record.eventId = w.eventId AND outcome_record.attemptId = w.attemptId;
+            DROP TABLE temp.framed_outputs;
+            \(OutcomeLayout.view(OutcomeView.framedOutputs))
+            """),
+        Migration(name: "v28: the frames of each patch kept by the patch's id", sql: """
+            -- `frame_patch` becomes a view with the same rows over `patch_frame` (a patch's id and a frame's) and `sky_patch`
+            -- (each patch of each filter once): PatchLayout.
+            \(PatchLayout.migration)
             """),
     ]
 }
@@ -512,6 +529,24 @@ enum OutcomeView {
     static let outputs = """
         CASE WHEN o.form IS NULL THEN o.outputs \
         ELSE (SELECT replace(f.text, char(1), o.outputs) FROM output_form f WHERE f.id = o.form) END AS outputs
+        """
+
+    /// The outputs of `outcome_record o` from schema v27: as `outputs`, or, for an outcome that keeps no stem,
+    /// its form with char(2) replaced by the stem of its event's frame (`OutputForms.framePlaceholder`).
+    static let framedOutputs = """
+        CASE WHEN o.form IS NULL THEN o.outputs \
+        WHEN o.outputs IS NOT NULL THEN (SELECT replace(f.text, char(1), o.outputs) FROM output_form f WHERE f.id = o.form) \
+        ELSE (SELECT replace(f.text, char(2), \(FrameLayout.sdssStem("r."))) FROM output_form f, event e, frame_record r \
+        WHERE f.id = o.form AND e.id = o.eventId AND r.id = e.frameId) END AS outputs
+        """
+
+    /// Schema v27's outcomes whose outputs hold the stem of their event's frame, and no placeholder: their
+    /// ids and the form of their outputs with char(2) in the stem's place.
+    static let framed = """
+        SELECT w.eventId, w.attemptId, replace(w.text, w.stem, char(2)) AS text FROM (
+            SELECT o.eventId, o.attemptId, \(outputs.replacingOccurrences(of: " AS outputs", with: "")) AS text, \(FrameLayout.sdssStem("r.")) AS stem
+            FROM outcome_record o JOIN event e ON e.id = o.eventId JOIN frame_record r ON r.id = e.frameId WHERE o.outputs IS NOT NULL) w
+        WHERE instr(w.text, w.stem) > 0 AND instr(w.text, char(1)) = 0 AND instr(w.text, char(2)) = 0
         """
 
     /// The `SET` of `outputs` in an `UPDATE` through the view: outputs changed are kept as they are.

@@ -422,7 +422,10 @@ private struct OutcomeRow {
     init(attemptId: Int64, outcome: EventOutcome, forms: inout OutputForms, _ db: Database) throws {
         self.attemptId = attemptId
         self.outcome = outcome
-        (form, outputs) = try forms.encode(outcome.outputs?.joined(separator: "\n"), db)
+        let frameStem = outcome.outputs == nil ? nil : try String.fetchOne(db.cachedStatement(sql: """
+            SELECT \(FrameLayout.sdssStem("r.")) FROM event e JOIN frame_record r ON r.id = e.frameId WHERE e.id = ?
+            """), arguments: [outcome.eventId])
+        (form, outputs) = try forms.encode(outcome.outputs?.joined(separator: "\n"), frameStem: frameStem, db)
     }
 
     /// 500 rows of 9 values: 4,500 of SQLite's 32,766 parameters.

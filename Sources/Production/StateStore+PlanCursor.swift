@@ -70,11 +70,14 @@ extension StateStore {
 }
 
 extension StateStore {
-    /// The patches of a filter that some frame touches (`frame_patch`), as keys.
+    /// The patches of a filter that some frame touches (`frame_patch`, schema v28: `sky_patch` and `patch_frame`),
+    /// as keys in their order.
     ///
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func patchKeys(filter: Filter) throws -> [String] {
-        try pool.read { db in try String.fetchAll(db, sql: "SELECT DISTINCT patch FROM frame_patch WHERE filter = ?", arguments: [filter]) }
+        try pool.read { db in try String.fetchAll(db, sql: """
+            SELECT s.key FROM sky_patch s WHERE s.filter = ? AND EXISTS (SELECT 1 FROM patch_frame pf WHERE pf.patchId = s.id) ORDER BY s.key
+            """, arguments: [filter]) }
     }
 
     /// Visits `patches` (keys) of a filter one at a time, in key order, with the frame events of a step

@@ -37,8 +37,7 @@ import Testing
                                      k < 3 ? "2026-12-01T00:00:00Z" : "2026-12-02T00:00:00Z", k == 1 ? nil : "0-385,0 0-386,0"])
                 try db.execute(sql: "INSERT INTO event (step, filter, key, frameId) VALUES ('processCcd', ?, ?, ?)",
                                arguments: [frame.filter, String(format: "%06d-%d-%04d", frame.run, frame.camcol, frame.field), k + 1])
-                try StateStore.indexPatches(db, frameId: Int64(k + 1), filter: Filter(rawValue: frame.filter)!, old: nil,
-                                            new: k == 1 ? nil : "0-385,0 0-386,0")
+                try ShortFramesAndOutcomes.writePatches(db, frameId: Int64(k + 1), filter: frame.filter, k == 1 ? nil : "0-385,0 0-386,0")
             }
         }
     }

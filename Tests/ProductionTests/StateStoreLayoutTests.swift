@@ -69,9 +69,11 @@ import Testing
                     .map { "\($0[0] as Int64) \($0[1] as Int64) \($0[2] as String? ?? "NULL") \($0[3] as String? ?? "NULL")" }
             }
             #expect(kept == Self.outcomes.map { "\($0.event) \($0.attempt) \($0.outputs ?? "NULL") \($0.sizes ?? "NULL")" })
-            // Kept by form: one for the calexps of `data`, one in the tab's directory, one for the coadd; /data/x.csv as it was.
-            #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM output_form") } == 3)
-            #expect(try store.pool.read { db in try String.fetchOne(db, sql: "SELECT outputs FROM outcome_record WHERE eventId = 1") } == "-000094-r1-0011.")
+            // Kept by form: one for the calexps of `data`, one in the tab's directory, one for the coadd (v19), and from v27
+            // each of the first two with the frame's stem in its place, the stem then kept by none; /data/x.csv as it was.
+            #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM output_form") } == 5)
+            #expect(try store.pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM outcome_record WHERE outputs IS NULL AND form IS NOT NULL") } == 4)
+            #expect(try store.pool.read { db in try String.fetchOne(db, sql: "SELECT outputs FROM outcome_record WHERE eventId = 4") } == "-0-385,0-r.")
             #expect(try store.pool.read { db in try String.fetchOne(db, sql: "SELECT outputs FROM outcome_record WHERE eventId = 5") } == "/data/x.csv")
 
             let csv = { (event: Int) in Self.outcomes.filter { $0.event == event }.last!.outputs!.split(separator: "\n").map(String.init) }
