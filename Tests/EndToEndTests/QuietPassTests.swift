@@ -26,18 +26,9 @@ import Testing
 
             """, to: "hold.sh")
         try work.write("", to: "hold")
-        let step = tree.appendingPathComponent("templates/steps/processCcd.step")
-        let definition = try String(contentsOf: step, encoding: .utf8)
-        try definition.replacingOccurrences(of: "command {{dcprod}}", with: "command /bin/sh \(work.url.path)/hold.sh {{dcprod}}")
-            .write(to: step, atomically: true, encoding: .utf8)
+        try runThrough("hold.sh", step: "processCcd", in: work, tree: tree)
 
-        let manager = DCProd.process(["run"], in: work.url)
-        let log = work.url.appendingPathComponent("run.log")
-        try Data().write(to: log)
-        let handle = try FileHandle(forWritingTo: log)
-        manager.standardOutput = handle
-        manager.standardError = handle
-        try manager.run()
+        let (manager, log) = try startRun(in: work)
         defer { if manager.isRunning { kill(manager.processIdentifier, SIGKILL) } }
         try waitUntilOnlyTheHeldJobIsLeft(query: query, manager: manager, waiting: waiting, tree: tree)
 
@@ -105,19 +96,10 @@ import Testing
             """, to: "coadd-hold.sh")
         try work.write("", to: "hold")
         for (name, script) in [("processCcd", "hold.sh"), ("coadd", "coadd-hold.sh")] {
-            let step = tree.appendingPathComponent("templates/steps/\(name).step")
-            let definition = try String(contentsOf: step, encoding: .utf8)
-            try definition.replacingOccurrences(of: "command {{dcprod}}", with: "command /bin/sh \(work.url.path)/\(script) {{dcprod}}")
-                .write(to: step, atomically: true, encoding: .utf8)
+            try runThrough(script, step: name, in: work, tree: tree)
         }
 
-        let manager = DCProd.process(["run"], in: work.url)
-        let log = work.url.appendingPathComponent("run.log")
-        try Data().write(to: log)
-        let handle = try FileHandle(forWritingTo: log)
-        manager.standardOutput = handle
-        manager.standardError = handle
-        try manager.run()
+        let (manager, log) = try startRun(in: work)
         defer { if manager.isRunning { kill(manager.processIdentifier, SIGKILL) } }
         try waitUntilOnlyTheHeldJobIsLeft(query: query, manager: manager, waiting: waiting, tree: tree)
         let reportsDirectory = tree.appendingPathComponent("reports")
@@ -153,6 +135,26 @@ import Testing
     /// Waits until the held processCcd job is the only one not verified, every ok event's results
     /// are loaded, and neither the store nor a report has changed for longer than a step's page waits
     /// to be written again after a change (`Chain.pageInterval`, 10 s): its passes have nothing new.
+    /// Makes a step's jobs run their command through the workspace's `script` (a hold).
+    private func runThrough(_ script: String, step: String, in work: Workspace, tree: URL) throws {
+        let file = tree.appendingPathComponent("templates/steps/\(step).step")
+        let definition = try String(contentsOf: file, encoding: .utf8)
+        try definition.replacingOccurrences(of: "command {{dcprod}}", with: "command /bin/sh \(work.url.path)/\(script) {{dcprod}}")
+            .write(to: file, atomically: true, encoding: .utf8)
+    }
+
+    /// Starts `dcprod run` in the workspace, its output in `run.log`.
+    private func startRun(in work: Workspace) throws -> (manager: Process, log: URL) {
+        let manager = DCProd.process(["run"], in: work.url)
+        let log = work.url.appendingPathComponent("run.log")
+        try Data().write(to: log)
+        let handle = try FileHandle(forWritingTo: log)
+        manager.standardOutput = handle
+        manager.standardError = handle
+        try manager.run()
+        return (manager, log)
+    }
+
     private func waitUntilOnlyTheHeldJobIsLeft(query: (String) throws -> String, manager: Process, waiting: URL, tree: URL) throws {
         let deadline = Date().addingTimeInterval(600)
         var last = "", since = Date()
