@@ -16,6 +16,10 @@ public struct EventTally: Decodable, Sendable, Equatable, FetchableRecord {
     public var loaded: Int
     /// The catalog rows taken from those.
     public var loadedRows: Int
+
+    /// Its state, class and count as one word of a stamp (`reportStamp`, `activityStamp`): a stamp changes
+    /// when an event of its step and filter is planned or verified.
+    var stampWord: String { "\(state)/\(className ?? "")=\(events)" }
 }
 
 extension StateStore {

@@ -17,7 +17,7 @@ extension StateStore {
         let stale = try staleEventCount(step: step, filter: filter)
         return try pool.read { db in
             let counts = try Self.eventTallies(db, step: step, filter: filter)
-                .map { "\($0.state)/\($0.className ?? "")=\($0.events)" }.sorted()
+                .map(\.stampWord).sorted()
             let attempts = try Row.fetchAll(db, SQLRequest(literal: """
                 SELECT a.state, COUNT(*), MAX(a.id), SUM(a.verified), COUNT(a.exhausted)
                 FROM job j JOIN attempt a ON a.jobId = j.id WHERE j.step = \(step) AND j.filter = \(filter)

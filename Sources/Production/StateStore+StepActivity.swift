@@ -122,7 +122,7 @@ extension StateStore {
     /// written once.
     static func activityStamp(_ db: Database, step: Step, filter: String, tallies: [EventTally], byPlace: Bool,
                               walltime: String?, memory: String?) throws -> String {
-        let counts = tallies.filter { $0.filter == filter }.map { "\($0.state)/\($0.className ?? "")=\($0.events)" }.sorted()
+        let counts = tallies.filter { $0.filter == filter }.map(\.stampWord).sorted()
         let attempts = try Row.fetchOne(db, SQLRequest(literal: """
             SELECT COUNT(*), MAX(a.id), SUM(a.verified), SUM(a.state NOT IN \(AttemptState.active)),
                    COUNT(a.endedAt), COUNT(a.elapsed), COUNT(a.maxRSS), COUNT(a.maxVMem)
