@@ -117,7 +117,6 @@ extension StateStore {
             var created = 0
             let find = try db.cachedStatement(sql: "SELECT id, state FROM event WHERE step = ? AND filter = ? AND key = ?")
             let insert = try db.cachedStatement(sql: "INSERT INTO event (step, filter, key, frameId, state) VALUES (?, ?, ?, ?, ?)")
-            let input = try db.cachedStatement(sql: "INSERT OR IGNORE INTO event_input (eventId, inputId, state) VALUES (?, ?, ?)")
             for event in events {
                 var id: Int64
                 var absent: String?
@@ -129,7 +128,7 @@ extension StateStore {
                     id = db.lastInsertedRowID
                     created += 1
                 }
-                for inputId in event.inputIds { try input.execute(arguments: [id, inputId, absent]) }
+                try Self.recordInputs(event.inputIds, of: id, state: absent, db)
             }
             return created
         }

@@ -111,3 +111,87 @@ import Testing
         try Set([Step.coadd, .forcedPhot].flatMap { step in try store.staleEvents(step: step, filter: .r).map { "\(step.rawValue)/\($0.key)" } })
     }
 }
+
+/// Planning records a derived event's inputs at once (`StateStore.recordInputs`), not one row at a time
+/// through the view's trigger (D² for an event of D inputs): two stores of one production, one recorded
+/// each way through the same derivations, hold the same rows in every table the trigger writes.
+@Suite struct InputsRecordedAtOnce {
+    /// The rows the trigger writes to, the events, and the view's rows, of a store.
+    static func rows(_ pool: DatabasePool) throws -> [String] {
+        try pool.read { db in
+            try [
+                "SELECT * FROM input_list ORDER BY eventId", "SELECT * FROM input_planned ORDER BY eventId, inputId",
+                "SELECT * FROM input_exception ORDER BY inputId, eventId", "SELECT * FROM input_change ORDER BY eventId",
+                "SELECT id, step, key, state FROM event ORDER BY id", "SELECT * FROM event_input ORDER BY eventId, inputId",
+            ].flatMap { sql in try Row.fetchAll(db, sql: sql).map { "\(sql.split(separator: " ")[3]) \($0)" } }
+        }
+    }
+
+    /// Planning's recording before 0.34.0: each event found or created as `recordDerivedEvents` does, then
+    /// each input through the view.
+    static func recordOneRowAtATime(_ events: [DerivedEvent], _ db: Database) throws {
+        for event in events {
+            var id = try Int64.fetchOne(db, sql: "SELECT id FROM event WHERE step = 'coadd' AND filter = 'r' AND key = ?", arguments: [event.key])
+            let state = try String.fetchOne(db, sql: "SELECT state FROM event WHERE id = ?", arguments: [id])
+            if id == nil {
+                try db.execute(sql: "INSERT INTO event (step, filter, key, frameId, state) VALUES ('coadd', 'r', ?, NULL, 'new')", arguments: [event.key])
+                id = db.lastInsertedRowID
+            }
+            for input in event.inputIds {
+                try db.execute(sql: "INSERT OR IGNORE INTO event_input (eventId, inputId, state) VALUES (?, ?, ?)",
+                               arguments: [id, input, state.map { $0 == "new" ? nil : "absent" } ?? nil])
+            }
+        }
+    }
+
+    /// A store of today made from `InputRuleMigration`'s (coadds of 0-1,1 and 0-2,1 planned and ok), with a
+    /// fifth frame touching 0-2,1 and 0-3,1 verified ok since. Returns the ids by step/key.
+    static func store(at path: String) throws -> [String: Int64] {
+        var ids = try InputRuleMigration.store(before: "v25:", at: path)
+        try StateStore(path: path).write { db in
+            try db.execute(sql: """
+                INSERT INTO frame (path, run, camcol, field, filter, width, height, corner1Ra, corner1Decl, corner2Ra, corner2Decl,
+                    corner3Ra, corner3Decl, corner4Ra, corner4Decl, centerRa, centerDecl, size, mtime, recordedAt, patches)
+                VALUES ('/input/fpC-000094-r1-0015.fit', 94, 1, 15, 'r', 2048, 1489, 6, -0.4, 6.2, -0.4, 6.2, -0.2, 6, -0.2, 6.1, -0.3, 1, 0, 'then', '0-2,1 0-3,1');
+                INSERT INTO frame_patch (filter, patch, frameId) VALUES ('r', '0-2,1', 5), ('r', '0-3,1', 5);
+                INSERT INTO event (step, filter, key, frameId, state, class, jobId, attemptId) VALUES ('processCcd', 'r', '000094-1-0015', 5, 'ok', 'ok', 1, 1);
+                """)
+            ids["processCcd/000094-1-0015"] = db.lastInsertedRowID
+        }
+        return ids
+    }
+
+    @Test func anEventsInputsRecordedAtOnceAreTheRowsTheTriggerWritesOneAtATime() throws {
+        try withStorePath { oldPath in
+            try withStorePath { newPath in
+                let ids = try Self.store(at: oldPath)
+                #expect(try Self.store(at: newPath) == ids)
+                let (old, new) = (try StateStore(path: oldPath), try StateStore(path: newPath))
+                let frame = { (field: Int) in ids["processCcd/000094-1-00\(field)"]! }
+                let derivations: [[DerivedEvent]] = [
+                    // The planned coadd gains its new frame (absent) and, before its others, one the rule does not give; its
+                    // known inputs again change nothing. A new coadd's inputs come in descending order, one repeated.
+                    [DerivedEvent(key: "0-2,1", inputIds: [frame(13), frame(14), frame(15), frame(11), frame(12)]),
+                     DerivedEvent(key: "0-1,1", inputIds: [frame(11), frame(12), frame(13), frame(14)]),
+                     DerivedEvent(key: "0-3,1", inputIds: [frame(15), frame(14), frame(14)])],
+                    // The new coadd, its list planned on (a bundle follower's), gains an input in front.
+                    [DerivedEvent(key: "0-3,1", inputIds: [frame(13), frame(15)])],
+                ]
+                for (k, events) in derivations.enumerated() {
+                    if k == 1 {
+                        for store in [old, new] { try store.write { try $0.execute(sql: "UPDATE input_list SET planned = 1 WHERE eventId = 12") } }
+                    }
+                    try old.write { try Self.recordOneRowAtATime(events, $0) }
+                    try new.recordDerivedEvents(events, step: .coadd, filter: .r)
+                    #expect(try Self.rows(new.pool) == Self.rows(old.pool), "after derivation \(k + 1)")
+                }
+                let rows = try Self.rows(new.pool)
+                #expect(try new.pool.read { try Int64.fetchOne($0, sql: "SELECT id FROM event WHERE key = '0-3,1'") } == 12)
+                #expect(rows.contains("input_list [eventId:12 inputs:\"[\(frame(13)),\(frame(14)),\(frame(15))]\" planned:1]"))
+                #expect(rows.filter { $0.hasPrefix("input_planned") }.count == 3, "0-2,1's two absent inputs, 0-3,1's unplanned one")
+                #expect(rows.filter { $0.hasPrefix("input_exception") }.count == 4, "0-2,1's first frame, then 0012; 0-3,1's 0014 and 0013")
+                #expect(try staleByTestingEveryEvent(new) == staleByTestingEveryEvent(old))
+            }
+        }
+    }
+}
