@@ -26,11 +26,11 @@ enum InputList {
         LEFT JOIN event i ON i.id = j.value;
         """
 
-    /// An input recorded through the view (planning's `INSERT OR IGNORE`, a script's): added to its
-    /// event's list, in order (at the end, as planning gives them, without rewriting the list), unless
-    /// there; its state and attempt kept in `input_planned` when the list does not give them; an input the
-    /// rule does not give kept in `input_exception` (v23), and one recorded with a state (added after
-    /// planning) making its event one whose inputs changed (v15).
+    /// An input recorded through the view (a script's; planning records an event's inputs at once,
+    /// `recordInputs`, with the same rows): added to its event's list, in order (at the end when it is
+    /// the largest), unless there; its state and attempt kept in `input_planned` when the list does not
+    /// give them; an input the rule does not give kept in `input_exception` (v23), and one recorded with
+    /// a state (added after planning) making its event one whose inputs changed (v15).
     static let recorded = """
         CREATE TRIGGER event_input_recorded INSTEAD OF INSERT ON event_input
         WHEN NOT EXISTS (SELECT 1 FROM input_list l, json_each(l.inputs) j WHERE l.eventId = new.eventId AND j.value = new.inputId)
