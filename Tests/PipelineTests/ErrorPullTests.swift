@@ -103,17 +103,19 @@ final class PullProduction: @unchecked Sendable {
 ///   below it below S/N 100, where the common error is a small part of σ.
 /// - The source's own noise, σ_own² = σ² − (F·σ_common)² with σ_common the image's zero point's error
 ///   as the outputs state it: pulls about the image's common offset, binned by true flux over σ_own,
-///   within the band in every bin of 20 stars, the one above 300 included (24–40 stars a filter for
-///   processCcd and forcedPhot). The coadd's common σ is its inputs' zero points' (`MAGZERR`): its
+///   within the band in every bin of 20 stars, the one above 300 included (32–264 stars a filter for
+///   processCcd and forcedPhot in g, r, i, z, 41–46 for the coadd, with `PullProduction.brightStars`). The coadd's common σ is its inputs' zero points' (`MAGZERR`): its
 ///   aperture correction is theirs (`CoaddPSF.apertureCorrection`). processCcd's positions alike, about the affine WCS error
 ///   fitted to its bright stars.
 /// - The common part: each image's offset over its stated σ_common (and its own noise). The frames
 ///   of one filter here are one pointing calibrated on the same reference stars, whose errors are
 ///   most of σ_common: their offsets are one draw, not eight. So each filter's mean offset pull is
 ///   one value, and their root mean square (5 values, known to 1/√10) must be within 3 such errors of
-///   one. u's is −1.8 to −1.9 in every step (its zero points 1.2–2.0 % low against 0.8–1.2 % stated):
-///   one draw of its few reference stars' errors (+0.026 mag on this sky), shared by every epoch of
-///   the pointing; over eight seeds u's offsets have mean +0.01 and rms 1.08 of their σ.
+///   one. Without the added bright stars u's was −1.8 to −1.9 in every step (its zero points 1.2–2.0 %
+///   low against 0.8–1.2 % stated): one draw of its few reference stars' errors (+0.026 mag on this
+///   sky), shared by every epoch of the pointing; over eight seeds u's offsets have mean +0.01 and rms
+///   1.08 of their σ. With them, which are reference stars too, u's is −0.9 to −1.0 and i's −1.7 (rms
+///   0.92–0.96, 1.15–1.27 before).
 ///
 /// Above S/N 300 the own flux pulls were 1.09–1.37 for processCcd, 1.42–1.65 for forcedPhot and
 /// 1.28–1.89 for the coadd (1.30–1.48 from 100 to 300 in g, r, i): errors of 0.1–0.25 % a star that
@@ -128,12 +130,18 @@ final class PullProduction: @unchecked Sendable {
 /// correlated; it is now its inputs' (`CoaddPSF.sourceVariance`), through the coadd's own fit's
 /// weights spread back onto each input's pixels by the warp's kernel (each input's own fit's Poisson
 /// factor overstated it: the coadd's r pulls above S/N 300 were 0.64, now 0.67 with
-/// 14 stars; g, i, z 1.04, 1.01, 1.22 → 1.14, 1.07, 1.38 with 10–15). Now above S/N 300 the own pulls are
-/// 0.81–1.07 for processCcd and 0.83–1.11 for forcedPhot (24–40 stars a filter in g, r, i, z); the
-/// coadd's bins of 20 stars or more (none above 300 now: 9–15 stars in g, r, i, z) are 0.83–1.20.
+/// 14 stars; g, i, z 1.04, 1.01, 1.22 → 1.14, 1.07, 1.38 with 10–15). With the sky's own stars alone
+/// above S/N 300 the own pulls were 0.81–1.08 for processCcd and 0.87–1.07 for forcedPhot (24–40 stars
+/// a filter in g, r, i, z), and the coadd's 10–15 stars a filter were not tested; with
+/// `PullProduction.brightStars` they are 0.98–1.10, 0.99–1.04, and the coadd's 0.95, 0.95, 1.12, 1.09
+/// (42, 45, 46, 41 stars in g, r, i, z).
 ///
 /// A coadd's positions are not split (its WCS error is its inputs' fits' at each source, not stated
-/// apart): their pulls above S/N 100 are held to the band's upper bound only.
+/// apart): their pulls above S/N 100 are held to the band's upper bound only. Above S/N 300 (with the
+/// added bright stars) RA's are 1.65, 1.75, 1.88 in r, i, z (Dec's 0.47, 0.52, 1.25), at that bound's
+/// three standard errors (1.18–1.40 at 100–300). Not measured why; a candidate is the inputs' WCS
+/// fits' common part (they share their reference stars), which `Coadd.addingInputAstrometry` averages
+/// over the inputs as if independent, and which a bright star's centroid noise no longer hides.
 /// Every frame, filter and step is fitted to the one reference catalog, so its position errors
 /// (0.05″ an axis) give one realisation of WCS error that all of them share. On this sky it happens
 /// to tilt RA more than Dec: the coadd's pulls above S/N 100 are 1.38, 1.60, 1.85 in RA against 1.03,
