@@ -60,6 +60,9 @@ public struct Simulation: Sendable {
         /// with other starting WCSs, as two productions of the same frames that `dcprod compare` can
         /// tell apart only by their noise. nil: `seed` does.
         public var pointingSeed: UInt64?
+        /// Isolated bright stars added to the sky (tests' only: the demo's and `pipe simulate`'s sky
+        /// has none); nil: none.
+        public var brightStars: BrightStars?
 
         public init(directory: URL, frames: Int, seed: UInt64 = 7, defects: Double = 0, region: Region = .stripe82,
                     width: Int = 2048, height: Int = 1489, pixelScale: Double = Camera.sdssScale, filters: [Filter] = Filter.allCases,
@@ -106,7 +109,7 @@ public struct Simulation: Sendable {
 
     public init(options: Options) {
         self.options = options
-        sky = SkyModel(seed: options.seed, density: options.density)
+        sky = SkyModel(seed: options.seed, density: options.density, brightStars: options.brightStars)
     }
 
     var scaleDegrees: Double { options.pixelScale / 3600 }

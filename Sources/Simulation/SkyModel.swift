@@ -81,19 +81,70 @@ public struct SkyCounts: Sendable, Equatable {
     public var sizes: GalaxySizes?
 }
 
+/// Isolated bright stars added to a sky's own (`Simulation.Options.brightStars`): a test sky whose
+/// bright end is rich enough to test what only bright stars show, such as the coadd's flux pulls above
+/// S/N 300, without more frames. Each cell gets its area's share of `density`, rounded, not a Poisson
+/// draw, so that a frame holds about the number chosen; each star is at least `isolation` arcsec from
+/// every other object and from its cell's edges (whose neighbours' objects a cell does not know), so
+/// that none is a blend. They are drawn from their own stream after the cell's other objects, which
+/// stay what they were.
+public struct BrightStars: Sendable, Equatable {
+    /// Stars per deg².
+    public var density: Double
+    /// Their r magnitudes, drawn uniformly; colours as the sky's other stars'.
+    public var r: ClosedRange<Double>
+    /// No other object nearer, arcsec.
+    public var isolation: Double
+
+    public init(density: Double, r: ClosedRange<Double>, isolation: Double) {
+        self.density = density
+        self.r = r
+        self.isolation = isolation
+    }
+
+    /// The stars of one cell whose other objects are `others`, ids from `firstId` on: RA in
+    /// [i, i+1) × `size`, Dec + 90 in [j, j+1) × `size`. A place too near another object is drawn
+    /// again, up to 100 times a star.
+    func stars(cell i: Int, _ j: Int, size: Double, others: [SkyObject], seed: UInt64, firstId: Int64) -> [SkyObject] {
+        var random = SeededRandom(seed: seed, stream: [0xB5A, i, j])
+        let decCenter = (Double(j) + 0.5) * size - 90, cosDec = cos(decCenter * .pi / 180)
+        let count = Int((density * size * size * cosDec).rounded())
+        let margin = isolation / 3600
+        var placed = others, out: [SkyObject] = []
+        for _ in 0..<(100 * count) where out.count < count {
+            let ra = Double(i) * size + margin / cosDec + random.uniform() * (size - 2 * margin / cosDec)
+            let dec = Double(j) * size - 90 + margin + random.uniform() * (size - 2 * margin)
+            let starR = random.uniform(r.lowerBound, r.upperBound), gr = random.uniform(0.2, 1.4)
+            let crowded = placed.contains { o in
+                let dRA = (o.ra - ra) * cosDec, dDec = o.dec - dec
+                return dRA * dRA + dDec * dDec < margin * margin
+            }
+            guard !crowded else { continue }
+            let star = SkyObject(id: firstId + Int64(out.count), ra: ra, dec: dec, isStar: true,
+                                 magnitudes: SkyModel.magnitudes(r: starR, gr: gr, isStar: true), size: 0)
+            out.append(star)
+            placed.append(star)
+        }
+        return out
+    }
+}
+
 /// A seeded sky, made cell by cell (0.1° × 0.1°) so that any part of it is the same
 /// whatever region or number of frames is simulated.
 public struct SkyModel: Sendable {
     public let seed: UInt64
     public let density: SkyDensity
+    /// Isolated bright stars added to every cell; nil: the sky's own objects only.
+    public let brightStars: BrightStars?
     let counts: SkyCounts
     public static let cellSize = 0.1
     /// Cells around a turn of RA: a column beyond them is the same column taken modulo a turn.
     public static let cellsPerTurn = Int((360 / cellSize).rounded())
 
-    public init(seed: UInt64, density: SkyDensity = .sparse) {
+    public init(seed: UInt64, density: SkyDensity = .sparse, brightStars: BrightStars? = nil) {
         self.seed = seed
         self.density = density
+        self.brightStars = brightStars
         counts = density.counts
     }
 
@@ -127,17 +178,23 @@ public struct SkyModel: Sendable {
             let r = isStar ? Self.magnitude(&random, bright: c.starBright, faint: c.starFaint, slope: c.starSlope)
                            : Self.magnitude(&random, bright: c.galaxyBright, faint: c.galaxyFaint, slope: c.galaxySlope)
             let gr = isStar ? random.uniform(0.2, 1.4) : random.uniform(0.4, 1.0)
-            let gMag = r + gr
-            let uMag = gMag + (isStar ? 1.0 + 0.9 * gr : 1.4)
-            let iMag = r - (isStar ? 0.4 * gr : 0.4)
-            let zMag = iMag - (isStar ? 0.2 * gr : 0.3)
-            let magnitudes = [uMag, gMag, r, iMag, zMag]
+            let magnitudes = Self.magnitudes(r: r, gr: gr, isStar: isStar)
             let id = Int64(j) << 40 | Int64(i & 0xFFFFF) << 16 | Int64(n)
             // Stars draw no size: the sparse sky's draws stay those it was made with.
             let galaxySize = isStar ? 0 : c.sizes.map { $0.sigma(r: r, &random) } ?? random.uniform(0.4, 1.6)
             out.append(SkyObject(id: id, ra: ra, dec: dec, isStar: isStar, magnitudes: magnitudes, size: galaxySize))
         }
+        if let brightStars {
+            let firstId = Int64(j) << 40 | Int64(i & 0xFFFFF) << 16 | Int64(out.count)
+            out += brightStars.stars(cell: i, j, size: size, others: out, seed: seed, firstId: firstId)
+        }
         return out
+    }
+
+    /// u, g, r, i, z of an object of magnitude `r` and colour g − r `gr`.
+    static func magnitudes(r: Double, gr: Double, isStar: Bool) -> [Double] {
+        let g = r + gr, i = r - (isStar ? 0.4 * gr : 0.4)
+        return [g + (isStar ? 1.0 + 0.9 * gr : 1.4), g, r, i, i - (isStar ? 0.2 * gr : 0.3)]
     }
 
     /// A magnitude from counts rising as 10^(slope·m) between `bright` and `faint`.

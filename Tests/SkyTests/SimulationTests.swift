@@ -326,6 +326,32 @@ extension SimulationTests {
     }
 }
 
+/// A test sky's added bright stars (`Simulation.Options.brightStars`): the cell's own objects stay
+/// what they were, each cell gets its area's share of them, and each is isolated.
+@Suite struct BrightStarsOfATestSky {
+    @Test func brightStarsAreAddedApartFromEveryOtherObject() {
+        let bright = BrightStars(density: 800, r: 15.5...16.5, isolation: 15)
+        for (i, j) in [(63, 898), (64, 899), (3599, 900)] {
+            let plain = SkyModel(seed: 11).cell(i: i, j: j), rich = SkyModel(seed: 11, brightStars: bright).cell(i: i, j: j)
+            let kept = zip(plain, rich).allSatisfy { $0.id == $1.id && $0.ra == $1.ra && $0.magnitudes == $1.magnitudes && $0.size == $1.size }
+            #expect(kept && rich.count == plain.count + 8, "cell \(i), \(j): \(plain.count) → \(rich.count) objects")
+            #expect(Set(rich.map(\.id)).count == rich.count, "cell \(i), \(j): ids unique")
+            for star in rich.dropFirst(plain.count) {
+                #expect(star.isStar && bright.r.contains(star.magnitudes[2]) && star.size == 0)
+                let cosDec = cos(star.dec * .pi / 180)
+                func distance(_ o: SkyObject) -> Double {
+                    let dRA: Double = (o.ra - star.ra) * cosDec, dDec: Double = o.dec - star.dec
+                    return 3600 * (dRA * dRA + dDec * dDec).squareRoot()
+                }
+                let nearest = rich.filter { $0.id != star.id }.map(distance).min() ?? .infinity
+                #expect(nearest >= 15, "cell \(i), \(j): a bright star \(nearest)″ from another object")
+                let low: Double = Double(i) * 0.1 + 15.0 / 3600, high: Double = Double(i + 1) * 0.1 - 15.0 / 3600
+                #expect(star.ra >= low && star.ra < high, "RA \(star.ra) in cell \(i)")
+            }
+        }
+    }
+}
+
 /// 1.4826 × the median absolute deviation from the median.
 private func robustSigma(_ values: [Double]) -> Double {
     let sorted = values.sorted(), median = sorted[sorted.count / 2]
