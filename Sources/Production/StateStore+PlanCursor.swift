@@ -24,12 +24,16 @@ extension StateStore {
     }
 
     /// Records that the planning of a step and filter has derived from every verified attempt up to `sequence`.
+    /// A cursor only moves on: a `dcprod plan` that read the last sequence before a run's pass moved it
+    /// further leaves the run's.
     ///
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be written.
     public func setPlanCursor(step: Step, filter: Filter, sequence: Int64) throws {
         try write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO plan_cursor (step, filter, sequence) VALUES (?, ?, ?)",
-                           arguments: [step, filter, sequence])
+            try db.execute(sql: """
+                INSERT INTO plan_cursor (step, filter, sequence) VALUES (?, ?, ?)
+                ON CONFLICT (step, filter) DO UPDATE SET sequence = MAX(sequence, excluded.sequence)
+                """, arguments: [step, filter, sequence])
         }
     }
 
