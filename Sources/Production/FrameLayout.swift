@@ -40,8 +40,8 @@ enum FrameLayout {
 
     /// How `frame_record` keeps a frame's corners and patches: corners in degrees as inventory gave them
     /// (schema v21), or as offsets from the centre (schema v26); and, from schema v29, patches as the id of
-    /// their text in `patch_set` (`patchSets`, corners as offsets). Each migration's SQL is made with its
-    /// own: it never changes.
+    /// their text in `patch_set` and the centre in `cornerUnit`ths of a degree (`patchSets`, corners as
+    /// offsets). Each migration's SQL is made with its own: it never changes.
     enum Corners {
         case degrees, offsets, patchSets
     }
@@ -68,9 +68,29 @@ enum FrameLayout {
     }
 
     /// The corner `corner` (in degrees) of `frame_record f` from its offset.
-    static func corner(_ corner: String) -> String {
-        "(round(f.\(center(of: corner)) * \(cornerUnit)) + f.\(offsetColumn(corner))) / \(cornerUnit).0"
+    static func corner(_ corner: String, _ kept: Corners) -> String {
+        let center = kept == .patchSets ? "f.\(unitsColumn(center(of: corner)))" : "round(f.\(center(of: corner)) * \(cornerUnit))"
+        return "(\(center) + f.\(offsetColumn(corner))) / \(cornerUnit).0"
     }
+
+    /// The column of `frame_record` that keeps the centre's coordinate `center` (`centerRa`, `centerDecl`) in
+    /// `cornerUnit`ths of a degree (schema v29): 4 bytes where a REAL takes 8. It reads back as the corners do,
+    /// rounded to 7 decimals of a degree (exactly as written with 7 or fewer), and the corners' offsets were
+    /// always from the centre so rounded.
+    static func unitsColumn(_ center: String) -> String { center + "Units" }
+
+    /// The centre's coordinate `center` of the frame whose columns are `prefix`… in `cornerUnit`ths of a degree.
+    static func units(_ center: String, _ prefix: String) -> String { "CAST(round(\(prefix)\(center) * \(cornerUnit)) AS INTEGER)" }
+
+    /// Schema v29's statements that keep the centre of each frame of `frame_record` in `cornerUnit`ths of a
+    /// degree, in place (the view `frame` dropped first).
+    static let centersToUnits: String = {
+        let centers = ["centerRa", "centerDecl"]
+        let added: [String] = centers.map { "ALTER TABLE frame_record ADD COLUMN \(unitsColumn($0)) INTEGER NOT NULL DEFAULT 0;" }
+        let set: [String] = centers.map { "\(unitsColumn($0)) = \(units($0, ""))" }
+        let dropped: [String] = centers.map { "ALTER TABLE frame_record DROP COLUMN \($0);" }
+        return (added + ["UPDATE frame_record SET \(set.joined(separator: ", "));"] + dropped).joined(separator: "\n")
+    }()
 
     /// Schema v26's statements that turn the corners of `frame_record` into their offsets, in place.
     static let cornersToOffsets: String = {
@@ -83,7 +103,9 @@ enum FrameLayout {
     /// The view `frame`: the columns of the frame table before v21, in their order (`patches` last).
     static func view(_ kept: Corners) -> String {
         let shown: [String] = columns.map { (column: String) -> String in
-            kept != .degrees && corners.contains(column) ? "\(corner(column)) AS \(column)" : "f.\(column)"
+            if kept != .degrees && corners.contains(column) { return "\(corner(column, kept)) AS \(column)" }
+            if kept == .patchSets && column.hasPrefix("center") { return "f.\(unitsColumn(column)) / \(cornerUnit).0 AS \(column)" }
+            return "f.\(column)"
         }
         let patches = kept == .patchSets ? "(SELECT s.text FROM patch_set s WHERE s.id = f.patchSet) AS patches" : "f.patches"
         return """
@@ -107,6 +129,7 @@ enum FrameLayout {
         columns.map { (column: String) -> (column: String, value: String) in
             if corners != .degrees && Self.corners.contains(column) { return (offsetColumn(column), offset(column, prefix)) }
             if corners == .patchSets && column == "patches" { return ("patchSet", patchSet(prefix + "patches")) }
+            if corners == .patchSets && column.hasPrefix("center") { return (unitsColumn(column), units(column, prefix)) }
             return (column, prefix + column)
         }
     }

@@ -8,6 +8,9 @@ import GRDB
 /// `patch_frame` (v28), the same pairs turned around by patch, stays: coadd planning finds a patch's
 /// frames through it, and a frame's patches are read here without an index of it by frame.
 ///
+/// The same migration keeps each frame's centre as its corners are kept since v26, in 10⁻⁷ of a degree
+/// (FrameLayout.unitsColumn: 8 bytes a frame less).
+///
 /// Readers see no change: the view `frame` gives `patches` as the text, NULL (not found yet, before v14)
 /// and `''` (on no patch) as before; the triggers that read a frame's patches (InputRule, InputList) read
 /// them through the view (a later migration that drops the view drops them first, or SQLite refuses to
@@ -34,6 +37,7 @@ enum PatchSets {
             DROP VIEW frame;
             DROP INDEX frame_without_patches;
             ALTER TABLE frame_record DROP COLUMN patches;
+            \(FrameLayout.centersToUnits)
             \(FrameLayout.view(.patchSets))
             \(FrameLayout.triggers(.patchSets))
             CREATE INDEX frame_without_patches ON frame_record(id) WHERE patchSet IS NULL;
@@ -42,4 +46,11 @@ enum PatchSets {
             try db.execute(sql: trigger.sql.replacingOccurrences(of: "frame_record f ", with: "frame f "))
         }
     }
+}
+
+extension StateStore {
+    /// The ids of the frames whose patches the store does not know (`frame.patches` NULL), from the partial
+    /// index `frame_without_patches` (schema v29: of `patchSet`): few or none. `frame.patches IS NULL`, read
+    /// through the view, would read every frame.
+    static let framesWithoutPatchSet = "(SELECT r.id FROM frame_record r WHERE r.patchSet IS NULL)"
 }

@@ -4,7 +4,8 @@ import GRDB
 @testable import Production
 import Testing
 
-/// Schema v29 keeps a frame's patches as the id of their text, each text once (`patch_set`: PatchSets), and
+/// Schema v29 keeps a frame's patches as the id of their text, each text once (`patch_set`: PatchSets), its
+/// centre in 10⁻⁷ of a degree as its corners (FrameLayout), and
 /// a job's events as one list (`job_list`, under the view `job_event`: JobLists). A store of before it is
 /// migrated in place and reads as one made at v29 with the same rows; the triggers that read a frame's
 /// patches (InputRule) find the same exceptions and stale events; a script's writes through the views go
@@ -28,7 +29,11 @@ import Testing
             let store = try StateStore(path: path)  // a writer: migrated
             #expect(try store.schemaVersion() == StateStore.latestSchemaVersion)
             #expect(try Self.rows(store.pool, "PRAGMA foreign_key_check").isEmpty)
-            #expect(try Self.rows(store.pool, "SELECT * FROM frame ORDER BY id") == frames)
+            // Frames of 1 decimal, and across RA 0, read back exactly; the other's centre to 7 decimals, as its corners.
+            let migrated = try Self.rows(store.pool, "SELECT * FROM frame ORDER BY id")
+            #expect([migrated[0], migrated[2]] == [frames[0], frames[2]])
+            #expect(try store.pool.read { db in try Row.fetchOne(db, sql: "SELECT centerRa, centerDecl FROM frame WHERE id = 2") }
+                .map { [$0[0] as Double, $0[1] as Double] } == [6.1234568, -0.3055556])
             #expect(try Self.rows(store.pool, "SELECT * FROM frame_patch ORDER BY filter, patch, frameId") == patches)
             // The events of the job in their order, at positions 0, 1, … (the script of before wrote 1, 2, 3).
             #expect(try Self.rows(store.pool, Self.jobEvents) == ["1|0|1", "1|1|2", "1|2|3"])
