@@ -38,10 +38,12 @@ enum FrameLayout {
         "CASE WHEN \(name(path)) = \(sdssName(prefix)) AND length(\(name(path))) = 22 THEN NULL ELSE \(name(path)) END"
     }
 
-    /// How `frame_record` keeps a frame's corners: in degrees as inventory gave them (schema v21), or as
-    /// offsets from the centre (schema v26). Each migration's SQL is made with its own: it never changes.
+    /// How `frame_record` keeps a frame's corners and patches: corners in degrees as inventory gave them
+    /// (schema v21), or as offsets from the centre (schema v26); and, from schema v29, patches as the id of
+    /// their text in `patch_set` and the centre in `cornerUnit`ths of a degree (`patchSets`, corners as
+    /// offsets). Each migration's SQL is made with its own: it never changes.
     enum Corners {
-        case degrees, offsets
+        case degrees, offsets, patchSets
     }
 
     /// The corners' columns as the view `frame` gives them, in degrees.
@@ -66,9 +68,29 @@ enum FrameLayout {
     }
 
     /// The corner `corner` (in degrees) of `frame_record f` from its offset.
-    static func corner(_ corner: String) -> String {
-        "(round(f.\(center(of: corner)) * \(cornerUnit)) + f.\(offsetColumn(corner))) / \(cornerUnit).0"
+    static func corner(_ corner: String, _ kept: Corners) -> String {
+        let center = kept == .patchSets ? "f.\(unitsColumn(center(of: corner)))" : "round(f.\(center(of: corner)) * \(cornerUnit))"
+        return "(\(center) + f.\(offsetColumn(corner))) / \(cornerUnit).0"
     }
+
+    /// The column of `frame_record` that keeps the centre's coordinate `center` (`centerRa`, `centerDecl`) in
+    /// `cornerUnit`ths of a degree (schema v29): 4 bytes where a REAL takes 8. It reads back as the corners do,
+    /// rounded to 7 decimals of a degree (exactly as written with 7 or fewer), and the corners' offsets were
+    /// always from the centre so rounded.
+    static func unitsColumn(_ center: String) -> String { center + "Units" }
+
+    /// The centre's coordinate `center` of the frame whose columns are `prefix`… in `cornerUnit`ths of a degree.
+    static func units(_ center: String, _ prefix: String) -> String { "CAST(round(\(prefix)\(center) * \(cornerUnit)) AS INTEGER)" }
+
+    /// Schema v29's statements that keep the centre of each frame of `frame_record` in `cornerUnit`ths of a
+    /// degree, in place (the view `frame` dropped first).
+    static let centersToUnits: String = {
+        let centers = ["centerRa", "centerDecl"]
+        let added: [String] = centers.map { "ALTER TABLE frame_record ADD COLUMN \(unitsColumn($0)) INTEGER NOT NULL DEFAULT 0;" }
+        let set: [String] = centers.map { "\(unitsColumn($0)) = \(units($0, ""))" }
+        let dropped: [String] = centers.map { "ALTER TABLE frame_record DROP COLUMN \($0);" }
+        return (added + ["UPDATE frame_record SET \(set.joined(separator: ", "));"] + dropped).joined(separator: "\n")
+    }()
 
     /// Schema v26's statements that turn the corners of `frame_record` into their offsets, in place.
     static let cornersToOffsets: String = {
@@ -81,13 +103,16 @@ enum FrameLayout {
     /// The view `frame`: the columns of the frame table before v21, in their order (`patches` last).
     static func view(_ kept: Corners) -> String {
         let shown: [String] = columns.map { (column: String) -> String in
-            kept == .offsets && corners.contains(column) ? "\(corner(column)) AS \(column)" : "f.\(column)"
+            if kept != .degrees && corners.contains(column) { return "\(corner(column, kept)) AS \(column)" }
+            if kept == .patchSets && column.hasPrefix("center") { return "f.\(unitsColumn(column)) / \(cornerUnit).0 AS \(column)" }
+            return "f.\(column)"
         }
+        let patches = kept == .patchSets ? "(SELECT s.text FROM patch_set s WHERE s.id = f.patchSet) AS patches" : "f.patches"
         return """
             CREATE VIEW frame AS SELECT f.id,
                 (SELECT d.path FROM frame_directory d WHERE d.id = f.directory) || COALESCE(f.name, \(sdssName("f."))) AS path,
                 \(shown.dropLast().joined(separator: ", ")),
-                (SELECT r.at FROM frame_recording r WHERE r.id = f.recorded) AS recordedAt, f.patches
+                (SELECT r.at FROM frame_recording r WHERE r.id = f.recorded) AS recordedAt, \(patches)
             FROM frame_record f;
             """
     }
@@ -98,20 +123,36 @@ enum FrameLayout {
         + ["centerRa", "centerDecl", "size", "mtime", "patches"]
 
     /// Each column of `frame_record` that a frame's own columns give, with its value for the frame whose
-    /// columns are `prefix`… (`new.`, `:`): each as it is, or the corners as their offsets.
+    /// columns are `prefix`… (`new.`, `:`): each as it is, or the corners as their offsets, and the patches
+    /// as the id of their text in `patch_set` (`keptPatchSet` writes it first).
     static func kept(_ corners: Corners, _ prefix: String) -> [(column: String, value: String)] {
         columns.map { (column: String) -> (column: String, value: String) in
-            corners == .offsets && Self.corners.contains(column) ? (offsetColumn(column), offset(column, prefix)) : (column, prefix + column)
+            if corners != .degrees && Self.corners.contains(column) { return (offsetColumn(column), offset(column, prefix)) }
+            if corners == .patchSets && column == "patches" { return ("patchSet", patchSet(prefix + "patches")) }
+            if corners == .patchSets && column.hasPrefix("center") { return (unitsColumn(column), units(column, prefix)) }
+            return (column, prefix + column)
         }
     }
 
-    /// What a row written through the view needs first: its directory and time recorded, each once.
-    private static let keptOnce = """
+    /// The id in `patch_set` of the patches' text `text` (an SQL expression): NULL for none.
+    static func patchSet(_ text: String) -> String { "(SELECT id FROM patch_set WHERE text = \(text))" }
+
+    /// The statement that keeps the patches' text `text` (an SQL expression) in `patch_set` once, before a
+    /// frame's row takes its id (schema v29).
+    static func keptPatchSet(_ text: String) -> String {
+        "INSERT OR IGNORE INTO patch_set (text) SELECT \(text) WHERE \(text) IS NOT NULL;"
+    }
+
+    /// What a row written through the view needs first: its directory and time recorded, each once, and
+    /// from schema v29 its patches' text.
+    private static func keptOnce(_ corners: Corners) -> String {
+        """
         SELECT RAISE(ABORT, 'NOT NULL constraint failed: frame.path') WHERE new.path IS NULL;
             SELECT RAISE(ABORT, 'NOT NULL constraint failed: frame.recordedAt') WHERE new.recordedAt IS NULL;
             INSERT OR IGNORE INTO frame_directory (path) VALUES (\(directory("new.path")));
-            INSERT OR IGNORE INTO frame_recording (at) VALUES (new.recordedAt);
+            INSERT OR IGNORE INTO frame_recording (at) VALUES (new.recordedAt);\(corners == .patchSets ? "\n    " + keptPatchSet("new.patches") : "")
         """
+    }
 
     /// Each column of `frame_record` with its value for the row `new` written through the view.
     private static func values(_ corners: Corners) -> [(column: String, value: String)] {
@@ -127,11 +168,11 @@ enum FrameLayout {
         let values = values(corners)
         return """
             CREATE TRIGGER frame_inserted INSTEAD OF INSERT ON frame BEGIN
-                \(keptOnce)
+                \(keptOnce(corners))
                 INSERT INTO frame_record (\(values.map(\.column).joined(separator: ", "))) VALUES (\(values.map(\.value).joined(separator: ", ")));
             END;
             CREATE TRIGGER frame_updated INSTEAD OF UPDATE ON frame BEGIN
-                \(keptOnce)
+                \(keptOnce(corners))
                 UPDATE frame_record SET \(values.map { "\($0.column) = \($0.value)" }.joined(separator: ", ")) WHERE id = old.id;
             END;
             CREATE TRIGGER frame_deleted INSTEAD OF DELETE ON frame BEGIN DELETE FROM frame_record WHERE id = old.id; END;

@@ -6,7 +6,9 @@ import Basics
 /// was when the event was planned, by event; the events an input is an input of are found by this rule
 /// (`derived`) and `input_exception`, which holds the few pairs the rule does not give, instead of an
 /// index of `event_input` by input (58 bytes an event). Migration v23's SQL is made from these texts:
-/// they change only with a migration of their own.
+/// they change only with a migration of their own. The triggers made from them read a frame's patches
+/// from `frame_record`, as they were kept until schema v29; v29 made them again reading the view `frame`
+/// (PatchSets), as a query does (`frames`).
 enum InputRule {
     /// The steps whose events are patches made from frames: `('coadd')`.
     static let patchSteps: String = {
@@ -38,11 +40,13 @@ enum InputRule {
     }
 
     /// The ids of the events that the events `i` meeting `condition` can be inputs of (a superset of
-    /// those `event_input` has them for, with repeats): by the rule (`fits`) and `input_exception`.
-    static func derived(of condition: String) -> String {
+    /// those `event_input` has them for, with repeats): by the rule (`fits`) and `input_exception`. A
+    /// frame's patches are read from `frames`: `frame_record` in the triggers of before schema v29, the
+    /// view `frame` since.
+    static func derived(of condition: String, frames: String = "frame_record") -> String {
         """
         SELECT d.id FROM event i JOIN event d ON d.frameId = i.frameId WHERE \(condition)
-        UNION ALL SELECT d.id FROM event i JOIN frame_record f ON f.id = i.frameId
+        UNION ALL SELECT d.id FROM event i JOIN \(frames) f ON f.id = i.frameId
             CROSS JOIN json_each('["' || replace(f.patches, ' ', '","') || '"]') p
             CROSS JOIN event d ON d.step IN \(patchSteps) AND d.filter = i.filter AND d.key = p.value WHERE \(condition)
         UNION ALL SELECT d.id FROM event i JOIN frame_patch fp ON fp.filter = i.filter AND fp.patch = i.key

@@ -123,9 +123,10 @@ extension StateStore {
             try db.execute(sql: "INSERT OR IGNORE INTO frame_recording (at) VALUES (?)", arguments: [now])
             let recorded = try Int64.fetchOne(db, sql: "SELECT id FROM frame_recording WHERE at = ?", arguments: [now])
             let insertDirectory = try db.cachedStatement(sql: "INSERT OR IGNORE INTO frame_directory (path) VALUES (\(FrameLayout.directory("?1")))")
+            let insertPatchSet = try db.cachedStatement(sql: FrameLayout.keptPatchSet("?1"))
             let insertFrame = try db.cachedStatement(sql: """
-                INSERT INTO frame_record (\(FrameLayout.kept(.offsets, ":").map(\.column).joined(separator: ", ")), directory, name, recorded)
-                VALUES (\(FrameLayout.kept(.offsets, ":").map(\.value).joined(separator: ", ")),
+                INSERT INTO frame_record (\(FrameLayout.kept(.patchSets, ":").map(\.column).joined(separator: ", ")), directory, name, recorded)
+                VALUES (\(FrameLayout.kept(.patchSets, ":").map(\.value).joined(separator: ", ")),
                     (SELECT id FROM frame_directory WHERE path = \(FrameLayout.directory(":path"))), \(FrameLayout.keptName(":path", ":")), :recorded)
                 """)
             let insertEvent = try db.cachedStatement(sql: "INSERT INTO event (step, filter, key, frameId, state) VALUES (?, ?, ?, ?, ?)")
@@ -138,6 +139,7 @@ extension StateStore {
                     continue
                 }
                 try insertDirectory.execute(arguments: [frame.path])
+                try insertPatchSet.execute(arguments: [frame.patches])
                 try insertFrame.execute(arguments: Self.frameArguments(frame, recorded: recorded))
                 let frameId = db.lastInsertedRowID
                 try Self.indexPatches(db, frameId: frameId, filter: frame.filter, old: nil, new: frame.patches)
@@ -176,7 +178,8 @@ extension StateStore {
     public func framesWithoutPatches(after: Int64, limit: Int) throws -> [(frameId: Int64, footprint: [(ra: Double, dec: Double)])] {
         try pool.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT f.id, \(VerifiedFrame.footprintColumns) FROM frame f WHERE f.patches IS NULL AND f.id > ? ORDER BY f.id LIMIT ?
+                SELECT f.id, \(VerifiedFrame.footprintColumns) FROM frame f
+                WHERE f.id IN (SELECT r.id FROM frame_record r WHERE r.patchSet IS NULL AND r.id > ? ORDER BY r.id LIMIT ?) ORDER BY f.id
                 """, arguments: [after, limit]).map { (frameId: $0["id"], footprint: VerifiedFrame.footprint($0)) }
         }
     }
@@ -188,9 +191,11 @@ extension StateStore {
         guard !patches.isEmpty else { return }
         try write { db in
             let find = try db.cachedStatement(sql: "SELECT filter, patches FROM frame WHERE id = ?")
-            let update = try db.cachedStatement(sql: "UPDATE frame_record SET patches = ? WHERE id = ?")
+            let keep = try db.cachedStatement(sql: FrameLayout.keptPatchSet("?1"))
+            let update = try db.cachedStatement(sql: "UPDATE frame_record SET patchSet = \(FrameLayout.patchSet("?1")) WHERE id = ?2")
             for (frameId, text) in patches {
                 guard let row = try Row.fetchOne(find, arguments: [frameId]) else { continue }
+                try keep.execute(arguments: [text])
                 try update.execute(arguments: [text, frameId])
                 try Self.indexPatches(db, frameId: frameId, filter: row["filter"], old: row["patches"], new: text)
             }

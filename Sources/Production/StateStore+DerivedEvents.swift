@@ -324,7 +324,7 @@ extension StateStore {
             try FrameStanding.fetchAll(db, SQLRequest(literal: """
                 SELECT e.id, e.frameId, e.key, e.state, e.jobId IS NOT NULL AS planned, \(sql: VerifiedFrame.footprintColumns)
                 FROM frame f CROSS JOIN event e ON e.frameId = f.id
-                WHERE e.step = \(step) AND e.filter = \(filter) AND e.state IN \(states) AND f.patches IS NULL AND f.id > \(after)
+                WHERE e.step = \(step) AND e.filter = \(filter) AND e.state IN \(states) AND f.id IN \(sql: Self.framesWithoutPatchSet) AND f.id > \(after)
                 ORDER BY f.id LIMIT \(limit)
                 """))
         }
@@ -412,7 +412,7 @@ extension StateStore {
             // Frames first, from their partial index (frame_without_patches): few or none.
             try Bool.fetchOne(db, SQLRequest(literal: """
                 SELECT EXISTS (SELECT 1 FROM frame f CROSS JOIN event e ON e.frameId = f.id
-                               WHERE f.patches IS NULL AND e.step = \(step) AND e.filter = \(filter) AND e.state IN \(states))
+                               WHERE f.id IN \(sql: Self.framesWithoutPatchSet) AND e.step = \(step) AND e.filter = \(filter) AND e.state IN \(states))
                 """)) ?? false
         }
     }

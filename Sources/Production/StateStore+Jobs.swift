@@ -96,11 +96,11 @@ extension StateStore {
             .execute(arguments: [job.name, step, filter, job.manifest, job.eventIds.count, now, leadId, job.setupId])
         let jobId = db.lastInsertedRowID
         // One INSERT and one UPDATE per job, whatever its size: planning a million events is then
-        // thousands of statements, not millions. The ids go as one JSON array, unpacked by SQLite.
-        try db.cachedStatement(sql: "INSERT INTO job_event (jobId, position, eventId) SELECT ?, key, value FROM json_each(?)")
-            .execute(arguments: [jobId, Self.jsonArray(job.eventIds)])
-        try db.cachedStatement(sql: "UPDATE event SET jobId = ?, state = ? WHERE id IN (SELECT eventId FROM job_event WHERE jobId = ?)")
-            .execute(arguments: [jobId, EventState.planned, jobId])
+        // thousands of statements, not millions. The ids go as one JSON array, kept as it is (JobLists).
+        let events = Self.jsonArray(job.eventIds)
+        try db.cachedStatement(sql: "INSERT INTO job_list (jobId, events) VALUES (?, ?)").execute(arguments: [jobId, events])
+        try db.cachedStatement(sql: "UPDATE event SET jobId = ?, state = ? WHERE id IN (SELECT value FROM json_each(?))")
+            .execute(arguments: [jobId, EventState.planned, events])
         return jobId
     }
 }

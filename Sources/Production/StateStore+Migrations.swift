@@ -461,6 +461,15 @@ extension StateStore {
             -- (each patch of each filter once): PatchLayout.
             \(PatchLayout.migration)
             """),
+        Migration(name: "v29: the patches of frames kept once for the frames that touch the same, a job's events as one list", sql: """
+            -- `frame.patches` is kept once per text in `patch_set`, each frame with its id (PatchSets); `job_event` becomes
+            -- a view over `job_list`, a job's events as one list (JobLists).
+            \(PatchSets.migration)
+            \(JobLists.migration)
+            """, convert: { db in
+                try PatchSets.convert(db)
+                try JobLists.convert(db)
+            }),
     ]
 }
 

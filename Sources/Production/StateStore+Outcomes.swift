@@ -128,7 +128,7 @@ extension StateStore {
             try db.execute(literal: """
                 UPDATE event SET state = \(EventState.withdrawn)
                 WHERE (id IN \(read) OR id IN (SELECT eventId FROM event_input WHERE inputId IN \(read)
-                                                 AND eventId IN (\(sql: InputRule.derived(of: "i.id IN (\(read.map(String.init).joined(separator: ",")))")))))
+                                                 AND eventId IN (\(sql: InputRule.derived(of: "i.id IN (\(read.map(String.init).joined(separator: ",")))", frames: "frame")))))
                 AND state IN \([EventState.failed, .notRun]) AND jobId IN (SELECT id FROM job WHERE leadId IS NOT NULL)
                 AND EXISTS (SELECT 1 FROM event_input ei WHERE ei.eventId = event.id)
                 AND NOT EXISTS (SELECT 1 FROM event_input ei JOIN event i ON i.id = ei.inputId
