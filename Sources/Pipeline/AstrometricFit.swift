@@ -15,6 +15,8 @@ struct Match {
     var isStar: Bool
     var instrumentalFlux: Double
     var signalToNoise: Double
+    /// The centroid's variance on each axis, pixels² (0 when not known).
+    var centroidVariance = 0.0
 }
 
 /// The tunables of the WCS fit.
@@ -45,6 +47,10 @@ public struct AstrometricFitConfig: Sendable, Equatable {
 /// σ²·xᵀ(XᵀX)⁻¹x, x = (1, x − CRPIX1, y − CRPIX2), σ² the residuals' variance per axis
 /// (Σ|residual|²/(2(N − 3)), the accepted matches' centroid errors and their references' alike):
 /// `variance(atPixel:)`, which processCcd adds to each source's centroid variance.
+///
+/// The part of σ² the matches' centroids do not explain (`extraVariance`) is the reference positions'
+/// errors, `referenceShare` of it: every fit to the same reference stars shares that part of its
+/// error, which a coadd of such fits does not average down (`Coadd.addingInputAstrometry`).
 struct AstrometricFit {
     var wcs: TangentWCS
     /// RMS of the accepted residuals, arcsec.
@@ -54,6 +60,9 @@ struct AstrometricFit {
     var inverseNormal: [Double] = [Double](repeating: 0, count: 9)
     /// The residuals' variance on each axis of the sky, arcsec².
     var residualVariance = 0.0
+    /// The share of `residualVariance` that the kept matches' centroid variances leave
+    /// (`extraVariance`): their references' position errors, 0...1.
+    var referenceShare = 0.0
 
     /// The plane tangent at `center`, in degrees: a WCS whose "pixels" are (ξ, η).
     static func tangentPlane(at center: (ra: Double, dec: Double)) throws -> WCS {
@@ -68,7 +77,7 @@ struct AstrometricFit {
         var current = start
         var kept = matches
         var rms = Double.infinity
-        var sumOfSquares = 0.0
+        var sumOfSquares = 0.0, squares: [Double] = []
         for iteration in 0..<config.iterations {
             guard kept.count >= config.minimumMatches else { throw ProcessCcdFailure(.astrometry, "astrometry problem: too few matches to fit (\(kept.count))") }
             let plane = try Self.tangentPlane(at: (current.crval1, current.crval2))
@@ -83,7 +92,8 @@ struct AstrometricFit {
             // Residuals in arcsec, on the sky, through wcslib.
             let fitted = try current.wcs(width: 1, height: 1).sky(kept.map { ($0.x, $0.y) })
             let residuals = zip(fitted, kept).map { Self.separation($0.0, ($0.1.ra, $0.1.dec)) * 3600 }
-            sumOfSquares = residuals.map { $0 * $0 }.reduce(0, +)
+            squares = residuals.map { $0 * $0 }
+            sumOfSquares = squares.reduce(0, +)
             rms = (sumOfSquares / Double(residuals.count)).squareRoot()
             if iteration < config.iterations - 1 {
                 let next = zip(kept, residuals).filter { $0.1 <= max(config.clip * rms, config.clipFloor) }.map(\.0)
@@ -96,6 +106,25 @@ struct AstrometricFit {
         used = kept.count
         inverseNormal = Self.inverseNormalMatrix(kept.map { $0.x - current.crpix1 }, kept.map { $0.y - current.crpix2 })
         residualVariance = kept.count > 3 ? sumOfSquares / Double(2 * (kept.count - 3)) : rms * rms
+        let scale = (abs(current.cd[0] * current.cd[3] - current.cd[1] * current.cd[2])).squareRoot() * 3600
+        let reference = Self.extraVariance(squares, kept.map { $0.centroidVariance * scale * scale })
+        referenceShare = residualVariance > 0 ? min(reference / residualVariance, 1) : 0
+    }
+
+    /// The variance s² on each axis that the matches' residuals have beyond their centroids' σ²_k
+    /// (both arcsec²): the s² at which Σ r²_k/(σ²_k + s²) = 2(N − 3), the fit's degrees of freedom
+    /// (Paule & Mandel 1982), by bisection; 0 when the centroids explain the residuals. Each match
+    /// counts by its own σ: an unweighted mean of the σ²_k is the faint matches', which the
+    /// clipping has kept only where their residuals were small, and it left nothing over in r and i.
+    static func extraVariance(_ squares: [Double], _ centroids: [Double]) -> Double {
+        let dof = Double(2 * (squares.count - 3))
+        guard dof > 0, centroids.allSatisfy({ $0 > 0 }) else { return 0 }
+        func chiSquare(_ s: Double) -> Double { zip(squares, centroids).map { $0 / ($1 + s) }.reduce(0, +) }
+        guard chiSquare(0) > dof else { return 0 }
+        var (low, high) = (0.0, squares.reduce(0, +) / dof)
+        while chiSquare(high) > dof { high *= 2 }
+        for _ in 0..<50 { let middle = (low + high) / 2; if chiSquare(middle) > dof { low = middle } else { high = middle } }
+        return (low + high) / 2
     }
 
     /// The variance of the fitted WCS's position at a FITS pixel, on each axis, pixels²:
@@ -111,6 +140,8 @@ struct AstrometricFit {
         return inverseNormal.map { $0 * residualVariance / (scale * scale) }
     }
 
+    /// The keyword of `referenceShare` in a calexp's header.
+    static let referenceShareKeyword = "ASTCVREF"
     /// The covariance's keywords in a calexp's header, the upper triangle of `pixelCovariance`.
     static let covarianceKeywords = ["ASTCV11", "ASTCV12", "ASTCV13", "ASTCV22", "ASTCV23", "ASTCV33"]
     /// The indices of those elements in the row-major 3 × 3.

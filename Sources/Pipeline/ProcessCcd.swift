@@ -312,7 +312,8 @@ public struct ProcessCcd: Sendable {
         let corners = try finalWCS.sky(frame.corners)
         try OutputFiles.writeAll(urls, in: options.outputDirectory) {
             try writeCalexp(image, name: name, wcs: fit.wcs, zeroPoint: (zeroPoint, zeroPointSigma), fwhm: fwhm, photometer: photometer, sources: measured.count,
-                            matches: fit.used, rms: fit.rms, astrometricCovariance: fit.pixelCovariance, saturation: frame.saturation, to: urls[0])
+                            matches: fit.used, rms: fit.rms, astrometricCovariance: fit.pixelCovariance,
+                            referenceShare: fit.referenceShare, saturation: frame.saturation, to: urls[0])
             try writeSources(measured, sky: sky, name: name, scale: frame.scale, to: urls[1])
             try writeSummary(name: name, center: (fit.wcs.crval1, fit.wcs.crval2), corners: corners, zeroPoint: (zeroPoint, zeroPointSigma),
                              fwhm: fwhm, sources: measured.count, matches: fit.used, rms: fit.rms, to: urls[2])
@@ -324,9 +325,9 @@ public struct ProcessCcd: Sendable {
     /// (`MAGZERO`, `MAGZERR`: forcedPhot adds the latter to its fluxes' σ, coadd combines them), the
     /// photometer's keywords and the aperture correction's σ (`APCERR`: the zero point, fitted to
     /// corrected fluxes, takes that error into the image's scale, which the coadd inherits), the WCS
-    /// fit's covariance (`ASTCV11`…`ASTCV33`).
+    /// fit's covariance (`ASTCV11`…`ASTCV33`) and the share of it its reference stars' errors make (`ASTCVREF`).
     func writeCalexp(_ image: Image, name: FrameName, wcs: TangentWCS, zeroPoint: (value: Double, sigma: Double), fwhm: Double, photometer: Photometer,
-                     sources: Int, matches: Int, rms: Double, astrometricCovariance: [Double] = [], saturation: Float? = nil,
+                     sources: Int, matches: Int, rms: Double, astrometricCovariance: [Double] = [], referenceShare: Double? = nil, saturation: Float? = nil,
                      to url: URL) throws {
         try AtomicFile.write(to: url, size: OutputFiles.imageBytes(width: image.width, height: image.height)) { tmp in
             let file = try FITSFile.create(tmp.path)
@@ -351,6 +352,9 @@ public struct ProcessCcd: Sendable {
             if astrometricCovariance.count == 9 {
                 for (key, index) in zip(AstrometricFit.covarianceKeywords, AstrometricFit.covarianceIndices) {
                     try file.write(key, astrometricCovariance[index], comment: "WCS fit covariance (pixels^2)")
+                }
+                if let referenceShare {
+                    try file.write(AstrometricFit.referenceShareKeyword, referenceShare, comment: "share of it the reference positions make")
                 }
         }
         try file.writePixels(image.pixels)

@@ -138,10 +138,13 @@ final class PullProduction: @unchecked Sendable {
 ///
 /// A coadd's positions are not split (its WCS error is its inputs' fits' at each source, not stated
 /// apart): their pulls above S/N 100 are held to the band's upper bound only. Above S/N 300 (with the
-/// added bright stars) RA's are 1.65, 1.75, 1.88 in r, i, z (Dec's 0.47, 0.52, 1.25), at that bound's
-/// three standard errors (1.18–1.40 at 100–300). Not measured why; a candidate is the inputs' WCS
-/// fits' common part (they share their reference stars), which `Coadd.addingInputAstrometry` averages
-/// over the inputs as if independent, and which a bright star's centroid noise no longer hides.
+/// added bright stars) RA's were 1.65, 1.75, 1.88 in r, i, z (Dec's 0.47, 0.52, 1.25), at that bound's
+/// three standard errors, while `Coadd.addingInputAstrometry` averaged its inputs' WCS errors as if
+/// independent. Their fits share their reference stars, whose errors are 0.14–0.47 of each fit's
+/// variance (`AstrometricFit.referenceShare`, 0.22–0.26 a filter in g, r, i, z); processCcd's stars
+/// above S/N 100 err alike on different epochs by 9–112 mas² in RA and −13–27 in Dec a pair (their
+/// stated WCS variance 170–240). With that part taken as one, RA's are 1.07, 1.11, 1.22 and Dec's
+/// 0.31, 0.33, 0.81 (g's 0.58 and 0.64).
 /// Every frame, filter and step is fitted to the one reference catalog, so its position errors
 /// (0.05″ an axis) give one realisation of WCS error that all of them share. On this sky it happens
 /// to tilt RA more than Dec: the coadd's pulls above S/N 100 are 1.38, 1.60, 1.85 in RA against 1.03,

@@ -72,7 +72,8 @@ enum AstrometricMatcher {
         nearest(pixels, referencePixels, radius: radius).map { pair in
             let (p, ref, m) = (pixels[pair.position], references[pair.reference], measurements[pair.position])
             return Match(x: p.x, y: p.y, ra: ref.ra, dec: ref.dec, referenceMagnitude: ref.magnitudes[filter],
-                         referenceError: ref.errors?[filter] ?? 0, isStar: ref.isStar, instrumentalFlux: m.psfFlux, signalToNoise: m.signalToNoise)
+                         referenceError: ref.errors?[filter] ?? 0, isStar: ref.isStar, instrumentalFlux: m.psfFlux, signalToNoise: m.signalToNoise,
+                         centroidVariance: m.positionVariance)
         }
     }
 }
