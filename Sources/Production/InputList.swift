@@ -125,7 +125,7 @@ extension StateStore {
             """).execute(arguments: [state, new, eventId])
         try db.cachedStatement(sql: """
             INSERT OR IGNORE INTO input_exception (inputId, eventId)
-            SELECT j.value, ?2 FROM json_each(?1) j WHERE NOT \(InputRule.fits(event: "?2", input: "j.value"))
+            SELECT j.value, ?2 FROM json_each(?1) j WHERE NOT \(InputRule.fits(event: "?2", input: "j.value", frames: "frame"))
             """).execute(arguments: [new, eventId])
         if state != nil { try db.cachedStatement(sql: "INSERT OR IGNORE INTO input_change VALUES (?)").execute(arguments: [eventId]) }
     }

@@ -27,13 +27,13 @@ enum InputRule {
 
     /// Whether the event with id `event` is by the rule one an input `input` (ids, SQL expressions) can
     /// be of: an event of the input's frame, a patch the input's frame touches, or an event of a frame
-    /// touching the input's patch.
-    static func fits(event: String, input: String) -> String {
+    /// touching the input's patch. A frame's patches are read from `frames`, as in `derived`.
+    static func fits(event: String, input: String, frames: String = "frame_record") -> String {
         """
         EXISTS (SELECT 1 FROM event e, event i WHERE e.id = \(event) AND i.id = \(input) AND (
             e.frameId = i.frameId
             OR (e.frameId IS NULL AND e.step IN \(patchSteps) AND e.filter = i.filter
-                AND EXISTS (SELECT 1 FROM frame_record f WHERE f.id = i.frameId AND instr(' ' || f.patches || ' ', ' ' || e.key || ' ') > 0))
+                AND EXISTS (SELECT 1 FROM \(frames) f WHERE f.id = i.frameId AND instr(' ' || f.patches || ' ', ' ' || e.key || ' ') > 0))
             OR (i.frameId IS NULL AND e.frameId IS NOT NULL
                 AND EXISTS (SELECT 1 FROM frame_patch fp WHERE fp.filter = i.filter AND fp.patch = i.key AND fp.frameId = e.frameId))))
         """
