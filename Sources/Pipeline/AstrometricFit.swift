@@ -106,7 +106,7 @@ struct AstrometricFit {
         used = kept.count
         inverseNormal = Self.inverseNormalMatrix(kept.map { $0.x - current.crpix1 }, kept.map { $0.y - current.crpix2 })
         residualVariance = kept.count > 3 ? sumOfSquares / Double(2 * (kept.count - 3)) : rms * rms
-        let scale = (abs(current.cd[0] * current.cd[3] - current.cd[1] * current.cd[2])).squareRoot() * 3600
+        let scale = current.pixelScale
         let reference = Self.extraVariance(squares, kept.map { $0.centroidVariance * scale * scale })
         referenceShare = residualVariance > 0 ? min(reference / residualVariance, 1) : 0
     }
@@ -136,7 +136,7 @@ struct AstrometricFit {
     /// The covariance of the fitted position's terms on each axis, pixels²: σ²(XᵀX)⁻¹ over the
     /// pixel scale², row-major 3 × 3 for x = (1, x − CRPIX1, y − CRPIX2) (`variance(atPixel:)` is xᵀCx).
     var pixelCovariance: [Double] {
-        let scale = (abs(wcs.cd[0] * wcs.cd[3] - wcs.cd[1] * wcs.cd[2])).squareRoot() * 3600
+        let scale = wcs.pixelScale
         return inverseNormal.map { $0 * residualVariance / (scale * scale) }
     }
 

@@ -193,7 +193,7 @@ public struct ProcessCcd: Sendable {
         }
         try? file.close()
         let start = try Self.tangentWCS(read.wcs, width: read.image.width, height: read.image.height)
-        let scale = (abs(start.cd[0] * start.cd[3] - start.cd[1] * start.cd[2])).squareRoot() * 3600
+        let scale = start.pixelScale
         // A header whose pixels are no size (or the whole sky) has no WCS to start from.
         guard scale.isFinite, scale > options.config.minimumPixelScale, scale < options.config.maximumPixelScale else {
             throw ProcessCcdFailure(.astrometry, "astrometry problem: no initial WCS: the header's pixel scale is \(scale) arcsec")

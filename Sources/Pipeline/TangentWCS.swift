@@ -28,6 +28,13 @@ public struct TangentWCS: Sendable, Equatable {
         return out
     }
 
+    /// Arcsec per pixel of the CD matrix `cd` (CD1_1, CD1_2, CD2_1, CD2_2, degrees per pixel): the square
+    /// root of its determinant.
+    static func pixelScale(cd: [Double]) -> Double { abs(cd[0] * cd[3] - cd[1] * cd[2]).squareRoot() * 3600 }
+
+    /// Arcsec per pixel.
+    var pixelScale: Double { Self.pixelScale(cd: cd) }
+
     public var cards: [FITSCard] {
         [FITSCard("RADESYS", "ICRS"), FITSCard("EQUINOX", 2000.0),
          FITSCard("CTYPE1", "RA---TAN"), FITSCard("CTYPE2", "DEC--TAN"),

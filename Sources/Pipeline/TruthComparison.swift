@@ -231,7 +231,7 @@ public struct TruthComparison: Sendable {
             guard let fit = try Coadd.astrometricCovariance(file) else { return nil }
             let cd = try ["CD1_1", "CD1_2", "CD2_1", "CD2_2"].compactMap { try file.double($0) }
             guard cd.count == 4 else { return nil }
-            return WCSFitError(covariance: fit.covariance, crpix: fit.crpix, scale: abs(cd[0] * cd[3] - cd[1] * cd[2]).squareRoot() * 3600)
+            return WCSFitError(covariance: fit.covariance, crpix: fit.crpix, scale: TangentWCS.pixelScale(cd: cd))
         }
     }
 
