@@ -45,7 +45,7 @@ enum InputList {
             WHERE l.eventId = new.eventId
             AND (CASE WHEN l.planned THEN i.state END IS NOT new.state OR CASE WHEN l.planned THEN i.attemptId END IS NOT new.attemptId);
             INSERT OR IGNORE INTO input_exception (inputId, eventId)
-            SELECT new.inputId, new.eventId WHERE NOT \(InputRule.fits(event: "new.eventId", input: "new.inputId"));
+            SELECT new.inputId, new.eventId WHERE NOT \(InputRule.fits(event: "new.eventId", input: "new.inputId", frames: "frame_record"));
             INSERT OR IGNORE INTO input_change SELECT new.eventId WHERE new.state IS NOT NULL;
         END;
         """
@@ -60,10 +60,10 @@ enum InputList {
         BEGIN
             INSERT OR IGNORE INTO input_planned (eventId, inputId, state, attemptId)
             SELECT l.eventId, new.id, old.state, old.attemptId FROM input_list l
-            WHERE l.planned AND l.eventId IN (\(InputRule.derived(of: "i.id = new.id")))
+            WHERE l.planned AND l.eventId IN (\(InputRule.derived(of: "i.id = new.id", frames: "frame_record")))
             AND EXISTS (SELECT 1 FROM json_each(l.inputs) WHERE value = new.id);
             INSERT OR IGNORE INTO input_change SELECT p.eventId FROM input_planned p
-            WHERE p.inputId = new.id AND p.state IS NOT NULL AND p.eventId IN (\(InputRule.derived(of: "i.id = new.id")));
+            WHERE p.inputId = new.id AND p.state IS NOT NULL AND p.eventId IN (\(InputRule.derived(of: "i.id = new.id", frames: "frame_record")));
         END;
         """
 

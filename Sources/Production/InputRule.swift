@@ -28,7 +28,7 @@ enum InputRule {
     /// Whether the event with id `event` is by the rule one an input `input` (ids, SQL expressions) can
     /// be of: an event of the input's frame, a patch the input's frame touches, or an event of a frame
     /// touching the input's patch. A frame's patches are read from `frames`, as in `derived`.
-    static func fits(event: String, input: String, frames: String = "frame_record") -> String {
+    static func fits(event: String, input: String, frames: String) -> String {
         """
         EXISTS (SELECT 1 FROM event e, event i WHERE e.id = \(event) AND i.id = \(input) AND (
             e.frameId = i.frameId
@@ -43,7 +43,7 @@ enum InputRule {
     /// those `event_input` has them for, with repeats): by the rule (`fits`) and `input_exception`. A
     /// frame's patches are read from `frames`: `frame_record` in the triggers of before schema v29, the
     /// view `frame` since.
-    static func derived(of condition: String, frames: String = "frame_record") -> String {
+    static func derived(of condition: String, frames: String) -> String {
         """
         SELECT d.id FROM event i JOIN event d ON d.frameId = i.frameId WHERE \(condition)
         UNION ALL SELECT d.id FROM event i JOIN \(frames) f ON f.id = i.frameId
@@ -60,7 +60,7 @@ enum InputRule {
     /// when the frame stops touching the patch (`frame_patch`, kept with `frame.patches`).
     static let exceptionsKept = """
         CREATE TRIGGER input_exception_kept AFTER INSERT ON event_input
-        WHEN NOT \(fits(event: "new.eventId", input: "new.inputId"))
+        WHEN NOT \(fits(event: "new.eventId", input: "new.inputId", frames: "frame_record"))
         BEGIN
             INSERT OR IGNORE INTO input_exception (inputId, eventId) VALUES (new.inputId, new.eventId);
         END;
@@ -90,7 +90,7 @@ enum InputRule {
              AND (new.step IN \(inputSteps) OR EXISTS (SELECT 1 FROM input_exception WHERE inputId = new.id))
         BEGIN
             INSERT OR IGNORE INTO input_change SELECT ei.eventId FROM event_input ei
-            WHERE ei.inputId = new.id AND ei.state IS NOT NULL AND ei.eventId IN (\(derived(of: "i.id = new.id")));
+            WHERE ei.inputId = new.id AND ei.state IS NOT NULL AND ei.eventId IN (\(derived(of: "i.id = new.id", frames: "frame_record")));
         END;
         """
 }

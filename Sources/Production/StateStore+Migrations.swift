@@ -393,7 +393,7 @@ extension StateStore {
                 PRIMARY KEY (inputId, eventId)
             ) WITHOUT ROWID;
             INSERT INTO input_exception (inputId, eventId)
-            SELECT ei.inputId, ei.eventId FROM event_input ei WHERE NOT \(InputRule.fits(event: "ei.eventId", input: "ei.inputId"));
+            SELECT ei.inputId, ei.eventId FROM event_input ei WHERE NOT \(InputRule.fits(event: "ei.eventId", input: "ei.inputId", frames: "frame_record"));
             DROP TRIGGER input_outcome_changed;
             \(InputRule.inputOutcomeChanged)
             \(InputRule.exceptionsKept)
