@@ -63,6 +63,14 @@ public struct Simulation: Sendable {
         /// Isolated bright stars added to the sky (tests' only: the demo's and `pipe simulate`'s sky
         /// has none); nil: none.
         public var brightStars: BrightStars?
+        /// Each frame the mean of this many exposures of one pointing under one seeing (tests' only:
+        /// `pipe simulate` writes single exposures, 1): its counts are one exposure's, its noise
+        /// 1/√n of one exposure's, and its header's GAIN n times the camera's, as the mean of n
+        /// exposures has n times the electrons per count; processCcd's variance follows the header.
+        /// A coadd of e such frames is as deep as one of n·e exposures (1.25·log₁₀ n magnitudes
+        /// deeper than e single ones) at e frames' cost; it lacks only the seeing's spread between
+        /// the n exposures, which its e frames still have between them.
+        public var exposuresPerFrame = 1
 
         public init(directory: URL, frames: Int, seed: UInt64 = 7, defects: Double = 0, region: Region = .stripe82,
                     width: Int = 2048, height: Int = 1489, pixelScale: Double = Camera.sdssScale, filters: [Filter] = Filter.allCases,
@@ -113,6 +121,9 @@ public struct Simulation: Sendable {
     }
 
     var scaleDegrees: Double { options.pixelScale / 3600 }
+
+    /// Electrons per count of a frame: the camera's, times the exposures it is the mean of.
+    var gain: Double { Camera.gain * Double(options.exposuresPerFrame) }
 
     var layout: SurveyLayout {
         SurveyLayout(region: options.region, width: options.width, height: options.height, scale: scaleDegrees)
@@ -218,10 +229,10 @@ public struct Simulation: Sendable {
         }
 
         var random = SeededRandom(seed: options.seed, stream: [0x9015E, plan.name.run, plan.name.camcol, plan.name.field, filter])
-        let bias = Double(Camera.softBias)
+        let bias = Double(Camera.softBias), gain = self.gain
         for k in image.indices {
             let signal = sky + Double(image[k])
-            let noise = (max(signal, 0) / Camera.gain).squareRoot() * random.gaussian()
+            let noise = (max(signal, 0) / gain).squareRoot() * random.gaussian()
             image[k] = Float(bias + signal + noise)
         }
         return image
@@ -240,7 +251,7 @@ public struct Simulation: Sendable {
             try file.write("FIELD", plan.name.field, comment: "field number")
             try file.write("FILTER", plan.name.filter.rawValue, comment: "filter")
             try file.write("SOFTBIAS", Camera.softBias, comment: "software bias added to all pixels")
-            try file.write("GAIN", Camera.gain, comment: "electrons per count")
+            try file.write("GAIN", gain, comment: "electrons per count")
             try file.write("EXPTIME", Camera.exposure, comment: "exposure time (s)")
             try file.write("SKY", Camera.skyCounts[plan.name.filter.filterId], comment: "sky level (counts)")
             for card in plan.headerWCS.cards { try file.write(card) }
