@@ -186,7 +186,7 @@ import Sky
 }
 
 /// The warp's noise correlation is measured where no source's light reaches (`Coadd.noiseCorrelation`):
-/// on the test sky the sources' wings had widened it by 4.5–8 %.
+/// on the test sky the sources' wings had widened it by 1–8 %.
 @Suite struct CoaddNoiseCorrelationPositions {
     /// A grid of positions every 10 pixels: a faint detection (16 pixels) takes out those within
     /// the clearance plus 4 pixels of its peak on each axis, a bright one (400 pixels) those within
