@@ -28,6 +28,9 @@ public struct CoaddConfig: Sendable, Equatable {
     public var correlationPositions = 2000
     /// The fewest positions the correlation is measured at; with fewer it is 1.
     public var minimumCorrelationPositions = 100
+    /// How far, in FWHMs of the PSF, a position the correlation is measured at is from every detection (beyond
+    /// the detection's own extent): about 22 patch pixels, half the positions' spacing, on the test sky.
+    public var correlationClearance = 6.0
 
     public init() {}
 }

@@ -184,3 +184,23 @@ import Sky
         #expect(few?.kind == .tooFewInputs && few?.message.hasPrefix("too few inputs:") == true)
     }
 }
+
+/// The warp's noise correlation is measured where no source's light reaches (`Coadd.noiseCorrelation`):
+/// on the test sky the sources' wings had widened it by 1–8 %.
+@Suite struct CoaddNoiseCorrelationPositions {
+    /// A grid of positions every 10 pixels: a faint detection (16 pixels) takes out those within
+    /// the clearance plus 4 pixels of its peak on each axis, a bright one (400 pixels) those within
+    /// the clearance plus 20; the rest are kept, in their order.
+    @Test func positionsNearADetectionAreLeftOut() {
+        let positions = stride(from: 0, through: 100, by: 10).flatMap { y in stride(from: 0, through: 100, by: 10).map { x in (x: x, y: y) } }
+        let faint = Detection(peakX: 50, peakY: 50, peak: 10, pixels: 16)
+        let bright = Detection(peakX: 0, peakY: 100, peak: 1000, pixels: 400)
+        let clear = Coadd.clearOfDetections(positions, [faint, bright], clearance: 10)
+        func isNear(_ p: (x: Int, y: Int), _ d: Detection, _ reach: Int) -> Bool { abs(p.x - d.peakX) <= reach && abs(p.y - d.peakY) <= reach }
+        // 3 × 3 about the faint one (40–60), 4 × 4 in the bright one's corner (0–30, 70–100).
+        #expect(clear.count == positions.count - 9 - 16, "\(clear.count) of \(positions.count) clear")
+        #expect(clear.allSatisfy { !isNear($0, faint, 14) && !isNear($0, bright, 30) })
+        #expect(clear.map { $0.y * 1000 + $0.x } == clear.map { $0.y * 1000 + $0.x }.sorted())
+        #expect(Coadd.clearOfDetections(positions, [], clearance: 10).count == positions.count)
+    }
+}
