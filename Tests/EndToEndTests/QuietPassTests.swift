@@ -3,8 +3,9 @@ import Testing
 
 /// Issue 29: a pass of `dcprod run` costs what changed, not the size of the production. While one
 /// processCcd job is held back and everything else is done, the run's passes have nothing new: they
-/// must read no outcome or result file, ask nothing of the sky map (wcslib) and write no report — shown
-/// here by taking those files away during such passes, which a pass that read them would stumble on.
+/// must read no outcome or result file, ask nothing of the sky map (wcslib), plan nothing (read no step
+/// definition) and write no report — shown here by taking those files away during such passes, which a
+/// pass that read them would stumble on.
 @Suite(.serialized) struct QuietPass {
     @Test func aPassWithNothingNewReadsNoOutcomeFileAsksWcslibNothingAndRewritesNoReport() throws {
         let work = try Workspace()
@@ -32,8 +33,9 @@ import Testing
         defer { if manager.isRunning { kill(manager.processIdentifier, SIGKILL) } }
         try waitUntilOnlyTheHeldJobIsLeft(query: query, manager: manager, waiting: waiting, tree: tree)
 
-        // What a pass with nothing new must not touch: every report, the sky map, the verified
-        // attempts' outcome files and the loaded results, taken away (and the reports' inodes kept).
+        // What a pass with nothing new must not touch: every report, the sky map, the steps' definitions
+        // (planning reads them), the verified attempts' outcome files and the loaded results, taken away
+        // (and the reports' inodes kept).
         let reports = try reportStamps(tree)
         #expect(!reports.isEmpty)
         let away = work.url.appendingPathComponent("away")
@@ -43,7 +45,8 @@ import Testing
             SELECT o.outputs FROM event e JOIN outcome o ON o.eventId = e.id AND o.attemptId = e.attemptId WHERE e.loadedRows IS NOT NULL
             """).split(separator: "\n").map(String.init).filter { $0.hasSuffix(".csv") }
         let skymap = tree.appendingPathComponent("templates/skymap/dc2013.skymap").path
-        let taken = [skymap] + outcomes + results
+        let definitions = ["processCcd", "coadd", "forcedPhot"].map { tree.appendingPathComponent("templates/steps/\($0).step").path }
+        let taken = [skymap] + definitions + outcomes + results
         #expect(outcomes.count > 10 && results.count > 10, "\(outcomes.count) outcome files, \(results.count) results")
         for (index, path) in taken.enumerated() { try FileManager.default.moveItem(atPath: path, toPath: away.path + "/\(index)") }
         Thread.sleep(forTimeInterval: 6)  // passes of 0.2 s and more apart, growing ×1.5 while nothing changes
