@@ -105,8 +105,9 @@ public struct Chain {
             let bundles = byPatch ? try Planner(production: production, dcprod: planning.dcprod)
                 .planBundles(filters: filters, changed: unseen.take(for: nil)) : [:]
             for step in Step.allCases.reversed() {
-                let planned = try plan(step: step, filters: filters, changed: unseen.take(for: step), byPatch: byPatch, bundled: bundles[step],
-                                       kept: &plannedAt)
+                let planned = try namingALostCatalog(catalog) {
+                    try plan(step: step, filters: filters, changed: unseen.take(for: step), byPatch: byPatch, bundled: bundles[step], kept: &plannedAt)
+                }
                 let submission = try submit(step: step, filters: filters, with: submitter, kept: &submitted)
                 let (verification, load) = (read.verifications[step]!, read.loads[step]!)
                 if var run = runs[step] {
@@ -130,6 +131,18 @@ public struct Chain {
         // A catalog file deleted after the last pass's load took its rows with it: said, not left unseen.
         try catalog.database.requireFile()
         return try finish(runs, filters: filters, endedBefore: endedBefore)
+    }
+
+    /// `body`'s result; its error replaced by the catalog's when the catalog file was deleted under the run:
+    /// forcedPhot's planning opens the catalog anew, and finds a file deleted since the pass's load missing
+    /// before the run's own connection is asked (`requireFile`), which says what happened.
+    private func namingALostCatalog<T>(_ catalog: ProductionCatalog, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            try catalog.database.requireFile()
+            throw error
+        }
     }
 
     /// The states of an attempt that ended and counts as ended in a run's summary.
