@@ -47,10 +47,3 @@ enum PatchSets {
         }
     }
 }
-
-extension StateStore {
-    /// The ids of the frames whose patches the store does not know (`frame.patches` NULL), from the partial
-    /// index `frame_without_patches` (schema v29: of `patchSet`): few or none. `frame.patches IS NULL`, read
-    /// through the view, would read every frame.
-    static let framesWithoutPatchSet = "(SELECT r.id FROM frame_record r WHERE r.patchSet IS NULL)"
-}

@@ -531,6 +531,22 @@ struct FramePatchesTests {
             // A store of before v14 knows no frame's patches: the next inventory finds them, reading no file again.
             try production.store.pool.write { db in try db.execute(sql: "UPDATE frame SET patches = NULL") }
             #expect(try production.store.framesWithoutPatches(after: 0, limit: 100).count == 24)
+            // A reader walks a filter's such frames a page at a time (the forecast): the same frames, in id order.
+            var walked = 0
+            for filter in Filter.allCases {
+                let whole = try production.store.framesWithoutPatches(step: .processCcd, filter: filter, states: EventState.allCases)
+                var paged: [FrameStanding] = [], after = Int64.min
+                while case let page = try production.store.framesWithoutPatches(step: .processCcd, filter: filter, states: EventState.allCases,
+                                                                                after: after, limit: 2),
+                      let last = page.last {
+                    paged += page
+                    after = last.frameId
+                }
+                #expect(paged.map(\.eventId) == whole.map(\.eventId) && whole.map(\.frameId) == whole.map(\.frameId).sorted())
+                #expect(try production.store.hasFramesWithoutPatches(step: .processCcd, filter: filter, states: EventState.allCases) == !whole.isEmpty)
+                walked += paged.count
+            }
+            #expect(walked == 24)
             let again = try Inventory(config: production.config, store: production.store).run(skyMap: map)
             #expect(again.alreadyKnown == 24 && again.newEventCount == 0)
             #expect(try kept() == expected)
