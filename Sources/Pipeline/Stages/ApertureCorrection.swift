@@ -46,7 +46,7 @@ public struct ApertureCorrectionConfig: Sendable, Equatable {
 /// size estimate is 45 % too wide, half the S/N > 50 "stars" were galaxies a little wider than the
 /// PSF (ratios 1.17–1.59, each 2–6 % uncertain), the clipping's median sat among them, and the
 /// correction was 1.088–1.128 ± 3–4 % (the zero point, fitted to corrected fluxes, 0.09–0.13 mag
-/// high, and every aperture flux with it); without them it is 1.000–1.001, as on the other frames.
+/// high, and every aperture flux 8–11 % faint); without them it is 1.000–1.001, as on the other frames.
 struct ApertureCorrection {
     var config = ApertureCorrectionConfig()
 
