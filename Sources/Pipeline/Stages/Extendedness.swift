@@ -52,13 +52,17 @@ struct Extendedness {
         return (wi / pi - wp / pp, variance.squareRoot())
     }
 
+    /// Whether the source at `c` is wider than the PSF (`spread` beyond both thresholds); nil when
+    /// its spread cannot be measured.
+    func isExtended(at c: (x: Double, y: Double), photometer: Photometer, noise: Double) -> Bool? {
+        spread(at: c, photometer: photometer, noise: noise).map { $0.value > config.significance * $0.sigma && $0.value > config.minimumSpread }
+    }
+
     /// The sources with their extendedness; `noise` gives the background noise where each is.
     func classified(_ measured: [Measurement], photometer: Photometer, noise: (Measurement) -> Double) -> [Measurement] {
         measured.map { m in
             var m = m
-            if let s = spread(at: (m.x, m.y), photometer: photometer, noise: noise(m)) {
-                m.extendedness = s.value > config.significance * s.sigma && s.value > config.minimumSpread ? 1 : 0
-            }
+            if let extended = isExtended(at: (m.x, m.y), photometer: photometer, noise: noise(m)) { m.extendedness = extended ? 1 : 0 }
             return m
         }
     }

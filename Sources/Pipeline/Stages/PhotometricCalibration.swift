@@ -70,6 +70,13 @@ struct PhotometricCalibration {
     /// `minimum` would be kept.
     static func clippedMean(_ values: [(value: Double, sigma: Double)], clip: Double, iterations: Int,
                             minimum: Int) -> (value: Double, sigma: Double, scatter: Double, kept: Int) {
+        clippedMean(values.map { ($0.value, $0.sigma, 1) }, clip: clip, iterations: iterations, minimum: minimum)
+    }
+
+    /// As above, the scatter beyond each value's σ being σ_f times its `scale` (the aperture
+    /// correction's: a scatter in counts, the same for every star, is σ_f/expected flux in its ratio).
+    static func clippedMean(_ values: [(value: Double, sigma: Double, scale: Double)], clip: Double, iterations: Int,
+                            minimum: Int) -> (value: Double, sigma: Double, scatter: Double, kept: Int) {
         // From the median, with the values' robust scatter as the first scatter beyond their σ: a few
         // outliers (blends) do not set the first clip.
         let median = RobustStatistics.median(values.map { Float($0.value) })
@@ -78,7 +85,10 @@ struct PhotometricCalibration {
         if kept.count < minimum { kept = values }
         var fit = weightedMean(kept)
         for _ in 1..<max(iterations, 1) {
-            let next = values.filter { abs($0.value - fit.value) <= clip * ($0.sigma * $0.sigma + fit.scatter * fit.scatter).squareRoot() }
+            let next = values.filter { v in
+                let extra = fit.scatter * v.scale
+                return abs(v.value - fit.value) <= clip * (v.sigma * v.sigma + extra * extra).squareRoot()
+            }
             guard next.count >= minimum, next.count != kept.count else { break }
             kept = next
             fit = weightedMean(kept)
@@ -91,8 +101,13 @@ struct PhotometricCalibration {
     /// of a normal variable, 0.6745 (bisection; 0 when it is already below). A median, not χ²: a
     /// blend or two among stars measured to 0.02 % would otherwise set σ_f, and with it the weights.
     static func weightedMean(_ values: [(value: Double, sigma: Double)]) -> (value: Double, sigma: Double, scatter: Double) {
+        weightedMean(values.map { ($0.value, $0.sigma, 1) })
+    }
+
+    /// As above, each value's scatter beyond its σ being σ_f times its `scale`.
+    static func weightedMean(_ values: [(value: Double, sigma: Double, scale: Double)]) -> (value: Double, sigma: Double, scatter: Double) {
         func mean(_ f: Double) -> (value: Double, sigma: Double, spread: Double) {
-            let weights = values.map { 1 / ($0.sigma * $0.sigma + f * f) }, sum = weights.reduce(0, +)
+            let weights = values.map { 1 / ($0.sigma * $0.sigma + f * f * $0.scale * $0.scale) }, sum = weights.reduce(0, +)
             let m = zip(values, weights).map { $0.value * $1 }.reduce(0, +) / sum
             let z = zip(values, weights).map { Float(abs($0.value - m) * $1.squareRoot()) }
             return (m, 1 / sum.squareRoot(), RobustStatistics.median(z))
@@ -100,7 +115,7 @@ struct PhotometricCalibration {
         let normal = 1 / MAD.toSigma
         guard mean(0).spread > normal else { let m = mean(0); return (m.value, m.sigma, 0) }
         let range = values.map(\.value).max()! - values.map(\.value).min()!
-        var (low, high) = (0.0, max(range, 1e-6))
+        var (low, high) = (0.0, max(range / values.map(\.scale).min()!, 1e-6))
         for _ in 0..<60 {
             let f = (low + high) / 2
             if mean(f).spread > normal { low = f } else { high = f }
