@@ -21,7 +21,7 @@ public struct CoaddDetectionConfig: Sendable, Equatable {
 ///
 /// A pixel's noise is its variance plane's σ scaled by what the pixels show (`noiseScale`, the
 /// significance's robust σ): warping correlates neighbours, which the variance plane does not
-/// know. The detector cuts its 3×3 mean at threshold·σ/3, as if pixels were independent; warped
+/// know. The first pass cuts its 3×3 mean at threshold·σ/3, as if pixels were independent; warped
 /// pixels are not, so σ is given as three times the measured noise of that mean (sep's
 /// `extract(..., err=)` with a noise map and `filter_type='matched'` does the same in one step).
 struct CoaddDetection {
