@@ -34,9 +34,11 @@ public struct CoaddFailure: Error, CustomStringConvertible, Sendable {
 /// 2. warp: `Warper`, through the mapping wcslib gives at a grid of nodes (`warp`);
 /// 3. stack: `Stack`, a weighted mean in two passes with clipping (`stack`);
 /// 4. background: `Background`, subtracted;
-/// 5. detection: `CoaddDetection`, on the significance image;
+/// 5. detection: `CoaddDetection`, on the significance image, a first pass for the stars the PSF is
+///    modelled on, then on that image filtered by the PSF (`detected`);
 /// 6. PSF model, aperture correction, measurement: `PSFModeling` with the coadd's own PSF
-///    (`CoaddPSF`), each source with the noise where it is, times the warp's correlation (`measure`);
+///    (`CoaddPSF`), each source with the noise where it is, times the warp's correlation (`measure`),
+///    measured at the same blank positions as the filtered image's noise;
 /// 7. outputs: the deepCoadd FITS, the DeepSource CSV, the DeepCoadd row CSV.
 ///
 /// Every tunable is a field of `CoaddConfig`, with its default.
@@ -278,17 +280,20 @@ public struct Coadd {
         if let coaddPSF {
             photometer.sourceVariance = { c, flux, weights in (try? coaddPSF.sourceVariance(at: c, flux: flux, weights: weights)) ?? nil }
         }
-        let correlation = noiseCorrelation(of: photometer, noiseMap: noiseMap, valid: valid, detections: found.detections)
+        // One set of blank positions for the detection's threshold and the PSF fluxes' σ, so that both count S/N alike.
+        let blank = blankPositions(photometer, valid: valid, clearOf: found.detections)
+        let detections = detected(found, image: image, photometer: photometer, blank: blank, valid: valid)
+        let correlation = noiseCorrelation(of: photometer, noiseMap: noiseMap, at: blank)
         let common: CommonError
         if coaddPSF != nil {
             common = CommonError(zeroPoint: overlaps.zeroPointSigma, inputCorrections: overlaps.correction)
             photometer.apertureCorrection = overlaps.correction.factor
         } else {
-            let own = measuredCorrection(photometer, correlation: correlation * found.noise, modeling: modeling, found.detections)
+            let own = measuredCorrection(photometer, correlation: correlation * found.noise, modeling: modeling, detections)
             common = CommonError(zeroPoint: overlaps.zeroPointSigma, inputCorrections: overlaps.correction, own: own)
             photometer.apertureCorrection = own.factor
         }
-        let measured = found.detections.compactMap { detection in
+        let measured = detections.compactMap { detection in
             var local = photometer
             local.noise = correlation * noiseMap(detection.peakY * image.width + detection.peakX)
             let peak = (x: Double(detection.peakX), y: Double(detection.peakY))
@@ -296,7 +301,7 @@ public struct Coadd {
             return local.measure(detection)
         }.filter { $0.signalToNoise >= options.config.detection.detection.threshold }
         // The common error is added to each flux σ once the S/N cut is made on the noise alone.
-        let out = classified(measured, photometer: photometer, detections: found.detections, valid: valid) { m in
+        let out = classified(measured, photometer: photometer, detections: detections, valid: valid) { m in
             correlation * noiseMap(Int(m.y.rounded()) * image.width + Int(m.x.rounded()))
         }.map { $0.addingRelativeFluxError(common.counts, psf: common.psf) }
         return (out, common)
@@ -352,38 +357,55 @@ public struct Coadd {
         }
     }
 
+    /// The coadd's detections: the first pass's (`CoaddDetection.detect`, a 3×3 box) found the stars
+    /// its PSF is modelled on; with `matchedFilter`, its sources are those of the significance image
+    /// filtered by that PSF, at a threshold measured where the PSF fluxes' correlation is
+    /// (`CoaddDetection.matched`), so that the two count S/N alike.
+    func detected(_ found: CoaddDetection.Result, image: Image, photometer: Photometer, blank: [(x: Int, y: Int)],
+                  valid: (Int) -> Bool) -> [Detection] {
+        let config = options.config.detection
+        guard config.detection.matchedFilter else { return found.detections }
+        let measured = blank.count >= options.config.minimumCorrelationPositions ? blank : []
+        return CoaddDetection(config: config).matched(found, image: image, psfSigma: photometer.psfSigma, blank: measured, valid: valid)
+    }
+
     /// How much more a PSF flux varies than its pixels' noise says: warped pixels are correlated,
     /// so a sum over them is noisier than over independent pixels. It is the robust spread of PSF
-    /// fluxes measured on a grid of positions clear of the detections (`clearOfDetections`), over
-    /// their predicted σ; 1 when the grid is too small. Positions on a source's wings are not
-    /// outliers the MAD ignores but a positive tail that widens it, the more so the deeper the
-    /// stack: with them the factor was 1–8 % high on the test sky's coadds (r of 8 epochs 2.93 against
-    /// 2.75 clear of them, whose own flux pulls at S/N 20–100 were 0.83; g 2.96 against 2.73).
-    func noiseCorrelation(of photometer: Photometer, noiseMap: (Int) -> Double, valid: (Int) -> Bool,
-                          detections: [Detection]) -> Double {
-        let config = options.config
+    /// fluxes measured at blank positions (`blankPositions`), over their predicted σ; 1 when there
+    /// are too few. Positions on a source's wings are not outliers the MAD ignores but a positive
+    /// tail that widens it, the more so the deeper the stack: with them the factor was 1–8 % high on
+    /// the test sky's coadds (r of 8 epochs 2.93 against 2.75 clear of them, whose own flux pulls at
+    /// S/N 20–100 were 0.83; g 2.96 against 2.73).
+    func noiseCorrelation(of photometer: Photometer, noiseMap: (Int) -> Double, at positions: [(x: Int, y: Int)]) -> Double {
         var blank = photometer
         blank.localPSF = nil
         blank.sourceVariance = nil
         blank.apertureCorrection = 1
-        let (width, height) = (blank.image.width, blank.image.height)
-        // About `correlationPositions` positions, `correlationSpacing` FWHMs apart at least.
-        let margin = Int(config.correlationSpacing * blank.psf.fwhm) + 2
-        let step = max(Int(config.correlationSpacing * blank.psf.fwhm) + 1,
+        var ratios: [Float] = []
+        for p in positions {
+            blank.noise = noiseMap(p.y * blank.image.width + p.x)
+            let fit = blank.psfFit(at: (Double(p.x), Double(p.y)))
+            if fit.sigma > 0, fit.sigma.isFinite { ratios.append(Float(fit.flux / fit.sigma)) }
+        }
+        guard ratios.count >= options.config.minimumCorrelationPositions else { return 1 }
+        return max(1, RobustStatistics.sigma(ratios))
+    }
+
+    /// The positions on the stack where its noise is measured: a grid of about
+    /// `correlationPositions`, `correlationSpacing` FWHMs apart at least, of those where the stack
+    /// has data the ones clear of `detections` (`clearOfDetections`); all of them where too few are
+    /// clear (a crowded patch), as before detections were left out.
+    func blankPositions(_ photometer: Photometer, valid: (Int) -> Bool, clearOf detections: [Detection]) -> [(x: Int, y: Int)] {
+        let config = options.config
+        let (width, height, fwhm) = (photometer.image.width, photometer.image.height, photometer.psf.fwhm)
+        let margin = Int(config.correlationSpacing * fwhm) + 2
+        let step = max(Int(config.correlationSpacing * fwhm) + 1,
                        Int((Double(width * height) / Double(config.correlationPositions)).squareRoot()))
         let positions = stride(from: margin, to: height - margin, by: step).flatMap { y in
             stride(from: margin, to: width - margin, by: step).map { x in (x: x, y: y) }
         }.filter { valid($0.y * width + $0.x) }
-        let clear = Self.clearOfDetections(positions, detections, clearance: config.correlationClearance * blank.psf.fwhm)
-        var ratios: [Float] = []
-        // All of them where too few are clear (a crowded patch), as before detections were left out.
-        for p in clear.count >= config.minimumCorrelationPositions ? clear : positions {
-            blank.noise = noiseMap(p.y * width + p.x)
-            let fit = blank.psfFit(at: (Double(p.x), Double(p.y)))
-            if fit.sigma > 0, fit.sigma.isFinite { ratios.append(Float(fit.flux / fit.sigma)) }
-        }
-        guard ratios.count >= config.minimumCorrelationPositions else { return 1 }
-        return max(1, RobustStatistics.sigma(ratios))
+        let clear = Self.clearOfDetections(positions, detections, clearance: config.correlationClearance * fwhm)
+        return clear.count >= config.minimumCorrelationPositions ? clear : positions
     }
 
     /// The positions no detection's light reaches: further than `clearance` pixels plus its extent

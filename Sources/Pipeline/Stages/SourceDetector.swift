@@ -67,9 +67,20 @@ enum SourceDetector {
     /// with `deblend`, each other peak that stands out is a detection too (`deblended`).
     static func detect(_ image: Image, sigma: Double, psfSigma: Double, config: DetectionConfig = .init()) -> [Detection] {
         guard image.width >= 3, image.height >= 3, psfSigma > 0 else { return [] }
-        let kernel = gaussianKernel(sigma: psfSigma, radius: max(1, Int((config.matchedKernelRadius * psfSigma).rounded(.up))))
-        let filtered = convolved(image, kernel)
-        let noise = sigma * kernel.map { $0 * $0 }.reduce(0, +)
+        let kernel = matchedKernel(psfSigma: psfSigma, config: config)
+        return detect(image, filtered: convolved(image, kernel), noise: sigma * kernel.map { $0 * $0 }.reduce(0, +),
+                      psfSigma: psfSigma, config: config)
+    }
+
+    /// The matched filter's kernel for a PSF of Gaussian σ `psfSigma` (one axis of k(x)k(y)).
+    static func matchedKernel(psfSigma: Double, config: DetectionConfig) -> [Double] {
+        gaussianKernel(sigma: psfSigma, radius: max(1, Int((config.matchedKernelRadius * psfSigma).rounded(.up))))
+    }
+
+    /// The detections of `image` on its matched-filtered copy `filtered` (`convolved` with
+    /// `matchedKernel`), whose noise is `noise`: predicted, or measured where the pixels are
+    /// correlated (the coadd's, `CoaddDetection.matched`).
+    static func detect(_ image: Image, filtered: Image, noise: Double, psfSigma: Double, config: DetectionConfig) -> [Detection] {
         let cut = Float(config.threshold * noise)
         let found = groups(filtered.pixels.map { $0 > cut }, in: filtered, minimumPixels: config.matchedMinimumPixels)
         let split = config.deblend ? deblended(found, filtered: filtered, cut: cut, noise: noise, psfSigma: psfSigma, config: config) : found
