@@ -752,6 +752,12 @@ public struct CatalogLoader {
     ///   a unique index over rows loaded with duplicates); the records not yet handled stay for the next time.
     @discardableResult
     public func rebuildDeferredIndexes() throws -> Int {
+        try Self.rebuildDeferredIndexes(in: catalog)
+    }
+
+    /// `rebuildDeferredIndexes()` on a catalog, without a loader (whose templates a load with nothing new need not read).
+    @discardableResult
+    public static func rebuildDeferredIndexes(in catalog: CatalogDatabase) throws -> Int {
         let deferred = try catalog.query("SELECT indexName, tableName, definition FROM dcprod_deferred_index ORDER BY indexName").rows
         for row in deferred {
             guard let key = row[0], let table = row[1], let create = row[2] else { continue }

@@ -50,6 +50,11 @@ public struct ProductionCatalog {
     var templates: URL { production.tree.templatesDirectory }
     var splits: [String] { CatalogConnection.splits(production) }
 
+    /// A loader on the manager's connection, with the templates' tables and column descriptions.
+    private func makeLoader() throws -> CatalogLoader {
+        try CatalogLoader(catalog: database, templates: templates, splits: splits)
+    }
+
     /// Creates the schema of `templates/schema/DIALECT.sql` if the catalog does not have it. A catalog
     /// made now holds none of the events the state store marks loaded (its predecessor was deleted):
     /// the marks are forgotten (`StateStore.forgetLoaded()`), and the next load takes every file again.
@@ -104,10 +109,10 @@ public struct ProductionCatalog {
     ///   cannot be written.
     public func load(step: Step, deferIndexes: Bool, everyFile: Bool = true, pageSize: Int = eventsPerPage) throws -> StepLoad {
         try CatalogSchema.require(database)
-        let loader = try CatalogLoader(catalog: database, templates: templates, splits: splits)
         var result = StepLoad(step: step)
-        let loadFiles = { try self.loadByPages(of: step, everyFile: everyFile, loader: loader, pageSize: pageSize) }
+        let loadFiles = { try self.loadByPages(of: step, everyFile: everyFile, pageSize: pageSize) }
         if deferIndexes {
+            let loader = try makeLoader()
             let dropped = try loader.deferIndexes()
             do {
                 result.summary = try loadFiles()
@@ -117,7 +122,7 @@ public struct ProductionCatalog {
             }
             result.deferredIndexes = (dropped, try loader.rebuildDeferredIndexes())
         } else {
-            result.recoveredIndexes = try loader.rebuildDeferredIndexes()
+            result.recoveredIndexes = try CatalogLoader.rebuildDeferredIndexes(in: database)
             result.summary = try loadFiles()
         }
         return result
@@ -133,11 +138,17 @@ public struct ProductionCatalog {
     /// load, `dcprod load STEP`); its account names the first `CatalogLoader.Summary.filesNamed` files
     /// loaded and refused, and counts them all. A page cut short (`CatalogLoader.PartialLoad`) carries the account of
     /// the pages before it too.
-    private func loadByPages(of step: Step, everyFile: Bool, loader: CatalogLoader, pageSize: Int) throws -> CatalogLoader.Summary {
+    ///
+    /// The loader (which reads the templates' tables and column descriptions) is made at the first page:
+    /// a pass of `run` loads every step, and a step with nothing new reads no template.
+    private func loadByPages(of step: Step, everyFile: Bool, pageSize: Int) throws -> CatalogLoader.Summary {
         var summary = CatalogLoader.Summary()
         var after = Int64.min
         let store = production.store
+        var made: CatalogLoader?
         while let page = try store.unloadedEventPage(step: step, everyEvent: everyFile, after: after, size: pageSize) {
+            let loader = try made ?? makeLoader()
+            made = loader
             let events = try store.unloadedEvents(step: step, everyEvent: everyFile, ids: page)
             let outputs = Outputs(files: events.flatMap(\.files).sorted(), redone: Set(events.filter(\.isRedone).flatMap(\.files)),
                                   events: events.map(\.id))

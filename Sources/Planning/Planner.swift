@@ -59,13 +59,18 @@ public struct Planner {
     ///   when the caller has just done so.
     public func plan(step: Step, filters: [Filter], deriving: Bool = true) throws -> Summary {
         try Templates.install(into: templates)
-        let definition = try StepDefinition.load(step: step, templates: templates)
+        var loaded: StepDefinition?
         var summary = Summary()
         // Events are read a page at a time, a whole number of jobs each, so that memory does not grow
         // with the production (313,000 frames a filter in DC2013); the jobs are those one read would make.
         let page = (production.config.eventsPerJob[step] ?? 100) * transactionSize
         for filter in filters {
             if deriving { try derive(step: step, filter: filter) }
+            // A filter with nothing to plan (in a pass of `run`, all but the one whose job ended) has
+            // neither its step definition read nor its commands specialised.
+            guard try production.store.hasUnplannedEvents(step: step, filter: filter) else { continue }
+            let definition = try loaded ?? StepDefinition.load(step: step, templates: templates)
+            loaded = definition
             let commands = try definition.specialized(shared: sharedVariables(step: step, filter: filter), perEvent: Self.perEventVariables)
             var after: String?
             while true {

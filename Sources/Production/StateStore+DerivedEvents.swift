@@ -154,7 +154,7 @@ extension StateStore {
                 SELECT e.id, e.key FROM event e
                 WHERE e.id IN (SELECT eventId FROM input_change) AND +e.step = \(step) AND +e.filter = \(filter) AND \(Self.isStale)
                 ORDER BY e.key
-                """))
+                """, cached: true))
         }
     }
 

@@ -37,6 +37,6 @@ extension StateStore {
             SELECT step, filter, state, NULLIF(class, '') AS className, events, loaded, loadedRows FROM event_count
             WHERE events > 0 AND (\(step?.rawValue) IS NULL OR step = \(step?.rawValue))
             AND (\(filter?.rawValue) IS NULL OR filter = \(filter?.rawValue))
-            """))
+            """, cached: true))
     }
 }

@@ -13,6 +13,17 @@ extension StateStore {
         case all
     }
 
+    /// Whether a step and filter has an event in no job yet (`event_unplanned`): planning reads its step
+    /// definition and the filter's events only then.
+    ///
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
+    public func hasUnplannedEvents(step: Step, filter: Filter) throws -> Bool {
+        try pool.read { db in
+            try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM event WHERE step = ? AND filter = ? AND jobId IS NULL)"),
+                              arguments: [step, filter]) ?? false
+        }
+    }
+
     /// The frame events of a step and filter, by key.
     ///
     /// - Parameters:

@@ -22,7 +22,7 @@ extension StateStore {
                 SELECT a.state, COUNT(*), MAX(a.id), SUM(a.verified), COUNT(a.exhausted)
                 FROM job j JOIN attempt a ON a.jobId = j.id WHERE j.step = \(step) AND j.filter = \(filter)
                 GROUP BY a.state ORDER BY a.state
-                """)).map { row in (0..<5).map { (row[$0] as DatabaseValue).description }.joined(separator: "/") }
+                """, cached: true)).map { row in (0..<5).map { (row[$0] as DatabaseValue).description }.joined(separator: "/") }
             return (counts + attempts + ["stale=\(stale)"]).joined(separator: " ")
         }
     }

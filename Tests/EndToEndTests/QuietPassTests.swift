@@ -69,7 +69,8 @@ import Testing
     /// and filter, and what its outcome made ready. Shown with two filters: while one r processCcd job is
     /// held back, the reports are taken away; once it ends, the pass that verifies it and plans the coadds
     /// it made ready (held in turn) writes r's reports, and g's, whose stamp did not change, are not made
-    /// at all. The run's end writes every report again.
+    /// at all. processCcd's definition is taken away too: that pass plans processCcd, of which no filter has
+    /// an event left to plan, so it must not read it. The run's end writes every report again.
     @Test func aPassAfterOneJobEndedMakesOnlyTheReportsOfTheStepAndFilterThatChanged() throws {
         let work = try Workspace()
         try SeedPatch.prepare(work, filters: "g r", frames: 6, seed: 5, defects: 0, extra: """
@@ -113,6 +114,8 @@ import Testing
         for name in all { try FileManager.default.removeItem(at: reportsDirectory.appendingPathComponent(name)) }
 
         // The held job ends: its pass verifies it, derives and submits the r coadds it made ready, which wait.
+        let processCcd = tree.appendingPathComponent("templates/steps/processCcd.step"), away = work.url.appendingPathComponent("processCcd.step")
+        try FileManager.default.moveItem(at: processCcd, to: away)
         try work.write("", to: "coadd-hold")
         try FileManager.default.removeItem(at: hold)
         let deadline = Date().addingTimeInterval(300)
@@ -128,6 +131,7 @@ import Testing
         #expect(made.contains("processCcd-r.txt") && made.contains("processCcd-r.json") && made.contains("coadd-r.txt"), "\(made)")
         #expect(made.allSatisfy { $0.contains("-r.") }, "after an r job ended, a pass made \(made)")
 
+        try FileManager.default.moveItem(at: away, to: processCcd)
         try FileManager.default.removeItem(at: coaddHold)
         manager.waitUntilExit()
         #expect(manager.terminationStatus == 0, "\((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
