@@ -470,6 +470,10 @@ extension StateStore {
                 try PatchSets.convert(db)
                 try JobLists.convert(db)
             }),
+        Migration(name: "v30: the planned events of each job kept counted", sql: """
+            -- `job_planned`: a job's events in state planned, kept by triggers, for the task summary (JobPlannedCounts).
+            \(JobPlannedCounts.migration)
+            """),
     ]
 }
 

@@ -174,12 +174,12 @@ private struct SummaryCounts {
     }
 
     /// Moves from planned to queued, running or to verify the planned events whose job's latest
-    /// attempt the batch system has, or has ended unread: few at any time, found from the attempts'
-    /// index rather than by reading every planned event.
+    /// attempt the batch system has, or has ended unread: found from the attempts' index, and summed
+    /// from each such job's count of planned events (`JobPlannedCounts`) rather than read event by event.
     mutating func splitPlanned(_ db: Database) throws {
         let withBatch = try Row.fetchCursor(db, SQLRequest(literal: """
-            SELECT j.step, j.filter, a.state, COUNT(*) FROM attempt a JOIN job j ON j.id = a.jobId
-            JOIN job_event je ON je.jobId = j.id JOIN event e ON e.id = je.eventId AND e.jobId = j.id AND e.state = \(EventState.planned)
+            SELECT j.step, j.filter, a.state, SUM(p.events) FROM attempt a JOIN job j ON j.id = a.jobId
+            JOIN job_planned p ON p.jobId = j.id AND p.events > 0
             WHERE (a.state IN \([AttemptState.queued, .running]) OR (a.state IN \(AttemptState.verifiable) AND a.verified = 0))
             AND a.id = (SELECT MAX(id) FROM attempt WHERE jobId = a.jobId)
             GROUP BY j.step, j.filter, a.state
