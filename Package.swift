@@ -80,7 +80,7 @@ let package = Package(
         .testTarget(name: "BatchTests", dependencies: ["Basics", "Batch", "Planning", "Production"]),
         .testTarget(name: "PlanningTests", dependencies: ["Basics", "Planning", "Production", "Sky"]),
         .testTarget(name: "PipelineTests", dependencies: ["Basics", "Pipeline", "Simulation", "Sky"]),
-        .testTarget(name: "VerificationTests", dependencies: ["Basics", "Verification", "Planning"], exclude: ["Fixtures"]),
+        .testTarget(name: "VerificationTests", dependencies: ["Basics", "Verification", "Planning", "Production"], exclude: ["Fixtures"]),
         .testTarget(name: "CatalogTests", dependencies: ["Basics", "Catalog", "CatalogAnalysis", "Production", "Sky"]),
         .testTarget(name: "CatalogAnalysisTests", dependencies: ["Basics", "CatalogAnalysis"]),
         .testTarget(name: "CatalogExportTests", dependencies: ["Basics", "Catalog", "CatalogAnalysis", "CatalogExport"]),

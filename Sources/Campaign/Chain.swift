@@ -92,11 +92,13 @@ public struct Chain {
         var unseen = UnseenOutcomes()
         var reported: [Step: Reported] = [:], submitted: [Step: (version: Int, summary: Submitter.Summary)] = [:]
         var plannedAt: [Step: Int] = [:]
+        var verifiers: [Step: Verifier] = [:]
         while true {
             // Every attempt that ended since the last pass is recorded, whatever its step.
             let polled = try submitter.refresh()
             finished += polled.finished
-            let read = try readEnded(filters: filters, catalog: catalog, reports: reports, pages: pages, namingEvents: byPatch, reported: &reported)
+            let read = try readEnded(filters: filters, catalog: catalog, reports: reports, pages: pages, namingEvents: byPatch,
+                                     verifiers: &verifiers, reported: &reported)
             var changed = polled.adopted + polled.finished > 0 || read.changed, active = false
             if byPatch { for (step, verification) in read.verifications { unseen.add(verification.reading.recorded, of: step) } }
             // Later steps first: what became ready takes the free room (MAXRUNNING) before more of
@@ -171,12 +173,12 @@ public struct Chain {
     /// - Parameter namingEvents: Name the events given an outcome (`Verifier.Reading.recorded`): only
     ///   `--by-patch` bundles plan from them; each step's own planning goes from the store (`deriveVerified`).
     private func readEnded(filters: [Filter], catalog: ProductionCatalog, reports: ReportWriter, pages: PageSchedule,
-                           namingEvents: Bool, reported: inout [Step: Reported]) throws
+                           namingEvents: Bool, verifiers: inout [Step: Verifier], reported: inout [Step: Reported]) throws
         -> (verifications: [Step: Verification], loads: [Step: ProductionCatalog.StepLoad], changed: Bool) {
         var verifications: [Step: Verification] = [:], loads: [Step: ProductionCatalog.StepLoad] = [:], changed = false
         for step in Step.allCases {
             let verification = try verify(step: step, filters: filters, namingEvents: namingEvents, kept: reports.site.keptReports,
-                                          reported: &reported)
+                                          verifiers: &verifiers, reported: &reported)
             if verification.reading.attempts > 0 { pages.read(step) }
             try pages.writeIfDue(step, with: reports)
             let load = try catalog.load(step: step, deferIndexes: false, everyFile: false)
@@ -216,10 +218,17 @@ public struct Chain {
     /// it made ready), unless nothing was read and nothing committed to the store since they were made:
     /// then they are what they were, and not even their stamps are read. A report lists each class's
     /// first failures and the events a resubmission would take, which a pass would otherwise read again
-    /// from every failed event of the production.
+    /// from every failed event of the production. The step's verifier is kept from pass to pass
+    /// (`verifiers`), made again when its definition or class list changed on disk.
     private func verify(step: Step, filters: [Filter], namingEvents: Bool, kept: KeptReports,
-                        reported: inout [Step: Reported]) throws -> Verification {
-        let verifier = try Verifier(production: production, step: step)
+                        verifiers: inout [Step: Verifier], reported: inout [Step: Reported]) throws -> Verification {
+        let verifier: Verifier
+        if let current = verifiers[step], current.isCurrent {
+            verifier = current
+        } else {
+            verifier = try Verifier(production: production, step: step)
+            verifiers[step] = verifier
+        }
         let reading = try verifier.read(filters: filters, namingEvents: namingEvents)
         // The version before the reports: a commit while they are made makes the next pass make them again.
         let version = try production.store.readings.version()

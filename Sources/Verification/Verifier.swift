@@ -14,6 +14,10 @@ public struct Verifier {
     public let step: Step
     /// The step's failure classes: its rule set's `rules/RULES.classes`, else `rules/classes`.
     public let classes: FailureClasses
+    /// What the classes were read from, each stamped before it was read: the step's definition (which
+    /// names the rule set), the rules directory (a rule set's own class list added or taken away) and the
+    /// class list.
+    private let sources: [FileStamp]
 
     /// A verifier of one step's outcome records.
     ///
@@ -22,12 +26,20 @@ public struct Verifier {
         self.production = production
         self.step = step
         let templates = production.tree.templatesDirectory
-        let definition = templates.appendingPathComponent("steps/\(step.rawValue).step")
+        let definition = FileStamp(path: templates.appendingPathComponent("steps/\(step.rawValue).step").path)
+        let rules = FileStamp(path: templates.appendingPathComponent("rules").path)
         let file = FileManager.default.fileExists(atPath: definition.path)
             ? try StepDefinition.load(step: step, templates: templates).classesFile(templates: templates)
             : templates.appendingPathComponent("rules/classes").path
+        let classesFile = FileStamp(path: file)
         classes = try FailureClasses(contentsOf: file)
+        sources = [definition, rules, classesFile]
     }
+
+    /// True when none of the files the classes were read from changed since: the verifier a run keeps
+    /// from pass to pass holds (making one compiles the step's definition, about a tenth of a pass after
+    /// one job ended, for each step).
+    public var isCurrent: Bool { sources.allSatisfy(\.isCurrent) }
 
     /// What one `read(step:filters:)` found.
     public struct Reading: Sendable, Equatable {
