@@ -315,7 +315,7 @@ extension Chain {
         var cursor = try store.planCursor(step: step, filter: filter)
         let last = try store.lastVerifiedSequence()
         guard cursor < last else { return }
-        if try store.hasFramesWithoutPatches(step: .processCcd, filter: filter, states: EventState.allCases) { try placeFrames() }
+        if try store.hasFramesWithoutPatches(step: .processCcd, filter: filter, states: EventState.allCases) { _ = try FramePatches.fill(in: production) }
         let inputs = [step.inputStep, step.positionsStep].compactMap { $0 }
         let planner = Planner(production: production, dcprod: planning.dcprod)
         func next() throws -> StateStore.VerifiedEvents? {
@@ -337,20 +337,6 @@ extension Chain {
             }
         }
         try store.setPlanCursor(step: step, filter: filter, sequence: last)
-    }
-
-    /// Finds and keeps the patches of every frame the store has none for, a thousand at a time, as
-    /// `FramePatches.fill` does. A frame wcslib cannot place keeps none: the derivation that needs it
-    /// (`Planner.derivePatches`) says so.
-    private func placeFrames() throws {
-        var patches = FramePatches(production: production), after: Int64 = 0
-        while true {
-            let frames = try production.store.framesWithoutPatches(after: after, limit: 1000)
-            guard let last = frames.last else { return }
-            for frame in frames { _ = try? patches.patches(frameId: frame.frameId, footprint: frame.footprint, kept: nil) }
-            try patches.keep(in: production.store)
-            after = last.frameId
-        }
     }
 }
 

@@ -66,7 +66,13 @@ public struct FramePatches {
     /// schema v14), a thousand at a time. A frame wcslib cannot place keeps none; planning names it.
     ///
     /// - Returns: The frames whose patches were found.
-    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read or written.
+    /// - Throws: A GRDB `DatabaseError` if the state store cannot be read or written; the sky map's
+    ///   error when it cannot be read.
+    public static func fill(in production: Production) throws -> Int {
+        try fill(in: production.store, map: SkyMap.of(production))
+    }
+
+    /// `fill(in:)` with the sky map given.
     public static func fill(in store: StateStore, map: SkyMap) throws -> Int {
         var after: Int64 = 0, count = 0
         while true {
