@@ -4,7 +4,7 @@
 ///
 /// The task summary moves from *planned* to *queued*, *running* or *to verify* the planned events of the
 /// jobs whose latest attempt the batch system has, or has ended unread. Counting them event by event
-/// cost a read of every such event: 1.5 s of `status` at DC2013's size with its 1.565M events queued at
+/// cost a read of every such event: 1.1–1.5 s of `status` at DC2013's size with its 1.565M events queued at
 /// once, as DC2013 submitted them. Summed from this table it costs a row per job in the batch system.
 enum JobPlannedCounts {
     /// Schema v30's statements: the table, filled from the events as they are, and its triggers.
