@@ -77,7 +77,7 @@ import Sky
     /// and the σ is √(0.01² + 0.02²)/√400.
     @Test func theZeroPointsSigmaAndExtraScatterAreTheData() {
         var random = Random(7)
-        let plain = (0..<400).map { _ in (value: 25 + 0.01 * random.gaussian(), sigma: 0.01) }
+        let plain = (0..<400).map { _ in (value: 25 + 0.01 * random.gaussian(), sigma: 0.01, scale: 1.0) }
         let fit = PhotometricCalibration.weightedMean(plain)
         #expect(abs(fit.sigma / 0.0005 - 1) < 0.05 && abs(fit.value - 25) < 3 * fit.sigma && fit.scatter < 0.004, "\(fit)")
         let scattered = (0..<400).map { _ in (value: 25 + (0.01 * 0.01 + 0.02 * 0.02).squareRoot() * random.gaussian(), sigma: 0.01) }

@@ -86,7 +86,7 @@ struct CoaddDetection {
         guard psfSigma > 0, image.width >= 3, image.height >= 3 else { return first.detections }
         let kernel = SourceDetector.matchedKernel(psfSigma: psfSigma, config: config.detection)
         let filtered = SourceDetector.convolved(significance, kernel)
-        let noise = blank.isEmpty ? first.noiseScale * kernel.map { $0 * $0 }.reduce(0, +)
+        let noise = blank.isEmpty ? SourceDetector.filteredNoise(first.noiseScale, kernel: kernel)
             : RobustStatistics.sigma(blank.map { filtered.pixels[$0.y * significance.width + $0.x] })
         guard noise > 0 else { return first.detections }
         return SourceDetector.detect(significance, filtered: filtered, noise: noise, psfSigma: psfSigma, config: config.detection)

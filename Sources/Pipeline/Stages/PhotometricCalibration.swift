@@ -96,15 +96,11 @@ struct PhotometricCalibration {
         return (fit.value, fit.sigma, fit.scatter, kept.count)
     }
 
-    /// The mean of values weighted by 1/(σ² + σ_f²), its σ (1/√Σw), and σ_f: the scatter beyond the
-    /// values' σ that makes the median of their normalised residuals |v − mean|/√(σ² + σ_f²) that
-    /// of a normal variable, 0.6745 (bisection; 0 when it is already below). A median, not χ²: a
-    /// blend or two among stars measured to 0.02 % would otherwise set σ_f, and with it the weights.
-    static func weightedMean(_ values: [(value: Double, sigma: Double)]) -> (value: Double, sigma: Double, scatter: Double) {
-        weightedMean(values.map { ($0.value, $0.sigma, 1) })
-    }
-
-    /// As above, each value's scatter beyond its σ being σ_f times its `scale`.
+    /// The mean of values weighted by 1/(σ² + (σ_f·scale)²), its σ (1/√Σw), and σ_f: the scatter beyond
+    /// the values' σ (times each one's `scale`, 1 for a scatter common to all) that makes the median of
+    /// their normalised residuals |v − mean|/√(σ² + (σ_f·scale)²) that of a normal variable, 0.6745
+    /// (bisection; 0 when it is already below). A median, not χ²: a blend or two among stars measured
+    /// to 0.02 % would otherwise set σ_f, and with it the weights.
     static func weightedMean(_ values: [(value: Double, sigma: Double, scale: Double)]) -> (value: Double, sigma: Double, scatter: Double) {
         func mean(_ f: Double) -> (value: Double, sigma: Double, spread: Double) {
             let weights = values.map { 1 / ($0.sigma * $0.sigma + f * f * $0.scale * $0.scale) }, sum = weights.reduce(0, +)

@@ -68,8 +68,14 @@ enum SourceDetector {
     static func detect(_ image: Image, sigma: Double, psfSigma: Double, config: DetectionConfig = .init()) -> [Detection] {
         guard image.width >= 3, image.height >= 3, psfSigma > 0 else { return [] }
         let kernel = matchedKernel(psfSigma: psfSigma, config: config)
-        return detect(image, filtered: convolved(image, kernel), noise: sigma * kernel.map { $0 * $0 }.reduce(0, +),
+        return detect(image, filtered: convolved(image, kernel), noise: filteredNoise(sigma, kernel: kernel),
                       psfSigma: psfSigma, config: config)
+    }
+
+    /// The noise of `convolved(image, kernel)` where the image's pixels are independent, of noise
+    /// `sigma`: the kernel is one axis of k(x)k(y), so σ·Σk² (√(Σk²·Σk²)).
+    static func filteredNoise(_ sigma: Double, kernel: [Double]) -> Double {
+        sigma * kernel.map { $0 * $0 }.reduce(0, +)
     }
 
     /// The matched filter's kernel for a PSF of Gaussian σ `psfSigma` (one axis of k(x)k(y)).
