@@ -149,21 +149,23 @@ public struct Coadd {
         guard overlaps.inputs.count >= config.minimumInputs else {
             throw CoaddFailure(.tooFewInputs, "too few inputs: \(overlaps.inputs.count) calexps overlap \(patch), \(config.minimumInputs) needed")
         }
-        let (stack, variance) = try self.stack(overlaps.inputs, grid: grid, width: width, height: height)
+        let (stack, variance, draw) = try self.stack(overlaps.inputs, grid: grid, width: width, height: height)
         var image = Image(width: width, height: height, pixels: stack.map { $0.isNaN ? 0 : $0 })
         let background = Background(of: image, config: config.background)
         for k in image.pixels.indices { image.pixels[k] -= background.model[k] }
-        guard let found = CoaddDetection(config: config.detection).detect(image, variance: variance, valid: { !stack[$0].isNaN }) else {
+        let noise = Image(width: width, height: height, pixels: draw.map { $0.isNaN ? 0 : $0 })
+        guard let found = CoaddDetection(config: config.detection).detect(image, variance: variance, noise: noise,
+                                                                            valid: { !stack[$0].isNaN }) else {
             throw CoaddFailure(.noInput, "no input calexp: none of \(calexps.count) covers a pixel of \(patch)")
         }
-        let (measuredOnStack, common) = measure(image, found, overlaps, grid: grid,
+        let (measuredOnStack, common, psfNoise) = measure(image, found, overlaps, grid: grid, draw: noise,
                                                     noiseMap: { found.noiseScale * Double(variance[$0]).squareRoot() }, valid: { !stack[$0].isNaN })
         let sky = try grid.sky(measuredOnStack.map { (x: $0.x + 1, y: $0.y + 1) })
         let measured = try addingInputAstrometry(measuredOnStack, sky: sky, overlaps)
 
         let outputs = Self.outputs(for: patch, filter: options.filter, in: options.outputDirectory)
         try OutputFiles.writeAll(outputs, in: options.outputDirectory) {
-            try writeImage(image.pixels, variance: variance, inputs: overlaps.inputs.count, common: common, to: outputs[0])
+            try writeImage(image.pixels, variance: variance, inputs: overlaps.inputs.count, common: common, noise: psfNoise, to: outputs[0])
             try writeSources(measured, sky: sky, to: outputs[1])
             try writeRow(inputs: overlaps.inputs.count, image: outputs[0], to: outputs[2])
         }
@@ -235,12 +237,17 @@ public struct Coadd {
     }
 
     /// The stack stage's two passes: the unclipped weighted mean, then the mean of what `Stack.keeps`;
-    /// the stack and its variance.
-    func stack(_ inputs: [(path: String, region: Region, sigma: Double)], grid: WCS, width: Int, height: Int) throws -> (mean: [Float], variance: [Float]) {
-        var first = Stack(width: width, height: height)
-        for input in inputs {
+    /// the stack, its variance, and a draw of its noise alone (`noiseDraw`), warped and weighted as
+    /// the first pass's mean is.
+    func stack(_ inputs: [(path: String, region: Region, sigma: Double)], grid: WCS, width: Int,
+               height: Int) throws -> (mean: [Float], variance: [Float], noise: [Float]) {
+        var first = Stack(width: width, height: height), noise = first
+        for (index, input) in inputs.enumerated() {
             let weight = 1 / (input.sigma * input.sigma)
-            try warp(try read(input.path, measuringNoise: false), input.region, grid: grid, width: width) { k, value in first.add(k, value, weight: weight) }
+            let calexp = try read(input.path, measuringNoise: false)
+            try warp(calexp, input.region, grid: grid, width: width) { k, value in first.add(k, value, weight: weight) }
+            let drawn = try noiseDraw(like: calexp, sigma: input.sigma / Self.jacobian(of: calexp, on: grid, at: input.region), index: index)
+            try warp(drawn, input.region, grid: grid, width: width) { k, value in noise.add(k, value, weight: weight) }
         }
         let reference = first.mean()
         var second = Stack(width: width, height: height)
@@ -251,7 +258,22 @@ public struct Coadd {
                 if Stack.keeps(value, mean: reference[k], sigma: input.sigma, config: config) { second.add(k, value, weight: weight) }
             }
         }
-        return (second.mean(), second.variance())
+        return (second.mean(), second.variance(), noise.mean())
+    }
+
+    /// A calexp whose pixels are Gaussian noise of σ `sigma` at the common zero point (its pixels'
+    /// noise as measured, `Overlaps`): warped and stacked as the calexps are, it is the coadd's noise
+    /// without its sources, on which the warp's correlation is measured (`CoaddDetection`,
+    /// `noiseCorrelation`) where no position of a crowded deep coadd is clear of them. Seeded by the
+    /// patch, the filter and the input's place in the list, so that a coadd is the same bytes
+    /// wherever it is made.
+    func noiseDraw(like calexp: Input, sigma: Double, index: Int) -> Input {
+        let patch = options.patch
+        var random = SeededRandom(seed: 0x636f_6164_646e_6f69, stream: [patch.tract, patch.x, patch.y, options.filter.filterId, index])
+        let counts = sigma / calexp.scale
+        var drawn = calexp
+        drawn.image.pixels = calexp.image.pixels.map { _ in Float(counts * random.gaussian()) }
+        return drawn
     }
 
     /// The measurement on the stack: the PSF model (the coadd's own, `CoaddPSF`, where every input
@@ -270,8 +292,8 @@ public struct Coadd {
     /// keep the inputs' corrections' error (`Overlaps.correction`) beside their zero points'. Without
     /// every input's PSF model, the correction is measured on the coadd (`measuredCorrection`) and its
     /// error is in the PSF fluxes' common σ too.
-    func measure(_ image: Image, _ found: CoaddDetection.Result, _ overlaps: Overlaps, grid: WCS,
-                 noiseMap: (Int) -> Double, valid: (Int) -> Bool) -> (measurements: [Measurement], common: CommonError) {
+    func measure(_ image: Image, _ found: CoaddDetection.Result, _ overlaps: Overlaps, grid: WCS, draw: Image,
+                 noiseMap: (Int) -> Double, valid: (Int) -> Bool) -> (measurements: [Measurement], common: CommonError, noise: PSFFluxNoise) {
         let components = overlaps.components
         let coaddPSF = components.contains { $0 == nil } ? nil : CoaddPSF(grid: grid, components: components.compactMap { $0 })
         let modeling = PSFModeling(config: options.config.photometry)
@@ -280,31 +302,33 @@ public struct Coadd {
         if let coaddPSF {
             photometer.sourceVariance = { c, flux, weights in (try? coaddPSF.sourceVariance(at: c, flux: flux, weights: weights)) ?? nil }
         }
-        // One set of blank positions for the detection's threshold and the PSF fluxes' σ, so that both count S/N alike.
-        let blank = blankPositions(photometer, valid: valid, clearOf: found.detections)
-        let detections = detected(found, image: image, photometer: photometer, blank: blank, valid: valid)
-        let correlation = noiseCorrelation(of: photometer, noiseMap: noiseMap, at: blank)
+        let detections = detected(found, image: image, photometer: photometer, valid: valid)
+        let psfNoise = noise(of: photometer, draw: draw, noiseMap: noiseMap, valid: valid, detections: found.detections)
         let common: CommonError
         if coaddPSF != nil {
             common = CommonError(zeroPoint: overlaps.zeroPointSigma, inputCorrections: overlaps.correction)
             photometer.apertureCorrection = overlaps.correction.factor
         } else {
-            let own = measuredCorrection(photometer, correlation: correlation * found.noise, modeling: modeling, detections)
+            let own = measuredCorrection(photometer, correlation: psfNoise.quoted * found.noise, modeling: modeling, detections)
             common = CommonError(zeroPoint: overlaps.zeroPointSigma, inputCorrections: overlaps.correction, own: own)
             photometer.apertureCorrection = own.factor
         }
-        let measured = detections.compactMap { detection in
+        func measurement(_ detection: Detection, correlation: Double) -> Measurement? {
             var local = photometer
             local.noise = correlation * noiseMap(detection.peakY * image.width + detection.peakX)
             let peak = (x: Double(detection.peakX), y: Double(detection.peakY))
             if let correction = try? coaddPSF?.apertureCorrection(at: peak) { local.apertureCorrection = correction }
             return local.measure(detection)
-        }.filter { $0.signalToNoise >= options.config.detection.detection.threshold }
+        }
+        // Cut at S/N 5 of the instrument's noise, as detected; quoted with the sky's too.
+        let kept = detections.compactMap { d in measurement(d, correlation: psfNoise.instrumental).map { (d, $0) } }
+            .filter { $0.1.signalToNoise >= options.config.detection.detection.threshold }
+        let measured = psfNoise.quoted > psfNoise.instrumental ? kept.compactMap { measurement($0.0, correlation: psfNoise.quoted) } : kept.map(\.1)
         // The common error is added to each flux σ once the S/N cut is made on the noise alone.
         let out = classified(measured, photometer: photometer, detections: detections, valid: valid) { m in
-            correlation * noiseMap(Int(m.y.rounded()) * image.width + Int(m.x.rounded()))
+            psfNoise.quoted * noiseMap(Int(m.y.rounded()) * image.width + Int(m.x.rounded()))
         }.map { $0.addingRelativeFluxError(common.counts, psf: common.psf) }
-        return (out, common)
+        return (out, common, psfNoise)
     }
 
     /// The relative σ common to a coadd's fluxes, and the aperture correction its header states.
@@ -359,14 +383,35 @@ public struct Coadd {
 
     /// The coadd's detections: the first pass's (`CoaddDetection.detect`, a 3×3 box) found the stars
     /// its PSF is modelled on; with `matchedFilter`, its sources are those of the significance image
-    /// filtered by that PSF, at a threshold measured where the PSF fluxes' correlation is
-    /// (`CoaddDetection.matched`), so that the two count S/N alike.
-    func detected(_ found: CoaddDetection.Result, image: Image, photometer: Photometer, blank: [(x: Int, y: Int)],
-                  valid: (Int) -> Bool) -> [Detection] {
+    /// filtered by that PSF, at a threshold of the noise draw's filtered alike (`CoaddDetection.matched`),
+    /// so that detection and the PSF fluxes' instrumental σ count S/N alike.
+    func detected(_ found: CoaddDetection.Result, image: Image, photometer: Photometer, valid: (Int) -> Bool) -> [Detection] {
         let config = options.config.detection
         guard config.detection.matchedFilter else { return found.detections }
-        let measured = blank.count >= options.config.minimumCorrelationPositions ? blank : []
-        return CoaddDetection(config: config).matched(found, image: image, psfSigma: photometer.psfSigma, blank: measured, valid: valid)
+        return CoaddDetection(config: config).matched(found, image: image, psfSigma: photometer.psfSigma, valid: valid)
+    }
+
+    /// How much more a PSF flux's sky noise is than its pixels' noise says, twice.
+    struct PSFFluxNoise {
+        /// The warp's correlation alone: the spread of PSF fits on the noise draw (`Coadd.noiseDraw`), at
+        /// a grid of positions, over their predicted σ. Detection and the S/N cut count S/N with it.
+        var instrumental: Double
+        /// What the PSF fluxes quote: at least that, and the spread at positions of the coadd itself
+        /// clear of its detections where it is more (`blankPositions`): the light of the sky's
+        /// galaxies too faint to be detected, and of the wings of those that are, which scatters a
+        /// flux as its noise does. Where no position is clear (a crowded deep coadd) every position
+        /// is taken.
+        var quoted: Double
+    }
+
+    /// The PSF fluxes' sky noise (`PSFFluxNoise`) on the coadd `photometer` measures, `draw` its noise alone.
+    func noise(of photometer: Photometer, draw: Image, noiseMap: (Int) -> Double, valid: (Int) -> Bool,
+               detections: [Detection]) -> PSFFluxNoise {
+        var onDraw = photometer
+        onDraw.image = draw
+        let instrumental = noiseCorrelation(of: onDraw, noiseMap: noiseMap, at: blankPositions(photometer, valid: valid, clearOf: []))
+        let sky = noiseCorrelation(of: photometer, noiseMap: noiseMap, at: blankPositions(photometer, valid: valid, clearOf: detections))
+        return PSFFluxNoise(instrumental: instrumental, quoted: max(instrumental, sky))
     }
 
     /// How much more a PSF flux varies than its pixels' noise says: warped pixels are correlated,
@@ -588,7 +633,7 @@ public struct Coadd {
 
     /// The deepCoadd: the stack and its variance, the patch's WCS, the zero point, the σ common to its
     /// PSF fluxes (`MAGZERR`) and the aperture correction (`APCORR`, `APCERR`: `CommonError`).
-    func writeImage(_ pixels: [Float], variance: [Float], inputs: Int, common: CommonError, to url: URL) throws {
+    func writeImage(_ pixels: [Float], variance: [Float], inputs: Int, common: CommonError, noise: PSFFluxNoise, to url: URL) throws {
         let size = options.skyMap.size(of: options.patch)
         try AtomicFile.write(to: url, size: 2 * OutputFiles.imageBytes(width: size.x, height: size.y)) { tmp in
             let file = try FITSFile.create(tmp.path)
@@ -603,6 +648,7 @@ public struct Coadd {
             try file.write("APCORR", common.correction.factor, comment: "PSF flux to total flux")
             try file.write("APCERR", common.correction.sigma, comment: "sigma of APCORR")
             try file.write("NCALEXP", inputs, comment: "calexps stacked")
+            try file.write("SKYNOISE", noise.quoted / noise.instrumental, comment: "PSF fluxes' sky noise over the instrument's")
             try file.writePixels(pixels)
             try file.createImage(width: size.x, height: size.y)
             try file.write("EXTNAME", "VARIANCE")

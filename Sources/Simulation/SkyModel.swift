@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// A star or galaxy of the simulated sky.

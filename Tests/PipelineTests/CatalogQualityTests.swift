@@ -213,13 +213,20 @@ import Sky
 /// processCcd and the coadd of patch (380, 5), each frame the mean of `exposures` exposures
 /// (`Simulation.Options.exposuresPerFrame`), and what `DenseSky` reads of it. Where every calexp lies
 /// (10″ inside each, and inside the coadd's patch) it counts the primary DeepSources and predicts them
-/// from the sky's own objects there: those whose expected S/N in the coadd, from its own flux errors
-/// and what a PSF fit sees of a galaxy of their size (`CatalogQuality.Sample.expectedSignalToNoise`),
-/// is at least 5, the detection threshold. Prediction and count share the area and the objects.
+/// from the sky's own objects there: those whose expected S/N in the coadd, from its instrument's
+/// noise (its flux errors without the sky's part, `SKYNOISE`) and what a PSF fit sees of a galaxy of
+/// their size (`CatalogQuality.Sample.expectedSignalToNoise`), is at least 5, the detection
+/// threshold, and that no brighter one of them is within `blending` FWHMs of (a detection on the
+/// PSF-filtered image takes such a neighbour into the brighter's peak). Prediction and count share
+/// the area and the objects.
 struct DenseEpochs: Sendable {
     static let single = Result { try DenseEpochs(exposures: 1) }
     /// DC2013's coadds had about 80 epochs: eight frames of ten exposures each.
     static let deep = Result { try DenseEpochs(exposures: 10) }
+    /// The distance, in FWHMs of the coadd's PSF, within which a brighter object takes a fainter one
+    /// into its detection. At one FWHM the deblender can split equal peaks; a faint one beside a
+    /// bright one must stand out of its wings, which takes about twice that.
+    static let blending = 2.0
 
     let exposures: Int
     let quality: CatalogQuality
@@ -228,11 +235,18 @@ struct DenseEpochs: Sendable {
     /// A point source's 5σ limit in r: the calexps' median, the coadd's where every calexp lies, and
     /// the coadd's were it the inverse-variance mean of its calexps' PSF fluxes.
     let frameLimit: Double, coaddLimit: Double, idealLimit: Double
+    /// The coadd's 5σ limit of its instrument's noise alone, where it detects.
+    let instrumentalLimit: Double
     /// The S/N where the coadd's completeness (of all objects) crosses 50 %.
     let half: Double?
     /// The area where every calexp lies (arcmin²), the primary DeepSources there, and the truth objects
     /// there that the coadd should see.
     let area: Double, primary: Int, predicted: Int
+    /// The objects there above S/N 5, isolated or not.
+    let above: Int
+    /// The coadd's PSF fluxes' sky noise over its instrument's (`SKYNOISE`), and the fraction of its
+    /// sources where every calexp lies within 1″ of a true object.
+    let skyNoise: Double, purity: Double
 
     /// Each calexp's FWHM (arcsec), aperture correction and zero point with their σ, as its header says.
     let calibrations: [(fwhm: Double, apertureCorrection: Double, apertureCorrectionSigma: Double, zeroPoint: Double, zeroPointSigma: Double)]
@@ -275,12 +289,23 @@ struct DenseEpochs: Sendable {
         primary = there.filter { _, row in row[isPrimary] == "1" }.count
         let covered = CatalogQuality.Sample(filterId: coadd.filterId, zeroPoint: coadd.zeroPoint, footprint: coadd.footprint,
                                             sources: there.map { source, _ in source }, fwhm: coadd.fwhm)
-        predicted = quality.objects.filter { inside($0.ra, $0.dec) && covered.expectedSignalToNoise($0) >= 5 }.count
+        // The coadd detects at S/N 5 of its instrument's noise; its fluxes quote the sky's beside it (`SKYNOISE`).
+        let file = try FITSFile.open(coadded.outputs[0])
+        let skyNoise = try #require(try file.double("SKYNOISE"), "SKYNOISE in \(coadded.outputs[0])")
+        try file.close()
+        self.skyNoise = skyNoise
+        var instrumental = covered
+        instrumental.noise.skyVariance /= skyNoise * skyNoise
+        let seen = quality.objects.filter { inside($0.ra, $0.dec) && instrumental.expectedSignalToNoise($0) >= 5 }
+        above = seen.count
+        predicted = Self.isolated(seen, within: Self.blending * (coadd.fwhm ?? 0) / 3600).count
+        purity = quality.purity([covered], filterId: 2).value ?? 0
         let limits = catalogs.steps[0].samples.map(Self.fiveSigmaLimit)
         frameLimit = RobustStatistics.median(limits.map { Float($0) })
         // Inverse-variance: 1/σ² adds, and σ ∝ 10^(−0.4 m).
         idealLimit = 1.25 * log10(limits.map { pow(10, 0.8 * $0) }.reduce(0, +))
         coaddLimit = Self.fiveSigmaLimit(covered)
+        instrumentalLimit = Self.fiveSigmaLimit(instrumental)
         half = CatalogQuality.halfCompleteness(quality.completeness([covered], filterId: 2, coverage: frames), stars: false)
         withExtendedLifetime(directory) {}  // its files are removed when it is released
     }
@@ -290,6 +315,15 @@ struct DenseEpochs: Sendable {
     static func fiveSigmaLimit(_ sample: CatalogQuality.Sample) -> Double {
         let a = sample.noise.skyVariance, b = sample.noise.sourceVariancePerFlux
         return sample.zeroPoint - 2.5 * log10((25 * b + (625 * b * b + 100 * a).squareRoot()) / 2)
+    }
+
+    /// The objects with no brighter one (in r) within `radius` degrees.
+    static func isolated(_ objects: [CatalogQuality.Object], within radius: Double) -> [CatalogQuality.Object] {
+        let r = Filter.r.filterId
+        let index = ZoneIndex(objects.map { SkyPosition(ra: $0.ra, dec: $0.dec) }, radius: max(radius, 1 / 3600))
+        return objects.filter { object in
+            !index.near(SkyPosition(ra: object.ra, dec: object.dec), within: radius).contains { objects[$0.index].magnitudes[r] < object.magnitudes[r] }
+        }
     }
 
     /// The area (arcmin²) of the part of the footprints' common box where `inside` holds, on a
@@ -344,30 +378,32 @@ struct DenseEpochs: Sendable {
 
     /// What the tests print and check of the count.
     var line: String {
-        let counts = Self.counts(brighterThan: coaddLimit)
-        return String(format: "%d exposures a frame: %d primary DeepSources in %.1f arcmin², %.1f per arcmin²; predicted %d, %.1f per arcmin² "
-                      + "(ratio %.3f); 5σ limits r %.2f (calexps' median), %.2f (coadd; %.2f as its calexps' inverse-variance mean); "
-                      + "the coadd 50 %% complete at S/N %@; the counts to %.2f: %.1f per arcmin² (stars %.1f, galaxies %.1f as points)",
-                      exposures, primary, area, density, predicted, predictedDensity, Double(primary) / Double(predicted), frameLimit,
-                      coaddLimit, idealLimit, half.map { String(format: "%.1f", $0) } ?? "–", coaddLimit,
+        let counts = Self.counts(brighterThan: instrumentalLimit)
+        return String(format: "%d exposures a frame: %d primary DeepSources in %.1f arcmin², %.1f per arcmin²; predicted %d of %d above S/N 5, %.1f per arcmin² "
+                      + "(ratio %.3f), purity %.3f; 5σ limits r %.2f (calexps' median), %.2f (coadd, its instrument's noise; %.2f as its calexps' "
+                      + "inverse-variance mean; %.2f with the sky's, SKYNOISE %.3f); the coadd 50 %% complete at S/N %@ of its quoted σ; "
+                      + "the counts to %.2f: %.1f per arcmin² (stars %.1f, galaxies %.1f as points)",
+                      exposures, primary, area, density, predicted, above, predictedDensity, Double(primary) / Double(predicted), purity, frameLimit,
+                      instrumentalLimit, idealLimit, coaddLimit, skyNoise, half.map { String(format: "%.1f", $0) } ?? "–", instrumentalLimit,
                       counts.stars + counts.galaxies, counts.stars, counts.galaxies)
     }
 }
 
 /// The Stripe 82-dense sky through processCcd and coadd (issue 26, item 8): crowded frames still
 /// calibrate; eight epochs of the seed's patch give the primary DeepSources that the sky's objects
-/// above the coadd's S/N 5 predict (13.9 per arcmin², against the sparse sky's 2.8), and so do eight
-/// frames of ten exposures each, the exposure of DC2013's 80-epoch coadds (21.4 per arcmin²: its
-/// coadd reaches r = 24.09, not the 24.5 that gave the issue's "about 40", see `atDC2013sDepth…`);
-/// `extendedness` is right for at least 95 % of the sources above S/N 20 on single frames and on
-/// the coadd, though most of them are faint galaxies not much wider than the PSF; every calexp's
-/// aperture correction is within 1 % of 1 and its zero point within 3σ of the camera's.
+/// above the coadd's S/N 5 predict (15.7 per arcmin², against the sparse sky's 2.8), and so do eight
+/// frames of ten exposures each, the exposure of DC2013's 80-epoch coadds: 36.5 per arcmin², the
+/// issue's "about 40" (see `atDC2013sDepth…`); `extendedness` is right for at least 95 % of the
+/// sources above S/N 20 on single frames and on the coadd, though most of them are faint galaxies not
+/// much wider than the PSF; every calexp's aperture correction is within 1 % of 1 and its zero point
+/// within 3σ of the camera's.
 @Suite struct DenseSky {
-    /// The primary DeepSources over the objects predicted (0.978 for single exposures, 0.892 for ten
-    /// when this was written): fewer, since the coadd's detection is 50 % complete at S/N 5.1–5.2
-    /// and blends merge neighbours; 0.9 ± 0.1. (0.801 for single exposures while the coadd detected
-    /// with a 3×3 box, 50 % complete at S/N 6.1 of its quoted errors.)
-    static let ratio = 0.8...1.0
+    /// The primary DeepSources over the objects predicted (1.02 for single exposures, 0.85 for ten
+    /// when this was written; 0.9 ± 0.1 once blends were left out of the prediction only by merging
+    /// them into none). Fewer on the deep sky, whose galaxies below the limit (`SKYNOISE` 2.1) scatter
+    /// the faintest below the threshold and merge into their neighbours' peaks beyond two FWHMs; a few
+    /// more on single exposures, where pairs closer than two FWHMs are split.
+    static let ratio = 0.8...1.1
 
     @Test func eightEpochsOfTheSeedsPatchAreCrowded() throws {
         let epochs = try DenseEpochs.single.get()
@@ -392,23 +428,29 @@ struct DenseEpochs: Sendable {
     }
 
     /// Frames of ten exposures are 1.25 magnitudes deeper than single ones (1.27 measured), and their
-    /// coadd gives the DeepSources the sky's objects predict at its depth.
+    /// coadd gives the DeepSources the sky's objects predict at its depth: about 40 per arcmin² in
+    /// the seed's box, as DC2013's 80-epoch coadds did (36.5 when this was written), nearly all of
+    /// them within 1″ of a true object.
     ///
-    /// That coadd is only 0.71 magnitudes deeper than single exposures' (r = 24.09, against 23.39),
-    /// where its calexps' inverse-variance mean would be at 24.87 (on single exposures the gap is
-    /// 0.21). Its background noise is 16 % above that mean's (0.079 against 0.216/√10); the rest is in
-    /// its PSF fluxes' σ, which it scales by the spread of PSF fluxes on a grid of positions
-    /// (`Coadd.noiseCorrelation`), where the sky's galaxies fainter than its limit (69 per arcmin² from
-    /// r = 24.09 to 25.5) are noise too (not measured apart). Its count is printed, not bounded:
-    /// 21.4 per arcmin² when this was written, not the issue's "about 40" (the counts to r = 24.5).
+    /// The coadd detects at S/N 5 of its instrument's noise, as DC2013's did from its variance planes:
+    /// that noise, measured on a draw of its inputs' noise warped and stacked as they are
+    /// (`Coadd.noiseDraw`), puts its 5σ limit at r = 24.90, where its calexps' inverse-variance mean
+    /// would be (24.87). Its fluxes quote the sky's part too: the spread of PSF fluxes where no source
+    /// was detected, twice the instrument's here (`SKYNOISE`; 1.10 on single exposures), from the
+    /// sky's galaxies below the limit (69 per arcmin² from r = 24.9 to 25.5) and its sources' wings,
+    /// which makes the limit r = 24.10 of the σ quoted. When the coadd's noise was measured on its own
+    /// pixels, where no position of this crowded coadd is clear, the sky's part was in its threshold:
+    /// 21.4 per arcmin², the coadd at r = 24.09.
     @Test func atDC2013sDepthTheCountsPredictTheDeepSources() throws {
         let deep = try DenseEpochs.deep.get()
         print("dense sky: \(deep.line)")
         let single = try DenseEpochs.single.get()
-        let deeper = (frames: deep.frameLimit - single.frameLimit, coadd: deep.coaddLimit - single.coaddLimit)
+        let deeper = (frames: deep.frameLimit - single.frameLimit, coadd: deep.instrumentalLimit - single.instrumentalLimit)
         print(String(format: "dense sky: ten exposures a frame against one: calexps %.3f mag deeper, coadd %.3f (1.25 log₁₀ 10 = 1.25)", deeper.frames, deeper.coadd))
         #expect(abs(deeper.frames - 1.25) < 0.1)
         #expect(Self.ratio.contains(Double(deep.primary) / Double(deep.predicted)), "\(deep.line)")
+        // DC2013's 80-epoch coadds: about 40 per arcmin² in the seed's box.
+        #expect((32...48).contains(deep.density) && deep.purity >= 0.97, "\(deep.line)")
         deep.checkCalibrations()
         for (step, samples) in deep.steps {
             if let scored = deep.quality.starGalaxy(samples, filterId: 2) {

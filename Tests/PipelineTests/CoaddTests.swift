@@ -205,24 +205,23 @@ import Sky
     }
 }
 
-/// The coadd's detection on correlated noise (`CoaddDetection.matched`): thresholded on the filtered
-/// image's noise as measured at blank positions, as the PSF fluxes' correlation is, its 5σ is 5σ of
-/// what the pixels do; from independent pixels of their measured σ it would be far lower (neighbours
-/// smoothed together, as a warp does, have a smaller σ each than their sums show), and noise would be
-/// detected.
+/// The coadd's detection on correlated noise (`CoaddDetection.matched`): thresholded on the noise of
+/// a draw of the coadd's noise alone filtered alike, as the PSF fluxes' correlation is measured, its 5σ
+/// is 5σ of what the pixels do; from independent pixels of their measured σ it would be far lower
+/// (neighbours smoothed together, as a warp does, have a smaller σ each than their sums show), and
+/// noise would be detected.
 @Suite struct CoaddMatchedDetection {
     /// Ten stars at 8σ of the filtered noise on white noise smoothed by a [¼ ½ ¼] kernel on each axis:
     /// all found, with nothing else; the threshold predicted from independent pixels finds the noise.
-    @Test func theThresholdIsTheFilteredNoiseMeasuredOnBlankPositions() throws {
+    @Test func theThresholdIsTheFilteredNoiseOfADraw() throws {
         let (width, height) = (300, 200)
         let psf = MoffatPSF(fwhm: 3.5, beta: 3), psfSigma = 3.5 / Gaussian.sigmaToFWHM
-        let noise = SourceDetector.convolved(Stages.noisy(Stages.flat(width, height), sigma: 1, seed: 12), [0.25, 0.5, 0.25])
-        let kernel = SourceDetector.matchedKernel(psfSigma: psfSigma, config: .init())
-        let blank: [(x: Int, y: Int)] = stride(from: 110, to: height - 10, by: 5).flatMap { (y: Int) -> [(x: Int, y: Int)] in
-            stride(from: 10, to: width - 10, by: 5).map { (x: Int) -> (x: Int, y: Int) in (x: x, y: y) }
+        func smoothedNoise(seed: UInt64) -> Image {
+            SourceDetector.convolved(Stages.noisy(Stages.flat(width, height), sigma: 1, seed: seed), [0.25, 0.5, 0.25])
         }
-        let filteredPure = SourceDetector.convolved(noise, kernel)
-        let filteredNoise = RobustStatistics.sigma(blank.map { (p: (x: Int, y: Int)) -> Float in filteredPure.pixels[p.y * width + p.x] })
+        let noise = smoothedNoise(seed: 12), draw = smoothedNoise(seed: 13)
+        let kernel = SourceDetector.matchedKernel(psfSigma: psfSigma, config: .init())
+        let filteredNoise = RobustStatistics.sigma(SourceDetector.convolved(draw, kernel).pixels)
         let unit = try #require(SourceDetector.convolved(Stages.star(Stages.flat(41, 41), at: (x: 20, y: 20), flux: 1, psf: psf), kernel).pixels.max())
         let centres = (0..<10).map { (k: Int) -> (x: Double, y: Double) in
             let x: Double = 25 + 27 * Double(k), y: Double = 30 + 40 * Double(k % 2)
@@ -230,15 +229,16 @@ import Sky
         }
         var significance = noise
         for c in centres { significance = Stages.star(significance, at: c, flux: 8 * filteredNoise / Double(unit), psf: psf) }
-        let first = CoaddDetection.Result(detections: [], noiseScale: RobustStatistics.sigma(noise.pixels), noise: 1, significance: significance)
-        let detection = CoaddDetection()
-        let measured = detection.matched(first, image: significance, psfSigma: psfSigma, blank: blank, valid: { _ in true })
+        let first = CoaddDetection.Result(detections: [], noiseScale: RobustStatistics.sigma(draw.pixels), noise: 1,
+                                          significance: significance, noiseSignificance: draw)
+        let measured = CoaddDetection().matched(first, image: significance, psfSigma: psfSigma, valid: { _ in true })
         let found = centres.filter { (c: (x: Double, y: Double)) -> Bool in
             measured.contains { (d: Detection) -> Bool in abs(Double(d.peakX) - c.x) <= 1.5 && abs(Double(d.peakY) - c.y) <= 1.5 }
         }
         #expect(found.count == 10 && measured.count == 10, "\(found.count) of 10 stars in \(measured.count) detections")
-        let predicted = detection.matched(first, image: significance, psfSigma: psfSigma, blank: [], valid: { _ in true })
-        let independent = first.noiseScale * kernel.map { $0 * $0 }.reduce(0, +)
+        let independent = SourceDetector.filteredNoise(first.noiseScale, kernel: kernel)
+        let predicted = SourceDetector.detect(significance, filtered: SourceDetector.convolved(significance, kernel), noise: independent,
+                                              psfSigma: psfSigma, config: .init())
         #expect(filteredNoise > 2 * independent, "filtered noise \(filteredNoise), as from independent pixels \(independent)")
         #expect(predicted.count > 50, "\(predicted.count) detections at the threshold predicted from independent pixels")
     }

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Pipeline
+import Basics
 import Simulation
 import Sky
 
@@ -249,15 +250,16 @@ import Sky
     }
 
     /// A coadd's significance on a flat field of variance 4 with one star: one detection, and a
-    /// pixel noise of 2; nothing where no frame fell.
+    /// pixel noise of 2 as a draw of its noise shows it; nothing where no frame fell.
     @Test func detectionOnACoaddIsOnItsSignificance() throws {
         let image = Self.noisy(Self.star(Self.flat(64, 48), at: (30, 20), flux: 3000, psf: MoffatPSF(fwhm: 3, beta: 3)),
                                sigma: 2, seed: 4)
         let variance = [Float](repeating: 4, count: image.pixels.count)
-        let result = try #require(CoaddDetection().detect(image, variance: variance, valid: { _ in true }))
+        let draw = Self.noisy(Self.flat(64, 48), sigma: 2, seed: 5)
+        let result = try #require(CoaddDetection().detect(image, variance: variance, noise: draw, valid: { _ in true }))
         #expect(result.detections.map { [$0.peakX, $0.peakY] } == [[30, 20]])
         #expect(abs(result.noise / 2 - 1) < 0.1 && abs(result.noiseScale - 1) < 0.1)
-        #expect(CoaddDetection().detect(image, variance: variance, valid: { _ in false }) == nil)
+        #expect(CoaddDetection().detect(image, variance: variance, noise: draw, valid: { _ in false }) == nil)
     }
 }
 

@@ -49,7 +49,7 @@ public struct MeasurementConfig: Sendable, Equatable {
 /// - Calibration: `zeroPointSigma` (the calexp's MAGZERR, read by forcedPhot) adds
 ///   (F·ln10/2.5·σ_zp)² to each flux's variance; processCcd and coadd add theirs once known.
 struct Photometer {
-    let image: Image
+    var image: Image
     var noise: Double
     /// Electrons per count, for the sources' own noise (infinite where it is not known).
     let gain: Double
