@@ -242,11 +242,11 @@ public struct Coadd {
     func stack(_ inputs: [(path: String, region: Region, sigma: Double)], grid: WCS, width: Int,
                height: Int) throws -> (mean: [Float], variance: [Float], noise: [Float]) {
         var first = Stack(width: width, height: height), noise = first
-        for (index, input) in inputs.enumerated() {
+        for input in inputs {
             let weight = 1 / (input.sigma * input.sigma)
             let calexp = try read(input.path, measuringNoise: false)
             try warp(calexp, input.region, grid: grid, width: width) { k, value in first.add(k, value, weight: weight) }
-            let drawn = try noiseDraw(like: calexp, sigma: input.sigma / Self.jacobian(of: calexp, on: grid, at: input.region), index: index)
+            let drawn = try noiseDraw(like: calexp, sigma: input.sigma / Self.jacobian(of: calexp, on: grid, at: input.region))
             try warp(drawn, input.region, grid: grid, width: width) { k, value in noise.add(k, value, weight: weight) }
         }
         let reference = first.mean()
@@ -265,11 +265,12 @@ public struct Coadd {
     /// noise as measured, `Overlaps`): warped and stacked as the calexps are, it is the coadd's noise
     /// without its sources, on which the warp's correlation is measured (`CoaddDetection`,
     /// `noiseCorrelation`) where no position of a crowded deep coadd is clear of them. Seeded by the
-    /// patch, the filter and the input's place in the list, so that a coadd is the same bytes
-    /// wherever it is made.
-    func noiseDraw(like calexp: Input, sigma: Double, index: Int) -> Input {
-        let patch = options.patch
-        var random = SeededRandom(seed: 0x636f_6164_646e_6f69, stream: [patch.tract, patch.x, patch.y, options.filter.filterId, index])
+    /// patch, the filter and the calexp's file name (named after its frame), so that a coadd is the
+    /// same bytes wherever it is made and whatever the order of its inputs (`run --by-patch` lists
+    /// them otherwise than a step-by-step run).
+    func noiseDraw(like calexp: Input, sigma: Double) -> Input {
+        let patch = options.patch, name = URL(fileURLWithPath: calexp.path).lastPathComponent
+        var random = SeededRandom(seed: UInt64(fnv1a(name), radix: 16) ?? 0, stream: [patch.tract, patch.x, patch.y, options.filter.filterId])
         let counts = sigma / calexp.scale
         var drawn = calexp
         drawn.image.pixels = calexp.image.pixels.map { _ in Float(counts * random.gaussian()) }

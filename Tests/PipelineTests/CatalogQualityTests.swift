@@ -391,15 +391,15 @@ struct DenseEpochs: Sendable {
 
 /// The Stripe 82-dense sky through processCcd and coadd (issue 26, item 8): crowded frames still
 /// calibrate; eight epochs of the seed's patch give the primary DeepSources that the sky's objects
-/// above the coadd's S/N 5 predict (15.7 per arcmin², against the sparse sky's 2.8), and so do eight
-/// frames of ten exposures each, the exposure of DC2013's 80-epoch coadds: 36.5 per arcmin², the
+/// above the coadd's S/N 5 predict (15.3 per arcmin², against the sparse sky's 2.8), and so do eight
+/// frames of ten exposures each, the exposure of DC2013's 80-epoch coadds: 35.8 per arcmin², the
 /// issue's "about 40" (see `atDC2013sDepth…`); `extendedness` is right for at least 95 % of the
 /// sources above S/N 20 on single frames and on the coadd, though most of them are faint galaxies not
 /// much wider than the PSF; every calexp's aperture correction is within 1 % of 1 and its zero point
 /// within 3σ of the camera's.
 @Suite struct DenseSky {
-    /// The primary DeepSources over the objects predicted (1.02 for single exposures, 0.85 for ten
-    /// when this was written). Fewer on the deep sky, whose galaxies below the limit (`SKYNOISE` 2.1)
+    /// The primary DeepSources over the objects predicted (1.05 for single exposures, 0.87 for ten
+    /// when this was written). Fewer on the deep sky, whose galaxies below the limit (`SKYNOISE` 2.0)
     /// scatter the faintest below the threshold and merge into their neighbours' peaks beyond two
     /// FWHMs; a few more on single exposures, where some pairs closer than two FWHMs are split. (Before
     /// blends were left out of the prediction, with the coadd's noise measured on itself: 0.98 and
@@ -430,15 +430,15 @@ struct DenseEpochs: Sendable {
 
     /// Frames of ten exposures are 1.25 magnitudes deeper than single ones (1.27 measured), and their
     /// coadd gives the DeepSources the sky's objects predict at its depth: about 40 per arcmin² in
-    /// the seed's box, as DC2013's 80-epoch coadds did (36.5 when this was written), nearly all of
+    /// the seed's box, as DC2013's 80-epoch coadds did (35.8 when this was written), nearly all of
     /// them within 1″ of a true object.
     ///
     /// The coadd detects at S/N 5 of its instrument's noise, as DC2013's did from its variance planes:
     /// that noise, measured on a draw of its inputs' noise warped and stacked as they are
-    /// (`Coadd.noiseDraw`), puts its 5σ limit at r = 24.90, where its calexps' inverse-variance mean
+    /// (`Coadd.noiseDraw`), puts its 5σ limit at r = 24.84, where its calexps' inverse-variance mean
     /// would be (24.87). Its fluxes quote the sky's part too: the spread of PSF fluxes where no source
-    /// was detected, twice the instrument's here (`SKYNOISE`; 1.10 on single exposures), from the
-    /// sky's galaxies below the limit (69 per arcmin² from r = 24.9 to 25.5) and its sources' wings,
+    /// was detected, twice the instrument's here (`SKYNOISE`; 1.0–1.1 on single exposures), from the
+    /// sky's galaxies below the limit (69 per arcmin² from r = 24.8 to 25.5) and its sources' wings,
     /// which makes the limit r = 24.10 of the σ quoted. When the coadd's noise was measured on its own
     /// pixels, where no position of this crowded coadd is clear, the sky's part was in its threshold:
     /// 21.4 per arcmin², the coadd at r = 24.09.
