@@ -241,13 +241,14 @@ public struct Coadd {
     /// the first pass's mean is.
     func stack(_ inputs: [(path: String, region: Region, sigma: Double)], grid: WCS, width: Int,
                height: Int) throws -> (mean: [Float], variance: [Float], noise: [Float]) {
-        var first = Stack(width: width, height: height), noise = first
+        var first = Stack(width: width, height: height)
+        var noise = [Double](repeating: 0, count: width * height)
         for input in inputs {
             let weight = 1 / (input.sigma * input.sigma)
             let calexp = try read(input.path, measuringNoise: false)
             try warp(calexp, input.region, grid: grid, width: width) { k, value in first.add(k, value, weight: weight) }
             let drawn = try noiseDraw(like: calexp, sigma: input.sigma / Self.jacobian(of: calexp, on: grid, at: input.region))
-            try warp(drawn, input.region, grid: grid, width: width) { k, value in noise.add(k, value, weight: weight) }
+            try warp(drawn, input.region, grid: grid, width: width) { k, value in noise[k] += weight * Double(value) }
         }
         let reference = first.mean()
         var second = Stack(width: width, height: height)
@@ -258,7 +259,7 @@ public struct Coadd {
                 if Stack.keeps(value, mean: reference[k], sigma: input.sigma, config: config) { second.add(k, value, weight: weight) }
             }
         }
-        return (second.mean(), second.variance(), noise.mean())
+        return (second.mean(), second.variance(), first.mean(of: noise))
     }
 
     /// A calexp whose pixels are Gaussian noise of σ `sigma` at the common zero point (its pixels'

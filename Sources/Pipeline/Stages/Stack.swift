@@ -37,7 +37,9 @@ struct Stack {
     }
 
     /// The weighted mean; NaN where no frame gave a value.
-    func mean() -> [Float] { zip(sums, weights).map { $1 > 0 ? Float($0 / $1) : .nan } }
+    func mean() -> [Float] { mean(of: sums) }
+    /// The weighted mean of other values summed with the same weights (Σw·value per pixel).
+    func mean(of sums: [Double]) -> [Float] { zip(sums, weights).map { $1 > 0 ? Float($0 / $1) : .nan } }
     /// The variance of the mean, 1/Σw; NaN where no frame gave a value.
     func variance() -> [Float] { weights.map { $0 > 0 ? Float(1 / $0) : .nan } }
 
