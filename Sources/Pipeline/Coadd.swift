@@ -315,17 +315,16 @@ public struct Coadd {
             common = CommonError(zeroPoint: overlaps.zeroPointSigma, inputCorrections: overlaps.correction, own: own)
             photometer.apertureCorrection = own.factor
         }
-        func measurement(_ detection: Detection, correlation: Double) -> Measurement? {
+        // Measured with the sky's noise in, cut at S/N 5 of the instrument's alone, as detected: the sky
+        // term of the σ is the part the two differ by, and near the cut it is nearly all of it.
+        let skyNoise = psfNoise.quoted / psfNoise.instrumental
+        let measured = detections.compactMap { detection in
             var local = photometer
-            local.noise = correlation * noiseMap(detection.peakY * image.width + detection.peakX)
+            local.noise = psfNoise.quoted * noiseMap(detection.peakY * image.width + detection.peakX)
             let peak = (x: Double(detection.peakX), y: Double(detection.peakY))
             if let correction = try? coaddPSF?.apertureCorrection(at: peak) { local.apertureCorrection = correction }
             return local.measure(detection)
-        }
-        // Cut at S/N 5 of the instrument's noise, as detected; quoted with the sky's too.
-        let kept = detections.compactMap { d in measurement(d, correlation: psfNoise.instrumental).map { (d, $0) } }
-            .filter { $0.1.signalToNoise >= options.config.detection.detection.threshold }
-        let measured = psfNoise.quoted > psfNoise.instrumental ? kept.compactMap { measurement($0.0, correlation: psfNoise.quoted) } : kept.map(\.1)
+        }.filter { $0.signalToNoise * skyNoise >= options.config.detection.detection.threshold }
         // The common error is added to each flux σ once the S/N cut is made on the noise alone.
         let out = classified(measured, photometer: photometer, detections: detections, valid: valid) { m in
             psfNoise.quoted * noiseMap(Int(m.y.rounded()) * image.width + Int(m.x.rounded()))

@@ -392,7 +392,7 @@ struct DenseEpochs: Sendable {
 /// The Stripe 82-dense sky through processCcd and coadd (issue 26, item 8): crowded frames still
 /// calibrate; eight epochs of the seed's patch give the primary DeepSources that the sky's objects
 /// above the coadd's S/N 5 predict (15.3 per arcmin², against the sparse sky's 2.8), and so do eight
-/// frames of ten exposures each, the exposure of DC2013's 80-epoch coadds: 35.8 per arcmin², the
+/// frames of ten exposures each, the exposure of DC2013's 80-epoch coadds: 35.9 per arcmin², the
 /// issue's "about 40" (see `atDC2013sDepth…`); `extendedness` is right for at least 95 % of the
 /// sources above S/N 20 on single frames and on the coadd, though most of them are faint galaxies not
 /// much wider than the PSF; every calexp's aperture correction is within 1 % of 1 and its zero point
@@ -430,7 +430,7 @@ struct DenseEpochs: Sendable {
 
     /// Frames of ten exposures are 1.25 magnitudes deeper than single ones (1.27 measured), and their
     /// coadd gives the DeepSources the sky's objects predict at its depth: about 40 per arcmin² in
-    /// the seed's box, as DC2013's 80-epoch coadds did (35.8 when this was written), nearly all of
+    /// the seed's box, as DC2013's 80-epoch coadds did (35.9 when this was written), nearly all of
     /// them within 1″ of a true object.
     ///
     /// The coadd detects at S/N 5 of its instrument's noise, as DC2013's did from its variance planes:
