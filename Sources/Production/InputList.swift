@@ -54,7 +54,19 @@ enum InputList {
     /// Schema v25's trigger in place of v23's: an input's new state or outcome keeps, for each event
     /// planned on it as it was (found by the rule, then in its list), what it was, and puts the events
     /// planned on it in `input_change`.
-    static let inputOutcomeChanged = outcomeChangedTrigger(where: "new.step IN \(InputRule.inputSteps)", frames: "frame_record")
+    static let inputOutcomeChanged = """
+        CREATE TRIGGER input_outcome_changed AFTER UPDATE OF state, attemptId ON event
+        WHEN (old.state IS NOT new.state OR old.attemptId IS NOT new.attemptId)
+             AND (new.step IN \(InputRule.inputSteps) OR EXISTS (SELECT 1 FROM input_exception WHERE inputId = new.id))
+        BEGIN
+            INSERT OR IGNORE INTO input_planned (eventId, inputId, state, attemptId)
+            SELECT l.eventId, new.id, old.state, old.attemptId FROM input_list l
+            WHERE l.planned AND l.eventId IN (\(InputRule.derived(of: "i.id = new.id", frames: "frame_record")))
+            AND EXISTS (SELECT 1 FROM json_each(l.inputs) WHERE value = new.id);
+            INSERT OR IGNORE INTO input_change SELECT p.eventId FROM input_planned p
+            WHERE p.inputId = new.id AND p.state IS NOT NULL AND p.eventId IN (\(InputRule.derived(of: "i.id = new.id", frames: "frame_record")));
+        END;
+        """
 
     /// Schema v31's trigger in place of v25's (as v29 made it, reading the view `frame`): the same
     /// statements, run only where something can have been planned on the input: a job of a step that
@@ -65,25 +77,19 @@ enum InputList {
     /// `run`, which plans every coadd before any forced photometry exists, spent most of its time there
     /// finding nothing. A job's step and filter are `job_by_step`'s key, so the test is one probe; every
     /// event planned on an input has a job of its own step (`recordJobs`, bundles alike).
-    static let inputOutcomeChangedWhereLaterJobsAre = outcomeChangedTrigger(where: laterStepHasJobs, frames: "frame")
-
-    /// `input_outcome_changed`, run for an input whose state or attempt changes where `condition` holds
-    /// or it is an exception of the rule; a frame's patches read from `frames` (`InputRule.derived`).
-    static func outcomeChangedTrigger(where condition: String, frames: String) -> String {
-        """
+    static let inputOutcomeChangedWhereLaterJobsAre = """
         CREATE TRIGGER input_outcome_changed AFTER UPDATE OF state, attemptId ON event
         WHEN (old.state IS NOT new.state OR old.attemptId IS NOT new.attemptId)
-             AND (\(condition) OR EXISTS (SELECT 1 FROM input_exception WHERE inputId = new.id))
+             AND (\(laterStepHasJobs) OR EXISTS (SELECT 1 FROM input_exception WHERE inputId = new.id))
         BEGIN
             INSERT OR IGNORE INTO input_planned (eventId, inputId, state, attemptId)
             SELECT l.eventId, new.id, old.state, old.attemptId FROM input_list l
-            WHERE l.planned AND l.eventId IN (\(InputRule.derived(of: "i.id = new.id", frames: frames)))
+            WHERE l.planned AND l.eventId IN (\(InputRule.derived(of: "i.id = new.id", frames: "frame")))
             AND EXISTS (SELECT 1 FROM json_each(l.inputs) WHERE value = new.id);
             INSERT OR IGNORE INTO input_change SELECT p.eventId FROM input_planned p
-            WHERE p.inputId = new.id AND p.state IS NOT NULL AND p.eventId IN (\(InputRule.derived(of: "i.id = new.id", frames: frames)));
+            WHERE p.inputId = new.id AND p.state IS NOT NULL AND p.eventId IN (\(InputRule.derived(of: "i.id = new.id", frames: "frame")));
         END;
         """
-    }
 
     /// Whether, for the event `new`, a job exists in its filter of a step that takes `new`'s step as
     /// input by the rule (`Step.inputStep`, `positionsStep`): `(new.step = 'processCcd' AND EXISTS (…
