@@ -1,4 +1,3 @@
-import Basics
 import GRDB
 
 /// A later step's event's inputs as schema v25 keeps them: one row an event (`input_list`) with its
@@ -67,42 +66,6 @@ enum InputList {
             WHERE p.inputId = new.id AND p.state IS NOT NULL AND p.eventId IN (\(InputRule.derived(of: "i.id = new.id", frames: "frame_record")));
         END;
         """
-
-    /// Schema v31's trigger in place of v25's (as v29 made it, reading the view `frame`): the same
-    /// statements, run only where something can have been planned on the input: a job of a step that
-    /// takes the input's step in its filter (`laterStepHasJobs`), or an exception of the rule.
-    ///
-    /// The search for the events planned on an input walks, for a coadd, every frame of its patch and
-    /// their events: at ten times DC2013's size (about 1,000 frames a patch and filter) the first pass of
-    /// `run`, which plans every coadd before any forced photometry exists, spent most of its time there
-    /// finding nothing. A job's step and filter are `job_by_step`'s key, so the test is one probe; every
-    /// event planned on an input has a job of its own step (`recordJobs`, bundles alike).
-    static let inputOutcomeChangedWhereLaterJobsAre = """
-        CREATE TRIGGER input_outcome_changed AFTER UPDATE OF state, attemptId ON event
-        WHEN (old.state IS NOT new.state OR old.attemptId IS NOT new.attemptId)
-             AND (\(laterStepHasJobs) OR EXISTS (SELECT 1 FROM input_exception WHERE inputId = new.id))
-        BEGIN
-            INSERT OR IGNORE INTO input_planned (eventId, inputId, state, attemptId)
-            SELECT l.eventId, new.id, old.state, old.attemptId FROM input_list l
-            WHERE l.planned AND l.eventId IN (\(InputRule.derived(of: "i.id = new.id", frames: "frame")))
-            AND EXISTS (SELECT 1 FROM json_each(l.inputs) WHERE value = new.id);
-            INSERT OR IGNORE INTO input_change SELECT p.eventId FROM input_planned p
-            WHERE p.inputId = new.id AND p.state IS NOT NULL AND p.eventId IN (\(InputRule.derived(of: "i.id = new.id", frames: "frame")));
-        END;
-        """
-
-    /// Whether, for the event `new`, a job exists in its filter of a step that takes `new`'s step as
-    /// input by the rule (`Step.inputStep`, `positionsStep`): `(new.step = 'processCcd' AND EXISTS (…
-    /// j.step IN ('coadd', 'forcedPhot') …)) OR (new.step = 'coadd' AND …)`.
-    static let laterStepHasJobs: String = {
-        let terms: [String] = Step.allCases.compactMap { step in
-            let later: [Step] = Step.allCases.filter { $0.inputStep == step || $0.positionsStep == step }
-            guard !later.isEmpty else { return nil }
-            let quoted = later.map { "'" + $0.rawValue + "'" }.joined(separator: ", ")
-            return "(new.step = '\(step.rawValue)' AND EXISTS (SELECT 1 FROM job j WHERE j.step IN (\(quoted)) AND j.filter = new.filter))"
-        }
-        return "(" + terms.joined(separator: " OR ") + ")"
-    }()
 
     /// Migration v25: `event_input`'s rows as lists, the states a list does not give kept on their own.
     /// An event is taken as planned when one of its inputs has a state.

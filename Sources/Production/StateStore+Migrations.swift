@@ -474,12 +474,6 @@ extension StateStore {
             -- `job_planned`: a job's events in state planned, kept by triggers, for the task summary (JobPlannedCounts).
             \(JobPlannedCounts.migration)
             """),
-        Migration(name: "v31: what was planned on an input is looked for only where a later step has jobs", sql: """
-            -- `input_outcome_changed` runs its search only where a job of a step that takes the input's step exists in its
-            -- filter, or the input is an exception of the rule (InputList.inputOutcomeChangedWhereLaterJobsAre).
-            DROP TRIGGER input_outcome_changed;
-            \(InputList.inputOutcomeChangedWhereLaterJobsAre)
-            """),
     ]
 }
 

@@ -23,16 +23,13 @@ import Testing
         try StateStore.migrator(before: version).migrate(pool)
         return try pool.write { db in
             try db.execute(sql: """
-                INSERT INTO job (name, step, filter, manifest, events, createdAt) VALUES ('j', 'processCcd', 'r', '/m', 4, ''),
-                    ('c', 'coadd', 'r', '/m', 2, ''), ('f', 'forcedPhot', 'r', '/m', 4, '');
+                INSERT INTO job (name, step, filter, manifest, events, createdAt) VALUES ('j', 'processCcd', 'r', '/m', 4, '');
                 INSERT INTO attempt (jobId, number, backend, token, state, outcomes, log) VALUES (1, 1, 'local', 't1', 'done', '/o', '/l');
                 """)
             var ids: [String: Int64] = [:]
             func event(_ step: String, _ key: String, frameId: Int64?) throws {
-                // Each step's events in a job of that step, as dcprod plans them.
-                let job = ["processCcd": 1, "coadd": 2, "forcedPhot": 3][step]
-                try db.execute(sql: "INSERT INTO event (step, filter, key, frameId, state, class, jobId, attemptId) VALUES (?, 'r', ?, ?, 'ok', 'ok', ?, 1)",
-                               arguments: [step, key, frameId, job])
+                try db.execute(sql: "INSERT INTO event (step, filter, key, frameId, state, class, jobId, attemptId) VALUES (?, 'r', ?, ?, 'ok', 'ok', 1, 1)",
+                               arguments: [step, key, frameId])
                 ids["\(step)/\(key)"] = db.lastInsertedRowID
             }
             for (k, frame) in frames.enumerated() {

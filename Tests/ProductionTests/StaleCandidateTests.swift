@@ -15,12 +15,7 @@ import Testing
             // Twelve frames verified ok in a first attempt; three coadds on four frames each, and twelve
             // forced-photometry events on a frame and a coadd each, planned on them.
             let (frames, coadds) = try store.pool.write { db -> ([Int64], [Int64]) in
-                // Each step's events in a job of that step, as dcprod plans them (the triggers look for what was
-                // planned on an input only where a later step has jobs).
-                try db.execute(sql: """
-                    INSERT INTO job (id, name, step, filter, manifest, events, createdAt) VALUES (1, 'j', 'processCcd', 'r', 'm', 1, 'now'),
-                        (2, 'c', 'coadd', 'r', 'm', 1, 'now'), (3, 'f', 'forcedPhot', 'r', 'm', 1, 'now')
-                    """)
+                try db.execute(sql: "INSERT INTO job (id, name, step, filter, manifest, events, createdAt) VALUES (1, 'j', 'processCcd', 'r', 'm', 1, 'now')")
                 try db.execute(sql: "INSERT INTO attempt (id, jobId, number, backend, token, state, outcomes, log) VALUES (1, 1, 1, 'local', 't1', 'done', 'o', 'l')")
                 func insert(_ step: String, _ key: String, state: String, jobId: Int64?, attemptId: Int64?) throws -> Int64 {
                     try db.execute(sql: "INSERT INTO event (step, filter, key, state, jobId, attemptId) VALUES (?, 'r', ?, ?, ?, ?)",
@@ -28,8 +23,8 @@ import Testing
                     return db.lastInsertedRowID
                 }
                 let frames = try (0..<12).map { try insert("processCcd", "f\($0)", state: "ok", jobId: 1, attemptId: 1) }
-                let coadds = try (0..<3).map { try insert("coadd", "c\($0)", state: "ok", jobId: 2, attemptId: 1) }
-                let forced = try (0..<12).map { try insert("forcedPhot", "f\($0)", state: "ok", jobId: 3, attemptId: 1) }
+                let coadds = try (0..<3).map { try insert("coadd", "c\($0)", state: "ok", jobId: 1, attemptId: 1) }
+                let forced = try (0..<12).map { try insert("forcedPhot", "f\($0)", state: "ok", jobId: 1, attemptId: 1) }
                 for (index, frame) in frames.enumerated() {
                     try db.execute(sql: "INSERT INTO event_input (eventId, inputId, state, attemptId) VALUES (?, ?, 'ok', 1)",
                                    arguments: [coadds[index / 4], frame])
