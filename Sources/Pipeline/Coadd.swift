@@ -149,16 +149,16 @@ public struct Coadd {
         guard overlaps.inputs.count >= config.minimumInputs else {
             throw CoaddFailure(.tooFewInputs, "too few inputs: \(overlaps.inputs.count) calexps overlap \(patch), \(config.minimumInputs) needed")
         }
-        let (stack, variance, draw) = try self.stack(overlaps.inputs, grid: grid, width: width, height: height)
+        let (stack, variance, noise) = try self.stack(overlaps.inputs, grid: grid, width: width, height: height)
         var image = Image(width: width, height: height, pixels: stack.map { $0.isNaN ? 0 : $0 })
         let background = Background(of: image, config: config.background)
         for k in image.pixels.indices { image.pixels[k] -= background.model[k] }
-        let noise = Image(width: width, height: height, pixels: draw.map { $0.isNaN ? 0 : $0 })
-        guard let found = CoaddDetection(config: config.detection).detect(image, variance: variance, noise: noise,
+        let draw = Image(width: width, height: height, pixels: noise.map { $0.isNaN ? 0 : $0 })
+        guard let found = CoaddDetection(config: config.detection).detect(image, variance: variance, draw: draw,
                                                                             valid: { !stack[$0].isNaN }) else {
             throw CoaddFailure(.noInput, "no input calexp: none of \(calexps.count) covers a pixel of \(patch)")
         }
-        let (measuredOnStack, common, psfNoise) = measure(image, found, overlaps, grid: grid, draw: noise,
+        let (measuredOnStack, common, psfNoise) = measure(image, found, overlaps, grid: grid, draw: draw,
                                                     noiseMap: { found.noiseScale * Double(variance[$0]).squareRoot() }, valid: { !stack[$0].isNaN })
         let sky = try grid.sky(measuredOnStack.map { (x: $0.x + 1, y: $0.y + 1) })
         let measured = try addingInputAstrometry(measuredOnStack, sky: sky, overlaps)

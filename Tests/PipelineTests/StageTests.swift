@@ -256,10 +256,10 @@ import Sky
                                sigma: 2, seed: 4)
         let variance = [Float](repeating: 4, count: image.pixels.count)
         let draw = Self.noisy(Self.flat(64, 48), sigma: 2, seed: 5)
-        let result = try #require(CoaddDetection().detect(image, variance: variance, noise: draw, valid: { _ in true }))
+        let result = try #require(CoaddDetection().detect(image, variance: variance, draw: draw, valid: { _ in true }))
         #expect(result.detections.map { [$0.peakX, $0.peakY] } == [[30, 20]])
         #expect(abs(result.noise / 2 - 1) < 0.1 && abs(result.noiseScale - 1) < 0.1)
-        #expect(CoaddDetection().detect(image, variance: variance, noise: draw, valid: { _ in false }) == nil)
+        #expect(CoaddDetection().detect(image, variance: variance, draw: draw, valid: { _ in false }) == nil)
     }
 }
 

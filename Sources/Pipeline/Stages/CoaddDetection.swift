@@ -44,8 +44,8 @@ struct CoaddDetection {
     }
 
     /// Detections on `image` (background-subtracted) where the stack has data (`valid`), with its
-    /// `variance` plane and a draw of its `noise` alone; nil when no pixel has data.
-    func detect(_ image: Image, variance: [Float], noise: Image, valid: (Int) -> Bool) -> Result? {
+    /// `variance` plane and a `draw` of its noise alone; nil when no pixel has data.
+    func detect(_ image: Image, variance: [Float], draw: Image, valid: (Int) -> Bool) -> Result? {
         let width = image.width
         var significance = Image(width: width, height: image.height, pixels: [Float](repeating: 0, count: image.pixels.count))
         var noiseSignificance = significance
@@ -53,7 +53,7 @@ struct CoaddDetection {
         for k in image.pixels.indices where valid(k) && variance[k] > 0 {
             let sigma = variance[k].squareRoot()
             significance.pixels[k] = image.pixels[k] / sigma
-            noiseSignificance.pixels[k] = noise.pixels[k] / sigma
+            noiseSignificance.pixels[k] = draw.pixels[k] / sigma
             if k % config.significanceSampling == 0 { ratios.append(noiseSignificance.pixels[k]) }
         }
         guard !ratios.isEmpty else { return nil }
