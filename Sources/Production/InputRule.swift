@@ -47,7 +47,7 @@ enum InputRule {
         """
         SELECT d.id FROM event i JOIN event d ON d.frameId = i.frameId WHERE \(condition)
         UNION ALL SELECT d.id FROM event i JOIN \(frames) f ON f.id = i.frameId
-            CROSS JOIN json_each('["' || replace(f.patches, ' ', '","') || '"]') p
+            CROSS JOIN \(PatchSets.each("f.patches")) p
             CROSS JOIN event d ON d.step IN \(patchSteps) AND d.filter = i.filter AND d.key = p.value WHERE \(condition)
         UNION ALL SELECT d.id FROM event i JOIN frame_patch fp ON fp.filter = i.filter AND fp.patch = i.key
             JOIN event d ON d.frameId = fp.frameId WHERE i.frameId IS NULL AND \(condition)
@@ -70,17 +70,24 @@ enum InputRule {
         """
 
     /// What the frame `old.frameId` and the patch `old.filter`, `old.patch` gave each other's events by the
-    /// rule, kept in `input_exception` as the frame stops touching the patch.
-    static let exceptionsOfPatch = """
-        INSERT OR IGNORE INTO input_exception (inputId, eventId)
-            SELECT ei.inputId, ei.eventId FROM event c JOIN event f ON f.frameId = old.frameId
-            JOIN event_input ei ON ei.eventId = c.id AND ei.inputId = f.id
-            WHERE c.step IN \(patchSteps) AND c.filter = old.filter AND c.key = old.patch
-            UNION ALL
-            SELECT ei.inputId, ei.eventId FROM event c JOIN event f ON f.frameId = old.frameId
-            JOIN event_input ei ON ei.eventId = f.id AND ei.inputId = c.id
-            WHERE c.step IN \(patchSteps) AND c.filter = old.filter AND c.key = old.patch;
+    /// rule, kept in `input_exception` as the frame stops touching the patch (schema v23's row of `frame_patch`
+    /// deleted; v31 keeps it for every patch a frame's new set lacks: PatchSetMembers).
+    static let exceptionsOfPatch = exceptions(frame: "old.frameId", filter: "old.filter", patches: "SELECT old.patch")
+
+    /// What the frame of id `frame` and each patch of the filter `filter` that `patches` selects (SQL) gave
+    /// each other's events by the rule, kept in `input_exception`.
+    static func exceptions(frame: String, filter: String, patches: String) -> String {
         """
+        INSERT OR IGNORE INTO input_exception (inputId, eventId)
+            SELECT ei.inputId, ei.eventId FROM event c JOIN event f ON f.frameId = \(frame)
+            JOIN event_input ei ON ei.eventId = c.id AND ei.inputId = f.id
+            WHERE c.step IN \(patchSteps) AND c.filter = \(filter) AND c.key IN (\(patches))
+            UNION ALL
+            SELECT ei.inputId, ei.eventId FROM event c JOIN event f ON f.frameId = \(frame)
+            JOIN event_input ei ON ei.eventId = f.id AND ei.inputId = c.id
+            WHERE c.step IN \(patchSteps) AND c.filter = \(filter) AND c.key IN (\(patches));
+        """
+    }
 
     /// Schema v23's trigger: an input's new state or outcome puts the planned events it is an input of
     /// in `input_change`, found by the rule, each then by `event_input`'s key.

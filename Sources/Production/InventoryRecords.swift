@@ -131,7 +131,6 @@ extension StateStore {
                 """)
             let insertEvent = try db.cachedStatement(sql: "INSERT INTO event (step, filter, key, frameId, state) VALUES (?, ?, ?, ?, ?)")
             let forget = try db.cachedStatement(sql: "DELETE FROM inventory_rejection WHERE path = ?")
-            var patchIds: [String: Int64] = [:]
             for frame in frames {
                 if let other = try String.fetchOne(same, arguments: [frame.run, frame.camcol, frame.field, frame.filter]) {
                     duplicates.append(RejectionRecord(path: frame.path, kind: .failure, reason: "duplicate frame",
@@ -143,7 +142,6 @@ extension StateStore {
                 try insertPatchSet.execute(arguments: [frame.patches])
                 try insertFrame.execute(arguments: Self.frameArguments(frame, recorded: recorded))
                 let frameId = db.lastInsertedRowID
-                try Self.indexPatches(db, frameId: frameId, filter: frame.filter, old: nil, new: frame.patches, patchIds: &patchIds)
                 try insertEvent.execute(arguments: [Step.processCcd, frame.filter, frame.eventKey, frameId, EventState.new])
                 try forget.execute(arguments: [frame.path])
             }
@@ -185,53 +183,19 @@ extension StateStore {
         }
     }
 
-    /// Keeps the patches found for frames, by frame id (`FrameRecord.patches`' text), in one transaction.
+    /// Keeps the patches found for frames, by frame id (`FrameRecord.patches`' text), in one transaction:
+    /// each frame's set (`frame_patch` follows from it, schema v31: PatchSetMembers).
     ///
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be written.
     public func recordFramePatches(_ patches: [Int64: String]) throws {
         guard !patches.isEmpty else { return }
         try write { db in
-            let find = try db.cachedStatement(sql: "SELECT filter, patches FROM frame WHERE id = ?")
             let keep = try db.cachedStatement(sql: FrameLayout.keptPatchSet("?1"))
             let update = try db.cachedStatement(sql: "UPDATE frame_record SET patchSet = \(FrameLayout.patchSet("?1")) WHERE id = ?2")
-            var patchIds: [String: Int64] = [:]
             for (frameId, text) in patches {
-                guard let row = try Row.fetchOne(find, arguments: [frameId]) else { continue }
                 try keep.execute(arguments: [text])
                 try update.execute(arguments: [text, frameId])
-                try Self.indexPatches(db, frameId: frameId, filter: row["filter"], old: row["patches"], new: text, patchIds: &patchIds)
             }
-        }
-    }
-
-    /// Keeps `frame_patch` (schema v18), the frames of each patch, as a frame's patches go from the
-    /// text `old` to `new` (`FrameRecord.patches`' text; nil for none). A patch the frame touches is
-    /// written to the view's tables (schema v28, PatchLayout) directly: through the view's trigger,
-    /// inventory took half as long again; one it no longer touches goes through the view, whose trigger
-    /// keeps the exceptions of the rule (InputRule). `patchIds` holds the `sky_patch` ids already
-    /// found in this transaction, by filter and patch (a row of `sky_patch` is never deleted): a
-    /// patch's id is looked up once, not once per frame (half of this function's time when a
-    /// DC2013-size production's frames were placed at once).
-    static func indexPatches(_ db: Database, frameId: Int64, filter: Filter, old: String?, new: String?,
-                             patchIds: inout [String: Int64]) throws {
-        let words = { (text: String?) in Set((text ?? "").split(separator: " ").map(String.init)) }
-        let (before, after) = (words(old), words(new))
-        let forget = try db.cachedStatement(sql: "DELETE FROM frame_patch WHERE filter = ? AND patch = ? AND frameId = ?")
-        for patch in before.subtracting(after) { try forget.execute(arguments: [filter, patch, frameId]) }
-        let find = try db.cachedStatement(sql: "SELECT id FROM sky_patch WHERE filter = ? AND key = ?")
-        let add = try db.cachedStatement(sql: "INSERT INTO sky_patch (filter, key) VALUES (?, ?)")
-        let keep = try db.cachedStatement(sql: "INSERT OR IGNORE INTO patch_frame (patchId, frameId) VALUES (?, ?)")
-        for patch in after.subtracting(before) {
-            let key = filter.rawValue + " " + patch
-            if patchIds[key] == nil {
-                if let found = try Int64.fetchOne(find, arguments: [filter, patch]) {
-                    patchIds[key] = found
-                } else {
-                    try add.execute(arguments: [filter, patch])
-                    patchIds[key] = db.lastInsertedRowID
-                }
-            }
-            try keep.execute(arguments: [patchIds[key], frameId])
         }
     }
 }

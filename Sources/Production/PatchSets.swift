@@ -16,6 +16,10 @@ import GRDB
 /// them through the view (a later migration that drops the view drops them first, or SQLite refuses to
 /// alter a table while they name a view it cannot find).
 enum PatchSets {
+    /// The patches of the text `text` (an SQL expression: `0-385,0 0-386,0`) as rows of `json_each`, each
+    /// key its `value`: the keys hold neither quotes nor spaces.
+    static func each(_ text: String) -> String { "json_each('[\"' || replace(\(text), ' ', '\",\"') || '\"]')" }
+
     /// Schema v29's statements: `patch_set` filled from the frames' texts, and each frame's id of its text.
     static let migration = """
         CREATE TABLE patch_set (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);

@@ -74,13 +74,14 @@ extension StateStore {
 }
 
 extension StateStore {
-    /// The patches of a filter that some frame touches (`frame_patch`, schema v28: `sky_patch` and `patch_frame`),
-    /// as keys in their order.
+    /// The patches of a filter that some frame touches (`frame_patch`, schema v31: the members of the sets of
+    /// the filter's frames), as keys in their order.
     ///
     /// - Throws: A GRDB `DatabaseError` if the state store cannot be read.
     public func patchKeys(filter: Filter) throws -> [String] {
         try pool.read { db in try String.fetchAll(db, sql: """
-            SELECT s.key FROM sky_patch s WHERE s.filter = ? AND EXISTS (SELECT 1 FROM patch_frame pf WHERE pf.patchId = s.id) ORDER BY s.key
+            SELECT DISTINCT m.patch FROM patch_set_member m
+            WHERE EXISTS (SELECT 1 FROM frame_record f WHERE f.filter = ? AND f.patchSet = m.patchSet) ORDER BY m.patch
             """, arguments: [filter]) }
     }
 

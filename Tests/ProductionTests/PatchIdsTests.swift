@@ -26,7 +26,6 @@ import Testing
             #expect(try store.schemaVersion() == StateStore.latestSchemaVersion)
             #expect(try Self.rows(store.pool, "PRAGMA foreign_key_check").isEmpty)
             #expect(try Self.rows(store.pool, Self.everyRow) == patches)
-            #expect(try Self.rows(store.pool, "SELECT COUNT(*) FROM sky_patch") == ["4"])
             #expect(try store.patchKeys(filter: .r) == ["0-380,5", "0-381,5", "0-382,5", "0-383,5"])
             #expect(try store.patchKeys(filter: .g) == [])
 
