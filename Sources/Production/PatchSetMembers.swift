@@ -1,9 +1,11 @@
 /// The frames of each sky map patch found through the frames' patch sets (schema v31): `frame_patch`, the
 /// view over `patch_frame` (v28, a row a patch and frame: 24 bytes an event at 1/100 of DC2013, 27 at its
 /// size), becomes a view over `patch_set_member` — each patch of each patch set (PatchSets), a few thousand
-/// rows for DC2013's 1.57M frames — and an index of the frames by filter and patch set (a row a frame, 7
+/// rows for DC2013's 1.57M frames — and an index of the frames by patch set and filter (a row a frame, 7
 /// bytes an event). A patch's frames are those of the sets holding it: a few sets a patch, their frames
-/// read in order from the index.
+/// read in order from the index. The set comes first in the index so that no query can start from a
+/// filter's frames: with the filter first, SQLite (which has no statistics of the store) read every frame
+/// of the filter for each coadd made planned, in the rule's search of the frames of its patch.
 ///
 /// A frame's patches are now kept in one place, its set: `frame_patch` cannot say other than
 /// `frame.patches`, and placing a frame (`recordFramePatches`) writes its set's id alone, not a row per
@@ -28,7 +30,7 @@ enum PatchSetMembers {
         CREATE TRIGGER patch_set_members AFTER INSERT ON patch_set BEGIN
             INSERT OR IGNORE INTO patch_set_member (patchSet, patch) SELECT new.id, p.value FROM \(PatchSets.each("new.text")) p WHERE new.text != '';
         END;
-        CREATE INDEX frame_by_patch_set ON frame_record(filter, patchSet);
+        CREATE INDEX frame_by_patch_set ON frame_record(patchSet, filter);
         CREATE TEMP TABLE patches_beyond_sets AS
             SELECT pf.frameId, group_concat(s.key, ' ') AS keys FROM patch_frame pf JOIN sky_patch s ON s.id = pf.patchId
             JOIN frame_record r ON r.id = pf.frameId

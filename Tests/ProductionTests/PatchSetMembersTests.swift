@@ -40,9 +40,15 @@ import Testing
                 SELECT s.text, group_concat(m.patch, ' ') FROM patch_set s JOIN patch_set_member m ON m.patchSet = s.id GROUP BY s.id
                 HAVING s.text != group_concat(m.patch, ' ')
                 """) == [])
-            // A patch's frames are read from the index of frames by filter and set.
-            let plan = try Self.rows(store.pool, "EXPLAIN QUERY PLAN SELECT frameId FROM frame_patch WHERE filter = 'r' AND patch = '0-381,5'")
-            #expect(plan.contains { $0.contains("frame_by_patch_set") }, "\(plan)")
+            // A patch's frames are read from the index of frames by set and filter, after the sets that hold the patch,
+            // whether the patch is a value or an event's key (the rule's search: InputRule.derived), never from every
+            // frame of the filter.
+            for query in ["SELECT frameId FROM frame_patch WHERE filter = 'r' AND patch = '0-381,5'",
+                          "SELECT d.id FROM event i JOIN frame_patch fp ON fp.filter = i.filter AND fp.patch = i.key JOIN event d ON d.frameId = fp.frameId WHERE i.frameId IS NULL AND i.id = 1"] {
+                let plan = try Self.rows(store.pool, "EXPLAIN QUERY PLAN " + query)
+                #expect(plan.contains { $0.contains("patch_set_by_patch (patch=?)") }, "\(plan)")
+                #expect(plan.contains { $0.contains("frame_by_patch_set (patchSet=? AND filter=?)") }, "\(plan)")
+            }
 
             try withStorePath { fresh in
                 let made = try StateStore(path: fresh, access: .create)
