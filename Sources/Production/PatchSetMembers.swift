@@ -5,7 +5,10 @@
 /// bytes an event). A patch's frames are those of the sets holding it: a few sets a patch, their frames
 /// read in order from the index. The set comes first in the index so that no query can start from a
 /// filter's frames: with the filter first, SQLite (which has no statistics of the store) read every frame
-/// of the filter for each coadd made planned, in the rule's search of the frames of its patch.
+/// of the filter for each coadd made planned, in the rule's search of the frames of its patch. It holds only
+/// placed frames, so that the frames not yet placed are still walked in id order on `frame_without_patches`:
+/// SQLite preferred an index with `patchSet` first for `patchSet IS NULL`, then sorted all of them for each
+/// page of `framesWithoutPatches` (the first pass of `run` at DC2013's size 85 → 139 s of CPU).
 ///
 /// A frame's patches are now kept in one place, its set: `frame_patch` cannot say other than
 /// `frame.patches`, and placing a frame (`recordFramePatches`) writes its set's id alone, not a row per
@@ -30,7 +33,7 @@ enum PatchSetMembers {
         CREATE TRIGGER patch_set_members AFTER INSERT ON patch_set BEGIN
             INSERT OR IGNORE INTO patch_set_member (patchSet, patch) SELECT new.id, p.value FROM \(PatchSets.each("new.text")) p WHERE new.text != '';
         END;
-        CREATE INDEX frame_by_patch_set ON frame_record(patchSet, filter);
+        CREATE INDEX frame_by_patch_set ON frame_record(patchSet, filter) WHERE patchSet IS NOT NULL;
         CREATE TEMP TABLE patches_beyond_sets AS
             SELECT pf.frameId, group_concat(s.key, ' ') AS keys FROM patch_frame pf JOIN sky_patch s ON s.id = pf.patchId
             JOIN frame_record r ON r.id = pf.frameId

@@ -49,6 +49,11 @@ import Testing
                 #expect(plan.contains { $0.contains("patch_set_by_patch (patch=?)") }, "\(plan)")
                 #expect(plan.contains { $0.contains("frame_by_patch_set (patchSet=? AND filter=?)") }, "\(plan)")
             }
+            // The frames not placed yet are walked in id order, a page at a time, on their own partial index.
+            let unplaced = try Self.rows(store.pool, """
+                EXPLAIN QUERY PLAN SELECT r.id FROM frame_record r WHERE r.patchSet IS NULL AND r.id > 5 ORDER BY r.id LIMIT 10
+                """)
+            #expect(unplaced.contains { $0.contains("frame_without_patches (id>?)") } && !unplaced.contains { $0.contains("TEMP B-TREE") }, "\(unplaced)")
 
             try withStorePath { fresh in
                 let made = try StateStore(path: fresh, access: .create)
