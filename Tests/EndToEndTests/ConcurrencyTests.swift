@@ -76,20 +76,37 @@ import Testing
         try SeedPatch.prepare(work, filters: "r", frames: 2, seed: 3, defects: 0, extra: "")
         let lock = work.url.appendingPathComponent("lsstprod/DC_2013/production.lock").path
         // Another holder of the lock: flock(1) on the same file, for three seconds.
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
-        holder.arguments = [lock, "sleep", "3"]
-        try holder.run()
+        let holder = try Self.holding(lock, seconds: 3)
         defer { holder.terminate(); holder.waitUntilExit() }
-        usleep(300_000)
         let start = Date()
         let busy = try DCProd.run(["plan", "processCcd", "--no-wait"], in: work.url)
         #expect(busy.status == 1 && busy.stderr.contains("the production is busy"), "\(busy.stderr)")
         let status = try DCProd.run(["status"], in: work.url)
         #expect(status.status == 0)
         #expect(Date().timeIntervalSince(start) < 2.5, "neither waited for the holder")
-        // Without --no-wait, a writer says who it waits for and goes on once the holder is gone.
+        // Without --no-wait, a writer says who it waits for and goes on once the holder is gone (a holder of its
+        // own: on a loaded machine the first may be gone before this writer starts).
+        holder.waitUntilExit()
+        let second = try Self.holding(lock, seconds: 5)
+        defer { second.terminate(); second.waitUntilExit() }
         let waited = try DCProd.run(["plan", "processCcd"], in: work.url)
         #expect(waited.status == 0 && waited.stderr.contains("waiting for the production"), "\(waited.stderr)")
+    }
+
+    /// flock(1) holding `lock` for `seconds`, returned once it holds it (a `flock -n` of ours then fails).
+    static func holding(_ lock: String, seconds: Int) throws -> Process {
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+        holder.arguments = [lock, "sleep", String(seconds)]
+        try holder.run()
+        while true {
+            let probe = Process()
+            probe.executableURL = URL(fileURLWithPath: "/usr/bin/flock")
+            probe.arguments = ["-n", lock, "true"]
+            try probe.run()
+            probe.waitUntilExit()
+            if probe.terminationStatus != 0 || !holder.isRunning { return holder }
+            usleep(20_000)
+        }
     }
 }
