@@ -475,8 +475,8 @@ extension StateStore {
             \(JobPlannedCounts.migration)
             """),
         Migration(name: "v31: the frames of each patch found through the frames' patch sets", sql: """
-            -- `frame_patch` becomes a view over `patch_set_member` (each patch of each set) and the frames by filter and
-            -- set; `patch_frame` and `sky_patch` are dropped: PatchSetMembers.
+            -- `frame_patch` becomes a view over `patch_set_member` (each patch of each set) and the frames by set and
+            -- filter; `patch_frame` and `sky_patch` are dropped: PatchSetMembers.
             \(PatchSetMembers.migration)
             """),
     ]

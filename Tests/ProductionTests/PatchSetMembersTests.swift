@@ -5,7 +5,7 @@ import GRDB
 import Testing
 
 /// Schema v31 finds the frames of each patch through the frames' patch sets (`patch_set_member` and an index
-/// of the frames by filter and set: PatchSetMembers), and drops `patch_frame` and `sky_patch`. A store of
+/// of the placed frames by set and filter: PatchSetMembers), and drops `patch_frame` and `sky_patch`. A store of
 /// before it is migrated in place and `frame_patch` gives the same rows, as does a store made at v31 with the
 /// same frames; a row a script wrote into `frame_patch` alone joins its frame's patches; a script's INSERT
 /// and DELETE on the view change the frame's patches; a frame leaving a patch keeps the rule's exceptions.
