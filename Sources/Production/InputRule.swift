@@ -33,7 +33,7 @@ enum InputRule {
         EXISTS (SELECT 1 FROM event e, event i WHERE e.id = \(event) AND i.id = \(input) AND (
             e.frameId = i.frameId
             OR (e.frameId IS NULL AND e.step IN \(patchSteps) AND e.filter = i.filter
-                AND EXISTS (SELECT 1 FROM \(frames) f WHERE f.id = i.frameId AND instr(' ' || f.patches || ' ', ' ' || e.key || ' ') > 0))
+                AND EXISTS (SELECT 1 FROM \(frames) f WHERE f.id = i.frameId AND \(PatchSets.holds("f.patches", "e.key"))))
             OR (i.frameId IS NULL AND e.frameId IS NOT NULL
                 AND EXISTS (SELECT 1 FROM frame_patch fp WHERE fp.filter = i.filter AND fp.patch = i.key AND fp.frameId = e.frameId))))
         """

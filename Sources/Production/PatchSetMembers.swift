@@ -49,7 +49,7 @@ enum PatchSetMembers {
             FROM patch_set_member m JOIN frame_record r ON r.patchSet = m.patchSet;
         CREATE TRIGGER frame_patch_inserted INSTEAD OF INSERT ON frame_patch BEGIN
             UPDATE frame SET patches = CASE WHEN COALESCE(patches, '') = '' THEN new.patch ELSE patches || ' ' || new.patch END
-            WHERE id = new.frameId AND filter = new.filter AND instr(' ' || COALESCE(patches, '') || ' ', ' ' || new.patch || ' ') = 0;
+            WHERE id = new.frameId AND filter = new.filter AND NOT \(PatchSets.holds("COALESCE(patches, '')", "new.patch"));
         END;
         CREATE TRIGGER frame_patch_deleted INSTEAD OF DELETE ON frame_patch BEGIN
             UPDATE frame SET patches = trim(replace(' ' || patches || ' ', ' ' || old.patch || ' ', ' ')) WHERE id = old.frameId;

@@ -20,6 +20,9 @@ enum PatchSets {
     /// key its `value`: the keys hold neither quotes nor spaces.
     static func each(_ text: String) -> String { "json_each('[\"' || replace(\(text), ' ', '\",\"') || '\"]')" }
 
+    /// Whether the patches' text `text` holds the patch `key` (SQL expressions), a whole word of it.
+    static func holds(_ text: String, _ key: String) -> String { "instr(' ' || \(text) || ' ', ' ' || \(key) || ' ') > 0" }
+
     /// Schema v29's statements: `patch_set` filled from the frames' texts, and each frame's id of its text.
     static let migration = """
         CREATE TABLE patch_set (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
